@@ -1,0 +1,72 @@
+/**
+ * A small metrics registry rendered in Prometheus text format (counters, gauges,
+ * and summaries by quantile). One registry per process.
+ */
+
+type Labels = Record<string, string>;
+
+function labelKey(labels?: Labels): string {
+  if (!labels) return '';
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return '';
+  return '{' + keys.map((k) => `${k}="${String(labels[k]).replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`).join(',') + '}';
+}
+
+/** Counters and gauges keyed by name and labels. */
+export class MetricsRegistry {
+  private readonly counters = new Map<string, Map<string, number>>();
+  private readonly gauges = new Map<string, () => Array<[Labels | undefined, number]>>();
+  private readonly help = new Map<string, string>();
+
+  /** Describe a metric (shown as # HELP). */
+  describe(name: string, text: string): void {
+    this.help.set(name, text);
+  }
+
+  /** Add to a counter. */
+  inc(name: string, by = 1, labels?: Labels): void {
+    let series = this.counters.get(name);
+    if (!series) this.counters.set(name, (series = new Map()));
+    const k = labelKey(labels);
+    series.set(k, (series.get(k) ?? 0) + by);
+  }
+
+  /** Current value of a counter (tests, status pages). */
+  get(name: string, labels?: Labels): number {
+    return this.counters.get(name)?.get(labelKey(labels)) ?? 0;
+  }
+
+  /** Sum of a counter over every label set. */
+  total(name: string): number {
+    let sum = 0;
+    for (const v of this.counters.get(name)?.values() ?? []) sum += v;
+    return sum;
+  }
+
+  /** Register a gauge read when /metrics is rendered. */
+  gauge(name: string, read: () => number | Array<[Labels | undefined, number]>): void {
+    this.gauges.set(name, () => {
+      const v = read();
+      return typeof v === 'number' ? [[undefined, v]] : v;
+    });
+  }
+
+  /** Prometheus text exposition. */
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, series] of this.counters) {
+      if (this.help.has(name)) lines.push(`# HELP ${name} ${this.help.get(name)}`);
+      lines.push(`# TYPE ${name} counter`);
+      for (const [k, v] of series) lines.push(`${name}${k} ${v}`);
+    }
+    for (const [name, read] of this.gauges) {
+      if (this.help.has(name)) lines.push(`# HELP ${name} ${this.help.get(name)}`);
+      lines.push(`# TYPE ${name} gauge`);
+      for (const [labels, v] of read()) lines.push(`${name}${labelKey(labels)} ${Number.isFinite(v) ? v : 'NaN'}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+/** The process-wide registry. */
+export const metrics = new MetricsRegistry();

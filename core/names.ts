@@ -1,0 +1,112 @@
+/**
+ * Names that cross process boundaries: task queues, workflow ids, search
+ * attributes, and the device-session workflow's updates, signals and queries.
+ * The workers, the web app and the ctl command all import this one module.
+ * Safe inside workflow code (no Node built-ins).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Task queues. */
+export const TASK_QUEUES = {
+  /** Workflows and short activities. */
+  control: 'control',
+  /** Long-running protocol sessions and the ingest batcher. */
+  sessions: 'device-sessions',
+} as const;
+
+/** Workflow id of a device's session workflow. */
+export function deviceSessionWorkflowId(deviceId: number): string {
+  return `device-session/${deviceId}`;
+}
+
+/** Device id from a session workflow id, or undefined. */
+export function deviceIdFromWorkflowId(workflowId: string): number | undefined {
+  const m = /^device-session\/(\d+)$/.exec(workflowId);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Id of the schedule that reconciles workflows with the devices table. */
+export const RECONCILE_SCHEDULE_ID = 'fleet-reconcile';
+/** Id of the schedule that keeps partitions and rollups current (native PostgreSQL mode). */
+export const MAINTENANCE_SCHEDULE_ID = 'storage-maintenance';
+
+/** Search attributes the workflows keep current. */
+export const SA = {
+  DeviceId: defineSearchAttributeKey('DeviceId', SearchAttributeType.KEYWORD),
+  DeviceName: defineSearchAttributeKey('DeviceName', SearchAttributeType.KEYWORD),
+  Protocol: defineSearchAttributeKey('Protocol', SearchAttributeType.KEYWORD),
+  SessionState: defineSearchAttributeKey('SessionState', SearchAttributeType.KEYWORD),
+} as const;
+
+/** `name=Type` pairs for `temporal server start-dev --search-attribute` and operator registration. */
+export const SEARCH_ATTRIBUTE_DEFINITIONS: ReadonlyArray<readonly [string, 'Keyword']> = [
+  ['DeviceId', 'Keyword'],
+  ['DeviceName', 'Keyword'],
+  ['Protocol', 'Keyword'],
+  ['SessionState', 'Keyword'],
+];
+
+/** States a device session can be in (the SessionState search attribute). */
+export const SESSION_STATES = [
+  'connecting',
+  'streaming',
+  'backoff',
+  'paused',
+  'auth-failed',
+  'config-invalid',
+  'disabled',
+] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** Input of the device-session workflow: ids and non-secret settings only. */
+export interface DeviceSessionInput {
+  deviceId: number;
+  deviceName: string;
+  protocol: 'gnmi' | 'netconf';
+  /** Carried across continue-as-new. */
+  carried?: CarriedSessionState;
+}
+
+/** State that survives continue-as-new. */
+export interface CarriedSessionState {
+  paused: boolean;
+  /** Configuration generation; bumped by reconfigure so the running session restarts. */
+  generation: number;
+  lastPointAt?: number;
+  /** Set when the previous attempt broke: the gap starts here. */
+  brokenSince?: number;
+  brokenReason?: string;
+  attempts: number;
+}
+
+/** What the status query returns. */
+export interface DeviceSessionStatus {
+  deviceId: number;
+  state: SessionState;
+  since: number;
+  attempt: number;
+  generation: number;
+  lastPointAt?: number;
+  lastError?: string;
+  paused: boolean;
+}
+
+/** Reconfigure payload: the device's settings or profiles changed in the database. */
+export interface ReconfigureRequest {
+  reason?: string;
+  deviceName?: string;
+}
+
+export const pauseUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }?]>('pause');
+export const resumeUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }?]>('resume');
+export const reconfigureUpdate = defineUpdate<DeviceSessionStatus, [ReconfigureRequest?]>('reconfigure');
+export const pauseSignal = defineSignal<[{ reason?: string }?]>('pauseSignal');
+export const resumeSignal = defineSignal<[{ reason?: string }?]>('resumeSignal');
+export const reconfigureSignal = defineSignal<[ReconfigureRequest?]>('reconfigureSignal');
+/** Ends the workflow (device deleted). */
+export const stopSignal = defineSignal<[{ reason?: string }?]>('stopSignal');
+export const statusQuery = defineQuery<DeviceSessionStatus>('status');
+
+/** Name of the PostgreSQL NOTIFY channel rung after each flush. */
+export const SAMPLES_CHANNEL = 'samples_ready';

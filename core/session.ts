@@ -1,0 +1,88 @@
+/**
+ * The contract between the session activity and a protocol implementation.
+ * A protocol is a folder under activities/ that exports a `ProtocolSession`;
+ * activities/protocols.ts registers it. Nothing here does I/O.
+ */
+import type { DeviceConfig, SubscriptionProfile } from './device';
+import type { TelemetryPoint } from './point';
+
+/** Where a session hands its points. `push` returns a promise while the sink is full: await it (backpressure). */
+export interface PointSink {
+  push(points: TelemetryPoint[]): void | Promise<void>;
+}
+
+/** Progress a session reports; the activity turns it into heartbeat details and metrics. */
+export type SessionEvent =
+  | { type: 'connected'; detail?: string }
+  | { type: 'synced' }
+  | { type: 'points'; count: number; lastTimestamp: number }
+  | { type: 'dropped'; count: number; reason: string }
+  | { type: 'warning'; message: string };
+
+/** Minimal structured logger; never give it a secret. */
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a protocol session receives. */
+export interface SessionContext {
+  device: DeviceConfig;
+  profiles: SubscriptionProfile[];
+  sink: PointSink;
+  /** Aborted when the session must end (cancel, lease over, shutdown). */
+  signal: AbortSignal;
+  onEvent(event: SessionEvent): void;
+  /** Increments a named counter (exposed on /metrics), e.g. `gnmi_malformed_messages_total`. */
+  count(name: string, by?: number, labels?: Record<string, string>): void;
+  log: Logger;
+  /** Store a newly approved host key (NETCONF first use). */
+  saveHostKey?(sha256: string): Promise<void>;
+}
+
+/** A protocol implementation: run until ctx.signal aborts (resolve) or the session breaks (reject with SessionError). */
+export interface ProtocolSession {
+  readonly protocol: 'gnmi' | 'netconf';
+  run(ctx: SessionContext): Promise<void>;
+}
+
+/** Why a session ended; decides retry (see activities/session.ts). */
+export type SessionErrorCode =
+  | 'AUTH_FAILED' // bad credentials / permission denied: non-retryable
+  | 'CONFIG_INVALID' // bad path, unsupported mode, bad settings: non-retryable
+  | 'HOST_KEY_MISMATCH' // pinned SSH key differs: non-retryable
+  | 'HOST_KEY_UNKNOWN' // no pinned key and first-use not approved: non-retryable
+  | 'TLS_FAILED' // certificate verification failed: non-retryable
+  | 'UNAVAILABLE' // network / device down: retry
+  | 'PROTOCOL_ERROR' // malformed or oversized data: retry
+  | 'STALLED' // no data within the idle timeout: retry
+  | 'INTERNAL'; // anything else: retry
+
+/** Codes that retrying cannot fix; the workflow parks until the operator acts. */
+export const NON_RETRYABLE_CODES: ReadonlySet<SessionErrorCode> = new Set([
+  'AUTH_FAILED',
+  'CONFIG_INVALID',
+  'HOST_KEY_MISMATCH',
+  'HOST_KEY_UNKNOWN',
+  'TLS_FAILED',
+]);
+
+/** A typed session failure; message reads `CODE: details`. */
+export class SessionError extends Error {
+  constructor(readonly code: SessionErrorCode, details: string, options?: { cause?: unknown }) {
+    super(`${code}: ${details}`, options);
+    this.name = 'SessionError';
+  }
+  get retryable(): boolean {
+    return !NON_RETRYABLE_CODES.has(this.code);
+  }
+}
+
+/** Narrow an unknown error to a SessionError, wrapping anything else as INTERNAL. */
+export function toSessionError(err: unknown): SessionError {
+  if (err instanceof SessionError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SessionError('INTERNAL', message, { cause: err });
+}
