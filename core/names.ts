@@ -64,6 +64,7 @@ export interface DeviceSessionInput {
   deviceId: number;
   deviceName: string;
   protocol: 'gnmi' | 'netconf';
+  options?: DeviceSessionOptions;
   /** Carried across continue-as-new. */
   carried?: CarriedSessionState;
 }
@@ -78,6 +79,9 @@ export interface CarriedSessionState {
   brokenSince?: number;
   brokenReason?: string;
   attempts: number;
+  /** Parked after a non-retryable failure ('auth-failed' | 'config-invalid'), with the error. */
+  parked?: { state: 'auth-failed' | 'config-invalid'; error: string };
+  disabled?: boolean;
 }
 
 /** What the status query returns. */
@@ -110,3 +114,48 @@ export const statusQuery = defineQuery<DeviceSessionStatus>('status');
 
 /** Name of the PostgreSQL NOTIFY channel rung after each flush. */
 export const SAMPLES_CHANNEL = 'samples_ready';
+
+/** What a session activity tells its workflow (a signal, sent only on state changes). */
+export interface SessionEventPayload {
+  type: 'connected' | 'streaming';
+  attempt: number;
+  at: number;
+  detail?: string;
+}
+export const sessionEventSignal = defineSignal<[SessionEventPayload]>('sessionEvent');
+
+/** Input of the session activity. */
+export interface RunSessionInput {
+  deviceId: number;
+  generation: number;
+  /** Workflow-level attempt number (1-based); echoed in session events. */
+  attempt: number;
+  /** When the previous attempt broke, the last point before the break (ms). */
+  gapFrom?: number;
+  gapReason?: string;
+  leaseMs?: number;
+}
+
+/** How a session activity ended without failing. */
+export interface RunSessionResult {
+  reason: 'lease' | 'disabled' | 'deleted' | 'completed';
+  lastPointAt?: number;
+  points: number;
+}
+
+/** Heartbeat details of a session attempt (also read from a timed-out attempt). */
+export interface SessionHeartbeat {
+  attempt: number;
+  connectedAt?: number;
+  lastPointAt?: number;
+  points: number;
+}
+
+/** Tunables of the workflow, set by whoever starts it (workflows cannot read the environment). */
+export interface DeviceSessionOptions {
+  heartbeatTimeoutMs?: number;
+  leaseMs?: number;
+  maxBackoffMs?: number;
+  /** Continue-as-new when history grows past this many events (also when Temporal suggests it). */
+  maxHistoryEvents?: number;
+}

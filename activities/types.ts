@@ -1,0 +1,28 @@
+/**
+ * Activity signatures the workflows call. Workflows import this file as types
+ * only; the workers wire the implementations built by the factories.
+ */
+import type { RunSessionInput, RunSessionResult } from '../core/names';
+
+/** Activities on the `device-sessions` task queue (collector workers). */
+export interface SessionActivities {
+  /** Hold the device's gNMI stream or NETCONF session until cancelled, lease end, or failure. */
+  runDeviceSession(input: RunSessionInput): Promise<RunSessionResult>;
+}
+
+/** A device as the control side sees it (no secrets). */
+export interface DeviceSummary {
+  exists: boolean;
+  enabled: boolean;
+  name?: string;
+  protocol?: 'gnmi' | 'netconf';
+  address?: string;
+  profiles?: string[];
+}
+
+/** Activities on the `control` task queue (control worker). */
+export interface ControlActivities {
+  describeDevice(deviceId: number): Promise<DeviceSummary>;
+  /** Start, reconfigure or stop session workflows so they match the devices table. */
+  reconcileFleet(): Promise<{ ensured: number; stopped: number }>;
+}

@@ -1,0 +1,42 @@
+/**
+ * The migration list, imported statically so it works the same under tsx,
+ * bundlers and tests. Append new migrations here in order.
+ */
+import type { Knex } from 'knex';
+import * as core from './20261127000001_core';
+import * as samples from './20261127000002_samples';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+  config?: { transaction?: boolean };
+}
+
+const migrations: Array<[string, Migration]> = [
+  ['20261127000001_core', core],
+  ['20261127000002_samples', samples],
+];
+
+/** A knex migration source over the static list. */
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  async getMigrations() {
+    return migrations;
+  },
+  getMigrationName([name]) {
+    return name;
+  },
+  async getMigration([, migration]) {
+    return migration;
+  },
+};
+
+/** Bring the schema up to date; returns the names applied. */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+/** Roll back every migration (tests). */
+export async function migrateDownAll(knex: Knex): Promise<void> {
+  await knex.migrate.rollback({ migrationSource }, true);
+}

@@ -1,0 +1,3 @@
+/** Every workflow the control worker registers. */
+export { deviceSessionWorkflow } from './device-session';
+export { fleetReconcileWorkflow } from './fleet-reconcile';
