@@ -1,0 +1,89 @@
+/**
+ * The gNMI client of one device: channel with size limit and security, the
+ * credentials metadata, Capabilities, and the encoding choice.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { DeviceConfig, GnmiEncoding } from '../../core/device';
+import { SessionError } from '../../core/session';
+import { toGnmiSessionError } from './errors';
+import { gnmiProto, type WireCapabilityResponse, type WireEncoding } from './proto';
+import { credentialsMetadata, transportSecurity } from './tls';
+
+/** A connected-on-demand gNMI client of one device. */
+export interface GnmiClient {
+  readonly raw: grpc.Client & Record<string, Function>;
+  readonly metadata: grpc.Metadata;
+  /** Transport label shown on the device (lab modes say so). */
+  readonly security: string;
+  close(): void;
+}
+
+/** How long Capabilities may take before the attempt counts as unavailable. */
+const CAPABILITIES_TIMEOUT_MS = 10_000;
+
+/** Create the channel for a device (no I/O until the first call). */
+export function dialGnmi(device: DeviceConfig): GnmiClient {
+  const security = transportSecurity(device);
+  const metadata = credentialsMetadata(device);
+  const { Client } = gnmiProto();
+  const options: grpc.ChannelOptions = {
+    ...security.options,
+    'grpc.max_receive_message_length': device.gnmi.maxMessageBytes,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.initial_reconnect_backoff_ms': 500,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+  };
+  const raw = new Client(`${device.host}:${device.port}`, security.credentials, options) as GnmiClient['raw'];
+  return { raw, metadata, security: security.label, close: () => raw.close() };
+}
+
+/** Call Capabilities; typed errors on failure. */
+export function getCapabilities(client: GnmiClient, signal: AbortSignal): Promise<WireCapabilityResponse> {
+  return new Promise((resolve, reject) => {
+    const deadline = new Date(Date.now() + CAPABILITIES_TIMEOUT_MS);
+    const call = client.raw.Capabilities({}, client.metadata, { deadline }, (err: grpc.ServiceError | null, res: WireCapabilityResponse) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(toGnmiSessionError(err, 'Capabilities'));
+      else resolve(res);
+    });
+    const onAbort = () => call.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const WIRE_ENCODING: Record<GnmiEncoding, WireEncoding> = {
+  proto: 'PROTO',
+  json_ietf: 'JSON_IETF',
+  json: 'JSON',
+  ascii: 'ASCII',
+  bytes: 'BYTES',
+};
+
+/** Preference when nothing is configured: typed values first, then JSON flavours. */
+const PREFERENCE: WireEncoding[] = ['PROTO', 'JSON_IETF', 'JSON'];
+
+/**
+ * Pick the encoding: the override when given (a warning when the device does not
+ * list it), else the first of PROTO, JSON_IETF, JSON the device supports.
+ */
+export function chooseEncoding(
+  supported: WireEncoding[] | undefined,
+  override: GnmiEncoding | undefined,
+): { encoding: WireEncoding; warning?: string } {
+  const list = supported ?? [];
+  if (override) {
+    const enc = WIRE_ENCODING[override];
+    if (list.length > 0 && !list.includes(enc)) {
+      return { encoding: enc, warning: `encoding ${override} is not listed in the device's Capabilities (${list.join(', ')})` };
+    }
+    return { encoding: enc };
+  }
+  // A target that lists nothing gets the gNMI default, JSON.
+  if (list.length === 0) return { encoding: 'JSON' };
+  const pick = PREFERENCE.find((e) => list.includes(e));
+  if (!pick) {
+    throw new SessionError('CONFIG_INVALID', `device supports none of PROTO, JSON_IETF, JSON (it lists ${list.join(', ')})`);
+  }
+  return { encoding: pick };
+}

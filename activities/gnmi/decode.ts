@@ -1,0 +1,195 @@
+/**
+ * Pure decoding of gNMI notifications into TelemetryPoints: prefix and aliases,
+ * every TypedValue kind, deletes (value null), nanosecond timestamps. No I/O;
+ * the transport turns DecodeError into a PROTOCOL_ERROR session failure.
+ */
+import { formatPath, joinPaths, type PathElem, type StructuredPath } from '../../core/path';
+import { nanosToMillis, type TelemetryPoint } from '../../core/point';
+import { flattenJson, JsonPayloadError, parseJsonExact } from './json';
+import { fromWirePath, WirePathError } from './paths';
+import type { WireNotification, WireTypedValue, WireUpdate } from './proto';
+import { decimal64ToNumber, float32ToNumber, integerFromText, type LeafValue } from './values';
+
+/** A notification the collector cannot make sense of (ends the attempt). */
+export class DecodeError extends Error {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`MALFORMED_NOTIFICATION: ${detail}`, options);
+    this.name = 'DecodeError';
+  }
+}
+
+/** A value decoded from one Update: a single leaf, leaves from a JSON tree, or skipped. */
+export type DecodedValue =
+  | { kind: 'leaf'; leaf: LeafValue }
+  | { kind: 'tree'; leaves: Array<{ elems: PathElem[]; leaf: LeafValue }> }
+  | { kind: 'skip'; reason: string };
+
+/** Leaf-list elements as JSON text (stored as a state value). */
+function leafListText(elements: WireTypedValue[]): string {
+  const items: Array<string | number | boolean> = [];
+  for (const el of elements) {
+    const d = decodeScalar(el);
+    if (!d) continue;
+    items.push(d.exact ?? d.value);
+  }
+  return JSON.stringify(items);
+}
+
+/** Scalar kinds; undefined for kinds that are not scalars. Throws TypeError on bad content. */
+function decodeScalar(v: WireTypedValue): LeafValue | undefined {
+  switch (v.value) {
+    case 'string_val':
+      return { value: v.string_val ?? '' };
+    case 'ascii_val':
+      return { value: v.ascii_val ?? '' };
+    case 'int_val':
+      return integerFromText(v.int_val ?? '0');
+    case 'uint_val':
+      return integerFromText(v.uint_val ?? '0');
+    case 'bool_val':
+      return { value: v.bool_val ?? false };
+    case 'bytes_val':
+      return { value: Buffer.from(v.bytes_val ?? []).toString('base64') };
+    case 'float_val':
+      return { value: float32ToNumber(v.float_val ?? 0) };
+    case 'double_val':
+      return { value: v.double_val ?? 0 };
+    case 'decimal_val':
+      return { value: decimal64ToNumber(v.decimal_val?.digits ?? '0', v.decimal_val?.precision ?? 0) };
+    default:
+      return undefined;
+  }
+}
+
+/** Decode one TypedValue found at `base` (the update's full path elements). */
+export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]): DecodedValue {
+  if (!v || !v.value) return { kind: 'skip', reason: 'unknown' };
+  try {
+    const scalar = decodeScalar(v);
+    if (scalar) return { kind: 'leaf', leaf: scalar };
+    switch (v.value) {
+      case 'leaflist_val':
+        return { kind: 'leaf', leaf: { value: leafListText(v.leaflist_val?.element ?? []) } };
+      case 'json_val':
+      case 'json_ietf_val': {
+        const raw = (v.value === 'json_val' ? v.json_val : v.json_ietf_val) ?? Buffer.alloc(0);
+        const parsed = parseJsonExact(Buffer.from(raw).toString('utf8'));
+        return { kind: 'tree', leaves: flattenJson(parsed, v.value === 'json_ietf_val', base) };
+      }
+      case 'any_val':
+        return { kind: 'skip', reason: 'any' };
+      case 'proto_bytes':
+        return { kind: 'skip', reason: 'proto_bytes' };
+      default:
+        return { kind: 'skip', reason: 'unknown' };
+    }
+  } catch (err) {
+    if (err instanceof JsonPayloadError) throw new DecodeError(err.message, { cause: err });
+    throw new DecodeError(`bad ${v.value}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The deprecated Update.value (encoded bytes plus encoding) as a TypedValue. */
+function legacyValue(u: WireUpdate): WireTypedValue | undefined {
+  const bytes = u.value?.value;
+  if (!bytes) return undefined;
+  switch (u.value?.type ?? 'JSON') {
+    case 'JSON':
+      return { value: 'json_val', json_val: bytes };
+    case 'JSON_IETF':
+      return { value: 'json_ietf_val', json_ietf_val: bytes };
+    case 'ASCII':
+      return { value: 'ascii_val', ascii_val: Buffer.from(bytes).toString('utf8') };
+    case 'BYTES':
+      return { value: 'bytes_val', bytes_val: bytes };
+    default:
+      return { value: 'proto_bytes', proto_bytes: bytes };
+  }
+}
+
+/** Result of decoding one notification. */
+export interface DecodedNotification {
+  points: TelemetryPoint[];
+  /** Values skipped, by kind (any, proto_bytes, unknown). */
+  skipped: Record<string, number>;
+  /** Set when the notification only defined an alias. */
+  aliasDefined?: string;
+  atomic: boolean;
+}
+
+/**
+ * Stateful per stream (aliases live as long as the stream): call decode() for
+ * every notification in order.
+ */
+export class NotificationDecoder {
+  private readonly aliases = new Map<string, StructuredPath>();
+
+  constructor(private readonly deviceId: number, private readonly now: () => number = Date.now) {}
+
+  /** Decode a notification; throws DecodeError for malformed content. */
+  decode(n: WireNotification): DecodedNotification {
+    const skipped: Record<string, number> = {};
+    const points: TelemetryPoint[] = [];
+    let prefix: StructuredPath;
+    try {
+      prefix = fromWirePath(n.prefix);
+    } catch (err) {
+      throw new DecodeError((err as Error).message, { cause: err });
+    }
+    if (n.alias) {
+      // An alias definition: the prefix is the full path the alias stands for.
+      this.aliases.set(n.alias, prefix);
+      if (!n.update?.length && !n.delete?.length) return { points, skipped, aliasDefined: n.alias, atomic: false };
+    } else {
+      prefix = this.resolveAlias(prefix);
+    }
+    const ts = this.timestamp(n.timestamp);
+    for (const u of n.update ?? []) {
+      let full: StructuredPath;
+      try {
+        full = joinPaths(prefix, fromWirePath(u.path));
+      } catch (err) {
+        if (err instanceof WirePathError) throw new DecodeError(err.message, { cause: err });
+        throw err;
+      }
+      const decoded = decodeTypedValue(u.val ?? legacyValue(u), full.elems);
+      if (decoded.kind === 'skip') {
+        skipped[decoded.reason] = (skipped[decoded.reason] ?? 0) + 1;
+      } else if (decoded.kind === 'leaf') {
+        points.push(this.point(formatPath(full), ts, decoded.leaf.value, decoded.leaf.exact));
+      } else {
+        for (const l of decoded.leaves) {
+          points.push(this.point(formatPath({ origin: full.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
+        }
+      }
+    }
+    for (const d of n.delete ?? []) {
+      let full: StructuredPath;
+      try {
+        full = joinPaths(prefix, fromWirePath(d));
+      } catch (err) {
+        throw new DecodeError((err as Error).message, { cause: err });
+      }
+      points.push(this.point(formatPath(full), ts, null));
+    }
+    return { points, skipped, atomic: n.atomic === true };
+  }
+
+  private point(path: string, timestamp: number, value: TelemetryPoint['value'], exact?: string): TelemetryPoint {
+    const p: TelemetryPoint = { deviceId: this.deviceId, path, timestamp, value };
+    if (exact !== undefined) p.exact = exact;
+    return p;
+  }
+
+  private resolveAlias(prefix: StructuredPath): StructuredPath {
+    if (prefix.elems.length !== 1 || prefix.elems[0].keys) return prefix;
+    const target = this.aliases.get(prefix.elems[0].name);
+    return target ?? prefix;
+  }
+
+  private timestamp(ns: string | undefined): number {
+    if (!ns || ns === '0') return this.now();
+    if (!/^-?\d+$/.test(ns)) throw new DecodeError(`bad timestamp ${JSON.stringify(ns.slice(0, 40))}`);
+    return nanosToMillis(ns);
+  }
+}

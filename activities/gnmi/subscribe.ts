@@ -1,0 +1,111 @@
+/**
+ * One gNMI Subscribe stream: the SubscriptionList built from a profile, then the
+ * read loop (STREAM, ONCE, POLL) with backpressure — the next message is not
+ * read while the previous one is still being handed to the sink.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { GnmiProfileSpec } from '../../core/device';
+import { parsePath, PathSyntaxError, type StructuredPath } from '../../core/path';
+import { SessionError } from '../../core/session';
+import type { GnmiClient } from './client';
+import { toGnmiSessionError } from './errors';
+import { toWirePath } from './paths';
+import type { WireEncoding, WireNotification, WireSubscribeResponse, WireSubscriptionList } from './proto';
+
+const MS_TO_NS = 1_000_000n;
+
+function parseConfiguredPath(text: string, what: string): StructuredPath {
+  try {
+    return parsePath(text);
+  } catch (err) {
+    if (err instanceof PathSyntaxError) throw new SessionError('CONFIG_INVALID', `${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The SubscriptionList for a profile (throws CONFIG_INVALID for a bad path). */
+export function buildSubscriptionList(profile: GnmiProfileSpec, encoding: WireEncoding, target?: string): WireSubscriptionList {
+  const prefixPath = profile.prefix ? parseConfiguredPath(profile.prefix, 'profile prefix') : { origin: '', elems: [] };
+  const origin = profile.origin ?? prefixPath.origin ?? '';
+  const list: WireSubscriptionList = {
+    mode: profile.mode === 'once' ? 'ONCE' : profile.mode === 'poll' ? 'POLL' : 'STREAM',
+    encoding,
+    updates_only: profile.updatesOnly,
+    subscription: profile.subscriptions.map((s) => {
+      const path = parseConfiguredPath(s.path, 'subscription path');
+      if (origin && path.origin && path.origin !== origin) {
+        throw new SessionError('CONFIG_INVALID', `subscription path origin ${path.origin} differs from the profile origin ${origin}`);
+      }
+      // With an origin in the prefix, the spec wants it on the prefix only.
+      const wire = toWirePath(origin ? { origin: '', elems: path.elems } : path);
+      return {
+        path: wire,
+        mode: s.mode === 'on_change' ? 'ON_CHANGE' : s.mode === 'target_defined' ? 'TARGET_DEFINED' : 'SAMPLE',
+        sample_interval: (BigInt(s.sampleIntervalMs) * MS_TO_NS).toString(),
+        heartbeat_interval: (BigInt(s.heartbeatIntervalMs) * MS_TO_NS).toString(),
+        suppress_redundant: s.suppressRedundant,
+      };
+    }),
+  };
+  if (origin || target || prefixPath.elems.length > 0) {
+    list.prefix = toWirePath({ origin, elems: prefixPath.elems }, target);
+  }
+  return list;
+}
+
+/** What the read loop hands back. */
+export interface StreamHandlers {
+  /** Decode and deliver; awaiting it pauses reading (backpressure). */
+  onNotification(n: WireNotification): Promise<void> | void;
+  onSync(): void;
+}
+
+/** Longest stretch the read loop runs before letting timers and other sessions in. */
+const MAX_LOOP_SLICE_MS = 10;
+
+/**
+ * Run one Subscribe call until the device ends it (ONCE), the signal aborts
+ * (resolves), or it fails (rejects with a SessionError). POLL sends a Poll every
+ * pollIntervalMs after the first sync_response.
+ */
+export async function runSubscription(
+  client: GnmiClient,
+  list: WireSubscriptionList,
+  opts: { pollIntervalMs: number; signal: AbortSignal },
+  handlers: StreamHandlers,
+): Promise<void> {
+  if (opts.signal.aborted) return;
+  const call = client.raw.Subscribe(client.metadata) as import('@grpc/grpc-js').ClientDuplexStream<unknown, WireSubscribeResponse>;
+  const onAbort = () => call.cancel();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  let pollTimer: NodeJS.Timeout | undefined;
+  try {
+    call.write({ subscribe: list });
+    let sliceStart = performance.now();
+    for await (const msg of call as AsyncIterable<WireSubscribeResponse>) {
+      if (msg.response === 'update' && msg.update) {
+        await handlers.onNotification(msg.update);
+      } else if (msg.response === 'sync_response' || msg.sync_response) {
+        handlers.onSync();
+        if (list.mode === 'POLL' && !pollTimer) {
+          pollTimer = setInterval(() => call.write({ poll: {} }), opts.pollIntervalMs);
+        }
+      } else if (msg.response === 'error') {
+        throw new SessionError('UNAVAILABLE', `device sent an error: ${msg.error?.code} ${msg.error?.message ?? ''}`);
+      }
+      if (performance.now() - sliceStart > MAX_LOOP_SLICE_MS) {
+        await yieldToLoop();
+        sliceStart = performance.now();
+      }
+    }
+    if (opts.signal.aborted) return;
+    if (list.mode !== 'ONCE') throw new SessionError('UNAVAILABLE', 'Subscribe: the device ended the stream');
+  } catch (err) {
+    if (opts.signal.aborted) return;
+    throw toGnmiSessionError(err, 'Subscribe');
+  } finally {
+    if (pollTimer) clearInterval(pollTimer);
+    opts.signal.removeEventListener('abort', onAbort);
+    call.cancel();
+  }
+}

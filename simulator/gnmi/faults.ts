@@ -1,0 +1,83 @@
+/**
+ * Fault injection for one simulated gNMI target. Plain methods so any control
+ * surface (HTTP, tests, a REPL) can drive them; streams poll the state.
+ */
+
+/** Sink a fault reaches: every open Subscribe stream of the target. */
+export interface FaultableStream {
+  drop(): void;
+  sendMalformed(): void;
+  sendOversized(bytes: number): void;
+}
+
+/** Faults of one target. */
+export class GnmiFaults {
+  private stalledUntil = 0;
+  private stalledForever = false;
+  private reject = false;
+  private factor = 1;
+  /** Open streams, registered by the target. */
+  readonly streams = new Set<FaultableStream>();
+
+  /** End every open Subscribe stream with UNAVAILABLE (the client sees a dropped stream). */
+  dropStreams(): number {
+    const n = this.streams.size;
+    for (const s of [...this.streams]) s.drop();
+    return n;
+  }
+
+  /** Stop sending on every stream: for `ms` milliseconds, or until stall(false). */
+  stall(ms: number | boolean): void {
+    if (ms === true) {
+      this.stalledForever = true;
+    } else if (ms === false) {
+      this.stalledForever = false;
+      this.stalledUntil = 0;
+    } else {
+      this.stalledUntil = Date.now() + ms;
+    }
+  }
+
+  /** Whether sending is stalled now. */
+  get stalled(): boolean {
+    return this.stalledForever || Date.now() < this.stalledUntil;
+  }
+
+  /** Send bytes that are not a valid SubscribeResponse on every open stream. */
+  sendMalformed(): number {
+    for (const s of this.streams) s.sendMalformed();
+    return this.streams.size;
+  }
+
+  /** Send one notification of about `bytes` bytes on every open stream. */
+  sendOversized(bytes: number): number {
+    for (const s of this.streams) s.sendOversized(bytes);
+    return this.streams.size;
+  }
+
+  /** Answer every RPC with UNAUTHENTICATED while on. */
+  rejectCredentials(on: boolean): void {
+    this.reject = on;
+  }
+
+  get rejectingCredentials(): boolean {
+    return this.reject;
+  }
+
+  /** Stretch every interval (sample, heartbeat, on-change check) by `factor` (1 = normal). */
+  slowDown(factor: number): void {
+    if (!(factor > 0) || !Number.isFinite(factor)) throw new RangeError('slowDown factor must be a positive number');
+    this.factor = factor;
+  }
+
+  get slowFactor(): number {
+    return this.factor;
+  }
+
+  /** Clear every fault. */
+  reset(): void {
+    this.stall(false);
+    this.reject = false;
+    this.factor = 1;
+  }
+}
