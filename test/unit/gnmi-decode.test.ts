@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { DecodeError, NotificationDecoder } from '../../activities/gnmi/decode';
+import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../../activities/gnmi/proto';
+
+/** Round-trip through the real protobuf codec so inputs look exactly as they arrive off the wire. */
+function wire(n: WireNotification): WireNotification {
+  const { Subscribe } = gnmiProto().service;
+  const res = Subscribe.responseDeserialize(Subscribe.responseSerialize({ update: n })) as WireSubscribeResponse;
+  return res.update!;
+}
+
+const TS = '1700000000123456789'; // ns
+const TS_MS = 1700000000123.456;
+const prefix = { elem: [{ name: 'interfaces' }, { name: 'interface', key: { name: 'Ethernet1' } }, { name: 'state' }] };
+const P = '/interfaces/interface[name=Ethernet1]/state';
+const leaf = (name: string) => ({ elem: [{ name }] });
+
+type Expected = Array<{ path: string; value: unknown; exact?: string }>;
+interface Case {
+  name: string;
+  n: WireNotification;
+  points?: Expected;
+  skipped?: Record<string, number>;
+  throws?: RegExp;
+}
+
+const one = (val: object, name = 'x'): WireNotification => ({ timestamp: TS, prefix, update: [{ path: leaf(name), val: val as never }] });
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+const cases: Case[] = [
+  // Every TypedValue kind.
+  { name: 'string_val', n: one({ string_val: 'UP' }, 'oper-status'), points: [{ path: `${P}/oper-status`, value: 'UP' }] },
+  { name: 'ascii_val', n: one({ ascii_val: 'hello' }), points: [{ path: `${P}/x`, value: 'hello' }] },
+  { name: 'int_val negative', n: one({ int_val: '-42' }), points: [{ path: `${P}/x`, value: -42 }] },
+  { name: 'int_val below -2^53 keeps exact text', n: one({ int_val: '-9223372036854775808' }), points: [{ path: `${P}/x`, value: -9223372036854775808, exact: '-9223372036854775808' }] },
+  { name: 'uint_val small', n: one({ uint_val: '12345' }), points: [{ path: `${P}/x`, value: 12345 }] },
+  { name: 'uint_val 2^53-1 is exact as a double', n: one({ uint_val: '9007199254740991' }), points: [{ path: `${P}/x`, value: 9007199254740991 }] },
+  { name: 'uint_val 2^53+1 keeps exact text', n: one({ uint_val: '9007199254740993' }), points: [{ path: `${P}/x`, value: 9007199254740992, exact: '9007199254740993' }] },
+  { name: 'uint_val max uint64', n: one({ uint_val: '18446744073709551615' }), points: [{ path: `${P}/x`, value: 18446744073709552000, exact: '18446744073709551615' }] },
+  { name: 'bool_val false', n: one({ bool_val: false }), points: [{ path: `${P}/x`, value: false }] },
+  { name: 'bytes_val as base64', n: one({ bytes_val: Buffer.from([0xde, 0xad, 0xbe, 0xef]) }), points: [{ path: `${P}/x`, value: '3q2+7w==' }] },
+  { name: 'double_val', n: one({ double_val: 41.25 }), points: [{ path: `${P}/x`, value: 41.25 }] },
+  { name: 'decimal64', n: one({ decimal_val: { digits: '12345', precision: 2 } }), points: [{ path: `${P}/x`, value: 123.45 }] },
+  { name: 'decimal64 negative, leading zeros', n: one({ decimal_val: { digits: '-5', precision: 3 } }), points: [{ path: `${P}/x`, value: -0.005 }] },
+  { name: 'decimal64 precision 0', n: one({ decimal_val: { digits: '7' } }), points: [{ path: `${P}/x`, value: 7 }] },
+  {
+    name: 'leaflist as JSON text',
+    n: one({ leaflist_val: { element: [{ string_val: 'a' }, { uint_val: '18446744073709551615' }, { bool_val: true }] } }),
+    points: [{ path: `${P}/x`, value: '["a","18446744073709551615",true]' }],
+  },
+  {
+    name: 'json_val tree flattened',
+    n: one({ json_val: json({ 'in-octets': 10, 'oper-status': 'UP', nested: { up: true } }) }, 'counters'),
+    points: [
+      { path: `${P}/counters/in-octets`, value: 10 },
+      { path: `${P}/counters/oper-status`, value: 'UP' },
+      { path: `${P}/counters/nested/up`, value: true },
+    ],
+  },
+  {
+    name: 'json_ietf: module prefix stripped, 64-bit ints and decimals from strings, list keys',
+    n: {
+      timestamp: TS,
+      update: [
+        {
+          path: { elem: [{ name: 'interfaces' }] },
+          val: {
+            json_ietf_val: json({
+              'openconfig-interfaces:interface': [
+                { name: 'Ethernet1', state: { counters: { 'in-octets': '18446744073709551615' }, mtu: 9000, load: '0.25' } },
+                { name: 'Ethernet2', state: { description: 'uplink' } },
+              ],
+            }),
+          },
+        },
+      ],
+    },
+    points: [
+      { path: '/interfaces/interface[name=Ethernet1]/state/counters/in-octets', value: 18446744073709552000, exact: '18446744073709551615' },
+      { path: '/interfaces/interface[name=Ethernet1]/state/mtu', value: 9000 },
+      { path: '/interfaces/interface[name=Ethernet1]/state/load', value: 0.25 },
+      { path: '/interfaces/interface[name=Ethernet2]/state/description', value: 'uplink' },
+    ],
+  },
+  {
+    name: 'json list at the update path itself takes keys on its last element',
+    n: { timestamp: TS, update: [{ path: { elem: [{ name: 'components' }, { name: 'component' }] }, val: { json_val: json([{ name: 'CPU0', state: { temp: 40 } }]) } }] },
+    points: [{ path: '/components/component[name=CPU0]/state/temp', value: 40 }],
+  },
+  {
+    name: 'json composite list keys in sorted order',
+    n: {
+      timestamp: TS,
+      update: [{ path: { elem: [{ name: 'protocols' }] }, val: { json_val: json({ protocol: [{ name: 'bgp', identifier: 'BGP', config: { enabled: true } }] }) } }],
+    },
+    points: [{ path: '/protocols/protocol[identifier=BGP][name=bgp]/config/enabled', value: true }],
+  },
+  {
+    name: 'json big integer literal kept exact',
+    n: one({ json_val: Buffer.from('{"in-octets": 18446744073709551615, "mtu": 1500}') }),
+    points: [
+      { path: `${P}/x/in-octets`, value: 18446744073709552000, exact: '18446744073709551615' },
+      { path: `${P}/x/mtu`, value: 1500 },
+    ],
+  },
+  { name: 'json_ietf empty leaf [null] is true', n: one({ json_ietf_val: json({ enabled: [null] }) }), points: [{ path: `${P}/x/enabled`, value: true }] },
+  { name: 'json_ietf scalar at a leaf', n: one({ json_ietf_val: json('42') }, 'in-octets'), points: [{ path: `${P}/in-octets`, value: 42 }] },
+  { name: 'any_val counted and skipped', n: one({ any_val: { type_url: 'type.googleapis.com/x.Y', value: Buffer.from([1]) } }), points: [], skipped: { any: 1 } },
+  { name: 'proto_bytes counted and skipped', n: one({ proto_bytes: Buffer.from([8, 1]) }), points: [], skipped: { proto_bytes: 1 } },
+  { name: 'empty TypedValue (unknown kind) counted and skipped', n: one({}), points: [], skipped: { unknown: 1 } },
+  {
+    name: 'deprecated Update.value with JSON encoding',
+    n: { timestamp: TS, prefix, update: [{ path: leaf('mtu'), value: { value: Buffer.from('1500'), type: 'JSON' } }] },
+    points: [{ path: `${P}/mtu`, value: 1500 }],
+  },
+  // Path forms.
+  {
+    name: 'origin in the prefix kept, target dropped',
+    n: { timestamp: TS, prefix: { origin: 'eos_native', target: 'leaf1', elem: [{ name: 'Kernel' }] }, update: [{ path: leaf('cpu'), val: { uint_val: '3' } }] },
+    points: [{ path: 'eos_native:/Kernel/cpu', value: 3 }],
+  },
+  {
+    name: 'openconfig origin is the default and not printed',
+    n: { timestamp: TS, prefix: { origin: 'openconfig', elem: [{ name: 'system' }] }, update: [{ path: leaf('up'), val: { bool_val: true } }] },
+    points: [{ path: '/system/up', value: true }],
+  },
+  {
+    name: 'origin on the update path when the prefix has none',
+    n: { timestamp: TS, update: [{ path: { origin: 'cli', elem: [{ name: 'show' }] }, val: { string_val: 'x' } }] },
+    points: [{ path: 'cli:/show', value: 'x' }],
+  },
+  {
+    name: 'key values with ], = and \\ escaped; keys sorted',
+    n: { timestamp: TS, update: [{ path: { elem: [{ name: 'a' }, { name: 'b', key: { z: 'x]y', k: 'p=q\\r' } }, { name: 'c' }] }, val: { int_val: '1' } }] },
+    points: [{ path: '/a/b[k=p\\=q\\\\r][z=x\\]y]/c', value: 1 }],
+  },
+  {
+    name: 'slash in a key value stays literal',
+    n: { timestamp: TS, update: [{ path: { elem: [{ name: 'interfaces' }, { name: 'interface', key: { name: 'Ethernet1/1' } }] }, val: { int_val: '1' } }] },
+    points: [{ path: '/interfaces/interface[name=Ethernet1/1]', value: 1 }],
+  },
+  {
+    name: 'deprecated element path form',
+    n: { timestamp: TS, update: [{ path: { element: ['interfaces', 'interface[name=Ethernet3]', 'mtu'] }, val: { uint_val: '9000' } }] },
+    points: [{ path: '/interfaces/interface[name=Ethernet3]/mtu', value: 9000 }],
+  },
+  {
+    name: 'deletes recorded as null',
+    n: { timestamp: TS, prefix, delete: [leaf('description'), { elem: [] }] },
+    points: [
+      { path: `${P}/description`, value: null },
+      { path: P, value: null },
+    ],
+  },
+  // Malformed content ends the attempt.
+  { name: 'malformed json', n: one({ json_val: Buffer.from('{"a": ') }), throws: /MALFORMED_JSON/ },
+  { name: 'path element without a name', n: { timestamp: TS, update: [{ path: { elem: [{ name: '' }] }, val: { int_val: '1' } }] }, throws: /MALFORMED_PATH/ },
+  { name: 'decimal64 precision out of range', n: one({ decimal_val: { digits: '1', precision: 40 } }), throws: /decimal_val/ },
+  // Regressions.
+  { name: 'regression: float32 0.1 is 0.1, not 0.10000000149011612', n: one({ float_val: 0.1 }), points: [{ path: `${P}/x`, value: 0.1 }] },
+  { name: 'regression: float32 needing 9 digits keeps them', n: one({ float_val: 16777217 / 3 }), points: [{ path: `${P}/x`, value: Math.fround(16777217 / 3) }] },
+  {
+    name: 'regression: long fraction digits in JSON are not taken for a big integer',
+    n: one({ json_val: Buffer.from('{"v": 1.12345678901234567, "e": 1e-12345678901234567}') }),
+    points: [
+      { path: `${P}/x/v`, value: 1.1234567890123457 },
+      { path: `${P}/x/e`, value: 0 },
+    ],
+  },
+  {
+    name: 'regression: digits inside JSON strings untouched',
+    n: one({ json_val: json({ serial: '12345678901234567890', q: 'say "99999999999999999"' }) }),
+    points: [
+      { path: `${P}/x/serial`, value: '12345678901234567890' },
+      { path: `${P}/x/q`, value: 'say "99999999999999999"' },
+    ],
+  },
+  {
+    name: 'regression: in plain JSON a numeric-looking string stays a string',
+    n: one({ json_val: json({ description: '2024' }) }),
+    points: [{ path: `${P}/x/description`, value: '2024' }],
+  },
+];
+
+describe('gNMI notification decoder (table-driven)', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const decoder = new NotificationDecoder(7, () => 1);
+      const n = wire(c.n);
+      if (c.throws) {
+        assert.throws(() => decoder.decode(n), (err: Error) => err instanceof DecodeError && c.throws!.test(err.message));
+        return;
+      }
+      const out = decoder.decode(n);
+      const got = out.points.map((p) => {
+        const o: { path: string; value: unknown; exact?: string } = { path: p.path, value: p.value };
+        if (p.exact !== undefined) o.exact = p.exact;
+        return o;
+      });
+      assert.deepEqual(got, c.points);
+      for (const p of out.points) {
+        assert.equal(p.deviceId, 7);
+        assert.equal(p.timestamp, TS_MS);
+      }
+      assert.deepEqual(out.skipped, c.skipped ?? {});
+    });
+  }
+
+  it('resolves a target-defined alias in later prefixes', () => {
+    const decoder = new NotificationDecoder(1);
+    const def = decoder.decode(wire({ timestamp: TS, alias: '#e1', prefix }));
+    assert.equal(def.aliasDefined, '#e1');
+    assert.deepEqual(def.points, []);
+    const out = decoder.decode(wire({ timestamp: TS, prefix: { elem: [{ name: '#e1' }] }, update: [{ path: leaf('mtu'), val: { uint_val: '1500' } }] }));
+    assert.equal(out.points[0].path, `${P}/mtu`);
+  });
+
+  it('stamps a notification without timestamp with the receive time', () => {
+    const out = new NotificationDecoder(1, () => 1234.5).decode(wire({ prefix, update: [{ path: leaf('x'), val: { int_val: '1' } }] }));
+    assert.equal(out.points[0].timestamp, 1234.5);
+  });
+
+  it('marks atomic notifications', () => {
+    const out = new NotificationDecoder(1).decode(wire({ timestamp: TS, atomic: true, prefix, update: [{ path: leaf('x'), val: { int_val: '1' } }] }));
+    assert.equal(out.atomic, true);
+  });
+});
