@@ -67,6 +67,7 @@ export class SubscribeStream implements FaultableStream {
     private readonly device: SimDevice,
     private readonly faults: GnmiFaults,
     private readonly timing: StreamTiming,
+    private readonly onList: (list: WireSubscriptionList) => void = () => undefined,
   ) {
     this.schema = device.leaves().map((l) => leafPath(l.path).elems);
     call.on('data', (req: WireSubscribeRequest) => this.onRequest(req));
@@ -132,6 +133,7 @@ export class SubscribeStream implements FaultableStream {
   }
 
   private start(list: WireSubscriptionList): void {
+    this.onList(list);
     const encoding = list.encoding ?? 'JSON';
     if (!SUPPORTED_ENCODINGS.includes(encoding)) return this.fail(grpc.status.UNIMPLEMENTED, `encoding ${encoding} is not supported`);
     try {

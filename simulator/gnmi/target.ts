@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { formatPath, joinPaths } from '../../core/path';
 import { fromWirePath } from '../../activities/gnmi/paths';
-import { gnmiProto, type WireGetRequest, type WireNotification } from '../../activities/gnmi/proto';
+import { gnmiProto, type WireGetRequest, type WireNotification, type WireSubscriptionList } from '../../activities/gnmi/proto';
 import type { SimDevice } from '../model';
 import { buildNotifications, nowNanos, type SelectedLeaf } from './encode';
 import { GnmiFaults } from './faults';
@@ -38,6 +38,8 @@ export interface GnmiTargetOptions {
 export interface GnmiTarget {
   port: number;
   faults: GnmiFaults;
+  /** The last SubscriptionLists received (newest last, at most 100): what clients asked for. */
+  subscriptions: WireSubscriptionList[];
   /** Send a hand-built notification on every open Subscribe stream (tests, demos). */
   broadcast(n: WireNotification): number;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
   const faults = new GnmiFaults();
   const timing: StreamTiming = { defaultSampleMs: 1000, minSampleMs: 10, onChangeCheckMs: 250, ...opts.timing };
   const device = opts.device;
+  const subscriptions: WireSubscriptionList[] = [];
 
   // Raw frames (fault injection) bypass protobuf serialization.
   const serialize = service.Subscribe.responseSerialize;
@@ -115,7 +118,10 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
         call.emit('error', err);
         return;
       }
-      new SubscribeStream(call as never, device, faults, timing);
+      new SubscribeStream(call as never, device, faults, timing, (list) => {
+        subscriptions.push(list);
+        if (subscriptions.length > 100) subscriptions.shift();
+      });
     },
   };
 
@@ -135,6 +141,7 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
   return {
     port,
     faults,
+    subscriptions,
     broadcast(n) {
       for (const s of faults.streams) (s as SubscribeStream).inject(n);
       return faults.streams.size;
