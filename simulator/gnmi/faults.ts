@@ -3,10 +3,13 @@
  * surface (HTTP, tests, a REPL) can drive them; streams poll the state.
  */
 
+/** `bytes`: not a protobuf message at all; `json`: valid protobuf carrying JSON that does not parse. */
+export type MalformedKind = 'bytes' | 'json';
+
 /** Sink a fault reaches: every open Subscribe stream of the target. */
 export interface FaultableStream {
   drop(): void;
-  sendMalformed(): void;
+  sendMalformed(kind: MalformedKind): void;
   sendOversized(bytes: number): void;
 }
 
@@ -43,9 +46,9 @@ export class GnmiFaults {
     return this.stalledForever || Date.now() < this.stalledUntil;
   }
 
-  /** Send bytes that are not a valid SubscribeResponse on every open stream. */
-  sendMalformed(): number {
-    for (const s of this.streams) s.sendMalformed();
+  /** Send a malformed message on every open stream (garbage bytes by default). */
+  sendMalformed(kind: MalformedKind = 'bytes'): number {
+    for (const s of this.streams) s.sendMalformed(kind);
     return this.streams.size;
   }
 

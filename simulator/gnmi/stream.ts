@@ -9,7 +9,7 @@ import { fromWirePath, WirePathError } from '../../activities/gnmi/paths';
 import type { WireEncoding, WireNotification, WireSubscribeRequest, WireSubscription, WireSubscriptionList } from '../../activities/gnmi/proto';
 import type { SimDevice, SimLeaf } from '../model';
 import { buildNotifications, groupPrefix, nowNanos, type SelectedLeaf } from './encode';
-import type { FaultableStream, GnmiFaults } from './faults';
+import type { FaultableStream, GnmiFaults, MalformedKind } from './faults';
 import { leafPath, pathInSchema, pathSelects } from './match';
 
 /** Bytes that do not decode as a SubscribeResponse (a length running past the end). */
@@ -98,8 +98,15 @@ export class SubscribeStream implements FaultableStream {
     this.fail(grpc.status.UNAVAILABLE, 'simulated stream drop');
   }
 
-  sendMalformed(): void {
-    if (!this.closed) this.call.write(new RawFrame(MALFORMED_BYTES));
+  sendMalformed(kind: MalformedKind): void {
+    if (this.closed) return;
+    if (kind === 'bytes') {
+      this.call.write(new RawFrame(MALFORMED_BYTES));
+      return;
+    }
+    this.call.write({
+      update: { timestamp: nowNanos(), update: [{ path: { elem: [{ name: 'system' }] }, val: { json_ietf_val: Buffer.from('{"state": {') } }] },
+    });
   }
 
   sendOversized(bytes: number): void {
