@@ -60,7 +60,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<TemporalSe
     return { address, namespace, uiUrl, stop: async () => undefined };
   }
   const cli = await ensureTemporalCli();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', namespace, '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', namespace, '--log-level', 'error'];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

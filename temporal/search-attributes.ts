@@ -3,7 +3,7 @@
  * server gets them on its command line; a cluster gets them here).
  */
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import protos from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../core/names';
 
 /** Add any missing search attribute; idempotent. */
@@ -14,8 +14,9 @@ export async function ensureSearchAttributes(address: string, namespace: string,
     const have = new Set(Object.keys(existing.customAttributes ?? {}));
     const missing = SEARCH_ATTRIBUTE_DEFINITIONS.filter(([name]) => !have.has(name));
     if (missing.length === 0) return;
-    const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
-    for (const [name] of missing) searchAttributes[name] = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    const { IndexedValueType } = protos.temporal.api.enums.v1;
+    const searchAttributes: Record<string, (typeof IndexedValueType)[keyof typeof IndexedValueType]> = {};
+    for (const [name] of missing) searchAttributes[name] = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
     await conn.operatorService.addSearchAttributes({ namespace, searchAttributes });
   } finally {
     if (!connection) await conn.close();

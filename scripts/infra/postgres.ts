@@ -90,6 +90,7 @@ export async function startManagedPostgres(opts: ClusterOptions): Promise<Manage
   const bin = await installPostgres();
   const dir = clusterDir(opts.dir);
   const socketDir = os.tmpdir();
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (isRoot()) await run('chown', ['-R', 'postgres:postgres', dir], { quiet: true });
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {

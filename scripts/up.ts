@@ -1,0 +1,144 @@
+/**
+ * `npm start`: PostgreSQL, migrations, the Temporal dev server with Web UI,
+ * the control and collector workers, the web app and the simulated fleet —
+ * installed where missing, reused where present — until Ctrl-C, then a clean stop.
+ */
+import path from 'node:path';
+import { loadConfig } from '../core/config';
+import { createKnex } from '../activities/db/pool';
+import { loadKeyring } from '../activities/db/secrets';
+import { startDeviceSession } from '../activities/fleet';
+import { migrateLatest } from '../migrations/index';
+import { connectClient } from '../temporal/client';
+import { startDevServer, waitForTemporal, type TemporalServer } from '../temporal/dev-server';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensurePostgres } from './infra/postgres';
+import { startChild, waitFor, isPortOpen, type ManagedChild } from './infra/proc';
+import { ensureWebBuild } from './infra/web-build';
+import { seedSimulatedDevices, type SimulatedDeviceSpec } from './seed';
+import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+function step(msg: string) {
+  process.stderr.write(`\n▶ ${msg}\n`);
+}
+
+async function main() {
+  const started = Date.now();
+  const config = loadConfig();
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch((err) => console.error(err));
+  };
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('\nStopping…\n');
+    stopAll().finally(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    step('PostgreSQL');
+    const pg = await ensurePostgres({
+      databaseUrl: process.env.DATABASE_URL,
+      dir: path.join(config.DATA_DIR, 'postgres'),
+      port: config.PG_PORT,
+      database: 'switch_telemetry',
+    });
+    stoppers.push(pg.stop);
+    const db = createKnex(pg.url);
+    step('Migrations');
+    const applied = await migrateLatest(db);
+    process.stderr.write(applied.length ? `  applied ${applied.join(', ')}\n` : '  schema is up to date\n');
+
+    step('Temporal');
+    let temporal: TemporalServer;
+    if (process.env.TEMPORAL_ADDRESS) {
+      await waitForTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+      await ensureSearchAttributes(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+      temporal = { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, uiUrl: process.env.TEMPORAL_UI_URL, stop: async () => undefined };
+    } else {
+      const port = Number(config.TEMPORAL_ADDRESS.split(':').pop());
+      temporal = await startDevServer({ port, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db') });
+    }
+    stoppers.push(temporal.stop);
+
+    step('Web app build');
+    await ensureWebBuild();
+
+    step('Simulated fleet');
+    const keyring = loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
+    const env = {
+      ...process.env,
+      DATABASE_URL: pg.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      DATA_DIR: config.DATA_DIR,
+      NODE_ENV: 'production',
+    };
+    const tsx = (name: string, file: string) => startChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { env, cwd: ROOT });
+    const children: ManagedChild[] = [];
+    stoppers.push(async () => {
+      await Promise.all(children.reverse().map((c) => c.stop(20_000)));
+    });
+    const simulator = tsx('simulator', 'simulator/main.ts');
+    children.push(simulator);
+    await waitFor('the simulator control port', () => isPortOpen(config.SIM_CONTROL_PORT, config.SIM_HOST), 60_000);
+    const fleet = (await (await fetch(`http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`)).json()) as Array<{
+      name: string;
+      protocol: 'gnmi' | 'netconf';
+      host: string;
+      port: number;
+      hostKeySha256?: string;
+    }>;
+    const specs: SimulatedDeviceSpec[] = fleet.map((m) => ({ ...m, username: SIM_USERNAME, password: SIM_PASSWORD }));
+    const devices = await seedSimulatedDevices(db, keyring, specs);
+    process.stderr.write(`  ${devices.length} simulated devices registered\n`);
+
+    step('Workers and web app');
+    children.push(tsx('control', 'workers/control.ts'));
+    children.push(tsx('collector', 'workers/collector.ts'));
+    children.push(tsx('web', 'web/server.ts'));
+    await waitFor('the web app', () => isPortOpen(config.WEB_PORT, config.WEB_HOST), 60_000);
+
+    const client = await connectClient({ ...config, TEMPORAL_ADDRESS: temporal.address });
+    const all = await db('devices').select('id', 'name', 'protocol');
+    for (const d of all) {
+      await startDeviceSession(client, d, { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS });
+    }
+    await client.connection.close();
+    await db.destroy();
+
+    const webUrl = `http://${config.WEB_HOST}:${config.WEB_PORT}`;
+    process.stderr.write(
+      [
+        '',
+        `switch-telemetry is up (${Math.round((Date.now() - started) / 100) / 10} s).`,
+        `  Web app:        ${webUrl}   (device pages with live charts)`,
+        `  Temporal Web:   ${temporal.uiUrl ?? config.TEMPORAL_UI_URL}   (one workflow per device: device-session/<id>)`,
+        `  Collector:      http://127.0.0.1:${config.COLLECTOR_METRICS_PORT}/metrics`,
+        `  Simulator:      http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`,
+        `  Database:       ${pg.url}`,
+        'Press Ctrl-C to stop everything.',
+        '',
+      ].join('\n'),
+    );
+    // Exit if a child dies unexpectedly, stopping the rest.
+    await Promise.race(children.map((c) => c.exited.then((code) => ({ name: c.name, code }))))
+      .then(({ name, code }) => {
+        if (stopping) return;
+        process.stderr.write(`\n${name} exited with code ${code}; stopping everything.\n`);
+        onSignal();
+      });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+main();

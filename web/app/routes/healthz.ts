@@ -1,0 +1,11 @@
+/** GET /healthz: the web process and its database. */
+import { ctx } from '../lib/context.server';
+
+export async function loader() {
+  try {
+    await ctx().pool.query('SELECT 1');
+    return Response.json({ ok: true, liveClients: ctx().hub.size });
+  } catch (err) {
+    return Response.json({ ok: false, problem: `database: ${(err as Error).message}` }, { status: 503 });
+  }
+}
