@@ -102,7 +102,12 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
       const notification: WireNotification[] = [];
       const timestamp = nowNanos();
       for (const wp of req.path?.length ? req.path : [{}]) {
-        const path = joinPaths(prefix, fromWirePath(wp));
+        let path;
+        try {
+          path = joinPaths(prefix, fromWirePath(wp));
+        } catch (e) {
+          return cb(statusError(grpc.status.INVALID_ARGUMENT, (e as Error).message) as grpc.ServiceError);
+        }
         if (!pathInSchema(path.elems, schema)) return cb(statusError(grpc.status.NOT_FOUND, `${formatPath(path)} is not in the schema`) as grpc.ServiceError);
         const selected: SelectedLeaf[] = leaves.filter((l) => pathSelects(path.elems, l.path.elems));
         notification.push(...buildNotifications(selected, { encoding, timestamp, target: req.prefix?.target || undefined }));
