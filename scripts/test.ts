@@ -1,0 +1,112 @@
+/**
+ * `npm test`: installs and starts what the tests need — a throwaway PostgreSQL
+ * cluster, an in-memory Temporal dev server, Chromium for browser tests, the
+ * web build — runs the mocha suites (unit, integration, e2e) against them,
+ * and closes with one line: `N passed, N failed`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { startDevServer } from '../temporal/dev-server';
+import { startManagedPostgres } from './infra/postgres';
+import { freePort, run, ticker } from './infra/proc';
+import { ensureWebBuild } from './infra/web-build';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SUITES = ['unit', 'integration', 'e2e'] as const;
+type Suite = (typeof SUITES)[number];
+
+/** Chromium from Debian's packages, installed when absent (root only). */
+async function ensureChromium(): Promise<string> {
+  const exe = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (fs.existsSync(exe)) return exe;
+  if (process.getuid?.() !== 0) throw new Error(`${exe} not found: install Debian's chromium package (or set CHROMIUM_PATH)`);
+  process.stderr.write('Installing Chromium from Debian packages (first run only)…\n');
+  const stop = ticker('installing chromium');
+  try {
+    await run('apt-get', ['update'], { quiet: true });
+    await run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'], {
+      quiet: true,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } finally {
+    stop();
+  }
+  return exe;
+}
+
+function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--config', path.join(ROOT, 'test', '.mocharc.cjs'), `test/${suite}/**/*.test.ts`],
+      { cwd: ROOT, env: { ...env, TEST_SUMMARY_FILE: summaryFile }, stdio: 'inherit' },
+    );
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main() {
+  const wanted = (process.argv.slice(2).filter((a) => SUITES.includes(a as Suite)) as Suite[]) ?? [];
+  const suites: Suite[] = wanted.length ? wanted : [...SUITES];
+  const needsServices = suites.some((s) => s !== 'unit');
+  const started = Date.now();
+  const cleanups: Array<() => Promise<void>> = [];
+  let passed = 0;
+  let failed = 0;
+  let pending = 0;
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const artifacts = path.join(ROOT, 'test-artifacts');
+  fs.mkdirSync(artifacts, { recursive: true });
+  env.TEST_ARTIFACTS_DIR = artifacts;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-test-'));
+  fs.chmodSync(tmp, 0o755);
+  env.DATA_DIR = path.join(tmp, 'data');
+  try {
+    if (needsServices) {
+      process.stderr.write('▶ Test services\n');
+      const pgPort = await freePort();
+      const pg = await startManagedPostgres({ dir: path.join(tmp, 'postgres'), port: pgPort, database: 'switch_telemetry_test', ephemeral: true });
+      cleanups.push(pg.stop);
+      const temporalPort = await freePort();
+      const temporal = await startDevServer({ port: temporalPort, uiPort: await freePort(), headless: true, quiet: true });
+      cleanups.push(temporal.stop);
+      env.DATABASE_URL = pg.url;
+      env.TEST_ADMIN_DATABASE_URL = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
+      env.TEMPORAL_ADDRESS = temporal.address;
+      env.TEMPORAL_NAMESPACE = temporal.namespace;
+      process.stderr.write(`  PostgreSQL ${pg.url}\n  Temporal ${temporal.address}\n`);
+    }
+    if (suites.includes('e2e')) {
+      env.CHROMIUM_PATH = await ensureChromium();
+      await ensureWebBuild();
+    }
+    for (const suite of suites) {
+      process.stderr.write(`\n▶ ${suite} tests\n`);
+      const summaryFile = path.join(tmp, `${suite}-summary.json`);
+      const code = await runMocha(suite, env, summaryFile);
+      if (fs.existsSync(summaryFile)) {
+        const s = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { passed: number; failed: number; pending: number };
+        passed += s.passed;
+        failed += s.failed;
+        pending += s.pending;
+        if (code !== 0 && s.failed === 0) failed++; // crashed after reporting
+      } else if (code !== 0) {
+        process.stderr.write(`  the ${suite} suite crashed before reporting (exit ${code})\n`);
+        failed++;
+      }
+    }
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    failed++;
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((err) => console.error(err));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  process.stderr.write(`\nTests finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+main();
