@@ -8,33 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startDevServer } from '../temporal/dev-server';
-import { startManagedPostgres } from './infra/postgres';
-import { freePort, run, ticker } from './infra/proc';
+import { ensureChromium } from './infra/chromium';
+import { startThrowawayServices } from './infra/services';
 import { ensureWebBuild } from './infra/web-build';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SUITES = ['unit', 'integration', 'e2e'] as const;
 type Suite = (typeof SUITES)[number];
-
-/** Chromium from Debian's packages, installed when absent (root only). */
-async function ensureChromium(): Promise<string> {
-  const exe = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (fs.existsSync(exe)) return exe;
-  if (process.getuid?.() !== 0) throw new Error(`${exe} not found: install Debian's chromium package (or set CHROMIUM_PATH)`);
-  process.stderr.write('Installing Chromium from Debian packages (first run only)…\n');
-  const stop = ticker('installing chromium');
-  try {
-    await run('apt-get', ['update'], { quiet: true });
-    await run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'], {
-      quiet: true,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  } finally {
-    stop();
-  }
-  return exe;
-}
 
 function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string): Promise<number> {
   return new Promise((resolve) => {
@@ -66,17 +46,13 @@ async function main() {
   try {
     if (needsServices) {
       process.stderr.write('▶ Test services\n');
-      const pgPort = await freePort();
-      const pg = await startManagedPostgres({ dir: path.join(tmp, 'postgres'), port: pgPort, database: 'switch_telemetry_test', ephemeral: true });
-      cleanups.push(pg.stop);
-      const temporalPort = await freePort();
-      const temporal = await startDevServer({ port: temporalPort, uiPort: await freePort(), headless: true, quiet: true });
-      cleanups.push(temporal.stop);
-      env.DATABASE_URL = pg.url;
-      env.TEST_ADMIN_DATABASE_URL = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
-      env.TEMPORAL_ADDRESS = temporal.address;
-      env.TEMPORAL_NAMESPACE = temporal.namespace;
-      process.stderr.write(`  PostgreSQL ${pg.url}\n  Temporal ${temporal.address}\n`);
+      const services = await startThrowawayServices(tmp, 'switch_telemetry_test');
+      cleanups.push(services.stop);
+      env.DATABASE_URL = services.databaseUrl;
+      env.TEST_ADMIN_DATABASE_URL = services.adminDatabaseUrl;
+      env.TEMPORAL_ADDRESS = services.temporalAddress;
+      env.TEMPORAL_NAMESPACE = services.temporalNamespace;
+      process.stderr.write(`  PostgreSQL ${services.databaseUrl}\n  Temporal ${services.temporalAddress}\n`);
     }
     if (suites.includes('e2e')) {
       env.CHROMIUM_PATH = await ensureChromium();

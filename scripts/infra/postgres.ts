@@ -83,6 +83,8 @@ export interface ClusterOptions {
   database: string;
   /** Faster, not crash-safe: for throwaway test clusters. */
   ephemeral?: boolean;
+  /** More `name=value` server settings. */
+  extraSettings?: string[];
 }
 
 /** Start (creating if needed) the managed cluster and database. */
@@ -111,6 +113,7 @@ export async function startManagedPostgres(opts: ClusterOptions): Promise<Manage
       `-c max_connections=200`,
       `-c shared_buffers=256MB`,
       ...(opts.ephemeral ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+      ...(opts.extraSettings ?? []).map((s) => `-c ${s}`),
     ].join(' ');
     await pgTool(bin, 'pg_ctl', ['-D', dir, '-o', settings, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
     startedHere = true;

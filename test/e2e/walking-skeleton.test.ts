@@ -61,7 +61,7 @@ describe('walking skeleton: one simulated switch to a live chart', function () {
     // Starting again is idempotent: same workflow, same run.
     const first = await client.workflow.getHandle(deviceSessionWorkflowId(deviceId)).describe();
     const again = await startDeviceSession(client, device);
-    assert.equal(again.firstExecutionRunId, first.runId);
+    assert.equal((await again.describe()).runId, first.runId);
 
     let found: string[] = [];
     await waitFor(
