@@ -50,6 +50,15 @@ export interface NetconfServer {
   hostKeySha256: string;
   close(): Promise<void>;
   faults: NetconfFaults;
+  /** What clients did (tests, the control surface). */
+  stats: NetconfServerStats;
+}
+
+/** Counts of client activity. */
+export interface NetconfServerStats {
+  sessionsOpened: number;
+  closeSessions: number;
+  rpcs: number;
 }
 
 const SERVER_CAPABILITIES = [
@@ -107,7 +116,9 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
       for (const c of connections) c.end();
     },
   });
+  const stats: NetconfServerStats = { sessionsOpened: 0, closeSessions: 0, rpcs: 0 };
   const shared: SharedState = {
+    stats,
     device: opts.device,
     bootTime,
     faults,
@@ -139,6 +150,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
           if (info.name !== 'netconf') return rejectSub();
           const stream = acceptSub() as unknown as Duplex;
           const s = new ServerSession(stream, nextSessionId++, shared);
+          stats.sessionsOpened++;
           sessions.add(s);
           stream.on('close', () => {
             s.stop();
@@ -162,6 +174,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
     port,
     hostKeySha256,
     faults,
+    stats,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sessions) s.stop();
@@ -172,6 +185,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
 }
 
 interface SharedState {
+  stats: NetconfServerStats;
   device: SimDevice;
   bootTime: number;
   faults: NetconfFaults;
@@ -304,6 +318,8 @@ class ServerSession implements FaultTarget {
     const id = root.attrs['message-id'];
     const idAttr = id === undefined ? '' : ` message-id="${escapeXml(id)}"`;
     const op = root.children[0];
+    this.shared.stats.rpcs++;
+    if (op?.name === 'close-session') this.shared.stats.closeSessions++;
     try {
       const body = op ? this.handle(op) : undefined;
       if (body === undefined) throw new RpcErrorReply('operation-not-supported', 'protocol', 'empty rpc');

@@ -115,7 +115,9 @@ describe('netconf collector ↔ simulator', function () {
     assert.equal(h.events[0].type, 'connected');
     assert.match((h.events[0] as { detail: string }).detail, /chunked/);
     assert.ok(h.events.some((e) => e.type === 'synced'));
+    assert.equal(server.stats.closeSessions, 0);
     await stop(h);
+    assert.equal(server.stats.closeSessions, 1, 'close-session sent before resolving');
   });
 
   it('get: XPath filter with a well-known prefix', async () => {
@@ -233,7 +235,9 @@ describe('netconf collector ↔ simulator', function () {
     ]);
     await until(() => h.points.some((p) => p.path.startsWith('/interfaces-state')) && h.points.some((p) => p.path.startsWith('/system-health')));
     assert.equal(h.events.filter((e) => e.type === 'synced').length, 1);
+    assert.equal(server.stats.sessionsOpened, 2);
     await stop(h);
+    assert.equal(server.stats.closeSessions, 2);
   });
 
   it('dropped connection → UNAVAILABLE (retryable)', async () => {
