@@ -15,7 +15,7 @@ import { CAP, formatDateTime, hasCapability, helloXml, NETCONF_NS, readHello, rp
 import { sshFingerprint } from '../../activities/netconf/ssh';
 import { child, escapeXml, parseXml, type XmlNode } from '../../activities/netconf/xml';
 import type { SimDevice } from '../model';
-import { applySubtreeFilter, deviceData, flattenLeaves, MODELS, parseSubtreeFilter, toXml, UnsupportedFilterError, xpathToFilter, type DataNode, type FlatLeaf } from './data';
+import { applySubtreeFilter, deviceData, flattenLeaves, MODELS, toXml, UnsupportedFilterError, xpathToFilter, type DataNode, type FlatLeaf } from './data';
 import { NetconfFaults, type FaultTarget } from './faults';
 
 export { NetconfFaults } from './faults';
@@ -40,6 +40,8 @@ export interface NetconfServerOptions {
   users?: NetconfUser[];
   /** Period of RFC 5277 health-sample events, ms (default 1000). */
   notificationIntervalMs?: number;
+  /** Advertise base:1.1 (default true); false makes a base:1.0-only device (end-of-message framing). */
+  base11?: boolean;
   /** Smallest periodic YANG-push period accepted, centiseconds (default 10). */
   minPeriodCs?: number;
 }
@@ -119,6 +121,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
   const stats: NetconfServerStats = { sessionsOpened: 0, closeSessions: 0, rpcs: 0 };
   const shared: SharedState = {
     stats,
+    capabilities: opts.base11 === false ? SERVER_CAPABILITIES.filter((c) => c !== CAP.base11) : SERVER_CAPABILITIES,
     device: opts.device,
     bootTime,
     faults,
@@ -185,6 +188,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
 }
 
 interface SharedState {
+  capabilities: string[];
   stats: NetconfServerStats;
   device: SimDevice;
   bootTime: number;
@@ -224,7 +228,7 @@ class ServerSession implements FaultTarget {
   constructor(private readonly stream: Duplex, private readonly sessionId: number, private readonly shared: SharedState) {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', () => this.stop());
-    this.send(helloXml(SERVER_CAPABILITIES, sessionId), 'eom');
+    this.send(helloXml(shared.capabilities, sessionId), 'eom');
   }
 
   stop(): void {
@@ -305,7 +309,7 @@ class ServerSession implements FaultTarget {
       const hello = readHello(root);
       if (!hello) return this.abort();
       this.helloDone = true;
-      this.framing = hasCapability(hello.capabilities, CAP.base11) ? 'chunked' : 'eom';
+      this.framing = hasCapability(hello.capabilities, CAP.base11) && hasCapability(this.shared.capabilities, CAP.base11) ? 'chunked' : 'eom';
       try {
         for (const m of this.decoder.setFraming(this.framing)) this.onMessage(m);
       } catch {

@@ -120,6 +120,16 @@ describe('netconf collector ↔ simulator', function () {
     assert.equal(server.stats.closeSessions, 1, 'close-session sent before resolving');
   });
 
+  it('base:1.0-only device: end-of-message framing is chosen and works', async () => {
+    await server.close();
+    server = await startNetconfServer({ device: sim, base11: false, users: [{ username: 'admin', password: 'secret' }] });
+    const h = start(device(server), [profile({ filter: IF_FILTER, periodMs: 100 })]);
+    await until(() => h.points.filter((p) => p.path.endsWith('/in-octets')).length >= 2);
+    assert.match((h.events[0] as { detail: string }).detail, /base:1.0 end-of-message/);
+    await stop(h);
+    assert.equal(server.stats.closeSessions, 1);
+  });
+
   it('get: XPath filter with a well-known prefix', async () => {
     const h = start(device(server), [profile({ filterType: 'xpath', filter: "/if:interfaces-state/if:interface[if:name='Ethernet2']/if:oper-status" })]);
     await until(() => h.points.length > 0);
