@@ -3,9 +3,10 @@
  * every TypedValue kind, deletes (value null), nanosecond timestamps. No I/O;
  * the transport turns DecodeError into a PROTOCOL_ERROR session failure.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { formatPath, joinPaths, type PathElem, type StructuredPath } from '../../core/path';
 import { nanosToMillis, type TelemetryPoint } from '../../core/point';
-import { flattenJson, JsonPayloadError, parseJsonExact } from './json';
+import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } from './json';
 import { fromWirePath, WirePathError } from './paths';
 import type { WireNotification, WireTypedValue, WireUpdate } from './proto';
 import { decimal64ToNumber, float32ToNumber, integerFromText, type LeafValue } from './values';
@@ -21,7 +22,8 @@ export class DecodeError extends Error {
 /** A value decoded from one Update: a single leaf, leaves from a JSON tree, or skipped. */
 export type DecodedValue =
   | { kind: 'leaf'; leaf: LeafValue }
-  | { kind: 'tree'; leaves: Array<{ elems: PathElem[]; leaf: LeafValue }> }
+  /** Leaves of a JSON tree, produced lazily (iterating may throw DecodeError). */
+  | { kind: 'tree'; leaves: Iterable<JsonLeaf> }
   | { kind: 'skip'; reason: string };
 
 /** Leaf-list elements as JSON text (stored as a state value). */
@@ -74,7 +76,7 @@ export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]
       case 'json_ietf_val': {
         const raw = (v.value === 'json_val' ? v.json_val : v.json_ietf_val) ?? Buffer.alloc(0);
         const parsed = parseJsonExact(Buffer.from(raw).toString('utf8'));
-        return { kind: 'tree', leaves: flattenJson(parsed, v.value === 'json_ietf_val', base) };
+        return { kind: 'tree', leaves: guarded(iterateJsonLeaves(parsed, v.value === 'json_ietf_val', base), v.value) };
       }
       case 'any_val':
         return { kind: 'skip', reason: 'any' };
@@ -86,6 +88,15 @@ export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]
   } catch (err) {
     if (err instanceof JsonPayloadError) throw new DecodeError(err.message, { cause: err });
     throw new DecodeError(`bad ${v.value}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Re-throw conversion errors raised while iterating JSON leaves as DecodeError. */
+function* guarded(leaves: Iterable<JsonLeaf>, kind: string): Generator<JsonLeaf> {
+  try {
+    yield* leaves;
+  } catch (err) {
+    throw new DecodeError(`bad ${kind}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -106,6 +117,9 @@ function legacyValue(u: WireUpdate): WireTypedValue | undefined {
       return { value: 'proto_bytes', proto_bytes: bytes };
   }
 }
+
+/** How many leaves are decoded between chances to pause. */
+const LEAVES_PER_STEP = 64;
 
 /** Result of decoding one notification. */
 export interface DecodedNotification {
@@ -128,8 +142,36 @@ export class NotificationDecoder {
 
   /** Decode a notification; throws DecodeError for malformed content. */
   decode(n: WireNotification): DecodedNotification {
-    const skipped: Record<string, number> = {};
-    const points: TelemetryPoint[] = [];
+    const out = this.empty();
+    for (const _ of this.steps(n, out));
+    return out;
+  }
+
+  /**
+   * Decode like decode(), but give the event loop a turn whenever a slice has run
+   * longer than `sliceMs`, so one large notification cannot hold up timers and
+   * other sessions. The points still come back together (atomic stays atomic).
+   */
+  async decodeSliced(n: WireNotification, sliceMs = 5): Promise<DecodedNotification> {
+    const out = this.empty();
+    let sliceStart = performance.now();
+    for (const _ of this.steps(n, out)) {
+      if (performance.now() - sliceStart > sliceMs) {
+        await yieldToLoop();
+        sliceStart = performance.now();
+      }
+    }
+    return out;
+  }
+
+  private empty(): DecodedNotification {
+    return { points: [], skipped: {}, atomic: false };
+  }
+
+  /** The decoding itself; yields every LEAVES_PER_STEP leaves so callers can pause. */
+  private *steps(n: WireNotification, out: DecodedNotification): Generator<void> {
+    const { points, skipped } = out;
+    out.atomic = n.atomic === true;
     let prefix: StructuredPath;
     try {
       prefix = fromWirePath(n.prefix);
@@ -139,11 +181,12 @@ export class NotificationDecoder {
     if (n.alias) {
       // An alias definition: the prefix is the full path the alias stands for.
       this.aliases.set(n.alias, prefix);
-      if (!n.update?.length && !n.delete?.length) return { points, skipped, aliasDefined: n.alias, atomic: false };
+      out.aliasDefined = n.alias;
     } else {
       prefix = this.resolveAlias(prefix);
     }
     const ts = this.timestamp(n.timestamp);
+    let sinceYield = 0;
     for (const u of n.update ?? []) {
       let full: StructuredPath;
       try {
@@ -160,7 +203,15 @@ export class NotificationDecoder {
       } else {
         for (const l of decoded.leaves) {
           points.push(this.point(formatPath({ origin: full.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
+          if (++sinceYield === LEAVES_PER_STEP) {
+            sinceYield = 0;
+            yield;
+          }
         }
+      }
+      if (++sinceYield >= LEAVES_PER_STEP) {
+        sinceYield = 0;
+        yield;
       }
     }
     for (const d of n.delete ?? []) {
@@ -172,7 +223,6 @@ export class NotificationDecoder {
       }
       points.push(this.point(formatPath(full), ts, null));
     }
-    return { points, skipped, atomic: n.atomic === true };
   }
 
   private point(path: string, timestamp: number, value: TelemetryPoint['value'], exact?: string): TelemetryPoint {

@@ -32,7 +32,7 @@ function gnmiProfiles(ctx: SessionContext): GnmiProfileSpec[] {
 function deliverer(ctx: SessionContext) {
   const decoder = new NotificationDecoder(ctx.device.id);
   return async (n: WireNotification): Promise<void> => {
-    const decoded = decoder.decode(n);
+    const decoded = await decoder.decodeSliced(n);
     for (const [kind, count] of Object.entries(decoded.skipped)) ctx.count(SKIPPED_COUNTER, count, { kind });
     if (decoded.points.length === 0) return;
     // One push per notification keeps an atomic notification together.

@@ -24,9 +24,12 @@ const BIG_MARK = '\u0000int:';
 // literals too long for a double, not part of a fraction or exponent.
 const BIG_LITERALS = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g;
 
+const LONG_DIGITS = /\d{16}/;
+
 /** JSON.parse that keeps integer literals beyond 2^53 as exact text. */
 export function parseJsonExact(text: string): unknown {
-  const marked = text.replace(BIG_LITERALS, (m) => (m.startsWith('"') ? m : `"\\u0000int:${m}"`));
+  // The full scan is costly on large payloads; most have no 16-digit run at all.
+  const marked = LONG_DIGITS.test(text) ? text.replace(BIG_LITERALS, (m) => (m.startsWith('"') ? m : `"\\u0000int:${m}"`)) : text;
   try {
     return JSON.parse(marked);
   } catch (err) {
@@ -86,14 +89,14 @@ function leafList(values: unknown[], ietf: boolean): LeafValue {
 
 /**
  * Flatten a parsed JSON value found at `base` (the update path's elements) into
- * leaves. A list at `base` itself takes its entries' keys on the last element.
+ * leaves, one at a time (callers may pause between leaves). A list at `base`
+ * itself takes its entries' keys on the last element.
  */
-export function flattenJson(root: unknown, ietf: boolean, base: PathElem[]): JsonLeaf[] {
-  const out: JsonLeaf[] = [];
-  const walk = (v: unknown, elems: PathElem[]): void => {
+export function* iterateJsonLeaves(root: unknown, ietf: boolean, base: PathElem[]): Generator<JsonLeaf> {
+  function* walk(v: unknown, elems: PathElem[]): Generator<JsonLeaf> {
     if (v === null || v === undefined) return;
     if (isScalar(v)) {
-      out.push({ elems, leaf: scalar(v, ietf) });
+      yield { elems, leaf: scalar(v, ietf) };
       return;
     }
     if (Array.isArray(v)) {
@@ -111,18 +114,22 @@ export function flattenJson(root: unknown, ietf: boolean, base: PathElem[]): Jso
           const here = last ? [...parent, { name: last.name, keys }] : parent;
           for (const [k, child] of Object.entries(entry)) {
             if (keyNames.includes(k)) continue;
-            walk(child, [...here, { name: memberName(k) }]);
+            yield* walk(child, [...here, { name: memberName(k) }]);
           }
         }
         return;
       }
-      out.push({ elems, leaf: leafList(v, ietf) });
+      yield { elems, leaf: leafList(v, ietf) };
       return;
     }
     if (isObject(v)) {
-      for (const [k, child] of Object.entries(v)) walk(child, [...elems, { name: memberName(k) }]);
+      for (const [k, child] of Object.entries(v)) yield* walk(child, [...elems, { name: memberName(k) }]);
     }
-  };
-  walk(root, base);
-  return out;
+  }
+  yield* walk(root, base);
+}
+
+/** Flatten a parsed JSON value into an array of leaves (see iterateJsonLeaves). */
+export function flattenJson(root: unknown, ietf: boolean, base: PathElem[]): JsonLeaf[] {
+  return [...iterateJsonLeaves(root, ietf, base)];
 }
