@@ -74,6 +74,8 @@ class NetconfSession {
   private connectedSent = false;
   private readonly unsynced = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Called once when the session stops (abort or failure); wakes sleepers without piling up listeners. */
+  private readonly wakers = new Set<() => void>();
 
   constructor(private readonly ctx: SessionContext, private readonly opts: Required<NetconfProtocolOptions>) {
     this.failure = new Promise<never>((_, reject) => {
@@ -81,6 +83,7 @@ class NetconfSession {
         if (this.failedWith) return;
         this.failedWith = err;
         reject(err);
+        this.wakeAll();
       };
     });
     this.failure.catch(() => {});
@@ -90,7 +93,16 @@ class NetconfSession {
     const { ctx } = this;
     const profiles = this.readProfiles();
     if (ctx.signal.aborted) return;
-    const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const aborted = new Promise<void>((resolve) =>
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+          this.wakeAll();
+        },
+        { once: true },
+      ),
+    );
     try {
       this.client = await connectSsh({ device: ctx.device, saveHostKey: ctx.saveHostKey, readyTimeoutMs: this.opts.connectTimeoutMs, signal: ctx.signal });
       if (ctx.signal.aborted) return;
@@ -132,16 +144,24 @@ class NetconfSession {
     }
   }
 
+  private wakeAll(): void {
+    for (const w of [...this.wakers]) w();
+    this.wakers.clear();
+  }
+
+  /** Resolves after ms, or as soon as the session stops. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.ctx.signal.aborted || this.failedWith) return resolve();
-      const t = setTimeout(() => {
+      if (this.stopped) return resolve();
+      const wake = () => {
+        clearTimeout(t);
         this.timers.delete(t);
+        this.wakers.delete(wake);
         resolve();
-      }, ms);
+      };
+      const t = setTimeout(wake, ms);
       this.timers.add(t);
-      this.ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-      this.failure.catch(() => resolve());
+      this.wakers.add(wake);
     });
   }
 
@@ -265,24 +285,29 @@ class NetconfSession {
       if (!first) delay = this.opts.resubscribeDelayMs;
       first = false;
       // Wait until the subscription is lost, the session stops, or a periodic subscription goes quiet.
+      let waiting = true;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        this.ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-        this.failure.catch(() => resolve());
+        if (this.stopped) return resolve();
+        this.wakers.add(wake);
         if (trigger.kind === 'periodic') {
           const limit = Math.max(this.opts.idleTimeoutMs, 3 * trigger.periodMs);
-          const check = () => {
+          const check = (self?: NodeJS.Timeout) => {
+            if (self) this.timers.delete(self);
+            if (!waiting) return;
             if (this.stopped || lost) return resolve();
             if (Date.now() - ch.lastMessageAt > limit) {
               this.fatal(new SessionError('STALLED', `profile ${profile.name}: no push-update for ${limit} ms`));
               return resolve();
             }
-            const t = setTimeout(check, Math.min(1000, limit / 4));
+            const t: NodeJS.Timeout = setTimeout(() => check(t), Math.min(1000, limit / 4));
             this.timers.add(t);
           };
           check();
         }
       });
+      waiting = false;
+      if (wake) this.wakers.delete(wake);
       wake = undefined;
     }
   }
