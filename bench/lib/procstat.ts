@@ -1,0 +1,76 @@
+/** CPU and memory of processes from /proc (Linux), for benchmark reports. */
+import fs from 'node:fs';
+import os from 'node:os';
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far, children not included. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** Resident memory in bytes. */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** All pids whose command line contains `needle` (e.g. every postgres backend of a cluster). */
+export function pidsMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Measures CPU % of a set of processes over an interval. */
+export class CpuMeter {
+  private start = new Map<string, { cpu: number; at: number }>();
+  constructor(private readonly pids: () => Record<string, number[]>) {}
+  begin(): void {
+    const now = performance.now();
+    for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: sum(pids.map(safeCpu)), at: now });
+  }
+  /** CPU % per process group since begin() (100 % = one core); cores on the machine for scale. */
+  end(): Record<string, number> {
+    const now = performance.now();
+    const out: Record<string, number> = {};
+    for (const [name, pids] of Object.entries(this.pids())) {
+      const s = this.start.get(name);
+      if (!s) continue;
+      out[name] = Math.round(((sum(pids.map(safeCpu)) - s.cpu) / ((now - s.at) / 1000)) * 1000) / 10;
+    }
+    return out;
+  }
+  static cores(): number {
+    return os.cpus().length;
+  }
+}
+
+function safeCpu(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** p-th percentile (0..100) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}

@@ -1,0 +1,154 @@
+/**
+ * The system under benchmark: throwaway PostgreSQL (durable settings) and
+ * Temporal, the simulator, control and collector workers as real processes.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { createDevice } from '../../activities/db/devices';
+import { createKnex } from '../../activities/db/pool';
+import { parseKeyring } from '../../activities/db/secrets';
+import { startDeviceSession } from '../../activities/fleet';
+import type { GnmiProfileSpec } from '../../core/device';
+import { migrateLatest } from '../../migrations/index';
+import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
+import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
+import { ensureProfile } from '../../scripts/seed';
+import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BENCH_SECRETS_KEY = `1:${Buffer.alloc(32, 9).toString('base64')}`;
+
+/** A running benchmark system. */
+export interface BenchSystem {
+  services: ThrowawayServices;
+  db: Knex;
+  client: Client;
+  tmp: string;
+  env: NodeJS.ProcessEnv;
+  spawn(name: string, file: string, extra?: Record<string, string>): ManagedChild;
+  startCollector(name: string, extra?: Record<string, string>): Promise<ManagedChild & { metricsPort: number }>;
+  /** Start a simulator process with `count` gNMI devices; returns their ports. */
+  startSimulator(count: number, interfaces: number): Promise<{ child: ManagedChild; ports: number[]; controlPort: number }>;
+  /** Register devices pointing at the given ports with a profile and start their workflows. */
+  addDevices(ports: number[], profile: GnmiProfileSpec, opts?: { prefix?: string; heartbeatTimeoutMs?: number }): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+/** Start PostgreSQL (fsync on: durable, like production) and Temporal. */
+export async function startBenchSystem(): Promise<BenchSystem> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-bench-'));
+  fs.chmodSync(tmp, 0o755);
+  const services = await startThrowawayServices(tmp, 'bench', {
+    pgSettings: ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on', 'max_wal_size=4GB', 'checkpoint_timeout=15min'],
+  });
+  const db = createKnex(services.databaseUrl);
+  await migrateLatest(db);
+  const connection = await Connection.connect({ address: services.temporalAddress });
+  const client = new Client({ connection });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: services.databaseUrl,
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    SECRETS_KEY: BENCH_SECRETS_KEY,
+    DATA_DIR: path.join(tmp, 'data'),
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  };
+  const children: ManagedChild[] = [];
+  const spawn = (name: string, file: string, extra: Record<string, string> = {}) => {
+    const child = startChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+      env: { ...env, ...extra },
+      cwd: ROOT,
+      quiet: !process.env.BENCH_VERBOSE,
+    });
+    children.push(child);
+    return child;
+  };
+  return {
+    services,
+    db,
+    client,
+    tmp,
+    env,
+    spawn,
+    async startCollector(name, extra = {}) {
+      const metricsPort = await freePort();
+      const child = spawn(name, 'workers/collector.ts', { ...extra, COLLECTOR_METRICS_PORT: String(metricsPort) });
+      await waitFor(`${name} /healthz`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 90_000);
+      return Object.assign(child, { metricsPort });
+    },
+    async startSimulator(count, interfaces) {
+      const controlPort = await freePort();
+      const base = 20000 + Math.floor(Math.random() * 20000);
+      const child = spawn('simulator', 'simulator/main.ts', {
+        SIM_GNMI_COUNT: String(count),
+        SIM_GNMI_BASE_PORT: String(base),
+        SIM_NETCONF_COUNT: '0',
+        SIM_INTERFACES: String(interfaces),
+        SIM_CONTROL_PORT: String(controlPort),
+      });
+      await waitFor('the simulator', () => isPortOpen(controlPort), 120_000);
+      const members = (await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>;
+      return { child, ports: members.map((m) => m.port), controlPort };
+    },
+    async addDevices(ports, profile, opts = {}) {
+      const ring = parseKeyring(BENCH_SECRETS_KEY);
+      const profileId = await ensureProfile(db, 'gnmi', { name: `bench-${JSON.stringify(profile).length}-${Date.now()}`, description: 'benchmark', spec: profile });
+      const ids: number[] = [];
+      for (const [i, port] of ports.entries()) {
+        const d = await createDevice(db, ring, {
+          name: `${opts.prefix ?? 'bench'}-${i + 1}-${port}`,
+          protocol: 'gnmi',
+          host: '127.0.0.1',
+          port,
+          username: SIM_USERNAME,
+          settings: { gnmi: { tls: 'insecure', allowPlaintextCredentials: true } },
+          secrets: { password: SIM_PASSWORD },
+          profileIds: [profileId],
+        });
+        ids.push(d.id);
+      }
+      for (let i = 0; i < ids.length; i += 50) {
+        await Promise.all(
+          ids.slice(i, i + 50).map((id, j) =>
+            startDeviceSession(client, { id, name: `${opts.prefix ?? 'bench'}-${i + j + 1}`, protocol: 'gnmi' }, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+          ),
+        );
+      }
+      return ids;
+    },
+    async stop() {
+      await Promise.allSettled(children.reverse().map((c) => c.stop(15_000)));
+      await connection.close();
+      await db.destroy();
+      await services.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sum of a counter on a collector's /metrics. */
+export async function scrape(metricsPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** A gNMI profile of interface counters sampled every `intervalMs`. */
+export function countersProfile(intervalMs: number): GnmiProfileSpec {
+  return {
+    mode: 'stream',
+    pollIntervalMs: 10_000,
+    updatesOnly: false,
+    subscriptions: [{ path: '/interfaces/interface/state/counters', mode: 'sample', sampleIntervalMs: intervalMs, heartbeatIntervalMs: 0, suppressRedundant: false }],
+  };
+}
+
+/** Wait `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

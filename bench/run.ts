@@ -1,0 +1,162 @@
+/**
+ * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
+ * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
+ * prints a table, and writes bench/results/latest.json and latest.svg.
+ * Scenarios: pipeline (COPY ceiling + end to end), scale, failover, live.
+ * Sizes come from BENCH_* environment variables (see bench/README.md).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { startBenchSystem, type BenchSystem } from './lib/system';
+import { copyCeiling, endToEnd, round } from './scenarios/pipeline';
+import { failover } from './scenarios/failover';
+import { scale } from './scenarios/scale';
+import { liveLatency } from './scenarios/live';
+
+const RESULTS = path.join(import.meta.dirname, 'results');
+const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
+
+type Row = { scenario: string; metric: string; value: number; target?: number; better: 'higher' | 'lower'; unit: string };
+
+async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>): Promise<T> {
+  process.stderr.write(`\n▶ ${name}\n`);
+  const sys = await startBenchSystem();
+  try {
+    return await fn(sys);
+  } finally {
+    await sys.stop();
+  }
+}
+
+async function main() {
+  const all = ['pipeline', 'scale', 'failover', 'live'];
+  const wanted = process.argv.slice(2).filter((a) => all.includes(a));
+  const scenarios = wanted.length ? wanted : all;
+  const results: Record<string, unknown> = {
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
+    startedAt: new Date().toISOString(),
+  };
+  const rows: Row[] = [];
+
+  if (scenarios.includes('pipeline')) {
+    results.pipeline = await withSystem('pipeline: COPY ceiling and end to end', async (sys) => {
+      const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
+      process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
+      const e2e = await endToEnd(sys, {
+        devices: num('BENCH_DEVICES', 30),
+        interfaces: num('BENCH_INTERFACES', 48),
+        intervalMs: num('BENCH_INTERVAL_MS', 100),
+        seconds: num('BENCH_SECONDS', 60),
+      });
+      const ratio = round(e2e.writtenPointsPerSecond / ceiling.rowsPerSecond, 3);
+      rows.push(
+        { scenario: 'ceiling', metric: 'COPY rows/s', value: ceiling.rowsPerSecond, better: 'higher', unit: 'rows/s' },
+        { scenario: 'end to end', metric: 'points/s written', value: e2e.writtenPointsPerSecond, target: 100_000, better: 'higher', unit: 'points/s' },
+        { scenario: 'end to end', metric: 'share of COPY ceiling', value: ratio, target: 0.5, better: 'higher', unit: 'ratio' },
+        { scenario: 'end to end', metric: 'points dropped', value: e2e.pointsDropped, target: 0, better: 'lower', unit: 'points' },
+        { scenario: 'end to end', metric: 'collector event-loop p99 (max)', value: e2e.eventLoopDelayP99MaxMs, better: 'lower', unit: 'ms' },
+      );
+      return { ceiling, endToEnd: e2e, ratioToCeiling: ratio };
+    });
+  }
+  if (scenarios.includes('scale')) {
+    results.scale = await withSystem('scale: concurrent sessions', async (sys) => {
+      const r = await scale(sys, { sessions: num('BENCH_SESSIONS', 1000), holdSeconds: num('BENCH_HOLD_SECONDS', 300), intervalMs: num('BENCH_SCALE_INTERVAL_MS', 10_000) });
+      rows.push(
+        { scenario: 'scale', metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 1000, better: 'higher', unit: 'sessions' },
+        { scenario: 'scale', metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
+        { scenario: 'scale', metric: 'collector RSS per 100 sessions', value: r.collectorRssMiBPer100Sessions, better: 'lower', unit: 'MiB' },
+        { scenario: 'scale', metric: 'Temporal CPU per 100 sessions', value: r.temporalCpuPercentPer100Sessions, better: 'lower', unit: '% of a core' },
+      );
+      return r;
+    });
+  }
+  if (scenarios.includes('failover')) {
+    results.failover = await withSystem('failover: kill -9 and SIGTERM', async (sys) => {
+      const r = await failover(sys, { devices: num('BENCH_FAILOVER_DEVICES', 20), intervalMs: 500, heartbeatTimeoutMs: num('BENCH_HEARTBEAT_TIMEOUT_MS', 10_000) });
+      rows.push(
+        { scenario: 'failover', metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, target: 10, better: 'lower', unit: 's' },
+        { scenario: 'failover', metric: 'SIGTERM: gap p99', value: r.sigterm.gapP99Ms / 1000, target: 2, better: 'lower', unit: 's' },
+      );
+      return r;
+    });
+  }
+  if (scenarios.includes('live')) {
+    results.live = await withSystem('live latency: emit → browser', async (sys) => {
+      const signIn = await loadSignIn();
+      const r = await liveLatency(
+        sys,
+        { devices: num('BENCH_LIVE_DEVICES', 30), interfaces: num('BENCH_INTERFACES', 48), intervalMs: num('BENCH_INTERVAL_MS', 100), seconds: num('BENCH_LIVE_SECONDS', 60), watch: 20 },
+        signIn,
+      );
+      rows.push(
+        { scenario: 'live', metric: 'emit → browser p50', value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
+        { scenario: 'live', metric: 'emit → browser p99', value: r.latencyP99Ms, target: 300, better: 'lower', unit: 'ms' },
+      );
+      return r;
+    });
+  }
+
+  results.table = rows;
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
+  printTable(rows);
+  process.stderr.write(`\nwrote bench/results/latest.json and bench/results/latest.svg\n`);
+}
+
+async function loadSignIn() {
+  const file = path.join(import.meta.dirname, '..', 'test', 'support', 'web-auth.ts');
+  if (!fs.existsSync(file)) return undefined;
+  const mod = (await import(file)) as { benchSignIn?: import('./scenarios/live').SignIn };
+  return mod.benchSignIn;
+}
+
+function printTable(rows: Row[]) {
+  const lines = [['scenario', 'metric', 'value', 'target', 'met'].join(' | ')];
+  for (const r of rows) {
+    const met = r.target === undefined ? '' : (r.better === 'higher' ? r.value >= r.target : r.value <= r.target) ? 'yes' : 'no';
+    lines.push([r.scenario, r.metric, `${r.value} ${r.unit}`, r.target === undefined ? '' : `${r.better === 'higher' ? '≥' : '≤'} ${r.target}`, met].join(' | '));
+  }
+  console.log('\n' + lines.join('\n'));
+}
+
+/** A bar chart of each targeted figure as a share of its target (1 = on target). */
+async function chart(rows: Row[]): Promise<string> {
+  const data = rows
+    .filter((r) => r.target !== undefined && r.target !== 0)
+    .map((r) => ({
+      metric: `${r.scenario}: ${r.metric}`,
+      score: r.better === 'higher' ? r.value / r.target! : r.target! / Math.max(r.value, 1e-9),
+    }))
+    .map((d) => ({ ...d, score: Math.min(d.score, 3), met: d.score >= 1 ? 'target met' : 'below target' }));
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'switch-telemetry benchmarks: measured ÷ target (≥ 1 meets the target)',
+    width: 520,
+    data: { values: data },
+    layer: [
+      {
+        mark: 'bar',
+        encoding: {
+          y: { field: 'metric', type: 'nominal', sort: null, title: null },
+          x: { field: 'score', type: 'quantitative', title: 'share of target (capped at 3)' },
+          color: { field: 'met', type: 'nominal', scale: { domain: ['target met', 'below target'], range: ['#2f9e44', '#e03131'] }, title: null },
+        },
+      },
+      { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { x: { datum: 1 } } },
+    ],
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+/**
+ * Scenario 4: kill -9 (then SIGTERM) the collector holding the most sessions;
+ * for every session it held, the time its points stopped until they flowed
+ * again from the other collector, and the samples missing meanwhile.
+ */
+import type { ManagedChild } from '../../scripts/infra/proc';
+import { percentile } from '../lib/procstat';
+import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
+import { round } from './pipeline';
+
+const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
+
+/** Failover options. */
+export interface FailoverOptions {
+  devices: number;
+  intervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+async function streamingOn(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^sessions\{state="streaming"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Largest gap between consecutive Ethernet1 in-octets samples per device, in [from, to]. */
+async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: number): Promise<Map<number, number>> {
+  const res = await sys.db.raw(
+    `SELECT s.device_id, max(g) AS gap FROM (
+       SELECT series_id, extract(epoch FROM time - lag(time) OVER (PARTITION BY series_id ORDER BY time)) * 1000 AS g
+         FROM samples WHERE time BETWEEN to_timestamp(?::float8 / 1000) AND to_timestamp(?::float8 / 1000)
+     ) x JOIN series s ON s.id = x.series_id
+     WHERE s.path = ? AND s.device_id = ANY(?)
+     GROUP BY s.device_id`,
+    [from, to, PATH, deviceIds],
+  );
+  return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
+}
+
+async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM') {
+  const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
+  const victimIndex = counts.indexOf(Math.max(...counts));
+  const victim = collectors[victimIndex];
+  const before = Date.now();
+  victim.child.kill(signal);
+  process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
+  // Wait for every device to have fresh points again, then measure gaps.
+  const deadline = Date.now() + o.heartbeatTimeoutMs * 4 + 60_000;
+  for (;;) {
+    const res = await sys.db.raw(
+      `SELECT count(DISTINCT s.device_id)::int AS n FROM samples x JOIN series s ON s.id = x.series_id
+        WHERE s.path = ? AND s.device_id = ANY(?) AND x.time > to_timestamp(?::float8 / 1000)`,
+      [PATH, ids, Date.now() - 2000],
+    );
+    if (res.rows[0].n === ids.length && Date.now() - before > 3000) break;
+    if (Date.now() > deadline) break;
+    await sleep(500);
+  }
+  await sleep(2000);
+  const g = await gaps(sys, ids, before - 5000, Date.now());
+  const affected = [...g.values()].filter((v) => v > o.intervalMs * 3);
+  const missingSamples = affected.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
+  return {
+    signal,
+    sessionsOnVictim: counts[victimIndex],
+    affectedSessions: affected.length,
+    gapP50Ms: Math.round(percentile(affected, 50)),
+    gapP99Ms: Math.round(percentile(affected, 99)),
+    gapMaxMs: Math.round(Math.max(0, ...affected)),
+    samplesMissingPerSeries: affected.length ? round(missingSamples / affected.length, 1) : 0,
+    recovered: g.size === ids.length,
+    victimIndex,
+  };
+}
+
+/** kill -9, then SIGTERM, each on the collector with the most sessions. */
+export async function failover(sys: BenchSystem, o: FailoverOptions) {
+  const env = { SESSION_HEARTBEAT_TIMEOUT_MS: String(o.heartbeatTimeoutMs) };
+  const sim = await sys.startSimulator(o.devices, 2);
+  sys.spawn('control', 'workers/control.ts', env);
+  const collectors = [await sys.startCollector('collector-a', env), await sys.startCollector('collector-b', env)];
+  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'fo', heartbeatTimeoutMs: o.heartbeatTimeoutMs });
+  const waitAll = async () => {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      const total = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)))).reduce((a, b) => a + b, 0);
+      if (total >= ids.length) return;
+      await sleep(500);
+    }
+    throw new Error('not every session streamed within 90 s');
+  };
+  await waitAll();
+  await sleep(3000);
+  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL');
+  // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
+  collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
+  await sleep(5000);
+  const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
+  if (streamingNow < ids.length) await waitAll();
+  // New sessions only land on the new collector when some move; make the split visible.
+  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM');
+  return { devices: o.devices, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, kill9: kill, sigterm: term, collectorsWritten: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_written_total').catch(() => NaN))) };
+}

@@ -1,0 +1,81 @@
+/**
+ * Scenario 5: live latency — simulator emit time (the notification timestamp)
+ * to the moment a headless Chromium EventSource receives the point, under load.
+ */
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium';
+import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
+import { ensureWebBuild } from '../../scripts/infra/web-build';
+import { percentile } from '../lib/procstat';
+import { countersProfile, sleep, type BenchSystem } from '../lib/system';
+
+/** Live-latency options. */
+export interface LiveOptions {
+  devices: number;
+  interfaces: number;
+  intervalMs: number;
+  seconds: number;
+  /** Series the browser watches. */
+  watch: number;
+}
+
+/** Sign the browser in when the web app asks for it (credentials from ADMIN_EMAIL / ADMIN_PASSWORD). */
+export type SignIn = (page: import('playwright-core').Page, baseUrl: string) => Promise<void>;
+
+export async function liveLatency(sys: BenchSystem, o: LiveOptions, signIn?: SignIn) {
+  await ensureWebBuild();
+  const chromiumPath = await ensureChromium();
+  const sim = await sys.startSimulator(o.devices, o.interfaces);
+  sys.spawn('control', 'workers/control.ts');
+  await sys.startCollector('collector');
+  const webPort = await freePort();
+  sys.spawn('web', 'web/server.ts', { WEB_PORT: String(webPort) });
+  await waitFor('the web app', () => isPortOpen(webPort), 60_000);
+  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'live' });
+  // Watch in-octets of the first interfaces of the first devices.
+  let series: number[] = [];
+  await waitFor(
+    'series to watch',
+    async () => {
+      const rows = await sys.db('series').whereIn('device_id', ids).andWhere('path', 'like', '%/in-octets').orderBy('id').limit(o.watch).pluck('id');
+      series = rows.map(Number);
+      return series.length >= Math.min(o.watch, ids.length * o.interfaces);
+    },
+    60_000,
+  );
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const base = `http://127.0.0.1:${webPort}`;
+    if (signIn) await signIn(page, base);
+    else await page.goto(`${base}/healthz`);
+    await page.evaluate(
+      ({ url }) => {
+        const w = window as unknown as { latencies: number[] };
+        w.latencies = [];
+        const es = new EventSource(url);
+        es.onmessage = (ev) => {
+          const now = Date.now();
+          for (const p of JSON.parse(ev.data).points as Array<{ t: number }>) w.latencies.push(now - p.t);
+        };
+      },
+      { url: `${base}/api/live?series=${series.join(',')}&since=${Date.now()}` },
+    );
+    await sleep(5000); // let the stream settle, then measure
+    await page.evaluate(() => ((window as unknown as { latencies: number[] }).latencies = []));
+    await sleep(o.seconds * 1000);
+    const latencies = await page.evaluate(() => (window as unknown as { latencies: number[] }).latencies);
+    return {
+      devices: o.devices,
+      watchedSeries: series.length,
+      intervalMs: o.intervalMs,
+      seconds: o.seconds,
+      points: latencies.length,
+      latencyP50Ms: Math.round(percentile(latencies, 50)),
+      latencyP99Ms: Math.round(percentile(latencies, 99)),
+      latencyMaxMs: Math.round(Math.max(...latencies)),
+    };
+  } finally {
+    await browser.close();
+  }
+}

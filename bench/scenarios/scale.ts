@@ -1,0 +1,71 @@
+/**
+ * Scenario 3: many concurrent device sessions — each a workflow with a
+ * heartbeating activity — held for minutes. Reports sessions streaming over
+ * time, re-attempts (a missed heartbeat shows up as one), Temporal CPU and
+ * collector memory per 100 sessions.
+ */
+import { CpuMeter, pidsMatching, rssBytes } from '../lib/procstat';
+import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
+import { round } from './pipeline';
+
+/** Scale options. */
+export interface ScaleOptions {
+  sessions: number;
+  holdSeconds: number;
+  intervalMs: number;
+}
+
+export async function scale(sys: BenchSystem, o: ScaleOptions) {
+  const sim = await sys.startSimulator(o.sessions, 1);
+  sys.spawn('control', 'workers/control.ts');
+  const collector = await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.sessions)) });
+  const rampStart = Date.now();
+  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'scale' });
+  let streaming = 0;
+  const rampDeadline = Date.now() + 300_000;
+  while (Date.now() < rampDeadline) {
+    streaming = await streamingCount(collector.metricsPort);
+    if (streaming >= ids.length) break;
+    await sleep(2000);
+  }
+  const rampSeconds = (Date.now() - rampStart) / 1000;
+  process.stderr.write(`  ${streaming}/${ids.length} sessions streaming after ${Math.round(rampSeconds)} s; holding for ${o.holdSeconds} s\n`);
+  const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
+  const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
+  const meter = new CpuMeter(() => ({ temporal: pidsMatching('server start-dev'), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
+  meter.begin();
+  const t0 = Date.now();
+  let minStreaming = Infinity;
+  let loopP99Max = 0;
+  while (Date.now() - t0 < o.holdSeconds * 1000) {
+    await sleep(5000);
+    minStreaming = Math.min(minStreaming, await streamingCount(collector.metricsPort));
+    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_p99_seconds'));
+  }
+  const cpu = meter.end();
+  // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
+  const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
+  const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
+  const rss = rssBytes(collector.child.pid!);
+  return {
+    sessions: ids.length,
+    streamingAfterRamp: streaming,
+    rampSeconds: round(rampSeconds, 1),
+    holdSeconds: o.holdSeconds,
+    minStreamingDuringHold: minStreaming === Infinity ? 0 : minStreaming,
+    sessionRestartsDuringHold: reattempts,
+    sessionFailuresDuringHold: failures,
+    temporalCpuPercent: cpu.temporal,
+    temporalCpuPercentPer100Sessions: round((cpu.temporal * 100) / ids.length, 2),
+    collectorCpuPercent: cpu.collector,
+    collectorRssMiB: round(rss / 2 ** 20, 1),
+    collectorRssMiBPer100Sessions: round(rss / 2 ** 20 / (ids.length / 100), 1),
+    eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
+  };
+}
+
+async function streamingCount(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^sessions\{state="streaming"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
