@@ -23,20 +23,49 @@ const schema = z.object({
   TEMPORAL_CLI: z.string().optional(),
   WEB_PORT: int(3000),
   WEB_HOST: z.string().default('127.0.0.1'),
+  /** Signs the web session cookie; else a random secret kept in <DATA_DIR>/session.secret (0600). Comma-separate to rotate (first signs). */
+  SESSION_SECRET: z.string().min(16).optional(),
+  /** Hours a web sign-in lasts. */
+  SESSION_MAX_AGE_HOURS: int(12),
+  /** Mark the session cookie Secure (set when the web app is served over HTTPS). */
+  WEB_COOKIE_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** First admin of the web app, created at start-up when no user exists (else the /setup page asks). */
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(8).optional(),
   COLLECTOR_METRICS_PORT: int(9464),
   COLLECTOR_MAX_SESSIONS: int(1000),
+  /** Concurrent activity-task polls of a collector (failover bursts move many sessions at once). */
+  COLLECTOR_ACTIVITY_POLLERS: int(10),
+  /** On SIGTERM the collector exits within this bound even if something hangs. */
+  COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),
   SESSION_LEASE_MS: int(4 * 3600_000),
   SESSION_IDLE_TIMEOUT_MS: int(60_000),
   INGEST_BATCH_SIZE: int(5000),
   INGEST_FLUSH_MS: int(200),
   INGEST_MAX_BUFFERED: int(200_000),
+  /** While PostgreSQL is down, points held in memory before the oldest are dropped (counted). */
+  INGEST_MAX_HELD: int(1_000_000),
+  /** Storage mode: use TimescaleDB when the extension is available (auto), require it (on), or never (off). */
+  STORAGE_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** TimescaleDB chunk interval of samples and states (a PostgreSQL interval). */
+  CHUNK_INTERVAL: z.string().regex(/^\d+ (minute|hour|day|week)s?$/).default('1 day'),
+  /** TimescaleDB: compress raw chunks older than this (a PostgreSQL interval). */
+  COMPRESS_AFTER: z.string().regex(/^\d+ (hour|day|week)s?$/).default('7 days'),
+  /** Days of raw samples and states kept. */
+  RETENTION_DAYS: int(30),
+  /** Days of 1-minute and 1-hour rollups kept. */
+  ROLLUP_RETENTION_DAYS: int(400),
+  /** Native mode: daily partitions created ahead of today. */
+  PARTITIONS_AHEAD_DAYS: int(3),
+  /** Native mode: how often the maintenance schedule runs (seconds). */
+  MAINTENANCE_INTERVAL_S: int(60),
   SECRETS_KEY: z.string().optional(),
   SECRETS_KEY_FILE: z.string().optional(),
   SIM_HOST: z.string().default('127.0.0.1'),
   SIM_GNMI_COUNT: int(3),
   SIM_GNMI_BASE_PORT: int(57400),
-  SIM_NETCONF_COUNT: int(0),
+  SIM_NETCONF_COUNT: int(1),
   SIM_NETCONF_BASE_PORT: int(58300),
   SIM_CONTROL_PORT: int(57399),
   SIM_INTERFACES: int(8),
