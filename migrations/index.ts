@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as core from './20261127000001_core';
 import * as samples from './20261127000002_samples';
+import * as rollups from './20261127010001_rollups';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ interface Migration {
 const migrations: Array<[string, Migration]> = [
   ['20261127000001_core', core],
   ['20261127000002_samples', samples],
+  ['20261127010001_rollups', rollups],
 ];
 
 /** A knex migration source over the static list. */

@@ -8,6 +8,8 @@ import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, type DeviceSessionOptions } from '../core/names';
+import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
+import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
 import { createKnex } from '../activities/db/pool';
 import { connectClient, connectWorker } from '../temporal/client';
@@ -34,6 +36,21 @@ export async function ensureReconcileSchedule(client: Client): Promise<void> {
   }
 }
 
+/** Create the storage-maintenance schedule when missing (partitions and rollups, native mode). */
+export async function ensureMaintenanceSchedule(client: Client, everySeconds: number): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId: MAINTENANCE_SCHEDULE_ID,
+      spec: { intervals: [{ every: `${Math.max(10, everySeconds)} seconds` }] },
+      action: { type: 'startWorkflow', workflowType: 'storageMaintenanceWorkflow', taskQueue: TASK_QUEUES.control, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+    log.info('created the storage-maintenance schedule');
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+}
+
 async function main() {
   const config = loadConfig();
   const db = createKnex(config.DATABASE_URL);
@@ -45,10 +62,21 @@ async function main() {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: TASK_QUEUES.control,
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-      activities: createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
+      activities: {
+        ...createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
+        ...createMaintenanceActivities({
+          db,
+          settings: {
+            retentionDays: config.RETENTION_DAYS,
+            rollupRetentionDays: config.ROLLUP_RETENTION_DAYS,
+            partitionsAheadDays: config.PARTITIONS_AHEAD_DAYS,
+          },
+        }),
+      },
       shutdownGraceTime: '5 seconds',
     });
     await ensureReconcileSchedule(client);
+    await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
     log.info('control worker running', { taskQueue: TASK_QUEUES.control, temporal: config.TEMPORAL_ADDRESS });
     await worker.run();
   } finally {

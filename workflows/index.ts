@@ -1,3 +1,4 @@
 /** Every workflow the control worker registers. */
 export { deviceSessionWorkflow } from './device-session';
 export { fleetReconcileWorkflow } from './fleet-reconcile';
+export { storageMaintenanceWorkflow } from './storage-maintenance';
