@@ -4,9 +4,12 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { TASK_QUEUES, deviceIdFromWorkflowId, type DeviceSessionOptions } from '../core/names';
-import type { ControlActivities, DeviceSummary } from './types';
-import { startDeviceSession, stopDeviceSession } from './fleet';
+import { createLogger } from '../core/log';
+import type { DeviceSessionOptions } from '../core/names';
+import type { ControlActivities, DeviceSummary, ReconcileReport } from './types';
+import { listSessions, signalReconfigure, startDeviceSession, stopDeviceSession } from './fleet';
+
+const log = createLogger('reconcile');
 
 /** Dependencies of the control activities. */
 export interface ControlDeps {
@@ -26,27 +29,49 @@ export function createControlActivities(deps: ControlDeps): ControlActivities {
         .where('dp.device_id', deviceId)
         .orderBy('p.name')
         .pluck('p.name');
-      return { exists: true, enabled: row.enabled, name: row.name, protocol: row.protocol, address: `${row.host}:${row.port}`, profiles };
+      return {
+        exists: true,
+        enabled: row.enabled,
+        name: row.name,
+        protocol: row.protocol,
+        address: `${row.host}:${row.port}`,
+        site: row.site ?? undefined,
+        profiles,
+      };
     },
 
-    async reconcileFleet() {
-      const devices: Array<{ id: number; name: string; protocol: 'gnmi' | 'netconf' }> = await deps.db('devices').select('id', 'name', 'protocol');
-      let stopped = 0;
-      const known = new Set(devices.map((d) => d.id));
-      // Starts are idempotent (USE_EXISTING): a running workflow is left as it is.
-      for (const d of devices) await startDeviceSession(deps.client, d, deps.sessionOptions);
-      // Workflows whose device is gone end.
-      const running = deps.client.workflow.list({
-        query: `WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${TASK_QUEUES.control}'`,
-      });
-      for await (const wf of running) {
-        const id = deviceIdFromWorkflowId(wf.workflowId);
-        if (id !== undefined && !known.has(id)) {
-          await stopDeviceSession(deps.client, id, 'device no longer in the database');
-          stopped++;
+    async reconcileFleet(): Promise<ReconcileReport> {
+      const devices: Array<{ id: number; name: string; protocol: 'gnmi' | 'netconf'; enabled: boolean }> = await deps
+        .db('devices')
+        .select('id', 'name', 'protocol', 'enabled');
+      const report: ReconcileReport = { ensured: devices.length, started: 0, reconfigured: 0, stopped: 0 };
+      const running = new Map((await listSessions(deps.client)).map((s) => [s.deviceId, s]));
+      for (const d of devices) {
+        const wf = running.get(d.id);
+        if (!wf) {
+          // Starts are idempotent (USE_EXISTING): a workflow that started meanwhile is left as it is.
+          await startDeviceSession(deps.client, d, deps.sessionOptions);
+          report.started++;
+          continue;
+        }
+        // Drift: disabled in the database but collecting, enabled but parked as disabled, or renamed.
+        const disabledDrift = !d.enabled && wf.state !== 'disabled' && wf.state !== 'paused';
+        const enabledDrift = d.enabled && wf.state === 'disabled';
+        const renamed = wf.deviceName !== undefined && wf.deviceName !== d.name;
+        if (disabledDrift || enabledDrift || renamed) {
+          await signalReconfigure(deps.client, d.id, 'reconciled with the devices table', renamed ? d.name : undefined);
+          report.reconfigured++;
         }
       }
-      return { ensured: devices.length, stopped };
+      const known = new Set(devices.map((d) => d.id));
+      for (const wf of running.values()) {
+        if (!known.has(wf.deviceId)) {
+          await stopDeviceSession(deps.client, wf.deviceId, 'device no longer in the database');
+          report.stopped++;
+        }
+      }
+      if (report.started || report.reconfigured || report.stopped) log.info('reconciled the fleet', { ...report });
+      return report;
     },
   };
 }

@@ -1,23 +1,34 @@
 /**
  * Fleet operations on session workflows, shared by the control worker
  * (reconciliation), the web app and the ctl command: start (idempotent),
- * pause, resume, reconfigure, stop, status.
+ * pause, resume, reconfigure (updates: acknowledged; or signals: fire and
+ * forget), stop, status, and listing by visibility query.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   SA,
   TASK_QUEUES,
+  deviceIdFromWorkflowId,
   deviceSessionWorkflowId,
+  pauseSignal,
   pauseUpdate,
   reconfigureSignal,
   reconfigureUpdate,
+  resumeSignal,
   resumeUpdate,
   statusQuery,
   stopSignal,
   type DeviceSessionOptions,
   type DeviceSessionStatus,
+  type SessionState,
 } from '../core/names';
+import type { Config } from '../core/config';
 import type { deviceSessionWorkflow } from '../workflows/device-session';
+
+/** Session options every started workflow gets, from configuration (control worker, ctl, web). */
+export function sessionOptionsFromConfig(config: Pick<Config, 'SESSION_HEARTBEAT_TIMEOUT_MS' | 'SESSION_LEASE_MS'>): DeviceSessionOptions {
+  return { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS };
+}
 
 /** The minimum a start needs to know about a device. */
 export interface DeviceRef {
@@ -61,14 +72,24 @@ export function resumeDevice(client: Client, deviceId: number, reason?: string):
   return handle(client, deviceId).executeUpdate(resumeUpdate, { args: [{ reason }] });
 }
 
-/** Restart the session with the device's current configuration. */
-export function reconfigureDevice(client: Client, deviceId: number, reason?: string): Promise<DeviceSessionStatus> {
-  return handle(client, deviceId).executeUpdate(reconfigureUpdate, { args: [{ reason }] });
+/** Restart the session with the device's current configuration (and new name, when renamed). */
+export function reconfigureDevice(client: Client, deviceId: number, reason?: string, deviceName?: string): Promise<DeviceSessionStatus> {
+  return handle(client, deviceId).executeUpdate(reconfigureUpdate, { args: [{ reason, deviceName }] });
+}
+
+/** Fire-and-forget pause (signal), for bulk scripts. */
+export async function signalPause(client: Client, deviceId: number, reason?: string): Promise<void> {
+  await handle(client, deviceId).signal(pauseSignal, { reason });
+}
+
+/** Fire-and-forget resume (signal), for bulk scripts. */
+export async function signalResume(client: Client, deviceId: number, reason?: string): Promise<void> {
+  await handle(client, deviceId).signal(resumeSignal, { reason });
 }
 
 /** Fire-and-forget reconfigure (signal), for bulk edits. */
-export async function signalReconfigure(client: Client, deviceId: number, reason?: string): Promise<void> {
-  await handle(client, deviceId).signal(reconfigureSignal, { reason });
+export async function signalReconfigure(client: Client, deviceId: number, reason?: string, deviceName?: string): Promise<void> {
+  await handle(client, deviceId).signal(reconfigureSignal, { reason, deviceName });
 }
 
 /** End a device's workflow (device deleted); missing workflows are fine. */
@@ -88,4 +109,42 @@ export async function deviceStatus(client: Client, deviceId: number): Promise<De
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** A session workflow as the visibility store sees it (may lag the workflow by a second). */
+export interface SessionSummary {
+  deviceId: number;
+  workflowId: string;
+  deviceName?: string;
+  protocol?: string;
+  state?: SessionState;
+  /** Temporal execution status: RUNNING, COMPLETED, TERMINATED, … */
+  status: string;
+  startTime: Date;
+  memo?: Record<string, unknown>;
+}
+
+/** Session workflows matching a visibility query (AND-ed with "running device sessions" unless `all`). */
+export async function listSessions(client: Client, query?: string, opts: { all?: boolean } = {}): Promise<SessionSummary[]> {
+  const clauses = [`WorkflowType = 'deviceSessionWorkflow'`];
+  if (!opts.all) clauses.push(`ExecutionStatus = 'Running'`);
+  if (query?.trim()) clauses.push(`(${query})`);
+  const out: SessionSummary[] = [];
+  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    const deviceId = deviceIdFromWorkflowId(wf.workflowId);
+    if (deviceId === undefined) continue;
+    const sa = wf.typedSearchAttributes;
+    out.push({
+      deviceId,
+      workflowId: wf.workflowId,
+      deviceName: sa.get(SA.DeviceName),
+      protocol: sa.get(SA.Protocol),
+      state: sa.get(SA.SessionState) as SessionState | undefined,
+      status: wf.status.name,
+      startTime: wf.startTime,
+      memo: wf.memo,
+    });
+  }
+  out.sort((a, b) => a.deviceId - b.deviceId);
+  return out;
 }

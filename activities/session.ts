@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
 import {
+  COLLECTOR_LEAVING,
   sessionEventSignal,
   type RunSessionInput,
   type RunSessionResult,
@@ -37,7 +38,38 @@ export interface SessionDeps {
   defaultLeaseMs?: number;
   /** Sessions by state, for /metrics. */
   liveSessions?: Map<string, 'connecting' | 'streaming'>;
+  /** Aborted when the collector is leaving (SIGTERM): every session ends at once and fails over. */
+  leaving?: AbortSignal;
+  /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
+  heartbeatLag?: LagTracker;
 }
+
+/** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
+export class LagTracker {
+  private max = 0;
+  private lastMax = 0;
+  private windowStarted = Date.now();
+  constructor(private readonly windowMs = 10_000) {}
+  observe(lateMs: number): void {
+    this.roll();
+    if (lateMs > this.max) this.max = lateMs;
+  }
+  /** Largest lateness (ms) over the current and the previous window. */
+  get maxMs(): number {
+    this.roll();
+    return Math.max(this.max, this.lastMax);
+  }
+  private roll(): void {
+    if (Date.now() - this.windowStarted >= this.windowMs) {
+      this.lastMax = this.max;
+      this.max = 0;
+      this.windowStarted = Date.now();
+    }
+  }
+}
+
+/** Why a session is being ended. */
+type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'gone';
 
 /** Build the session activities. */
 export function createSessionActivities(deps: SessionDeps): SessionActivities {
@@ -46,6 +78,11 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
       const ctx = Context.current();
       const key = `${input.deviceId}/${input.attempt}`;
       const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
+      const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
+      const leavingFailure = () =>
+        ApplicationFailure.create({ type: COLLECTOR_LEAVING, message: `${COLLECTOR_LEAVING}: the collector is shutting down`, details: [hb] });
+      if (deps.leaving?.aborted) throw leavingFailure();
+      ctx.heartbeat(hb);
       const loaded = await loadDeviceConfig(deps.db, deps.keyring, input.deviceId);
       if (!loaded) return { reason: 'deleted', points: 0 };
       if (!loaded.enabled) return { reason: 'disabled', points: 0 };
@@ -57,9 +94,8 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         });
       }
       const protocol = await deps.getProtocol(loaded.config.protocol);
-      const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
       const abort = new AbortController();
-      let ending: 'cancelled' | 'lease' | 'stalled' | undefined;
+      let ending: Ending | undefined;
       let lastActivity = Date.now();
       let streaming = false;
       let gapFrom = input.gapFrom;
@@ -69,14 +105,27 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         if (!ending) ending = why;
         abort.abort(why);
       };
-      const onCancel = () => end('cancelled');
+      // The worker cancels with WORKER_SHUTDOWN when it shuts down, NOT_FOUND / TIMED_OUT when the
+      // server no longer knows this attempt (a stale one), CANCELLED when the workflow asked.
+      const onCancel = () => {
+        const why = (ctx.cancellationSignal.reason as Error | undefined)?.message;
+        end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
+      };
+      const onLeaving = () => end('leaving');
+      if (ctx.cancellationSignal.aborted) onCancel();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
+      deps.leaving?.addEventListener('abort', onLeaving);
       const leaseTimer = setTimeout(() => end('lease'), input.leaseMs ?? deps.defaultLeaseMs ?? 4 * 3600_000);
       const idleTimeoutMs = deps.idleTimeoutMs ?? 60_000;
+      const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
+      let lastTick = Date.now();
       const beat = setInterval(() => {
+        const now = Date.now();
+        deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
+        lastTick = now;
         ctx.heartbeat(hb);
         if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
-      }, deps.heartbeatEveryMs ?? 1000);
+      }, heartbeatEveryMs);
 
       const markStreaming = (firstPointAt: number) => {
         streaming = true;
@@ -89,8 +138,10 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
             log.warn('could not record gap', { error: (err as Error).message }),
           );
         }
+        const workflowId = ctx.info.workflowExecution?.workflowId;
+        if (!workflowId) return;
         deps.client?.workflow
-          .getHandle(ctx.info.workflowExecution.workflowId)
+          .getHandle(workflowId)
           .signal(sessionEventSignal, { type: 'streaming', attempt: input.attempt, at: Date.now(), detail: hb.connectedAt ? undefined : 'first points' })
           .catch((err) => log.warn('could not signal workflow', { error: (err as Error).message }));
       };
@@ -141,11 +192,16 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
               });
           },
         });
-        if (ending === 'cancelled') throw new CancelledFailure('session cancelled');
+        if (ending === 'leaving') throw leavingFailure();
+        if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
         if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
         return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
       } catch (err) {
-        if (ending === 'cancelled' || err instanceof CancelledFailure) {
+        if (ending === 'leaving') {
+          deps.metrics.inc('session_failovers_total', 1, { reason: 'collector_leaving' });
+          throw leavingFailure();
+        }
+        if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
           ctx.heartbeat(hb);
           throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
         }
@@ -157,6 +213,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         clearInterval(beat);
         clearTimeout(leaseTimer);
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
+        deps.leaving?.removeEventListener('abort', onLeaving);
         deps.liveSessions?.delete(key);
       }
     },

@@ -17,6 +17,7 @@ export interface DeviceSummary {
   name?: string;
   protocol?: 'gnmi' | 'netconf';
   address?: string;
+  site?: string;
   profiles?: string[];
 }
 
@@ -24,5 +25,17 @@ export interface DeviceSummary {
 export interface ControlActivities {
   describeDevice(deviceId: number): Promise<DeviceSummary>;
   /** Start, reconfigure or stop session workflows so they match the devices table. */
-  reconcileFleet(): Promise<{ ensured: number; stopped: number }>;
+  reconcileFleet(): Promise<ReconcileReport>;
+}
+
+/** What a reconciliation did. */
+export interface ReconcileReport {
+  /** Devices in the table. */
+  ensured: number;
+  /** Workflows started because none ran. */
+  started: number;
+  /** Workflows told to reload their device (disabled, enabled or renamed meanwhile). */
+  reconfigured: number;
+  /** Workflows ended because their device is gone. */
+  stopped: number;
 }

@@ -72,6 +72,8 @@ export interface DeviceSessionInput {
 /** State that survives continue-as-new. */
 export interface CarriedSessionState {
   paused: boolean;
+  /** Why it was paused (shown in Temporal Web). */
+  pausedReason?: string;
   /** Configuration generation; bumped by reconfigure so the running session restarts. */
   generation: number;
   lastPointAt?: number;
@@ -94,7 +96,19 @@ export interface DeviceSessionStatus {
   lastPointAt?: number;
   lastError?: string;
   paused: boolean;
+  /** Device name as the workflow knows it. */
+  deviceName?: string;
+  /** One readable line about the current state (also Temporal Web's current details). */
+  detail?: string;
+  /** Recent state changes, newest last (this run only). */
+  recent?: Array<{ state: SessionState; at: number; detail?: string }>;
 }
+
+/**
+ * ApplicationFailure type of a session attempt ended because its collector is
+ * shutting down (SIGTERM): the workflow retries at once, without backoff.
+ */
+export const COLLECTOR_LEAVING = 'COLLECTOR_LEAVING';
 
 /** Reconfigure payload: the device's settings or profiles changed in the database. */
 export interface ReconfigureRequest {
@@ -102,14 +116,14 @@ export interface ReconfigureRequest {
   deviceName?: string;
 }
 
-export const pauseUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }?]>('pause');
-export const resumeUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }?]>('resume');
-export const reconfigureUpdate = defineUpdate<DeviceSessionStatus, [ReconfigureRequest?]>('reconfigure');
-export const pauseSignal = defineSignal<[{ reason?: string }?]>('pauseSignal');
-export const resumeSignal = defineSignal<[{ reason?: string }?]>('resumeSignal');
-export const reconfigureSignal = defineSignal<[ReconfigureRequest?]>('reconfigureSignal');
+export const pauseUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }]>('pause');
+export const resumeUpdate = defineUpdate<DeviceSessionStatus, [{ reason?: string }]>('resume');
+export const reconfigureUpdate = defineUpdate<DeviceSessionStatus, [ReconfigureRequest]>('reconfigure');
+export const pauseSignal = defineSignal<[{ reason?: string }]>('pauseSignal');
+export const resumeSignal = defineSignal<[{ reason?: string }]>('resumeSignal');
+export const reconfigureSignal = defineSignal<[ReconfigureRequest]>('reconfigureSignal');
 /** Ends the workflow (device deleted). */
-export const stopSignal = defineSignal<[{ reason?: string }?]>('stopSignal');
+export const stopSignal = defineSignal<[{ reason?: string }]>('stopSignal');
 export const statusQuery = defineQuery<DeviceSessionStatus>('status');
 
 /** Name of the PostgreSQL NOTIFY channel rung after each flush. */
@@ -158,4 +172,6 @@ export interface DeviceSessionOptions {
   maxBackoffMs?: number;
   /** Continue-as-new when history grows past this many events (also when Temporal suggests it). */
   maxHistoryEvents?: number;
+  /** First retry delay after a broken session (doubles per failure, jittered, capped by maxBackoffMs). */
+  initialBackoffMs?: number;
 }

@@ -2,10 +2,15 @@
  * Collector worker (task queue `device-sessions`): the long-running session
  * activities and the ingest batcher, plus /metrics and /healthz. Start more of
  * them, anywhere, to scale out; Temporal spreads sessions across them.
+ *
+ * SIGTERM: stop polling, end every session at once with COLLECTOR_LEAVING (the
+ * workflows retry on another collector immediately, not after a heartbeat
+ * timeout), flush the batcher, exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS)
+ * makes sure it never hangs.
  */
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
@@ -14,15 +19,88 @@ import { createPool, createKnex } from '../activities/db/pool';
 import { loadKeyring } from '../activities/db/secrets';
 import { IngestBatcher } from '../activities/ingest/batcher';
 import { getProtocol } from '../activities/protocols';
-import { createSessionActivities } from '../activities/session';
+import { LagTracker, createSessionActivities } from '../activities/session';
 import { connectClient, connectWorker } from '../temporal/client';
 
 const log = createLogger('collector');
 
+/** Session states as /metrics reports them (a session is "connecting" until its first points). */
+const LIVE_STATES = ['connecting', 'streaming'] as const;
+
+/** Registers the collector's own gauges; returns a stop function for its timers. */
+function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, heartbeatLag: LagTracker): () => void {
+  metrics.describe('sessions', 'Session activities running in this collector, by state');
+  metrics.gauge('sessions', () => LIVE_STATES.map((state) => [{ state }, [...liveSessions.values()].filter((s) => s === state).length]));
+  // Event-loop delay over the last 10 s window (a stalled loop delays heartbeats and points).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let window = { p50: 0, p99: 0, max: 0 };
+  // Flush latency: mean over the last window, from the batcher's sum and count.
+  let flushes = { seconds: 0, count: 0, mean: 0 };
+  const roll = setInterval(() => {
+    window = { p50: loopDelay.percentile(50) / 1e9, p99: loopDelay.percentile(99) / 1e9, max: loopDelay.max / 1e9 };
+    loopDelay.reset();
+    const seconds = metrics.total('ingest_flush_seconds_total');
+    const count = metrics.total('ingest_flushes_total');
+    flushes = { seconds, count, mean: count > flushes.count ? (seconds - flushes.seconds) / (count - flushes.count) : flushes.mean };
+  }, 10_000);
+  roll.unref();
+  const current = () => (window.max > 0 ? window : { p50: loopDelay.percentile(50) / 1e9, p99: loopDelay.percentile(99) / 1e9, max: loopDelay.max / 1e9 });
+  metrics.describe('event_loop_delay_seconds', 'Event-loop delay over the last 10 s, by quantile');
+  metrics.gauge('event_loop_delay_seconds', () => {
+    const w = current();
+    return [
+      [{ quantile: '0.5' }, w.p50],
+      [{ quantile: '0.99' }, w.p99],
+      [{ quantile: '1' }, w.max],
+    ];
+  });
+  metrics.describe('session_heartbeat_lag_seconds', 'Largest lateness of a session heartbeat tick over the last 10-20 s');
+  metrics.gauge('session_heartbeat_lag_seconds', () => heartbeatLag.maxMs / 1000);
+  metrics.describe('ingest_flush_latency_seconds', 'Mean flush duration over the last 10 s window');
+  metrics.gauge('ingest_flush_latency_seconds', () => {
+    const seconds = metrics.total('ingest_flush_seconds_total');
+    const count = metrics.total('ingest_flushes_total');
+    return count > flushes.count ? (seconds - flushes.seconds) / (count - flushes.count) : flushes.mean;
+  });
+  metrics.gauge('process_resident_memory_bytes', () => process.memoryUsage().rss);
+  // Counters exist from the start, so dashboards and tests see zeros rather than nothing.
+  for (const name of [
+    'session_points_received_total',
+    'ingest_points_received_total',
+    'ingest_points_written_total',
+    'ingest_points_dropped_total',
+    'ingest_flushes_total',
+    'ingest_flush_seconds_total',
+    'session_failures_total',
+    'session_failovers_total',
+  ]) {
+    metrics.inc(name, 0);
+  }
+  metrics.describe('session_points_received_total', 'Points received from devices, by protocol');
+  return () => clearInterval(roll);
+}
+
+/** Resolves true when the database answers within `timeoutMs`. */
+async function databaseReachable(pool: ReturnType<typeof createPool>, timeoutMs = 2000): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      pool.query('SELECT 1'),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function main() {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, 8);
-  const db = createKnex(config.DATABASE_URL, 4);
+  const db = createKnex(config.DATABASE_URL, 8);
   const keyring = loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
   const batcher = new IngestBatcher({
     pool,
@@ -32,22 +110,13 @@ async function main() {
     metrics,
     log,
   });
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
   const liveSessions = new Map<string, 'connecting' | 'streaming'>();
-  metrics.gauge('sessions', () => {
-    let connecting = 0;
-    let streaming = 0;
-    for (const s of liveSessions.values()) s === 'streaming' ? streaming++ : connecting++;
-    return [
-      [{ state: 'connecting' }, connecting],
-      [{ state: 'streaming' }, streaming],
-    ];
-  });
-  metrics.gauge('event_loop_delay_p99_seconds', () => loopDelay.percentile(99) / 1e9);
-  metrics.gauge('event_loop_delay_max_seconds', () => loopDelay.max / 1e9);
-  metrics.gauge('process_resident_memory_bytes', () => process.memoryUsage().rss);
+  const heartbeatLag = new LagTracker();
+  const stopGauges = registerGauges(liveSessions, heartbeatLag);
+  const leaving = new AbortController();
 
+  // Runtime.install must precede the first connection; its shutdown signals stop the worker's polling.
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   const worker = await Worker.create({
@@ -62,17 +131,34 @@ async function main() {
       client,
       metrics,
       liveSessions,
+      leaving: leaving.signal,
+      heartbeatLag,
       idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
       defaultLeaseMs: config.SESSION_LEASE_MS,
     }),
+    // Sized for COLLECTOR_MAX_SESSIONS (default 1,000) concurrent sessions: each holds one slot for hours.
     maxConcurrentActivityTaskExecutions: config.COLLECTOR_MAX_SESSIONS,
-    // Send heartbeats at least every 2 s so a pause (cancellation) reaches the session quickly.
+    maxConcurrentActivityTaskPolls: Math.max(1, Math.min(config.COLLECTOR_ACTIVITY_POLLERS, config.COLLECTOR_MAX_SESSIONS)),
+    // Heartbeats reach the server at least every 2 s, so a pause (cancellation) reaches the session quickly.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
-    // On SIGTERM, end sessions at once so they fail over now, not after a heartbeat timeout.
+    // Sessions end on our own SIGTERM handler; the grace time is only a backstop.
     shutdownGraceTime: '500 milliseconds',
-    shutdownForceTime: '15 seconds',
+    shutdownForceTime: Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 2000),
   });
+
+  const onTerminate = (signal: NodeJS.Signals) => {
+    if (leaving.signal.aborted) return;
+    log.info('collector leaving: ending sessions so they fail over now', { signal, sessions: liveSessions.size });
+    // The Runtime's handler (installed first) already asked the worker to stop polling.
+    setImmediate(() => leaving.abort());
+    setTimeout(() => {
+      log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
+      process.exit(1);
+    }, config.COLLECTOR_SHUTDOWN_FORCE_MS).unref();
+  };
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGINT', onTerminate);
 
   const server = http.createServer(async (req, res) => {
     if (req.url === '/metrics') {
@@ -80,14 +166,12 @@ async function main() {
       res.end(metrics.render());
     } else if (req.url === '/healthz') {
       const problems: string[] = [];
-      if (worker.getState() !== 'RUNNING') problems.push(`worker ${worker.getState()}`);
-      try {
-        await pool.query('SELECT 1');
-      } catch (err) {
-        problems.push(`database: ${(err as Error).message}`);
-      }
+      const state = worker.getState();
+      if (state !== 'RUNNING') problems.push(`worker ${state}: not polling for sessions`);
+      const dbProblem = await databaseReachable(pool);
+      if (dbProblem) problems.push(`database unreachable: ${dbProblem}`);
       res.writeHead(problems.length ? 503 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: problems.length === 0, problems, sessions: liveSessions.size, buffered: batcher.buffered }));
+      res.end(JSON.stringify({ ok: problems.length === 0, worker: state, problems, sessions: liveSessions.size, buffered: batcher.buffered }));
     } else {
       res.writeHead(404).end();
     }
@@ -96,17 +180,19 @@ async function main() {
     server.once('error', reject);
     server.listen(config.COLLECTOR_METRICS_PORT, '127.0.0.1', () => resolve());
   });
-  log.info('collector worker running', { taskQueue: TASK_QUEUES.sessions, metrics: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics` });
+  log.info('collector worker running', {
+    taskQueue: TASK_QUEUES.sessions,
+    maxSessions: config.COLLECTOR_MAX_SESSIONS,
+    metrics: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`,
+  });
   try {
     await worker.run();
   } finally {
     log.info('collector stopping: flushing the batcher');
-    await batcher.close();
+    await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
+    stopGauges();
     server.close();
-    await connection.close();
-    await client.connection.close();
-    await db.destroy();
-    await pool.end();
+    await Promise.allSettled([connection.close(), client.connection.close(), db.destroy(), pool.end()]);
     log.info('collector stopped', { written: metrics.total('ingest_points_written_total'), dropped: metrics.total('ingest_points_dropped_total') });
   }
 }

@@ -7,19 +7,15 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
-import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, type DeviceSessionOptions } from '../core/names';
+import { RECONCILE_SCHEDULE_ID, TASK_QUEUES } from '../core/names';
 import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
+import { sessionOptionsFromConfig } from '../activities/fleet';
 import { createKnex } from '../activities/db/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 
 const log = createLogger('control-worker');
-
-/** Session options every started workflow gets, from configuration. */
-export function sessionOptionsFromConfig(config: ReturnType<typeof loadConfig>): DeviceSessionOptions {
-  return { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS };
-}
 
 /** Create the reconcile schedule when missing (every minute). */
 export async function ensureReconcileSchedule(client: Client): Promise<void> {

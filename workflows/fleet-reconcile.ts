@@ -3,7 +3,7 @@
  * the devices table (starts are idempotent), so any drift heals by itself.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { ControlActivities } from '../activities/types';
+import type { ControlActivities, ReconcileReport } from '../activities/types';
 import { TASK_QUEUES } from '../core/names';
 
 const { reconcileFleet } = proxyActivities<ControlActivities>({
@@ -13,6 +13,6 @@ const { reconcileFleet } = proxyActivities<ControlActivities>({
 });
 
 /** Reconcile once and report what changed. */
-export async function fleetReconcileWorkflow(): Promise<{ ensured: number; stopped: number }> {
+export async function fleetReconcileWorkflow(): Promise<ReconcileReport> {
   return reconcileFleet();
 }

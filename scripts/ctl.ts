@@ -1,0 +1,201 @@
+/**
+ * `npm run ctl -- <command>`: fleet control for operators and scripts, on the
+ * Temporal client (scripts/ctl-lib.ts holds the same operations, typed).
+ * Exit codes: 0 ok, 1 an operation failed for some device, 2 usage error,
+ * 3 nothing matched, 4 Temporal or the database unreachable.
+ */
+import { parseArgs } from 'node:util';
+import type { DeviceSessionStatus } from '../core/names';
+import {
+  UnknownDeviceError,
+  connectCtl,
+  listDeviceSessions,
+  pauseDevices,
+  reconfigureDevices,
+  resumeDevices,
+  selectDatabaseDevices,
+  selectDevices,
+  startDevices,
+  statusOfDevices,
+  stopDevices,
+  type Ctl,
+  type DeviceResult,
+} from './ctl-lib';
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, noMatch: 3, unreachable: 4 } as const;
+
+const HELP = `Usage: npm run ctl -- <command> [devices…] [options]
+
+Fleet control of the device-session workflows (one per device).
+
+Commands
+  list                      running sessions with their state (visibility query)
+  status      <devices…>    state, since, last point, attempt, last error (workflow query)
+  start       <devices…>    start collection (idempotent); devices come from the database
+  pause       <devices…>    stop collecting; returns once each session has ended
+  resume      <devices…>    collect again (also retries a parked session at once)
+  reconfigure <devices…>    restart sessions with the configuration now in the database
+  stop        <devices…>    end the workflows (as when a device is deleted)
+
+Devices are ids or names; instead of (or besides) them:
+  -q, --query <visibility query>   e.g. "DeviceName STARTS_WITH 'sim-'" or "SessionState = 'backoff'"
+  -a, --all                        every running session (start: every device in the database)
+
+Options
+  -r, --reason <text>    recorded in the workflow (pause, resume, reconfigure, stop)
+      --no-wait          send a signal and return at once instead of an acknowledged update
+      --json             machine-readable output
+  -h, --help             this text
+
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY/CA,
+DATABASE_URL (start only).
+Exit codes: 0 ok, 1 some device failed, 2 usage error, 3 nothing matched, 4 Temporal or database unreachable.`;
+
+const COMMANDS = ['list', 'status', 'start', 'pause', 'resume', 'reconfigure', 'stop'] as const;
+type Command = (typeof COMMANDS)[number];
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      query: { type: 'string', short: 'q' },
+      all: { type: 'boolean', short: 'a' },
+      reason: { type: 'string', short: 'r' },
+      'no-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...devices] = positionals;
+  return { command, devices, ...values };
+}
+
+const time = (ms?: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function statusRows(results: DeviceResult[]): string {
+  const rows = [['DEVICE', 'NAME', 'STATE', 'SINCE', 'LAST POINT', 'ATTEMPT', 'DETAIL / ERROR']];
+  for (const r of results) {
+    const s: Partial<DeviceSessionStatus> = r.status ?? {};
+    rows.push([
+      String(r.deviceId),
+      s.deviceName ?? '',
+      r.ok ? (s.state ?? 'sent') : 'FAILED',
+      time(s.since),
+      time(s.lastPointAt),
+      s.attempt !== undefined ? String(s.attempt) : '',
+      r.ok ? [s.detail, s.lastError && s.state !== 'streaming' ? `last error: ${s.lastError}` : ''].filter(Boolean).join('; ') : (r.error ?? ''),
+    ]);
+  }
+  return table(rows);
+}
+
+function isUnreachable(err: unknown): boolean {
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''}`;
+  return /ServiceError|UNAVAILABLE|ECONNREFUSED|connect|DEADLINE|Failed to connect|getaddrinfo/i.test(text);
+}
+
+async function runCommand(ctl: Ctl, args: ReturnType<typeof parse>, out: (s: string) => void): Promise<number> {
+  const command = args.command as Command;
+  const selection = { devices: args.devices, query: args.query, all: args.all };
+  if (command === 'list') {
+    const sessions = await listDeviceSessions(ctl, args.query);
+    if (args.json) out(JSON.stringify(sessions, null, 2));
+    else if (sessions.length === 0) out('no running sessions match');
+    else {
+      out(
+        table([
+          ['DEVICE', 'NAME', 'PROTOCOL', 'STATE', 'ADDRESS', 'STARTED'],
+          ...sessions.map((s) => [String(s.deviceId), s.deviceName ?? '', s.protocol ?? '', s.state ?? '', String(s.memo?.address ?? ''), time(s.startTime.getTime())]),
+        ]),
+      );
+    }
+    return sessions.length ? EXIT.ok : EXIT.noMatch;
+  }
+  if (!selection.devices.length && selection.query === undefined && !selection.all) {
+    throw new UsageError(`${command}: name devices, or use --query or --all`);
+  }
+  let results: DeviceResult[];
+  if (command === 'start') {
+    if (selection.query !== undefined) throw new UsageError('start: devices come from the database; name them or use --all');
+    const devices = await selectDatabaseDevices(ctl, selection);
+    if (devices.length === 0) return report([], args, out);
+    results = await startDevices(ctl, devices);
+  } else {
+    const ids = await selectDevices(ctl, selection);
+    if (ids.length === 0) return report([], args, out);
+    const opts = { reason: args.reason, wait: !args['no-wait'] };
+    results =
+      command === 'status'
+        ? await statusOfDevices(ctl, ids)
+        : command === 'pause'
+          ? await pauseDevices(ctl, ids, opts)
+          : command === 'resume'
+            ? await resumeDevices(ctl, ids, opts)
+            : command === 'reconfigure'
+              ? await reconfigureDevices(ctl, ids, opts)
+              : await stopDevices(ctl, ids, opts);
+  }
+  return report(results, args, out);
+}
+
+function report(results: DeviceResult[], args: ReturnType<typeof parse>, out: (s: string) => void): number {
+  if (args.json) out(JSON.stringify(results, null, 2));
+  else if (results.length === 0) out('no device matches');
+  else out(statusRows(results));
+  if (results.length === 0) return EXIT.noMatch;
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (args.help || !args.command) {
+    (args.help ? console.log : console.error)(HELP);
+    return args.help ? EXIT.ok : EXIT.usage;
+  }
+  if (!COMMANDS.includes(args.command as Command)) {
+    console.error(`unknown command "${args.command}"\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  let ctl: Ctl | undefined;
+  try {
+    ctl = await connectCtl();
+    return await runCommand(ctl, args, (s) => console.log(s));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\nRun with --help for usage.`);
+      return EXIT.usage;
+    }
+    if (err instanceof UnknownDeviceError) {
+      console.error(err.message);
+      return EXIT.noMatch;
+    }
+    console.error(`ctl: ${(err as Error).message ?? err}`);
+    if (isUnreachable(err)) return EXIT.unreachable;
+    return /invalid query|InvalidArgument|INVALID_ARGUMENT/i.test(String((err as Error).message)) ? EXIT.usage : EXIT.failed;
+  } finally {
+    await ctl?.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
