@@ -9,7 +9,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { Server, utils, type Connection, type ParsedKey } from 'ssh2';
+import ssh2, { type Connection, type ParsedKey } from 'ssh2';
+
+// ssh2 is CommonJS; Node's ESM loader only detects some of its named exports.
+const { Server, utils } = ssh2;
 import { encodeMessage, FrameDecoder, FramingError, type Framing } from '../../activities/netconf/framing';
 import { CAP, formatDateTime, hasCapability, helloXml, NETCONF_NS, readHello, rpcErrorXml } from '../../activities/netconf/rpc';
 import { sshFingerprint } from '../../activities/netconf/ssh';
