@@ -1,26 +1,22 @@
 /**
- * History of series for charts: raw samples in a time range, optionally as
- * counter rates. (The query router with rollups replaces the raw read for long ranges.)
+ * History of series for charts, through the query router (query/router.ts): raw
+ * samples, 1-minute or 1-hour rollups depending on range and width, optionally as
+ * counter rates, with gaps as null points.
  */
 import type pg from 'pg';
-import { counterRate, type SeriesPoint } from '../../../query/rate';
+import type { SeriesPoint } from '../../../query/rate';
+import { querySeries, type Aggregation } from '../../../query/router';
 
-/** Points of one series in [from, to], oldest first. */
+/** Points of one series in [from, to], oldest first, about one per pixel of `widthPx` (default 1000). */
 export async function seriesHistory(
   pool: pg.Pool,
   seriesId: number,
   from: number,
   to: number,
-  opts: { rate?: boolean; limit?: number } = {},
+  opts: { rate?: boolean; limit?: number; widthPx?: number; agg?: Aggregation } = {},
 ): Promise<SeriesPoint[]> {
-  const res = await pool.query<{ t: number; v: number }>(
-    `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
-       FROM samples
-      WHERE series_id = $1 AND time >= to_timestamp($2::float8 / 1000) AND time <= to_timestamp($3::float8 / 1000)
-      ORDER BY time
-      LIMIT $4`,
-    [seriesId, from, to, opts.limit ?? 20_000],
-  );
-  const points = res.rows.map((r) => ({ t: r.t, v: r.v }));
-  return opts.rate ? counterRate(points) : points;
+  if (!(to > from)) return [];
+  const widthPx = Math.max(1, Math.min(opts.widthPx ?? 1000, opts.limit ?? 10_000, 10_000));
+  const result = await querySeries(pool, { seriesIds: [seriesId], from, to, widthPx, agg: opts.agg ?? 'avg', rate: opts.rate ?? false });
+  return result.series[0]?.points ?? [];
 }
