@@ -1,10 +1,21 @@
 /**
  * The ingest batcher: every session in a collector process pushes points here;
  * it writes them to PostgreSQL in batches (one `unnest` INSERT per table per
- * flush, never row by row), rings the NOTIFY doorbell, and stays bounded:
- * above `maxBuffered` points `push` returns a promise (backpressure), above
- * twice that the oldest points are dropped and counted. A failed flush is
- * retried with backoff; ON CONFLICT DO NOTHING makes the retry idempotent.
+ * flush, never row by row) and rings the NOTIFY doorbell in the same transaction.
+ *
+ * Bounded in both failure modes (docs/decisions/030-ingest-idempotent-flush.md):
+ * - PostgreSQL slow (flushes succeed, slowly): above `maxBuffered` points `push`
+ *   returns a promise that settles once the buffer has drained to half — sessions
+ *   await it and stop reading their streams (backpressure), memory stays flat.
+ * - PostgreSQL down (flushes fail): sessions are not held back (their devices would
+ *   drop them); points wait in memory up to `maxHeld`, then the oldest are dropped
+ *   and counted (`ingest_points_dropped_total{reason="database_unavailable"}`).
+ *   Flushes are retried with capped, jittered exponential backoff.
+ *
+ * A retried flush never duplicates rows: samples and states have the primary key
+ * (series_id, time) and the insert says ON CONFLICT DO NOTHING, so a batch whose
+ * COMMIT reached the server but whose reply was lost is simply skipped the second
+ * time (counted in `ingest_points_duplicate_total`).
  */
 import type pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../core/names';
@@ -20,16 +31,22 @@ export interface BatcherOptions {
   batchSize?: number;
   /** Flush at least this often (ms). */
   flushIntervalMs?: number;
-  /** Above this many buffered points, push() applies backpressure; above twice this, the oldest are dropped. */
+  /** Above this many buffered points (while PostgreSQL accepts writes), push() applies backpressure. */
   maxBuffered?: number;
+  /** Most points held in memory (while PostgreSQL is down); beyond it the oldest are dropped. Default 5 × maxBuffered. */
+  maxHeld?: number;
+  /** Cap of the retry backoff (ms). */
+  maxBackoffMs?: number;
   metrics?: MetricsRegistry;
   log?: Logger;
   /** Called after each successful flush with the series written (tests, live hub in-process). */
-  onFlushed?: (info: { rows: number; seriesIds: number[] }) => void;
+  onFlushed?: (info: { rows: number; inserted: number; seriesIds: number[] }) => void;
 }
 
 /** Maximum ids listed in a NOTIFY payload (it must stay below 8000 bytes). */
 const MAX_NOTIFY_IDS = 400;
+/** Latest timestamp accepted (year 9999); later ones cannot be stored. */
+const MAX_TIMESTAMP_MS = 253_402_300_799_000;
 
 /** Batched, bounded writer of telemetry points. */
 export class IngestBatcher implements PointSink {
@@ -45,22 +62,33 @@ export class IngestBatcher implements PointSink {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly maxHeld: number;
+  private readonly maxBackoffMs: number;
 
   constructor(private readonly opts: BatcherOptions) {
     this.batchSize = opts.batchSize ?? 5000;
-    this.flushIntervalMs = opts.flushIntervalMs ?? 200;
+    this.flushIntervalMs = Math.min(opts.flushIntervalMs ?? 200, 250);
     this.maxBuffered = opts.maxBuffered ?? 200_000;
+    this.maxHeld = Math.max(opts.maxHeld ?? this.maxBuffered * 5, this.maxBuffered);
+    this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.metrics.describe('ingest_points_received_total', 'Points handed to the batcher');
-    this.metrics.describe('ingest_points_written_total', 'Points written to PostgreSQL');
+    this.metrics.describe('ingest_points_written_total', 'Points inserted into PostgreSQL');
+    this.metrics.describe('ingest_points_duplicate_total', 'Points skipped because the same (series, time) was already stored (retried flush)');
     this.metrics.describe('ingest_points_dropped_total', 'Points dropped, by reason');
     this.metrics.describe('ingest_flush_failures_total', 'Flushes that failed and were retried');
+    this.metrics.describe('ingest_backpressure_waits_total', 'Pushes told to wait because the buffer was full');
     this.metrics.gauge('ingest_buffered_points', () => this.buffer.length);
   }
 
   /** Points waiting to be written. */
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /** Whether the last flush failed (PostgreSQL unreachable or refusing writes). */
+  get databaseDown(): boolean {
+    return this.failures > 0;
   }
 
   /** Accept points; returns a promise while the buffer is over its bound (await it: backpressure). */
@@ -72,22 +100,26 @@ export class IngestBatcher implements PointSink {
       return;
     }
     for (const p of points) this.buffer.push(p);
-    const hardLimit = this.maxBuffered * 2;
-    if (this.buffer.length > hardLimit) {
-      const excess = this.buffer.length - hardLimit;
-      this.buffer.splice(0, excess);
-      this.metrics.inc('ingest_points_dropped_total', excess, { reason: 'buffer_full' });
-      this.opts.log?.warn('ingest buffer full: dropped oldest points', { dropped: excess });
-    }
+    this.dropOverflow(this.databaseDown ? 'database_unavailable' : 'buffer_full');
     if (this.buffer.length >= this.batchSize) this.kick(0);
     else this.kick(this.flushIntervalMs);
-    if (this.buffer.length > this.maxBuffered) {
+    if (this.buffer.length > this.maxBuffered && !this.databaseDown) {
+      this.metrics.inc('ingest_backpressure_waits_total');
       return new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
+  /** Drop the oldest points beyond maxHeld, counting them. */
+  private dropOverflow(reason: string): void {
+    if (this.buffer.length <= this.maxHeld) return;
+    const excess = this.buffer.length - this.maxHeld;
+    this.buffer.splice(0, excess);
+    this.metrics.inc('ingest_points_dropped_total', excess, { reason });
+    this.opts.log?.warn('ingest buffer over its bound: dropped the oldest points', { dropped: excess, reason });
+  }
+
   private kick(delayMs: number): void {
-    if (this.flushing) return;
+    if (this.flushing || this.closed) return;
     const wait = Math.max(delayMs, this.retryAt - Date.now());
     if (this.timer) {
       if (wait > 0) return; // a timer is already set
@@ -101,7 +133,8 @@ export class IngestBatcher implements PointSink {
   }
 
   private releaseWaiters(): void {
-    if (this.buffer.length > this.maxBuffered / 2) return;
+    // While the database is down, holding sessions back would only get them disconnected.
+    if (!this.databaseDown && this.buffer.length > this.maxBuffered / 2) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -127,31 +160,36 @@ export class IngestBatcher implements PointSink {
     const started = performance.now();
     try {
       const rows = await this.write(batch);
+      if (this.failures > 0) this.opts.log?.info('ingest flush succeeded again', { afterFailures: this.failures });
       this.failures = 0;
       this.retryAt = 0;
-      this.metrics.inc('ingest_points_written_total', rows.written);
+      this.metrics.inc('ingest_points_written_total', rows.inserted);
+      this.metrics.inc('ingest_points_duplicate_total', rows.rows - rows.inserted);
       this.metrics.inc('ingest_flushes_total');
       this.metrics.inc('ingest_flush_seconds_total', (performance.now() - started) / 1000);
-      this.opts.onFlushed?.({ rows: rows.written, seriesIds: rows.seriesIds });
+      this.opts.onFlushed?.(rows);
     } catch (err) {
-      // Put the batch back in front and retry with capped backoff; nothing is lost here.
+      // Put the batch back in front and retry with capped, jittered backoff; nothing is lost here.
       this.buffer = batch.concat(this.buffer);
       this.failures++;
       this.metrics.inc('ingest_flush_failures_total');
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+      const base = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 10));
+      const delay = Math.round(base / 2 + (Math.random() * base) / 2);
       this.retryAt = Date.now() + delay;
       this.opts.log?.warn('ingest flush failed; will retry', { error: (err as Error).message, retryInMs: delay, buffered: this.buffer.length });
-      const hardLimit = this.maxBuffered * 2;
-      if (this.buffer.length > hardLimit) {
-        const excess = this.buffer.length - hardLimit;
-        this.buffer.splice(0, excess);
-        this.metrics.inc('ingest_points_dropped_total', excess, { reason: 'database_unavailable' });
-      }
+      this.dropOverflow('database_unavailable');
     }
   }
 
-  private async write(batch: TelemetryPoint[]): Promise<{ written: number; seriesIds: number[] }> {
+  private async write(batch: TelemetryPoint[]): Promise<{ rows: number; inserted: number; seriesIds: number[] }> {
     const client = await this.opts.pool.connect();
+    // A checked-out pg client has no error listener: a connection killed between two
+    // queries would otherwise be an uncaught 'error' event and crash the worker.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await this.series.resolve(
         client,
@@ -165,13 +203,17 @@ export class IngestBatcher implements PointSink {
       const tValue: Array<string | null> = [];
       const touched = new Set<number>();
       for (const p of batch) {
+        // Values PostgreSQL would refuse would fail the batch on every retry: drop and count them instead.
+        if (!Number.isFinite(p.timestamp) || p.timestamp < 0 || p.timestamp > MAX_TIMESTAMP_MS) {
+          this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'bad_timestamp' });
+          continue;
+        }
         const id = this.series.get(p.deviceId, p.path);
         if (id === undefined) {
           // Only possible if the device was deleted mid-flight (FK prevented the series): count it.
           this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'unknown_device' });
           continue;
         }
-        touched.add(id);
         if (typeof p.value === 'number') {
           if (!Number.isFinite(p.value)) {
             this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'non_finite' });
@@ -183,36 +225,45 @@ export class IngestBatcher implements PointSink {
         } else {
           tTime.push(p.timestamp / 1000);
           tSeries.push(id);
-          tValue.push(p.value === null ? null : String(p.value));
+          tValue.push(p.value === null ? null : String(p.value).replace(/\u0000/g, ''));
         }
+        touched.add(id);
       }
+      let inserted = 0;
       await client.query('BEGIN');
       if (nTime.length) {
-        await client.query(
+        const res = await client.query(
           `INSERT INTO samples (time, series_id, value)
            SELECT to_timestamp(t), s, v FROM unnest($1::float8[], $2::bigint[], $3::float8[]) AS u(t, s, v)
            ON CONFLICT DO NOTHING`,
           [nTime, nSeries, nValue],
         );
+        inserted += res.rowCount ?? 0;
       }
       if (tTime.length) {
-        await client.query(
+        const res = await client.query(
           `INSERT INTO states (time, series_id, value)
            SELECT to_timestamp(t), s, v FROM unnest($1::float8[], $2::bigint[], $3::text[]) AS u(t, s, v)
            ON CONFLICT DO NOTHING`,
           [tTime, tSeries, tValue],
         );
+        inserted += res.rowCount ?? 0;
       }
       const ids = [...touched];
-      const payload = ids.length <= MAX_NOTIFY_IDS ? ids.join(',') : '*';
-      await client.query('SELECT pg_notify($1, $2)', [SAMPLES_CHANNEL, payload]);
+      if (ids.length > 0) {
+        const payload = ids.length <= MAX_NOTIFY_IDS ? ids.join(',') : '*';
+        await client.query('SELECT pg_notify($1, $2)', [SAMPLES_CHANNEL, payload]);
+      }
       await client.query('COMMIT');
-      return { written: nTime.length + tTime.length, seriesIds: ids };
+      return { rows: nTime.length + tTime.length, inserted, seriesIds: ids };
     } catch (err) {
+      broken ??= err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      // A client that failed is discarded, not returned to the pool for the next flush to trip on.
+      client.release(broken);
     }
   }
 

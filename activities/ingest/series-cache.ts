@@ -36,8 +36,10 @@ export class SeriesCache {
     const kinds = list.map((m) => m.kind);
     // Insert what is new; then read back ids for all wanted (new and raced) rows.
     await client.query(
+      // Only for devices that still exist: a device deleted mid-flight must not fail the whole batch (FK).
       `INSERT INTO series (device_id, path, kind)
-       SELECT * FROM unnest($1::int[], $2::text[], $3::text[])
+       SELECT u.device_id, u.path, u.kind FROM unnest($1::int[], $2::text[], $3::text[]) AS u(device_id, path, kind)
+       WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = u.device_id)
        ON CONFLICT (device_id, path) DO NOTHING`,
       [deviceIds, paths, kinds],
     );
