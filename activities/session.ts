@@ -20,7 +20,7 @@ import {
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
 import { loadDeviceConfig } from './db/devices';
-import { recordGap } from './db/gaps';
+import { recordGap, type Gap } from './db/gaps';
 import type { Keyring } from './db/secrets';
 import type { SessionActivities } from './types';
 
@@ -42,6 +42,10 @@ export interface SessionDeps {
   leaving?: AbortSignal;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
   heartbeatLag?: LagTracker;
+  /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
+  loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
+  /** Stores a gap record (default: the gaps table); tests pass a fake. */
+  saveGap?: (gap: Gap) => Promise<void>;
 }
 
 /** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
@@ -83,7 +87,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         ApplicationFailure.create({ type: COLLECTOR_LEAVING, message: `${COLLECTOR_LEAVING}: the collector is shutting down`, details: [hb] });
       if (deps.leaving?.aborted) throw leavingFailure();
       ctx.heartbeat(hb);
-      const loaded = await loadDeviceConfig(deps.db, deps.keyring, input.deviceId);
+      const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
       if (!loaded) return { reason: 'deleted', points: 0 };
       if (!loaded.enabled) return { reason: 'disabled', points: 0 };
       if (loaded.profiles.length === 0) {
@@ -134,7 +138,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         if (gapFrom !== undefined && firstPointAt > gapFrom) {
           const from = gapFrom;
           gapFrom = undefined;
-          recordGap(deps.db, { deviceId: input.deviceId, from, to: firstPointAt, reason: input.gapReason ?? 'session broken' }).catch((err) =>
+          (deps.saveGap ?? ((gap: Gap) => recordGap(deps.db, gap)))({ deviceId: input.deviceId, from, to: firstPointAt, reason: input.gapReason ?? 'session broken' }).catch((err) =>
             log.warn('could not record gap', { error: (err as Error).message }),
           );
         }

@@ -101,6 +101,9 @@ class DeviceSession {
   private streamingSince: number | undefined;
   /** Bumped by resume while backing off: retry now. */
   private retryNow = 0;
+  /** Requests (pause, resume, reconfigure) received, and how many the state machine had seen at its last state change. */
+  private requests = 0;
+  private stateSeenRequests = 0;
   private device: DeviceSummary = { exists: true, enabled: true };
   private readonly opts: Required<DeviceSessionOptions>;
   private readonly sessions: ActivityInterfaceFor<SessionActivities>;
@@ -146,6 +149,7 @@ class DeviceSession {
   }
 
   private setState(state: SessionState, detail = ''): void {
+    this.stateSeenRequests = this.requests;
     if (state !== this.state || detail !== this.detail) {
       this.recent.push({ state, at: Date.now(), detail: detail || undefined });
       if (this.recent.length > RECENT_STATES) this.recent.shift();
@@ -190,13 +194,18 @@ class DeviceSession {
       }
     };
     const done = () => this.stopRequested || this.draining;
+    /** True once the state machine changed state after request number `seq` and `pred` holds. */
+    const settledAfter = (seq: number, pred: () => boolean) => () => (this.stateSeenRequests >= seq && pred()) || done();
 
     setHandler(
       pauseUpdate,
       async (req) => {
+        const alreadyPaused = this.state === 'paused';
         pause(req);
+        const seq = ++this.requests;
+        if (alreadyPaused) return this.status();
         // Acknowledged once the session has ended (WAIT_CANCELLATION_COMPLETED): no more points.
-        await condition(() => this.state === 'paused' || done());
+        await condition(settledAfter(seq, () => this.state === 'paused'));
         return this.status();
       },
       { validator: (req) => (validateRequest(req), rejectWhenStopping()), description: 'Stop collecting; returns once the session has ended.' },
@@ -204,9 +213,11 @@ class DeviceSession {
     setHandler(
       resumeUpdate,
       async (req) => {
-        const wasPaused = this.carried.paused;
+        const idle = IDLE_STATES.has(this.state);
         resume();
-        if (wasPaused) await condition(() => this.state !== 'paused' || done());
+        const seq = ++this.requests;
+        // From paused, parked, disabled or backoff: acknowledged once the next attempt starts.
+        if (idle) await condition(settledAfter(seq, () => !IDLE_STATES.has(this.state) || this.carried.paused));
         return this.status();
       },
       { validator: (req) => (validateRequest(req), rejectWhenStopping()), description: 'Resume collecting (also retries a parked or disabled session at once).' },
@@ -215,9 +226,13 @@ class DeviceSession {
       reconfigureUpdate,
       async (req) => {
         reconfigure(req);
+        const seq = ++this.requests;
+        // While paused nothing runs: the new configuration applies on resume.
+        if (this.state === 'paused' && this.carried.paused) return this.status();
         const target = this.carried.generation;
-        // Acknowledged once a session with the new configuration started, or when none will run now.
-        await condition(() => this.runningGeneration >= target || IDLE_STATES.has(this.state) || done());
+        // Acknowledged once a session with the new configuration started, or the state machine
+        // settled in a state without one (paused, parked again, disabled, backing off).
+        await condition(settledAfter(seq, () => this.runningGeneration >= target || IDLE_STATES.has(this.state)));
         return this.status();
       },
       {

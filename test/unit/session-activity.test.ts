@@ -1,0 +1,171 @@
+/**
+ * The session activity alone (MockActivityEnvironment, a fake protocol): how
+ * each way of ending becomes what the workflow sees — a worker shutdown or a
+ * leaving collector is COLLECTOR_LEAVING (retried at once, with the last point
+ * in its details), a workflow cancel is a cancellation, bad credentials are a
+ * non-retryable AUTH_FAILED — and the gap record after a broken attempt.
+ */
+import assert from 'node:assert/strict';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Knex } from 'knex';
+import { LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
+import type { Gap } from '../../activities/db/gaps';
+import type { Keyring } from '../../activities/db/secrets';
+import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
+import { MetricsRegistry } from '../../core/metrics';
+import { COLLECTOR_LEAVING, type RunSessionInput, type SessionHeartbeat } from '../../core/names';
+import type { TelemetryPoint } from '../../core/point';
+import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
+
+const DEVICE_ID = 42;
+
+/** A protocol that emits a point every 20 ms until aborted, or fails as told. */
+function fakeProtocol(opts: { failWith?: SessionError; firstTimestamp?: number } = {}): ProtocolSession {
+  return {
+    protocol: 'gnmi',
+    async run(ctx: SessionContext) {
+      if (opts.failWith) throw opts.failWith;
+      ctx.onEvent({ type: 'connected' });
+      let t = opts.firstTimestamp ?? Date.now();
+      while (!ctx.signal.aborted) {
+        const point: TelemetryPoint = { deviceId: DEVICE_ID, path: '/x', timestamp: t, value: 1 } as TelemetryPoint;
+        t += 20;
+        await ctx.sink.push([point]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+function deps(protocol: ProtocolSession, extra: Partial<SessionDeps> = {}) {
+  const pushed: TelemetryPoint[] = [];
+  const gaps: Gap[] = [];
+  const live = new Map<string, 'connecting' | 'streaming'>();
+  const d: SessionDeps = {
+    db: undefined as unknown as Knex,
+    keyring: undefined as unknown as Keyring,
+    sink: { push: (points) => void pushed.push(...points) },
+    getProtocol: async () => protocol,
+    metrics: new MetricsRegistry(),
+    heartbeatEveryMs: 50,
+    liveSessions: live,
+    heartbeatLag: new LagTracker(),
+    loadDevice: async () => ({
+      enabled: true,
+      config: {
+        id: DEVICE_ID,
+        name: 'fake',
+        protocol: 'gnmi',
+        host: '127.0.0.1',
+        port: 1,
+        secrets: {},
+        gnmi: GnmiDeviceSettings.parse({}),
+        netconf: NetconfDeviceSettings.parse({}),
+      },
+      profiles: [{ id: 1, name: 'p', protocol: 'gnmi' }],
+    }),
+    saveGap: async (gap) => void gaps.push(gap),
+    ...extra,
+  };
+  return { deps: d, pushed, gaps, live };
+}
+
+const input = (extra: Partial<RunSessionInput> = {}): RunSessionInput => ({ deviceId: DEVICE_ID, generation: 0, attempt: 3, ...extra });
+
+async function runUntil<T>(env: MockActivityEnvironment, fn: () => Promise<T>, act: () => void, afterMs = 150): Promise<T> {
+  const running = fn();
+  await new Promise((r) => setTimeout(r, afterMs));
+  act();
+  return running;
+}
+
+describe('session activity', () => {
+  it('turns a worker shutdown into COLLECTOR_LEAVING carrying the last point, so the workflow fails over at once', async () => {
+    const { deps: d, pushed, live } = deps(fakeProtocol());
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'r' } } as never);
+    const { runDeviceSession } = createSessionActivities(d);
+    const err = await runUntil(env, () => env.run(runDeviceSession, input()), () => env.cancel('WORKER_SHUTDOWN')).then(
+      () => assert.fail('must fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, COLLECTOR_LEAVING);
+    assert.equal(err.nonRetryable, false);
+    const hb = err.details?.[0] as SessionHeartbeat;
+    assert.equal(hb.attempt, 3);
+    assert.ok(hb.points > 0 && hb.points === pushed.length);
+    assert.equal(hb.lastPointAt, pushed[pushed.length - 1].timestamp);
+    assert.equal(live.size, 0, 'the session left the live map');
+  });
+
+  it('ends every session with COLLECTOR_LEAVING when the collector starts leaving (SIGTERM)', async () => {
+    const leaving = new AbortController();
+    const { deps: d } = deps(fakeProtocol(), { leaving: leaving.signal });
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    const started = Date.now();
+    await assert.rejects(
+      runUntil(env, () => env.run(runDeviceSession, input()), () => leaving.abort()),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === COLLECTOR_LEAVING,
+    );
+    assert.ok(Date.now() - started < 1000, 'promptly');
+    // A task that arrives while leaving is refused at once.
+    await assert.rejects(env.run(runDeviceSession, input({ attempt: 4 })), (e: unknown) => e instanceof ApplicationFailure && e.type === COLLECTOR_LEAVING);
+  });
+
+  it('confirms a workflow cancellation (pause, reconfigure) as a cancellation', async () => {
+    const { deps: d } = deps(fakeProtocol());
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    await assert.rejects(
+      runUntil(env, () => env.run(runDeviceSession, input()), () => env.cancel()),
+      (e: unknown) => e instanceof CancelledFailure,
+    );
+  });
+
+  it('fails non-retryably with AUTH_FAILED when the device rejects the credentials', async () => {
+    const { deps: d } = deps(fakeProtocol({ failWith: new SessionError('AUTH_FAILED', 'credentials rejected') }));
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    await assert.rejects(env.run(runDeviceSession, input()), (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure);
+      assert.equal(e.type, 'AUTH_FAILED');
+      assert.equal(e.nonRetryable, true);
+      return true;
+    });
+  });
+
+  it('records the gap from the last point before a break to the first point after it', async () => {
+    const first = Date.now();
+    const { deps: d, gaps } = deps(fakeProtocol({ firstTimestamp: first }));
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    await runUntil(env, () => env.run(runDeviceSession, input({ gapFrom: first - 4000, gapReason: 'collector lost (heartbeat timeout)' })), () => env.cancel()).catch(
+      () => undefined,
+    );
+    assert.deepEqual(gaps, [{ deviceId: DEVICE_ID, from: first - 4000, to: first, reason: 'collector lost (heartbeat timeout)' }]);
+  });
+
+  it('returns at the end of the lease, and reports a disabled device without connecting', async () => {
+    const { deps: d } = deps(fakeProtocol());
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    const result = await env.run(runDeviceSession, input({ leaseMs: 120 }));
+    assert.equal(result.reason, 'lease');
+    assert.ok(result.points > 0);
+
+    const disabled = deps(fakeProtocol(), {
+      loadDevice: async () => ({ ...(await d.loadDevice!(DEVICE_ID))!, enabled: false }),
+    });
+    assert.deepEqual(await new MockActivityEnvironment().run(createSessionActivities(disabled.deps).runDeviceSession, input()), { reason: 'disabled', points: 0 });
+  });
+
+  it('tracks the largest heartbeat lateness per window', () => {
+    const lag = new LagTracker(60_000);
+    lag.observe(5);
+    lag.observe(120);
+    lag.observe(30);
+    assert.equal(lag.maxMs, 120);
+  });
+});
