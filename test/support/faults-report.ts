@@ -53,3 +53,24 @@ export function writeReliabilityReport(resultsFile: string, reportFile = REPORT_
   fs.writeFileSync(reportFile, `${doc.slice(0, s + START.length)}\n${table}\n${doc.slice(e)}`);
   return reportFile;
 }
+
+/**
+ * Run one fault case: `body` adds measured numbers with `note`; the outcome is
+ * recorded (pass, or fail with the numbers so far and the error's first line)
+ * and printed under the test name.
+ */
+export async function faultCase(name: string, checks: string, body: (note: (text: string) => void) => Promise<void>): Promise<void> {
+  const notes: string[] = [];
+  const note = (text: string) => {
+    notes.push(text);
+    console.log(`      ${text}`);
+  };
+  try {
+    await body(note);
+    recordFaultResult({ name, checks, result: 'pass', numbers: notes.join('; ') });
+  } catch (err) {
+    const first = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300);
+    recordFaultResult({ name, checks, result: 'fail', numbers: [...notes, `error: ${first}`].join('; ') });
+    throw err;
+  }
+}

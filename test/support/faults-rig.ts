@@ -31,6 +31,7 @@ import { spawnCaptured, type CapturedChild } from './faults-proc';
 import { emittedBy, instrumentSimulator } from './faults-sim';
 import { TEST_SECRETS_KEY } from './system';
 import { startTcpProxy, type ProxyShape, type TcpProxy } from './tcp-proxy';
+import { webAuthEnv } from './faults-web';
 
 /** Rig settings. */
 export interface RigOptions {
@@ -197,10 +198,20 @@ export class Rig {
     return child;
   }
 
+  /** Id of a device's series by path. */
+  async seriesId(deviceId: number, path: string): Promise<number> {
+    let id: number | undefined;
+    await waitFor(`series ${path}`, async () => {
+      id = (await this.tdb.db('series').where({ device_id: deviceId, path }).first('id'))?.id;
+      return id !== undefined;
+    }, 30_000);
+    return id!;
+  }
+
   /** Start (or restart) the web process on `port` (default: a free one). */
   async startWeb(port?: number): Promise<RigWeb> {
     const p = port ?? (await freePort());
-    const child = Object.assign(this.spawn('web', 'web/server.ts', { WEB_PORT: String(p) }), { url: `http://127.0.0.1:${p}`, port: p });
+    const child = Object.assign(this.spawn('web', 'web/server.ts', { ...webAuthEnv(), WEB_PORT: String(p) }), { url: `http://127.0.0.1:${p}`, port: p });
     this.web = child;
     await waitFor('the web server', async () => {
       if (!child.alive()) throw new Error(`web exited:\n${child.output().slice(-3000)}`);

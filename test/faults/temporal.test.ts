@@ -1,0 +1,112 @@
+/**
+ * Fault matrix, Temporal: a dev server of its own with a SQLite file (the
+ * in-memory one forgets every workflow on restart), five simulated switches,
+ * control and collector workers. The server is killed (SIGKILL) for 20 s and
+ * started again on the same port and file: sessions keep collecting while it
+ * is gone, workflows and workers carry on afterwards, and the collector's
+ * /healthz says what is true during the outage.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../core/names';
+import { freePort, waitFor } from '../../scripts/infra/proc';
+import { ensureTemporalCli } from '../../temporal/cli';
+import { waitForTemporal } from '../../temporal/dev-server';
+import { ensureSearchAttributes } from '../../temporal/search-attributes';
+import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
+import { spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
+import { faultCase } from '../support/faults-report';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const OUTAGE_MS = 20_000;
+
+/** Start `temporal server start-dev` on `port` with a SQLite file; resolves when the namespace answers. */
+async function startTemporal(port: number, dbFile: string): Promise<CapturedChild> {
+  const cli = await ensureTemporalCli();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', 'default', '--log-level', 'error', '--headless', '--db-filename', dbFile];
+  for (const [name, type] of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
+  const child = spawnCapturedCommand('temporal', cli, args, process.env);
+  await Promise.race([
+    waitForTemporal(`127.0.0.1:${port}`, 'default', 90_000),
+    child.exited.then(({ code }) => {
+      throw new Error(`temporal exited with ${code}: ${child.output().slice(-2000)}`);
+    }),
+  ]);
+  await ensureSearchAttributes(`127.0.0.1:${port}`, 'default');
+  return child;
+}
+
+async function healthz(port: number): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+    return { status: res.status, body: await res.text() };
+  } catch (err) {
+    return { status: 0, body: (err as Error).message };
+  }
+}
+
+describe('faults: Temporal server killed and restarted', function () {
+  this.timeout(300_000);
+  let rig: Rig;
+  let temporal: CapturedChild | undefined;
+  let port: number;
+  let dir: string;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-temporal-'));
+    port = await freePort();
+    temporal = await startTemporal(port, path.join(dir, 'temporal.db'));
+    rig = await startRig({ label: 'faults_temporal', devices: 5, interfaces: 4, sampleMs: 500, temporalAddress: `127.0.0.1:${port}` });
+  });
+
+  after(async () => {
+    await rig?.stop();
+    await temporal?.stop(10_000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sessions keep collecting while Temporal is down and carry on after its restart', () =>
+    faultCase('Temporal dev server killed 20 s, restarted', 'sessions keep collecting during the outage; same workflow runs afterwards, queryable; workers reconnect; /healthz tells the truth; stored = received − dropped; no duplicates', async (note) => {
+      const c = rig.collectors[0];
+      const runsBefore = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe().then((x) => x.runId)));
+      const killedAt = Date.now();
+      await temporal!.kill9();
+      await sleep(OUTAGE_MS / 2);
+      const healthDuring = await healthz(c.metricsPort);
+      await sleep(OUTAGE_MS / 2);
+      const latestDuring = await rig.latestPerDevice();
+      const collectedDuring = rig.devices.filter((d) => (latestDuring.get(d.id) ?? 0) > killedAt + OUTAGE_MS - 5000).length;
+      const restartAt = Date.now();
+      temporal = await startTemporal(port, path.join(dir, 'temporal.db'));
+      const serverUp = Date.now();
+      // Workers reconnect: the control worker answers queries again, and sessions report streaming.
+      let statuses: Array<{ state: string }> = [];
+      await waitFor(
+        'every session workflow answering its status query as streaming',
+        async () => {
+          statuses = await rig.statuses();
+          return statuses.every((s) => s.state === 'streaming');
+        },
+        120_000,
+        1000,
+      );
+      const answered = Date.now();
+      const recovered = await rig.waitAllFlowing(answered, 60_000);
+      const runsAfter = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe()));
+      const healthAfter = await healthz(c.metricsPort);
+      const a = await rig.quiesce();
+      note(`${collectedDuring}/${rig.devices.length} devices stored points during the outage; /healthz during it: ${healthDuring.status} ${healthDuring.body.slice(0, 160)}`);
+      note(`server back ${((serverUp - restartAt) / 1000).toFixed(1)} s after start; all sessions answering 'streaming' ${((answered - serverUp) / 1000).toFixed(1)} s later; /healthz after: ${healthAfter.status}`);
+      note(`workflow runs kept: ${runsAfter.filter((r, i) => r.runId === runsBefore[i] || r.status.name === 'RUNNING').length}/${rig.devices.length}; ${describeAccounting(a)}`);
+      assert.equal(collectedDuring, rig.devices.length, 'every session kept collecting while Temporal was down');
+      assert.ok(runsAfter.every((r) => r.status.name === 'RUNNING'), 'the workflows survived the restart');
+      assert.ok(recovered > 0);
+      assert.equal(healthAfter.status, 200);
+      assert.equal(a.stored, a.received - a.dropped);
+      assert.equal(a.duplicates, 0);
+      assert.ok(rig.control.alive() && c.alive(), 'workers stayed up');
+      assert.ok(healthDuring.status !== 200 || /temporal/i.test(healthDuring.body), `/healthz tells the truth while Temporal is down (got ${healthDuring.status} ${healthDuring.body})`);
+    }));
+});
