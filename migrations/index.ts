@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as core from './20261127000001_core';
 import * as samples from './20261127000002_samples';
 import * as rollups from './20261127010001_rollups';
+import * as web from './20261127020001_web';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261127000001_core', core],
   ['20261127000002_samples', samples],
   ['20261127010001_rollups', rollups],
+  ['20261127020001_web', web],
 ];
 
 /** A knex migration source over the static list. */

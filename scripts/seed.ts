@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { GnmiProfileSpec, NetconfProfileSpec } from '../core/device';
 import { createDevice, type DeviceRow } from '../activities/db/devices';
 import type { Keyring } from '../activities/db/secrets';
+import { ensureFleetOverview } from '../web/app/lib/dashboards.server';
 
 /** The default gNMI profile: interface counters every second, status and health less often. */
 export const DEFAULT_GNMI_PROFILE: { name: string; description: string; spec: GnmiProfileSpec } = {
@@ -91,5 +92,7 @@ export async function seedSimulatedDevices(db: Knex, keyring: Keyring, devices: 
       }),
     );
   }
+  // The web app's "Fleet overview" dashboard (widgets select every device by path pattern).
+  await ensureFleetOverview(db);
   return out;
 }

@@ -11,6 +11,8 @@ import { createRequestListener } from '@react-router/node';
 import type { ServerBuild } from 'react-router';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
+import { createKnex } from '../activities/db/pool';
+import { countUsers, ensureAdminFromEnv } from './app/lib/users.server';
 
 const log = createLogger('web');
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,9 +59,27 @@ function serveStatic(req: http.IncomingMessage, res: http.ServerResponse): boole
   return true;
 }
 
+/** Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD, or say where the first-run setup page is. */
+async function prepareUsers(config: ReturnType<typeof loadConfig>) {
+  const db = createKnex(config.DATABASE_URL, 1);
+  try {
+    const created = await ensureAdminFromEnv(db, config);
+    if (created) log.info('created the first admin from ADMIN_EMAIL', { email: created.email });
+    else if ((await countUsers(db)) === 0) {
+      log.warn('no users yet: open the web app to create the first admin (/setup), or set ADMIN_EMAIL and ADMIN_PASSWORD');
+    }
+  } catch (err) {
+    // The users table may not exist yet (migrations pending): the app reports it per request.
+    log.warn('could not check users', { error: (err as Error).message });
+  } finally {
+    await db.destroy();
+  }
+}
+
 async function main() {
   const config = loadConfig();
   if (!fs.existsSync(serverEntry)) throw new Error(`No web build at ${serverEntry}: run "npx react-router build" in web/ (npm start does it).`);
+  await prepareUsers(config);
   const build = (await import(pathToFileURL(serverEntry).href)) as ServerBuild;
   const handle = createRequestListener({ build, mode: 'production' });
   const server = http.createServer((req, res) => {

@@ -17,6 +17,7 @@ import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
+import { createTestUser, signIn, signInPage, type TestUser } from '../support/web-auth';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -29,11 +30,13 @@ describe('walking skeleton: one simulated switch to a live chart', function () {
   let client: Client;
   let deviceId: number;
   let seriesId: number;
+  let admin: TestUser;
 
   before(async () => {
     tdb = await createTestDatabase('e2e_skeleton');
     fleet = await startFleet({ gnmiCount: 1, interfaces: 2, namePrefix: 'e2e' });
     [workers, web, client] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url), testClient()]);
+    admin = await createTestUser(tdb.db);
   });
 
   after(async () => {
@@ -101,7 +104,8 @@ describe('walking skeleton: one simulated switch to a live chart', function () {
 
   it('delivers new points over server-sent events', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${web.url}/api/live?series=${seriesId}&since=${Date.now()}`, { signal: controller.signal });
+    const cookie = await signIn(web.url, admin.email, admin.password);
+    const res = await fetch(`${web.url}/api/live?series=${seriesId}&since=${Date.now()}`, { signal: controller.signal, headers: { cookie } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
@@ -133,6 +137,7 @@ describe('walking skeleton: one simulated switch to a live chart', function () {
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
       });
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await signInPage(page, web.url, admin);
       await page.goto(`${web.url}/devices/${deviceId}`);
       const chart = page.getByTestId('live-chart');
       await chart.waitFor();

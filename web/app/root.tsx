@@ -1,8 +1,16 @@
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, Link } from 'react-router';
+import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, Link, useRouteLoaderData } from 'react-router';
 import type { Route } from './+types/root';
+import { getUser } from './lib/auth.server';
 import './app.css';
 
+export async function loader({ request }: Route.LoaderArgs) {
+  const user = await getUser(request).catch(() => undefined);
+  return { user: user ?? null };
+}
+
 export function Layout({ children }: { children: React.ReactNode }) {
+  const root = useRouteLoaderData<typeof loader>('root');
+  const user = root?.user;
   return (
     <html lang="en">
       <head>
@@ -16,6 +24,24 @@ export function Layout({ children }: { children: React.ReactNode }) {
           <Link to="/" className="brand">
             switch-telemetry
           </Link>
+          {user ? (
+            <>
+              <nav>
+                <NavLink to="/dashboards">Dashboards</NavLink>
+                <NavLink to="/devices">Devices</NavLink>
+                <NavLink to="/profiles">Profiles</NavLink>
+                {user.role === 'admin' ? <NavLink to="/users">Users</NavLink> : null}
+              </nav>
+              <Form method="post" action="/logout" className="whoami">
+                <span data-testid="whoami">
+                  {user.email} · {user.role}
+                </span>
+                <button type="submit" className="link">
+                  Sign out
+                </button>
+              </Form>
+            </>
+          ) : null}
         </header>
         <main>{children}</main>
         <ScrollRestoration />
@@ -33,13 +59,13 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   let title = 'Something went wrong';
   let detail = 'An unexpected error occurred.';
   if (isRouteErrorResponse(error)) {
-    title = error.status === 404 ? 'Not found' : `Error ${error.status}`;
-    detail = typeof error.data === 'string' ? error.data : error.statusText;
+    title = error.status === 404 ? 'Not found' : error.status === 403 ? 'Not allowed' : `Error ${error.status}`;
+    detail = typeof error.data === 'string' ? error.data : (error.data?.error ?? error.statusText);
   } else if (error instanceof Error && import.meta.env.DEV) {
     detail = error.message;
   }
   return (
-    <section className="error">
+    <section className="error" data-testid="error">
       <h1>{title}</h1>
       <p>{detail}</p>
     </section>

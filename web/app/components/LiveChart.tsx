@@ -1,86 +1,117 @@
 /**
- * A live time-series chart: loads history from /api/series, then appends live
- * points from /api/live (server-sent events) with view.change — the chart is
- * never re-rendered, and points leaving the window are removed.
+ * A chart of one widget: loads its history from /api/series (one request for
+ * all of its series), draws it with vega-embed, then appends the page's live
+ * stream points with view.change — the chart is never re-rendered; points
+ * leaving the window are removed; gaps break the line.
  */
 import { useEffect, useRef, useState } from 'react';
-import { POINTS_DATASET, timeSeriesSpec, type TimeSeriesOptions } from '../lib/chart-spec';
+import { POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { WidgetRows, bucketMs, gapThreshold, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
+import { nextRate } from '../../../query/rate';
+import { useLiveStream, type LivePoint } from './LiveStream';
 
-/** One series in the chart. */
-export interface ChartSeries {
-  id: number;
-  label: string;
-}
-
-interface Props extends TimeSeriesOptions {
-  series: ChartSeries[];
-  /** Show per-second rates of counters. */
+/** What a chart shows. */
+export interface ChartDefinition {
+  title?: string;
+  series: WidgetSeries[];
   rate?: boolean;
-  /** Multiply values (8 turns octets into bits). */
   scale?: number;
-  windowMs?: number;
+  aggregate?: Aggregate;
+  groupBy?: GroupBy;
+  kind?: ChartKind;
+  unit?: string;
+  height?: number;
 }
 
-interface Row {
-  t: number;
-  v: number | null;
-  series: string;
+interface Props extends ChartDefinition {
+  /** Window start and end (ms); `live` charts slide it with the clock. */
+  from: number;
+  to: number;
+  live: boolean;
+  testId?: string;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, windowMs = 10 * 60_000, ...spec }: Props) {
+interface HistoryResponse {
+  series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
+}
+
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart' }: Props) {
   const ref = useRef<HTMLDivElement>(null);
+  const stream = useLiveStream();
   const [status, setStatus] = useState('loading');
   const [count, setCount] = useState(0);
-  const key = series.map((s) => s.id).join(',');
+  const ids = series.map((s) => s.id).join(',');
+  const windowMs = to - from;
 
   useEffect(() => {
     let disposed = false;
-    let source: EventSource | undefined;
     let finalize: (() => void) | undefined;
+    let unsubscribe: (() => void) | undefined;
+    let pruneTimer: ReturnType<typeof setInterval> | undefined;
     (async () => {
-      const [{ default: embed }, vega] = await Promise.all([import('vega-embed'), import('vega')]);
-      const now = Date.now();
-      const labels = new Map(series.map((s) => [s.id, s.label]));
-      const last = new Map<number, { t: number; v: number }>();
-      let since = now - windowMs;
-      const rows: Row[] = [];
-      for (const s of series) {
-        const res = await fetch(`/api/series?series=${s.id}&from=${now - windowMs}&to=${now}&rate=${rate ? 1 : 0}`);
-        if (!res.ok) throw new Error(`history: ${res.status}`);
-        const body = (await res.json()) as { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } };
-        for (const p of body.points) rows.push({ t: p.t, v: p.v === null ? null : p.v * scale, series: s.label });
-        if (body.last) {
-          last.set(s.id, body.last);
-          since = Math.max(since, body.last.t);
-        }
+      if (series.length === 0) {
+        setStatus('no data');
+        return;
       }
+      const [{ default: embed }, vega] = await Promise.all([import('vega-embed'), import('vega')]);
+      const res = await fetch(`/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`);
+      if (!res.ok) throw new Error(`history: ${res.status}`);
+      const body = (await res.json()) as HistoryResponse;
       if (disposed || !ref.current) return;
-      const result = await embed(ref.current, timeSeriesSpec(spec), { actions: false, renderer: 'svg' });
+      const allPoints = Object.values(body.series).flatMap((s) => s.points);
+      allPoints.sort((a, b) => a.t - b.t);
+      const maxGapMs = Math.max(gapThreshold(Object.values(body.series)[0]?.points ?? []), 5000);
+      const rows = new WidgetRows(series, { aggregate, groupBy, bucketMs: aggregate === 'none' && groupBy === 'series' ? 1 : bucketMs(windowMs), maxGapMs, scale });
+      const initial: Row[] = [];
+      // Raw values of the newest stored sample per series: live rates continue from them.
+      const lastRaw = new Map<number, { t: number; v: number | null }>();
+      for (const s of series) {
+        const h = body.series[String(s.id)];
+        if (!h) continue;
+        initial.push(...rows.add(s.id, h.points).insert);
+        if (h.last) lastRaw.set(s.id, h.last);
+        else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
+      }
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to] }), {
+        actions: false,
+        renderer: 'svg',
+      });
+      if (disposed) {
+        result.finalize();
+        return;
+      }
       finalize = () => result.finalize();
       const view = result.view;
-      view.change(POINTS_DATASET, vega.changeset().insert(rows)).run();
-      let total = rows.length;
+      view.change(POINTS_DATASET, vega.changeset().insert(initial)).run();
+      let total = initial.filter((r) => r.v !== null).length;
       setCount(total);
+      if (!live || !stream) {
+        setStatus(live ? 'no stream' : 'history');
+        return;
+      }
       setStatus('live');
-      // Resume from the newest point we have: the server backfills anything newer.
-      const minSince = Math.min(...series.map((s) => last.get(s.id)?.t ?? since));
-      source = new EventSource(`/api/live?series=${key}&since=${Math.floor(minSince)}`);
-      source.onopen = () => setStatus('live');
-      source.onerror = () => setStatus('reconnecting');
-      source.onmessage = (ev) => {
-        const msg = JSON.parse(ev.data) as { points: Array<{ s: number; t: number; v: number }> };
-        const insert: Row[] = [];
-        for (const p of msg.points) {
-          const label = labels.get(p.s);
-          if (!label) continue;
-          const prev = last.get(p.s);
-          if (prev && p.t <= prev.t) continue;
-          last.set(p.s, { t: p.t, v: p.v });
-          if (!rate) insert.push({ t: p.t, v: p.v * scale, series: label });
-          else if (prev) {
-            const dt = p.t - prev.t;
-            insert.push({ t: p.t, v: p.v < prev.v ? null : (((p.v - prev.v) * 1000) / dt) * scale, series: label });
+      const onPoints = (points: LivePoint[]) => {
+        const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
+        for (const p of points) {
+          const prev = lastRaw.get(p.s);
+          if (prev && p.t <= prev.t) continue; // already drawn (history overlap or replay after reconnect)
+          lastRaw.set(p.s, { t: p.t, v: p.v });
+          let v: number | null = p.v;
+          if (rate) {
+            const r = nextRate(prev, { t: p.t, v: p.v });
+            if (r === undefined) continue;
+            v = r;
           }
+          const list = bySeries.get(p.s) ?? [];
+          list.push({ t: p.t, v });
+          bySeries.set(p.s, list);
+        }
+        const insert: Row[] = [];
+        const remove = new Set<string>();
+        for (const [id, pts] of bySeries) {
+          const ch = rows.add(id, pts);
+          insert.push(...ch.insert);
+          for (const r of ch.remove) remove.add(`${r.series}|${r.t}`);
         }
         if (insert.length === 0) return;
         const cutoff = Date.now() - windowMs;
@@ -89,27 +120,34 @@ export function LiveChart({ series, rate = false, scale = 1, windowMs = 10 * 60_
             POINTS_DATASET,
             vega
               .changeset()
-              .insert(insert)
-              .remove((d: Row) => d.t < cutoff),
+              .remove((d: Row) => d.t < cutoff || (remove.size > 0 && d.v !== null && remove.has(`${d.series}|${d.t}`)))
+              .insert(insert),
           )
           .run();
-        total += insert.length;
+        total += insert.filter((r) => r.v !== null).length - remove.size;
         setCount(total);
       };
+      unsubscribe = stream.subscribe(
+        series.map((s) => s.id),
+        onPoints,
+      );
+      pruneTimer = setInterval(() => rows.prune(Date.now() - windowMs), 60_000);
     })().catch((err: Error) => setStatus(`error: ${err.message}`));
     return () => {
       disposed = true;
-      source?.close();
+      unsubscribe?.();
+      if (pruneTimer) clearInterval(pruneTimer);
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, rate, scale, windowMs]);
+  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe]);
 
+  const streamStatus = live && stream && status === 'live' ? stream.status : status;
   return (
-    <div>
-      <div ref={ref} className="chart" data-testid="live-chart" data-point-count={count} data-status={status} />
-      <p className="muted" data-testid="chart-status">
-        {status} · {count} points received
+    <div className="chart-wrap">
+      <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />
+      <p className="muted small" data-testid={`${testId}-status`}>
+        {streamStatus} · {count} points
       </p>
     </div>
   );

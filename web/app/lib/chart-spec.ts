@@ -1,20 +1,30 @@
 /**
- * Vega-Lite specs for time-series panels, built by pure functions (tested in
+ * Vega-Lite specs for dashboard panels, built by pure functions (tested in
  * test/unit). Data arrive in the named dataset `points` as {t, v, series}
- * rows so live updates can be applied with view.change('points', …).
+ * rows so live updates can be applied with view.change('points', …). A row
+ * with v = null breaks the line (a gap), it is never bridged.
  */
 import type { TopLevelSpec } from 'vega-lite';
 
 /** Dataset name the live chart updates. */
 export const POINTS_DATASET = 'points';
 
+/** Chart types a widget can have. */
+export const CHART_KINDS = ['line', 'area', 'stacked-area', 'bar', 'stat'] as const;
+export type ChartKind = (typeof CHART_KINDS)[number];
+
+/** Units the axis and labels know. */
+export const UNITS = ['', 'bits/s', 'bytes', '%', '°C', 'pkts/s', '/s'] as const;
+
 /** Options of a time-series panel. */
 export interface TimeSeriesOptions {
   title?: string;
   /** Unit shown on the y axis, e.g. "bits/s", "%", "°C". */
   unit?: string;
-  kind?: 'line' | 'area' | 'stacked-area' | 'bar';
+  kind?: ChartKind;
   height?: number;
+  /** Fixed time domain [from, to] in ms (history view); live charts follow their data. */
+  domain?: [number, number];
 }
 
 /** Axis label format for a unit: SI prefixes for rates and bytes. */
@@ -24,35 +34,115 @@ export function axisFormat(unit?: string): string {
   return '~s';
 }
 
-/** A Vega-Lite spec for one panel of one or more series. */
+/** Suffix printed after a number of this unit. */
+export function unitSuffix(unit?: string): string {
+  switch (unit) {
+    case undefined:
+    case '':
+      return '';
+    case 'bits/s':
+      return 'bit/s';
+    case 'bytes':
+      return 'B';
+    case '%':
+      return ' %';
+    case '°C':
+      return ' °C';
+    default:
+      return ` ${unit}`;
+  }
+}
+
+/** A Vega expression that formats `expr` (a number) with the unit, e.g. "1.2Gbit/s", "45.0 %". */
+export function formatExpr(expr: string, unit?: string): string {
+  const suffix = JSON.stringify(unitSuffix(unit));
+  if (unit === '%' || unit === '°C') return `format(${expr}, '.1f') + ${suffix}`;
+  return `(abs(${expr}) < 1 ? format(${expr}, '.2~f') : format(${expr}, '.3~s')) + ${suffix}`;
+}
+
+const BASE = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  width: 'container' as const,
+  autosize: { type: 'fit' as const, contains: 'padding' as const },
+  data: { name: POINTS_DATASET },
+};
+
+/** A Vega-Lite spec for a time-series panel of one or more series (line, area, stacked area, bar). */
 export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
   const kind = opts.kind ?? 'line';
+  if (kind === 'stat') return singleStatSpec(opts);
   const mark =
     kind === 'bar'
-      ? { type: 'bar' as const }
+      ? { type: 'bar' as const, opacity: 0.85 }
       : kind === 'line'
-        ? { type: 'line' as const, interpolate: 'monotone' as const, strokeWidth: 1.5 }
-        : { type: 'area' as const, interpolate: 'monotone' as const, opacity: 0.7, line: true };
+        ? { type: 'line' as const, interpolate: 'linear' as const, strokeWidth: 1.5 }
+        : { type: 'area' as const, interpolate: 'linear' as const, opacity: kind === 'stacked-area' ? 0.85 : 0.35, line: kind === 'area' };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...BASE,
     title: opts.title,
-    width: 'container',
-    height: opts.height ?? 260,
-    autosize: { type: 'fit', contains: 'padding' },
-    data: { name: POINTS_DATASET },
+    height: opts.height ?? 220,
     // Null values (gaps, counter resets) break the line instead of bridging it.
-    config: { mark: { invalid: 'break-paths-show-domains' }, legend: { orient: 'bottom' } },
+    config: {
+      mark: { invalid: 'break-paths-show-domains' },
+      legend: { orient: 'bottom', labelLimit: 260, columns: 4, symbolType: 'stroke' },
+      axis: { labelFontSize: 11, titleFontSize: 11 },
+    },
     mark: { ...mark, tooltip: true },
     encoding: {
-      x: { field: 't', type: 'temporal', title: null, axis: { format: '%H:%M:%S', labelOverlap: true } },
+      x: {
+        field: 't',
+        type: 'temporal',
+        title: null,
+        axis: { labelOverlap: true, grid: false },
+        ...(opts.domain ? { scale: { domain: opts.domain } } : {}),
+      },
       y: {
         field: 'v',
         type: 'quantitative',
-        title: opts.unit ?? null,
-        axis: { format: axisFormat(opts.unit) },
+        title: opts.unit || null,
+        axis: { labelExpr: formatExpr('datum.value', opts.unit), tickCount: 5 },
         ...(kind === 'stacked-area' ? { stack: 'zero' as const } : { stack: null }),
       },
       color: { field: 'series', type: 'nominal', title: null },
+      tooltip: [
+        { field: 'series', type: 'nominal', title: 'series' },
+        { field: 't', type: 'temporal', title: 'time', format: '%H:%M:%S' },
+        { field: 'v', type: 'quantitative', title: opts.unit || 'value', format: axisFormat(opts.unit) },
+      ],
     },
-  };
+  } as TopLevelSpec;
+}
+
+/**
+ * A single-stat panel: the newest value of every series, summed (one series
+ * when the widget aggregates), in large type with its unit, over a faint sparkline.
+ */
+export function singleStatSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
+  return {
+    ...BASE,
+    title: opts.title,
+    height: opts.height ?? 120,
+    config: { view: { stroke: null }, mark: { invalid: 'break-paths-show-domains' } },
+    layer: [
+      {
+        transform: [{ filter: 'isValid(datum.v)' }, { aggregate: [{ op: 'sum', field: 'v', as: 'v' }], groupby: ['t'] }],
+        mark: { type: 'area', opacity: 0.15, interpolate: 'linear' },
+        encoding: {
+          x: { field: 't', type: 'temporal', axis: null },
+          y: { field: 'v', type: 'quantitative', axis: null, stack: null },
+        },
+      },
+      {
+        transform: [
+          { filter: 'isValid(datum.v)' },
+          { joinaggregate: [{ op: 'max', field: 't', as: 'newest' }], groupby: ['series'] },
+          { filter: 'datum.t === datum.newest' },
+          { aggregate: [{ op: 'sum', field: 'v', as: 'total' }] },
+          { calculate: formatExpr('datum.total', opts.unit), as: 'label' },
+        ],
+        mark: { type: 'text', fontSize: 40, fontWeight: 600, color: '#1d2330' },
+        encoding: { text: { field: 'label', type: 'nominal' } },
+      },
+    ],
+  } as TopLevelSpec;
 }

@@ -1,12 +1,18 @@
 /**
  * Process-wide server resources of the web app (database, Temporal client,
- * live hub), created once and shared by every loader and action.
+ * live hub, secrets keyring, session cookie), created once and shared by every
+ * loader and action. Tests point it at their own database with resetContext().
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type pg from 'pg';
-import { loadConfig, type Config } from '../../../core/config';
+import { createCookie, type Cookie } from 'react-router';
+import { loadConfig, resetConfig, type Config } from '../../../core/config';
 import { createKnex, createPool } from '../../../activities/db/pool';
+import { loadKeyring, type Keyring } from '../../../activities/db/secrets';
 import { connectClient } from '../../../temporal/client';
 import { LiveHub } from './live-hub.server';
 
@@ -15,10 +21,35 @@ interface WebContext {
   db: Knex;
   pool: pg.Pool;
   hub: LiveHub;
+  /** Encrypts device secrets written from the UI (never decrypted for display). */
+  keyring: Keyring;
+  /** The signed, HttpOnly session cookie carrying a sign-in token. */
+  sessionCookie: Cookie;
   temporal?: Promise<Client>;
 }
 
 const g = globalThis as typeof globalThis & { __switchTelemetry?: WebContext };
+
+/**
+ * Secrets that sign the session cookie: SESSION_SECRET (comma-separated, the
+ * first signs, all verify), else a random one kept in <DATA_DIR>/session.secret.
+ */
+export function sessionSecrets(config: Config): string[] {
+  if (config.SESSION_SECRET) return config.SESSION_SECRET.split(',').map((s) => s.trim()).filter(Boolean);
+  const file = path.join(config.DATA_DIR, 'session.secret');
+  try {
+    return [fs.readFileSync(file, 'utf8').trim()];
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const secret = crypto.randomBytes(32).toString('base64url');
+    try {
+      fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+      return [secret];
+    } catch {
+      return [fs.readFileSync(file, 'utf8').trim()]; // another process created it first
+    }
+  }
+}
 
 /** The shared context (created on first use). */
 export function ctx(): WebContext {
@@ -30,6 +61,15 @@ export function ctx(): WebContext {
       db: createKnex(config.DATABASE_URL, 5),
       pool,
       hub: new LiveHub({ pool, connectionString: config.DATABASE_URL }),
+      keyring: loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR }),
+      sessionCookie: createCookie('st_session', {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.WEB_COOKIE_SECURE,
+        path: '/',
+        maxAge: config.SESSION_MAX_AGE_HOURS * 3600,
+        secrets: sessionSecrets(config),
+      }),
     };
   }
   return g.__switchTelemetry;
@@ -56,4 +96,10 @@ export async function closeContext(): Promise<void> {
   if (c.temporal) await (await c.temporal.catch(() => undefined))?.connection.close();
   await c.db.destroy();
   await c.pool.end();
+}
+
+/** Close the context and re-read the environment on next use (tests switch databases this way). */
+export async function resetContext(): Promise<void> {
+  await closeContext();
+  resetConfig();
 }

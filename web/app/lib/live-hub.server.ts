@@ -18,14 +18,20 @@ export interface LivePoint {
 /** One connected client. */
 export interface Subscriber {
   seriesIds: number[];
-  /** Deliver points (ordered by time); return false to be dropped (slow or closed client). */
-  deliver(points: LivePoint[]): boolean;
+  /**
+   * Deliver points (ordered by time); return false to be dropped (slow or closed client).
+   * `resumeFrom` is the time to resume from after a disconnect without losing a point:
+   * the oldest cursor among the series that have delivered (a series whose samples are
+   * ingested late holds it back; replays are dropped by the client by time).
+   */
+  deliver(points: LivePoint[], resumeFrom: number): boolean;
   /** Points at or before this time (ms) were already delivered. */
   since: number;
 }
 
 interface Entry extends Subscriber {
   cursor: Map<number, number>;
+  delivered: Set<number>;
 }
 
 /** Hub options. */
@@ -59,7 +65,7 @@ export class LiveHub {
   /** Add a subscriber; it first receives what it missed since `since` (backfill). Returns an unsubscribe function. */
   async subscribe(sub: Subscriber): Promise<() => void> {
     await this.ensureListening();
-    const entry: Entry = { ...sub, cursor: new Map(sub.seriesIds.map((id) => [id, sub.since])) };
+    const entry: Entry = { ...sub, cursor: new Map(sub.seriesIds.map((id) => [id, sub.since])), delivered: new Set() };
     this.subs.add(entry);
     for (const id of sub.seriesIds) this.pending.add(id);
     void this.drain();
@@ -140,8 +146,13 @@ export class LiveHub {
             if (cursor !== undefined && row.t > cursor) mine.push({ s: Number(row.s), t: row.t, v: row.v });
           }
           if (mine.length === 0) continue;
-          for (const p of mine) sub.cursor.set(p.s, Math.max(sub.cursor.get(p.s) ?? 0, p.t));
-          if (!sub.deliver(mine)) this.subs.delete(sub);
+          for (const p of mine) {
+            sub.cursor.set(p.s, Math.max(sub.cursor.get(p.s) ?? 0, p.t));
+            sub.delivered.add(p.s);
+          }
+          let resumeFrom = Infinity;
+          for (const id of sub.delivered) resumeFrom = Math.min(resumeFrom, sub.cursor.get(id)!);
+          if (!sub.deliver(mine, resumeFrom)) this.subs.delete(sub);
         }
       }
     } catch {

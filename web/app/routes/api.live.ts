@@ -1,33 +1,47 @@
 /**
  * GET /api/live?series=1,2,3&since=ms — server-sent events carrying new samples
- * of the given series. A reconnect sends Last-Event-ID (the newest time it saw)
- * and receives exactly what it missed. A client that cannot keep up is cut off
- * (bounded buffer) and catches up on reconnect.
+ * of the given series (a dashboard opens one stream for all of its widgets).
+ * Each event's id is a resume point: a reconnect sends it as Last-Event-ID and
+ * receives everything it missed (possibly a few points again, which the client
+ * drops by time). A client that cannot keep up is cut off once its backlog
+ * passes a bound, never buffered forever; it catches up on reconnect.
+ * Signed-in users only.
  */
 import { data } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/api.live';
+import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import type { LivePoint } from '../lib/live-hub.server';
+import { MAX_STREAM_SERIES } from '../lib/widget-data';
+
+/** Bounds of one stream (tests lower them). */
+export const liveLimits = {
+  /** Bytes a client may fall behind before it is disconnected. */
+  maxBacklogBytes: 4 * 1024 * 1024,
+  /** Series one stream may carry (a dashboard's widgets share this budget). */
+  maxSeries: MAX_STREAM_SERIES,
+  keepaliveMs: 15_000,
+};
 
 const Query = z.object({
   series: z
     .string()
-    .regex(/^\d+(,\d+){0,199}$/, 'a comma-separated list of up to 200 series ids')
-    .transform((s) => [...new Set(s.split(',').map(Number))]),
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of series ids')
+    .transform((s) => [...new Set(s.split(',').map(Number))])
+    .refine((ids) => ids.length <= liveLimits.maxSeries, `at most ${liveLimits.maxSeries} series`),
   since: z.coerce.number().nonnegative().optional(),
 });
 
-/** Bytes a client may fall behind before it is disconnected. */
-const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
-
 export async function loader({ request }: Route.LoaderArgs) {
+  await requireApiUser(request);
   const parsed = Query.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return data({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 400);
   const lastEventId = Number(request.headers.get('last-event-id'));
   const since = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : (parsed.data.since ?? Date.now());
   const { hub } = ctx();
   const encoder = new TextEncoder();
+  const maxBacklog = liveLimits.maxBacklogBytes;
   let unsubscribe: (() => void) | undefined;
   let keepalive: NodeJS.Timeout | undefined;
   const cleanup = () => {
@@ -52,18 +66,17 @@ export async function loader({ request }: Route.LoaderArgs) {
         controller.enqueue(encoder.encode(`retry: 2000\n: connected\n\n`));
         keepalive = setInterval(() => {
           if (open) controller.enqueue(encoder.encode(`: keepalive\n\n`));
-        }, 15_000);
+        }, liveLimits.keepaliveMs);
         unsubscribe = await hub.subscribe({
           seriesIds: parsed.data.series,
           since,
-          deliver(points: LivePoint[]) {
+          deliver(points: LivePoint[], resumeFrom: number) {
             if (!open) return false;
-            if ((controller.desiredSize ?? 0) < -MAX_BACKLOG_BYTES) {
+            if ((controller.desiredSize ?? 0) < -maxBacklog) {
               close(); // too slow: it reconnects with Last-Event-ID and catches up
               return false;
             }
-            const newest = points.reduce((m, p) => Math.max(m, p.t), 0);
-            controller.enqueue(encoder.encode(`id: ${newest}\ndata: ${JSON.stringify({ points })}\n\n`));
+            controller.enqueue(encoder.encode(`id: ${resumeFrom}\ndata: ${JSON.stringify({ points })}\n\n`));
             return true;
           },
         });

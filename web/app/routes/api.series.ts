@@ -1,26 +1,48 @@
-/** GET /api/series?series=ID&from=ms&to=ms&rate=0|1 → { points, last } (history of one series). */
+/**
+ * GET /api/series?series=1,2,3&from=ms&to=ms&rate=0|1&width=px
+ *   → { series: { [id]: { points, last } }, resolution, bucketMs }
+ * History of up to 500 series in one request, through the query router (raw,
+ * 1-minute or 1-hour data for about one point per pixel; counters as rates;
+ * gaps as nulls). `last` is each series' newest raw sample, from which live
+ * rates continue. Signed-in users only.
+ */
 import { data } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/api.series';
+import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { seriesHistory } from '../lib/history.server';
+import { MAX_SERIES, querySeries } from '../../../query/router';
 
 const Query = z.object({
-  series: z.coerce.number().int().positive(),
+  series: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of series ids')
+    .transform((s) => [...new Set(s.split(',').map(Number))])
+    .refine((ids) => ids.length <= MAX_SERIES, `at most ${MAX_SERIES} series`),
   from: z.coerce.number().nonnegative(),
   to: z.coerce.number().nonnegative(),
   rate: z.enum(['0', '1']).default('0'),
+  width: z.coerce.number().int().min(10).max(4000).default(1000),
 });
 
 export async function loader({ request }: Route.LoaderArgs) {
+  await requireApiUser(request);
   const parsed = Query.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return data({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 400);
-  const { series, from, to, rate } = parsed.data;
+  const { series, from, to, rate, width } = parsed.data;
+  if (!(to > from)) return data({ error: 'to must be after from' }, 400);
   const { pool } = ctx();
-  const points = await seriesHistory(pool, series, from, to, { rate: rate === '1' });
-  const lastRow = await pool.query<{ t: number; v: number }>(
-    `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM samples WHERE series_id = $1 ORDER BY time DESC LIMIT 1`,
-    [series],
+  const result = await querySeries(pool, { seriesIds: series, from, to, widthPx: width, rate: rate === '1', agg: 'avg' });
+  const last = await pool.query<{ s: number; t: number; v: number }>(
+    `SELECT l.s, l.t, l.v FROM unnest($1::bigint[]) AS ids(id)
+       CROSS JOIN LATERAL (
+         SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+           FROM samples WHERE series_id = ids.id AND time <= to_timestamp($2::float8 / 1000)
+          ORDER BY time DESC LIMIT 1) l`,
+    [series, to],
   );
-  return { points, last: lastRow.rows[0] };
+  const lastBy = new Map(last.rows.map((r) => [Number(r.s), { t: r.t, v: r.v }]));
+  const out: Record<string, { points: Array<{ t: number; v: number | null }>; last: { t: number; v: number } | null }> = {};
+  for (const s of result.series) out[String(s.seriesId)] = { points: s.points, last: lastBy.get(s.seriesId) ?? null };
+  return { series: out, resolution: result.resolution, bucketMs: result.bucketMs };
 }

@@ -1,77 +1,287 @@
-/** A device: session overview and a live chart of one interface's inbound traffic. */
-import { data, useRevalidator } from 'react-router';
-import { useEffect } from 'react';
+/**
+ * A device: overview (session state, since, attempt, last error, recent gaps,
+ * protocol security), interfaces table, and live traffic and health charts on
+ * one shared stream. Its action carries the device's buttons: pause, resume,
+ * enable, disable, approve the NETCONF host key, delete.
+ */
+import { Form, Link, data, redirect, useLoaderData, useRevalidator, useSearchParams } from 'react-router';
+import { useEffect, useState } from 'react';
+import { z } from 'zod';
 import type { Route } from './+types/device';
-import { ctx, temporalClient } from '../lib/context.server';
-import { deviceStatus } from '../../../activities/fleet';
+import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { approveHostKey, deleteDevice, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
+import { deviceInterfaces } from '../lib/interfaces.server';
+import { resolveWidgetSeries } from '../lib/series.server';
+import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
+import { ago, formatValue } from '../lib/format';
+import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../activities/db/gaps';
-import { LiveChart } from '../components/LiveChart';
-
-const IN_OCTETS = (itf: string) => `/interfaces/interface[name=${itf}]/state/counters/in-octets`;
+import { LiveChart, type ChartDefinition } from '../components/LiveChart';
+import { LiveStreamProvider } from '../components/LiveStream';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device.name ?? 'Device'} · switch-telemetry` }];
 }
 
-export async function loader({ params }: Route.LoaderArgs) {
-  const id = Number(params.deviceId);
-  if (!Number.isInteger(id) || id <= 0) throw data('No such device', 404);
-  const { db, config } = ctx();
-  const device = await db('devices').where({ id }).first('id', 'name', 'protocol', 'host', 'port', 'enabled');
-  if (!device) throw data('No such device', 404);
-  const series = await db('series').where({ device_id: id, path: IN_OCTETS('Ethernet1') }).first('id', 'path');
-  const client = await temporalClient().catch(() => undefined);
-  const status = client ? await deviceStatus(client, id).catch(() => undefined) : undefined;
-  const gaps = await listGaps(db, id, 5);
-  const workflowUrl = `${config.TEMPORAL_UI_URL}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(`device-session/${id}`)}`;
-  return { device, series: series ?? null, status: status ?? null, gaps, workflowUrl };
+const CHARTS: Array<{ key: string; title: string; pattern: string } & Pick<ChartDefinition, 'rate' | 'unit' | 'scale' | 'kind'>> = [
+  { key: 'in', title: 'Inbound traffic', pattern: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, scale: 8, unit: 'bits/s' },
+  { key: 'out', title: 'Outbound traffic', pattern: '/interfaces/interface[name=*]/state/counters/out-octets', rate: true, scale: 8, unit: 'bits/s' },
+  { key: 'cpu', title: 'CPU', pattern: '/components/component[name=*]/cpu/utilization/state/instant', unit: '%' },
+  { key: 'memory', title: 'Memory used', pattern: '/system/memory/state/used', unit: 'bytes', kind: 'area' },
+  { key: 'temperature', title: 'Temperature', pattern: '/components/component[name=*]/state/temperature/instant', unit: '°C' },
+];
+
+const WINDOW_MS = 15 * 60_000;
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  const user = await requireUser(request);
+  const { db } = ctx();
+  const device = await getDevice(db, Number(params.deviceId));
+  if (!device) throw data('No such device', { status: 404 });
+  const [statuses, gaps, interfaces, charts] = await Promise.all([
+    sessionStatuses([device.id], 3000),
+    listGaps(db, device.id, 5),
+    deviceInterfaces(db, device.id),
+    Promise.all(CHARTS.map(async (c) => ({ ...c, series: (await resolveWidgetSeries(db, device.id, c.pattern, 64)).series }))),
+  ]);
+  const status = statuses.get(device.id) ?? null;
+  return {
+    canEdit: user.role === 'admin',
+    device: {
+      id: device.id,
+      name: device.name,
+      protocol: device.protocol,
+      host: device.host,
+      port: device.port,
+      site: device.site,
+      enabled: device.enabled,
+      username: device.username,
+      tls: device.settings?.gnmi?.tls ?? 'tls',
+      hostKey: device.settings?.netconf?.hostKeySha256 ?? null,
+      acceptNewHostKey: device.settings?.netconf?.acceptNewHostKey ?? false,
+    },
+    status,
+    gaps,
+    interfaces,
+    charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
+    workflowUrl: workflowUrl(device.id),
+    now: Date.now(),
+  };
 }
 
-export default function Device({ loaderData }: Route.ComponentProps) {
-  const { device, series, status, gaps, workflowUrl } = loaderData;
+const Intent = z.enum(['pause', 'resume', 'enable', 'disable', 'approve-host-key', 'forget-host-key', 'delete']);
+
+export async function action({ request, params }: Route.ActionArgs) {
+  const user = await requireAdminAction(request);
+  const { db } = ctx();
+  const device = await getDevice(db, Number(params.deviceId));
+  if (!device) throw data('No such device', { status: 404 });
+  const form = await request.formData();
+  const intent = Intent.safeParse(form.get('intent'));
+  if (!intent.success) throw data('Unknown action', { status: 400 });
+  const back = safeRedirect(form.get('redirectTo'), `/devices/${device.id}`);
+  const go = (message?: string) => redirect(message ? `${back}${back.includes('?') ? '&' : '?'}warning=${encodeURIComponent(message)}` : back);
+  const why = `${intent.data} from the web app by ${user.email}`;
+  try {
+    switch (intent.data) {
+      case 'pause':
+      case 'resume':
+        await pauseOrResume(device.id, intent.data, user.email);
+        return go();
+      case 'enable':
+      case 'disable':
+        await setEnabled(db, device.id, intent.data === 'enable');
+        await reconfigureSession(device, why);
+        return go();
+      case 'approve-host-key':
+        await approveHostKey(db, device.id);
+        await reconfigureSession(device, why);
+        return go();
+      case 'forget-host-key':
+        await forgetHostKey(db, device.id);
+        await reconfigureSession(device, why);
+        return go();
+      case 'delete':
+        await stopSession(device.id, user.email).catch(() => undefined);
+        await deleteDevice(db, device.id);
+        return redirect('/devices');
+    }
+  } catch (err) {
+    return go(`${intent.data} did not complete: ${(err as Error).message}`);
+  }
+}
+
+function Button({ intent, label, className = 'secondary' }: { intent: string; label: string; className?: string }) {
+  return (
+    <Form method="post" className="inline">
+      <input type="hidden" name="intent" value={intent} />
+      <button type="submit" className={className} data-testid={`action-${intent}`}>
+        {label}
+      </button>
+    </Form>
+  );
+}
+
+export default function Device() {
+  const { device, status, gaps, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
   const revalidator = useRevalidator();
+  const waiting = charts[0].series.length === 0;
+  // Refresh the overview and table; the charts stay live on their stream.
   useEffect(() => {
-    if (series) return;
-    const t = setInterval(() => revalidator.revalidate(), 2000);
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), waiting ? 2000 : 10_000);
     return () => clearInterval(t);
-  }, [series, revalidator]);
+  }, [waiting, revalidator]);
+  const [window] = useState(() => ({ from: now - WINDOW_MS, to: now }));
+  const allIds = charts.flatMap((c) => c.series.map((s) => s.id));
+  const state = !device.enabled ? 'disabled' : (status?.state ?? 'not started');
+  const labMode = device.protocol === 'gnmi' && (device.tls === 'insecure' || device.tls === 'skip-verify');
   return (
     <section>
-      <h1>{device.name}</h1>
-      <div className="card">
-        <p>
-          {device.protocol} · {device.host}:{device.port} · session{' '}
-          <span className={`state state-${status?.state}`} data-testid="session-state">
-            {status?.state ?? 'not started'}
-          </span>
-          {status?.lastError ? <span className="muted"> — {status.lastError}</span> : null}
-        </p>
-        <p>
-          <a href={workflowUrl} target="_blank" rel="noreferrer">
-            Session history in Temporal Web
-          </a>
-        </p>
+      <div className="page-head">
+        <h1>{device.name}</h1>
+        {canEdit ? (
+          <div className="actions">
+            <Link to={`/devices/${device.id}/edit`} className="button">
+              Edit
+            </Link>
+            {status?.paused ? <Button intent="resume" label="Resume" /> : <Button intent="pause" label="Pause" />}
+            {device.enabled ? <Button intent="disable" label="Disable" /> : <Button intent="enable" label="Enable" />}
+            <Button intent="delete" label="Delete" className="danger" />
+          </div>
+        ) : null}
+      </div>
+      {params.get('warning') ? <p className="warning">{params.get('warning')}</p> : null}
+      <div className="grid">
+        <div className="card span-6">
+          <h2>Overview</h2>
+          <dl className="facts">
+            <dt>Session</dt>
+            <dd>
+              <span className={`state state-${state}`} data-testid="session-state">
+                {state}
+              </span>
+              {status?.paused ? <span className="muted"> (paused)</span> : null}
+            </dd>
+            <dt>Since</dt>
+            <dd>{status ? `${new Date(status.since).toISOString().replace('T', ' ').slice(0, 19)} (${ago(status.since, now)})` : '—'}</dd>
+            <dt>Attempt</dt>
+            <dd>{status ? `${status.attempt} (configuration generation ${status.generation})` : '—'}</dd>
+            <dt>Last point</dt>
+            <dd>{ago(status?.lastPointAt, now)}</dd>
+            <dt>Last error</dt>
+            <dd className={status?.lastError ? 'error-text' : 'muted'} data-testid="last-error">
+              {status?.lastError ?? 'none'}
+            </dd>
+            <dt>Address</dt>
+            <dd>
+              {device.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'} · {device.host}:{device.port}
+              {device.site ? ` · site ${device.site}` : ''}
+            </dd>
+            <dt>Workflow</dt>
+            <dd>
+              <a href={workflowUrl} target="_blank" rel="noreferrer">
+                Session history in Temporal Web
+              </a>
+            </dd>
+          </dl>
+        </div>
+        <div className="card span-6">
+          <h2>Security</h2>
+          {device.protocol === 'gnmi' ? (
+            <p>
+              {TLS_MODE_LABELS[device.tls as keyof typeof TLS_MODE_LABELS] ?? device.tls}
+              {labMode ? <span className="badge warn"> lab mode</span> : null}
+            </p>
+          ) : (
+            <div>
+              <p>
+                SSH host key:{' '}
+                {device.hostKey ? (
+                  <code data-testid="host-key">{device.hostKey}</code>
+                ) : device.acceptNewHostKey ? (
+                  <span className="muted">first use approved; the key is pinned on the next connection</span>
+                ) : (
+                  <span className="muted">unknown — the session refuses to connect until you approve the key or paste its fingerprint</span>
+                )}
+              </p>
+              {canEdit && !device.hostKey && !device.acceptNewHostKey ? <Button intent="approve-host-key" label="Approve first use" className="" /> : null}
+              {canEdit && device.hostKey ? <Button intent="forget-host-key" label="Forget pinned key (device key changed)" /> : null}
+            </div>
+          )}
+          <h2>Recent gaps</h2>
+          {gaps.length === 0 ? (
+            <p className="muted">No gaps recorded.</p>
+          ) : (
+            <ul className="gaps">
+              {gaps.map((g) => (
+                <li key={g.from}>
+                  {new Date(g.from).toISOString().replace('T', ' ').slice(0, 19)} — {Math.round((g.to - g.from) / 100) / 10} s: {g.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
       </div>
       <div className="card">
-        <h2>Ethernet1 inbound</h2>
-        {series ? (
-          <LiveChart series={[{ id: series.id, label: 'Ethernet1 in' }]} rate scale={8} unit="bits/s" />
+        <h2>Interfaces</h2>
+        {interfaces.length === 0 ? (
+          <p className="muted">No interface data yet.</p>
         ) : (
-          <p className="muted">Waiting for the first data from this device…</p>
+          <table data-testid="interfaces">
+            <thead>
+              <tr>
+                <th>Interface</th>
+                <th>Oper-status</th>
+                <th className="num">In</th>
+                <th className="num">Out</th>
+                <th className="num">In errors</th>
+                <th className="num">Out errors</th>
+              </tr>
+            </thead>
+            <tbody>
+              {interfaces.map((i) => (
+                <tr key={i.name}>
+                  <td>{i.name}</td>
+                  <td>
+                    <span className={`state state-oper-${(i.operStatus ?? '').toLowerCase()}`}>{i.operStatus ?? '—'}</span>
+                  </td>
+                  <td className="num">{formatValue(i.inBps, 'bits/s')}</td>
+                  <td className="num">{formatValue(i.outBps, 'bits/s')}</td>
+                  <td className="num">{i.inErrors ?? '—'}</td>
+                  <td className="num">{i.outErrors ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
       </div>
-      {gaps.length > 0 ? (
-        <div className="card">
-          <h2>Recent gaps</h2>
-          <ul>
-            {gaps.map((g) => (
-              <li key={g.from}>
-                {new Date(g.from).toISOString()} → {new Date(g.to).toISOString()} ({Math.round((g.to - g.from) / 100) / 10} s): {g.reason}
-              </li>
-            ))}
-          </ul>
+      <LiveStreamProvider seriesIds={allIds}>
+        <div className="grid">
+          {charts.map((c, i) => (
+            <div className={`card ${i < 2 ? 'span-12' : 'span-4'}`} key={c.key}>
+              <h2>{c.title}</h2>
+              {c.series.length === 0 ? (
+                <p className="muted">Waiting for the first data from this device…</p>
+              ) : (
+                <LiveChart
+                  series={c.series}
+                  rate={c.rate}
+                  scale={c.scale}
+                  unit={c.unit}
+                  kind={c.kind}
+                  height={i < 2 ? 220 : 140}
+                  from={window.from}
+                  to={window.to}
+                  live
+                  testId={i === 0 ? 'live-chart' : `chart-${c.key}`}
+                />
+              )}
+            </div>
+          ))}
         </div>
-      ) : null}
+      </LiveStreamProvider>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-/** GET /healthz: the web process and its database. */
+/** GET /healthz: the web process and its database. Public (no sign-in), reveals nothing but health. */
 import { ctx } from '../lib/context.server';
 
 export async function loader() {

@@ -1,0 +1,110 @@
+/**
+ * Sign-in sessions and authorisation. The cookie carries a random token,
+ * signed (React Router's createCookie) and HttpOnly, SameSite=Lax; the
+ * database keeps only its SHA-256, so signing out or deleting a user ends the
+ * session at once. Every loader calls requireUser (or requireApiUser for
+ * resource routes); every action calls requireAdminAction (or, for sign-in and
+ * sign-out, assertSameOrigin).
+ */
+import crypto from 'node:crypto';
+import { data, redirect } from 'react-router';
+import { ctx } from './context.server';
+
+/** Roles: admins change things, viewers only look. */
+export type Role = 'admin' | 'viewer';
+
+/** The signed-in user. */
+export interface SessionUser {
+  id: number;
+  email: string;
+  role: Role;
+}
+
+const tokenHash = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+
+/** Start a session for a user; returns the Set-Cookie header value. */
+export async function createUserSession(userId: number): Promise<string> {
+  const { db, config, sessionCookie } = ctx();
+  const token = crypto.randomBytes(32).toString('base64url');
+  await db('sessions').insert({
+    id: tokenHash(token),
+    user_id: userId,
+    expires_at: new Date(Date.now() + config.SESSION_MAX_AGE_HOURS * 3600_000),
+  });
+  // Opportunistic clean-up of expired sessions.
+  await db('sessions').where('expires_at', '<', new Date()).delete();
+  return sessionCookie.serialize(token);
+}
+
+async function sessionToken(request: Request): Promise<string | undefined> {
+  const value = await ctx().sessionCookie.parse(request.headers.get('cookie'));
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** The signed-in user, or undefined. */
+export async function getUser(request: Request): Promise<SessionUser | undefined> {
+  const token = await sessionToken(request);
+  if (!token) return undefined;
+  const row = await ctx()
+    .db('sessions as s')
+    .join('users as u', 'u.id', 's.user_id')
+    .where('s.id', tokenHash(token))
+    .andWhere('s.expires_at', '>', new Date())
+    .first('u.id', 'u.email', 'u.role');
+  return row ? { id: row.id, email: row.email, role: row.role } : undefined;
+}
+
+/** End the request's session; returns the Set-Cookie header value that clears the cookie. */
+export async function destroyUserSession(request: Request): Promise<string> {
+  const token = await sessionToken(request);
+  if (token) await ctx().db('sessions').where({ id: tokenHash(token) }).delete();
+  return ctx().sessionCookie.serialize('', { maxAge: 0 });
+}
+
+/** A safe in-app path to return to after sign-in (never another origin). */
+export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = '/'): string {
+  if (typeof to !== 'string' || !to.startsWith('/') || to.startsWith('//') || to.startsWith('/\\')) return fallback;
+  return to;
+}
+
+/** Pages: the signed-in user, or a redirect to the sign-in page that comes back here. */
+export async function requireUser(request: Request): Promise<SessionUser> {
+  const user = await getUser(request);
+  if (user) return user;
+  const url = new URL(request.url);
+  throw redirect(`/login?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
+}
+
+/** Resource routes (JSON, SSE): the signed-in user, or 401. */
+export async function requireApiUser(request: Request): Promise<SessionUser> {
+  const user = await getUser(request);
+  if (user) return user;
+  throw data({ error: 'sign in first' }, { status: 401 });
+}
+
+/** An admin, or 403. */
+export async function requireAdmin(request: Request): Promise<SessionUser> {
+  const user = await requireUser(request);
+  if (user.role !== 'admin') throw data('Only admins can change this.', { status: 403 });
+  return user;
+}
+
+/**
+ * Refuse cross-site requests that change state. Browsers send Sec-Fetch-Site
+ * and Origin on every POST; a request from another site (a form on an
+ * attacker's page) is refused. Requests without either header do not come
+ * from a browser page, so they carry no ambient cookie risk.
+ */
+export function assertSameOrigin(request: Request): void {
+  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+  const site = request.headers.get('sec-fetch-site');
+  if (site && site !== 'same-origin' && site !== 'none') throw data('Cross-site request refused.', { status: 403 });
+  const origin = request.headers.get('origin');
+  if (origin && origin !== new URL(request.url).origin) throw data('Cross-site request refused.', { status: 403 });
+}
+
+/** Every state-changing action except sign-in: same origin, signed in, admin. */
+export async function requireAdminAction(request: Request): Promise<SessionUser> {
+  assertSameOrigin(request);
+  return requireAdmin(request);
+}

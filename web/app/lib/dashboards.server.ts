@@ -1,0 +1,105 @@
+/** Dashboards and widgets in the database, and the seeded "Fleet overview". */
+import type { Knex } from 'knex';
+import type { WidgetForm } from './widget-form';
+
+/** A widget row as pages use it. */
+export interface WidgetRow {
+  id: number;
+  dashboard_id: number;
+  title: string;
+  device_id: number | null;
+  path: string;
+  aggregate: 'none' | 'sum' | 'avg' | 'max' | 'min';
+  group_by: 'series' | 'device' | 'all';
+  rate: boolean;
+  chart: 'line' | 'area' | 'stacked-area' | 'bar' | 'stat';
+  unit: string;
+  width: number;
+  position: number;
+}
+
+/** A dashboard row. */
+export interface DashboardRow {
+  id: number;
+  name: string;
+  description: string | null;
+  time_range: string;
+  live: boolean;
+}
+
+/** A dashboard, or undefined. */
+export async function getDashboard(db: Knex, id: number): Promise<DashboardRow | undefined> {
+  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 31) return undefined;
+  return db('dashboards').where({ id }).first('id', 'name', 'description', 'time_range', 'live');
+}
+
+/** Widgets of a dashboard in grid order. */
+export async function listWidgets(db: Knex, dashboardId: number): Promise<WidgetRow[]> {
+  return db('widgets').where({ dashboard_id: dashboardId }).orderBy(['position', 'id']);
+}
+
+/** Widget columns from a validated form. */
+export function widgetColumns(w: WidgetForm) {
+  return {
+    title: w.title,
+    device_id: w.deviceId,
+    path: w.path,
+    aggregate: w.aggregate,
+    group_by: w.groupBy,
+    rate: w.rate,
+    chart: w.chart,
+    unit: w.unit,
+    width: w.width,
+  };
+}
+
+/** Append a widget at the end of a dashboard. */
+export async function addWidget(db: Knex, dashboardId: number, w: WidgetForm): Promise<number> {
+  const max = await db('widgets').where({ dashboard_id: dashboardId }).max<{ m: number | null }[]>({ m: 'position' }).first();
+  const [row] = await db('widgets')
+    .insert({ dashboard_id: dashboardId, position: (max?.m ?? -1) + 1, ...widgetColumns(w) })
+    .returning('id');
+  return row.id;
+}
+
+/** Move a widget one place up or down. */
+export async function moveWidget(db: Knex, dashboardId: number, widgetId: number, by: -1 | 1): Promise<void> {
+  await db.transaction(async (trx) => {
+    const widgets = (await trx('widgets').where({ dashboard_id: dashboardId }).orderBy(['position', 'id']).select('id')) as Array<{ id: number }>;
+    const i = widgets.findIndex((w) => w.id === widgetId);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= widgets.length) return;
+    [widgets[i], widgets[j]] = [widgets[j], widgets[i]];
+    for (let k = 0; k < widgets.length; k++) await trx('widgets').where({ id: widgets[k].id }).update({ position: k });
+  });
+}
+
+/** Name of the dashboard seeded for the simulated fleet. */
+export const FLEET_OVERVIEW = 'Fleet overview';
+
+/** Widgets of the fleet overview: every device, by pattern, so devices added later appear too. */
+export const FLEET_OVERVIEW_WIDGETS: WidgetForm[] = [
+  { title: 'Inbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
+  { title: 'Outbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/out-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
+  { title: 'Hottest chassis', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'all', rate: false, chart: 'stat', unit: '°C', width: 4 },
+  { title: 'Inbound traffic by device', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'stacked-area', unit: 'bits/s', width: 12 },
+  { title: 'CPU by device', deviceId: null, path: '/components/component[name=*]/cpu/utilization/state/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '%', width: 6 },
+  { title: 'Temperature by device', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '°C', width: 6 },
+  { title: 'Inbound errors by device', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-errors', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'bar', unit: '/s', width: 12 },
+];
+
+/** Create the fleet overview dashboard unless one with its name exists; returns its id. */
+export async function ensureFleetOverview(db: Knex): Promise<number> {
+  const existing = await db('dashboards').where({ name: FLEET_OVERVIEW }).first('id');
+  if (existing) return existing.id;
+  return db.transaction(async (trx) => {
+    const [row] = await trx('dashboards')
+      .insert({ name: FLEET_OVERVIEW, description: 'Every device of the fleet: traffic, CPU, temperature, errors', time_range: '15m', live: true })
+      .onConflict('name')
+      .ignore()
+      .returning('id');
+    if (!row) return (await trx('dashboards').where({ name: FLEET_OVERVIEW }).first('id')).id;
+    await trx('widgets').insert(FLEET_OVERVIEW_WIDGETS.map((w, position) => ({ dashboard_id: row.id, position, ...widgetColumns(w) })));
+    return row.id;
+  });
+}

@@ -1,0 +1,73 @@
+/** The interfaces table of a device page: in/out bits/s, errors and oper-status from the newest samples. */
+import type { Knex } from 'knex';
+
+/** One interface row. */
+export interface InterfaceRow {
+  name: string;
+  operStatus?: string;
+  inBps?: number;
+  outBps?: number;
+  inErrors?: number;
+  outErrors?: number;
+  updatedAt?: number;
+}
+
+const LEAF = /^\/interfaces\/interface\[name=((?:\\.|[^\]\\])*)\]\/state\/(oper-status|counters\/(in-octets|out-octets|in-errors|out-errors))$/;
+
+/** Interfaces of a device with their newest counters (rates from the two newest samples). */
+export async function deviceInterfaces(db: Knex, deviceId: number): Promise<InterfaceRow[]> {
+  const series = (await db('series')
+    .where({ device_id: deviceId })
+    .andWhere('path', 'like', '/interfaces/interface[%')
+    .select('id', 'path', 'kind')) as Array<{ id: number; path: string; kind: 'number' | 'text' }>;
+  const wanted = series.map((s) => ({ ...s, m: LEAF.exec(s.path) })).filter((s) => s.m);
+  if (wanted.length === 0) return [];
+  const numIds = wanted.filter((s) => s.kind === 'number').map((s) => s.id);
+  const textIds = wanted.filter((s) => s.kind === 'text').map((s) => s.id);
+  const [nums, texts] = await Promise.all([
+    numIds.length
+      ? db.raw(
+          `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
+             CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM samples
+                                  WHERE series_id = ids.id ORDER BY time DESC LIMIT 2) l`,
+          [numIds],
+        )
+      : { rows: [] },
+    textIds.length
+      ? db.raw(
+          `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
+             CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM states
+                                  WHERE series_id = ids.id ORDER BY time DESC LIMIT 1) l`,
+          [textIds],
+        )
+      : { rows: [] },
+  ]);
+  const samples = new Map<number, Array<{ t: number; v: number }>>();
+  for (const r of nums.rows as Array<{ s: number; t: number; v: number }>) {
+    const list = samples.get(Number(r.s)) ?? [];
+    list.push({ t: r.t, v: r.v });
+    samples.set(Number(r.s), list);
+  }
+  const states = new Map((texts.rows as Array<{ s: number; t: number; v: string }>).map((r) => [Number(r.s), r]));
+  const rows = new Map<string, InterfaceRow>();
+  for (const s of wanted) {
+    const name = s.m![1].replace(/\\(.)/g, '$1');
+    const row = rows.get(name) ?? { name };
+    rows.set(name, row);
+    const leaf = s.m![3] ?? s.m![2];
+    if (leaf === 'oper-status') {
+      const st = states.get(s.id);
+      if (st) row.operStatus = st.v;
+      continue;
+    }
+    const [newest, older] = samples.get(s.id) ?? [];
+    if (!newest) continue;
+    row.updatedAt = Math.max(row.updatedAt ?? 0, newest.t);
+    const rate = older && newest.t > older.t && newest.v >= older.v ? ((newest.v - older.v) * 1000) / (newest.t - older.t) : undefined;
+    if (leaf === 'in-octets') row.inBps = rate === undefined ? undefined : rate * 8;
+    else if (leaf === 'out-octets') row.outBps = rate === undefined ? undefined : rate * 8;
+    else if (leaf === 'in-errors') row.inErrors = newest.v;
+    else if (leaf === 'out-errors') row.outErrors = newest.v;
+  }
+  return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+}

@@ -1,0 +1,47 @@
+/**
+ * The series dictionary as widgets see it: resolve a widget's device and path
+ * pattern (query/path-pattern.ts grammar) to series, and suggest patterns for
+ * the path picker.
+ */
+import type { Knex } from 'knex';
+import { compilePathPattern } from '../../../query/path-pattern';
+import { MAX_SERIES } from '../../../query/router';
+import { generalise, seriesLabel } from './path-pattern';
+import type { WidgetSeries } from './widget-data';
+
+/** Series of one device (or every device when deviceId is null) whose path matches the pattern. */
+export async function resolveWidgetSeries(
+  db: Knex,
+  deviceId: number | null,
+  pattern: string,
+  limit = 200,
+): Promise<{ series: Array<WidgetSeries & { path: string; deviceId: number }>; truncated: boolean }> {
+  const regex = compilePathPattern(pattern).regex;
+  const q = db('series as s')
+    .join('devices as d', 'd.id', 's.device_id')
+    .where('s.kind', 'number')
+    .andWhere('s.path', '~', regex)
+    .orderBy(['d.name', 's.path'])
+    .limit(Math.min(limit, MAX_SERIES) + 1)
+    .select('s.id', 's.path', 's.device_id', 'd.name as device_name');
+  if (deviceId !== null) q.andWhere('s.device_id', deviceId);
+  const rows = await q;
+  const multiDevice = deviceId === null && new Set(rows.map((r) => r.device_id)).size > 1;
+  const series = rows.slice(0, limit).map((r) => {
+    const label = seriesLabel(r.path, pattern);
+    return { id: Number(r.id), path: r.path, deviceId: r.device_id, deviceName: r.device_name, label: multiDevice ? `${r.device_name} ${label}` : label };
+  });
+  return { series, truncated: rows.length > limit };
+}
+
+/** Patterns for the path picker: every stored numeric path with its keys generalised, plus concrete paths of one device. */
+export async function pathSuggestions(db: Knex, opts: { deviceId?: number | null; prefix?: string; limit?: number } = {}): Promise<string[]> {
+  const limit = opts.limit ?? 200;
+  const q = db('series').where({ kind: 'number' }).distinct('path').orderBy('path').limit(5000);
+  if (opts.deviceId) q.andWhere({ device_id: opts.deviceId });
+  if (opts.prefix) q.andWhere('path', 'like', `${opts.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const paths = (await q).map((r: { path: string }) => r.path);
+  const general = [...new Set(paths.map(generalise))];
+  const out = [...general, ...(opts.deviceId ? paths.filter((p) => !general.includes(p)) : [])];
+  return out.slice(0, limit);
+}

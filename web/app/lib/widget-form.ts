@@ -1,0 +1,59 @@
+/** Dashboard and widget forms (pure schemas). */
+import { z } from 'zod';
+import { compilePathPattern } from '../../../query/path-pattern';
+import { CHART_KINDS, UNITS } from './chart-spec';
+import { RANGES } from './widget-data';
+
+/** A dashboard's own fields. */
+export const DashboardForm = z.object({
+  name: z.string({ error: 'Required' }).trim().min(1, 'Required').max(100),
+  description: z.string().trim().max(500).optional(),
+  timeRange: z.enum(Object.keys(RANGES) as [keyof typeof RANGES, ...Array<keyof typeof RANGES>], { error: 'Choose a range' }),
+  live: z.boolean(),
+});
+
+/** A widget. */
+export const WidgetForm = z.object({
+  title: z.string({ error: 'Required' }).trim().min(1, 'Required').max(100),
+  deviceId: z.number().int().positive().nullable(),
+  path: z
+    .string({ error: 'Required' })
+    .trim()
+    .min(1, 'Required')
+    .max(1024)
+    .superRefine((p, ctx) => {
+      try {
+        compilePathPattern(p);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^INVALID_PATH: /, '') });
+      }
+    }),
+  aggregate: z.enum(['none', 'sum', 'avg', 'max', 'min']),
+  groupBy: z.enum(['series', 'device', 'all']),
+  rate: z.boolean(),
+  chart: z.enum(CHART_KINDS),
+  unit: z.enum(UNITS),
+  width: z.union([z.literal(4), z.literal(6), z.literal(12)], { error: 'Choose a width' }),
+});
+export type WidgetForm = z.infer<typeof WidgetForm>;
+
+const str = (form: FormData, name: string) => {
+  const v = form.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** Form fields → WidgetForm input. */
+export function widgetFormInput(form: FormData): unknown {
+  const device = str(form, 'deviceId');
+  return {
+    title: str(form, 'title') ?? '',
+    deviceId: device && device !== 'all' && device !== '' ? Number(device) : null,
+    path: str(form, 'path') ?? '',
+    aggregate: str(form, 'aggregate') ?? 'none',
+    groupBy: str(form, 'groupBy') ?? 'series',
+    rate: form.get('rate') !== null,
+    chart: str(form, 'chart') ?? 'line',
+    unit: str(form, 'unit') ?? '',
+    width: Number(str(form, 'width') ?? 6),
+  };
+}

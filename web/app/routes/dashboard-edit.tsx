@@ -1,0 +1,138 @@
+/** Edit a dashboard (admins): name and defaults, widget order, delete widgets or the dashboard. */
+import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import { z } from 'zod';
+import type { Route } from './+types/dashboard-edit';
+import { requireAdmin, requireAdminAction } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { getDashboard, listWidgets, moveWidget } from '../lib/dashboards.server';
+import { checkbox, fieldErrors, text } from '../lib/forms';
+import { DashboardForm } from '../lib/widget-form';
+import { RANGES } from '../lib/widget-data';
+import { TextField } from '../components/Field';
+
+export function meta({ data }: Route.MetaArgs) {
+  return [{ title: `Edit ${data?.dashboard.name ?? 'dashboard'} · switch-telemetry` }];
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  await requireAdmin(request);
+  const { db } = ctx();
+  const dashboard = await getDashboard(db, Number(params.dashboardId));
+  if (!dashboard) throw data('No such dashboard', { status: 404 });
+  const widgets = await listWidgets(db, dashboard.id);
+  const devices = new Map((await db('devices').select('id', 'name')).map((d) => [d.id as number, d.name as string]));
+  return { dashboard, widgets: widgets.map((w) => ({ ...w, deviceName: w.device_id ? (devices.get(w.device_id) ?? '?') : 'all devices' })) };
+}
+
+const WidgetId = z.coerce.number().int().positive();
+
+export async function action({ request, params }: Route.ActionArgs) {
+  await requireAdminAction(request);
+  const { db } = ctx();
+  const dashboard = await getDashboard(db, Number(params.dashboardId));
+  if (!dashboard) throw data('No such dashboard', { status: 404 });
+  const form = await request.formData();
+  const intent = form.get('intent');
+  if (intent === 'save') {
+    const parsed = DashboardForm.safeParse({ name: text(form, 'name') ?? '', description: text(form, 'description'), timeRange: text(form, 'timeRange'), live: checkbox(form, 'live') });
+    if (!parsed.success) return data({ errors: fieldErrors(parsed.error) }, 400);
+    if (await db('dashboards').where({ name: parsed.data.name }).whereNot({ id: dashboard.id }).first('id')) return data({ errors: { name: 'A dashboard with this name exists' } }, 400);
+    await db('dashboards')
+      .where({ id: dashboard.id })
+      .update({ name: parsed.data.name, description: parsed.data.description ?? null, time_range: parsed.data.timeRange, live: parsed.data.live, updated_at: db.fn.now() });
+    return redirect(`/dashboards/${dashboard.id}`);
+  }
+  if (intent === 'delete-dashboard') {
+    await db('dashboards').where({ id: dashboard.id }).delete();
+    return redirect('/dashboards');
+  }
+  const widgetId = WidgetId.safeParse(form.get('widgetId'));
+  if (!widgetId.success) throw data('Which widget?', { status: 400 });
+  if (intent === 'up' || intent === 'down') await moveWidget(db, dashboard.id, widgetId.data, intent === 'up' ? -1 : 1);
+  else if (intent === 'delete-widget') await db('widgets').where({ id: widgetId.data, dashboard_id: dashboard.id }).delete();
+  else throw data('Unknown action', { status: 400 });
+  return redirect(`/dashboards/${dashboard.id}/edit`);
+}
+
+function WidgetButton({ widgetId, intent, label, className = 'secondary' }: { widgetId: number; intent: string; label: string; className?: string }) {
+  return (
+    <Form method="post" className="inline">
+      <input type="hidden" name="widgetId" value={widgetId} />
+      <input type="hidden" name="intent" value={intent} />
+      <button type="submit" className={className}>
+        {label}
+      </button>
+    </Form>
+  );
+}
+
+export default function DashboardEdit() {
+  const { dashboard, widgets } = useLoaderData<typeof loader>();
+  const failed = useActionData<typeof action>();
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Edit {dashboard.name}</h1>
+        <div className="actions">
+          <Link to={`/dashboards/${dashboard.id}`} className="button secondary">
+            View dashboard
+          </Link>
+        </div>
+      </div>
+      <div className="card">
+        <h2>Widgets</h2>
+        {widgets.length === 0 ? <p className="muted">No widgets yet.</p> : null}
+        <table>
+          <tbody>
+            {widgets.map((w, i) => (
+              <tr key={w.id}>
+                <td>
+                  <Link to={`/dashboards/${dashboard.id}/widgets/${w.id}`}>{w.title}</Link>
+                  <div className="muted small">
+                    {w.chart} · {w.deviceName} · <code>{w.path}</code>
+                  </div>
+                </td>
+                <td className="row-actions">
+                  {i > 0 ? <WidgetButton widgetId={w.id} intent="up" label="↑" /> : null}
+                  {i < widgets.length - 1 ? <WidgetButton widgetId={w.id} intent="down" label="↓" /> : null}
+                  <WidgetButton widgetId={w.id} intent="delete-widget" label="Remove" className="danger" />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <p>
+          <Link to={`/dashboards/${dashboard.id}/widgets/new`} className="button">
+            Add widget
+          </Link>
+        </p>
+      </div>
+      <div className="card narrow">
+        <h2>Settings</h2>
+        <Form method="post" className="form">
+          <input type="hidden" name="intent" value="save" />
+          <TextField name="name" label="Name" defaultValue={dashboard.name} errors={failed?.errors} />
+          <TextField name="description" label="Description" defaultValue={dashboard.description ?? ''} errors={failed?.errors} />
+          <label>
+            Default time range
+            <select name="timeRange" defaultValue={dashboard.time_range}>
+              {Object.keys(RANGES).map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          </label>
+          <label className="check">
+            <input type="checkbox" name="live" defaultChecked={dashboard.live} /> Live by default
+          </label>
+          <button type="submit">Save</button>
+        </Form>
+      </div>
+      <Form method="post">
+        <input type="hidden" name="intent" value="delete-dashboard" />
+        <button type="submit" className="danger">
+          Delete this dashboard
+        </button>
+      </Form>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * A dashboard: a grid of widgets over one time window. Live dashboards open
+ * ONE EventSource for every series of every widget; each chart first draws
+ * its history and then continues it with live points, as one line. When not
+ * live, the page can refresh itself on an interval.
+ */
+import { Link, data, useLoaderData, useRevalidator } from 'react-router';
+import { useEffect } from 'react';
+import type { Route } from './+types/dashboard';
+import { requireUser } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { getDashboard, listWidgets } from '../lib/dashboards.server';
+import { resolveWidgetSeries } from '../lib/series.server';
+import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
+import { parseDuration } from '../lib/forms';
+import { LiveChart } from '../components/LiveChart';
+import { LiveStreamProvider } from '../components/LiveStream';
+import { RangePicker } from '../components/RangePicker';
+
+export function meta({ data }: Route.MetaArgs) {
+  return [{ title: `${data?.dashboard.name ?? 'Dashboard'} · switch-telemetry` }];
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  const user = await requireUser(request);
+  const { db } = ctx();
+  const dashboard = await getDashboard(db, Number(params.dashboardId));
+  if (!dashboard) throw data('No such dashboard', { status: 404 });
+  const url = new URL(request.url);
+  const search = new URLSearchParams(url.search);
+  const liveValues = search.getAll('live');
+  search.set('live', liveValues.length === 0 ? (dashboard.live ? '1' : '0') : liveValues.includes('1') ? '1' : '0');
+  const window = resolveWindow(search, (dashboard.time_range as RangeKey) ?? '1h');
+  const refresh = search.get('refresh') ?? 'off';
+  const widgets = await listWidgets(db, dashboard.id);
+  const resolved = await Promise.all(
+    widgets.map(async (w) => {
+      try {
+        const { series, truncated } = await resolveWidgetSeries(db, w.device_id, w.path);
+        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null };
+      } catch (err) {
+        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message };
+      }
+    }),
+  );
+  return { dashboard, widgets: capSeries(resolved), window, refresh, canEdit: user.role === 'admin' };
+}
+
+export default function Dashboard() {
+  const { dashboard, widgets, window, refresh, canEdit } = useLoaderData<typeof loader>();
+  const revalidator = useRevalidator();
+  const refreshMs = parseDuration(refresh) ?? 0;
+  useEffect(() => {
+    if (window.live || refreshMs <= 0) return;
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), refreshMs);
+    return () => clearInterval(t);
+  }, [window.live, refreshMs, revalidator]);
+  const allIds = widgets.flatMap((w) => w.series.map((s) => s.id));
+  return (
+    <section>
+      <div className="page-head">
+        <h1>{dashboard.name}</h1>
+        {canEdit ? (
+          <div className="actions">
+            <Link to={`/dashboards/${dashboard.id}/widgets/new`} className="button">
+              Add widget
+            </Link>
+            <Link to={`/dashboards/${dashboard.id}/edit`} className="button secondary">
+              Edit dashboard
+            </Link>
+          </div>
+        ) : null}
+      </div>
+      {dashboard.description ? <p className="muted">{dashboard.description}</p> : null}
+      <RangePicker window={window} refresh={refresh} />
+      {widgets.length === 0 ? <p className="muted">This dashboard has no widgets yet.</p> : null}
+      <LiveStreamProvider seriesIds={allIds} live={window.live}>
+        <div className="grid">
+          {widgets.map((w) => (
+            <div key={w.id} className={`card widget span-${w.width}`} data-testid={`widget-${w.id}`}>
+              <div className="widget-head">
+                <h2>{w.title}</h2>
+                {canEdit ? (
+                  <Link to={`/dashboards/${dashboard.id}/widgets/${w.id}`} className="small">
+                    edit
+                  </Link>
+                ) : null}
+              </div>
+              {w.problem ? (
+                <p className="error-text">{w.problem}</p>
+              ) : w.series.length === 0 ? (
+                <p className="muted">No series match {w.path} yet.</p>
+              ) : (
+                <LiveChart
+                  series={w.series}
+                  rate={w.rate}
+                  scale={w.scale}
+                  aggregate={w.aggregate}
+                  groupBy={w.group_by}
+                  kind={w.chart}
+                  unit={w.unit}
+                  height={w.chart === 'stat' ? 110 : 220}
+                  from={window.from}
+                  to={window.to}
+                  live={window.live}
+                  testId={`widget-chart-${w.id}`}
+                />
+              )}
+              {w.truncated ? <p className="muted small">Showing the first {w.series.length} matching series.</p> : null}
+            </div>
+          ))}
+        </div>
+      </LiveStreamProvider>
+    </section>
+  );
+}

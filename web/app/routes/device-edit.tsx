@@ -1,0 +1,224 @@
+/**
+ * Create (/devices/new) or edit (/devices/:id/edit) a device. One schema
+ * (lib/device-form.ts, built on core/device.ts) validates; secrets are
+ * write-only; a new device gets its session workflow, an edited one a
+ * reconfigure.
+ */
+import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import type { Route } from './+types/device-edit';
+import { requireAdmin, requireAdminAction } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput } from '../lib/device-form';
+import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
+import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
+import { reconfigureSession, startSession } from '../lib/sessions.server';
+import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
+
+export function meta({ data }: Route.MetaArgs) {
+  return [{ title: `${data?.device ? `Edit ${data.device.name}` : 'Add device'} · switch-telemetry` }];
+}
+
+type Values = Record<string, string>;
+
+function deviceValues(d: NonNullable<Awaited<ReturnType<typeof getDevice>>>, profileIds: number[]): Values {
+  const g = d.settings?.gnmi ?? {};
+  const n = d.settings?.netconf ?? {};
+  const v: Values = {
+    name: d.name,
+    protocol: d.protocol,
+    host: d.host,
+    port: String(d.port),
+    username: d.username ?? '',
+    site: d.site ?? '',
+    enabled: d.enabled ? 'on' : '',
+    profileIds: profileIds.join(','),
+    'gnmi.tls': g.tls ?? 'tls',
+    'gnmi.caCert': g.caCert ?? '',
+    'gnmi.serverName': g.serverName ?? '',
+    'gnmi.clientCert': g.clientCert ?? '',
+    'gnmi.allowPlaintextCredentials': g.allowPlaintextCredentials ? 'on' : '',
+    'gnmi.encoding': g.encoding ?? '',
+    'gnmi.target': g.target ?? '',
+    'gnmi.maxMessageBytes': g.maxMessageBytes ? String(g.maxMessageBytes) : '',
+    'netconf.hostKeySha256': n.hostKeySha256 ?? '',
+    'netconf.acceptNewHostKey': n.acceptNewHostKey ? 'on' : '',
+    'netconf.maxMessageBytes': n.maxMessageBytes ? String(n.maxMessageBytes) : '',
+  };
+  return v;
+}
+
+async function loadTarget(params: Route.LoaderArgs['params']) {
+  if (!('deviceId' in params) || params.deviceId === undefined) return undefined;
+  const device = await getDevice(ctx().db, Number(params.deviceId));
+  if (!device) throw data('No such device', { status: 404 });
+  return device;
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  await requireAdmin(request);
+  const { db, keyring } = ctx();
+  const device = await loadTarget(params);
+  const profiles = await db('subscription_profiles').select('id', 'name', 'protocol', 'description').orderBy('name');
+  const values: Values = device
+    ? deviceValues(device, await deviceProfileIds(db, device.id))
+    : { protocol: 'gnmi', port: '57400', enabled: 'on', 'gnmi.tls': 'tls', profileIds: profiles.filter((p) => p.protocol === 'gnmi').slice(0, 1).map((p) => p.id).join(',') };
+  const secrets = device ? await storedSecretNames(db, keyring, device.id) : [];
+  return { device: device ? { id: device.id, name: device.name } : null, profiles, values, secrets };
+}
+
+export async function action({ request, params }: Route.ActionArgs) {
+  const user = await requireAdminAction(request);
+  const { db, keyring } = ctx();
+  const device = await loadTarget(params);
+  const form = await request.formData();
+  const values = submittedValues(form, SECRET_FIELDS);
+  const parsed = DeviceForm.safeParse(deviceFormInput(form));
+  let errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error);
+  if (parsed.success && (await deviceNameTaken(db, parsed.data.name, device?.id))) errors = { name: 'Another device has this name' };
+  if (!parsed.success || Object.keys(errors).length) return data({ values, errors }, 400);
+  const input = parsed.data;
+  let row;
+  let warning = '';
+  if (device) {
+    row = await updateDevice(db, keyring, device.id, input);
+    await reconfigureSession(row, `edited in the web app by ${user.email}`).catch((err: Error) => {
+      warning = `Saved, but the session was not told: ${err.message}`;
+    });
+  } else {
+    row = await insertDevice(db, keyring, input);
+    await startSession(row).catch((err: Error) => {
+      warning = `Saved, but the session workflow did not start: ${err.message}`;
+    });
+  }
+  return redirect(`/devices/${row.id}${warning ? `?warning=${encodeURIComponent(warning)}` : ''}`);
+}
+
+export default function DeviceEdit() {
+  const loaded = useLoaderData<typeof loader>();
+  const failed = useActionData<typeof action>();
+  const values: Values = failed?.values ?? loaded.values;
+  const errors: FieldErrors = failed?.errors ?? {};
+  const { device, profiles, secrets } = loaded;
+  const checked = (name: string) => values[name] === 'on' || values[name] === 'true';
+  const selectedProfiles = new Set((values.profileIds ?? '').split(',').filter(Boolean).map(Number));
+  return (
+    <section>
+      <h1>{device ? `Edit ${device.name}` : 'Add a device'}</h1>
+      {Object.keys(errors).length ? (
+        <p className="field-error" role="alert" data-testid="form-errors">
+          Please correct the fields marked below.
+        </p>
+      ) : null}
+      <Form method="post" className="form device-form" noValidate>
+        <fieldset>
+          <legend>Device</legend>
+          <TextField name="name" label="Name" defaultValue={values.name} errors={errors} required />
+          <SelectField
+            name="protocol"
+            label="Protocol"
+            defaultValue={values.protocol}
+            errors={errors}
+            options={[
+              ['gnmi', 'gNMI'],
+              ['netconf', 'NETCONF'],
+            ]}
+          />
+          <TextField name="host" label="Host" defaultValue={values.host} errors={errors} required />
+          <TextField name="port" label="Port" inputMode="numeric" defaultValue={values.port} errors={errors} hint="gNMI usually 57400, NETCONF 830" />
+          <TextField name="site" label="Site" defaultValue={values.site} errors={errors} />
+          <CheckField name="enabled" label="Collect telemetry (enabled)" defaultChecked={checked('enabled')} />
+        </fieldset>
+        <fieldset>
+          <legend>Credentials</legend>
+          <TextField name="username" label="Username" defaultValue={values.username} errors={errors} autoComplete="off" />
+          <TextField
+            name="secrets.password"
+            label="Password"
+            type="password"
+            autoComplete="new-password"
+            errors={errors}
+            hint={secrets.includes('password') ? 'A password is stored; leave blank to keep it.' : 'Stored encrypted; never shown again.'}
+          />
+          <TextArea
+            name="secrets.privateKey"
+            label="SSH private key (NETCONF)"
+            rows={3}
+            errors={errors}
+            hint={secrets.includes('privateKey') ? 'A key is stored; leave blank to keep it.' : undefined}
+            className="netconf-only"
+          />
+          <TextArea
+            name="secrets.clientKey"
+            label="TLS client key (gNMI mTLS)"
+            rows={3}
+            errors={errors}
+            hint={secrets.includes('clientKey') ? 'A key is stored; leave blank to keep it.' : undefined}
+          />
+          {device ? <CheckField name="clearSecrets" label="Forget the stored credentials (then store only what is entered above)" /> : null}
+        </fieldset>
+        <fieldset className="proto-gnmi">
+          <legend>gNMI settings</legend>
+          <SelectField name="gnmi.tls" label="Transport security" defaultValue={values['gnmi.tls']} errors={errors} options={Object.entries(TLS_MODE_LABELS)} />
+          <TextArea name="gnmi.caCert" label="CA certificate (PEM)" rows={3} defaultValue={values['gnmi.caCert']} errors={errors} />
+          <TextField name="gnmi.serverName" label="TLS server name (when it differs from the host)" defaultValue={values['gnmi.serverName']} errors={errors} />
+          <TextArea name="gnmi.clientCert" label="Client certificate (PEM, mTLS)" rows={3} defaultValue={values['gnmi.clientCert']} errors={errors} />
+          <CheckField
+            name="gnmi.allowPlaintextCredentials"
+            label="Send credentials over plaintext (lab only)"
+            defaultChecked={checked('gnmi.allowPlaintextCredentials')}
+            errors={errors}
+          />
+          <SelectField
+            name="gnmi.encoding"
+            label="Encoding"
+            defaultValue={values['gnmi.encoding']}
+            errors={errors}
+            options={[
+              ['', 'Automatic (from Capabilities)'],
+              ['proto', 'PROTO'],
+              ['json_ietf', 'JSON_IETF'],
+              ['json', 'JSON'],
+            ]}
+          />
+          <TextField name="gnmi.target" label="gNMI target (prefix)" defaultValue={values['gnmi.target']} errors={errors} />
+          <TextField name="gnmi.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['gnmi.maxMessageBytes']} errors={errors} />
+        </fieldset>
+        <fieldset className="proto-netconf">
+          <legend>NETCONF settings</legend>
+          <TextField
+            name="netconf.hostKeySha256"
+            label="Pinned SSH host key"
+            placeholder="SHA256:…"
+            defaultValue={values['netconf.hostKeySha256']}
+            errors={errors}
+            hint="Paste the fingerprint the device administrator gave you, or approve first use below."
+          />
+          <CheckField
+            name="netconf.acceptNewHostKey"
+            label="Trust the key presented on first connection (approve first use)"
+            defaultChecked={checked('netconf.acceptNewHostKey')}
+            errors={errors}
+          />
+          <TextField name="netconf.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['netconf.maxMessageBytes']} errors={errors} />
+        </fieldset>
+        <fieldset>
+          <legend>Subscription profiles</legend>
+          {profiles.length === 0 ? <p className="muted">No profiles yet.</p> : null}
+          {profiles.map((p) => (
+            <label className="check" key={p.id}>
+              <input type="checkbox" name="profileIds" value={p.id} defaultChecked={selectedProfiles.has(p.id)} /> {p.name}{' '}
+              <span className="muted">
+                ({p.protocol}){p.description ? ` — ${p.description}` : ''}
+              </span>
+            </label>
+          ))}
+          {errors.profileIds ? <span className="field-error">{errors.profileIds}</span> : null}
+        </fieldset>
+        <div className="actions">
+          <button type="submit">{device ? 'Save' : 'Add device'}</button>
+          <Link to={device ? `/devices/${device.id}` : '/devices'}>Cancel</Link>
+        </div>
+      </Form>
+    </section>
+  );
+}

@@ -1,0 +1,231 @@
+/**
+ * Create (/profiles/new) or view and edit (/profiles/:id) a subscription
+ * profile and the devices it is attached to. Saving reconfigures every device
+ * whose collection changed. Viewers see the profile read-only.
+ */
+import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import type { Route } from './+types/profile-edit';
+import { requireAdminAction, requireUser } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { formatDuration, submittedValues, type FieldErrors } from '../lib/forms';
+import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
+import { reconfigureSession } from '../lib/sessions.server';
+import { parseProfileRow } from '../../../activities/db/devices';
+import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
+
+export function meta({ data }: Route.MetaArgs) {
+  return [{ title: `${data?.profile ? data.profile.name : 'New profile'} · switch-telemetry` }];
+}
+
+type Values = Record<string, string>;
+
+async function loadProfile(params: Route.LoaderArgs['params']) {
+  if (!('profileId' in params) || params.profileId === undefined) return undefined;
+  const id = Number(params.profileId);
+  const row = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await ctx().db('subscription_profiles').where({ id }).first() : undefined;
+  if (!row) throw data('No such profile', { status: 404 });
+  return row as { id: number; name: string; protocol: 'gnmi' | 'netconf'; description: string | null; spec: unknown };
+}
+
+function profileValues(row: NonNullable<Awaited<ReturnType<typeof loadProfile>>>, deviceIds: number[]): Values {
+  const v: Values = { name: row.name, protocol: row.protocol, description: row.description ?? '', deviceIds: deviceIds.join(',') };
+  try {
+    const p = parseProfileRow(row);
+    if (p.gnmi) {
+      Object.assign(v, {
+        'gnmi.mode': p.gnmi.mode,
+        'gnmi.pollInterval': formatDuration(p.gnmi.pollIntervalMs),
+        'gnmi.updatesOnly': p.gnmi.updatesOnly ? 'on' : '',
+        'gnmi.origin': p.gnmi.origin ?? '',
+        'gnmi.prefix': p.gnmi.prefix ?? '',
+        'gnmi.encoding': p.gnmi.encoding ?? '',
+        'gnmi.subscriptions': formatSubscriptionLines(p.gnmi.subscriptions),
+      });
+    } else if (p.netconf) {
+      Object.assign(v, {
+        'netconf.method': p.netconf.method,
+        'netconf.filterType': p.netconf.filterType,
+        'netconf.filter': p.netconf.filter,
+        'netconf.period': formatDuration(p.netconf.periodMs),
+        'netconf.dampening': formatDuration(p.netconf.dampeningMs),
+        'netconf.stream': p.netconf.stream,
+      });
+    }
+  } catch {
+    // An invalid stored profile is shown with what can be read; saving fixes it.
+  }
+  return v;
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  const user = await requireUser(request);
+  const { db } = ctx();
+  const row = await loadProfile(params);
+  if (!row && user.role !== 'admin') throw data('Only admins can change this.', { status: 403 });
+  const devices = await db('devices').select('id', 'name', 'protocol').orderBy('name');
+  const attached = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
+  const values: Values = row
+    ? profileValues(row, attached)
+    : { protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.pollInterval': '10s', 'gnmi.subscriptions': '/interfaces/interface/state/counters sample 10s', 'netconf.method': 'get', 'netconf.period': '10s', 'netconf.stream': 'NETCONF' };
+  return { canEdit: user.role === 'admin', profile: row ? { id: row.id, name: row.name } : null, devices, values };
+}
+
+export async function action({ request, params }: Route.ActionArgs) {
+  const user = await requireAdminAction(request);
+  const { db } = ctx();
+  const row = await loadProfile(params);
+  const form = await request.formData();
+  if (row && form.get('intent') === 'delete') {
+    const attached = (await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[];
+    await db('subscription_profiles').where({ id: row.id }).delete();
+    await reconfigureDevices(attached, `profile ${row.name} deleted by ${user.email}`);
+    return redirect('/profiles');
+  }
+  const parsed = parseProfileForm(form);
+  const values = submittedValues(form);
+  if (!parsed.ok) return data({ values, errors: parsed.errors }, 400);
+  const taken = await db('subscription_profiles').where({ name: parsed.head.name }).whereNot({ id: row?.id ?? 0 }).first('id');
+  if (taken) return data({ values, errors: { name: 'Another profile has this name' } as FieldErrors }, 400);
+  const { head, spec } = parsed;
+  // Only devices of the profile's protocol can use it.
+  const sameProtocol = (await db('devices').whereIn('id', head.deviceIds).andWhere({ protocol: head.protocol }).pluck('id')) as number[];
+  const before = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
+  const id = await db.transaction(async (trx) => {
+    let id = row?.id;
+    const fields = { name: head.name, protocol: head.protocol, description: head.description ?? null, spec: JSON.stringify(spec), updated_at: trx.fn.now() };
+    if (id) await trx('subscription_profiles').where({ id }).update(fields);
+    else id = (await trx('subscription_profiles').insert(fields).returning('id'))[0].id as number;
+    await trx('device_profiles').where({ profile_id: id }).delete();
+    if (sameProtocol.length) await trx('device_profiles').insert(sameProtocol.map((device_id) => ({ device_id, profile_id: id })));
+    return id!;
+  });
+  await reconfigureDevices([...new Set([...before, ...sameProtocol])], `profile ${head.name} changed by ${user.email}`);
+  return redirect(`/profiles/${id}`);
+}
+
+async function reconfigureDevices(ids: number[], reason: string) {
+  if (ids.length === 0) return;
+  const devices = await ctx().db('devices').whereIn('id', ids).select('id', 'name', 'protocol');
+  await Promise.all(devices.map((d) => reconfigureSession(d, reason).catch(() => undefined)));
+}
+
+export default function ProfileEdit() {
+  const loaded = useLoaderData<typeof loader>();
+  const failed = useActionData<typeof action>();
+  const values: Values = failed?.values ?? loaded.values;
+  const errors: FieldErrors = failed?.errors ?? {};
+  const { profile, devices, canEdit } = loaded;
+  const attached = new Set((values.deviceIds ?? '').split(',').filter(Boolean).map(Number));
+  return (
+    <section>
+      <h1>{profile ? profile.name : 'New subscription profile'}</h1>
+      <Form method="post" className="form profile-form" noValidate>
+        <fieldset disabled={!canEdit}>
+          <legend>Profile</legend>
+          <TextField name="name" label="Name" defaultValue={values.name} errors={errors} />
+          <SelectField
+            name="protocol"
+            label="Protocol"
+            defaultValue={values.protocol}
+            errors={errors}
+            options={[
+              ['gnmi', 'gNMI'],
+              ['netconf', 'NETCONF'],
+            ]}
+          />
+          <TextField name="description" label="Description" defaultValue={values.description} errors={errors} />
+        </fieldset>
+        <fieldset className="proto-gnmi" disabled={!canEdit}>
+          <legend>gNMI</legend>
+          <SelectField
+            name="gnmi.mode"
+            label="Subscription mode"
+            defaultValue={values['gnmi.mode']}
+            errors={errors}
+            options={[
+              ['stream', 'STREAM'],
+              ['poll', 'POLL'],
+              ['once', 'ONCE'],
+            ]}
+          />
+          <TextField name="gnmi.pollInterval" label="Poll interval (POLL mode)" defaultValue={values['gnmi.pollInterval']} errors={errors} />
+          <TextArea
+            name="gnmi.subscriptions"
+            label="Paths"
+            rows={6}
+            className="mono"
+            defaultValue={values['gnmi.subscriptions']}
+            errors={errors}
+            hint="One a line: path, then mode (sample, on_change, target_defined) and sample interval, e.g. /interfaces/interface/state/counters sample 1s"
+          />
+          <CheckField name="gnmi.updatesOnly" label="Updates only (skip the initial sync)" defaultChecked={values['gnmi.updatesOnly'] === 'on'} />
+          <TextField name="gnmi.origin" label="Origin" defaultValue={values['gnmi.origin']} errors={errors} />
+          <TextField name="gnmi.prefix" label="Prefix" defaultValue={values['gnmi.prefix']} errors={errors} />
+          <SelectField
+            name="gnmi.encoding"
+            label="Encoding"
+            defaultValue={values['gnmi.encoding']}
+            errors={errors}
+            options={[
+              ['', 'Device setting / automatic'],
+              ['proto', 'PROTO'],
+              ['json_ietf', 'JSON_IETF'],
+              ['json', 'JSON'],
+            ]}
+          />
+        </fieldset>
+        <fieldset className="proto-netconf" disabled={!canEdit}>
+          <legend>NETCONF</legend>
+          <SelectField
+            name="netconf.method"
+            label="Method"
+            defaultValue={values['netconf.method']}
+            errors={errors}
+            options={[
+              ['get', '<get> polling'],
+              ['yang-push-periodic', 'YANG-push periodic'],
+              ['yang-push-on-change', 'YANG-push on-change'],
+              ['notifications', 'RFC 5277 notifications'],
+            ]}
+          />
+          <SelectField
+            name="netconf.filterType"
+            label="Filter type"
+            defaultValue={values['netconf.filterType']}
+            errors={errors}
+            options={[
+              ['subtree', 'Subtree'],
+              ['xpath', 'XPath'],
+            ]}
+          />
+          <TextArea name="netconf.filter" label="Filter" rows={4} className="mono" defaultValue={values['netconf.filter']} errors={errors} />
+          <TextField name="netconf.period" label="Period" defaultValue={values['netconf.period']} errors={errors} hint="e.g. 5s" />
+          <TextField name="netconf.dampening" label="Dampening (on-change)" defaultValue={values['netconf.dampening']} errors={errors} />
+          <TextField name="netconf.stream" label="Notification stream" defaultValue={values['netconf.stream']} errors={errors} />
+        </fieldset>
+        <fieldset disabled={!canEdit}>
+          <legend>Attached devices</legend>
+          {devices.map((d) => (
+            <label className="check" key={d.id}>
+              <input type="checkbox" name="deviceIds" value={d.id} defaultChecked={attached.has(d.id)} /> {d.name} <span className="muted">({d.protocol})</span>
+            </label>
+          ))}
+        </fieldset>
+        {canEdit ? (
+          <div className="actions">
+            <button type="submit">{profile ? 'Save profile' : 'Create profile'}</button>
+            <Link to="/profiles">Cancel</Link>
+          </div>
+        ) : null}
+      </Form>
+      {canEdit && profile ? (
+        <Form method="post" className="inline">
+          <input type="hidden" name="intent" value="delete" />
+          <button type="submit" className="danger">
+            Delete profile
+          </button>
+        </Form>
+      ) : null}
+    </section>
+  );
+}

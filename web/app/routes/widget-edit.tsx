@@ -1,0 +1,176 @@
+/**
+ * The widget editor (admins): device, path pattern with autocomplete from the
+ * series dictionary (a <datalist>, so it works without JavaScript; with it,
+ * the suggestions follow the chosen device), aggregation, rate, chart type, unit.
+ */
+import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import { useState } from 'react';
+import type { Route } from './+types/widget-edit';
+import { requireAdmin, requireAdminAction } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../lib/dashboards.server';
+import { fieldErrors, submittedValues } from '../lib/forms';
+import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
+import { WidgetForm, widgetFormInput } from '../lib/widget-form';
+import { CHART_KINDS, UNITS } from '../lib/chart-spec';
+import { SelectField, TextField, CheckField } from '../components/Field';
+
+export function meta() {
+  return [{ title: 'Widget · switch-telemetry' }];
+}
+
+async function load(params: Route.LoaderArgs['params']) {
+  const { db } = ctx();
+  const dashboard = await getDashboard(db, Number(params.dashboardId));
+  if (!dashboard) throw data('No such dashboard', { status: 404 });
+  let widget: WidgetRow | undefined;
+  if ('widgetId' in params && params.widgetId !== undefined) {
+    const id = Number(params.widgetId);
+    widget = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await db('widgets').where({ id, dashboard_id: dashboard.id }).first() : undefined;
+    if (!widget) throw data('No such widget', { status: 404 });
+  }
+  return { dashboard, widget };
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  await requireAdmin(request);
+  const { db } = ctx();
+  const { dashboard, widget } = await load(params);
+  const devices = await db('devices').select('id', 'name').orderBy('name');
+  const values: Record<string, string> = widget
+    ? {
+        title: widget.title,
+        deviceId: widget.device_id ? String(widget.device_id) : 'all',
+        path: widget.path,
+        aggregate: widget.aggregate,
+        groupBy: widget.group_by,
+        rate: widget.rate ? 'on' : '',
+        chart: widget.chart,
+        unit: widget.unit,
+        width: String(widget.width),
+      }
+    : { deviceId: 'all', aggregate: 'none', groupBy: 'series', chart: 'line', unit: '', width: '6' };
+  const suggestions = await pathSuggestions(db, { deviceId: widget?.device_id ?? null });
+  const matches = widget ? await resolveWidgetSeries(db, widget.device_id, widget.path).then((r) => r.series.length).catch(() => 0) : null;
+  return { dashboard: { id: dashboard.id, name: dashboard.name }, widgetId: widget?.id ?? null, devices, values, suggestions, matches };
+}
+
+export async function action({ request, params }: Route.ActionArgs) {
+  await requireAdminAction(request);
+  const { db } = ctx();
+  const { dashboard, widget } = await load(params);
+  const form = await request.formData();
+  if (widget && form.get('intent') === 'delete') {
+    await db('widgets').where({ id: widget.id }).delete();
+    return redirect(`/dashboards/${dashboard.id}`);
+  }
+  const parsed = WidgetForm.safeParse(widgetFormInput(form));
+  if (!parsed.success) return data({ values: submittedValues(form), errors: fieldErrors(parsed.error) }, 400);
+  if (parsed.data.deviceId !== null && !(await db('devices').where({ id: parsed.data.deviceId }).first('id'))) {
+    return data({ values: submittedValues(form), errors: { deviceId: 'No such device' } }, 400);
+  }
+  if (widget) await db('widgets').where({ id: widget.id }).update(widgetColumns(parsed.data));
+  else await addWidget(db, dashboard.id, parsed.data);
+  return redirect(`/dashboards/${dashboard.id}`);
+}
+
+export default function WidgetEdit() {
+  const loaded = useLoaderData<typeof loader>();
+  const failed = useActionData<typeof action>();
+  const values = failed?.values ?? loaded.values;
+  const errors = failed?.errors ?? {};
+  const [suggestions, setSuggestions] = useState(loaded.suggestions);
+  const onDevice = async (e: React.ChangeEvent<HTMLSelectElement>) => {
+    const device = e.target.value === 'all' ? '' : e.target.value;
+    const res = await fetch(`/api/paths?device=${encodeURIComponent(device)}`);
+    if (res.ok) setSuggestions(((await res.json()) as { paths: string[] }).paths);
+  };
+  return (
+    <section>
+      <h1>
+        {loaded.widgetId ? 'Edit widget' : 'Add a widget'} <span className="muted">· {loaded.dashboard.name}</span>
+      </h1>
+      <Form method="post" className="form narrow" noValidate>
+        <TextField name="title" label="Title" defaultValue={values.title} errors={errors} />
+        <SelectField
+          name="deviceId"
+          label="Device"
+          defaultValue={values.deviceId}
+          errors={errors}
+          onChange={onDevice}
+          options={[['all', 'All devices'], ...loaded.devices.map((d): [string, string] => [String(d.id), d.name])]}
+        />
+        <TextField
+          name="path"
+          label="Path"
+          list="path-suggestions"
+          className="mono"
+          autoComplete="off"
+          defaultValue={values.path}
+          errors={errors}
+          hint={
+            <>
+              Wildcards: <code>[name=*]</code> any key, <code>*</code> any element, <code>...</code> any depth.
+              {loaded.matches !== null ? ` Matches ${loaded.matches} series now.` : ''}
+            </>
+          }
+        />
+        <datalist id="path-suggestions">
+          {suggestions.map((p) => (
+            <option key={p} value={p} />
+          ))}
+        </datalist>
+        <CheckField name="rate" label="Rate per second (for counters)" defaultChecked={values.rate === 'on'} />
+        <SelectField
+          name="aggregate"
+          label="Aggregation"
+          defaultValue={values.aggregate}
+          errors={errors}
+          options={[
+            ['none', 'None: one line per series'],
+            ['sum', 'Sum'],
+            ['avg', 'Average'],
+            ['max', 'Maximum'],
+            ['min', 'Minimum'],
+          ]}
+        />
+        <SelectField
+          name="groupBy"
+          label="Group"
+          defaultValue={values.groupBy}
+          errors={errors}
+          options={[
+            ['series', 'Each series'],
+            ['device', 'Per device'],
+            ['all', 'All together'],
+          ]}
+        />
+        <SelectField name="chart" label="Chart" defaultValue={values.chart} errors={errors} options={CHART_KINDS.map((k): [string, string] => [k, k === 'stat' ? 'single stat' : k.replace('-', ' ')])} />
+        <SelectField name="unit" label="Unit" defaultValue={values.unit} errors={errors} options={UNITS.map((u): [string, string] => [u, u || 'none'])} />
+        <SelectField
+          name="width"
+          label="Width"
+          defaultValue={values.width}
+          errors={errors}
+          options={[
+            ['4', 'One third'],
+            ['6', 'Half'],
+            ['12', 'Full width'],
+          ]}
+        />
+        <div className="actions">
+          <button type="submit">{loaded.widgetId ? 'Save widget' : 'Add widget'}</button>
+          <Link to={`/dashboards/${loaded.dashboard.id}`}>Cancel</Link>
+        </div>
+      </Form>
+      {loaded.widgetId ? (
+        <Form method="post" className="inline">
+          <input type="hidden" name="intent" value="delete" />
+          <button type="submit" className="danger">
+            Delete widget
+          </button>
+        </Form>
+      ) : null}
+    </section>
+  );
+}
