@@ -6,13 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Knex } from 'knex';
 import { createDevice, type DeviceRow } from '../../activities/db/devices';
 import { parseKeyring } from '../../activities/db/secrets';
 import { deviceStatus } from '../../activities/fleet';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';
+import protos from '@temporalio/proto';
 import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../scripts/seed';
 import type { FleetMember } from '../../simulator/fleet';
@@ -141,9 +141,11 @@ export async function recordHistories(client: Client, workflowIds: string[], lab
   fs.mkdirSync(dir, { recursive: true });
   for (const [i, id] of workflowIds.entries()) {
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+      // Binary protobuf: the JSON form needs historyFromJSON, which fails with the protobufjs
+      // copies installed here ("type must be a Type"); the binary form needs only @temporalio/proto.
       const history = await client.workflow.getHandle(id, wf.runId).fetchHistory();
-      const file = path.join(dir, `${label}-${i + 1}-${wf.runId.slice(0, 8)}.json`);
-      fs.writeFileSync(file, historyToJSON(history));
+      const file = path.join(dir, `${label}-${i + 1}-${wf.runId.slice(0, 8)}.binpb`);
+      fs.writeFileSync(file, protos.temporal.api.history.v1.History.encode(history).finish());
     }
   }
 }
