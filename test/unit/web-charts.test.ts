@@ -1,0 +1,218 @@
+/** Vega-Lite spec builders and the widget data pipeline (history + live rows, gaps, aggregation, windows). */
+import assert from 'node:assert/strict';
+import { compile } from 'vega-lite';
+import * as vega from 'vega';
+import { POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { WidgetRows, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
+import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
+
+// Vega expressions are JavaScript-like: evaluate the label expressions with Vega's format() stand-in.
+import { format as d3format } from 'd3-format';
+function evalExpr(expr: string, value: number): string {
+  const fn = new Function('format', 'abs', 'datum', `return ${expr};`);
+  return fn((v: number, f: string) => d3format(f)(v), Math.abs, { value, total: value });
+}
+
+describe('web: Vega-Lite spec builders', () => {
+  it('every chart type compiles to a Vega spec reading the named live dataset', () => {
+    for (const kind of ['line', 'area', 'stacked-area', 'bar', 'stat'] as const) {
+      const spec = timeSeriesSpec({ kind, unit: 'bits/s', title: kind });
+      const vega = compile(spec).spec;
+      assert.ok(vega.data?.some((d) => d.name === POINTS_DATASET), `${kind}: dataset ${POINTS_DATASET}`);
+    }
+  });
+
+  it('line, area and stacked area break on null values instead of bridging gaps', () => {
+    for (const kind of ['line', 'area', 'stacked-area'] as const) {
+      const spec = timeSeriesSpec({ kind }) as { config: { mark: { invalid: string } } };
+      assert.equal(spec.config.mark.invalid, 'break-paths-show-domains');
+    }
+  });
+
+  it('stacks only the stacked area', () => {
+    const y = (kind: 'area' | 'stacked-area' | 'line') => (timeSeriesSpec({ kind }) as { encoding: { y: { stack: unknown } } }).encoding.y.stack;
+    assert.equal(y('stacked-area'), 'zero');
+    assert.equal(y('area'), null);
+    assert.equal(y('line'), null);
+  });
+
+  it('marks: line for line, area for the areas, bar for bar', () => {
+    const mark = (kind: 'line' | 'area' | 'stacked-area' | 'bar') => (timeSeriesSpec({ kind }) as { mark: { type: string } }).mark.type;
+    assert.deepEqual(['line', 'area', 'stacked-area', 'bar'].map((k) => mark(k as 'line')), ['line', 'area', 'area', 'bar']);
+  });
+
+  it('axis labels carry readable units: SI prefixes for bits/s, one decimal for % and °C', () => {
+    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 1_234_567), '1.23Mbit/s');
+    assert.equal(evalExpr(formatExpr('datum.value', '%'), 42.345), '42.3 %');
+    assert.equal(evalExpr(formatExpr('datum.value', '°C'), 38), '38.0 °C');
+    assert.equal(evalExpr(formatExpr('datum.value', ''), 0.5), '0.5');
+    assert.equal(unitSuffix('bits/s'), 'bit/s');
+    const spec = timeSeriesSpec({ unit: '%' }) as { encoding: { y: { title: string; axis: { labelExpr: string } } } };
+    assert.equal(spec.encoding.y.title, '%');
+    assert.match(spec.encoding.y.axis.labelExpr, /" %"/);
+  });
+
+  it('legends sit below the chart with room for long labels', () => {
+    const spec = timeSeriesSpec({}) as { config: { legend: { orient: string; labelLimit: number } } };
+    assert.equal(spec.config.legend.orient, 'bottom');
+    assert.ok(spec.config.legend.labelLimit >= 200);
+  });
+
+  it('a fixed (history) window pins the time axis; a live one follows the data', () => {
+    const fixed = timeSeriesSpec({ domain: [1000, 2000] }) as { encoding: { x: { scale?: { domain: number[] } } } };
+    assert.deepEqual(fixed.encoding.x.scale?.domain, [1000, 2000]);
+    const live = timeSeriesSpec({}) as { encoding: { x: { scale?: unknown } } };
+    assert.equal(live.encoding.x.scale, undefined);
+  });
+
+  it('single stat: the newest value of each series, summed, formatted with its unit', () => {
+    const spec = singleStatSpec({ unit: '°C' }) as { layer: Array<{ transform: Array<Record<string, unknown>>; mark: { type: string } }> };
+    const text = spec.layer.find((l) => l.mark.type === 'text')!;
+    assert.ok(text.transform.some((t) => 'joinaggregate' in t));
+    assert.ok(text.transform.some((t) => t.filter === 'datum.t === datum.newest'));
+    const calc = text.transform.find((t) => 'calculate' in t)!.calculate as string;
+    assert.equal(evalExpr(calc, 51.25), '51.3 °C');
+  });
+
+  it('single stat drawn by Vega shows the sum of the newest values and follows view.change', async () => {
+    const view = new vega.View(vega.parse(compile(singleStatSpec({ unit: 'bits/s' })).spec), { renderer: 'none' });
+    await view.runAsync();
+    const label = () => {
+      const texts: string[] = [];
+      const walk = (item: { marktype?: string; items?: unknown[]; text?: string }) => {
+        if (typeof item.text === 'string') texts.push(item.text);
+        for (const child of (item.items ?? []) as Array<typeof item>) walk(child);
+      };
+      walk(view.scenegraph().root as never);
+      return texts;
+    };
+    view.change(POINTS_DATASET, vega.changeset().insert([
+      { t: 1, v: 1000, series: 'a' },
+      { t: 2, v: 2000, series: 'a' },
+      { t: 2, v: 500, series: 'b' },
+    ]));
+    await view.runAsync();
+    assert.deepEqual(label(), ['2.5kbit/s']);
+    view.change(POINTS_DATASET, vega.changeset().insert([{ t: 3, v: 4000, series: 'b' }]));
+    await view.runAsync();
+    assert.deepEqual(label(), ['6kbit/s']);
+    view.finalize();
+  });
+});
+
+describe('web: widget rows', () => {
+  const series: WidgetSeries[] = [
+    { id: 1, label: 'Ethernet1', deviceName: 'a' },
+    { id: 2, label: 'Ethernet2', deviceName: 'a' },
+    { id: 3, label: 'Ethernet1', deviceName: 'b' },
+  ];
+
+  it('a gap longer than the threshold gets a null row so the line breaks', () => {
+    const rows = withGapBreaks(
+      [
+        { t: 0, v: 1 },
+        { t: 1000, v: 2 },
+        { t: 60_000, v: 3 },
+      ],
+      's',
+      5000,
+      8,
+    );
+    assert.deepEqual(rows, [
+      { t: 0, v: 8, series: 's' },
+      { t: 1000, v: 16, series: 's' },
+      { t: 1001, v: null, series: 's' },
+      { t: 60_000, v: 24, series: 's' },
+    ]);
+  });
+
+  it('ungrouped: one line per series, scaled, duplicates by time dropped, live gaps broken', () => {
+    const rows = new WidgetRows(series, { aggregate: 'none', groupBy: 'series', bucketMs: 1, maxGapMs: 5000, scale: 8 });
+    const first = rows.add(1, [
+      { t: 1000, v: 10 },
+      { t: 2000, v: 20 },
+    ]);
+    assert.deepEqual(first.insert, [
+      { t: 1000, v: 80, series: 'Ethernet1' },
+      { t: 2000, v: 160, series: 'Ethernet1' },
+    ]);
+    // A replay after reconnect (same times) adds nothing; a point after a long silence breaks the line.
+    const again = rows.add(1, [
+      { t: 2000, v: 20 },
+      { t: 30_000, v: 5 },
+    ]);
+    assert.deepEqual(again.insert, [
+      { t: 2001, v: null, series: 'Ethernet1' },
+      { t: 30_000, v: 40, series: 'Ethernet1' },
+    ]);
+  });
+
+  it('sum per device: buckets combine the series of one device; a bucket that gains a point is replaced', () => {
+    const rows = new WidgetRows(series, { aggregate: 'sum', groupBy: 'device', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
+    const a1 = rows.add(1, [{ t: 1100, v: 10 }]);
+    assert.deepEqual(a1, { remove: [], insert: [{ t: 1000, v: 10, series: 'a' }] });
+    const a2 = rows.add(2, [{ t: 1500, v: 5 }]);
+    assert.deepEqual(a2.remove, [{ series: 'a', t: 1000 }]);
+    assert.deepEqual(a2.insert, [{ t: 1000, v: 15, series: 'a' }]);
+    const b = rows.add(3, [{ t: 1200, v: 7 }]);
+    assert.deepEqual(b.insert, [{ t: 1000, v: 7, series: 'b' }]);
+  });
+
+  it('max over all: one line', () => {
+    const rows = new WidgetRows(series, { aggregate: 'max', groupBy: 'all', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
+    rows.add(1, [{ t: 0, v: 3 }]);
+    rows.add(3, [{ t: 10, v: 9 }]);
+    const last = rows.add(2, [{ t: 20, v: 4 }]);
+    assert.deepEqual(last.insert, [{ t: 0, v: 9, series: 'max' }]);
+  });
+
+  it('aggregated lines break across empty buckets', () => {
+    const rows = new WidgetRows(series, { aggregate: 'avg', groupBy: 'all', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
+    rows.add(1, [{ t: 0, v: 2 }]);
+    const later = rows.add(1, [{ t: 20_000, v: 4 }]);
+    assert.deepEqual(later.insert, [
+      { t: 1, v: null, series: 'avg' },
+      { t: 20_000, v: 4, series: 'avg' },
+    ]);
+  });
+
+  it('time windows: presets are live unless live=0; custom is fixed and clamped to now', () => {
+    const now = 10_000_000;
+    assert.deepEqual(resolveWindow(new URLSearchParams('range=15m'), '1h', now), { from: now - 900_000, to: now, live: true, key: '15m' });
+    assert.equal(resolveWindow(new URLSearchParams('range=6h&live=0'), '1h', now).live, false);
+    assert.equal(resolveWindow(new URLSearchParams('range=bogus'), '1h', now).key, '1h');
+    const custom = resolveWindow(new URLSearchParams(`range=custom&from=${now - 5000}&to=${now + 99_999}`), '1h', now);
+    assert.deepEqual(custom, { from: now - 5000, to: now, live: false, key: 'custom' });
+    const backwards = resolveWindow(new URLSearchParams(`range=custom&from=${now}&to=${now - 1000}`), '1h', now);
+    assert.ok(backwards.from < backwards.to);
+  });
+
+  it('octet counters in bits/s are multiplied by 8; nothing else is', () => {
+    assert.equal(unitScale('bits/s', '/interfaces/interface[name=E1]/state/counters/in-octets'), 8);
+    assert.equal(unitScale('bits/s', '/interfaces/interface[name=E1]/state/counters/in-unicast-pkts'), 1);
+    assert.equal(unitScale('%', '/x/in-octets'), 1);
+  });
+
+  it('bucket widths give about 600 buckets and at least a second', () => {
+    assert.equal(bucketMs(15 * 60_000), 2000);
+    assert.equal(bucketMs(60_000), 1000);
+    assert.equal(bucketMs(7 * 24 * 3_600_000), 1_800_000);
+    assert.equal(gapThreshold([{ t: 0 }, { t: 1000 }, { t: 2000 }, { t: 3000 }]), 5000);
+    assert.equal(gapThreshold([{ t: 0 }, { t: 10_000 }, { t: 20_000 }, { t: 30_000 }]), 30_000);
+  });
+
+  it('a dashboard stays within one stream: later widgets lose series past the budget', () => {
+    const w = (ids: number[]) => ({ series: ids.map((id) => ({ id })), truncated: false });
+    const capped = capSeries([w([1, 2, 3]), w([3, 4, 5])], 4);
+    assert.deepEqual(capped.map((x) => x.series.map((s) => s.id)), [[1, 2, 3], [3, 4]]);
+    assert.deepEqual(capped.map((x) => x.truncated), [false, true]);
+  });
+
+  it('path picker patterns and series labels', () => {
+    assert.equal(generalise('/interfaces/interface[name=Ethernet1]/state/counters/in-octets'), '/interfaces/interface[name=*]/state/counters/in-octets');
+    assert.equal(generalise('/a[name=x\\]y]/b'), '/a[name=*]/b');
+    assert.equal(seriesLabel('/interfaces/interface[name=Ethernet1]/state/counters/in-octets', '/interfaces/interface[name=*]/state/counters/in-octets'), 'Ethernet1');
+    assert.equal(seriesLabel('/interfaces/interface[name=Ethernet1]/state/counters/in-octets', '/interfaces/...'), 'Ethernet1 in-octets');
+    assert.equal(seriesLabel('/system/memory/state/used'), 'used');
+  });
+});

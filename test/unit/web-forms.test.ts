@@ -1,0 +1,99 @@
+/** Form parsing of the web app: device, profile and widget schemas, durations, passwords. */
+import assert from 'node:assert/strict';
+import { DeviceForm, deviceFormInput } from '../../web/app/lib/device-form';
+import { fieldErrors, parseDuration, formatDuration } from '../../web/app/lib/forms';
+import { parseProfileForm, parseSubscriptionLines, formatSubscriptionLines } from '../../web/app/lib/profile-form';
+import { WidgetForm, widgetFormInput } from '../../web/app/lib/widget-form';
+import { hashPassword, verifyPassword } from '../../web/app/lib/password.server';
+
+const fd = (entries: Record<string, string | string[]>) => {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(entries)) for (const one of Array.isArray(v) ? v : [v]) f.append(k, one);
+  return f;
+};
+
+describe('web: forms', () => {
+  it('a valid gNMI device form parses with the collectors’ own settings schema (defaults filled)', () => {
+    const r = DeviceForm.safeParse(
+      deviceFormInput(fd({ name: 'leaf-1', protocol: 'gnmi', host: '10.0.0.1', port: '57400', enabled: 'on', 'gnmi.tls': 'skip-verify', 'secrets.password': 's3cret', profileIds: ['3', '4'] })),
+    );
+    assert.ok(r.success, JSON.stringify(!r.success && r.error.issues));
+    assert.equal(r.data.port, 57400);
+    assert.equal(r.data.gnmi.tls, 'skip-verify');
+    assert.equal(r.data.gnmi.maxMessageBytes, 4 * 1024 * 1024);
+    assert.deepEqual(r.data.profileIds, [3, 4]);
+    assert.equal(r.data.secrets.password, 's3cret');
+    assert.equal(r.data.enabled, true);
+  });
+
+  it('field errors name the inputs: name, host, port, TLS mode, mTLS certificate, host key', () => {
+    const bad = DeviceForm.safeParse(deviceFormInput(fd({ name: 'bad name!', protocol: 'gnmi', host: 'not a host', port: '99999', 'gnmi.tls': 'nope' })));
+    assert.ok(!bad.success);
+    const e = fieldErrors(bad.error);
+    assert.deepEqual(Object.keys(e).sort(), ['gnmi.tls', 'host', 'name', 'port']);
+    const mtls = DeviceForm.safeParse(deviceFormInput(fd({ name: 'x', protocol: 'gnmi', host: 'x', port: '1', 'gnmi.tls': 'mtls' })));
+    assert.ok(!mtls.success);
+    assert.equal(fieldErrors(mtls.error)['gnmi.clientCert'], 'mTLS needs a client certificate');
+    const key = DeviceForm.safeParse(deviceFormInput(fd({ name: 'x', protocol: 'netconf', host: 'x', port: '830', 'netconf.hostKeySha256': 'md5:abc' })));
+    assert.ok(!key.success);
+    assert.match(fieldErrors(key.error)['netconf.hostKeySha256'], /SHA256/);
+    const port = DeviceForm.safeParse(deviceFormInput(fd({ name: 'x', protocol: 'gnmi', host: 'x', port: 'abc' })));
+    assert.ok(!port.success);
+    assert.ok(fieldErrors(port.error).port);
+  });
+
+  it('subscription lines: path, mode and interval; bad lines are named', () => {
+    const ok = parseSubscriptionLines('/interfaces/interface/state/counters sample 1s\n# comment\n\n/system/state on_change');
+    assert.equal(ok.error, undefined);
+    assert.deepEqual(ok.subscriptions, [
+      { path: '/interfaces/interface/state/counters', mode: 'sample', sampleIntervalMs: 1000 },
+      { path: '/system/state', mode: 'on_change' },
+    ]);
+    assert.match(parseSubscriptionLines('/a sample\n/b fast')?.error ?? '', /Line 2: "fast"/);
+    assert.match(parseSubscriptionLines('no-slash')?.error ?? '', /Line 1/);
+    assert.equal(
+      formatSubscriptionLines([{ path: '/a', mode: 'sample', sampleIntervalMs: 10_000, heartbeatIntervalMs: 0, suppressRedundant: false }]),
+      '/a sample 10s',
+    );
+  });
+
+  it('profile forms validate with GnmiProfileSpec / NetconfProfileSpec', () => {
+    const g = parseProfileForm(fd({ name: 'p1', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.subscriptions': '/a sample 1s' }));
+    assert.ok(g.ok);
+    const empty = parseProfileForm(fd({ name: 'p1', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.subscriptions': '' }));
+    assert.ok(!empty.ok && empty.errors['gnmi.subscriptions']);
+    const n = parseProfileForm(fd({ name: 'n1', protocol: 'netconf', 'netconf.method': 'get', 'netconf.period': 'often' }));
+    assert.ok(!n.ok);
+    assert.equal(n.errors['netconf.filter'], 'Required');
+    assert.match(n.errors['netconf.period'], /duration/);
+  });
+
+  it('widget form: pattern grammar checked, "all devices" is null', () => {
+    const ok = WidgetForm.safeParse(widgetFormInput(fd({ title: 'T', deviceId: 'all', path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'device', rate: 'on', chart: 'stacked-area', unit: 'bits/s', width: '12' })));
+    assert.ok(ok.success);
+    assert.equal(ok.data.deviceId, null);
+    assert.equal(ok.data.rate, true);
+    const bad = WidgetForm.safeParse(widgetFormInput(fd({ title: '', deviceId: '3', path: 'interfaces[', chart: 'pie', unit: 'furlongs', width: '5' })));
+    assert.ok(!bad.success);
+    assert.deepEqual(Object.keys(fieldErrors(bad.error)).sort(), ['chart', 'path', 'title', 'unit', 'width']);
+  });
+
+  it('durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('10s'), 10_000);
+    assert.equal(parseDuration('2m'), 120_000);
+    assert.equal(parseDuration('soon'), undefined);
+    assert.equal(formatDuration(3_600_000), '1h');
+    assert.equal(formatDuration(1500), '1500ms');
+  });
+
+  it('passwords: scrypt hashes verify, differ per salt, reject the wrong password', async () => {
+    const a = await hashPassword('correct horse battery');
+    const b = await hashPassword('correct horse battery');
+    assert.notEqual(a, b);
+    assert.match(a, /^scrypt\$16384\$8\$1\$/);
+    assert.equal(await verifyPassword('correct horse battery', a), true);
+    assert.equal(await verifyPassword('wrong', a), false);
+    assert.equal(await verifyPassword('x', 'garbage'), false);
+  });
+});
