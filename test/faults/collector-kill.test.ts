@@ -7,6 +7,7 @@
  * be visible as a recorded gap, never silent; nothing is stored twice.
  */
 import assert from 'node:assert/strict';
+import { waitFor } from '../../scripts/infra/proc';
 import { describeAccounting, startRig, type Rig, type RigCollector } from '../support/faults-rig';
 import { faultCase } from '../support/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
@@ -67,6 +68,11 @@ describe('faults: a collector killed with SIGKILL mid-batch', function () {
       await sleep(1000);
       const recovered = await rig.waitAllFlowing(killedAt + 1000, 90_000);
       const moved = rig.devices.filter((d) => (sim.subscribes.get(d.name) ?? []).slice(subsBefore.get(d.name)).some((t) => t > killedAt));
+      // Gaps are written when the new attempt's first points arrive; give them a moment.
+      await waitFor('gap records for the moved sessions', async () => {
+        const rows = await rig.tdb.db('gaps').whereIn('device_id', moved.map((d) => d.id)).andWhere('ended_at', '>', new Date(killedAt)).select('device_id');
+        return new Set(rows.map((r) => r.device_id)).size === moved.length;
+      }, 15_000, 500).catch(() => undefined);
       // For each moved device: the last point stored before the kill, and the gap recorded for the break.
       let uncoveredMax = 0;
       const perDevice: string[] = [];
@@ -82,6 +88,19 @@ describe('faults: a collector killed with SIGKILL mid-batch', function () {
         const uncovered = Math.max(0, gapFrom - lastStored);
         uncoveredMax = Math.max(uncoveredMax, uncovered);
         perDevice.push(`${d.name.replace(/^.*-gnmi-/, '#')}: gap ${gap ? `${((gapFrom - lastStored) / 1000).toFixed(1)} s after the last stored point` : 'not recorded'}`);
+      }
+      const allGaps = await rig.tdb.db('gaps').select('device_id', 'started_at', 'ended_at', 'reason');
+      if (process.env.TEST_VERBOSE) {
+        console.log(allGaps, killedAt);
+        for (const d of moved) {
+          const h = await rig.client.workflow.getHandle(`device-session/${d.id}`).fetchHistory();
+          for (const e of h.events ?? []) {
+            const sched = e.activityTaskScheduledEventAttributes;
+            const failed = e.activityTaskTimedOutEventAttributes;
+            if (sched) console.log(d.name, 'scheduled', Buffer.from(sched.input?.payloads?.[0]?.data ?? []).toString());
+            if (failed) console.log(d.name, 'timed out', JSON.stringify(failed.failure?.timeoutFailureInfo ?? {}, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString() : v instanceof Uint8Array ? Buffer.from(v).toString() : v)));
+          }
+        }
       }
       const a = await rig.quiesce();
       const lost = a.emitted - a.stored;
