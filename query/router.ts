@@ -46,6 +46,8 @@ export const SeriesQuerySchema = z
     widthPx: z.number().int().min(1).max(10_000),
     agg: z.enum(['avg', 'min', 'max', 'last']).default('avg'),
     rate: z.boolean().default(false),
+    /** Force a resolution (benchmarks, scripts); `auto` lets the router choose. */
+    resolution: z.enum(['auto', 'raw', '1m', '1h']).default('auto'),
   })
   .refine((q) => q.to > q.from, { message: 'to must be after from', path: ['to'] })
   .refine((q) => (q.deviceIds?.length ?? 0) > 0 || (q.seriesIds?.length ?? 0) > 0, {
@@ -78,9 +80,17 @@ export interface QueryResult {
  * The data and step for a range drawn `widthPx` wide: the coarsest data whose unit
  * still fits in one pixel, aggregated to a whole number of its units per pixel.
  */
-export function chooseResolution(from: number, to: number, widthPx: number): { resolution: Resolution; bucketMs: number } {
+export function chooseResolution(
+  from: number,
+  to: number,
+  widthPx: number,
+  forced: Resolution | 'auto' = 'auto',
+): { resolution: Resolution; bucketMs: number } {
   const step = (to - from) / Math.max(1, widthPx);
   const unitsOf = (unit: number) => Math.max(1, Math.round(step / unit)) * unit;
+  if (forced === '1h') return { resolution: '1h', bucketMs: unitsOf(HOUR_MS) };
+  if (forced === '1m') return { resolution: '1m', bucketMs: unitsOf(MINUTE_MS) };
+  if (forced === 'raw') return { resolution: 'raw', bucketMs: step >= 1000 ? unitsOf(1000) : 0 };
   if (step >= HOUR_MS) return { resolution: '1h', bucketMs: unitsOf(HOUR_MS) };
   if (step >= MINUTE_MS) return { resolution: '1m', bucketMs: unitsOf(MINUTE_MS) };
   if (step >= 1000) return { resolution: 'raw', bucketMs: unitsOf(1000) };
@@ -222,7 +232,7 @@ export function insertGaps(points: SeriesPoint[], stepMs: number, recordedGaps: 
 /** Run a query: see the module comment. Throws a ZodError or PathSyntaxError on bad input. */
 export async function querySeries(db: Queryable, input: SeriesQuery): Promise<QueryResult> {
   const q = SeriesQuerySchema.parse(input);
-  const { resolution, bucketMs } = chooseResolution(q.from, q.to, q.widthPx);
+  const { resolution, bucketMs } = chooseResolution(q.from, q.to, q.widthPx, q.resolution);
   const agg: Aggregation = q.rate ? 'last' : q.agg;
   const { rows: series, truncated } = await resolveSeries(db, q);
   const result: QueryResult = { resolution, bucketMs, agg, rate: q.rate, series: [], truncated };

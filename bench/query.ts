@@ -1,0 +1,105 @@
+/**
+ * Query benchmark (not part of the test run): latency of a dashboard panel of
+ * 20 series over 24 hours, 1000 px wide, through the query router with rollups
+ * (it picks the 1-minute rollup) against the same panel forced to raw samples.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:54329/switch_telemetry node --import tsx bench/query.ts
+ *
+ * Works in a scratch database next to DATABASE_URL's (native PostgreSQL mode),
+ * seeded with 24 h of 1-second samples (BENCH_INTERVAL_S), rolled up by the
+ * maintenance activity; dropped at the end.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createKnex, createPool } from '../activities/db/pool';
+import { runMaintenance } from '../activities/maintenance';
+import { migrateLatest } from '../migrations/index';
+import { querySeries, type SeriesQuery } from '../query/router';
+import { scratchDatabase } from './support/scratch';
+
+const SERIES = 20;
+const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 1);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
+}
+
+async function main() {
+  const scratch = await scratchDatabase('bench_query');
+  const db = createKnex(scratch.url, 2);
+  const pool = createPool(scratch.url, 4);
+  try {
+    await migrateLatest(db);
+    const [dev] = await db('devices').insert({ name: 'bench', protocol: 'gnmi', host: 'h', port: 1 }).returning('id');
+    const to = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const from = to - 24 * 3_600_000;
+    const seriesIds: number[] = [];
+    for (let i = 0; i < SERIES; i++) {
+      const [s] = await db('series')
+        .insert({ device_id: dev.id, path: `/interfaces/interface[name=Ethernet${i}]/state/counters/in-octets`, kind: 'number' })
+        .returning('id');
+      seriesIds.push(Number(s.id));
+    }
+    let started = performance.now();
+    for (const id of seriesIds) {
+      await pool.query(
+        `INSERT INTO samples (time, series_id, value)
+         SELECT to_timestamp($1::float8 / 1000) + make_interval(secs => g * $4::int), $2, g * 1250.0 + random() * 100
+           FROM generate_series(0, $3::int) g`,
+        [from, id, Math.floor((24 * 3600) / INTERVAL_S), INTERVAL_S],
+      );
+    }
+    await pool.query('ANALYZE samples');
+    const rawRows = Number((await pool.query('SELECT count(*) AS n FROM samples')).rows[0].n);
+    console.log(`seeded ${rawRows.toLocaleString('en')} raw rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    started = performance.now();
+    await runMaintenance(db, { retentionDays: 30, rollupRetentionDays: 400, partitionsAheadDays: 3 });
+    await pool.query('ANALYZE samples_1m; ANALYZE samples_1h');
+    console.log(`rolled up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const panel: SeriesQuery = { seriesIds, from, to, widthPx: 1000, agg: 'avg', rate: true };
+    const time = async (q: SeriesQuery) => {
+      const out: number[] = [];
+      let points = 0;
+      let resolution = '';
+      await querySeries(pool, q); // warm-up
+      for (let i = 0; i < RUNS; i++) {
+        const t = performance.now();
+        const r = await querySeries(pool, q);
+        out.push(performance.now() - t);
+        points = r.series.reduce((n, s) => n + s.points.length, 0);
+        resolution = `${r.resolution}/${r.bucketMs / 1000}s`;
+      }
+      return { ...stats(out), points, resolution };
+    };
+    const rollup = await time(panel);
+    const raw = await time({ ...panel, resolution: 'raw' });
+    const result = {
+      benchmark: 'query',
+      at: new Date().toISOString(),
+      server: (await pool.query('SHOW server_version')).rows[0].server_version,
+      panel: { series: SERIES, hours: 24, widthPx: 1000, rawIntervalS: INTERVAL_S, rawRows, rate: true },
+      rollup,
+      raw,
+      rawToRollupRatio: +(raw.medianMs / rollup.medianMs).toFixed(1),
+    };
+    console.log(`with rollups (${rollup.resolution}): median ${rollup.medianMs} ms, p95 ${rollup.p95Ms} ms, ${rollup.points} points`);
+    console.log(`raw          (${raw.resolution}): median ${raw.medianMs} ms, p95 ${raw.p95Ms} ms, ${raw.points} points`);
+    console.log(`ratio        : raw takes ${result.rawToRollupRatio}× as long`);
+    const out = path.resolve(import.meta.dirname, 'results', `query-${result.at.replace(/[:.]/g, '-')}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  } finally {
+    await pool.end();
+    await db.destroy();
+    await scratch.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
