@@ -24,6 +24,9 @@ export const liveLimits = {
   keepaliveMs: 15_000,
 };
 
+/** Bytes queued before the stream reports back-pressure. */
+const QUEUE_HIGH_WATER = 64 * 1024;
+
 const Query = z.object({
   series: z
     .string()
@@ -72,7 +75,8 @@ export async function loader({ request }: Route.LoaderArgs) {
           since,
           deliver(points: LivePoint[], resumeFrom: number) {
             if (!open) return false;
-            if ((controller.desiredSize ?? 0) < -maxBacklog) {
+            const queuedBytes = QUEUE_HIGH_WATER - (controller.desiredSize ?? 0);
+            if (queuedBytes > maxBacklog) {
               close(); // too slow: it reconnects with Last-Event-ID and catches up
               return false;
             }
@@ -86,7 +90,7 @@ export async function loader({ request }: Route.LoaderArgs) {
         cleanup();
       },
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    { highWaterMark: QUEUE_HIGH_WATER, size: (chunk) => chunk.byteLength },
   );
   return new Response(stream, {
     headers: {
