@@ -28,21 +28,22 @@ describe('reliability (fast): web process restarted under a live stream', functi
     const series = await rig.seriesId(rig.devices[0].id, IN_OCTETS);
     const client = await webClient(web.url);
     const openedAt = Date.now();
-    const first = await client.fetch(`/api/live?series=${series}&since=${openedAt}`, { headers: { accept: 'text/event-stream' } });
+    const first = await client.fetch(`/api/live?series=${series}&since=${openedAt}`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(60_000) });
     assert.equal(first.status, 200, await first.clone().text().catch(() => ''));
     // Read while the web process is stopped under the open stream.
     const reading = readSse(first, 30_000);
     await sleep(3000);
     const stoppedAt = Date.now();
     await web.stop(15_000);
-    const text1 = await reading;
+    const text1 = await reading.catch((err: Error) => `${(err as { partial?: string }).partial ?? ''}`);
+    if (process.env.TEST_VERBOSE) console.log(`      stopped in ${Date.now() - stoppedAt} ms; first stream ${text1.length} bytes`);
     const events1 = sseEvents(text1);
     assert.ok(events1.length > 0, 'events arrived before the restart');
     const lastId = events1[events1.length - 1].id!;
     await sleep(2000); // points stored while no web process runs
     await rig.startWeb(web.port);
     const upAt = Date.now();
-    const second = await client.fetch(`/api/live?series=${series}`, { headers: { accept: 'text/event-stream', 'last-event-id': String(lastId) } });
+    const second = await client.fetch(`/api/live?series=${series}`, { headers: { accept: 'text/event-stream', 'last-event-id': String(lastId) }, signal: AbortSignal.timeout(60_000) });
     assert.equal(second.status, 200);
     const text2 = await readSse(second, 20_000, (t) => sseEvents(t).some((e) => e.points.some((p) => p.t > upAt + 1000)));
     const firstEventAfter = Date.now();

@@ -100,6 +100,15 @@ export function rigProfile(sampleMs: number): GnmiProfileSpec {
   };
 }
 
+/** `wait`, unless the child exits first (then fail with its last output). */
+export async function untilExit<T>(child: CapturedChild, wait: Promise<T>): Promise<T> {
+  const exited = child.exited.then(({ code, signal }) => {
+    throw new Error(`${child.name} exited (${signal ?? code}) while starting:\n${child.output().slice(-3000)}`);
+  });
+  exited.catch(() => undefined);
+  return Promise.race([wait, exited]);
+}
+
 /** A running rig. */
 export class Rig {
   tdb!: TestDatabase;
@@ -191,10 +200,7 @@ export class Rig {
     const metricsPort = await freePort();
     const child = Object.assign(this.spawn(name, 'workers/collector.ts', { ...extra, COLLECTOR_METRICS_PORT: String(metricsPort) }), { metricsPort });
     this.collectors.push(child);
-    await waitFor(`${name} /healthz`, async () => {
-      if (!child.alive()) throw new Error(`${name} exited:\n${child.output().slice(-3000)}`);
-      return (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok;
-    }, 90_000);
+    await untilExit(child, waitFor(`${name} /healthz`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 90_000));
     return child;
   }
 
@@ -213,10 +219,7 @@ export class Rig {
     const p = port ?? (await freePort());
     const child = Object.assign(this.spawn('web', 'web/server.ts', { ...webAuthEnv(), WEB_PORT: String(p) }), { url: `http://127.0.0.1:${p}`, port: p });
     this.web = child;
-    await waitFor('the web server', async () => {
-      if (!child.alive()) throw new Error(`web exited:\n${child.output().slice(-3000)}`);
-      return isPortOpen(p);
-    }, 90_000);
+    await untilExit(child, waitFor('the web server', () => isPortOpen(p), 90_000));
     return child;
   }
 

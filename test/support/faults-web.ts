@@ -76,7 +76,12 @@ export async function readSse(res: Response, ms: number, until?: (text: string) 
   const deadline = Date.now() + ms;
   try {
     while (Date.now() < deadline && !(until?.(text) ?? false)) {
-      const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(1, deadline - Date.now())))]);
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([
+        reader.read().catch(() => undefined), // the connection broke (server stopped): return what arrived
+        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(1, deadline - Date.now())))),
+      ]);
+      clearTimeout(timer);
       if (!chunk) break;
       if (chunk.done) break;
       text += decoder.decode(chunk.value, { stream: true });
