@@ -119,6 +119,7 @@ async function main() {
         '',
         `switch-telemetry is up (${Math.round((Date.now() - started) / 100) / 10} s).`,
         `  Web app:        ${webUrl}   (device pages with live charts)`,
+        `  Sign in:        ${webUrl}/login   (first start: create the admin at ${webUrl}/setup, or set ADMIN_EMAIL and ADMIN_PASSWORD)`,
         `  Temporal Web:   ${temporal.uiUrl ?? config.TEMPORAL_UI_URL}   (one workflow per device: device-session/<id>)`,
         `  Collector:      http://127.0.0.1:${config.COLLECTOR_METRICS_PORT}/metrics`,
         `  Simulator:      http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`,

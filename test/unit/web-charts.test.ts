@@ -52,6 +52,11 @@ describe('web: Vega-Lite spec builders', () => {
     assert.match(spec.encoding.y.axis.labelExpr, /" %"/);
   });
 
+  it('time labels suit the window: seconds within an hour, minutes within a day, dates beyond', () => {
+    const fmt = (windowMs: number) => (timeSeriesSpec({ windowMs }) as { encoding: { x: { axis: { format: string } } } }).encoding.x.axis.format;
+    assert.deepEqual([fmt(900_000), fmt(6 * 3_600_000), fmt(7 * 86_400_000)], ['%H:%M:%S', '%H:%M', '%b %d %H:%M']);
+  });
+
   it('legends sit below the chart with room for long labels', () => {
     const spec = timeSeriesSpec({}) as { config: { legend: { orient: string; labelLimit: number } } };
     assert.equal(spec.config.legend.orient, 'bottom');

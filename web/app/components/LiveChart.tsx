@@ -72,7 +72,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         if (h.last) lastRaw.set(s.id, h.last);
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to] }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs }), {
         actions: false,
         renderer: 'svg',
       });

@@ -25,6 +25,15 @@ export interface TimeSeriesOptions {
   height?: number;
   /** Fixed time domain [from, to] in ms (history view); live charts follow their data. */
   domain?: [number, number];
+  /** Length of the time window, to pick readable time labels. */
+  windowMs?: number;
+}
+
+/** Time label format for a window: seconds up to an hour, minutes up to a day, then dates. */
+export function timeFormat(windowMs = 3_600_000): string {
+  if (windowMs <= 3_600_000) return '%H:%M:%S';
+  if (windowMs <= 24 * 3_600_000) return '%H:%M';
+  return '%b %d %H:%M';
 }
 
 /** Axis label format for a unit: SI prefixes for rates and bytes. */
@@ -93,7 +102,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         field: 't',
         type: 'temporal',
         title: null,
-        axis: { labelOverlap: true, grid: false },
+        axis: { labelOverlap: true, grid: false, format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)) },
         ...(opts.domain ? { scale: { domain: opts.domain } } : {}),
       },
       y: {

@@ -1,0 +1,166 @@
+/**
+ * The web app in headless Chromium against real workers, Temporal and the
+ * simulator: sign in; add a simulated device through the form and watch its
+ * session become streaming; build a dashboard and watch its live chart draw;
+ * a viewer sees no edit controls and is refused when posting anyway.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { parseKeyring } from '../../activities/db/secrets';
+import { startDeviceSession } from '../../activities/fleet';
+import { deviceSessionWorkflowId } from '../../core/names';
+import { seedSimulatedDevices } from '../../scripts/seed';
+import { startFleet, type Fleet } from '../../simulator/fleet';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { artifactsDir, chromiumPath } from '../support/env';
+import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
+import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+describe('web app in Chromium', function () {
+  this.timeout(120_000);
+  let tdb: TestDatabase;
+  let fleet: Fleet;
+  let workers: Workers;
+  let web: Awaited<ReturnType<typeof startWeb>>;
+  let client: Client;
+  let browser: Browser;
+  let admin: TestUser;
+  let page: Page;
+  const deviceIds: number[] = [];
+
+  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });
+
+  before(async () => {
+    tdb = await createTestDatabase('e2e_web');
+    fleet = await startFleet({ gnmiCount: 2, interfaces: 4, namePrefix: 'webe2e' });
+    [workers, web, client] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url), testClient()]);
+    admin = await createTestUser(tdb.db, 'admin', 'admin@example.test');
+    // The first simulated switch is registered the way `npm start` does (with the fleet overview dashboard);
+    // the second is added through the form by the test.
+    const sim = fleet.members[0];
+    const [seeded] = await seedSimulatedDevices(tdb.db, parseKeyring(TEST_SECRETS_KEY), [
+      { name: sim.name, protocol: 'gnmi', host: sim.host, port: sim.port, username: 'admin', password: 'admin' },
+    ]);
+    deviceIds.push(seeded.id);
+    await startDeviceSession(client, seeded);
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  after(async () => {
+    for (const id of deviceIds) await client?.workflow.getHandle(deviceSessionWorkflowId(id)).terminate('test over').catch(() => undefined);
+    await browser?.close();
+    await Promise.allSettled([workers?.stop(), web?.stop(), fleet?.close()]);
+    await client?.connection.close();
+    await tdb?.drop();
+  });
+
+  it('signs in through the form; pages need a session', async () => {
+    await page.goto(`${web.url}/devices`);
+    assert.match(new URL(page.url()).pathname, /^\/login$/);
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Wrong email or password.').waitFor();
+    await page.getByLabel('Password').fill(admin.password);
+    await Promise.all([page.waitForURL(/\/devices$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+    assert.match(await page.getByTestId('whoami').innerText(), /admin@example\.test · admin/);
+  });
+
+  it('adds a simulated device through the form and sees its session become streaming', async () => {
+    const sim = fleet.members[1];
+    await page.goto(`${web.url}/devices/new`);
+    await page.locator('[name=name]').fill(sim.name);
+    await page.locator('[name=host]').fill(sim.host);
+    await page.locator('[name=port]').fill('not-a-port');
+    await page.getByRole('button', { name: 'Add device' }).click();
+    await page.getByTestId('error-port').waitFor();
+    await page.locator('[name=port]').fill(String(sim.port));
+    await page.locator('[name=username]').fill('admin');
+    await page.locator('[name="secrets.password"]').fill('admin');
+    await page.locator('[name="gnmi.tls"]').selectOption('insecure');
+    await page.getByLabel('Send credentials over plaintext (lab only)').check();
+    await shot(page, 'device-form');
+    await Promise.all([page.waitForURL(/\/devices\/\d+$/), page.getByRole('button', { name: 'Add device' }).click()]);
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    deviceIds.push(id);
+    assert.equal(await page.locator('[name="secrets.password"]').count(), 0);
+    await page.waitForFunction(() => document.querySelector('[data-testid=session-state]')?.textContent === 'streaming', null, { timeout: 45_000 });
+    // The interfaces table and the traffic chart fill in from the same device.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 2, null, { timeout: 30_000 });
+    await page.getByTestId('interfaces').waitFor();
+    await shot(page, 'device');
+    await page.goto(`${web.url}/devices`);
+    assert.equal(await page.getByTestId(`state-${sim.name}`).innerText(), 'streaming');
+  });
+
+  it('creates a dashboard with a live widget whose chart keeps drawing', async () => {
+    await page.goto(`${web.url}/dashboards`);
+    await page.locator('[name=name]').fill('E2E traffic');
+    await Promise.all([page.waitForURL(/\/dashboards\/\d+\/edit$/), page.getByRole('button', { name: 'Create dashboard' }).click()]);
+    await page.getByRole('link', { name: 'Add widget' }).click();
+    await page.locator('[name=title]').fill('Inbound by interface');
+    await page.locator('[name=deviceId]').selectOption({ label: fleet.members[1].name });
+    await page.locator('[name=path]').fill('/interfaces/interface[name=*]/state/counters/in-octets');
+    await page.getByLabel('Rate per second (for counters)').check();
+    await page.locator('[name=chart]').selectOption('line');
+    await page.locator('[name=unit]').selectOption('bits/s');
+    await Promise.all([page.waitForURL(/\/dashboards\/\d+$/), page.getByRole('button', { name: 'Add widget' }).click()]);
+    const chart = page.locator('[data-testid^=widget-chart-]').first();
+    await chart.waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid^=widget-chart-]')?.getAttribute('data-status') === 'live', null, { timeout: 20_000 });
+    const initial = Number(await chart.getAttribute('data-point-count'));
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid^=widget-chart-]')?.getAttribute('data-point-count')) >= n + 4, initial, { timeout: 20_000 });
+    assert.ok((await page.locator('[data-testid^=widget-chart-] svg path').count()) > 0, 'Vega drew paths');
+    await shot(page, 'dashboard-new');
+  });
+
+  it('the seeded fleet overview shares one EventSource across its widgets', async () => {
+    const streams: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/live')) streams.push(r.url());
+    });
+    await page.goto(`${web.url}/dashboards`);
+    await page.getByRole('link', { name: 'Fleet overview' }).click();
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid^=widget-chart-]')].filter((e) => Number(e.getAttribute('data-point-count')) > 3).length >= 5,
+      null,
+      { timeout: 40_000 },
+    );
+    assert.equal(streams.length, 1, `one /api/live stream for the whole dashboard: ${streams.join(' ')}`);
+    await page.waitForTimeout(3000);
+    await shot(page, 'dashboard');
+    fs.mkdirSync(path.join(ROOT, 'docs', 'screenshots'), { recursive: true });
+    fs.copyFileSync(path.join(artifactsDir(), 'web-dashboard.png'), path.join(ROOT, 'docs', 'screenshots', 'dashboard.png'));
+  });
+
+  it('a viewer sees no edit controls and is refused when posting anyway', async () => {
+    const viewer = await createTestUser(tdb.db, 'viewer', 'viewer@example.test');
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const vp = await ctx.newPage();
+      await signInPage(vp, web.url, viewer);
+      await vp.goto(`${web.url}/devices`);
+      assert.equal(await vp.getByRole('link', { name: 'Add device' }).count(), 0);
+      assert.equal(await vp.getByRole('button', { name: 'Pause' }).count(), 0);
+      await vp.goto(`${web.url}/devices/${deviceIds[0]}`);
+      assert.equal(await vp.getByRole('link', { name: 'Edit' }).count(), 0);
+      assert.equal(await vp.getByRole('link', { name: 'Users' }).count(), 0);
+      await vp.goto(`${web.url}/devices/new`);
+      assert.match(await vp.getByTestId('error').innerText(), /Not allowed/);
+      const res = await vp.request.post(`${web.url}/devices/${deviceIds[0]}`, { form: { intent: 'pause' }, headers: { origin: web.url }, maxRedirects: 0 });
+      assert.equal(res.status(), 403);
+      await shot(vp, 'viewer');
+    } finally {
+      await ctx.close();
+    }
+  });
+});
