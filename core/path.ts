@@ -19,30 +19,48 @@ export interface StructuredPath {
 
 const DEFAULT_ORIGINS = new Set(['', 'openconfig']);
 
+const KEY_SPECIAL = /[\\\]=]/;
+const NAME_SPECIAL = /[\\/[]/;
+
 /** Escape `\`, `]` and `=` in a key value (the characters that would end or split it). */
 export function escapeKeyValue(value: string): string {
-  return value.replace(/[\\\]=]/g, (ch) => `\\${ch}`);
+  // Most values need no escaping; testing first avoids building a new string (hot path).
+  return KEY_SPECIAL.test(value) ? value.replace(/[\\\]=]/g, (ch) => `\\${ch}`) : value;
 }
 
 /** Escape `/` and `[` in an element name, and `\` itself. */
 function escapeElemName(name: string): string {
-  return name.replace(/[\\/[]/g, (ch) => `\\${ch}`);
+  return NAME_SPECIAL.test(name) ? name.replace(/[\\/[]/g, (ch) => `\\${ch}`) : name;
 }
 
 /** Turn a structured path into its canonical string; keys are sorted by name. */
 export function formatPath(path: StructuredPath): string {
+  return withOrigin(path.origin, formatElems(path.elems));
+}
+
+/**
+ * The canonical text of elements without origin ('' for none). Because paths are
+ * plain concatenations, formatElems(a) + formatElems(b) = formatElems([...a, ...b]):
+ * decoders format a shared prefix once and append each leaf's relative part.
+ */
+export function formatElems(elems: readonly PathElem[]): string {
   let out = '';
-  for (const elem of path.elems) {
+  for (const elem of elems) {
     out += '/' + escapeElemName(elem.name);
-    if (elem.keys) {
-      for (const k of Object.keys(elem.keys).sort()) {
-        out += `[${k}=${escapeKeyValue(elem.keys[k])}]`;
-      }
+    const keys = elem.keys;
+    if (keys) {
+      const names = Object.keys(keys);
+      if (names.length > 1) names.sort();
+      for (const k of names) out += `[${k}=${escapeKeyValue(keys[k])}]`;
     }
   }
-  if (out === '') out = '/';
-  const origin = path.origin ?? '';
-  return DEFAULT_ORIGINS.has(origin) ? out : `${origin}:${out}`;
+  return out;
+}
+
+/** Complete element text into a canonical path: '/' for the root, `origin:` unless it is a default origin. */
+export function withOrigin(origin: string | undefined, elemsText: string): string {
+  const out = elemsText === '' ? '/' : elemsText;
+  return !origin || DEFAULT_ORIGINS.has(origin) ? out : `${origin}:${out}`;
 }
 
 /** Error thrown for a path string that does not follow the grammar. */

@@ -4,10 +4,12 @@
  * the transport turns DecodeError into a PROTOCOL_ERROR session failure.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { formatPath, joinPaths, type PathElem, type StructuredPath } from '../../core/path';
+import { formatElems, formatPath, joinPaths, withOrigin, type PathElem, type StructuredPath } from '../../core/path';
 import { nanosToMillis, type TelemetryPoint } from '../../core/point';
 import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } from './json';
 import { fromWirePath, WirePathError } from './paths';
+
+const EMPTY_ELEMS: PathElem[] = [];
 import type { WireNotification, WireTypedValue, WireUpdate } from './proto';
 import { decimal64ToNumber, float32ToNumber, integerFromText, type LeafValue } from './values';
 
@@ -186,23 +188,30 @@ export class NotificationDecoder {
       prefix = this.resolveAlias(prefix);
     }
     const ts = this.timestamp(n.timestamp);
+    // The prefix is formatted once per notification; each update appends its relative part.
+    const prefixText = formatElems(prefix.elems);
     let sinceYield = 0;
     for (const u of n.update ?? []) {
-      let full: StructuredPath;
+      let rel: StructuredPath;
       try {
-        full = joinPaths(prefix, fromWirePath(u.path));
+        rel = fromWirePath(u.path);
       } catch (err) {
         if (err instanceof WirePathError) throw new DecodeError(err.message, { cause: err });
         throw err;
       }
-      const decoded = decodeTypedValue(u.val ?? legacyValue(u), full.elems);
+      const origin = (prefix.elems.length > 0 ? prefix.origin || rel.origin : rel.origin || prefix.origin) ?? '';
+      const val = u.val ?? legacyValue(u);
+      // Only JSON trees need the structured path (to extend it with their leaves).
+      const isTree = val?.value === 'json_val' || val?.value === 'json_ietf_val';
+      const full: StructuredPath | undefined = isTree ? joinPaths(prefix, rel) : undefined;
+      const decoded = decodeTypedValue(val, full ? full.elems : EMPTY_ELEMS);
       if (decoded.kind === 'skip') {
         skipped[decoded.reason] = (skipped[decoded.reason] ?? 0) + 1;
       } else if (decoded.kind === 'leaf') {
-        points.push(this.point(formatPath(full), ts, decoded.leaf.value, decoded.leaf.exact));
+        points.push(this.point(withOrigin(origin, prefixText + formatElems(rel.elems)), ts, decoded.leaf.value, decoded.leaf.exact));
       } else {
         for (const l of decoded.leaves) {
-          points.push(this.point(formatPath({ origin: full.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
+          points.push(this.point(formatPath({ origin: full!.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
           if (++sinceYield === LEAVES_PER_STEP) {
             sinceYield = 0;
             yield;

@@ -59,7 +59,11 @@ export async function startBenchSystem(): Promise<BenchSystem> {
   };
   const children: ManagedChild[] = [];
   const spawn = (name: string, file: string, extra: Record<string, string> = {}) => {
-    const child = startChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+    // BENCH_CPU_PROF=collector (or any process name prefix) writes a V8 CPU profile to bench/results/profiles.
+    const profile = process.env.BENCH_CPU_PROF && name.startsWith(process.env.BENCH_CPU_PROF)
+      ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench', 'results', 'profiles')]
+      : [];
+    const child = startChild(name, process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, file)], {
       env: { ...env, ...extra },
       cwd: ROOT,
       quiet: !process.env.BENCH_VERBOSE,
