@@ -191,10 +191,7 @@ export class IngestBatcher implements PointSink {
     };
     client.on('error', onError);
     try {
-      await this.series.resolve(
-        client,
-        batch.map((p) => ({ deviceId: p.deviceId, path: p.path, kind: typeof p.value === 'number' ? 'number' : 'text' })),
-      );
+      const seriesIds = await this.series.idsFor(client, batch);
       const nTime: number[] = [];
       const nSeries: number[] = [];
       const nValue: number[] = [];
@@ -202,13 +199,14 @@ export class IngestBatcher implements PointSink {
       const tSeries: number[] = [];
       const tValue: Array<string | null> = [];
       const touched = new Set<number>();
-      for (const p of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i];
         // Values PostgreSQL would refuse would fail the batch on every retry: drop and count them instead.
         if (!Number.isFinite(p.timestamp) || p.timestamp < 0 || p.timestamp > MAX_TIMESTAMP_MS) {
           this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'bad_timestamp' });
           continue;
         }
-        const id = this.series.get(p.deviceId, p.path);
+        const id = seriesIds[i];
         if (id === undefined) {
           // Only possible if the device was deleted mid-flight (FK prevented the series): count it.
           this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'unknown_device' });

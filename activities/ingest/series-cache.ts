@@ -4,33 +4,74 @@
  */
 import type pg from 'pg';
 
+/** A series wanted by a batch. */
+interface WantedSeries {
+  deviceId: number;
+  path: string;
+  kind: 'number' | 'text';
+}
+
 /** Resolves series ids, creating the missing ones in one round trip. */
 export class SeriesCache {
-  private readonly ids = new Map<string, number>();
+  // device id → path → series id. Nested maps: a lookup builds no key string (hot path).
+  private readonly byDevice = new Map<number, Map<string, number>>();
+  private count = 0;
 
   /** Number of cached series. */
   get size(): number {
-    return this.ids.size;
-  }
-
-  static key(deviceId: number, path: string): string {
-    return `${deviceId}\u0000${path}`;
+    return this.count;
   }
 
   /** Cached id or undefined. */
   get(deviceId: number, path: string): number | undefined {
-    return this.ids.get(SeriesCache.key(deviceId, path));
+    return this.byDevice.get(deviceId)?.get(path);
   }
 
-  /** Ensure every (device, path, kind) has an id; uses the given client (inside the flush transaction or not). */
-  async resolve(client: pg.ClientBase, wanted: Array<{ deviceId: number; path: string; kind: 'number' | 'text' }>): Promise<void> {
-    const missing = new Map<string, { deviceId: number; path: string; kind: 'number' | 'text' }>();
-    for (const w of wanted) {
-      const k = SeriesCache.key(w.deviceId, w.path);
-      if (!this.ids.has(k) && !missing.has(k)) missing.set(k, w);
+  private set(deviceId: number, path: string, id: number): void {
+    let paths = this.byDevice.get(deviceId);
+    if (!paths) this.byDevice.set(deviceId, (paths = new Map()));
+    if (!paths.has(path)) this.count++;
+    paths.set(path, id);
+  }
+
+  /**
+   * Series ids for every point of a batch, in order, creating missing series in bulk
+   * (undefined where the device no longer exists). One map lookup pair per point.
+   */
+  async idsFor(
+    client: pg.ClientBase,
+    points: ReadonlyArray<{ deviceId: number; path: string; value: unknown }>,
+  ): Promise<Array<number | undefined>> {
+    const ids = new Array<number | undefined>(points.length);
+    const missingAt: number[] = [];
+    let missing: Map<string, WantedSeries> | undefined;
+    let lastDevice = NaN;
+    let paths: Map<string, number> | undefined;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i];
+      if (p.deviceId !== lastDevice) {
+        lastDevice = p.deviceId;
+        paths = this.byDevice.get(lastDevice);
+      }
+      const id = paths?.get(p.path);
+      if (id !== undefined) {
+        ids[i] = id;
+        continue;
+      }
+      missingAt.push(i);
+      missing ??= new Map();
+      const k = `${p.deviceId}\u0000${p.path}`;
+      if (!missing.has(k)) missing.set(k, { deviceId: p.deviceId, path: p.path, kind: typeof p.value === 'number' ? 'number' : 'text' });
     }
-    if (missing.size === 0) return;
-    const list = [...missing.values()];
+    if (missing) {
+      await this.create(client, [...missing.values()]);
+      for (const i of missingAt) ids[i] = this.get(points[i].deviceId, points[i].path);
+    }
+    return ids;
+  }
+
+  /** Create series in bulk (for devices that still exist) and cache the ids of all of them. */
+  private async create(client: pg.ClientBase, list: WantedSeries[]): Promise<void> {
     const deviceIds = list.map((m) => m.deviceId);
     const paths = list.map((m) => m.path);
     const kinds = list.map((m) => m.kind);
@@ -49,12 +90,12 @@ export class SeriesCache {
          ON s.device_id = w.device_id AND s.path = w.path`,
       [deviceIds, paths],
     );
-    for (const row of res.rows) this.ids.set(SeriesCache.key(row.device_id, row.path), Number(row.id));
+    for (const row of res.rows) this.set(row.device_id, row.path, Number(row.id));
   }
 
   /** Forget a device's series (device deleted). */
   forgetDevice(deviceId: number): void {
-    const prefix = `${deviceId}\u0000`;
-    for (const k of this.ids.keys()) if (k.startsWith(prefix)) this.ids.delete(k);
+    this.count -= this.byDevice.get(deviceId)?.size ?? 0;
+    this.byDevice.delete(deviceId);
   }
 }
