@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + end to end), scale, failover, live.
+ * Scenarios: pipeline (COPY ceiling + end to end), scale, failover, live, query.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { run } from '../scripts/infra/proc';
 import { startBenchSystem, type BenchSystem } from './lib/system';
 import { copyCeiling, endToEnd, round } from './scenarios/pipeline';
 import { failover } from './scenarios/failover';
@@ -32,7 +33,7 @@ async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>)
 }
 
 async function main() {
-  const all = ['pipeline', 'scale', 'failover', 'live'];
+  const all = ['pipeline', 'scale', 'failover', 'live', 'query'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -95,6 +96,25 @@ async function main() {
       rows.push(
         { scenario: 'live', metric: 'emit → browser p50', value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
         { scenario: 'live', metric: 'emit → browser p99', value: r.latencyP99Ms, target: 300, better: 'lower', unit: 'ms' },
+      );
+      return r;
+    });
+  }
+
+  if (scenarios.includes('query')) {
+    results.query = await withSystem('query: 24 h × 20-series panel, rollups against raw', async (sys) => {
+      // bench/query.ts seeds a scratch database next to the given one and prints where it wrote its JSON.
+      const out = await run(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'query.ts')], {
+        env: { ...process.env, DATABASE_URL: sys.services.databaseUrl },
+        quiet: true,
+      });
+      const file = /wrote (\S+\.json)/.exec(out)?.[1];
+      if (!file) throw new Error(`bench/query.ts printed no result file:\n${out}`);
+      const r = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as { rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number };
+      rows.push(
+        { scenario: 'query', metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
+        { scenario: 'query', metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
+        { scenario: 'query', metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
       );
       return r;
     });

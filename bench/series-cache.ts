@@ -18,7 +18,7 @@ const fakeClient = {
   },
 };
 const batch = Array.from({ length: 5000 }, (_, i) => ({ deviceId: (i % devices) + 1, path: paths[i % pathsPerDevice], value: i, timestamp: 0 }));
-const all = [];
+const all: Array<{ deviceId: number; path: string; value: number; timestamp: number }> = [];
 for (let d = 1; d <= devices; d++) for (const path of paths) all.push({ deviceId: d, path, value: 1, timestamp: 0 });
 
 async function main() {

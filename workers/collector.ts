@@ -107,6 +107,7 @@ async function main() {
     batchSize: config.INGEST_BATCH_SIZE,
     flushIntervalMs: config.INGEST_FLUSH_MS,
     maxBuffered: config.INGEST_MAX_BUFFERED,
+    maxHeld: config.INGEST_MAX_HELD,
     metrics,
     log,
   });

@@ -134,12 +134,17 @@ export async function startBenchSystem(): Promise<BenchSystem> {
   };
 }
 
-/** Sum of a counter on a collector's /metrics. */
+/**
+ * Sum of a metric on a collector's /metrics over its label sets; `name` may include a
+ * label selector, e.g. `event_loop_delay_seconds{quantile="0.99"}`.
+ */
 export async function scrape(metricsPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const exact = name.includes('{');
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    const match = exact ? line.startsWith(name + ' ') : line.startsWith(name + ' ') || line.startsWith(name + '{');
+    if (match) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

@@ -68,7 +68,7 @@ export async function endToEnd(sys: BenchSystem, o: PipelineOptions) {
   let rssMax = 0;
   while (performance.now() - t0 < o.seconds * 1000) {
     await sleep(5000);
-    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_p99_seconds'));
+    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
     rssMax = Math.max(rssMax, rssBytes(collector.child.pid!));
   }
   const dt = (performance.now() - t0) / 1000;

@@ -40,7 +40,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   while (Date.now() - t0 < o.holdSeconds * 1000) {
     await sleep(5000);
     minStreaming = Math.min(minStreaming, await streamingCount(collector.metricsPort));
-    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_p99_seconds'));
+    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
   }
   const cpu = meter.end();
   // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
