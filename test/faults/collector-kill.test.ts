@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../../scripts/infra/proc';
 import { describeAccounting, startRig, type Rig, type RigCollector } from '../support/faults-rig';
-import { faultCase } from '../support/faults-report';
+import { faultCase, faultSetup } from '../support/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,14 +25,16 @@ describe('faults: a collector killed with SIGKILL mid-batch', function () {
   let rig: Rig;
 
   before(async () => {
-    rig = await startRig({
-      label: 'faults_kill9',
-      devices: 10,
-      interfaces: 4,
-      sampleMs: SAMPLE_MS,
-      collectors: 2,
-      env: { INGEST_FLUSH_MS: '3000', INGEST_BATCH_SIZE: '100000' },
-      sessionOptions: { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, initialBackoffMs: 1000, maxBackoffMs: 5000 },
+    await faultSetup([{ name: 'collector kill -9 mid-batch (2 collectors, 10 devices)', checks: 'sessions fail over after the heartbeat timeout; recovery time; points lost with the process ≤ its unflushed batch and covered by recorded gaps; no duplicates' }], async () => {
+      rig = await startRig({
+        label: 'faults_kill9',
+        devices: 10,
+        interfaces: 4,
+        sampleMs: SAMPLE_MS,
+        collectors: 2,
+        env: { INGEST_FLUSH_MS: '3000', INGEST_BATCH_SIZE: '100000' },
+        sessionOptions: { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, initialBackoffMs: 1000, maxBackoffMs: 5000 },
+      });
     });
   });
 

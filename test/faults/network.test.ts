@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describeAccounting, startRig, sumMetric, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase } from '../support/faults-report';
+import { faultCase, faultSetup } from '../support/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,16 +21,18 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
   let rss: RssSampler;
 
   before(async () => {
-    rig = await startRig({
-      label: 'faults_network',
-      devices: 20,
-      interfaces: 4,
-      sampleMs: 500,
-      proxy: true,
-      env: { SESSION_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) },
-      sessionOptions: { initialBackoffMs: 1000, maxBackoffMs: 5000 },
+    await faultSetup([{ name: 'reconnect storm (20 devices, RST)', checks: 'all sessions recover; reconnects spread by jittered backoff; stored = received − dropped; no duplicates; gaps recorded; RSS bounded' }, { name: 'device stall, connection open', checks: `idle timeout (${IDLE_TIMEOUT_MS} ms) restarts the session; other devices unaffected; recovers after the stall` }, { name: 'latency 300 ms + 8 KiB/s per connection (30 s)', checks: 'sessions keep streaming; data lag bounded; stored = received − dropped; no duplicates; RSS bounded' }], async () => {
+      rig = await startRig({
+        label: 'faults_network',
+        devices: 20,
+        interfaces: 4,
+        sampleMs: 500,
+        proxy: true,
+        env: { SESSION_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) },
+        sessionOptions: { initialBackoffMs: 1000, maxBackoffMs: 5000 },
+      });
+      rss = new RssSampler(() => rig.collectors[0]?.pid);
     });
-    rss = new RssSampler(() => rig.collectors[0]?.pid);
   });
 
   after(async () => {

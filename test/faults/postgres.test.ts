@@ -13,7 +13,7 @@ import { findPostgresBin } from '../../scripts/infra/postgres';
 import { adminDatabaseUrl } from '../support/env';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase } from '../support/faults-report';
+import { faultCase, faultSetup } from '../support/faults-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PAUSE_MS = Number(process.env.FAULTS_PG_PAUSE_MS ?? 60_000);
@@ -58,8 +58,10 @@ describe('faults: PostgreSQL (paused, restarted, connections terminated)', funct
   let rss: RssSampler;
 
   before(async () => {
-    rig = await startRig({ label: 'faults_pg', devices: 10, interfaces: 4, sampleMs: 200, sessionOptions: { initialBackoffMs: 1000, maxBackoffMs: 5000 } });
-    rss = new RssSampler(() => rig.collectors[0]?.pid);
+    await faultSetup([{ name: `PostgreSQL SIGSTOP ${PAUSE_MS / 1000} s`, checks: 'collector buffers (bounded), /healthz says the database is unreachable, everything held is written after SIGCONT: stored = received − dropped, dropped = 0, no duplicates, RSS bounded' }, { name: 'PostgreSQL restart', checks: 'ingest resumes by itself; stored = received − dropped; no duplicates' }, { name: 'pg_terminate_backend every 2 s (20 s)', checks: 'no loss, no duplicates, /healthz recovers' }], async () => {
+      rig = await startRig({ label: 'faults_pg', devices: 10, interfaces: 4, sampleMs: 200, sessionOptions: { initialBackoffMs: 1000, maxBackoffMs: 5000 } });
+      rss = new RssSampler(() => rig.collectors[0]?.pid);
+    });
   });
 
   after(async () => {

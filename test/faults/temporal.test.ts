@@ -17,7 +17,7 @@ import { waitForTemporal } from '../../temporal/dev-server';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
-import { faultCase } from '../support/faults-report';
+import { faultCase, faultSetup } from '../support/faults-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OUTAGE_MS = 20_000;
@@ -55,10 +55,12 @@ describe('faults: Temporal server killed and restarted', function () {
   let dir: string;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-temporal-'));
-    port = await freePort();
-    temporal = await startTemporal(port, path.join(dir, 'temporal.db'));
-    rig = await startRig({ label: 'faults_temporal', devices: 5, interfaces: 4, sampleMs: 500, temporalAddress: `127.0.0.1:${port}` });
+    await faultSetup([{ name: 'Temporal dev server killed 20 s, restarted', checks: 'sessions keep collecting during the outage; same workflow runs afterwards, queryable; workers reconnect; /healthz tells the truth; stored = received − dropped; no duplicates' }], async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-temporal-'));
+      port = await freePort();
+      temporal = await startTemporal(port, path.join(dir, 'temporal.db'));
+      rig = await startRig({ label: 'faults_temporal', devices: 5, interfaces: 4, sampleMs: 500, temporalAddress: `127.0.0.1:${port}` });
+    });
   });
 
   after(async () => {

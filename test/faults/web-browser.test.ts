@@ -13,7 +13,7 @@ import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium';
 import { artifactsDir } from '../support/env';
 import { startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase } from '../support/faults-report';
+import { faultCase, faultSetup } from '../support/faults-report';
 import { webClient } from '../support/faults-web';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
@@ -49,7 +49,9 @@ describe('faults: web process restarted while a browser is connected', function 
   let browser: Browser | undefined;
 
   before(async () => {
-    rig = await startRig({ label: 'faults_web', devices: 2, interfaces: 2, sampleMs: 250, web: true });
+    await faultSetup([{ name: 'web restart with Chromium connected', checks: 'EventSource reconnects (Last-Event-ID); chart back to live and growing; every stored point since page load delivered once; web RSS' }], async () => {
+      rig = await startRig({ label: 'faults_web', devices: 2, interfaces: 2, sampleMs: 250, web: true });
+    });
   });
   after(async () => {
     await browser?.close();

@@ -74,3 +74,14 @@ export async function faultCase(name: string, checks: string, body: (note: (text
     throw err;
   }
 }
+
+/** Run a suite's set-up; when it fails, every case it serves is recorded as failed (not silently left out). */
+export async function faultSetup<T>(cases: Array<{ name: string; checks: string }>, setup: () => Promise<T>): Promise<T> {
+  try {
+    return await setup();
+  } catch (err) {
+    const first = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300);
+    for (const c of cases) recordFaultResult({ ...c, result: 'fail', numbers: `set-up failed: ${first}` });
+    throw err;
+  }
+}
