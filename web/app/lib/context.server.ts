@@ -54,7 +54,8 @@ export function sessionSecrets(config: Config): string[] {
 /** The shared context (created on first use). */
 export function ctx(): WebContext {
   if (!g.__switchTelemetry) {
-    const config = loadConfig();
+    // Read the environment afresh (not the module-level cache): tests reset the context between databases.
+    const config = loadConfig({ ...process.env });
     const pool = createPool(config.DATABASE_URL, 10);
     g.__switchTelemetry = {
       config,
