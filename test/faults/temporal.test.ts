@@ -16,7 +16,7 @@ import { ensureTemporalCli } from '../../temporal/cli';
 import { waitForTemporal } from '../../temporal/dev-server';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
-import { spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
+import { mib, RssSampler, spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
 import { faultCase, faultSetup } from '../support/faults-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,6 +72,7 @@ describe('faults: Temporal server killed and restarted', function () {
   it('sessions keep collecting while Temporal is down and carry on after its restart', () =>
     faultCase('Temporal dev server killed 20 s, restarted', 'sessions keep collecting during the outage; same workflow runs afterwards, queryable; workers reconnect; /healthz tells the truth; stored = received − dropped; no duplicates', async (note) => {
       const c = rig.collectors[0];
+      const rss = new RssSampler(() => c.pid);
       const runsBefore = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe().then((x) => x.runId)));
       const killedAt = Date.now();
       await temporal!.kill9();
@@ -99,9 +100,11 @@ describe('faults: Temporal server killed and restarted', function () {
       const runsAfter = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe()));
       const healthAfter = await healthz(c.metricsPort);
       const a = await rig.quiesce();
+      rss.stop();
+      const gaps = await rig.gapsSince(killedAt);
       note(`${collectedDuring}/${rig.devices.length} devices stored points during the outage; /healthz during it: ${healthDuring.status} ${healthDuring.body.slice(0, 160)}`);
       note(`server back ${((serverUp - restartAt) / 1000).toFixed(1)} s after start; all sessions answering 'streaming' ${((answered - serverUp) / 1000).toFixed(1)} s later; /healthz after: ${healthAfter.status}`);
-      note(`workflow runs kept: ${runsAfter.filter((r, i) => r.runId === runsBefore[i] || r.status.name === 'RUNNING').length}/${rig.devices.length}; ${describeAccounting(a)}`);
+      note(`workflow runs kept: ${runsAfter.filter((r, i) => r.runId === runsBefore[i] || r.status.name === 'RUNNING').length}/${rig.devices.length}; gaps recorded ${[...gaps.values()].reduce((x, y) => x + y, 0)}; ${describeAccounting(a)}; collector RSS max ${mib(rss.max)}`);
       assert.equal(collectedDuring, rig.devices.length, 'every session kept collecting while Temporal was down');
       assert.ok(runsAfter.every((r) => r.status.name === 'RUNNING'), 'the workflows survived the restart');
       assert.ok(recovered > 0);
@@ -109,6 +112,7 @@ describe('faults: Temporal server killed and restarted', function () {
       assert.equal(a.stored, a.received - a.dropped);
       assert.equal(a.duplicates, 0);
       assert.ok(rig.control.alive() && c.alive(), 'workers stayed up');
+      assert.ok(rss.max < 700 * 1024 * 1024, 'collector RSS bounded');
       assert.ok(healthDuring.status !== 200 || /temporal/i.test(healthDuring.body), `/healthz tells the truth while Temporal is down (got ${healthDuring.status} ${healthDuring.body})`);
     }));
 });
