@@ -38,7 +38,13 @@ describe('web app in Chromium', function () {
   before(async () => {
     tdb = await createTestDatabase('e2e_web');
     fleet = await startFleet({ gnmiCount: 2, interfaces: 4, namePrefix: 'webe2e' });
-    [workers, web, client] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url), testClient()]);
+    client = await testClient();
+    // Session workflows left running by earlier suites on the shared Temporal server would keep
+    // this suite's collector busy with devices it cannot find: end them first.
+    for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(wf.workflowId).terminate('cleared by the web e2e suite').catch(() => undefined);
+    }
+    [workers, web] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url)]);
     admin = await createTestUser(tdb.db, 'admin', 'admin@example.test');
     // The first simulated switch is registered the way `npm start` does (with the fleet overview dashboard);
     // the second is added through the form by the test.
