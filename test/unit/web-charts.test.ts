@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
 import { POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
-import { WidgetRows, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
+import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
 // Vega expressions are JavaScript-like: evaluate the label expressions with Vega's format() stand-in.
@@ -161,6 +161,17 @@ describe('web: widget rows', () => {
     assert.deepEqual(a2.insert, [{ t: 1000, v: 15, series: 'a' }]);
     const b = rows.add(3, [{ t: 1200, v: 7 }]);
     assert.deepEqual(b.insert, [{ t: 1000, v: 7, series: 'b' }]);
+  });
+
+  it('one batch over several series inserts each bucket once, with its final value', () => {
+    const rows = new WidgetRows(series, { aggregate: 'sum', groupBy: 'all', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
+    rows.add(1, [{ t: 0, v: 1 }]); // already drawn
+    const merged = mergeChanges([rows.add(1, [{ t: 1000, v: 1 }]), rows.add(2, [{ t: 1100, v: 2 }]), rows.add(3, [{ t: 200, v: 5 }])]);
+    assert.deepEqual(merged.insert, [
+      { t: 1000, v: 3, series: 'sum' },
+      { t: 0, v: 6, series: 'sum' },
+    ]);
+    assert.deepEqual(merged.remove, [{ series: 'sum', t: 0 }], 'only the row already on the chart is removed');
   });
 
   it('max over all: one line', () => {

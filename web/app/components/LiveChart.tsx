@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
-import { WidgetRows, bucketMs, gapThreshold, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
+import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
 
@@ -65,13 +65,15 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       const initial: Row[] = [];
       // Raw values of the newest stored sample per series: live rates continue from them.
       const lastRaw = new Map<number, { t: number; v: number | null }>();
+      const historyChanges = [];
       for (const s of series) {
         const h = body.series[String(s.id)];
         if (!h) continue;
-        initial.push(...rows.add(s.id, h.points).insert);
+        historyChanges.push(rows.add(s.id, h.points));
         if (h.last) lastRaw.set(s.id, h.last);
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
+      initial.push(...mergeChanges(historyChanges).insert);
       const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs }), {
         actions: false,
         renderer: 'svg',
@@ -106,13 +108,9 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
           list.push({ t: p.t, v });
           bySeries.set(p.s, list);
         }
-        const insert: Row[] = [];
-        const remove = new Set<string>();
-        for (const [id, pts] of bySeries) {
-          const ch = rows.add(id, pts);
-          insert.push(...ch.insert);
-          for (const r of ch.remove) remove.add(`${r.series}|${r.t}`);
-        }
+        const merged = mergeChanges([...bySeries].map(([id, pts]) => rows.add(id, pts)));
+        const insert = merged.insert;
+        const remove = new Set(merged.remove.map((r) => `${r.series}|${r.t}`));
         if (insert.length === 0) return;
         const cutoff = Date.now() - windowMs;
         view

@@ -126,6 +126,26 @@ export interface RowChanges {
 }
 
 /**
+ * Merge the changes of several add() calls into one changeset: a bucket
+ * re-emitted by a later call replaces the row an earlier call inserted in the
+ * same batch (that row never reached the chart, so it must not be inserted).
+ */
+export function mergeChanges(list: RowChanges[]): RowChanges {
+  const insert = new Map<string, Row>();
+  const remove = new Map<string, { series: string; t: number }>();
+  for (const ch of list) {
+    for (const r of ch.remove) {
+      const k = `${r.series}|${r.t}`;
+      // Replacing a row inserted earlier in this batch: drop that insert, nothing to remove.
+      if (insert.has(`${k}|`)) insert.delete(`${k}|`);
+      else remove.set(k, r);
+    }
+    for (const r of ch.insert) insert.set(`${r.series}|${r.t}|${r.v === null ? 'gap' : ''}`, r);
+  }
+  return { remove: [...remove.values()], insert: [...insert.values()] };
+}
+
+/**
  * Incremental builder of a widget's rows. Without aggregation each series is
  * its own line; with one, every series is averaged into time buckets and the
  * buckets combined across the series of a group (device or all). A bucket
