@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
@@ -21,6 +21,7 @@ import { IngestBatcher } from '../activities/ingest/batcher';
 import { getProtocol } from '../activities/protocols';
 import { LagTracker, createSessionActivities } from '../activities/session';
 import { connectClient, connectWorker } from '../temporal/client';
+import { installWorkerRuntime } from '../temporal/runtime';
 
 const log = createLogger('collector');
 
@@ -117,7 +118,7 @@ async function main() {
   const leaving = new AbortController();
 
   // Runtime.install must precede the first connection; its shutdown signals stop the worker's polling.
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
+  installWorkerRuntime(config, { shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   const worker = await Worker.create({

@@ -14,6 +14,7 @@ import { createControlActivities } from '../activities/control';
 import { sessionOptionsFromConfig } from '../activities/fleet';
 import { createKnex } from '../activities/db/pool';
 import { connectClient, connectWorker } from '../temporal/client';
+import { installWorkerRuntime } from '../temporal/runtime';
 
 const log = createLogger('control-worker');
 
@@ -49,6 +50,7 @@ export async function ensureMaintenanceSchedule(client: Client, everySeconds: nu
 
 async function main() {
   const config = loadConfig();
+  installWorkerRuntime(config);
   const db = createKnex(config.DATABASE_URL);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
