@@ -12,6 +12,8 @@ import { instrumentSimulator } from '../support/faults-sim';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDLE_TIMEOUT_MS = 4000;
+/** Bandwidth per connection and direction while shaped (below what a device sends unshaped). */
+const LIMIT = 2 * 1024;
 /** Generous bound on the collector's resident memory under this load. */
 const RSS_LIMIT = 700 * 1024 * 1024;
 
@@ -21,7 +23,7 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
   let rss: RssSampler;
 
   before(async () => {
-    await faultSetup([{ name: 'reconnect storm (20 devices, RST)', checks: 'all sessions recover; reconnects spread by jittered backoff; stored = received − dropped; no duplicates; gaps recorded; RSS bounded' }, { name: 'device stall, connection open', checks: `idle timeout (${IDLE_TIMEOUT_MS} ms) restarts the session; other devices unaffected; recovers after the stall` }, { name: 'latency 300 ms + 8 KiB/s per connection (30 s)', checks: 'sessions keep streaming; data lag bounded; stored = received − dropped; no duplicates; RSS bounded' }], async () => {
+    await faultSetup([{ name: 'reconnect storm (20 devices, RST)', checks: 'all sessions recover; reconnects spread by jittered backoff; stored = received − dropped; no duplicates; gaps recorded; RSS bounded' }, { name: 'device stall, connection open', checks: `idle timeout (${IDLE_TIMEOUT_MS} ms) restarts the session; other devices unaffected; recovers after the stall` }, { name: `latency 300 ms + ${LIMIT / 1024} KiB/s per connection (30 s)`, checks: 'sessions keep streaming; data lag bounded; stored = received − dropped; no duplicates; RSS bounded' }], async () => {
       rig = await startRig({
         label: 'faults_network',
         devices: 20,
@@ -105,11 +107,15 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
     }));
 
   it('high latency and low bandwidth between collector and devices', () =>
-    faultCase('latency 300 ms + 8 KiB/s per connection (30 s)', 'sessions keep streaming; data lag bounded; stored = received − dropped; no duplicates; RSS bounded', async (note) => {
+    faultCase(`latency 300 ms + ${LIMIT / 1024} KiB/s per connection (30 s)`, 'sessions keep streaming; data lag bounded; stored = received − dropped; no duplicates; RSS bounded', async (note) => {
       const c = rig.collectors[0];
       const failuresBefore = sumMetric((await rig.metricsText(c)) ?? '', 'session_failures_total');
-      for (const d of rig.devices) d.proxy!.shape({ latencyMs: 300, bytesPerSecond: 8 * 1024 });
+      const unshapedBytes = rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0);
+      await sleep(5000);
+      const unshapedRate = (rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0) - unshapedBytes) / 5 / rig.devices.length;
+      for (const d of rig.devices) d.proxy!.shape({ latencyMs: 300, bytesPerSecond: LIMIT });
       const started = Date.now();
+      const shapedBytes = rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0);
       let worstLag = 0;
       while (Date.now() - started < 30_000) {
         await sleep(2000);
@@ -117,11 +123,13 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
         const now = Date.now();
         for (const d of rig.devices) worstLag = Math.max(worstLag, now - (latest.get(d.id) ?? 0));
       }
+      const shapedRate = (rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0) - shapedBytes) / ((Date.now() - started) / 1000) / rig.devices.length;
       const shapedLatest = await rig.latestPerDevice();
       const allStored = rig.devices.every((d) => (shapedLatest.get(d.id) ?? 0) > started + 5000);
       const failures = sumMetric((await rig.metricsText(c)) ?? '', 'session_failures_total') - failuresBefore;
       for (const d of rig.devices) d.proxy!.shape({ latencyMs: 0, bytesPerSecond: 0 });
       const a = await rig.quiesce(60_000);
+      note(`per connection: ${(unshapedRate / 1024).toFixed(1)} KiB/s unshaped, ${(shapedRate / 1024).toFixed(1)} KiB/s while limited to ${LIMIT / 1024} KiB/s`);
       note(`worst data lag while shaped ${(worstLag / 1000).toFixed(1)} s; session failures while shaped ${failures}; ${describeAccounting(a)}; collector RSS max ${mib(rss.max)}`);
       assert.ok(allStored, 'every device stored points while the network was slow');
       assert.ok(worstLag < 30_000, `data lag stayed under 30 s (${worstLag} ms)`);

@@ -282,10 +282,15 @@ export class Rig {
     try {
       await new Promise((r) => setTimeout(r, 1500));
       let last: Accounting | undefined;
+      let settledSince: number | undefined;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const a = await this.accounting();
-        if (a.stored === a.received - a.dropped && last && last.received === a.received && last.stored === a.stored) return a;
+        const settled = a.stored === a.received - a.dropped && last !== undefined && last.received === a.received && last.stored === a.stored;
+        settledSince = settled ? (settledSince ?? Date.now()) : undefined;
+        // Settled, and either everything emitted arrived or nothing more has arrived for 5 s
+        // (the rest was on a connection that broke).
+        if (settledSince !== undefined && (a.emitted === a.received || Date.now() - settledSince >= 5000)) return a;
         if (Date.now() > deadline) return a;
         last = a;
         await new Promise((r) => setTimeout(r, 1000));

@@ -26,6 +26,8 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Times at which connections were accepted (ms since epoch), oldest first. */
   readonly acceptedAt: number[];
+  /** Bytes forwarded from the target to clients since start. */
+  readonly bytesDown: number;
   /** Change latency / bandwidth for data sent from now on. */
   shape(s: ProxyShape): void;
   /** Reset (RST) every open connection at once; returns how many. */
@@ -36,7 +38,8 @@ export interface TcpProxy {
 const HIGH_WATER = 256 * 1024;
 
 /** Forward `from` → `to`, delayed and rate-limited by the current shape. */
-function shapedPipe(from: net.Socket, to: net.Socket, shape: () => Required<ProxyShape>): void {
+/** Forward `from` → `to`; returns a function that re-times queued data after a shape change. */
+function shapedPipe(from: net.Socket, to: net.Socket, shape: () => Required<ProxyShape>, onBytes: (n: number) => void = () => undefined): () => void {
   const queue: Array<{ chunk: Buffer; at: number }> = [];
   let queued = 0;
   let nextFree = 0; // when the "wire" is free again (bandwidth)
@@ -48,6 +51,7 @@ function shapedPipe(from: net.Socket, to: net.Socket, shape: () => Required<Prox
     while (queue.length && queue[0].at <= now) {
       const { chunk } = queue.shift()!;
       queued -= chunk.length;
+      onBytes(chunk.length);
       if (!to.destroyed) to.write(chunk);
     }
     if (queued < HIGH_WATER && from.isPaused()) from.resume();
@@ -64,6 +68,7 @@ function shapedPipe(from: net.Socket, to: net.Socket, shape: () => Required<Prox
       at = Math.max(at, nextFree + latencyMs);
     }
     if (at <= now && queue.length === 0) {
+      onBytes(chunk.length);
       to.write(chunk);
       return;
     }
@@ -79,13 +84,31 @@ function shapedPipe(from: net.Socket, to: net.Socket, shape: () => Required<Prox
   from.on('close', () => {
     if (timer && to.destroyed) clearTimeout(timer);
   });
+  return () => {
+    // Re-time what waits in the queue under the new shape (a lifted limit releases it now).
+    const { latencyMs, bytesPerSecond } = shape();
+    const now = Date.now();
+    nextFree = now;
+    for (const item of queue) {
+      let at = now + latencyMs;
+      if (bytesPerSecond > 0) {
+        nextFree += (item.chunk.length / bytesPerSecond) * 1000;
+        at = Math.max(at, nextFree + latencyMs);
+      }
+      item.at = Math.min(item.at, at);
+    }
+    if (timer) clearTimeout(timer);
+    timer = queue.length ? setTimeout(pump, Math.max(0, queue[0].at - now)) : undefined;
+  };
 }
 
 /** Start a proxy on a free loopback port in front of targetHost:targetPort. */
 export async function startTcpProxy(opts: { targetPort: number; targetHost?: string } & ProxyShape): Promise<TcpProxy> {
   const current: Required<ProxyShape> = { latencyMs: opts.latencyMs ?? 0, bytesPerSecond: opts.bytesPerSecond ?? 0 };
   const pairs = new Set<[net.Socket, net.Socket]>();
+  const reshapers = new Set<() => void>();
   const acceptedAt: number[] = [];
+  let bytesDown = 0;
   const server = net.createServer((client) => {
     acceptedAt.push(Date.now());
     const upstream = net.connect({ host: opts.targetHost ?? '127.0.0.1', port: opts.targetPort });
@@ -95,6 +118,8 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     pairs.add(pair);
     const finish = () => {
       pairs.delete(pair);
+      reshapers.delete(up);
+      reshapers.delete(down);
       if (!client.destroyed) client.destroy();
       if (!upstream.destroyed) upstream.destroy();
     };
@@ -102,8 +127,10 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     upstream.on('error', finish);
     client.on('close', finish);
     upstream.on('close', finish);
-    shapedPipe(client, upstream, () => current);
-    shapedPipe(upstream, client, () => current);
+    const up = shapedPipe(client, upstream, () => current);
+    const down = shapedPipe(upstream, client, () => current, (n) => (bytesDown += n));
+    reshapers.add(up);
+    reshapers.add(down);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -119,9 +146,13 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
       return acceptedAt.length;
     },
     acceptedAt,
+    get bytesDown() {
+      return bytesDown;
+    },
     shape(s) {
       if (s.latencyMs !== undefined) current.latencyMs = s.latencyMs;
       if (s.bytesPerSecond !== undefined) current.bytesPerSecond = s.bytesPerSecond;
+      for (const r of reshapers) r();
     },
     resetAll() {
       const n = pairs.size;
