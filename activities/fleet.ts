@@ -4,7 +4,7 @@
  * pause, resume, reconfigure (updates: acknowledged; or signals: fire and
  * forget), stop, status, and listing by visibility query.
  */
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import {
   SA,
   TASK_QUEUES,
@@ -42,7 +42,7 @@ export async function startDeviceSession(
   client: Client,
   device: DeviceRef,
   options: DeviceSessionOptions = {},
-): Promise<WorkflowHandle<typeof deviceSessionWorkflow>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deviceSessionWorkflow>> {
   return client.workflow.start<typeof deviceSessionWorkflow>('deviceSessionWorkflow', {
     workflowId: deviceSessionWorkflowId(device.id),
     taskQueue: TASK_QUEUES.control,

@@ -46,8 +46,8 @@ describe('device secrets', () => {
   });
 
   it('rotates every secret to a new key version with the operator command', async () => {
-    const env = { ...process.env, DATABASE_URL: tdb.url, DATA_DIR: dataDir, SECRETS_KEY: '' };
-    delete env.SECRETS_KEY;
+    const { SECRETS_KEY: _ignored, ...inherited } = process.env;
+    const env = { ...inherited, DATABASE_URL: tdb.url, DATA_DIR: dataDir };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/rotate-secrets-key.ts'), '--new-version'], { env, cwd: ROOT });
     assert.match(stdout, /re-encrypted 1 device secrets under key version 2; 0 left/);
     const ring = loadKeyring({ dataDir });

@@ -1,3 +1,4 @@
+import type { RunSessionResult } from '../../core/names';
 /**
  * The session activity alone (MockActivityEnvironment, a fake protocol): how
  * each way of ending becomes what the workflow sees — a worker shutdown or a
@@ -151,7 +152,7 @@ describe('session activity', () => {
     const { deps: d } = deps(fakeProtocol());
     const env = new MockActivityEnvironment();
     const { runDeviceSession } = createSessionActivities(d);
-    const result = await env.run(runDeviceSession, input({ leaseMs: 120 }));
+    const result = (await env.run(runDeviceSession, input({ leaseMs: 120 }))) as RunSessionResult;
     assert.equal(result.reason, 'lease');
     assert.ok(result.points > 0);
 
