@@ -1,4 +1,3 @@
-import type { RunSessionResult } from '../../core/names';
 /**
  * The session activity alone (MockActivityEnvironment, a fake protocol): how
  * each way of ending becomes what the workflow sees — a worker shutdown or a
@@ -18,6 +17,7 @@ import { MetricsRegistry } from '../../core/metrics';
 import { COLLECTOR_LEAVING, type RunSessionInput, type SessionHeartbeat } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
+import type { RunSessionResult } from '../../core/names';
 
 const DEVICE_ID = 42;
 
