@@ -14,10 +14,9 @@ import type { Gap } from '../../activities/db/gaps';
 import type { Keyring } from '../../activities/db/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { MetricsRegistry } from '../../core/metrics';
-import { COLLECTOR_LEAVING, type RunSessionInput, type SessionHeartbeat } from '../../core/names';
+import { COLLECTOR_LEAVING, type RunSessionInput, type RunSessionResult, type SessionHeartbeat } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
-import type { RunSessionResult } from '../../core/names';
 
 const DEVICE_ID = 42;
 
