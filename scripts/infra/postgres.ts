@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import pg from 'pg';
-import { run, ticker } from './proc';
+import { aptInstall, isRoot } from './apt';
+import { run } from './proc';
 
 /** A database the caller can use. */
 export interface ManagedPostgres {
@@ -15,8 +16,6 @@ export interface ManagedPostgres {
   /** Stops the cluster if we started it. */
   stop(): Promise<void>;
 }
-
-const isRoot = () => process.getuid?.() === 0;
 
 /** Newest installed PostgreSQL bin folder, or undefined. */
 export function findPostgresBin(): string | undefined {
@@ -36,17 +35,7 @@ export async function installPostgres(): Promise<string> {
   const existing = findPostgresBin();
   if (existing) return existing;
   if (!isRoot()) throw new Error('PostgreSQL is not installed. Install it (apt-get install postgresql) or set DATABASE_URL.');
-  process.stderr.write('Installing PostgreSQL from Debian packages (first run only)…\n');
-  const stop = ticker('installing postgresql');
-  try {
-    await run('apt-get', ['update'], { quiet: true });
-    await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql', 'postgresql-contrib'], {
-      quiet: true,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  } finally {
-    stop();
-  }
+  await aptInstall('PostgreSQL', ['postgresql', 'postgresql-contrib']);
   // Debian's package starts its own cluster on 5432; we leave it alone and run ours.
   const bin = findPostgresBin();
   if (!bin) throw new Error('apt-get installed postgresql but no server binaries were found');
