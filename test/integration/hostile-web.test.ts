@@ -13,8 +13,8 @@ import { spawnCaptured, type CapturedChild } from '../support/faults-proc';
 import { untilExit } from '../support/faults-rig';
 import { webAuthEnv, webClient, type WebClient } from '../support/faults-web';
 import { TEST_SECRETS_KEY } from '../support/system';
+import { createTestUser, type TestUser } from '../support/web-auth';
 
-const VIEWER = { email: 'reliability-viewer@example.test', password: 'reliability-viewer-pw-1' };
 
 describe('hostile requests to the web process', function () {
   this.timeout(180_000);
@@ -24,6 +24,7 @@ describe('hostile requests to the web process', function () {
   let admin: WebClient;
   let seriesId: number;
   let deviceId: number;
+  let viewerUser: TestUser | undefined;
 
   before(async function () {
     await ensureWebBuild();
@@ -45,10 +46,7 @@ describe('hostile requests to the web process', function () {
     });
     await untilExit(web, waitFor('the web server', () => isPortOpen(port), 90_000));
     admin = await webClient(base);
-    if (admin.authEnabled) {
-      const { createUser } = await import('../../web/app/lib/users.server');
-      await createUser(tdb.db, { email: VIEWER.email, password: VIEWER.password, role: 'viewer' });
-    }
+    if (admin.authEnabled) viewerUser = await createTestUser(tdb.db, 'viewer');
   });
 
   after(async () => {
@@ -124,7 +122,7 @@ describe('hostile requests to the web process', function () {
 
   it('a viewer calling admin actions gets 403', async function () {
     if (!admin.authEnabled) this.skip();
-    const viewer = await webClient(base, VIEWER);
+    const viewer = await webClient(base, viewerUser!);
     assert.ok(viewer.cookie, 'the viewer signed in');
     const same = { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'sec-fetch-site': 'same-origin' };
     const form = new URLSearchParams({ name: 'by-viewer', protocol: 'gnmi', host: '127.0.0.1', port: '57400' }).toString();
