@@ -6,11 +6,16 @@ import { POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix 
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
-// Vega expressions are JavaScript-like: evaluate the label expressions with Vega's format() stand-in.
-import { format as d3format } from 'd3-format';
+/** Evaluate a label expression with Vega's own expression language and format(). */
 function evalExpr(expr: string, value: number): string {
-  const fn = new Function('format', 'abs', 'datum', `return ${expr};`);
-  return fn((v: number, f: string) => d3format(f)(v), Math.abs, { value, total: value });
+  const view = new vega.View(
+    vega.parse({ signals: [{ name: 'v', value }, { name: 'out', update: expr.replaceAll('datum.value', 'v').replaceAll('datum.total', 'v') }] }),
+    { renderer: 'none' },
+  );
+  view.run();
+  const out = view.signal('out') as string;
+  view.finalize();
+  return out;
 }
 
 describe('web: Vega-Lite spec builders', () => {
@@ -71,7 +76,7 @@ describe('web: Vega-Lite spec builders', () => {
   });
 
   it('single stat: the newest value of each series, summed, formatted with its unit', () => {
-    const spec = singleStatSpec({ unit: '°C' }) as { layer: Array<{ transform: Array<Record<string, unknown>>; mark: { type: string } }> };
+    const spec = singleStatSpec({ unit: '°C' }) as unknown as { layer: Array<{ transform: Array<Record<string, unknown>>; mark: { type: string } }> };
     const text = spec.layer.find((l) => l.mark.type === 'text')!;
     assert.ok(text.transform.some((t) => 'joinaggregate' in t));
     assert.ok(text.transform.some((t) => t.filter === 'datum.t === datum.newest'));
@@ -88,7 +93,7 @@ describe('web: Vega-Lite spec builders', () => {
         if (typeof item.text === 'string') texts.push(item.text);
         for (const child of (item.items ?? []) as Array<typeof item>) walk(child);
       };
-      walk(view.scenegraph().root as never);
+      walk((view.scenegraph() as unknown as { root: never }).root);
       return texts;
     };
     view.change(POINTS_DATASET, vega.changeset().insert([
