@@ -71,3 +71,25 @@ export function cookieFrom(res: Response): string {
   if (!set) throw new Error(`no Set-Cookie (status ${res.status})`);
   return set.split(';')[0];
 }
+
+type Args = { request: Request; params: Record<string, string>; context: unknown };
+type Fn = (args: never) => Promise<unknown>;
+
+/** Run a loader or action; thrown Responses (redirects, 4xx) are returned like returned ones. */
+export async function call(fn: Fn, request: Request, params: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
+  try {
+    const out = await fn({ request, params, context: {} } as Args as never);
+    return normalise(out);
+  } catch (thrown) {
+    return normalise(thrown);
+  }
+}
+
+function normalise(x: unknown): { status: number; body: unknown; headers: Headers } {
+  if (x instanceof Response) return { status: x.status, body: undefined, headers: x.headers };
+  // React Router's data(): { type: 'DataWithResponseInit', data, init }
+  const d = x as { type?: string; data?: unknown; init?: { status?: number; headers?: HeadersInit } };
+  if (d && d.type === 'DataWithResponseInit') return { status: d.init?.status ?? 200, body: d.data, headers: new Headers(d.init?.headers) };
+  if (x instanceof Error) throw x;
+  return { status: 200, body: x, headers: new Headers() };
+}

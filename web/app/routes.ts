@@ -8,6 +8,7 @@ export default [
   route('users', 'routes/users.tsx'),
   route('devices', 'routes/devices.tsx'),
   route('devices/new', 'routes/device-edit.tsx', { id: 'device-new' }),
+  route('devices/import', 'routes/devices-import.tsx'),
   route('devices/:deviceId', 'routes/device.tsx'),
   route('devices/:deviceId/edit', 'routes/device-edit.tsx', { id: 'device-edit' }),
   route('profiles', 'routes/profiles.tsx'),

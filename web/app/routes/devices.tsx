@@ -58,6 +58,9 @@ export default function Devices() {
             <Link to="/devices/new" className="button">
               Add device
             </Link>
+            <Link to="/devices/import" className="button secondary">
+              Import
+            </Link>
           </div>
         ) : null}
       </div>
