@@ -20,7 +20,7 @@ import {
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
 import { loadDeviceConfig } from './db/devices';
-import { recordGap, type Gap } from './db/gaps';
+import { lastStoredPointAt, recordGap, type Gap } from './db/gaps';
 import type { Keyring } from './db/secrets';
 import type { SessionActivities } from './types';
 
@@ -45,6 +45,8 @@ export interface SessionDeps {
   /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
   loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
   /** Stores a gap record (default: the gaps table); tests pass a fake. */
+  /** Newest stored point of a device before a time (tests replace it). */
+  lastStoredAt?: (deviceId: number, before: number) => Promise<number | undefined>;
   saveGap?: (gap: Gap) => Promise<void>;
 }
 
@@ -135,12 +137,25 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         streaming = true;
         deps.liveSessions?.set(key, 'streaming');
         deps.metrics.inc('sessions_streaming_transitions_total');
-        if (gapFrom !== undefined && firstPointAt > gapFrom) {
-          const from = gapFrom;
+        if (gapFrom !== undefined || input.gapReason !== undefined) {
+          // The previous attempt broke. The gap starts at the newest point actually stored
+          // (the heartbeat's lastPointAt may be stale or include points never flushed).
+          const hinted = gapFrom;
           gapFrom = undefined;
-          (deps.saveGap ?? ((gap: Gap) => recordGap(deps.db, gap)))({ deviceId: input.deviceId, from, to: firstPointAt, reason: input.gapReason ?? 'session broken' }).catch((err) =>
-            log.warn('could not record gap', { error: (err as Error).message }),
-          );
+          const lastStored = deps.lastStoredAt ?? ((id: number, before: number) => lastStoredPointAt(deps.db, id, before));
+          void lastStored(input.deviceId, firstPointAt)
+            .catch(() => undefined)
+            .then((stored) => {
+              const from = stored ?? hinted;
+              if (from === undefined || firstPointAt <= from) return;
+              return (deps.saveGap ?? ((gap: Gap) => recordGap(deps.db, gap)))({
+                deviceId: input.deviceId,
+                from,
+                to: firstPointAt,
+                reason: input.gapReason ?? 'session broken',
+              });
+            })
+            .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
         }
         const workflowId = ctx.info.workflowExecution?.workflowId;
         if (!workflowId) return;

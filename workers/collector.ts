@@ -83,11 +83,12 @@ function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, h
 }
 
 /** Resolves true when the database answers within `timeoutMs`. */
-async function databaseReachable(pool: ReturnType<typeof createPool>, timeoutMs = 2000): Promise<string | undefined> {
+/** Undefined when `probe` answers within `timeoutMs`, else what went wrong. */
+async function reachable(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      pool.query('SELECT 1'),
+      probe(),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
     ]);
     return undefined;
@@ -170,8 +171,13 @@ async function main() {
       const problems: string[] = [];
       const state = worker.getState();
       if (state !== 'RUNNING') problems.push(`worker ${state}: not polling for sessions`);
-      const dbProblem = await databaseReachable(pool);
+      // The worker stays RUNNING while Temporal is away (polls retry), so ask Temporal too.
+      const [dbProblem, temporalProblem] = await Promise.all([
+        reachable(() => pool.query('SELECT 1')),
+        reachable(() => client.connection.workflowService.getSystemInfo({})),
+      ]);
       if (dbProblem) problems.push(`database unreachable: ${dbProblem}`);
+      if (temporalProblem) problems.push(`Temporal unreachable: ${temporalProblem}`);
       res.writeHead(problems.length ? 503 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: problems.length === 0, worker: state, problems, sessions: liveSessions.size, buffered: batcher.buffered }));
     } else {
