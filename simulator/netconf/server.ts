@@ -85,13 +85,29 @@ function loadHostKey(opts: NetconfServerOptions): string | Buffer {
   if (opts.hostKey) return opts.hostKey;
   if (opts.hostKeyFile) {
     if (existsSync(opts.hostKeyFile)) return readFileSync(opts.hostKeyFile);
-    const pair = utils.generateKeyPairSync('ed25519');
+    const key = generateEd25519Key();
     mkdirSync(path.dirname(opts.hostKeyFile), { recursive: true });
-    writeFileSync(opts.hostKeyFile, pair.private, { mode: 0o600 });
-    return pair.private;
+    writeFileSync(opts.hostKeyFile, key, { mode: 0o600 });
+    return key;
   }
-  return utils.generateKeyPairSync('ed25519').private;
+  return generateEd25519Key();
 }
+
+/**
+ * A new ed25519 private key (OpenSSH format) that ssh2 can read back: about one in two
+ * hundred keys ssh2's generator makes fails its own parser ("Malformed OpenSSH private
+ * key"), so draw again — a few tries are plenty.
+ */
+export function generateEd25519KeyPair(): { private: string; public: string } {
+  for (let i = 0; i < 20; i++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error('could not generate a readable ed25519 key');
+}
+
+/** The private half of generateEd25519KeyPair(). */
+export const generateEd25519Key = (): string => generateEd25519KeyPair().private;
 
 function parseOne(key: string | Buffer, what: string): ParsedKey {
   const parsed = utils.parseKey(key);

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { utils } from 'ssh2';
 import { NetconfDeviceSettings, type DeviceConfig, type NetconfProfileSpec, type SubscriptionProfile } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
 import { createNetconfProtocol } from '../../activities/netconf/index';
 import { SimDevice } from '../../simulator/model';
-import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
+import { generateEd25519KeyPair, startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 1500, resubscribeDelayMs: 50, connectTimeoutMs: 3000 });
@@ -85,7 +84,7 @@ describe('netconf collector ↔ simulator', function () {
   this.timeout(20000);
   let server: NetconfServer;
   let sim: SimDevice;
-  const clientKey = utils.generateKeyPairSync('ed25519');
+  const clientKey = generateEd25519KeyPair();
 
   beforeEach(async () => {
     sim = new SimDevice({ name: 'nc-sim', interfaces: 4 });
