@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ensureChromium } from './infra/chromium';
+import { typecheck } from './typecheck';
 import { startThrowawayServices } from './infra/services';
 import { ensureWebBuild } from './infra/web-build';
 
@@ -57,6 +58,18 @@ async function main() {
     if (suites.includes('e2e')) {
       env.CHROMIUM_PATH = await ensureChromium();
       await ensureWebBuild();
+    }
+    if (wanted.length === 0) {
+      // The full run type-checks first: one check, counted like a test.
+      process.stderr.write('\n▶ typecheck (react-router typegen + tsc)\n');
+      try {
+        await typecheck();
+        process.stderr.write('  no type errors\n');
+        passed++;
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        failed++;
+      }
     }
     for (const suite of suites) {
       process.stderr.write(`\n▶ ${suite} tests\n`);
