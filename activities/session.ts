@@ -21,6 +21,7 @@ import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
 import { loadDeviceConfig } from './db/devices';
 import { lastStoredPointAt, recordGap, type Gap } from './db/gaps';
+import type { DialLimiter } from './dial-limiter';
 import type { Keyring } from './db/secrets';
 import type { SessionActivities } from './types';
 
@@ -45,6 +46,8 @@ export interface SessionDeps {
   /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
   loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
   /** Stores a gap record (default: the gaps table); tests pass a fake. */
+  /** Caps concurrent dials of this process (reconnect storms); none when absent. */
+  dials?: DialLimiter;
   /** Newest stored point of a device before a time (tests replace it). */
   lastStoredAt?: (deviceId: number, before: number) => Promise<number | undefined>;
   saveGap?: (gap: Gap) => Promise<void>;
@@ -173,7 +176,10 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
           let last = hb.lastPointAt ?? 0;
           for (const p of points) if (p.timestamp > last) last = p.timestamp;
           hb.lastPointAt = last;
-          if (!streaming) markStreaming(points[0].timestamp);
+          if (!streaming) {
+            releaseDial();
+            markStreaming(points[0].timestamp);
+          }
           deps.metrics.inc('session_points_received_total', points.length, { protocol: loaded.config.protocol });
           return deps.sink.push(points);
         },
@@ -181,6 +187,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
       const onEvent = (event: SessionEvent) => {
         lastActivity = Date.now();
         if (event.type === 'connected') {
+          releaseDial();
           hb.connectedAt = Date.now();
           log.info('connected', event.detail ? { detail: event.detail } : undefined);
         } else if (event.type === 'dropped') {
@@ -190,7 +197,9 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         }
       };
 
+      let releaseDial = () => {};
       try {
+        if (deps.dials) releaseDial = await deps.dials.acquire(abort.signal);
         await protocol.run({
           device: loaded.config,
           profiles: loaded.profiles,
@@ -229,6 +238,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         log.warn('session ended with an error', { code: se.code, error: se.message });
         throw ApplicationFailure.create({ type: se.code, message: se.message, nonRetryable: !se.retryable, details: [hb] });
       } finally {
+        releaseDial();
         clearInterval(beat);
         clearTimeout(leaseTimer);
         ctx.cancellationSignal.removeEventListener('abort', onCancel);

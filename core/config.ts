@@ -36,6 +36,8 @@ const schema = z.object({
   COLLECTOR_MAX_SESSIONS: int(1000),
   /** Concurrent activity-task polls of a collector (failover bursts move many sessions at once). */
   COLLECTOR_ACTIVITY_POLLERS: int(10),
+  /** Sessions of one collector that may be connecting at once (reconnect storms queue behind it). */
+  COLLECTOR_MAX_CONCURRENT_DIALS: int(64),
   /** On SIGTERM the collector exits within this bound even if something hangs. */
   COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),

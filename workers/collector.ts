@@ -19,6 +19,7 @@ import { createPool, createKnex } from '../activities/db/pool';
 import { loadKeyring } from '../activities/db/secrets';
 import { IngestBatcher } from '../activities/ingest/batcher';
 import { getProtocol } from '../activities/protocols';
+import { DialLimiter } from '../activities/dial-limiter';
 import { LagTracker, createSessionActivities } from '../activities/session';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -116,6 +117,12 @@ async function main() {
   const liveSessions = new Map<string, 'connecting' | 'streaming'>();
   const heartbeatLag = new LagTracker();
   const stopGauges = registerGauges(liveSessions, heartbeatLag);
+  const dials = new DialLimiter(Math.max(1, config.COLLECTOR_MAX_CONCURRENT_DIALS));
+  metrics.describe('session_dials', 'Sessions dialling their device now, and waiting for a dial slot (COLLECTOR_MAX_CONCURRENT_DIALS)');
+  metrics.gauge('session_dials', () => [
+    [{ state: 'in_progress' }, dials.active],
+    [{ state: 'waiting' }, dials.waiting],
+  ]);
   const leaving = new AbortController();
 
   // Runtime.install must precede the first connection; its shutdown signals stop the worker's polling.
@@ -129,6 +136,7 @@ async function main() {
     activities: createSessionActivities({
       db,
       keyring,
+      dials,
       sink: batcher,
       getProtocol,
       client,

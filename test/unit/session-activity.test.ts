@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
+import { DialLimiter } from '../../activities/dial-limiter';
 import { LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
 import type { Gap } from '../../activities/db/gaps';
 import type { Keyring } from '../../activities/db/secrets';
@@ -167,5 +168,37 @@ describe('session activity', () => {
     lag.observe(120);
     lag.observe(30);
     assert.equal(lag.maxMs, 120);
+  });
+});
+
+describe('session activity: dial cap', () => {
+  it('a second session dials only after the first one connected', async () => {
+    const dials = new DialLimiter(1);
+    const dialledAt: number[] = [];
+    let connectFirst: () => void = () => {};
+    const slowConnect: ProtocolSession = {
+      protocol: 'gnmi',
+      async run(ctx: SessionContext) {
+        dialledAt.push(Date.now());
+        if (dialledAt.length === 1) await new Promise<void>((r) => (connectFirst = r));
+        ctx.onEvent({ type: 'connected' });
+        while (!ctx.signal.aborted) await new Promise((r) => setTimeout(r, 20));
+      },
+    };
+    const { deps: d } = deps(slowConnect, { dials });
+    const { runDeviceSession } = createSessionActivities(d);
+    const envA = new MockActivityEnvironment();
+    const envB = new MockActivityEnvironment();
+    const a = envA.run(runDeviceSession, input({ leaseMs: 600 }));
+    await new Promise((r) => setTimeout(r, 50));
+    const b = envB.run(runDeviceSession, input({ leaseMs: 400, attempt: 4 }));
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(dialledAt.length, 1, 'the second session waits for a dial slot');
+    assert.equal(dials.waiting, 1);
+    connectFirst();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(dialledAt.length, 2, 'it dials once the first connected');
+    await Promise.all([a, b]);
+    assert.equal(dials.active, 0, 'every permit was given back');
   });
 });
