@@ -87,11 +87,9 @@ async function main() {
   }
   if (scenarios.includes('live')) {
     results.live = await withSystem('live latency: emit → browser', async (sys) => {
-      const signIn = await loadSignIn();
       const r = await liveLatency(
         sys,
         { devices: num('BENCH_LIVE_DEVICES', 30), interfaces: num('BENCH_INTERFACES', 48), intervalMs: num('BENCH_INTERVAL_MS', 100), seconds: num('BENCH_LIVE_SECONDS', 60), watch: 20 },
-        signIn,
       );
       rows.push(
         { scenario: 'live', metric: 'emit → browser p50', value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
@@ -128,13 +126,6 @@ async function main() {
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
   printTable(rows);
   process.stderr.write(`\nwrote bench/results/latest.json and bench/results/latest.svg\n`);
-}
-
-async function loadSignIn() {
-  const file = path.join(import.meta.dirname, '..', 'test', 'support', 'web-auth.ts');
-  if (!fs.existsSync(file)) return undefined;
-  const mod = (await import(file)) as { benchSignIn?: import('./scenarios/live').SignIn };
-  return mod.benchSignIn;
 }
 
 function printTable(rows: Row[]) {

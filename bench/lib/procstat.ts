@@ -23,7 +23,8 @@ export function pidsMatching(needle: string): number[] {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
+      // Arguments are NUL-separated in /proc; compare them joined by spaces.
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle)) out.push(Number(d));
     } catch {
       // gone
     }

@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
 import { ensureWebBuild } from '../../scripts/infra/web-build';
+import { createTestUser, signInPage } from '../../test/support/web-auth';
 import { percentile } from '../lib/procstat';
 import { countersProfile, sleep, type BenchSystem } from '../lib/system';
 
@@ -19,10 +20,7 @@ export interface LiveOptions {
   watch: number;
 }
 
-/** Sign the browser in when the web app asks for it (credentials from ADMIN_EMAIL / ADMIN_PASSWORD). */
-export type SignIn = (page: import('playwright-core').Page, baseUrl: string) => Promise<void>;
-
-export async function liveLatency(sys: BenchSystem, o: LiveOptions, signIn?: SignIn) {
+export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
   await ensureWebBuild();
   const chromiumPath = await ensureChromium();
   const sim = await sys.startSimulator(o.devices, o.interfaces);
@@ -47,8 +45,8 @@ export async function liveLatency(sys: BenchSystem, o: LiveOptions, signIn?: Sig
   try {
     const page = await browser.newPage();
     const base = `http://127.0.0.1:${webPort}`;
-    if (signIn) await signIn(page, base);
-    else await page.goto(`${base}/healthz`);
+    // /api/live needs a signed-in user, like any browser.
+    await signInPage(page, base, await createTestUser(sys.db, 'viewer'));
     await page.evaluate(
       ({ url }) => {
         const w = window as unknown as { latencies: number[] };
