@@ -95,3 +95,13 @@ export const TLS_MODE_LABELS: Record<z.infer<typeof GnmiDeviceSettings>['tls'], 
   'skip-verify': 'TLS without verification (lab only)',
   insecure: 'Plaintext (lab only)',
 };
+
+/** Choices for a gNMI encoding select; the blank choice ("automatic") is labelled by the caller. */
+export function gnmiEncodingOptions(automatic: string): Array<[string, string]> {
+  return [
+    ['', automatic],
+    ['proto', 'PROTO'],
+    ['json_ietf', 'JSON_IETF'],
+    ['json', 'JSON'],
+  ];
+}

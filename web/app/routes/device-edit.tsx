@@ -8,7 +8,7 @@ import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-
 import type { Route } from './+types/device-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput } from '../lib/device-form';
+import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput, gnmiEncodingOptions } from '../lib/device-form';
 import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
@@ -173,12 +173,7 @@ export default function DeviceEdit() {
             label="Encoding"
             defaultValue={values['gnmi.encoding']}
             errors={errors}
-            options={[
-              ['', 'Automatic (from Capabilities)'],
-              ['proto', 'PROTO'],
-              ['json_ietf', 'JSON_IETF'],
-              ['json', 'JSON'],
-            ]}
+            options={gnmiEncodingOptions('Automatic (from Capabilities)')}
           />
           <TextField name="gnmi.target" label="gNMI target (prefix)" defaultValue={values['gnmi.target']} errors={errors} />
           <TextField name="gnmi.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['gnmi.maxMessageBytes']} errors={errors} />

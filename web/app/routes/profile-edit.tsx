@@ -9,6 +9,7 @@ import { requireAdminAction, requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { formatDuration, submittedValues, type FieldErrors } from '../lib/forms';
 import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
+import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
 import { parseProfileRow } from '../../../activities/db/devices';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
@@ -166,12 +167,7 @@ export default function ProfileEdit() {
             label="Encoding"
             defaultValue={values['gnmi.encoding']}
             errors={errors}
-            options={[
-              ['', 'Device setting / automatic'],
-              ['proto', 'PROTO'],
-              ['json_ietf', 'JSON_IETF'],
-              ['json', 'JSON'],
-            ]}
+            options={gnmiEncodingOptions('Device setting / automatic')}
           />
         </fieldset>
         <fieldset className="proto-netconf" disabled={!canEdit}>
