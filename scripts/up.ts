@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { createKnex } from '../activities/db/pool';
 import { loadKeyring } from '../activities/db/secrets';
-import { startDeviceSession } from '../activities/fleet';
+import { sessionOptionsFromConfig, startDeviceSession } from '../activities/fleet';
 import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
 import { startDevServer, waitForTemporal, type TemporalServer } from '../temporal/dev-server';
@@ -108,7 +108,7 @@ async function main() {
     const client = await connectClient({ ...config, TEMPORAL_ADDRESS: temporal.address });
     const all = await db('devices').select('id', 'name', 'protocol');
     for (const d of all) {
-      await startDeviceSession(client, d, { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS });
+      await startDeviceSession(client, d, sessionOptionsFromConfig(config));
     }
     await client.connection.close();
     await db.destroy();
