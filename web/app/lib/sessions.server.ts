@@ -8,6 +8,7 @@ import {
   deviceStatus,
   pauseDevice,
   resumeDevice,
+  sessionOptionsFromConfig,
   signalReconfigure,
   startDeviceSession,
   stopDeviceSession,
@@ -31,7 +32,7 @@ export async function startSession(device: DeviceRef): Promise<void> {
   const { config } = ctx();
   const client = await withTimeout(temporalClient(), 5000, 'connecting to Temporal');
   await withTimeout(
-    startDeviceSession(client, device, { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS }),
+    startDeviceSession(client, device, sessionOptionsFromConfig(config)),
     10_000,
     'starting the session workflow',
   );
