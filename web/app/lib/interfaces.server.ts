@@ -12,15 +12,22 @@ export interface InterfaceRow {
   updatedAt?: number;
 }
 
-const LEAF = /^\/interfaces\/interface\[name=((?:\\.|[^\]\\])*)\]\/state\/(oper-status|counters\/(in-octets|out-octets|in-errors|out-errors))$/;
+// OpenConfig (gNMI) and ietf-interfaces (NETCONF) name the same leaves differently.
+const OPENCONFIG_LEAF = /^\/interfaces\/interface\[name=((?:\\.|[^\]\\])*)\]\/state\/(oper-status|counters\/(in-octets|out-octets|in-errors|out-errors))$/;
+const IETF_LEAF = /^\/interfaces-state\/interface\[name=((?:\\.|[^\]\\])*)\]\/(oper-status|statistics\/(in-octets|out-octets|in-errors|out-errors))$/;
+
+/** The interface name and leaf of a path in either model, or null. */
+export function interfaceLeaf(path: string): RegExpExecArray | null {
+  return OPENCONFIG_LEAF.exec(path) ?? IETF_LEAF.exec(path);
+}
 
 /** Interfaces of a device with their newest counters (rates from the two newest samples). */
 export async function deviceInterfaces(db: Knex, deviceId: number): Promise<InterfaceRow[]> {
   const series = (await db('series')
     .where({ device_id: deviceId })
-    .andWhere('path', 'like', '/interfaces/interface[%')
+    .andWhere((q) => q.where('path', 'like', '/interfaces/interface[%').orWhere('path', 'like', '/interfaces-state/interface[%'))
     .select('id', 'path', 'kind')) as Array<{ id: number; path: string; kind: 'number' | 'text' }>;
-  const wanted = series.map((s) => ({ ...s, m: LEAF.exec(s.path) })).filter((s) => s.m);
+  const wanted = series.map((s) => ({ ...s, m: interfaceLeaf(s.path) })).filter((s) => s.m);
   if (wanted.length === 0) return [];
   const numIds = wanted.filter((s) => s.kind === 'number').map((s) => s.id);
   const textIds = wanted.filter((s) => s.kind === 'text').map((s) => s.id);

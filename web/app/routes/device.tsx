@@ -24,12 +24,28 @@ export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device.name ?? 'Device'} · switch-telemetry` }];
 }
 
-const CHARTS: Array<{ key: string; title: string; pattern: string } & Pick<ChartDefinition, 'rate' | 'unit' | 'scale' | 'kind'>> = [
-  { key: 'in', title: 'Inbound traffic', pattern: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, scale: 8, unit: 'bits/s' },
-  { key: 'out', title: 'Outbound traffic', pattern: '/interfaces/interface[name=*]/state/counters/out-octets', rate: true, scale: 8, unit: 'bits/s' },
-  { key: 'cpu', title: 'CPU', pattern: '/components/component[name=*]/cpu/utilization/state/instant', unit: '%' },
-  { key: 'memory', title: 'Memory used', pattern: '/system/memory/state/used', unit: 'bytes', kind: 'area' },
-  { key: 'temperature', title: 'Temperature', pattern: '/components/component[name=*]/state/temperature/instant', unit: '°C' },
+// Each chart lists the path of every model that carries the leaf (OpenConfig over gNMI,
+// ietf-interfaces over NETCONF); a device shows whichever it reports.
+const CHARTS: Array<{ key: string; title: string; patterns: string[] } & Pick<ChartDefinition, 'rate' | 'unit' | 'scale' | 'kind'>> = [
+  {
+    key: 'in',
+    title: 'Inbound traffic',
+    patterns: ['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces-state/interface[name=*]/statistics/in-octets'],
+    rate: true,
+    scale: 8,
+    unit: 'bits/s',
+  },
+  {
+    key: 'out',
+    title: 'Outbound traffic',
+    patterns: ['/interfaces/interface[name=*]/state/counters/out-octets', '/interfaces-state/interface[name=*]/statistics/out-octets'],
+    rate: true,
+    scale: 8,
+    unit: 'bits/s',
+  },
+  { key: 'cpu', title: 'CPU', patterns: ['/components/component[name=*]/cpu/utilization/state/instant'], unit: '%' },
+  { key: 'memory', title: 'Memory used', patterns: ['/system/memory/state/used'], unit: 'bytes', kind: 'area' },
+  { key: 'temperature', title: 'Temperature', patterns: ['/components/component[name=*]/state/temperature/instant'], unit: '°C' },
 ];
 
 const WINDOW_MS = 15 * 60_000;
@@ -43,7 +59,12 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     sessionStatuses([device.id], 3000),
     listGaps(db, device.id, 5),
     deviceInterfaces(db, device.id),
-    Promise.all(CHARTS.map(async (c) => ({ ...c, series: (await resolveWidgetSeries(db, device.id, c.pattern, 64)).series }))),
+    Promise.all(
+      CHARTS.map(async ({ patterns, ...c }) => ({
+        ...c,
+        series: (await Promise.all(patterns.map((p) => resolveWidgetSeries(db, device.id, p, 64)))).flatMap((r) => r.series).slice(0, 64),
+      })),
+    ),
   ]);
   const status = statuses.get(device.id) ?? null;
   return {
