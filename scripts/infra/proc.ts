@@ -92,6 +92,12 @@ export function startChild(name: string, cmd: string, args: string[], opts: Spaw
   child.stdout!.on('data', relay(process.stdout));
   child.stderr!.on('data', relay(process.stderr));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Never outlive the parent: a test run that fails half-way (or exits) takes its children with it.
+  const reap = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  void exited.then(() => process.removeListener('exit', reap));
   return {
     name,
     child,

@@ -46,8 +46,14 @@ export interface Workers {
 export async function startWorkers(databaseUrl: string, opts: { collectors?: number; env?: Record<string, string> } = {}): Promise<Workers> {
   const control = spawnEntry('control', 'workers/control.ts', processEnv(databaseUrl, opts.env));
   const collectors: Workers['collectors'] = [];
-  for (let i = 0; i < (opts.collectors ?? 1); i++) {
-    collectors.push(await startCollector(databaseUrl, opts.env, `collector-${i + 1}`));
+  try {
+    for (let i = 0; i < (opts.collectors ?? 1); i++) {
+      collectors.push(await startCollector(databaseUrl, opts.env, `collector-${i + 1}`));
+    }
+  } catch (err) {
+    // Leave nothing running behind a failed start.
+    await Promise.allSettled([control.stop(), ...collectors.map((c) => c.stop())]);
+    throw err;
   }
   return {
     control,
