@@ -69,9 +69,9 @@ export async function deviceNameTaken(db: Knex, name: string, exceptId?: number)
   return Boolean(await q.first('id'));
 }
 
-/** Create a device from a validated form. */
-export async function insertDevice(db: Knex, ring: Keyring, form: DeviceForm): Promise<DeviceRow> {
-  return createDevice(db, ring, {
+/** The device columns a form sets (both on create and on edit). */
+function deviceFields(form: DeviceForm) {
+  return {
     name: form.name,
     protocol: form.protocol,
     host: form.host,
@@ -80,27 +80,21 @@ export async function insertDevice(db: Knex, ring: Keyring, form: DeviceForm): P
     site: form.site ?? null,
     enabled: form.enabled,
     settings: { gnmi: form.gnmi, netconf: form.netconf },
-    secrets: secretsOf(form),
-    profileIds: form.profileIds,
-  });
+  };
+}
+
+/** Create a device from a validated form. */
+export async function insertDevice(db: Knex, ring: Keyring, form: DeviceForm): Promise<DeviceRow> {
+  return createDevice(db, ring, { ...deviceFields(form), secrets: secretsOf(form), profileIds: form.profileIds });
 }
 
 /** Update a device from a validated form; blank secrets keep the stored ones, unless clearSecrets. */
 export async function updateDevice(db: Knex, ring: Keyring, id: number, form: DeviceForm): Promise<DeviceRow> {
+  const fields = deviceFields(form);
   return db.transaction(async (trx) => {
     const [row] = await trx('devices')
       .where({ id })
-      .update({
-        name: form.name,
-        protocol: form.protocol,
-        host: form.host,
-        port: form.port,
-        username: form.username ?? null,
-        site: form.site ?? null,
-        enabled: form.enabled,
-        settings: JSON.stringify({ gnmi: form.gnmi, netconf: form.netconf }),
-        updated_at: trx.fn.now(),
-      })
+      .update({ ...fields, settings: JSON.stringify(fields.settings), updated_at: trx.fn.now() })
       .returning('*');
     const fresh = secretsOf(form);
     if (form.clearSecrets) {

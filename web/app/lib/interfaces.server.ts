@@ -31,24 +31,7 @@ export async function deviceInterfaces(db: Knex, deviceId: number): Promise<Inte
   if (wanted.length === 0) return [];
   const numIds = wanted.filter((s) => s.kind === 'number').map((s) => s.id);
   const textIds = wanted.filter((s) => s.kind === 'text').map((s) => s.id);
-  const [nums, texts] = await Promise.all([
-    numIds.length
-      ? db.raw(
-          `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
-             CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM samples
-                                  WHERE series_id = ids.id ORDER BY time DESC LIMIT 2) l`,
-          [numIds],
-        )
-      : { rows: [] },
-    textIds.length
-      ? db.raw(
-          `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
-             CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM states
-                                  WHERE series_id = ids.id ORDER BY time DESC LIMIT 1) l`,
-          [textIds],
-        )
-      : { rows: [] },
-  ]);
+  const [nums, texts] = await Promise.all([newestValues(db, 'samples', numIds, 2), newestValues(db, 'states', textIds, 1)]);
   const samples = new Map<number, Array<{ t: number; v: number }>>();
   for (const r of nums.rows as Array<{ s: number; t: number; v: number }>) {
     const list = samples.get(Number(r.s)) ?? [];
@@ -77,4 +60,15 @@ export async function deviceInterfaces(db: Knex, deviceId: number): Promise<Inte
     else if (leaf === 'out-errors') row.outErrors = newest.v;
   }
   return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+}
+
+/** The `limit` newest values of each series (t in ms), from samples or states, in one query. */
+async function newestValues(db: Knex, table: 'samples' | 'states', ids: number[], limit: number): Promise<{ rows: unknown[] }> {
+  if (ids.length === 0) return { rows: [] };
+  return db.raw(
+    `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
+       CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM ${table}
+                            WHERE series_id = ids.id ORDER BY time DESC LIMIT ?) l`,
+    [ids, limit],
+  );
 }
