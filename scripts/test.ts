@@ -17,11 +17,11 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SUITES = ['unit', 'integration', 'e2e'] as const;
 type Suite = (typeof SUITES)[number];
 
-function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string): Promise<number> {
+function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string, extra: string[]): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--config', path.join(ROOT, 'test', '.mocharc.cjs'), `test/${suite}/**/*.test.ts`],
+      [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--config', path.join(ROOT, 'test', '.mocharc.cjs'), `test/${suite}/**/*.test.ts`, ...extra],
       { cwd: ROOT, env: { ...env, TEST_SUMMARY_FILE: summaryFile }, stdio: 'inherit' },
     );
     child.on('exit', (code) => resolve(code ?? 1));
@@ -29,7 +29,10 @@ function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string): Pr
 }
 
 async function main() {
-  const wanted = (process.argv.slice(2).filter((a) => SUITES.includes(a as Suite)) as Suite[]) ?? [];
+  const args = process.argv.slice(2);
+  const wanted = args.filter((a) => SUITES.includes(a as Suite)) as Suite[];
+  // Anything else goes to mocha as is, e.g. `npm test -- integration --grep 'live hub'`.
+  const extra = args.filter((a) => !SUITES.includes(a as Suite));
   const suites: Suite[] = wanted.length ? wanted : [...SUITES];
   const needsServices = suites.some((s) => s !== 'unit');
   const started = Date.now();
@@ -59,7 +62,7 @@ async function main() {
       env.CHROMIUM_PATH = await ensureChromium();
       await ensureWebBuild();
     }
-    if (wanted.length === 0) {
+    if (wanted.length === 0 && extra.length === 0) {
       // The full run type-checks first: one check, counted like a test.
       process.stderr.write('\n▶ typecheck (react-router typegen + tsc)\n');
       try {
@@ -74,7 +77,7 @@ async function main() {
     for (const suite of suites) {
       process.stderr.write(`\n▶ ${suite} tests\n`);
       const summaryFile = path.join(tmp, `${suite}-summary.json`);
-      const code = await runMocha(suite, env, summaryFile);
+      const code = await runMocha(suite, env, summaryFile, extra);
       if (fs.existsSync(summaryFile)) {
         const s = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { passed: number; failed: number; pending: number };
         passed += s.passed;
