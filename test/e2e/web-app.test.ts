@@ -98,6 +98,8 @@ describe('web app in Chromium', function () {
     await Promise.all([page.waitForURL(/\/devices\/\d+$/), page.getByRole('button', { name: 'Add device' }).click()]);
     const id = Number(new URL(page.url()).pathname.split('/').pop());
     deviceIds.push(id);
+    // The URL changes before the device page has rendered: wait for it, then check the password is not echoed.
+    await page.getByTestId('session-state').waitFor();
     assert.equal(await page.locator('[name="secrets.password"]').count(), 0);
     await page.waitForFunction(() => document.querySelector('[data-testid=session-state]')?.textContent === 'streaming', null, { timeout: 45_000 });
     // The interfaces table and the traffic chart fill in from the same device.

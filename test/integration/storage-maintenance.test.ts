@@ -10,7 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createMaintenanceActivities, refreshRollups, runMaintenance, type MaintenanceReport } from '../../activities/maintenance';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { temporalAddress } from '../support/env';
+import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { testClient } from '../support/system';
 
 const DAY = 86_400_000;
@@ -31,6 +31,7 @@ describe('storage: native maintenance (partitions and rollups)', function () {
   const day = (ms: number) => `samples_p${new Date(ms).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
   before(async () => {
+    await quietWorkerRuntime();
     tdb = await createTestDatabase('storage_maint');
     client = await testClient();
     const [d] = await tdb.db('devices').insert({ name: 'sw', protocol: 'gnmi', host: 'h', port: 1 }).returning('id');

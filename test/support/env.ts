@@ -23,3 +23,17 @@ export function artifactsDir(): string {
 }
 /** Chromium for browser tests. */
 export const chromiumPath = () => process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * In-process Temporal workers log errors only: the tests fail activities and
+ * workflows on purpose, and the SDK warns about each. The runtime is per process:
+ * the first caller installs it.
+ */
+export async function quietWorkerRuntime(): Promise<void> {
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Already installed by an earlier test file in this process.
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * The device-session workflow's own logic on a real Temporal server, with its
+ * activities replaced by scripted fakes: backoff and its bounds, the gap carried
+ * from the last point, parking on credentials, immediate failover when a
+ * collector is lost, pause / resume / reconfigure acknowledgements, lease
+ * continue-as-new and input validation. The real collectors are exercised end
+ * to end in test/e2e/session-lifecycle.test.ts; here each case is about what the
+ * workflow decides. The file runs in a namespace of its own so no other
+ * workflow's activities reach these fakes.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DeviceSummary } from '../../activities/types';
+import {
+  COLLECTOR_LEAVING,
+  TASK_QUEUES,
+  pauseUpdate,
+  reconfigureUpdate,
+  resumeUpdate,
+  sessionEventSignal,
+  statusQuery,
+  stopSignal,
+  type DeviceSessionInput,
+  type DeviceSessionStatus,
+  type RunSessionInput,
+  type RunSessionResult,
+} from '../../core/names';
+import { ensureSearchAttributes } from '../../temporal/search-attributes';
+import { quietWorkerRuntime, temporalAddress } from '../support/env';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One call of the fake session activity. */
+interface Call {
+  input: RunSessionInput;
+  startedAt: number;
+  endedAt?: number;
+  outcome?: string;
+}
+
+/** What one attempt does: return a result, throw, or (undefined) hold the session until cancelled. */
+type Step = ((input: RunSessionInput) => RunSessionResult | Error) | undefined;
+
+/** Scripted stand-ins for the collector's session activity and the control worker's describeDevice. */
+class FakeFleet {
+  readonly calls: Call[] = [];
+  describes = 0;
+  running = 0;
+  maxRunning = 0;
+  device: DeviceSummary = { exists: true, enabled: true, name: 'sw-fake', protocol: 'gnmi', address: '127.0.0.1:1', profiles: ['counters'] };
+
+  constructor(private readonly steps: Step[] = []) {}
+
+  readonly sessionActivities = {
+    runDeviceSession: async (input: RunSessionInput): Promise<RunSessionResult> => {
+      const call: Call = { input, startedAt: Date.now() };
+      this.calls.push(call);
+      this.running++;
+      this.maxRunning = Math.max(this.maxRunning, this.running);
+      try {
+        const step = this.steps[this.calls.length - 1];
+        if (step) {
+          const r = step(input);
+          call.outcome = r instanceof Error ? `threw ${(r as ApplicationFailure).type ?? r.message}` : `returned ${r.reason}`;
+          if (r instanceof Error) throw r;
+          return r;
+        }
+        // Hold the session: heartbeat until the workflow cancels the attempt.
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat({ attempt: input.attempt, points: 0 }), 100);
+        try {
+          await ctx.cancelled;
+          throw new Error('unreachable');
+        } catch (err) {
+          call.outcome = 'cancelled';
+          throw err;
+        } finally {
+          clearInterval(beat);
+        }
+      } finally {
+        call.endedAt = Date.now();
+        this.running--;
+      }
+    },
+  };
+
+  readonly controlActivities = {
+    describeDevice: async (): Promise<DeviceSummary> => {
+      this.describes++;
+      return { ...this.device };
+    },
+    reconcileFleet: async () => ({ ensured: 0, started: 0, reconfigured: 0, stopped: 0 }),
+  };
+}
+
+/** A broken connection as the real activity reports it: retryable, with the last heartbeat. */
+function broken(message: string, lastPointAt?: number): Error {
+  return ApplicationFailure.create({ message, type: 'UNAVAILABLE', details: lastPointAt ? [{ attempt: 0, lastPointAt, points: 1 }] : [] });
+}
+
+describe('device-session workflow logic (fake activities, real Temporal)', function () {
+  this.timeout(90_000);
+  const namespace = `wf-logic-${crypto.randomBytes(3).toString('hex')}`;
+  let connection: NativeConnection;
+  let clientConnection: Connection;
+  let client: Client;
+  let bundle: WorkflowBundleWithSourceMap;
+  let seq = 0;
+  /** Workflows started by the running test: terminated at its end whatever happened, so none leaks into the next. */
+  let started: WorkflowHandle[] = [];
+
+  before(async function () {
+    this.timeout(180_000);
+    await quietWorkerRuntime();
+    clientConnection = await Connection.connect({ address: temporalAddress() });
+    await clientConnection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    for (let i = 0; ; i++) {
+      try {
+        await clientConnection.workflowService.describeNamespace({ namespace });
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await sleep(100);
+      }
+    }
+    await ensureSearchAttributes(temporalAddress(), namespace, clientConnection);
+    client = new Client({ connection: clientConnection, namespace });
+    connection = await NativeConnection.connect({ address: temporalAddress() });
+    bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietLogger });
+  });
+
+  after(async () => {
+    await connection?.close();
+    await clientConnection?.close();
+  });
+
+  /** Run `body` with a control worker (workflows, describeDevice) and a collector worker (the fake session). */
+  async function withWorkers<T>(fleet: FakeFleet, body: () => Promise<T>): Promise<T> {
+    const control = await Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.control, workflowBundle: bundle, activities: fleet.controlActivities });
+    const sessions = await Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.sessions, activities: fleet.sessionActivities });
+    started = [];
+    const cleanUp = async () => {
+      for (const h of started) await h.terminate('test over').catch(() => undefined);
+    };
+    return sessions.runUntil(control.runUntil(body().finally(cleanUp)));
+  }
+
+  async function start(input: Partial<DeviceSessionInput> = {}): Promise<WorkflowHandle> {
+    const workflowId = `device-session/fake-${++seq}-${crypto.randomBytes(2).toString('hex')}`;
+    const args: DeviceSessionInput = {
+      deviceId: 1000 + seq,
+      deviceName: 'sw-fake',
+      protocol: 'gnmi',
+      options: { heartbeatTimeoutMs: 5_000, initialBackoffMs: 400, maxBackoffMs: 1_600 },
+      ...input,
+    };
+    const h = await client.workflow.start('deviceSessionWorkflow', { taskQueue: TASK_QUEUES.control, workflowId, args: [args] });
+    started.push(h);
+    return h;
+  }
+
+  async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await pred())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  const status = (h: WorkflowHandle) => h.query(statusQuery);
+  const waitState = (h: WorkflowHandle, state: DeviceSessionStatus['state']) =>
+    waitFor(`state ${state}`, async () => (await status(h)).state === state);
+
+  async function stop(h: WorkflowHandle): Promise<void> {
+    await h.signal(stopSignal, {});
+    await h.result();
+  }
+
+  it('backs off between broken attempts with growing, jittered delays, and every retry carries the gap from the last point', async () => {
+    const fleet = new FakeFleet([() => broken('connection reset', 5_000), () => broken('connection refused'), () => broken('connection refused')]);
+    await withWorkers(fleet, async () => {
+      const h = await start();
+      await waitFor('the fourth attempt', () => fleet.calls.length >= 4);
+      const st = await status(h);
+      assert.equal(st.state, 'connecting');
+      assert.equal(st.attempt, 4);
+      assert.equal(st.lastError, 'connection refused');
+      assert.ok(st.recent?.some((r) => r.state === 'backoff' && /retry 3 in \d\.\d s/.test(r.detail ?? '')), JSON.stringify(st.recent));
+      // Delay after failure n is in [0.5, 1] × min(400 × 2^(n-1), 1600) ms; the waits observed
+      // between attempts are at least that (plus scheduling).
+      const chosen = backoffDelays(st);
+      assert.equal(chosen.length, 3, JSON.stringify(st.recent));
+      [400, 800, 1600].forEach((base, i) => assert.ok(chosen[i] >= base / 2 - 50 && chosen[i] <= base + 50, `retry ${i + 1} in ${chosen[i]} ms, base ${base}`));
+      const waits = [1, 2, 3].map((n) => fleet.calls[n].startedAt - fleet.calls[n - 1].endedAt!);
+      waits.forEach((w, i) => assert.ok(w >= chosen[i] - 70, `waited ${w} ms for a ${chosen[i]} ms backoff`));
+      assert.ok(waits[2] > waits[0], `backoff grows: ${waits.join(', ')} ms`);
+      // The gap starts at the last point before the first break and stays there through the retries.
+      assert.equal(fleet.calls[0].input.gapFrom, undefined);
+      for (const c of fleet.calls.slice(1)) assert.equal(c.input.gapFrom, 5_000);
+      assert.equal(fleet.calls[1].input.gapReason, 'connection reset');
+      assert.deepEqual(fleet.calls.map((c) => c.input.attempt), [1, 2, 3, 4]);
+
+      await h.signal(sessionEventSignal, { type: 'streaming', attempt: 4, at: Date.now() });
+      await waitState(h, 'streaming');
+      await stop(h);
+      assert.equal(fleet.maxRunning, 1);
+    });
+  });
+
+  it('never waits longer than the backoff ceiling', async () => {
+    const fleet = new FakeFleet(Array.from({ length: 6 }, () => () => broken('no route to host')));
+    await withWorkers(fleet, async () => {
+      const h = await start({ options: { heartbeatTimeoutMs: 5_000, initialBackoffMs: 100, maxBackoffMs: 300 } });
+      await waitFor('the seventh attempt', () => fleet.calls.length >= 7);
+      // The delays the workflow chose (its status shows each one): 100, 200, then capped at
+      // 300 ms, each with up to half taken off by jitter.
+      const chosen = backoffDelays(await status(h));
+      assert.equal(chosen.length, 6, JSON.stringify(chosen));
+      [100, 200, 300, 300, 300, 300].forEach((base, i) => {
+        assert.ok(chosen[i] <= base + 50 && chosen[i] >= base / 2 - 50, `retry ${i + 1} in ${chosen[i]} ms, base ${base}`);
+      });
+      // And the waits observed between attempts are at least those delays.
+      const waits = fleet.calls.slice(1).map((c, i) => c.startedAt - fleet.calls[i].endedAt!);
+      waits.forEach((w, i) => assert.ok(w >= chosen[i] - 70, `waited ${w} ms for a ${chosen[i]} ms backoff`));
+      await stop(h);
+    });
+  });
+
+  for (const [type, state] of [
+    ['AUTH_FAILED', 'auth-failed'],
+    ['HOST_KEY_MISMATCH', 'config-invalid'],
+  ] as const) {
+    it(`parks in ${state} on ${type}, makes no further attempt, and a resume retries at once`, async () => {
+      const fleet = new FakeFleet([() => ApplicationFailure.nonRetryable(`${type} the device said no`, type)]);
+      await withWorkers(fleet, async () => {
+        const h = await start();
+        await waitState(h, state);
+        await sleep(1_500); // several backoff periods: nothing happens while parked
+        assert.equal(fleet.calls.length, 1);
+        const parked = await status(h);
+        assert.match(parked.lastError ?? '', new RegExp(type));
+        const resumed = await h.executeUpdate(resumeUpdate, { args: [{}] });
+        assert.ok(['connecting', 'streaming'].includes(resumed.state), resumed.state);
+        await waitFor('a second attempt', () => fleet.calls.length === 2);
+        await stop(h);
+      });
+    });
+  }
+
+  it('replaces a lost collector at once three times in a row, then backs off', async () => {
+    const lost = () => ApplicationFailure.create({ message: 'collector shutting down', type: COLLECTOR_LEAVING });
+    const fleet = new FakeFleet([lost, lost, lost, lost]);
+    await withWorkers(fleet, async () => {
+      const h = await start({ options: { heartbeatTimeoutMs: 5_000, initialBackoffMs: 1_500, maxBackoffMs: 3_000 } });
+      await waitFor('the fifth attempt', () => fleet.calls.length >= 5);
+      const waits = fleet.calls.slice(1).map((c, i) => c.startedAt - fleet.calls[i].endedAt!);
+      // The first three takeovers do not wait for a timer; the fourth loss in a row backs off ≥ 750 ms.
+      assert.ok(waits[3] >= 750 - 20, `fourth wait ${waits[3]} ms`);
+      assert.ok(Math.max(...waits.slice(0, 3)) < waits[3], `immediate takeovers ${waits.slice(0, 3).join(', ')} ms vs ${waits[3]} ms`);
+      const st = await status(h);
+      assert.ok(st.recent?.some((r) => r.state === 'backoff'));
+      assert.equal(st.recent?.filter((r) => r.state === 'backoff').length, 1, JSON.stringify(st.recent));
+      await stop(h);
+    });
+  });
+
+  it('acknowledges a pause only after the running attempt ended; a resume starts exactly one new attempt', async () => {
+    const fleet = new FakeFleet();
+    await withWorkers(fleet, async () => {
+      const h = await start();
+      await waitFor('the session', () => fleet.calls.length === 1);
+      const paused = await h.executeUpdate(pauseUpdate, { args: [{ reason: 'maintenance window' }] });
+      const ackAt = Date.now();
+      assert.equal(paused.state, 'paused');
+      assert.equal(paused.paused, true);
+      assert.equal(paused.detail, 'maintenance window');
+      assert.equal(fleet.calls[0].outcome, 'cancelled');
+      assert.ok(fleet.calls[0].endedAt! <= ackAt, 'the attempt ended before the pause was acknowledged');
+      // Pausing again is a no-op; nothing starts while paused.
+      assert.equal((await h.executeUpdate(pauseUpdate, { args: [{}] })).state, 'paused');
+      await sleep(800);
+      assert.equal(fleet.calls.length, 1);
+
+      const resumed = await h.executeUpdate(resumeUpdate, { args: [{}] });
+      assert.equal(resumed.paused, false);
+      await waitFor('the second attempt', () => fleet.calls.length === 2);
+      await sleep(500);
+      assert.equal(fleet.calls.length, 2);
+      assert.equal(fleet.maxRunning, 1, 'never two sessions for one device');
+      assert.equal(fleet.calls[1].input.gapFrom, undefined, 'a pause is not a break: no gap');
+      await stop(h);
+    });
+  });
+
+  it('reconfigure restarts the session with the next generation after reading the device again, renaming it', async () => {
+    const fleet = new FakeFleet();
+    await withWorkers(fleet, async () => {
+      const h = await start();
+      await waitFor('the session', () => fleet.calls.length === 1);
+      assert.equal(fleet.describes, 1);
+      fleet.device = { ...fleet.device, name: 'sw-renamed', address: '127.0.0.2:1', profiles: ['counters', 'optics'] };
+      const st = await h.executeUpdate(reconfigureUpdate, { args: [{}] });
+      assert.equal(st.generation, 1);
+      assert.equal(fleet.describes, 2);
+      await waitFor('the session of generation 1', () => fleet.calls.length === 2);
+      assert.equal(fleet.calls[0].outcome, 'cancelled');
+      assert.equal(fleet.calls[1].input.generation, 1);
+      assert.equal(st.deviceName, 'sw-renamed');
+      const desc = await h.describe();
+      assert.deepEqual(desc.searchAttributes.DeviceName, ['sw-renamed']);
+      assert.deepEqual((await desc.memo)?.profiles, ['counters', 'optics']);
+      assert.equal(fleet.maxRunning, 1);
+      await stop(h);
+    });
+  });
+
+  it('continues as new when the lease ends, carrying attempts and the last point', async () => {
+    const fleet = new FakeFleet([() => ({ reason: 'lease', points: 3, lastPointAt: 7_000 })]);
+    await withWorkers(fleet, async () => {
+      const h = await start();
+      const firstRun = (await h.describe()).runId;
+      await waitFor('the attempt after the lease', () => fleet.calls.length === 2);
+      const latest = client.workflow.getHandle(h.workflowId);
+      const desc = await latest.describe();
+      assert.notEqual(desc.runId, firstRun, 'a new run');
+      const st = await latest.query(statusQuery);
+      assert.equal(st.attempt, 2);
+      assert.equal(st.lastPointAt, 7_000);
+      assert.equal(fleet.calls[1].input.gapFrom, undefined, 'a lease end is not a break');
+      await stop(latest);
+    });
+  });
+
+  it('restarts a session that completed by itself after a short pause, and ends when the device is deleted', async () => {
+    const fleet = new FakeFleet([() => ({ reason: 'completed', points: 1 }), () => ({ reason: 'deleted', points: 0 })]);
+    await withWorkers(fleet, async () => {
+      const h = await start();
+      await h.result(); // a deleted device ends the workflow
+      assert.equal(fleet.calls.length, 2);
+      const wait = fleet.calls[1].startedAt - fleet.calls[0].endedAt!;
+      assert.ok(wait >= 1_000 - 20, `restart after ${wait} ms`);
+      const st = await h.query(statusQuery);
+      assert.equal(st.state, 'disabled');
+      assert.equal(st.detail, 'device deleted');
+    });
+  });
+
+  it('fails fast on invalid input with a non-retryable CONFIG_INVALID', async () => {
+    const fleet = new FakeFleet();
+    await withWorkers(fleet, async () => {
+      const h = await start({ deviceId: 0 });
+      await assert.rejects(h.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.type, 'CONFIG_INVALID');
+        assert.match(err.cause.message, /invalid deviceId 0/);
+        return true;
+      });
+      assert.equal(fleet.calls.length, 0);
+    });
+  });
+});
+
+/** The backoff delays (ms) the workflow announced in its recent states, oldest first. */
+function backoffDelays(st: DeviceSessionStatus): number[] {
+  return (st.recent ?? [])
+    .filter((r) => r.state === 'backoff')
+    .map((r) => Math.round(Number(/retry \d+ in (\d+\.\d) s/.exec(r.detail ?? '')?.[1]) * 1000));
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
