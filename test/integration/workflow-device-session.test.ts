@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, msToTs } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
@@ -117,7 +117,7 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
     this.timeout(180_000);
     await quietWorkerRuntime();
     clientConnection = await Connection.connect({ address: temporalAddress() });
-    await clientConnection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await clientConnection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     for (let i = 0; ; i++) {
       try {
         await clientConnection.workflowService.describeNamespace({ namespace });
