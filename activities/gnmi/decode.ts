@@ -6,6 +6,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { formatElems, formatPath, joinPaths, withOrigin, type PathElem, type StructuredPath } from '../../core/path';
 import { nanosToMillis, type TelemetryPoint } from '../../core/point';
+import { AnyPayloadError, decodeAny } from './any';
 import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } from './json';
 import { fromWirePath, WirePathError } from './paths';
 
@@ -81,7 +82,13 @@ export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]
         return { kind: 'tree', leaves: guarded(iterateJsonLeaves(parsed, v.value === 'json_ietf_val', base), v.value) };
       }
       case 'any_val':
-        return { kind: 'skip', reason: 'any' };
+        try {
+          return { kind: 'leaf', leaf: decodeAny(v.any_val) };
+        } catch (err) {
+          // One bad wrapper payload costs that value only: the notification's other updates still count.
+          if (err instanceof AnyPayloadError) return { kind: 'skip', reason: 'any' };
+          throw err;
+        }
       case 'proto_bytes':
         return { kind: 'skip', reason: 'proto_bytes' };
       default:
@@ -126,7 +133,7 @@ const LEAVES_PER_STEP = 64;
 /** Result of decoding one notification. */
 export interface DecodedNotification {
   points: TelemetryPoint[];
-  /** Values skipped, by kind (any, proto_bytes, unknown). */
+  /** Values skipped, by kind (any: a wrapper type with malformed bytes; proto_bytes; unknown). */
   skipped: Record<string, number>;
   /** Set when the notification only defined an alias. */
   aliasDefined?: string;

@@ -10,7 +10,7 @@ import { DecodeError } from './decode';
 export const MALFORMED_COUNTER = 'gnmi_malformed_messages_total';
 /** Counter incremented for a message above the configured maximum size. */
 export const OVERSIZED_COUNTER = 'gnmi_oversized_messages_total';
-/** Counter of values skipped, labelled by kind (any, proto_bytes, unknown). */
+/** Counter of values skipped, labelled by kind (any: malformed wrapper payload, proto_bytes, unknown). */
 export const SKIPPED_COUNTER = 'gnmi_skipped_values_total';
 
 interface GrpcLikeError {

@@ -1,7 +1,8 @@
 /**
  * SimLeaf values → gNMI notifications in the requested encoding. PROTO sends
- * typed values (uint64 counters as uint_val); JSON and JSON_IETF send one JSON
- * tree per notification prefix (lists as arrays whose entries carry their keys).
+ * typed values (uint64 counters as uint_val; component temperatures as any_val
+ * wrapping a google.protobuf.DoubleValue); JSON and JSON_IETF send one JSON tree
+ * per notification prefix (lists as arrays whose entries carry their keys).
  */
 import type { PathElem, StructuredPath } from '../../core/path';
 import { toWirePath } from '../../activities/gnmi/paths';
@@ -20,6 +21,26 @@ export function typedValue(v: SimLeaf['value']): WireTypedValue {
   if (typeof v === 'boolean') return { bool_val: v };
   if (typeof v === 'string') return { string_val: v };
   return Number.isInteger(v) ? { int_val: String(v) } : { double_val: v };
+}
+
+/** Type URL of the protobuf well-known wrapper for a double. */
+export const DOUBLE_VALUE_TYPE_URL = 'type.googleapis.com/google.protobuf.DoubleValue';
+
+/**
+ * Leaves a PROTO stream sends as any_val rather than double_val, as some
+ * platforms do for sensor readings, so every collector session meets an any_val
+ * (the decoded point is the same either way).
+ */
+export function sentAsAny(elems: readonly PathElem[]): boolean {
+  return elems.map((e) => e.name).join('/') === 'components/component/state/temperature/instant';
+}
+
+/** A number as any_val: google.protobuf.DoubleValue, field 1 (tag 0x09, fixed64 little-endian). */
+export function doubleAny(v: number): WireTypedValue {
+  const payload = Buffer.alloc(9);
+  payload[0] = 0x09;
+  payload.writeDoubleLE(v, 1);
+  return { any_val: { type_url: DOUBLE_VALUE_TYPE_URL, value: payload } };
 }
 
 /** JSON value of a leaf; RFC 7951 puts 64-bit integers in strings, plain JSON uses numbers. */
@@ -103,7 +124,10 @@ export function buildNotifications(
     const prefix = toWirePath({ origin, elems: g.prefix }, opts.target);
     let update: WireUpdate[];
     if (!json) {
-      update = g.leaves.map((l) => ({ path: toWirePath({ origin: '', elems: l.path.elems.slice(g.prefix.length) }), val: typedValue(l.value) }));
+      update = g.leaves.map((l) => ({
+        path: toWirePath({ origin: '', elems: l.path.elems.slice(g.prefix.length) }),
+        val: typeof l.value === 'number' && sentAsAny(l.path.elems) ? doubleAny(l.value) : typedValue(l.value),
+      }));
     } else {
       const ietf = opts.encoding === 'JSON_IETF';
       const tree: Record<string, unknown> = {};

@@ -59,6 +59,20 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
     });
   }
 
+  it('PROTO: the temperature sent as any_val (DoubleValue) arrives as a number, nothing skipped', async () => {
+    // A device whose clock stands still, so the temperature is exactly what the test set.
+    await target.close();
+    device = new SimDevice({ name: 'leaf1', interfaces: 1, now: () => 0 });
+    device.temperatureC = 47.2;
+    target = await startGnmiTarget({ device, port: 0 });
+    const temperature = '/components/component[name=Chassis]/state/temperature/instant';
+    const { ctx } = session([{ encoding: 'proto', subscriptions: [sub('/components/component/state/temperature/instant'), sub('/interfaces/interface/state/oper-status')] }]);
+    await ctx.waitFor(() => at(ctx, temperature).length > 0 && at(ctx, '/interfaces/interface[name=Ethernet1]/state/oper-status').length > 0, 5000, 'temperature and oper-status');
+    assert.equal(target.subscriptions.at(-1)?.encoding, 'PROTO');
+    assert.equal(at(ctx, temperature)[0].value, 47.2);
+    assert.deepEqual([...ctx.counters.keys()].filter((k) => k.startsWith('gnmi_skipped_values_total')), []);
+  });
+
   for (const encoding of ['json_ietf', 'json'] as const) {
     it(`${encoding} subtree with a list is flattened with its list keys`, async () => {
       const { ctx } = session([{ encoding, subscriptions: [sub('/interfaces', { sampleIntervalMs: 1000 })] }]);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { DecodeError, NotificationDecoder } from '../../activities/gnmi/decode';
 import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../../activities/gnmi/proto';
+import { buildNotifications } from '../../simulator/gnmi/encode';
+import { leafPath } from '../../simulator/gnmi/match';
+import { SimDevice } from '../../simulator/model';
 
 /** Round-trip through the real protobuf codec so inputs look exactly as they arrive off the wire. */
 function wire(n: WireNotification): WireNotification {
@@ -26,6 +29,35 @@ interface Case {
 
 const one = (val: object, name = 'x'): WireNotification => ({ timestamp: TS, prefix, update: [{ path: leaf(name), val: val as never }] });
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+// Protobuf wire encoding of the wrapper messages, written out by hand so the decoder is tested against bytes.
+function varint(v: bigint): number[] {
+  let u = BigInt.asUintN(64, v);
+  const out: number[] = [];
+  do {
+    const low = Number(u & 0x7fn);
+    u >>= 7n;
+    out.push(u ? low | 0x80 : low);
+  } while (u);
+  return out;
+}
+const fixed64 = (v: number) => {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return [...b];
+};
+const fixed32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeFloatLE(v);
+  return [...b];
+};
+const delimited = (bytes: number[]) => [...varint(BigInt(bytes.length)), ...bytes];
+/** TypedValue any_val wrapping google.protobuf.<type> with the given payload bytes. */
+const anyOf = (type: string, payload: number[]) => ({ any_val: { type_url: `type.googleapis.com/google.protobuf.${type}`, value: Buffer.from(payload) } });
+const TAG_VARINT = 0x08;
+const TAG_FIXED64 = 0x09;
+const TAG_BYTES = 0x0a;
+const TAG_FIXED32 = 0x0d;
 
 const cases: Case[] = [
   // Every TypedValue kind.
@@ -105,7 +137,69 @@ const cases: Case[] = [
   },
   { name: 'json_ietf empty leaf [null] is true', n: one({ json_ietf_val: json({ enabled: [null] }) }), points: [{ path: `${P}/x/enabled`, value: true }] },
   { name: 'json_ietf scalar at a leaf', n: one({ json_ietf_val: json('42') }, 'in-octets'), points: [{ path: `${P}/in-octets`, value: 42 }] },
-  { name: 'any_val counted and skipped', n: one({ any_val: { type_url: 'type.googleapis.com/x.Y', value: Buffer.from([1]) } }), points: [], skipped: { any: 1 } },
+  // any_val: protobuf wrapper types decoded like the matching plain kind.
+  { name: 'any_val DoubleValue', n: one(anyOf('DoubleValue', [TAG_FIXED64, ...fixed64(41.25)])), points: [{ path: `${P}/x`, value: 41.25 }] },
+  { name: 'any_val FloatValue printed at float32 precision', n: one(anyOf('FloatValue', [TAG_FIXED32, ...fixed32(0.1)])), points: [{ path: `${P}/x`, value: 0.1 }] },
+  { name: 'any_val Int64Value negative', n: one(anyOf('Int64Value', [TAG_VARINT, ...varint(-42n)])), points: [{ path: `${P}/x`, value: -42 }] },
+  {
+    name: 'any_val Int64Value min keeps exact text',
+    n: one(anyOf('Int64Value', [TAG_VARINT, ...varint(-9223372036854775808n)])),
+    points: [{ path: `${P}/x`, value: -9223372036854775808, exact: '-9223372036854775808' }],
+  },
+  {
+    name: 'any_val UInt64Value max keeps exact text',
+    n: one(anyOf('UInt64Value', [TAG_VARINT, ...varint(18446744073709551615n)])),
+    points: [{ path: `${P}/x`, value: 18446744073709552000, exact: '18446744073709551615' }],
+  },
+  { name: 'any_val Int32Value negative (sign-extended varint)', n: one(anyOf('Int32Value', [TAG_VARINT, ...varint(-7n)])), points: [{ path: `${P}/x`, value: -7 }] },
+  { name: 'any_val UInt32Value max', n: one(anyOf('UInt32Value', [TAG_VARINT, ...varint(4294967295n)])), points: [{ path: `${P}/x`, value: 4294967295 }] },
+  { name: 'any_val BoolValue', n: one(anyOf('BoolValue', [TAG_VARINT, 1])), points: [{ path: `${P}/x`, value: true }] },
+  {
+    name: 'any_val StringValue (UTF-8)',
+    n: one(anyOf('StringValue', [TAG_BYTES, ...delimited([...Buffer.from('EOS-4.31.2F µ')])]), 'software-version'),
+    points: [{ path: `${P}/software-version`, value: 'EOS-4.31.2F µ' }],
+  },
+  { name: 'any_val BytesValue as base64', n: one(anyOf('BytesValue', [TAG_BYTES, ...delimited([0xde, 0xad, 0xbe, 0xef])])), points: [{ path: `${P}/x`, value: '3q2+7w==' }] },
+  { name: 'any_val wrapper with empty payload is the proto3 default', n: one(anyOf('Int64Value', [])), points: [{ path: `${P}/x`, value: 0 }] },
+  {
+    name: 'any_val wrapper: unknown fields skipped, the last field 1 wins',
+    n: one(anyOf('StringValue', [0x10, 5, TAG_BYTES, ...delimited([0x61]), 0x1a, ...delimited([1, 2]), TAG_BYTES, ...delimited([0x62]), 0x25, 0, 0, 0, 0])),
+    points: [{ path: `${P}/x`, value: 'b' }],
+  },
+  {
+    name: 'any_val of another type kept as {"@type", base64 value} JSON text',
+    n: one({ any_val: { type_url: 'type.googleapis.com/acme.sensors.v1.Reading', value: Buffer.from([0x08, 0x96, 0x01]) } }),
+    points: [{ path: `${P}/x`, value: '{"@type":"type.googleapis.com/acme.sensors.v1.Reading","value":"CJYB"}' }],
+  },
+  { name: 'any_val without type_url or bytes kept as JSON text', n: one({ any_val: {} }), points: [{ path: `${P}/x`, value: '{"@type":"","value":""}' }] },
+  // A malformed wrapper payload costs that value (counted as skipped kind any), not its siblings.
+  ...(
+    [
+      ['truncated fixed64', anyOf('DoubleValue', [TAG_FIXED64, 0, 0, 0])],
+      ['truncated varint', anyOf('Int64Value', [TAG_VARINT, 0xff])],
+      ['varint longer than 10 bytes', anyOf('UInt64Value', [TAG_VARINT, ...Array(10).fill(0xff), 0x01])],
+      ['length past the end', anyOf('StringValue', [TAG_BYTES, 5, 0x61])],
+      ['field 1 with the wrong wire type', anyOf('StringValue', [TAG_VARINT, 1])],
+      ['invalid UTF-8 in StringValue', anyOf('StringValue', [TAG_BYTES, ...delimited([0xc3, 0x28])])],
+      ['unknown field with the group wire type', anyOf('BoolValue', [0x13, 0x14])],
+    ] as const
+  ).map(([what, bad]): Case => ({
+    name: `any_val malformed (${what}): counted, sibling updates still decoded`,
+    n: {
+      timestamp: TS,
+      prefix,
+      update: [
+        { path: leaf('before'), val: { string_val: 'UP' } },
+        { path: leaf('bad'), val: bad as never },
+        { path: leaf('after'), val: anyOf('DoubleValue', [TAG_FIXED64, ...fixed64(1.5)]) as never },
+      ],
+    },
+    points: [
+      { path: `${P}/before`, value: 'UP' },
+      { path: `${P}/after`, value: 1.5 },
+    ],
+    skipped: { any: 1 },
+  })),
   { name: 'proto_bytes counted and skipped', n: one({ proto_bytes: Buffer.from([8, 1]) }), points: [], skipped: { proto_bytes: 1 } },
   { name: 'empty TypedValue (unknown kind) counted and skipped', n: one({}), points: [], skipped: { unknown: 1 } },
   {
@@ -218,6 +312,31 @@ describe('gNMI notification decoder (table-driven)', () => {
   it('stamps a notification without timestamp with the receive time', () => {
     const out = new NotificationDecoder(1, () => 1234.5).decode(wire({ prefix, update: [{ path: leaf('x'), val: { int_val: '1' } }] }));
     assert.equal(out.points[0].timestamp, 1234.5);
+  });
+
+  it('the simulator sends component temperatures as any_val in PROTO, and they decode to the same numbers', () => {
+    const device = new SimDevice({ name: 'leaf1', interfaces: 1, now: () => 0 });
+    device.temperatureC = 47.2;
+    const leaves = device.leaves().map((l) => ({ path: leafPath(l.path), value: l.value }));
+    const decoder = new NotificationDecoder(1);
+    const sent: string[] = [];
+    const points = buildNotifications(leaves, { encoding: 'PROTO', timestamp: TS }).flatMap((n) => {
+      const w = wire(n);
+      for (const u of w.update ?? []) if (u.val?.value === 'any_val') sent.push(u.val.any_val?.type_url ?? '');
+      const out = decoder.decode(w);
+      assert.deepEqual(out.skipped, {});
+      return out.points;
+    });
+    assert.deepEqual(sent, ['type.googleapis.com/google.protobuf.DoubleValue']);
+    assert.deepEqual(
+      points.filter((p) => p.path.includes('temperature')).map((p) => [p.path, p.value]),
+      [['/components/component[name=Chassis]/state/temperature/instant', 47.2]],
+    );
+    assert.equal(points.length, leaves.length, 'every leaf arrives once');
+    for (const encoding of ['JSON', 'JSON_IETF'] as const) {
+      const json = buildNotifications(leaves, { encoding, timestamp: TS }).flatMap((n) => n.update ?? []);
+      assert.ok(json.every((u) => u.val?.any_val === undefined), `no any_val in ${encoding}`);
+    }
   });
 
   it('marks atomic notifications', () => {
