@@ -46,7 +46,10 @@ export type NetconfDeviceSettings = z.infer<typeof NetconfDeviceSettings>;
 /** Secrets of a device; stored encrypted, loaded only inside activities. */
 export interface DeviceSecrets {
   password?: string;
+  /** SSH private key (OpenSSH or PEM) for NETCONF. */
   privateKey?: string;
+  /** Decrypts `privateKey` when it is encrypted; ignored for an unencrypted key. */
+  passphrase?: string;
   clientKey?: string;
 }
 

@@ -1,12 +1,13 @@
 /**
- * The SSH transport of the collector: connect with password or private key,
- * verify the host key against the pinned SHA-256 fingerprint (or store it on an
- * approved first use), open `netconf` subsystem channels.
+ * The SSH transport of the collector: connect with password or private key
+ * (decrypted with the passphrase secret when it is encrypted), verify the host
+ * key against the pinned SHA-256 fingerprint (or store it on an approved first
+ * use), open `netconf` subsystem channels.
  */
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig } from 'ssh2';
-import type { DeviceConfig } from '../../core/device';
+import type { DeviceConfig, DeviceSecrets } from '../../core/device';
 import { SessionError } from '../../core/session';
 
 /** OpenSSH-style fingerprint of a public key blob: `SHA256:<base64 without padding>`. */
@@ -18,6 +19,54 @@ export function sshFingerprint(publicKeyBlob: Buffer): string {
 export function normaliseFingerprint(fp: string): string {
   const body = fp.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
   return `SHA256:${body}`;
+}
+
+/** What the private key's PEM armour or OpenSSH header says about its encryption. */
+function keyEncryption(key: string): 'none' | 'encrypted' | 'pkcs8-encrypted' {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) return 'pkcs8-encrypted';
+  if (/^Proc-Type:\s*4,ENCRYPTED/m.test(key) || /^Encryption:[ \t]*(?!none\s*$)\S+/m.test(key)) return 'encrypted';
+  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(key);
+  if (openssh) {
+    // "openssh-key-v1\0", then the cipher name as an SSH string (uint32 length + bytes).
+    const blob = Buffer.from(openssh[1].replace(/\s+/g, ''), 'base64');
+    if (blob.length >= 19 && blob.toString('latin1', 0, 15) === 'openssh-key-v1\0') {
+      const len = blob.readUInt32BE(15);
+      if (blob.toString('latin1', 19, 19 + len) !== 'none') return 'encrypted';
+    }
+  }
+  return 'none';
+}
+
+const PASSPHRASE_PROBLEM = 'the private key is encrypted and the passphrase is missing or wrong';
+
+/**
+ * Why the private key cannot be used, found from its header alone (no decryption):
+ * an encrypted key without a passphrase, or an encrypted PKCS#8 key, which ssh2
+ * cannot read. Undefined when ssh2 should try it.
+ */
+function privateKeyProblem(secrets: DeviceSecrets): SessionError | undefined {
+  if (!secrets.privateKey) return undefined;
+  const encryption = keyEncryption(secrets.privateKey);
+  if (encryption === 'pkcs8-encrypted') {
+    // `ssh-keygen -p` rewrites an RSA or ECDSA PKCS#8 key in OpenSSH format, which ssh2 reads.
+    return new SessionError('CONFIG_INVALID', 'the private key is an encrypted PKCS#8 key, which is not supported; convert it to OpenSSH format (ssh-keygen -p -f <file>)');
+  }
+  if (encryption === 'encrypted' && !secrets.passphrase) return new SessionError('AUTH_FAILED', `${PASSPHRASE_PROBLEM} (no passphrase is stored)`);
+  return undefined;
+}
+
+/**
+ * The SessionError for what ssh2's connect() threw synchronously: it parses, and
+ * decrypts with the passphrase, the private key there. A supported cipher that
+ * fails to decrypt means a wrong passphrase: AUTH_FAILED, since the operator must
+ * fix a credential and no reconnect can help. The message never quotes the key.
+ */
+function credentialsError(err: unknown, secrets: DeviceSecrets): SessionError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (secrets.privateKey && keyEncryption(secrets.privateKey) === 'encrypted' && /parse privateKey/i.test(message) && !/not supported|unsupported/i.test(message)) {
+    return new SessionError('AUTH_FAILED', `${PASSPHRASE_PROBLEM} (the stored passphrase does not decrypt it)`);
+  }
+  return new SessionError('CONFIG_INVALID', `cannot use the device credentials: ${message}`, { cause: err });
 }
 
 /** Options of connectSsh. */
@@ -95,16 +144,22 @@ export function connectSsh(opts: SshConnectOptions): Promise<Client> {
       keepaliveCountMax: 3,
       tryKeyboard: false,
     };
-    if (device.secrets.privateKey) cfg.privateKey = device.secrets.privateKey;
+    if (device.secrets.privateKey) {
+      cfg.privateKey = device.secrets.privateKey;
+      // ssh2 ignores it for an unencrypted key.
+      if (device.secrets.passphrase) cfg.passphrase = device.secrets.passphrase;
+    }
     if (device.secrets.password !== undefined) cfg.password = device.secrets.password;
     if (!cfg.privateKey && cfg.password === undefined) {
       return done(new SessionError('CONFIG_INVALID', 'the device has neither a password nor a private key'));
     }
+    const keyProblem = privateKeyProblem(device.secrets);
+    if (keyProblem) return done(keyProblem);
     try {
       client.connect(cfg);
     } catch (err) {
-      // ssh2 throws synchronously on an unparsable private key.
-      done(new SessionError('CONFIG_INVALID', `cannot use the device credentials: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+      // ssh2 throws synchronously on an unparsable private key or a wrong passphrase.
+      done(credentialsError(err, device.secrets));
     }
   });
 }
