@@ -1,7 +1,7 @@
 /** Form parsing of the web app: device, profile and widget schemas, durations, passwords. */
 import assert from 'node:assert/strict';
-import { DeviceForm, deviceFormInput } from '../../web/app/lib/device-form';
-import { fieldErrors, parseDuration, formatDuration } from '../../web/app/lib/forms';
+import { DeviceForm, SECRET_FIELDS, deviceFormInput } from '../../web/app/lib/device-form';
+import { fieldErrors, parseDuration, formatDuration, submittedValues } from '../../web/app/lib/forms';
 import { parseProfileForm, parseSubscriptionLines, formatSubscriptionLines } from '../../web/app/lib/profile-form';
 import { WidgetForm, widgetFormInput } from '../../web/app/lib/widget-form';
 import { hashPassword, verifyPassword } from '../../web/app/lib/password.server';
@@ -40,6 +40,26 @@ describe('web: forms', () => {
     const port = DeviceForm.safeParse(deviceFormInput(fd({ name: 'x', protocol: 'gnmi', host: 'x', port: 'abc' })));
     assert.ok(!port.success);
     assert.ok(fieldErrors(port.error).port);
+  });
+
+  it('NETCONF private key passphrase: taken exactly as typed, blank keeps the stored one, never echoed back', () => {
+    const base = { name: 'spine-1', protocol: 'netconf', host: '10.0.0.2', port: '830', 'netconf.acceptNewHostKey': 'on', username: 'robot' };
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----';
+    const form = fd({ ...base, 'secrets.privateKey': key, 'secrets.passphrase': ' two words ' });
+    const r = DeviceForm.safeParse(deviceFormInput(form));
+    assert.ok(r.success, JSON.stringify(!r.success && r.error.issues));
+    assert.equal(r.data.secrets.passphrase, ' two words ', 'spaces are part of a passphrase');
+    assert.match(r.data.secrets.privateKey ?? '', /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    const blank = DeviceForm.safeParse(deviceFormInput(fd({ ...base, 'secrets.passphrase': '' })));
+    assert.ok(blank.success);
+    assert.equal(blank.data.secrets.passphrase, undefined, 'blank means keep what is stored');
+    assert.ok(SECRET_FIELDS.includes('secrets.passphrase'));
+    const echoed = submittedValues(form, SECRET_FIELDS);
+    assert.equal(echoed['secrets.passphrase'], undefined);
+    assert.equal(echoed.username, 'robot');
+    const long = DeviceForm.safeParse(deviceFormInput(fd({ ...base, 'secrets.passphrase': 'x'.repeat(1025) })));
+    assert.ok(!long.success);
+    assert.deepEqual(Object.keys(fieldErrors(long.error)), ['secrets.passphrase']);
   });
 
   it('subscription lines: path, mode and interval; bad lines are named', () => {

@@ -31,6 +31,8 @@ export const DeviceForm = z
     secrets: z.object({
       password: z.string().max(1024).optional(),
       privateKey: z.string().max(16384).optional(),
+      /** Decrypts an encrypted privateKey (it may be kept while a new key is entered, or the reverse). */
+      passphrase: z.string().max(1024).optional(),
       clientKey: z.string().max(16384).optional(),
     }),
     clearSecrets: z.boolean(),
@@ -46,7 +48,13 @@ export const DeviceForm = z
 export type DeviceForm = z.infer<typeof DeviceForm>;
 
 /** Names of the form's secret inputs: never echoed back. */
-export const SECRET_FIELDS = ['secrets.password', 'secrets.privateKey', 'secrets.clientKey'];
+export const SECRET_FIELDS = ['secrets.password', 'secrets.privateKey', 'secrets.passphrase', 'secrets.clientKey'];
+
+/** A password-like field taken exactly as typed (spaces are part of it); undefined when blank. */
+function secret(form: FormData, name: string): string | undefined {
+  const v = form.get(name);
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
 
 /** Read the device form's fields into the shape DeviceForm validates. */
 export function deviceFormInput(form: FormData): unknown {
@@ -75,8 +83,9 @@ export function deviceFormInput(form: FormData): unknown {
       maxMessageBytes: num(form, 'netconf.maxMessageBytes'),
     },
     secrets: {
-      password: typeof form.get('secrets.password') === 'string' && form.get('secrets.password') !== '' ? String(form.get('secrets.password')) : undefined,
+      password: secret(form, 'secrets.password'),
       privateKey: block(form, 'secrets.privateKey'),
+      passphrase: secret(form, 'secrets.passphrase'),
       clientKey: block(form, 'secrets.clientKey'),
     },
     clearSecrets: checkbox(form, 'clearSecrets'),

@@ -147,6 +147,15 @@ export default function DeviceEdit() {
             hint={secrets.includes('privateKey') ? 'A key is stored; leave blank to keep it.' : undefined}
             className="netconf-only"
           />
+          <TextField
+            name="secrets.passphrase"
+            label="Private key passphrase (NETCONF)"
+            type="password"
+            autoComplete="new-password"
+            errors={errors}
+            hint={secrets.includes('passphrase') ? 'A passphrase is stored; leave blank to keep it.' : 'Only for an encrypted key. Stored encrypted; never shown again.'}
+            className="netconf-only"
+          />
           <TextArea
             name="secrets.clientKey"
             label="TLS client key (gNMI mTLS)"
