@@ -24,7 +24,8 @@ export function normaliseFingerprint(fp: string): string {
 /** What the private key's PEM armour or OpenSSH header says about its encryption. */
 function keyEncryption(key: string): 'none' | 'encrypted' | 'pkcs8-encrypted' {
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) return 'pkcs8-encrypted';
-  if (/^Proc-Type:\s*4,ENCRYPTED/m.test(key) || /^Encryption:[ \t]*(?!none\s*$)\S+/m.test(key)) return 'encrypted';
+  // PuTTY: only version 2 files are readable by ssh2, so only they count as "needs the passphrase".
+  if (/^Proc-Type:\s*4,ENCRYPTED/m.test(key) || /^PuTTY-User-Key-File-2:.*\r?\nEncryption:[ \t]*(?!none\s*$)\S+/m.test(key)) return 'encrypted';
   const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(key);
   if (openssh) {
     // "openssh-key-v1\0", then the cipher name as an SSH string (uint32 length + bytes).
