@@ -48,6 +48,12 @@ const schema = z.object({
   INGEST_MAX_BUFFERED: int(200_000),
   /** While PostgreSQL is down, points held in memory before the oldest are dropped (counted). */
   INGEST_MAX_HELD: int(1_000_000),
+  /**
+   * A flush with numeric points older than this behind the flush time records their range for
+   * the rollups to recompute. At most the rollup look-back (10 min): a point between the two
+   * would reach neither the regular refresh nor the dirty ranges.
+   */
+  INGEST_LATE_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(300_000),
   /** Storage mode: use TimescaleDB when the extension is available (auto), require it (on), or never (off). */
   STORAGE_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
   /** TimescaleDB chunk interval of samples and states (a PostgreSQL interval). */

@@ -7,6 +7,7 @@ import * as core from './20261127000001_core';
 import * as samples from './20261127000002_samples';
 import * as rollups from './20261127010001_rollups';
 import * as web from './20261127020001_web';
+import * as rollupDirty from './20261127030001_rollup_dirty';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261127000002_samples', samples],
   ['20261127010001_rollups', rollups],
   ['20261127020001_web', web],
+  ['20261127030001_rollup_dirty', rollupDirty],
 ];
 
 /** A knex migration source over the static list. */

@@ -16,12 +16,18 @@
  * (series_id, time) and the insert says ON CONFLICT DO NOTHING, so a batch whose
  * COMMIT reached the server but whose reply was lost is simply skipped the second
  * time (counted in `ingest_points_duplicate_total`).
+ *
+ * Late points reach the rollups (docs/decisions/032-late-points-reach-the-rollups.md):
+ * when a batch holds numbers older than `lateAfterMs` behind the flush time, the flush
+ * records their time range in `storage_rollup_dirty` in the same transaction, and the
+ * storage maintenance recomputes those buckets.
  */
 import type pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../core/names';
 import type { PointSink, Logger } from '../../core/session';
 import type { TelemetryPoint } from '../../core/point';
 import { MetricsRegistry } from '../../core/metrics';
+import { loadConfig } from '../../core/config';
 import { SeriesCache } from './series-cache';
 
 /** Batcher settings. */
@@ -37,6 +43,8 @@ export interface BatcherOptions {
   maxHeld?: number;
   /** Cap of the retry backoff (ms). */
   maxBackoffMs?: number;
+  /** Numbers older than this behind the flush time are late: their range is recorded for the rollups. Default INGEST_LATE_AFTER_MS. */
+  lateAfterMs?: number;
   metrics?: MetricsRegistry;
   log?: Logger;
   /** Called after each successful flush with the series written (tests, live hub in-process). */
@@ -64,6 +72,7 @@ export class IngestBatcher implements PointSink {
   private readonly maxBuffered: number;
   private readonly maxHeld: number;
   private readonly maxBackoffMs: number;
+  private readonly lateAfterMs: number;
 
   constructor(private readonly opts: BatcherOptions) {
     this.batchSize = opts.batchSize ?? 5000;
@@ -71,6 +80,7 @@ export class IngestBatcher implements PointSink {
     this.maxBuffered = opts.maxBuffered ?? 200_000;
     this.maxHeld = Math.max(opts.maxHeld ?? this.maxBuffered * 5, this.maxBuffered);
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.lateAfterMs = opts.lateAfterMs ?? loadConfig().INGEST_LATE_AFTER_MS;
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.metrics.describe('ingest_points_received_total', 'Points handed to the batcher');
     this.metrics.describe('ingest_points_written_total', 'Points inserted into PostgreSQL');
@@ -78,6 +88,7 @@ export class IngestBatcher implements PointSink {
     this.metrics.describe('ingest_points_dropped_total', 'Points dropped, by reason');
     this.metrics.describe('ingest_flush_failures_total', 'Flushes that failed and were retried');
     this.metrics.describe('ingest_backpressure_waits_total', 'Pushes told to wait because the buffer was full');
+    this.metrics.describe('ingest_late_batches_total', 'Flushes that recorded a dirty rollup range for points older than INGEST_LATE_AFTER_MS');
     this.metrics.gauge('ingest_buffered_points', () => this.buffer.length);
   }
 
@@ -199,6 +210,11 @@ export class IngestBatcher implements PointSink {
       const tSeries: number[] = [];
       const tValue: Array<string | null> = [];
       const touched = new Set<number>();
+      // Late numbers: their oldest and newest time. One comparison per point on the hot path;
+      // the min/max only for points that are late.
+      const lateBefore = Date.now() - this.lateAfterMs;
+      let lateFrom = Infinity;
+      let lateTo = -1;
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i];
         // Values PostgreSQL would refuse would fail the batch on every retry: drop and count them instead.
@@ -217,6 +233,10 @@ export class IngestBatcher implements PointSink {
             this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'non_finite' });
             continue;
           }
+          if (p.timestamp < lateBefore) {
+            if (p.timestamp < lateFrom) lateFrom = p.timestamp;
+            if (p.timestamp > lateTo) lateTo = p.timestamp;
+          }
           nTime.push(p.timestamp / 1000);
           nSeries.push(id);
           nValue.push(p.value);
@@ -228,6 +248,7 @@ export class IngestBatcher implements PointSink {
         touched.add(id);
       }
       let inserted = 0;
+      let recordedLate = false;
       await client.query('BEGIN');
       if (nTime.length) {
         const res = await client.query(
@@ -237,6 +258,15 @@ export class IngestBatcher implements PointSink {
           [nTime, nSeries, nValue],
         );
         inserted += res.rowCount ?? 0;
+        // In the flush transaction: a committed late point always has its dirty range. A retry
+        // that inserted nothing (its first attempt committed, range included) adds none.
+        if (lateTo >= 0 && (res.rowCount ?? 0) > 0) {
+          await client.query(
+            `INSERT INTO storage_rollup_dirty (from_time, to_time) VALUES (to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000))`,
+            [lateFrom, lateTo],
+          );
+          recordedLate = true;
+        }
       }
       if (tTime.length) {
         const res = await client.query(
@@ -253,6 +283,7 @@ export class IngestBatcher implements PointSink {
         await client.query('SELECT pg_notify($1, $2)', [SAMPLES_CHANNEL, payload]);
       }
       await client.query('COMMIT');
+      if (recordedLate) this.metrics.inc('ingest_late_batches_total');
       return { rows: nTime.length + tTime.length, inserted, seriesIds: ids };
     } catch (err) {
       broken ??= err as Error;

@@ -57,10 +57,30 @@ describe('storage: ingest batcher against a PostgreSQL that restarts, stalls and
     pool = createPool(cluster.url, 4);
   });
 
+  /** `pool`, except that the next COMMIT reaches the server and succeeds but the client sees the connection fail. */
+  const losingNextCommitReply = () => {
+    let loseNextCommitReply = true;
+    const lossy = Object.create(pool) as pg.Pool;
+    lossy.connect = (async () => {
+      const client = await pool.connect();
+      const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+        const result = await query(...args);
+        if (args[0] === 'COMMIT' && loseNextCommitReply) {
+          loseNextCommitReply = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return result;
+      };
+      return client;
+    }) as pg.Pool['connect'];
+    return lossy;
+  };
+
   afterEach(async () => {
     await batcher?.close(5000);
     batcher = undefined;
-    await pool.query('TRUNCATE samples');
+    await pool.query('TRUNCATE samples, storage_rollup_dirty');
   });
 
   after(async () => {
@@ -99,23 +119,7 @@ describe('storage: ingest batcher against a PostgreSQL that restarts, stalls and
   });
 
   it('a flush whose COMMIT reply was lost is retried and skipped as duplicates, not stored twice', async () => {
-    let loseNextCommitReply = true;
-    // The COMMIT reaches the server and succeeds; the client then sees the connection fail.
-    const lossy = Object.create(pool) as pg.Pool;
-    lossy.connect = (async () => {
-      const client = await pool.connect();
-      const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
-      (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
-        const result = await query(...args);
-        if (args[0] === 'COMMIT' && loseNextCommitReply) {
-          loseNextCommitReply = false;
-          throw new Error('Connection terminated unexpectedly');
-        }
-        return result;
-      };
-      return client;
-    }) as pg.Pool['connect'];
-    batcher = new IngestBatcher({ pool: lossy, batchSize: 5000, flushIntervalMs: 20, maxBackoffMs: 100 });
+    batcher = new IngestBatcher({ pool: losingNextCommitReply(), batchSize: 5000, flushIntervalMs: 20, maxBackoffMs: 100 });
     batcher.push(points(3000));
     await batcher.close(10_000);
     assert.equal(batcher.metrics.get('ingest_flush_failures_total'), 1);
@@ -123,6 +127,22 @@ describe('storage: ingest batcher against a PostgreSQL that restarts, stalls and
     // The first attempt did store them, but could not know it: the retry finds every row present.
     assert.equal(batcher.metrics.get('ingest_points_duplicate_total'), 3000, 'the retry found every row already stored');
     assert.equal(batcher.metrics.get('ingest_points_written_total'), 0);
+  });
+
+  it('late points: the dirty rollup range commits with them, once even when the COMMIT reply was lost', async () => {
+    const now = Date.now();
+    const late = (at: number, value: number): TelemetryPoint => ({ deviceId, path: '/system/cpu/state/utilization', timestamp: at, value });
+    batcher = new IngestBatcher({ pool: losingNextCommitReply(), batchSize: 5000, flushIntervalMs: 20, maxBackoffMs: 100, lateAfterMs: 300_000 });
+    // Two days and one day back, and one current point (not late: not in the range).
+    batcher.push([late(now - 2 * 86_400_000, 1), late(now, 2), late(now - 86_400_000 + 0.5, 3)]);
+    await batcher.close(10_000);
+    assert.equal(batcher.metrics.get('ingest_flush_failures_total'), 1);
+    assert.equal(await count(), 3);
+    const dirty = await pool.query(
+      `SELECT (extract(epoch FROM from_time) * 1000)::float8 AS f, (extract(epoch FROM to_time) * 1000)::float8 AS t FROM storage_rollup_dirty`,
+    );
+    // The first attempt committed points and range; the retry inserted nothing, so recorded nothing.
+    assert.deepEqual(dirty.rows, [{ f: now - 2 * 86_400_000, t: now - 86_400_000 + 0.5 }]);
   });
 
   it('backpressure while writes are blocked: the producer waits, the buffer stays bounded, everything lands after', async () => {
