@@ -1,14 +1,25 @@
 /**
  * Native-mode maintenance: the workflow the schedule starts runs the activity on a
  * real Temporal server; partitions are created ahead and dropped past retention;
- * rollups follow new and late data incrementally.
+ * rollups follow new and late data incrementally. Points older than the look-back,
+ * stored through the real batcher, reach the rollups through their dirty ranges —
+ * native tables and TimescaleDB continuous aggregates (the PGlite build) alike.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+import type pg from 'pg';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { createMaintenanceActivities, refreshRollups, runMaintenance, type MaintenanceReport } from '../../activities/maintenance';
+import { IngestBatcher } from '../../activities/ingest/batcher';
+import { createKnex } from '../../activities/db/pool';
+import { createMaintenanceActivities, refreshRollups, runMaintenance, storageMode, type MaintenanceReport } from '../../activities/maintenance';
+import { resetConfig } from '../../core/config';
+import { migrateLatest } from '../../migrations/index';
+import { querySeries, type Queryable, type QueryResult } from '../../query/router';
+import { freePort } from '../../scripts/infra/proc';
+import { startTimescaleLite, type TimescaleLite } from '../../bench/support/timescale-lite';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { testClient } from '../support/system';
@@ -92,5 +103,217 @@ describe('storage: native maintenance (partitions and rollups)', function () {
     assert.equal(raw.rows[0].n, 0);
     const rolled = await tdb.pool.query(`SELECT count(*)::int AS n FROM samples_1m`);
     assert.equal(rolled.rows[0].n, 60);
+  });
+});
+
+describe('storage: late points older than the rollup look-back reach the rollups (native and TimescaleDB)', function () {
+  this.timeout(120_000);
+  const MINUTE = 60_000;
+  const HOUR = 3_600_000;
+  const PATH = '/system/cpu/state/utilization';
+  /** The late hour: two days back, far older than the look-back (10 min) and the 1 m policy window (3 h). */
+  const H0 = Math.floor(Date.now() / HOUR) * HOUR - 48 * HOUR;
+  const settings = { retentionDays: 30, rollupRetentionDays: 400, partitionsAheadDays: 2 };
+
+  interface Backend {
+    db: Knex;
+    /** For the router and checks. */
+    query: Queryable;
+    /** For the batcher. */
+    pool: pg.Pool;
+    deviceId: number;
+    seriesId: number;
+  }
+
+  let tdb: TestDatabase;
+  let lite: TimescaleLite | undefined;
+  let liteDb: Knex | undefined;
+
+  /** The PGlite socket serves one connection: everything, the batcher included, goes through knex's single one. */
+  const overKnex = (db: Knex) => {
+    const acquire = async () => (await db.client.acquireConnection()) as pg.PoolClient;
+    const query: Queryable = {
+      async query(text: string, values?: unknown[]) {
+        const conn = await acquire();
+        try {
+          return await conn.query(text, values);
+        } finally {
+          await db.client.releaseConnection(conn);
+        }
+      },
+    } as Queryable;
+    const pool = {
+      async connect() {
+        const conn = await acquire();
+        conn.release = () => void db.client.releaseConnection(conn);
+        return conn;
+      },
+    } as unknown as pg.Pool;
+    return { query, pool };
+  };
+
+  /** A device and a series with three hours of 30 s samples around H0 (values 0…359) and ten minutes up to now. */
+  const seed = async (b: Omit<Backend, 'deviceId' | 'seriesId'>): Promise<Backend> => {
+    const [d] = await b.db('devices').insert({ name: 'late', protocol: 'gnmi', host: 'h', port: 1 }).returning('id');
+    const [s] = await b.db('series').insert({ device_id: d.id, path: PATH, kind: 'number' }).returning('id');
+    const times: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < 360; i++) {
+      times.push(H0 - HOUR + i * 30_000);
+      values.push(i);
+    }
+    const recent = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
+    for (let i = 0; i < 20; i++) {
+      times.push(recent + i * 30_000);
+      values.push(i);
+    }
+    await b.query.query(
+      `INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t / 1000), $2::bigint, v FROM unnest($1::float8[], $3::float8[]) AS u(t, v)`,
+      [times, Number(s.id), values],
+    );
+    return { ...b, deviceId: Number(d.id), seriesId: Number(s.id) };
+  };
+
+  const dirtyRows = async (b: Backend) =>
+    (
+      await b.query.query<{ f: number; t: number }>(
+        `SELECT (extract(epoch FROM from_time) * 1000)::float8 AS f, (extract(epoch FROM to_time) * 1000)::float8 AS t FROM storage_rollup_dirty ORDER BY id`,
+      )
+    ).rows.map((r) => [Number(r.f), Number(r.t)]);
+
+  /** The router's answer over three hours around H0: from the rollup it chooses, and forced to raw at the same step. */
+  const answers = async (b: Backend, rollup: '1m' | '1h', agg: 'avg' | 'min' | 'max' | 'last') => {
+    const q = { seriesIds: [b.seriesId], from: H0 - HOUR, to: H0 + 2 * HOUR, widthPx: rollup === '1m' ? 180 : 3, agg };
+    const chosen = await querySeries(b.query, q);
+    const raw = await querySeries(b.query, { ...q, resolution: 'raw' });
+    assert.equal(chosen.resolution, rollup);
+    assert.equal(chosen.bucketMs, raw.bucketMs);
+    return { chosen, raw };
+  };
+  /** Where two answers differ (undefined: the same points, values to 1e-9 relative). */
+  const difference = (a: QueryResult, b: QueryResult): string | undefined => {
+    const pa = a.series[0].points;
+    const pb = b.series[0].points;
+    if (pa.length !== pb.length) return `${pa.length} vs ${pb.length} points`;
+    const i = pa.findIndex((p, j) => {
+      const q = pb[j];
+      if (p.t !== q.t) return true;
+      if (p.v === null || q.v === null) return p.v !== q.v;
+      return Math.abs(p.v - q.v) > 1e-9 * Math.max(1, Math.abs(p.v), Math.abs(q.v));
+    });
+    return i < 0 ? undefined : `at ${new Date(pa[i].t).toISOString()}: ${JSON.stringify(pa[i])} vs ${JSON.stringify(pb[i])}`;
+  };
+
+  /** The scenario, on either backend, after the rollups have caught up with the seeded data. */
+  const lateScenario = async (b: Backend, mode: 'native' | 'timescaledb') => {
+    for (const rollup of ['1m', '1h'] as const) {
+      const { chosen, raw } = await answers(b, rollup, 'avg');
+      assert.equal(difference(chosen, raw), undefined, `${rollup}: the rollups start out agreeing with raw samples`);
+    }
+    const batcher = new IngestBatcher({ pool: b.pool, batchSize: 1000, flushIntervalMs: 250, lateAfterMs: 5 * MINUTE });
+    try {
+      // Current points only: no dirty range.
+      batcher.push([{ deviceId: b.deviceId, path: PATH, timestamp: Date.now() - 1000, value: 1 }]);
+      await batcher.flush();
+      assert.deepEqual(await dirtyRows(b), []);
+      assert.equal(batcher.metrics.get('ingest_late_batches_total'), 0);
+      // A replayed buffer: two points two days old (in two hours of H0) next to a current one.
+      const lateA = H0 + 10 * MINUTE + 10_000;
+      const lateB = H0 + 70 * MINUTE + 5_000;
+      batcher.push([
+        { deviceId: b.deviceId, path: PATH, timestamp: lateA, value: 1000 },
+        { deviceId: b.deviceId, path: PATH, timestamp: Date.now(), value: 2 },
+        { deviceId: b.deviceId, path: PATH, timestamp: lateB, value: -500 },
+      ]);
+      await batcher.flush();
+      assert.equal(batcher.metrics.get('ingest_points_written_total'), 4);
+      assert.deepEqual(await dirtyRows(b), [[lateA, lateB]], 'one range, from the oldest to the newest late point');
+      assert.equal(batcher.metrics.get('ingest_late_batches_total'), 1);
+    } finally {
+      await batcher.close(5000);
+    }
+    for (const rollup of ['1m', '1h'] as const) {
+      const { chosen, raw } = await answers(b, rollup, 'max');
+      assert.notEqual(difference(chosen, raw), undefined, `${rollup}: the late points are in raw samples only`);
+    }
+
+    const report = await runMaintenance(b.db, settings, Date.now());
+    assert.equal(report.mode, mode);
+    // Minutes H0+10 … H0+70 (the range between the two points), hours H0 and H0+1.
+    assert.equal(report.lateBuckets1m, 61);
+    assert.equal(report.lateBuckets1h, 2);
+    assert.equal(report.lateRangesLeft, 0);
+    assert.deepEqual(await dirtyRows(b), [], 'the processed dirty rows are gone');
+    for (const rollup of ['1m', '1h'] as const) {
+      for (const agg of ['avg', 'min', 'max', 'last'] as const) {
+        const { chosen, raw } = await answers(b, rollup, agg);
+        assert.equal(difference(chosen, raw), undefined, `${rollup} ${agg}: rollup vs raw`);
+      }
+    }
+    const minute = (await answers(b, '1m', 'max')).chosen.series[0].points.find((p) => p.t === H0 + 10 * MINUTE);
+    assert.equal(minute?.v, 1000, 'the late maximum is in its minute');
+    const hour = (await answers(b, '1h', 'min')).chosen.series[0].points.find((p) => p.t === H0 + HOUR);
+    assert.equal(hour?.v, -500, 'the late minimum is in its hour');
+  };
+
+  before(async () => {
+    tdb = await createTestDatabase('storage_late');
+  });
+
+  after(async () => {
+    await liteDb?.destroy();
+    await lite?.close();
+    await tdb?.drop();
+  });
+
+  it('native: a late point stored by the batcher is recomputed into the 1 m and 1 h rollup tables at the next maintenance run', async () => {
+    const b = await seed({ db: tdb.db, query: tdb.pool, pool: tdb.pool });
+    await runMaintenance(tdb.db, settings, Date.now()); // the rollups catch up with the seeded data
+    await lateScenario(b, 'native');
+  });
+
+  it('native: the work per run is bounded; what is left waits in the dirty table for the next run', async () => {
+    const range = [H0 - HOUR, H0 + HOUR];
+    await tdb.pool.query(`DELETE FROM samples_1m WHERE bucket >= to_timestamp($1::float8 / 1000) AND bucket < to_timestamp($2::float8 / 1000)`, range);
+    // Two hours dirty, at most 50 minutes per run: three runs.
+    await tdb.pool.query(
+      `INSERT INTO storage_rollup_dirty (from_time, to_time) VALUES (to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000))`,
+      [H0 - HOUR, H0 + HOUR - 1],
+    );
+    const runs: MaintenanceReport[] = [];
+    for (let i = 0; i < 3; i++) runs.push(await runMaintenance(tdb.db, { ...settings, lateSpanPerRunMs: 50 * MINUTE }, Date.now()));
+    assert.deepEqual(
+      runs.map((r) => [r.lateBuckets1m, r.lateRangesLeft]),
+      [
+        [50, 1],
+        [50, 1],
+        [20, 0],
+      ],
+    );
+    const minutes = await tdb.pool.query(
+      `SELECT count(*)::int AS n FROM samples_1m WHERE bucket >= to_timestamp($1::float8 / 1000) AND bucket < to_timestamp($2::float8 / 1000)`,
+      range,
+    );
+    assert.equal(minutes.rows[0].n, 120, 'every minute of the range is back');
+  });
+
+  it('TimescaleDB (PGlite): the maintenance run refreshes the continuous aggregates over the late range', async () => {
+    lite = await startTimescaleLite(await freePort());
+    process.env.STORAGE_TIMESCALEDB = 'on';
+    resetConfig();
+    try {
+      liteDb = createKnex(lite.url, 1);
+      await migrateLatest(liteDb);
+    } finally {
+      delete process.env.STORAGE_TIMESCALEDB;
+      resetConfig();
+    }
+    assert.equal(await storageMode(liteDb), 'timescaledb');
+    const b = await seed({ db: liteDb, ...overKnex(liteDb) });
+    // As if the refresh policies had run up to now: everything seeded so far is materialized.
+    const upto = Math.floor(Date.now() / HOUR) * HOUR;
+    await b.query.query(`CALL refresh_continuous_aggregate('samples_1m', NULL, to_timestamp($1::float8 / 1000))`, [upto]);
+    await b.query.query(`CALL refresh_continuous_aggregate('samples_1h', NULL, to_timestamp($1::float8 / 1000))`, [upto]);
+    await lateScenario(b, 'timescaledb');
   });
 });
