@@ -172,6 +172,6 @@ export interface DeviceSessionOptions {
   maxBackoffMs?: number;
   /** Continue-as-new when history grows past this many events (also when Temporal suggests it). */
   maxHistoryEvents?: number;
-  /** First retry delay after a broken session (doubles per failure, jittered, capped by maxBackoffMs). */
+  /** First retry delay after a broken session (doubles per failure, jittered, capped by maxBackoffMs; the window never starts below 1 s — ADR 042). */
   initialBackoffMs?: number;
 }

@@ -16,6 +16,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -68,6 +69,24 @@ const PARKING: Record<string, 'auth-failed' | 'config-invalid'> = {
   HOST_KEY_UNKNOWN: 'config-invalid',
   TLS_FAILED: 'config-invalid',
 };
+
+/**
+ * Temporal fires a timer shorter than about a second after about a second (measured on
+ * the dev server: 100–900 ms timers all fired at 1.02–1.05 s; Temporal's docs advise
+ * against relying on sub-second timers). Jitter drawn below this would collapse: every
+ * device would retry at the same instant. See docs/decisions/042.
+ */
+const MIN_TIMER_MS = 1_000;
+
+/** The jittered retry delay after `failures` breaks in a row (ADR 040, 042). */
+function retryDelay(opts: Required<DeviceSessionOptions>, failures: number, random: number): number {
+  const base = Math.min(opts.maxBackoffMs, opts.initialBackoffMs * 2 ** (failures - 1));
+  if (!patched('backoff-one-second-floor')) return Math.round(base * (0.5 + random * 0.5)); // workflows started before ADR 042
+  // [base/2, base], but never below the timer floor and always at least a second wide.
+  const low = Math.max(MIN_TIMER_MS, base / 2);
+  const high = Math.max(low + MIN_TIMER_MS, base);
+  return Math.round(low + random * (high - low));
+}
 
 /** A session that streamed at least this long resets the backoff. */
 const HEALTHY_SESSION_MS = 30_000;
@@ -386,8 +405,7 @@ class DeviceSession {
         continue;
       }
       consecutiveFailures++;
-      const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** (consecutiveFailures - 1));
-      const delay = Math.round(base * (0.5 + Math.random() * 0.5));
+      const delay = retryDelay(this.opts, consecutiveFailures, Math.random());
       this.setState('backoff', `${message.slice(0, 200)}; retry ${consecutiveFailures} in ${(delay / 1000).toFixed(1)} s`);
       const kick = this.retryNow;
       await condition(
