@@ -111,6 +111,7 @@ async function main() {
     flushIntervalMs: config.INGEST_FLUSH_MS,
     maxBuffered: config.INGEST_MAX_BUFFERED,
     maxHeld: config.INGEST_MAX_HELD,
+    lateAfterMs: config.INGEST_LATE_AFTER_MS,
     metrics,
     log,
   });

@@ -1,8 +1,9 @@
 /**
  * Run by the `storage-maintenance` Temporal Schedule (native PostgreSQL mode):
  * one short activity that creates partitions ahead, drops expired ones and
- * brings the 1-minute and 1-hour rollups up to date. Under TimescaleDB the
- * activity finds nothing to do (the extension's policies do it).
+ * brings the 1-minute and 1-hour rollups up to date, including buckets that late
+ * points made dirty. Under TimescaleDB the extension's policies do the rest; the
+ * activity only refreshes the continuous aggregates over dirty ranges (ADR 032).
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { MaintenanceActivities, MaintenanceReport } from '../activities/maintenance';

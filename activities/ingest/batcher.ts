@@ -27,7 +27,6 @@ import { SAMPLES_CHANNEL } from '../../core/names';
 import type { PointSink, Logger } from '../../core/session';
 import type { TelemetryPoint } from '../../core/point';
 import { MetricsRegistry } from '../../core/metrics';
-import { loadConfig } from '../../core/config';
 import { SeriesCache } from './series-cache';
 
 /** Batcher settings. */
@@ -80,7 +79,7 @@ export class IngestBatcher implements PointSink {
     this.maxBuffered = opts.maxBuffered ?? 200_000;
     this.maxHeld = Math.max(opts.maxHeld ?? this.maxBuffered * 5, this.maxBuffered);
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
-    this.lateAfterMs = opts.lateAfterMs ?? loadConfig().INGEST_LATE_AFTER_MS;
+    this.lateAfterMs = opts.lateAfterMs ?? 300_000; // the collector passes INGEST_LATE_AFTER_MS
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.metrics.describe('ingest_points_received_total', 'Points handed to the batcher');
     this.metrics.describe('ingest_points_written_total', 'Points inserted into PostgreSQL');
