@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
-import { POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { AUTOSIZE, POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -55,6 +55,35 @@ describe('web: Vega-Lite spec builders', () => {
     const spec = timeSeriesSpec({ unit: '%' }) as { encoding: { y: { title: string; axis: { labelExpr: string } } } };
     assert.equal(spec.encoding.y.title, '%');
     assert.match(spec.encoding.y.axis.labelExpr, /" %"/);
+  });
+
+  it('charts lay out again on every update: axis labels that grow after the first draw stay inside the chart', async () => {
+    // Live charts are embedded empty and filled by view.change: the labels the first layout
+    // made room for are not the ones drawn later ("0bit/s" → "120Gbit/s", "0.0 %" → "100.0 %").
+    const cases = [
+      { unit: 'bits/s', top: 123e9 },
+      { unit: '', top: 1.5e6 },
+      { unit: '%', top: 100 },
+      { unit: 'pkts/s', top: 4.5e6 },
+    ];
+    for (const kind of ['line', 'area', 'stacked-area', 'bar'] as const) {
+      for (const { unit, top } of cases) {
+        const view = new vega.View(vega.parse(compile(timeSeriesSpec({ kind, unit, height: 140 })).spec), { renderer: 'none' });
+        await view.runAsync();
+        const rows = ['Ethernet1', 'Ethernet2'].flatMap((series, i) => [0, 1000, 2000].map((t) => ({ t, v: (top / (i + 1)) * (t / 2000), series })));
+        view.change(POINTS_DATASET, vega.changeset().insert(rows));
+        await view.runAsync();
+        // Where the content starts on the canvas: padding + layout origin + the content's own bounds.
+        const bounds = (view.scenegraph() as unknown as { root: { items: Array<{ bounds: { x1: number; y1: number } }> } }).root.items[0].bounds;
+        const [ox, oy] = view.origin();
+        const pad = view.padding() as { left: number; top: number }; // Vega stores padding as an object
+        assert.ok(pad.left + ox + bounds.x1 >= 0, `${kind} ${unit || 'count'}: content starts at x ${pad.left + ox + bounds.x1}`);
+        assert.ok(pad.top + oy + bounds.y1 >= 0, `${kind} ${unit || 'count'}: content starts at y ${pad.top + oy + bounds.y1}`);
+        view.finalize();
+      }
+    }
+    assert.deepEqual((timeSeriesSpec({}) as { autosize: unknown }).autosize, AUTOSIZE);
+    assert.equal(AUTOSIZE.resize, true);
   });
 
   it('time labels suit the window: seconds within an hour, minutes within a day, dates beyond', () => {

@@ -69,10 +69,19 @@ export function formatExpr(expr: string, unit?: string): string {
   return `(abs(${expr}) < 1 ? format(${expr}, '.2~f') : format(${expr}, '.3~s')) + ${suffix}`;
 }
 
+/**
+ * Autosize of every chart: fill the container's width, axes and legend inside it.
+ * Vega lays a chart out once, when it is embedded — before any data, so with no
+ * axis labels yet — and by default not again on data changes, so labels drawn later
+ * ("1.5Gbit/s", "100.0 %") stuck out of the SVG at the left and were clipped.
+ * `resize` lays it out again on every update: as values grow, the plot narrows.
+ */
+export const AUTOSIZE = { type: 'fit', contains: 'padding', resize: true } as const;
+
 const BASE = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: 'container' as const,
-  autosize: { type: 'fit' as const, contains: 'padding' as const },
+  autosize: AUTOSIZE,
   data: { name: POINTS_DATASET },
 };
 
