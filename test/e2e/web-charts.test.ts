@@ -1,0 +1,249 @@
+/**
+ * Chart axes in Chromium: every axis label and title of every axis chart (line,
+ * area, stacked area, bar) lies inside its chart, on the device page and on a
+ * dashboard of wide and narrow widgets, for values from a few bit/s to over
+ * 100 Gbit/s, counts in the millions and percentages — also after live points
+ * make the labels longer than the ones the chart was first laid out with.
+ * The data are written straight into the database (no simulator, no workers),
+ * so the magnitudes are exact; live points reach the page through the ingest
+ * doorbell (NOTIFY samples_ready) as the batcher rings it.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { SAMPLES_CHANNEL } from '../../core/names';
+import { addWidget } from '../../web/app/lib/dashboards.server';
+import type { WidgetForm } from '../../web/app/lib/widget-form';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { artifactsDir, chromiumPath } from '../support/env';
+import { startWeb } from '../support/system';
+import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+
+const IFACES = ['Ethernet1', 'Ethernet2', 'Ethernet3', 'Ethernet4'];
+const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
+const CPU = '/components/component[name=CPU0]/cpu/utilization/state/instant';
+const MEMORY = '/system/memory/state/used';
+const TEMPERATURE = '/components/component[name=Chassis]/state/temperature/instant';
+const STEP_MS = 5000;
+const HISTORY_MS = 10 * 60_000;
+
+/** A label or title drawn outside the box of its chart (what the browser would clip). */
+interface Escape {
+  chart: string;
+  text: string;
+  box: { left: number; right: number; top: number; bottom: number };
+  chartBox: { left: number; right: number; top: number; bottom: number };
+}
+
+/**
+ * Every axis chart matching `selector`: how many axis labels it drew and which
+ * ones stick out of the chart element or of its SVG (which clips its content).
+ */
+async function axisLabelEscapes(page: Page, selector: string): Promise<{ charts: Array<{ chart: string; labels: number; svg: number }>; escapes: Escape[] }> {
+  // Vega draws in the same task as view.change().run(); two frames let the browser lay the SVG out.
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  // No named helpers inside: tsx would wrap them in a __name() call the page does not have.
+  return page.evaluate((sel) => {
+    const charts: Array<{ chart: string; labels: number; svg: number }> = [];
+    const escapes: Escape[] = [];
+    for (const el of document.querySelectorAll(sel)) {
+      const chart = el.getAttribute('data-testid') ?? '?';
+      const svgs = el.querySelectorAll('svg');
+      // Labels Vega hid to avoid overlaps (opacity 0) are not shown, so they may sit anywhere.
+      const texts = [...el.querySelectorAll('svg g.role-axis-label text, svg g.role-axis-title text')].filter(
+        (t) => (t.textContent ?? '') !== '' && t.getAttribute('opacity') !== '0',
+      );
+      charts.push({ chart, labels: el.querySelectorAll('svg g.role-axis-label text').length, svg: svgs.length });
+      const outer = el.getBoundingClientRect();
+      const svg = svgs[0]?.getBoundingClientRect();
+      const box = svg
+        ? { left: Math.max(outer.left, svg.left), right: Math.min(outer.right, svg.right), top: Math.max(outer.top, svg.top), bottom: Math.min(outer.bottom, svg.bottom) }
+        : { left: outer.left, right: outer.right, top: outer.top, bottom: outer.bottom };
+      for (const t of texts) {
+        const r = t.getBoundingClientRect();
+        // Half a pixel for sub-pixel rounding of glyph boxes.
+        if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) {
+          escapes.push({ chart, text: t.textContent ?? '', box: { left: r.left, right: r.right, top: r.top, bottom: r.bottom }, chartBox: box });
+        }
+      }
+    }
+    return { charts, escapes };
+  }, selector);
+}
+
+describe('web charts: axis labels stay inside the chart', function () {
+  this.timeout(120_000);
+  let tdb: TestDatabase;
+  let web: Awaited<ReturnType<typeof startWeb>>;
+  let browser: Browser;
+  let page: Page;
+  let admin: TestUser;
+  let deviceId: number;
+  let dashboardId: number;
+  /** Series id by path, and the newest raw sample written for it. */
+  const ids = new Map<string, number>();
+  const newest = new Map<number, { t: number; v: number }>();
+
+  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });
+
+  /** Write samples (and remember each series' newest one). */
+  async function writeSamples(rows: Array<{ id: number; t: number; v: number }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000) {
+      await tdb.db('samples').insert(rows.slice(i, i + 1000).map((r) => ({ series_id: r.id, time: new Date(r.t), value: r.v })));
+    }
+    for (const r of rows) if ((newest.get(r.id)?.t ?? -Infinity) < r.t) newest.set(r.id, { t: r.t, v: r.v });
+  }
+
+  /**
+   * Counters of every interface advance at new rates for the last seconds up to now,
+   * then the doorbell rings, as the ingest batcher does: `bps` bits and `pkts` packets
+   * per second, times the interface number (1–4).
+   */
+  async function pushLive(bps: number, pkts: number): Promise<void> {
+    const now = Date.now();
+    const rows: Array<{ id: number; t: number; v: number }> = [];
+    IFACES.forEach((name, i) => {
+      for (const [leaf, perSecond] of [
+        ['in-octets', (bps / 8) * (i + 1)],
+        ['out-octets', (bps / 8) * (i + 1)],
+        ['in-unicast-pkts', pkts * (i + 1)],
+      ] as const) {
+        const id = ids.get(counter(name, leaf))!;
+        let last = newest.get(id)!;
+        for (const t of [now - 2000, now - 1000, now]) {
+          last = { t, v: last.v + (perSecond * (t - last.t)) / 1000 };
+          rows.push({ id, ...last });
+        }
+      }
+    });
+    await writeSamples(rows);
+    await tdb.db.raw('SELECT pg_notify(?, ?)', [SAMPLES_CHANNEL, [...new Set(rows.map((r) => r.id))].join(',')]);
+  }
+
+  /** Wait until every chart matching `selector` has points and follows the stream. */
+  async function chartsDrawn(p: Page, selector: string, count: number): Promise<void> {
+    await p.waitForFunction(
+      ({ sel, n }) => {
+        const charts = [...document.querySelectorAll(sel)];
+        return charts.length === n && charts.every((c) => Number(c.getAttribute('data-point-count')) > 0 && c.getAttribute('data-status') === 'live');
+      },
+      { sel: selector, n: count },
+      { timeout: 30_000 },
+    ).catch(async (err: Error) => {
+      const states = await p.evaluate((sel) => [...document.querySelectorAll(sel)].map((c) => `${c.getAttribute('data-testid')}: ${c.getAttribute('data-status')}, ${c.getAttribute('data-point-count')} points`), selector);
+      throw new Error(`${err.message}; charts: ${states.join('; ') || 'none'}`);
+    });
+  }
+
+  /** Sum of the point counts of the charts matching `selector`. */
+  const pointCount = (p: Page, selector: string) =>
+    p.evaluate((sel) => [...document.querySelectorAll(sel)].reduce((n, c) => n + Number(c.getAttribute('data-point-count')), 0), selector);
+
+  function assertInside(result: Awaited<ReturnType<typeof axisLabelEscapes>>, expectCharts: number): void {
+    assert.equal(result.charts.length, expectCharts, `charts found: ${JSON.stringify(result.charts)}`);
+    for (const c of result.charts) {
+      assert.equal(c.svg, 1, `${c.chart} renders as SVG`);
+      assert.ok(c.labels >= 4, `${c.chart} drew its axis labels (${c.labels})`);
+    }
+    const px = (b: Escape['box']) => `x ${b.left.toFixed(1)}…${b.right.toFixed(1)}, y ${b.top.toFixed(1)}…${b.bottom.toFixed(1)}`;
+    const lines = result.escapes.map((e) => `${e.chart} "${e.text}" at ${px(e.box)}, chart ${px(e.chartBox)}`);
+    assert.equal(lines.length, 0, `axis labels outside their chart:\n${lines.join('\n')}`);
+  }
+
+  before(async () => {
+    tdb = await createTestDatabase('e2e_charts');
+    web = await startWeb(tdb.url);
+    admin = await createTestUser(tdb.db, 'admin', 'charts-admin@example.test');
+    // A device without a session: its history is written below, its live points by pushLive.
+    [{ id: deviceId }] = await tdb.db('devices').insert({ name: 'charts-switch', protocol: 'gnmi', host: '127.0.0.1', port: 9, enabled: false }).returning('id');
+    const paths = [...IFACES.flatMap((n) => ['in-octets', 'out-octets', 'in-unicast-pkts'].map((leaf) => counter(n, leaf))), CPU, MEMORY, TEMPERATURE];
+    for (const p of paths) {
+      const [{ id }] = await tdb.db('series').insert({ device_id: deviceId, path: p, kind: 'number' }).returning('id');
+      ids.set(p, Number(id));
+    }
+    // Ten minutes of history: inbound a few hundred bit/s (short labels, until pushLive),
+    // outbound around a gigabit (labels like "1.2Gbit/s"), packet counters in the millions,
+    // CPU up to 100 %, memory in gigabytes, temperature in tens of degrees.
+    const end = Date.now() - 1000;
+    const rows: Array<{ id: number; t: number; v: number }> = [];
+    for (let t = end - HISTORY_MS, k = 0; t <= end; t += STEP_MS, k++) {
+      const secs = (k * STEP_MS) / 1000;
+      const wave = Math.sin(k / 6);
+      IFACES.forEach((name, i) => {
+        rows.push({ id: ids.get(counter(name, 'in-octets'))!, t, v: (secs * 100 * (i + 1)) / 8 });
+        rows.push({ id: ids.get(counter(name, 'out-octets'))!, t, v: (secs * 0.31e9 * (i + 1)) / 8 + (k % 2) * 1e6 });
+        rows.push({ id: ids.get(counter(name, 'in-unicast-pkts'))!, t, v: secs * 500 * (i + 1) });
+      });
+      rows.push({ id: ids.get(CPU)!, t, v: 50 + 50 * wave });
+      rows.push({ id: ids.get(MEMORY)!, t, v: 15.5e9 + 0.4e9 * wave });
+      rows.push({ id: ids.get(TEMPERATURE)!, t, v: 48 + 9 * wave });
+    }
+    await writeSamples(rows);
+    // A dashboard of every axis chart kind, narrow (width 4) and wide, across units.
+    [{ id: dashboardId }] = await tdb.db('dashboards').insert({ name: 'Chart axes', time_range: '15m', live: true }).returning('id');
+    const widget = (w: Partial<WidgetForm> & Pick<WidgetForm, 'title' | 'path' | 'chart' | 'unit' | 'width'>): WidgetForm => ({
+      deviceId,
+      aggregate: 'none',
+      groupBy: 'series',
+      rate: false,
+      ...w,
+    });
+    const octets = (leaf: string) => counter('*', leaf);
+    for (const w of [
+      widget({ title: 'Inbound, line', path: octets('in-octets'), rate: true, chart: 'line', unit: 'bits/s', width: 4 }),
+      widget({ title: 'Outbound, stacked', path: octets('out-octets'), rate: true, chart: 'stacked-area', unit: 'bits/s', width: 4 }),
+      widget({ title: 'Packets, area', path: octets('in-unicast-pkts'), chart: 'area', unit: '', width: 4 }),
+      widget({ title: 'CPU, bar', path: CPU, chart: 'bar', unit: '%', width: 4 }),
+      widget({ title: 'Packet rate, line', path: octets('in-unicast-pkts'), rate: true, chart: 'line', unit: 'pkts/s', width: 4 }),
+      widget({ title: 'Memory, area', path: MEMORY, chart: 'area', unit: 'bytes', width: 4 }),
+      widget({ title: 'Outbound, bar', path: octets('out-octets'), rate: true, aggregate: 'sum', groupBy: 'all', chart: 'bar', unit: 'bits/s', width: 6 }),
+      widget({ title: 'Temperature, line', path: TEMPERATURE, chart: 'line', unit: '°C', width: 6 }),
+      widget({ title: 'Inbound, wide', path: octets('in-octets'), rate: true, chart: 'area', unit: 'bits/s', width: 12 }),
+    ]) {
+      await addWidget(tdb.db, dashboardId, w);
+    }
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signInPage(page, web.url, admin);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await web?.stop();
+    await tdb?.drop();
+  });
+
+  it('device page: traffic and health charts keep their labels inside, also after live values grow to over 100 Gbit/s', async () => {
+    const charts = '.chart[data-testid]';
+    await page.goto(`${web.url}/devices/${deviceId}`);
+    await chartsDrawn(page, charts, 5);
+    assertInside(await axisLabelEscapes(page, charts), 5);
+    // Inbound goes from hundreds of bit/s to tens of Gbit/s after the chart was laid out.
+    const before = await pointCount(page, charts);
+    await pushLive(30e9, 1.5e6);
+    await page.waitForFunction(({ sel, n }) => [...document.querySelectorAll(sel)].reduce((m, c) => m + Number(c.getAttribute('data-point-count')), 0) >= n + 8, { sel: charts, n: before }, { timeout: 20_000 });
+    const grown = await page.getByTestId('live-chart').locator('svg g.role-axis-label text').allTextContents();
+    assert.ok(grown.some((t) => /Gbit\/s$/.test(t)), `inbound labels in Gbit/s after the live points: ${grown.join(', ')}`);
+    assertInside(await axisLabelEscapes(page, charts), 5);
+    await shot(page, 'charts-device');
+  });
+
+  it('dashboard: line, area, stacked area and bar widgets, wide and narrow, keep their labels inside', async () => {
+    const charts = '.chart[data-testid^=widget-chart-]';
+    for (const width of [1280, 960]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${web.url}/dashboards/${dashboardId}`);
+      await chartsDrawn(page, charts, 9);
+      assertInside(await axisLabelEscapes(page, charts), 9);
+      await shot(page, `charts-dashboard-${width}`);
+    }
+    // Live growth on a drawn dashboard: rates a hundred times higher again (over a terabit stacked).
+    const before = await pointCount(page, charts);
+    await pushLive(100e9, 150e6);
+    await page.waitForFunction(({ sel, n }) => [...document.querySelectorAll(sel)].reduce((m, c) => m + Number(c.getAttribute('data-point-count')), 0) >= n + 8, { sel: charts, n: before }, { timeout: 20_000 });
+    assertInside(await axisLabelEscapes(page, charts), 9);
+  });
+});
