@@ -37,7 +37,8 @@ interface Escape {
 
 /**
  * Every axis chart matching `selector`: how many axis labels it drew and which
- * ones stick out of the chart element or of its SVG (which clips its content).
+ * axis or legend labels stick out of the chart element or of its SVG (which clips
+ * its content).
  */
 async function axisLabelEscapes(page: Page, selector: string): Promise<{ charts: Array<{ chart: string; labels: number; svg: number }>; escapes: Escape[] }> {
   // Vega draws in the same task as view.change().run(); two frames let the browser lay the SVG out.
@@ -50,7 +51,7 @@ async function axisLabelEscapes(page: Page, selector: string): Promise<{ charts:
       const chart = el.getAttribute('data-testid') ?? '?';
       const svgs = el.querySelectorAll('svg');
       // Labels Vega hid to avoid overlaps (opacity 0) are not shown, so they may sit anywhere.
-      const texts = [...el.querySelectorAll('svg g.role-axis-label text, svg g.role-axis-title text')].filter(
+      const texts = [...el.querySelectorAll('svg g.role-axis-label text, svg g.role-axis-title text, svg g.role-legend-label text')].filter(
         (t) => (t.textContent ?? '') !== '' && t.getAttribute('opacity') !== '0',
       );
       charts.push({ chart, labels: el.querySelectorAll('svg g.role-axis-label text').length, svg: svgs.length });

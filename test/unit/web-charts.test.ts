@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
-import { AUTOSIZE, POINTS_DATASET, formatExpr, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { AUTOSIZE, POINTS_DATASET, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -95,6 +95,17 @@ describe('web: Vega-Lite spec builders', () => {
     const spec = timeSeriesSpec({}) as { config: { legend: { orient: string; labelLimit: number } } };
     assert.equal(spec.config.legend.orient, 'bottom');
     assert.ok(spec.config.legend.labelLimit >= 200);
+  });
+
+  it('narrow charts get fewer legend columns, each wide enough for its label', () => {
+    const cases: Array<[number | undefined, number]> = [[undefined, 4], [1200, 4], [800, 4], [600, 3], [420, 2], [300, 1], [150, 1]];
+    for (const [width, columns] of cases) {
+      const l = legendLayout(width);
+      assert.equal(l.columns, columns, `columns at ${width} px`);
+      if (width) assert.ok(l.columns * (l.labelLimit + 40) <= Math.max(width, 200), `${l.columns} × ${l.labelLimit} px labels fit ${width} px`);
+    }
+    const spec = timeSeriesSpec({ widthPx: 420 }) as { config: { legend: { columns: number } } };
+    assert.equal(spec.config.legend.columns, 2);
   });
 
   it('a fixed (history) window pins the time axis; a live one follows the data', () => {

@@ -27,6 +27,17 @@ export interface TimeSeriesOptions {
   domain?: [number, number];
   /** Length of the time window, to pick readable time labels. */
   windowMs?: number;
+  /** Width of the chart's container when it is drawn, to fit the legend (4 columns need ~800 px). */
+  widthPx?: number;
+}
+
+/** Legend columns and label width for a chart this wide: a narrow widget gets fewer, wider columns instead of a clipped fourth one. */
+export function legendLayout(widthPx?: number): { columns: number; labelLimit: number } {
+  if (!widthPx || !Number.isFinite(widthPx) || widthPx <= 0) return { columns: 4, labelLimit: 260 };
+  const columns = Math.max(1, Math.min(4, Math.floor(widthPx / 200)));
+  // Each column holds a symbol (~25 px) and padding besides its label.
+  const labelLimit = Math.max(60, Math.min(260, Math.floor(widthPx / columns) - 40));
+  return { columns, labelLimit };
 }
 
 /** Time label format for a window: seconds up to an hour, minutes up to a day, then dates. */
@@ -102,7 +113,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
     // Null values (gaps, counter resets) break the line instead of bridging it.
     config: {
       mark: { invalid: 'break-paths-show-domains' },
-      legend: { orient: 'bottom', labelLimit: 260, columns: 4, symbolType: 'stroke' },
+      legend: { orient: 'bottom', ...legendLayout(opts.widthPx), symbolType: 'stroke' },
       axis: { labelFontSize: 11, titleFontSize: 11 },
     },
     mark: { ...mark, tooltip: true },
