@@ -3,8 +3,6 @@
  * simulated devices registered in the database, waits on workflow status and
  * samples, and which collector process holds a session.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDevice, type DeviceRow } from '../../activities/db/devices';
@@ -12,12 +10,12 @@ import { parseKeyring } from '../../activities/db/secrets';
 import { deviceStatus } from '../../activities/fleet';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';
-import protos from '@temporalio/proto';
 import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../scripts/seed';
 import type { FleetMember } from '../../simulator/fleet';
 import type { GnmiFaults } from '../../simulator/gnmi/faults';
 import { TEST_SECRETS_KEY } from '../support/system';
+export { recordHistories } from '../support/histories';
 
 /** The series every gap measurement uses. */
 export const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
@@ -134,18 +132,3 @@ export async function sessionHolder(client: Client, deviceId: number): Promise<s
   return pending?.lastWorkerIdentity || undefined;
 }
 
-/** Write the histories of some workflows to test/fixtures/histories (when RECORD_HISTORIES=1). */
-export async function recordHistories(client: Client, workflowIds: string[], label: string): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(import.meta.dirname, '..', 'fixtures', 'histories');
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [i, id] of workflowIds.entries()) {
-    for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
-      // Binary protobuf: the JSON form needs historyFromJSON, which fails with the protobufjs
-      // copies installed here ("type must be a Type"); the binary form needs only @temporalio/proto.
-      const history = await client.workflow.getHandle(id, wf.runId).fetchHistory();
-      const file = path.join(dir, `${label}-${i + 1}-${wf.runId.slice(0, 8)}.binpb`);
-      fs.writeFileSync(file, protos.temporal.api.history.v1.History.encode(history).finish());
-    }
-  }
-}

@@ -31,6 +31,7 @@ import {
 } from '../../core/names';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
+import { recordHistories } from '../support/histories';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -221,6 +222,8 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
       await waitState(h, 'streaming');
       await stop(h);
       assert.equal(fleet.maxRunning, 1);
+      // With RECORD_HISTORIES=1: a history with the ADR 042 backoff (patch marker) for the replay test.
+      await recordHistories(client, [h.workflowId], 'backoff-floor');
     });
   });
 
