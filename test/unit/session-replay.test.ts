@@ -2,8 +2,11 @@
  * Determinism check: histories recorded from real runs (pause, resume,
  * reconfigure, auth failure, continue-as-new, failover, reconciliation) replay
  * against today's workflow code. A change that would break running workflows
- * fails here, before it ships. Record new ones with
- * `RECORD_HISTORIES=1 npm test -- e2e` (test/e2e/session-lifecycle.test.ts).
+ * fails here, before it ships. Histories from before a `patched()` change (the
+ * sub-second backoffs of device-session-1) replay the old branch, newer ones the
+ * new. Record new ones with `RECORD_HISTORIES=1 npm test -- e2e`
+ * (test/e2e/session-lifecycle.test.ts) or `-- integration --grep 'growing, jittered'`
+ * (test/integration/workflow-device-session.test.ts).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
