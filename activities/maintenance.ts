@@ -169,11 +169,16 @@ const CAGGS = [
   { view: 'samples_1h', unit: HOUR_MS },
 ] as const;
 
+/** Run `step` over [fromMs, toMs) in slices of `stepMs` (bounded statements), summing the rows it reports. */
+async function inSteps(fromMs: number, toMs: number, stepMs: number, step: (fromIso: string, toIso: string) => Promise<number>): Promise<number> {
+  let rows = 0;
+  for (let s = fromMs; s < toMs; s += stepMs) rows += await step(new Date(s).toISOString(), new Date(Math.min(s + stepMs, toMs)).toISOString());
+  return rows;
+}
+
 /** Recompute the 1-minute rollup rows in [fromMs, toMs) (whole minutes) from raw samples; returns the rows written. */
 async function upsert1m(db: Knex, fromMs: number, toMs: number): Promise<number> {
-  let rows = 0;
-  for (let s = fromMs; s < toMs; s += ROLLUP_STEP_MS) {
-    const e = Math.min(s + ROLLUP_STEP_MS, toMs);
+  return inSteps(fromMs, toMs, ROLLUP_STEP_MS, async (from, to) => {
     const res = await db.raw(
       `INSERT INTO samples_1m (series_id, bucket, min, max, avg, last, count)
        SELECT series_id, date_bin('1 minute', time, TIMESTAMPTZ 'epoch'), min(value), max(value), avg(value),
@@ -182,18 +187,15 @@ async function upsert1m(db: Knex, fromMs: number, toMs: number): Promise<number>
         GROUP BY 1, 2
        ON CONFLICT (series_id, bucket) DO UPDATE
          SET min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, last = EXCLUDED.last, count = EXCLUDED.count`,
-      [new Date(s).toISOString(), new Date(e).toISOString()],
+      [from, to],
     );
-    rows += res.rowCount ?? 0;
-  }
-  return rows;
+    return res.rowCount ?? 0;
+  });
 }
 
 /** Recompute the 1-hour rollup rows in [fromMs, toMs) (whole hours) from the 1-minute rollup; returns the rows written. */
 async function upsert1h(db: Knex, fromMs: number, toMs: number): Promise<number> {
-  let rows = 0;
-  for (let s = fromMs; s < toMs; s += 4 * ROLLUP_STEP_MS) {
-    const e = Math.min(s + 4 * ROLLUP_STEP_MS, toMs);
+  return inSteps(fromMs, toMs, 4 * ROLLUP_STEP_MS, async (from, to) => {
     const res = await db.raw(
       `INSERT INTO samples_1h (series_id, bucket, min, max, avg, last, count)
        SELECT series_id, date_bin('1 hour', bucket, TIMESTAMPTZ 'epoch'), min(min), max(max), sum(avg * count) / sum(count),
@@ -202,11 +204,10 @@ async function upsert1h(db: Knex, fromMs: number, toMs: number): Promise<number>
         GROUP BY 1, 2
        ON CONFLICT (series_id, bucket) DO UPDATE
          SET min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, last = EXCLUDED.last, count = EXCLUDED.count`,
-      [new Date(s).toISOString(), new Date(e).toISOString()],
+      [from, to],
     );
-    rows += res.rowCount ?? 0;
-  }
-  return rows;
+    return res.rowCount ?? 0;
+  });
 }
 
 /** A time range [from, to) in ms. */
