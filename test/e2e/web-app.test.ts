@@ -2,7 +2,8 @@
  * The web app in headless Chromium against real workers, Temporal and the
  * simulator: sign in; add a simulated device through the form and watch its
  * session become streaming; build a dashboard and watch its live chart draw;
- * a viewer sees no edit controls and is refused when posting anyway.
+ * a viewer sees no edit controls and is refused when posting anyway; and the
+ * forms work with JavaScript turned off.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseKeyring } from '../../activities/db/secrets';
 import { startDeviceSession } from '../../activities/fleet';
-import { deviceSessionWorkflowId } from '../../core/names';
+import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -151,6 +152,74 @@ describe('web app in Chromium', function () {
     if (process.env.UPDATE_SCREENSHOTS === '1' || !fs.existsSync(readmeShot)) {
       fs.mkdirSync(path.dirname(readmeShot), { recursive: true });
       fs.copyFileSync(path.join(artifactsDir(), 'web-dashboard.png'), readmeShot);
+    }
+  });
+
+  it('works without JavaScript: sign in, a device form with a field error then saved, pause and resume, a dashboard with a widget, the range picker', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    try {
+      const p = await ctx.newPage();
+      // Plain HTML form posts and server redirects from here on: no client-side router.
+      await p.goto(`${web.url}/devices`);
+      assert.match(new URL(p.url()).pathname, /^\/login$/);
+      await p.getByLabel('Email').fill(admin.email);
+      await p.getByLabel('Password').fill(admin.password);
+      await Promise.all([p.waitForURL(/\/devices$/), p.getByRole('button', { name: 'Sign in' }).click()]);
+      assert.match(await p.getByTestId('whoami').innerText(), /admin@example\.test/);
+      // The page's own scripts did not run (React Router never hydrated): this is the HTML alone.
+      assert.equal(await p.evaluate(() => typeof (window as unknown as Record<string, unknown>).__reactRouterContext), 'undefined');
+      assert.equal(await page.evaluate(() => typeof (window as unknown as Record<string, unknown>).__reactRouterContext), 'object', 'the JavaScript page does hydrate');
+
+      // A field error comes back from the server with what was typed kept.
+      const sim = fleet.members[1];
+      await p.goto(`${web.url}/devices/new`);
+      await p.locator('[name=name]').fill('nojs-switch');
+      await p.locator('[name=host]').fill(sim.host);
+      await p.locator('[name=port]').fill('99999');
+      await Promise.all([p.waitForLoadState('load'), p.getByRole('button', { name: 'Add device' }).click()]);
+      await p.getByTestId('error-port').waitFor();
+      assert.equal(await p.locator('[name=name]').inputValue(), 'nojs-switch');
+      await p.locator('[name=port]').fill(String(sim.port));
+      await p.locator('[name=username]').fill('admin');
+      await p.locator('[name="secrets.password"]').fill('admin');
+      await p.locator('[name="gnmi.tls"]').selectOption('insecure');
+      await p.getByLabel('Send credentials over plaintext (lab only)').check();
+      await Promise.all([p.waitForURL(/\/devices\/\d+$/), p.getByRole('button', { name: 'Add device' }).click()]);
+      const id = Number(new URL(p.url()).pathname.split('/').pop());
+      deviceIds.push(id);
+
+      // Pause and resume are form posts acknowledged by the workflow, then a redirect back.
+      await Promise.all([p.waitForURL(new RegExp(`/devices/${id}`)), p.getByTestId('action-pause').click()]);
+      await p.getByTestId('action-resume').waitFor();
+      assert.equal((await client.workflow.getHandle(deviceSessionWorkflowId(id)).query(statusQuery)).paused, true);
+      await Promise.all([p.waitForURL(new RegExp(`/devices/${id}`)), p.getByTestId('action-resume').click()]);
+      await p.getByTestId('action-pause').waitFor();
+
+      // A dashboard and a widget, through the same forms.
+      await p.goto(`${web.url}/dashboards`);
+      await p.locator('[name=name]').fill('No-JS dashboard');
+      await Promise.all([p.waitForURL(/\/dashboards\/\d+\/edit$/), p.getByRole('button', { name: 'Create dashboard' }).click()]);
+      await Promise.all([p.waitForURL(/\/widgets\/new$/), p.getByRole('link', { name: 'Add widget' }).click()]);
+      await p.locator('[name=title]').fill('Inbound without JS');
+      await p.locator('[name=deviceId]').selectOption({ label: 'nojs-switch' });
+      await p.locator('[name=path]').fill('/interfaces/interface[name=*]/state/counters/in-octets');
+      await Promise.all([p.waitForURL(/\/dashboards\/\d+$/), p.getByRole('button', { name: 'Add widget' }).click()]);
+      await p.getByText('Inbound without JS').waitFor();
+      // The chart cannot draw; the card says why and links the data instead.
+      const noscript = p.locator('[data-testid$=-noscript]').first();
+      assert.match(await noscript.innerText(), /JavaScript, which is off/);
+      const dataUrl = await noscript.locator('a').getAttribute('href');
+      const data = await p.request.get(`${web.url}${dataUrl}`);
+      assert.equal(data.status(), 200);
+      assert.ok(Object.keys(((await data.json()) as { series: object }).series).length > 0, 'the linked JSON has the series');
+
+      // The range picker is a GET form.
+      await p.getByTestId('range-picker').locator('[name=range]').selectOption('6h');
+      await Promise.all([p.waitForURL(/range=6h/), p.getByTestId('range-picker').getByRole('button', { name: 'Apply' }).click()]);
+      assert.equal(await p.getByTestId('range-picker').locator('[name=range]').inputValue(), '6h');
+      await shot(p, 'no-javascript');
+    } finally {
+      await ctx.close();
     }
   });
 

@@ -147,6 +147,13 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       <p className="muted small" data-testid={`${testId}-status`}>
         {streamStatus} · {count} points
       </p>
+      {/* Everything else works from the server's HTML; charts are drawn by the browser. */}
+      <noscript>
+        <p className="muted small" data-testid={`${testId}-noscript`}>
+          Charts are drawn with JavaScript, which is off. The data as JSON:{' '}
+          <a href={`/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`}>/api/series</a>.
+        </p>
+      </noscript>
     </div>
   );
 }
