@@ -77,13 +77,20 @@ export interface ManagedChild {
 }
 
 /** Spawn a long-lived process with prefixed output. */
-export function startChild(name: string, cmd: string, args: string[], opts: SpawnOptions & { quiet?: boolean } = {}): ManagedChild {
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startChild(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { quiet?: boolean; /** Drop its output once we asked it to stop (shutdown noise). */ quietOnStop?: boolean } = {},
+): ManagedChild {
+  const { quiet, quietOnStop, ...spawnOpts } = opts;
+  const child = spawn(cmd, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `[${name}] `;
+  let stopping = false;
   const relay = (stream: NodeJS.WriteStream) => {
     let partial = '';
     return (chunk: Buffer) => {
-      if (opts.quiet) return;
+      if (quiet || (quietOnStop && stopping)) return;
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) stream.write(prefix + line + '\n');
@@ -104,6 +111,7 @@ export function startChild(name: string, cmd: string, args: string[], opts: Spaw
     exited,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
