@@ -33,11 +33,24 @@ export type DecodedValue =
 function leafListText(elements: WireTypedValue[]): string {
   const items: Array<string | number | boolean> = [];
   for (const el of elements) {
-    const d = decodeScalar(el);
+    const d = decodeScalar(el) ?? (el.value === 'any_val' ? anyElement(el) : undefined);
     if (!d) continue;
     items.push(d.exact ?? d.value);
   }
   return JSON.stringify(items);
+}
+
+/**
+ * An any_val element of a leaf-list: decoded like a leaf; a malformed wrapper keeps
+ * its raw form ({"@type", "value"} text) so the list loses no element.
+ */
+function anyElement(el: WireTypedValue): LeafValue {
+  try {
+    return decodeAny(el.any_val);
+  } catch (err) {
+    if (!(err instanceof AnyPayloadError)) throw err;
+    return { value: JSON.stringify({ '@type': el.any_val?.type_url ?? '', value: Buffer.from(el.any_val?.value ?? []).toString('base64') }) };
+  }
 }
 
 /** Scalar kinds; undefined for kinds that are not scalars. Throws TypeError on bad content. */

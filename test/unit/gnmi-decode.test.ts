@@ -81,6 +81,15 @@ const cases: Case[] = [
     points: [{ path: `${P}/x`, value: '["a","18446744073709551615",true]' }],
   },
   {
+    name: 'leaflist with any_val elements: wrappers decoded, a malformed one kept raw, none lost',
+    n: one({
+      leaflist_val: {
+        element: [{ string_val: 'a' }, anyOf('DoubleValue', [TAG_FIXED64, ...fixed64(2.5)]), anyOf('Int64Value', [TAG_VARINT, 0x80]), anyOf('StringValue', [0x0a, 0x02, 0x68, 0x69])],
+      },
+    }),
+    points: [{ path: `${P}/x`, value: '["a",2.5,"{\\"@type\\":\\"type.googleapis.com/google.protobuf.Int64Value\\",\\"value\\":\\"CIA=\\"}","hi"]' }],
+  },
+  {
     name: 'json_val tree flattened',
     n: one({ json_val: json({ 'in-octets': 10, 'oper-status': 'UP', nested: { up: true } }) }, 'counters'),
     points: [
