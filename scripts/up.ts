@@ -14,6 +14,7 @@ import { startDevServer, waitForTemporal, type TemporalServer } from '../tempora
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ensurePostgres } from './infra/postgres';
 import { startChild, waitFor, isPortOpen, type ManagedChild } from './infra/proc';
+import { entryArgs } from './infra/entry';
 import { ensureWebBuild } from './infra/web-build';
 import { seedSimulatedDevices, type SimulatedDeviceSpec } from './seed';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
@@ -80,7 +81,7 @@ async function main() {
       DATA_DIR: config.DATA_DIR,
       NODE_ENV: 'production',
     };
-    const tsx = (name: string, file: string) => startChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { env, cwd: ROOT });
+    const tsx = (name: string, file: string) => startChild(name, process.execPath, entryArgs(ROOT, file), { env, cwd: ROOT });
     const children: ManagedChild[] = [];
     stoppers.push(async () => {
       await Promise.all(children.reverse().map((c) => c.stop(20_000)));

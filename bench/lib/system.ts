@@ -14,6 +14,7 @@ import { startDeviceSession } from '../../activities/fleet';
 import type { GnmiProfileSpec } from '../../core/device';
 import { migrateLatest } from '../../migrations/index';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
+import { entryArgs } from '../../scripts/infra/entry';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
 import { ensureProfile } from '../../scripts/seed';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
@@ -63,7 +64,7 @@ export async function startBenchSystem(): Promise<BenchSystem> {
     const profile = process.env.BENCH_CPU_PROF && name.startsWith(process.env.BENCH_CPU_PROF)
       ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench', 'results', 'profiles')]
       : [];
-    const child = startChild(name, process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, file)], {
+    const child = startChild(name, process.execPath, [...profile, ...entryArgs(ROOT, file)], {
       env: { ...env, ...extra },
       cwd: ROOT,
       quiet: !process.env.BENCH_VERBOSE,

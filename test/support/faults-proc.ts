@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { entryArgs } from '../../scripts/infra/entry';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MAX_CAPTURE = 16 * 1024 * 1024;
@@ -65,7 +66,7 @@ export function spawnCapturedCommand(name: string, cmd: string, args: string[], 
 
 /** Spawn one of the project's TypeScript entry points (workers/collector.ts, web/server.ts, …). */
 export function spawnCaptured(name: string, file: string, env: NodeJS.ProcessEnv): CapturedChild {
-  return spawnCapturedCommand(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], env);
+  return spawnCapturedCommand(name, process.execPath, entryArgs(ROOT, file), env);
 }
 
 /** Resident set size of a process in bytes (from /proc), or undefined when it is gone. */

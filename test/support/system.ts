@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
+import { entryArgs } from '../../scripts/infra/entry';
 import { temporalAddress } from './env';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -28,7 +29,7 @@ export function processEnv(databaseUrl: string, extra: Record<string, string> = 
 
 /** Spawn one of the project's entry points (workers/control.ts, workers/collector.ts, web/server.ts). */
 export function spawnEntry(name: string, file: string, env: NodeJS.ProcessEnv): ManagedChild {
-  return startChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+  return startChild(name, process.execPath, entryArgs(ROOT, file), {
     env,
     cwd: ROOT,
     quiet: !process.env.TEST_VERBOSE,
