@@ -4,6 +4,7 @@
  * time, re-attempts (a missed heartbeat shows up as one), Temporal CPU and
  * collector memory per 100 sessions.
  */
+import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { CpuMeter, pidsMatching, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
@@ -47,6 +48,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
   const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
   const rss = rssBytes(collector.child.pid!);
+  const restartReasons = reattempts > 0 ? await whyRestarted(sys, ids, t0) : {};
+  if (reattempts > 0) process.stderr.write(`  re-attempts during the hold, by what the workflows recorded: ${JSON.stringify(restartReasons)}\n`);
   return {
     sessions: ids.length,
     streamingAfterRamp: streaming,
@@ -61,7 +64,23 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectorRssMiB: round(rss / 2 ** 20, 1),
     collectorRssMiBPer100Sessions: round(rss / 2 ** 20 / (ids.length / 100), 1),
     eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
+    restartReasons,
   };
+}
+
+/** For sessions that started another attempt after `since`: what their workflows recorded before it, counted. */
+async function whyRestarted(sys: BenchSystem, ids: number[], since: number): Promise<Record<string, number>> {
+  const reasons: Record<string, number> = {};
+  for (let i = 0; i < ids.length; i += 50) {
+    const statuses = await Promise.all(ids.slice(i, i + 50).map((id) => sys.client.workflow.getHandle(deviceSessionWorkflowId(id)).query(statusQuery).catch(() => undefined)));
+    for (const st of statuses) {
+      const recent = (st?.recent ?? []).filter((r) => r.at >= since);
+      if (!recent.some((r) => r.state === 'connecting')) continue;
+      const why = st?.lastError ?? recent.map((r) => `${r.state}${r.detail ? `: ${r.detail}` : ''}`).join(' → ');
+      reasons[why.slice(0, 160)] = (reasons[why.slice(0, 160)] ?? 0) + 1;
+    }
+  }
+  return reasons;
 }
 
 async function streamingCount(port: number): Promise<number> {
