@@ -103,6 +103,7 @@ export async function startBenchSystem(): Promise<BenchSystem> {
       const ring = parseKeyring(BENCH_SECRETS_KEY);
       const profileId = await ensureProfile(db, 'gnmi', { name: `bench-${JSON.stringify(profile).length}-${Date.now()}`, description: 'benchmark', spec: profile });
       const ids: number[] = [];
+      const names: string[] = [];
       for (const [i, port] of ports.entries()) {
         const d = await createDevice(db, ring, {
           name: `${opts.prefix ?? 'bench'}-${i + 1}-${port}`,
@@ -115,11 +116,14 @@ export async function startBenchSystem(): Promise<BenchSystem> {
           profileIds: [profileId],
         });
         ids.push(d.id);
+        names.push(d.name);
       }
       for (let i = 0; i < ids.length; i += 50) {
         await Promise.all(
           ids.slice(i, i + 50).map((id, j) =>
-            startDeviceSession(client, { id, name: `${opts.prefix ?? 'bench'}-${i + j + 1}`, protocol: 'gnmi' }, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+            // The name the devices table has: the fleet reconciliation reconfigures (restarts) a session whose
+            // DeviceName differs, as after a rename.
+            startDeviceSession(client, { id, name: names[i + j], protocol: 'gnmi' }, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
           ),
         );
       }
