@@ -195,5 +195,10 @@ export function decodeAny(any: WireAny | undefined): LeafValue {
       throw err;
     }
   }
-  return { value: JSON.stringify({ '@type': typeUrl, value: Buffer.from(payload).toString('base64') }) };
+  return rawAny(any);
+}
+
+/** The raw form of an any_val, kept as text when it is not (or cannot be) decoded: {"@type": url, "value": base64}. */
+export function rawAny(any: WireAny | undefined): LeafValue {
+  return { value: JSON.stringify({ '@type': any?.type_url ?? '', value: Buffer.from(any?.value ?? new Uint8Array(0)).toString('base64') }) };
 }

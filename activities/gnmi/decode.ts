@@ -6,7 +6,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { formatElems, formatPath, joinPaths, withOrigin, type PathElem, type StructuredPath } from '../../core/path';
 import { nanosToMillis, type TelemetryPoint } from '../../core/point';
-import { AnyPayloadError, decodeAny } from './any';
+import { AnyPayloadError, decodeAny, rawAny } from './any';
 import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } from './json';
 import { fromWirePath, WirePathError } from './paths';
 
@@ -49,7 +49,7 @@ function anyElement(el: WireTypedValue): LeafValue {
     return decodeAny(el.any_val);
   } catch (err) {
     if (!(err instanceof AnyPayloadError)) throw err;
-    return { value: JSON.stringify({ '@type': el.any_val?.type_url ?? '', value: Buffer.from(el.any_val?.value ?? []).toString('base64') }) };
+    return rawAny(el.any_val);
   }
 }
 

@@ -42,6 +42,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   const [count, setCount] = useState(0);
   const ids = series.map((s) => s.id).join(',');
   const windowMs = to - from;
+  /** The widget's history as JSON: what the chart loads, and what the no-JavaScript note links. */
+  const historyUrl = `/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`;
 
   useEffect(() => {
     let disposed = false;
@@ -54,7 +56,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         return;
       }
       const [{ default: embed }, vega] = await Promise.all([import('vega-embed'), import('vega')]);
-      const res = await fetch(`/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`);
+      const res = await fetch(historyUrl);
       if (!res.ok) throw new Error(`history: ${res.status}`);
       const body = (await res.json()) as HistoryResponse;
       if (disposed || !ref.current) return;
@@ -151,7 +153,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       <noscript>
         <p className="muted small" data-testid={`${testId}-noscript`}>
           Charts are drawn with JavaScript, which is off. The data as JSON:{' '}
-          <a href={`/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`}>/api/series</a>.
+          <a href={historyUrl}>/api/series</a>.
         </p>
       </noscript>
     </div>
