@@ -8,6 +8,12 @@
  *
  * The size limit is enforced before anything is buffered: a chunk header that
  * announces more than the remaining budget fails at the header, not after the data.
+ *
+ * Memory is bounded by the budget whatever the write pattern: message bytes are
+ * copied into one growing buffer (ByteAccumulator), never kept as one Buffer view
+ * per write or per chunk — a device sending 1-byte chunks would otherwise cost a
+ * ~100-byte object per data byte (about 1.7 GB of heap for a 16 MiB budget) and
+ * pin every socket buffer those views point into.
  */
 
 /** Which framing a session uses; every session starts with `eom` for the hello. */
@@ -30,6 +36,68 @@ const HASH = 0x23;
 /** RFC 6242: chunk-size is at most 4294967295 (10 digits). */
 const MAX_CHUNK_SIZE = 4294967295;
 const MAX_CHUNK_DIGITS = 10;
+
+/** Smallest buffer a message starts with; it doubles as bytes arrive. */
+const MIN_CAPACITY = 4096;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Bytes of one message copied into a single buffer that grows by doubling up to
+ * `limit`: memory is at most about twice the bytes held (plus the copy while
+ * growing), independent of how many writes or chunks delivered them.
+ */
+export class ByteAccumulator {
+  private buf: Buffer = EMPTY;
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** Bytes held. */
+  get length(): number {
+    return this.used;
+  }
+
+  /** Bytes allocated (what the held bytes cost). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Copy `src[from, to)` in. */
+  append(src: Buffer, from = 0, to = src.length): void {
+    const n = to - from;
+    if (n <= 0) return;
+    if (this.used + n > this.buf.length) this.grow(this.used + n);
+    src.copy(this.buf, this.used, from, to);
+    this.used += n;
+  }
+
+  private grow(need: number): void {
+    let cap = Math.max(MIN_CAPACITY, this.buf.length * 2);
+    while (cap < need) cap *= 2;
+    cap = Math.max(need, Math.min(cap, this.limit));
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.used);
+    this.buf = next;
+  }
+
+  /** The last n held bytes (a view). */
+  tail(n: number): Buffer {
+    return this.buf.subarray(this.used - n, this.used);
+  }
+
+  /** Forget the last n held bytes. */
+  dropTail(n: number): void {
+    this.used -= n;
+  }
+
+  /** Hand out the held bytes and start over (the next message starts small again). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.used);
+    this.buf = EMPTY;
+    this.used = 0;
+    return out;
+  }
+}
 
 type ChunkState =
   | 'lf' // expecting the LF that starts a chunk header or end-of-chunks
@@ -56,14 +124,13 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   private framing: Framing;
   private readonly max: number;
-  private parts: Buffer[] = [];
-  private size = 0;
+  /** The message being assembled. */
+  private readonly msg: ByteAccumulator;
   private failed: FramingError | undefined;
   private holding: boolean;
   /** The first message was emitted while holding: later bytes wait for setFraming(). */
   private firstSeen = false;
-  private held: Buffer[] = [];
-  private heldSize = 0;
+  private readonly held: ByteAccumulator;
   // chunked state
   private state: ChunkState = 'lf';
   private digits = '';
@@ -72,6 +139,9 @@ export class FrameDecoder {
 
   constructor(opts: FrameDecoderOptions) {
     this.max = opts.maxMessageBytes;
+    // Up to 5 bytes over the budget may be held in eom mode: they may start the delimiter.
+    this.msg = new ByteAccumulator(this.max + EOM.length);
+    this.held = new ByteAccumulator(this.max);
     this.framing = opts.framing ?? 'eom';
     this.holding = opts.holdAfterFirstMessage ?? false;
   }
@@ -83,13 +153,18 @@ export class FrameDecoder {
 
   /** True while part of a message is buffered (used for the message-completion timeout). */
   get inMessage(): boolean {
-    if (this.framing === 'eom') return this.size > 0;
-    return this.size > 0 || this.state !== 'lf' || this.chunksInMessage > 0;
+    if (this.framing === 'eom') return this.msg.length > 0;
+    return this.msg.length > 0 || this.state !== 'lf' || this.chunksInMessage > 0;
   }
 
   /** Bytes held in memory right now. */
   get bufferedBytes(): number {
-    return this.size + this.heldSize;
+    return this.msg.length + this.held.length;
+  }
+
+  /** Bytes allocated for what is buffered (at most about twice bufferedBytes). */
+  get allocatedBytes(): number {
+    return this.msg.capacity + this.held.capacity;
   }
 
   /**
@@ -112,12 +187,11 @@ export class FrameDecoder {
   }
 
   private hold(data: Buffer): Buffer[] {
-    if (this.heldSize + data.length > this.max) {
+    if (this.held.length + data.length > this.max) {
       this.failed = new FramingError('MESSAGE_TOO_LARGE', `more than ${this.max} bytes arrived before the framing was chosen`);
       throw this.failed;
     }
-    this.held.push(data);
-    this.heldSize += data.length;
+    this.held.append(data);
     return [];
   }
 
@@ -130,9 +204,7 @@ export class FrameDecoder {
     this.framing = framing;
     this.holding = false;
     this.firstSeen = false;
-    const held = Buffer.concat(this.held);
-    this.held = [];
-    this.heldSize = 0;
+    const held = this.held.take();
     return held.length > 0 ? this.write(held) : [];
   }
 
@@ -142,45 +214,13 @@ export class FrameDecoder {
   }
 
   private ensureRoom(extra: number, slack = 0): void {
-    if (this.size + extra > this.max + slack) {
+    if (this.msg.length + extra > this.max + slack) {
       throw new FramingError('MESSAGE_TOO_LARGE', `message exceeds ${this.max} bytes`);
     }
   }
 
   private take(): Buffer {
-    const msg = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
-    return msg;
-  }
-
-  /** The last n buffered bytes of the current message. */
-  private tail(n: number): Buffer {
-    const bufs: Buffer[] = [];
-    let need = n;
-    for (let i = this.parts.length - 1; i >= 0 && need > 0; i--) {
-      const p = this.parts[i];
-      const piece = p.length > need ? p.subarray(p.length - need) : p;
-      bufs.unshift(piece);
-      need -= piece.length;
-    }
-    return Buffer.concat(bufs);
-  }
-
-  /** Drop the last n buffered bytes (the start of a delimiter split across writes). */
-  private dropTail(n: number): void {
-    let drop = n;
-    while (drop > 0) {
-      const p = this.parts[this.parts.length - 1];
-      if (p.length <= drop) {
-        this.parts.pop();
-        drop -= p.length;
-      } else {
-        this.parts[this.parts.length - 1] = p.subarray(0, p.length - drop);
-        drop = 0;
-      }
-    }
-    this.size -= n;
+    return this.msg.take();
   }
 
   private writeEom(data: Buffer, out: Buffer[]): void {
@@ -191,12 +231,12 @@ export class FrameDecoder {
         return;
       }
       // A delimiter may straddle the buffered bytes and this write.
-      const tailLen = Math.min(EOM.length - 1, this.size);
+      const tailLen = Math.min(EOM.length - 1, this.msg.length);
       if (tailLen > 0) {
-        const probe = Buffer.concat([this.tail(tailLen), data.subarray(start, start + EOM.length - 1)]);
+        const probe = Buffer.concat([this.msg.tail(tailLen), data.subarray(start, start + EOM.length - 1)]);
         const at = probe.indexOf(EOM);
         if (at >= 0 && at < tailLen) {
-          this.dropTail(tailLen - at);
+          this.msg.dropTail(tailLen - at);
           this.checkComplete();
           this.emit(out, this.take());
           start += EOM.length - (tailLen - at);
@@ -207,22 +247,22 @@ export class FrameDecoder {
       if (at < 0) {
         // Keep up to 5 bytes of slack: they may be the start of a delimiter.
         this.ensureRoom(data.length - start, EOM.length - 1);
-        this.parts.push(data.subarray(start));
-        this.size += data.length - start;
+        this.msg.append(data, start);
         return;
       }
       this.ensureRoom(at - start);
-      if (at > start) {
-        this.parts.push(data.subarray(start, at));
-        this.size += at - start;
+      // A whole message inside this write is handed out as a view, without a copy.
+      if (this.msg.length === 0) this.emit(out, data.subarray(start, at));
+      else {
+        this.msg.append(data, start, at);
+        this.emit(out, this.take());
       }
-      this.emit(out, this.take());
       start = at + EOM.length;
     }
   }
 
   private checkComplete(): void {
-    if (this.size > this.max) throw new FramingError('MESSAGE_TOO_LARGE', `message exceeds ${this.max} bytes`);
+    if (this.msg.length > this.max) throw new FramingError('MESSAGE_TOO_LARGE', `message exceeds ${this.max} bytes`);
   }
 
   private malformed(what: string, byte: number): never {
@@ -240,8 +280,7 @@ export class FrameDecoder {
       switch (this.state) {
         case 'data': {
           const n = Math.min(this.remaining, data.length - i);
-          this.parts.push(data.subarray(i, i + n));
-          this.size += n;
+          this.msg.append(data, i, i + n);
           this.remaining -= n;
           i += n;
           if (this.remaining === 0) this.state = 'lf';
@@ -277,7 +316,7 @@ export class FrameDecoder {
             const size = Number(this.digits);
             if (size > MAX_CHUNK_SIZE) throw new FramingError('MALFORMED_FRAMING', `chunk size ${this.digits} exceeds ${MAX_CHUNK_SIZE}`);
             // The budget check happens here, before a single data byte is kept.
-            if (this.size + size > this.max) {
+            if (this.msg.length + size > this.max) {
               throw new FramingError('MESSAGE_TOO_LARGE', `chunk of ${size} bytes would exceed ${this.max} bytes per message`);
             }
             this.remaining = size;

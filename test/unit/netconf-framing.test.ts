@@ -144,4 +144,64 @@ describe('netconf framing', () => {
     dec.write(encodeMessage('<hello/>', 'eom'));
     assert.throws(() => dec.write(Buffer.alloc(200)), /MESSAGE_TOO_LARGE/);
   });
+  describe('memory under 1-byte chunks (issue 14 item 10)', () => {
+    const BUDGET = 4 * 1024 * 1024;
+    /** 65,535 bytes of 1-byte chunks ("\n#1\nX" × 13,107), reused for every write. */
+    const block = Buffer.from('\n#1\nX'.repeat(13_107));
+    const chunksPerBlock = 13_107;
+
+    it('chunked: a message of 1-byte chunks up to the budget holds one buffer (≤ 2 × budget), then fails typed', () => {
+      const dec = new FrameDecoder({ maxMessageBytes: BUDGET, framing: 'chunked' });
+      const heapBefore = process.memoryUsage().heapUsed;
+      let fed = 0;
+      while (fed + chunksPerBlock <= BUDGET) {
+        assert.deepEqual(dec.write(block), []);
+        fed += chunksPerBlock;
+      }
+      dec.write(Buffer.from('\n#1\nX'.repeat(BUDGET - fed)));
+      const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+      assert.equal(dec.bufferedBytes, BUDGET);
+      assert.ok(dec.allocatedBytes <= 2 * BUDGET + 8, `allocated ${dec.allocatedBytes} bytes for ${BUDGET} buffered`);
+      // One Buffer view per 1-byte chunk cost ~107 bytes of heap each: ~430 MiB here (1.7 GB at 16 MiB).
+      assert.ok(heapGrowth < 32 * 1024 * 1024, `heap grew ${(heapGrowth / 1048576).toFixed(1)} MiB while buffering ${BUDGET / 1048576} MiB`);
+      assert.throws(() => dec.write(Buffer.from('\n#1\nX')), (e: unknown) => e instanceof FramingError && e.code === 'MESSAGE_TOO_LARGE');
+    });
+
+    it('chunked: a message of 1-byte chunks within the budget is delivered whole', () => {
+      const dec = new FrameDecoder({ maxMessageBytes: BUDGET, framing: 'chunked' });
+      for (let i = 0; i < 10; i++) assert.deepEqual(dec.write(block), []);
+      const [msg] = dec.write(Buffer.from('\n##\n'));
+      assert.equal(msg.length, 10 * chunksPerBlock);
+      assert.ok(msg.every((b) => b === 0x58));
+      assert.equal(dec.bufferedBytes, 0);
+      assert.equal(dec.allocatedBytes, 0, 'nothing kept after the message was handed out');
+    });
+
+    it('eom: one write per byte up to the budget holds one buffer, then fails typed', () => {
+      const budget = 256 * 1024;
+      const dec = new FrameDecoder({ maxMessageBytes: budget, framing: 'eom' });
+      const heapBefore = process.memoryUsage().heapUsed;
+      const byte = Buffer.from('x');
+      for (let i = 0; i < budget; i++) dec.write(byte);
+      assert.equal(dec.bufferedBytes, budget);
+      assert.ok(dec.allocatedBytes <= 2 * budget + 16, `allocated ${dec.allocatedBytes}`);
+      assert.ok(process.memoryUsage().heapUsed - heapBefore < 16 * 1024 * 1024, 'heap stayed flat');
+      let thrown: unknown;
+      try {
+        for (let i = 0; i < 10; i++) dec.write(byte);
+      } catch (err) {
+        thrown = err;
+      }
+      assert.ok(thrown instanceof FramingError && thrown.code === 'MESSAGE_TOO_LARGE', String(thrown));
+    });
+
+    it('hello: 1-byte writes held before the framing is chosen are copied, not kept one per write', () => {
+      const dec = new FrameDecoder({ maxMessageBytes: 64 * 1024, holdAfterFirstMessage: true });
+      dec.write(encodeMessage('<hello/>', 'eom'));
+      const wire = encodeMessage('<rpc-reply/>', 'chunked');
+      for (const b of wire) dec.write(Buffer.from([b]));
+      assert.ok(dec.allocatedBytes <= 4096, `allocated ${dec.allocatedBytes}`);
+      assert.deepEqual(dec.setFraming('chunked').map(String), ['<rpc-reply/>']);
+    });
+  });
 });
