@@ -33,6 +33,12 @@ const schema = z.object({
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),
   COLLECTOR_METRICS_PORT: int(9464),
+  /** Address the collector's /metrics and health server binds to (0.0.0.0 in a container). */
+  COLLECTOR_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Port of the control worker's health server (/livez, /healthz); 0 picks a free one (tests). */
+  CONTROL_HEALTH_PORT: int(9465),
+  /** Address the control worker's health server binds to (0.0.0.0 in a container). */
+  CONTROL_HEALTH_HOST: z.string().default('127.0.0.1'),
   COLLECTOR_MAX_SESSIONS: int(1000),
   /** Concurrent activity-task polls of a collector (failover bursts move many sessions at once). */
   COLLECTOR_ACTIVITY_POLLERS: int(10),

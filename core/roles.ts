@@ -25,6 +25,12 @@ export interface RoleSpec {
   hostEnv?: string;
   /** HTTP path answering 200 when the role can do its work (readiness and health checks). */
   healthPath?: string;
+  /**
+   * HTTP path answering 200 while the process is alive, whatever its dependencies do
+   * (liveness: a restart would not cure a database outage, and would lose a collector's
+   * held points). Absent: liveness is the port accepting connections.
+   */
+  livePath?: string;
   /** Settings the role cannot start without when run outside the embedded setup. */
   requiredEnv: readonly string[];
 }
@@ -54,6 +60,7 @@ export const ROLES: readonly RoleSpec[] = [
     port: { env: 'CONTROL_HEALTH_PORT', default: 9465 },
     hostEnv: 'CONTROL_HEALTH_HOST',
     healthPath: '/healthz',
+    livePath: '/livez',
     requiredEnv: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'],
   },
   {
@@ -64,6 +71,7 @@ export const ROLES: readonly RoleSpec[] = [
     port: { env: 'COLLECTOR_METRICS_PORT', default: 9464 },
     hostEnv: 'COLLECTOR_METRICS_HOST',
     healthPath: '/healthz',
+    livePath: '/livez',
     requiredEnv: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'SECRETS_KEY'],
   },
   {

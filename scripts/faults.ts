@@ -51,6 +51,8 @@ async function main() {
     FAULTS_TMP_DIR: tmp,
     FAULT_RESULTS_FILE: resultsFile,
     TEST_SUMMARY_FILE: summaryFile,
+    // Control workers spawned by the cases pick a free health port (parallel runs never clash on 9465).
+    CONTROL_HEALTH_PORT: process.env.CONTROL_HEALTH_PORT ?? '0',
   };
   let stop: (() => Promise<void>) | undefined;
   try {

@@ -41,6 +41,8 @@ async function main() {
   let failed = 0;
   let pending = 0;
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  // Control workers spawned by tests pick a free health port (parallel runs never clash on 9465).
+  env.CONTROL_HEALTH_PORT ??= '0';
   const artifacts = path.join(ROOT, 'test-artifacts');
   fs.mkdirSync(artifacts, { recursive: true });
   env.TEST_ARTIFACTS_DIR = artifacts;

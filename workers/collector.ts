@@ -23,6 +23,8 @@ import { DialLimiter } from '../activities/dial-limiter';
 import { LagTracker, createSessionActivities } from '../activities/session';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
+import { role } from '../core/roles';
+import { listen, reachable, sendHealth, workerAlive } from './health';
 
 const log = createLogger('collector');
 
@@ -81,23 +83,6 @@ function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, h
   }
   metrics.describe('session_points_received_total', 'Points received from devices, by protocol');
   return () => clearInterval(roll);
-}
-
-/** Resolves true when the database answers within `timeoutMs`. */
-/** Undefined when `probe` answers within `timeoutMs`, else what went wrong. */
-async function reachable(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
-    ]);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function main() {
@@ -176,7 +161,11 @@ async function main() {
     if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(metrics.render());
-    } else if (req.url === '/healthz') {
+    } else if (req.url === role('collector').livePath) {
+      // Alive (not ready): answers while the database or Temporal is away — a restart would lose held points.
+      const state = worker.getState();
+      sendHealth(res, { ok: workerAlive(state), body: { worker: state } });
+    } else if (req.url === role('collector').healthPath) {
       const problems: string[] = [];
       const state = worker.getState();
       if (state !== 'RUNNING') problems.push(`worker ${state}: not polling for sessions`);
@@ -193,14 +182,11 @@ async function main() {
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.COLLECTOR_METRICS_PORT, '127.0.0.1', () => resolve());
-  });
+  const metricsPort = await listen(server, config.COLLECTOR_METRICS_PORT, config.COLLECTOR_METRICS_HOST);
   log.info('collector worker running', {
     taskQueue: TASK_QUEUES.sessions,
     maxSessions: config.COLLECTOR_MAX_SESSIONS,
-    metrics: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`,
+    metrics: `http://${config.COLLECTOR_METRICS_HOST}:${metricsPort}/metrics`,
   });
   try {
     await worker.run();

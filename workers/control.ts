@@ -1,7 +1,9 @@
 /**
  * Control worker (task queue `control`): the workflows and short activities.
- * Also keeps the fleet-reconcile Schedule in place.
+ * Also keeps the fleet-reconcile Schedule in place, and answers /livez and
+ * /healthz on CONTROL_HEALTH_HOST:CONTROL_HEALTH_PORT (paths from core/roles.ts).
  */
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -15,6 +17,8 @@ import { sessionOptionsFromConfig } from '../activities/fleet';
 import { createKnex } from '../activities/db/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
+import { role } from '../core/roles';
+import { listen, reachable, sendHealth, workerAlive } from './health';
 
 const log = createLogger('control-worker');
 
@@ -48,14 +52,48 @@ export async function ensureMaintenanceSchedule(client: Client, everySeconds: nu
   }
 }
 
+/**
+ * The control worker's health server. Liveness: the process answers and its worker is
+ * not failed. Health (readiness): the worker polls and the database and Temporal answer.
+ * Bodies say which dependency is missing, never the raw error (the port may be reachable
+ * from outside the pod).
+ */
+function healthServer(getState: () => string, db: ReturnType<typeof createKnex>, client: Client): http.Server {
+  const spec = role('control');
+  return http.createServer(async (req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === spec.livePath) {
+      const state = getState();
+      sendHealth(res, { ok: workerAlive(state), body: { worker: state } });
+    } else if (url === spec.healthPath) {
+      const state = getState();
+      const [dbProblem, temporalProblem] = await Promise.all([
+        reachable(() => db.raw('SELECT 1')),
+        reachable(() => client.connection.workflowService.getSystemInfo({})),
+      ]);
+      if (dbProblem || temporalProblem) log.warn('health check failed', { database: dbProblem, temporal: temporalProblem });
+      sendHealth(res, {
+        ok: state === 'RUNNING' && !dbProblem && !temporalProblem,
+        body: { worker: state, database: dbProblem ? 'unreachable' : 'ok', temporal: temporalProblem ? 'unreachable' : 'ok' },
+      });
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+}
+
 async function main() {
   const config = loadConfig();
   installWorkerRuntime(config);
   const db = createKnex(config.DATABASE_URL);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
+  let worker: Worker | undefined;
+  const health = healthServer(() => worker?.getState() ?? 'INITIALIZED', db, client);
+  const healthPort = await listen(health, config.CONTROL_HEALTH_PORT, config.CONTROL_HEALTH_HOST);
+  log.info('control health endpoints', { url: `http://${config.CONTROL_HEALTH_HOST}:${healthPort}${role('control').healthPath}` });
   try {
-    const worker = await Worker.create({
+    worker = await Worker.create({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: TASK_QUEUES.control,
@@ -78,6 +116,7 @@ async function main() {
     log.info('control worker running', { taskQueue: TASK_QUEUES.control, temporal: config.TEMPORAL_ADDRESS });
     await worker.run();
   } finally {
+    health.close();
     await connection.close();
     await client.connection.close();
     await db.destroy();
