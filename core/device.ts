@@ -23,6 +23,8 @@ export const GnmiDeviceSettings = z.object({
   clientCert: z.string().max(65536).optional(),
   /** Send username/password over plaintext (lab only). */
   allowPlaintextCredentials: z.boolean().default(false),
+  /** Send username/password over TLS whose certificate is not verified (`skip-verify`, lab only). */
+  allowUnverifiedCredentials: z.boolean().default(false),
   /** Encoding override; otherwise chosen from Capabilities. */
   encoding: GnmiEncoding.optional(),
   /** gNMI `target` put in the subscription prefix. */

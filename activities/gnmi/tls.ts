@@ -1,7 +1,7 @@
 /**
  * Channel credentials and call metadata for a device: TLS (verify the configured
  * CA, or system roots), mTLS, and the lab modes skip-verify and insecure.
- * Credentials are refused over plaintext unless the device allows it.
+ * Credentials are refused over plaintext or unverified TLS unless the device allows it.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { DeviceConfig } from '../../core/device';
@@ -63,7 +63,11 @@ function clientCert(device: DeviceConfig, required: boolean): Buffer | null {
   return Buffer.from(cert);
 }
 
-/** Call metadata carrying username/password; refuses plaintext unless allowed. */
+/**
+ * Call metadata carrying username/password; refuses plaintext (`insecure`) and
+ * unverified TLS (`skip-verify`: anyone in the path can present a certificate and
+ * read the password) unless the device explicitly allows that mode.
+ */
 export function credentialsMetadata(device: DeviceConfig): grpc.Metadata {
   const md = new grpc.Metadata();
   if (!device.username) return md;
@@ -71,6 +75,12 @@ export function credentialsMetadata(device: DeviceConfig): grpc.Metadata {
     throw new SessionError(
       'CONFIG_INVALID',
       'refusing to send username/password over plaintext (tls: insecure); use TLS or allow plaintext credentials for this device',
+    );
+  }
+  if (device.gnmi.tls === 'skip-verify' && !device.gnmi.allowUnverifiedCredentials) {
+    throw new SessionError(
+      'CONFIG_INVALID',
+      'refusing to send username/password to an unverified peer (tls: skip-verify); verify its certificate (tls) or allow unverified credentials for this device',
     );
   }
   md.set('username', device.username);

@@ -84,6 +84,16 @@ describe('gNMI security: TLS, mTLS, credentials', function () {
     assert.match(detail, /skip-verify \(lab mode\)/);
   });
 
+  it('skip-verify refuses to send the password to the unverified peer unless the device allows it', async () => {
+    const t = await start({ tls: tls(), auth });
+    const creds = { username: 'admin', secrets: { password: 's3cret' } };
+    const err = await failsWith(localGnmiDevice(t.port, { tls: 'skip-verify', caCert: otherPki.caCert }, creds));
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.match(err.message, /unverified/);
+    const detail = await streamsPoints(localGnmiDevice(t.port, { tls: 'skip-verify', caCert: otherPki.caCert, allowUnverifiedCredentials: true }, creds));
+    assert.match(detail, /skip-verify \(lab mode\)/);
+  });
+
   it('mTLS: the client certificate is presented and accepted', async () => {
     const t = await start({ tls: { ...tls(), clientCa: pki.caCert } });
     const detail = await streamsPoints(localGnmiDevice(t.port, { tls: 'mtls', caCert: pki.caCert, clientCert: pki.clientCert }, { secrets: { clientKey: pki.clientKey } }));

@@ -12,7 +12,12 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';
 import { TEST_ORIGIN, call, cookieFrom, createTestUser, routeRequest } from '../support/web-auth';
 
-type Result = { error: string | null; results: Array<{ source: string; name: string; status: string; detail: string }>; summary?: string };
+type Result = {
+  error: string | null;
+  results: Array<{ source: string; name: string; status: string; detail: string }>;
+  summary?: string;
+  confirm?: { rows: Array<{ source: string; name: string; labModes: string[] }>; digest: string } | null;
+};
 
 describe('web: device import', function () {
   this.timeout(60_000);
@@ -63,8 +68,14 @@ describe('web: device import', function () {
     const form = new FormData();
     form.set('file', new Blob([csv], { type: 'text/csv' }), 'devices.csv');
     form.set('format', 'auto');
-    const req = new Request(`${TEST_ORIGIN}/devices/import`, { method: 'POST', body: form, headers: { cookie: adminCookie, origin: TEST_ORIGIN } });
-    const res = await call(route.action, req);
+    const post = () => call(route.action, new Request(`${TEST_ORIGIN}/devices/import`, { method: 'POST', body: form, headers: { cookie: adminCookie, origin: TEST_ORIGIN } }));
+    // leaf1 is plaintext (a lab mode): the first post lists it for confirmation and stores nothing.
+    const asked = (await post()).body as Result;
+    assert.deepEqual(asked.confirm?.rows.map((r) => r.name), ['leaf1']);
+    assert.equal(await tdb.db('devices').where({ name: 'spine1' }).first(), undefined, 'nothing imported before the confirmation');
+    form.set('confirmLabModes', 'on');
+    form.set('confirmDigest', asked.confirm!.digest);
+    const res = await post();
     assert.equal(res.status, 200);
     const body = res.body as Result;
     assert.deepEqual(
@@ -92,10 +103,39 @@ describe('web: device import', function () {
 
   it('imports a pasted gnmic targets file', async () => {
     const yaml = 'targets:\n  edge1:\n    address: 127.0.0.1:57997\n    username: u\n    password: p\n    insecure: true\n';
-    const res = await call(route.action, routeRequest('/devices/import', { cookie: adminCookie, form: { content: yaml, format: 'gnmic' } }));
+    const asked = (await call(route.action, routeRequest('/devices/import', { cookie: adminCookie, form: { content: yaml, format: 'gnmic' } }))).body as Result;
+    assert.deepEqual(asked.confirm?.rows[0].labModes, ['insecure: plaintext transport', 'username and password sent in plaintext']);
+    const confirm = { confirmLabModes: 'on', confirmDigest: asked.confirm!.digest };
+    const res = await call(route.action, routeRequest('/devices/import', { cookie: adminCookie, form: { content: yaml, format: 'gnmic', ...confirm } }));
     assert.equal(res.status, 200);
     assert.deepEqual((res.body as Result).results.map((r) => [r.name, r.status]), [['edge1', 'imported']]);
     assert.equal((await tdb.db('devices').where({ name: 'edge1' }).first()).port, 57997);
+  });
+
+  it('turns on skip-verify and unverified credentials only after the admin confirmed them for that exact file', async () => {
+    const yaml = 'skip-verify: true\npassword: pw\nusername: u\ntargets:\n  lab1:\n    address: 127.0.0.1:57996\n';
+    const post = (extra: Record<string, string> = {}, text = yaml) =>
+      call(route.action, routeRequest('/devices/import', { cookie: adminCookie, form: { content: text, format: 'gnmic', ...extra } }));
+    const asked = (await post()).body as Result;
+    assert.deepEqual(asked.confirm?.rows, [
+      {
+        source: 'target lab1',
+        name: 'lab1',
+        labModes: ['skip-verify: TLS without verifying the device certificate', 'username and password sent to an unverified peer'],
+      },
+    ]);
+    assert.equal(await tdb.db('devices').where({ name: 'lab1' }).first(), undefined, 'the first post stores nothing');
+    // Ticking the box without having seen this file's rows (no or another digest) imports nothing either.
+    assert.ok(((await post({ confirmLabModes: 'on' })).body as Result).confirm);
+    assert.ok(((await post({ confirmLabModes: 'on', confirmDigest: asked.confirm!.digest }, yaml.replace('57996', '57995'))).body as Result).confirm);
+    assert.ok(((await post({ confirmDigest: asked.confirm!.digest })).body as Result).confirm, 'the digest alone is not a confirmation');
+    assert.equal(await tdb.db('devices').where({ name: 'lab1' }).first(), undefined);
+    const done = (await post({ confirmLabModes: 'on', confirmDigest: asked.confirm!.digest })).body as Result;
+    assert.deepEqual(done.results.map((r) => [r.name, r.status]), [['lab1', 'imported']]);
+    assert.match(done.results[0].detail, /lab mode confirmed: skip-verify/);
+    const row = await tdb.db('devices').where({ name: 'lab1' }).first();
+    assert.equal(row.settings.gnmi.tls, 'skip-verify');
+    assert.equal(row.settings.gnmi.allowUnverifiedCredentials, true);
   });
 
   it('imports nothing from an unreadable file and says why', async () => {

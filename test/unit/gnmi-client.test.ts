@@ -124,6 +124,17 @@ describe('gNMI transport security settings', () => {
     assert.equal(credentialsMetadata(localGnmiDevice(1, { tls: 'insecure', allowPlaintextCredentials: true }, creds)).get('username')[0], 'admin');
     assert.deepEqual(credentialsMetadata(localGnmiDevice(1, { tls: 'insecure' })).getMap(), {});
   });
+  it('never sends username and password to an unverified peer (skip-verify) unless allowed', () => {
+    const creds = { username: 'admin', secrets: { password: 'pw' } };
+    assert.throws(
+      () => credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify' }, creds)),
+      (e: SessionError) => e.code === 'CONFIG_INVALID' && /unverified/.test(e.message),
+    );
+    // The plaintext acknowledgement does not cover an unverified peer: each mode has its own.
+    assert.throws(() => credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify', allowPlaintextCredentials: true }, creds)), SessionError);
+    assert.equal(credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify', allowUnverifiedCredentials: true }, creds)).get('password')[0], 'pw');
+    assert.deepEqual(credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify' })).getMap(), {}, 'no username: nothing to protect');
+  });
 });
 
 describe('simulator path matching (gNMI wildcard semantics)', () => {

@@ -71,6 +71,10 @@ targets:
     assert.deepEqual(c[1].form?.secrets, { password: 'own-pw' });
     assert.equal(c[1].form?.gnmi.allowPlaintextCredentials, true);
     assert.match(c[1].warnings.join(), /plaintext/);
+    // skip-verify with a password: the credentials go to an unverified peer, said per row for the admin to confirm.
+    assert.equal(c[0].form?.gnmi.allowUnverifiedCredentials, true);
+    assert.deepEqual(c[0].labModes, ['skip-verify: TLS without verifying the device certificate', 'username and password sent to an unverified peer']);
+    assert.deepEqual(c[1].labModes, ['insecure: plaintext transport', 'username and password sent in plaintext']);
     assert.deepEqual(c[1].profileNames, ['openconfig-interfaces-and-health']);
     assert.match(c[2].warnings.join(), /tls-ca .* not read/);
   });

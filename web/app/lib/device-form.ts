@@ -73,6 +73,7 @@ export function deviceFormInput(form: FormData): unknown {
       serverName: text(form, 'gnmi.serverName'),
       clientCert: block(form, 'gnmi.clientCert'),
       allowPlaintextCredentials: checkbox(form, 'gnmi.allowPlaintextCredentials'),
+      allowUnverifiedCredentials: checkbox(form, 'gnmi.allowUnverifiedCredentials'),
       encoding: text(form, 'gnmi.encoding'),
       target: text(form, 'gnmi.target'),
       maxMessageBytes: num(form, 'gnmi.maxMessageBytes'),

@@ -18,6 +18,20 @@ export interface ImportCandidate {
   warnings: string[];
   /** Profile names asked for (resolved to ids by the caller). */
   profileNames: string[];
+  /** Lab modes the row turns on (plaintext, unverified TLS, credentials sent over them): the admin confirms them first. */
+  labModes: string[];
+}
+
+/** What a device's gNMI settings turn on that an admin must confirm on import (empty: nothing). */
+export function labModesOf(form: DeviceForm): string[] {
+  if (form.protocol !== 'gnmi') return [];
+  const g = form.gnmi;
+  const modes: string[] = [];
+  if (g.tls === 'insecure') modes.push('insecure: plaintext transport');
+  if (g.tls === 'skip-verify') modes.push('skip-verify: TLS without verifying the device certificate');
+  if (g.tls === 'insecure' && g.allowPlaintextCredentials) modes.push('username and password sent in plaintext');
+  if (g.tls === 'skip-verify' && g.allowUnverifiedCredentials) modes.push('username and password sent to an unverified peer');
+  return modes;
 }
 
 /** Largest import accepted, bytes. */
@@ -26,7 +40,21 @@ export const MAX_IMPORT_BYTES = 1024 * 1024;
 export const MAX_IMPORT_DEVICES = 5000;
 
 /** The columns a CSV may have (header row, any order, case-insensitive). */
-export const CSV_COLUMNS = ['name', 'protocol', 'host', 'port', 'username', 'password', 'tls', 'site', 'profiles', 'enabled', 'host_key_sha256', 'allow_plaintext_credentials'] as const;
+export const CSV_COLUMNS = [
+  'name',
+  'protocol',
+  'host',
+  'port',
+  'username',
+  'password',
+  'tls',
+  'site',
+  'profiles',
+  'enabled',
+  'host_key_sha256',
+  'allow_plaintext_credentials',
+  'allow_unverified_credentials',
+] as const;
 
 /** Split CSV text into rows of fields (RFC 4180: quotes, doubled quotes, CRLF or LF). */
 export function parseCsv(text: string): string[][] {
@@ -77,8 +105,8 @@ function candidate(source: string, input: Record<string, unknown>, warnings: str
   const parsed = DeviceForm.safeParse(input);
   const name = typeof input.name === 'string' ? input.name : '';
   return parsed.success
-    ? { source, name, form: parsed.data, errors: {}, warnings, profileNames }
-    : { source, name, errors: fieldErrors(parsed.error), warnings, profileNames };
+    ? { source, name, form: parsed.data, errors: {}, warnings, profileNames, labModes: labModesOf(parsed.data) }
+    : { source, name, errors: fieldErrors(parsed.error), warnings, profileNames, labModes: [] };
 }
 
 function baseInput(name: string, protocol: 'gnmi' | 'netconf', host: string, port: number | string | undefined) {
@@ -124,6 +152,7 @@ export function candidatesFromCsv(text: string): ImportCandidate[] {
     if (password) (input.secrets as Record<string, string>).password = password;
     (input.gnmi as Record<string, unknown>).tls = get('tls') ?? 'tls';
     (input.gnmi as Record<string, unknown>).allowPlaintextCredentials = truthy(get('allow_plaintext_credentials'));
+    (input.gnmi as Record<string, unknown>).allowUnverifiedCredentials = truthy(get('allow_unverified_credentials'));
     if (get('host_key_sha256')) (input.netconf as Record<string, unknown>).hostKeySha256 = get('host_key_sha256');
     if (cells.length !== header.length) warnings.push(`${cells.length} fields where the header has ${header.length}`);
     const profiles = (get('profiles') ?? '').split(';').map((s) => s.trim()).filter(Boolean);
@@ -179,8 +208,13 @@ export function candidatesFromGnmicYaml(text: string): ImportCandidate[] {
         gnmi.allowPlaintextCredentials = true;
         warnings.push('insecure: credentials will be sent in plaintext (as gnmic does)');
       }
-    } else if (pick('skip-verify') === true) gnmi.tls = 'skip-verify';
-    else gnmi.tls = 'tls';
+    } else if (pick('skip-verify') === true) {
+      gnmi.tls = 'skip-verify';
+      if (password) {
+        gnmi.allowUnverifiedCredentials = true;
+        warnings.push('skip-verify: credentials will be sent to an unverified peer (as gnmic does)');
+      }
+    } else gnmi.tls = 'tls';
     const encoding = str(pick('encoding'))?.toLowerCase().replace('-', '_');
     if (encoding) {
       if (GNMIC_ENCODINGS[encoding]) gnmi.encoding = GNMIC_ENCODINGS[encoding];

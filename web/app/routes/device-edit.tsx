@@ -37,6 +37,7 @@ function deviceValues(d: NonNullable<Awaited<ReturnType<typeof getDevice>>>, pro
     'gnmi.serverName': g.serverName ?? '',
     'gnmi.clientCert': g.clientCert ?? '',
     'gnmi.allowPlaintextCredentials': g.allowPlaintextCredentials ? 'on' : '',
+    'gnmi.allowUnverifiedCredentials': g.allowUnverifiedCredentials ? 'on' : '',
     'gnmi.encoding': g.encoding ?? '',
     'gnmi.target': g.target ?? '',
     'gnmi.maxMessageBytes': g.maxMessageBytes ? String(g.maxMessageBytes) : '',
@@ -175,6 +176,12 @@ export default function DeviceEdit() {
             name="gnmi.allowPlaintextCredentials"
             label="Send credentials over plaintext (lab only)"
             defaultChecked={checked('gnmi.allowPlaintextCredentials')}
+            errors={errors}
+          />
+          <CheckField
+            name="gnmi.allowUnverifiedCredentials"
+            label="Send credentials over TLS without verification (skip-verify, lab only)"
+            defaultChecked={checked('gnmi.allowUnverifiedCredentials')}
             errors={errors}
           />
           <SelectField

@@ -3,7 +3,13 @@
  * Every row is validated like the device form; valid new devices are created and
  * their sessions started, the rest are listed with their errors. Nothing half-done:
  * a file that cannot be read at all imports nothing.
+ *
+ * Lab modes (plaintext, skip-verify, credentials sent over either) are never turned
+ * on silently: a file with rows asking for them imports nothing until the admin has
+ * seen those rows listed and confirmed them for that exact file (its SHA-256 digest
+ * comes back with the confirmation; the file's content is never echoed back).
  */
+import crypto from 'node:crypto';
 import { Form, Link, data, useActionData } from 'react-router';
 import type { Route } from './+types/devices-import';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -30,6 +36,13 @@ interface RowResult {
   detail: string;
 }
 
+/** A row that turns on lab modes, listed for the admin's confirmation. */
+interface LabModeRow {
+  source: string;
+  name: string;
+  labModes: string[];
+}
+
 export async function action({ request }: Route.ActionArgs) {
   await requireAdminAction(request);
   const declared = Number(request.headers.get('content-length') ?? 0);
@@ -50,6 +63,16 @@ export async function action({ request }: Route.ActionArgs) {
   } catch (err) {
     if (err instanceof ImportError) return data({ error: `Nothing imported: ${err.message}.`, results: [] as RowResult[] }, 400);
     throw err;
+  }
+  const labRows: LabModeRow[] = candidates.filter((c) => c.form && c.labModes.length > 0).map((c) => ({ source: c.source, name: c.name, labModes: c.labModes }));
+  const digest = crypto.createHash('sha256').update(text).digest('hex');
+  if (labRows.length > 0 && !(form.get('confirmLabModes') === 'on' && form.get('confirmDigest') === digest)) {
+    return {
+      error: null,
+      results: [] as RowResult[],
+      summary: null,
+      confirm: { rows: labRows, digest, format },
+    };
   }
   const { db, keyring } = ctx();
   const profiles = await db('subscription_profiles').select('id', 'name', 'protocol');
@@ -75,14 +98,14 @@ export async function action({ request }: Route.ActionArgs) {
       continue;
     }
     const row = await insertDevice(db, keyring, { ...c.form, profileIds: matched.filter(Boolean).map((p) => p!.id) });
-    let detail = c.warnings.join('; ');
+    let detail = [...c.labModes.map((m) => `lab mode confirmed: ${m}`), ...c.warnings].join('; ');
     await startSession(row).catch((err: Error) => {
       detail = [detail, `session not started: ${err.message}`].filter(Boolean).join('; ');
     });
     results.push({ source: c.source, name: row.name, status: 'imported', detail });
   }
   const imported = results.filter((r) => r.status === 'imported').length;
-  return { error: null, results, summary: `${imported} imported, ${results.length - imported} not imported.` };
+  return { error: null, results, summary: `${imported} imported, ${results.length - imported} not imported.`, confirm: null };
 }
 
 export default function DevicesImport() {
@@ -119,6 +142,48 @@ export default function DevicesImport() {
           <button type="submit">Import</button>
         </Form>
       </div>
+      {result && 'confirm' in result && result.confirm ? (
+        <div className="card" data-testid="import-confirm">
+          <p role="alert">
+            Nothing imported yet: {result.confirm.rows.length} row(s) turn on lab modes. Check them, then choose the same file (or paste
+            the same text) again and confirm.
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>From</th>
+                <th>Name</th>
+                <th>Lab modes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.confirm.rows.map((r) => (
+                <tr key={r.source}>
+                  <td>{r.source}</td>
+                  <td>{r.name}</td>
+                  <td>{r.labModes.join('; ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Form method="post" encType="multipart/form-data" className="form">
+            <input type="hidden" name="confirmDigest" value={result.confirm.digest} />
+            <input type="hidden" name="format" value={result.confirm.format} />
+            <label>
+              File <input type="file" name="file" accept=".csv,.yaml,.yml,text/csv,application/yaml" />
+            </label>
+            <label>
+              or paste it
+              <textarea name="content" rows={4} />
+            </label>
+            <label>
+              <input type="checkbox" name="confirmLabModes" data-testid="import-confirm-lab-modes" /> I confirm these lab modes for the rows
+              listed
+            </label>
+            <button type="submit">Import with these lab modes</button>
+          </Form>
+        </div>
+      ) : null}
       {result?.error ? (
         <p className="field-error" role="alert" data-testid="import-error">
           {result.error}
