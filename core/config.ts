@@ -2,6 +2,7 @@
  * Every setting, read from the environment once and validated, with defaults that
  * serve the embedded setup (`npm start`). The README lists them. Server-side only.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -76,6 +77,12 @@ const schema = z.object({
   MAINTENANCE_INTERVAL_S: int(60),
   SECRETS_KEY: z.string().optional(),
   SECRETS_KEY_FILE: z.string().optional(),
+  /** Files holding a secret setting (Compose / Kubernetes secrets): read once at start-up, trailing newline dropped. */
+  DATABASE_URL_FILE: z.string().optional(),
+  /** File holding the database password, put into DATABASE_URL (which then carries none). */
+  DATABASE_PASSWORD_FILE: z.string().optional(),
+  SESSION_SECRET_FILE: z.string().optional(),
+  TEMPORAL_API_KEY_FILE: z.string().optional(),
   SIM_HOST: z.string().default('127.0.0.1'),
   SIM_GNMI_COUNT: int(3),
   SIM_GNMI_BASE_PORT: int(57400),
@@ -92,10 +99,53 @@ export type Config = z.infer<typeof schema> & { DATABASE_URL: string; TEMPORAL_U
 
 let cached: Config | undefined;
 
+/** Settings that may instead be read from a file named by `<name>_FILE`. */
+const FROM_FILE = ['DATABASE_URL', 'SESSION_SECRET', 'TEMPORAL_API_KEY'] as const;
+
+/**
+ * The environment with `<name>_FILE` settings replaced by their files' contents (validated like
+ * the variable itself) and DATABASE_PASSWORD_FILE's password put into DATABASE_URL. Errors name
+ * the setting and the file, never the contents.
+ */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const problems: string[] = [];
+  const read = (setting: string, file: string): string | undefined => {
+    try {
+      return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of FROM_FILE) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) problems.push(`  ${name}_FILE: set ${name} or ${name}_FILE, not both`);
+    else out[name] = read(`${name}_FILE`, file);
+  }
+  if (env.DATABASE_PASSWORD_FILE) {
+    const password = read('DATABASE_PASSWORD_FILE', env.DATABASE_PASSWORD_FILE);
+    let url: URL | undefined;
+    try {
+      url = new URL(out.DATABASE_URL ?? '');
+    } catch {
+      problems.push('  DATABASE_PASSWORD_FILE: needs DATABASE_URL (or DATABASE_URL_FILE) naming the server and user');
+    }
+    if (url?.password) problems.push('  DATABASE_PASSWORD_FILE: DATABASE_URL already carries a password');
+    else if (url && password !== undefined) {
+      url.password = encodeURIComponent(password);
+      out.DATABASE_URL = url.toString();
+    }
+  }
+  if (problems.length) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+  return out;
+}
+
 /** Read and validate the environment (once); throws a readable error listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cached && env === process.env) return cached;
-  const parsed = schema.safeParse(env);
+  const parsed = schema.safeParse(withSecretFiles(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
