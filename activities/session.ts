@@ -15,6 +15,7 @@ import {
   sessionEventSignal,
   type RunSessionInput,
   type RunSessionResult,
+  type SessionEventPayload,
   type SessionHeartbeat,
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
@@ -160,11 +161,21 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
             })
             .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
         }
+        signalWorkflow({
+          type: 'streaming',
+          attempt: input.attempt,
+          at: Date.now(),
+          detail: hb.connectedAt ? undefined : 'first points',
+          encoding: hb.encoding,
+          capabilities: hb.capabilities,
+        });
+      };
+      const signalWorkflow = (payload: SessionEventPayload) => {
         const workflowId = ctx.info.workflowExecution?.workflowId;
         if (!workflowId) return;
         deps.client?.workflow
           .getHandle(workflowId)
-          .signal(sessionEventSignal, { type: 'streaming', attempt: input.attempt, at: Date.now(), detail: hb.connectedAt ? undefined : 'first points' })
+          .signal(sessionEventSignal, payload)
           .catch((err) => log.warn('could not signal workflow', { error: (err as Error).message }));
       };
 
@@ -194,7 +205,21 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
           deps.metrics.inc('session_points_dropped_total', event.count, { reason: event.reason });
         } else if (event.type === 'warning') {
           log.warn(event.message);
+        } else if (event.type === 'negotiated') {
+          recordNegotiated(event);
         }
+      };
+      // Encoding and Capabilities outcome: heartbeat details now, the workflow's status with the
+      // streaming signal, or in a signal of their own when they change after it (ADR 014).
+      const encodings = new Set<string>();
+      const recordNegotiated = (event: Extract<SessionEvent, { type: 'negotiated' }>) => {
+        encodings.add(event.encoding);
+        const encoding = [...encodings].join(', ');
+        if (encoding === hb.encoding && event.capabilities === hb.capabilities) return;
+        hb.encoding = encoding;
+        hb.capabilities = event.capabilities;
+        log.info('negotiated', { encoding, capabilities: event.capabilities });
+        if (streaming) signalWorkflow({ type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
       };
 
       let releaseDial = () => {};

@@ -25,8 +25,10 @@ export const GnmiDeviceSettings = z.object({
   allowPlaintextCredentials: z.boolean().default(false),
   /** Send username/password over TLS whose certificate is not verified (`skip-verify`, lab only). */
   allowUnverifiedCredentials: z.boolean().default(false),
-  /** Encoding override; otherwise chosen from Capabilities. */
+  /** Encoding override; otherwise chosen from Capabilities (JSON_IETF when Capabilities is not answered). */
   encoding: GnmiEncoding.optional(),
+  /** How long Capabilities may take; unanswered or UNIMPLEMENTED, the session subscribes without it (ADR 014). */
+  capabilitiesTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** gNMI `target` put in the subscription prefix. */
   target: z.string().max(255).optional(),
   /** Largest message accepted from the device, bytes. */

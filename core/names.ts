@@ -102,7 +102,14 @@ export interface DeviceSessionStatus {
   detail?: string;
   /** Recent state changes, newest last (this run only). */
   recent?: Array<{ state: SessionState; at: number; detail?: string }>;
+  /** gNMI: encoding(s) the latest session settled on, e.g. `JSON_IETF` (ADR 014). */
+  encoding?: string;
+  /** gNMI: whether the device answered Capabilities in the latest session (`unimplemented`, `timeout`: it subscribed without). */
+  capabilities?: GnmiCapabilitiesState;
 }
+
+/** Whether a gNMI device answered Capabilities: subscribing without an answer is allowed (ADR 014). */
+export type GnmiCapabilitiesState = 'answered' | 'unimplemented' | 'timeout';
 
 /**
  * ApplicationFailure type of a session attempt ended because its collector is
@@ -131,10 +138,14 @@ export const SAMPLES_CHANNEL = 'samples_ready';
 
 /** What a session activity tells its workflow (a signal, sent only on state changes). */
 export interface SessionEventPayload {
-  type: 'connected' | 'streaming';
+  /** `negotiated`: the encoding or Capabilities outcome became known after `streaming` was sent. */
+  type: 'connected' | 'streaming' | 'negotiated';
   attempt: number;
   at: number;
   detail?: string;
+  /** gNMI encoding(s) in use (ADR 014). */
+  encoding?: string;
+  capabilities?: GnmiCapabilitiesState;
 }
 export const sessionEventSignal = defineSignal<[SessionEventPayload]>('sessionEvent');
 
@@ -163,6 +174,10 @@ export interface SessionHeartbeat {
   connectedAt?: number;
   lastPointAt?: number;
   points: number;
+  /** gNMI encoding(s) the device accepted, e.g. `JSON_IETF`, or `JSON_IETF, PROTO` across profiles. */
+  encoding?: string;
+  /** gNMI: whether Capabilities was answered. */
+  capabilities?: GnmiCapabilitiesState;
 }
 
 /** Tunables of the workflow, set by whoever starts it (workflows cannot read the environment). */

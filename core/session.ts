@@ -17,7 +17,9 @@ export type SessionEvent =
   | { type: 'synced' }
   | { type: 'points'; count: number; lastTimestamp: number }
   | { type: 'dropped'; count: number; reason: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** What the session settled on with the device: gNMI encoding and whether Capabilities was answered (ADR 014). */
+  | { type: 'negotiated'; encoding: string; capabilities?: 'answered' | 'unimplemented' | 'timeout' };
 
 /** Minimal structured logger; never give it a secret. */
 export interface Logger {

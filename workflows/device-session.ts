@@ -110,6 +110,9 @@ class DeviceSession {
   private readonly recent: NonNullable<DeviceSessionStatus['recent']> = [];
   private carried: CarriedSessionState;
   private lastError: string | undefined;
+  /** gNMI encoding and Capabilities outcome the latest session reported (status query only). */
+  private encoding: string | undefined;
+  private capabilities: DeviceSessionStatus['capabilities'];
   private stopRequested = false;
   /** Set while waiting for handlers before continue-as-new: pending updates acknowledge. */
   private draining = false;
@@ -164,6 +167,8 @@ class DeviceSession {
       lastError: this.lastError,
       paused: this.carried.paused,
       recent: [...this.recent],
+      encoding: this.encoding,
+      capabilities: this.capabilities,
     };
   }
 
@@ -273,6 +278,9 @@ class DeviceSession {
     });
     setHandler(sessionEventSignal, (event) => {
       if (event?.attempt !== this.currentAttempt || this.runningGeneration === -1) return; // a stale attempt
+      // State only, no commands: replays of histories without these fields are unchanged (ADR 014).
+      if (typeof event.encoding === 'string') this.encoding = event.encoding.slice(0, 100);
+      if (event.capabilities) this.capabilities = event.capabilities;
       if (event.type === 'streaming' && this.state !== 'streaming') {
         this.streamingSince = Date.now();
         this.setState('streaming', event.detail ?? 'receiving points');

@@ -18,9 +18,6 @@ export interface GnmiClient {
   close(): void;
 }
 
-/** How long Capabilities may take before the attempt counts as unavailable. */
-const CAPABILITIES_TIMEOUT_MS = 10_000;
-
 /** Create the channel for a device (no I/O until the first call). */
 export function dialGnmi(device: DeviceConfig): GnmiClient {
   const security = transportSecurity(device);
@@ -38,14 +35,37 @@ export function dialGnmi(device: DeviceConfig): GnmiClient {
   return { raw, metadata, security: security.label, close: () => raw.close() };
 }
 
-/** Call Capabilities; typed errors on failure. */
-export function getCapabilities(client: GnmiClient, signal: AbortSignal): Promise<WireCapabilityResponse> {
+/** How a Capabilities call ended: answered, or not (the session subscribes anyway; ADR 014). */
+export type CapabilitiesOutcome =
+  | { answered: true; response: WireCapabilityResponse }
+  | { answered: false; reason: 'unimplemented' | 'timeout'; detail: string };
+
+/** What the session records about Capabilities (heartbeat, status query, device page). */
+export type CapabilitiesState = 'answered' | 'unimplemented' | 'timeout';
+
+/** The recorded state of an outcome. */
+export function capabilitiesState(c: CapabilitiesOutcome): CapabilitiesState {
+  return c.answered ? 'answered' : c.reason;
+}
+
+/**
+ * Call Capabilities within `timeoutMs`. UNIMPLEMENTED and an unanswered deadline are
+ * outcomes, not failures: partial targets (the OpenConfig fake, older firmware) lack the
+ * RPC. Every other error is typed as before (credentials, TLS, unreachable).
+ */
+export function probeCapabilities(client: GnmiClient, timeoutMs: number, signal: AbortSignal): Promise<CapabilitiesOutcome> {
   return new Promise((resolve, reject) => {
-    const deadline = new Date(Date.now() + CAPABILITIES_TIMEOUT_MS);
+    const deadline = new Date(Date.now() + timeoutMs);
     const call = client.raw.Capabilities({}, client.metadata, { deadline }, (err: grpc.ServiceError | null, res: WireCapabilityResponse) => {
       signal.removeEventListener('abort', onAbort);
-      if (err) reject(toGnmiSessionError(err, 'Capabilities'));
-      else resolve(res);
+      if (!err) return resolve({ answered: true, response: res });
+      if (err.code === grpc.status.UNIMPLEMENTED) {
+        return resolve({ answered: false, reason: 'unimplemented', detail: `Capabilities: UNIMPLEMENTED ${err.details ?? ''}`.trim() });
+      }
+      if (err.code === grpc.status.DEADLINE_EXCEEDED) {
+        return resolve({ answered: false, reason: 'timeout', detail: `Capabilities not answered within ${timeoutMs} ms` });
+      }
+      reject(toGnmiSessionError(err, 'Capabilities'));
     });
     const onAbort = () => call.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -86,4 +106,26 @@ export function chooseEncoding(
     throw new SessionError('CONFIG_INVALID', `device supports none of PROTO, JSON_IETF, JSON (it lists ${list.join(', ')})`);
   }
   return { encoding: pick };
+}
+
+/** Order tried after the first encoding is refused (issue 13; ADR 014). */
+export const FALLBACK_ORDER: WireEncoding[] = ['JSON_IETF', 'JSON', 'PROTO'];
+
+/**
+ * Encodings to try, in order. With Capabilities answered: chooseEncoding's pick, then
+ * the rest of JSON_IETF, JSON, PROTO the device lists. Without an answer: the
+ * profile's or device's named encoding, else JSON_IETF, then the rest of that order.
+ */
+export function encodingCandidates(
+  caps: CapabilitiesOutcome,
+  override: GnmiEncoding | undefined,
+): { candidates: WireEncoding[]; warning?: string } {
+  if (caps.answered) {
+    const { encoding, warning } = chooseEncoding(caps.response.supported_encodings, override);
+    const listed = caps.response.supported_encodings ?? [];
+    const rest = FALLBACK_ORDER.filter((e) => e !== encoding && (listed.length === 0 || listed.includes(e)));
+    return { candidates: [encoding, ...rest], warning };
+  }
+  const first = override ? WIRE_ENCODING[override] : 'JSON_IETF';
+  return { candidates: [first, ...FALLBACK_ORDER.filter((e) => e !== first)] };
 }

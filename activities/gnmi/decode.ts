@@ -151,6 +151,10 @@ export interface DecodedNotification {
   /** Set when the notification only defined an alias. */
   aliasDefined?: string;
   atomic: boolean;
+  /** The notification's timestamp was 0 or absent: its points carry the receive time. */
+  receiveTime: boolean;
+  /** Values superseded in the same notification: a full path repeated, or deleted and set again (the last is kept). */
+  duplicates: number;
 }
 
 /**
@@ -187,7 +191,7 @@ export class NotificationDecoder {
   }
 
   private empty(): DecodedNotification {
-    return { points: [], skipped: {}, atomic: false };
+    return { points: [], skipped: {}, atomic: false, receiveTime: false, duplicates: 0 };
   }
 
   /** The decoding itself; yields every LEAVES_PER_STEP leaves so callers can pause. */
@@ -207,11 +211,25 @@ export class NotificationDecoder {
     } else {
       prefix = this.resolveAlias(prefix);
     }
-    const ts = this.timestamp(n.timestamp);
+    out.receiveTime = isZeroTimestamp(n.timestamp);
+    const ts = out.receiveTime ? this.now() : this.timestamp(n.timestamp!);
+    // Deletes first: a leaf deleted and set again in one notification ends with its new value.
+    for (const d of n.delete ?? []) {
+      let full: StructuredPath;
+      try {
+        full = joinPaths(prefix, fromWirePath(d));
+      } catch (err) {
+        throw new DecodeError((err as Error).message, { cause: err });
+      }
+      // A delete of a subtree is one null point at the subtree's path (ADR 011; docs/gnmi.md).
+      points.push(this.point(formatPath(full), ts, null));
+    }
+    const deleteCount = points.length;
     // The prefix is formatted once per notification; each update appends its relative part.
     const prefixText = formatElems(prefix.elems);
     let sinceYield = 0;
-    for (const u of n.update ?? []) {
+    const updates = n.update ?? [];
+    for (const u of updates) {
       let rel: StructuredPath;
       try {
         rel = fromWirePath(u.path);
@@ -243,15 +261,7 @@ export class NotificationDecoder {
         yield;
       }
     }
-    for (const d of n.delete ?? []) {
-      let full: StructuredPath;
-      try {
-        full = joinPaths(prefix, fromWirePath(d));
-      } catch (err) {
-        throw new DecodeError((err as Error).message, { cause: err });
-      }
-      points.push(this.point(formatPath(full), ts, null));
-    }
+    if (updates.length + deleteCount > 1) out.duplicates = keepLastOfEachPath(points);
   }
 
   private point(path: string, timestamp: number, value: TelemetryPoint['value'], exact?: string): TelemetryPoint {
@@ -266,9 +276,30 @@ export class NotificationDecoder {
     return target ?? prefix;
   }
 
-  private timestamp(ns: string | undefined): number {
-    if (!ns || ns === '0') return this.now();
+  private timestamp(ns: string): number {
     if (!/^-?\d+$/.test(ns)) throw new DecodeError(`bad timestamp ${JSON.stringify(ns.slice(0, 40))}`);
     return nanosToMillis(ns);
   }
+}
+
+/** A notification timestamp of 0 or none (proto3 leaves a zero int64 out). */
+function isZeroTimestamp(ns: string | number | undefined): boolean {
+  return ns === undefined || ns === null || ns === '' || ns === '0' || ns === 0;
+}
+
+/**
+ * The specification wants each full path once per notification; a target that
+ * repeats one gets last-one-wins (one stored value per series and timestamp).
+ * A delete followed by an update of the same path is superseded the same way.
+ * Removes the earlier points in place; returns how many.
+ */
+function keepLastOfEachPath(points: TelemetryPoint[], from = 0): number {
+  const lastIndex = new Map<string, number>();
+  for (let i = from; i < points.length; i++) lastIndex.set(points[i].path, i);
+  const duplicates = points.length - from - lastIndex.size;
+  if (duplicates === 0) return 0;
+  let w = from;
+  for (let i = from; i < points.length; i++) if (lastIndex.get(points[i].path) === i) points[w++] = points[i];
+  points.length = w;
+  return duplicates;
 }

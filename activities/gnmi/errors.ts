@@ -12,6 +12,12 @@ export const MALFORMED_COUNTER = 'gnmi_malformed_messages_total';
 export const OVERSIZED_COUNTER = 'gnmi_oversized_messages_total';
 /** Counter of values skipped, labelled by kind (any: malformed wrapper payload, proto_bytes, unknown). */
 export const SKIPPED_COUNTER = 'gnmi_skipped_values_total';
+/** Counter of sessions that subscribed without a Capabilities answer, labelled by reason (unimplemented, timeout). */
+export const CAPABILITIES_MISSING_COUNTER = 'gnmi_capabilities_unanswered_total';
+/** Counter of notifications with timestamp 0 (or none), stamped with the receive time instead. */
+export const ZERO_TIMESTAMP_COUNTER = 'gnmi_zero_timestamps_total';
+/** Counter of updates whose full path repeated an earlier one in the same notification (the last one is kept). */
+export const DUPLICATE_LEAF_COUNTER = 'gnmi_duplicate_leaves_total';
 
 interface GrpcLikeError {
   code?: number;

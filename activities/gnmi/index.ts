@@ -7,11 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GnmiProfileSpec } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
-import { chooseEncoding, dialGnmi, getCapabilities, type GnmiClient } from './client';
+import { capabilitiesState, dialGnmi, encodingCandidates, probeCapabilities, type CapabilitiesOutcome, type GnmiClient } from './client';
 import { NotificationDecoder } from './decode';
-import { counterFor, SKIPPED_COUNTER, toGnmiSessionError } from './errors';
+import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
 import type { WireNotification } from './proto';
-import { buildSubscriptionList, runSubscription } from './subscribe';
+import { buildSubscriptionList, EncodingRejectedError, runSubscription } from './subscribe';
 
 /** The gNMI profiles of a session, validated (defaults applied). */
 function gnmiProfiles(ctx: SessionContext): GnmiProfileSpec[] {
@@ -34,6 +34,8 @@ function deliverer(ctx: SessionContext) {
   return async (n: WireNotification): Promise<void> => {
     const decoded = await decoder.decodeSliced(n);
     for (const [kind, count] of Object.entries(decoded.skipped)) ctx.count(SKIPPED_COUNTER, count, { kind });
+    if (decoded.receiveTime) ctx.count(ZERO_TIMESTAMP_COUNTER);
+    if (decoded.duplicates > 0) ctx.count(DUPLICATE_LEAF_COUNTER, decoded.duplicates);
     if (decoded.points.length === 0) return;
     // One push per notification keeps an atomic notification together.
     const pushed = ctx.sink.push(decoded.points);
@@ -48,23 +50,50 @@ function lastTimestamp(points: TelemetryPoint[]): number {
   return max;
 }
 
-/** Run one profile for the life of the session (ONCE repeats every pollIntervalMs). */
+/**
+ * Run one profile for the life of the session (ONCE repeats every pollIntervalMs).
+ * The first encoding the device accepts is kept; a refused one moves to the next
+ * candidate (ADR 014), announced as a warning, the accepted one as `negotiated`.
+ */
 async function runProfile(
   ctx: SessionContext,
   client: GnmiClient,
   profile: GnmiProfileSpec,
-  supported: Parameters<typeof chooseEncoding>[0],
+  caps: CapabilitiesOutcome,
   signal: AbortSignal,
   onSync: () => void,
 ): Promise<void> {
-  const { encoding, warning } = chooseEncoding(supported, profile.encoding ?? ctx.device.gnmi.encoding);
+  const { candidates, warning } = encodingCandidates(caps, profile.encoding ?? ctx.device.gnmi.encoding);
   if (warning) ctx.onEvent({ type: 'warning', message: warning });
-  const list = buildSubscriptionList(profile, encoding, ctx.device.gnmi.target);
-  const handlers = { onNotification: deliverer(ctx), onSync };
+  let index = 0;
+  let accepted = false;
   const opts = { pollIntervalMs: profile.pollIntervalMs, signal };
-  if (profile.mode !== 'once') return runSubscription(client, list, opts, handlers);
+  const onNotification = deliverer(ctx);
+  const subscribeOnce = async (): Promise<void> => {
+    for (;;) {
+      const encoding = candidates[index];
+      const list = buildSubscriptionList(profile, encoding, ctx.device.gnmi.target);
+      const onAccepted = () => {
+        if (accepted) return;
+        accepted = true;
+        ctx.onEvent({ type: 'negotiated', encoding, capabilities: capabilitiesState(caps) });
+      };
+      try {
+        return await runSubscription(client, list, opts, { onNotification, onSync, onAccepted });
+      } catch (err) {
+        if (!(err instanceof EncodingRejectedError) || accepted) throw err;
+        const next = candidates[index + 1];
+        if (!next) {
+          throw new SessionError('CONFIG_INVALID', `the device refused every encoding tried (${candidates.join(', ')}); last: ${err.message}`, { cause: err });
+        }
+        ctx.onEvent({ type: 'warning', message: `gNMI device refused encoding ${encoding} (${err.message}); trying ${next}` });
+        index++;
+      }
+    }
+  };
+  if (profile.mode !== 'once') return subscribeOnce();
   while (!signal.aborted) {
-    await runSubscription(client, list, opts, handlers);
+    await subscribeOnce();
     await sleep(profile.pollIntervalMs, undefined, { signal }).catch(() => undefined);
   }
 }
@@ -81,9 +110,18 @@ export const gnmiProtocol: ProtocolSession = {
     const onOuterAbort = () => inner.abort();
     ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
     try {
-      const caps = await getCapabilities(client, inner.signal);
+      const caps = await probeCapabilities(client, ctx.device.gnmi.capabilitiesTimeoutMs, inner.signal);
       if (ctx.signal.aborted) return;
-      ctx.onEvent({ type: 'connected', detail: `gNMI ${caps.gNMI_version || 'unknown'} over ${client.security}` });
+      if (caps.answered) {
+        ctx.onEvent({ type: 'connected', detail: `gNMI ${caps.response.gNMI_version || 'unknown'} over ${client.security}` });
+      } else {
+        // Nothing parks for a missing Capabilities (issue 13): subscribe without it, and say so.
+        const why = caps.reason === 'unimplemented' ? `the device does not implement the gNMI Capabilities RPC (${caps.detail})` : `gNMI ${caps.detail}`;
+        ctx.onEvent({ type: 'warning', message: `${why}; subscribing without it` });
+        ctx.count(CAPABILITIES_MISSING_COUNTER, 1, { reason: caps.reason });
+        // UNIMPLEMENTED came from the device itself, so the connection works; a timeout proves nothing yet.
+        if (caps.reason === 'unimplemented') ctx.onEvent({ type: 'connected', detail: `gNMI (no Capabilities) over ${client.security}` });
+      }
       let unsynced = profiles.length;
       let first: SessionError | undefined;
       await Promise.all(
@@ -94,7 +132,7 @@ export const gnmiProtocol: ProtocolSession = {
             synced = true;
             if (--unsynced === 0) ctx.onEvent({ type: 'synced' });
           };
-          return runProfile(ctx, client, profile, caps.supported_encodings, inner.signal, onSync).catch((err) => {
+          return runProfile(ctx, client, profile, caps, inner.signal, onSync).catch((err) => {
             const e = toGnmiSessionError(err, 'Subscribe');
             first ??= e;
             inner.abort();

@@ -4,6 +4,7 @@
  * read while the previous one is still being handed to the sink.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { GnmiProfileSpec } from '../../core/device';
 import { parsePath, PathSyntaxError, type StructuredPath } from '../../core/path';
 import { SessionError } from '../../core/session';
@@ -58,6 +59,30 @@ export interface StreamHandlers {
   /** Decode and deliver; awaiting it pauses reading (backpressure). */
   onNotification(n: WireNotification): Promise<void> | void;
   onSync(): void;
+  /** The device answered the SubscriptionList (first response of the call): its encoding was accepted. */
+  onAccepted?(): void;
+}
+
+/**
+ * The device refused the SubscriptionList's encoding: the call failed before any
+ * response with UNIMPLEMENTED (what the specification prescribes for an unsupported
+ * encoding), or with INVALID_ARGUMENT whose details name the encoding (ADR 014).
+ * A CONFIG_INVALID SessionError, so it parks the session when no fallback is left.
+ */
+export class EncodingRejectedError extends SessionError {
+  constructor(readonly encoding: WireEncoding, message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', message, options);
+    this.name = 'EncodingRejectedError';
+  }
+}
+
+/** Whether a failure, before any response, is a refusal of the requested encoding. */
+export function isEncodingRejection(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: unknown; message?: unknown } | null;
+  if (!e || typeof e.code !== 'number') return false;
+  if (e.code === GrpcStatus.UNIMPLEMENTED) return true;
+  const text = `${typeof e.details === 'string' ? e.details : ''} ${typeof e.message === 'string' ? e.message : ''}`;
+  return e.code === GrpcStatus.INVALID_ARGUMENT && /encod/i.test(text);
 }
 
 /** Longest stretch the read loop runs before letting timers and other sessions in. */
@@ -79,10 +104,15 @@ export async function runSubscription(
   const onAbort = () => call.cancel();
   opts.signal.addEventListener('abort', onAbort, { once: true });
   let pollTimer: NodeJS.Timeout | undefined;
+  let responded = false;
   try {
     call.write({ subscribe: list });
     let sliceStart = performance.now();
     for await (const msg of call as AsyncIterable<WireSubscribeResponse>) {
+      if (!responded) {
+        responded = true;
+        handlers.onAccepted?.();
+      }
       if (msg.response === 'update' && msg.update) {
         await handlers.onNotification(msg.update);
       } else if (msg.response === 'sync_response' || msg.sync_response) {
@@ -102,6 +132,10 @@ export async function runSubscription(
     if (list.mode !== 'ONCE') throw new SessionError('UNAVAILABLE', 'Subscribe: the device ended the stream');
   } catch (err) {
     if (opts.signal.aborted) return;
+    if (!responded && list.encoding && isEncodingRejection(err)) {
+      const e = err as { code: number; details?: string };
+      throw new EncodingRejectedError(list.encoding, `Subscribe (${list.encoding}): ${GrpcStatus[e.code]} ${e.details ?? ''}`.trim(), { cause: err });
+    }
     throw toGnmiSessionError(err, 'Subscribe');
   } finally {
     if (pollTimer) clearInterval(pollTimer);

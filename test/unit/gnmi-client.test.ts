@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { chooseEncoding } from '../../activities/gnmi/client';
+import { chooseEncoding, encodingCandidates, type CapabilitiesOutcome } from '../../activities/gnmi/client';
 import { toGnmiSessionError, counterFor } from '../../activities/gnmi/errors';
-import { buildSubscriptionList } from '../../activities/gnmi/subscribe';
+import { buildSubscriptionList, isEncodingRejection } from '../../activities/gnmi/subscribe';
 import { credentialsMetadata, transportSecurity } from '../../activities/gnmi/tls';
 import { GnmiDeviceSettings, GnmiProfileSpec } from '../../core/device';
 import { parsePath } from '../../core/path';
@@ -30,6 +30,32 @@ describe('gNMI encoding choice', () => {
   }
   it('no usable encoding is a configuration error', () => {
     assert.throws(() => chooseEncoding(['ASCII', 'BYTES'], undefined), (e: SessionError) => e.code === 'CONFIG_INVALID');
+  });
+});
+
+describe('gNMI encodings to try, with or without Capabilities (ADR 014)', () => {
+  const answered = (supported_encodings: Array<'JSON' | 'JSON_IETF' | 'PROTO' | 'ASCII'>): CapabilitiesOutcome => ({
+    answered: true,
+    response: { supported_encodings } as never,
+  });
+  const unanswered: CapabilitiesOutcome = { answered: false, reason: 'unimplemented', detail: 'Capabilities: UNIMPLEMENTED' };
+  const cases: Array<[string, CapabilitiesOutcome, Parameters<typeof encodingCandidates>[1], string[]]> = [
+    ['no Capabilities, nothing named: JSON_IETF, then JSON, then PROTO', unanswered, undefined, ['JSON_IETF', 'JSON', 'PROTO']],
+    ['no Capabilities, PROTO named: PROTO first, then the usual order', unanswered, 'proto', ['PROTO', 'JSON_IETF', 'JSON']],
+    ['no Capabilities (timeout), JSON named', { answered: false, reason: 'timeout', detail: 'x' }, 'json', ['JSON', 'JSON_IETF', 'PROTO']],
+    ['Capabilities answered: its pick, then only what it lists', answered(['JSON', 'PROTO']), undefined, ['PROTO', 'JSON']],
+    ['Capabilities answered with an empty list: JSON, then the rest', answered([]), undefined, ['JSON', 'JSON_IETF', 'PROTO']],
+  ];
+  for (const [name, caps, override, want] of cases) {
+    it(name, () => assert.deepEqual(encodingCandidates(caps, override).candidates, want));
+  }
+  it('what counts as a refused encoding (before any response)', () => {
+    assert.equal(isEncodingRejection(grpcError(status.UNIMPLEMENTED, 'encoding JSON_IETF is not supported')), true);
+    assert.equal(isEncodingRejection(grpcError(status.UNIMPLEMENTED, 'unsupported')), true, 'UNIMPLEMENTED is what the spec prescribes');
+    assert.equal(isEncodingRejection(grpcError(status.INVALID_ARGUMENT, 'unsupported encoding: JSON')), true);
+    assert.equal(isEncodingRejection(grpcError(status.INVALID_ARGUMENT, 'bad path /a[')), false);
+    assert.equal(isEncodingRejection(grpcError(status.NOT_FOUND, 'encoding')), false);
+    assert.equal(isEncodingRejection(new Error('encoding')), false);
   });
 });
 

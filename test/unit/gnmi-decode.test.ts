@@ -353,3 +353,112 @@ describe('gNMI notification decoder (table-driven)', () => {
     assert.equal(out.atomic, true);
   });
 });
+
+/** Conventions of targets written elsewhere (issue 13), each as the specification allows it. */
+interface ConventionCase {
+  name: string;
+  n: WireNotification;
+  points: Array<{ path: string; value: unknown }>;
+  /** The notification had timestamp 0: points carry the receive time (1 here) and it is counted. */
+  receiveTime?: boolean;
+  duplicates?: number;
+}
+
+const RECEIVED_AT = 1;
+const conventions: ConventionCase[] = [
+  {
+    name: 'full path in the prefix, update path empty (typed value)',
+    n: { timestamp: TS, prefix: { elem: [...prefix.elem, { name: 'mtu' }] }, update: [{ path: { elem: [] }, val: { uint_val: '1500' } }] },
+    points: [{ path: `${P}/mtu`, value: 1500 }],
+  },
+  {
+    name: 'full path in the prefix, update without a path at all',
+    n: { timestamp: TS, prefix: { elem: [...prefix.elem, { name: 'oper-status' }] }, update: [{ val: { string_val: 'UP' } }] },
+    points: [{ path: `${P}/oper-status`, value: 'UP' }],
+  },
+  {
+    name: 'full path in the prefix, update path empty, JSON_IETF container',
+    n: { timestamp: TS, prefix: { elem: [...prefix.elem, { name: 'counters' }] }, update: [{ path: {}, val: { json_ietf_val: json({ 'in-octets': '5', 'out-octets': '7' }) } }] },
+    points: [
+      { path: `${P}/counters/in-octets`, value: 5 },
+      { path: `${P}/counters/out-octets`, value: 7 },
+    ],
+  },
+  {
+    name: 'prefix.target is not part of the path',
+    n: { timestamp: TS, prefix: { ...prefix, target: 'leaf1' }, update: [{ path: leaf('mtu'), val: { uint_val: '9000' } }] },
+    points: [{ path: `${P}/mtu`, value: 9000 }],
+  },
+  {
+    name: 'a prefix carrying only target and origin',
+    n: { timestamp: TS, prefix: { target: 'leaf1', origin: 'eos_native' }, update: [{ path: { elem: [{ name: 'Kernel' }, { name: 'hostname' }] }, val: { string_val: 'sw1' } }] },
+    points: [{ path: 'eos_native:/Kernel/hostname', value: 'sw1' }],
+  },
+  {
+    name: 'timestamp 0: receive time, counted',
+    n: { timestamp: '0', prefix, update: [{ path: leaf('mtu'), val: { uint_val: '1500' } }] },
+    points: [{ path: `${P}/mtu`, value: 1500 }],
+    receiveTime: true,
+  },
+  {
+    name: 'timestamp 0 on a delete-only notification',
+    n: { timestamp: '0', prefix, delete: [leaf('description')] },
+    points: [{ path: `${P}/description`, value: null }],
+    receiveTime: true,
+  },
+  {
+    name: 'duplicate leaf in one notification: the last value is kept, counted',
+    n: { timestamp: TS, prefix, update: [{ path: leaf('mtu'), val: { uint_val: '1500' } }, { path: leaf('name'), val: { string_val: 'Ethernet1' } }, { path: leaf('mtu'), val: { uint_val: '9000' } }] },
+    points: [
+      { path: `${P}/name`, value: 'Ethernet1' },
+      { path: `${P}/mtu`, value: 9000 },
+    ],
+    duplicates: 1,
+  },
+  {
+    name: 'duplicate leaf through a JSON container and a typed update',
+    n: { timestamp: TS, prefix, update: [{ path: leaf('counters'), val: { json_ietf_val: json({ 'in-octets': '5' }) } }, { path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '6' } }] },
+    points: [{ path: `${P}/counters/in-octets`, value: 6 }],
+    duplicates: 1,
+  },
+  {
+    name: 'delete of a whole subtree: one null at the subtree path',
+    n: { timestamp: TS, prefix: { elem: [{ name: 'interfaces' }] }, delete: [{ elem: [{ name: 'interface', key: { name: 'Ethernet9' } }] }] },
+    points: [{ path: '/interfaces/interface[name=Ethernet9]', value: null }],
+  },
+  {
+    name: 'delete of a subtree in the deprecated element form (the OpenConfig fake target sends these)',
+    n: { timestamp: TS, delete: [{ element: ['interfaces', 'interface[name=Ethernet9]'] }] },
+    points: [{ path: '/interfaces/interface[name=Ethernet9]', value: null }],
+  },
+  {
+    name: 'delete of a subtree next to updates elsewhere: deletes come first',
+    n: { timestamp: TS, prefix: { elem: [{ name: 'interfaces' }] }, delete: [{ elem: [{ name: 'interface', key: { name: 'Ethernet9' } }] }], update: [{ path: { elem: [{ name: 'interface', key: { name: 'Ethernet1' } }, { name: 'state' }, { name: 'mtu' }] }, val: { uint_val: '1500' } }] },
+    points: [
+      { path: '/interfaces/interface[name=Ethernet9]', value: null },
+      { path: `${P}/mtu`, value: 1500 },
+    ],
+  },
+  {
+    name: 'a leaf deleted and set again in one notification ends with its value',
+    n: { timestamp: TS, prefix, delete: [leaf('description')], update: [{ path: leaf('description'), val: { string_val: 'uplink' } }] },
+    points: [{ path: `${P}/description`, value: 'uplink' }],
+    duplicates: 1,
+  },
+];
+
+describe('gNMI decoder: conventions of real targets (table-driven)', () => {
+  for (const c of conventions) {
+    it(c.name, () => {
+      const out = new NotificationDecoder(7, () => RECEIVED_AT).decode(wire(c.n));
+      assert.deepEqual(
+        out.points.map((p) => ({ path: p.path, value: p.value })),
+        c.points,
+      );
+      const wantTs = c.receiveTime ? RECEIVED_AT : TS_MS;
+      assert.ok(out.points.every((p) => p.timestamp === wantTs), `timestamps ${out.points.map((p) => p.timestamp)} want ${wantTs}`);
+      assert.equal(out.receiveTime, !!c.receiveTime, 'receive time used and reported');
+      assert.equal(out.duplicates, c.duplicates ?? 0, 'superseded values counted');
+    });
+  }
+});

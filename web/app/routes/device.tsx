@@ -200,6 +200,21 @@ export default function Device() {
               {device.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'} · {device.host}:{device.port}
               {device.site ? ` · site ${device.site}` : ''}
             </dd>
+            {device.protocol === 'gnmi' ? (
+              <>
+                <dt>Encoding</dt>
+                <dd data-testid="gnmi-encoding">
+                  {status?.encoding ?? '—'}
+                  {status?.capabilities && status.capabilities !== 'answered' ? (
+                    <span className="muted">
+                      {status.capabilities === 'unimplemented'
+                        ? ' · the device does not implement Capabilities (subscribed without it)'
+                        : ' · Capabilities not answered in time (subscribed without it)'}
+                    </span>
+                  ) : null}
+                </dd>
+              </>
+            ) : null}
             <dt>Workflow</dt>
             <dd>
               <a href={workflowUrl} target="_blank" rel="noreferrer">
