@@ -61,6 +61,10 @@ const schema = z.object({
    * would reach neither the regular refresh nor the dirty ranges.
    */
   INGEST_LATE_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(300_000),
+  /** Most series one device may create; points of further series are dropped and counted (reason series_limit). */
+  INGEST_MAX_SERIES_PER_DEVICE: z.coerce.number().int().min(1).default(20_000),
+  /** Points stamped further than this ahead of the collector's clock are dropped and counted (reason future_timestamp), ms. */
+  INGEST_MAX_FUTURE_MS: z.coerce.number().int().min(1000).default(300_000),
   /** Storage mode: use TimescaleDB when the extension is available (auto), require it (on), or never (off). */
   STORAGE_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
   /** TimescaleDB chunk interval of samples and states (a PostgreSQL interval). */

@@ -8,6 +8,7 @@ import * as samples from './20261127000002_samples';
 import * as rollups from './20261127010001_rollups';
 import * as web from './20261127020001_web';
 import * as rollupDirty from './20261127030001_rollup_dirty';
+import * as ingestDrops from './20261128040001_ingest_drops';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261127010001_rollups', rollups],
   ['20261127020001_web', web],
   ['20261127030001_rollup_dirty', rollupDirty],
+  ['20261128040001_ingest_drops', ingestDrops],
 ];
 
 /** A knex migration source over the static list. */

@@ -1,16 +1,20 @@
 /**
  * `npm run rotate-secrets-key`: re-encrypt every stored device secret under the
- * newest key version. With the key file (default), `--new-version` first adds a
- * fresh key version to the file; old versions stay in it (they decrypt nothing
- * once rotation finished and can be removed by hand). With SECRETS_KEY in the
- * environment, add the new version there yourself ("1:<old>,2:<new>") and run
- * this to move every secret to it.
+ * newest key version, safely while the stack runs (docs/decisions/044-key-rotation-without-loss.md).
+ *
+ * With the key file (default), `--new-version` first adds a fresh key version to
+ * the file — written and fsynced (file, then directory) before a single row is
+ * re-encrypted, so no secret is ever sealed under a key that is not durably stored.
+ * Running processes pick the new version up from the file by themselves. Old
+ * versions stay in the file (they decrypt nothing once rotation finished and can
+ * be removed by hand). Rows are re-encrypted one by one under their row lock.
+ *
+ * With SECRETS_KEY in the environment, add the new version there ("1:<old>,2:<new>"),
+ * restart every process with it, then run this to move every secret to it.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { createKnex } from '../activities/db/pool';
-import { addKeyVersion, formatKeyring, loadKeyring } from '../activities/db/secrets';
+import { addKeyVersion, keyFilePath, openKeyring, refreshKeyring, writeKeyFile } from '../activities/db/secrets';
 import { reencryptAllSecrets } from '../activities/db/devices';
 
 const HELP = `usage: npm run rotate-secrets-key [-- --new-version]
@@ -31,23 +35,24 @@ async function main() {
     process.exit(2);
   }
   const config = loadConfig();
-  const oldRing = loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
-  let ring = oldRing;
-  if (args.includes('--new-version')) {
-    if (config.SECRETS_KEY) {
-      console.error('SECRETS_KEY is set in the environment: add the new version there ("1:<old>,2:<new>") and run without --new-version.');
-      process.exit(2);
-    }
-    ring = addKeyVersion(oldRing);
-    const file = config.SECRETS_KEY_FILE ?? path.join(config.DATA_DIR, 'secrets.key');
-    const tmp = `${file}.new`;
-    fs.writeFileSync(tmp, formatKeyring(ring) + '\n', { mode: 0o600 });
-    fs.renameSync(tmp, file);
-    console.error(`added key version ${ring.current} to ${file}`);
+  if (args.includes('--new-version') && config.SECRETS_KEY) {
+    console.error('SECRETS_KEY is set in the environment: add the new version there ("1:<old>,2:<new>") and run without --new-version.');
+    process.exit(2);
   }
   const db = createKnex(config.DATABASE_URL);
   try {
-    const n = await reencryptAllSecrets(db, oldRing, ring);
+    const opts = { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR };
+    // Refuses to start from a fresh key or a ring lacking a version the rows use.
+    const ring = await openKeyring(db, opts);
+    if (args.includes('--new-version')) {
+      const next = addKeyVersion(ring);
+      const file = keyFilePath(opts);
+      writeKeyFile(file, next);
+      refreshKeyring(ring, true);
+      if (ring.current !== next.current) throw new Error(`the key file ${file} does not hold version ${next.current} after writing it`);
+      console.error(`added key version ${ring.current} to ${file} (written and fsynced)`);
+    }
+    const n = await reencryptAllSecrets(db, ring);
     const left = await db('device_credentials').whereNot({ key_version: ring.current }).count<{ count: string }[]>('* as count');
     console.log(`re-encrypted ${n} device secrets under key version ${ring.current}; ${left[0].count} left under older versions`);
     if (Number(left[0].count) > 0) process.exit(1);

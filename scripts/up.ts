@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { createKnex } from '../activities/db/pool';
-import { loadKeyring } from '../activities/db/secrets';
+import { openKeyring } from '../activities/db/secrets';
 import { sessionOptionsFromConfig, startDeviceSession } from '../activities/fleet';
 import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
@@ -72,7 +72,8 @@ async function main() {
     await ensureWebBuild();
 
     step('Simulated fleet');
-    const keyring = loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
+    // Refuses to create a fresh key while stored secrets need one that is missing (ADR 044).
+    const keyring = await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
     const env = {
       ...process.env,
       DATABASE_URL: pg.url,

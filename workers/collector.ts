@@ -16,7 +16,7 @@ import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
 import { createPool, createKnex } from '../activities/db/pool';
-import { loadKeyring } from '../activities/db/secrets';
+import { openKeyring } from '../activities/db/secrets';
 import { IngestBatcher } from '../activities/ingest/batcher';
 import { getProtocol } from '../activities/protocols';
 import { DialLimiter } from '../activities/dial-limiter';
@@ -89,7 +89,8 @@ async function main() {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, 8);
   const db = createKnex(config.DATABASE_URL, 8);
-  const keyring = loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
+  // Refuses to create a fresh key while stored secrets need one that is missing (ADR 044).
+  const keyring = await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
   const batcher = new IngestBatcher({
     pool,
     batchSize: config.INGEST_BATCH_SIZE,
@@ -97,6 +98,8 @@ async function main() {
     maxBuffered: config.INGEST_MAX_BUFFERED,
     maxHeld: config.INGEST_MAX_HELD,
     lateAfterMs: config.INGEST_LATE_AFTER_MS,
+    maxSeriesPerDevice: config.INGEST_MAX_SERIES_PER_DEVICE,
+    maxFutureMs: config.INGEST_MAX_FUTURE_MS,
     metrics,
     log,
   });

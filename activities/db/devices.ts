@@ -84,9 +84,14 @@ export async function saveSecrets(db: Knex, ring: Keyring, deviceId: number, sec
     .merge();
 }
 
-/** Decrypt a device's secrets, or {} when it has none. */
-export async function loadSecrets(db: Knex, ring: Keyring, deviceId: number): Promise<DeviceSecrets> {
-  const row = await db('device_credentials').where({ device_id: deviceId }).first();
+/**
+ * Decrypt a device's secrets, or {} when it has none; throws SecretsUnreadableError
+ * when they exist but cannot be decrypted (never {} then). `forUpdate` locks the row
+ * (inside a transaction) so a concurrent rotation or save waits for this one.
+ */
+export async function loadSecrets(db: Knex, ring: Keyring, deviceId: number, opts: { forUpdate?: boolean } = {}): Promise<DeviceSecrets> {
+  const q = db('device_credentials').where({ device_id: deviceId }).first();
+  const row = await (opts.forUpdate ? q.forUpdate() : q);
   if (!row) return {};
   return unseal<DeviceSecrets>(
     ring,
@@ -95,16 +100,30 @@ export async function loadSecrets(db: Knex, ring: Keyring, deviceId: number): Pr
   );
 }
 
-/** Re-encrypt every stored secret under the ring's current key; returns how many. */
-export async function reencryptAllSecrets(db: Knex, oldRing: Keyring, newRing: Keyring): Promise<number> {
-  const rows = await db('device_credentials').select('device_id');
-  for (const { device_id } of rows) {
-    await db.transaction(async (trx) => {
-      const secrets = await loadSecrets(trx, oldRing, device_id);
-      await saveSecrets(trx, newRing, device_id, secrets);
-    });
+/**
+ * Re-encrypt every stored secret not yet under the ring's current key; returns how
+ * many. Each row is re-read under its row lock (SELECT … FOR UPDATE) in its own
+ * transaction, so a device saved meanwhile is never overwritten with older content;
+ * passes repeat until no row is left under an older version (a save that sealed
+ * under the old version just before the new key file appeared is caught by the next
+ * pass). The ring must hold every version in use — callers write the new key file first.
+ */
+export async function reencryptAllSecrets(db: Knex, ring: Keyring, opts: { maxPasses?: number } = {}): Promise<number> {
+  let total = 0;
+  for (let pass = 0; pass < (opts.maxPasses ?? 5); pass++) {
+    const rows: Array<{ device_id: number }> = await db('device_credentials').whereNot({ key_version: ring.current }).select('device_id');
+    if (rows.length === 0) break;
+    for (const { device_id } of rows) {
+      await db.transaction(async (trx) => {
+        const locked = await trx('device_credentials').where({ device_id }).forUpdate().first('key_version');
+        if (!locked || locked.key_version === ring.current) return; // deleted, or saved meanwhile under the new key
+        const secrets = await loadSecrets(trx, ring, device_id);
+        await saveSecrets(trx, ring, device_id, secrets);
+        total++;
+      });
+    }
   }
-  return rows.length;
+  return total;
 }
 
 /** Profiles attached to a device, validated. */

@@ -2,6 +2,12 @@
  * Device secrets at rest: AES-256-GCM under a versioned key kept outside the
  * database — SECRETS_KEY ("1:<base64 32 bytes>[,2:<base64>]", the highest
  * version encrypts) or a key file created with mode 0600 on first run.
+ *
+ * Rotation while everything runs (docs/decisions/044-key-rotation-without-loss.md):
+ * a keyring read from a file follows that file — it re-reads it when it meets a
+ * key version it lacks (unseal) and when the file changed (seal), merging new
+ * versions in place, so every holder of the ring in a process sees them. A secret
+ * that still cannot be decrypted is a SecretsUnreadableError, never an empty set.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +17,18 @@ import path from 'node:path';
 export interface Keyring {
   current: number;
   keys: Map<number, Buffer>;
+  /** The key file this ring was read from (absent for SECRETS_KEY): re-read for versions added later. */
+  file?: string;
+  /** The file's mtime and size when last read. */
+  stamp?: string;
+}
+
+/** A stored secret that cannot be decrypted (a key version this process does not have, or tampered data). */
+export class SecretsUnreadableError extends Error {
+  constructor(message: string, readonly keyVersion?: number) {
+    super(message);
+    this.name = 'SecretsUnreadableError';
+  }
 }
 
 /** An encrypted blob as stored in device_credentials. */
@@ -49,14 +67,124 @@ export function formatKeyring(ring: Keyring): string {
  */
 export function loadKeyring(opts: { key?: string; keyFile?: string; dataDir: string }): Keyring {
   if (opts.key) return parseKeyring(opts.key);
-  const file = opts.keyFile ?? path.join(opts.dataDir, 'secrets.key');
+  const file = keyFilePath(opts);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const ring: Keyring = { current: 1, keys: new Map([[1, crypto.randomBytes(32)]]) };
     fs.writeFileSync(file, formatKeyring(ring) + '\n', { mode: 0o600, flag: 'wx' });
-    return ring;
+    fsyncPath(file);
+    fsyncPath(path.dirname(file));
+    return { ...ring, file, stamp: fileStamp(file) };
   }
-  return parseKeyring(fs.readFileSync(file, 'utf8'));
+  return readKeyFile(file);
+}
+
+/** Where the key file is (SECRETS_KEY_FILE, else <dataDir>/secrets.key). */
+export function keyFilePath(opts: { keyFile?: string; dataDir: string }): string {
+  return opts.keyFile ?? path.join(opts.dataDir, 'secrets.key');
+}
+
+function fileStamp(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function readKeyFile(file: string): Keyring {
+  const stamp = fileStamp(file);
+  return { ...parseKeyring(fs.readFileSync(file, 'utf8')), file, stamp };
+}
+
+function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Re-read the ring's key file when it changed (or always, with `force`) and merge
+ * the versions found into the ring in place. Versions are only ever added: a key
+ * the file no longer lists stays usable in this process. Returns whether the ring
+ * gained a version.
+ */
+export function refreshKeyring(ring: Keyring, force = false): boolean {
+  if (!ring.file) return false;
+  const stamp = fileStamp(ring.file);
+  if (!force && stamp === ring.stamp) return false;
+  let fresh: Keyring;
+  try {
+    fresh = parseKeyring(fs.readFileSync(ring.file, 'utf8'));
+  } catch {
+    return false; // a missing or half-edited file never takes keys away: keep what we have
+  }
+  ring.stamp = stamp;
+  let gained = false;
+  for (const [v, key] of fresh.keys) {
+    const had = ring.keys.get(v);
+    if (had && !had.equals(key)) throw new Error(`the key file ${ring.file} now holds a different key for version ${v}; refusing to use it`);
+    if (!had) {
+      ring.keys.set(v, key);
+      gained = true;
+    }
+  }
+  ring.current = Math.max(ring.current, fresh.current);
+  return gained;
+}
+
+/**
+ * Write a keyring to its key file durably before anything is sealed under it: a
+ * temporary file (0600) written and fsynced, renamed over the file, then the
+ * directory fsynced, so a crash leaves either the old file or the new one.
+ */
+export function writeKeyFile(file: string, ring: Keyring): void {
+  const tmp = `${file}.${process.pid}.new`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, formatKeyring(ring) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncPath(path.dirname(file));
+}
+
+/**
+ * Load the keyring as loadKeyring does, after checking it against the database:
+ * refuses to create a fresh key while device secrets are stored (they were sealed
+ * under a key that is missing, and a new one would only hide that), and refuses a
+ * ring that lacks a key version stored rows use — both naming the versions.
+ */
+export async function openKeyring(
+  db: { raw(sql: string): PromiseLike<{ rows: Array<{ key_version: number; n: string }> }> },
+  opts: { key?: string; keyFile?: string; dataDir: string },
+): Promise<Keyring> {
+  const { rows } = await db.raw('SELECT key_version, count(*) AS n FROM device_credentials GROUP BY key_version ORDER BY key_version');
+  const stored = rows.map((r) => ({ version: Number(r.key_version), n: Number(r.n) }));
+  const describe = (vs: typeof stored) => vs.map((s) => `version ${s.version} (${s.n} device${s.n === 1 ? '' : 's'})`).join(', ');
+  if (!opts.key && !fs.existsSync(keyFilePath(opts)) && stored.length > 0) {
+    throw new SecretsUnreadableError(
+      `refusing to create a new secrets key: the database holds device secrets sealed under key ${describe(stored)}, ` +
+        `and there is no key file at ${keyFilePath(opts)}. Restore that file (or set SECRETS_KEY / SECRETS_KEY_FILE to the key ring in use).`,
+      stored[0].version,
+    );
+  }
+  const ring = loadKeyring(opts);
+  const missing = stored.filter((s) => !ring.keys.has(s.version));
+  if (missing.length > 0) {
+    throw new SecretsUnreadableError(
+      `the secrets key ring (${opts.key ? 'SECRETS_KEY' : ring.file}) lacks key ${describe(missing)} that stored device secrets use; ` +
+        `add ${missing.length === 1 ? 'that version' : 'those versions'} to it`,
+      missing[0].version,
+    );
+  }
+  return ring;
 }
 
 /** Add a new key version (rotation); the caller re-encrypts and saves the ring. */
@@ -69,6 +197,8 @@ export function addKeyVersion(ring: Keyring): Keyring {
 
 /** Encrypt a JSON-serialisable value; `aad` binds it to its owner (e.g. the device id). */
 export function seal(ring: Keyring, value: unknown, aad: string): SealedSecret {
+  // A rotation may have added a version to the key file: seal under the newest one.
+  refreshKeyring(ring);
   const key = ring.keys.get(ring.current)!;
   const nonce = crypto.randomBytes(12);
   const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
@@ -77,10 +207,17 @@ export function seal(ring: Keyring, value: unknown, aad: string): SealedSecret {
   return { keyVersion: ring.current, nonce, ciphertext, tag: cipher.getAuthTag() };
 }
 
-/** Decrypt; throws a clear error for an unknown key version or tampered data. */
+/** Decrypt; throws SecretsUnreadableError for an unknown key version (after re-reading the key file) or tampered data. */
 export function unseal<T>(ring: Keyring, sealed: SealedSecret, aad: string): T {
+  if (!ring.keys.has(sealed.keyVersion)) refreshKeyring(ring, true);
   const key = ring.keys.get(sealed.keyVersion);
-  if (!key) throw new Error(`secret was encrypted with key version ${sealed.keyVersion}, which this keyring lacks`);
+  if (!key) {
+    throw new SecretsUnreadableError(
+      `secret was encrypted with key version ${sealed.keyVersion}, which this keyring lacks` +
+        (ring.file ? ` (not in ${ring.file} either)` : ' (SECRETS_KEY: add that version and restart)'),
+      sealed.keyVersion,
+    );
+  }
   const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.nonce);
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(sealed.tag);
@@ -88,6 +225,6 @@ export function unseal<T>(ring: Keyring, sealed: SealedSecret, aad: string): T {
     const plain = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
     return JSON.parse(plain.toString('utf8')) as T;
   } catch {
-    throw new Error('stored secret failed authentication (wrong key or tampered data)');
+    throw new SecretsUnreadableError(`stored secret failed authentication under key version ${sealed.keyVersion} (wrong key or tampered data)`, sealed.keyVersion);
   }
 }

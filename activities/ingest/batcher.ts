@@ -21,13 +21,19 @@
  * when a batch holds numbers older than `lateAfterMs` behind the flush time, the flush
  * records their time range in `storage_rollup_dirty` in the same transaction, and the
  * storage maintenance recomputes those buckets.
+ *
+ * What a device sends is bounded too (issue 14 item 12, ADR 043): points of series beyond
+ * the device's series limit (`series_limit`) and points stamped more than `maxFutureMs`
+ * ahead of this collector's clock (`future_timestamp`) are dropped and counted, in
+ * the metric and per device in `device_ingest_drops` (same transaction), which the
+ * device page shows.
  */
 import type pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../core/names';
 import type { PointSink, Logger } from '../../core/session';
 import type { TelemetryPoint } from '../../core/point';
 import { MetricsRegistry } from '../../core/metrics';
-import { SeriesCache } from './series-cache';
+import { SERIES_LIMIT_REACHED, SeriesCache } from './series-cache';
 
 /** Batcher settings. */
 export interface BatcherOptions {
@@ -44,6 +50,10 @@ export interface BatcherOptions {
   maxBackoffMs?: number;
   /** Numbers older than this behind the flush time are late: their range is recorded for the rollups. Default INGEST_LATE_AFTER_MS. */
   lateAfterMs?: number;
+  /** Most series one device may have; points of further series are dropped (`series_limit`). Default 20,000. */
+  maxSeriesPerDevice?: number;
+  /** Points stamped further than this ahead of the collector's clock are dropped (`future_timestamp`), ms. Default 300,000. */
+  maxFutureMs?: number;
   metrics?: MetricsRegistry;
   log?: Logger;
   /** Called after each successful flush with the series written (tests, live hub in-process). */
@@ -64,7 +74,7 @@ export class IngestBatcher implements PointSink {
   private closed = false;
   private failures = 0;
   private retryAt = 0;
-  readonly series = new SeriesCache();
+  readonly series: SeriesCache;
   readonly metrics: MetricsRegistry;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -72,8 +82,11 @@ export class IngestBatcher implements PointSink {
   private readonly maxHeld: number;
   private readonly maxBackoffMs: number;
   private readonly lateAfterMs: number;
+  private readonly maxFutureMs: number;
 
   constructor(private readonly opts: BatcherOptions) {
+    this.series = new SeriesCache(opts.maxSeriesPerDevice ?? 20_000);
+    this.maxFutureMs = opts.maxFutureMs ?? 300_000;
     this.batchSize = opts.batchSize ?? 5000;
     this.flushIntervalMs = Math.min(opts.flushIntervalMs ?? 200, 250);
     this.maxBuffered = opts.maxBuffered ?? 200_000;
@@ -211,9 +224,20 @@ export class IngestBatcher implements PointSink {
       const touched = new Set<number>();
       // Late numbers: their oldest and newest time. One comparison per point on the hot path;
       // the min/max only for points that are late.
-      const lateBefore = Date.now() - this.lateAfterMs;
+      const flushAt = Date.now();
+      const lateBefore = flushAt - this.lateAfterMs;
+      const latestAccepted = flushAt + this.maxFutureMs;
       let lateFrom = Infinity;
       let lateTo = -1;
+      // Points refused per device, by reason: recorded for the device page in this transaction,
+      // counted in the metric once it committed (a retried flush refuses them again).
+      let refused: Map<number, Map<string, number>> | undefined;
+      const refuse = (deviceId: number, reason: string) => {
+        refused ??= new Map();
+        let byReason = refused.get(deviceId);
+        if (!byReason) refused.set(deviceId, (byReason = new Map()));
+        byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+      };
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i];
         // Values PostgreSQL would refuse would fail the batch on every retry: drop and count them instead.
@@ -225,6 +249,15 @@ export class IngestBatcher implements PointSink {
         if (id === undefined) {
           // Only possible if the device was deleted mid-flight (FK prevented the series): count it.
           this.metrics.inc('ingest_points_dropped_total', 1, { reason: 'unknown_device' });
+          continue;
+        }
+        if (id === SERIES_LIMIT_REACHED) {
+          refuse(p.deviceId, 'series_limit');
+          continue;
+        }
+        // A device clock far ahead would store points past retention and push live cursors into the future.
+        if (p.timestamp > latestAccepted) {
+          refuse(p.deviceId, 'future_timestamp');
           continue;
         }
         if (typeof p.value === 'number') {
@@ -276,6 +309,25 @@ export class IngestBatcher implements PointSink {
         );
         inserted += res.rowCount ?? 0;
       }
+      if (refused) {
+        const dDevice: number[] = [];
+        const dReason: string[] = [];
+        const dPoints: number[] = [];
+        for (const [deviceId, byReason] of refused) {
+          for (const [reason, n] of byReason) {
+            dDevice.push(deviceId);
+            dReason.push(reason);
+            dPoints.push(n);
+          }
+        }
+        await client.query(
+          `INSERT INTO device_ingest_drops (device_id, reason, points, last_at)
+           SELECT u.d, u.r, u.n, now() FROM unnest($1::int[], $2::text[], $3::bigint[]) AS u(d, r, n)
+            WHERE EXISTS (SELECT 1 FROM devices WHERE id = u.d)
+           ON CONFLICT (device_id, reason) DO UPDATE SET points = device_ingest_drops.points + EXCLUDED.points, last_at = now()`,
+          [dDevice, dReason, dPoints],
+        );
+      }
       const ids = [...touched];
       if (ids.length > 0) {
         const payload = ids.length <= MAX_NOTIFY_IDS ? ids.join(',') : '*';
@@ -283,6 +335,14 @@ export class IngestBatcher implements PointSink {
       }
       await client.query('COMMIT');
       if (recordedLate) this.metrics.inc('ingest_late_batches_total');
+      if (refused) {
+        for (const byReason of refused.values()) {
+          for (const [reason, n] of byReason) this.metrics.inc('ingest_points_dropped_total', n, { reason });
+        }
+        this.opts.log?.warn('points refused from devices', {
+          devices: Object.fromEntries([...refused].map(([d, r]) => [d, Object.fromEntries(r)])),
+        });
+      }
       return { rows: nTime.length + tTime.length, inserted, seriesIds: ids };
     } catch (err) {
       broken ??= err as Error;

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDevice, loadSecrets } from '../../activities/db/devices';
-import { addKeyVersion, loadKeyring, parseKeyring, seal, unseal } from '../../activities/db/secrets';
+import { addKeyVersion, loadKeyring, openKeyring, parseKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
+import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 const run = promisify(execFile);
@@ -63,5 +64,96 @@ describe('device secrets', () => {
   it('rejects a malformed SECRETS_KEY with a clear error', () => {
     assert.throws(() => parseKeyring('nonsense'), /SECRETS_KEY must look like/);
     assert.throws(() => parseKeyring(`1:${Buffer.alloc(16).toString('base64')}`), /16 bytes; AES-256 needs 32/);
+  });
+});
+
+describe('device secrets: key rotation while processes run (issue 14 item 9)', () => {
+  let tdb: TestDatabase;
+  let dataDir: string;
+  const rotate = async () => {
+    const { SECRETS_KEY: _ignored, ...inherited } = process.env;
+    return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/rotate-secrets-key.ts'), '--new-version'], {
+      env: { ...inherited, DATABASE_URL: tdb.url, DATA_DIR: dataDir },
+      cwd: ROOT,
+    });
+  };
+  beforeEach(async () => {
+    tdb = await createTestDatabase('secrets_rot');
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-secrets-rot-'));
+  });
+  afterEach(async () => {
+    await tdb.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a ring loaded before the rotation decrypts rows sealed under the new version, and seals under it', async () => {
+    const running = loadKeyring({ dataDir }); // what a collector or the web app holds
+    const d = await createDevice(tdb.db, running, { name: 'r1', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'pw-1' } });
+    await rotate();
+    assert.equal((await tdb.pool.query('SELECT key_version FROM device_credentials')).rows[0].key_version, 2);
+    assert.deepEqual(await loadSecrets(tdb.db, running, d.id), { password: 'pw-1' }, 'reloaded the key file on meeting version 2');
+    assert.equal(running.current, 2);
+    const e = await createDevice(tdb.db, running, { name: 'r2', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'pw-2' } });
+    assert.equal((await tdb.db('device_credentials').where({ device_id: e.id }).first()).key_version, 2);
+  });
+
+  it('a key version nobody has is an error, never an empty secret set; saving the device keeps the stored secrets', async () => {
+    const { updateDevice } = await import('../../web/app/lib/devices.server');
+    const ring = loadKeyring({ dataDir });
+    const d = await createDevice(tdb.db, ring, { name: 'r1', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'keep-me', clientKey: 'k' } });
+    const stranger = parseKeyring(`1:${Buffer.alloc(32, 9).toString('base64')},3:${Buffer.alloc(32, 3).toString('base64')}`);
+    await assert.rejects(loadSecrets(tdb.db, stranger, d.id), (e: unknown) => e instanceof SecretsUnreadableError);
+    const before = await tdb.db('device_credentials').where({ device_id: d.id }).first();
+    const form = {
+      name: 'r1', protocol: 'gnmi' as const, host: 'h', port: 1, enabled: true, profileIds: [], clearSecrets: false,
+      gnmi: GnmiDeviceSettings.parse({}), netconf: NetconfDeviceSettings.parse({}), secrets: { password: 'new-pw' },
+    };
+    await assert.rejects(updateDevice(tdb.db, stranger, d.id, form), (e: unknown) => e instanceof SecretsUnreadableError);
+    const after = await tdb.db('device_credentials').where({ device_id: d.id }).first();
+    assert.ok(after.ciphertext.equals(before.ciphertext), 'the stored secrets were not overwritten');
+    assert.deepEqual(await loadSecrets(tdb.db, ring, d.id), { password: 'keep-me', clientKey: 'k' });
+  });
+
+  it('start-up refuses a fresh key while the database holds secrets sealed under keys it lacks, naming the version', async () => {
+    const ring = loadKeyring({ dataDir });
+    await createDevice(tdb.db, ring, { name: 'r1', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'x' } });
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'st-secrets-lost-'));
+    try {
+      await assert.rejects(openKeyring(tdb.db, { dataDir: elsewhere }), /refusing to create a new secrets key: .*key version 1 \(1 device\)/);
+      assert.equal(fs.existsSync(path.join(elsewhere, 'secrets.key')), false, 'no key file was created');
+      await assert.rejects(openKeyring(tdb.db, { dataDir, key: `2:${Buffer.alloc(32, 2).toString('base64')}` }), /lacks key version 1/);
+      assert.equal((await openKeyring(tdb.db, { dataDir })).current, 1);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('rotation under concurrent saves loses no secret and leaves every row under the new version', async () => {
+    const { updateDevice } = await import('../../web/app/lib/devices.server');
+    const web = loadKeyring({ dataDir });
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await createDevice(tdb.db, web, { name: `d${i}`, protocol: 'gnmi', host: 'h', port: 1, secrets: { password: `p${i}-0`, clientKey: `k${i}` } })).id);
+    const expected = new Map(ids.map((id, i) => [id, { password: `p${i}-0`, clientKey: `k${i}` }]));
+    let editing = true;
+    const edits = (async () => {
+      for (let round = 1; editing; round++) {
+        for (const [i, id] of ids.entries()) {
+          const password = `p${i}-${round}`;
+          await updateDevice(tdb.db, web, id, {
+            name: `d${i}`, protocol: 'gnmi', host: 'h', port: 1, enabled: true, profileIds: [], clearSecrets: false,
+            gnmi: GnmiDeviceSettings.parse({}), netconf: NetconfDeviceSettings.parse({}), secrets: { password },
+          });
+          expected.set(id, { password, clientKey: `k${i}` });
+        }
+      }
+    })();
+    const { stdout } = await rotate();
+    editing = false;
+    await edits;
+    assert.match(stdout, /under key version 2; 0 left/);
+    const versions = await tdb.db('device_credentials').distinct('key_version').pluck('key_version');
+    assert.deepEqual(versions, [2]);
+    const fresh = loadKeyring({ dataDir });
+    for (const id of ids) assert.deepEqual(await loadSecrets(tdb.db, fresh, id), expected.get(id), `device ${id}`);
   });
 });

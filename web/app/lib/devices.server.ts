@@ -5,7 +5,8 @@
  */
 import type { Knex } from 'knex';
 import { createDevice, loadSecrets, saveSecrets, type DeviceRow } from '../../../activities/db/devices';
-import type { Keyring } from '../../../activities/db/secrets';
+import { data } from 'react-router';
+import { SecretsUnreadableError, type Keyring } from '../../../activities/db/secrets';
 import type { DeviceForm } from './device-form';
 
 /** Per-device ingest numbers for the list. */
@@ -52,7 +53,11 @@ export async function deviceProfileIds(db: Knex, id: number): Promise<number[]> 
 export async function storedSecretNames(db: Knex, ring: Keyring, id: number): Promise<string[]> {
   const has = await db('device_credentials').where({ device_id: id }).first('device_id');
   if (!has) return [];
-  const secrets = await loadSecrets(db, ring, id).catch(() => ({}));
+  // Unreadable secrets are an error shown to the admin, never "none stored" (ADR 044).
+  const secrets = await loadSecrets(db, ring, id).catch((err: unknown) => {
+    if (err instanceof SecretsUnreadableError) throw data(`The stored credentials of this device cannot be decrypted: ${err.message}`, { status: 409 });
+    throw err;
+  });
   return Object.entries(secrets)
     .filter(([, v]) => typeof v === 'string' && v.length > 0)
     .map(([k]) => k);
@@ -101,7 +106,8 @@ export async function updateDevice(db: Knex, ring: Keyring, id: number, form: De
       await trx('device_credentials').where({ device_id: id }).delete();
       if (Object.keys(fresh).length) await saveSecrets(trx, ring, id, fresh);
     } else if (Object.keys(fresh).length) {
-      const current = await loadSecrets(trx, ring, id).catch(() => ({}));
+      // Locked, and never {} on a decrypt failure: that would overwrite the stored secrets (ADR 044).
+      const current = await loadSecrets(trx, ring, id, { forUpdate: true });
       await saveSecrets(trx, ring, id, { ...current, ...fresh });
     }
     await trx('device_profiles').where({ device_id: id }).delete();

@@ -11,6 +11,7 @@ import { ctx } from '../lib/context.server';
 import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput, gnmiEncodingOptions } from '../lib/device-form';
 import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
+import { SecretsUnreadableError } from '../../../activities/db/secrets';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
@@ -81,7 +82,13 @@ export async function action({ request, params }: Route.ActionArgs) {
   let row;
   let warning = '';
   if (device) {
-    row = await updateDevice(db, keyring, device.id, input);
+    try {
+      row = await updateDevice(db, keyring, device.id, input);
+    } catch (err) {
+      // Nothing saved: the stored credentials are kept as they are, and the admin is told why (ADR 044).
+      if (err instanceof SecretsUnreadableError) return data({ values, errors: { 'secrets.password': `Not saved: the stored credentials cannot be decrypted (${err.message}).` } }, 409);
+      throw err;
+    }
     await reconfigureSession(row, `edited in the web app by ${user.email}`).catch((err: Error) => {
       warning = `Saved, but the session was not told: ${err.message}`;
     });
