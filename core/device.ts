@@ -95,10 +95,17 @@ export type GnmiProfileSpec = z.infer<typeof GnmiProfileSpec>;
 
 /** What to collect over NETCONF. */
 export const NetconfProfileSpec = z.object({
-  method: z.enum(['get', 'yang-push-periodic', 'yang-push-on-change', 'notifications']).default('get'),
+  /** `get-data` is RFC 8526 `<get-data>` on the operational datastore (NMDA devices). */
+  method: z.enum(['get', 'get-data', 'yang-push-periodic', 'yang-push-on-change', 'notifications']).default('get'),
   filterType: z.enum(['subtree', 'xpath']).default('subtree'),
   /** Subtree filter XML or an XPath expression. */
   filter: z.string().min(1).max(65536),
+  /**
+   * `interfaces-auto`: at session start, replace the filter by the ietf-interfaces tree the device
+   * advertises (revision 2018-02-20 or later: NMDA `/interfaces`; older: `/interfaces-state`);
+   * a device advertising neither keeps `filter`. Absent = as-written. ADR 022.
+   */
+  select: z.enum(['as-written', 'interfaces-auto']).optional(),
   /** Poll period (`get`) or push period (`yang-push-periodic`), milliseconds. */
   periodMs: z.number().int().min(100).max(86_400_000).default(10_000),
   /** Dampening period for on-change, milliseconds. */

@@ -79,6 +79,8 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           port,
           hostKeyFile: opts.keyDir ? path.join(opts.keyDir, `${name}.key`) : undefined,
           users: [{ username, password }],
+          // Odd-numbered servers are NMDA devices, even-numbered ones pre-NMDA (ietf-interfaces 2014-05-08).
+          nmda: i % 2 === 0,
         });
         members.push({
           name,
@@ -133,14 +135,48 @@ function faultMethods(m: FleetMember): Record<string, (...args: unknown[]) => un
 }
 
 /**
+ * Why a control request must be refused, or undefined. A web page on any site
+ * could otherwise post to this port on the operator's machine (a "simple"
+ * cross-site request needs no CORS preflight): requests from a browser page of
+ * another origin (Origin / Sec-Fetch-Site) are refused, and a POST must declare
+ * a JSON body, which a cross-site form cannot send without a preflight that this
+ * server never grants.
+ */
+export function controlRequestRefusal(req: Pick<http.IncomingMessage, 'method' | 'headers'>): { status: number; error: string } | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site && site !== 'same-origin' && site !== 'none') return { status: 403, error: 'cross-site request refused' };
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let same = false;
+    try {
+      same = new URL(origin).host === req.headers.host;
+    } catch {
+      // "null" or garbage: not the same origin
+    }
+    if (!same) return { status: 403, error: 'cross-site request refused' };
+  }
+  if (req.method === 'POST') {
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') return { status: 415, error: 'send the body as application/json' };
+  }
+  return undefined;
+}
+
+/**
  * GET  /devices                          → the fleet
  * POST /devices/<name>/faults/<method>   → call a fault method; JSON body `{"args": [...]}`
+ *                                           (Content-Type: application/json; no cross-site requests)
  */
 function handleControl(members: FleetMember[], req: http.IncomingMessage, res: http.ServerResponse) {
   const reply = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
+  const refusal = controlRequestRefusal(req);
+  if (refusal) {
+    req.resume(); // discard any body
+    return reply(refusal.status, { error: refusal.error });
+  }
   const url = new URL(req.url ?? '/', 'http://x');
   if (req.method === 'GET' && url.pathname === '/devices') return reply(200, members.map(describeMember));
   const m = /^\/devices\/([^/]+)\/faults\/([A-Za-z]+)$/.exec(url.pathname);

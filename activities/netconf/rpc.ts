@@ -12,7 +12,13 @@ export const NETCONF_NS = {
   subscribed: 'urn:ietf:params:xml:ns:yang:ietf-subscribed-notifications',
   yangPush: 'urn:ietf:params:xml:ns:yang:ietf-yang-push',
   datastores: 'urn:ietf:params:xml:ns:yang:ietf-datastores',
+  /** RFC 8526 `<get-data>`; its reply's `<data>` is in this namespace, not base:1.0. */
+  nmda: 'urn:ietf:params:xml:ns:yang:ietf-netconf-nmda',
+  interfaces: 'urn:ietf:params:xml:ns:yang:ietf-interfaces',
 } as const;
+
+/** First revision of ietf-interfaces with the NMDA `/interfaces` tree (RFC 8343); earlier ones are RFC 7223. */
+export const IETF_INTERFACES_NMDA_REVISION = '2018-02-20';
 
 /** Capability URIs. */
 export const CAP = {
@@ -82,6 +88,16 @@ export function advertisesModule(caps: readonly string[], namespace: string): bo
   return caps.some((c) => c === namespace || c.startsWith(namespace + '?'));
 }
 
+/** The `revision=` of an advertised module (RFC 6020 module capability), or undefined. */
+export function moduleRevision(caps: readonly string[], namespace: string): string | undefined {
+  for (const c of caps) {
+    if (c !== namespace && !c.startsWith(namespace + '?')) continue;
+    const m = /[?&]revision=(\d{4}-\d{2}-\d{2})/.exec(c);
+    return m ? m[1] : undefined;
+  }
+  return undefined;
+}
+
 /** Wrap an operation in an rpc element. */
 export function rpcXml(messageId: string, operation: string): string {
   return `<rpc xmlns="${NETCONF_NS.base}" message-id="${escapeXml(messageId)}">${operation}</rpc>`;
@@ -129,6 +145,24 @@ export function getXml(spec: FilterSpec): string {
   return `<get>${filterXml(spec)}</get>`;
 }
 
+/** RFC 8526 `<get-data>` on a datastore (default `ds:operational`) with a subtree or XPath filter. */
+export function getDataXml(spec: FilterSpec, datastore = 'operational'): string {
+  const nmda = NETCONF_NS.nmda;
+  let f: string;
+  if (spec.type === 'subtree') {
+    checkSubtreeFilter(spec.filter);
+    f = `<subtree-filter>${spec.filter}</subtree-filter>`;
+  } else {
+    f = `<xpath-filter${xpathNamespaceDecls(spec.filter)}>${escapeXml(spec.filter)}</xpath-filter>`;
+  }
+  return `<get-data xmlns="${nmda}" xmlns:ds="${NETCONF_NS.datastores}"><datastore>ds:${escapeXml(datastore)}</datastore>${f}</get-data>`;
+}
+
+/** `<get-config>` of a datastore (default running), optionally filtered. */
+export function getConfigXml(spec?: FilterSpec, source = 'running'): string {
+  return `<get-config><source><${source}/></source>${spec ? filterXml(spec) : ''}</get-config>`;
+}
+
 /** RFC 5277 create-subscription. */
 export function createSubscriptionXml(stream: string, spec?: FilterSpec): string {
   const f = spec ? filterXml(spec) : '';
@@ -142,7 +176,7 @@ export const CLOSE_SESSION = '<close-session/>';
 export interface RpcReply {
   messageId: string;
   ok: boolean;
-  /** `<data>` of a get reply. */
+  /** `<data>` of a get, get-config (base namespace) or get-data (ietf-netconf-nmda) reply. */
   data?: XmlNode;
   errors: RpcError[];
   node: XmlNode;
@@ -155,7 +189,7 @@ export function readRpcReply(node: XmlNode): RpcReply | undefined {
   return {
     messageId: node.attrs['message-id'] ?? '',
     ok: child(node, 'ok', NETCONF_NS.base) !== undefined,
-    data: child(node, 'data', NETCONF_NS.base),
+    data: child(node, 'data', NETCONF_NS.base) ?? child(node, 'data', NETCONF_NS.nmda),
     errors,
     node,
   };

@@ -11,7 +11,22 @@ import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { NetconfChannel, RpcFailure } from './channel';
 import { listKeyLookup, treeToPoints, type KeyLookup } from './points';
-import { advertisesModule, CAP, createSubscriptionXml, describeRpcError, FilterError, getXml, hasCapability, NETCONF_NS, type FilterSpec, type Notification } from './rpc';
+import {
+  advertisesModule,
+  CAP,
+  createSubscriptionXml,
+  describeRpcError,
+  FilterError,
+  getDataXml,
+  getXml,
+  hasCapability,
+  IETF_INTERFACES_NMDA_REVISION,
+  moduleRevision,
+  NETCONF_NS,
+  type FilterSpec,
+  type Notification,
+} from './rpc';
+import { countLeaves, parseSubtreeFilterNodes, selectSubtree, withListKeys } from './subtree';
 import { connectSsh, openNetconfChannel } from './ssh';
 import { deleteSubscriptionXml, establishSubscriptionXml, readPushEvent, readSubscriptionId, type PushTrigger } from './yang-push';
 
@@ -49,6 +64,26 @@ interface Profile {
   name: string;
   spec: NetconfProfileSpec;
   keys: KeyLookup;
+  /** The filter sent, once resolved against the device's hello (select: interfaces-auto). */
+  resolved?: FilterSpec;
+}
+
+/** Counter of leaves a device sent that the profile's subtree filter did not select (skipped, ADR 023). */
+export const UNREQUESTED_COUNTER = 'netconf_unrequested_leaves_total';
+
+/**
+ * The filter a profile sends to a device with these capabilities: as written, or for
+ * `select: interfaces-auto` the ietf-interfaces tree the device's advertised revision
+ * says it serves (ADR 022). `tree` names the choice for the session event.
+ */
+export function resolveFilter(spec: NetconfProfileSpec, caps: readonly string[]): FilterSpec & { tree?: string } {
+  const written: FilterSpec = { type: spec.filterType, filter: spec.filter };
+  if (spec.select !== 'interfaces-auto') return written;
+  const revision = moduleRevision(caps, NETCONF_NS.interfaces);
+  if (revision === undefined && !advertisesModule(caps, NETCONF_NS.interfaces)) return written;
+  const nmda = revision !== undefined && revision >= IETF_INTERFACES_NMDA_REVISION;
+  const root = nmda ? 'interfaces' : 'interfaces-state';
+  return { type: 'subtree', filter: `<${root} xmlns="${NETCONF_NS.interfaces}"/>`, tree: `/${root} (ietf-interfaces ${revision ?? 'without revision'})` };
 }
 
 /** Map a failed rpc to a session failure: a device refusing our request is a configuration problem. */
@@ -185,12 +220,17 @@ class NetconfSession {
     const caps = hello.capabilities;
     const { method, filterType } = profile.spec;
     const missing = (what: string) => new SessionError('CONFIG_INVALID', `profile ${profile.name}: method ${method} needs ${what}, which the device does not advertise`);
-    if (method === 'get' && filterType === 'xpath' && !hasCapability(caps, CAP.xpath)) throw missing(':xpath');
+    const resolved = resolveFilter(profile.spec, caps);
+    profile.resolved = { type: resolved.type, filter: resolved.filter };
+    if (resolved.tree) this.ctx.log.info('netconf filter chosen from the hello', { deviceId: this.ctx.device.id, profile: profile.name, tree: resolved.tree });
+    if ((method === 'get' || method === 'get-data') && resolved.type === 'xpath' && !hasCapability(caps, CAP.xpath)) throw missing(':xpath');
+    if (method === 'get-data' && !advertisesModule(caps, NETCONF_NS.nmda)) throw missing('ietf-netconf-nmda (RFC 8526)');
     if (method.startsWith('yang-push') && !(advertisesModule(caps, NETCONF_NS.subscribed) && advertisesModule(caps, NETCONF_NS.yangPush))) throw missing('ietf-subscribed-notifications and ietf-yang-push');
     if (method === 'notifications' && !hasCapability(caps, CAP.notification)) throw missing(':notification');
     if (!this.connectedSent) {
       this.connectedSent = true;
-      this.ctx.onEvent({ type: 'connected', detail: `NETCONF session ${hello.sessionId ?? '?'}, ${ch.currentFraming === 'chunked' ? 'base:1.1 chunked' : 'base:1.0 end-of-message'} framing` });
+      const tree = resolved.tree ? `, collecting ${resolved.tree}` : '';
+      this.ctx.onEvent({ type: 'connected', detail: `NETCONF session ${hello.sessionId ?? '?'}, ${ch.currentFraming === 'chunked' ? 'base:1.1 chunked' : 'base:1.0 end-of-message'} framing${tree}` });
       this.ctx.log.info('netconf connected', { deviceId: this.ctx.device.id, sessionId: hello.sessionId, framing: ch.currentFraming });
     }
     return ch;
@@ -215,6 +255,7 @@ class NetconfSession {
   private runProfile(profile: Profile): Promise<void> {
     switch (profile.spec.method) {
       case 'get':
+      case 'get-data':
         return this.runGet(profile);
       case 'yang-push-periodic':
       case 'yang-push-on-change':
@@ -225,20 +266,42 @@ class NetconfSession {
   }
 
   private filter(profile: Profile): FilterSpec {
-    return { type: profile.spec.filterType, filter: profile.spec.filter };
+    return profile.resolved ?? { type: profile.spec.filterType, filter: profile.spec.filter };
   }
 
-  /** Poll `<get>` at the profile period; the reply's receive time is the observation time. */
+  /**
+   * Poll `<get>` or `<get-data>` (ds:operational) at the profile period; the reply's receive
+   * time is the observation time. With a subtree filter, whatever the device sent beyond
+   * what the filter selects is skipped and counted (a device that ignores filters, ADR 023).
+   */
   private async runGet(profile: Profile): Promise<void> {
     const ch = await this.openChannel(profile);
-    const request = getXml(this.filter(profile));
+    const written = this.filter(profile);
+    const filter = written.type === 'subtree' ? { ...written, filter: withListKeys(written.filter, profile.keys) } : written;
+    const request = profile.spec.method === 'get-data' ? getDataXml(filter) : getXml(filter);
+    const what = profile.spec.method === 'get-data' ? '<get-data>' : '<get>';
+    const selection = filter.type === 'subtree' ? parseSubtreeFilterNodes(filter.filter) : undefined;
+    let warned = false;
     while (!this.stopped) {
       const started = Date.now();
       const reply = await ch.rpc(request, this.opts.rpcTimeoutMs).catch((err) => {
-        throw rpcFailureToSessionError(err, `profile ${profile.name}: <get>`);
+        throw rpcFailureToSessionError(err, `profile ${profile.name}: ${what}`);
       });
       if (this.stopped) return;
-      const points = treeToPoints(reply.data?.children ?? [], { deviceId: this.ctx.device.id, timestamp: Date.now(), keys: profile.keys, onUnkeyed: this.countUnkeyed });
+      let data = reply.data?.children ?? [];
+      if (selection && selection.length > 0) {
+        const kept = selectSubtree(data, selection, profile.keys);
+        const extra = countLeaves(data) - countLeaves(kept);
+        if (extra > 0) {
+          this.ctx.count(UNREQUESTED_COUNTER, extra, { profile: profile.name });
+          if (!warned) {
+            warned = true;
+            this.ctx.onEvent({ type: 'warning', message: `profile ${profile.name}: the device answered ${what} with ${extra} leaves its subtree filter does not select; they are skipped (counted in ${UNREQUESTED_COUNTER})` });
+          }
+        }
+        data = kept;
+      }
+      const points = treeToPoints(data, { deviceId: this.ctx.device.id, timestamp: Date.now(), keys: profile.keys, onUnkeyed: this.countUnkeyed });
       await this.deliver(profile, points);
       await this.sleep(Math.max(0, profile.spec.periodMs - (Date.now() - started)));
     }

@@ -1,7 +1,9 @@
 /**
- * The simulated device as YANG data for NETCONF: ietf-interfaces (the
- * interfaces-state tree), ietf-system system-state and a small system-health
- * subtree; RFC 6241 subtree filtering, a tiny XPath subset, XML output, and the
+ * The simulated device as YANG data for NETCONF: ietf-interfaces (the legacy
+ * interfaces-state tree, and on an NMDA device also the RFC 8343 `/interfaces`
+ * tree with statistics under each interface), ietf-system system-state and a
+ * small system-health subtree; a small running configuration for get-config;
+ * RFC 6241 subtree filtering, a tiny XPath subset, XML output, and the
  * flattened leaf view that on-change subscriptions diff.
  */
 import { escapeXml, parseXml, type XmlNode } from '../../activities/netconf/xml';
@@ -27,37 +29,51 @@ export interface DataNode {
 
 const leaf = (ns: string, name: string, value: unknown, key = false): DataNode => ({ name, ns, text: String(value), ...(key ? { key } : {}) });
 
-/** The device's operational data right now. */
-export function deviceData(device: SimDevice, bootTime: number): DataNode[] {
+/** Which ietf-interfaces trees a device serves: `nmda` adds RFC 8343's `/interfaces` (config and state) beside `/interfaces-state`. */
+export interface DataOptions {
+  nmda?: boolean;
+}
+
+/** The device's operational data right now (every tree it serves, config true and false). */
+export function deviceData(device: SimDevice, bootTime: number, opts: DataOptions = {}): DataNode[] {
   device.advance();
   const I = MODELS.interfaces.ns;
+  const state = (itf: SimDevice['interfaces'][number]): DataNode[] => [
+    leaf(I, 'admin-status', itf.adminUp ? 'up' : 'down'),
+    leaf(I, 'oper-status', itf.operUp ? 'up' : 'down'),
+    leaf(I, 'speed', itf.speed),
+    {
+      name: 'statistics',
+      ns: I,
+      children: [
+        leaf(I, 'discontinuity-time', new Date(bootTime).toISOString()),
+        leaf(I, 'in-octets', itf.inOctets),
+        leaf(I, 'in-unicast-pkts', itf.inUnicastPkts),
+        leaf(I, 'in-discards', itf.inDiscards),
+        leaf(I, 'in-errors', itf.inErrors),
+        leaf(I, 'out-octets', itf.outOctets),
+        leaf(I, 'out-unicast-pkts', itf.outUnicastPkts),
+        leaf(I, 'out-errors', itf.outErrors),
+      ],
+    },
+  ];
   const interfaces: DataNode = {
     name: 'interfaces-state',
     ns: I,
     children: device.interfaces.map((itf) => ({
       name: 'interface',
       ns: I,
-      children: [
-        leaf(I, 'name', itf.name, true),
-        leaf(I, 'type', 'ianaift:ethernetCsmacd'),
-        leaf(I, 'admin-status', itf.adminUp ? 'up' : 'down'),
-        leaf(I, 'oper-status', itf.operUp ? 'up' : 'down'),
-        leaf(I, 'speed', itf.speed),
-        {
-          name: 'statistics',
-          ns: I,
-          children: [
-            leaf(I, 'discontinuity-time', new Date(bootTime).toISOString()),
-            leaf(I, 'in-octets', itf.inOctets),
-            leaf(I, 'in-unicast-pkts', itf.inUnicastPkts),
-            leaf(I, 'in-discards', itf.inDiscards),
-            leaf(I, 'in-errors', itf.inErrors),
-            leaf(I, 'out-octets', itf.outOctets),
-            leaf(I, 'out-unicast-pkts', itf.outUnicastPkts),
-            leaf(I, 'out-errors', itf.outErrors),
-          ],
-        },
-      ],
+      children: [leaf(I, 'name', itf.name, true), leaf(I, 'type', 'ianaift:ethernetCsmacd'), ...state(itf)],
+    })),
+  };
+  // RFC 8343 (NMDA): one /interfaces list carrying configuration and state together.
+  const nmdaInterfaces: DataNode = {
+    name: 'interfaces',
+    ns: I,
+    children: device.interfaces.map((itf, i) => ({
+      name: 'interface',
+      ns: I,
+      children: [...interfaceConfig(itf, i), ...state(itf)],
     })),
   };
   const S = MODELS.system.ns;
@@ -80,7 +96,27 @@ export function deviceData(device: SimDevice, bootTime: number): DataNode[] {
       leaf(H, 'temperature', Math.round(device.temperatureC * 10) / 10),
     ],
   };
-  return [interfaces, system, health];
+  return opts.nmda ? [nmdaInterfaces, interfaces, system, health] : [interfaces, system, health];
+}
+
+function interfaceConfig(itf: SimDevice['interfaces'][number], index: number): DataNode[] {
+  const I = MODELS.interfaces.ns;
+  return [
+    leaf(I, 'name', itf.name, true),
+    leaf(I, 'description', `simulated port ${index + 1}`),
+    leaf(I, 'type', 'ianaift:ethernetCsmacd'),
+    leaf(I, 'enabled', itf.adminUp ? 'true' : 'false'),
+  ];
+}
+
+/** The running configuration (get-config, get-data on ds:running): interfaces and the host name. */
+export function configData(device: SimDevice): DataNode[] {
+  const I = MODELS.interfaces.ns;
+  const S = MODELS.system.ns;
+  return [
+    { name: 'interfaces', ns: I, children: device.interfaces.map((itf, i) => ({ name: 'interface', ns: I, children: interfaceConfig(itf, i) })) },
+    { name: 'system', ns: S, children: [leaf(S, 'hostname', device.name), leaf(S, 'contact', 'lab@example.net'), leaf(S, 'location', 'simulator')] },
+  ];
 }
 
 /** Serialise nodes; a namespace is declared where it changes. */

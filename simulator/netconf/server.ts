@@ -1,7 +1,9 @@
 /**
  * A simulated NETCONF server over SSH (RFC 6241/6242): hello with base:1.1,
- * notifications, ietf-subscribed-notifications and ietf-yang-push; <get> with
- * subtree or XPath filters; RFC 8641 periodic and on-change subscriptions;
+ * notifications, ietf-subscribed-notifications and ietf-yang-push; <get>,
+ * <get-config> (running) and, on an NMDA device, RFC 8526 <get-data>
+ * (operational, running), each with subtree or XPath filters; RFC 8641
+ * periodic and on-change subscriptions;
  * RFC 5277 create-subscription; rpc-error for the rest; password and public-key
  * authentication; a stable host key; fault injection (faults.ts).
  */
@@ -18,7 +20,7 @@ import { CAP, formatDateTime, hasCapability, helloXml, NETCONF_NS, readHello, rp
 import { sshFingerprint } from '../../activities/netconf/ssh';
 import { child, escapeXml, parseXml, type XmlNode } from '../../activities/netconf/xml';
 import type { SimDevice } from '../model';
-import { applySubtreeFilter, deviceData, flattenLeaves, MODELS, toXml, UnsupportedFilterError, xpathToFilter, type DataNode, type FlatLeaf } from './data';
+import { applySubtreeFilter, configData, deviceData, flattenLeaves, MODELS, toXml, UnsupportedFilterError, xpathToFilter, type DataNode, type FlatLeaf } from './data';
 import { NetconfFaults, type FaultTarget } from './faults';
 
 export { NetconfFaults } from './faults';
@@ -47,6 +49,12 @@ export interface NetconfServerOptions {
   base11?: boolean;
   /** Smallest periodic YANG-push period accepted, centiseconds (default 10). */
   minPeriodCs?: number;
+  /**
+   * An NMDA device (default true): advertises ietf-interfaces 2018-02-20 and ietf-netconf-nmda,
+   * serves `/interfaces` beside `/interfaces-state` and answers <get-data>. false: a pre-NMDA
+   * device advertising ietf-interfaces 2014-05-08 with `/interfaces-state` only.
+   */
+  nmda?: boolean;
 }
 
 /** A running server. */
@@ -66,18 +74,34 @@ export interface NetconfServerStats {
   rpcs: number;
 }
 
-const SERVER_CAPABILITIES = [
+const COMMON_CAPABILITIES = [
   CAP.base10,
   CAP.base11,
   CAP.notification,
   CAP.interleave,
   CAP.xpath,
-  `${MODELS.interfaces.ns}?module=ietf-interfaces&revision=2018-02-20`,
   `${MODELS.system.ns}?module=ietf-system&revision=2014-08-06`,
   `${MODELS.health.ns}?module=sim-system-health&revision=2026-01-01`,
   `${NETCONF_NS.subscribed}?module=ietf-subscribed-notifications&revision=2019-09-09`,
   `${NETCONF_NS.yangPush}?module=ietf-yang-push&revision=2019-09-09`,
 ];
+
+/** What an NMDA device adds (RFC 8342, 8343, 8526; yang-library 1.1 per RFC 8526 §2). */
+const NMDA_CAPABILITIES = [
+  `${MODELS.interfaces.ns}?module=ietf-interfaces&revision=2018-02-20`,
+  `${NETCONF_NS.nmda}?module=ietf-netconf-nmda&revision=2019-01-07`,
+  `${NETCONF_NS.datastores}?module=ietf-datastores&revision=2018-02-14`,
+  'urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04&content-id=sim-1',
+];
+
+/** A pre-NMDA device: RFC 7223's ietf-interfaces. */
+const LEGACY_CAPABILITIES = [`${MODELS.interfaces.ns}?module=ietf-interfaces&revision=2014-05-08`];
+
+/** The capabilities a simulated server advertises. */
+export function serverCapabilities(opts: Pick<NetconfServerOptions, 'base11' | 'nmda'>): string[] {
+  const caps = [...COMMON_CAPABILITIES, ...(opts.nmda === false ? LEGACY_CAPABILITIES : NMDA_CAPABILITIES)];
+  return opts.base11 === false ? caps.filter((c) => c !== CAP.base11) : caps;
+}
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
@@ -140,7 +164,8 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
   const stats: NetconfServerStats = { sessionsOpened: 0, closeSessions: 0, rpcs: 0 };
   const shared: SharedState = {
     stats,
-    capabilities: opts.base11 === false ? SERVER_CAPABILITIES.filter((c) => c !== CAP.base11) : SERVER_CAPABILITIES,
+    capabilities: serverCapabilities(opts),
+    nmda: opts.nmda !== false,
     device: opts.device,
     bootTime,
     faults,
@@ -208,6 +233,7 @@ export async function startNetconfServer(opts: NetconfServerOptions): Promise<Ne
 
 interface SharedState {
   capabilities: string[];
+  nmda: boolean;
   stats: NetconfServerStats;
   device: SimDevice;
   bootTime: number;
@@ -358,7 +384,12 @@ class ServerSession implements FaultTarget {
   }
 
   private data(filter?: XmlNode[]): DataNode[] {
-    const all = deviceData(this.shared.device, this.shared.bootTime);
+    const all = deviceData(this.shared.device, this.shared.bootTime, { nmda: this.shared.nmda });
+    return filter ? applySubtreeFilter(all, filter) : all;
+  }
+
+  private config(filter?: XmlNode[]): DataNode[] {
+    const all = configData(this.shared.device);
     return filter ? applySubtreeFilter(all, filter) : all;
   }
 
@@ -366,6 +397,8 @@ class ServerSession implements FaultTarget {
   private handle(op: XmlNode): string {
     const base = op.ns === NETCONF_NS.base;
     if (base && op.name === 'get') return `<data>${toXml(this.data(this.readFilter(child(op, 'filter'))))}</data>`;
+    if (base && op.name === 'get-config') return this.getConfig(op);
+    if (op.ns === NETCONF_NS.nmda && op.name === 'get-data' && this.shared.nmda) return this.getData(op);
     if (base && op.name === 'close-session') return '<ok/>';
     if (op.ns === NETCONF_NS.notification && op.name === 'create-subscription') return this.createSubscription(op);
     if (op.ns === NETCONF_NS.subscribed && op.name === 'establish-subscription') return this.establish(op);
@@ -378,6 +411,31 @@ class ServerSession implements FaultTarget {
       return '<ok/>';
     }
     throw new RpcErrorReply('operation-not-supported', 'protocol', `<${op.name}> is not supported by this simulator`);
+  }
+
+  /** RFC 6241 <get-config>: only the running datastore exists here. */
+  private getConfig(op: XmlNode): string {
+    const source = child(op, 'source')?.children[0]?.name;
+    if (source !== 'running') throw new RpcErrorReply(source ? 'invalid-value' : 'missing-element', 'protocol', source ? `datastore ${source} is not supported (running only)` : 'source is required');
+    return `<data>${toXml(this.config(this.readFilter(child(op, 'filter'))))}</data>`;
+  }
+
+  /** RFC 8526 <get-data> on ds:operational or ds:running, with a subtree or XPath filter. */
+  private getData(op: XmlNode): string {
+    const nmda = NETCONF_NS.nmda;
+    const ds = child(op, 'datastore', nmda);
+    if (!ds) throw new RpcErrorReply('missing-element', 'protocol', 'datastore is required');
+    // The value is an identityref: a prefix bound in scope to ietf-datastores, then the name.
+    const [prefix, name] = ds.text.includes(':') ? ds.text.split(':', 2) : ['', ds.text];
+    if (prefix && ds.scope.get(prefix) !== NETCONF_NS.datastores) throw new RpcErrorReply('invalid-value', 'protocol', `unknown datastore ${ds.text}`);
+    const subtree = child(op, 'subtree-filter', nmda);
+    const xpath = child(op, 'xpath-filter', nmda);
+    const filter = subtree ? subtree.children : xpath ? this.xpath(xpath.text, xpath.scope) : undefined;
+    let nodes: DataNode[];
+    if (name === 'operational') nodes = this.data(filter);
+    else if (name === 'running' || name === 'intended') nodes = this.config(filter);
+    else throw new RpcErrorReply('invalid-value', 'protocol', `datastore ${ds.text} is not supported (operational, running, intended)`);
+    return `<data xmlns="${nmda}">${toXml(nodes, nmda)}</data>`;
   }
 
   /** A `<filter>` element (subtree or xpath) → subtree filter nodes; undefined = everything. */
