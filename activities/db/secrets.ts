@@ -31,6 +31,11 @@ export class SecretsUnreadableError extends Error {
   }
 }
 
+/** Whether `err` is a SecretsUnreadableError (by name: a bundle or a second module instance has its own class). */
+export function isSecretsUnreadable(err: unknown): err is SecretsUnreadableError {
+  return err instanceof Error && err.name === 'SecretsUnreadableError';
+}
+
 /** An encrypted blob as stored in device_credentials. */
 export interface SealedSecret {
   keyVersion: number;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDevice, loadSecrets } from '../../activities/db/devices';
-import { addKeyVersion, loadKeyring, openKeyring, parseKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
+import { addKeyVersion, loadKeyring, isSecretsUnreadable, openKeyring, parseKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -102,13 +102,13 @@ describe('device secrets: key rotation while processes run (issue 14 item 9)', (
     const ring = loadKeyring({ dataDir });
     const d = await createDevice(tdb.db, ring, { name: 'r1', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'keep-me', clientKey: 'k' } });
     const stranger = parseKeyring(`1:${Buffer.alloc(32, 9).toString('base64')},3:${Buffer.alloc(32, 3).toString('base64')}`);
-    await assert.rejects(loadSecrets(tdb.db, stranger, d.id), (e: unknown) => e instanceof SecretsUnreadableError);
+    await assert.rejects(loadSecrets(tdb.db, stranger, d.id), (e: unknown) => e instanceof SecretsUnreadableError && /key version 1/.test(e.message));
     const before = await tdb.db('device_credentials').where({ device_id: d.id }).first();
     const form = {
       name: 'r1', protocol: 'gnmi' as const, host: 'h', port: 1, enabled: true, profileIds: [], clearSecrets: false,
       gnmi: GnmiDeviceSettings.parse({}), netconf: NetconfDeviceSettings.parse({}), secrets: { password: 'new-pw' },
     };
-    await assert.rejects(updateDevice(tdb.db, stranger, d.id, form), (e: unknown) => e instanceof SecretsUnreadableError);
+    await assert.rejects(updateDevice(tdb.db, stranger, d.id, form), isSecretsUnreadable);
     const after = await tdb.db('device_credentials').where({ device_id: d.id }).first();
     assert.ok(after.ciphertext.equals(before.ciphertext), 'the stored secrets were not overwritten');
     assert.deepEqual(await loadSecrets(tdb.db, ring, d.id), { password: 'keep-me', clientKey: 'k' });

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { createDevice, loadSecrets, saveSecrets, type DeviceRow } from '../../../activities/db/devices';
 import { data } from 'react-router';
-import { SecretsUnreadableError, type Keyring } from '../../../activities/db/secrets';
+import { isSecretsUnreadable, type Keyring } from '../../../activities/db/secrets';
 import type { DeviceForm } from './device-form';
 
 /** Per-device ingest numbers for the list. */
@@ -55,7 +55,7 @@ export async function storedSecretNames(db: Knex, ring: Keyring, id: number): Pr
   if (!has) return [];
   // Unreadable secrets are an error shown to the admin, never "none stored" (ADR 044).
   const secrets = await loadSecrets(db, ring, id).catch((err: unknown) => {
-    if (err instanceof SecretsUnreadableError) throw data(`The stored credentials of this device cannot be decrypted: ${err.message}`, { status: 409 });
+    if (isSecretsUnreadable(err)) throw data(`The stored credentials of this device cannot be decrypted: ${err.message}`, { status: 409 });
     throw err;
   });
   return Object.entries(secrets)

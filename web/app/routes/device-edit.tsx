@@ -11,7 +11,7 @@ import { ctx } from '../lib/context.server';
 import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput, gnmiEncodingOptions } from '../lib/device-form';
 import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
-import { SecretsUnreadableError } from '../../../activities/db/secrets';
+import { isSecretsUnreadable } from '../../../activities/db/secrets';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
@@ -86,7 +86,7 @@ export async function action({ request, params }: Route.ActionArgs) {
       row = await updateDevice(db, keyring, device.id, input);
     } catch (err) {
       // Nothing saved: the stored credentials are kept as they are, and the admin is told why (ADR 044).
-      if (err instanceof SecretsUnreadableError) return data({ values, errors: { 'secrets.password': `Not saved: the stored credentials cannot be decrypted (${err.message}).` } }, 409);
+      if (isSecretsUnreadable(err)) return data({ values, errors: { 'secrets.password': `Not saved: the stored credentials cannot be decrypted (${err.message}).` } }, 409);
       throw err;
     }
     await reconfigureSession(row, `edited in the web app by ${user.email}`).catch((err: Error) => {
