@@ -88,6 +88,12 @@ const schema = z.object({
   SESSION_SECRET_FILE: z.string().optional(),
   TEMPORAL_API_KEY_FILE: z.string().optional(),
   SIM_HOST: z.string().default('127.0.0.1'),
+  /** Path of a TimescaleDB source release tarball the scripts build and install when the extension is missing. */
+  TIMESCALEDB_SOURCE: z.string().optional(),
+  /** sha256 of TIMESCALEDB_SOURCE when it is not the release the project knows (2.28.3). */
+  TIMESCALEDB_SOURCE_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+  /** Storage modes the storage test suites run in (`timescaledb,native`; `native` opts out of TimescaleDB). */
+  TEST_STORAGE_MODES: z.string().regex(/^(timescaledb|native)(,(timescaledb|native))*$/).default('timescaledb,native'),
   SIM_GNMI_COUNT: int(3),
   SIM_GNMI_BASE_PORT: int(57400),
   SIM_NETCONF_COUNT: int(1),
@@ -119,6 +125,9 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     } catch (err) {
       problems.push(`  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       return undefined;
+/** Every setting's name (what deployment files may set; test/integration/deploy-files.test.ts checks them). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+
     }
   };
   const out: NodeJS.ProcessEnv = { ...env };
@@ -157,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const config: Config = {
     ...c,
-    DATABASE_URL: c.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${c.PG_PORT}/switch_telemetry`,
+    DATABASE_URL: c.DATABASE_URL ?? managedDatabaseUrl(c.DATA_DIR, c.PG_PORT, 'switch_telemetry'),
     TEMPORAL_UI_URL: c.TEMPORAL_UI_URL ?? `http://127.0.0.1:${c.TEMPORAL_UI_PORT}`,
   };
   if (env === process.env) cached = config;

@@ -4,7 +4,7 @@
  * includes the time column, so it is allowed on a partitioned table and a hypertable.
  *
  * Two storage modes (docs/storage.md):
- * - TimescaleDB (extension available, STORAGE_TIMESCALEDB=auto|on): hypertables with
+ * - TimescaleDB (extension installed and preloaded, STORAGE_TIMESCALEDB=auto|on): hypertables with
  *   CHUNK_INTERVAL chunks, compression segmented by series after COMPRESS_AFTER, and a
  *   retention policy of RETENTION_DAYS.
  * - Native PostgreSQL: range partitions by day (plus a default partition that catches
@@ -15,31 +15,72 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../core/config';
 import { ensureDailyPartitions, RAW_TABLES, startOfUtcDay, DAY_MS } from '../activities/maintenance';
 
-/** Decide the storage mode, creating the extension when it is used. Runs inside the migration transaction. */
-async function enableTimescale(knex: Knex, wanted: 'auto' | 'on' | 'off'): Promise<boolean> {
-  if (wanted === 'off') return false;
-  const available = await knex.raw(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
-  if (available.rows.length === 0) {
-    if (wanted === 'on') throw new Error('STORAGE_TIMESCALEDB=on but the timescaledb extension is not available on this server');
-    return false;
-  }
-  // Available is not enough: the library must also be preloaded. Probe under a savepoint
-  // so a refusal leaves the migration transaction usable.
-  await knex.raw('SAVEPOINT timescaledb_probe');
-  try {
-    await knex.raw('CREATE EXTENSION IF NOT EXISTS timescaledb');
-    await knex.raw('RELEASE SAVEPOINT timescaledb_probe');
-    return true;
-  } catch (err) {
-    await knex.raw('ROLLBACK TO SAVEPOINT timescaledb_probe');
-    if (wanted === 'on') throw err;
-    return false;
-  }
+/** What the caller may decide for this migration instead of the environment (tests pick a mode per database). */
+export interface SamplesMigrationSettings {
+  /** Overrides STORAGE_TIMESCALEDB. */
+  storageTimescaledb?: 'auto' | 'on' | 'off';
 }
 
-export async function up(knex: Knex): Promise<void> {
+/** What the server offers, read from the catalog before anything is created. */
+interface TimescaleFacts {
+  /** The extension's files are installed (pg_available_extensions). */
+  available: boolean;
+  /** The library is in shared_preload_libraries (needed before CREATE EXTENSION, else a FATAL). */
+  preloaded: boolean;
+  /** The extension already exists in this database. */
+  created: boolean;
+}
+
+const PRELOAD_HINT =
+  "set shared_preload_libraries = 'timescaledb' and timescaledb.telemetry_level = off in postgresql.conf " +
+  "(or ALTER SYSTEM SET shared_preload_libraries = 'timescaledb') and restart PostgreSQL";
+
+/**
+ * The storage mode, decided from facts only: `CREATE EXTENSION timescaledb` on a server that
+ * does not preload it ends the connection (FATAL), so it is never tried there.
+ * - available and preloaded: TimescaleDB (auto, on);
+ * - not preloaded (or not installed): native with a log line (auto), a stop saying what to set (on);
+ * - the extension exists in this database but is not preloaded: a stop (its event triggers
+ *   would fail any DDL), unless STORAGE_TIMESCALEDB=off.
+ */
+export function chooseTimescale(wanted: 'auto' | 'on' | 'off', facts: TimescaleFacts): { timescale: boolean; note?: string } {
+  if (wanted === 'off') return { timescale: false };
+  if (facts.available && facts.preloaded) return { timescale: true };
+  if (facts.created) {
+    throw new Error(`The timescaledb extension exists in this database but the server does not preload it: ${PRELOAD_HINT}.`);
+  }
+  if (!facts.available) {
+    if (wanted === 'on') {
+      throw new Error(
+        'STORAGE_TIMESCALEDB=on but the timescaledb extension is not installed on this PostgreSQL server (pg_available_extensions): ' +
+          'install TimescaleDB (npm start builds it from TIMESCALEDB_SOURCE), or set STORAGE_TIMESCALEDB=auto to use native PostgreSQL.',
+      );
+    }
+    return { timescale: false, note: 'storage: TimescaleDB is not installed on this server; using native PostgreSQL partitions' };
+  }
+  if (wanted === 'on') {
+    throw new Error(`STORAGE_TIMESCALEDB=on but this PostgreSQL server has TimescaleDB installed without preloading it: ${PRELOAD_HINT}.`);
+  }
+  return {
+    timescale: false,
+    note: `storage: TimescaleDB is installed but not preloaded, so using native PostgreSQL partitions (to use it, ${PRELOAD_HINT} before the first migration)`,
+  };
+}
+
+async function timescaleFacts(knex: Knex): Promise<TimescaleFacts> {
+  const res = await knex.raw(`
+    SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+           EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS created,
+           'timescaledb' = ANY (string_to_array(translate(current_setting('shared_preload_libraries'), ' "', ''), ',')) AS preloaded`);
+  return res.rows[0] as TimescaleFacts;
+}
+
+export async function up(knex: Knex, settings: SamplesMigrationSettings = {}): Promise<void> {
   const config = loadConfig();
-  const timescale = await enableTimescale(knex, config.STORAGE_TIMESCALEDB);
+  const choice = chooseTimescale(settings.storageTimescaledb ?? config.STORAGE_TIMESCALEDB, await timescaleFacts(knex));
+  if (choice.note) console.warn(choice.note);
+  const timescale = choice.timescale;
+  if (timescale) await knex.raw('CREATE EXTENSION IF NOT EXISTS timescaledb');
   const valueType = { samples: 'double precision NOT NULL', states: 'text' } as const;
   for (const table of RAW_TABLES) {
     await knex.raw(`

@@ -5,13 +5,17 @@
 import type { Knex } from 'knex';
 import * as core from './20261127000001_core';
 import * as samples from './20261127000002_samples';
+import type { SamplesMigrationSettings } from './20261127000002_samples';
 import * as rollups from './20261127010001_rollups';
 import * as web from './20261127020001_web';
 import * as rollupDirty from './20261127030001_rollup_dirty';
 import * as ingestDrops from './20261128040001_ingest_drops';
 
+/** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
+export type MigrationSettings = SamplesMigrationSettings;
+
 interface Migration {
-  up(knex: Knex): Promise<void>;
+  up(knex: Knex, settings?: MigrationSettings): Promise<void>;
   down(knex: Knex): Promise<void>;
   config?: { transaction?: boolean };
 }
@@ -24,6 +28,16 @@ const migrations: Array<[string, Migration]> = [
   ['20261127030001_rollup_dirty', rollupDirty],
   ['20261128040001_ingest_drops', ingestDrops],
 ];
+
+/** A knex migration source over the static list; each `up` receives `settings`. */
+function sourceWith(settings: MigrationSettings): Knex.MigrationSource<[string, Migration]> {
+  return {
+    ...migrationSource,
+    async getMigration([, migration]) {
+      return { ...migration, up: (knex: Knex) => migration.up(knex, settings) };
+    },
+  };
+}
 
 /** A knex migration source over the static list. */
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
@@ -38,9 +52,9 @@ export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   },
 };
 
-/** Bring the schema up to date; returns the names applied. */
-export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+/** Bring the schema up to date; returns the names applied. `settings` override the environment (e.g. the storage mode). */
+export async function migrateLatest(knex: Knex, settings: MigrationSettings = {}): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: sourceWith(settings) })) as [number, string[]];
   return applied;
 }
 

@@ -12,7 +12,8 @@ import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
 import { startDevServer, waitForTemporal, type TemporalServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { ensurePostgres } from './infra/postgres';
+import { ensurePostgres, installPostgres } from './infra/postgres';
+import { ensureTimescaleDb } from './infra/timescaledb';
 import { startChild, waitFor, isPortOpen, type ManagedChild } from './infra/proc';
 import { entryArgs } from './infra/entry';
 import { ensureWebBuild } from './infra/web-build';
@@ -44,11 +45,19 @@ async function main() {
 
   try {
     step('PostgreSQL');
+    // The managed cluster preloads TimescaleDB when it is installed or can be built (TIMESCALEDB_SOURCE).
+    let timescaledb = false;
+    if (!process.env.DATABASE_URL) {
+      const ts = await ensureTimescaleDb(await installPostgres());
+      timescaledb = ts.available;
+      process.stderr.write(ts.available ? `  TimescaleDB ${ts.version}: preloaded\n` : `  ${ts.reason} (storage stays on native PostgreSQL)\n`);
+    }
     const pg = await ensurePostgres({
       databaseUrl: process.env.DATABASE_URL,
       dir: path.join(config.DATA_DIR, 'postgres'),
       port: config.PG_PORT,
       database: 'switch_telemetry',
+      timescaledb,
     });
     stoppers.push(pg.stop);
     const db = createKnex(pg.url);
@@ -125,7 +134,7 @@ async function main() {
         `  Temporal Web:   ${temporal.uiUrl ?? config.TEMPORAL_UI_URL}   (one workflow per device: device-session/<id>)`,
         `  Collector:      http://127.0.0.1:${config.COLLECTOR_METRICS_PORT}/metrics`,
         `  Simulator:      http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`,
-        `  Database:       ${pg.url}`,
+        `  Database:       ${pg.url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@')}${process.env.DATABASE_URL ? '' : `   (password in ${path.join(config.DATA_DIR, 'postgres.password')})`}`,
         'Press Ctrl-C to stop everything.',
         '',
       ].join('\n'),

@@ -1,12 +1,13 @@
 /**
  * Throwaway services for test and benchmark runs: a PostgreSQL cluster in a
- * temporary folder and an in-memory, headless Temporal dev server, each on a
+ * temporary folder (TimescaleDB preloaded when asked and available) and an in-memory, headless Temporal dev server, each on a
  * free loopback port.
  */
 import path from 'node:path';
 import { startDevServer } from '../../temporal/dev-server';
-import { startManagedPostgres } from './postgres';
+import { installPostgres, startManagedPostgres } from './postgres';
 import { freePort } from './proc';
+import { ensureTimescaleDb, type TimescaleDbStatus } from './timescaledb';
 
 /** Running throwaway services. */
 export interface ThrowawayServices {
@@ -14,20 +15,41 @@ export interface ThrowawayServices {
   adminDatabaseUrl: string;
   temporalAddress: string;
   temporalNamespace: string;
+  /** Whether the cluster preloads TimescaleDB (asked for with `timescaledb`), and if not, why. */
+  timescaledb: TimescaleDbStatus;
   stop(): Promise<void>;
 }
 
-/** Start PostgreSQL (database `database`) and Temporal under `tmpDir`. */
-export async function startThrowawayServices(tmpDir: string, database: string, opts: { pgSettings?: string[] } = {}): Promise<ThrowawayServices> {
+/**
+ * Start PostgreSQL (database `database`; scram-sha-256, password under `tmpDir`) and Temporal
+ * under `tmpDir`. With `timescaledb`, TimescaleDB is built or reused (TIMESCALEDB_SOURCE) and
+ * preloaded when it can be had; the result says whether it was.
+ */
+export async function startThrowawayServices(
+  tmpDir: string,
+  database: string,
+  opts: { pgSettings?: string[]; timescaledb?: boolean; timescaledbSource?: string } = {},
+): Promise<ThrowawayServices> {
   const pgPort = await freePort();
-  const pg = await startManagedPostgres({ dir: path.join(tmpDir, 'postgres'), port: pgPort, database, ephemeral: true, extraSettings: opts.pgSettings });
+  const timescaledb: TimescaleDbStatus = opts.timescaledb
+    ? await ensureTimescaleDb(await installPostgres(), { source: opts.timescaledbSource })
+    : { available: false, reason: 'not asked for' };
+  const pg = await startManagedPostgres({
+    dir: path.join(tmpDir, 'postgres'),
+    port: pgPort,
+    database,
+    ephemeral: true,
+    extraSettings: opts.pgSettings,
+    timescaledb: timescaledb.available,
+  });
   try {
     const temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), headless: true, quiet: true });
     return {
       databaseUrl: pg.url,
-      adminDatabaseUrl: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
+      adminDatabaseUrl: pg.adminUrl,
       temporalAddress: temporal.address,
       temporalNamespace: temporal.namespace,
+      timescaledb,
       async stop() {
         await temporal.stop().catch((err) => console.error(err));
         await pg.stop();
