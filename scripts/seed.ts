@@ -26,14 +26,18 @@ export const DEFAULT_GNMI_PROFILE: { name: string; description: string; spec: Gn
   },
 };
 
-/** The default NETCONF profile: ietf-interfaces statistics by periodic YANG-push. */
+/**
+ * The default NETCONF profile: ietf-interfaces statistics by periodic YANG-push, from the tree
+ * the device's hello advertises (NMDA /interfaces or legacy /interfaces-state; ADR 022).
+ */
 export const DEFAULT_NETCONF_PROFILE: { name: string; description: string; spec: NetconfProfileSpec } = {
   name: 'ietf-interfaces-statistics',
-  description: 'ietf-interfaces statistics every 5 s (YANG-push periodic)',
+  description: 'ietf-interfaces statistics every 5 s (YANG-push periodic; /interfaces or /interfaces-state as the device advertises)',
   spec: {
     method: 'yang-push-periodic',
     filterType: 'subtree',
     filter: '<interfaces-state xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>',
+    select: 'interfaces-auto',
     periodMs: 5000,
     dampeningMs: 0,
     stream: 'NETCONF',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseXml } from '../../activities/netconf/xml';
-import { applySubtreeFilter, deviceData, flattenLeaves, toXml, xpathToFilter, UnsupportedFilterError } from '../../simulator/netconf/data';
+import { applySubtreeFilter, configData, deviceData, flattenLeaves, toXml, xpathToFilter, UnsupportedFilterError } from '../../simulator/netconf/data';
 import { SimDevice } from '../../simulator/model';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
@@ -41,5 +41,30 @@ describe('netconf simulator subtree filter (RFC 6241 §6)', () => {
     assert.ok(flat.has('/ietf-interfaces:interfaces-state/interface=Ethernet1/statistics/in-octets'));
     assert.ok(flat.has('/sim-system-health:system-health/cpu-utilization'));
     assert.ok(![...flat.keys()].some((k) => k.endsWith('/name')), 'keys live in the target, not as leaves');
+  });
+});
+
+describe('netconf simulator trees: NMDA /interfaces, running configuration', () => {
+  const nmda = () => deviceData(new SimDevice({ name: 'n', interfaces: 2, now: () => 1000 }), 0, { nmda: true });
+
+  it('an NMDA device serves /interfaces with statistics and oper-status beside /interfaces-state', () => {
+    const d = nmda();
+    assert.deepEqual(d.map((n) => n.name), ['interfaces', 'interfaces-state', 'system-state', 'system-health']);
+    const out = toXml(applySubtreeFilter(d, filter(`<interfaces xmlns="${IF}"><interface><name>Ethernet2</name><oper-status/><statistics><in-octets/></statistics></interface></interfaces>`)));
+    assert.match(out, /^<interfaces xmlns="[^"]+"><interface><name>Ethernet2<\/name><oper-status>(up|down)<\/oper-status><statistics><in-octets>\d+<\/in-octets><\/statistics><\/interface><\/interfaces>$/);
+  });
+
+  it('a pre-NMDA device serves /interfaces-state only', () => {
+    assert.deepEqual(data().map((n) => n.name), ['interfaces-state', 'system-state', 'system-health']);
+  });
+
+  it('the running configuration has no state and filters like the rest', () => {
+    const cfg = configData(new SimDevice({ name: 'cfg', interfaces: 2 }));
+    const all = toXml(cfg);
+    assert.doesNotMatch(all, /statistics|oper-status/);
+    assert.match(all, /<hostname>cfg<\/hostname>/);
+    const one = toXml(applySubtreeFilter(cfg, filter(`<interfaces xmlns="${IF}"><interface><name>Ethernet1</name><enabled/></interface></interfaces>`)));
+    assert.match(one, /<interface><name>Ethernet1<\/name><enabled>(true|false)<\/enabled><\/interface>/);
+    assert.doesNotMatch(one, /Ethernet2|hostname/);
   });
 });
