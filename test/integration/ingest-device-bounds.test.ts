@@ -60,6 +60,11 @@ describe('ingest: series limit and future timestamps per device', function () {
     assert.equal(batcher.metrics.get('ingest_points_dropped_total', { reason: 'series_limit' }), 20 + 40);
     assert.deepEqual(await drops(noisy), { series_limit: 60 });
     assert.deepEqual(await drops(quiet), {});
+    // What the device page shows.
+    const { deviceIngestDrops } = await import('../../web/app/lib/devices.server');
+    const shown = await deviceIngestDrops(tdb.db, noisy);
+    assert.deepEqual(shown.map((d) => [d.reason, d.points]), [['series_limit', 60]]);
+    assert.ok(Math.abs(shown[0].lastAt - Date.now()) < 60_000);
   });
 
   it('refuses points stamped more than INGEST_MAX_FUTURE_MS ahead of the collector clock (year 9999 included)', async () => {

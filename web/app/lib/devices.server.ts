@@ -38,6 +38,19 @@ export async function deviceActivity(db: Knex, ids: number[]): Promise<Map<numbe
   return out;
 }
 
+/** Points the collectors refused from a device, by reason (series_limit, future_timestamp), with the newest time. */
+export interface IngestDrop {
+  reason: string;
+  points: number;
+  lastAt: number;
+}
+
+/** What device_ingest_drops holds for a device (the device page shows it). */
+export async function deviceIngestDrops(db: Knex, id: number): Promise<IngestDrop[]> {
+  const rows = await db('device_ingest_drops').where({ device_id: id }).orderBy('reason').select('reason', 'points', 'last_at');
+  return rows.map((r) => ({ reason: r.reason, points: Number(r.points), lastAt: new Date(r.last_at).getTime() }));
+}
+
 /** A device row, or undefined. */
 export async function getDevice(db: Knex, id: number): Promise<DeviceRow | undefined> {
   if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return undefined;

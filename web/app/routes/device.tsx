@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Route } from './+types/device';
 import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { approveHostKey, deleteDevice, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
+import { approveHostKey, deleteDevice, deviceIngestDrops, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
 import { deviceInterfaces } from '../lib/interfaces.server';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
@@ -49,6 +49,11 @@ const CHARTS: Array<{ key: string; title: string; patterns: string[] } & Pick<Ch
 ];
 
 const WINDOW_MS = 15 * 60_000;
+/** How the device page names a reason of device_ingest_drops. */
+const DROP_REASONS: Record<string, string> = {
+  series_limit: 'points of series over the per-device series limit (INGEST_MAX_SERIES_PER_DEVICE)',
+  future_timestamp: 'points stamped too far ahead of the collector clock (INGEST_MAX_FUTURE_MS)',
+};
 
 export async function loader({ request, params }: Route.LoaderArgs) {
   const user = await requireUser(request);
@@ -67,6 +72,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     ),
   ]);
   const status = statuses.get(device.id) ?? null;
+  const drops = await deviceIngestDrops(db, device.id);
   return {
     canEdit: user.role === 'admin',
     device: {
@@ -84,6 +90,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     },
     status,
     gaps,
+    drops,
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
@@ -145,7 +152,7 @@ function Button({ intent, label, className = 'secondary' }: { intent: string; la
 }
 
 export default function Device() {
-  const { device, status, gaps, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
+  const { device, status, gaps, drops, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const waiting = charts[0].series.length === 0;
@@ -195,6 +202,14 @@ export default function Device() {
             <dd className={status?.lastError ? 'error-text' : 'muted'} data-testid="last-error">
               {status?.lastError ?? 'none'}
             </dd>
+            {drops.length > 0 ? (
+              <>
+                <dt>Points refused</dt>
+                <dd className="error-text" data-testid="ingest-drops">
+                  {drops.map((d) => `${d.points.toLocaleString('en')} ${DROP_REASONS[d.reason] ?? d.reason} (last ${ago(d.lastAt, now)})`).join(' · ')}
+                </dd>
+              </>
+            ) : null}
             <dt>Address</dt>
             <dd>
               {device.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'} · {device.host}:{device.port}
