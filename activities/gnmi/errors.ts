@@ -14,6 +14,8 @@ export const OVERSIZED_COUNTER = 'gnmi_oversized_messages_total';
 export const SKIPPED_COUNTER = 'gnmi_skipped_values_total';
 /** Counter of sessions that subscribed without a Capabilities answer, labelled by reason (unimplemented, timeout). */
 export const CAPABILITIES_MISSING_COUNTER = 'gnmi_capabilities_unanswered_total';
+/** Counter of sync_response messages received (initial sync, and each POLL / ONCE round). */
+export const SYNC_COUNTER = 'gnmi_sync_responses_total';
 /** Counter of notifications with timestamp 0 (or none), stamped with the receive time instead. */
 export const ZERO_TIMESTAMP_COUNTER = 'gnmi_zero_timestamps_total';
 /** Counter of updates whose full path repeated an earlier one in the same notification (the last one is kept). */

@@ -9,7 +9,7 @@ import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { capabilitiesState, dialGnmi, encodingCandidates, probeCapabilities, type CapabilitiesOutcome, type GnmiClient } from './client';
 import { NotificationDecoder } from './decode';
-import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
+import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, SYNC_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
 import type { WireNotification } from './proto';
 import { buildSubscriptionList, EncodingRejectedError, runSubscription } from './subscribe';
 
@@ -128,6 +128,7 @@ export const gnmiProtocol: ProtocolSession = {
         profiles.map((profile) => {
           let synced = false;
           const onSync = () => {
+            ctx.count(SYNC_COUNTER);
             if (synced) return;
             synced = true;
             if (--unsynced === 0) ctx.onEvent({ type: 'synced' });

@@ -3,6 +3,11 @@
  * surface (HTTP, tests, a REPL) can drive them; streams poll the state.
  */
 
+import type { WireEncoding } from '../../activities/gnmi/proto';
+
+/** How Capabilities is served: answered, refused as not implemented, or never answered (a partial target). */
+export type CapabilitiesMode = 'answer' | 'unimplemented' | 'silent';
+
 /** `bytes`: not a protobuf message at all; `json`: valid protobuf carrying JSON that does not parse. */
 export type MalformedKind = 'bytes' | 'json';
 
@@ -19,6 +24,8 @@ export class GnmiFaults {
   private stalledForever = false;
   private reject = false;
   private factor = 1;
+  private capsMode: CapabilitiesMode = 'answer';
+  private encodings: WireEncoding[] | undefined;
   /** Open streams, registered by the target. */
   readonly streams = new Set<FaultableStream>();
 
@@ -77,10 +84,31 @@ export class GnmiFaults {
     return this.factor;
   }
 
+  /** Serve Capabilities normally, refuse it with UNIMPLEMENTED, or never answer it (issue 13). */
+  capabilities(mode: CapabilitiesMode): void {
+    this.capsMode = mode;
+  }
+
+  get capabilitiesMode(): CapabilitiesMode {
+    return this.capsMode;
+  }
+
+  /** Accept only these encodings in Get and Subscribe (others: UNIMPLEMENTED, as the spec says); undefined: all. */
+  limitEncodings(list: WireEncoding[] | undefined): void {
+    this.encodings = list ? [...list] : undefined;
+  }
+
+  /** Whether an encoding is accepted now. */
+  acceptsEncoding(encoding: WireEncoding): boolean {
+    return !this.encodings || this.encodings.includes(encoding);
+  }
+
   /** Clear every fault. */
   reset(): void {
     this.stall(false);
     this.reject = false;
     this.factor = 1;
+    this.capsMode = 'answer';
+    this.encodings = undefined;
   }
 }

@@ -142,7 +142,7 @@ export class SubscribeStream implements FaultableStream {
   private start(list: WireSubscriptionList): void {
     this.onList(list);
     const encoding = list.encoding ?? 'JSON';
-    if (!SUPPORTED_ENCODINGS.includes(encoding)) return this.fail(grpc.status.UNIMPLEMENTED, `encoding ${encoding} is not supported`);
+    if (!SUPPORTED_ENCODINGS.includes(encoding) || !this.faults.acceptsEncoding(encoding)) return this.fail(grpc.status.UNIMPLEMENTED, `encoding ${encoding} is not supported`);
     try {
       this.prefix = fromWirePath(list.prefix);
     } catch (err) {

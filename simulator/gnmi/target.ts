@@ -83,14 +83,18 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
     Capabilities(call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) {
       const err = authError(call.metadata);
       if (err) return cb(err);
-      cb(null, { supported_models: SUPPORTED_MODELS, supported_encodings: SUPPORTED_ENCODINGS, gNMI_version: '0.10.0' });
+      // A partial target (issue 13): the RPC missing, or a call left unanswered until the client's deadline.
+      if (faults.capabilitiesMode === 'unimplemented') return cb(statusError(grpc.status.UNIMPLEMENTED, 'method Capabilities not implemented') as grpc.ServiceError);
+      if (faults.capabilitiesMode === 'silent') return;
+      const supported_encodings = SUPPORTED_ENCODINGS.filter((e) => faults.acceptsEncoding(e));
+      cb(null, { supported_models: SUPPORTED_MODELS, supported_encodings, gNMI_version: '0.10.0' });
     },
     Get(call: grpc.ServerUnaryCall<WireGetRequest, unknown>, cb: grpc.sendUnaryData<unknown>) {
       const err = authError(call.metadata);
       if (err) return cb(err);
       const req = call.request;
       const encoding = req.encoding ?? 'JSON';
-      if (!SUPPORTED_ENCODINGS.includes(encoding)) return cb(statusError(grpc.status.UNIMPLEMENTED, `encoding ${encoding} is not supported`) as grpc.ServiceError);
+      if (!SUPPORTED_ENCODINGS.includes(encoding) || !faults.acceptsEncoding(encoding)) return cb(statusError(grpc.status.UNIMPLEMENTED, `encoding ${encoding} is not supported`) as grpc.ServiceError);
       let prefix;
       try {
         prefix = fromWirePath(req.prefix);
