@@ -75,6 +75,29 @@ export class NetconfFaults {
     for (const s of this.host.sessions()) s.sendMessage(doc);
   }
 
+  /**
+   * Start a base:1.1 message made only of 1-byte chunks and send `dataBytes` of them
+   * (5 bytes on the wire each), in 64 KiB writes one event-loop turn apart — how a
+   * device would make a collector that keeps one buffer per chunk use ~100× the
+   * message budget in heap. The message never ends.
+   */
+  sendOneByteChunks(dataBytes: number): void {
+    const perWrite = 13_107;
+    const block = Buffer.from('\n#1\nX'.repeat(perWrite));
+    for (const s of this.host.sessions()) {
+      if (s.framing !== 'chunked') continue;
+      let left = dataBytes;
+      const next = () => {
+        if (left <= 0) return;
+        const n = Math.min(perWrite, left);
+        s.writeRaw(n === perWrite ? block : block.subarray(0, n * 5));
+        left -= n;
+        setImmediate(next);
+      };
+      next();
+    }
+  }
+
   /** Start a message and keep it going forever. */
   sendNeverEndingMessage(): void {
     for (const s of this.host.sessions()) s.startNeverEndingMessage();
