@@ -30,6 +30,27 @@ const schema = z.object({
   SESSION_MAX_AGE_HOURS: int(12),
   /** Mark the session cookie Secure (set when the web app is served over HTTPS). */
   WEB_COOKIE_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Largest request body of a form post (bytes); larger ones get 413 while streaming. */
+  WEB_MAX_FORM_BYTES: int(64 * 1024),
+  /** Largest request body of a device import (multipart, bytes). */
+  WEB_MAX_IMPORT_BYTES: int(2 * 1024 * 1024),
+  /** Failed sign-ins of one account from one client before each further try waits (doubling). */
+  WEB_SIGNIN_FREE_FAILURES: int(5),
+  /** Longest wait imposed on one (account, client) pair, seconds. */
+  WEB_SIGNIN_MAX_DELAY_S: int(900),
+  /** Failed sign-ins one client may make across all accounts per 15 minutes. */
+  WEB_SIGNIN_CLIENT_FAILURES: int(50),
+  /** Live streams: oldest replay a `since` / Last-Event-ID may ask for (ms); older history comes from /api/series. */
+  WEB_LIVE_REPLAY_MS: int(5 * 60_000),
+  /** Live streams open at once per user, and in total per web process. */
+  WEB_LIVE_STREAMS_PER_USER: int(8),
+  WEB_LIVE_STREAMS_TOTAL: int(500),
+  /** Web database pool: statement timeout (ms) for page and API queries. */
+  WEB_STATEMENT_TIMEOUT_MS: int(10_000),
+  /** Estimated points one /api/series request may scan (refused with a coarser range beyond it). */
+  WEB_QUERY_MAX_POINTS: int(5_000_000),
+  /** History queries one user may run at once. */
+  WEB_QUERIES_PER_USER: int(2),
   /** First admin of the web app, created at start-up when no user exists (else the /setup page asks). */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequestListener } from '@react-router/node';
-import type { ServerBuild } from 'react-router';
+import { once } from 'node:events';
+import { createRequestHandler, type ServerBuild } from 'react-router';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { createKnex } from '../activities/db/pool';
@@ -59,6 +59,160 @@ function serveStatic(req: http.IncomingMessage, res: http.ServerResponse): boole
   return true;
 }
 
+/** Largest body a request may carry, by route class: imports take files, every other form is small. */
+export function bodyLimitFor(pathname: string, config: Pick<ReturnType<typeof loadConfig>, 'WEB_MAX_FORM_BYTES' | 'WEB_MAX_IMPORT_BYTES'>): number {
+  // React Router's data requests for the same route end in .data.
+  const route = pathname.replace(/\.data$/, '').replace(/\/+$/, '');
+  return route === '/devices/import' ? config.WEB_MAX_IMPORT_BYTES : config.WEB_MAX_FORM_BYTES;
+}
+
+/** Thrown into a request's body stream when it passes its limit. */
+class BodyTooLarge extends Error {
+  constructor(limit: number) {
+    super(`request body larger than ${limit} bytes`);
+  }
+}
+
+/** After a 413, how long (and how many bytes) the rest of a body is read and thrown away before the connection is dropped. */
+const LINGER_MS = 500;
+const LINGER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Answer 413 at once, then close the connection. A client still sending would
+ * see its connection reset before reading the answer, so for a short while the
+ * rest of the body is read and discarded (never kept: memory stays flat), as
+ * servers' "lingering close" does; then the socket is dropped.
+ */
+function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
+  log.warn('request body too large', { method: req.method, path: (req.url ?? '').split('?')[0], limit, declared: req.headers['content-length'] });
+  if (!res.headersSent) {
+    // No 'Connection: close': Node would reset the socket as soon as the answer is out, before the client reads it.
+    res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`Request body too large: at most ${limit} bytes here.\n`);
+  }
+  let discarded = 0;
+  const drop = () => req.socket.destroy();
+  const timer = setTimeout(drop, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > LINGER_BYTES) {
+      clearTimeout(timer);
+      drop();
+    }
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
+}
+
+/**
+ * A request's body as a web stream that reads the socket only as fast as the
+ * app consumes it, and errors (after a 413 went out) once it passes `limit`
+ * bytes — chunked bodies included, whose length is known only while streaming.
+ */
+function limitedBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          seen += chunk.byteLength;
+          if (seen > limit) {
+            req.removeAllListeners('data');
+            refuseTooLarge(req, res, limit);
+            controller.error(new BodyTooLarge(limit));
+            return;
+          }
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once('end', () => {
+          try {
+            controller.close();
+          } catch {
+            // already errored
+          }
+        });
+        req.once('error', (err) => {
+          try {
+            controller.error(err);
+          } catch {
+            // already closed
+          }
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        req.pause();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+/** What loaders and actions receive as `context`: the client's address (sign-in throttling keys on it). */
+export interface WebLoadContext {
+  clientAddress: string;
+}
+
+/**
+ * The Node request listener: builds a fetch Request (body limited per route
+ * class), runs React Router, and writes the Response respecting the socket's
+ * back-pressure, so a slow reader (an SSE client) holds the app's stream back
+ * instead of growing the process's memory.
+ */
+function requestListener(build: ServerBuild, config: ReturnType<typeof loadConfig>) {
+  const handle = createRequestHandler(build, 'production');
+  return async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? `${config.WEB_HOST}:${config.WEB_PORT}`}`);
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const limit = bodyLimitFor(url.pathname, config);
+    const declared = Number(req.headers['content-length']);
+    if (hasBody && Number.isFinite(declared) && declared > limit) return refuseTooLarge(req, res, limit);
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: aborted.signal };
+    if (hasBody) {
+      init.body = limitedBody(req, res, limit);
+      init.duplex = 'half';
+    }
+    let response: Response;
+    try {
+      response = await handle(new Request(url, init), { clientAddress: req.socket.remoteAddress ?? 'unknown' } satisfies WebLoadContext as never);
+    } catch (err) {
+      log.error('request failed', { path: url.pathname, error: (err as Error).message });
+      response = new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain' } });
+    }
+    if (res.headersSent || res.destroyed) {
+      await response.body?.cancel().catch(() => undefined); // a 413 already answered
+      return;
+    }
+    const raw: string[] = [];
+    for (const [k, v] of response.headers) raw.push(k, v);
+    res.writeHead(response.status, raw);
+    if (response.body && method !== 'HEAD') {
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || res.destroyed) break;
+          if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        }
+      } catch {
+        // the client went away or the stream failed mid-way
+      } finally {
+        await reader.cancel().catch(() => undefined);
+      }
+    }
+    res.end();
+  };
+}
+
 /** Create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD, or say where the first-run setup page is. */
 async function prepareUsers(config: ReturnType<typeof loadConfig>) {
   const db = createKnex(config.DATABASE_URL, 1);
@@ -81,10 +235,10 @@ async function main() {
   if (!fs.existsSync(serverEntry)) throw new Error(`No web build at ${serverEntry}: run "npx react-router build" in web/ (npm start does it).`);
   await prepareUsers(config);
   const build = (await import(pathToFileURL(serverEntry).href)) as ServerBuild;
-  const handle = createRequestListener({ build, mode: 'production' });
+  const handle = requestListener(build, config);
   const server = http.createServer((req, res) => {
     if (serveStatic(req, res)) return;
-    handle(req, res);
+    handle(req, res).catch((err) => log.error('request listener failed', { error: (err as Error).message }));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

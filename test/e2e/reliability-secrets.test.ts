@@ -134,7 +134,7 @@ describe('secrets canary: a device password appears nowhere', function () {
     assert.match(text, /data: /, 'the SSE stream carried points');
     assert.equal(leak(text), undefined, 'SSE payloads');
     // The device JSON the app serves to scripts, if any, and the device form: the secret is write-only.
-    assert.ok(seen.some((s) => s.startsWith(`/devices/${ok.id} 200`)) || !client.authEnabled, `device page served: ${seen.join(', ')}`);
+    assert.ok(seen.some((s) => s.startsWith(`/devices/${ok.id} 200`)), `device page served: ${seen.join(', ')}`);
   });
 
   it('not in the output of the collector, control and web processes (debug level)', async () => {

@@ -1,12 +1,11 @@
 /**
- * Talking to the web process from reliability tests, signed in when the app
- * has sign-in. The web engineer's test/support/web-auth.ts is used when it
- * exists and exports `signIn(baseUrl, email, password)`; otherwise the
- * sign-in form is posted directly. The admin is created by the web process
- * itself from ADMIN_EMAIL / ADMIN_PASSWORD (see `webAuthEnv`).
+ * Talking to the web process from reliability tests, signed in. Sign-in is a
+ * product feature: there is no probe for whether it exists and no fallback —
+ * if signing in breaks, every test using this client fails loudly. The admin
+ * is created by the web process itself from ADMIN_EMAIL / ADMIN_PASSWORD (see
+ * `webAuthEnv`).
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { signIn } from './web-auth';
 
 export const ADMIN_EMAIL = 'reliability-admin@example.test';
 export const ADMIN_PASSWORD = 'reliability-admin-pw-1';
@@ -16,53 +15,22 @@ export function webAuthEnv(): Record<string, string> {
   return { ADMIN_EMAIL, ADMIN_PASSWORD, SESSION_SECRET: 'reliability-tests-session-secret-0123456789' };
 }
 
-/** A fetch bound to the web app's origin, carrying the session cookie when there is one. */
+/** A fetch bound to the web app's origin, carrying the session cookie. */
 export interface WebClient {
   base: string;
-  cookie?: string;
-  /** True when the app answered the unauthenticated probe with 401/redirect (sign-in exists). */
-  authEnabled: boolean;
+  cookie: string;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
 }
 
-/** First `name=value` of Set-Cookie headers. */
-function cookieOf(res: Response): string | undefined {
-  const all = res.headers.getSetCookie?.() ?? [];
-  const first = all.find((c) => !/max-age=0/i.test(c)) ?? all[0];
-  return first?.split(';')[0];
-}
-
-/** Sign in by posting the form (same-origin headers, as a browser would). */
-async function postSignIn(base: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'sec-fetch-site': 'same-origin' },
-    body: new URLSearchParams({ email, password, redirectTo: '/' }).toString(),
-  });
-  const cookie = cookieOf(res);
-  if (!cookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${(await res.text()).slice(0, 300)}`);
-  return cookie;
-}
-
-/** A client signed in as `email` (the admin by default) when the app has sign-in; anonymous otherwise. */
+/** A client signed in as `email` (the admin by default); throws when sign-in fails. */
 export async function webClient(base: string, who: { email: string; password: string } = { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }): Promise<WebClient> {
-  const probe = await fetch(`${base}/api/live?series=1`, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
-  const authEnabled = probe.status === 401 || probe.status === 403 || (probe.status >= 300 && probe.status < 400);
-  await probe.body?.cancel().catch(() => undefined);
-  let cookie: string | undefined;
-  if (authEnabled) {
-    const helper = path.join(import.meta.dirname, 'web-auth.ts');
-    const mod = fs.existsSync(helper) ? ((await import(helper)) as { signIn?: (b: string, e: string, p: string) => Promise<string> }) : undefined;
-    cookie = typeof mod?.signIn === 'function' ? await mod.signIn(base, who.email, who.password) : await postSignIn(base, who.email, who.password);
-  }
+  const cookie = await signIn(base, who.email, who.password);
   return {
     base,
     cookie,
-    authEnabled,
     fetch(pathname, init = {}) {
       const headers = new Headers(init.headers);
-      if (cookie && !headers.has('cookie')) headers.set('cookie', cookie);
+      if (!headers.has('cookie')) headers.set('cookie', cookie);
       return fetch(`${base}${pathname}`, { redirect: 'manual', ...init, headers });
     },
   };

@@ -75,10 +75,10 @@ export function cookieFrom(res: Response): string {
 type Args = { request: Request; params: Record<string, string>; context: unknown };
 type Fn = (args: never) => Promise<unknown>;
 
-/** Run a loader or action; thrown Responses (redirects, 4xx) are returned like returned ones. */
-export async function call(fn: Fn, request: Request, params: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
+/** Run a loader or action; thrown Responses (redirects, 4xx) are returned like returned ones. `context` is the server's load context (e.g. the client address). */
+export async function call(fn: Fn, request: Request, params: Record<string, string> = {}, context: Record<string, unknown> = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
   try {
-    const out = await fn({ request, params, context: {} } as Args as never);
+    const out = await fn({ request, params, context } as Args as never);
     return normalise(out);
   } catch (thrown) {
     return normalise(thrown);

@@ -1,11 +1,11 @@
-import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, Link, useRouteLoaderData } from 'react-router';
+import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse, Link, useRouteLoaderData } from 'react-router';
 import type { Route } from './+types/root';
-import { getUser } from './lib/auth.server';
+import { layoutData } from './lib/flash.server';
 import './app.css';
 
 export async function loader({ request }: Route.LoaderArgs) {
-  const user = await getUser(request).catch(() => undefined);
-  return { user: user ?? null };
+  const { user, flash, clear } = await layoutData(request);
+  return data({ user, flash }, clear ? { headers: { 'Set-Cookie': clear } } : undefined);
 }
 
 export function Layout({ children }: { children: React.ReactNode }) {
@@ -43,7 +43,14 @@ export function Layout({ children }: { children: React.ReactNode }) {
             </>
           ) : null}
         </header>
-        <main>{children}</main>
+        <main>
+          {root?.flash ? (
+            <p className={root.flash.kind === 'warning' ? 'warning' : 'flash'} role="status" data-testid="flash">
+              {root.flash.message}
+            </p>
+          ) : null}
+          {children}
+        </main>
         <ScrollRestoration />
         <Scripts />
       </body>

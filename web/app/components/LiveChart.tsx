@@ -57,7 +57,11 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       }
       const [{ default: embed }, vega] = await Promise.all([import('vega-embed'), import('vega')]);
       const res = await fetch(historyUrl);
-      if (!res.ok) throw new Error(`history: ${res.status}`);
+      if (!res.ok) {
+        // Budgets (422 over the points budget, 429 too many at once) say what to do instead.
+        const why = (await res.json().catch(() => null)) as { error?: string } | null;
+        throw new Error(`history: ${why?.error ?? res.status}`);
+      }
       const body = (await res.json()) as HistoryResponse;
       if (disposed || !ref.current) return;
       const allPoints = Object.values(body.series).flatMap((s) => s.points);

@@ -4,6 +4,9 @@
  * history are kept (bounded) and replayed to it, so history and live data
  * join without a hole. EventSource resends Last-Event-ID on reconnect and the
  * server replays what was missed; charts drop points they already have.
+ * When the server refuses the stream (429: too many streams; or any error
+ * answer), EventSource gives up for good; the provider then opens it again
+ * after a growing, jittered delay (5 s doubling to 2 min) instead of hammering.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 
@@ -28,6 +31,12 @@ const Ctx = createContext<LiveStreamApi | null>(null);
 /** Most points kept per series for charts that are still loading. */
 const BUFFER_PER_SERIES = 5000;
 
+/** Delay before the n-th re-open (n from 0) after the server refused the stream: 5 s doubling to 2 min, ±25 %. */
+export function refusedStreamDelayMs(n: number, random = Math.random): number {
+  const base = Math.min(120_000, 5000 * 2 ** n);
+  return Math.round(base * (0.75 + 0.5 * random()));
+}
+
 /** Provide one live stream for `seriesIds` (no stream when `live` is false). */
 export function LiveStreamProvider({ seriesIds, live = true, children }: { seriesIds: number[]; live?: boolean; children: ReactNode }) {
   const key = [...new Set(seriesIds)].sort((a, b) => a - b).join(',');
@@ -41,26 +50,49 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
       setStatus(live ? 'idle' : 'paused');
       return;
     }
-    // Start a little in the past: history requests race the stream, and overlaps are dropped by time.
-    const since = Date.now() - 5000;
-    const source = new EventSource(`/api/live?series=${key}&since=${since}`);
-    setStatus('connecting');
-    source.onopen = () => setStatus('live');
-    source.onerror = () => setStatus('reconnecting');
-    source.onmessage = (ev) => {
-      const { points } = JSON.parse(ev.data) as { points: LivePoint[] };
-      for (const p of points) {
-        const list = buffer.current.get(p.s) ?? [];
-        list.push(p);
-        if (list.length > BUFFER_PER_SERIES) list.splice(0, list.length - BUFFER_PER_SERIES);
-        buffer.current.set(p.s, list);
-      }
-      for (const [handler, ids] of handlers.current) {
-        const mine = points.filter((p) => ids.has(p.s));
-        if (mine.length) handler(mine);
-      }
+    let source: EventSource | undefined;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let refusals = 0;
+    let stopped = false;
+    const open = () => {
+      // Start a little in the past: history requests race the stream, and overlaps are dropped by time.
+      const since = Date.now() - 5000;
+      const es = new EventSource(`/api/live?series=${key}&since=${since}`);
+      source = es;
+      setStatus('connecting');
+      es.onopen = () => {
+        refusals = 0;
+        setStatus('live');
+      };
+      es.onerror = () => {
+        if (es.readyState !== EventSource.CLOSED) return setStatus('reconnecting'); // the browser retries by itself
+        // Refused (429 too many streams, 401, 5xx): the browser will not retry; back off and open again.
+        es.close();
+        if (stopped) return;
+        const delay = refusedStreamDelayMs(refusals++);
+        setStatus(`refused by the server (too many live streams?); retrying in ${Math.round(delay / 1000)} s`);
+        retryTimer = setTimeout(open, delay);
+      };
+      es.onmessage = (ev) => {
+        const { points } = JSON.parse(ev.data) as { points: LivePoint[] };
+        for (const p of points) {
+          const list = buffer.current.get(p.s) ?? [];
+          list.push(p);
+          if (list.length > BUFFER_PER_SERIES) list.splice(0, list.length - BUFFER_PER_SERIES);
+          buffer.current.set(p.s, list);
+        }
+        for (const [handler, ids] of handlers.current) {
+          const mine = points.filter((p) => ids.has(p.s));
+          if (mine.length) handler(mine);
+        }
+      };
     };
-    return () => source.close();
+    open();
+    return () => {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      source?.close();
+    };
   }, [key, live]);
 
   // Stable across status changes, so charts do not reload when the connection state flips.

@@ -61,10 +61,62 @@ export async function destroyUserSession(request: Request): Promise<string> {
   return ctx().sessionCookie.serialize('', { maxAge: 0 });
 }
 
-/** A safe in-app path to return to after sign-in (never another origin). */
+/**
+ * End every session of a user except the one making this request (a password
+ * change: whoever knew the old password is signed out everywhere else).
+ */
+export async function endOtherSessions(request: Request, userId: number): Promise<number> {
+  const token = await sessionToken(request);
+  const q = ctx().db('sessions').where({ user_id: userId });
+  if (token) q.whereNot({ id: tokenHash(token) });
+  return q.delete();
+}
+
+/** The origin same-origin redirect targets are resolved against (any fixed origin works: only the path survives). */
+const APP_ORIGIN = 'http://app.invalid';
+
+/**
+ * A safe in-app path to return to (never another origin): the value is parsed
+ * as a URL against the app's origin, and only a result on that same origin is
+ * kept, rebuilt from its path, query and fragment. Control characters,
+ * backslashes and scheme-relative tricks (`//evil`, `/\\evil`, `\t//evil`) are
+ * refused before parsing, because browsers strip or rewrite them.
+ */
 export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = '/'): string {
-  if (typeof to !== 'string' || !to.startsWith('/') || to.startsWith('//') || to.startsWith('/\\')) return fallback;
-  return to;
+  if (typeof to !== 'string' || to.length === 0 || to.length > 2048) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(to) || !to.startsWith('/') || to.startsWith('//')) return fallback;
+  let url: URL;
+  try {
+    url = new URL(to, APP_ORIGIN);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== APP_ORIGIN) return fallback;
+  const path = url.pathname + url.search + url.hash;
+  return path.startsWith('//') ? fallback : path;
+}
+
+/** The client's network address, from the server's load context ('unknown' when called in-process). */
+export function clientAddress(context: unknown): string {
+  const a = (context as { clientAddress?: unknown } | undefined)?.clientAddress;
+  return typeof a === 'string' && a ? a : 'unknown';
+}
+
+const accountTag = (email: string) => crypto.createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 16);
+
+/** Whether this browser signed in to this account before (signed cookie). */
+export async function isKnownBrowser(request: Request, email: string): Promise<boolean> {
+  const tags = await ctx().knownBrowserCookie.parse(request.headers.get('cookie'));
+  return Array.isArray(tags) && tags.includes(accountTag(email));
+}
+
+/** Set-Cookie remembering that this browser signed in to `email` (at most 5 accounts kept). */
+export async function rememberBrowser(request: Request, email: string): Promise<string> {
+  const { knownBrowserCookie } = ctx();
+  const prev = await knownBrowserCookie.parse(request.headers.get('cookie'));
+  const tags = [accountTag(email), ...(Array.isArray(prev) ? prev.filter((t): t is string => typeof t === 'string') : [])];
+  return knownBrowserCookie.serialize([...new Set(tags)].slice(0, 5));
 }
 
 /** Pages: the signed-in user, or a redirect to the sign-in page that comes back here. */

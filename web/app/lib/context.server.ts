@@ -15,16 +15,25 @@ import { createKnex, createPool } from '../../../activities/db/pool';
 import { loadKeyring, type Keyring } from '../../../activities/db/secrets';
 import { connectClient } from '../../../temporal/client';
 import { LiveHub } from './live-hub.server';
+import { SignInThrottle } from './signin-throttle.server';
 
 interface WebContext {
   config: Config;
+  /** Pages and APIs (statement_timeout WEB_STATEMENT_TIMEOUT_MS). */
   db: Knex;
   pool: pg.Pool;
+  /** The live hub's own connections: its shared read and subscribers' backfills never wait behind page queries. */
+  livePool: pg.Pool;
+  replayPool: pg.Pool;
   hub: LiveHub;
   /** Encrypts device secrets written from the UI (never decrypted for display). */
   keyring: Keyring;
   /** The signed, HttpOnly session cookie carrying a sign-in token. */
   sessionCookie: Cookie;
+  /** Signed, long-lived: accounts this browser signed in to before (exempts it from the account-wide sign-in limit). */
+  knownBrowserCookie: Cookie;
+  /** Sign-in throttling of this process (ADR 051). */
+  throttle: SignInThrottle;
   temporal?: Promise<Client>;
 }
 
@@ -51,17 +60,39 @@ export function sessionSecrets(config: Config): string[] {
   }
 }
 
+/** The connection string with a server-side statement timeout for every query on it. */
+export function withStatementTimeout(url: string, ms: number): string {
+  if (ms <= 0) return url;
+  const u = new URL(url);
+  const options = [u.searchParams.get('options'), `-c statement_timeout=${ms}`].filter(Boolean).join(' ');
+  u.searchParams.set('options', options);
+  return u.toString();
+}
+
 /** The shared context (created on first use). */
 export function ctx(): WebContext {
   if (!g.__switchTelemetry) {
     // Read the environment afresh (not the module-level cache): tests reset the context between databases.
     const config = loadConfig({ ...process.env });
-    const pool = createPool(config.DATABASE_URL, 10);
+    const url = withStatementTimeout(config.DATABASE_URL, config.WEB_STATEMENT_TIMEOUT_MS);
+    const pool = createPool(url, 10);
+    const livePool = createPool(url, 2);
+    const replayPool = createPool(url, 2);
     g.__switchTelemetry = {
       config,
-      db: createKnex(config.DATABASE_URL, 5),
+      db: createKnex(url, 5),
       pool,
-      hub: new LiveHub({ pool, connectionString: config.DATABASE_URL }),
+      livePool,
+      replayPool,
+      hub: new LiveHub({
+        pool: livePool,
+        replayPool,
+        connectionString: config.DATABASE_URL,
+        replayWindowMs: config.WEB_LIVE_REPLAY_MS,
+        maxConcurrentReplays: 2,
+        maxStreamsPerUser: config.WEB_LIVE_STREAMS_PER_USER,
+        maxStreams: config.WEB_LIVE_STREAMS_TOTAL,
+      }),
       keyring: loadKeyring({ key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR }),
       sessionCookie: createCookie('st_session', {
         httpOnly: true,
@@ -70,6 +101,19 @@ export function ctx(): WebContext {
         path: '/',
         maxAge: config.SESSION_MAX_AGE_HOURS * 3600,
         secrets: sessionSecrets(config),
+      }),
+      knownBrowserCookie: createCookie('st_known', {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.WEB_COOKIE_SECURE,
+        path: '/login',
+        maxAge: 180 * 24 * 3600,
+        secrets: sessionSecrets(config),
+      }),
+      throttle: new SignInThrottle({
+        freeFailures: config.WEB_SIGNIN_FREE_FAILURES,
+        maxDelayS: config.WEB_SIGNIN_MAX_DELAY_S,
+        clientFailures: config.WEB_SIGNIN_CLIENT_FAILURES,
       }),
     };
   }
@@ -97,6 +141,8 @@ export async function closeContext(): Promise<void> {
   if (c.temporal) await (await c.temporal.catch(() => undefined))?.connection.close();
   await c.db.destroy();
   await c.pool.end();
+  await c.livePool.end();
+  await c.replayPool.end();
 }
 
 /** Close the context and re-read the environment on next use (tests switch databases this way). */

@@ -4,6 +4,12 @@
  * connected clients watch — one query per doorbell, not per client — and fans
  * them out. Each subscriber has a cursor, so a reconnect with Last-Event-ID
  * resumes exactly where it left off.
+ *
+ * Budgets (issue 14): a new subscriber's backfill (its `since` up to now) is read
+ * by a query of its own on the replay pool, at most `maxConcurrentReplays` at a
+ * time, while the subscriber stays out of the shared read — so an old `since`
+ * never slows the fan-out to everybody else; the shared read never looks back
+ * further than `replayWindowMs`; streams are counted per user and in total.
  */
 import pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../../core/names';
@@ -32,15 +38,38 @@ export interface Subscriber {
 interface Entry extends Subscriber {
   cursor: Map<number, number>;
   delivered: Set<number>;
+  /** Still receiving its backfill: the shared read leaves it alone. */
+  replaying: boolean;
 }
 
 /** Hub options. */
 export interface LiveHubOptions {
+  /** Connections of the shared read (a pool of the hub's own, apart from pages and APIs). */
   pool: pg.Pool;
+  /** Connections of subscribers' backfills (defaults to `pool`). */
+  replayPool?: pg.Pool;
   connectionString: string;
-  /** Most rows read per doorbell (protects the web process). */
+  /** Most rows read per doorbell, and per page of a backfill (protects the web process). */
   maxRows?: number;
+  /** Oldest time (ms before now) any read looks back to. */
+  replayWindowMs?: number;
+  /** Backfills running at once; later ones wait their turn. */
+  maxConcurrentReplays?: number;
+  /** Streams open at once per user, and in total. */
+  maxStreamsPerUser?: number;
+  maxStreams?: number;
 }
+
+/** A stream slot: release it when the stream ends. */
+export type StreamAdmission = { ok: true; release: () => void } | { ok: false; message: string };
+
+type Row = { s: number; t: number; v: number };
+
+const SAMPLES_SINCE = `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+   FROM samples
+  WHERE series_id = ANY($1::bigint[]) AND time > to_timestamp($2::float8 / 1000)
+  ORDER BY time
+  LIMIT $3`;
 
 /** Fan-out of new samples to SSE clients. */
 export class LiveHub {
@@ -52,8 +81,14 @@ export class LiveHub {
   private running = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private replaysRunning = 0;
+  private readonly replayQueue: Array<() => void> = [];
+  private readonly streamsByUser = new Map<number, number>();
+  private streams = 0;
   /** Doorbells heard (tests, metrics). */
   doorbells = 0;
+  /** Shared reads run (tests, metrics). */
+  sharedReads = 0;
 
   constructor(private readonly opts: LiveHubOptions) {}
 
@@ -62,14 +97,99 @@ export class LiveHub {
     return this.subs.size;
   }
 
-  /** Add a subscriber; it first receives what it missed since `since` (backfill). Returns an unsubscribe function. */
+  /** Oldest time any read may start from now. */
+  private floor(): number {
+    return Date.now() - (this.opts.replayWindowMs ?? 5 * 60_000);
+  }
+
+  /**
+   * Take a stream slot for a user, or say why not (too many streams of this user,
+   * or of the whole process). The caller answers 429 with the message.
+   */
+  admit(userId: number): StreamAdmission {
+    const perUser = this.opts.maxStreamsPerUser ?? Infinity;
+    const total = this.opts.maxStreams ?? Infinity;
+    const mine = this.streamsByUser.get(userId) ?? 0;
+    if (mine >= perUser) return { ok: false, message: `Too many live streams: you already have ${mine} open (at most ${perUser}). Close other dashboards or tabs, or turn live off on some.` };
+    if (this.streams >= total) return { ok: false, message: `Too many live streams on this server (${this.streams}, at most ${total}). Try again in a minute.` };
+    this.streams++;
+    this.streamsByUser.set(userId, mine + 1);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.streams--;
+        const n = (this.streamsByUser.get(userId) ?? 1) - 1;
+        if (n > 0) this.streamsByUser.set(userId, n);
+        else this.streamsByUser.delete(userId);
+      },
+    };
+  }
+
+  /**
+   * Add a subscriber. It first receives what it missed since `since` (backfill,
+   * never older than the replay window) from a read of its own, then joins the
+   * shared read. Returns an unsubscribe function.
+   */
   async subscribe(sub: Subscriber): Promise<() => void> {
     await this.ensureListening();
-    const entry: Entry = { ...sub, cursor: new Map(sub.seriesIds.map((id) => [id, sub.since])), delivered: new Set() };
+    const since = Math.max(sub.since, this.floor());
+    const entry: Entry = { ...sub, since, cursor: new Map(sub.seriesIds.map((id) => [id, since])), delivered: new Set(), replaying: true };
     this.subs.add(entry);
-    for (const id of sub.seriesIds) this.pending.add(id);
-    void this.drain();
+    void this.replay(entry).finally(() => {
+      entry.replaying = false;
+      if (!this.subs.has(entry)) return;
+      // Points stored while the backfill ran come with the next shared read.
+      for (const id of entry.seriesIds) this.pending.add(id);
+      void this.drain();
+    });
     return () => this.subs.delete(entry);
+  }
+
+  /** A subscriber's backfill, page by page, on the replay pool. */
+  private async replay(entry: Entry): Promise<void> {
+    const limit = this.opts.maxConcurrentReplays ?? 2;
+    if (this.replaysRunning >= limit) await new Promise<void>((resolve) => this.replayQueue.push(resolve));
+    this.replaysRunning++;
+    try {
+      const pool = this.opts.replayPool ?? this.opts.pool;
+      const pageRows = this.opts.maxRows ?? 50_000;
+      let from = Math.max(entry.since, this.floor());
+      while (!this.closed && this.subs.has(entry)) {
+        const res = await pool.query<Row>(SAMPLES_SINCE, [entry.seriesIds, from - 1, pageRows]);
+        if (!this.deliverTo(entry, res.rows)) return;
+        if (res.rows.length < pageRows) return;
+        const last = res.rows[res.rows.length - 1].t;
+        if (last <= from) return; // a page of one instant: the shared read takes the rest
+        from = last;
+      }
+    } catch {
+      // The database is unreachable: the shared read catches the subscriber up later.
+    } finally {
+      this.replaysRunning--;
+      this.replayQueue.shift()?.();
+    }
+  }
+
+  /** Deliver the rows newer than each of the subscriber's cursors; false when it was dropped. */
+  private deliverTo(sub: Entry, rows: Row[]): boolean {
+    const mine: LivePoint[] = [];
+    for (const row of rows) {
+      const cursor = sub.cursor.get(Number(row.s));
+      if (cursor !== undefined && row.t > cursor) mine.push({ s: Number(row.s), t: row.t, v: row.v });
+    }
+    if (mine.length === 0) return true;
+    for (const p of mine) {
+      sub.cursor.set(p.s, Math.max(sub.cursor.get(p.s) ?? 0, p.t));
+      sub.delivered.add(p.s);
+    }
+    let resumeFrom = Infinity;
+    for (const id of sub.delivered) resumeFrom = Math.min(resumeFrom, sub.cursor.get(id)!);
+    if (sub.deliver(mine, resumeFrom)) return true;
+    this.subs.delete(sub);
+    return false;
   }
 
   private async ensureListening(): Promise<void> {
@@ -120,6 +240,7 @@ export class LiveHub {
       while (!this.closed && (this.pendingAll || this.pending.size > 0)) {
         const wanted = new Map<number, number>(); // series → earliest cursor among subscribers
         for (const sub of this.subs) {
+          if (sub.replaying) continue;
           for (const [id, cursor] of sub.cursor) {
             if (!this.pendingAll && !this.pending.has(id)) continue;
             const prev = wanted.get(id);
@@ -130,30 +251,11 @@ export class LiveHub {
         this.pendingAll = false;
         if (wanted.size === 0) break;
         const ids = [...wanted.keys()];
-        const since = Math.min(...wanted.values());
-        const res = await this.opts.pool.query<{ s: number; t: number; v: number }>(
-          `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
-             FROM samples
-            WHERE series_id = ANY($1::bigint[]) AND time > to_timestamp($2::float8 / 1000)
-            ORDER BY time
-            LIMIT $3`,
-          [ids, since, this.opts.maxRows ?? 50_000],
-        );
-        for (const sub of [...this.subs]) {
-          const mine: LivePoint[] = [];
-          for (const row of res.rows) {
-            const cursor = sub.cursor.get(row.s);
-            if (cursor !== undefined && row.t > cursor) mine.push({ s: Number(row.s), t: row.t, v: row.v });
-          }
-          if (mine.length === 0) continue;
-          for (const p of mine) {
-            sub.cursor.set(p.s, Math.max(sub.cursor.get(p.s) ?? 0, p.t));
-            sub.delivered.add(p.s);
-          }
-          let resumeFrom = Infinity;
-          for (const id of sub.delivered) resumeFrom = Math.min(resumeFrom, sub.cursor.get(id)!);
-          if (!sub.deliver(mine, resumeFrom)) this.subs.delete(sub);
-        }
+        // A quiet series keeps an old cursor; the shared read still never looks back past the window.
+        const since = Math.max(Math.min(...wanted.values()), this.floor());
+        this.sharedReads++;
+        const res = await this.opts.pool.query<Row>(SAMPLES_SINCE, [ids, since, this.opts.maxRows ?? 50_000]);
+        for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, res.rows);
       }
     } catch {
       // The database is unreachable: try again on the next doorbell or reconnect.

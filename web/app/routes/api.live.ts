@@ -5,7 +5,9 @@
  * receives everything it missed (possibly a few points again, which the client
  * drops by time). A client that cannot keep up is cut off once its backlog
  * passes a bound, never buffered forever; it catches up on reconnect.
- * Signed-in users only.
+ * Signed-in users only. `since` and Last-Event-ID reach back at most
+ * WEB_LIVE_REPLAY_MS (older history comes from /api/series); streams are capped
+ * per user and per process (429 with the reason; the browser backs off).
  */
 import { data } from 'react-router';
 import { z } from 'zod';
@@ -37,17 +39,22 @@ const Query = z.object({
 });
 
 export async function loader({ request }: Route.LoaderArgs) {
-  await requireApiUser(request);
+  const user = await requireApiUser(request);
   const parsed = Query.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return data({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 400);
+  const { hub, config } = ctx();
   const lastEventId = Number(request.headers.get('last-event-id'));
-  const since = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : (parsed.data.since ?? Date.now());
-  const { hub } = ctx();
+  const asked = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : (parsed.data.since ?? Date.now());
+  // Replay at most the window; anything older is history, for /api/series.
+  const since = Math.max(asked, Date.now() - config.WEB_LIVE_REPLAY_MS);
+  const admission = hub.admit(user.id);
+  if (!admission.ok) return data({ error: admission.message }, { status: 429, headers: { 'Retry-After': '30' } });
   const encoder = new TextEncoder();
   const maxBacklog = liveLimits.maxBacklogBytes;
   let unsubscribe: (() => void) | undefined;
   let keepalive: NodeJS.Timeout | undefined;
   const cleanup = () => {
+    admission.release();
     unsubscribe?.();
     if (keepalive) clearInterval(keepalive);
   };

@@ -4,7 +4,10 @@
  * History of up to 500 series in one request, through the query router (raw,
  * 1-minute or 1-hour data for about one point per pixel; counters as rates;
  * gaps as nulls). `last` is each series' newest raw sample, from which live
- * rates continue. Signed-in users only.
+ * rates continue. Signed-in users only. Budgets: the points a request would
+ * scan are estimated first (over WEB_QUERY_MAX_POINTS: 422 naming a coarser
+ * range), each user runs at most WEB_QUERIES_PER_USER at once (429), and every
+ * statement is cut at WEB_STATEMENT_TIMEOUT_MS (503).
  */
 import { data } from 'react-router';
 import { z } from 'zod';
@@ -12,6 +15,7 @@ import type { Route } from './+types/api.series';
 import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { MAX_SERIES, querySeries } from '../../../query/router';
+import { ConcurrencyLimit, overBudget } from '../lib/query-budget';
 
 const Query = z.object({
   series: z
@@ -25,14 +29,35 @@ const Query = z.object({
   width: z.coerce.number().int().min(10).max(4000).default(1000),
 });
 
+const perUser = new ConcurrencyLimit(() => ctx().config.WEB_QUERIES_PER_USER);
+
 export async function loader({ request }: Route.LoaderArgs) {
-  await requireApiUser(request);
+  const user = await requireApiUser(request);
   const parsed = Query.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return data({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 400);
   const { series, from, to, rate, width } = parsed.data;
   if (!(to > from)) return data({ error: 'to must be after from' }, 400);
-  const { pool } = ctx();
-  const result = await querySeries(pool, { seriesIds: series, from, to, widthPx: width, rate: rate === '1', agg: 'avg' });
+  const { pool, config } = ctx();
+  const tooBig = overBudget(series.length, from, to, width, config.WEB_QUERY_MAX_POINTS);
+  if (tooBig) return data({ error: tooBig }, 422);
+  const release = perUser.enter(user.id);
+  if (!release) {
+    return data({ error: `You already have ${config.WEB_QUERIES_PER_USER} history queries running; wait for them to finish.` }, { status: 429, headers: { 'Retry-After': '2' } });
+  }
+  try {
+    return await history(pool, series, from, to, rate === '1', width);
+  } catch (err) {
+    if ((err as { code?: string }).code === '57014') {
+      return data({ error: `The query took longer than ${config.WEB_STATEMENT_TIMEOUT_MS} ms and was cancelled; ask for a coarser range or fewer series.` }, 503);
+    }
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+async function history(pool: ReturnType<typeof ctx>['pool'], series: number[], from: number, to: number, rate: boolean, width: number) {
+  const result = await querySeries(pool, { seriesIds: series, from, to, widthPx: width, rate, agg: 'avg' });
   const last = await pool.query<{ s: number; t: number; v: number }>(
     `SELECT l.s, l.t, l.v FROM unnest($1::bigint[]) AS ids(id)
        CROSS JOIN LATERAL (

@@ -11,6 +11,7 @@ import { ctx } from '../lib/context.server';
 import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput, gnmiEncodingOptions } from '../lib/device-form';
 import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
+import { setFlash } from '../lib/flash.server';
 import { isSecretsUnreadable } from '../../../activities/db/secrets';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
@@ -98,7 +99,8 @@ export async function action({ request, params }: Route.ActionArgs) {
       warning = `Saved, but the session workflow did not start: ${err.message}`;
     });
   }
-  return redirect(`/devices/${row.id}${warning ? `?warning=${encodeURIComponent(warning)}` : ''}`);
+  // The warning travels in a flash cookie (shown by the root layout), never in the URL.
+  return redirect(`/devices/${row.id}`, warning ? { headers: { 'Set-Cookie': await setFlash({ kind: 'warning', message: warning }) } } : undefined);
 }
 
 export default function DeviceEdit() {

@@ -1,7 +1,9 @@
 /**
  * First-run setup: while no user exists, whoever reaches the app creates the
  * first admin (npm start binds to 127.0.0.1 by default; set ADMIN_EMAIL and
- * ADMIN_PASSWORD to skip this page). Closed for good once a user exists.
+ * ADMIN_PASSWORD to skip this page). Gone for everyone (404) once an admin
+ * exists; the admin is created in one transaction under a lock, so two
+ * concurrent posts cannot both create one.
  */
 import { Form, data, redirect, useActionData } from 'react-router';
 import { z } from 'zod';
@@ -9,15 +11,17 @@ import type { Route } from './+types/setup';
 import { assertSameOrigin, createUserSession } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { fieldErrors } from '../lib/forms';
-import { countUsers, createUser } from '../lib/users.server';
+import { countAdmins, createFirstAdmin } from '../lib/users.server';
 import { NewPassword } from '../lib/user-form';
 
 export function meta() {
   return [{ title: 'First-run setup · switch-telemetry' }];
 }
 
+const GONE = () => data('Not found', { status: 404 });
+
 export async function loader() {
-  if ((await countUsers(ctx().db)) > 0) throw redirect('/login');
+  if ((await countAdmins(ctx().db)) > 0) throw GONE();
   return null;
 }
 
@@ -28,11 +32,12 @@ const Setup = z
 export async function action({ request }: Route.ActionArgs) {
   assertSameOrigin(request);
   const { db } = ctx();
-  if ((await countUsers(db)) > 0) throw data('Setup is already done.', { status: 403 });
+  if ((await countAdmins(db)) > 0) throw GONE();
   const form = await request.formData();
   const parsed = Setup.safeParse(Object.fromEntries(['email', 'password', 'confirm'].map((k) => [k, String(form.get(k) ?? '')])));
   if (!parsed.success) return data({ email: String(form.get('email') ?? ''), errors: fieldErrors(parsed.error) }, 400);
-  const user = await createUser(db, { email: parsed.data.email, password: parsed.data.password, role: 'admin' });
+  const user = await createFirstAdmin(db, parsed.data);
+  if (!user) throw GONE(); // another setup won the race
   return redirect('/dashboards', { headers: { 'Set-Cookie': await createUserSession(user.id) } });
 }
 

@@ -2,7 +2,7 @@
 import { Form, data, useActionData, useLoaderData } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/users';
-import { requireAdmin, requireAdminAction } from '../lib/auth.server';
+import { endOtherSessions, requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { fieldErrors } from '../lib/forms';
 import { hashPassword } from '../lib/password.server';
@@ -50,8 +50,9 @@ export async function action({ request }: Route.ActionArgs) {
     const pw = NewPassword.safeParse(form.get('password') ?? '');
     if (!pw.success) return data({ intent, errors: { [`password-${user.id}`]: pw.error.issues[0].message } }, 400);
     await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(pw.data), updated_at: db.fn.now() });
-    if (user.id !== me.id) await db('sessions').where({ user_id: user.id }).delete();
-    return { intent, ok: `Password of ${user.email} changed` };
+    // ADR 050: a password change ends the user's other sessions (all of them when an admin resets someone else's).
+    const ended = await endOtherSessions(request, user.id);
+    return { intent, ok: `Password of ${user.email} changed; ${ended} other sign-in${ended === 1 ? '' : 's'} ended` };
   }
   if (intent === 'delete') {
     if (user.id === me.id) return data({ intent, errors: { _form: 'You cannot remove yourself' } }, 400);

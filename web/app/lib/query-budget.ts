@@ -1,0 +1,82 @@
+/**
+ * Budgets of history queries (issue 14, item 7): before /api/series runs, the
+ * points it would scan are estimated from the router's choice of resolution and
+ * the number of series; a request over budget is refused with a message naming
+ * ranges that fit. Raw data is assumed at one sample per second per series (the
+ * densest the collector's profiles produce; measured 1.73 M rows for 20 series
+ * over 24 h), rollups at one row per minute or hour.
+ */
+import { HOUR_MS, MINUTE_MS, chooseResolution, type Resolution } from '../../../query/router';
+
+/** Assumed raw samples per second of one series. */
+export const RAW_POINTS_PER_S = 1;
+
+const ROWS_PER_MS: Record<Resolution, number> = { raw: RAW_POINTS_PER_S / 1000, '1m': 1 / MINUTE_MS, '1h': 1 / HOUR_MS };
+
+/** Points a history request is expected to scan. */
+export function estimatePoints(seriesCount: number, from: number, to: number, widthPx: number): { points: number; resolution: Resolution } {
+  const { resolution } = chooseResolution(from, to, widthPx);
+  return { points: Math.ceil(seriesCount * (to - from) * ROWS_PER_MS[resolution]), resolution };
+}
+
+/** A duration as people read it: 2 h 46 min, 6 d 22 h, 45 s. */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return `${m} min`;
+  return `${s} s`;
+}
+
+const NAMES: Record<Resolution, string> = { raw: 'raw samples', '1m': '1-minute rollups', '1h': '1-hour rollups' };
+
+/**
+ * Undefined when the request fits the budget; otherwise a message naming a
+ * shorter range at this resolution and, where one fits, the coarser range that
+ * makes the router read rollups instead.
+ */
+export function overBudget(seriesCount: number, from: number, to: number, widthPx: number, maxPoints: number): string | undefined {
+  const { points, resolution } = estimatePoints(seriesCount, from, to, widthPx);
+  if (points <= maxPoints) return undefined;
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const shorter = Math.floor(maxPoints / (seriesCount * ROWS_PER_MS[resolution]));
+  const hints = [`a range of at most ${humanDuration(shorter)} at this resolution`];
+  // The router switches to rollups once a pixel spans a minute (an hour).
+  const coarser: Array<[Resolution, number]> = resolution === 'raw' ? [['1m', widthPx * MINUTE_MS], ['1h', widthPx * HOUR_MS]] : resolution === '1m' ? [['1h', widthPx * HOUR_MS]] : [];
+  for (const [res, minRange] of coarser) {
+    const range = Math.max(minRange, to - from);
+    if (seriesCount * range * ROWS_PER_MS[res] <= maxPoints) {
+      hints.push(`a range of ${humanDuration(range)} or more (read from ${NAMES[res]})`);
+      break;
+    }
+  }
+  hints.push('or fewer series');
+  return (
+    `This request would scan about ${fmt(points)} points of ${NAMES[resolution]} (${seriesCount} series over ${humanDuration(to - from)}; ` +
+    `the limit is ${fmt(maxPoints)}). Ask for ${hints.join(', ')}.`
+  );
+}
+
+/** Counts running requests per key; `enter` is false when the key is at its limit. */
+export class ConcurrencyLimit {
+  private readonly running = new Map<number, number>();
+  constructor(private readonly perKey: () => number) {}
+
+  /** Take a slot for `key`; returns the release function, or undefined when none is free. */
+  enter(key: number): (() => void) | undefined {
+    const n = this.running.get(key) ?? 0;
+    if (n >= this.perKey()) return undefined;
+    this.running.set(key, n + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.running.get(key) ?? 1) - 1;
+      if (left > 0) this.running.set(key, left);
+      else this.running.delete(key);
+    };
+  }
+}
