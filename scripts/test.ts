@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ensureChromium } from './infra/chromium';
 import { typecheck } from './typecheck';
+import { audit } from './audit';
 import { startThrowawayServices } from './infra/services';
 import { ensureWebBuild } from './infra/web-build';
 
@@ -73,6 +74,15 @@ async function main() {
         passed++;
       } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
+        failed++;
+      }
+      // Advisories against production dependencies: one check, counted like a test (allowlist: audit-allowlist.json).
+      process.stderr.write('\n▶ npm audit --omit=dev\n');
+      try {
+        process.stderr.write(`  ${await audit()}\n`);
+        passed++;
+      } catch (err) {
+        process.stderr.write(`  ${(err as Error).message}\n`);
         failed++;
       }
     }

@@ -31,8 +31,9 @@ export async function startThrowawayServices(
   opts: { pgSettings?: string[]; timescaledb?: boolean; timescaledbSource?: string } = {},
 ): Promise<ThrowawayServices> {
   const pgPort = await freePort();
+  // A bad checksum or a failed build makes TimescaleDB unavailable, with the reason, not the whole run fail.
   const timescaledb: TimescaleDbStatus = opts.timescaledb
-    ? await ensureTimescaleDb(await installPostgres(), { source: opts.timescaledbSource })
+    ? await ensureTimescaleDb(await installPostgres(), { source: opts.timescaledbSource }).catch((err: Error) => ({ available: false, reason: err.message }))
     : { available: false, reason: 'not asked for' };
   const pg = await startManagedPostgres({
     dir: path.join(tmpDir, 'postgres'),
