@@ -88,6 +88,12 @@ const schema = z.object({
   INGEST_MAX_FUTURE_MS: z.coerce.number().int().min(1000).default(300_000),
   /** Storage mode: use TimescaleDB when the extension is available (auto), require it (on), or never (off). */
   STORAGE_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** Path of a TimescaleDB source release tarball the scripts build and install when the extension is missing. */
+  TIMESCALEDB_SOURCE: z.string().optional(),
+  /** sha256 of TIMESCALEDB_SOURCE when it is not the release the project knows (2.28.3). */
+  TIMESCALEDB_SOURCE_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+  /** Storage modes the storage test suites run in (`timescaledb,native`; `native` opts out of TimescaleDB). */
+  TEST_STORAGE_MODES: z.string().regex(/^(timescaledb|native)(,(timescaledb|native))*$/).default('timescaledb,native'),
   /** TimescaleDB chunk interval of samples and states (a PostgreSQL interval). */
   CHUNK_INTERVAL: z.string().regex(/^\d+ (minute|hour|day|week)s?$/).default('1 day'),
   /** TimescaleDB: compress raw chunks older than this (a PostgreSQL interval). */
@@ -109,12 +115,6 @@ const schema = z.object({
   SESSION_SECRET_FILE: z.string().optional(),
   TEMPORAL_API_KEY_FILE: z.string().optional(),
   SIM_HOST: z.string().default('127.0.0.1'),
-  /** Path of a TimescaleDB source release tarball the scripts build and install when the extension is missing. */
-  TIMESCALEDB_SOURCE: z.string().optional(),
-  /** sha256 of TIMESCALEDB_SOURCE when it is not the release the project knows (2.28.3). */
-  TIMESCALEDB_SOURCE_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
-  /** Storage modes the storage test suites run in (`timescaledb,native`; `native` opts out of TimescaleDB). */
-  TEST_STORAGE_MODES: z.string().regex(/^(timescaledb|native)(,(timescaledb|native))*$/).default('timescaledb,native'),
   SIM_GNMI_COUNT: int(3),
   SIM_GNMI_BASE_PORT: int(57400),
   SIM_NETCONF_COUNT: int(1),
@@ -124,6 +124,9 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['text', 'json']).default(process.env.NODE_ENV === 'production' ? 'json' : 'text'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
+
+/** Every setting's name (what deployment files may set; test/integration/deploy-files.test.ts checks them). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
 /** The validated configuration. */
 export type Config = z.infer<typeof schema> & { DATABASE_URL: string; TEMPORAL_UI_URL: string };
@@ -146,9 +149,6 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     } catch (err) {
       problems.push(`  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       return undefined;
-/** Every setting's name (what deployment files may set; test/integration/deploy-files.test.ts checks them). */
-export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
-
     }
   };
   const out: NodeJS.ProcessEnv = { ...env };
@@ -192,6 +192,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   if (env === process.env) cached = config;
   return config;
+}
+
+/**
+ * URL of the managed cluster's database: user postgres with the generated password kept in
+ * `<dataDir>/postgres.password` (0600) by scripts/infra/postgres.ts, when that file exists.
+ */
+export function managedDatabaseUrl(dataDir: string, port: number, database: string): string {
+  let password = '';
+  try {
+    password = fs.readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim();
+  } catch {
+    // no managed cluster yet (or not readable): no password
+  }
+  return `postgres://postgres${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${database}`;
 }
 
 /** Forget the cached configuration (tests change the environment). */
