@@ -76,6 +76,7 @@ export function deviceFormInput(form: FormData): unknown {
       allowUnverifiedCredentials: checkbox(form, 'gnmi.allowUnverifiedCredentials'),
       encoding: text(form, 'gnmi.encoding'),
       target: text(form, 'gnmi.target'),
+      capabilitiesTimeoutMs: num(form, 'gnmi.capabilitiesTimeoutMs'),
       maxMessageBytes: num(form, 'gnmi.maxMessageBytes'),
     },
     netconf: {

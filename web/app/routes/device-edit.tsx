@@ -42,6 +42,7 @@ function deviceValues(d: NonNullable<Awaited<ReturnType<typeof getDevice>>>, pro
     'gnmi.allowUnverifiedCredentials': g.allowUnverifiedCredentials ? 'on' : '',
     'gnmi.encoding': g.encoding ?? '',
     'gnmi.target': g.target ?? '',
+    'gnmi.capabilitiesTimeoutMs': g.capabilitiesTimeoutMs ? String(g.capabilitiesTimeoutMs) : '',
     'gnmi.maxMessageBytes': g.maxMessageBytes ? String(g.maxMessageBytes) : '',
     'netconf.hostKeySha256': n.hostKeySha256 ?? '',
     'netconf.acceptNewHostKey': n.acceptNewHostKey ? 'on' : '',
@@ -201,6 +202,13 @@ export default function DeviceEdit() {
             options={gnmiEncodingOptions('Automatic (from Capabilities)')}
           />
           <TextField name="gnmi.target" label="gNMI target (prefix)" defaultValue={values['gnmi.target']} errors={errors} />
+          <TextField
+            name="gnmi.capabilitiesTimeoutMs"
+            label="Capabilities deadline (ms; without an answer the session subscribes anyway)"
+            inputMode="numeric"
+            defaultValue={values['gnmi.capabilitiesTimeoutMs']}
+            errors={errors}
+          />
           <TextField name="gnmi.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['gnmi.maxMessageBytes']} errors={errors} />
         </fieldset>
         <fieldset className="proto-netconf">
