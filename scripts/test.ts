@@ -50,16 +50,28 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-test-'));
   fs.chmodSync(tmp, 0o755);
   env.DATA_DIR = path.join(tmp, 'data');
+  // TimescaleDB is built from TIMESCALEDB_SOURCE when not installed; default: the vendored release next to the repository.
+  const vendoredTimescaleDb = path.resolve(ROOT, '..', 'shared', 'vendor', 'timescaledb-2.28.3.tar.gz');
+  if (!env.TIMESCALEDB_SOURCE && fs.existsSync(vendoredTimescaleDb)) env.TIMESCALEDB_SOURCE = vendoredTimescaleDb;
   try {
     if (needsServices) {
       process.stderr.write('▶ Test services\n');
-      const services = await startThrowawayServices(tmp, 'switch_telemetry_test');
+      // Both storage modes run on real servers: the cluster preloads TimescaleDB (built from TIMESCALEDB_SOURCE when missing).
+      const wantTimescale = (env.TEST_STORAGE_MODES ?? 'timescaledb,native').split(',').includes('timescaledb');
+      const services = await startThrowawayServices(tmp, 'switch_telemetry_test', { timescaledb: wantTimescale, timescaledbSource: env.TIMESCALEDB_SOURCE });
       cleanups.push(services.stop);
       env.DATABASE_URL = services.databaseUrl;
       env.TEST_ADMIN_DATABASE_URL = services.adminDatabaseUrl;
       env.TEMPORAL_ADDRESS = services.temporalAddress;
       env.TEMPORAL_NAMESPACE = services.temporalNamespace;
-      process.stderr.write(`  PostgreSQL ${services.databaseUrl}\n  Temporal ${services.temporalAddress}\n`);
+      // The TimescaleDB-mode tests fail with this reason (they never skip themselves).
+      if (wantTimescale && !services.timescaledb.available) env.TEST_TIMESCALEDB_UNAVAILABLE = services.timescaledb.reason;
+      const tsLine = services.timescaledb.available
+        ? `TimescaleDB ${services.timescaledb.version} preloaded`
+        : wantTimescale
+          ? `no TimescaleDB: ${services.timescaledb.reason}`
+          : 'native only (TEST_STORAGE_MODES)';
+      process.stderr.write(`  PostgreSQL ${services.databaseUrl.replace(/:[^:@/]+@/, ':…@')} (${tsLine})\n  Temporal ${services.temporalAddress}\n`);
     }
     if (suites.includes('e2e')) {
       env.CHROMIUM_PATH = await ensureChromium();
