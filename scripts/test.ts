@@ -15,7 +15,8 @@ import { startThrowawayServices } from './infra/services';
 import { ensureWebBuild } from './infra/web-build';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SUITES = ['unit', 'integration', 'e2e'] as const;
+/** In run order; `topology` (last) starts its own PostgreSQL, Temporal server and processes (test/topology). */
+const SUITES = ['unit', 'integration', 'e2e', 'topology'] as const;
 type Suite = (typeof SUITES)[number];
 
 function runMocha(suite: Suite, env: NodeJS.ProcessEnv, summaryFile: string, extra: string[]): Promise<number> {
@@ -35,7 +36,7 @@ async function main() {
   // Anything else goes to mocha as is, e.g. `npm test -- integration --grep 'live hub'`.
   const extra = args.filter((a) => !SUITES.includes(a as Suite));
   const suites: Suite[] = wanted.length ? wanted : [...SUITES];
-  const needsServices = suites.some((s) => s !== 'unit');
+  const needsServices = suites.some((s) => s !== 'unit' && s !== 'topology');
   const started = Date.now();
   const cleanups: Array<() => Promise<void>> = [];
   let passed = 0;

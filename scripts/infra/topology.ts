@@ -211,10 +211,11 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       ...(ui ? { TEMPORAL_UI_URL: ui.url } : {}),
       ...opts.env,
     };
-    const roleEnv = (name: string, extra: Record<string, string>) => {
+    /** A role's whole configuration; the simulator gets no database, Temporal or key settings (it needs none). */
+    const roleEnv = (name: string, extra: Record<string, string>, shared = true) => {
       const dataDir = path.join(opts.dir, 'processes', name);
       fs.mkdirSync(dataDir, { recursive: true });
-      return { ...baseEnv(), ...sharedEnv, DATA_DIR: dataDir, ...extra };
+      return { ...baseEnv(), ...(shared ? sharedEnv : { LOG_LEVEL: sharedEnv.LOG_LEVEL, ...opts.env }), DATA_DIR: dataDir, ...extra };
     };
 
     // 3. migrate, once, to completion.
@@ -238,7 +239,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         SIM_NETCONF_COUNT: String(netconfCount),
         SIM_NETCONF_BASE_PORT: String(netconfCount ? await freePortBlock(netconfCount) : 0),
         SIM_INTERFACES: String(opts.interfaces ?? 4),
-      }),
+      }, false),
     );
     stoppers.push({ what: 'simulator', stop: () => simulator.stop() });
     await healthy(simulator);

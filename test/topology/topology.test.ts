@@ -1,0 +1,368 @@
+/**
+ * The deployment topology, run end to end on this machine (scripts/infra/topology.ts):
+ * PostgreSQL with TimescaleDB preloaded, the Temporal server on PostgreSQL, `migrate`
+ * once, three collectors, a control worker, two web processes and a simulator with 30
+ * switches — separate processes configured only by environment. It proves, in order:
+ * sessions spread across the collectors; kill -9 of a collector moves its sessions to
+ * the others after the heartbeat timeout, with gaps recorded; SIGTERM hands over at once;
+ * restarting the Temporal server loses no session; a web process killed under a live
+ * stream is replaced by the other one, resuming with Last-Event-ID without losing a
+ * point. At every checkpoint: stored = received − counted drops.
+ *
+ * Accounting across a collector's death: before a collector is killed or stopped, the
+ * devices it holds are stalled until its counters stop moving and its batcher is empty;
+ * its last scrape is then exact, and is kept in the totals (the rest of the fleet keeps
+ * streaming). The stall ends as soon as the collector is gone.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
+import { waitFor } from '../../scripts/infra/proc';
+import { startTopology, type RoleProcess, type Topology } from '../../scripts/infra/topology';
+import { assertTimescaleDbServer, storageModesUnderTest } from '../support/db';
+import { sumMetric } from '../support/faults-rig';
+import { readSse, sseEvents } from '../support/faults-web';
+import { signIn } from '../support/web-auth';
+
+const HEARTBEAT_TIMEOUT_MS = 4000;
+const DEVICES = 30;
+const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** p-th percentile (nearest rank) of `xs`. */
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+describe('topology: the deployment shape on one machine', function () {
+  this.timeout(300_000);
+  let topo: Topology;
+  let client: Client;
+  let pool: pg.Pool;
+  let tmp: string;
+  /** Final counters of collectors that are gone (scraped when they could no longer change). */
+  const retired = { received: 0, dropped: 0 };
+  const figures: string[] = [];
+  const liveCollectors = () => topo.collectors.filter((c) => c.alive());
+
+  async function metricsText(c: RoleProcess): Promise<string> {
+    return (await fetch(`${c.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  }
+
+  /** Sessions a collector runs (connecting + streaming), and those streaming. */
+  async function sessionsOf(c: RoleProcess): Promise<{ total: number; streaming: number }> {
+    const text = await metricsText(c);
+    const streaming = Number(/^sessions\{state="streaming"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    return { total: sumMetric(text, 'sessions'), streaming };
+  }
+
+  /** Device id → pid of the collector whose worker runs its session activity (Temporal's view). */
+  async function holders(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    await Promise.all(
+      topo.devices.map(async (d) => {
+        const desc = await client.workflow.getHandle(deviceSessionWorkflowId(d.id)).describe();
+        const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runDeviceSession');
+        const pid = Number(pending?.lastWorkerIdentity?.split('@')[0]);
+        if (pid) out.set(d.id, pid);
+      }),
+    );
+    return out;
+  }
+
+  /** The live collector holding the most sessions, and the devices it holds. */
+  function busiest(held: Map<number, number>): { victim: RoleProcess; moved: number[] } {
+    const count = (c: RoleProcess) => [...held.values()].filter((pid) => pid === c.pid).length;
+    const victim = [...liveCollectors()].sort((a, b) => count(b) - count(a))[0];
+    return { victim, moved: [...held].filter(([, pid]) => pid === victim.pid).map(([id]) => id) };
+  }
+
+  /** Stall (or resume) sending on devices, through the simulator's fault API. */
+  async function stall(deviceIds: number[], on: boolean): Promise<void> {
+    const names = topo.devices.filter((d) => deviceIds.includes(d.id)).map((d) => d.name);
+    await Promise.all(
+      names.map(async (name) => {
+        const res = await fetch(`${topo.simulator.url}/devices/${encodeURIComponent(name)}/faults/stall`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ args: [on] }),
+        });
+        assert.equal(res.status, 200, `stall ${name}: ${await res.text()}`);
+      }),
+    );
+  }
+
+  async function accounting(): Promise<{ received: number; dropped: number; stored: number }> {
+    let { received, dropped } = retired;
+    for (const c of liveCollectors()) {
+      const text = await metricsText(c);
+      received += sumMetric(text, 'session_points_received_total');
+      dropped += sumMetric(text, 'ingest_points_dropped_total');
+    }
+    const { rows } = await pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM samples)::int + (SELECT count(*) FROM states)::int AS n`);
+    return { received, dropped, stored: rows[0].n };
+  }
+
+  /**
+   * Stall every device, wait until every received point is stored or counted as dropped
+   * (and nothing moves for a second), check stored = received − dropped, resume.
+   */
+  async function checkpoint(label: string): Promise<void> {
+    const all = topo.devices.map((d) => d.id);
+    await stall(all, true);
+    try {
+      let last: Awaited<ReturnType<typeof accounting>> | undefined;
+      let a = await accounting();
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        await sleep(1000);
+        last = a;
+        a = await accounting();
+        if (a.stored === a.received - a.dropped && a.received === last.received && a.stored === last.stored) break;
+      }
+      figures.push(`${label}: received ${a.received}, dropped ${a.dropped}, stored ${a.stored}`);
+      assert.ok(a.received > 0, `${label}: points were received`);
+      assert.equal(a.stored, a.received - a.dropped, `${label}: stored = received − dropped (received ${a.received}, dropped ${a.dropped})`);
+    } finally {
+      await stall(all, false);
+    }
+  }
+
+  /**
+   * Stall the devices `victim` holds until its counters stop moving and its batcher is
+   * empty, then keep its last scrape in the totals: nothing more can reach it.
+   */
+  async function drainBeforeLoss(victim: RoleProcess, deviceIds: number[]): Promise<void> {
+    await stall(deviceIds, true);
+    let text = await metricsText(victim);
+    await waitFor(`${victim.name} idle and flushed`, async () => {
+      await sleep(500);
+      const next = await metricsText(victim);
+      const same = sumMetric(next, 'session_points_received_total') === sumMetric(text, 'session_points_received_total');
+      text = next;
+      return same && sumMetric(next, 'ingest_buffered_points') === 0;
+    }, 20_000, 0);
+    retired.received += sumMetric(text, 'session_points_received_total');
+    retired.dropped += sumMetric(text, 'ingest_points_dropped_total');
+  }
+
+  /** Time (ms after `since`) until the live collectors other than `leaving` hold every session. */
+  async function untilAllHeld(leaving: RoleProcess, since: number, timeoutMs: number): Promise<number> {
+    await waitFor('the other collectors holding every session', async () => {
+      const s = await Promise.all(liveCollectors().filter((c) => c !== leaving).map(sessionsOf));
+      return s.reduce((n, x) => n + x.total, 0) === DEVICES;
+    }, timeoutMs, 100);
+    return Date.now() - since;
+  }
+
+  /** Per device: ms from `since` to its first stored sample after `since`. */
+  async function firstPointsAfter(deviceIds: number[], since: number): Promise<Map<number, number>> {
+    let got = new Map<number, number>();
+    await waitFor('points from every moved device', async () => {
+      const { rows } = await pool.query<{ device_id: number; t: number }>(
+        `SELECT se.device_id, (extract(epoch FROM min(s.time)) * 1000)::float8 AS t FROM samples s JOIN series se ON se.id = s.series_id
+          WHERE se.device_id = ANY($1) AND s.time > to_timestamp($2::float8 / 1000) GROUP BY se.device_id`,
+        [deviceIds, since],
+      );
+      got = new Map(rows.map((r) => [Number(r.device_id), r.t - since]));
+      return got.size === deviceIds.length;
+    }, 60_000, 250);
+    return got;
+  }
+
+  /** Devices with a gap recorded that ended after `since`. */
+  async function devicesWithGapsAfter(since: number): Promise<Set<number>> {
+    const { rows } = await pool.query<{ device_id: number }>(`SELECT DISTINCT device_id FROM gaps WHERE ended_at > to_timestamp($1::float8 / 1000)`, [since]);
+    return new Set(rows.map((r) => Number(r.device_id)));
+  }
+
+  before(async function () {
+    this.timeout(600_000); // a first run builds the Temporal server and Temporal Web from the Go module proxy
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'topology-'));
+    const started = Date.now();
+    topo = await startTopology({
+      dir: tmp,
+      ephemeral: true,
+      gnmiDevices: DEVICES,
+      env: { SESSION_HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS), LOG_LEVEL: process.env.TEST_PROCESS_LOG_LEVEL ?? 'warn' },
+      quiet: !process.env.TEST_VERBOSE,
+      log: (line) => process.env.TEST_VERBOSE && process.stderr.write(`      ${line}\n`),
+    });
+    figures.push(`topology up in ${secs(Date.now() - started)}`);
+    const connection = await Connection.connect({ address: topo.temporal.address });
+    client = new Client({ connection, namespace: topo.temporal.namespace });
+    pool = new pg.Pool({ connectionString: topo.databaseUrl, max: 4 });
+  });
+
+  after(async () => {
+    if (figures.length) console.log(figures.map((f) => `      ${f}`).join('\n'));
+    await pool?.end().catch(() => undefined);
+    await client?.connection.close().catch(() => undefined);
+    await topo?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('runs on TimescaleDB and the Temporal server on PostgreSQL, each role configured only by environment', async () => {
+    if (storageModesUnderTest().includes('timescaledb')) {
+      await assertTimescaleDbServer(topo.databaseUrl);
+      const { rows } = await pool.query(`SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_name = 'samples'`);
+      assert.equal(rows.length, 1, 'migrate created samples as a hypertable');
+    }
+    const system = await client.connection.workflowService.getClusterInfo({});
+    assert.equal(system.persistenceStore, 'postgres12', 'the Temporal server persists to PostgreSQL');
+    assert.equal(system.visibilityStore, 'postgres12', 'and keeps visibility in PostgreSQL');
+    // Separate processes: each its own pid and data folder; the simulator knows nothing of the database or the keys.
+    const all = [topo.control, ...topo.collectors, ...topo.webs, topo.simulator];
+    assert.equal(new Set(all.map((p) => p.pid)).size, all.length);
+    assert.equal(new Set(all.map((p) => p.env.DATA_DIR)).size, all.length);
+    assert.ok(all.every((p) => p.alive()));
+    assert.equal(topo.simulator.env.DATABASE_URL ?? topo.simulator.env.SECRETS_KEY, undefined);
+    assert.equal(new Set(topo.webs.map((w) => w.env.SESSION_SECRET)).size, 1, 'the web processes share SESSION_SECRET (sign-in works on either)');
+  });
+
+  it('spreads the sessions across the three collectors; SQL visibility finds them by search attribute', async () => {
+    let per: Array<{ total: number; streaming: number }> = [];
+    await waitFor('every session streaming', async () => {
+      per = await Promise.all(topo.collectors.map(sessionsOf));
+      return per.reduce((n, s) => n + s.streaming, 0) === DEVICES;
+    }, 90_000, 500);
+    figures.push(`sessions per collector (from /metrics): ${per.map((s) => s.streaming).join(' / ')}`);
+    assert.ok(per.every((s) => s.streaming > 0), `every collector holds sessions (${per.map((s) => s.streaming).join(', ')})`);
+    let listed = 0;
+    await waitFor("visibility: SessionState = 'streaming' for every device", async () => {
+      listed = 0;
+      for await (const _ of client.workflow.list({ query: `SessionState = 'streaming' AND ExecutionStatus = 'Running'` })) listed++;
+      return listed === DEVICES;
+    }, 30_000, 500).catch(() => undefined);
+    assert.equal(listed, DEVICES, 'the SessionState search attribute is registered and indexed in SQL visibility');
+    await checkpoint('steady state');
+  });
+
+  it('kill -9 of a collector: its sessions move to the others after the heartbeat timeout, with gaps recorded', async () => {
+    const held = await holders();
+    const { victim, moved } = busiest(held);
+    assert.ok(moved.length > 0, 'the victim holds sessions');
+    await drainBeforeLoss(victim, moved);
+    const killedAt = Date.now();
+    await victim.kill9();
+    await stall(moved, false);
+    const handover = await untilAllHeld(victim, killedAt, HEARTBEAT_TIMEOUT_MS + 30_000);
+    const firstPoints = await firstPointsAfter(moved, killedAt);
+    let gapped = new Set<number>();
+    await waitFor('gaps recorded for every moved session', async () => {
+      gapped = await devicesWithGapsAfter(killedAt);
+      return moved.every((id) => gapped.has(id));
+    }, 30_000, 500).catch(() => undefined);
+    const back = [...firstPoints.values()];
+    figures.push(
+      `kill -9: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (heartbeat timeout ${secs(HEARTBEAT_TIMEOUT_MS)}); gaps recorded for ${moved.filter((id) => gapped.has(id)).length}/${moved.length}`,
+    );
+    assert.deepEqual(moved.filter((id) => !gapped.has(id)), [], 'every moved session has a recorded gap');
+    assert.ok(percentile(back, 99) <= HEARTBEAT_TIMEOUT_MS + 6000, `moved sessions store points again within the heartbeat timeout plus one retry (p99 ${back.length ? percentile(back, 99) : 'n/a'} ms)`);
+    const after = await holders();
+    assert.ok(moved.every((id) => after.get(id) !== victim.pid && liveCollectors().some((c) => c.pid === after.get(id))), 'moved sessions run on live collectors');
+    // A supervisor replaces the dead collector.
+    await topo.startRole('collector', 'collector-4');
+    await checkpoint('after kill -9');
+  });
+
+  it('SIGTERM: a stopping collector hands its sessions over at once', async () => {
+    const held = await holders();
+    const { victim, moved } = busiest(held);
+    assert.ok(moved.length > 0, 'the victim holds sessions');
+    await drainBeforeLoss(victim, moved);
+    const signalledAt = Date.now();
+    const exiting = victim.stop(20_000);
+    const handover = await untilAllHeld(victim, signalledAt, HEARTBEAT_TIMEOUT_MS + 30_000);
+    await exiting;
+    const exitedAfter = Date.now() - signalledAt;
+    await stall(moved, false);
+    const firstPoints = await firstPointsAfter(moved, signalledAt);
+    const back = [...firstPoints.values()];
+    figures.push(
+      `SIGTERM: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; the old collector exited after ${secs(exitedAfter)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (devices stalled until it exited)`,
+    );
+    assert.equal(victim.child.child.exitCode, 0, 'the collector exited cleanly');
+    assert.ok(handover < HEARTBEAT_TIMEOUT_MS, `handed over before any heartbeat timeout (${handover} ms)`);
+    await checkpoint('after SIGTERM');
+  });
+
+  it('restarting the Temporal server loses no session and no point', async () => {
+    const runsBefore = await Promise.all(topo.devices.map((d) => client.workflow.getHandle(deviceSessionWorkflowId(d.id)).describe()));
+    assert.ok(runsBefore.every((r) => r.status.name === 'RUNNING'));
+    const killedAt = Date.now();
+    await topo.temporal.kill9();
+    await topo.temporal.start();
+    const serving = Date.now();
+    let states: string[] = [];
+    await waitFor('every session answering its status query as streaming', async () => {
+      states = (await Promise.all(topo.devices.map((d) => client.workflow.getHandle(deviceSessionWorkflowId(d.id)).query(statusQuery)))).map((s) => s.state);
+      return states.every((s) => s === 'streaming');
+    }, 120_000, 500);
+    const recovered = Date.now();
+    const runsAfter = await Promise.all(topo.devices.map((d) => client.workflow.getHandle(deviceSessionWorkflowId(d.id)).describe()));
+    const firstPoints = await firstPointsAfter(topo.devices.map((d) => d.id), recovered);
+    const gapped = await devicesWithGapsAfter(killedAt);
+    figures.push(
+      `Temporal kill -9 + restart: serving again after ${secs(serving - killedAt)}; every session answering 'streaming' ${secs(recovered - serving)} later; ${gapped.size} sessions re-attempted (gaps); every device storing (${firstPoints.size}/${DEVICES})`,
+    );
+    assert.ok(runsAfter.every((r) => r.status.name === 'RUNNING'), 'every session workflow still runs');
+    assert.equal(runsAfter.filter((r, i) => r.runId === runsBefore[i].runId).length, DEVICES, 'the same workflow runs carry on');
+    assert.ok(liveCollectors().every((c) => c.alive()) && topo.control.alive(), 'workers stayed up');
+    await checkpoint('after the Temporal restart');
+  });
+
+  it('a web process killed under a live stream is replaced by the other: Last-Event-ID resumes without losing a point', async () => {
+    const [first, second] = topo.webs;
+    const device = topo.devices[0];
+    const { rows } = await pool.query<{ id: number }>(`SELECT id FROM series WHERE device_id = $1 AND path = $2`, [device.id, IN_OCTETS]);
+    assert.equal(rows.length, 1, `series ${IN_OCTETS} of ${device.name}`);
+    const series = rows[0].id;
+    // Sign-in works on both web processes (they share only the database and SESSION_SECRET).
+    const cookie = await signIn(first.url!, topo.admin.email, topo.admin.password);
+    await signIn(second.url!, topo.admin.email, topo.admin.password);
+    const live = (base: string, headers: Record<string, string>, query: string) =>
+      fetch(`${base}/api/live?series=${series}${query}`, { headers: { accept: 'text/event-stream', cookie, ...headers }, signal: AbortSignal.timeout(60_000) });
+    const openedAt = Date.now();
+    const stream1 = await live(first.url!, {}, `&since=${openedAt}`);
+    assert.equal(stream1.status, 200, 'the live stream opened on the first web process');
+    const reading = readSse(stream1, 60_000);
+    const storedAfter = async (ms: number) =>
+      (await pool.query(`SELECT 1 FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) LIMIT 1`, [series, ms])).rowCount === 1;
+    await waitFor('live points on the first stream', () => storedAfter(openedAt + 5000), 30_000, 250);
+    const killedAt = Date.now();
+    await first.kill9();
+    const events1 = sseEvents(await reading);
+    assert.ok(events1.length > 0, 'events arrived before the kill');
+    const lastId = events1[events1.length - 1].id!;
+    // While no stream is open (EventSource waits before it reconnects), points keep being stored.
+    await waitFor('a point stored while no stream was open', () => storedAfter(killedAt + 1000), 30_000, 250);
+    // The browser's EventSource reconnects; the load balancer sends it to the other process, with the same cookie.
+    const stream2 = await live(second.url!, { 'last-event-id': String(lastId) }, '');
+    assert.equal(stream2.status, 200, 'the other web process accepts the session cookie and the resume point');
+    const resumedAt = Date.now();
+    const text2 = await readSse(stream2, 30_000, (t) => sseEvents(t).some((e) => e.points.some((p) => p.t > resumedAt + 3000)));
+    const got = [...events1, ...sseEvents(text2)].flatMap((e) => e.points).map((p) => p.t);
+    const newest = Math.max(...got);
+    const stored = (
+      await pool.query<{ t: number }>(
+        `SELECT (extract(epoch FROM time) * 1000)::float8 AS t FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) AND time <= to_timestamp($3::float8 / 1000) ORDER BY time`,
+        [series, openedAt, newest],
+      )
+    ).rows.map((r) => r.t);
+    const missing = stored.filter((t) => !got.some((g) => Math.abs(g - t) < 0.01));
+    const duplicates = got.length - new Set(got).size;
+    figures.push(`web kill -9 under a live stream: resumed on the other process ${secs(resumedAt - killedAt)} after the kill; ${got.length} points delivered, ${stored.length} stored in the window, ${missing.length} missing, ${duplicates} duplicates`);
+    assert.deepEqual(missing, [], 'every stored point of the window was delivered');
+    assert.equal(duplicates, 0, 'no point delivered twice');
+    assert.ok(got.some((t) => t > killedAt && t < resumedAt), 'points stored while no stream was open were replayed by the other process');
+    assert.ok(got.some((t) => t > resumedAt + 3000), 'the other process carries on live');
+    await checkpoint('after the web process was killed');
+  });
+});
