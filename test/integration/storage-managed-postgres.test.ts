@@ -1,0 +1,197 @@
+/**
+ * The managed PostgreSQL and the storage-mode decision on real servers:
+ * - a second small cluster with TimescaleDB installed but NOT preloaded (the state right after
+ *   installing a distribution's package): STORAGE_TIMESCALEDB=auto migrates to native without
+ *   a FATAL, `on` stops with a message saying what to set, and the connection survives both;
+ * - the test cluster, which preloads TimescaleDB: auto picks TimescaleDB;
+ * - authentication: scram-sha-256 with the generated password (0600), a private socket folder,
+ *   and a cluster created with `trust` by an earlier version switched to scram-sha-256.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createKnex } from '../../activities/db/pool';
+import { storageMode } from '../../activities/maintenance';
+import { chooseTimescale } from '../../migrations/20261127000002_samples';
+import { migrateLatest } from '../../migrations/index';
+import { ensureDatabase, findPostgresBin, startManagedPostgres, type ManagedCluster } from '../../scripts/infra/postgres';
+import { freePort } from '../../scripts/infra/proc';
+import { ensureTimescaleDb } from '../../scripts/infra/timescaledb';
+import { createTestDatabase, storageModesUnderTest, timescaleDbMissingMessage } from '../support/db';
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** A PostgreSQL tool as the server's user (the server refuses root). */
+function pgTool(tool: string, args: string[]) {
+  const exe = path.join(findPostgresBin()!, tool);
+  execFileSync(isRoot() ? 'runuser' : exe, isRoot() ? ['-u', 'postgres', '--', exe, ...args] : args, { cwd: '/', stdio: 'ignore' });
+}
+
+/** A scratch folder the postgres user can traverse. */
+function scratch(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Connects, or returns the error message. */
+async function connectError(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+describe('storage: the migration decides the mode from the catalog before creating anything', function () {
+  it('chooseTimescale: every combination of wanted mode and server facts', () => {
+    const facts = (available: boolean, preloaded: boolean, created = false) => ({ available, preloaded, created });
+    assert.deepEqual(chooseTimescale('auto', facts(true, true)), { timescale: true });
+    assert.deepEqual(chooseTimescale('on', facts(true, true)), { timescale: true });
+    assert.deepEqual(chooseTimescale('off', facts(true, true)), { timescale: false });
+    assert.equal(chooseTimescale('auto', facts(true, false)).timescale, false);
+    assert.match(chooseTimescale('auto', facts(true, false)).note!, /not preloaded.*shared_preload_libraries = 'timescaledb'/);
+    assert.match(chooseTimescale('auto', facts(false, false)).note!, /not installed/);
+    assert.throws(() => chooseTimescale('on', facts(true, false)), /STORAGE_TIMESCALEDB=on .* without preloading it: set shared_preload_libraries = 'timescaledb'/);
+    assert.throws(() => chooseTimescale('on', facts(false, false)), /not installed/);
+    // The extension exists but the server no longer preloads it: its event triggers would fail any DDL.
+    assert.throws(() => chooseTimescale('auto', facts(true, false, true)), /exists in this database but the server does not preload it/);
+    assert.deepEqual(chooseTimescale('off', facts(true, false, true)), { timescale: false });
+  });
+
+  if (storageModesUnderTest().includes('timescaledb')) {
+    describe('a server with TimescaleDB installed but not preloaded', function () {
+      this.timeout(60_000);
+      const root = scratch('st-nopreload-');
+      let cluster: ManagedCluster;
+
+      before(async () => {
+        const ts = await ensureTimescaleDb(findPostgresBin()!);
+        if (!ts.available) throw new Error(timescaleDbMissingMessage(ts.reason ?? 'TimescaleDB is not installed'));
+        cluster = await startManagedPostgres({ dir: path.join(root, 'pg'), port: await freePort(), database: 'auto', ephemeral: true, timescaledb: false });
+        await ensureDatabase(cluster.adminUrl, 'strict');
+      });
+
+      after(async () => {
+        await cluster?.stop();
+        fs.rmSync(root, { recursive: true, force: true });
+      });
+
+      it('auto: native partitions, a log line saying what to set, no FATAL', async () => {
+        const db = createKnex(cluster.url, 1);
+        const warnings: string[] = [];
+        const warn = console.warn;
+        console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+        try {
+          const available = await db.raw(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'timescaledb'`);
+          assert.equal(available.rows[0].n, 1, 'the extension files are installed');
+          await migrateLatest(db, { storageTimescaledb: 'auto' });
+          assert.equal(await storageMode(db), 'native');
+          const ext = await db.raw(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`);
+          assert.equal(ext.rows[0].n, 0, 'CREATE EXTENSION was never tried');
+        } finally {
+          console.warn = warn;
+          await db.destroy();
+        }
+        assert.ok(
+          warnings.some((w) => /installed but not preloaded/.test(w) && /shared_preload_libraries = 'timescaledb'/.test(w)),
+          warnings.join('\n'),
+        );
+      });
+
+      it('on: stops before creating anything, saying exactly what to set; the connection survives', async () => {
+        const db = createKnex(cluster.url.replace(/\/auto$/, '/strict'), 1);
+        try {
+          await assert.rejects(
+            migrateLatest(db, { storageTimescaledb: 'on' }),
+            /STORAGE_TIMESCALEDB=on but this PostgreSQL server has TimescaleDB installed without preloading it: set shared_preload_libraries = 'timescaledb' and timescaledb.telemetry_level = off/,
+          );
+          // The same single connection still answers (a FATAL would have ended it), and nothing was created.
+          const left = await db.raw(`SELECT to_regclass('samples') IS NULL AS none, pg_backend_pid() > 0 AS alive`);
+          assert.deepEqual(left.rows[0], { none: true, alive: true });
+        } finally {
+          await db.destroy();
+        }
+      });
+    });
+
+    it('auto on the test cluster, which preloads TimescaleDB: hypertables', async function () {
+      this.timeout(60_000);
+      const tdb = await createTestDatabase('storage_auto', { migrate: false });
+      try {
+        const preload = await tdb.pool.query(`SELECT current_setting('shared_preload_libraries') AS v`);
+        if (!/timescaledb/.test(preload.rows[0].v)) throw new Error(timescaleDbMissingMessage('the test PostgreSQL does not preload TimescaleDB'));
+        await migrateLatest(tdb.db, { storageTimescaledb: 'auto' });
+        assert.equal(await storageMode(tdb.db), 'timescaledb');
+      } finally {
+        await tdb.drop();
+      }
+    });
+  }
+});
+
+describe('managed PostgreSQL: scram-sha-256 with a generated password, a private socket folder', function () {
+  this.timeout(60_000);
+
+  it('a new cluster refuses connections without the password; the password file is 0600, the socket folder 0700', async () => {
+    const root = scratch('st-scram-');
+    const port = await freePort();
+    const cluster = await startManagedPostgres({ dir: path.join(root, 'pg'), port, database: 'x', ephemeral: true });
+    try {
+      assert.equal(await connectError(cluster.url), undefined);
+      assert.match((await connectError(`postgres://postgres:wrong@127.0.0.1:${port}/x`)) ?? 'connected', /password authentication failed/);
+      assert.match((await connectError(`postgres://postgres@127.0.0.1:${port}/x`)) ?? 'connected', /password/);
+      const password = fs.readFileSync(path.join(root, 'postgres.password'), 'utf8').trim();
+      assert.ok(password.length >= 32 && cluster.url.includes(`:${password}@`), 'the URL carries the generated password');
+      assert.equal(fs.statSync(path.join(root, 'postgres.password')).mode & 0o777, 0o600);
+      const client = new pg.Client({ connectionString: cluster.url });
+      await client.connect();
+      const sockets = (await client.query(`SELECT current_setting('unix_socket_directories') AS v`)).rows[0].v as string;
+      await client.end();
+      assert.equal(sockets, path.join(root, 'pg-socket'));
+      assert.equal(fs.statSync(sockets).mode & 0o777, 0o700);
+    } finally {
+      await cluster.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a cluster an earlier version created with trust is switched to scram-sha-256 on its next start, data kept', async () => {
+    const root = scratch('st-trust-');
+    const dir = path.join(root, 'pg');
+    const port = await freePort();
+    fs.mkdirSync(dir, { mode: 0o700 });
+    if (isRoot()) execFileSync('chown', ['postgres:postgres', dir]);
+    // What the earlier version did: trust authentication, the socket in /tmp.
+    pgTool('initdb', ['-D', dir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+    pgTool('pg_ctl', ['-D', dir, '-o', `-p ${port} -k /tmp -c listen_addresses=127.0.0.1`, '-w', 'start']);
+    let cluster: ManagedCluster | undefined;
+    try {
+      const before = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+      await before.connect();
+      await before.query('CREATE DATABASE kept');
+      await before.end();
+      cluster = await startManagedPostgres({ dir, port, database: 'kept', ephemeral: true });
+      assert.match((await connectError(`postgres://postgres:wrong@127.0.0.1:${port}/kept`)) ?? 'connected', /password authentication failed/);
+      assert.equal(await connectError(cluster.url), undefined);
+      const hba = fs.readFileSync(path.join(dir, 'pg_hba.conf'), 'utf8');
+      assert.ok(!/^[^#].*\strust\s*$/m.test(hba), 'no trust line left');
+      const client = new pg.Client({ connectionString: cluster.url });
+      await client.connect();
+      const sockets = (await client.query(`SELECT current_setting('unix_socket_directories') AS v`)).rows[0].v as string;
+      await client.end();
+      assert.equal(sockets, `${dir}-socket`, 'restarted with the private socket folder');
+    } finally {
+      if (cluster) await cluster.stop();
+      else pgTool('pg_ctl', ['-D', dir, '-m', 'fast', '-w', 'stop']);
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
