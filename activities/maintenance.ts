@@ -77,7 +77,12 @@ function dayFromPartition(table: RawTable, name: string): number | undefined {
   return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
 }
 
-/** Detect the storage mode from the catalog. */
+/**
+ * The storage mode the database was created in, read from the catalog. One rule: the samples
+ * migration decides the mode once (installed and preloaded TimescaleDB, or native); afterwards
+ * everything (the rollups migration, maintenance) follows what it created — a partitioned
+ * `samples` is native, a plain one with the extension present is a hypertable.
+ */
 export async function storageMode(db: Knex): Promise<StorageMode> {
   const res = await db.raw(`
     SELECT (SELECT count(*) FROM pg_partitioned_table WHERE partrelid = to_regclass('samples'))::int AS partitioned,
