@@ -179,11 +179,12 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
     assert.equal(ctx.points.length, 0);
   });
 
-  it('an unsupported encoding override is a configuration error (UNIMPLEMENTED) with a warning', async () => {
-    const { ctx, run } = session([{ encoding: 'ascii', subscriptions: [sub(E1)] }]);
-    const err = await run.then(() => null, (e) => e);
-    assert.equal((err as SessionError).code, 'CONFIG_INVALID');
-    assert.ok(ctx.events.some((e) => e.type === 'warning' && /ascii/.test(e.message)));
+  it('an encoding override the device refuses (UNIMPLEMENTED) falls back to the next it lists, with warnings (ADR 014)', async () => {
+    const { ctx } = session([{ encoding: 'ascii', subscriptions: [sub(E1)] }]);
+    await ctx.waitFor(() => ctx.points.length > 0, 5000, 'points in the fallback encoding');
+    assert.ok(ctx.events.some((e) => e.type === 'warning' && /ascii/.test(e.message)), 'the unlisted override is reported');
+    assert.ok(ctx.events.some((e) => e.type === 'warning' && /refused encoding ASCII.*trying JSON_IETF/.test(e.message)), 'the refusal is reported');
+    assert.deepEqual(ctx.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'JSON_IETF', capabilities: 'answered' });
   });
 
   it('records deletes, follows aliases, counts and skips unknown kinds without stopping', async () => {
