@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseKeyring } from '../../activities/db/secrets';
+import { waitFor } from '../../scripts/infra/proc';
 import { startDeviceSession } from '../../activities/fleet';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
@@ -106,9 +107,28 @@ describe('web app in Chromium', function () {
     // The interfaces table and the traffic chart fill in from the same device.
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 2, null, { timeout: 30_000 });
     await page.getByTestId('interfaces').waitFor();
+    // Last point is the newest stored point while streaming (the workflow's own moves only when an attempt ends).
+    await page.waitForFunction(() => /^\d+ s ago$/.test(document.querySelector('[data-testid=last-point]')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.equal(await page.getByTestId('last-error').innerText(), 'none');
     await shot(page, 'device');
     await page.goto(`${web.url}/devices`);
     assert.equal(await page.getByTestId(`state-${sim.name}`).innerText(), 'streaming');
+
+    // The device's stream breaks and the session recovers: the old error is shown with its time, as an earlier connection's.
+    const deviceUrl = `${web.url}/devices/${id}`;
+    (sim.faults as unknown as { dropStreams(): number }).dropStreams();
+    await waitFor(
+      'the device page to show streaming with the error of an earlier connection',
+      async () => {
+        await page.goto(deviceUrl);
+        return (await page.getByTestId('session-state').innerText()) === 'streaming' && (await page.getByTestId('last-error').innerText()).startsWith('earlier connection · ');
+      },
+      45_000,
+      500,
+    );
+    assert.match(await page.getByTestId('last-error-when').innerText(), /^earlier connection · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ s ago\): $/);
+    assert.equal(await page.getByTestId('last-error').getAttribute('class'), 'muted');
+    await shot(page, 'device-recovered');
   });
 
   it('creates a dashboard with a live widget whose chart keeps drawing', async () => {

@@ -12,13 +12,15 @@ export interface InterfaceRow {
   updatedAt?: number;
 }
 
-// OpenConfig (gNMI) and ietf-interfaces (NETCONF) name the same leaves differently.
+// OpenConfig (gNMI) and ietf-interfaces (NETCONF) name the same leaves differently; ietf-interfaces
+// has the legacy /interfaces-state tree (RFC 7223) and the NMDA /interfaces tree (RFC 8343).
 const OPENCONFIG_LEAF = /^\/interfaces\/interface\[name=((?:\\.|[^\]\\])*)\]\/state\/(oper-status|counters\/(in-octets|out-octets|in-errors|out-errors))$/;
 const IETF_LEAF = /^\/interfaces-state\/interface\[name=((?:\\.|[^\]\\])*)\]\/(oper-status|statistics\/(in-octets|out-octets|in-errors|out-errors))$/;
+const IETF_NMDA_LEAF = /^\/interfaces\/interface\[name=((?:\\.|[^\]\\])*)\]\/(oper-status|statistics\/(in-octets|out-octets|in-errors|out-errors))$/;
 
-/** The interface name and leaf of a path in either model, or null. */
+/** The interface name and leaf of a path in any of the three models, or null. */
 export function interfaceLeaf(path: string): RegExpExecArray | null {
-  return OPENCONFIG_LEAF.exec(path) ?? IETF_LEAF.exec(path);
+  return OPENCONFIG_LEAF.exec(path) ?? IETF_LEAF.exec(path) ?? IETF_NMDA_LEAF.exec(path);
 }
 
 /** Interfaces of a device with their newest counters (rates from the two newest samples). */

@@ -12,6 +12,8 @@ import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.serve
 import { ctx } from '../lib/context.server';
 import { approveHostKey, deleteDevice, deviceIngestDrops, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
 import { deviceInterfaces } from '../lib/interfaces.server';
+import { newestStoredPointAt } from '../lib/device-facts.server';
+import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
 import { ago, formatValue } from '../lib/format';
@@ -25,12 +27,12 @@ export function meta({ data }: Route.MetaArgs) {
 }
 
 // Each chart lists the path of every model that carries the leaf (OpenConfig over gNMI,
-// ietf-interfaces over NETCONF); a device shows whichever it reports.
+// ietf-interfaces over NETCONF: legacy /interfaces-state and NMDA /interfaces); a device shows whichever it reports.
 const CHARTS: Array<{ key: string; title: string; patterns: string[] } & Pick<ChartDefinition, 'rate' | 'unit' | 'scale' | 'kind'>> = [
   {
     key: 'in',
     title: 'Inbound traffic',
-    patterns: ['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces-state/interface[name=*]/statistics/in-octets'],
+    patterns: ['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces-state/interface[name=*]/statistics/in-octets', '/interfaces/interface[name=*]/statistics/in-octets'],
     rate: true,
     scale: 8,
     unit: 'bits/s',
@@ -38,7 +40,7 @@ const CHARTS: Array<{ key: string; title: string; patterns: string[] } & Pick<Ch
   {
     key: 'out',
     title: 'Outbound traffic',
-    patterns: ['/interfaces/interface[name=*]/state/counters/out-octets', '/interfaces-state/interface[name=*]/statistics/out-octets'],
+    patterns: ['/interfaces/interface[name=*]/state/counters/out-octets', '/interfaces-state/interface[name=*]/statistics/out-octets', '/interfaces/interface[name=*]/statistics/out-octets'],
     rate: true,
     scale: 8,
     unit: 'bits/s',
@@ -60,7 +62,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { db } = ctx();
   const device = await getDevice(db, Number(params.deviceId));
   if (!device) throw data('No such device', { status: 404 });
-  const [statuses, gaps, interfaces, charts] = await Promise.all([
+  const [statuses, gaps, interfaces, charts, newestStored] = await Promise.all([
     sessionStatuses([device.id], 3000),
     listGaps(db, device.id, 5),
     deviceInterfaces(db, device.id),
@@ -70,6 +72,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         series: (await Promise.all(patterns.map((p) => resolveWidgetSeries(db, device.id, p, 64)))).flatMap((r) => r.series).slice(0, 64),
       })),
     ),
+    newestStoredPointAt(db, device.id),
   ]);
   const status = statuses.get(device.id) ?? null;
   const drops = await deviceIngestDrops(db, device.id);
@@ -89,6 +92,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
       acceptNewHostKey: device.settings?.netconf?.acceptNewHostKey ?? false,
     },
     status,
+    lastPointAt: lastPointAt(status, newestStored) ?? null,
+    lastError: lastErrorFact(status) ?? null,
     gaps,
     drops,
     interfaces,
@@ -140,6 +145,9 @@ export async function action({ request, params }: Route.ActionArgs) {
   }
 }
 
+/** UTC date and time to the second. */
+const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
 function Button({ intent, label, className = 'secondary' }: { intent: string; label: string; className?: string }) {
   return (
     <Form method="post" className="inline">
@@ -152,7 +160,7 @@ function Button({ intent, label, className = 'secondary' }: { intent: string; la
 }
 
 export default function Device() {
-  const { device, status, gaps, drops, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const waiting = charts[0].series.length === 0;
@@ -193,14 +201,24 @@ export default function Device() {
               {status?.paused ? <span className="muted"> (paused)</span> : null}
             </dd>
             <dt>Since</dt>
-            <dd>{status ? `${new Date(status.since).toISOString().replace('T', ' ').slice(0, 19)} (${ago(status.since, now)})` : '—'}</dd>
+            <dd>{status ? `${stamp(status.since)} (${ago(status.since, now)})` : '—'}</dd>
             <dt>Attempt</dt>
             <dd>{status ? `${status.attempt} (configuration generation ${status.generation})` : '—'}</dd>
             <dt>Last point</dt>
-            <dd>{ago(status?.lastPointAt, now)}</dd>
+            <dd data-testid="last-point">{ago(lastPointAt, now)}</dd>
             <dt>Last error</dt>
-            <dd className={status?.lastError ? 'error-text' : 'muted'} data-testid="last-error">
-              {status?.lastError ?? 'none'}
+            <dd className={lastError?.current ? 'error-text' : 'muted'} data-testid="last-error">
+              {lastError ? (
+                <>
+                  <span data-testid="last-error-when">
+                    {lastError.current ? '' : 'earlier connection · '}
+                    {lastError.at ? `${stamp(lastError.at)} (${ago(lastError.at, now)})` : 'time not recorded'}:{' '}
+                  </span>
+                  {lastError.message}
+                </>
+              ) : (
+                'none'
+              )}
             </dd>
             {drops.length > 0 ? (
               <>
