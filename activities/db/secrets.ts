@@ -170,7 +170,13 @@ export async function openKeyring(
   db: { raw(sql: string): PromiseLike<{ rows: Array<{ key_version: number; n: string }> }> },
   opts: { key?: string; keyFile?: string; dataDir: string },
 ): Promise<Keyring> {
-  const { rows } = await db.raw('SELECT key_version, count(*) AS n FROM device_credentials GROUP BY key_version ORDER BY key_version');
+  const { rows } = await Promise.resolve(
+    db.raw('SELECT key_version, count(*) AS n FROM device_credentials GROUP BY key_version ORDER BY key_version'),
+  ).catch((err: { code?: string }) => {
+    // Not migrated yet (a process started before the migrations): nothing can be sealed yet either.
+    if (err?.code === '42P01') return { rows: [] as Array<{ key_version: number; n: string }> };
+    throw err;
+  });
   const stored = rows.map((r) => ({ version: Number(r.key_version), n: Number(r.n) }));
   const describe = (vs: typeof stored) => vs.map((s) => `version ${s.version} (${s.n} device${s.n === 1 ? '' : 's'})`).join(', ');
   if (!opts.key && !fs.existsSync(keyFilePath(opts)) && stored.length > 0) {

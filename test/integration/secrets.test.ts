@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDevice, loadSecrets } from '../../activities/db/devices';
-import { addKeyVersion, loadKeyring, isSecretsUnreadable, openKeyring, parseKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
+import { addKeyVersion, isSecretsUnreadable, loadKeyring, openKeyring, parseKeyring, refreshKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -155,5 +155,26 @@ describe('device secrets: key rotation while processes run (issue 14 item 9)', (
     assert.deepEqual(versions, [2]);
     const fresh = loadKeyring({ dataDir });
     for (const id of ids) assert.deepEqual(await loadSecrets(tdb.db, fresh, id), expected.get(id), `device ${id}`);
+  });
+});
+
+describe('device secrets: key files', () => {
+  it('a key file that changes the key of a version it already had is refused, and versions are never taken away', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-keyfile-'));
+    try {
+      const ring = loadKeyring({ dataDir: dir });
+      const file = path.join(dir, 'secrets.key');
+      const v1 = ring.keys.get(1)!;
+      // A file listing only a new version 2: version 1 stays usable in this process.
+      fs.writeFileSync(file, `2:${Buffer.alloc(32, 2).toString('base64')}\n`);
+      assert.equal(refreshKeyring(ring, true), true);
+      assert.deepEqual([...ring.keys.keys()].sort(), [1, 2]);
+      assert.equal(ring.current, 2);
+      assert.ok(ring.keys.get(1)!.equals(v1));
+      fs.writeFileSync(file, `1:${Buffer.alloc(32, 9).toString('base64')}\n`);
+      assert.throws(() => refreshKeyring(ring, true), /different key for version 1/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
