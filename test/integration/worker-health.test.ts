@@ -2,13 +2,14 @@
  * Health endpoints of the worker roles, at the paths core/roles.ts gives them:
  * liveness stays 200 while a dependency is away (a restart would not help),
  * health (readiness) says 503 and which dependency is missing, never the raw error.
- * Real processes against the test PostgreSQL and Temporal; a closed port stands
- * in for a database that is down.
+ * Real processes against the test PostgreSQL and Temporal; the database "goes away"
+ * by closing a TCP proxy the process reaches it through.
  */
 import assert from 'node:assert/strict';
 import { role } from '../../core/roles';
 import { freePort, waitFor, type ManagedChild } from '../../scripts/infra/proc';
 import { processEnv, spawnEntry } from '../support/system';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 type Answer = { status: number; body: Record<string, unknown>; text: string };
 
@@ -37,16 +38,13 @@ function testDatabaseUrl(): string {
   return process.env.DATABASE_URL;
 }
 
-/** A database URL nobody listens on. */
-async function deadDatabaseUrl(): Promise<string> {
-  return `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
-}
-
 describe('worker health endpoints', function () {
   this.timeout(240_000);
   const children: ManagedChild[] = [];
+  const proxies: TcpProxy[] = [];
   afterEach(async () => {
     await Promise.allSettled(children.splice(0).map((c) => c.stop()));
+    await Promise.allSettled(proxies.splice(0).map((p) => p.close()));
   });
 
   const control = role('control');
@@ -61,23 +59,38 @@ describe('worker health endpoints', function () {
     assert.equal(live.body.worker, 'RUNNING');
   });
 
-  it('control: database down → /healthz 503 naming the database without the raw error, /livez still 200', async () => {
+  it('control: database gone while running → /healthz 503 naming the database without the raw error, /livez still 200', async () => {
+    const db = new URL(testDatabaseUrl());
+    const proxy = await startTcpProxy({ targetPort: Number(db.port), targetHost: db.hostname });
+    proxies.push(proxy);
+    db.port = String(proxy.port);
     const port = await freePort();
-    children.push(spawnEntry('control-nodb', control.entry, processEnv(await deadDatabaseUrl(), { [control.port!.env]: String(port) })));
-    const live = await answerWith(port, control.livePath!, 200);
-    assert.equal(live.body.ok, true);
+    children.push(spawnEntry('control-db-gone', control.entry, processEnv(db.toString(), { [control.port!.env]: String(port) })));
+    await answerWith(port, control.healthPath!, 200);
+    await proxy.close();
     const health = await answerWith(port, control.healthPath!, 503);
     assert.equal(health.body.database, 'unreachable');
     assert.equal(health.body.temporal, 'ok');
     assert.doesNotMatch(health.text, /ECONNREFUSED|127\.0\.0\.1|postgres/i, 'no raw error details in the body');
+    const live = await answerWith(port, control.livePath!, 200);
+    assert.equal(live.body.ok, true);
   });
 
-  it('collector: database down → /healthz 503, /livez 200 (its held points are not thrown away by a restart)', async () => {
+
+  it('collector: database gone while running → /healthz 503, /livez 200 (its held points are not thrown away by a restart)', async () => {
+    // The collector checks the stored secrets at start-up, so it starts against the real database
+    // through a proxy, which then goes away.
+    const db = new URL(testDatabaseUrl());
+    const proxy = await startTcpProxy({ targetPort: Number(db.port), targetHost: db.hostname });
+    proxies.push(proxy);
+    db.port = String(proxy.port);
     const port = await freePort();
-    children.push(spawnEntry('collector-nodb', collector.entry, processEnv(await deadDatabaseUrl(), { [collector.port!.env]: String(port) })));
-    const live = await answerWith(port, collector.livePath!, 200);
-    assert.equal(live.body.worker, 'RUNNING');
+    children.push(spawnEntry('collector-db-gone', collector.entry, processEnv(db.toString(), { [collector.port!.env]: String(port) })));
+    await answerWith(port, collector.healthPath!, 200);
+    await proxy.close();
     const health = await answerWith(port, collector.healthPath!, 503);
     assert.match(String((health.body.problems as string[]).join(' ')), /database unreachable/);
+    const live = await answerWith(port, collector.livePath!, 200);
+    assert.equal(live.body.worker, 'RUNNING');
   });
 });
