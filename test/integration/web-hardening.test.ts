@@ -287,7 +287,7 @@ describe('web hardening (issue 14)', function () {
     }
   });
 
-  it('query budgets: over the points budget → 422 naming a coarser range; one query at a time per user (429); statement timeout → 503', async () => {
+  it('query budgets: over the points budget → 422 naming a coarser range; one query at a time per user, the rest queue (429 past 16); statement timeout → 503', async () => {
     const u = await createTestUser(tdb.db, 'viewer');
     const cookie = sessionCookie(await signIn(u.email, u.password, 'budget'));
     const ids = Array.from({ length: 500 }, (_, i) => i + 1).join(',');
@@ -301,18 +301,22 @@ describe('web hardening (issue 14)', function () {
     assert.match(msg, /16 h 40 min or more \(read from 1-minute rollups\)/);
     assert.equal(overBudget(20, to - 24 * 3600_000, to, 1000, 5_000_000), undefined, 'a 24 h × 20-series panel fits');
 
-    // Hold the samples table so the first query waits; the same user's second one is refused at once.
+    // Hold the samples table so the first query waits; the same user's next ones queue (16 at most), then 429.
     const locker = await tdb.pool.connect();
+    const url = `/api/series?series=${seriesId}&from=${to - 3600_000}&to=${to}`;
+    let queued: Array<Promise<{ status: number }>> = [];
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE samples IN ACCESS EXCLUSIVE MODE');
-      const url = `/api/series?series=${seriesId}&from=${to - 3600_000}&to=${to}`;
       const started = Date.now();
       const first = call(routes.apiSeries.loader, routeRequest(url, { cookie }));
       await new Promise((r) => setTimeout(r, 200));
-      const second = await call(routes.apiSeries.loader, routeRequest(url, { cookie }));
-      assert.equal(second.status, 429);
-      assert.match((second.body as { error: string }).error, /already have 1 history queries running/);
+      queued = Array.from({ length: 16 }, () => call(routes.apiSeries.loader, routeRequest(url, { cookie })));
+      const refusedAt = Date.now();
+      const over = await call(routes.apiSeries.loader, routeRequest(url, { cookie }));
+      assert.equal(over.status, 429, 'past 16 waiting');
+      assert.ok(Date.now() - refusedAt < 500, 'refused at once');
+      assert.match((over.body as { error: string }).error, /already have 1 history queries running and more waiting/);
       const firstRes = await first;
       const ms = Date.now() - started;
       assert.equal(firstRes.status, 503, 'cancelled by the statement timeout');
@@ -322,6 +326,8 @@ describe('web hardening (issue 14)', function () {
       await locker.query('ROLLBACK');
       locker.release();
     }
+    const waited = await Promise.all(queued);
+    assert.deepEqual([...new Set(waited.map((w) => w.status))], [200], 'the queued queries ran in turn once the table was free');
     const after = await call(routes.apiSeries.loader, routeRequest(`/api/series?series=${seriesId}&from=${to - 3600_000}&to=${to}`, { cookie }));
     assert.equal(after.status, 200, 'the slot was released');
   });

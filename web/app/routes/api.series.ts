@@ -6,7 +6,8 @@
  * gaps as nulls). `last` is each series' newest raw sample, from which live
  * rates continue. Signed-in users only. Budgets: the points a request would
  * scan are estimated first (over WEB_QUERY_MAX_POINTS: 422 naming a coarser
- * range), each user runs at most WEB_QUERIES_PER_USER at once (429), and every
+ * range), each user runs at most WEB_QUERIES_PER_USER at once (more wait their
+ * turn; 429 past 16 waiting), and every
  * statement is cut at WEB_STATEMENT_TIMEOUT_MS (503).
  */
 import { data } from 'react-router';
@@ -40,9 +41,9 @@ export async function loader({ request }: Route.LoaderArgs) {
   const { pool, config } = ctx();
   const tooBig = overBudget(series.length, from, to, width, config.WEB_QUERY_MAX_POINTS);
   if (tooBig) return data({ error: tooBig }, 422);
-  const release = perUser.enter(user.id);
+  const release = await perUser.enter(user.id);
   if (!release) {
-    return data({ error: `You already have ${config.WEB_QUERIES_PER_USER} history queries running; wait for them to finish.` }, { status: 429, headers: { 'Retry-After': '2' } });
+    return data({ error: `You already have ${config.WEB_QUERIES_PER_USER} history queries running and more waiting; wait for them to finish.` }, { status: 429, headers: { 'Retry-After': '2' } });
   }
   try {
     return await history(pool, series, from, to, rate === '1', width);
