@@ -154,6 +154,21 @@ export async function freePortBlock(count: number, taken: Set<number> = new Set(
   throw new Error(`no block of ${count} free loopback ports between 20000 and 32000`);
 }
 
+/**
+ * Ports kept in `file` from an earlier run when none of them is taken now; else new
+ * ones from `choose`, saved for the next run.
+ */
+export async function stickyPorts<T>(file: string, choose: () => Promise<T>, list: (ports: T) => number[]): Promise<T> {
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    const taken = await Promise.all(list(saved).map((p) => isPortOpen(p)));
+    if (!taken.some(Boolean)) return saved;
+  }
+  const ports = await choose();
+  fs.writeFileSync(file, JSON.stringify(ports, null, 2) + '\n');
+  return ports;
+}
+
 /** Loopback ports for a server whose frontend listens on `frontend`; all below the ephemeral range, so a restart finds them free. */
 export async function chooseServerPorts(frontend: number): Promise<TemporalServerPorts> {
   const taken = new Set<number>([frontend]);
@@ -310,17 +325,28 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const namespace = opts.namespace ?? 'default';
   const bins = await ensureTemporalServerBinaries();
   const schema = await setupTemporalSchemas(bins.sql, opts.adminUrl);
-  const frontend = opts.frontendPort ?? (await freePortBlock(1));
-  if (await isPortOpen(frontend)) throw new Error(`port ${frontend} is taken: cannot start the Temporal server's frontend there`);
-  const ports = await chooseServerPorts(frontend);
   fs.mkdirSync(opts.dir, { recursive: true });
+  // A server started again on the same databases keeps its ports: its membership rows name them.
+  const ports =
+    opts.frontendPort !== undefined
+      ? await chooseServerPorts(opts.frontendPort)
+      : await stickyPorts(path.join(opts.dir, 'ports.json'), async () => chooseServerPorts(await freePortBlock(1)), (p) => [
+          p.frontend,
+          p.frontendHttp,
+          p.history,
+          p.matching,
+          p.worker,
+          ...Object.values(p.membership),
+        ]);
+  if (await isPortOpen(ports.frontend)) throw new Error(`port ${ports.frontend} is taken: cannot start the Temporal server's frontend there`);
   const configFile = path.join(opts.dir, 'temporal-server.yaml');
   const logFile = path.join(opts.dir, 'temporal-server.log');
   fs.writeFileSync(configFile, serverConfigYaml({ adminUrl: opts.adminUrl, ports, historyShards: opts.historyShards ?? 4, logLevel: opts.logLevel ?? 'warn', logFile }), { mode: 0o600 });
-  const address = `127.0.0.1:${frontend}`;
+  const address = `127.0.0.1:${ports.frontend}`;
   let child: ManagedChild | undefined;
   const launch = async () => {
-    child = startChild('temporal-server', bins.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { quiet: opts.quiet, quietOnStop: true, cwd: opts.dir });
+    // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the server after its clients.
+    child = startChild('temporal-server', bins.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { quiet: opts.quiet, quietOnStop: true, cwd: opts.dir, detached: true });
     // The system namespace exists once the server has initialised its cluster metadata.
     await untilServing(address, 'temporal-system', child, 120_000, logFile);
   };
@@ -396,7 +422,7 @@ export async function startTemporalUi(opts: { address: string; namespace: string
     workflowTerminateDisabled: false,
   };
   fs.writeFileSync(path.join(configDir, 'topology.yaml'), YAML.stringify(config));
-  const child = startChild('temporal-ui', bin, ['--root', opts.dir, '--config', 'temporal-ui', '--env', 'topology', 'start'], { quiet: opts.quiet, quietOnStop: true });
+  const child = startChild('temporal-ui', bin, ['--root', opts.dir, '--config', 'temporal-ui', '--env', 'topology', 'start'], { quiet: opts.quiet, quietOnStop: true, detached: true });
   const url = `http://127.0.0.1:${opts.port}`;
   const exited = child.exited.then((code) => {
     throw new Error(`Temporal Web exited with code ${code} while starting`);

@@ -26,7 +26,7 @@ import { entryArgs } from './entry';
 import { installPostgres, startManagedPostgres, type ManagedCluster } from './postgres';
 import { ensureTimescaleDb } from './timescaledb';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from './proc';
-import { freePortBlock, startTemporalServer, startTemporalUi, type RunningTemporalServer, type RunningTemporalUi } from './temporal-server';
+import { freePortBlock, startTemporalServer, stickyPorts, startTemporalUi, type RunningTemporalServer, type RunningTemporalUi } from './temporal-server';
 import { ensureWebBuild } from './web-build';
 import { seedSimulatedDevices, type SimulatedDeviceSpec } from '../seed';
 
@@ -126,7 +126,8 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     const spec = role(roleName);
     const missing = spec.requiredEnv.filter((k) => !env[k]);
     if (missing.length) throw new Error(`${name}: the ${roleName} role needs ${missing.join(', ')}`);
-    const child = startChild(name, process.execPath, entryArgs(ROOT, spec.entry), { env, cwd: ROOT, quiet: opts.quiet, quietOnStop: true });
+    // Own process group: a terminal's Ctrl-C reaches only us, and we stop the roles in order.
+    const child = startChild(name, process.execPath, entryArgs(ROOT, spec.entry), { env, cwd: ROOT, quiet: opts.quiet, quietOnStop: true, detached: true });
     const port = spec.port ? Number(env[spec.port.env]) : undefined;
     const alive = () => child.child.exitCode === null && child.child.signalCode === null;
     const proc: RoleProcess = {
@@ -228,16 +229,29 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     const gnmiCount = opts.gnmiDevices ?? 30;
     const netconfCount = opts.netconfDevices ?? 0;
     const simSpec = role('simulator');
+    // Registered devices keep their addresses: a second run (same folder) serves them on the same ports.
+    const simPorts = await stickyPorts(
+      path.join(opts.dir, `simulator-ports-${gnmiCount}-${netconfCount}.json`),
+      async () => {
+        const taken = new Set<number>();
+        return {
+          control: await freePortBlock(1, taken),
+          gnmi: gnmiCount ? await freePortBlock(gnmiCount, taken) : 0,
+          netconf: netconfCount ? await freePortBlock(netconfCount, taken) : 0,
+        };
+      },
+      (p) => [p.control, ...Array.from({ length: gnmiCount }, (_, i) => p.gnmi + i), ...Array.from({ length: netconfCount }, (_, i) => p.netconf + i)],
+    );
     const simulator = spawnRole(
       'simulator',
       'simulator',
       roleEnv('simulator', {
-        [simSpec.port!.env]: String(await freePort()),
+        [simSpec.port!.env]: String(simPorts.control),
         [simSpec.hostEnv!]: '127.0.0.1',
         SIM_GNMI_COUNT: String(gnmiCount),
-        SIM_GNMI_BASE_PORT: String(gnmiCount ? await freePortBlock(gnmiCount) : 0),
+        SIM_GNMI_BASE_PORT: String(simPorts.gnmi),
         SIM_NETCONF_COUNT: String(netconfCount),
-        SIM_NETCONF_BASE_PORT: String(netconfCount ? await freePortBlock(netconfCount) : 0),
+        SIM_NETCONF_BASE_PORT: String(simPorts.netconf),
         SIM_INTERFACES: String(opts.interfaces ?? 4),
       }, false),
     );
