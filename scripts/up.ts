@@ -16,6 +16,7 @@ import { ensurePostgres, installPostgres } from './infra/postgres';
 import { ensureTimescaleDb } from './infra/timescaledb';
 import { startChild, waitFor, isPortOpen, type ManagedChild } from './infra/proc';
 import { entryArgs } from './infra/entry';
+import { OrderedShutdown } from './infra/shutdown';
 import { ensureWebBuild } from './infra/web-build';
 import { seedSimulatedDevices, type SimulatedDeviceSpec } from './seed';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
@@ -29,19 +30,20 @@ function step(msg: string) {
 async function main() {
   const started = Date.now();
   const config = loadConfig();
-  const stoppers: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stoppers.reverse()) await stop().catch((err) => console.error(err));
-  };
+  // Children run in process groups of their own, so a terminal's Ctrl-C reaches only this
+  // process, which stops them in dependency order (scripts/infra/shutdown.ts).
+  const shutdown = new OrderedShutdown();
+  const stopAll = () => shutdown.stopAll();
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write('\nStopping…\n');
+    process.stderr.write('\nStopping (web, collector, control, simulator, Temporal, PostgreSQL)…\n');
     stopAll().finally(() => process.exit(0));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
 
   try {
     step('PostgreSQL');
@@ -59,7 +61,7 @@ async function main() {
       database: 'switch_telemetry',
       timescaledb,
     });
-    stoppers.push(pg.stop);
+    shutdown.register('postgres', pg.stop);
     const db = createKnex(pg.url);
     step('Migrations');
     const applied = await migrateLatest(db);
@@ -73,9 +75,9 @@ async function main() {
       temporal = { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, uiUrl: process.env.TEMPORAL_UI_URL, stop: async () => undefined };
     } else {
       const port = Number(config.TEMPORAL_ADDRESS.split(':').pop());
-      temporal = await startDevServer({ port, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db') });
+      temporal = await startDevServer({ port, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db'), ownProcessGroup: true });
     }
-    stoppers.push(temporal.stop);
+    shutdown.register('temporal', temporal.stop);
 
     step('Web app build');
     await ensureWebBuild();
@@ -91,13 +93,14 @@ async function main() {
       DATA_DIR: config.DATA_DIR,
       NODE_ENV: 'production',
     };
-    const tsx = (name: string, file: string) => startChild(name, process.execPath, entryArgs(ROOT, file), { env, cwd: ROOT });
     const children: ManagedChild[] = [];
-    stoppers.push(async () => {
-      await Promise.all(children.reverse().map((c) => c.stop(20_000)));
-    });
-    const simulator = tsx('simulator', 'simulator/main.ts');
-    children.push(simulator);
+    const tsx = (name: 'simulator' | 'control' | 'collector' | 'web', file: string) => {
+      const child = startChild(name, process.execPath, entryArgs(ROOT, file), { env, cwd: ROOT, detached: true });
+      children.push(child);
+      shutdown.register(name, () => child.stop(20_000));
+      return child;
+    };
+    tsx('simulator', 'simulator/main.ts');
     await waitFor('the simulator control port', () => isPortOpen(config.SIM_CONTROL_PORT, config.SIM_HOST), 60_000);
     const fleet = (await (await fetch(`http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`)).json()) as Array<{
       name: string;
@@ -111,9 +114,9 @@ async function main() {
     process.stderr.write(`  ${devices.length} simulated devices registered\n`);
 
     step('Workers and web app');
-    children.push(tsx('control', 'workers/control.ts'));
-    children.push(tsx('collector', 'workers/collector.ts'));
-    children.push(tsx('web', 'web/server.ts'));
+    tsx('control', 'workers/control.ts');
+    tsx('collector', 'workers/collector.ts');
+    tsx('web', 'web/server.ts');
     await waitFor('the web app', () => isPortOpen(config.WEB_PORT, config.WEB_HOST), 60_000);
 
     const client = await connectClient({ ...config, TEMPORAL_ADDRESS: temporal.address });

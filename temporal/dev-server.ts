@@ -28,6 +28,8 @@ export interface DevServerOptions {
   headless?: boolean;
   namespace?: string;
   quiet?: boolean;
+  /** Run in a process group of its own, so a terminal's Ctrl-C reaches only whoever stops it in order (npm start). */
+  ownProcessGroup?: boolean;
 }
 
 /** Wait until the frontend answers and the namespace exists. */
@@ -69,7 +71,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<TemporalSe
   else args.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
   for (const [name, type] of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
   // Short metrics/pprof ports would collide between servers; the dev server picks none unless asked.
-  const child: ManagedChild = startChild('temporal', cli, args, { quiet: opts.quiet, quietOnStop: true });
+  const child: ManagedChild = startChild('temporal', cli, args, { quiet: opts.quiet, quietOnStop: true, detached: opts.ownProcessGroup });
   const failed = child.exited.then((code) => {
     throw new Error(`temporal dev server exited early with code ${code}`);
   });
