@@ -86,6 +86,11 @@ describe('web: forms', () => {
     assert.ok(!n.ok);
     assert.equal(n.errors['netconf.filter'], 'Required');
     assert.match(n.errors['netconf.period'], /duration/);
+    // NMDA: <get-data> and the ietf-interfaces tree chosen from the hello.
+    const nmda = parseProfileForm(fd({ name: 'n2', protocol: 'netconf', 'netconf.method': 'get-data', 'netconf.filter': '<interfaces-state xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>', 'netconf.select': 'interfaces-auto', 'netconf.period': '5s' }));
+    assert.ok(nmda.ok && 'method' in nmda.spec && nmda.spec.method === 'get-data' && nmda.spec.select === 'interfaces-auto');
+    const badTree = parseProfileForm(fd({ name: 'n3', protocol: 'netconf', 'netconf.method': 'get', 'netconf.filter': '<a/>', 'netconf.select': 'guess' }));
+    assert.ok(!badTree.ok && badTree.errors['netconf.select']);
   });
 
   it('widget form: pattern grammar checked, "all devices" is null', () => {

@@ -94,6 +94,7 @@ export function parseProfileForm(form: FormData):
       method: text(form, 'netconf.method'),
       filterType: text(form, 'netconf.filterType'),
       filter: block(form, 'netconf.filter'),
+      select: text(form, 'netconf.select'),
       periodMs: dur(form, 'netconf.period'),
       dampeningMs: dur(form, 'netconf.dampening') ?? 0,
       stream: text(form, 'netconf.stream'),

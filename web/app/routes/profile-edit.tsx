@@ -47,6 +47,7 @@ function profileValues(row: NonNullable<Awaited<ReturnType<typeof loadProfile>>>
         'netconf.method': p.netconf.method,
         'netconf.filterType': p.netconf.filterType,
         'netconf.filter': p.netconf.filter,
+        'netconf.select': p.netconf.select ?? 'as-written',
         'netconf.period': formatDuration(p.netconf.periodMs),
         'netconf.dampening': formatDuration(p.netconf.dampeningMs),
         'netconf.stream': p.netconf.stream,
@@ -179,6 +180,7 @@ export default function ProfileEdit() {
             errors={errors}
             options={[
               ['get', '<get> polling'],
+              ['get-data', '<get-data> polling (NMDA, operational datastore)'],
               ['yang-push-periodic', 'YANG-push periodic'],
               ['yang-push-on-change', 'YANG-push on-change'],
               ['notifications', 'RFC 5277 notifications'],
@@ -195,6 +197,16 @@ export default function ProfileEdit() {
             ]}
           />
           <TextArea name="netconf.filter" label="Filter" rows={4} className="mono" defaultValue={values['netconf.filter']} errors={errors} />
+          <SelectField
+            name="netconf.select"
+            label="Tree"
+            defaultValue={values['netconf.select']}
+            errors={errors}
+            options={[
+              ['as-written', 'The filter as written'],
+              ['interfaces-auto', 'ietf-interfaces as the device advertises it (NMDA /interfaces, else /interfaces-state)'],
+            ]}
+          />
           <TextField name="netconf.period" label="Period" defaultValue={values['netconf.period']} errors={errors} hint="e.g. 5s" />
           <TextField name="netconf.dampening" label="Dampening (on-change)" defaultValue={values['netconf.dampening']} errors={errors} />
           <TextField name="netconf.stream" label="Notification stream" defaultValue={values['netconf.stream']} errors={errors} />
