@@ -399,3 +399,13 @@ describe('web hardening (issue 14)', function () {
     assert.equal(tampered.flash, null, 'an unsigned flash cookie shows nothing');
   });
 });
+
+describe('web hardening: the browser backs off a refused live stream', () => {
+  it('re-opens after 5 s, doubling to 2 min, with ±25 % jitter', async () => {
+    const { refusedStreamDelayMs } = await import('../../web/app/components/LiveStream');
+    const mid = [0, 1, 2, 3, 4, 5, 6].map((n) => refusedStreamDelayMs(n, () => 0.5));
+    assert.deepEqual(mid, [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 120_000]);
+    assert.equal(refusedStreamDelayMs(0, () => 0), 3750);
+    assert.equal(refusedStreamDelayMs(9, () => 1), 150_000, 'never more than 2 min + 25 %');
+  });
+});

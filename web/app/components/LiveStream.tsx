@@ -54,9 +54,10 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let refusals = 0;
     let stopped = false;
+    let resumeFrom = 0; // the last event id: a re-opened stream continues from it (the server replays ≤ 5 min)
     const open = () => {
       // Start a little in the past: history requests race the stream, and overlaps are dropped by time.
-      const since = Date.now() - 5000;
+      const since = resumeFrom > 0 ? resumeFrom : Date.now() - 5000;
       const es = new EventSource(`/api/live?series=${key}&since=${since}`);
       source = es;
       setStatus('connecting');
@@ -74,6 +75,7 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
         retryTimer = setTimeout(open, delay);
       };
       es.onmessage = (ev) => {
+        if (Number(ev.lastEventId) > 0) resumeFrom = Number(ev.lastEventId);
         const { points } = JSON.parse(ev.data) as { points: LivePoint[] };
         for (const p of points) {
           const list = buffer.current.get(p.s) ?? [];
