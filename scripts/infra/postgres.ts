@@ -184,7 +184,14 @@ export async function startManagedPostgres(opts: ClusterOptions): Promise<Manage
   const owner = { uid: fs.statSync(dir).uid, gid: fs.statSync(dir).gid };
   const socketDir = socketDirFor(dir, opts.port);
   privateDir(socketDir, owner);
-  const { password } = clusterPassword(passwordFile);
+  const { password, created } = clusterPassword(passwordFile);
+  if (created && fs.existsSync(path.join(dir, 'PG_VERSION')) && trustLines(path.join(dir, 'pg_hba.conf')) === 0) {
+    fs.rmSync(passwordFile, { force: true });
+    throw new Error(
+      `The PostgreSQL cluster in ${dir} uses a password kept in ${passwordFile}, which is missing: restore that file, ` +
+        `or remove ${dir} to start afresh (its data is lost), or set DATABASE_URL.`,
+    );
+  }
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
     process.stderr.write(`PostgreSQL: creating a cluster in ${dir} (scram-sha-256; password in ${passwordFile})\n`);
     // initdb reads the password from a file the server's user can read; it is removed at once.

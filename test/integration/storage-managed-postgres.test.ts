@@ -163,6 +163,21 @@ describe('managed PostgreSQL: scram-sha-256 with a generated password, a private
     }
   });
 
+  it('a cluster whose password file was lost is refused with what to do, not a bare authentication error', async () => {
+    const root = scratch('st-lostpw-');
+    const dir = path.join(root, 'pg');
+    const port = await freePort();
+    try {
+      const cluster = await startManagedPostgres({ dir, port, database: 'x' });
+      await cluster.stop();
+      fs.rmSync(path.join(root, 'postgres.password'));
+      await assert.rejects(startManagedPostgres({ dir, port, database: 'x' }), /uses a password kept in .*postgres\.password, which is missing: restore that file/);
+      assert.ok(!fs.existsSync(path.join(root, 'postgres.password')), 'no new password was left behind');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('a cluster an earlier version created with trust is switched to scram-sha-256 on its next start, data kept', async () => {
     const root = scratch('st-trust-');
     const dir = path.join(root, 'pg');
