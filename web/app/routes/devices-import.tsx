@@ -47,7 +47,9 @@ export async function action({ request }: Route.ActionArgs) {
   await requireAdminAction(request);
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > MAX_IMPORT_BYTES + 64 * 1024) return data({ error: `The upload is larger than ${MAX_IMPORT_BYTES / 1024} KiB.`, results: [] as RowResult[] }, 413);
-  const form = await request.formData();
+  // A malformed upload is the sender's error (400), not the server's; an oversized one was already answered 413 (web/server.ts).
+  const form = await request.formData().catch(() => undefined);
+  if (!form) return data({ error: 'The upload could not be read as a form (multipart/form-data with a file, or pasted text).', results: [] as RowResult[] }, 400);
   const file = form.get('file');
   const pasted = form.get('content');
   let text = '';
