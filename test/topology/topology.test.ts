@@ -1,10 +1,11 @@
 /**
  * The deployment topology, run end to end on this machine (scripts/infra/topology.ts):
- * PostgreSQL with TimescaleDB preloaded, the Temporal server on PostgreSQL, `migrate`
- * once, three collectors, a control worker, two web processes and a simulator with 30
- * switches — separate processes configured only by environment. It proves, in order:
- * sessions spread across the collectors; kill -9 of a collector moves its sessions to
- * the others after the heartbeat timeout, with gaps recorded; SIGTERM hands over at once;
+ * PostgreSQL with TimescaleDB preloaded, the Temporal server on PostgreSQL with Temporal
+ * Web, `migrate` once, three collectors, a control worker, two web processes and a
+ * simulator with 30 switches — separate processes configured only by environment. It
+ * proves, in order: sessions spread across the collectors (and Temporal Web lists them);
+ * kill -9 of a collector moves its sessions to the others after the heartbeat timeout,
+ * with gaps recorded; SIGTERM hands over at once;
  * restarting the Temporal server loses no session; a web process killed under a live
  * stream is replaced by the other one, resuming with Last-Event-ID without losing a
  * point. At every checkpoint: stored = received − counted drops.
@@ -190,6 +191,7 @@ describe('topology: the deployment shape on one machine', function () {
       dir: tmp,
       ephemeral: true,
       gnmiDevices: DEVICES,
+      ui: true,
       env: { SESSION_HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS), LOG_LEVEL: process.env.TEST_PROCESS_LOG_LEVEL ?? 'warn' },
       quiet: !process.env.TEST_VERBOSE,
       log: (line) => process.env.TEST_VERBOSE && process.stderr.write(`      ${line}\n`),
@@ -241,6 +243,11 @@ describe('topology: the deployment shape on one machine', function () {
       return listed === DEVICES;
     }, 30_000, 500).catch(() => undefined);
     assert.equal(listed, DEVICES, 'the SessionState search attribute is registered and indexed in SQL visibility');
+    // Temporal Web (the UI server) shows them from the same server.
+    const ui = await fetch(`${topo.ui!.url}/api/v1/namespaces/${topo.temporal.namespace}/workflows?query=${encodeURIComponent(`SessionState = 'streaming'`)}`);
+    assert.equal(ui.status, 200);
+    const body = (await ui.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
+    assert.equal(new Set(body.executions?.map((e) => e.execution.workflowId)).size, DEVICES, 'Temporal Web lists every session workflow');
     await checkpoint('steady state');
   });
 
