@@ -6,6 +6,7 @@ import { ctx } from '../lib/context.server';
 import { deviceActivity } from '../lib/devices.server';
 import { ago } from '../lib/format';
 import { sessionStatuses, workflowUrl } from '../lib/sessions.server';
+import { lastErrorFact } from '../lib/session-facts';
 
 export function meta() {
   return [{ title: 'Devices · switch-telemetry' }];
@@ -22,11 +23,13 @@ export async function loader({ request }: Route.LoaderArgs) {
     devices: devices.map((d) => {
       const s = statuses.get(d.id);
       const a = activity.get(d.id);
+      const e = lastErrorFact(s);
       return {
         ...d,
         state: s?.state ?? (statuses.size && !s ? 'not started' : 'unknown'),
         paused: s?.paused ?? false,
-        lastError: s?.lastError ?? null,
+        // The state badge's tooltip: a recovered session's error is labelled as an earlier connection's (as on the device page).
+        lastError: e ? `${e.current ? '' : 'earlier connection: '}${e.message}` : null,
         pointsPerSecond: a?.pointsPerSecond ?? 0,
         lastSeen: Math.max(a?.lastSeen ?? 0, s?.lastPointAt ?? 0) || null,
         workflowUrl: workflowUrl(d.id),
