@@ -81,6 +81,25 @@ function sha256File(file: string): Promise<string> {
 }
 
 /**
+ * Check a source tarball before building it: a release we know by its sha256, or any other
+ * whose sha256 the user states (TIMESCALEDB_SOURCE_SHA256). Returns its checksum and version.
+ */
+export async function verifyTimescaleDbSource(source: string, expectedSha?: string): Promise<{ sha: string; version: string }> {
+  const sha = await sha256File(source);
+  const known = KNOWN_SOURCES[sha];
+  if (known) return { sha, version: known };
+  if (!expectedSha) {
+    throw new Error(
+      `TIMESCALEDB_SOURCE ${source} has sha256 ${sha}, which is not a release this project knows (${TIMESCALEDB_VERSION}: ${Object.keys(KNOWN_SOURCES)[0]}). ` +
+        'To build another release, set TIMESCALEDB_SOURCE_SHA256 to its published checksum.',
+    );
+  }
+  if (expectedSha.toLowerCase() !== sha) throw new Error(`TIMESCALEDB_SOURCE ${source} has sha256 ${sha}, not TIMESCALEDB_SOURCE_SHA256 ${expectedSha}: refusing to build it.`);
+  const top = (await run('tar', ['tzf', source], { quiet: true })).split('\n')[0] ?? '';
+  return { sha, version: /timescaledb-(\d+\.\d+\.\d+[^/]*)/.exec(top)?.[1] ?? sha.slice(0, 12) };
+}
+
+/**
  * Make sure TimescaleDB is installed for the PostgreSQL in `pgBin`: reuse it, or build
  * it from `source` (default: the TIMESCALEDB_SOURCE setting). Never throws for a
  * missing source; throws for a bad checksum or a failed build (those need a person).
@@ -98,20 +117,7 @@ export async function ensureTimescaleDb(
   if (!source) return { available: false, reason: timescaleDbHint('TimescaleDB is not installed for this PostgreSQL') };
   if (!fs.existsSync(source)) return { available: false, reason: timescaleDbHint(`TIMESCALEDB_SOURCE ${source} does not exist`) };
 
-  const sha = await sha256File(source);
-  let version = KNOWN_SOURCES[sha];
-  if (!version) {
-    if (!expectedSha) {
-      throw new Error(
-        `TIMESCALEDB_SOURCE ${source} has sha256 ${sha}, which is not a release this project knows (${TIMESCALEDB_VERSION}: ${Object.keys(KNOWN_SOURCES)[0]}). ` +
-          'To build another release, set TIMESCALEDB_SOURCE_SHA256 to its published checksum.',
-      );
-    }
-    if (expectedSha !== sha) throw new Error(`TIMESCALEDB_SOURCE ${source} has sha256 ${sha}, not TIMESCALEDB_SOURCE_SHA256 ${expectedSha}: refusing to build it.`);
-    const top = (await run('tar', ['tzf', source], { quiet: true })).split('\n')[0] ?? '';
-    version = /timescaledb-(\d+\.\d+\.\d+[^/]*)/.exec(top)?.[1] ?? sha.slice(0, 12);
-  }
-
+  const { sha, version } = await verifyTimescaleDbSource(source, expectedSha);
   const home = path.join(cacheRoot(), `timescaledb-${version}`);
   fs.mkdirSync(home, { recursive: true });
   const release = await lock(path.join(home, 'lock'));

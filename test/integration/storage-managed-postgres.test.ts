@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { chooseTimescale } from '../../migrations/20261127000002_samples';
 import { migrateLatest } from '../../migrations/index';
 import { ensureDatabase, findPostgresBin, startManagedPostgres, type ManagedCluster } from '../../scripts/infra/postgres';
 import { freePort } from '../../scripts/infra/proc';
-import { ensureTimescaleDb } from '../../scripts/infra/timescaledb';
+import { ensureTimescaleDb, installedTimescaleDb, timescaleDbHint, verifyTimescaleDbSource } from '../../scripts/infra/timescaledb';
 import { createTestDatabase, storageModesUnderTest, timescaleDbMissingMessage } from '../support/db';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -59,7 +60,10 @@ describe('storage: the migration decides the mode from the catalog before creati
     assert.equal(chooseTimescale('auto', facts(true, false)).timescale, false);
     assert.match(chooseTimescale('auto', facts(true, false)).note!, /not preloaded.*shared_preload_libraries = 'timescaledb'/);
     assert.match(chooseTimescale('auto', facts(false, false)).note!, /not installed/);
-    assert.throws(() => chooseTimescale('on', facts(true, false)), /STORAGE_TIMESCALEDB=on .* without preloading it: set shared_preload_libraries = 'timescaledb'/);
+    assert.throws(
+      () => chooseTimescale('on', facts(true, false)),
+      /STORAGE_TIMESCALEDB=on .* without preloading it: set shared_preload_libraries = 'timescaledb'/,
+    );
     assert.throws(() => chooseTimescale('on', facts(false, false)), /not installed/);
     // The extension exists but the server no longer preloads it: its event triggers would fail any DDL.
     assert.throws(() => chooseTimescale('auto', facts(true, false, true)), /exists in this database but the server does not preload it/);
@@ -137,6 +141,48 @@ describe('storage: the migration decides the mode from the catalog before creati
   }
 });
 
+describe('TimescaleDB source: the tarball is checked before anything is built', function () {
+  this.timeout(30_000);
+  const root = scratch('st-tsdb-src-');
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  // Only with a source to check (npm test sets TIMESCALEDB_SOURCE to the vendored tarball when it exists).
+  const source = process.env.TIMESCALEDB_SOURCE;
+  if (source)
+    it('the known 2.28.3 release is recognised by its sha256 (the tarball npm test builds from)', async function () {
+      assert.deepEqual(await verifyTimescaleDbSource(source), { sha: 'ec2f7de0ba53a473c01e0a57e09053898c6b1f7487228caff0f1d31c8cb2dedb', version: '2.28.3' });
+    });
+
+  it('another file is refused without TIMESCALEDB_SOURCE_SHA256, or with a wrong one; with the right one its version comes from the archive', async () => {
+    fs.mkdirSync(path.join(root, 'timescaledb-9.9.9'));
+    fs.writeFileSync(path.join(root, 'timescaledb-9.9.9', 'version.config'), 'version = 9.9.9\n');
+    const tarball = path.join(root, 'other.tar.gz');
+    execFileSync('tar', ['czf', tarball, '-C', root, 'timescaledb-9.9.9']);
+    const sha = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex');
+    await assert.rejects(verifyTimescaleDbSource(tarball), /not a release this project knows .* set TIMESCALEDB_SOURCE_SHA256/);
+    await assert.rejects(verifyTimescaleDbSource(tarball, '0'.repeat(64)), /not TIMESCALEDB_SOURCE_SHA256 0{64}: refusing to build it/);
+    assert.deepEqual(await verifyTimescaleDbSource(tarball, sha.toUpperCase()), { sha, version: '9.9.9' });
+  });
+
+  it('without a source or an installed extension: not available, one line naming TIMESCALEDB_SOURCE and the release', async () => {
+    // A PostgreSQL layout without the extension (the real one has it installed by now).
+    const empty = { shareDir: path.join(root, 'share'), libDir: path.join(root, 'lib') };
+    fs.mkdirSync(path.join(empty.shareDir, 'extension'), { recursive: true });
+    assert.equal(installedTimescaleDb(empty), undefined);
+    const hint = timescaleDbHint('TimescaleDB is not installed for this PostgreSQL');
+    assert.ok(!hint.includes('\n'));
+    assert.match(
+      hint,
+      /set TIMESCALEDB_SOURCE to the TimescaleDB 2\.28\.3 source tarball \(https:\/\/github\.com\/timescale\/timescaledb\/releases\/tag\/2\.28\.3\)/,
+    );
+    const missing = await ensureTimescaleDb(path.join(root, 'postgresql', '0', 'bin'), { source: path.join(root, 'absent.tar.gz') }).catch((e: Error) => e);
+    assert.ok(
+      !(missing instanceof Error) && !missing.available && /TIMESCALEDB_SOURCE .*absent\.tar\.gz does not exist/.test(missing.reason ?? ''),
+      String(JSON.stringify(missing)),
+    );
+  });
+});
+
 describe('managed PostgreSQL: scram-sha-256 with a generated password, a private socket folder', function () {
   this.timeout(60_000);
 
@@ -171,7 +217,10 @@ describe('managed PostgreSQL: scram-sha-256 with a generated password, a private
       const cluster = await startManagedPostgres({ dir, port, database: 'x' });
       await cluster.stop();
       fs.rmSync(path.join(root, 'postgres.password'));
-      await assert.rejects(startManagedPostgres({ dir, port, database: 'x' }), /uses a password kept in .*postgres\.password, which is missing: restore that file/);
+      await assert.rejects(
+        startManagedPostgres({ dir, port, database: 'x' }),
+        /uses a password kept in .*postgres\.password, which is missing: restore that file/,
+      );
       assert.ok(!fs.existsSync(path.join(root, 'postgres.password')), 'no new password was left behind');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
