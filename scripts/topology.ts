@@ -38,7 +38,7 @@ async function main() {
       `  Web app:       ${topology.webs.map((w) => w.url).join('  and  ')}   (same data, same sign-in)`,
       `  Sign in:       ${web}/login   as ${topology.admin.email} / ${topology.admin.password}`,
       `  Temporal Web:  ${topology.ui?.url ?? '(not started)'}   (server ${topology.temporal.address}, PostgreSQL persistence and visibility)`,
-      `  Temporal log:  ${topology.temporal.logFile}`,
+      `  Logs:          ${path.join(config.DATA_DIR, 'topology', 'logs')}/<process>.log, Temporal server ${topology.temporal.logFile}`,
       `  Database:      ${topology.databaseUrl.replace(/:[^:@/]+@/, ':***@')}   (password in ${path.join(config.DATA_DIR, 'topology', 'postgres.password')})`,
       `  Simulator:     ${topology.simulator.url}/devices   (${topology.devices.length} devices)`,
       ...topology.collectors.map(line),

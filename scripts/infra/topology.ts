@@ -63,6 +63,8 @@ export interface RoleProcess {
   url?: string;
   /** The environment it was started with (its whole configuration). */
   env: Record<string, string>;
+  /** Everything it printed (`<dir>/logs/<name>.log`). */
+  logFile: string;
   child: ManagedChild;
   pid: number;
   alive(): boolean;
@@ -128,6 +130,13 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     if (missing.length) throw new Error(`${name}: the ${roleName} role needs ${missing.join(', ')}`);
     // Own process group: a terminal's Ctrl-C reaches only us, and we stop the roles in order.
     const child = startChild(name, process.execPath, entryArgs(ROOT, spec.entry), { env, cwd: ROOT, quiet: opts.quiet, quietOnStop: true, detached: true });
+    // Every role's output also goes to a file (the tests show its tail when a step fails).
+    const logFile = path.join(opts.dir, 'logs', `${name}.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const logStream = fs.createWriteStream(logFile, { flags: 'a' });
+    child.child.stdout!.on('data', (chunk: Buffer) => logStream.write(chunk));
+    child.child.stderr!.on('data', (chunk: Buffer) => logStream.write(chunk));
+    void child.exited.then(() => logStream.end());
     const port = spec.port ? Number(env[spec.port.env]) : undefined;
     const alive = () => child.child.exitCode === null && child.child.signalCode === null;
     const proc: RoleProcess = {
@@ -136,6 +145,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       port,
       url: port ? `http://127.0.0.1:${port}` : undefined,
       env,
+      logFile,
       child,
       pid: child.child.pid!,
       alive,

@@ -202,6 +202,17 @@ describe('topology: the deployment shape on one machine', function () {
     pool = new pg.Pool({ connectionString: topo.databaseUrl, max: 4 });
   });
 
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed' || !topo) return;
+    const procs = [topo.simulator, topo.control, ...topo.collectors, ...topo.webs];
+    for (const p of procs) {
+      const lines = fs.existsSync(p.logFile) ? fs.readFileSync(p.logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+      console.log(`--- ${p.name} (pid ${p.pid}${p.alive() ? '' : ', exited'})\n${lines}`);
+    }
+    const server = fs.existsSync(topo.temporal.logFile) ? fs.readFileSync(topo.temporal.logFile, 'utf8').split('\n').slice(-10) : [];
+    console.log(`--- Temporal server\n${server.map((l) => l.slice(0, 400)).join('\n')}`);
+  });
+
   after(async () => {
     if (figures.length) console.log(figures.map((f) => `      ${f}`).join('\n'));
     await pool?.end().catch(() => undefined);
