@@ -417,9 +417,8 @@ export async function startTemporalUi(opts: { address: string; namespace: string
     disableNewsFetch: true,
     notifyOnNewVersion: false,
     refreshInterval: '1m',
+    // Plain HTTP on loopback: the UI's cookies cannot be Secure here.
     cors: { cookieInsecure: true, allowOrigins: [`http://127.0.0.1:${opts.port}`] },
-    // Ops read session stories here; changing sessions is done through the app and ctl.
-    workflowTerminateDisabled: false,
   };
   fs.writeFileSync(path.join(configDir, 'topology.yaml'), YAML.stringify(config));
   const child = startChild('temporal-ui', bin, ['--root', opts.dir, '--config', 'temporal-ui', '--env', 'topology', 'start'], { quiet: opts.quiet, quietOnStop: true, detached: true });

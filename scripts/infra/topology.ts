@@ -120,7 +120,6 @@ function baseEnv(): Record<string, string> {
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stoppers: Array<{ what: string; stop: () => Promise<void> }> = [];
-  const processes: RoleProcess[] = [];
   fs.mkdirSync(opts.dir, { recursive: true, mode: 0o755 });
   fs.chmodSync(opts.dir, 0o755); // the postgres user must traverse it
 
@@ -156,7 +155,6 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         await child.exited;
       },
     };
-    processes.push(proc);
     return proc;
   };
 
