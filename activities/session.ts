@@ -22,7 +22,7 @@ import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
 import { loadDeviceConfig } from './db/devices';
 import { lastStoredPointAt, recordGap, type Gap } from './db/gaps';
-import type { DialLimiter } from './dial-limiter';
+import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from './db/secrets';
 import type { SessionActivities } from './types';
 

@@ -7,9 +7,9 @@
  *   npx tsx bench/gnmi-decode.ts
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { gnmiProtocol } from '../activities/gnmi/index';
-import { NotificationDecoder } from '../activities/gnmi/decode';
-import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../activities/gnmi/proto';
+import { gnmiProtocol } from '../protocols/gnmi/index';
+import { NotificationDecoder } from '../protocols/gnmi/decode';
+import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../protocols/gnmi/proto';
 import { SimDevice } from '../simulator/model';
 import { buildNotifications, nowNanos } from '../simulator/gnmi/encode';
 import { leafPath } from '../simulator/gnmi/match';

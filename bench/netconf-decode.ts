@@ -3,10 +3,10 @@
  * N interfaces (chunked framing, delivered in 16 KiB pieces like an SSH channel).
  * Run: npx tsx bench/netconf-decode.ts [interfaces=1000] [rounds=20]
  */
-import { encodeMessage, FrameDecoder } from '../activities/netconf/framing';
-import { listKeyLookup, treeToPoints } from '../activities/netconf/points';
-import { readRpcReply } from '../activities/netconf/rpc';
-import { parseXml } from '../activities/netconf/xml';
+import { encodeMessage, FrameDecoder } from '../protocols/netconf/framing';
+import { listKeyLookup, treeToPoints } from '../protocols/netconf/points';
+import { readRpcReply } from '../protocols/netconf/rpc';
+import { parseXml } from '../protocols/netconf/xml';
 import { deviceData, toXml } from '../simulator/netconf/data';
 import { SimDevice } from '../simulator/model';
 

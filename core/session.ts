@@ -1,7 +1,7 @@
 /**
  * The contract between the session activity and a protocol implementation.
- * A protocol is a folder under activities/ that exports a `ProtocolSession`;
- * activities/protocols.ts registers it. Nothing here does I/O.
+ * A protocol is a folder under protocols/ that exports a `ProtocolSession`;
+ * protocols/index.ts registers it. Nothing here does I/O.
  */
 import type { DeviceConfig, SubscriptionProfile } from './device';
 import type { TelemetryPoint } from './point';

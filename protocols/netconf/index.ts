@@ -1,6 +1,6 @@
 /**
  * NETCONF over SSH (RFC 6241/6242) with RFC 5277 notifications and RFC 8639/8641
- * YANG-push. The registry (activities/protocols.ts) loads `netconfProtocol`.
+ * YANG-push. The registry (protocols/index.ts) loads `netconfProtocol`.
  */
 import { createNetconfProtocol } from './session';
 

@@ -5,8 +5,8 @@
  * per notification prefix (lists as arrays whose entries carry their keys).
  */
 import type { PathElem, StructuredPath } from '../../core/path';
-import { toWirePath } from '../../activities/gnmi/paths';
-import type { WireEncoding, WireNotification, WireTypedValue, WireUpdate } from '../../activities/gnmi/proto';
+import { toWirePath } from '../../protocols/gnmi/paths';
+import type { WireEncoding, WireNotification, WireTypedValue, WireUpdate } from '../../protocols/gnmi/proto';
 import type { SimLeaf } from '../model';
 
 /** A leaf selected for sending, with its parsed path. */

@@ -3,7 +3,7 @@
  * surface (HTTP, tests, a REPL) can drive them; streams poll the state.
  */
 
-import type { WireEncoding } from '../../activities/gnmi/proto';
+import type { WireEncoding } from '../../protocols/gnmi/proto';
 
 /** How Capabilities is served: answered, refused as not implemented, or never answered (a partial target). */
 export type CapabilitiesMode = 'answer' | 'unimplemented' | 'silent';

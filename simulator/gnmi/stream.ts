@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { formatPath, joinPaths, type StructuredPath } from '../../core/path';
-import { fromWirePath, WirePathError } from '../../activities/gnmi/paths';
-import type { WireEncoding, WireNotification, WireSubscribeRequest, WireSubscription, WireSubscriptionList } from '../../activities/gnmi/proto';
+import { fromWirePath, WirePathError } from '../../protocols/gnmi/paths';
+import type { WireEncoding, WireNotification, WireSubscribeRequest, WireSubscription, WireSubscriptionList } from '../../protocols/gnmi/proto';
 import type { SimDevice, SimLeaf } from '../model';
 import { buildNotifications, groupPrefix, nowNanos, type SelectedLeaf } from './encode';
 import type { FaultableStream, GnmiFaults, MalformedKind } from './faults';

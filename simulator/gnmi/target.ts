@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { formatPath, joinPaths } from '../../core/path';
-import { fromWirePath } from '../../activities/gnmi/paths';
-import { gnmiProto, type WireGetRequest, type WireNotification, type WireSubscriptionList } from '../../activities/gnmi/proto';
+import { fromWirePath } from '../../protocols/gnmi/paths';
+import { gnmiProto, type WireGetRequest, type WireNotification, type WireSubscriptionList } from '../../protocols/gnmi/proto';
 import type { SimDevice } from '../model';
 import { buildNotifications, nowNanos, type SelectedLeaf } from './encode';
 import { GnmiFaults } from './faults';

@@ -6,7 +6,7 @@
  * RFC 6241 subtree filtering, a tiny XPath subset, XML output, and the
  * flattened leaf view that on-change subscriptions diff.
  */
-import { escapeXml, parseXml, type XmlNode } from '../../activities/netconf/xml';
+import { escapeXml, parseXml, type XmlNode } from '../../protocols/netconf/xml';
 import type { SimDevice } from '../model';
 
 /** Namespaces and module names of the served models. */

@@ -15,10 +15,10 @@ import ssh2, { type Connection, type ParsedKey } from 'ssh2';
 
 // ssh2 is CommonJS; Node's ESM loader only detects some of its named exports.
 const { Server, utils } = ssh2;
-import { encodeMessage, FrameDecoder, FramingError, type Framing } from '../../activities/netconf/framing';
-import { CAP, formatDateTime, hasCapability, helloXml, NETCONF_NS, readHello, rpcErrorXml } from '../../activities/netconf/rpc';
-import { sshFingerprint } from '../../activities/netconf/ssh';
-import { child, escapeXml, parseXml, type XmlNode } from '../../activities/netconf/xml';
+import { encodeMessage, FrameDecoder, FramingError, type Framing } from '../../protocols/netconf/framing';
+import { CAP, formatDateTime, hasCapability, helloXml, NETCONF_NS, readHello, rpcErrorXml } from '../../protocols/netconf/rpc';
+import { sshFingerprint } from '../../protocols/netconf/ssh';
+import { child, escapeXml, parseXml, type XmlNode } from '../../protocols/netconf/xml';
 import type { SimDevice } from '../model';
 import { applySubtreeFilter, configData, deviceData, flattenLeaves, MODELS, toXml, UnsupportedFilterError, xpathToFilter, type DataNode, type FlatLeaf } from './data';
 import { NetconfFaults, type FaultTarget } from './faults';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { gnmiProtocol } from '../../activities/gnmi/index';
+import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { SessionError } from '../../core/session';
 import { SimDevice } from '../../simulator/model';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { gnmiProtocol } from '../../activities/gnmi/index';
+import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { createDevice } from '../../activities/db/devices';
 import { parseKeyring } from '../../activities/db/secrets';
 import { startDeviceSession } from '../../activities/fleet';

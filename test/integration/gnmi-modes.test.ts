@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { gnmiProtocol } from '../../activities/gnmi/index';
+import { gnmiProtocol } from '../../protocols/gnmi/index';
 import type { GnmiProfileSpec, GnmiSubscriptionSpec } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError } from '../../core/session';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { gnmiProto, type WireSubscribeResponse } from '../../activities/gnmi/proto';
+import { gnmiProto, type WireSubscribeResponse } from '../../protocols/gnmi/proto';
 import { SimDevice } from '../../simulator/model';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 

@@ -7,7 +7,7 @@
  * gnmi-security.test.ts; they are not repeated here.)
  */
 import assert from 'node:assert/strict';
-import { gnmiProtocol } from '../../activities/gnmi/index';
+import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { SessionError } from '../../core/session';
 import { gnmiProfile, localGnmiDevice, recordingContext } from '../../simulator/gnmi/harness';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';

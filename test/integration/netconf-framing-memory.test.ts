@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { NetconfDeviceSettings, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
 import { SessionError } from '../../core/session';
-import { createNetconfProtocol } from '../../activities/netconf/index';
+import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 

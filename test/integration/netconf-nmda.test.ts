@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { NetconfDeviceSettings, NetconfProfileSpec, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
-import { createNetconfProtocol } from '../../activities/netconf/index';
+import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { DEFAULT_NETCONF_PROFILE } from '../../scripts/seed';

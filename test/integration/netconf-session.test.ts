@@ -7,7 +7,7 @@ import ssh2 from 'ssh2';
 import { NetconfDeviceSettings, type DeviceConfig, type NetconfProfileSpec, type SubscriptionProfile } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
-import { createNetconfProtocol } from '../../activities/netconf/index';
+import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { generateEd25519KeyPair, startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import ssh2 from 'ssh2';
 import { ensurePythonVenv } from '../../scripts/infra/pyvenv';
-import { sshFingerprint } from '../../activities/netconf/ssh';
+import { sshFingerprint } from '../../protocols/netconf/ssh';
 
 const HERE = import.meta.dirname;
 

@@ -1,6 +1,6 @@
 /** The collector's cap on concurrent dials: FIFO permits, release once, abort while waiting, self-release. */
 import assert from 'node:assert/strict';
-import { DialLimiter } from '../../activities/dial-limiter';
+import { DialLimiter } from '../../protocols/dial-limiter';
 
 describe('dial limiter', () => {
   it('grants up to the limit, then queues in arrival order', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { chooseEncoding, encodingCandidates, type CapabilitiesOutcome } from '../../activities/gnmi/client';
-import { toGnmiSessionError, counterFor } from '../../activities/gnmi/errors';
-import { buildSubscriptionList, isEncodingRejection } from '../../activities/gnmi/subscribe';
-import { credentialsMetadata, transportSecurity } from '../../activities/gnmi/tls';
+import { chooseEncoding, encodingCandidates, type CapabilitiesOutcome } from '../../protocols/gnmi/client';
+import { toGnmiSessionError, counterFor } from '../../protocols/gnmi/errors';
+import { buildSubscriptionList, isEncodingRejection } from '../../protocols/gnmi/subscribe';
+import { credentialsMetadata, transportSecurity } from '../../protocols/gnmi/tls';
 import { GnmiDeviceSettings, GnmiProfileSpec } from '../../core/device';
 import { parsePath } from '../../core/path';
 import { SessionError } from '../../core/session';

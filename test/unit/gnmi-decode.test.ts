@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { DecodeError, NotificationDecoder } from '../../activities/gnmi/decode';
-import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../../activities/gnmi/proto';
+import { DecodeError, NotificationDecoder } from '../../protocols/gnmi/decode';
+import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../../protocols/gnmi/proto';
 import { buildNotifications } from '../../simulator/gnmi/encode';
 import { leafPath } from '../../simulator/gnmi/match';
 import { SimDevice } from '../../simulator/model';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { encodeMessage, FrameDecoder, FramingError, type Framing } from '../../activities/netconf/framing';
+import { encodeMessage, FrameDecoder, FramingError, type Framing } from '../../protocols/netconf/framing';
 
 const MAX = 64 * 1024;
 

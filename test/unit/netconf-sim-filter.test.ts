@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseXml } from '../../activities/netconf/xml';
+import { parseXml } from '../../protocols/netconf/xml';
 import { applySubtreeFilter, configData, deviceData, flattenLeaves, toXml, xpathToFilter, UnsupportedFilterError } from '../../simulator/netconf/data';
 import { SimDevice } from '../../simulator/model';
 

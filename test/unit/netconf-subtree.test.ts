@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { listKeyLookup } from '../../activities/netconf/points';
-import { moduleRevision } from '../../activities/netconf/rpc';
-import { resolveFilter } from '../../activities/netconf/session';
-import { countLeaves, parseSubtreeFilterNodes, selectSubtree, withListKeys } from '../../activities/netconf/subtree';
-import { parseXml } from '../../activities/netconf/xml';
+import { listKeyLookup } from '../../protocols/netconf/points';
+import { moduleRevision } from '../../protocols/netconf/rpc';
+import { resolveFilter } from '../../protocols/netconf/session';
+import { countLeaves, parseSubtreeFilterNodes, selectSubtree, withListKeys } from '../../protocols/netconf/subtree';
+import { parseXml } from '../../protocols/netconf/xml';
 import { NetconfProfileSpec } from '../../core/device';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';

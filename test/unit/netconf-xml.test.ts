@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { listKeyLookup, treeToPoints, leafValue } from '../../activities/netconf/points';
-import { parseXml, XmlSafetyError, decodeEntities } from '../../activities/netconf/xml';
-import { readNotification, readRpcReply, readHello, parseDateTime, xpathNamespaceDecls, filterXml } from '../../activities/netconf/rpc';
-import { readPushEvent, parseYangPatchTarget, establishSubscriptionXml } from '../../activities/netconf/yang-push';
+import { listKeyLookup, treeToPoints, leafValue } from '../../protocols/netconf/points';
+import { parseXml, XmlSafetyError, decodeEntities } from '../../protocols/netconf/xml';
+import { readNotification, readRpcReply, readHello, parseDateTime, xpathNamespaceDecls, filterXml } from '../../protocols/netconf/rpc';
+import { readPushEvent, parseYangPatchTarget, establishSubscriptionXml } from '../../protocols/netconf/yang-push';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const OC = 'http://openconfig.net/yang/interfaces';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
-import { DialLimiter } from '../../activities/dial-limiter';
+import { DialLimiter } from '../../protocols/dial-limiter';
 import { LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
 import type { Gap } from '../../activities/db/gaps';
 import type { Keyring } from '../../activities/db/secrets';
