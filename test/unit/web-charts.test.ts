@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
-import { AUTOSIZE, POINTS_DATASET, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { AUTOSIZE, OUTAGE_DATASET, POINTS_DATASET, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -47,7 +47,11 @@ describe('web: Vega-Lite spec builders', () => {
   });
 
   it('axis labels carry readable units: SI prefixes for bits/s, one decimal for % and °C', () => {
-    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 1_234_567), '1.23Mbit/s');
+    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 1_234_567), '1.23 Mbit/s', 'a space between the value and its unit');
+    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 202e9), '202 Gbit/s');
+    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 512), '512 bit/s');
+    assert.equal(evalExpr(formatExpr('datum.value', 'bits/s'), 0.5), '0.5 bit/s');
+    assert.equal(evalExpr(formatExpr('datum.value', 'bytes'), 2.5e9), '2.5 GB');
     assert.equal(evalExpr(formatExpr('datum.value', '%'), 42.345), '42.3 %');
     assert.equal(evalExpr(formatExpr('datum.value', '°C'), 38), '38.0 °C');
     assert.equal(evalExpr(formatExpr('datum.value', ''), 0.5), '0.5');
@@ -142,11 +146,21 @@ describe('web: Vega-Lite spec builders', () => {
       { t: 2, v: 500, series: 'b' },
     ]));
     await view.runAsync();
-    assert.deepEqual(label(), ['2.5kbit/s']);
+    assert.deepEqual(label(), ['2.5 kbit/s']);
     view.change(POINTS_DATASET, vega.changeset().insert([{ t: 3, v: 4000, series: 'b' }]));
     await view.runAsync();
-    assert.deepEqual(label(), ['6kbit/s']);
+    assert.deepEqual(label(), ['6 kbit/s']);
     view.finalize();
+  });
+
+  it('an outage band: the open gap is a shaded, labelled layer over its own dataset; the SVG gets an accessible name', () => {
+    const spec = timeSeriesSpec({ kind: 'line', unit: 'bits/s', outageBand: true, description: 'Inbound traffic' }) as { layer: Array<{ data?: { name: string }; mark: { type: string } }>; description: string };
+    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rect', 'text']);
+    assert.equal(spec.layer[1].data?.name, OUTAGE_DATASET);
+    assert.equal(spec.description, 'Inbound traffic');
+    const compiled = compile(spec as never).spec;
+    assert.ok(compiled.data?.some((d) => d.name === OUTAGE_DATASET), 'the band reads the outage dataset');
+    assert.ok(compiled.data?.some((d) => d.name === POINTS_DATASET), 'the lines still read the live dataset');
   });
 });
 

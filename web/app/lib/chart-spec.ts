@@ -8,6 +8,8 @@ import type { TopLevelSpec } from 'vega-lite';
 
 /** Dataset name the live chart updates. */
 export const POINTS_DATASET = 'points';
+/** Dataset of the open gap band (`{from, to, label}` rows) of a chart with `outageBand`. */
+export const OUTAGE_DATASET = 'outage';
 
 /** Chart types a widget can have. */
 export const CHART_KINDS = ['line', 'area', 'stacked-area', 'bar', 'stat'] as const;
@@ -29,6 +31,10 @@ export interface TimeSeriesOptions {
   windowMs?: number;
   /** Width of the chart's container when it is drawn, to fit the legend (4 columns need ~800 px). */
   widthPx?: number;
+  /** Accessible name of the chart (the SVG's aria-label). */
+  description?: string;
+  /** Draw the rows of the `outage` dataset as a shaded open gap with its label. */
+  outageBand?: boolean;
 }
 
 /** Legend columns and label width for a chart this wide: a narrow widget gets fewer, wider columns instead of a clipped fourth one. */
@@ -73,11 +79,13 @@ export function unitSuffix(unit?: string): string {
   }
 }
 
-/** A Vega expression that formats `expr` (a number) with the unit, e.g. "1.2Gbit/s", "45.0 %". */
+/** A Vega expression that formats `expr` (a number) with the unit, e.g. "1.2 Gbit/s", "45.0 %". */
 export function formatExpr(expr: string, unit?: string): string {
   const suffix = JSON.stringify(unitSuffix(unit));
   if (unit === '%' || unit === '°C') return `format(${expr}, '.1f') + ${suffix}`;
-  return `(abs(${expr}) < 1 ? format(${expr}, '.2~f') : format(${expr}, '.3~s')) + ${suffix}`;
+  // Units written after an SI prefix get a space before the prefix: "202 Gbit/s", "512 bit/s".
+  const si = unit === 'bits/s' || unit === 'bytes' ? `replace(format(${expr}, '.3~s'), regexp('([0-9])([^0-9]*)$'), '$1 $2')` : `format(${expr}, '.3~s')`;
+  return `(abs(${expr}) < 1 ? format(${expr}, '.2~f')${unit === 'bits/s' || unit === 'bytes' ? " + ' '" : ''} : ${si}) + ${suffix}`;
 }
 
 /**
@@ -106,9 +114,10 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       : kind === 'line'
         ? { type: 'line' as const, interpolate: 'linear' as const, strokeWidth: 1.5 }
         : { type: 'area' as const, interpolate: 'linear' as const, opacity: kind === 'stacked-area' ? 0.85 : 0.35, line: kind === 'area' };
-  return {
+  const spec = {
     ...BASE,
     title: opts.title,
+    description: opts.description ?? opts.title,
     height: opts.height ?? 220,
     // Null values (gaps, counter resets) break the line instead of bridging it.
     config: {
@@ -139,6 +148,25 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         { field: 'v', type: 'quantitative', title: opts.unit || 'value', format: axisFormat(opts.unit) },
       ],
     },
+  };
+  if (!opts.outageBand) return spec as TopLevelSpec;
+  // An ongoing outage as an open gap: a shaded band from the last point to now, labelled.
+  const { mark: lineMark, encoding, ...top } = spec;
+  return {
+    ...top,
+    layer: [
+      { mark: lineMark, encoding },
+      {
+        data: { name: OUTAGE_DATASET },
+        mark: { type: 'rect', color: '#b0b7c3', opacity: 0.25 },
+        encoding: { x: { field: 'from', type: 'temporal' }, x2: { field: 'to' } },
+      },
+      {
+        data: { name: OUTAGE_DATASET },
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#5b6472', fontSize: 11 },
+        encoding: { x: { field: 'from', type: 'temporal' }, y: { value: 0 }, text: { field: 'label' } },
+      },
+    ],
   } as TopLevelSpec;
 }
 
@@ -150,6 +178,7 @@ export function singleStatSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
   return {
     ...BASE,
     title: opts.title,
+    description: opts.description ?? opts.title,
     height: opts.height ?? 120,
     config: { view: { stroke: null }, mark: { invalid: 'break-paths-show-domains' } },
     layer: [

@@ -9,7 +9,12 @@ export interface InterfaceRow {
   outBps?: number;
   inErrors?: number;
   outErrors?: number;
+  /** Newest counter sample of the row (ms). */
   updatedAt?: number;
+  /** Spacing of the two newest counter samples (ms): the row's sample interval, for staleness. */
+  intervalMs?: number;
+  /** When the newest oper-status was received (ms). */
+  operStatusAt?: number;
 }
 
 // OpenConfig (gNMI) and ietf-interfaces (NETCONF) name the same leaves differently; ietf-interfaces
@@ -49,12 +54,16 @@ export async function deviceInterfaces(db: Knex, deviceId: number): Promise<Inte
     const leaf = s.m![3] ?? s.m![2];
     if (leaf === 'oper-status') {
       const st = states.get(s.id);
-      if (st) row.operStatus = st.v;
+      if (st) {
+        row.operStatus = st.v;
+        row.operStatusAt = st.t;
+      }
       continue;
     }
     const [newest, older] = samples.get(s.id) ?? [];
     if (!newest) continue;
     row.updatedAt = Math.max(row.updatedAt ?? 0, newest.t);
+    if (older && newest.t > older.t) row.intervalMs = Math.max(row.intervalMs ?? 0, newest.t - older.t);
     const rate = older && newest.t > older.t && newest.v >= older.v ? ((newest.v - older.v) * 1000) / (newest.t - older.t) : undefined;
     if (leaf === 'in-octets') row.inBps = rate === undefined ? undefined : rate * 8;
     else if (leaf === 'out-octets') row.outBps = rate === undefined ? undefined : rate * 8;
