@@ -84,6 +84,8 @@ export interface CarriedSessionState {
   /** Parked after a non-retryable failure ('auth-failed' | 'config-invalid'), with the error. */
   parked?: { state: 'auth-failed' | 'config-invalid'; error: string };
   disabled?: boolean;
+  /** Workflow time of the first failure since the device last streamed (ms); cleared when points arrive. */
+  failingSince?: number;
 }
 
 /** What the status query returns. */
@@ -106,6 +108,14 @@ export interface DeviceSessionStatus {
   encoding?: string;
   /** gNMI: whether the device answered Capabilities in the latest session (`unimplemented`, `timeout`: it subscribed without). */
   capabilities?: GnmiCapabilitiesState;
+  /** ISO time of the first failure since the device last streamed; absent while it works. */
+  failingSince?: string;
+  /** In `backoff`: ISO time the next attempt starts (a resume or reconfigure starts it sooner). */
+  nextRetryAt?: string;
+  /** In `backoff`: the delay chosen for this retry, in ms. */
+  backoffMs?: number;
+  /** In `auth-failed` / `config-invalid`: the error that parked the session (a device edit, resume or reconfigure unparks it). */
+  parkedReason?: string;
 }
 
 /** Whether a gNMI device answered Capabilities: subscribing without an answer is allowed (ADR 014). */

@@ -127,6 +127,8 @@ class DeviceSession {
   private requests = 0;
   private stateSeenRequests = 0;
   private device: DeviceSummary = { exists: true, enabled: true };
+  /** The running backoff: when it started and how long it is (status query only). */
+  private backoff: { at: number; ms: number } | undefined;
   private readonly opts: Required<DeviceSessionOptions>;
   private readonly sessions: ActivityInterfaceFor<SessionActivities>;
   private readonly control: ActivityInterfaceFor<ControlActivities>;
@@ -169,6 +171,10 @@ class DeviceSession {
       recent: [...this.recent],
       encoding: this.encoding,
       capabilities: this.capabilities,
+      failingSince: isoOf(this.carried.failingSince),
+      nextRetryAt: this.state === 'backoff' && this.backoff ? isoOf(this.backoff.at + this.backoff.ms) : undefined,
+      backoffMs: this.state === 'backoff' ? this.backoff?.ms : undefined,
+      parkedReason: this.carried.parked?.error,
     };
   }
 
@@ -283,6 +289,7 @@ class DeviceSession {
       if (event.capabilities) this.capabilities = event.capabilities;
       if (event.type === 'streaming' && this.state !== 'streaming') {
         this.streamingSince = Date.now();
+        this.carried.failingSince = undefined;
         this.setState('streaming', event.detail ?? 'receiving points');
       }
     });
@@ -393,6 +400,7 @@ class DeviceSession {
 
       const { type, message } = describeFailure(outcome.error);
       this.lastError = message;
+      this.carried.failingSince ??= Date.now();
       if (type && PARKING[type]) {
         this.carried.parked = { state: PARKING[type], error: message };
         this.carried.brokenSince = undefined;
@@ -416,11 +424,13 @@ class DeviceSession {
       const delay = retryDelay(this.opts, consecutiveFailures, Math.random());
       this.setState('backoff', `${message.slice(0, 200)}; retry ${consecutiveFailures} in ${(delay / 1000).toFixed(1)} s`);
       const kick = this.retryNow;
+      this.backoff = { at: Date.now(), ms: delay };
       await condition(
         () => this.interrupted(generation) || this.carried.parked !== undefined || this.retryNow !== kick,
         delay,
         { summary: `backoff ${(delay / 1000).toFixed(1)} s before retry ${consecutiveFailures}` },
       );
+      this.backoff = undefined;
     }
     this.setState('disabled', 'stopped: device removed');
     await condition(allHandlersFinished);
@@ -472,6 +482,10 @@ class DeviceSession {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function isoOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 function reasonOf(req?: { reason?: string }): string | undefined {
