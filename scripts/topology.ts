@@ -20,7 +20,21 @@ async function main() {
   const started = Date.now();
   const config = loadConfig();
   process.stderr.write('▶ Topology\n');
-  const topology = await startTopology({ dir: path.join(config.DATA_DIR, 'topology'), ui: true, env: { LOG_FORMAT: 'text' } });
+  // Ctrl-C while starting: finish the current step, then stop what was started.
+  const starting = new AbortController();
+  const interrupt = () => {
+    process.stderr.write('\nInterrupted: stopping what was started…\n');
+    starting.abort();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const topology = await startTopology({ dir: path.join(config.DATA_DIR, 'topology'), ui: true, env: { LOG_FORMAT: 'text' }, signal: starting.signal });
+  process.removeListener('SIGINT', interrupt);
+  process.removeListener('SIGTERM', interrupt);
+  if (starting.signal.aborted) {
+    await topology.stop();
+    process.exit(130);
+  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;

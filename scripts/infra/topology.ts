@@ -18,8 +18,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../core/config';
 import { role, type RoleName } from '../../core/roles';
-import { createKnex } from '../../activities/db/pool';
-import { formatKeyring, parseKeyring } from '../../activities/db/secrets';
+import { createKnex } from '../../storage/pool';
+import { formatKeyring, parseKeyring } from '../../storage/secrets';
 import { sessionOptionsFromConfig, startDeviceSession } from '../../activities/fleet';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 import { entryArgs } from './entry';
@@ -51,6 +51,8 @@ export interface TopologyOptions {
   quiet?: boolean;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
+  /** Aborting it (Ctrl-C while starting) stops what was started, after the current step. */
+  signal?: AbortSignal;
 }
 
 /** One running role process. */
@@ -171,6 +173,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     await Promise.race([waitFor(`${p.name} ${spec.healthPath ?? 'port'}`, check, timeoutMs, 250), exited]);
   };
 
+  const notAborted = () => {
+    if (opts.signal?.aborted) throw new Error('interrupted while starting');
+  };
+
   const stopAll = async () => {
     for (const s of stoppers.reverse()) await s.stop().catch((err) => log(`stopping ${s.what}: ${(err as Error).message}`));
     stoppers.length = 0;
@@ -191,6 +197,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     stoppers.push({ what: 'PostgreSQL', stop: postgres.stop });
     log(`PostgreSQL on 127.0.0.1:${pgPort}: ${timescale.available ? `TimescaleDB ${timescale.version} preloaded` : `native partitions (${timescale.reason})`}`);
 
+    notAborted();
     // 2. The Temporal server on it (and Temporal Web).
     const startedTemporal = Date.now();
     const temporal = await startTemporalServer({ adminUrl: postgres.adminUrl, dir: path.join(opts.dir, 'temporal'), namespace: 'default', quiet: opts.quiet });
@@ -227,12 +234,14 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       return { ...baseEnv(), ...(shared ? sharedEnv : { LOG_LEVEL: sharedEnv.LOG_LEVEL, ...opts.env }), DATA_DIR: dataDir, ...extra };
     };
 
+    notAborted();
     // 3. migrate, once, to completion.
     const migrate = spawnRole('migrate', 'migrate', roleEnv('migrate', {}));
     const migrateCode = await migrate.child.exited;
     if (migrateCode !== 0) throw new Error(`migrate exited with code ${migrateCode}`);
     log('migrate: done');
 
+    notAborted();
     // 4. The simulator.
     const gnmiCount = opts.gnmiDevices ?? 30;
     const netconfCount = opts.netconfDevices ?? 0;
@@ -266,6 +275,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     stoppers.push({ what: 'simulator', stop: () => simulator.stop() });
     await healthy(simulator);
 
+    notAborted();
     // 5. Register the simulated devices.
     const db = createKnex(postgres.url);
     let devices: TopologyDevice[];
@@ -279,6 +289,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     }
     log(`simulator: ${devices.length} devices registered`);
 
+    notAborted();
     // 6. Control worker, collectors, web processes.
     const stopGroup = (group: RoleProcess[]) => async () => {
       await Promise.all(group.map((p) => p.stop()));
@@ -311,6 +322,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     for (let i = 0; i < (opts.webs ?? 2); i++) await startRole('web', `web-${i + 1}`);
     log(`control, ${collectors.length} collectors and ${webs.length} web processes healthy`);
 
+    notAborted();
     // 7. Start every device's session (idempotent; the control worker's reconciliation would too, within a minute).
     const sessionConfig = loadConfig({ ...sharedEnv });
     const connection = await Connection.connect({ address: temporal.address });
