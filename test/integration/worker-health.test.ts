@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { role } from '../../core/roles';
 import { freePort, waitFor, type ManagedChild } from '../../scripts/infra/proc';
+import { createTestDatabase, type TestDatabase } from '../support/db';
 import { processEnv, spawnEntry } from '../support/system';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -32,14 +33,18 @@ async function answerWith(port: number, path: string, status: number): Promise<A
   return last!;
 }
 
-/** The test run's database (scripts/test.ts sets it). */
-function testDatabaseUrl(): string {
-  assert.ok(process.env.DATABASE_URL, 'DATABASE_URL is set by npm test');
-  return process.env.DATABASE_URL;
-}
-
 describe('worker health endpoints', function () {
   this.timeout(240_000);
+  // A database of its own: other suites in this mocha process point process.env.DATABASE_URL
+  // at databases they drop afterwards.
+  let tdb: TestDatabase;
+  before(async () => {
+    tdb = await createTestDatabase('worker_health');
+  });
+  after(async () => {
+    await tdb?.drop();
+  });
+  const testDatabaseUrl = () => tdb.url;
   const children: ManagedChild[] = [];
   const proxies: TcpProxy[] = [];
   afterEach(async () => {

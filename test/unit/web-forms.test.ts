@@ -116,7 +116,7 @@ describe('web: forms', () => {
     const a = await hashPassword('correct horse battery');
     const b = await hashPassword('correct horse battery');
     assert.notEqual(a, b);
-    assert.match(a, /^scrypt\$16384\$8\$1\$/);
+    assert.match(a, /^scrypt\$131072\$8\$1\$/); // N = 2^17, r = 8, p = 1 (OWASP; ADR 051)
     assert.equal(await verifyPassword('correct horse battery', a), true);
     assert.equal(await verifyPassword('wrong', a), false);
     assert.equal(await verifyPassword('x', 'garbage'), false);
