@@ -50,7 +50,7 @@ export interface ProtocolSession {
   run(ctx: SessionContext): Promise<void>;
 }
 
-/** Why a session ended; decides retry (see activities/session.ts). */
+/** Why a session ended; FAILURE_HANDLING says what follows. */
 export type SessionErrorCode =
   | 'AUTH_FAILED' // bad credentials / permission denied: non-retryable
   | 'CONFIG_INVALID' // bad path, unsupported mode, bad settings: non-retryable
@@ -62,14 +62,39 @@ export type SessionErrorCode =
   | 'STALLED' // no data within the idle timeout: retry
   | 'INTERNAL'; // anything else: retry
 
-/** Codes that retrying cannot fix; the workflow parks until the operator acts. */
-export const NON_RETRYABLE_CODES: ReadonlySet<SessionErrorCode> = new Set([
-  'AUTH_FAILED',
-  'CONFIG_INVALID',
-  'HOST_KEY_MISMATCH',
-  'HOST_KEY_UNKNOWN',
-  'TLS_FAILED',
-]);
+/** What the device-session workflow does after an attempt failed with a given failure type. */
+export type FailureHandling =
+  /** Retrying cannot fix it: the workflow parks in this state until the operator acts. */
+  | { then: 'park'; state: 'auth-failed' | 'config-invalid' }
+  /** The collector, not the device, went away: another collector takes over at once (a few times in a row). */
+  | { then: 'fail-over' }
+  /** Retry after a jittered, growing delay. */
+  | { then: 'back-off' };
+
+/**
+ * The one classification table, keyed by failure type: every session error code, plus
+ * the two ways an attempt loses its collector (COLLECTOR_LEAVING from a collector that
+ * shuts down, TIMEOUT when heartbeats stop). The session activity marks `park` rows
+ * non-retryable; the workflow's decisions (core/session-machine.ts) follow the same rows.
+ */
+export const FAILURE_HANDLING: Readonly<Record<SessionErrorCode | 'COLLECTOR_LEAVING' | 'TIMEOUT', FailureHandling>> = {
+  AUTH_FAILED: { then: 'park', state: 'auth-failed' },
+  CONFIG_INVALID: { then: 'park', state: 'config-invalid' },
+  HOST_KEY_MISMATCH: { then: 'park', state: 'config-invalid' },
+  HOST_KEY_UNKNOWN: { then: 'park', state: 'config-invalid' },
+  TLS_FAILED: { then: 'park', state: 'config-invalid' },
+  UNAVAILABLE: { then: 'back-off' },
+  PROTOCOL_ERROR: { then: 'back-off' },
+  STALLED: { then: 'back-off' },
+  INTERNAL: { then: 'back-off' },
+  COLLECTOR_LEAVING: { then: 'fail-over' },
+  TIMEOUT: { then: 'fail-over' },
+};
+
+/** How a failure of this type is handled; unknown or missing types back off. */
+export function failureHandling(type: string | undefined): FailureHandling {
+  return (type !== undefined && Object.hasOwn(FAILURE_HANDLING, type) && FAILURE_HANDLING[type as keyof typeof FAILURE_HANDLING]) || { then: 'back-off' };
+}
 
 /** A typed session failure; message reads `CODE: details`. */
 export class SessionError extends Error {
@@ -78,7 +103,7 @@ export class SessionError extends Error {
     this.name = 'SessionError';
   }
   get retryable(): boolean {
-    return !NON_RETRYABLE_CODES.has(this.code);
+    return FAILURE_HANDLING[this.code].then !== 'park';
   }
 }
 
