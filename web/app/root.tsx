@@ -8,6 +8,11 @@ export async function loader({ request }: Route.LoaderArgs) {
   return data({ user, flash }, clear ? { headers: { 'Set-Cookie': clear } } : undefined);
 }
 
+/** A small chart glyph as the site icon, inline so it costs no request. */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d4ed8"/><path d="M2 11l3-4 3 3 3-6 3 4" fill="none" stroke="#fff" stroke-width="1.6"/></svg>',
+)}`;
+
 export function Layout({ children }: { children: React.ReactNode }) {
   const root = useRouteLoaderData<typeof loader>('root');
   const user = root?.user;
@@ -16,6 +21,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {/* An inline icon: browsers then never ask for /favicon.ico (which every page used to 404 on). */}
+        <link rel="icon" type="image/svg+xml" href={FAVICON} />
         <Meta />
         <Links />
       </head>
@@ -73,6 +80,8 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   }
   return (
     <section className="error" data-testid="error">
+      {/* React hoists it into <head>: error pages are titled too. */}
+      <title>{`${title} · switch-telemetry`}</title>
       <h1>{title}</h1>
       <p>{detail}</p>
     </section>

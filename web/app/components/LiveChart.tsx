@@ -5,7 +5,7 @@
  * leaving the window are removed; gaps break the line.
  */
 import { useEffect, useRef, useState } from 'react';
-import { POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { OUTAGE_DATASET, POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
@@ -29,17 +29,50 @@ interface Props extends ChartDefinition {
   to: number;
   live: boolean;
   testId?: string;
+  /** An ongoing outage: drawn as an open gap from `since` to now, labelled. */
+  outage?: { since?: number; label: string };
+  /** The chart's accessible name when it has no title of its own (the page heading names it). */
+  label?: string;
+}
+
+/** The stream or chart state in words for the line under a chart. */
+function statusWords(status: string, newest: number | undefined): string {
+  const age = newest ? `, newest point ${Math.max(0, Math.round((Date.now() - newest) / 1000))} s ago` : '';
+  switch (status) {
+    case 'live':
+      return `Live${age}`;
+    case 'loading':
+      return 'Loading history…';
+    case 'history':
+      return 'History (not live)';
+    case 'no stream':
+    case 'idle':
+      return 'History; live updates are not connected';
+    case 'connecting':
+      return 'Connecting to live updates…';
+    case 'reconnecting':
+      return 'Live updates interrupted; reconnecting…';
+    case 'no data':
+      return 'No data in this range';
+    default:
+      return status.charAt(0).toUpperCase() + status.slice(1);
+  }
 }
 
 interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart' }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const [status, setStatus] = useState('loading');
   const [count, setCount] = useState(0);
+  const [newest, setNewest] = useState<number | undefined>(undefined);
+  /** The drawn view's outage dataset, updated apart from the chart (which is never re-embedded). */
+  const outageView = useRef<{ set: (rows: Array<{ from: number; to: number; label: string }>) => void } | null>(null);
+  const outageBand = kind !== 'stat' && outage !== undefined;
+  const description = `${title ?? label ?? 'Chart'}${unit ? ` in ${unit}` : ''}: ${series.length} series`;
   const ids = series.map((s) => s.id).join(',');
   const windowMs = to - from;
   /** The widget's history as JSON: what the chart loads, and what the no-JavaScript note links. */
@@ -80,7 +113,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
       initial.push(...mergeChanges(historyChanges).insert);
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs, widthPx: ref.current.clientWidth }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand }), {
         actions: false,
         renderer: 'svg',
       });
@@ -90,9 +123,19 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       }
       finalize = () => result.finalize();
       const view = result.view;
+      // Vega labels its root group, not the SVG element screen readers meet first: name the SVG itself.
+      const svg = ref.current.querySelector('svg');
+      svg?.setAttribute('role', 'img');
+      svg?.setAttribute('aria-label', description);
       view.change(POINTS_DATASET, vega.changeset().insert(initial)).run();
+      if (outageBand) {
+        outageView.current = { set: (rows) => view.change(OUTAGE_DATASET, vega.changeset().remove(() => true).insert(rows)).run() };
+        drawOutage.current();
+      }
       let total = initial.filter((r) => r.v !== null).length;
       setCount(total);
+      const newestOf = (rs: Row[]) => rs.reduce((m, r) => (r.v !== null && r.t > m ? r.t : m), 0) || undefined;
+      setNewest(newestOf(initial));
       if (!live || !stream) {
         setStatus(live ? 'no stream' : 'history');
         return;
@@ -130,6 +173,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
           .run();
         total += insert.filter((r) => r.v !== null).length - remove.size;
         setCount(total);
+        setNewest((n) => Math.max(n ?? 0, newestOf(insert) ?? 0) || undefined);
       };
       unsubscribe = stream.subscribe(
         series.map((s) => s.id),
@@ -139,19 +183,37 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     })().catch((err: Error) => setStatus(`error: ${err.message}`));
     return () => {
       disposed = true;
+      outageView.current = null;
       unsubscribe?.();
       if (pruneTimer) clearInterval(pruneTimer);
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe]);
+  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand]);
+
+  // The open gap follows the clock (and ends when the page learns the device is back).
+  const drawOutage = useRef(() => {});
+  drawOutage.current = () => outageView.current?.set(outage?.since ? [{ from: outage.since, to: Date.now(), label: outage.label }] : []);
+  useEffect(() => {
+    drawOutage.current();
+    if (!outage) return;
+    const t = setInterval(() => drawOutage.current(), 5000);
+    return () => clearInterval(t);
+  }, [outage?.since, outage?.label]);
+
+  // Tick so "newest point N s ago" stays true between points.
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 5000);
+    return () => clearInterval(t);
+  }, []);
 
   const streamStatus = live && stream && status === 'live' ? stream.status : status;
   return (
     <div className="chart-wrap">
       <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />
       <p className="muted small" data-testid={`${testId}-status`}>
-        {streamStatus} · {count} points
+        {statusWords(streamStatus, newest)}
       </p>
       {/* Everything else works from the server's HTML; charts are drawn by the browser. */}
       <noscript>

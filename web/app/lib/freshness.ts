@@ -78,7 +78,7 @@ export function sessionOutage(input: { enabled: boolean; status: SessionFacts | 
   const since = lastPointAt;
   const failingSince = msOf(status?.failingSince);
   if (!enabled) return { kind: 'disabled', since, reason: 'the device is disabled' };
-  if (!status) return isStale(lastPointAt, now, input.intervalMs) ? { kind: 'unknown', since, reason: 'the session state is unknown (Temporal did not answer)' } : undefined;
+  if (!status) return isStale(lastPointAt, now, input.intervalMs) ? { kind: 'unknown', since, reason: 'no session answered (its workflow is not running or Temporal is unreachable)' } : undefined;
   if (status.paused || status.state === 'paused') return { kind: 'paused', since, reason: status.detail || 'paused' };
   if (status.state === 'auth-failed' || status.state === 'config-invalid') return { kind: 'parked', since, failingSince, reason: status.parkedReason ?? status.lastError ?? status.detail };
   if (status.state === 'backoff') {

@@ -17,8 +17,9 @@ import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
 import { ago, formatValue } from '../lib/format';
+import { clock, isStale, outageLine, parkedAdvice, sessionOutage, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
-import { listGaps } from '../../../activities/db/gaps';
+import { listGaps } from '../../../storage/gaps';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
 
@@ -76,6 +77,12 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   ]);
   const status = statuses.get(device.id) ?? null;
   const drops = await deviceIngestDrops(db, device.id);
+  const now = Date.now();
+  const newestPoint = lastPointAt(status, newestStored);
+  // The device's sample interval, as its counters show it: what "stale" is measured in.
+  const intervalMs = Math.max(0, ...interfaces.map((i) => i.intervalMs ?? 0)) || undefined;
+  const outage = sessionOutage({ enabled: device.enabled, status, lastPointAt: newestPoint, intervalMs, now });
+  const parked = outage?.kind === 'parked' && status ? { ...parkedAdvice(status.state, outage.reason, device.protocol), state: status.state } : null;
   return {
     canEdit: user.role === 'admin',
     device: {
@@ -92,14 +99,17 @@ export async function loader({ request, params }: Route.LoaderArgs) {
       acceptNewHostKey: device.settings?.netconf?.acceptNewHostKey ?? false,
     },
     status,
-    lastPointAt: lastPointAt(status, newestStored) ?? null,
+    lastPointAt: newestPoint ?? null,
+    intervalMs: intervalMs ?? null,
+    outage: outage ?? null,
+    parked,
     lastError: lastErrorFact(status) ?? null,
     gaps,
     drops,
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
-    now: Date.now(),
+    now,
   };
 }
 
@@ -116,6 +126,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   const back = safeRedirect(form.get('redirectTo'), `/devices/${device.id}`);
   const go = (message?: string) => redirect(message ? `${back}${back.includes('?') ? '&' : '?'}warning=${encodeURIComponent(message)}` : back);
   const why = `${intent.data} from the web app by ${user.email}`;
+  // Delete and Disable take a second, explicit step (the confirmation panel), with or without JavaScript.
+  if ((intent.data === 'delete' || intent.data === 'disable') && form.get('confirmed') !== 'yes') return redirect(`/devices/${device.id}?confirm=${intent.data}`);
   try {
     switch (intent.data) {
       case 'pause':
@@ -148,27 +160,69 @@ export async function action({ request, params }: Route.ActionArgs) {
 /** UTC date and time to the second. */
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
-function Button({ intent, label, className = 'secondary' }: { intent: string; label: string; className?: string }) {
+function Button({ intent, label, className = 'secondary', title, confirmed }: { intent: string; label: string; className?: string; title?: string; confirmed?: boolean }) {
   return (
     <Form method="post" className="inline">
       <input type="hidden" name="intent" value={intent} />
-      <button type="submit" className={className} data-testid={`action-${intent}`}>
+      {confirmed ? <input type="hidden" name="confirmed" value="yes" /> : null}
+      <button type="submit" className={className} data-testid={confirmed ? `confirm-${intent}` : `action-${intent}`} title={title}>
         {label}
       </button>
     </Form>
   );
 }
 
+/** What Pause and Disable do, where the buttons are. */
+const PAUSE_HELP = 'Pause: stop collecting for now; the device stays in the fleet and Resume continues where it left off (the gap is recorded).';
+const DISABLE_HELP = 'Disable: take the device out of collection until it is enabled again (its session ends; history is kept).';
+
+/** The second step of Delete and Disable, naming what will happen. */
+function Confirm({ intent, deviceName, deviceId }: { intent: 'delete' | 'disable'; deviceName: string; deviceId: number }) {
+  const what =
+    intent === 'delete'
+      ? `Delete ${deviceName}? Its session ends, and the device, its credentials and all of its collected data (series, samples, gaps) are removed. This cannot be undone.`
+      : `Disable ${deviceName}? Its session ends and nothing more is collected until you enable it again. Its history is kept.`;
+  return (
+    <div className="card confirm" role="alertdialog" aria-labelledby="confirm-text" data-testid={`confirm-${intent}-panel`}>
+      <p id="confirm-text">{what}</p>
+      <Button intent={intent} label={intent === 'delete' ? 'Delete device' : 'Disable device'} className="danger" confirmed />{' '}
+      <Link to={`/devices/${deviceId}`} className="button secondary" data-testid="confirm-cancel">
+        Cancel
+      </Link>
+    </div>
+  );
+}
+
+/** The ongoing outage in one line, its retry countdown following the clock. */
+function OutageLine({ outage, now, testId }: { outage: Outage; now: number; testId: string }) {
+  return (
+    <p className={outage.kind === 'retrying' || outage.kind === 'parked' || outage.kind === 'silent' ? 'outage' : 'outage muted'} data-testid={testId} role="status">
+      {outageLine(outage, now)}
+      {outage.failingSince ? <span className="muted"> · failing since {clock(outage.failingSince, now)} UTC</span> : null}
+    </p>
+  );
+}
+
 export default function Device() {
-  const { device, status, lastPointAt, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, now } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, now: loadedAt } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const waiting = charts[0].series.length === 0;
-  // Refresh the overview and table; the charts stay live on their stream.
+  // Refresh the overview and table; the charts stay live on their stream. An outage refreshes sooner, so recovery shows quickly.
   useEffect(() => {
-    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), waiting ? 2000 : 10_000);
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), waiting || outage ? 3000 : 10_000);
     return () => clearInterval(t);
-  }, [waiting, revalidator]);
+  }, [waiting, outage, revalidator]);
+  // Ages and the retry countdown follow the clock between refreshes (the server's time until hydrated).
+  const [now, setNow] = useState(loadedAt);
+  useEffect(() => {
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [loadedAt]);
+  const confirm = canEdit && (params.get('confirm') === 'delete' || params.get('confirm') === 'disable') ? (params.get('confirm') as 'delete' | 'disable') : null;
+  const lastPointStale = isStale(lastPointAt, now, intervalMs ?? undefined);
+  const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt) } : undefined;
   const [window] = useState(() => ({ from: now - WINDOW_MS, to: now }));
   const allIds = charts.flatMap((c) => c.series.map((s) => s.id));
   const state = !device.enabled ? 'disabled' : (status?.state ?? 'not started');
@@ -182,13 +236,38 @@ export default function Device() {
             <Link to={`/devices/${device.id}/edit`} className="button">
               Edit
             </Link>
-            {status?.paused ? <Button intent="resume" label="Resume" /> : <Button intent="pause" label="Pause" />}
-            {device.enabled ? <Button intent="disable" label="Disable" /> : <Button intent="enable" label="Enable" />}
-            <Button intent="delete" label="Delete" className="danger" />
+            {status?.paused ? <Button intent="resume" label="Resume" title={PAUSE_HELP} /> : <Button intent="pause" label="Pause" title={PAUSE_HELP} />}
+            {device.enabled ? (
+              <Link to="?confirm=disable" className="button secondary" data-testid="action-disable" title={DISABLE_HELP}>
+                Disable
+              </Link>
+            ) : (
+              <Button intent="enable" label="Enable" />
+            )}
+            <Link to="?confirm=delete" className="button danger" data-testid="action-delete">
+              Delete
+            </Link>
           </div>
         ) : null}
       </div>
+      {canEdit ? (
+        <p className="muted small" data-testid="pause-disable-help">
+          {PAUSE_HELP} {DISABLE_HELP}
+        </p>
+      ) : null}
+      {confirm ? <Confirm intent={confirm} deviceName={device.name} deviceId={device.id} /> : null}
       {params.get('warning') ? <p className="warning">{params.get('warning')}</p> : null}
+      {outage ? <OutageLine outage={outage} now={now} testId="outage" /> : null}
+      {parked ? (
+        <div className="card parked" data-testid="parked-advice">
+          <p>
+            <strong>Collection is parked ({parked.state === 'auth-failed' ? 'credentials refused' : 'configuration not usable'}).</strong> {parked.action}
+          </p>
+          {parked.deviceLimitation ? (
+            <p data-testid="device-limitation">This is a limitation of the device, not a mistake in our configuration: retrying will not help until the profile or the device changes.</p>
+          ) : null}
+        </div>
+      ) : null}
       <div className="grid">
         <div className="card span-6">
           <h2>Overview</h2>
@@ -205,7 +284,10 @@ export default function Device() {
             <dt>Attempt</dt>
             <dd>{status ? `${status.attempt} (configuration generation ${status.generation})` : '—'}</dd>
             <dt>Last point</dt>
-            <dd data-testid="last-point">{ago(lastPointAt, now)}</dd>
+            <dd data-testid="last-point" className={lastPointStale ? 'stale' : undefined}>
+              {lastPointAt ? `${clock(lastPointAt, now)} UTC (${ago(lastPointAt, now)})` : '—'}
+              {lastPointAt && lastPointStale ? <span className="badge stale-badge"> stale</span> : null}
+            </dd>
             <dt>Last error</dt>
             <dd className={lastError?.current ? 'error-text' : 'muted'} data-testid="last-error">
               {lastError ? (
@@ -310,18 +392,26 @@ export default function Device() {
               </tr>
             </thead>
             <tbody>
-              {interfaces.map((i) => (
-                <tr key={i.name}>
-                  <td>{i.name}</td>
-                  <td>
-                    <span className={`state state-oper-${(i.operStatus ?? '').toLowerCase()}`}>{i.operStatus ?? '—'}</span>
-                  </td>
-                  <td className="num">{formatValue(i.inBps, 'bits/s')}</td>
-                  <td className="num">{formatValue(i.outBps, 'bits/s')}</td>
-                  <td className="num">{i.inErrors ?? '—'}</td>
-                  <td className="num">{i.outErrors ?? '—'}</td>
-                </tr>
-              ))}
+              {interfaces.map((i) => {
+                // A row is current only while its counters are fresh and the session is not in an outage;
+                // otherwise it says when it was true and is never drawn as current state.
+                const at = i.updatedAt ?? i.operStatusAt;
+                const stale = outage !== null || isStale(at, now, i.intervalMs);
+                const asOf = stale && at ? `as of ${clock(at, now)} UTC` : undefined;
+                return (
+                  <tr key={i.name} className={stale ? 'stale' : undefined} data-stale={stale ? 'yes' : 'no'} title={asOf}>
+                    <td>{i.name}</td>
+                    <td>
+                      <span className={stale ? 'state state-stale' : `state state-oper-${(i.operStatus ?? '').toLowerCase()}`}>{i.operStatus ?? '—'}</span>
+                      {asOf ? <span className="muted small as-of"> {asOf}</span> : null}
+                    </td>
+                    <td className="num">{formatValue(i.inBps, 'bits/s')}</td>
+                    <td className="num">{formatValue(i.outBps, 'bits/s')}</td>
+                    <td className="num">{i.inErrors ?? '—'}</td>
+                    <td className="num">{i.outErrors ?? '—'}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         )}
@@ -345,6 +435,8 @@ export default function Device() {
                   to={window.to}
                   live
                   testId={i === 0 ? 'live-chart' : `chart-${c.key}`}
+                  label={c.title}
+                  outage={chartOutage}
                 />
               )}
             </div>
