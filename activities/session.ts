@@ -20,10 +20,10 @@ import {
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
-import { loadDeviceConfig } from './db/devices';
-import { lastStoredPointAt, recordGap, type Gap } from './db/gaps';
+import { loadDeviceConfig } from '../storage/devices';
+import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
-import type { Keyring } from './db/secrets';
+import type { Keyring } from '../storage/secrets';
 import type { SessionActivities } from './types';
 
 /** What the session activity needs, wired by the collector worker (tests pass their own). */

@@ -12,8 +12,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IngestBatcher } from '../activities/ingest/batcher';
-import { createKnex, createPool } from '../activities/db/pool';
+import { IngestBatcher } from '../storage/batcher';
+import { createKnex, createPool } from '../storage/pool';
 import type { TelemetryPoint } from '../core/point';
 import { migrateLatest } from '../migrations/index';
 import { findPostgresBin } from '../scripts/infra/postgres';

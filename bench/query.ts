@@ -11,8 +11,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createKnex, createPool } from '../activities/db/pool';
-import { runMaintenance } from '../activities/maintenance';
+import { createKnex, createPool } from '../storage/pool';
+import { runMaintenance } from '../storage/storage-mode';
 import { migrateLatest } from '../migrations/index';
 import { querySeries, type SeriesQuery } from '../query/router';
 import { scratchDatabase } from './support/scratch';

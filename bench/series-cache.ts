@@ -3,7 +3,7 @@
  * series are all cached (the steady state), in ns per point.
  * `node --import tsx bench/series-cache.ts`
  */
-import { SeriesCache } from '../activities/ingest/series-cache';
+import { SeriesCache } from '../storage/series-cache';
 
 const devices = 30;
 const pathsPerDevice = 48 * 7;

@@ -13,7 +13,22 @@
  */
 import type { Knex } from 'knex';
 import { loadConfig } from '../core/config';
-import { ensureDailyPartitions, RAW_TABLES, startOfUtcDay, DAY_MS } from '../activities/maintenance';
+
+// Frozen here (migrations never import runtime code): the raw tables and the daily-partition
+// statements as storage/storage-mode.ts wrote them when this migration was written.
+const RAW_TABLES = ['samples', 'states'] as const;
+const DAY_MS = 86_400_000;
+
+/** Native mode: the daily partitions of `table` for every day in [fromDay, toDay] (the table is new, so none exist yet). */
+async function createDailyPartitions(knex: Knex, table: (typeof RAW_TABLES)[number], fromDay: number, toDay: number): Promise<void> {
+  for (let day = Math.floor(fromDay / DAY_MS) * DAY_MS; day <= toDay; day += DAY_MS) {
+    const name = `${table}_p${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+    const lo = new Date(day).toISOString();
+    const hi = new Date(day + DAY_MS).toISOString();
+    await knex.raw(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS)`);
+    await knex.raw(`ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM ('${lo}') TO ('${hi}')`);
+  }
+}
 
 /** What the caller may decide for this migration instead of the environment (tests pick a mode per database). */
 export interface SamplesMigrationSettings {
@@ -100,8 +115,8 @@ export async function up(knex: Knex, settings: SamplesMigrationSettings = {}): P
     } else {
       await knex.raw(`CREATE TABLE ${table}_default PARTITION OF ${table} DEFAULT`);
       await knex.raw(`CREATE INDEX ${table}_time_brin ON ${table} USING brin (time)`);
-      const today = startOfUtcDay(Date.now());
-      await ensureDailyPartitions(knex, table, today - DAY_MS, today + config.PARTITIONS_AHEAD_DAYS * DAY_MS);
+      const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+      await createDailyPartitions(knex, table, today - DAY_MS, today + config.PARTITIONS_AHEAD_DAYS * DAY_MS);
     }
   }
 }

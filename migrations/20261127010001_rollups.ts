@@ -4,16 +4,28 @@
  *   samples_1m / samples_1h (bucket, series_id, min, max, avg, last, count)
  * - TimescaleDB: continuous aggregates (1h built on 1m) with refresh and retention policies.
  * - Native: plain tables with PRIMARY KEY (series_id, bucket), filled incrementally by the
- *   storage-maintenance schedule (activities/maintenance.ts), which records its progress
+ *   storage-maintenance schedule (storage/storage-mode.ts), which records its progress
  *   in storage_rollup_state.
  */
 import type { Knex } from 'knex';
 import { loadConfig } from '../core/config';
-import { storageMode } from '../activities/maintenance';
+
+/**
+ * Frozen here (migrations never import runtime code): whether the samples migration made
+ * `samples` a hypertable — a plain (not partitioned) table with the extension present.
+ */
+async function samplesIsHypertable(knex: Knex): Promise<boolean> {
+  const res = await knex.raw(`
+    SELECT (SELECT count(*) FROM pg_partitioned_table WHERE partrelid = to_regclass('samples'))::int AS partitioned,
+           (SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb')::int AS timescale,
+           (to_regclass('samples') IS NOT NULL) AS present`);
+  const row = res.rows[0] as { partitioned: number; timescale: number; present: boolean };
+  return row.present && row.partitioned === 0 && row.timescale > 0;
+}
 
 export async function up(knex: Knex): Promise<void> {
   const config = loadConfig();
-  if ((await storageMode(knex)) === 'timescaledb') {
+  if (await samplesIsHypertable(knex)) {
     await knex.raw(`
       CREATE MATERIALIZED VIEW samples_1m WITH (timescaledb.continuous, timescaledb.materialized_only = true) AS
       SELECT time_bucket(INTERVAL '1 minute', time) AS bucket, series_id,
@@ -61,7 +73,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if ((await storageMode(knex)) === 'timescaledb') {
+  if (await samplesIsHypertable(knex)) {
     await knex.raw('DROP MATERIALIZED VIEW IF EXISTS samples_1h');
     await knex.raw('DROP MATERIALIZED VIEW IF EXISTS samples_1m');
     return;

@@ -14,7 +14,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../core/config';
 import type { DeviceSessionStatus } from '../core/names';
-import { createKnex } from '../activities/db/pool';
+import { createKnex } from '../storage/pool';
 import {
   deviceStatus,
   listSessions,

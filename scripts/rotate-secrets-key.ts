@@ -13,9 +13,9 @@
  * restart every process with it, then run this to move every secret to it.
  */
 import { loadConfig } from '../core/config';
-import { createKnex } from '../activities/db/pool';
-import { addKeyVersion, keyFilePath, openKeyring, refreshKeyring, writeKeyFile } from '../activities/db/secrets';
-import { reencryptAllSecrets } from '../activities/db/devices';
+import { createKnex } from '../storage/pool';
+import { addKeyVersion, keyFilePath, openKeyring, refreshKeyring, writeKeyFile } from '../storage/secrets';
+import { reencryptAllSecrets } from '../storage/devices';
 
 const HELP = `usage: npm run rotate-secrets-key [-- --new-version]
 

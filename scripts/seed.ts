@@ -4,8 +4,8 @@
  */
 import type { Knex } from 'knex';
 import type { GnmiProfileSpec, NetconfProfileSpec } from '../core/device';
-import { createDevice, type DeviceRow } from '../activities/db/devices';
-import type { Keyring } from '../activities/db/secrets';
+import { createDevice, type DeviceRow } from '../storage/devices';
+import type { Keyring } from '../storage/secrets';
 import { ensureFleetOverview } from '../web/app/lib/dashboards.server';
 
 /** The default gNMI profile: interface counters every second, status and health less often. */

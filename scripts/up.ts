@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { loadConfig } from '../core/config';
-import { createKnex } from '../activities/db/pool';
-import { openKeyring } from '../activities/db/secrets';
+import { createKnex } from '../storage/pool';
+import { openKeyring } from '../storage/secrets';
 import { sessionOptionsFromConfig, startDeviceSession } from '../activities/fleet';
 import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createRequestHandler, type ServerBuild } from 'react-router';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
-import { createKnex } from '../activities/db/pool';
+import { createKnex } from '../storage/pool';
 import { countUsers, ensureAdminFromEnv } from './app/lib/users.server';
 
 const log = createLogger('web');

@@ -14,7 +14,7 @@ import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
 import { sessionOptionsFromConfig } from '../activities/fleet';
-import { createKnex } from '../activities/db/pool';
+import { createKnex } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';

@@ -7,7 +7,7 @@
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../core/names';
-import { createKnex } from '../activities/db/pool';
+import { createKnex } from '../storage/pool';
 import { migrateLatest } from '../migrations/index';
 import type { Connection } from '@temporalio/client';
 import { connectClient } from '../temporal/client';

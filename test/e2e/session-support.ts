@@ -5,8 +5,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { createDevice, type DeviceRow } from '../../activities/db/devices';
-import { parseKeyring } from '../../activities/db/secrets';
+import { createDevice, type DeviceRow } from '../../storage/devices';
+import { parseKeyring } from '../../storage/secrets';
 import { deviceStatus } from '../../activities/fleet';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';

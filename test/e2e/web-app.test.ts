@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { parseKeyring } from '../../activities/db/secrets';
+import { parseKeyring } from '../../storage/secrets';
 import { waitFor } from '../../scripts/infra/proc';
 import { startDeviceSession } from '../../activities/fleet';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';

@@ -12,8 +12,8 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { gnmiProtocol } from '../../protocols/gnmi/index';
-import { createDevice } from '../../activities/db/devices';
-import { parseKeyring } from '../../activities/db/secrets';
+import { createDevice } from '../../storage/devices';
+import { parseKeyring } from '../../storage/secrets';
 import { startDeviceSession } from '../../activities/fleet';
 import type { DeviceSessionStatus } from '../../core/names';
 import { freePort, waitFor } from '../../scripts/infra/proc';

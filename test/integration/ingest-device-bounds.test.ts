@@ -6,7 +6,7 @@
  * existing series keep flowing.
  */
 import assert from 'node:assert/strict';
-import { IngestBatcher } from '../../activities/ingest/batcher';
+import { IngestBatcher } from '../../storage/batcher';
 import type { TelemetryPoint } from '../../core/point';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createDevice, loadSecrets } from '../../activities/db/devices';
-import { addKeyVersion, isSecretsUnreadable, loadKeyring, openKeyring, parseKeyring, refreshKeyring, seal, SecretsUnreadableError, unseal } from '../../activities/db/secrets';
+import { createDevice, loadSecrets } from '../../storage/devices';
+import { addKeyVersion, isSecretsUnreadable, loadKeyring, openKeyring, parseKeyring, refreshKeyring, seal, SecretsUnreadableError, unseal } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 

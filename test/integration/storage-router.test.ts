@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
-import { runMaintenance, storageMode } from '../../activities/maintenance';
+import { runMaintenance, storageMode } from '../../storage/storage-mode';
 import { migrateDownAll, migrateLatest } from '../../migrations/index';
 import { querySeries, type Queryable, type QueryResult, type SeriesQuery } from '../../query/router';
 import { createTestDatabase, storageModesUnderTest, type StorageMode, type TestDatabase } from '../support/db';

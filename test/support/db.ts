@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import pg from 'pg';
-import { createKnex, createPool } from '../../activities/db/pool';
+import { createKnex, createPool } from '../../storage/pool';
 import { loadConfig } from '../../core/config';
 import { migrateLatest } from '../../migrations/index';
 import { TIMESCALEDB_RELEASE_URL, TIMESCALEDB_VERSION } from '../../scripts/infra/timescaledb';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { IngestBatcher } from '../../activities/ingest/batcher';
+import { IngestBatcher } from '../../storage/batcher';
 import type { TelemetryPoint } from '../../core/point';
 
 type Mode = 'ok' | 'down' | 'slow';

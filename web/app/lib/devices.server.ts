@@ -1,12 +1,12 @@
 /**
  * Device reads and writes of the web app. Creation goes through
- * activities/db/devices.ts (one place encrypts secrets); workflows are told
+ * storage/devices.ts (one place encrypts secrets); workflows are told
  * through sessions.server.ts.
  */
 import type { Knex } from 'knex';
-import { createDevice, loadSecrets, saveSecrets, type DeviceRow } from '../../../activities/db/devices';
+import { createDevice, loadSecrets, saveSecrets, type DeviceRow } from '../../../storage/devices';
 import { data } from 'react-router';
-import { isSecretsUnreadable, type Keyring } from '../../../activities/db/secrets';
+import { isSecretsUnreadable, type Keyring } from '../../../storage/secrets';
 import type { DeviceForm } from './device-form';
 
 /** Per-device ingest numbers for the list. */

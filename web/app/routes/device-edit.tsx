@@ -12,7 +12,7 @@ import { DeviceForm, SECRET_FIELDS, TLS_MODE_LABELS, deviceFormInput, gnmiEncodi
 import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecretNames, updateDevice } from '../lib/devices.server';
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
 import { setFlash } from '../lib/flash.server';
-import { isSecretsUnreadable } from '../../../activities/db/secrets';
+import { isSecretsUnreadable } from '../../../storage/secrets';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 

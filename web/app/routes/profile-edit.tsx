@@ -11,7 +11,7 @@ import { formatDuration, submittedValues, type FieldErrors } from '../lib/forms'
 import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
 import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
-import { parseProfileRow } from '../../../activities/db/devices';
+import { parseProfileRow } from '../../../storage/devices';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {

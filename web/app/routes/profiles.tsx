@@ -3,7 +3,7 @@ import { Link, useLoaderData } from 'react-router';
 import type { Route } from './+types/profiles';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { parseProfileRow } from '../../../activities/db/devices';
+import { parseProfileRow } from '../../../storage/devices';
 import { formatDuration } from '../lib/forms';
 
 export function meta() {

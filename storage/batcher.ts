@@ -29,10 +29,10 @@
  * device page shows.
  */
 import type pg from 'pg';
-import { SAMPLES_CHANNEL } from '../../core/names';
-import type { PointSink, Logger } from '../../core/session';
-import type { TelemetryPoint } from '../../core/point';
-import { MetricsRegistry } from '../../core/metrics';
+import { SAMPLES_CHANNEL } from '../core/names';
+import type { PointSink, Logger } from '../core/session';
+import type { TelemetryPoint } from '../core/point';
+import { MetricsRegistry } from '../core/metrics';
 import { SERIES_LIMIT_REACHED, SeriesCache } from './series-cache';
 
 /** Batcher settings. */

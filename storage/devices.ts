@@ -11,7 +11,7 @@ import {
   type DeviceConfig,
   type DeviceSecrets,
   type SubscriptionProfile,
-} from '../../core/device';
+} from '../core/device';
 import { seal, unseal, type Keyring } from './secrets';
 
 /** A device row without secrets. */

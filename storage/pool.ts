@@ -4,7 +4,7 @@
  */
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { createLogger } from '../../core/log';
+import { createLogger } from '../core/log';
 
 // Return int8 (bigint ids) as numbers: series and device ids stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
