@@ -121,6 +121,8 @@ const schema = z.object({
   SIM_NETCONF_BASE_PORT: int(58300),
   SIM_CONTROL_PORT: int(57399),
   SIM_INTERFACES: int(8),
+  // How simulated gNMI targets encode: every message built (tests) or patched pre-encoded templates (capacity benchmarks).
+  SIM_GNMI_GENERATOR: z.enum(['realistic', 'templates']).default('realistic'),
   LOG_FORMAT: z.enum(['text', 'json']).default(process.env.NODE_ENV === 'production' ? 'json' : 'text'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { SimDevice } from './model';
 import { startGnmiTarget } from './gnmi/target';
+import type { GnmiGenerator } from './gnmi/templates';
 
 /** One simulated device in the fleet. */
 export interface FleetMember {
@@ -30,6 +31,8 @@ export interface FleetOptions {
   netconfCount?: number;
   netconfBasePort?: number;
   interfaces?: number;
+  /** How gNMI targets encode their streams (default realistic; `templates` for capacity benchmarks). */
+  gnmiGenerator?: GnmiGenerator;
   /** Where NETCONF host keys are kept (generated on first run). */
   keyDir?: string;
   /** Port of the HTTP control surface; undefined = none, 0 = ephemeral. */
@@ -63,7 +66,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       const name = `${prefix}-gnmi-${i + 1}`;
       const device = new SimDevice({ name, interfaces: opts.interfaces ?? 8 });
       const port = opts.gnmiBasePort ? opts.gnmiBasePort + i : 0;
-      const target = await startGnmiTarget({ device, host, port, auth: { username, password } });
+      const target = await startGnmiTarget({ device, host, port, auth: { username, password }, generator: opts.gnmiGenerator });
       members.push({ name, protocol: 'gnmi', host, port: target.port, device, faults: target.faults as unknown as Record<string, unknown>, close: target.close });
     }
     const netconfCount = opts.netconfCount ?? 0;

@@ -15,6 +15,7 @@ async function main() {
     netconfCount: config.SIM_NETCONF_COUNT,
     netconfBasePort: config.SIM_NETCONF_BASE_PORT,
     interfaces: config.SIM_INTERFACES,
+    gnmiGenerator: config.SIM_GNMI_GENERATOR,
     keyDir: path.join(config.DATA_DIR, 'simulator-keys'),
     controlPort: config.SIM_CONTROL_PORT,
   });

@@ -11,6 +11,7 @@ import type { SimDevice, SimLeaf } from '../model';
 import { buildNotifications, groupPrefix, nowNanos, type SelectedLeaf } from './encode';
 import type { FaultableStream, GnmiFaults, MalformedKind } from './faults';
 import { leafPath, pathInSchema, pathSelects } from './match';
+import { NotificationTemplates, type GnmiGenerator } from './templates';
 
 /** Bytes that do not decode as a SubscribeResponse (a length running past the end). */
 export class RawFrame {
@@ -43,6 +44,17 @@ interface ActiveSubscription {
   lastSent: Map<string, SimLeaf['value']>;
   lastHeartbeat: number;
   timer?: NodeJS.Timeout;
+  /** Cheap generator: pre-encoded notifications and the device leaf index of each value (null: not templatable). */
+  templates?: { templates: NotificationTemplates; indices: number[] } | null;
+  /** Cheap generator: when the next tick is due (ticks keep a fixed rate instead of drifting by their own run time). */
+  due?: number;
+}
+
+/** How a stream encodes what it sends (`templates`: the cheap load generator of templates.ts). */
+export interface StreamEncoder {
+  generator: GnmiGenerator;
+  /** Serialises a SubscribeResponse (the templates are built with it). */
+  serialize?: (msg: object) => Buffer;
 }
 
 /** A gRPC status error for the call. */
@@ -68,6 +80,7 @@ export class SubscribeStream implements FaultableStream {
     private readonly faults: GnmiFaults,
     private readonly timing: StreamTiming,
     private readonly onList: (list: WireSubscriptionList) => void = () => undefined,
+    private readonly encoder: StreamEncoder = { generator: 'realistic' },
   ) {
     this.schema = device.leaves().map((l) => leafPath(l.path).elems);
     call.on('data', (req: WireSubscribeRequest) => this.onRequest(req));
@@ -228,10 +241,17 @@ export class SubscribeStream implements FaultableStream {
 
   private schedule(s: ActiveSubscription): void {
     if (this.closed) return;
+    let delay = s.intervalMs * this.faults.slowFactor;
+    if (this.encoder.generator === 'templates') {
+      const now = Date.now();
+      s.due = (s.due ?? now) + delay;
+      if (s.due < now - delay) s.due = now; // more than a tick behind (an overloaded machine): no burst to catch up
+      delay = Math.max(0, s.due - now);
+    }
     s.timer = setTimeout(() => {
       this.tick(s);
       this.schedule(s);
-    }, s.intervalMs * this.faults.slowFactor);
+    }, delay);
   }
 
   private tick(s: ActiveSubscription): void {
@@ -239,6 +259,7 @@ export class SubscribeStream implements FaultableStream {
     const now = Date.now();
     const heartbeat = s.heartbeatMs > 0 && now - s.lastHeartbeat >= s.heartbeatMs * this.faults.slowFactor;
     if (heartbeat) s.lastHeartbeat = now;
+    if (this.encoder.generator === 'templates' && this.sendTemplates(s)) return;
     const onlyChanges = s.mode === 'ON_CHANGE' || s.suppressRedundant;
     const out: SelectedLeaf[] = [];
     for (const l of this.select(s)) {
@@ -248,6 +269,33 @@ export class SubscribeStream implements FaultableStream {
       s.lastSent.set(key, l.value);
     }
     this.send(out, s);
+  }
+
+  /**
+   * The cheap generator's tick: a SAMPLE subscription sending every leaf each time
+   * (PROTO, not suppressing redundant values) patches its pre-encoded notifications.
+   * False when the subscription is not of that kind (the realistic path serves it).
+   */
+  private sendTemplates(s: ActiveSubscription): boolean {
+    if (this.encoding !== 'PROTO' || s.mode !== 'SAMPLE' || s.suppressRedundant || !this.encoder.serialize) return false;
+    if (s.templates === undefined) {
+      const indices: number[] = [];
+      const selected: SelectedLeaf[] = [];
+      this.device.leaves().forEach((l, i) => {
+        if (s.filter && !s.filter(l.value)) return;
+        const p = leafPath(l.path);
+        if (!pathSelects(s.path.elems, p.elems)) return;
+        indices.push(i);
+        selected.push({ path: p, value: l.value });
+      });
+      const templates = NotificationTemplates.build(selected, { origin: this.prefix.origin || undefined, target: this.list?.prefix?.target || undefined }, this.encoder.serialize);
+      s.templates = templates ? { templates, indices } : null;
+    }
+    if (!s.templates) return false;
+    const all = this.device.leafValues();
+    const values = s.templates.indices.map((i) => all[i]);
+    for (const bytes of s.templates.templates.render(values, BigInt(nowNanos()))) this.write(new RawFrame(bytes));
+    return true;
   }
 
   private send(leaves: SelectedLeaf[], s: ActiveSubscription): void {

@@ -10,6 +10,7 @@ import { gnmiProto, type WireGetRequest, type WireNotification, type WireSubscri
 import type { SimDevice } from '../model';
 import { buildNotifications, nowNanos, type SelectedLeaf } from './encode';
 import { GnmiFaults } from './faults';
+import type { GnmiGenerator } from './templates';
 import { leafPath, pathInSchema, pathSelects } from './match';
 import { RawFrame, statusError, SubscribeStream, SUPPORTED_ENCODINGS, type StreamTiming } from './stream';
 
@@ -32,6 +33,8 @@ export interface GnmiTargetOptions {
   tls?: TargetTls;
   auth?: { username: string; password: string };
   timing?: Partial<StreamTiming>;
+  /** `templates`: the cheap load generator for capacity benchmarks (simulator/gnmi/templates.ts); default realistic. */
+  generator?: GnmiGenerator;
 }
 
 /** A running target. */
@@ -130,7 +133,7 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
       new SubscribeStream(call as never, device, faults, timing, (list) => {
         subscriptions.push(list);
         if (subscriptions.length > 100) subscriptions.shift();
-      });
+      }, { generator: opts.generator ?? 'realistic', serialize: serialize as (msg: object) => Buffer });
     },
   };
 
