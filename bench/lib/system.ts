@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { createDevice } from '../../storage/devices';
 import { createKnex } from '../../storage/pool';
 import { parseKeyring } from '../../storage/secrets';
-import { startDeviceSession } from '../../activities/fleet';
+import { startDeviceSession } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
 import { migrateLatest } from '../../migrations/index';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
@@ -31,8 +31,8 @@ export interface BenchSystem {
   env: NodeJS.ProcessEnv;
   spawn(name: string, file: string, extra?: Record<string, string>): ManagedChild;
   startCollector(name: string, extra?: Record<string, string>): Promise<ManagedChild & { metricsPort: number }>;
-  /** Start a simulator process with `count` gNMI devices; returns their ports. */
-  startSimulator(count: number, interfaces: number): Promise<{ child: ManagedChild; ports: number[]; controlPort: number }>;
+  /** Start a simulator process with `count` gNMI devices (`extra`: more settings, e.g. SIM_GNMI_GENERATOR); returns their ports. */
+  startSimulator(count: number, interfaces: number, extra?: Record<string, string>): Promise<{ child: ManagedChild; ports: number[]; controlPort: number }>;
   /** Register devices pointing at the given ports with a profile and start their workflows. */
   addDevices(ports: number[], profile: GnmiProfileSpec, opts?: { prefix?: string; heartbeatTimeoutMs?: number }): Promise<number[]>;
   stop(): Promise<void>;
@@ -85,7 +85,7 @@ export async function startBenchSystem(): Promise<BenchSystem> {
       await waitFor(`${name} /healthz`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 90_000);
       return Object.assign(child, { metricsPort });
     },
-    async startSimulator(count, interfaces) {
+    async startSimulator(count, interfaces, extra = {}) {
       const controlPort = await freePort();
       const base = 20000 + Math.floor(Math.random() * 20000);
       const child = spawn('simulator', 'simulator/main.ts', {
@@ -94,6 +94,7 @@ export async function startBenchSystem(): Promise<BenchSystem> {
         SIM_NETCONF_COUNT: '0',
         SIM_INTERFACES: String(interfaces),
         SIM_CONTROL_PORT: String(controlPort),
+        ...extra,
       });
       await waitFor('the simulator', () => isPortOpen(controlPort), 120_000);
       const members = (await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>;

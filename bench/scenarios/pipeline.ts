@@ -1,12 +1,14 @@
 /**
- * Scenarios 1 and 2: the COPY ceiling of this PostgreSQL, and the sustained
- * end-to-end rate simulator → collector → PostgreSQL, in the same run.
+ * Scenarios 1 and 2: the COPY ceiling of this PostgreSQL, and the capacity of
+ * simulator → collector → PostgreSQL (bench/lib/capacity.ts), in the same run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { findPostgresBin } from '../../scripts/infra/postgres';
 import { run } from '../../scripts/infra/proc';
-import { CpuMeter, pidsMatching, rssBytes } from '../lib/procstat';
+import type { Knex } from 'knex';
+import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../lib/capacity';
+import { pidsMatching } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 
 /** Leaves per simulated interface in the counters subtree. */
@@ -33,63 +35,90 @@ export async function copyCeiling(sys: BenchSystem, rows: number): Promise<{ row
   return { rows, seconds: round(seconds, 2), rowsPerSecond: Math.round(rows / seconds) };
 }
 
-/** Options of the end-to-end run. */
+/** Options of the capacity search of our pipeline. */
 export interface PipelineOptions {
   devices: number;
   interfaces: number;
+  /** Sample interval at rate factor 1; the search speeds the simulator up or slows it down from there. */
   intervalMs: number;
-  seconds: number;
+  search: Omit<CapacityOptions, 'lagP99BoundMs'>;
 }
 
-/** Sustained end-to-end ingest. */
-export async function endToEnd(sys: BenchSystem, o: PipelineOptions) {
-  const sim = await sys.startSimulator(o.devices, o.interfaces);
-  sys.spawn('control', 'workers/control.ts');
+/** Ingest lag bound of a held window. */
+export const LAG_P99_BOUND_MS = 2000;
+
+/**
+ * Sustained capacity of simulator (cheap generator) → collector → PostgreSQL: the
+ * highest offered rate held for a window with no drops and ingest lag p99 < 2 s.
+ */
+export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
+  const sim = await sys.startSimulator(o.devices, o.interfaces, { SIM_GNMI_GENERATOR: 'templates' });
+  const control = sys.spawn('control', 'workers/control.ts');
   const collector = await sys.startCollector('collector');
-  await sys.addDevices(sim.ports, countersProfile(o.intervalMs));
-  const offered = (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
-  process.stderr.write(`  ${o.devices} devices × ${o.interfaces} interfaces every ${o.intervalMs} ms: ${Math.round(offered)} points/s offered; warming up…\n`);
-  // Warm up until every session streams and the rate settles.
-  const warmDeadline = Date.now() + 60_000;
+  const deviceIds = await sys.addDevices(sim.ports, countersProfile(o.intervalMs));
+  const base = (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
+  process.stderr.write(`  ${o.devices} devices × ${o.interfaces} interfaces × ${COUNTERS_PER_INTERFACE} counters (cheap generator); ${o.search.windowSeconds} s windows; warming up…\n`);
+  const warmDeadline = Date.now() + 90_000;
   while (Date.now() < warmDeadline && (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) < o.devices) await sleep(1000);
-  await sleep(10_000);
-  const meter = new CpuMeter(() => ({
-    collector: [collector.child.pid!],
-    simulator: [sim.child.child.pid!],
-    postgres: pidsMatching('postgres: ').concat(pidsMatching(path.join(sys.tmp, 'postgres'))),
-    temporal: pidsMatching('server start-dev'),
-  }));
-  const w0 = await scrape(collector.metricsPort, 'ingest_points_written_total');
-  const r0 = await scrape(collector.metricsPort, 'ingest_points_received_total');
-  const d0 = await scrape(collector.metricsPort, 'ingest_points_dropped_total');
-  meter.begin();
-  const t0 = performance.now();
-  let loopP99Max = 0;
-  let rssMax = 0;
-  while (performance.now() - t0 < o.seconds * 1000) {
-    await sleep(5000);
-    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
-    rssMax = Math.max(rssMax, rssBytes(collector.child.pid!));
-  }
-  const dt = (performance.now() - t0) / 1000;
-  const cpu = meter.end();
-  const written = (await scrape(collector.metricsPort, 'ingest_points_written_total')) - w0;
-  const received = (await scrape(collector.metricsPort, 'ingest_points_received_total')) - r0;
-  const dropped = (await scrape(collector.metricsPort, 'ingest_points_dropped_total')) - d0;
-  return {
-    devices: o.devices,
-    interfaces: o.interfaces,
-    intervalMs: o.intervalMs,
-    seconds: round(dt, 1),
-    offeredPointsPerSecond: Math.round(offered),
-    receivedPointsPerSecond: Math.round(received / dt),
-    writtenPointsPerSecond: Math.round(written / dt),
-    pointsDropped: dropped,
-    cpuPercent: cpu,
-    collectorRssMaxMiB: round(rssMax / 2 ** 20, 1),
-    simulatorRssMiB: round(rssBytes(sim.child.child.pid!) / 2 ** 20, 1),
-    eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
+  const probes = await probeSeries(sys.db, deviceIds);
+  const target: CapacityTarget = {
+    setRate: (rate) => setSimulatorRate(sim.controlPort, base / rate),
+    committed: () => scrape(collector.metricsPort, 'ingest_points_written_total'),
+    dropped: () => scrape(collector.metricsPort, 'ingest_points_dropped_total'),
+    lagMs: () => newestLagMs(sys.db, 'samples', 'series_id', 'bigint', probes),
+    eventLoopP99Ms: async () => (await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}')) * 1000,
+    pids: () => ({
+      collector: [collector.child.pid!],
+      simulator: [sim.child.child.pid!],
+      postgres: pidsMatching('postgres: ').concat(pidsMatching(path.join(sys.tmp, 'postgres'))),
+      temporal: pidsMatching('server start-dev'),
+      control: [control.child.pid!],
+    }),
   };
+  const r = await searchCapacity(target, { ...o.search, lagP99BoundMs: LAG_P99_BOUND_MS }, (l) => process.stderr.write(l + '\n'));
+  return { devices: o.devices, interfaces: o.interfaces, ...r };
+}
+
+/** One series per device whose newest row stands for the device's ingest lag (waits until each device has one). */
+export async function probeSeries(db: Knex, deviceIds: number[]): Promise<number[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const rows = (await db.raw('SELECT DISTINCT ON (device_id) id FROM series WHERE device_id = ANY(?) ORDER BY device_id, id', [deviceIds])).rows as Array<{ id: string }>;
+    if (rows.length === deviceIds.length) return rows.map((r) => Number(r.id));
+    if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${deviceIds.length} devices have series after 60 s`);
+    await sleep(500);
+  }
+}
+
+/**
+ * Wall clock minus the newest committed time of the stalest of `keys` (one index
+ * probe each): the ingest lag of the device furthest behind.
+ */
+export async function newestLagMs(db: Knex, table: string, keyColumn: string, keyType: 'bigint' | 'text', keys: Array<number | string>): Promise<number> {
+  const row = (
+    await db.raw(
+      `SELECT extract(epoch FROM clock_timestamp() - min(m.t)) * 1000 AS lag
+         FROM unnest(?::${keyType}[]) AS k(key),
+              LATERAL (SELECT time AS t FROM ${table} WHERE ${keyColumn} = k.key ORDER BY time DESC LIMIT 1) m`,
+      [keys.map(String)],
+    )
+  ).rows[0] as { lag: string | null };
+  return row.lag === null ? Infinity : Number(row.lag);
+}
+
+/** Every simulated device sends at `factor` × its interval (the slowDown fault; < 1 is faster). */
+export async function setSimulatorRate(controlPort: number, factor: number): Promise<void> {
+  const members = (await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ name: string }>;
+  await Promise.all(
+    members.map(async (m) => {
+      const res = await fetch(`http://127.0.0.1:${controlPort}/devices/${encodeURIComponent(m.name)}/faults/slowDown`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ args: [factor] }),
+      });
+      if (!res.ok) throw new Error(`slowDown on ${m.name}: ${res.status} ${await res.text()}`);
+    }),
+  );
 }
 
 export function round(v: number, digits: number): number {
