@@ -28,6 +28,11 @@ export class GnmiFaults {
   private encodings: WireEncoding[] | undefined;
   /** Open streams, registered by the target. */
   readonly streams = new Set<FaultableStream>();
+  /** Sample ticks a stall has withheld so far, over all streams (what tests wait on instead of sleeping). */
+  withheldTicks = 0;
+
+  /** `now`: the clock timed stalls are measured by (tests pass a fake one). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** End every open Subscribe stream with UNAVAILABLE (the client sees a dropped stream). */
   dropStreams(): number {
@@ -44,13 +49,13 @@ export class GnmiFaults {
       this.stalledForever = false;
       this.stalledUntil = 0;
     } else {
-      this.stalledUntil = Date.now() + ms;
+      this.stalledUntil = this.now() + ms;
     }
   }
 
   /** Whether sending is stalled now. */
   get stalled(): boolean {
-    return this.stalledForever || Date.now() < this.stalledUntil;
+    return this.stalledForever || this.now() < this.stalledUntil;
   }
 
   /** Send a malformed message on every open stream (garbage bytes by default). */

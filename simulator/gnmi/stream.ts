@@ -255,7 +255,11 @@ export class SubscribeStream implements FaultableStream {
   }
 
   private tick(s: ActiveSubscription): void {
-    if (this.closed || this.faults.stalled || this.blocked) return;
+    if (this.closed || this.blocked) return;
+    if (this.faults.stalled) {
+      this.faults.withheldTicks++;
+      return;
+    }
     const now = Date.now();
     const heartbeat = s.heartbeatMs > 0 && now - s.lastHeartbeat >= s.heartbeatMs * this.faults.slowFactor;
     if (heartbeat) s.lastHeartbeat = now;

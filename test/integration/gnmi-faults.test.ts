@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { SessionError } from '../../core/session';
 import { SimDevice } from '../../simulator/model';
+import { GnmiFaults } from '../../simulator/gnmi/faults';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../../simulator/gnmi/harness';
 
@@ -98,28 +99,43 @@ describe('gNMI faults: malformed, oversized, dropped, stalled, slow', function (
   it('stall: no data while stalled, data again afterwards', async () => {
     await start();
     target.faults.stall(true);
-    await sleep(60);
-    const during = ctx.points.length;
-    await sleep(150);
-    assert.equal(ctx.points.length, during, 'nothing arrives during the stall');
+    const stalledAt = Date.now();
+    // Five sample ticks withheld (a fact the target counts), not a guessed sleep.
+    await ctx.waitFor(() => target.faults.withheldTicks >= 5, 3000, 'five withheld ticks');
+    const resumedAt = Date.now();
     target.faults.stall(false);
-    await ctx.waitFor(() => ctx.points.length > during, 2000, 'data after the stall');
-    target.faults.stall(100);
-    assert.equal(target.faults.stalled, true);
-    await sleep(130);
-    assert.equal(target.faults.stalled, false);
+    await ctx.waitFor(() => ctx.points.some((p) => p.timestamp >= resumedAt), 2000, 'data after the stall');
+    // Nothing was stamped inside the stall (a point sent just before it may still have been on its way).
+    const during = ctx.points.filter((p) => p.timestamp > stalledAt + 1 && p.timestamp < resumedAt - 1);
+    assert.deepEqual(during, [], 'nothing sent during the stall');
+  });
+
+  it('a timed stall ends by itself', () => {
+    let now = 1_000;
+    const faults = new GnmiFaults(() => now);
+    faults.stall(100);
+    assert.equal(faults.stalled, true);
+    now += 99;
+    assert.equal(faults.stalled, true);
+    now += 1;
+    assert.equal(faults.stalled, false);
   });
 
   it('slowDown stretches the sample interval', async () => {
     await start({}, 20);
-    await sleep(200);
-    const normal = ctx.points.length;
+    await ctx.waitFor(() => ctx.points.length >= 6, 3000, 'six points at the normal rate');
+    const normal = spacings(ctx.points.slice(0, 6).map((p) => p.timestamp));
+    assert.ok(Math.min(...normal) < 100, `normal spacing ${normal.join(', ')} ms`);
     target.faults.slowDown(10);
-    await sleep(20); // let the pending tick fire
-    const before = ctx.points.length;
-    await sleep(200);
-    const slowed = ctx.points.length - before;
-    assert.ok(normal >= 5, `normal rate ${normal}`);
-    assert.ok(slowed <= 1, `slowed rate ${slowed}`);
+    const from = ctx.points.length;
+    // The first point after the change may still be a tick scheduled at the old rate; later ones come every 200 ms.
+    await ctx.waitFor(() => ctx.points.length >= from + 4, 5000, 'four points at the slowed rate');
+    const slowed = spacings(ctx.points.slice(from + 1, from + 4).map((p) => p.timestamp));
+    assert.ok(Math.min(...slowed) >= 190, `slowed spacing ${slowed.join(', ')} ms`);
   });
 });
+
+/** Differences between consecutive times (ms). */
+function spacings(times: number[]): number[] {
+  return times.slice(1).map((t, i) => t - times[i]);
+}
