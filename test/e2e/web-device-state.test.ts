@@ -151,7 +151,10 @@ describe('web: device page state is true now', function () {
     await page.goto(`${web.url}/devices/${deviceId}`);
     await page.getByTestId('action-delete').click();
     await page.getByTestId('confirm-delete').click();
-    await page.waitForURL(/\/devices$/);
+    // Deleting ends the session workflow first (bounded: 15 s when Temporal is slow).
+    await page.waitForURL(/\/devices$/, { timeout: 45_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; at ${page.url()}: ${(await page.locator('.warning, [data-testid=flash]').allInnerTexts()).join(' | ')}`);
+    });
     assert.equal(await tdb.db('devices').where({ id: deviceId }).first(), undefined, 'deleted after confirming');
   });
 

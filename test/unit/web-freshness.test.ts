@@ -41,6 +41,7 @@ describe('web: freshness of device page values', () => {
     assert.equal(o?.retryAt, NOW + 5000);
     assert.equal(o?.failingSince, NOW - 60_000);
     assert.equal(outageLine(o!, NOW), 'No data yet — x · retry 2 in 5 s');
+    assert.equal(outageLine({ kind: 'retrying', reason: 'UNAVAILABLE: No connection established. Resolution note: ' }, NOW), 'No data yet — UNAVAILABLE: No connection established. · retrying', 'gRPC’s empty resolution note dropped');
   });
 
   it('streaming with fresh points is no outage; streaming with old points is a silent one', () => {
@@ -57,7 +58,7 @@ describe('web: freshness of device page values', () => {
   });
 
   const advice: Array<[string, string, string, RegExp, boolean]> = [
-    ['wrong password', 'auth-failed', 'AUTH_FAILED: the device rejected the credentials of user admin', /Edit → Credentials.*Resume/, false],
+    ['wrong password', 'auth-failed', 'AUTH_FAILED: the device rejected the credentials of user admin', /Edit → Credentials.*Retry now/, false],
     ['passphrase', 'auth-failed', 'AUTH_FAILED: the private key is encrypted (no passphrase is stored)', /passphrase/, false],
     ['host key changed', 'config-invalid', 'HOST_KEY_MISMATCH: expected SHA256:a, got SHA256:b', /Forget pinned key/, false],
     ['device lacks a method', 'config-invalid', 'CONFIG_INVALID: profile p: method yang-push-periodic needs RFC 8639 subscriptions, which the device does not advertise', /does not offer.*Attach a profile the device supports/, true],

@@ -93,10 +93,13 @@ export function sessionOutage(input: { enabled: boolean; status: SessionFacts | 
   return { kind: 'silent', since, reason: 'the session is up but the device sends nothing' };
 }
 
+/** gRPC's empty trailer on connection errors ("… Resolution note: ") says nothing to an operator. */
+const tidy = (reason: string) => reason.replace(/\s*Resolution note:\s*$/, '').trim();
+
 /** One line for an outage: "No data since 06:40 — SSH connection refused · retry 33 in 22 s". */
 export function outageLine(o: Outage, now: number): string {
   const head = o.since ? `No data since ${clock(o.since, now)} UTC` : 'No data yet';
-  const parts = [o.reason ? `${head} — ${o.reason}` : head];
+  const parts = [o.reason ? `${head} — ${tidy(o.reason)}` : head];
   if (o.kind === 'retrying' && o.retryAt !== undefined) {
     const secs = Math.max(0, Math.ceil((o.retryAt - now) / 1000));
     parts.push(secs > 0 ? `retry${o.retry ? ` ${o.retry}` : ''} in ${secs} s` : `retry${o.retry ? ` ${o.retry}` : ''} now`);
@@ -120,7 +123,7 @@ const LIMITATION = /does not advertise|does not implement|not supported by the d
 /** Operator words for a parked session (`auth-failed` or `config-invalid`) from its error. */
 export function parkedAdvice(state: string, error: string | undefined, protocol: 'gnmi' | 'netconf'): ParkedAdvice {
   const e = error ?? '';
-  const resume = 'then Resume (or save the device: saving reconnects it)';
+  const resume = 'then press Retry now (saving the device also reconnects it)';
   if (LIMITATION.test(e)) {
     return {
       deviceLimitation: true,

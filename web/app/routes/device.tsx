@@ -263,6 +263,7 @@ export default function Device() {
           <p>
             <strong>Collection is parked ({parked.state === 'auth-failed' ? 'credentials refused' : 'configuration not usable'}).</strong> {parked.action}
           </p>
+          {canEdit ? <Button intent="resume" label="Retry now" className="" /> : null}
           {parked.deviceLimitation ? (
             <p data-testid="device-limitation">This is a limitation of the device, not a mistake in our configuration: retrying will not help until the profile or the device changes.</p>
           ) : null}

@@ -1,0 +1,105 @@
+/**
+ * The device page over real sessions (simulated gNMI targets, workers, Temporal) in
+ * Chromium: a healthy device shows current values and no outage; a device whose target
+ * goes away shows the open gap with its error and the next retry, updating by itself;
+ * a device whose credentials are refused says it is parked and what would unpark it.
+ * Screenshots of the three go to test-artifacts/ (copied into docs/screenshots/).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
+import type { DeviceSessionOptions } from '../../core/names';
+import { startFleet, type Fleet } from '../../simulator/fleet';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { artifactsDir, chromiumPath } from '../support/env';
+import { startWeb, startWorkers, testClient, type Workers } from '../support/system';
+import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { gnmiFaults, registerSimDevice, waitForState } from './session-support';
+
+/** Backoffs of a few seconds: long enough to read "retry N in S s", short enough for a test. */
+const OPTIONS: DeviceSessionOptions = { heartbeatTimeoutMs: 4000, initialBackoffMs: 4000, maxBackoffMs: 8000 };
+
+describe('web: device page over live sessions (healthy, retrying, parked)', function () {
+  this.timeout(180_000);
+  let tdb: TestDatabase;
+  let fleet: Fleet;
+  let workers: Workers;
+  let client: Client;
+  let web: Awaited<ReturnType<typeof startWeb>>;
+  let browser: Browser;
+  let page: Page;
+  let admin: TestUser;
+  const started: number[] = [];
+
+  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });
+
+  before(async () => {
+    tdb = await createTestDatabase('e2e_device_session');
+    fleet = await startFleet({ gnmiCount: 2, interfaces: 2, namePrefix: 'page' });
+    [workers, client, web] = await Promise.all([startWorkers(tdb.url, { env: { INGEST_FLUSH_MS: '100' } }), testClient(), startWeb(tdb.url)]);
+    admin = await createTestUser(tdb.db, 'admin', 'session-page@example.test');
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signInPage(page, web.url, admin);
+  });
+
+  after(async () => {
+    for (const id of started) await stopDeviceSession(client, id, 'test over').catch(() => undefined);
+    await browser?.close();
+    await Promise.allSettled([workers?.stop(), fleet?.close(), web?.stop()]);
+    await client?.connection.close();
+    await tdb?.drop();
+  });
+
+  async function start(i: number): Promise<number> {
+    const device = await registerSimDevice(tdb.db, fleet.members[i]);
+    await startDeviceSession(client, { id: device.id, name: device.name, protocol: 'gnmi' }, OPTIONS);
+    started.push(device.id);
+    return device.id;
+  }
+
+  it('healthy, then its target goes away: the open gap with the error and the next retry, without a reload', async () => {
+    const id = await start(0);
+    await waitForState(client, id, 'streaming');
+    await page.goto(`${web.url}/devices/${id}`);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 4, null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=interfaces] tr[data-stale=no]').length === 2, null, { timeout: 30_000 });
+    assert.equal(await page.getByTestId('outage').count(), 0, 'a streaming device has no outage line');
+    assert.match(await page.getByTestId('live-chart-status').innerText(), /^Live, newest point \d+ s ago$/);
+    await shot(page, 'device-healthy');
+
+    const lastSeen = Date.now();
+    await fleet.members[0].close();
+    // The page notices by itself (poll), names when the data stopped, why, and the next retry.
+    await page.waitForFunction(() => /retry \d+ in \d+ s/.test(document.querySelector('[data-testid=outage]')?.textContent ?? ''), null, { timeout: 40_000 });
+    const line = await page.getByTestId('outage').innerText();
+    const hhmm = new Date(lastSeen).toISOString().slice(11, 16);
+    const prev = new Date(lastSeen - 60_000).toISOString().slice(11, 16);
+    assert.match(line, new RegExp(`^No data since (${hhmm}|${prev}) UTC — .+ · retry \\d+ in \\d+ s`), line);
+    assert.match(await page.getByTestId('session-state').innerText(), /backoff|connecting/);
+    assert.match(await page.getByTestId('last-error-when').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ s ago\)/, 'the error says when it happened');
+    // Its charts draw the gap as open up to now.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg text')].some((t) => (t.textContent ?? '').startsWith('No data since')), null, { timeout: 20_000 });
+    // Rows turn stale once the counters are older than three intervals (30 s floor).
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=interfaces] tr[data-stale=yes]').length === 2, null, { timeout: 10_000 });
+    await shot(page, 'device-retrying');
+  });
+
+  it('parked on refused credentials: says so and what would unpark it', async () => {
+    gnmiFaults(fleet.members[1]).rejectCredentials(true);
+    const id = await start(1);
+    await waitForState(client, id, 'auth-failed');
+    await page.goto(`${web.url}/devices/${id}`);
+    const advice = await page.getByTestId('parked-advice').innerText();
+    assert.match(advice, /Collection is parked \(credentials refused\)\. The device refused the credentials\. Correct the username and password \(or private key\) in Edit → Credentials, then press Retry now/);
+    assert.equal(await page.getByTestId('action-resume').count(), 1, 'the button the advice names is there');
+    assert.equal(await page.getByTestId('device-limitation').count(), 0, 'a wrong password is not a device limitation');
+    assert.match(await page.getByTestId('outage').innerText(), /^No data yet — AUTH_FAILED/);
+    await shot(page, 'device-parked');
+  });
+});
