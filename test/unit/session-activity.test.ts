@@ -18,6 +18,7 @@ import { MetricsRegistry } from '../../core/metrics';
 import { COLLECTOR_LEAVING, type RunSessionInput, type RunSessionResult, type SessionHeartbeat } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
+import { waitFor } from '../../scripts/infra/proc';
 
 const DEVICE_ID = 42;
 
@@ -74,9 +75,11 @@ function deps(protocol: ProtocolSession, extra: Partial<SessionDeps> = {}) {
 
 const input = (extra: Partial<RunSessionInput> = {}): RunSessionInput => ({ deviceId: DEVICE_ID, generation: 0, attempt: 3, ...extra });
 
-async function runUntil<T>(env: MockActivityEnvironment, fn: () => Promise<T>, act: () => void, afterMs = 150): Promise<T> {
+/** Start `fn`, wait until `ready` holds (a fact: points stored, a gap written), then `act` (cancel, leave). */
+async function runUntil<T>(fn: () => Promise<T>, ready: () => boolean, what: string, act: () => void): Promise<T> {
   const running = fn();
-  await new Promise((r) => setTimeout(r, afterMs));
+  running.catch(() => undefined); // observed below; never an unhandled rejection while waiting
+  await waitFor(what, async () => ready(), 5_000, 5);
   act();
   return running;
 }
@@ -86,7 +89,7 @@ describe('session activity', () => {
     const { deps: d, pushed, live } = deps(fakeProtocol());
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'r' } } as never);
     const { runDeviceSession } = createSessionActivities(d);
-    const err = await runUntil(env, () => env.run(runDeviceSession, input()), () => env.cancel('WORKER_SHUTDOWN')).then(
+    const err = await runUntil(() => env.run(runDeviceSession, input()), () => pushed.length >= 3, 'three points', () => env.cancel('WORKER_SHUTDOWN')).then(
       () => assert.fail('must fail'),
       (e: unknown) => e,
     );
@@ -102,12 +105,12 @@ describe('session activity', () => {
 
   it('ends every session with COLLECTOR_LEAVING when the collector starts leaving (SIGTERM)', async () => {
     const leaving = new AbortController();
-    const { deps: d } = deps(fakeProtocol(), { leaving: leaving.signal });
+    const { deps: d, pushed } = deps(fakeProtocol(), { leaving: leaving.signal });
     const env = new MockActivityEnvironment();
     const { runDeviceSession } = createSessionActivities(d);
     const started = Date.now();
     await assert.rejects(
-      runUntil(env, () => env.run(runDeviceSession, input()), () => leaving.abort()),
+      runUntil(() => env.run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => leaving.abort()),
       (e: unknown) => e instanceof ApplicationFailure && e.type === COLLECTOR_LEAVING,
     );
     assert.ok(Date.now() - started < 1000, 'promptly');
@@ -116,11 +119,11 @@ describe('session activity', () => {
   });
 
   it('confirms a workflow cancellation (pause, reconfigure) as a cancellation', async () => {
-    const { deps: d } = deps(fakeProtocol());
+    const { deps: d, pushed } = deps(fakeProtocol());
     const env = new MockActivityEnvironment();
     const { runDeviceSession } = createSessionActivities(d);
     await assert.rejects(
-      runUntil(env, () => env.run(runDeviceSession, input()), () => env.cancel()),
+      runUntil(() => env.run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => env.cancel()),
       (e: unknown) => e instanceof CancelledFailure,
     );
   });
@@ -142,9 +145,12 @@ describe('session activity', () => {
     const { deps: d, gaps } = deps(fakeProtocol({ firstTimestamp: first }));
     const env = new MockActivityEnvironment();
     const { runDeviceSession } = createSessionActivities(d);
-    await runUntil(env, () => env.run(runDeviceSession, input({ gapFrom: first - 4000, gapReason: 'collector lost (heartbeat timeout)' })), () => env.cancel()).catch(
-      () => undefined,
-    );
+    await runUntil(
+      () => env.run(runDeviceSession, input({ gapFrom: first - 4000, gapReason: 'collector lost (heartbeat timeout)' })),
+      () => gaps.length > 0,
+      'the gap record',
+      () => env.cancel(),
+    ).catch(() => undefined);
     assert.deepEqual(gaps, [{ deviceId: DEVICE_ID, from: first - 4000, to: first, reason: 'collector lost (heartbeat timeout)' }]);
   });
 
@@ -190,14 +196,14 @@ describe('session activity: dial cap', () => {
     const envA = new MockActivityEnvironment();
     const envB = new MockActivityEnvironment();
     const a = envA.run(runDeviceSession, input({ leaseMs: 600 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the first dial', async () => dialledAt.length === 1, 5_000, 5);
     const b = envB.run(runDeviceSession, input({ leaseMs: 400, attempt: 4 }));
-    await new Promise((r) => setTimeout(r, 150));
+    // Once the second session is queued at the limiter it cannot dial before a permit is given back.
+    await waitFor('the second session to queue for a dial slot', async () => dials.waiting === 1, 5_000, 5);
     assert.equal(dialledAt.length, 1, 'the second session waits for a dial slot');
-    assert.equal(dials.waiting, 1);
     connectFirst();
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(dialledAt.length, 2, 'it dials once the first connected');
+    await waitFor('the second dial, once the first connected', async () => dialledAt.length === 2, 5_000, 5);
+    assert.equal(dials.waiting, 0);
     await Promise.all([a, b]);
     assert.equal(dials.active, 0, 'every permit was given back');
   });
