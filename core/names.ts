@@ -103,7 +103,7 @@ export interface DeviceSessionStatus {
   /** One readable line about the current state (also Temporal Web's current details). */
   detail?: string;
   /** Recent state changes, newest last (this run only). */
-  recent?: Array<{ state: SessionState; at: number; detail?: string }>;
+  recent?: Array<{ state: SessionState; at: number; detail?: string; /** `backoff`: the delay chosen, ms. */ backoffMs?: number }>;
   /** gNMI: encoding(s) the latest session settled on, e.g. `JSON_IETF` (ADR 014). */
   encoding?: string;
   /** gNMI: whether the device answered Capabilities in the latest session (`unimplemented`, `timeout`: it subscribed without). */

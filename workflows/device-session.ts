@@ -136,7 +136,7 @@ class DeviceSession {
     const { state, detail, lastError, attempt, carried } = this.m;
     this.stateSeenRequests = this.requests;
     if (state !== this.shown || detail !== this.shownDetail) {
-      this.recent.push({ state, at: Date.now(), detail: detail || undefined });
+      this.recent.push({ state, at: Date.now(), detail: detail || undefined, backoffMs: state === 'backoff' ? this.m.backoff?.ms : undefined });
       if (this.recent.length > RECENT_STATES) this.recent.shift();
     }
     if (state !== this.shown) {
