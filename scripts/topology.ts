@@ -28,7 +28,13 @@ async function main() {
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
-  const topology = await startTopology({ dir: path.join(config.DATA_DIR, 'topology'), ui: true, env: { LOG_FORMAT: 'text' }, signal: starting.signal });
+  const topology = await startTopology({ dir: path.join(config.DATA_DIR, 'topology'), ui: true, env: { LOG_FORMAT: 'text' }, signal: starting.signal }).catch(
+    (err: Error) => {
+      if (!starting.signal.aborted) throw err;
+      process.stderr.write('Stopped.\n');
+      process.exit(130);
+    },
+  );
   process.removeListener('SIGINT', interrupt);
   process.removeListener('SIGTERM', interrupt);
   if (starting.signal.aborted) {
