@@ -8,6 +8,7 @@
  * timeout), flush the batcher, exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS)
  * makes sure it never hangs.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from '@temporalio/worker';
@@ -113,6 +114,8 @@ async function main() {
     [{ state: 'waiting' }, dials.waiting],
   ]);
   const leaving = new AbortController();
+  // Every session listens on this one signal: no listener limit (Node warns past 10).
+  setMaxListeners(0, leaving.signal);
 
   // Runtime.install must precede the first connection; its shutdown signals stop the worker's polling.
   installWorkerRuntime(config, { shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
