@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { DeviceSessionOptions } from '../core/names';
 import type { ControlActivities, DeviceSummary, ReconcileReport } from './types';
-import { listSessions, signalReconfigure, startDeviceSession, stopDeviceSession } from './fleet';
+import { listSessions, signalReconfigure, startDeviceSession, stopDeviceSession } from '../temporal/fleet-client';
 
 const log = createLogger('reconcile');
 

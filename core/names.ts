@@ -26,6 +26,13 @@ export function deviceIdFromWorkflowId(workflowId: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Workflow type names (the exported workflow functions in workflows/index.ts). */
+export const WORKFLOW_TYPES = {
+  deviceSession: 'deviceSessionWorkflow',
+  fleetReconcile: 'fleetReconcileWorkflow',
+  storageMaintenance: 'storageMaintenanceWorkflow',
+} as const;
+
 /** Id of the schedule that reconciles workflows with the devices table. */
 export const RECONCILE_SCHEDULE_ID = 'fleet-reconcile';
 /** Id of the schedule that keeps partitions and rollups current (native PostgreSQL mode). */

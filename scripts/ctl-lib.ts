@@ -13,7 +13,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../core/config';
-import type { DeviceSessionStatus } from '../core/names';
+import { deviceSessionWorkflowId, type DeviceSessionStatus } from '../core/names';
 import { createKnex } from '../storage/pool';
 import {
   deviceStatus,
@@ -29,10 +29,10 @@ import {
   stopDeviceSession,
   type DeviceRef,
   type SessionSummary,
-} from '../activities/fleet';
+} from '../temporal/fleet-client';
 import { connectClient } from '../temporal/client';
 
-export type { SessionSummary } from '../activities/fleet';
+export type { SessionSummary } from '../temporal/fleet-client';
 
 /** A connected control handle: a Temporal client, and the database when an operation needs it (start). */
 export interface Ctl {
@@ -179,7 +179,7 @@ export function reconfigureDevices(ctl: Ctl, ids: number[], opts: ControlOptions
 export function statusOfDevices(ctl: Ctl, ids: number[], opts: { concurrency?: number } = {}): Promise<DeviceResult[]> {
   return forEachDevice(ids, opts.concurrency ?? 16, async (id) => {
     const status = await deviceStatus(ctl.client, id);
-    if (!status) throw new WorkflowNotFoundError('no session workflow for this device', `device-session/${id}`, undefined);
+    if (!status) throw new WorkflowNotFoundError('no session workflow for this device', deviceSessionWorkflowId(id), undefined);
     return status;
   });
 }

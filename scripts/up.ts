@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
-import { sessionOptionsFromConfig, startDeviceSession } from '../activities/fleet';
+import { sessionOptionsFromConfig, startDeviceSession } from '../temporal/fleet-client';
 import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
 import { startDevServer, waitForTemporal, type TemporalServer } from '../temporal/dev-server';

@@ -9,11 +9,11 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
-import { RECONCILE_SCHEDULE_ID, TASK_QUEUES } from '../core/names';
+import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, WORKFLOW_TYPES } from '../core/names';
 import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
-import { sessionOptionsFromConfig } from '../activities/fleet';
+import { sessionOptionsFromConfig } from '../temporal/fleet-client';
 import { createKnex } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -28,7 +28,7 @@ export async function ensureReconcileSchedule(client: Client): Promise<void> {
     await client.schedule.create({
       scheduleId: RECONCILE_SCHEDULE_ID,
       spec: { intervals: [{ every: '1 minute' }] },
-      action: { type: 'startWorkflow', workflowType: 'fleetReconcileWorkflow', taskQueue: TASK_QUEUES.control, args: [] },
+      action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.fleetReconcile, taskQueue: TASK_QUEUES.control, args: [] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
     });
     log.info('created the fleet-reconcile schedule');
@@ -43,7 +43,7 @@ export async function ensureMaintenanceSchedule(client: Client, everySeconds: nu
     await client.schedule.create({
       scheduleId: MAINTENANCE_SCHEDULE_ID,
       spec: { intervals: [{ every: `${Math.max(10, everySeconds)} seconds` }] },
-      action: { type: 'startWorkflow', workflowType: 'storageMaintenanceWorkflow', taskQueue: TASK_QUEUES.control, args: [] },
+      action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.storageMaintenance, taskQueue: TASK_QUEUES.control, args: [] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
     });
     log.info('created the storage-maintenance schedule');

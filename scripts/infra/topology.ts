@@ -20,7 +20,7 @@ import { loadConfig } from '../../core/config';
 import { role, type RoleName } from '../../core/roles';
 import { createKnex } from '../../storage/pool';
 import { formatKeyring, parseKeyring } from '../../storage/secrets';
-import { sessionOptionsFromConfig, startDeviceSession } from '../../activities/fleet';
+import { sessionOptionsFromConfig, startDeviceSession } from '../../temporal/fleet-client';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 import { entryArgs } from './entry';
 import { installPostgres, startManagedPostgres, type ManagedCluster } from './postgres';

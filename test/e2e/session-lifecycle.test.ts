@@ -20,7 +20,7 @@ import {
   signalResume,
   startDeviceSession,
   stopDeviceSession,
-} from '../../activities/fleet';
+} from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId, type DeviceSessionOptions } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../scripts/seed';

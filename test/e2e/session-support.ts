@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDevice, type DeviceRow } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
-import { deviceStatus } from '../../activities/fleet';
+import { deviceStatus } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { chromium, type Browser } from 'playwright-core';
 import { createDevice } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
-import { startDeviceSession, stopDeviceSession } from '../../activities/fleet';
+import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
 import { DEFAULT_GNMI_PROFILE, ensureProfile } from '../../scripts/seed';

@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseKeyring } from '../../storage/secrets';
 import { waitFor } from '../../scripts/infra/proc';
-import { startDeviceSession } from '../../activities/fleet';
+import { startDeviceSession } from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
 import { startFleet, type Fleet } from '../../simulator/fleet';

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { createDevice } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
-import { startDeviceSession } from '../../activities/fleet';
+import { startDeviceSession } from '../../temporal/fleet-client';
 import type { DeviceSessionStatus } from '../../core/names';
 import { freePort, waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../scripts/seed';

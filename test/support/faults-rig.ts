@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDevice } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
-import { startDeviceSession, stopDeviceSession } from '../../activities/fleet';
+import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, statusQuery, type DeviceSessionOptions, type DeviceSessionStatus } from '../../core/names';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';

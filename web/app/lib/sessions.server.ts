@@ -3,7 +3,7 @@
  * bounded in time so a slow or absent Temporal never hangs a page.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { DeviceSessionStatus } from '../../../core/names';
+import { deviceSessionWorkflowId, type DeviceSessionStatus } from '../../../core/names';
 import {
   deviceStatus,
   pauseDevice,
@@ -13,7 +13,7 @@ import {
   startDeviceSession,
   stopDeviceSession,
   type DeviceRef,
-} from '../../../activities/fleet';
+} from '../../../temporal/fleet-client';
 import { ctx, temporalClient } from './context.server';
 
 /** Reject after `ms`. */
@@ -77,5 +77,5 @@ export async function sessionStatuses(ids: number[], ms = 2000): Promise<Map<num
 /** Link to a device's workflow in Temporal Web. */
 export function workflowUrl(deviceId: number): string {
   const { config } = ctx();
-  return `${config.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(`device-session/${deviceId}`)}`;
+  return `${config.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(deviceSessionWorkflowId(deviceId))}`;
 }

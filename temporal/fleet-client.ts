@@ -10,6 +10,7 @@ import {
   TASK_QUEUES,
   deviceIdFromWorkflowId,
   deviceSessionWorkflowId,
+  WORKFLOW_TYPES,
   pauseSignal,
   pauseUpdate,
   reconfigureSignal,
@@ -43,7 +44,7 @@ export async function startDeviceSession(
   device: DeviceRef,
   options: DeviceSessionOptions = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deviceSessionWorkflow>> {
-  return client.workflow.start<typeof deviceSessionWorkflow>('deviceSessionWorkflow', {
+  return client.workflow.start<typeof deviceSessionWorkflow>(WORKFLOW_TYPES.deviceSession, {
     workflowId: deviceSessionWorkflowId(device.id),
     taskQueue: TASK_QUEUES.control,
     args: [{ deviceId: device.id, deviceName: device.name, protocol: device.protocol, options }],
@@ -126,7 +127,7 @@ export interface SessionSummary {
 
 /** Session workflows matching a visibility query (AND-ed with "running device sessions" unless `all`). */
 export async function listSessions(client: Client, query?: string, opts: { all?: boolean } = {}): Promise<SessionSummary[]> {
-  const clauses = [`WorkflowType = 'deviceSessionWorkflow'`];
+  const clauses = [`WorkflowType = '${WORKFLOW_TYPES.deviceSession}'`];
   if (!opts.all) clauses.push(`ExecutionStatus = 'Running'`);
   if (query?.trim()) clauses.push(`(${query})`);
   const out: SessionSummary[] = [];
