@@ -232,6 +232,33 @@ describe('web charts: axis labels stay inside the chart', function () {
     await shot(page, 'charts-device');
   });
 
+  it('explore: the crosshair tooltip lists every series at the pointer; a legend click isolates a series, shift-click adds one', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${web.url}/devices/${deviceId}`);
+    await chartsDrawn(page, '.chart[data-testid]', 5);
+    const chart = page.getByTestId('live-chart');
+    const plot = (await chart.locator('svg g.mark-line').first().boundingBox())!;
+    await page.mouse.move(plot.x + plot.width * 0.5, plot.y + plot.height * 0.5);
+    await page.mouse.move(plot.x + plot.width * 0.55, plot.y + plot.height * 0.4);
+    const tooltip = page.locator('#vg-tooltip-element.visible');
+    await tooltip.waitFor({ timeout: 10_000 });
+    const text = await tooltip.innerText();
+    for (const name of IFACES) assert.match(text, new RegExp(`${name} \\(bit/s\\)\\s+[0-9.]+[kMGT]?`), `tooltip lists ${name}: ${text}`);
+    assert.match(text, /time\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    await shot(page, 'charts-crosshair');
+
+    /** Opacity of each line of the inbound chart, by the order the legend lists them. */
+    const opacities = () => chart.locator('svg g.mark-line.role-mark path').evaluateAll((ps) => ps.map((p) => Number(p.getAttribute('opacity') ?? p.getAttribute('stroke-opacity') ?? 1)));
+    const legend = chart.locator('svg g.role-legend-label text');
+    await page.mouse.move(0, 0);
+    await legend.filter({ hasText: 'Ethernet2' }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg g.mark-line.role-mark path')].filter((p) => Number(p.getAttribute('opacity') ?? 1) < 0.5).length === 3, null, { timeout: 5000 });
+    assert.deepEqual((await opacities()).map((o) => o > 0.5), [false, true, false, false], 'only Ethernet2 stands out');
+    await legend.filter({ hasText: 'Ethernet4' }).click({ modifiers: ['Shift'] });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg g.mark-line.role-mark path')].filter((p) => Number(p.getAttribute('opacity') ?? 1) < 0.5).length === 2, null, { timeout: 5000 });
+    assert.deepEqual((await opacities()).map((o) => o > 0.5), [false, true, false, true], 'shift-click adds Ethernet4');
+  });
+
   it('dashboard: line, area, stacked area and bar widgets, wide and narrow, keep their labels inside', async () => {
     const charts = '.chart[data-testid^=widget-chart-]';
     for (const width of [1280, 960]) {

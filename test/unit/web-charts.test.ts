@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
-import { AUTOSIZE, OUTAGE_DATASET, POINTS_DATASET, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -153,9 +153,38 @@ describe('web: Vega-Lite spec builders', () => {
     view.finalize();
   });
 
+  it('crosshair: with series names, a rule layer pivots the rows by time bucket and lists every series in its tooltip; names with dots and brackets are literal fields', () => {
+    const names = ['Ethernet1', 'sw1 · et-0/0/1.0', '[a]'];
+    const spec = timeSeriesSpec({ kind: 'line', unit: 'bits/s', seriesNames: names, windowMs: 900_000 }) as {
+      layer: Array<{ mark: { type: string }; encoding: { tooltip?: Array<{ field: string; title: string }> }; params?: Array<{ name: string; select: { nearest?: boolean } }> }>;
+    };
+    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rule']);
+    const tooltip = spec.layer[1].encoding.tooltip!;
+    assert.deepEqual(tooltip.map((t) => t.title), ['time', 'Ethernet1 (bit/s)', 'sw1 · et-0/0/1.0 (bit/s)', '[a] (bit/s)']);
+    assert.equal(tooltip[2].field, 'sw1 · et-0/0/1\\.0');
+    assert.equal(tooltip[3].field, '\\[a\\]');
+    assert.equal(spec.layer[1].params?.[0].select.nearest, true);
+    assert.equal(spec.layer[0].params?.[0].name, LEGEND_PARAM, 'the legend selection stays on the lines');
+    assert.equal(crosshairStepMs(900_000), 2000);
+    assert.equal(crosshairStepMs(60_000), 1000);
+    assert.ok(compile(spec as never).spec.data?.length, 'compiles');
+  });
+
+  it('legend: a point selection bound to the legend dims the other series (click isolates, shift-click toggles)', () => {
+    for (const kind of ['line', 'area', 'stacked-area', 'bar'] as const) {
+      const spec = timeSeriesSpec({ kind }) as { params: Array<{ name: string; bind: string; select: { fields: string[] } }>; encoding: { opacity: { condition: { param: string }; value: number } } };
+      assert.deepEqual(spec.params[0], { name: LEGEND_PARAM, select: { type: 'point', fields: ['series'] }, bind: 'legend' });
+      assert.equal(spec.encoding.opacity.condition.param, LEGEND_PARAM);
+      assert.ok(spec.encoding.opacity.value < 0.2);
+      compile(spec as never);
+    }
+  });
+
   it('an outage band: the open gap is a shaded, labelled layer over its own dataset; the SVG gets an accessible name', () => {
     const spec = timeSeriesSpec({ kind: 'line', unit: 'bits/s', outageBand: true, description: 'Inbound traffic' }) as { layer: Array<{ data?: { name: string }; mark: { type: string } }>; description: string };
     assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rect', 'text']);
+    const both = timeSeriesSpec({ kind: 'line', outageBand: true, seriesNames: ['a'] }) as { layer: Array<{ mark: { type: string } }> };
+    assert.deepEqual(both.layer.map((l) => l.mark.type), ['line', 'rule', 'rect', 'text']);
     assert.equal(spec.layer[1].data?.name, OUTAGE_DATASET);
     assert.equal(spec.description, 'Inbound traffic');
     const compiled = compile(spec as never).spec;

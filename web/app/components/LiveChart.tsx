@@ -113,7 +113,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
       initial.push(...mergeChanges(historyChanges).insert);
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
         actions: false,
         renderer: 'svg',
       });

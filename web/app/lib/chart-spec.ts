@@ -35,6 +35,23 @@ export interface TimeSeriesOptions {
   description?: string;
   /** Draw the rows of the `outage` dataset as a shaded open gap with its label. */
   outageBand?: boolean;
+  /** Names of the series drawn: with them, a crosshair tooltip lists every series' value at the pointer. */
+  seriesNames?: string[];
+}
+
+/** Name of the legend selection: click a legend entry to isolate its series, shift-click to toggle more. */
+export const LEGEND_PARAM = 'pick';
+/** Name of the crosshair's nearest-time selection. */
+export const HOVER_PARAM = 'hover';
+
+/** A field name as Vega-Lite reads it: dots, brackets and backslashes in series names are literal. */
+export function fieldRef(name: string): string {
+  return name.replace(/([.[\]\\])/g, '\\$1');
+}
+
+/** Crosshair time buckets: points of different series within one bucket are read as simultaneous. */
+export function crosshairStepMs(windowMs = 3_600_000): number {
+  return Math.max(1000, Math.round(windowMs / 400 / 1000) * 1000);
 }
 
 /** Legend columns and label width for a chart this wide: a narrow widget gets fewer, wider columns instead of a clipped fourth one. */
@@ -126,7 +143,10 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       axis: { labelFontSize: 11, titleFontSize: 11 },
     },
     mark: { ...mark, tooltip: true },
+    // Click a legend entry to isolate it, shift-click to add or remove more (Vega-Lite's point toggle).
+    params: [{ name: LEGEND_PARAM, select: { type: 'point', fields: ['series'] }, bind: 'legend' }],
     encoding: {
+      opacity: { condition: { param: LEGEND_PARAM, value: kind === 'line' ? 1 : mark.opacity }, value: 0.08 },
       x: {
         field: 't',
         type: 'temporal',
@@ -149,13 +169,38 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       ],
     },
   };
-  if (!opts.outageBand) return spec as TopLevelSpec;
+  const names = opts.seriesNames ?? [];
+  if (!opts.outageBand && names.length === 0) return spec as TopLevelSpec;
+  const { mark: lineMark, encoding, params, ...top } = spec;
+  const layer: unknown[] = [{ mark: lineMark, encoding, params }];
+  if (names.length > 0) {
+    // The crosshair: a vertical rule at the nearest time, its tooltip every series' value there.
+    const step = crosshairStepMs(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined));
+    const unitTitle = opts.unit ? ` (${unitSuffix(opts.unit).trim()})` : '';
+    layer.push({
+      transform: [
+        { filter: 'isValid(datum.v)' },
+        { calculate: `round(datum.t / ${step}) * ${step}`, as: 'tb' },
+        { pivot: 'series', value: 'v', groupby: ['tb'], op: 'mean' },
+      ],
+      mark: { type: 'rule', color: '#5b6472', strokeWidth: 1 },
+      encoding: {
+        x: { field: 'tb', type: 'temporal' },
+        opacity: { condition: { param: HOVER_PARAM, value: 0.7, empty: false }, value: 0 },
+        tooltip: [
+          { field: 'tb', type: 'temporal', title: 'time', format: '%Y-%m-%d %H:%M:%S' },
+          ...names.map((n) => ({ field: fieldRef(n), type: 'quantitative', title: `${n}${unitTitle}`, format: axisFormat(opts.unit) })),
+        ],
+      },
+      params: [{ name: HOVER_PARAM, select: { type: 'point', fields: ['tb'], nearest: true, on: 'pointerover', clear: 'pointerout' } }],
+    });
+  }
+  if (!opts.outageBand) return { ...top, layer } as TopLevelSpec;
   // An ongoing outage as an open gap: a shaded band from the last point to now, labelled.
-  const { mark: lineMark, encoding, ...top } = spec;
   return {
     ...top,
     layer: [
-      { mark: lineMark, encoding },
+      ...layer,
       {
         data: { name: OUTAGE_DATASET },
         mark: { type: 'rect', color: '#b0b7c3', opacity: 0.25 },

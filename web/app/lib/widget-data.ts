@@ -168,6 +168,11 @@ export class WidgetRows {
     );
   }
 
+  /** The names rows are drawn under (one per series, device or aggregate), in first-seen order. */
+  groupNames(): string[] {
+    return [...new Set(this.groupOf.values())];
+  }
+
   private get grouped(): boolean {
     return this.opts.aggregate !== 'none' || this.opts.groupBy !== 'series';
   }
