@@ -51,6 +51,10 @@ const schema = z.object({
   WEB_QUERY_MAX_POINTS: int(5_000_000),
   /** History queries one user may run at once. */
   WEB_QUERIES_PER_USER: int(2),
+  /** How often (ms) the web app mirrors session states from Temporal visibility into device_session_state (ADR 095). */
+  WEB_FLEET_STATE_SYNC_MS: int(5000),
+  /** Devices a bulk action (web, ctl) drives through Temporal at once. */
+  BULK_CONCURRENCY: int(32),
   /** First admin of the web app, created at start-up when no user exists (else the /setup page asks). */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),

@@ -10,6 +10,7 @@ import * as rollups from './20261127010001_rollups';
 import * as web from './20261127020001_web';
 import * as rollupDirty from './20261127030001_rollup_dirty';
 import * as ingestDrops from './20261128040001_ingest_drops';
+import * as fleet from './20261128090001_fleet';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -27,6 +28,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261127020001_web', web],
   ['20261127030001_rollup_dirty', rollupDirty],
   ['20261128040001_ingest_drops', ingestDrops],
+  ['20261128090001_fleet', fleet],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

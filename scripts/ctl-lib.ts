@@ -31,8 +31,12 @@ import {
   type SessionSummary,
 } from '../temporal/fleet-client';
 import { connectClient } from '../temporal/client';
+import { forEachDevice, runBulkAction, type BulkOutcome, type DeviceResult } from '../activities/fleet-bulk';
+import { filterToParams, type BulkAction, type DeviceFilter } from '../core/device-filter';
+import { selectFilteredDevices, type SelectedDevice } from '../storage/device-list';
 
 export type { SessionSummary } from '../temporal/fleet-client';
+export type { DeviceResult } from '../activities/fleet-bulk';
 
 /** A connected control handle: a Temporal client, and the database when an operation needs it (start). */
 export interface Ctl {
@@ -117,15 +121,6 @@ export async function selectDatabaseDevices(ctl: Ctl, sel: Selection): Promise<D
   return (await q) as DeviceRef[];
 }
 
-/** The result of one operation on one device. */
-export interface DeviceResult {
-  deviceId: number;
-  ok: boolean;
-  /** The session status after the operation (updates and status); absent for signals. */
-  status?: DeviceSessionStatus;
-  error?: string;
-}
-
 /** Options of pause, resume and reconfigure. */
 export interface ControlOptions {
   reason?: string;
@@ -133,25 +128,6 @@ export interface ControlOptions {
   wait?: boolean;
   /** Devices handled at the same time (default 16). */
   concurrency?: number;
-}
-
-async function forEachDevice(ids: number[], concurrency: number, op: (id: number) => Promise<DeviceSessionStatus | void>): Promise<DeviceResult[]> {
-  const results: DeviceResult[] = new Array(ids.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < ids.length) {
-      const i = next++;
-      try {
-        const status = await op(ids[i]);
-        results[i] = { deviceId: ids[i], ok: true, ...(status ? { status } : {}) };
-      } catch (err) {
-        const message = err instanceof WorkflowNotFoundError ? 'no session workflow for this device' : (err as Error).message;
-        results[i] = { deviceId: ids[i], ok: false, error: message };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, lane));
-  return results;
 }
 
 /** Pause collection of devices (no more points once acknowledged). */
@@ -200,4 +176,32 @@ export function stopDevices(ctl: Ctl, ids: number[], opts: { reason?: string; co
 /** Running session workflows (with state) matching an optional visibility query. */
 export function listDeviceSessions(ctl: Ctl, query?: string, opts: { all?: boolean } = {}): Promise<SessionSummary[]> {
   return listSessions(ctl.client, query, opts);
+}
+
+/** Devices of the database matching a devices-view filter (site, state, protocol, profile, prefix, enabled), in name order. */
+export function selectFleet(ctl: Ctl, filter: DeviceFilter): Promise<SelectedDevice[]> {
+  return selectFilteredDevices(ctl.db(), filter);
+}
+
+/**
+ * Run a bulk action (as the web app's bulk page does: recorded in bulk_actions, session
+ * calls with bounded concurrency) on devices chosen by selectFleet.
+ */
+export async function runFleetAction(
+  ctl: Ctl,
+  action: BulkAction,
+  devices: SelectedDevice[],
+  opts: { who: string; filter: DeviceFilter; profileId?: number; concurrency?: number },
+): Promise<BulkOutcome> {
+  return runBulkAction(
+    { db: ctl.db(), client: ctl.client, sessionOptions: sessionOptionsFromConfig(ctl.config), concurrency: opts.concurrency ?? ctl.config.BULK_CONCURRENCY },
+    { action, devices, profileId: opts.profileId, who: opts.who, selection: 'filter', filter: filterToParams(opts.filter).toString() },
+  );
+}
+
+/** A profile's id from its name or id; undefined when none. */
+export async function resolveProfile(ctl: Ctl, nameOrId: string): Promise<number | undefined> {
+  const q = ctl.db()('subscription_profiles');
+  const row = /^\d+$/.test(nameOrId) ? await q.where({ id: Number(nameOrId) }).first('id') : await q.where({ name: nameOrId }).first('id');
+  return row?.id;
 }

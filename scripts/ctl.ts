@@ -4,7 +4,9 @@
  * Exit codes: 0 ok, 1 an operation failed for some device, 2 usage error,
  * 3 nothing matched, 4 Temporal or the database unreachable.
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { DeviceFilter, describeFilter, type BulkAction } from '../core/device-filter';
 import type { DeviceSessionStatus } from '../core/names';
 import {
   UnknownDeviceError,
@@ -12,6 +14,9 @@ import {
   listDeviceSessions,
   pauseDevices,
   reconfigureDevices,
+  resolveProfile,
+  runFleetAction,
+  selectFleet,
   resumeDevices,
   selectDatabaseDevices,
   selectDevices,
@@ -37,6 +42,19 @@ Commands
   resume      <devices…>    collect again (also retries a parked session at once)
   reconfigure <devices…>    restart sessions with the configuration now in the database
   stop        <devices…>    end the workflows (as when a device is deleted)
+  devices                   devices of the database matching the filter options below
+  enable, disable           turn collection on or off (database, then the session is told)
+  attach-profile <profile>  attach a subscription profile (name or id); detach-profile likewise
+  delete                    delete devices (their sessions end first)
+
+Filters (the web app's devices view; enable, disable, attach-profile, detach-profile and delete
+need one; with pause, resume and reconfigure they select from the database instead of visibility;
+these bulk actions are recorded in bulk_actions as the web app's are):
+      --prefix <text>      name or address starts with
+      --site <site>        --protocol gnmi|netconf      --enabled yes|no
+      --state <state>      streaming, connecting, backoff, paused, auth-failed, config-invalid, disabled, not started
+      --profile <name|id>  devices with this profile attached
+  -n, --dry-run            list what would change, change nothing
 
 Devices are ids or names; instead of (or besides) them:
   -q, --query <visibility query>   e.g. "DeviceName STARTS_WITH 'sim-'" or "SessionState = 'backoff'"
@@ -45,14 +63,31 @@ Devices are ids or names; instead of (or besides) them:
 Options
   -r, --reason <text>    recorded in the workflow (pause, resume, reconfigure, stop)
       --no-wait          send a signal and return at once instead of an acknowledged update
+      --concurrency <n>  devices handled at once by a filtered bulk action (BULK_CONCURRENCY, 32)
       --json             machine-readable output
   -h, --help             this text
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY/CA,
-DATABASE_URL (start only).
+DATABASE_URL (start, devices and filtered bulk actions).
 Exit codes: 0 ok, 1 some device failed, 2 usage error, 3 nothing matched, 4 Temporal or database unreachable.`;
 
-const COMMANDS = ['list', 'status', 'start', 'pause', 'resume', 'reconfigure', 'stop'] as const;
+const COMMANDS = [
+  'list',
+  'status',
+  'start',
+  'pause',
+  'resume',
+  'reconfigure',
+  'stop',
+  'devices',
+  'enable',
+  'disable',
+  'attach-profile',
+  'detach-profile',
+  'delete',
+] as const;
+/** Commands that act on devices chosen by a database filter (bulk actions, recorded). */
+const FLEET_ONLY: readonly string[] = ['enable', 'disable', 'attach-profile', 'detach-profile', 'delete'];
 type Command = (typeof COMMANDS)[number];
 
 class UsageError extends Error {}
@@ -68,6 +103,14 @@ function parse(argv: string[]) {
       'no-wait': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      prefix: { type: 'string' },
+      site: { type: 'string' },
+      protocol: { type: 'string' },
+      state: { type: 'string' },
+      profile: { type: 'string' },
+      enabled: { type: 'string' },
+      'dry-run': { type: 'boolean', short: 'n' },
+      concurrency: { type: 'string' },
     },
   });
   const [command, ...devices] = positionals;
@@ -87,8 +130,8 @@ function statusRows(results: DeviceResult[]): string {
     const s: Partial<DeviceSessionStatus> = r.status ?? {};
     rows.push([
       String(r.deviceId),
-      s.deviceName ?? '',
-      r.ok ? (s.state ?? 'sent') : 'FAILED',
+      s.deviceName ?? r.name ?? '',
+      r.ok ? (s.state ?? r.note ?? 'sent') : 'FAILED',
       time(s.since),
       time(s.lastPointAt),
       s.attempt !== undefined ? String(s.attempt) : '',
@@ -103,8 +146,55 @@ function isUnreachable(err: unknown): boolean {
   return /ServiceError|UNAVAILABLE|ECONNREFUSED|connect|DEADLINE|Failed to connect|getaddrinfo/i.test(text);
 }
 
+/** The devices-view filter given by options, or undefined when no filter option was given. */
+async function fleetFilter(ctl: Ctl, args: ReturnType<typeof parse>): Promise<DeviceFilter | undefined> {
+  const given = [args.prefix, args.site, args.protocol, args.state, args.profile, args.enabled].some((v) => v !== undefined);
+  if (!given) return undefined;
+  let profile: number | undefined;
+  if (args.profile !== undefined) {
+    profile = await resolveProfile(ctl, args.profile);
+    if (profile === undefined) throw new UnknownDeviceError([`profile ${args.profile}`]);
+  }
+  const parsed = DeviceFilter.safeParse({ q: args.prefix, site: args.site, protocol: args.protocol, state: args.state, enabled: args.enabled, profile });
+  if (!parsed.success) throw new UsageError(`bad filter: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** `devices`, and the bulk actions on devices chosen by a filter (with --dry-run). */
+async function runFleetCommand(ctl: Ctl, command: Command, filter: DeviceFilter, args: ReturnType<typeof parse>, out: (s: string) => void): Promise<number> {
+  let profileId: number | undefined;
+  if (command === 'attach-profile' || command === 'detach-profile') {
+    const name = args.devices[0];
+    if (!name) throw new UsageError(`${command}: name the profile, e.g. ${command} openconfig-interfaces-and-health --site lab-a`);
+    profileId = await resolveProfile(ctl, name);
+    if (profileId === undefined) throw new UnknownDeviceError([`profile ${name}`]);
+  }
+  const devices = await selectFleet(ctl, filter);
+  const listing = () =>
+    table([['DEVICE', 'NAME', 'PROTOCOL', 'ENABLED', 'STATE'], ...devices.map((d) => [String(d.id), d.name, d.protocol, d.enabled ? 'yes' : 'no', d.state])]);
+  if (command === 'devices' || args['dry-run']) {
+    if (args.json) out(JSON.stringify(devices, null, 2));
+    else if (devices.length) out(listing());
+    out(command === 'devices' ? `${devices.length} devices match ${describeFilter(filter)}` : `dry run: ${command} would apply to ${devices.length} devices matching ${describeFilter(filter)}; nothing changed`);
+    return devices.length ? EXIT.ok : EXIT.noMatch;
+  }
+  if (devices.length === 0) return report([], args, out);
+  const concurrency = args.concurrency !== undefined ? Number(args.concurrency) : undefined;
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) throw new UsageError('--concurrency takes a positive whole number');
+  const outcome = await runFleetAction(ctl, command as BulkAction, devices, { who: `ctl:${os.userInfo().username}`, filter, profileId, concurrency });
+  const code = report(outcome.results, args, out);
+  if (!args.json) out(`${command}: ${outcome.ok} of ${devices.length} done, ${outcome.failed} failed, ${(outcome.ms / 1000).toFixed(1)} s (bulk action #${outcome.id})`);
+  return code;
+}
+
 async function runCommand(ctl: Ctl, args: ReturnType<typeof parse>, out: (s: string) => void): Promise<number> {
   const command = args.command as Command;
+  const filter = await fleetFilter(ctl, args);
+  if (command === 'devices' || FLEET_ONLY.includes(command) || (filter && ['pause', 'resume', 'reconfigure'].includes(command))) {
+    if (!filter && command !== 'devices') throw new UsageError(`${command}: choose devices with filter options (--site, --state, --prefix, …)`);
+    return runFleetCommand(ctl, command, filter ?? {}, args, out);
+  }
+  if (args['dry-run']) throw new UsageError('--dry-run goes with filter options (--site, --state, --prefix, …)');
   const selection = { devices: args.devices, query: args.query, all: args.all };
   if (command === 'list') {
     const sessions = await listDeviceSessions(ctl, args.query);

@@ -91,6 +91,22 @@ export function parseCsv(text: string): string[][] {
   return rows.filter((r) => !(r.length === 1 && r[0].trim() === ''));
 }
 
+/** The columns an export writes: every import column but the secret one (a password is never exported). */
+export const EXPORT_COLUMNS = CSV_COLUMNS.filter((c) => c !== 'password');
+
+/** One CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
+function csvField(v: unknown): string {
+  const text = v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** CSV text with a header row of EXPORT_COLUMNS that candidatesFromCsv reads back. */
+export function devicesToCsv(rows: Array<Partial<Record<(typeof CSV_COLUMNS)[number], unknown>>>): string {
+  const lines = [EXPORT_COLUMNS.join(',')];
+  for (const r of rows) lines.push(EXPORT_COLUMNS.map((c) => csvField(r[c])).join(','));
+  return lines.join('\r\n') + '\r\n';
+}
+
 /** A file that cannot be read at all (as opposed to a bad row). */
 export class ImportError extends Error {
   constructor(message: string) {

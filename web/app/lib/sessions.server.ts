@@ -14,7 +14,14 @@ import {
   stopDeviceSession,
   type DeviceRef,
 } from '../../../temporal/fleet-client';
+import { recordSessionStates } from '../../../storage/device-list';
 import { ctx, temporalClient } from './context.server';
+
+/** Keep the devices list's state mirror (ADR 095) as fresh as what a page just learnt from the workflow. */
+function remember(statuses: Array<DeviceSessionStatus | undefined>): void {
+  const known = statuses.filter((s): s is DeviceSessionStatus => Boolean(s)).map((s) => ({ deviceId: s.deviceId, state: s.state }));
+  if (known.length) void recordSessionStates(ctx().db, known).catch(() => undefined);
+}
 
 /** Reject after `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what = 'operation'): Promise<T> {
@@ -53,7 +60,9 @@ export async function reconfigureSession(device: DeviceRef, reason: string): Pro
 export async function pauseOrResume(deviceId: number, intent: 'pause' | 'resume', who: string): Promise<DeviceSessionStatus> {
   const client = await withTimeout(temporalClient(), 5000, 'connecting to Temporal');
   const reason = `${intent} from the web app by ${who}`;
-  return withTimeout(intent === 'pause' ? pauseDevice(client, deviceId, reason) : resumeDevice(client, deviceId, reason), 10_000, intent);
+  const status = await withTimeout(intent === 'pause' ? pauseDevice(client, deviceId, reason) : resumeDevice(client, deviceId, reason), 10_000, intent);
+  remember([status]);
+  return status;
 }
 
 /** End the session workflow of a device about to be deleted. */
@@ -71,6 +80,7 @@ export async function sessionStatuses(ids: number[], ms = 2000): Promise<Map<num
       out.set(id, client ? await withTimeout(deviceStatus(client, id), ms, 'status').catch(() => undefined) : undefined);
     }),
   );
+  remember([...out.values()]);
   return out;
 }
 

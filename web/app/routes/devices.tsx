@@ -1,91 +1,270 @@
-/** The device list: session state, points/s and last seen; pause/resume and enable/disable for admins. */
+/**
+ * The devices view for fleets of thousands (issue 19): search, filters, sort and page
+ * in the URL (GET forms and links: bookmarkable, works without JavaScript), a health
+ * strip of counts per session state that act as filters, row actions that fit each
+ * row's state, CSV export of the filtered list and bulk actions (admins).
+ * Session states come from the device_session_state mirror (ADR 095), never one
+ * Temporal call per row.
+ */
 import { Form, Link, useLoaderData } from 'react-router';
 import type { Route } from './+types/devices';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { deviceActivity } from '../lib/devices.server';
 import { ago } from '../lib/format';
-import { sessionStatuses, workflowUrl } from '../lib/sessions.server';
-import { lastErrorFact } from '../lib/session-facts';
+import { workflowUrl } from '../lib/sessions.server';
+import { fleetStateMirror } from '../lib/fleet-state.server';
+import { deviceSites, deviceStateCounts, fleetPointsPerSecond, listDevices } from '../../../storage/device-list';
+import {
+  BULK_ACTIONS,
+  BULK_ACTION_LABELS,
+  LIST_STATES,
+  PAGE_SIZES,
+  filterFromParams,
+  filterToParams,
+  viewFromParams,
+  type DeviceFilter,
+  type DeviceListView,
+  type SortColumn,
+} from '../../../core/device-filter';
 
 export function meta() {
   return [{ title: 'Devices · switch-telemetry' }];
 }
 
+/** States in the health strip, in this order. */
+const STRIP_STATES = ['streaming', 'connecting', 'backoff', 'auth-failed', 'config-invalid', 'paused', 'disabled', 'not started'] as const;
+
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireUser(request);
   const { db } = ctx();
-  const devices = await db('devices').select('id', 'name', 'protocol', 'host', 'port', 'site', 'enabled').orderBy('name');
-  const ids = devices.map((d) => d.id as number);
-  const [statuses, activity] = await Promise.all([sessionStatuses(ids), deviceActivity(db, ids)]);
+  const params = new URL(request.url).searchParams;
+  const filter = filterFromParams(params);
+  const view = viewFromParams(params);
+  const mirror = await fleetStateMirror();
+  const [{ rows, total }, counts, pointsPerSecond, sites, profiles] = await Promise.all([
+    listDevices(db, filter, view),
+    deviceStateCounts(db, filter),
+    fleetPointsPerSecond(db),
+    deviceSites(db),
+    db('subscription_profiles').orderBy('name').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
+  ]);
+  const activity = await deviceActivity(
+    db,
+    rows.map((r) => r.id),
+  );
   return {
     canEdit: user.role === 'admin',
-    devices: devices.map((d) => {
-      const s = statuses.get(d.id);
-      const a = activity.get(d.id);
-      const e = lastErrorFact(s);
-      return {
-        ...d,
-        state: s?.state ?? (statuses.size && !s ? 'not started' : 'unknown'),
-        paused: s?.paused ?? false,
-        // The state badge's tooltip: a recovered session's error is labelled as an earlier connection's (as on the device page).
-        lastError: e ? `${e.current ? '' : 'earlier connection: '}${e.message}` : null,
-        pointsPerSecond: a?.pointsPerSecond ?? 0,
-        lastSeen: Math.max(a?.lastSeen ?? 0, s?.lastPointAt ?? 0) || null,
-        workflowUrl: workflowUrl(d.id),
-      };
-    }),
+    filter,
+    view,
+    total,
+    counts,
+    pointsPerSecond,
+    sites,
+    profiles,
+    statesAt: mirror.lastOkAt ?? null,
+    statesError: mirror.lastError ?? null,
+    devices: rows.map((d) => ({
+      ...d,
+      pointsPerSecond: activity.get(d.id)?.pointsPerSecond ?? 0,
+      lastSeen: activity.get(d.id)?.lastSeen ?? null,
+      workflowUrl: d.hasWorkflow ? workflowUrl(d.id) : null,
+    })),
   };
 }
 
-function ActionButton({ id, intent, label, className = 'secondary' }: { id: number; intent: string; label: string; className?: string }) {
+/** `/devices?…` for a filter and view. */
+function href(filter: DeviceFilter, view: Partial<DeviceListView>): string {
+  const q = filterToParams(filter, view).toString();
+  return q ? `/devices?${q}` : '/devices';
+}
+
+function ActionButton({ id, intent, label, back }: { id: number; intent: string; label: string; back: string }) {
   return (
     <Form method="post" action={`/devices/${id}`} className="inline">
       <input type="hidden" name="intent" value={intent} />
-      <input type="hidden" name="redirectTo" value="/devices" />
-      <button type="submit" className={className}>
+      <input type="hidden" name="redirectTo" value={back} />
+      <button type="submit" className="secondary">
         {label}
       </button>
     </Form>
   );
 }
 
+const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string }> = [
+  { key: 'name', label: 'Name' },
+  { key: 'protocol', label: 'Protocol' },
+  { key: 'address', label: 'Address' },
+  { key: 'site', label: 'Site' },
+  { key: 'state', label: 'Session' },
+  { key: null, label: 'Points/s', className: 'num' },
+  { key: null, label: 'Last seen' },
+];
+
 export default function Devices() {
-  const { devices, canEdit } = useLoaderData<typeof loader>();
+  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError } = useLoaderData<typeof loader>();
+  const back = href(filter, view);
+  const pages = Math.max(1, Math.ceil(total / view.size));
+  const first = total === 0 ? 0 : (view.page - 1) * view.size + 1;
+  const last = Math.min(total, view.page * view.size);
+  const allCount = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+  const filterQuery = filterToParams(filter).toString();
   return (
     <section>
       <div className="page-head">
         <h1>Devices</h1>
-        {canEdit ? (
-          <div className="actions">
-            <Link to="/devices/new" className="button">
-              Add device
-            </Link>
-            <Link to="/devices/import" className="button secondary">
-              Import
-            </Link>
-          </div>
-        ) : null}
+        <div className="actions">
+          <Link to="/sites" className="button secondary">
+            Sites
+          </Link>
+          <a href={`/devices/export.csv${filterQuery ? `?${filterQuery}` : ''}`} className="button secondary" data-testid="export-csv" download>
+            Export CSV
+          </a>
+          {canEdit ? (
+            <>
+              <Link to="/devices/bulk" className="button secondary">
+                Bulk actions
+              </Link>
+              <Link to="/devices/new" className="button">
+                Add device
+              </Link>
+              <Link to="/devices/import" className="button secondary">
+                Import
+              </Link>
+            </>
+          ) : null}
+        </div>
       </div>
-      {devices.length === 0 ? (
-        <p className="muted">No devices yet.</p>
-      ) : (
-        <table>
+
+      <nav className="health-strip" data-testid="health-strip" aria-label="Devices per session state">
+        <Link to={href({ ...filter, state: undefined }, { ...view, page: 1 })} className={`strip-item${filter.state ? '' : ' current'}`} data-testid="strip-all">
+          all <strong>{allCount.toLocaleString('en')}</strong>
+        </Link>
+        {STRIP_STATES.map((s) => (
+          <Link
+            key={s}
+            to={href({ ...filter, state: s }, { ...view, page: 1 })}
+            className={`strip-item state-${s.replace(' ', '-')}${filter.state === s ? ' current' : ''}`}
+            data-testid={`strip-${s.replace(' ', '-')}`}
+          >
+            {s} <strong>{(counts[s] ?? 0).toLocaleString('en')}</strong>
+          </Link>
+        ))}
+        <span className="strip-item" data-testid="fleet-rate" title="Points stored over the last 10 s, whole fleet">
+          fleet <strong>{pointsPerSecond.toFixed(1)}</strong> points/s
+        </span>
+      </nav>
+      {statesError ? (
+        <p className="muted" data-testid="states-stale">
+          Session states could not be read from Temporal ({statesError}); {statesAt ? `shown as of ${ago(statesAt)}` : 'shown as last recorded'}.
+        </p>
+      ) : null}
+
+      <Form method="get" className="filters" data-testid="filters">
+        <label>
+          Name or address
+          <input type="search" name="q" defaultValue={filter.q ?? ''} placeholder="prefix, e.g. lab-sw-1" />
+        </label>
+        <label>
+          Site
+          <select name="site" defaultValue={filter.site ?? ''}>
+            <option value="">any</option>
+            {sites.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Protocol
+          <select name="protocol" defaultValue={filter.protocol ?? ''}>
+            <option value="">any</option>
+            <option value="gnmi">gnmi</option>
+            <option value="netconf">netconf</option>
+          </select>
+        </label>
+        <label>
+          Session
+          <select name="state" defaultValue={filter.state ?? ''}>
+            <option value="">any</option>
+            {LIST_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Profile
+          <select name="profile" defaultValue={filter.profile ? String(filter.profile) : ''}>
+            <option value="">any</option>
+            {profiles.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Enabled
+          <select name="enabled" defaultValue={filter.enabled ?? ''}>
+            <option value="">any</option>
+            <option value="yes">yes</option>
+            <option value="no">no</option>
+          </select>
+        </label>
+        <label>
+          Per page
+          <select name="size" defaultValue={String(view.size)}>
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        {view.sort !== 'name' ? <input type="hidden" name="sort" value={view.sort} /> : null}
+        {view.dir !== 'asc' ? <input type="hidden" name="dir" value={view.dir} /> : null}
+        <button type="submit">Apply</button>
+        <Link to="/devices" className="button secondary">
+          Clear
+        </Link>
+      </Form>
+
+      <p className="muted" data-testid="range">
+        {total === 0 ? 'No device matches.' : `${first.toLocaleString('en')}–${last.toLocaleString('en')} of ${total.toLocaleString('en')} devices`}
+      </p>
+
+      {devices.length === 0 ? null : (
+        <table data-testid="devices-table">
           <thead>
             <tr>
-              <th>Name</th>
-              <th>Protocol</th>
-              <th>Address</th>
-              <th>Site</th>
-              <th>Session</th>
-              <th className="num">Points/s</th>
-              <th>Last seen</th>
+              {canEdit ? <th aria-label="Select"></th> : null}
+              {COLUMNS.map((c) => {
+                if (!c.key) return <th key={c.label} className={c.className}>{c.label}</th>;
+                const current = view.sort === c.key;
+                const dir = current && view.dir === 'asc' ? 'desc' : 'asc';
+                return (
+                  <th key={c.label} aria-sort={current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                    <Link to={href(filter, { ...view, sort: c.key, dir, page: 1 })} data-testid={`sort-${c.key}`}>
+                      {c.label}
+                      {current ? (view.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                    </Link>
+                  </th>
+                );
+              })}
               <th></th>
             </tr>
           </thead>
           <tbody>
             {devices.map((d) => (
-              <tr key={d.id}>
+              <tr key={d.id} data-testid="device-row">
+                {canEdit ? (
+                  <td>
+                    <input type="checkbox" name="id" value={d.id} form="bulk" aria-label={`Select ${d.name}`} />
+                  </td>
+                ) : null}
                 <td>
                   <Link to={`/devices/${d.id}`}>{d.name}</Link>
                 </td>
@@ -95,20 +274,25 @@ export default function Devices() {
                 </td>
                 <td>{d.site ?? ''}</td>
                 <td>
-                  <span className={`state state-${d.enabled ? d.state : 'disabled'}`} data-testid={`state-${d.name}`} title={d.lastError ?? undefined}>
-                    {d.enabled ? d.state : 'disabled'}
+                  <span className={`state state-${d.state.replace(' ', '-')}`} data-testid={`state-${d.name}`}>
+                    {d.state}
                   </span>
                 </td>
                 <td className="num">{d.pointsPerSecond.toFixed(1)}</td>
                 <td>{ago(d.lastSeen)}</td>
                 <td className="row-actions">
-                  <a href={d.workflowUrl} target="_blank" rel="noreferrer" title="The device's session workflow in Temporal Web">
-                    workflow
-                  </a>
+                  {d.workflowUrl ? (
+                    <a href={d.workflowUrl} target="_blank" rel="noreferrer" title="The device's session workflow in Temporal Web">
+                      workflow
+                    </a>
+                  ) : null}
                   {canEdit ? (
                     <>
-                      {d.paused ? <ActionButton id={d.id} intent="resume" label="Resume" /> : <ActionButton id={d.id} intent="pause" label="Pause" />}
-                      {d.enabled ? <ActionButton id={d.id} intent="disable" label="Disable" /> : <ActionButton id={d.id} intent="enable" label="Enable" />}
+                      {d.hasWorkflow && d.state === 'paused' ? <ActionButton id={d.id} intent="resume" label="Resume" back={back} /> : null}
+                      {d.hasWorkflow && d.enabled && d.state !== 'paused' && d.state !== 'disabled' ? (
+                        <ActionButton id={d.id} intent="pause" label="Pause" back={back} />
+                      ) : null}
+                      {d.enabled ? <ActionButton id={d.id} intent="disable" label="Disable" back={back} /> : <ActionButton id={d.id} intent="enable" label="Enable" back={back} />}
                     </>
                   ) : null}
                 </td>
@@ -117,6 +301,63 @@ export default function Devices() {
           </tbody>
         </table>
       )}
+
+      {pages > 1 ? (
+        <nav className="pagination" data-testid="pagination" aria-label="Pages">
+          {view.page > 1 ? <Link to={href(filter, { ...view, page: 1 })}>« first</Link> : null}
+          {view.page > 1 ? (
+            <Link to={href(filter, { ...view, page: view.page - 1 })} rel="prev">
+              ‹ previous
+            </Link>
+          ) : null}
+          <span>
+            page {view.page.toLocaleString('en')} of {pages.toLocaleString('en')}
+          </span>
+          {view.page < pages ? (
+            <Link to={href(filter, { ...view, page: view.page + 1 })} rel="next" data-testid="next-page">
+              next ›
+            </Link>
+          ) : null}
+          {view.page < pages ? <Link to={href(filter, { ...view, page: pages })}>last »</Link> : null}
+        </nav>
+      ) : null}
+
+      {canEdit && total > 0 ? (
+        <Form method="post" action="/devices/bulk" id="bulk" className="bulk" data-testid="bulk-form">
+          <input type="hidden" name="filter" value={filterQuery} />
+          <fieldset>
+            <legend>Bulk action</legend>
+            <label>
+              <input type="radio" name="scope" value="ids" defaultChecked /> the rows selected above
+            </label>
+            <label>
+              <input type="radio" name="scope" value="filter" /> all {total.toLocaleString('en')} devices matching this filter
+            </label>
+            <label>
+              Action
+              <select name="op" defaultValue="pause">
+                {BULK_ACTIONS.map((a) => (
+                  <option key={a} value={a}>
+                    {BULK_ACTION_LABELS[a]}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Profile (attach, detach)
+              <select name="profileId" defaultValue="">
+                <option value="">—</option>
+                {profiles.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="submit">Review…</button>
+          </fieldset>
+        </Form>
+      ) : null}
     </section>
   );
 }

@@ -1,0 +1,260 @@
+/**
+ * Bulk actions over many devices (issue 19), shared by the web app and `ctl`:
+ * pause, resume, reconfigure (acknowledged workflow updates), enable, disable,
+ * attach or detach a profile (one SQL statement, then a reconfigure signal per
+ * running session), delete. Session calls run with bounded concurrency; every
+ * action is recorded in bulk_actions (who, when, filter, count, progress, the
+ * result per device). Also the session-state mirror: visibility → device_session_state.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { BulkAction } from '../core/device-filter';
+import type { DeviceSessionOptions, DeviceSessionStatus } from '../core/names';
+import { recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
+import {
+  listSessions,
+  pauseDevice,
+  reconfigureDevice,
+  resumeDevice,
+  signalReconfigure,
+  startDeviceSession,
+  stopDeviceSession,
+  type DeviceRef,
+} from '../temporal/fleet-client';
+
+export { BULK_ACTIONS, type BulkAction } from '../core/device-filter';
+
+/** The result of one operation on one device. */
+export interface DeviceResult {
+  deviceId: number;
+  /** The device's name, where the caller knew it. */
+  name?: string;
+  ok: boolean;
+  /** The session status after an acknowledged update. */
+  status?: DeviceSessionStatus;
+  /** What happened, when it is not an acknowledged status (e.g. `no session running`, `started`). */
+  note?: string;
+  error?: string;
+}
+
+/**
+ * Run `op` for every id, at most `concurrency` at a time; one result per id in
+ * input order, never throwing for a single device's failure.
+ */
+export async function forEachDevice(
+  ids: number[],
+  concurrency: number,
+  op: (id: number) => Promise<DeviceSessionStatus | string | void>,
+  onResult?: (r: DeviceResult) => void,
+): Promise<DeviceResult[]> {
+  const results: DeviceResult[] = new Array(ids.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      try {
+        const out = await op(ids[i]);
+        results[i] = { deviceId: ids[i], ok: true, ...(typeof out === 'string' ? { note: out } : out ? { status: out } : {}) };
+      } catch (err) {
+        const message = err instanceof WorkflowNotFoundError ? 'no session workflow for this device' : (err as Error).message;
+        results[i] = { deviceId: ids[i], ok: false, error: message };
+      }
+      onResult?.(results[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, lane));
+  return results;
+}
+
+/** What a bulk action needs to run. */
+export interface BulkDeps {
+  db: Knex;
+  client: Client;
+  sessionOptions: DeviceSessionOptions;
+  concurrency: number;
+}
+
+/** A bulk action request. */
+export interface BulkRequest {
+  action: BulkAction;
+  devices: SelectedDevice[];
+  /** attach-profile, detach-profile. */
+  profileId?: number;
+  /** Who asked (recorded, and the workflows' reason). */
+  who: string;
+  /** `filter` (every device the filter matches) or `ids` (rows picked). */
+  selection: 'filter' | 'ids';
+  /** The filter as URL parameters, e.g. `site=lab-a&state=streaming`. */
+  filter: string;
+}
+
+/** The recorded bulk action and its per-device results. */
+export interface BulkOutcome {
+  id: number;
+  results: DeviceResult[];
+  ok: number;
+  failed: number;
+  ms: number;
+}
+
+/** Reconfigure a running session by signal, or start one when none runs (as the single-device path does). */
+async function reconfigureOrStart(deps: BulkDeps, d: SelectedDevice, reason: string): Promise<string> {
+  const ref: DeviceRef = { id: d.id, name: d.name, protocol: d.protocol };
+  if (d.hasWorkflow) {
+    try {
+      await signalReconfigure(deps.client, d.id, reason, d.name);
+      return 'reconfigure sent';
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  await startDeviceSession(deps.client, ref, deps.sessionOptions);
+  return 'session started';
+}
+
+/** Run a bulk action, recording it in bulk_actions with progress while it runs and the results at the end. */
+export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<BulkOutcome> {
+  const { db } = deps;
+  const started = Date.now();
+  const [{ id }] = await db('bulk_actions')
+    .insert({
+      user_email: req.who,
+      action: req.action,
+      profile_id: req.profileId ?? null,
+      selection: req.selection,
+      filter: req.filter,
+      device_count: req.devices.length,
+    })
+    .returning('id');
+  const reason = `bulk ${req.action} (#${id}) by ${req.who}`;
+  const byId = new Map(req.devices.map((d) => [d.id, d]));
+  const ids = req.devices.map((d) => d.id);
+  let done = 0;
+  let failed = 0;
+  let lastProgress = Date.now();
+  const progress = (r: DeviceResult) => {
+    done++;
+    if (!r.ok) failed++;
+    if (Date.now() - lastProgress > 1000) {
+      lastProgress = Date.now();
+      void db('bulk_actions').where({ id }).update({ done, failed }).catch(() => undefined);
+    }
+  };
+  const session = (op: (d: SelectedDevice) => Promise<DeviceSessionStatus | string | void>) =>
+    forEachDevice(ids, deps.concurrency, (deviceId) => op(byId.get(deviceId)!), progress);
+  const needsWorkflow = (d: SelectedDevice) => {
+    if (!d.hasWorkflow) throw new Error('no session running');
+  };
+
+  let results: DeviceResult[];
+  switch (req.action) {
+    case 'pause':
+      results = await session(async (d) => (needsWorkflow(d), pauseDevice(deps.client, d.id, reason)));
+      break;
+    case 'resume':
+      results = await session(async (d) => (needsWorkflow(d), resumeDevice(deps.client, d.id, reason)));
+      break;
+    case 'reconfigure':
+      results = await session(async (d) => {
+        if (!d.enabled && !d.hasWorkflow) return 'disabled: nothing to reconfigure';
+        return d.hasWorkflow ? reconfigureDevice(deps.client, d.id, reason, d.name) : reconfigureOrStart(deps, d, reason);
+      });
+      break;
+    case 'enable':
+    case 'disable': {
+      const enabled = req.action === 'enable';
+      await db('devices').whereIn('id', ids).update({ enabled, updated_at: db.fn.now() });
+      results = await session(async (d) => {
+        if (!enabled && !d.hasWorkflow) return 'disabled (no session was running)';
+        return reconfigureOrStart(deps, { ...d, enabled }, reason);
+      });
+      break;
+    }
+    case 'attach-profile':
+    case 'detach-profile': {
+      if (!req.profileId) throw new Error(`${req.action} needs a profile`);
+      if (req.action === 'attach-profile') {
+        await db.raw(
+          `INSERT INTO device_profiles (device_id, profile_id) SELECT unnest(?::int[]), ? ON CONFLICT DO NOTHING`,
+          [ids, req.profileId],
+        );
+      } else {
+        await db('device_profiles').whereIn('device_id', ids).where({ profile_id: req.profileId }).delete();
+      }
+      results = await session(async (d) => (d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)'));
+      break;
+    }
+    case 'delete':
+      results = await session(async (d) => {
+        if (d.hasWorkflow) await stopDeviceSession(deps.client, d.id, reason);
+        return 'deleted';
+      });
+      // Only the devices whose session was told to stop are deleted; a failed stop keeps its device.
+      await db('devices')
+        .whereIn(
+          'id',
+          results.filter((r) => r.ok).map((r) => r.deviceId),
+        )
+        .delete();
+      break;
+  }
+  for (const r of results) r.name = byId.get(r.deviceId)?.name;
+  // Acknowledged states reach the list at once instead of at the next mirror pass.
+  await recordSessionStates(
+    db,
+    results
+      .filter((r) => r.status || r.note === 'session started')
+      .map((r) => ({ deviceId: r.deviceId, state: r.status?.state ?? 'connecting' })),
+  ).catch(() => undefined);
+  const ok = results.filter((r) => r.ok).length;
+  await db('bulk_actions')
+    .where({ id })
+    .update({
+      finished_at: db.fn.now(),
+      done: results.length,
+      failed: results.length - ok,
+      results: JSON.stringify(results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.status?.state, note: r.note, error: r.error }))),
+    });
+  return { id: Number(id), results, ok, failed: results.length - ok, ms: Date.now() - started };
+}
+
+/** A recorded bulk action, newest first in listings. */
+export interface BulkRecord {
+  id: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+  who: string;
+  action: string;
+  selection: string;
+  filter: string;
+  count: number;
+  done: number;
+  failed: number;
+}
+
+/** The newest recorded bulk actions. */
+export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecord[]> {
+  const rows = await db('bulk_actions').orderBy('id', 'desc').limit(limit);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    who: r.user_email,
+    action: r.action,
+    selection: r.selection,
+    filter: r.filter,
+    count: r.device_count,
+    done: r.done,
+    failed: r.failed,
+  }));
+}
+
+/** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */
+export async function syncSessionStates(db: Knex, client: Client): Promise<number> {
+  const sessions = await listSessions(client);
+  await replaceSessionStates(
+    db,
+    sessions.map((s) => ({ deviceId: s.deviceId, state: s.state ?? 'connecting' })),
+  );
+  return sessions.length;
+}

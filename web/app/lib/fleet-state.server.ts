@@ -1,0 +1,60 @@
+/**
+ * Keeps device_session_state current for the devices and sites views (ADR 095):
+ * every WEB_FLEET_STATE_SYNC_MS one visibility listing of the running session
+ * workflows replaces the mirror, so a page never asks Temporal per row. Started
+ * by the first page that needs it; stops when the web context is closed.
+ */
+import { syncSessionStates } from '../../../activities/fleet-bulk';
+import { ctx, temporalClient } from './context.server';
+import { withTimeout } from './sessions.server';
+
+type WebContext = ReturnType<typeof ctx>;
+
+interface Mirror {
+  owner: WebContext;
+  first: Promise<void>;
+  lastOkAt?: number;
+  lastError?: string;
+}
+
+const g = globalThis as typeof globalThis & { __fleetStateMirror?: Mirror; __switchTelemetry?: WebContext };
+
+async function syncOnce(m: Mirror): Promise<void> {
+  try {
+    const client = await withTimeout(temporalClient(), 3000, 'connecting to Temporal');
+    await syncSessionStates(m.owner.db, client);
+    m.lastOkAt = Date.now();
+    m.lastError = undefined;
+  } catch (err) {
+    m.lastError = (err as Error).message;
+  }
+}
+
+/**
+ * Start the mirror (once per web context) and wait, at most `waitMs`, for its first
+ * pass. Returns when the states were last read and the last error, for the page to show.
+ */
+export async function fleetStateMirror(waitMs = 3000): Promise<{ lastOkAt?: number; lastError?: string }> {
+  const c = ctx();
+  let m = g.__fleetStateMirror;
+  if (!m || m.owner !== c) {
+    const mirror: Mirror = { owner: c, first: Promise.resolve() };
+    mirror.first = syncOnce(mirror);
+    const tick = async () => {
+      // A closed context (server stopping, a test resetting it) ends the loop.
+      if (g.__fleetStateMirror !== mirror || g.__switchTelemetry !== c) return;
+      await syncOnce(mirror);
+      setTimeout(tick, Math.max(500, c.config.WEB_FLEET_STATE_SYNC_MS)).unref();
+    };
+    void mirror.first.then(() => setTimeout(tick, Math.max(500, c.config.WEB_FLEET_STATE_SYNC_MS)).unref());
+    g.__fleetStateMirror = m = mirror;
+  }
+  await withTimeout(m.first, waitMs, 'reading session states').catch(() => undefined);
+  return { lastOkAt: m.lastOkAt, lastError: m.lastError };
+}
+
+/** Read the states again now (after a single-device action), bounded. */
+export async function refreshFleetState(waitMs = 3000): Promise<void> {
+  const m = g.__fleetStateMirror;
+  if (m && m.owner === ctx()) await withTimeout(syncOnce(m), waitMs, 'reading session states').catch(() => undefined);
+}

@@ -1,0 +1,262 @@
+/**
+ * Bulk actions on devices (admins): the devices view posts the rows picked, or
+ * "all N matching this filter", with an action; this page asks for confirmation
+ * stating the count, runs it (activities/fleet-bulk.ts: Temporal updates with bounded
+ * concurrency) and shows the result per device. Plain form posts: works without
+ * JavaScript. GET lists recorded bulk actions (who, when, filter, count, progress).
+ */
+import { Form, Link, data, useActionData, useLoaderData, useNavigation } from 'react-router';
+import { z } from 'zod';
+import type { Route } from './+types/devices-bulk';
+import { requireAdmin, requireAdminAction } from '../lib/auth.server';
+import { ctx, temporalClient } from '../lib/context.server';
+import { withTimeout } from '../lib/sessions.server';
+import { selectFilteredDevices } from '../../../storage/device-list';
+import { recentBulkActions, runBulkAction } from '../../../activities/fleet-bulk';
+import { sessionOptionsFromConfig } from '../../../temporal/fleet-client';
+import { BULK_ACTIONS, BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
+
+export function meta() {
+  return [{ title: 'Bulk actions · switch-telemetry' }];
+}
+
+export async function loader({ request }: Route.LoaderArgs) {
+  await requireAdmin(request);
+  const { db } = ctx();
+  const id = Number(new URL(request.url).searchParams.get('id'));
+  const detail =
+    Number.isInteger(id) && id > 0 && id < 2 ** 53
+      ? ((await db('bulk_actions').where({ id }).first('id', 'action', 'results')) as { id: number; action: string; results: BulkResultRow[] | null } | undefined)
+      : undefined;
+  const recent = await recentBulkActions(db);
+  return {
+    recent: recent.map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null, filter: describeFilter(filterFromParams(new URLSearchParams(r.filter))) })),
+    detail: detail ? { id: Number(detail.id), action: detail.action, results: detail.results ?? [] } : null,
+  };
+}
+
+interface BulkResultRow {
+  id: number;
+  name?: string;
+  ok: boolean;
+  state?: string;
+  note?: string;
+  error?: string;
+}
+
+const BulkForm = z.object({
+  op: z.enum(BULK_ACTIONS),
+  scope: z.enum(['ids', 'filter']),
+  filter: z.string().max(2000).default(''),
+  profileId: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.coerce.number().int().positive().max(2 ** 31 - 1).optional()),
+  confirm: z.string().optional(),
+  expected: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.coerce.number().int().nonnegative().optional()),
+});
+
+/** Most results listed on the page; all are recorded and shown by `?id=`. */
+const SHOWN_RESULTS = 500;
+
+export async function action({ request }: Route.ActionArgs) {
+  const user = await requireAdminAction(request);
+  const { db, config } = ctx();
+  const form = await request.formData();
+  const parsed = BulkForm.safeParse(Object.fromEntries([...form.entries()].filter(([k]) => k !== 'id')));
+  if (!parsed.success) return data({ step: 'error' as const, message: 'Choose an action and which devices.' }, { status: 400 });
+  const f = parsed.data;
+  if ((f.op === 'attach-profile' || f.op === 'detach-profile') && !f.profileId) {
+    return data({ step: 'error' as const, message: 'Choose the profile to attach or detach.' }, { status: 400 });
+  }
+  const filter = filterFromParams(new URLSearchParams(f.filter));
+  const ids = form
+    .getAll('id')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0 && n < 2 ** 31);
+  if (f.scope === 'ids' && ids.length === 0) {
+    return data({ step: 'error' as const, message: 'No rows were selected: tick rows, or choose all devices matching the filter.' }, { status: 400 });
+  }
+  const devices = f.scope === 'ids' ? await selectFilteredDevices(db, {}, ids) : await selectFilteredDevices(db, filter);
+  const profile = f.profileId ? ((await db('subscription_profiles').where({ id: f.profileId }).first('id', 'name')) as { id: number; name: string } | undefined) : undefined;
+  if (f.profileId && !profile) return data({ step: 'error' as const, message: 'No such profile.' }, { status: 400 });
+  const ask = {
+    step: 'confirm' as const,
+    action: f.op,
+    scope: f.scope,
+    filter: f.filter,
+    filterText: describeFilter(filter),
+    ids: f.scope === 'ids' ? devices.map((d) => d.id) : [],
+    count: devices.length,
+    names: devices.slice(0, 20).map((d) => d.name),
+    profile: profile ?? null,
+    changed: f.confirm === 'yes' && f.expected !== devices.length,
+  };
+  if (f.confirm !== 'yes' || ask.changed || devices.length === 0) return ask;
+  const client = await withTimeout(temporalClient(), 5000, 'connecting to Temporal');
+  const outcome = await runBulkAction(
+    { db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: Math.max(1, config.BULK_CONCURRENCY) },
+    { action: f.op, devices, profileId: f.profileId, who: user.email, selection: f.scope, filter: f.filter },
+  );
+  const failures = outcome.results.filter((r) => !r.ok);
+  const shown = [...failures, ...outcome.results.filter((r) => r.ok)].slice(0, SHOWN_RESULTS);
+  return {
+    step: 'done' as const,
+    id: outcome.id,
+    action: f.op,
+    count: devices.length,
+    ok: outcome.ok,
+    failed: outcome.failed,
+    ms: outcome.ms,
+    filter: f.filter,
+    results: shown.map((r) => ({ id: r.deviceId, name: r.name ?? String(r.deviceId), ok: r.ok, state: r.status?.state, note: r.note, error: r.error })),
+  };
+}
+
+function ResultTable({ results }: { results: BulkResultRow[] }) {
+  return (
+    <table data-testid="bulk-results">
+      <thead>
+        <tr>
+          <th>Device</th>
+          <th>Result</th>
+          <th>State / note</th>
+        </tr>
+      </thead>
+      <tbody>
+        {results.map((r) => (
+          <tr key={r.id} data-testid={r.ok ? 'result-ok' : 'result-failed'}>
+            <td>{r.name ? <Link to={`/devices/${r.id}`}>{r.name}</Link> : r.id}</td>
+            <td>{r.ok ? 'acknowledged' : 'failed'}</td>
+            <td>{r.ok ? (r.state ?? r.note ?? '') : r.error}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export default function DevicesBulk() {
+  const { recent, detail } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const back = (filter: string) => (filter ? `/devices?${filter}` : '/devices');
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Bulk actions</h1>
+        <Link to="/devices" className="button secondary">
+          Devices
+        </Link>
+      </div>
+
+      {navigation.state === 'submitting' ? (
+        <p className="notice" data-testid="bulk-progress">
+          Working… each device is acknowledged by its session workflow; progress is recorded below (reload to follow it).
+        </p>
+      ) : null}
+
+      {result?.step === 'error' ? (
+        <p className="error" data-testid="bulk-error">
+          {result.message}
+        </p>
+      ) : null}
+
+      {result?.step === 'confirm' ? (
+        result.count === 0 ? (
+          <p className="error" data-testid="bulk-error">
+            No device matches; nothing to do.
+          </p>
+        ) : (
+          <Form method="post" className="confirm" data-testid="bulk-confirm">
+            <p data-testid="bulk-confirm-text">
+              {result.changed ? <strong>The selection changed since you reviewed it. </strong> : null}
+              <strong>
+                {labelOf(result.action)}
+                {result.profile ? ` “${result.profile.name}”` : ''} on {result.count.toLocaleString('en')} device{result.count === 1 ? '' : 's'}
+              </strong>{' '}
+              ({result.scope === 'filter' ? `all matching ${result.filterText}` : 'the rows selected'}):{' '}
+              {result.names.join(', ')}
+              {result.count > result.names.length ? `, and ${(result.count - result.names.length).toLocaleString('en')} more` : ''}.
+            </p>
+            <input type="hidden" name="op" value={result.action} />
+            <input type="hidden" name="scope" value={result.scope} />
+            <input type="hidden" name="filter" value={result.filter} />
+            <input type="hidden" name="expected" value={result.count} />
+            {result.profile ? <input type="hidden" name="profileId" value={result.profile.id} /> : null}
+            {result.ids.map((id) => (
+              <input key={id} type="hidden" name="id" value={id} />
+            ))}
+            <input type="hidden" name="confirm" value="yes" />
+            <button type="submit" className={result.action === 'delete' ? 'danger' : undefined} disabled={navigation.state === 'submitting'}>
+              {labelOf(result.action)} {result.count.toLocaleString('en')} device{result.count === 1 ? '' : 's'}
+            </button>{' '}
+            <Link to={back(result.filter)}>Cancel</Link>
+          </Form>
+        )
+      ) : null}
+
+      {result?.step === 'done' ? (
+        <div data-testid="bulk-done">
+          <p data-testid="bulk-summary">
+            {labelOf(result.action)}: {result.ok.toLocaleString('en')} of {result.count.toLocaleString('en')} acknowledged, {result.failed.toLocaleString('en')} failed, in{' '}
+            {(result.ms / 1000).toFixed(1)} s. <Link to={back(result.filter)}>Back to the devices</Link>
+            {result.results.length < result.count ? (
+              <>
+                {' '}
+                · first {result.results.length} shown (failures first); <Link to={`/devices/bulk?id=${result.id}`}>all results</Link>
+              </>
+            ) : null}
+          </p>
+          <ResultTable results={result.results} />
+        </div>
+      ) : null}
+
+      {detail ? (
+        <>
+          <h2>
+            Results of #{detail.id} ({detail.action})
+          </h2>
+          <ResultTable results={detail.results} />
+        </>
+      ) : null}
+
+      <h2>Recorded bulk actions</h2>
+      {recent.length === 0 ? (
+        <p className="muted">None yet.</p>
+      ) : (
+        <table data-testid="bulk-history">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>When (UTC)</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Devices</th>
+              <th className="num">Count</th>
+              <th className="num">Done</th>
+              <th className="num">Failed</th>
+            </tr>
+          </thead>
+          <tbody>
+            {recent.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link to={`/devices/bulk?id=${r.id}`}>{r.id}</Link>
+                </td>
+                <td>{r.startedAt.replace('T', ' ').slice(0, 19)}</td>
+                <td>{r.who}</td>
+                <td>{r.action}</td>
+                <td>{r.selection === 'filter' ? `all matching ${r.filter}` : 'rows selected'}</td>
+                <td className="num">{r.count}</td>
+                <td className="num">{r.finishedAt ? r.done : `${r.done} (running)`}</td>
+                <td className="num">{r.failed}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function labelOf(action: string): string {
+  return BULK_ACTION_LABELS[action as BulkAction] ?? action;
+}
