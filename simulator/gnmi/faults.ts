@@ -28,7 +28,9 @@ export class GnmiFaults {
   private encodings: WireEncoding[] | undefined;
   /** Open streams, registered by the target. */
   readonly streams = new Set<FaultableStream>();
-  /** Sample ticks a stall has withheld so far, over all streams (what tests wait on instead of sleeping). */
+  /** Ticks (sample, heartbeat or on-change check) the streams have run so far, sent or not: tests wait on these instead of sleeping. */
+  ticks = 0;
+  /** Of those, the ticks a stall withheld. */
   withheldTicks = 0;
 
   /** `now`: the clock timed stalls are measured by (tests pass a fake one). */

@@ -256,6 +256,7 @@ export class SubscribeStream implements FaultableStream {
 
   private tick(s: ActiveSubscription): void {
     if (this.closed || this.blocked) return;
+    this.faults.ticks++;
     if (this.faults.stalled) {
       this.faults.withheldTicks++;
       return;

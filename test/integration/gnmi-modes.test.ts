@@ -6,6 +6,7 @@ import { SessionError } from '../../core/session';
 import { SimDevice } from '../../simulator/model';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../../simulator/gnmi/harness';
+import { waitFor } from '../../scripts/infra/proc';
 
 const E1 = '/interfaces/interface[name=Ethernet1]/state';
 const sub = (path: string, o: Partial<GnmiSubscriptionSpec> = {}): GnmiSubscriptionSpec => ({
@@ -32,6 +33,12 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
     run.catch(() => undefined);
     running.push({ ctx, run });
     return { ctx, run };
+  }
+
+  /** Waits until the target's streams ran `n` more ticks (samples or on-change checks): a window measured in the target's own work, not a sleep. */
+  async function ticks(n: number): Promise<void> {
+    const until = target.faults.ticks + n;
+    await waitFor(`${n} target ticks`, async () => target.faults.ticks >= until, 5_000, 5);
   }
 
   beforeEach(async () => {
@@ -95,7 +102,7 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
     const { ctx } = session([{ subscriptions: [sub('/interfaces/interface/state/oper-status', { mode: 'on_change' })] }]);
     await ctx.waitFor(() => ctx.events.some((e) => e.type === 'synced'));
     assert.equal(ctx.points.length, 3);
-    await sleep(150);
+    await ticks(5); // five on-change checks that found nothing to send
     assert.equal(ctx.points.length, 3, 'nothing while nothing changes');
     device.interfaces[1].operUp = false;
     await ctx.waitFor(() => ctx.points.length === 4, 2000, 'the change');
@@ -111,7 +118,7 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
   it('SAMPLE with suppress_redundant sends unchanged leaves only on heartbeat', async () => {
     const { ctx } = session([{ subscriptions: [sub(`${E1}/admin-status`, { suppressRedundant: true, sampleIntervalMs: 20, heartbeatIntervalMs: 300 })] }]);
     await ctx.waitFor(() => ctx.points.length >= 1);
-    await sleep(200);
+    await ticks(5); // five samples of an unchanged leaf, well before the 300 ms heartbeat
     assert.equal(ctx.points.length, 1, 'redundant samples suppressed');
     await ctx.waitFor(() => ctx.points.length >= 2, 2000, 'a heartbeat');
   });
@@ -143,7 +150,7 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
   it('updates_only: no initial state, sync at once, then changes', async () => {
     const { ctx } = session([{ updatesOnly: true, subscriptions: [sub('/interfaces/interface/state/oper-status', { mode: 'on_change' })] }]);
     await ctx.waitFor(() => ctx.events.some((e) => e.type === 'synced'));
-    await sleep(100);
+    await ticks(5);
     assert.equal(ctx.points.length, 0);
     device.interfaces[0].operUp = false;
     await ctx.waitFor(() => ctx.points.length === 1, 2000, 'the change');
