@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { SAMPLES_CHANNEL } from '../../core/names';
+import { waitFor } from '../../scripts/infra/proc';
 import { LiveHub, type LivePoint } from '../../web/app/lib/live-hub.server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
@@ -13,6 +14,7 @@ import { createTestUser, routeRequest, cookieFrom } from '../support/web-auth';
 import { resetContext, ctx } from '../../web/app/lib/context.server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = (what: string, cond: () => boolean) => waitFor(what, async () => cond(), 5_000, 5);
 
 describe('web: live hub and /api/live', function () {
   this.timeout(60_000);
@@ -97,10 +99,12 @@ describe('web: live hub and /api/live', function () {
     const t0 = Date.now() + 100_000;
 
     // A reading client gets `id:` (resume point) and `data:` lines.
+    const joined = ctx().hub.size;
     const ok = (await loader({ request: routeRequest(`/api/live?series=${s1}&since=${t0}`, { cookie }), params: {}, context: {} } as never)) as Response;
     assert.equal(ok.status, 200);
     const reader = ok.body!.getReader();
-    await sleep(200);
+    // Subscribed (the hub listens before it counts a subscriber): only then is the doorbell heard.
+    await until('the client to join the hub', () => ctx().hub.size > joined);
     await ring(s1, [t0 + 1000]);
     let text = '';
     while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);
@@ -114,8 +118,7 @@ describe('web: live hub and /api/live', function () {
       const hubSize = ctx().hub.size;
       const slow = (await loader({ request: routeRequest(`/api/live?series=${s1}&since=${t0 + 1000}`, { cookie }), params: {}, context: {} } as never)) as Response;
       assert.equal(slow.status, 200);
-      await sleep(200);
-      assert.equal(ctx().hub.size, hubSize + 1);
+      await until('the slow client to join the hub', () => ctx().hub.size === hubSize + 1);
       for (let round = 0; round < 40 && ctx().hub.size > hubSize; round++) {
         await ring(s1, Array.from({ length: 20 }, (_, i) => t0 + 2000 + round * 100 + i + 1));
         await sleep(50);

@@ -10,7 +10,7 @@ describe('dial limiter', () => {
     const r2 = await dials.acquire();
     const third = dials.acquire().then((r) => (order.push(3), r));
     const fourth = dials.acquire().then((r) => (order.push(4), r));
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setImmediate(r)); // every pending promise job has run: a granted permit would show
     assert.equal(dials.active, 2);
     assert.equal(dials.waiting, 2);
     assert.deepEqual(order, []);
