@@ -214,6 +214,16 @@ export function managedDatabaseUrl(dataDir: string, port: number, database: stri
   return `postgres://postgres${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${database}`;
 }
 
+/**
+ * The log settings alone, read on every call (loggers exist before, and while, the whole
+ * configuration is validated; an invalid value falls back to the default).
+ */
+export function logSettings(env: NodeJS.ProcessEnv = process.env): { LOG_FORMAT: 'text' | 'json'; LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' } {
+  const parsed = schema.pick({ LOG_FORMAT: true, LOG_LEVEL: true }).safeParse({ LOG_FORMAT: env.LOG_FORMAT, LOG_LEVEL: env.LOG_LEVEL || undefined });
+  if (parsed.success) return parsed.data;
+  return { LOG_FORMAT: env.LOG_FORMAT === 'json' ? 'json' : 'text', LOG_LEVEL: 'info' };
+}
+
 /** Forget the cached configuration (tests change the environment). */
 export function resetConfig(): void {
   cached = undefined;

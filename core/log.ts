@@ -2,6 +2,7 @@
  * Structured logs: one JSON object a line in production (LOG_FORMAT=json),
  * readable text in development. Callers pass fields, never secrets.
  */
+import { logSettings } from './config';
 import type { Logger } from './session';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -13,8 +14,9 @@ export function createLogger(
   base: Record<string, unknown> = {},
   opts: { format?: 'text' | 'json'; level?: Level } = {},
 ): Logger {
-  const format = opts.format ?? (process.env.LOG_FORMAT === 'json' ? 'json' : 'text');
-  const min = LEVELS[opts.level ?? ((process.env.LOG_LEVEL as Level) || 'info')] ?? LEVELS.info;
+  const settings = logSettings();
+  const format = opts.format ?? settings.LOG_FORMAT;
+  const min = LEVELS[opts.level ?? settings.LOG_LEVEL];
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < min) return;
     const all = { ...base, ...fields };

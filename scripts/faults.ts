@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { ensureChromium } from './infra/chromium';
 import { startThrowawayServices } from './infra/services';
 import { ensureWebBuild } from './infra/web-build';
-import { writeReliabilityReport } from '../test/support/faults-report';
+import { writeReliabilityReport } from '../testkit/faults-report';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 

@@ -10,7 +10,7 @@ import { openKeyring } from '../storage/secrets';
 import { sessionOptionsFromConfig, startDeviceSession } from '../temporal/fleet-client';
 import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
-import { startDevServer, waitForTemporal, type TemporalServer } from '../temporal/dev-server';
+import { startDevServer, waitForTemporal, type TemporalServer } from './infra/temporal-dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ensurePostgres, installPostgres } from './infra/postgres';
 import { ensureTimescaleDb } from './infra/timescaledb';

@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
 import { ensureWebBuild } from '../../scripts/infra/web-build';
-import { createTestUser, signInPage } from '../../test/support/web-auth';
+import { createTestUser, signInPage } from '../../testkit/web-auth';
 import { percentile } from '../lib/procstat';
 import { countersProfile, sleep, type BenchSystem } from '../lib/system';
 

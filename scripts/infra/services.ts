@@ -4,7 +4,7 @@
  * free loopback port.
  */
 import path from 'node:path';
-import { startDevServer } from '../../temporal/dev-server';
+import { startDevServer } from './temporal-dev-server';
 import { installPostgres, startManagedPostgres } from './postgres';
 import { freePort } from './proc';
 import { ensureTimescaleDb, type TimescaleDbStatus } from './timescaledb';

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { deviceSessionWorkflowId } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
-import { ensureTemporalCli } from '../../temporal/cli';
+import { ensureTemporalCli } from '../../scripts/infra/temporal-cli';
 import { startRig, type Rig } from '../support/faults-rig';
 import { readSse, webClient } from '../support/faults-web';
 

@@ -17,7 +17,7 @@ import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signIn, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signIn, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 

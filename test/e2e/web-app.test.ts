@@ -19,7 +19,7 @@ import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 

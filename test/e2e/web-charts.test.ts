@@ -17,7 +17,7 @@ import type { WidgetForm } from '../../web/app/lib/widget-form';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2', 'Ethernet3', 'Ethernet4'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;

@@ -15,7 +15,7 @@ import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 import { gnmiFaults, registerSimDevice, waitForState } from './session-support';
 
 /** Backoffs of a few seconds: long enough to read "retry N in S s", short enough for a test. */

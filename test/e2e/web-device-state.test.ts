@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;

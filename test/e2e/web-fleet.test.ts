@@ -21,7 +21,7 @@ import { candidatesFromCsv } from '../../web/app/lib/device-import';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { TEST_SECRETS_KEY, processEnv, startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../support/web-auth';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SEEDED = 10_000;

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../../scripts/infra/proc';
 import { describeAccounting, startRig, type Rig, type RigCollector } from '../support/faults-rig';
-import { faultCase, faultSetup } from '../support/faults-report';
+import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describeAccounting, startRig, sumMetric, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase, faultSetup } from '../support/faults-report';
+import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import { findPostgresBin } from '../../scripts/infra/postgres';
 import { adminDatabaseUrl } from '../support/env';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase, faultSetup } from '../support/faults-report';
+import { faultCase, faultSetup } from '../../testkit/faults-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PAUSE_MS = Number(process.env.FAULTS_PG_PAUSE_MS ?? 60_000);

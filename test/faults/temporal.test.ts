@@ -12,12 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../core/names';
 import { freePort, waitFor } from '../../scripts/infra/proc';
-import { ensureTemporalCli } from '../../temporal/cli';
-import { waitForTemporal } from '../../temporal/dev-server';
+import { ensureTemporalCli } from '../../scripts/infra/temporal-cli';
+import { waitForTemporal } from '../../scripts/infra/temporal-dev-server';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler, spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
-import { faultCase, faultSetup } from '../support/faults-report';
+import { faultCase, faultSetup } from '../../testkit/faults-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OUTAGE_MS = 20_000;

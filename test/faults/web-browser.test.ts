@@ -13,7 +13,7 @@ import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium';
 import { artifactsDir } from '../support/env';
 import { startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
-import { faultCase, faultSetup } from '../support/faults-report';
+import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { webClient } from '../support/faults-web';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';

@@ -16,7 +16,7 @@ import { mib, rssBytes, spawnCaptured, type CapturedChild } from '../support/fau
 import { untilExit } from '../support/faults-rig';
 import { webAuthEnv, webClient, type WebClient } from '../support/faults-web';
 import { TEST_SECRETS_KEY } from '../support/system';
-import { createTestUser, type TestUser } from '../support/web-auth';
+import { createTestUser, type TestUser } from '../../testkit/web-auth';
 
 /** Measured figures of this file, printed at the end (docs/reliability.md quotes them). */
 const measured: string[] = [];

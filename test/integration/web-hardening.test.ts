@@ -18,7 +18,7 @@ import { SCRYPT_COST } from '../../web/app/lib/password.server';
 import { overBudget } from '../../web/app/lib/query-budget';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
-import { call, cookieFrom, createTestUser, routeRequest } from '../support/web-auth';
+import { call, cookieFrom, createTestUser, routeRequest } from '../../testkit/web-auth';
 
 const ENV = {
   WEB_SIGNIN_FREE_FAILURES: '2',

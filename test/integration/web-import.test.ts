@@ -10,7 +10,7 @@ import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE, ensureProfile } from '..
 import { resetContext } from '../../web/app/lib/context.server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';
-import { TEST_ORIGIN, call, cookieFrom, createTestUser, routeRequest } from '../support/web-auth';
+import { TEST_ORIGIN, call, cookieFrom, createTestUser, routeRequest } from '../../testkit/web-auth';
 
 type Result = {
   error: string | null;

@@ -10,7 +10,7 @@ import { waitFor } from '../../scripts/infra/proc';
 import { LiveHub, type LivePoint } from '../../web/app/lib/live-hub.server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
-import { createTestUser, routeRequest, cookieFrom } from '../support/web-auth';
+import { createTestUser, routeRequest, cookieFrom } from '../../testkit/web-auth';
 import { resetContext, ctx } from '../../web/app/lib/context.server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { deviceSessionWorkflowId } from '../../core/names';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';
-import { call, cookieFrom, createTestUser, routeRequest, type TestUser } from '../support/web-auth';
+import { call, cookieFrom, createTestUser, routeRequest, type TestUser } from '../../testkit/web-auth';
 import { resetContext } from '../../web/app/lib/context.server';
 import { DEFAULT_GNMI_PROFILE, ensureProfile } from '../../scripts/seed';
 

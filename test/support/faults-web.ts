@@ -5,7 +5,7 @@
  * is created by the web process itself from ADMIN_EMAIL / ADMIN_PASSWORD (see
  * `webAuthEnv`).
  */
-import { signIn } from './web-auth';
+import { signIn } from '../../testkit/web-auth';
 
 export const ADMIN_EMAIL = 'reliability-admin@example.test';
 export const ADMIN_PASSWORD = 'reliability-admin-pw-1';

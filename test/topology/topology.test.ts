@@ -27,7 +27,7 @@ import { startTopology, type RoleProcess, type Topology } from '../../scripts/in
 import { assertTimescaleDbServer, storageModesUnderTest } from '../support/db';
 import { sumMetric } from '../support/faults-rig';
 import { readSse, sseEvents } from '../support/faults-web';
-import { signIn } from '../support/web-auth';
+import { signIn } from '../../testkit/web-auth';
 
 const HEARTBEAT_TIMEOUT_MS = 4000;
 const DEVICES = 30;

@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../core/names';
-import { isPortOpen, startChild, waitFor, type ManagedChild } from '../scripts/infra/proc';
-import { ensureTemporalCli } from './cli';
-import { ensureSearchAttributes } from './search-attributes';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../core/names';
+import { isPortOpen, startChild, waitFor, type ManagedChild } from './proc';
+import { ensureTemporalCli } from './temporal-cli';
+import { ensureSearchAttributes } from '../../temporal/search-attributes';
 
 /** A running (or reused) Temporal server. */
 export interface TemporalServer {

@@ -4,7 +4,8 @@
  * outside the work tree, done once and reused.
  */
 import fs from 'node:fs';
-import { ensureGoTool, onPath } from '../scripts/infra/go-tools';
+import { loadConfig } from '../../core/config';
+import { ensureGoTool, onPath } from './go-tools';
 
 /** The CLI version we build; later tags carry a `replace` directive that `go install` refuses. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -20,9 +21,10 @@ const CLI_TOOL = {
 
 /** Path to a usable `temporal` binary, building it if needed (progress on stderr). */
 export async function ensureTemporalCli(): Promise<string> {
-  if (process.env.TEMPORAL_CLI) {
-    if (!fs.existsSync(process.env.TEMPORAL_CLI)) throw new Error(`TEMPORAL_CLI=${process.env.TEMPORAL_CLI} does not exist`);
-    return process.env.TEMPORAL_CLI;
+  const configured = loadConfig().TEMPORAL_CLI;
+  if (configured) {
+    if (!fs.existsSync(configured)) throw new Error(`TEMPORAL_CLI=${configured} does not exist`);
+    return configured;
   }
   const found = onPath('temporal');
   if (found) return found;
