@@ -72,7 +72,7 @@ export type AttemptOutcome =
   | { kind: 'error'; type?: string; message: string; lastPointAt?: number };
 
 /** What happened. Times are workflow time (ms). */
-export type SessionEvent =
+export type MachineEvent =
   /** The workflow is ready for its next step; `continueAsNewDue`: Temporal suggests it or history passed the limit. */
   | { type: 'next'; continueAsNewDue: boolean }
   /** The device was read from the database (`initial`: the run's first read). */
@@ -195,7 +195,7 @@ export function isCurrentAttempt(m: SessionMachine, attempt: number | undefined)
  * likewise (the workflow passes Math.random and its ADR 042 patch check, so a replay
  * consumes them exactly where the history did).
  */
-export function decide(m: SessionMachine, event: SessionEvent, random: () => number, timerFloor: () => boolean = () => true): Decision {
+export function decide(m: SessionMachine, event: MachineEvent, random: () => number, timerFloor: () => boolean = () => true): Decision {
   const carried: CarriedSessionState = { ...m.carried };
   const next = (changes: Partial<SessionMachine>, action: SessionAction): Decision => ({ state: { ...m, carried, ...changes }, action });
   const show = (state: SessionState, detail: string, changes: Partial<SessionMachine>, action: SessionAction) =>
@@ -265,7 +265,7 @@ export function decide(m: SessionMachine, event: SessionEvent, random: () => num
 function ended(
   m: SessionMachine,
   carried: CarriedSessionState,
-  event: Extract<SessionEvent, { type: 'ended' }>,
+  event: Extract<MachineEvent, { type: 'ended' }>,
   random: () => number,
   timerFloor: () => boolean,
 ): Decision {

@@ -56,7 +56,7 @@ import {
   waitOver,
   type AttemptOutcome,
   type SessionAction,
-  type SessionEvent,
+  type MachineEvent,
   type SessionMachine,
 } from '../core/session-machine';
 
@@ -124,7 +124,7 @@ class DeviceSession {
   }
 
   /** Apply an event; show the state when the action says so. Returns the action. */
-  private step(event: SessionEvent): SessionAction {
+  private step(event: MachineEvent): SessionAction {
     const { state, action } = decide(this.m, event, Math.random, () => patched('backoff-one-second-floor'));
     this.m = state;
     if (SHOWING_ACTIONS.has(action.type)) this.show();

@@ -20,17 +20,17 @@ import {
   type AttemptOutcome,
   type Decision,
   type SessionAction,
-  type SessionEvent,
+  type MachineEvent,
   type SessionMachine,
 } from '../../core/session-machine';
 import { FAILURE_HANDLING, SessionError, failureHandling, type SessionErrorCode } from '../../core/session';
 
 const T0 = 1_700_000_000_000;
 const mid = () => 0.5;
-const next: SessionEvent = { type: 'next', continueAsNewDue: false };
+const next: MachineEvent = { type: 'next', continueAsNewDue: false };
 
 /** Feed events in order; returns every decision. */
-function run(m: SessionMachine, events: SessionEvent[], random: () => number = mid): Decision[] {
+function run(m: SessionMachine, events: MachineEvent[], random: () => number = mid): Decision[] {
   const out: Decision[] = [];
   for (const e of events) {
     const d = decide(m, e, random);
@@ -48,7 +48,7 @@ function running(options?: DeviceSessionOptions, carried?: SessionMachine['carri
   return last(ds).state;
 }
 const fail = (type: string | undefined, message = `${type}: it broke`, lastPointAt?: number): AttemptOutcome => ({ kind: 'error', type, message, lastPointAt });
-const ended = (outcome: AttemptOutcome, now = T0, continueAsNewDue = false): SessionEvent => ({ type: 'ended', outcome, now, continueAsNewDue });
+const ended = (outcome: AttemptOutcome, now = T0, continueAsNewDue = false): MachineEvent => ({ type: 'ended', outcome, now, continueAsNewDue });
 
 /** End the running attempt with `outcome`, then ask what next until an attempt starts again; returns every action. */
 function cycle(m: SessionMachine, outcome: AttemptOutcome, now = T0): { m: SessionMachine; actions: SessionAction[] } {
@@ -379,7 +379,7 @@ describe('session machine: failover burst, parking, requests, lease', () => {
   it('decide never changes the state it is given', () => {
     const m = running();
     const frozen = JSON.stringify(m);
-    for (const e of [ended(fail('UNAVAILABLE', 'x', 5)), ended(fail('AUTH_FAILED')), { type: 'pause' }, { type: 'resume' }, { type: 'reconfigure' }, { type: 'stop' }] as SessionEvent[]) {
+    for (const e of [ended(fail('UNAVAILABLE', 'x', 5)), ended(fail('AUTH_FAILED')), { type: 'pause' }, { type: 'resume' }, { type: 'reconfigure' }, { type: 'stop' }] as MachineEvent[]) {
       decide(m, e, mid);
     }
     assert.equal(JSON.stringify(m), frozen);
