@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, live, query.
+ * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, live, query, fleet-ui.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import { copyCeiling, pipelineCapacity, round } from './scenarios/pipeline';
 import { failover } from './scenarios/failover';
 import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
+import { fleetUi } from './scenarios/fleet-ui';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 
@@ -46,7 +47,7 @@ async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>)
 }
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'live', 'query'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'live', 'query', 'fleet-ui'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -152,6 +153,26 @@ async function main() {
         { scenario: 'query', metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
+      );
+      return r;
+    });
+  }
+
+  if (scenarios.includes('fleet-ui')) {
+    results.fleetUi = await withSystem('fleet-ui: the devices view with 10,000 devices', async (sys) => {
+      const r = await fleetUi(sys, {
+        devices: num('BENCH_FLEET_DEVICES', 10_000),
+        streaming: num('BENCH_FLEET_STREAMING', 5000),
+        sessions: num('BENCH_FLEET_SESSIONS', 300),
+        runs: num('BENCH_FLEET_RUNS', 20),
+      });
+      rows.push(
+        { scenario: 'fleet-ui', metric: '/devices server time p95 (all filters and sorts)', value: r.serverP95Ms, target: 150, better: 'lower', unit: 'ms' },
+        { scenario: 'fleet-ui', metric: `/devices p95 of the slowest case (${r.worstCase.name})`, value: r.worstCase.p95Ms, target: 150, better: 'lower', unit: 'ms' },
+        { scenario: 'fleet-ui', metric: 'HTML of one devices page (50 rows)', value: Math.round(r.htmlBytesDefaultPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
+        { scenario: 'fleet-ui', metric: 'HTML of one devices page (200 rows)', value: Math.round(r.htmlBytes200PerPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
+        { scenario: 'fleet-ui', metric: `bulk pause of ${r.bulkPause.sessions} streaming sessions, all acknowledged`, value: r.bulkPause.seconds, target: 60, better: 'lower', unit: 's' },
+        { scenario: 'fleet-ui', metric: 'bulk pause: sessions not acknowledged', value: r.bulkPause.failed, target: 0, better: 'lower', unit: 'sessions' },
       );
       return r;
     });

@@ -62,13 +62,14 @@ export async function loader({ request }: Route.LoaderArgs) {
     pointsPerSecond,
     sites,
     profiles,
+    // Every row's workflow link is this prefix plus the device id (workflowUrl ends with the id): sent once, not per row.
+    workflowBase: workflowUrl(1).slice(0, -1),
     statesAt: mirror.lastOkAt ?? null,
     statesError: mirror.lastError ?? null,
     devices: rows.map((d) => ({
       ...d,
       pointsPerSecond: activity.get(d.id)?.pointsPerSecond ?? 0,
       lastSeen: activity.get(d.id)?.lastSeen ?? null,
-      workflowUrl: d.hasWorkflow ? workflowUrl(d.id) : null,
     })),
   };
 }
@@ -79,15 +80,12 @@ function href(filter: DeviceFilter, view: Partial<DeviceListView>): string {
   return q ? `/devices?${q}` : '/devices';
 }
 
-function ActionButton({ id, intent, label, back }: { id: number; intent: string; label: string; back: string }) {
+/** A row action: a button of the one shared row-actions form, posting to the device's own action (no per-row form). */
+function ActionButton({ id, intent, label }: { id: number; intent: string; label: string }) {
   return (
-    <Form method="post" action={`/devices/${id}`} className="inline">
-      <input type="hidden" name="intent" value={intent} />
-      <input type="hidden" name="redirectTo" value={back} />
-      <button type="submit" className="secondary">
-        {label}
-      </button>
-    </Form>
+    <button type="submit" form="row-actions" formAction={`/devices/${id}`} name="intent" value={intent} className="secondary">
+      {label}
+    </button>
   );
 }
 
@@ -102,7 +100,7 @@ const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string
 ];
 
 export default function Devices() {
-  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError } = useLoaderData<typeof loader>();
+  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError, workflowBase } = useLoaderData<typeof loader>();
   const back = href(filter, view);
   const pages = Math.max(1, Math.ceil(total / view.size));
   const first = total === 0 ? 0 : (view.page - 1) * view.size + 1;
@@ -281,18 +279,18 @@ export default function Devices() {
                 <td className="num">{d.pointsPerSecond.toFixed(1)}</td>
                 <td>{ago(d.lastSeen)}</td>
                 <td className="row-actions">
-                  {d.workflowUrl ? (
-                    <a href={d.workflowUrl} target="_blank" rel="noreferrer" title="The device's session workflow in Temporal Web">
+                  {d.hasWorkflow ? (
+                    <a href={`${workflowBase}${d.id}`} target="_blank" rel="noreferrer" title="The device's session workflow in Temporal Web">
                       workflow
                     </a>
                   ) : null}
                   {canEdit ? (
                     <>
-                      {d.hasWorkflow && d.state === 'paused' ? <ActionButton id={d.id} intent="resume" label="Resume" back={back} /> : null}
+                      {d.hasWorkflow && d.state === 'paused' ? <ActionButton id={d.id} intent="resume" label="Resume" /> : null}
                       {d.hasWorkflow && d.enabled && d.state !== 'paused' && d.state !== 'disabled' ? (
-                        <ActionButton id={d.id} intent="pause" label="Pause" back={back} />
+                        <ActionButton id={d.id} intent="pause" label="Pause" />
                       ) : null}
-                      {d.enabled ? <ActionButton id={d.id} intent="disable" label="Disable" back={back} /> : <ActionButton id={d.id} intent="enable" label="Enable" back={back} />}
+                      {d.enabled ? <ActionButton id={d.id} intent="disable" label="Disable" /> : <ActionButton id={d.id} intent="enable" label="Enable" />}
                     </>
                   ) : null}
                 </td>
@@ -322,6 +320,11 @@ export default function Devices() {
         </nav>
       ) : null}
 
+      {canEdit ? (
+        <Form method="post" id="row-actions" className="inline">
+          <input type="hidden" name="redirectTo" value={back} />
+        </Form>
+      ) : null}
       {canEdit && total > 0 ? (
         <Form method="post" action="/devices/bulk" id="bulk" className="bulk" data-testid="bulk-form">
           <input type="hidden" name="filter" value={filterQuery} />

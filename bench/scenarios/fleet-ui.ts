@@ -1,0 +1,151 @@
+/**
+ * Scenario fleet-ui (issue 19): the devices view with 10,000 devices. Server time of
+ * `/devices` for each filter and sort (p50/p95 over repeated requests, measured by the
+ * client on loopback: the whole response, HTML included), the HTML size of one page, and
+ * a bulk pause through the web app's bulk action of N real streaming sessions (every one
+ * acknowledged by its workflow), timed.
+ *
+ * The issue's shape is 10,000 devices of which 5,000 stream. This machine (2 cores) holds
+ * N real sessions (BENCH_FLEET_SESSIONS); the other 5,000 − N "streaming" devices are
+ * enabled devices whose mirrored state (device_session_state, ADR 095) says streaming,
+ * so the list's SQL sees the issue's distribution of states.
+ */
+import { RECONCILE_SCHEDULE_ID } from '../../core/names';
+import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
+import { ensureWebBuild } from '../../scripts/infra/web-build';
+import { createTestUser, signIn } from '../../testkit/web-auth';
+import { percentile } from '../lib/procstat';
+import { countersProfile, type BenchSystem } from '../lib/system';
+
+/** fleet-ui options. */
+export interface FleetUiOptions {
+  /** Devices in all. */
+  devices: number;
+  /** Devices streaming (real sessions plus mirrored). */
+  streaming: number;
+  /** Real streaming sessions (simulated switches), paused in bulk at the end. */
+  sessions: number;
+  /** Requests per filter/sort case. */
+  runs: number;
+}
+
+export async function fleetUi(sys: BenchSystem, o: FleetUiOptions) {
+  await ensureWebBuild();
+  const sim = await sys.startSimulator(o.sessions, 1);
+  sys.spawn('control', 'workers/control.ts');
+  await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.sessions)) });
+  const webPort = await freePort();
+  // The mirror is read once after the real sessions stream (below), then left alone so the mirrored
+  // "streaming" rows of devices without sessions stay for the measurement.
+  sys.spawn('web', 'web/server.ts', { WEB_PORT: String(webPort), WEB_FLEET_STATE_SYNC_MS: '3600000' });
+  await waitFor('the web app', () => isPortOpen(webPort), 60_000);
+  // The reconcile schedule would start a workflow for each disabled device (production does that); here it is
+  // paused so the figures are the view's, not 10,000 workflow starts competing for two cores.
+  await waitFor('the reconcile schedule', async () => Boolean(await sys.client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe().catch(() => undefined)), 60_000);
+  await sys.client.schedule.getHandle(RECONCILE_SCHEDULE_ID).pause('fleet-ui benchmark');
+
+  const ids = await sys.addDevices(sim.ports, countersProfile(10_000), { prefix: 'fleet' });
+  const profileId = (await sys.db('device_profiles').where({ device_id: ids[0] }).first('profile_id')).profile_id as number;
+  await waitFor(
+    `${ids.length} sessions streaming (visibility)`,
+    async () => {
+      const { count } = await sys.client.workflow.count(`WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running' AND SessionState = 'streaming'`);
+      return count >= ids.length;
+    },
+    300_000,
+    2000,
+  );
+  const others = o.devices - ids.length;
+  await sys.db.raw(
+    `INSERT INTO devices (name, protocol, host, port, site, enabled)
+     SELECT 'lab-sw-' || i, CASE WHEN i % 5 = 0 THEN 'netconf' ELSE 'gnmi' END,
+            '10.' || (i / 65536) % 256 || '.' || (i / 256) % 256 || '.' || i % 256, 57400, 'site-' || (i % 40 + 1), i <= ?
+       FROM generate_series(1, ?) AS i`,
+    [o.streaming - ids.length, others],
+  );
+  const base = `http://127.0.0.1:${webPort}`;
+  const cookie = await signIn(base, (await createTestUser(sys.db, 'admin', 'bench-admin@example.test')).email, 'admin-password-for-tests');
+  const get = async (path: string) => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}${path}`, { headers: { cookie } });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+    return { ms: performance.now() - t0, bytes: Buffer.byteLength(body) };
+  };
+  await get('/devices'); // starts the mirror: the real sessions' states
+  await sys.db.raw(
+    `INSERT INTO device_session_state (device_id, state) SELECT id, 'streaming' FROM devices WHERE name LIKE 'lab-sw-%' AND enabled
+     ON CONFLICT (device_id) DO UPDATE SET state = EXCLUDED.state`,
+  );
+  await sys.db.raw('ANALYZE devices; ANALYZE device_session_state; ANALYZE device_profiles');
+
+  const cases: Record<string, string> = {
+    default: '/devices',
+    'page 100 of 200': '/devices?page=100',
+    '200 per page': '/devices?size=200',
+    'prefix lab-sw-12': '/devices?q=lab-sw-12',
+    'address prefix 10.0.1.': '/devices?q=10.0.1.',
+    'site-7': '/devices?site=site-7',
+    'state streaming': '/devices?state=streaming',
+    'state disabled, last page': '/devices?state=disabled&page=100',
+    'protocol netconf': '/devices?protocol=netconf',
+    profile: `/devices?profile=${profileId}`,
+    'enabled no': '/devices?enabled=no',
+    'site-7 + streaming + gnmi': '/devices?site=site-7&state=streaming&protocol=gnmi',
+  };
+  for (const sort of ['name', 'protocol', 'address', 'site', 'state', 'enabled']) {
+    cases[`sort ${sort} asc`] = `/devices?sort=${sort}`;
+    cases[`sort ${sort} desc`] = `/devices?sort=${sort}&dir=desc`;
+  }
+  const perCase: Record<string, { p50Ms: number; p95Ms: number; bytes: number }> = {};
+  const all: number[] = [];
+  for (const [name, path] of Object.entries(cases)) {
+    await get(path); // warm
+    const times: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < o.runs; i++) {
+      const r = await get(path);
+      times.push(r.ms);
+      bytes = r.bytes;
+    }
+    all.push(...times);
+    perCase[name] = { p50Ms: round1(percentile(times, 50)), p95Ms: round1(percentile(times, 95)), bytes };
+    process.stderr.write(`  ${name.padEnd(28)} p50 ${perCase[name].p50Ms} ms  p95 ${perCase[name].p95Ms} ms  ${(bytes / 1024).toFixed(1)} KiB\n`);
+  }
+  const worstCase = Object.entries(perCase).sort((a, b) => b[1].p95Ms - a[1].p95Ms)[0];
+
+  // Bulk pause of every real session through the bulk page's form post (all matching the prefix).
+  const form = new URLSearchParams({ op: 'pause', scope: 'filter', filter: 'q=fleet-', confirm: 'yes', expected: String(ids.length) });
+  const t0 = performance.now();
+  const res = await fetch(`${base}/devices/bulk`, {
+    method: 'POST',
+    headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    body: form.toString(),
+  });
+  await res.text();
+  const bulkSeconds = (performance.now() - t0) / 1000;
+  const record = await sys.db('bulk_actions').orderBy('id', 'desc').first('device_count', 'done', 'failed', 'finished_at');
+  const { count: pausedCount } = await sys.client.workflow.count(`WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running' AND SessionState = 'paused'`);
+  process.stderr.write(`  bulk pause: ${record?.done - record?.failed}/${record?.device_count} acknowledged in ${bulkSeconds.toFixed(1)} s (${record?.failed} failed)\n`);
+  return {
+    devices: o.devices,
+    streamingInMirror: o.streaming,
+    realSessions: ids.length,
+    runsPerCase: o.runs,
+    serverP50Ms: round1(percentile(all, 50)),
+    serverP95Ms: round1(percentile(all, 95)),
+    worstCase: { name: worstCase[0], ...worstCase[1] },
+    htmlBytesDefaultPage: perCase.default.bytes,
+    htmlBytes200PerPage: perCase['200 per page'].bytes,
+    perCase,
+    bulkPause: {
+      sessions: ids.length,
+      seconds: round1(bulkSeconds),
+      acknowledged: record ? record.done - record.failed : 0,
+      failed: record?.failed ?? ids.length,
+      pausedPerVisibility: pausedCount,
+    },
+  };
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
