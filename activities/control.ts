@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { DeviceSessionOptions } from '../core/names';
 import type { ControlActivities, DeviceSummary, ReconcileReport } from './types';
+import { describeDevice, listDeviceItems } from '../storage/devices';
 import { listSessions, signalReconfigure, startDeviceSession, stopDeviceSession } from '../temporal/fleet-client';
 
 const log = createLogger('reconcile');
@@ -22,28 +23,11 @@ export interface ControlDeps {
 export function createControlActivities(deps: ControlDeps): ControlActivities {
   return {
     async describeDevice(deviceId: number): Promise<DeviceSummary> {
-      const row = await deps.db('devices').where({ id: deviceId }).first();
-      if (!row) return { exists: false, enabled: false };
-      const profiles = await deps.db('subscription_profiles as p')
-        .join('device_profiles as dp', 'dp.profile_id', 'p.id')
-        .where('dp.device_id', deviceId)
-        .orderBy('p.name')
-        .pluck('p.name');
-      return {
-        exists: true,
-        enabled: row.enabled,
-        name: row.name,
-        protocol: row.protocol,
-        address: `${row.host}:${row.port}`,
-        site: row.site ?? undefined,
-        profiles,
-      };
+      return describeDevice(deps.db, deviceId);
     },
 
     async reconcileFleet(): Promise<ReconcileReport> {
-      const devices: Array<{ id: number; name: string; protocol: 'gnmi' | 'netconf'; enabled: boolean }> = await deps
-        .db('devices')
-        .select('id', 'name', 'protocol', 'enabled');
+      const devices = await listDeviceItems(deps.db, { orderBy: 'id' });
       const report: ReconcileReport = { ensured: devices.length, started: 0, reconfigured: 0, stopped: 0 };
       const running = new Map((await listSessions(deps.client)).map((s) => [s.deviceId, s]));
       for (const d of devices) {

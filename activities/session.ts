@@ -20,7 +20,7 @@ import {
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
-import { loadDeviceConfig } from '../storage/devices';
+import { loadDeviceConfig, pinHostKey } from '../storage/devices';
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
@@ -234,15 +234,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
           count: (name, by, labels) => deps.metrics.inc(name, by ?? 1, labels),
           log,
           saveHostKey: async (sha256) => {
-            await deps.db('devices')
-              .where({ id: input.deviceId })
-              .update({
-                settings: deps.db.raw(
-                  `jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,hostKeySha256}', to_jsonb(?::text))`,
-                  [sha256],
-                ),
-                updated_at: deps.db.fn.now(),
-              });
+            await pinHostKey(deps.db, input.deviceId, sha256);
           },
         });
         if (ending === 'leaving') throw leavingFailure();

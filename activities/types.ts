@@ -3,6 +3,7 @@
  * only; the workers wire the implementations built by the factories.
  */
 import type { RunSessionInput, RunSessionResult } from '../core/names';
+import type { DeviceSummary } from '../storage/devices';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
 export interface SessionActivities {
@@ -11,15 +12,7 @@ export interface SessionActivities {
 }
 
 /** A device as the control side sees it (no secrets). */
-export interface DeviceSummary {
-  exists: boolean;
-  enabled: boolean;
-  name?: string;
-  protocol?: 'gnmi' | 'netconf';
-  address?: string;
-  site?: string;
-  profiles?: string[];
-}
+export type { DeviceSummary } from '../storage/devices';
 
 /** Activities on the `control` task queue (control worker). */
 export interface ControlActivities {

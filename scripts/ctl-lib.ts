@@ -14,6 +14,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../core/config';
 import { deviceSessionWorkflowId, type DeviceSessionStatus } from '../core/names';
+import { listDeviceItems } from '../storage/devices';
 import { createKnex } from '../storage/pool';
 import {
   deviceStatus,
@@ -103,22 +104,17 @@ export async function selectDevices(ctl: Ctl, sel: Selection): Promise<number[]>
 
 /** Devices from the database for a selection (start needs names and protocols). */
 export async function selectDatabaseDevices(ctl: Ctl, sel: Selection): Promise<DeviceRef[]> {
-  const q = ctl.db()('devices').select('id', 'name', 'protocol').orderBy('id');
   if (!sel.all) {
     const ids = (sel.devices ?? []).filter((d) => typeof d === 'number' || /^\d+$/.test(d)).map(Number);
     const names = (sel.devices ?? []).filter((d): d is string => typeof d === 'string' && !/^\d+$/.test(d));
     if (ids.length === 0 && names.length === 0) return [];
-    q.where((w) => {
-      if (ids.length) w.orWhereIn('id', ids);
-      if (names.length) w.orWhereIn('name', names);
-    });
-    const rows = (await q) as DeviceRef[];
+    const rows: DeviceRef[] = await listDeviceItems(ctl.db(), { anyOf: { ids, names }, orderBy: 'id' });
     const unknown = names.filter((n) => !rows.some((r) => r.name === n));
     const missingIds = ids.filter((id) => !rows.some((r) => r.id === id));
     if (unknown.length || missingIds.length) throw new UnknownDeviceError([...unknown, ...missingIds.map(String)]);
     return rows;
   }
-  return (await q) as DeviceRef[];
+  return listDeviceItems(ctl.db(), { orderBy: 'id' });
 }
 
 /** Options of pause, resume and reconfigure. */

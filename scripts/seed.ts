@@ -1,61 +1,13 @@
 /**
- * Default data for the embedded setup: subscription profiles and the simulated
- * fleet registered as devices. Idempotent: existing rows (by name) are kept.
+ * The simulated fleet registered as devices, with the default profiles (core/default-profiles.ts)
+ * and the Fleet overview dashboard. Idempotent: existing rows (by name) are kept.
  */
 import type { Knex } from 'knex';
-import type { GnmiProfileSpec, NetconfProfileSpec } from '../core/device';
-import { createDevice, type DeviceRow } from '../storage/devices';
+import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../core/default-profiles';
+import { createDevice, findDeviceByName, type DeviceRow } from '../storage/devices';
+import { ensureProfile } from '../storage/profiles';
 import type { Keyring } from '../storage/secrets';
 import { ensureFleetOverview } from '../web/app/lib/dashboards.server';
-
-/** The default gNMI profile: interface counters every second, status and health less often. */
-export const DEFAULT_GNMI_PROFILE: { name: string; description: string; spec: GnmiProfileSpec } = {
-  name: 'openconfig-interfaces-and-health',
-  description: 'Interface counters every second; oper-status, CPU, memory and temperature',
-  spec: {
-    mode: 'stream',
-    pollIntervalMs: 10_000,
-    updatesOnly: false,
-    subscriptions: [
-      { path: '/interfaces/interface/state/counters', mode: 'sample', sampleIntervalMs: 1000, heartbeatIntervalMs: 0, suppressRedundant: false },
-      { path: '/interfaces/interface/state/oper-status', mode: 'sample', sampleIntervalMs: 10_000, heartbeatIntervalMs: 0, suppressRedundant: false },
-      { path: '/components/component/cpu/utilization/state/instant', mode: 'sample', sampleIntervalMs: 5000, heartbeatIntervalMs: 0, suppressRedundant: false },
-      { path: '/components/component/state/temperature/instant', mode: 'sample', sampleIntervalMs: 5000, heartbeatIntervalMs: 0, suppressRedundant: false },
-      { path: '/system/memory/state', mode: 'sample', sampleIntervalMs: 5000, heartbeatIntervalMs: 0, suppressRedundant: false },
-    ],
-  },
-};
-
-/**
- * The default NETCONF profile: ietf-interfaces statistics by periodic YANG-push, from the tree
- * the device's hello advertises (NMDA /interfaces or legacy /interfaces-state; ADR 022).
- */
-export const DEFAULT_NETCONF_PROFILE: { name: string; description: string; spec: NetconfProfileSpec } = {
-  name: 'ietf-interfaces-statistics',
-  description: 'ietf-interfaces statistics every 5 s (YANG-push periodic; /interfaces or /interfaces-state as the device advertises)',
-  spec: {
-    method: 'yang-push-periodic',
-    filterType: 'subtree',
-    filter: '<interfaces-state xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>',
-    select: 'interfaces-auto',
-    periodMs: 5000,
-    dampeningMs: 0,
-    stream: 'NETCONF',
-    listKeys: {},
-  },
-};
-
-/** Create a profile unless one with that name exists; returns its id. */
-export async function ensureProfile(db: Knex, protocol: 'gnmi' | 'netconf', p: { name: string; description: string; spec: unknown }): Promise<number> {
-  const existing = await db('subscription_profiles').where({ name: p.name }).first('id');
-  if (existing) return existing.id;
-  const [row] = await db('subscription_profiles')
-    .insert({ name: p.name, protocol, description: p.description, spec: JSON.stringify(p.spec) })
-    .onConflict('name')
-    .ignore()
-    .returning('id');
-  return row?.id ?? (await db('subscription_profiles').where({ name: p.name }).first('id')).id;
-}
 
 /** A simulated device to register. */
 export interface SimulatedDeviceSpec {
@@ -74,7 +26,7 @@ export async function seedSimulatedDevices(db: Knex, keyring: Keyring, devices: 
   const netconfProfile = await ensureProfile(db, 'netconf', DEFAULT_NETCONF_PROFILE);
   const out: DeviceRow[] = [];
   for (const d of devices) {
-    const existing = (await db('devices').where({ name: d.name }).first()) as DeviceRow | undefined;
+    const existing = await findDeviceByName(db, d.name);
     if (existing) {
       out.push(existing);
       continue;

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { createKnex } from '../storage/pool';
+import { listDeviceItems } from '../storage/devices';
 import { openKeyring } from '../storage/secrets';
 import { sessionOptionsFromConfig, startDeviceSession } from '../temporal/fleet-client';
 import { migrateLatest } from '../migrations/index';
@@ -120,7 +121,7 @@ async function main() {
     await waitFor('the web app', () => isPortOpen(config.WEB_PORT, config.WEB_HOST), 60_000);
 
     const client = await connectClient({ ...config, TEMPORAL_ADDRESS: temporal.address });
-    const all = await db('devices').select('id', 'name', 'protocol');
+    const all = await listDeviceItems(db);
     for (const d of all) {
       await startDeviceSession(client, d, sessionOptionsFromConfig(config));
     }

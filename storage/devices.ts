@@ -1,6 +1,7 @@
 /**
- * Device, credential and profile access shared by activities, the web app and
- * scripts. Secrets are decrypted only by loadDeviceConfig (inside activities).
+ * The devices repository: every statement against the devices table (with its credentials
+ * and profile links), shared by activities, the web app and scripts. Secrets are decrypted
+ * only by loadDeviceConfig (inside activities) and for the web app's merge on edit.
  */
 import type { Knex } from 'knex';
 import {
@@ -45,21 +46,24 @@ export interface NewDevice {
 
 const aadFor = (deviceId: number) => `device:${deviceId}`;
 
+/** The one mapping from device fields to the table's columns (create and update). */
+function deviceColumns(input: NewDevice) {
+  return {
+    name: input.name,
+    protocol: input.protocol,
+    host: input.host,
+    port: input.port,
+    username: input.username ?? null,
+    site: input.site ?? null,
+    enabled: input.enabled ?? true,
+    settings: JSON.stringify(input.settings ?? {}),
+  };
+}
+
 /** Insert a device (and its secrets and profile links) in one transaction; returns the row. */
 export async function createDevice(db: Knex, ring: Keyring, input: NewDevice): Promise<DeviceRow> {
   return db.transaction(async (trx) => {
-    const [row] = await trx('devices')
-      .insert({
-        name: input.name,
-        protocol: input.protocol,
-        host: input.host,
-        port: input.port,
-        username: input.username ?? null,
-        site: input.site ?? null,
-        enabled: input.enabled ?? true,
-        settings: JSON.stringify(input.settings ?? {}),
-      })
-      .returning('*');
+    const [row] = await trx('devices').insert(deviceColumns(input)).returning('*');
     if (input.secrets && Object.keys(input.secrets).length > 0) await saveSecrets(trx, ring, row.id, input.secrets);
     if (input.profileIds?.length) {
       await trx('device_profiles').insert(input.profileIds.map((profile_id) => ({ device_id: row.id, profile_id })));
@@ -169,4 +173,163 @@ export async function loadDeviceConfig(
   };
   const profiles = (await loadDeviceProfiles(db, deviceId)).filter((p) => p.protocol === row.protocol);
   return { config, enabled: row.enabled, profiles };
+}
+
+/** Fields to update a device: blank secrets keep the stored ones unless `clearSecrets`. */
+export interface DeviceUpdate extends NewDevice {
+  clearSecrets?: boolean;
+  profileIds: number[];
+}
+
+/** Update a device, merge or replace its secrets, and replace its profile links, in one transaction. */
+export async function updateDevice(db: Knex, ring: Keyring, id: number, input: DeviceUpdate): Promise<DeviceRow> {
+  return db.transaction(async (trx) => {
+    const [row] = await trx('devices')
+      .where({ id })
+      .update({ ...deviceColumns(input), updated_at: trx.fn.now() })
+      .returning('*');
+    const fresh = input.secrets ?? {};
+    if (input.clearSecrets) {
+      await trx('device_credentials').where({ device_id: id }).delete();
+      if (Object.keys(fresh).length) await saveSecrets(trx, ring, id, fresh);
+    } else if (Object.keys(fresh).length) {
+      // Locked, and never {} on a decrypt failure: that would overwrite the stored secrets (ADR 044).
+      const current = await loadSecrets(trx, ring, id, { forUpdate: true });
+      await saveSecrets(trx, ring, id, { ...current, ...fresh });
+    }
+    await trx('device_profiles').where({ device_id: id }).delete();
+    if (input.profileIds.length) await trx('device_profiles').insert(input.profileIds.map((profile_id) => ({ device_id: id, profile_id })));
+    return row as DeviceRow;
+  });
+}
+
+/** A device row, or undefined (ids outside the column's range are simply unknown). */
+export async function getDevice(db: Knex, id: number): Promise<DeviceRow | undefined> {
+  if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return undefined;
+  return db('devices').where({ id }).first();
+}
+
+/** A device row by its (unique) name, or undefined. */
+export async function findDeviceByName(db: Knex, name: string): Promise<DeviceRow | undefined> {
+  return db('devices').where({ name }).first();
+}
+
+/** Whether a device name is taken (by another device than `exceptId`). */
+export async function deviceNameTaken(db: Knex, name: string, exceptId?: number): Promise<boolean> {
+  const q = db('devices').where({ name });
+  if (exceptId) q.whereNot({ id: exceptId });
+  return Boolean(await q.first('id'));
+}
+
+/** A device as lists and the fleet reconciliation see it (no settings, no secrets). */
+export interface DeviceListItem {
+  id: number;
+  name: string;
+  protocol: 'gnmi' | 'netconf';
+  host: string;
+  port: number;
+  site: string | null;
+  enabled: boolean;
+}
+
+/**
+ * Devices ordered by name (or id); optionally only those with the given ids, of one protocol,
+ * or matching any of some ids and names.
+ */
+export async function listDeviceItems(
+  db: Knex,
+  opts: { ids?: number[]; protocol?: 'gnmi' | 'netconf'; anyOf?: { ids: number[]; names: string[] }; orderBy?: 'name' | 'id' } = {},
+): Promise<DeviceListItem[]> {
+  const q = db('devices').select('id', 'name', 'protocol', 'host', 'port', 'site', 'enabled').orderBy(opts.orderBy ?? 'name');
+  if (opts.ids) q.whereIn('id', opts.ids);
+  if (opts.protocol) q.where({ protocol: opts.protocol });
+  const anyOf = opts.anyOf;
+  if (anyOf) {
+    q.where((w) => {
+      if (anyOf.ids.length) w.orWhereIn('id', anyOf.ids);
+      if (anyOf.names.length) w.orWhereIn('name', anyOf.names);
+    });
+  }
+  return q;
+}
+
+/** Profile ids attached to a device. */
+export async function deviceProfileIds(db: Knex, id: number): Promise<number[]> {
+  return (await db('device_profiles').where({ device_id: id }).orderBy('profile_id').pluck('profile_id')) as number[];
+}
+
+/** Turn collection on or off (the session parks as `disabled` after its reconfigure). */
+export async function setDeviceEnabled(db: Knex, id: number, enabled: boolean): Promise<void> {
+  await db('devices').where({ id }).update({ enabled, updated_at: db.fn.now() });
+}
+
+/** Approve trusting the NETCONF host key on first use: the session pins whatever key it then sees. */
+export async function approveHostKey(db: Knex, id: number): Promise<void> {
+  await db('devices')
+    .where({ id })
+    .update({
+      settings: db.raw(
+        `jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,acceptNewHostKey}', 'true'::jsonb)`,
+      ),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Pin the NETCONF host key a session saw on first use (the session activity calls this). */
+export async function pinHostKey(db: Knex, id: number, sha256: string): Promise<void> {
+  await db('devices')
+    .where({ id })
+    .update({
+      settings: db.raw(
+        `jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,hostKeySha256}', to_jsonb(?::text))`,
+        [sha256],
+      ),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Forget the pinned NETCONF host key (the device's key was legitimately changed); first use must be approved again. */
+export async function forgetHostKey(db: Knex, id: number): Promise<void> {
+  await db('devices')
+    .where({ id })
+    .update({
+      settings: db.raw(`jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb) - 'hostKeySha256' - 'acceptNewHostKey')`),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Delete a device (its series, samples links, credentials go with it). */
+export async function deleteDevice(db: Knex, id: number): Promise<void> {
+  await db('devices').where({ id }).delete();
+}
+
+/** A device as the control side sees it (no secrets): the describeDevice activity's answer. */
+export interface DeviceSummary {
+  exists: boolean;
+  enabled: boolean;
+  name?: string;
+  protocol?: 'gnmi' | 'netconf';
+  address?: string;
+  site?: string;
+  profiles?: string[];
+}
+
+/** What the control side needs to know about a device (its profiles by name). */
+export async function describeDevice(db: Knex, id: number): Promise<DeviceSummary> {
+  const row = await db('devices').where({ id }).first();
+  if (!row) return { exists: false, enabled: false };
+  const profiles = await db('subscription_profiles as p')
+    .join('device_profiles as dp', 'dp.profile_id', 'p.id')
+    .where('dp.device_id', id)
+    .orderBy('p.name')
+    .pluck('p.name');
+  return {
+    exists: true,
+    enabled: row.enabled,
+    name: row.name,
+    protocol: row.protocol,
+    address: `${row.host}:${row.port}`,
+    site: row.site ?? undefined,
+    profiles,
+  };
 }

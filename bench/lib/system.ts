@@ -16,7 +16,7 @@ import { migrateLatest } from '../../migrations/index';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
 import { entryArgs } from '../../scripts/infra/entry';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
-import { ensureProfile } from '../../scripts/seed';
+import { ensureProfile } from '../../storage/profiles';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

@@ -128,8 +128,3 @@ export function* iterateJsonLeaves(root: unknown, ietf: boolean, base: PathElem[
   }
   yield* walk(root, base);
 }
-
-/** Flatten a parsed JSON value into an array of leaves (see iterateJsonLeaves). */
-export function flattenJson(root: unknown, ietf: boolean, base: PathElem[]): JsonLeaf[] {
-  return [...iterateJsonLeaves(root, ietf, base)];
-}

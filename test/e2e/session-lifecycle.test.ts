@@ -23,7 +23,7 @@ import {
 } from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId, type DeviceSessionOptions } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
-import { ensureProfile } from '../../scripts/seed';
+import { ensureProfile } from '../../storage/profiles';
 import { startFleet, type Fleet, type FleetMember } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { processEnv, startCollector, startWorkers, testClient, type Workers } from '../support/system';

@@ -11,7 +11,7 @@ import { deviceStatus } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
-import { ensureProfile } from '../../scripts/seed';
+import { ensureProfile } from '../../storage/profiles';
 import type { FleetMember } from '../../simulator/fleet';
 import type { GnmiFaults } from '../../simulator/gnmi/faults';
 import { TEST_SECRETS_KEY } from '../support/system';

@@ -17,7 +17,7 @@ import { parseKeyring } from '../../storage/secrets';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import type { DeviceSessionStatus } from '../../core/names';
 import { freePort, waitFor } from '../../scripts/infra/proc';
-import { ensureProfile } from '../../scripts/seed';
+import { ensureProfile } from '../../storage/profiles';
 import { gnmiProfile, localGnmiDevice, recordingContext } from '../../simulator/gnmi/harness';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 import { SimDevice } from '../../simulator/model';

@@ -10,7 +10,7 @@ import { SessionError, type SessionContext, type SessionEvent } from '../../core
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
-import { DEFAULT_NETCONF_PROFILE } from '../../scripts/seed';
+import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 3000, connectTimeoutMs: 3000 });

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { deviceSessionWorkflowId } from '../../core/names';
-import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE, ensureProfile } from '../../scripts/seed';
+import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
+import { ensureProfile } from '../../storage/profiles';
 import { resetContext } from '../../web/app/lib/context.server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';

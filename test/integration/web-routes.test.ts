@@ -10,7 +10,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';
 import { call, cookieFrom, createTestUser, routeRequest, type TestUser } from '../../testkit/web-auth';
 import { resetContext } from '../../web/app/lib/context.server';
-import { DEFAULT_GNMI_PROFILE, ensureProfile } from '../../scripts/seed';
+import { DEFAULT_GNMI_PROFILE } from '../../core/default-profiles';
+import { ensureProfile } from '../../storage/profiles';
 
 describe('web: loaders and actions', function () {
   this.timeout(60_000);

@@ -24,7 +24,7 @@ import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-clie
 import type { GnmiProfileSpec } from '../../core/device';
 import { deviceSessionWorkflowId, statusQuery, type DeviceSessionOptions, type DeviceSessionStatus } from '../../core/names';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
-import { ensureProfile } from '../../scripts/seed';
+import { ensureProfile } from '../../storage/profiles';
 import { startFleet, type Fleet, type FleetMember } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from './db';
 import { spawnCaptured, type CapturedChild } from './faults-proc';

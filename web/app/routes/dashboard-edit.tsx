@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Route } from './+types/dashboard-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { listDeviceItems } from '../../../storage/devices';
 import { getDashboard, listWidgets, moveWidget } from '../lib/dashboards.server';
 import { checkbox, fieldErrors, text } from '../lib/forms';
 import { DashboardForm } from '../lib/widget-form';
@@ -20,7 +21,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const dashboard = await getDashboard(db, Number(params.dashboardId));
   if (!dashboard) throw data('No such dashboard', { status: 404 });
   const widgets = await listWidgets(db, dashboard.id);
-  const devices = new Map((await db('devices').select('id', 'name')).map((d) => [d.id as number, d.name as string]));
+  const devices = new Map((await listDeviceItems(db)).map((d) => [d.id, d.name]));
   return { dashboard, widgets: widgets.map((w) => ({ ...w, deviceName: w.device_id ? (devices.get(w.device_id) ?? '?') : 'all devices' })) };
 }
 

@@ -17,7 +17,7 @@ import { ctx } from '../lib/context.server';
 import { CSV_COLUMNS, ImportError, MAX_IMPORT_BYTES, candidatesFrom } from '../lib/device-import';
 import { deviceNameTaken, insertDevice } from '../lib/devices.server';
 import { startSession } from '../lib/sessions.server';
-import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../../../scripts/seed';
+import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../../../core/default-profiles';
 
 export function meta() {
   return [{ title: 'Import devices · switch-telemetry' }];

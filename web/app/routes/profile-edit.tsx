@@ -11,7 +11,7 @@ import { formatDuration, submittedValues, type FieldErrors } from '../lib/forms'
 import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
 import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
-import { parseProfileRow } from '../../../storage/devices';
+import { listDeviceItems, parseProfileRow } from '../../../storage/devices';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {
@@ -64,7 +64,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { db } = ctx();
   const row = await loadProfile(params);
   if (!row && user.role !== 'admin') throw data('Only admins can change this.', { status: 403 });
-  const devices = await db('devices').select('id', 'name', 'protocol').orderBy('name');
+  const devices = (await listDeviceItems(db)).map(({ id, name, protocol }) => ({ id, name, protocol }));
   const attached = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
   const values: Values = row
     ? profileValues(row, attached)
@@ -90,7 +90,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   if (taken) return data({ values, errors: { name: 'Another profile has this name' } as FieldErrors }, 400);
   const { head, spec } = parsed;
   // Only devices of the profile's protocol can use it.
-  const sameProtocol = (await db('devices').whereIn('id', head.deviceIds).andWhere({ protocol: head.protocol }).pluck('id')) as number[];
+  const sameProtocol = (await listDeviceItems(db, { ids: head.deviceIds, protocol: head.protocol })).map((d) => d.id);
   const before = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
   const id = await db.transaction(async (trx) => {
     let id = row?.id;
@@ -107,7 +107,7 @@ export async function action({ request, params }: Route.ActionArgs) {
 
 async function reconfigureDevices(ids: number[], reason: string) {
   if (ids.length === 0) return;
-  const devices = await ctx().db('devices').whereIn('id', ids).select('id', 'name', 'protocol');
+  const devices = await listDeviceItems(ctx().db, { ids });
   await Promise.all(devices.map((d) => reconfigureSession(d, reason).catch(() => undefined)));
 }
 

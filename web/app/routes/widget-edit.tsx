@@ -8,6 +8,7 @@ import { useState } from 'react';
 import type { Route } from './+types/widget-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { getDevice, listDeviceItems } from '../../../storage/devices';
 import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../lib/dashboards.server';
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
@@ -36,7 +37,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   await requireAdmin(request);
   const { db } = ctx();
   const { dashboard, widget } = await load(params);
-  const devices = await db('devices').select('id', 'name').orderBy('name');
+  const devices = (await listDeviceItems(db)).map(({ id, name }) => ({ id, name }));
   const values: Record<string, string> = widget
     ? {
         title: widget.title,
@@ -66,7 +67,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   }
   const parsed = WidgetForm.safeParse(widgetFormInput(form));
   if (!parsed.success) return data({ values: submittedValues(form), errors: fieldErrors(parsed.error) }, 400);
-  if (parsed.data.deviceId !== null && !(await db('devices').where({ id: parsed.data.deviceId }).first('id'))) {
+  if (parsed.data.deviceId !== null && !(await getDevice(db, parsed.data.deviceId))) {
     return data({ values: submittedValues(form), errors: { deviceId: 'No such device' } }, 400);
   }
   if (widget) await db('widgets').where({ id: widget.id }).update(widgetColumns(parsed.data));

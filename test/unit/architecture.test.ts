@@ -1,0 +1,82 @@
+/**
+ * The direction of imports (docs/architecture.md), read from the source of every .ts/.tsx file:
+ * entry points and the web app over temporal/query/storage/protocols/activities over core;
+ * workflows see activities as types only; no import cycles.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'mocha';
+import { importCycles, importsOf, layerViolations, readImportGraph, type ImportEdge } from '../support/import-graph';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+const edge = (from: string, to: string, typeOnly = false): ImportEdge => ({ from, to, typeOnly });
+
+describe('architecture: direction of imports', () => {
+  const graph = readImportGraph(ROOT);
+
+  it('reads the imports of the whole repository', () => {
+    // A parser that found nothing would pass every rule below.
+    assert.ok(graph.length > 500, `only ${graph.length} imports read`);
+    const layers = new Set(graph.map((e) => e.from.split('/')[0]));
+    for (const l of ['core', 'protocols', 'storage', 'activities', 'workflows', 'web', 'simulator', 'workers']) assert.ok(layers.has(l), `no file of ${l} read`);
+  });
+
+  it('every import goes in an allowed direction', () => {
+    assert.deepEqual(layerViolations(graph), []);
+  });
+
+  it('workflows import only core and the types of activities', () => {
+    const fromWorkflows = graph.filter((e) => e.from.startsWith('workflows/') && !e.to.startsWith('workflows/'));
+    assert.ok(fromWorkflows.some((e) => e.to.startsWith('activities/') && e.typeOnly), 'workflows should see activity types');
+    assert.deepEqual(
+      fromWorkflows.filter((e) => !e.to.startsWith('core/') && !(e.to.startsWith('activities/') && e.typeOnly)),
+      [],
+    );
+  });
+
+  it('there are no import cycles', () => {
+    assert.deepEqual(importCycles(graph), []);
+  });
+
+  it('finds a violation in a synthetic graph: core importing web, a value import of activities from a workflow, the simulator importing activities', () => {
+    const bad = [
+      edge('core/a.ts', 'web/app/lib/b.server.ts'),
+      edge('workflows/w.ts', 'activities/types.ts'),
+      edge('simulator/s.ts', 'activities/x.ts'),
+      edge('storage/r.ts', 'activities/x.ts', true),
+      edge('protocols/p.ts', 'test/support/t.ts'),
+    ];
+    const found = layerViolations(bad);
+    assert.equal(found.length, bad.length, found.join('\n'));
+    assert.match(found[0], /core may not import web/);
+    assert.match(found[1], /workflows may not import activities/);
+    assert.deepEqual(layerViolations([edge('workflows/w.ts', 'activities/types.ts', true), edge('web/x.ts', 'storage/y.ts')]), []);
+  });
+
+  it('finds cycles in a synthetic graph, and none in a chain', () => {
+    const cycles = importCycles([edge('storage/a.ts', 'storage/b.ts'), edge('storage/b.ts', 'storage/c.ts'), edge('storage/c.ts', 'storage/a.ts'), edge('core/x.ts', 'core/x.ts')]);
+    assert.deepEqual(cycles.map((c) => c.join(' ')).sort(), ['core/x.ts', 'storage/a.ts storage/b.ts storage/c.ts']);
+    assert.deepEqual(importCycles([edge('web/a.ts', 'storage/b.ts'), edge('storage/b.ts', 'core/c.ts')]), []);
+  });
+
+  it('reads import forms: type-only clauses, re-exports, dynamic imports, and skips comments', () => {
+    const known = new Set(['core/a.ts', 'core/b.ts', 'core/c/index.ts', 'core/d.tsx', 'core/e.ts', 'x/f.ts']);
+    const text = [
+      "import type { A } from '../core/a';",
+      "import { type B, type C } from '../core/b';",
+      "export { D } from '../core/c';",
+      "const d = await import('../core/d');",
+      "import { E, type F } from '../core/e';",
+      "// import { G } from '../core/a';",
+      "import fs from 'node:fs';",
+    ].join('\n');
+    assert.deepEqual(importsOf('x/f.ts', text, known), [
+      edge('x/f.ts', 'core/a.ts', true),
+      edge('x/f.ts', 'core/b.ts', true),
+      edge('x/f.ts', 'core/c/index.ts'),
+      edge('x/f.ts', 'core/d.tsx'),
+      edge('x/f.ts', 'core/e.ts'),
+    ]);
+  });
+});
