@@ -10,7 +10,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { BulkAction } from '../core/device-filter';
 import type { DeviceSessionOptions, DeviceSessionStatus } from '../core/names';
-import { recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
+import { databaseNow, recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
 import {
   listSessions,
   pauseDevice,
@@ -251,10 +251,12 @@ export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecor
 
 /** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */
 export async function syncSessionStates(db: Knex, client: Client): Promise<number> {
+  const listedAt = await databaseNow(db);
   const sessions = await listSessions(client);
   await replaceSessionStates(
     db,
     sessions.map((s) => ({ deviceId: s.deviceId, state: s.state ?? 'connecting' })),
+    listedAt,
   );
   return sessions.length;
 }

@@ -178,10 +178,18 @@ export async function siteSummaries(db: Knex): Promise<SiteSummary[]> {
   return [...bySite.values()].sort((a, b) => (a.site === null ? 1 : b.site === null ? -1 : collator.compare(a.site, b.site)));
 }
 
-/** Points/s the whole fleet stored over the last 10 s. */
-export async function fleetPointsPerSecond(db: Knex): Promise<number> {
-  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM samples WHERE time > now() - interval '10 seconds'`);
-  return rows[0].n / 10;
+/**
+ * Rows ever inserted into samples (its partitions or TimescaleDB chunks), from the
+ * statistics collector: two readings a few seconds apart give the fleet's points/s
+ * without counting rows (counting the last 10 s of samples scans millions of rows
+ * at fleet scale). Lags the inserts by up to a second.
+ */
+export async function samplesInsertedTotal(db: Knex): Promise<number> {
+  const { rows } = await db.raw(
+    `SELECT coalesce(sum(n_tup_ins), 0)::float8 AS n FROM pg_stat_user_tables
+      WHERE relid = 'samples'::regclass OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'samples'::regclass)`,
+  );
+  return Number(rows[0].n);
 }
 
 /** Sites in use, in natural order (the filter's choices). */
@@ -190,21 +198,29 @@ export async function deviceSites(db: Knex): Promise<string[]> {
   return (rows as Array<{ site: string }>).map((r) => r.site);
 }
 
+/** The database's clock now (the mirror compares its rows' times with it, never with a web host's clock). */
+export async function databaseNow(db: Knex): Promise<Date> {
+  const { rows } = await db.raw('SELECT clock_timestamp() AS t');
+  return rows[0].t as Date;
+}
+
 /**
- * Replace the session-state mirror with what visibility lists (running workflows only):
- * rows of devices without a running workflow go, the others are upserted. One statement each.
+ * Replace the session-state mirror with what visibility listed (running workflows only),
+ * as of `listedAt` (database time, read before the listing): rows of devices without a
+ * running workflow go, the others are upserted — except rows written after `listedAt`
+ * (a state a page learnt first-hand meanwhile is newer than the listing). One statement each.
  */
-export async function replaceSessionStates(db: Knex, states: Array<{ deviceId: number; state: string }>): Promise<void> {
+export async function replaceSessionStates(db: Knex, states: Array<{ deviceId: number; state: string }>, listedAt: Date): Promise<void> {
   const ids = states.map((s) => s.deviceId);
   await db.transaction(async (trx) => {
-    await trx.raw(`DELETE FROM device_session_state WHERE NOT (device_id = ANY(?::int[]))`, [ids]);
+    await trx.raw(`DELETE FROM device_session_state WHERE NOT (device_id = ANY(?::int[])) AND updated_at < ?`, [ids, listedAt]);
     if (states.length === 0) return;
     await trx.raw(
       `INSERT INTO device_session_state (device_id, state, updated_at)
        SELECT u.id, u.state, now() FROM unnest(?::int[], ?::text[]) AS u(id, state) JOIN devices d ON d.id = u.id
        ON CONFLICT (device_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
-         WHERE device_session_state.state IS DISTINCT FROM EXCLUDED.state`,
-      [ids, states.map((s) => s.state)],
+         WHERE device_session_state.state IS DISTINCT FROM EXCLUDED.state AND device_session_state.updated_at < ?`,
+      [ids, states.map((s) => s.state), listedAt],
     );
   });
 }

@@ -185,7 +185,14 @@ describe('web fleet view with 10,000 devices', function () {
       30_000,
     );
     assert.equal(await count(page, 'disabled'), SEEDED);
-    assert.ok(Number(await page.getByTestId('fleet-rate').locator('strong').innerText()) > 0, 'fleet points/s');
+    await waitFor(
+      'the fleet points/s in the health strip',
+      async () => {
+        await page.reload();
+        return Number(await page.getByTestId('fleet-rate').locator('strong').innerText()) > 0;
+      },
+      15_000,
+    );
     await page.getByTestId('strip-streaming').click();
     await page.waitForURL(/state=streaming/);
     await rangeBecomes(page, `1–${SIMS} of ${SIMS} devices`);

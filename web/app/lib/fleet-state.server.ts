@@ -1,10 +1,12 @@
 /**
  * Keeps device_session_state current for the devices and sites views (ADR 095):
  * every WEB_FLEET_STATE_SYNC_MS one visibility listing of the running session
- * workflows replaces the mirror, so a page never asks Temporal per row. Started
+ * workflows replaces the mirror, so a page never asks Temporal per row. Each pass
+ * also reads how many samples were inserted, for the fleet's points/s. Started
  * by the first page that needs it; stops when the web context is closed.
  */
 import { syncSessionStates } from '../../../activities/fleet-bulk';
+import { samplesInsertedTotal } from '../../../storage/device-list';
 import { ctx, temporalClient } from './context.server';
 import { withTimeout } from './sessions.server';
 
@@ -15,11 +17,22 @@ interface Mirror {
   first: Promise<void>;
   lastOkAt?: number;
   lastError?: string;
+  /** The previous reading of samples inserted, and the fleet's points/s between the last two readings. */
+  inserted?: { at: number; total: number };
+  pointsPerSecond?: number;
 }
 
 const g = globalThis as typeof globalThis & { __fleetStateMirror?: Mirror; __switchTelemetry?: WebContext };
 
 async function syncOnce(m: Mirror): Promise<void> {
+  try {
+    const total = await samplesInsertedTotal(m.owner.db);
+    const at = Date.now();
+    if (m.inserted && at - m.inserted.at >= 500) m.pointsPerSecond = Math.max(0, (total - m.inserted.total) / ((at - m.inserted.at) / 1000));
+    if (!m.inserted || at - m.inserted.at >= 500) m.inserted = { at, total };
+  } catch {
+    // Only the points/s figure is missing; the states are read below.
+  }
   try {
     const client = await withTimeout(temporalClient(), 3000, 'connecting to Temporal');
     await syncSessionStates(m.owner.db, client);
@@ -34,7 +47,7 @@ async function syncOnce(m: Mirror): Promise<void> {
  * Start the mirror (once per web context) and wait, at most `waitMs`, for its first
  * pass. Returns when the states were last read and the last error, for the page to show.
  */
-export async function fleetStateMirror(waitMs = 3000): Promise<{ lastOkAt?: number; lastError?: string }> {
+export async function fleetStateMirror(waitMs = 3000): Promise<{ lastOkAt?: number; lastError?: string; pointsPerSecond?: number }> {
   const c = ctx();
   let m = g.__fleetStateMirror;
   if (!m || m.owner !== c) {
@@ -50,7 +63,7 @@ export async function fleetStateMirror(waitMs = 3000): Promise<{ lastOkAt?: numb
     g.__fleetStateMirror = m = mirror;
   }
   await withTimeout(m.first, waitMs, 'reading session states').catch(() => undefined);
-  return { lastOkAt: m.lastOkAt, lastError: m.lastError };
+  return { lastOkAt: m.lastOkAt, lastError: m.lastError, pointsPerSecond: m.pointsPerSecond };
 }
 
 /** Read the states again now (after a single-device action), bounded. */

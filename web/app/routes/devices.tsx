@@ -14,7 +14,7 @@ import { deviceActivity } from '../lib/devices.server';
 import { ago } from '../lib/format';
 import { workflowUrl } from '../lib/sessions.server';
 import { fleetStateMirror } from '../lib/fleet-state.server';
-import { deviceSites, deviceStateCounts, fleetPointsPerSecond, listDevices } from '../../../storage/device-list';
+import { deviceSites, deviceStateCounts, listDevices } from '../../../storage/device-list';
 import {
   BULK_ACTIONS,
   BULK_ACTION_LABELS,
@@ -42,10 +42,9 @@ export async function loader({ request }: Route.LoaderArgs) {
   const filter = filterFromParams(params);
   const view = viewFromParams(params);
   const mirror = await fleetStateMirror();
-  const [{ rows, total }, counts, pointsPerSecond, sites, profiles] = await Promise.all([
+  const [{ rows, total }, counts, sites, profiles] = await Promise.all([
     listDevices(db, filter, view),
     deviceStateCounts(db, filter),
-    fleetPointsPerSecond(db),
     deviceSites(db),
     db('subscription_profiles').orderBy('name').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
   ]);
@@ -59,7 +58,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     view,
     total,
     counts,
-    pointsPerSecond,
+    pointsPerSecond: mirror.pointsPerSecond ?? null,
     sites,
     profiles,
     // Every row's workflow link is this prefix plus the device id (workflowUrl ends with the id): sent once, not per row.
@@ -148,8 +147,8 @@ export default function Devices() {
             {s} <strong>{(counts[s] ?? 0).toLocaleString('en')}</strong>
           </Link>
         ))}
-        <span className="strip-item" data-testid="fleet-rate" title="Points stored over the last 10 s, whole fleet">
-          fleet <strong>{pointsPerSecond.toFixed(1)}</strong> points/s
+        <span className="strip-item" data-testid="fleet-rate" title="Points the whole fleet stored per second, between the last two readings (a few seconds apart)">
+          fleet <strong>{pointsPerSecond === null ? '…' : pointsPerSecond.toFixed(1)}</strong> points/s
         </span>
       </nav>
       {statesError ? (
