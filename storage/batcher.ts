@@ -1,7 +1,8 @@
 /**
  * The ingest batcher: every session in a collector process pushes points here;
- * it writes them to PostgreSQL in batches (one `unnest` INSERT per table per
- * flush, never row by row) and rings the NOTIFY doorbell in the same transaction.
+ * it writes them to PostgreSQL in batches (numbers by binary COPY, ADR 100; text states
+ * by one `unnest` INSERT; never row by row) and rings the NOTIFY doorbell in the same
+ * transaction.
  *
  * Bounded in both failure modes (docs/decisions/030-ingest-idempotent-flush.md):
  * - PostgreSQL slow (flushes succeed, slowly): above `maxBuffered` points `push`
@@ -13,7 +14,8 @@
  *   Flushes are retried with capped, jittered exponential backoff.
  *
  * A retried flush never duplicates rows: samples and states have the primary key
- * (series_id, time) and the insert says ON CONFLICT DO NOTHING, so a batch whose
+ * (series_id, time) and the insert says ON CONFLICT DO NOTHING (for samples: the COPY
+ * meets the key and the batch goes through a staging table instead), so a batch whose
  * COMMIT reached the server but whose reply was lost is simply skipped the second
  * time (counted in `ingest_points_duplicate_total`).
  *
@@ -34,6 +36,7 @@ import type { PointSink, Logger } from '../core/session';
 import type { TelemetryPoint } from '../core/point';
 import { MetricsRegistry } from '../core/metrics';
 import { SERIES_LIMIT_REACHED, SeriesCache } from './series-cache';
+import { insertSamplesByCopy } from './copy-binary';
 
 /** Batcher settings. */
 export interface BatcherOptions {
@@ -269,7 +272,7 @@ export class IngestBatcher implements PointSink {
             if (p.timestamp < lateFrom) lateFrom = p.timestamp;
             if (p.timestamp > lateTo) lateTo = p.timestamp;
           }
-          nTime.push(p.timestamp / 1000);
+          nTime.push(p.timestamp);
           nSeries.push(id);
           nValue.push(p.value);
         } else {
@@ -283,16 +286,12 @@ export class IngestBatcher implements PointSink {
       let recordedLate = false;
       await client.query('BEGIN');
       if (nTime.length) {
-        const res = await client.query(
-          `INSERT INTO samples (time, series_id, value)
-           SELECT to_timestamp(t), s, v FROM unnest($1::float8[], $2::bigint[], $3::float8[]) AS u(t, s, v)
-           ON CONFLICT DO NOTHING`,
-          [nTime, nSeries, nValue],
-        );
-        inserted += res.rowCount ?? 0;
+        // Binary COPY, staging + ON CONFLICT DO NOTHING when a row is stored already (ADR 100).
+        const numbers = await insertSamplesByCopy(client, nTime, nSeries, nValue);
+        inserted += numbers;
         // In the flush transaction: a committed late point always has its dirty range. A retry
         // that inserted nothing (its first attempt committed, range included) adds none.
-        if (lateTo >= 0 && (res.rowCount ?? 0) > 0) {
+        if (lateTo >= 0 && numbers > 0) {
           await client.query(
             `INSERT INTO storage_rollup_dirty (from_time, to_time) VALUES (to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000))`,
             [lateFrom, lateTo],

@@ -76,13 +76,17 @@ for (const mode of storageModesUnderTest()) {
       lossy.connect = (async () => {
         const client = await pool.connect();
         const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
-        (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
-          const result = await query(...args);
-          if (args[0] === 'COMMIT' && loseNextCommitReply) {
-            loseNextCommitReply = false;
-            throw new Error('Connection terminated unexpectedly');
-          }
-          return result;
+        (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+          // A COPY stream (a submittable) is returned as it is: the batcher pipes into it.
+          if (typeof args[0] !== 'string') return query(...args);
+          return (async () => {
+            const result = await query(...args);
+            if (args[0] === 'COMMIT' && loseNextCommitReply) {
+              loseNextCommitReply = false;
+              throw new Error('Connection terminated unexpectedly');
+            }
+            return result;
+          })();
         };
         return client;
       }) as pg.Pool['connect'];
