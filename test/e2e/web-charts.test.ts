@@ -136,6 +136,15 @@ describe('web charts: axis labels stay inside the chart', function () {
     });
   }
 
+  /** The plot area of a chart in viewport pixels: the union of the crosshair's voronoi cells, which cover it. */
+  const plotBox = (p: Page, testId: string) =>
+    p.evaluate((id) => {
+      const cells = [...document.querySelectorAll(`[data-testid=${id}] svg g.mark-path.role-mark path`)].map((c) => c.getBoundingClientRect());
+      const x = Math.min(...cells.map((r) => r.left));
+      const y = Math.min(...cells.map((r) => r.top));
+      return { x, y, width: Math.max(...cells.map((r) => r.right)) - x, height: Math.max(...cells.map((r) => r.bottom)) - y };
+    }, testId);
+
   /** Sum of the point counts of the charts matching `selector`. */
   const pointCount = (p: Page, selector: string) =>
     p.evaluate((sel) => [...document.querySelectorAll(sel)].reduce((n, c) => n + Number(c.getAttribute('data-point-count')), 0), selector);
@@ -237,14 +246,16 @@ describe('web charts: axis labels stay inside the chart', function () {
     await page.goto(`${web.url}/devices/${deviceId}`);
     await chartsDrawn(page, '.chart[data-testid]', 5);
     const chart = page.getByTestId('live-chart');
-    const plot = (await chart.locator('svg g.mark-line').first().boundingBox())!;
+    await chart.scrollIntoViewIfNeeded();
+    // The plot area: the crosshair's pointer surface (Vega-Lite's voronoi over the whole plot).
+    const plot = await plotBox(page, 'live-chart');
     await page.mouse.move(plot.x + plot.width * 0.5, plot.y + plot.height * 0.5);
     await page.mouse.move(plot.x + plot.width * 0.55, plot.y + plot.height * 0.4);
     const tooltip = page.locator('#vg-tooltip-element.visible');
     await tooltip.waitFor({ timeout: 10_000 });
     const text = await tooltip.innerText();
     for (const name of IFACES) assert.match(text, new RegExp(`${name} \\(bit/s\\)\\s+[0-9.]+[kMGT]?`), `tooltip lists ${name}: ${text}`);
-    assert.match(text, /time\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    assert.match(text, /time \(UTC\)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     await shot(page, 'charts-crosshair');
 
     /** Opacity of each line of the inbound chart, by the order the legend lists them. */
@@ -257,6 +268,42 @@ describe('web charts: axis labels stay inside the chart', function () {
     await legend.filter({ hasText: 'Ethernet4' }).click({ modifiers: ['Shift'] });
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg g.mark-line.role-mark path')].filter((p) => Number(p.getAttribute('opacity') ?? 1) < 0.5).length === 2, null, { timeout: 5000 });
     assert.deepEqual((await opacities()).map((o) => o > 0.5), [false, true, false, true], 'shift-click adds Ethernet4');
+  });
+
+  it('explore: dragging across a chart zooms the device page to that range; zoom out and shift follow from it', async () => {
+    await page.goto(`${web.url}/devices/${deviceId}`);
+    await chartsDrawn(page, '.chart[data-testid]', 5);
+    assert.equal(await page.locator('[data-testid=range-picker] select[name=range]').inputValue(), '15m', 'the device page has a range picker, 15 min live by default');
+    await page.getByTestId('live-chart').scrollIntoViewIfNeeded();
+    const plot = await plotBox(page, 'live-chart');
+    const y = plot.y + plot.height / 2;
+    const before = Date.now();
+    await page.mouse.move(plot.x + plot.width * 0.3, y);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width * 0.45, y, { steps: 5 });
+    await page.mouse.move(plot.x + plot.width * 0.6, y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/range=custom/, { timeout: 10_000 });
+    const url = new URL(page.url());
+    const from = Number(url.searchParams.get('from'));
+    const to = Number(url.searchParams.get('to'));
+    assert.equal(url.searchParams.get('live'), '0');
+    // The live chart spans its data (10 min of history, up to now after live points): 30 %…60 % of it
+    // is 3–4.5 min long and ended 4–7 min ago.
+    assert.ok(to - from > 150_000 && to - from < 300_000, `zoomed to ${(to - from) / 1000} s`);
+    assert.ok(before - to > 3 * 60_000 && before - to < 8 * 60_000, `ending ${(before - to) / 1000} s ago`);
+    // The charts redraw for that range, from history (not live).
+    await page.waitForFunction(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status') === 'history' && Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 0, null, { timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid=range-picker] select[name=range]').inputValue(), 'custom');
+    await shot(page, 'charts-zoomed');
+
+    await page.getByTestId('range-zoom-out').click();
+    await page.waitForURL((u) => Number(u.searchParams.get('to')) - Number(u.searchParams.get('from')) > (to - from) * 1.5);
+    const out = new URL(page.url());
+    const mid = (Number(out.searchParams.get('from')) + Number(out.searchParams.get('to'))) / 2;
+    assert.ok(Math.abs(mid - (from + to) / 2) < 1000, 'zoom out keeps the middle');
+    await page.getByTestId('range-earlier').click();
+    await page.waitForURL((u) => Number(u.searchParams.get('to')) < Number(out.searchParams.get('to')));
   });
 
   it('dashboard: line, area, stacked area and bar widgets, wide and narrow, keep their labels inside', async () => {

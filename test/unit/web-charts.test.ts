@@ -113,10 +113,10 @@ describe('web: Vega-Lite spec builders', () => {
   });
 
   it('a fixed (history) window pins the time axis; a live one follows the data', () => {
-    const fixed = timeSeriesSpec({ domain: [1000, 2000] }) as { encoding: { x: { scale?: { domain: number[] } } } };
-    assert.deepEqual(fixed.encoding.x.scale?.domain, [1000, 2000]);
-    const live = timeSeriesSpec({}) as { encoding: { x: { scale?: unknown } } };
-    assert.equal(live.encoding.x.scale, undefined);
+    const fixed = timeSeriesSpec({ domain: [1000, 2000] }) as { encoding: { x: { scale?: { domain: number[]; type: string } } } };
+    assert.deepEqual(fixed.encoding.x.scale, { type: 'utc', domain: [1000, 2000] });
+    const live = timeSeriesSpec({}) as { encoding: { x: { scale?: { domain?: unknown; type: string } } } };
+    assert.deepEqual(live.encoding.x.scale, { type: 'utc' }, 'times in UTC, domain from the data');
   });
 
   it('single stat: the newest value of each series, summed, formatted with its unit', () => {
@@ -160,7 +160,7 @@ describe('web: Vega-Lite spec builders', () => {
     };
     assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rule']);
     const tooltip = spec.layer[1].encoding.tooltip!;
-    assert.deepEqual(tooltip.map((t) => t.title), ['time', 'Ethernet1 (bit/s)', 'sw1 · et-0/0/1.0 (bit/s)', '[a] (bit/s)']);
+    assert.deepEqual(tooltip.map((t) => t.title), ['time (UTC)', 'Ethernet1 (bit/s)', 'sw1 · et-0/0/1.0 (bit/s)', '[a] (bit/s)']);
     assert.equal(tooltip[2].field, 'sw1 · et-0/0/1\\.0');
     assert.equal(tooltip[3].field, '\\[a\\]');
     assert.equal(spec.layer[1].params?.[0].select.nearest, true);

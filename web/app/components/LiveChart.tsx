@@ -5,7 +5,7 @@
  * leaving the window are removed; gaps break the line.
  */
 import { useEffect, useRef, useState } from 'react';
-import { OUTAGE_DATASET, POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { BRUSH_PARAM, OUTAGE_DATASET, POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
@@ -33,6 +33,18 @@ interface Props extends ChartDefinition {
   outage?: { since?: number; label: string };
   /** The chart's accessible name when it has no title of its own (the page heading names it). */
   label?: string;
+  /** Called with the time interval dragged across the chart (ms): the page makes it its range. */
+  onZoom?: (from: number, to: number) => void;
+}
+
+/** Whether a drawn view has a signal of this name (Vega throws when asked for an unknown one). */
+function hasSignal(view: { signal(name: string): unknown }, name: string): boolean {
+  try {
+    view.signal(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The stream or chart state in words for the line under a chart. */
@@ -63,7 +75,7 @@ interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const [status, setStatus] = useState('loading');
@@ -72,6 +84,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   /** The drawn view's outage dataset, updated apart from the chart (which is never re-embedded). */
   const outageView = useRef<{ set: (rows: Array<{ from: number; to: number; label: string }>) => void } | null>(null);
   const outageBand = kind !== 'stat' && outage !== undefined;
+  const zoomTo = useRef(onZoom);
+  zoomTo.current = onZoom;
   const description = `${title ?? label ?? 'Chart'}${unit ? ` in ${unit}` : ''}: ${series.length} series`;
   const ids = series.map((s) => s.id).join(',');
   const windowMs = to - from;
@@ -127,6 +141,26 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       const svg = ref.current.querySelector('svg');
       svg?.setAttribute('role', 'img');
       svg?.setAttribute('aria-label', description);
+      // Drag to zoom: the brush's interval, handed to the page when the pointer is released.
+      let dragged: [number, number] | undefined;
+      // Only charts with a crosshair (series names known) have the brush.
+      if (kind !== 'stat' && series.length > 0 && hasSignal(view, BRUSH_PARAM)) {
+        view.addSignalListener(BRUSH_PARAM, (_name: string, value: unknown) => {
+          const x = (value as { t?: unknown[] } | null)?.t;
+          dragged = Array.isArray(x) && x.length === 2 ? [Number(x[0]), Number(x[1])] : undefined;
+        });
+        const release = () => {
+          const range = dragged;
+          dragged = undefined;
+          if (range && range[1] - range[0] >= 1000) zoomTo.current?.(Math.min(...range), Math.max(...range));
+        };
+        window.addEventListener('pointerup', release);
+        const previous = finalize;
+        finalize = () => {
+          window.removeEventListener('pointerup', release);
+          previous?.();
+        };
+      }
       view.change(POINTS_DATASET, vega.changeset().insert(initial)).run();
       if (outageBand) {
         outageView.current = { set: (rows) => view.change(OUTAGE_DATASET, vega.changeset().remove(() => true).insert(rows)).run() };

@@ -1,12 +1,44 @@
-/** The dashboard's time-range picker: a GET form, so it works without JavaScript. */
-import { Form } from 'react-router';
+/** The time-range picker of dashboards and device pages: a GET form and links, so it works without JavaScript. */
+import { Form, Link } from 'react-router';
 import { RANGES, type TimeWindow } from '../lib/widget-data';
 
 const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
-export function RangePicker({ window, refresh }: { window: TimeWindow; refresh: string }) {
+/** A fixed window as the query string of a page (what zoom, shift and a chart drag lead to). */
+export function customRangeSearch(from: number, to: number, now = Date.now()): string {
+  const end = Math.min(Math.round(to), now);
+  return `?range=custom&from=${Math.round(from)}&to=${end}&live=0`;
+}
+
+/** Zoom out (twice as long, same centre) and shift by half a window, as links. */
+export function RangeNav({ window, now }: { window: TimeWindow; now: number }) {
+  const w = window.to - window.from;
+  const centre = (window.from + window.to) / 2;
+  const later = Math.min(window.to + w / 2, now);
   return (
-    <Form method="get" className="range-picker" data-testid="range-picker">
+    <div className="range-nav" data-testid="range-nav">
+      <Link to={customRangeSearch(window.from - w / 2, window.to - w / 2, now)} data-testid="range-earlier" title="Shift the range back by half its length">
+        ← earlier
+      </Link>
+      <Link to={customRangeSearch(centre - w, Math.min(centre + w, now), now)} data-testid="range-zoom-out" title="Twice as long, around the same middle">
+        zoom out
+      </Link>
+      {window.live ? null : (
+        <Link to={customRangeSearch(later - w, later, now)} data-testid="range-later" title="Shift the range forward by half its length">
+          later →
+        </Link>
+      )}
+      <span className="muted small" data-testid="range-shown">
+        {window.live ? 'live, ' : ''}times in UTC · drag across a chart to zoom in
+      </span>
+    </div>
+  );
+}
+
+export function RangePicker({ window, refresh }: { window: TimeWindow; refresh?: string }) {
+  return (
+    // Keyed on the range: its fields are uncontrolled, so a new range (zoom, shift) must remount them.
+    <Form method="get" className="range-picker" data-testid="range-picker" key={`${window.key}|${window.live}|${window.key === 'custom' ? `${window.from}-${window.to}` : ''}`}>
       <label>
         Range
         <select name="range" defaultValue={window.key}>
@@ -30,6 +62,7 @@ export function RangePicker({ window, refresh }: { window: TimeWindow; refresh: 
         <input type="hidden" name="live" value="0" />
         <input type="checkbox" name="live" value="1" defaultChecked={window.live} /> live
       </label>
+      {refresh === undefined ? null : (
       <label>
         refresh
         <select name="refresh" defaultValue={refresh}>
@@ -40,6 +73,7 @@ export function RangePicker({ window, refresh }: { window: TimeWindow; refresh: 
           <option value="5m">5 min</option>
         </select>
       </label>
+      )}
       <button type="submit">Apply</button>
     </Form>
   );

@@ -43,6 +43,8 @@ export interface TimeSeriesOptions {
 export const LEGEND_PARAM = 'pick';
 /** Name of the crosshair's nearest-time selection. */
 export const HOVER_PARAM = 'hover';
+/** Name of the drag-to-zoom interval selection (over the crosshair's time field `tb`). */
+export const BRUSH_PARAM = 'brush';
 
 /** A field name as Vega-Lite reads it: dots, brackets and backslashes in series names are literal. */
 export function fieldRef(name: string): string {
@@ -143,6 +145,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       axis: { labelFontSize: 11, titleFontSize: 11 },
     },
     mark: { ...mark, tooltip: true },
+    transform: [{ calculate: "utcFormat(datum.t, '%H:%M:%S')", as: 'time' }],
     // Click a legend entry to isolate it, shift-click to add or remove more (Vega-Lite's point toggle).
     params: [{ name: LEGEND_PARAM, select: { type: 'point', fields: ['series'] }, bind: 'legend' }],
     encoding: {
@@ -151,8 +154,9 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         field: 't',
         type: 'temporal',
         title: null,
-        axis: { labelOverlap: true, grid: false, format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)) },
-        ...(opts.domain ? { scale: { domain: opts.domain } } : {}),
+        axis: { labelOverlap: true, labelFlush: 50, grid: false, format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)) },
+        // UTC, as every time the pages print; the range picker says so.
+        scale: { type: 'utc', ...(opts.domain ? { domain: opts.domain } : {}) },
       },
       y: {
         field: 'v',
@@ -164,15 +168,17 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       color: { field: 'series', type: 'nominal', title: null },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'series' },
-        { field: 't', type: 'temporal', title: 'time', format: '%H:%M:%S' },
+        { field: 'time', type: 'nominal', title: 'time (UTC)' },
         { field: 'v', type: 'quantitative', title: opts.unit || 'value', format: axisFormat(opts.unit) },
       ],
     },
   };
   const names = opts.seriesNames ?? [];
   if (!opts.outageBand && names.length === 0) return spec as TopLevelSpec;
-  const { mark: lineMark, encoding, params, ...top } = spec;
-  const layer: unknown[] = [{ mark: lineMark, encoding, params }];
+  const { mark: lineMark, encoding, params, transform, ...top } = spec;
+  const brush = { name: BRUSH_PARAM, select: { type: 'interval', encodings: ['x'], mark: { fill: '#2f5bd3', fillOpacity: 0.12, stroke: '#2f5bd3' } } };
+  // Drag across the chart to zoom (with the crosshair: a chart worth exploring): the page makes the interval its range.
+  const layer: unknown[] = [{ mark: lineMark, encoding, params: names.length > 0 ? [...params, brush] : params, transform }];
   if (names.length > 0) {
     // The crosshair: a vertical rule at the nearest time, its tooltip every series' value there.
     const step = crosshairStepMs(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined));
@@ -182,13 +188,14 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         { filter: 'isValid(datum.v)' },
         { calculate: `round(datum.t / ${step}) * ${step}`, as: 'tb' },
         { pivot: 'series', value: 'v', groupby: ['tb'], op: 'mean' },
+        { calculate: "utcFormat(datum.tb, '%Y-%m-%d %H:%M:%S')", as: 'time' },
       ],
       mark: { type: 'rule', color: '#5b6472', strokeWidth: 1 },
       encoding: {
-        x: { field: 'tb', type: 'temporal' },
+        x: { field: 'tb', type: 'temporal', scale: { type: 'utc' } },
         opacity: { condition: { param: HOVER_PARAM, value: 0.7, empty: false }, value: 0 },
         tooltip: [
-          { field: 'tb', type: 'temporal', title: 'time', format: '%Y-%m-%d %H:%M:%S' },
+          { field: 'time', type: 'nominal', title: 'time (UTC)' },
           ...names.map((n) => ({ field: fieldRef(n), type: 'quantitative', title: `${n}${unitTitle}`, format: axisFormat(opts.unit) })),
         ],
       },
@@ -204,12 +211,12 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       {
         data: { name: OUTAGE_DATASET },
         mark: { type: 'rect', color: '#b0b7c3', opacity: 0.25 },
-        encoding: { x: { field: 'from', type: 'temporal' }, x2: { field: 'to' } },
+        encoding: { x: { field: 'from', type: 'temporal', scale: { type: 'utc' } }, x2: { field: 'to' } },
       },
       {
         data: { name: OUTAGE_DATASET },
         mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#5b6472', fontSize: 11 },
-        encoding: { x: { field: 'from', type: 'temporal' }, y: { value: 0 }, text: { field: 'label' } },
+        encoding: { x: { field: 'from', type: 'temporal', scale: { type: 'utc' } }, y: { value: 0 }, text: { field: 'label' } },
       },
     ],
   } as TopLevelSpec;

@@ -4,7 +4,7 @@
  * its history and then continues it with live points, as one line. When not
  * live, the page can refresh itself on an interval.
  */
-import { Link, data, useLoaderData, useRevalidator } from 'react-router';
+import { Link, data, useLoaderData, useNavigate, useRevalidator } from 'react-router';
 import { useEffect } from 'react';
 import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
@@ -15,7 +15,7 @@ import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widge
 import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
-import { RangePicker } from '../components/RangePicker';
+import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.dashboard.name ?? 'Dashboard'} · switch-telemetry` }];
@@ -49,6 +49,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
 export default function Dashboard() {
   const { dashboard, widgets, window, refresh, canEdit } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
+  const navigate = useNavigate();
+  const zoom = (from: number, to: number) => navigate(customRangeSearch(from, to));
   const refreshMs = parseDuration(refresh) ?? 0;
   useEffect(() => {
     if (window.live || refreshMs <= 0) return;
@@ -73,6 +75,7 @@ export default function Dashboard() {
       </div>
       {dashboard.description ? <p className="muted">{dashboard.description}</p> : null}
       <RangePicker window={window} refresh={refresh} />
+      <RangeNav window={window} now={window.to} />
       {widgets.length === 0 ? <p className="muted">This dashboard has no widgets yet.</p> : null}
       <LiveStreamProvider seriesIds={allIds} live={window.live}>
         <div className="grid">
@@ -103,6 +106,7 @@ export default function Dashboard() {
                   from={window.from}
                   to={window.to}
                   live={window.live}
+                  onZoom={zoom}
                   testId={`widget-chart-${w.id}`}
                 />
               )}

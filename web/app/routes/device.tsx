@@ -4,8 +4,8 @@
  * one shared stream. Its action carries the device's buttons: pause, resume,
  * enable, disable, approve the NETCONF host key, delete.
  */
-import { Form, Link, data, redirect, useLoaderData, useRevalidator, useSearchParams } from 'react-router';
-import { useEffect, useState } from 'react';
+import { Form, Link, data, redirect, useLoaderData, useNavigate, useRevalidator, useSearchParams } from 'react-router';
+import { useEffect, useMemo, useState } from 'react';
 import { z } from 'zod';
 import type { Route } from './+types/device';
 import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.server';
@@ -22,6 +22,8 @@ import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../storage/gaps';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
+import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
+import { resolveWindow } from '../lib/widget-data';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device.name ?? 'Device'} · switch-telemetry` }];
@@ -51,7 +53,6 @@ const CHARTS: Array<{ key: string; title: string; patterns: string[] } & Pick<Ch
   { key: 'temperature', title: 'Temperature', patterns: ['/components/component[name=*]/state/temperature/instant'], unit: '°C' },
 ];
 
-const WINDOW_MS = 15 * 60_000;
 /** How the device page names a reason of device_ingest_drops. */
 const DROP_REASONS: Record<string, string> = {
   series_limit: 'points of series over the per-device series limit (INGEST_MAX_SERIES_PER_DEVICE)',
@@ -109,6 +110,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
+    // The charts' range, like a dashboard's: the last 15 minutes, live, unless the page asks for another.
+    window: resolveWindow(new URL(request.url).searchParams, '15m', now),
     now,
   };
 }
@@ -204,7 +207,8 @@ function OutageLine({ outage, now, testId }: { outage: Outage; now: number; test
 }
 
 export default function Device() {
-  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, now: loadedAt } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
+  const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const waiting = charts[0].series.length === 0;
@@ -223,7 +227,12 @@ export default function Device() {
   const confirm = canEdit && (params.get('confirm') === 'delete' || params.get('confirm') === 'disable') ? (params.get('confirm') as 'delete' | 'disable') : null;
   const lastPointStale = isStale(lastPointAt, now, intervalMs ?? undefined);
   const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt) } : undefined;
-  const [window] = useState(() => ({ from: now - WINDOW_MS, to: now }));
+  // A live range keeps the window it was opened with (the charts slide it themselves): refreshes of the
+  // overview must not redraw them; a new range (picker, zoom, shift) does.
+  const rangeKey = `${range.key}|${range.live}|${range.key === 'custom' ? `${range.from}-${range.to}` : ''}`;
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const window = useMemo(() => range, [rangeKey]);
+  const zoom = (from: number, to: number) => navigate(customRangeSearch(from, to));
   const allIds = charts.flatMap((c) => c.series.map((s) => s.id));
   const state = !device.enabled ? 'disabled' : (status?.state ?? 'not started');
   const labMode = device.protocol === 'gnmi' && (device.tls === 'insecure' || device.tls === 'skip-verify');
@@ -417,7 +426,11 @@ export default function Device() {
           </table>
         )}
       </div>
-      <LiveStreamProvider seriesIds={allIds}>
+      <div className="card">
+        <RangePicker window={range} />
+        <RangeNav window={range} now={loadedAt} />
+      </div>
+      <LiveStreamProvider seriesIds={allIds} live={window.live}>
         <div className="grid">
           {charts.map((c, i) => (
             <div className={`card ${i < 2 ? 'span-12' : 'span-4'}`} key={c.key}>
@@ -434,7 +447,8 @@ export default function Device() {
                   height={i < 2 ? 220 : 140}
                   from={window.from}
                   to={window.to}
-                  live
+                  live={window.live}
+                  onZoom={zoom}
                   testId={i === 0 ? 'live-chart' : `chart-${c.key}`}
                   label={c.title}
                   outage={chartOutage}
