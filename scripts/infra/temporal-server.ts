@@ -20,6 +20,7 @@ import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { ensureGoTool, onPath } from './go-tools';
 import { ensureDatabase } from './postgres';
 import { freePort, isPortOpen, run, startChild, waitFor, type ManagedChild } from './proc';
+import { waitForTemporal } from './temporal-dev-server';
 
 /** The server release we build: the newest 1.30.x whose go.mod the local Go (1.26.8) accepts. */
 export const TEMPORAL_SERVER_VERSION = '1.30.8';
@@ -299,20 +300,7 @@ async function untilServing(address: string, namespace: string, child: ManagedCh
   });
   exited.catch(() => undefined);
   await Promise.race([
-    waitFor(
-      `the Temporal server at ${address}`,
-      async () => {
-        const conn = await Connection.connect({ address, connectTimeout: 2000 });
-        try {
-          await conn.workflowService.describeNamespace({ namespace });
-          return true;
-        } finally {
-          await conn.close();
-        }
-      },
-      timeoutMs,
-      500,
-    ),
+    waitForTemporal(address, namespace, timeoutMs),
     exited,
   ]);
 }
