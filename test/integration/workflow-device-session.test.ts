@@ -9,13 +9,13 @@
  * workflow's activities reach these fakes.
  *
  * The decisions themselves are unit-tested without Temporal
- * (test/unit/session-machine.test.ts); these cases check that the workflow
- * carries them out with real timers. They run on the dev server, not the SDK's
- * time-skipping environment: TestWorkflowEnvironment.createTimeSkipping()
- * downloads its test server from temporal.download, which this build machine
- * cannot reach (ADR 085). Delays are read as numbers from the status query
- * (`recent[].backoffMs`, `backoffMs`, `nextRetryAt`), and "nothing happens"
- * is read from the history (no timer, no activity open), not slept on.
+ * (test/unit/session-machine.test.ts) and the backoff windows are walked in
+ * workflow time on the time-skipping server
+ * (workflow-device-session-timers.test.ts, ADR 085); these cases check the
+ * workflow on the real dev server, whose one-second timer floor (ADR 042),
+ * updates and cancellation they depend on. Delays are read as numbers from the
+ * status query (`recent[].backoffMs`, `backoffMs`, `nextRetryAt`), and "nothing
+ * happens" is read from the history (no timer, no activity open), not slept on.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
