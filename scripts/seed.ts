@@ -7,7 +7,7 @@ import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../core/default-p
 import { createDevice, findDeviceByName, type DeviceRow } from '../storage/devices';
 import { ensureProfile } from '../storage/profiles';
 import type { Keyring } from '../storage/secrets';
-import { ensureFleetOverview } from '../web/app/lib/dashboards.server';
+import { ensureFleetOverview } from '../storage/dashboards';
 
 /** A simulated device to register. */
 export interface SimulatedDeviceSpec {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { SAMPLES_CHANNEL } from '../../core/names';
-import { addWidget } from '../../web/app/lib/dashboards.server';
+import { addWidget } from '../../storage/dashboards';
 import type { WidgetForm } from '../../web/app/lib/widget-form';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';

@@ -92,8 +92,7 @@ export const ALLOWED: Record<string, { values: readonly string[]; types?: readon
   simulator: { values: ['core', 'protocols'] },
   workers: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'workflows', 'migrations'] },
   web: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities'] },
-  // scripts/seed.ts still creates the Fleet overview through web/app/lib/dashboards.server.ts (docs/architecture.md).
-  scripts: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'testkit', 'web'] },
+  scripts: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'testkit'] },
   testkit: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'web'] },
   bench: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'testkit', 'web'] },
   test: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'workflows', 'migrations', 'workers', 'simulator', 'scripts', 'bench', 'testkit', 'web'] },

@@ -5,7 +5,7 @@ import type { Route } from './+types/dashboard-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { listDeviceItems } from '../../../storage/devices';
-import { getDashboard, listWidgets, moveWidget } from '../lib/dashboards.server';
+import { getDashboard, listWidgets, moveWidget } from '../../../storage/dashboards';
 import { checkbox, fieldErrors, text } from '../lib/forms';
 import { DashboardForm } from '../lib/widget-form';
 import { RANGES } from '../lib/widget-data';

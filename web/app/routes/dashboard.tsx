@@ -9,7 +9,7 @@ import { useEffect } from 'react';
 import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { getDashboard, listWidgets } from '../lib/dashboards.server';
+import { getDashboard, listWidgets } from '../../../storage/dashboards';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
 import { parseDuration } from '../lib/forms';

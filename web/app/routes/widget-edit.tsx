@@ -9,7 +9,7 @@ import type { Route } from './+types/widget-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDevice, listDeviceItems } from '../../../storage/devices';
-import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../lib/dashboards.server';
+import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../../../storage/dashboards';
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
 import { WidgetForm, widgetFormInput } from '../lib/widget-form';

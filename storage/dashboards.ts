@@ -1,6 +1,5 @@
-/** Dashboards and widgets in the database, and the seeded "Fleet overview". */
+/** The dashboards-and-widgets repository, and the seeded "Fleet overview". */
 import type { Knex } from 'knex';
-import type { WidgetForm } from './widget-form';
 
 /** A widget row as pages use it. */
 export interface WidgetRow {
@@ -16,6 +15,19 @@ export interface WidgetRow {
   unit: string;
   width: number;
   position: number;
+}
+
+/** What a widget shows (the web app's validated widget form is one). */
+export interface WidgetSpec {
+  title: string;
+  deviceId: number | null;
+  path: string;
+  aggregate: WidgetRow['aggregate'];
+  groupBy: WidgetRow['group_by'];
+  rate: boolean;
+  chart: WidgetRow['chart'];
+  unit: string;
+  width: number;
 }
 
 /** A dashboard row. */
@@ -38,8 +50,8 @@ export async function listWidgets(db: Knex, dashboardId: number): Promise<Widget
   return db('widgets').where({ dashboard_id: dashboardId }).orderBy(['position', 'id']);
 }
 
-/** Widget columns from a validated form. */
-export function widgetColumns(w: WidgetForm) {
+/** Widget columns from a widget spec. */
+export function widgetColumns(w: WidgetSpec) {
   return {
     title: w.title,
     device_id: w.deviceId,
@@ -54,7 +66,7 @@ export function widgetColumns(w: WidgetForm) {
 }
 
 /** Append a widget at the end of a dashboard. */
-export async function addWidget(db: Knex, dashboardId: number, w: WidgetForm): Promise<number> {
+export async function addWidget(db: Knex, dashboardId: number, w: WidgetSpec): Promise<number> {
   const max = await db('widgets').where({ dashboard_id: dashboardId }).max<{ m: number | null }[]>({ m: 'position' }).first();
   const [row] = await db('widgets')
     .insert({ dashboard_id: dashboardId, position: (max?.m ?? -1) + 1, ...widgetColumns(w) })
@@ -78,7 +90,7 @@ export async function moveWidget(db: Knex, dashboardId: number, widgetId: number
 export const FLEET_OVERVIEW = 'Fleet overview';
 
 /** Widgets of the fleet overview: every device, by pattern, so devices added later appear too. */
-export const FLEET_OVERVIEW_WIDGETS: WidgetForm[] = [
+export const FLEET_OVERVIEW_WIDGETS: WidgetSpec[] = [
   { title: 'Inbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
   { title: 'Outbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/out-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
   { title: 'Hottest chassis', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'all', rate: false, chart: 'stat', unit: '°C', width: 4 },
