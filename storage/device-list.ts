@@ -7,6 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { DeviceFilter, DeviceListView, ListState, SortColumn } from '../core/device-filter';
+import type { DeviceListItem } from './devices';
 
 /** A device's state as the list shows it: `disabled` when disabled, the mirrored workflow state, else `not started`. */
 const STATE_SQL = `CASE WHEN NOT d.enabled THEN 'disabled' ELSE coalesce(s.state, 'not started') END`;
@@ -55,15 +56,8 @@ function whereOf(filter: DeviceFilter, opts: { withoutState?: boolean } = {}): {
 
 const FROM = `FROM devices d LEFT JOIN device_session_state s ON s.device_id = d.id`;
 
-/** One row of the devices list. */
-export interface DeviceListRow {
-  id: number;
-  name: string;
-  protocol: 'gnmi' | 'netconf';
-  host: string;
-  port: number;
-  site: string | null;
-  enabled: boolean;
+/** One row of the devices list: the device and its session state. */
+export interface DeviceListRow extends DeviceListItem {
   state: ListState;
   /** Whether a session workflow runs for the device (as visibility last said). */
   hasWorkflow: boolean;

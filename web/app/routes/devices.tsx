@@ -88,6 +88,23 @@ function ActionButton({ id, intent, label }: { id: number; intent: string; label
   );
 }
 
+/** One select of the filter form: `any` (blank) first unless `blank` is false; options as [value, label]. */
+function FilterSelect({ label, name, value, options, blank = true }: { label: string; name: string; value: string | number | undefined; options: Array<[string, string]>; blank?: boolean }) {
+  return (
+    <label>
+      {label}
+      <select name={name} defaultValue={value === undefined ? '' : String(value)}>
+        {blank ? <option value="">any</option> : null}
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string }> = [
   { key: 'name', label: 'Name' },
   { key: 'protocol', label: 'Protocol' },
@@ -162,65 +179,12 @@ export default function Devices() {
           Name or address
           <input type="search" name="q" defaultValue={filter.q ?? ''} placeholder="prefix, e.g. lab-sw-1" />
         </label>
-        <label>
-          Site
-          <select name="site" defaultValue={filter.site ?? ''}>
-            <option value="">any</option>
-            {sites.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Protocol
-          <select name="protocol" defaultValue={filter.protocol ?? ''}>
-            <option value="">any</option>
-            <option value="gnmi">gnmi</option>
-            <option value="netconf">netconf</option>
-          </select>
-        </label>
-        <label>
-          Session
-          <select name="state" defaultValue={filter.state ?? ''}>
-            <option value="">any</option>
-            {LIST_STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Profile
-          <select name="profile" defaultValue={filter.profile ? String(filter.profile) : ''}>
-            <option value="">any</option>
-            {profiles.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Enabled
-          <select name="enabled" defaultValue={filter.enabled ?? ''}>
-            <option value="">any</option>
-            <option value="yes">yes</option>
-            <option value="no">no</option>
-          </select>
-        </label>
-        <label>
-          Per page
-          <select name="size" defaultValue={String(view.size)}>
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Site" name="site" value={filter.site} options={sites.map((s) => [s, s])} />
+        <FilterSelect label="Protocol" name="protocol" value={filter.protocol} options={[['gnmi', 'gnmi'], ['netconf', 'netconf']]} />
+        <FilterSelect label="Session" name="state" value={filter.state} options={LIST_STATES.map((s) => [s, s])} />
+        <FilterSelect label="Profile" name="profile" value={filter.profile} options={profiles.map((p) => [String(p.id), p.name])} />
+        <FilterSelect label="Enabled" name="enabled" value={filter.enabled} options={[['yes', 'yes'], ['no', 'no']]} />
+        <FilterSelect label="Per page" name="size" value={view.size} options={PAGE_SIZES.map((n) => [String(n), String(n)])} blank={false} />
         {view.sort !== 'name' ? <input type="hidden" name="sort" value={view.sort} /> : null}
         {view.dir !== 'asc' ? <input type="hidden" name="dir" value={view.dir} /> : null}
         <button type="submit">Apply</button>
@@ -251,7 +215,7 @@ export default function Devices() {
                   </th>
                 );
               })}
-              <th></th>
+              <th title="workflow: the device's session workflow in Temporal Web">Actions</th>
             </tr>
           </thead>
           <tbody>
@@ -279,7 +243,7 @@ export default function Devices() {
                 <td>{ago(d.lastSeen)}</td>
                 <td className="row-actions">
                   {d.hasWorkflow ? (
-                    <a href={`${workflowBase}${d.id}`} target="_blank" rel="noreferrer" title="The device's session workflow in Temporal Web">
+                    <a href={`${workflowBase}${d.id}`} target="_blank" rel="noreferrer">
                       workflow
                     </a>
                   ) : null}
