@@ -20,7 +20,8 @@ import { fleetUi } from './scenarios/fleet-ui';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 
-const RESULTS = path.join(import.meta.dirname, 'results');
+// BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
+const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 
 /** Capacity search settings from BENCH_* (bench/README.md). */
@@ -36,9 +37,9 @@ function capacitySearch() {
 
 type Row = { scenario: string; metric: string; value: number; target?: number; better: 'higher' | 'lower'; unit: string };
 
-async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>): Promise<T> {
+async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>, opts: Parameters<typeof startBenchSystem>[0] = {}): Promise<T> {
   process.stderr.write(`\n▶ ${name}\n`);
-  const sys = await startBenchSystem();
+  const sys = await startBenchSystem(opts);
   try {
     return await fn(sys);
   } finally {
@@ -57,30 +58,35 @@ async function main() {
   const rows: Row[] = [];
 
   if (scenarios.includes('pipeline')) {
-    results.pipeline = await withSystem('pipeline: COPY ceiling and capacity', async (sys) => {
-      const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
-      process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
-      const cap = await pipelineCapacity(sys, {
-        devices: num('BENCH_DEVICES', 30),
-        interfaces: num('BENCH_INTERFACES', 48),
-        intervalMs: num('BENCH_INTERVAL_MS', 100),
-        search: capacitySearch(),
-      });
-      const s = cap.sustained;
-      const ratio = s ? round(s.committedPerSecond / ceiling.rowsPerSecond, 3) : 0;
-      rows.push(
-        { scenario: 'ceiling', metric: 'COPY rows/s', value: ceiling.rowsPerSecond, better: 'higher', unit: 'rows/s' },
-        { scenario: 'capacity', metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: s?.committedPerSecond ?? 0, target: 200_000, better: 'higher', unit: 'points/s' },
-        { scenario: 'capacity', metric: 'share of COPY ceiling', value: ratio, target: 0.5, better: 'higher', unit: 'ratio' },
-        { scenario: 'capacity', metric: 'collector CPU per point', value: s?.cpuUsPerPoint.collector ?? NaN, target: 2.5, better: 'lower', unit: 'µs' },
-        { scenario: 'capacity', metric: 'PostgreSQL CPU per point', value: s?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
-        { scenario: 'capacity', metric: 'load generator CPU per point', value: s?.cpuUsPerPoint.simulator ?? NaN, better: 'lower', unit: 'µs' },
-        { scenario: 'capacity', metric: 'collector RSS', value: s?.rssMaxMiB.collector ?? NaN, better: 'lower', unit: 'MiB' },
-        { scenario: 'capacity', metric: 'collector event-loop p99 (max)', value: s?.eventLoopP99MaxMs ?? NaN, better: 'lower', unit: 'ms' },
-        { scenario: 'capacity', metric: 'ingest lag p99', value: s?.lagP99Ms ?? NaN, target: 2000, better: 'lower', unit: 'ms' },
-      );
-      return { ceiling, capacity: cap, ratioToCeiling: ratio };
-    });
+    // Each storage mode on a system of its own (BENCH_STORAGE_MODES), side by side in one report.
+    const pipelines: Record<string, unknown> = {};
+    for (const storage of (process.env.BENCH_STORAGE_MODES ?? 'timescaledb,native').split(',') as Array<'timescaledb' | 'native'>) {
+      pipelines[storage] = await withSystem(`pipeline (${storage}): COPY ceiling and capacity`, async (sys) => {
+        const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
+        process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
+        const cap = await pipelineCapacity(sys, {
+          devices: num('BENCH_DEVICES', 30),
+          interfaces: num('BENCH_INTERFACES', 48),
+          intervalMs: num('BENCH_INTERVAL_MS', 100),
+          search: capacitySearch(),
+        });
+        const s = cap.sustained;
+        const ratio = s ? round(s.committedPerSecond / ceiling.rowsPerSecond, 3) : 0;
+        rows.push(
+          { scenario: `ceiling (${storage})`, metric: 'COPY rows/s', value: ceiling.rowsPerSecond, better: 'higher', unit: 'rows/s' },
+          { scenario: `capacity (${storage})`, metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: s?.committedPerSecond ?? 0, target: 200_000, better: 'higher', unit: 'points/s' },
+          { scenario: `capacity (${storage})`, metric: 'share of COPY ceiling', value: ratio, target: 0.5, better: 'higher', unit: 'ratio' },
+          { scenario: `capacity (${storage})`, metric: 'collector CPU per point', value: s?.cpuUsPerPoint.collector ?? NaN, target: 2.5, better: 'lower', unit: 'µs' },
+          { scenario: `capacity (${storage})`, metric: 'PostgreSQL CPU per point', value: s?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
+          { scenario: `capacity (${storage})`, metric: 'load generator CPU per point', value: s?.cpuUsPerPoint.simulator ?? NaN, better: 'lower', unit: 'µs' },
+          { scenario: `capacity (${storage})`, metric: 'collector RSS', value: s?.rssMaxMiB.collector ?? NaN, better: 'lower', unit: 'MiB' },
+          { scenario: `capacity (${storage})`, metric: 'collector event-loop p99 (max)', value: s?.eventLoopP99MaxMs ?? NaN, better: 'lower', unit: 'ms' },
+          { scenario: `capacity (${storage})`, metric: 'ingest lag p99', value: s?.lagP99Ms ?? NaN, target: 2000, better: 'lower', unit: 'ms' },
+        );
+        return { ceiling, capacity: cap, ratioToCeiling: ratio };
+      }, { storage });
+    }
+    results.pipeline = pipelines;
   }
   if (scenarios.includes('telegraf')) {
     results.telegraf = await withSystem('telegraf: the peer under the same load and search', async (sys) => {
@@ -91,16 +97,20 @@ async function main() {
         SIM_PASSWORD,
       );
       const theirs = r.sustained;
-      const ours = (results.pipeline as { capacity?: { sustained?: { committedPerSecond: number } } } | undefined)?.capacity?.sustained;
+      const ours = Object.entries((results.pipeline ?? {}) as Record<string, { capacity?: { sustained?: { committedPerSecond: number } } }>);
       rows.push(
         { scenario: 'telegraf', metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: theirs?.committedPerSecond ?? 0, better: 'higher', unit: 'points/s' },
         { scenario: 'telegraf', metric: 'Telegraf CPU per point', value: theirs?.cpuUsPerPoint.telegraf ?? NaN, better: 'lower', unit: 'µs' },
         { scenario: 'telegraf', metric: 'PostgreSQL CPU per point', value: theirs?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
         { scenario: 'telegraf', metric: 'Telegraf RSS', value: theirs?.rssMaxMiB.telegraf ?? NaN, better: 'lower', unit: 'MiB' },
       );
-      const ratio = ours && theirs ? round(ours.committedPerSecond / theirs.committedPerSecond, 2) : undefined;
-      if (ratio !== undefined) rows.push({ scenario: 'telegraf', metric: 'capacity ours / theirs', value: ratio, better: 'higher', unit: 'ratio' });
-      return { ...r, oursOverTheirs: ratio };
+      const ratios: Record<string, number> = {};
+      for (const [storage, p] of ours) {
+        if (!p.capacity?.sustained || !theirs) continue;
+        ratios[storage] = round(p.capacity.sustained.committedPerSecond / theirs.committedPerSecond, 2);
+        rows.push({ scenario: 'telegraf', metric: `capacity ours (${storage}) / theirs`, value: ratios[storage], better: 'higher', unit: 'ratio' });
+      }
+      return { ...r, oursOverTheirs: ratios };
     });
   }
   if (scenarios.includes('scale')) {
@@ -185,7 +195,7 @@ async function main() {
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
   printTable(rows);
-  process.stderr.write(`\nwrote bench/results/latest.json and bench/results/latest.svg\n`);
+  process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg\n`);
 }
 
 function printTable(rows: Row[]) {

@@ -38,15 +38,21 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-/** Start PostgreSQL (fsync on: durable, like production) and Temporal. */
-export async function startBenchSystem(): Promise<BenchSystem> {
+/** Start PostgreSQL (fsync on: durable, like production; TimescaleDB preloaded when it can be had) and Temporal. */
+export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native' } = {}): Promise<BenchSystem> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-bench-'));
   fs.chmodSync(tmp, 0o755);
   const services = await startThrowawayServices(tmp, 'bench', {
     pgSettings: ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on', 'max_wal_size=4GB', 'checkpoint_timeout=15min'],
+    timescaledb: opts.storage === 'timescaledb',
   });
+  if (opts.storage === 'timescaledb' && !services.timescaledb.available) {
+    await services.stop();
+    throw new Error(`the timescaledb storage mode was asked for but TimescaleDB cannot be had: ${services.timescaledb.reason}`);
+  }
   const db = createKnex(services.databaseUrl);
-  await migrateLatest(db);
+  // Without a storage mode: as the server allows (auto); with one: that mode.
+  await migrateLatest(db, opts.storage ? { storageTimescaledb: opts.storage === 'timescaledb' ? 'on' : 'off' } : {});
   const connection = await Connection.connect({ address: services.temporalAddress });
   const client = new Client({ connection });
   const env: NodeJS.ProcessEnv = {

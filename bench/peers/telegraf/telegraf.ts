@@ -31,6 +31,7 @@ const TAGS = ['device', 'source', 'name', 'path'];
 export function telegrafConfig(o: { databaseUrl: string; devices: Array<{ name: string; port: number }>; intervalMs: number; username: string; password: string }): string {
   const url = new URL(o.databaseUrl);
   url.searchParams.set('sslmode', 'disable');
+  url.searchParams.set('pool_max_conns', '2'); // parallel COPYs, one per core
   const lines = [
     '# Written by bench/peers/telegraf/telegraf.ts for the capacity benchmark.',
     '[agent]',
@@ -48,7 +49,6 @@ export function telegrafConfig(o: { databaseUrl: string; devices: Array<{ name: 
     '  timestamp_column_type = "timestamp with time zone"',
     '  # The default table plus an index for the benchmark\'s lag probe (newest row per device).',
     `  create_templates = ['''CREATE TABLE {{ .table }} ({{ .columns }})''', '''CREATE INDEX ON {{ .table }} (device, time)''']`,
-    '  pool_max_conns = 2',
     '',
   ];
   for (const d of o.devices) {
