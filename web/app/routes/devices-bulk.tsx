@@ -5,7 +5,8 @@
  * concurrency) and shows the result per device. Plain form posts: works without
  * JavaScript. GET lists recorded bulk actions (who, when, filter, count, progress).
  */
-import { Form, Link, data, useActionData, useLoaderData, useNavigation } from 'react-router';
+import { useEffect } from 'react';
+import { Form, Link, data, useActionData, useFetcher, useLoaderData, useNavigation } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/devices-bulk';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -137,6 +138,15 @@ export default function DevicesBulk() {
   const { recent, detail } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
+  // While a confirmed action runs (JavaScript on), read the record's progress every second.
+  const progress = useFetcher<typeof loader>();
+  const running = navigation.state === 'submitting' && navigation.formData?.get('confirm') === 'yes';
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => progress.load('/devices/bulk'), 1000);
+    return () => clearInterval(timer);
+  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
+  const current = running ? progress.data?.recent.find((r) => !r.finishedAt) : undefined;
   const back = (filter: string) => (filter ? `/devices?${filter}` : '/devices');
   return (
     <section>
@@ -149,7 +159,9 @@ export default function DevicesBulk() {
 
       {navigation.state === 'submitting' ? (
         <p className="notice" data-testid="bulk-progress">
-          Working… each device is acknowledged by its session workflow; progress is recorded below (reload to follow it).
+          {current
+            ? `Working: ${current.done.toLocaleString('en')} of ${current.count.toLocaleString('en')} devices done, ${current.failed.toLocaleString('en')} failed…`
+            : 'Working… each device is acknowledged by its session workflow.'}
         </p>
       ) : null}
 
