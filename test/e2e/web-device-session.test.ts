@@ -6,12 +6,14 @@
  * Screenshots of the three go to test-artifacts/ (copied into docs/screenshots/).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
 import type { DeviceSessionOptions } from '../../core/names';
 import { startFleet, type Fleet } from '../../simulator/fleet';
+import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb, startWorkers, testClient, type Workers } from '../support/system';
@@ -33,17 +35,20 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
   let admin: TestUser;
   const started: number[] = [];
 
-  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });
+  /** A screenshot in test-artifacts/; docs/web.md's copy in docs/screenshots/ is refreshed with UPDATE_SCREENSHOTS=1 (or when missing). */
+  async function shot(p: Page, name: string): Promise<void> {
+    const file = path.join(artifactsDir(), `web-${name}.png`);
+    await p.screenshot({ path: file, fullPage: true });
+    const docsShot = path.join(import.meta.dirname, '..', '..', 'docs', 'screenshots', `${name}.png`);
+    if (process.env.UPDATE_SCREENSHOTS === '1' || !fs.existsSync(docsShot)) fs.copyFileSync(file, docsShot);
+  }
 
   before(async () => {
     tdb = await createTestDatabase('e2e_device_session');
     fleet = await startFleet({ gnmiCount: 2, interfaces: 2, namePrefix: 'page' });
     [workers, client, web] = await Promise.all([startWorkers(tdb.url, { env: { INGEST_FLUSH_MS: '100' } }), testClient(), startWeb(tdb.url)]);
     admin = await createTestUser(tdb.db, 'admin', 'session-page@example.test');
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await signInPage(page, web.url, admin);
   });
@@ -67,8 +72,9 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
     const id = await start(0);
     await waitForState(client, id, 'streaming');
     await page.goto(`${web.url}/devices/${id}`);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 4, null, { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=interfaces] tr[data-stale=no]').length === 2, null, { timeout: 30_000 });
+    // Some seconds of points (250 ms apart, two interfaces), and the table's rates from the refresh.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 60, null, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=interfaces] tr[data-stale=no]')].filter((r) => /bit\/s/.test(r.textContent ?? '')).length === 2, null, { timeout: 30_000 });
     assert.equal(await page.getByTestId('outage').count(), 0, 'a streaming device has no outage line');
     assert.match(await page.getByTestId('live-chart-status').innerText(), /^Live, newest point \d+ s ago$/);
     await shot(page, 'device-healthy');

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb } from '../support/system';
@@ -69,10 +70,7 @@ describe('web: device page state is true now', function () {
     tdb = await createTestDatabase('e2e_device_state');
     web = await startWeb(tdb.url);
     admin = await createTestUser(tdb.db, 'admin', 'state-admin@example.test');
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await signInPage(page, web.url, admin);
   });

@@ -215,7 +215,8 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       },
       {
         data: { name: OUTAGE_DATASET },
-        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#5b6472', fontSize: 11 },
+        // Clipped to the plot: a long error must not run past the chart.
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#5b6472', fontSize: 11, clip: true },
         encoding: { x: { field: 'from', type: 'temporal', scale: { type: 'utc' } }, y: { value: 0 }, text: { field: 'label' } },
       },
     ],

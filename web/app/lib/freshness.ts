@@ -93,8 +93,8 @@ export function sessionOutage(input: { enabled: boolean; status: SessionFacts | 
   return { kind: 'silent', since, reason: 'the session is up but the device sends nothing' };
 }
 
-/** gRPC's empty trailer on connection errors ("… Resolution note: ") says nothing to an operator. */
-const tidy = (reason: string) => reason.replace(/\s*Resolution note:\s*$/, '').trim();
+/** An error as an operator reads it: gRPC's empty trailer on connection errors ("… Resolution note: ") says nothing. */
+export const tidy = (reason: string) => reason.replace(/\s*Resolution note:\s*$/, '').trim();
 
 /** One line for an outage: "No data since 06:40 — SSH connection refused · retry 33 in 22 s". */
 export function outageLine(o: Outage, now: number): string {

@@ -17,7 +17,7 @@ import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
 import { ago, formatValue } from '../lib/format';
-import { clock, isStale, outageLine, parkedAdvice, sessionOutage, type Outage } from '../lib/freshness';
+import { clock, isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../storage/gaps';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
@@ -306,7 +306,7 @@ export default function Device() {
                     {lastError.current ? '' : 'earlier connection · '}
                     {lastError.at ? `${stamp(lastError.at)} (${ago(lastError.at, now)})` : 'time not recorded'}:{' '}
                   </span>
-                  {lastError.message}
+                  {tidy(lastError.message)}
                 </>
               ) : (
                 'none'
