@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Page } from 'playwright-core';
-import { createUser } from '../web/app/lib/users.server';
+import { createUser } from '../storage/users';
 
 /** Credentials of a test user. */
 export interface TestUser {

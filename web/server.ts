@@ -12,7 +12,7 @@ import { createRequestHandler, type ServerBuild } from 'react-router';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { createKnex } from '../storage/pool';
-import { countUsers, ensureAdminFromEnv } from './app/lib/users.server';
+import { countUsers, ensureAdminFromEnv } from '../storage/users';
 
 const log = createLogger('web');
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -14,7 +14,7 @@ import { safeRedirect } from '../../web/app/lib/auth.server';
 import { ctx, resetContext } from '../../web/app/lib/context.server';
 import { LiveHub, type LivePoint } from '../../web/app/lib/live-hub.server';
 import { layoutData } from '../../web/app/lib/flash.server';
-import { SCRYPT_COST } from '../../web/app/lib/password.server';
+import { SCRYPT_COST } from '../../core/password';
 import { overBudget } from '../../web/app/lib/query-budget';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';

@@ -4,7 +4,7 @@ import { DeviceForm, SECRET_FIELDS, deviceFormInput } from '../../web/app/lib/de
 import { fieldErrors, parseDuration, formatDuration, submittedValues } from '../../web/app/lib/forms';
 import { parseProfileForm, parseSubscriptionLines, formatSubscriptionLines } from '../../web/app/lib/profile-form';
 import { WidgetForm, widgetFormInput } from '../../web/app/lib/widget-form';
-import { hashPassword, verifyPassword } from '../../web/app/lib/password.server';
+import { hashPassword, verifyPassword } from '../../core/password';
 
 const fd = (entries: Record<string, string | string[]>) => {
   const f = new FormData();

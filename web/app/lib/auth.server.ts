@@ -9,16 +9,9 @@
 import crypto from 'node:crypto';
 import { data, redirect } from 'react-router';
 import { ctx } from './context.server';
+import { deleteUserWebSessions, deleteWebSession, insertWebSession, webSessionUser, type SessionUser } from '../../../storage/users';
 
-/** Roles: admins change things, viewers only look. */
-export type Role = 'admin' | 'viewer';
-
-/** The signed-in user. */
-export interface SessionUser {
-  id: number;
-  email: string;
-  role: Role;
-}
+export type { Role, SessionUser } from '../../../storage/users';
 
 const tokenHash = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
@@ -26,13 +19,7 @@ const tokenHash = (token: string) => crypto.createHash('sha256').update(token).d
 export async function createUserSession(userId: number): Promise<string> {
   const { db, config, sessionCookie } = ctx();
   const token = crypto.randomBytes(32).toString('base64url');
-  await db('sessions').insert({
-    id: tokenHash(token),
-    user_id: userId,
-    expires_at: new Date(Date.now() + config.SESSION_MAX_AGE_HOURS * 3600_000),
-  });
-  // Opportunistic clean-up of expired sessions.
-  await db('sessions').where('expires_at', '<', new Date()).delete();
+  await insertWebSession(db, tokenHash(token), userId, new Date(Date.now() + config.SESSION_MAX_AGE_HOURS * 3600_000));
   return sessionCookie.serialize(token);
 }
 
@@ -45,19 +32,13 @@ async function sessionToken(request: Request): Promise<string | undefined> {
 export async function getUser(request: Request): Promise<SessionUser | undefined> {
   const token = await sessionToken(request);
   if (!token) return undefined;
-  const row = await ctx()
-    .db('sessions as s')
-    .join('users as u', 'u.id', 's.user_id')
-    .where('s.id', tokenHash(token))
-    .andWhere('s.expires_at', '>', new Date())
-    .first('u.id', 'u.email', 'u.role');
-  return row ? { id: row.id, email: row.email, role: row.role } : undefined;
+  return webSessionUser(ctx().db, tokenHash(token));
 }
 
 /** End the request's session; returns the Set-Cookie header value that clears the cookie. */
 export async function destroyUserSession(request: Request): Promise<string> {
   const token = await sessionToken(request);
-  if (token) await ctx().db('sessions').where({ id: tokenHash(token) }).delete();
+  if (token) await deleteWebSession(ctx().db, tokenHash(token));
   return ctx().sessionCookie.serialize('', { maxAge: 0 });
 }
 
@@ -67,9 +48,7 @@ export async function destroyUserSession(request: Request): Promise<string> {
  */
 export async function endOtherSessions(request: Request, userId: number): Promise<number> {
   const token = await sessionToken(request);
-  const q = ctx().db('sessions').where({ user_id: userId });
-  if (token) q.whereNot({ id: tokenHash(token) });
-  return q.delete();
+  return deleteUserWebSessions(ctx().db, userId, token ? tokenHash(token) : undefined);
 }
 
 /** The origin same-origin redirect targets are resolved against (any fixed origin works: only the path survives). */

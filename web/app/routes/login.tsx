@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Route } from './+types/login';
 import { assertSameOrigin, clientAddress, createUserSession, getUser, isKnownBrowser, rememberBrowser, safeRedirect } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { checkCredentials, countAdmins } from '../lib/users.server';
+import { checkCredentials, countAdmins } from '../../../storage/users';
 
 export function meta() {
   return [{ title: 'Sign in · switch-telemetry' }];

@@ -11,7 +11,7 @@ import type { Route } from './+types/setup';
 import { assertSameOrigin, createUserSession } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { fieldErrors } from '../lib/forms';
-import { countAdmins, createFirstAdmin } from '../lib/users.server';
+import { countAdmins, createFirstAdmin } from '../../../storage/users';
 import { NewPassword } from '../lib/user-form';
 
 export function meta() {

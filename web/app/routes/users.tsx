@@ -5,9 +5,8 @@ import type { Route } from './+types/users';
 import { endOtherSessions, requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { fieldErrors } from '../lib/forms';
-import { hashPassword } from '../lib/password.server';
 import { NewPassword, NewUserForm } from '../lib/user-form';
-import { countAdmins, createUser, emailTaken } from '../lib/users.server';
+import { countAdmins, createUser, deleteUser, emailTaken, findUser, listUsers, setUserPassword, setUserRole } from '../../../storage/users';
 
 export function meta() {
   return [{ title: 'Users · switch-telemetry' }];
@@ -15,7 +14,7 @@ export function meta() {
 
 export async function loader({ request }: Route.LoaderArgs) {
   const me = await requireAdmin(request);
-  const users = await ctx().db('users').select('id', 'email', 'role', 'created_at').orderBy('email');
+  const users = await listUsers(ctx().db);
   return { me, users: users.map((u) => ({ ...u, created_at: new Date(u.created_at).toISOString() })) };
 }
 
@@ -35,7 +34,7 @@ export async function action({ request }: Route.ActionArgs) {
   }
   const id = Id.safeParse(form.get('id'));
   if (!id.success) throw data('Which user?', { status: 400 });
-  const user = await db('users').where({ id: id.data }).first('id', 'email', 'role');
+  const user = await findUser(db, id.data);
   if (!user) throw data('No such user', { status: 404 });
   if (intent === 'role') {
     const role = z.enum(['admin', 'viewer']).safeParse(form.get('role'));
@@ -43,20 +42,20 @@ export async function action({ request }: Route.ActionArgs) {
     if (user.role === 'admin' && role.data === 'viewer' && (await countAdmins(db)) <= 1) {
       return data({ intent, errors: { role: 'The last admin cannot become a viewer' } }, 400);
     }
-    await db('users').where({ id: user.id }).update({ role: role.data, updated_at: db.fn.now() });
+    await setUserRole(db, user.id, role.data);
     return { intent, ok: `${user.email} is now ${role.data}` };
   }
   if (intent === 'password') {
     const pw = NewPassword.safeParse(form.get('password') ?? '');
     if (!pw.success) return data({ intent, errors: { [`password-${user.id}`]: pw.error.issues[0].message } }, 400);
-    await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(pw.data), updated_at: db.fn.now() });
+    await setUserPassword(db, user.id, pw.data);
     // ADR 050: a password change ends the user's other sessions (all of them when an admin resets someone else's).
     const ended = await endOtherSessions(request, user.id);
     return { intent, ok: `Password of ${user.email} changed; ${ended} other sign-in${ended === 1 ? '' : 's'} ended` };
   }
   if (intent === 'delete') {
     if (user.id === me.id) return data({ intent, errors: { _form: 'You cannot remove yourself' } }, 400);
-    await db('users').where({ id: user.id }).delete();
+    await deleteUser(db, user.id);
     return { intent, ok: `Removed ${user.email}` };
   }
   throw data('Unknown action', { status: 400 });

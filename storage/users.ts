@@ -1,8 +1,20 @@
-/** Users of the web app: create, list, change, and the first admin from the environment. */
+/**
+ * The users-and-web-sessions repository: users of the web app (create, list, change, the first
+ * admin from the environment) and their sign-in sessions (stored by token hash).
+ */
 import type { Knex } from 'knex';
-import type { Config } from '../../../core/config';
-import type { Role, SessionUser } from './auth.server';
-import { hashPassword, needsRehash, verifyPassword } from './password.server';
+import type { Config } from '../core/config';
+import { hashPassword, needsRehash, verifyPassword } from '../core/password';
+
+/** Roles: admins change things, viewers only look. */
+export type Role = 'admin' | 'viewer';
+
+/** The signed-in user. */
+export interface SessionUser {
+  id: number;
+  email: string;
+  role: Role;
+}
 
 /** Create a user; the email is stored as given and matched case-insensitively. */
 export async function createUser(db: Knex, input: { email: string; password: string; role: Role }): Promise<SessionUser> {
@@ -75,4 +87,57 @@ export async function ensureAdminFromEnv(db: Knex, config: Pick<Config, 'ADMIN_E
   if ((await countAdmins(db)) > 0) return undefined;
   if (await emailTaken(db, config.ADMIN_EMAIL)) return undefined;
   return createFirstAdmin(db, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+}
+
+/** Store a web session under its token's hash, and drop expired ones (opportunistic clean-up). */
+export async function insertWebSession(db: Knex, tokenHash: string, userId: number, expiresAt: Date): Promise<void> {
+  await db('sessions').insert({ id: tokenHash, user_id: userId, expires_at: expiresAt });
+  await db('sessions').where('expires_at', '<', new Date()).delete();
+}
+
+/** The user of an unexpired web session, or undefined. */
+export async function webSessionUser(db: Knex, tokenHash: string): Promise<SessionUser | undefined> {
+  const row = await db('sessions as s')
+    .join('users as u', 'u.id', 's.user_id')
+    .where('s.id', tokenHash)
+    .andWhere('s.expires_at', '>', new Date())
+    .first('u.id', 'u.email', 'u.role');
+  return row ? { id: row.id, email: row.email, role: row.role } : undefined;
+}
+
+/** End one web session. */
+export async function deleteWebSession(db: Knex, tokenHash: string): Promise<void> {
+  await db('sessions').where({ id: tokenHash }).delete();
+}
+
+/** End every web session of a user except `keepTokenHash`; returns how many ended. */
+export async function deleteUserWebSessions(db: Knex, userId: number, keepTokenHash?: string): Promise<number> {
+  const q = db('sessions').where({ user_id: userId });
+  if (keepTokenHash) q.whereNot({ id: keepTokenHash });
+  return q.delete();
+}
+
+/** Every user, by email (no password hashes). */
+export async function listUsers(db: Knex): Promise<Array<SessionUser & { created_at: Date }>> {
+  return db('users').select('id', 'email', 'role', 'created_at').orderBy('email');
+}
+
+/** A user by id, or undefined. */
+export async function findUser(db: Knex, id: number): Promise<SessionUser | undefined> {
+  return db('users').where({ id }).first('id', 'email', 'role');
+}
+
+/** Change a user's role. */
+export async function setUserRole(db: Knex, id: number, role: Role): Promise<void> {
+  await db('users').where({ id }).update({ role, updated_at: db.fn.now() });
+}
+
+/** Set a user's password (hashed here at the current cost). */
+export async function setUserPassword(db: Knex, id: number, password: string): Promise<void> {
+  await db('users').where({ id }).update({ password_hash: await hashPassword(password), updated_at: db.fn.now() });
+}
+
+/** Remove a user (their web sessions go with them). */
+export async function deleteUser(db: Knex, id: number): Promise<void> {
+  await db('users').where({ id }).delete();
 }
