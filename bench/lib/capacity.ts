@@ -55,6 +55,8 @@ export interface Trial {
   lagMaxMs: number;
   held: boolean;
   why?: string;
+  /** False when the previous window's backlog had not drained after 60 s (this window inherited it). */
+  drained: boolean;
   cpuPercent: Record<string, number>;
   /** µs of CPU per committed point, per process group. */
   cpuUsPerPoint: Record<string, number>;
@@ -99,7 +101,14 @@ async function trial(t: CapacityTarget, rate: number, o: CapacityOptions): Promi
   await t.setRate(rate);
   // Let the previous window's backlog drain before measuring (a fact: the lag is back under 1 s).
   const drainDeadline = Date.now() + 60_000;
-  while (Date.now() < drainDeadline && (await t.lagMs()) > 1000) await sleep(500);
+  let drained = true;
+  while ((await t.lagMs()) > 1000) {
+    if (Date.now() > drainDeadline) {
+      drained = false;
+      break;
+    }
+    await sleep(500);
+  }
   await sleep(3000); // the new rate reaches every stream within one sample interval
   const meter = new CpuMeter(() => t.pids());
   const c0 = await t.committed();
@@ -137,6 +146,7 @@ async function trial(t: CapacityTarget, rate: number, o: CapacityOptions): Promi
     lagP99Ms: Math.round(lagP99),
     lagMaxMs: Math.round(Math.max(...lags)),
     held: why.length === 0,
+    drained,
     why: why.join(', ') || undefined,
     cpuPercent: cpu,
     cpuUsPerPoint: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perSecond > 0 ? Math.round((v / 100 / perSecond) * 1e8) / 100 : NaN])),

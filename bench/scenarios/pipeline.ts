@@ -53,10 +53,12 @@ export const LAG_P99_BOUND_MS = 2000;
  */
 export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
   const sim = await sys.startSimulator(o.devices, o.interfaces, { SIM_GNMI_GENERATOR: 'templates' });
+  const base = (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
+  // The first rate from the start: a warm-up at full speed would leave a backlog the first window inherits.
+  await setSimulatorRate(sim.controlPort, base / o.search.startRate);
   const control = sys.spawn('control', 'workers/control.ts');
   const collector = await sys.startCollector('collector');
   const deviceIds = await sys.addDevices(sim.ports, countersProfile(o.intervalMs));
-  const base = (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
   process.stderr.write(`  ${o.devices} devices × ${o.interfaces} interfaces × ${COUNTERS_PER_INTERFACE} counters (cheap generator); ${o.search.windowSeconds} s windows; warming up…\n`);
   const warmDeadline = Date.now() + 90_000;
   while (Date.now() < warmDeadline && (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) < o.devices) await sleep(1000);

@@ -88,6 +88,8 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
   const buildSeconds = Math.round((Date.now() - started) / 1000);
   const sim = await sys.startSimulator(o.devices, o.interfaces, { SIM_GNMI_GENERATOR: 'templates' });
   const members = (await (await fetch(`http://127.0.0.1:${sim.controlPort}/devices`)).json()) as Array<{ name: string; port: number }>;
+  // The first rate from the start (7 counters per interface; checked against the table below).
+  await setSimulatorRate(sim.controlPort, (o.devices * o.interfaces * 7 * 1000) / o.intervalMs / o.search.startRate);
   const conf = path.join(sys.tmp, 'telegraf.conf');
   fs.writeFileSync(conf, telegrafConfig({ databaseUrl: sys.services.databaseUrl, devices: members, intervalMs: o.intervalMs, username, password }), { mode: 0o600 });
   const child = startChild('telegraf', telegraf, ['--config', conf], { quiet: !process.env.BENCH_VERBOSE, env: { ...process.env, GOMAXPROCS: '2' } });
