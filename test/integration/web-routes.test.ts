@@ -191,7 +191,12 @@ describe('web: loaders and actions', function () {
   });
 
   it('disable and approve-host-key change the row and tell the workflow; unknown intents are 400', async () => {
-    const res = await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'disable' } }), { deviceId: String(deviceId) });
+    // Unconfirmed, disable leads to the confirmation step and changes nothing (ADR 090).
+    const ask = await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'disable' } }), { deviceId: String(deviceId) });
+    assert.equal(ask.status, 302);
+    assert.equal(ask.headers.get('location'), `/devices/${deviceId}?confirm=disable`);
+    assert.equal((await tdb.db('devices').where({ id: deviceId }).first()).enabled, true);
+    const res = await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'disable', confirmed: 'yes' } }), { deviceId: String(deviceId) });
     assert.equal(res.status, 302);
     assert.equal((await tdb.db('devices').where({ id: deviceId }).first()).enabled, false);
     await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'approve-host-key' } }), { deviceId: String(deviceId) });
@@ -280,7 +285,7 @@ describe('web: loaders and actions', function () {
   });
 
   it('delete: the workflow is told to stop and the device is gone', async () => {
-    const res = await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'delete' } }), { deviceId: String(deviceId) });
+    const res = await call(routes.device.action, routeRequest(`/devices/${deviceId}`, { cookie: adminCookie, form: { intent: 'delete', confirmed: 'yes' } }), { deviceId: String(deviceId) });
     assert.equal(res.status, 302);
     assert.equal(await tdb.db('devices').where({ id: deviceId }).first(), undefined);
     const history = await client.workflow.getHandle(deviceSessionWorkflowId(deviceId)).fetchHistory();
