@@ -14,3 +14,64 @@ export async function ensureProfile(db: Knex, protocol: 'gnmi' | 'netconf', p: {
     .returning('id');
   return row?.id ?? (await db('subscription_profiles').where({ name: p.name }).first('id')).id;
 }
+
+/** A subscription-profile row. */
+export interface ProfileRow {
+  id: number;
+  name: string;
+  protocol: 'gnmi' | 'netconf';
+  description: string | null;
+  spec: unknown;
+}
+
+/** A profile by id, or undefined (ids outside the column's range are simply unknown). */
+export async function getProfile(db: Knex, id: number): Promise<ProfileRow | undefined> {
+  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 31) return undefined;
+  return db('subscription_profiles').where({ id }).first();
+}
+
+/** Every profile by name (without its spec). */
+export async function listProfiles(db: Knex): Promise<Array<Omit<ProfileRow, 'spec'>>> {
+  return db('subscription_profiles').select('id', 'name', 'protocol', 'description').orderBy('name');
+}
+
+/** Every profile by name, with how many devices use it. */
+export async function listProfilesWithUse(db: Knex): Promise<Array<ProfileRow & { devices: number }>> {
+  return db('subscription_profiles as p')
+    .leftJoin('device_profiles as dp', 'dp.profile_id', 'p.id')
+    .groupBy('p.id')
+    .orderBy('p.name')
+    .select('p.id', 'p.name', 'p.protocol', 'p.description', 'p.spec', db.raw('count(dp.device_id)::int AS devices'));
+}
+
+/** Ids of the devices using a profile. */
+export async function profileDeviceIds(db: Knex, profileId: number): Promise<number[]> {
+  return (await db('device_profiles').where({ profile_id: profileId }).pluck('device_id')) as number[];
+}
+
+/** Whether another profile than `exceptId` has this name. */
+export async function profileNameTaken(db: Knex, name: string, exceptId?: number): Promise<boolean> {
+  return Boolean(await db('subscription_profiles').where({ name }).whereNot({ id: exceptId ?? 0 }).first('id'));
+}
+
+/** Create (no id) or update a profile and set exactly which devices use it, in one transaction; returns its id. */
+export async function saveProfile(
+  db: Knex,
+  profile: { id?: number; name: string; protocol: 'gnmi' | 'netconf'; description: string | null; spec: unknown },
+  deviceIds: number[],
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    let id = profile.id;
+    const fields = { name: profile.name, protocol: profile.protocol, description: profile.description, spec: JSON.stringify(profile.spec), updated_at: trx.fn.now() };
+    if (id) await trx('subscription_profiles').where({ id }).update(fields);
+    else id = (await trx('subscription_profiles').insert(fields).returning('id'))[0].id as number;
+    await trx('device_profiles').where({ profile_id: id }).delete();
+    if (deviceIds.length) await trx('device_profiles').insert(deviceIds.map((device_id) => ({ device_id, profile_id: id })));
+    return id;
+  });
+}
+
+/** Delete a profile (its device links go with it). */
+export async function deleteProfile(db: Knex, id: number): Promise<void> {
+  await db('subscription_profiles').where({ id }).delete();
+}

@@ -13,6 +13,7 @@ import { deviceNameTaken, deviceProfileIds, getDevice, insertDevice, storedSecre
 import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
 import { setFlash } from '../lib/flash.server';
 import { isSecretsUnreadable } from '../../../storage/secrets';
+import { listProfiles } from '../../../storage/profiles';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
@@ -62,7 +63,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   await requireAdmin(request);
   const { db, keyring } = ctx();
   const device = await loadTarget(params);
-  const profiles = await db('subscription_profiles').select('id', 'name', 'protocol', 'description').orderBy('name');
+  const profiles = await listProfiles(db);
   const values: Values = device
     ? deviceValues(device, await deviceProfileIds(db, device.id))
     : { protocol: 'gnmi', port: '57400', enabled: 'on', 'gnmi.tls': 'tls', profileIds: profiles.filter((p) => p.protocol === 'gnmi').slice(0, 1).map((p) => p.id).join(',') };

@@ -14,6 +14,7 @@ import { Form, Link, data, useActionData } from 'react-router';
 import type { Route } from './+types/devices-import';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { listProfiles } from '../../../storage/profiles';
 import { CSV_COLUMNS, ImportError, MAX_IMPORT_BYTES, candidatesFrom } from '../lib/device-import';
 import { deviceNameTaken, insertDevice } from '../lib/devices.server';
 import { startSession } from '../lib/sessions.server';
@@ -77,7 +78,7 @@ export async function action({ request }: Route.ActionArgs) {
     };
   }
   const { db, keyring } = ctx();
-  const profiles = await db('subscription_profiles').select('id', 'name', 'protocol');
+  const profiles = await listProfiles(db);
   const results: RowResult[] = [];
   const seen = new Set<string>();
   for (const c of candidates) {

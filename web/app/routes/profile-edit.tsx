@@ -12,6 +12,7 @@ import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
 import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
 import { listDeviceItems, parseProfileRow } from '../../../storage/devices';
+import { deleteProfile, getProfile, profileDeviceIds, profileNameTaken, saveProfile } from '../../../storage/profiles';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {
@@ -23,9 +24,9 @@ type Values = Record<string, string>;
 async function loadProfile(params: Route.LoaderArgs['params']) {
   if (!('profileId' in params) || params.profileId === undefined) return undefined;
   const id = Number(params.profileId);
-  const row = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await ctx().db('subscription_profiles').where({ id }).first() : undefined;
+  const row = await getProfile(ctx().db, id);
   if (!row) throw data('No such profile', { status: 404 });
-  return row as { id: number; name: string; protocol: 'gnmi' | 'netconf'; description: string | null; spec: unknown };
+  return row;
 }
 
 function profileValues(row: NonNullable<Awaited<ReturnType<typeof loadProfile>>>, deviceIds: number[]): Values {
@@ -65,7 +66,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const row = await loadProfile(params);
   if (!row && user.role !== 'admin') throw data('Only admins can change this.', { status: 403 });
   const devices = (await listDeviceItems(db)).map(({ id, name, protocol }) => ({ id, name, protocol }));
-  const attached = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
+  const attached = row ? await profileDeviceIds(db, row.id) : [];
   const values: Values = row
     ? profileValues(row, attached)
     : { protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.pollInterval': '10s', 'gnmi.subscriptions': '/interfaces/interface/state/counters sample 10s', 'netconf.method': 'get', 'netconf.period': '10s', 'netconf.stream': 'NETCONF' };
@@ -78,29 +79,20 @@ export async function action({ request, params }: Route.ActionArgs) {
   const row = await loadProfile(params);
   const form = await request.formData();
   if (row && form.get('intent') === 'delete') {
-    const attached = (await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[];
-    await db('subscription_profiles').where({ id: row.id }).delete();
+    const attached = await profileDeviceIds(db, row.id);
+    await deleteProfile(db, row.id);
     await reconfigureDevices(attached, `profile ${row.name} deleted by ${user.email}`);
     return redirect('/profiles');
   }
   const parsed = parseProfileForm(form);
   const values = submittedValues(form);
   if (!parsed.ok) return data({ values, errors: parsed.errors }, 400);
-  const taken = await db('subscription_profiles').where({ name: parsed.head.name }).whereNot({ id: row?.id ?? 0 }).first('id');
-  if (taken) return data({ values, errors: { name: 'Another profile has this name' } as FieldErrors }, 400);
+  if (await profileNameTaken(db, parsed.head.name, row?.id)) return data({ values, errors: { name: 'Another profile has this name' } as FieldErrors }, 400);
   const { head, spec } = parsed;
   // Only devices of the profile's protocol can use it.
   const sameProtocol = (await listDeviceItems(db, { ids: head.deviceIds, protocol: head.protocol })).map((d) => d.id);
-  const before = row ? ((await db('device_profiles').where({ profile_id: row.id }).pluck('device_id')) as number[]) : [];
-  const id = await db.transaction(async (trx) => {
-    let id = row?.id;
-    const fields = { name: head.name, protocol: head.protocol, description: head.description ?? null, spec: JSON.stringify(spec), updated_at: trx.fn.now() };
-    if (id) await trx('subscription_profiles').where({ id }).update(fields);
-    else id = (await trx('subscription_profiles').insert(fields).returning('id'))[0].id as number;
-    await trx('device_profiles').where({ profile_id: id }).delete();
-    if (sameProtocol.length) await trx('device_profiles').insert(sameProtocol.map((device_id) => ({ device_id, profile_id: id })));
-    return id!;
-  });
+  const before = row ? await profileDeviceIds(db, row.id) : [];
+  const id = await saveProfile(db, { id: row?.id, name: head.name, protocol: head.protocol, description: head.description ?? null, spec }, sameProtocol);
   await reconfigureDevices([...new Set([...before, ...sameProtocol])], `profile ${head.name} changed by ${user.email}`);
   return redirect(`/profiles/${id}`);
 }

@@ -4,6 +4,7 @@ import type { Route } from './+types/profiles';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { parseProfileRow } from '../../../storage/devices';
+import { listProfilesWithUse } from '../../../storage/profiles';
 import { formatDuration } from '../lib/forms';
 
 export function meta() {
@@ -13,11 +14,7 @@ export function meta() {
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireUser(request);
   const { db } = ctx();
-  const rows = await db('subscription_profiles as p')
-    .leftJoin('device_profiles as dp', 'dp.profile_id', 'p.id')
-    .groupBy('p.id')
-    .orderBy('p.name')
-    .select('p.id', 'p.name', 'p.protocol', 'p.description', 'p.spec', db.raw('count(dp.device_id)::int AS devices'));
+  const rows = await listProfilesWithUse(db);
   return {
     canEdit: user.role === 'admin',
     profiles: rows.map((r) => {
