@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import { addWidget } from '../../storage/dashboards';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { startWeb } from '../support/system';
@@ -154,6 +155,45 @@ describe('web: device page state is true now', function () {
       throw new Error(`${err.message}; at ${page.url()}: ${(await page.locator('.warning, [data-testid=flash]').allInnerTexts()).join(' | ')}`);
     });
     assert.equal(await tdb.db('devices').where({ id: deviceId }).first(), undefined, 'deleted after confirming');
+  });
+
+  it('removing a widget and deleting a dashboard or a widget ask first, naming what happens (JavaScript off and on)', async () => {
+    const deviceId = await makeDevice('dash-switch');
+    const [{ id }] = await tdb.db('dashboards').insert({ name: 'Doomed board', time_range: '1h', live: true }).returning('id');
+    const dashboardId = Number(id);
+    const widget = (title: string) =>
+      addWidget(tdb.db, dashboardId, { title, deviceId, path: counter('*', 'in-octets'), rate: true, aggregate: 'none', groupBy: 'series', chart: 'line', unit: 'bits/s', width: 6 });
+    const [w1, w2] = [await widget('Inbound A'), await widget('Inbound B')];
+    const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    const p = await noJs.newPage();
+    await signInPage(p, web.url, admin);
+    await p.goto(`${web.url}/dashboards/${dashboardId}/edit`);
+    await p.getByTestId(`remove-widget-${w1}`).click();
+    assert.match(await p.getByTestId('confirm-delete-widget-panel').innerText(), /Remove the widget Inbound A from Doomed board\? Only the chart goes; the data stay\./);
+    await p.getByTestId('confirm-delete-widget').click();
+    await p.waitForURL((u) => u.pathname.endsWith('/edit') && !u.search.includes('confirm'));
+    assert.deepEqual((await tdb.db('widgets').where({ dashboard_id: dashboardId }).select('id')).map((r) => Number(r.id)), [w2]);
+
+    await p.goto(`${web.url}/dashboards/${dashboardId}/widgets/${w2}`);
+    await p.getByTestId('delete-widget').click();
+    assert.match(await p.getByTestId('confirm-delete-panel').innerText(), /Delete the widget Inbound B from Doomed board\?/);
+    await p.getByTestId('confirm-cancel').click();
+    assert.equal(await tdb.db('widgets').where({ id: w2 }).first().then((r) => !!r), true, 'cancel keeps it');
+    await noJs.close();
+
+    // JavaScript on: the dashboard's delete names its widgets and leaves the data alone.
+    await page.goto(`${web.url}/dashboards/${dashboardId}/edit`);
+    await page.getByTestId('delete-dashboard').click();
+    assert.match(await page.getByTestId('confirm-delete-dashboard-panel').innerText(), /Delete the dashboard Doomed board and its 1 widget\? The devices and their data are not touched\./);
+    await page.getByTestId('confirm-delete-dashboard').click();
+    await page.waitForURL(/\/dashboards$/);
+    assert.equal(await tdb.db('dashboards').where({ id: dashboardId }).first(), undefined);
+    // An unconfirmed post only leads to the step.
+    const [{ id: other }] = await tdb.db('dashboards').insert({ name: 'Kept board', time_range: '1h', live: true }).returning('id');
+    const res = await page.request.post(`${web.url}/dashboards/${other}/edit`, { form: { intent: 'delete-dashboard' }, maxRedirects: 0, headers: { Origin: web.url } });
+    assert.equal(res.status(), 302);
+    assert.match(res.headers().location ?? '', /confirm=dashboard/);
+    assert.ok(await tdb.db('dashboards').where({ id: other }).first());
   });
 
   it('pages carry an icon (no /favicon.ico request fails) and error pages a title', async () => {

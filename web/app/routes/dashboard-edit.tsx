@@ -1,5 +1,5 @@
 /** Edit a dashboard (admins): name and defaults, widget order, delete widgets or the dashboard. */
-import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import { Form, Link, data, redirect, useActionData, useLoaderData, useSearchParams } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/dashboard-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -10,6 +10,7 @@ import { checkbox, fieldErrors, text } from '../lib/forms';
 import { DashboardForm } from '../lib/widget-form';
 import { RANGES } from '../lib/widget-data';
 import { TextField } from '../components/Field';
+import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `Edit ${data?.dashboard.name ?? 'dashboard'} · switch-telemetry` }];
@@ -44,12 +45,14 @@ export async function action({ request, params }: Route.ActionArgs) {
     return redirect(`/dashboards/${dashboard.id}`);
   }
   if (intent === 'delete-dashboard') {
+    if (!isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/edit?confirm=dashboard`);
     await db('dashboards').where({ id: dashboard.id }).delete();
     return redirect('/dashboards');
   }
   const widgetId = WidgetId.safeParse(form.get('widgetId'));
   if (!widgetId.success) throw data('Which widget?', { status: 400 });
   if (intent === 'up' || intent === 'down') await moveWidget(db, dashboard.id, widgetId.data, intent === 'up' ? -1 : 1);
+  else if (intent === 'delete-widget' && !isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/edit?confirm=widget-${widgetId.data}`);
   else if (intent === 'delete-widget') await db('widgets').where({ id: widgetId.data, dashboard_id: dashboard.id }).delete();
   else throw data('Unknown action', { status: 400 });
   return redirect(`/dashboards/${dashboard.id}/edit`);
@@ -70,6 +73,10 @@ function WidgetButton({ widgetId, intent, label, className = 'secondary' }: { wi
 export default function DashboardEdit() {
   const { dashboard, widgets } = useLoaderData<typeof loader>();
   const failed = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const confirm = params.get('confirm');
+  const doomed = confirm?.startsWith('widget-') ? widgets.find((w) => `widget-${w.id}` === confirm) : undefined;
+  const cancelTo = `/dashboards/${dashboard.id}/edit`;
   return (
     <section>
       <div className="page-head">
@@ -80,6 +87,23 @@ export default function DashboardEdit() {
           </Link>
         </div>
       </div>
+      {confirm === 'dashboard' ? (
+        <ConfirmStep
+          intent="delete-dashboard"
+          text={`Delete the dashboard ${dashboard.name} and its ${widgets.length} widget${widgets.length === 1 ? '' : 's'}? The devices and their data are not touched. This cannot be undone.`}
+          label="Delete dashboard"
+          cancelTo={cancelTo}
+        />
+      ) : null}
+      {doomed ? (
+        <ConfirmStep
+          intent="delete-widget"
+          text={`Remove the widget ${doomed.title} from ${dashboard.name}? Only the chart goes; the data stay.`}
+          label="Remove widget"
+          cancelTo={cancelTo}
+          fields={{ widgetId: String(doomed.id) }}
+        />
+      ) : null}
       <div className="card">
         <h2>Widgets</h2>
         {widgets.length === 0 ? <p className="muted">No widgets yet.</p> : null}
@@ -96,7 +120,9 @@ export default function DashboardEdit() {
                 <td className="row-actions">
                   {i > 0 ? <WidgetButton widgetId={w.id} intent="up" label="↑" /> : null}
                   {i < widgets.length - 1 ? <WidgetButton widgetId={w.id} intent="down" label="↓" /> : null}
-                  <WidgetButton widgetId={w.id} intent="delete-widget" label="Remove" className="danger" />
+                  <Link to={`?confirm=widget-${w.id}`} className="button danger" data-testid={`remove-widget-${w.id}`}>
+                    Remove
+                  </Link>
                 </td>
               </tr>
             ))}
@@ -128,12 +154,9 @@ export default function DashboardEdit() {
           <button type="submit">Save</button>
         </Form>
       </div>
-      <Form method="post">
-        <input type="hidden" name="intent" value="delete-dashboard" />
-        <button type="submit" className="danger">
-          Delete this dashboard
-        </button>
-      </Form>
+      <Link to="?confirm=dashboard" className="button danger" data-testid="delete-dashboard">
+        Delete this dashboard
+      </Link>
     </section>
   );
 }

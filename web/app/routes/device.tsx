@@ -23,6 +23,7 @@ import { listGaps } from '../../../storage/gaps';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
+import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 import { resolveWindow } from '../lib/widget-data';
 
 export function meta({ data }: Route.MetaArgs) {
@@ -130,7 +131,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   const go = (message?: string) => redirect(message ? `${back}${back.includes('?') ? '&' : '?'}warning=${encodeURIComponent(message)}` : back);
   const why = `${intent.data} from the web app by ${user.email}`;
   // Delete and Disable take a second, explicit step (the confirmation panel), with or without JavaScript.
-  if ((intent.data === 'delete' || intent.data === 'disable') && form.get('confirmed') !== 'yes') return redirect(`/devices/${device.id}?confirm=${intent.data}`);
+  if ((intent.data === 'delete' || intent.data === 'disable') && !isConfirmed(form)) return redirect(`/devices/${device.id}?confirm=${intent.data}`);
   try {
     switch (intent.data) {
       case 'pause':
@@ -163,12 +164,11 @@ export async function action({ request, params }: Route.ActionArgs) {
 /** UTC date and time to the second. */
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
-function Button({ intent, label, className = 'secondary', title, confirmed }: { intent: string; label: string; className?: string; title?: string; confirmed?: boolean }) {
+function Button({ intent, label, className = 'secondary', title }: { intent: string; label: string; className?: string; title?: string }) {
   return (
     <Form method="post" className="inline">
       <input type="hidden" name="intent" value={intent} />
-      {confirmed ? <input type="hidden" name="confirmed" value="yes" /> : null}
-      <button type="submit" className={className} data-testid={confirmed ? `confirm-${intent}` : `action-${intent}`} title={title}>
+      <button type="submit" className={className} data-testid={`action-${intent}`} title={title}>
         {label}
       </button>
     </Form>
@@ -185,15 +185,7 @@ function Confirm({ intent, deviceName, deviceId }: { intent: 'delete' | 'disable
     intent === 'delete'
       ? `Delete ${deviceName}? Its session ends, and the device, its credentials and all of its collected data (series, samples, gaps) are removed. This cannot be undone.`
       : `Disable ${deviceName}? Its session ends and nothing more is collected until you enable it again. Its history is kept.`;
-  return (
-    <div className="card confirm" role="alertdialog" aria-labelledby="confirm-text" data-testid={`confirm-${intent}-panel`}>
-      <p id="confirm-text">{what}</p>
-      <Button intent={intent} label={intent === 'delete' ? 'Delete device' : 'Disable device'} className="danger" confirmed />{' '}
-      <Link to={`/devices/${deviceId}`} className="button secondary" data-testid="confirm-cancel">
-        Cancel
-      </Link>
-    </div>
-  );
+  return <ConfirmStep intent={intent} text={what} label={intent === 'delete' ? 'Delete device' : 'Disable device'} cancelTo={`/devices/${deviceId}`} />;
 }
 
 /** The ongoing outage in one line, its retry countdown following the clock. */

@@ -3,7 +3,7 @@
  * series dictionary (a <datalist>, so it works without JavaScript; with it,
  * the suggestions follow the chosen device), aggregation, rate, chart type, unit.
  */
-import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import { Form, Link, data, redirect, useActionData, useLoaderData, useSearchParams } from 'react-router';
 import { useState } from 'react';
 import type { Route } from './+types/widget-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -15,6 +15,7 @@ import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
 import { WidgetForm, widgetFormInput } from '../lib/widget-form';
 import { CHART_KINDS, UNITS } from '../lib/chart-spec';
 import { SelectField, TextField, CheckField } from '../components/Field';
+import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 
 export function meta() {
   return [{ title: 'Widget · switch-telemetry' }];
@@ -62,6 +63,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   const { dashboard, widget } = await load(params);
   const form = await request.formData();
   if (widget && form.get('intent') === 'delete') {
+    if (!isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/widgets/${widget.id}?confirm=delete`);
     await db('widgets').where({ id: widget.id }).delete();
     return redirect(`/dashboards/${dashboard.id}`);
   }
@@ -81,6 +83,7 @@ export default function WidgetEdit() {
   const values = failed?.values ?? loaded.values;
   const errors = failed?.errors ?? {};
   const [suggestions, setSuggestions] = useState(loaded.suggestions);
+  const [params] = useSearchParams();
   const onDevice = async (e: React.ChangeEvent<HTMLSelectElement>) => {
     const device = e.target.value === 'all' ? '' : e.target.value;
     const res = await fetch(`/api/paths?device=${encodeURIComponent(device)}`);
@@ -91,6 +94,14 @@ export default function WidgetEdit() {
       <h1>
         {loaded.widgetId ? 'Edit widget' : 'Add a widget'} <span className="muted">· {loaded.dashboard.name}</span>
       </h1>
+      {loaded.widgetId && params.get('confirm') === 'delete' ? (
+        <ConfirmStep
+          intent="delete"
+          text={`Delete the widget ${loaded.values.title} from ${loaded.dashboard.name}? Only the chart goes; the data stay.`}
+          label="Delete widget"
+          cancelTo={`/dashboards/${loaded.dashboard.id}/widgets/${loaded.widgetId}`}
+        />
+      ) : null}
       <Form method="post" className="form narrow" noValidate>
         <TextField name="title" label="Title" defaultValue={values.title} errors={errors} />
         <SelectField
@@ -165,12 +176,9 @@ export default function WidgetEdit() {
         </div>
       </Form>
       {loaded.widgetId ? (
-        <Form method="post" className="inline">
-          <input type="hidden" name="intent" value="delete" />
-          <button type="submit" className="danger">
-            Delete widget
-          </button>
-        </Form>
+        <Link to="?confirm=delete" className="button danger" data-testid="delete-widget">
+          Delete widget
+        </Link>
       ) : null}
     </section>
   );
