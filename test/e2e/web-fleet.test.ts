@@ -201,6 +201,8 @@ describe('web fleet view with 10,000 devices', function () {
     const simRow = page.locator('[data-testid=device-row]', { hasText: fleet.members[0].name });
     assert.equal(await simRow.getByRole('link', { name: 'workflow' }).count(), 1);
     assert.equal(await simRow.getByRole('button', { name: 'Pause' }).count(), 1);
+    // Disable leads to the device page's confirmation step.
+    assert.equal(await simRow.getByRole('link', { name: 'Disable' }).getAttribute('href'), `/devices/${simIds[0]}?confirm=disable`);
     await page.goto(`${web.url}/devices?q=lab-sw-1&size=25`);
     const labRow = page.locator('[data-testid=device-row]').first();
     assert.equal(await labRow.getByRole('link', { name: 'workflow' }).count(), 0);

@@ -253,7 +253,14 @@ export default function Devices() {
                       {d.hasWorkflow && d.enabled && d.state !== 'paused' && d.state !== 'disabled' ? (
                         <ActionButton id={d.id} intent="pause" label="Pause" />
                       ) : null}
-                      {d.enabled ? <ActionButton id={d.id} intent="disable" label="Disable" /> : <ActionButton id={d.id} intent="enable" label="Enable" />}
+                      {/* Disabling takes the device page's confirmation step (as there); enabling is one click. */}
+                      {d.enabled ? (
+                        <Link to={`/devices/${d.id}?confirm=disable`} className="button secondary">
+                          Disable
+                        </Link>
+                      ) : (
+                        <ActionButton id={d.id} intent="enable" label="Enable" />
+                      )}
                     </>
                   ) : null}
                 </td>
