@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY, testClient } from '../support/system';
 import { call, cookieFrom, createTestUser, routeRequest, type TestUser } from '../../testkit/web-auth';
 import { resetContext } from '../../web/app/lib/context.server';
-import { DEFAULT_GNMI_PROFILE } from '../../core/default-profiles';
+import { DEFAULT_GNMI_PROFILE, DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { ensureProfile } from '../../storage/profiles';
 
 describe('web: loaders and actions', function () {
@@ -169,6 +169,16 @@ describe('web: loaders and actions', function () {
     const edit = await call(routes.deviceEdit.loader, routeRequest(`/devices/${deviceId}/edit`, { cookie: adminCookie }), { deviceId: String(deviceId) });
     assert.ok(!JSON.stringify(edit.body).includes('hunter2'));
     assert.deepEqual((edit.body as { secrets: string[] }).secrets, ['password']);
+  });
+
+  it('a profile of the other protocol is refused with a message naming it, never dropped silently', async () => {
+    const gnmi = await ensureProfile(tdb.db, 'gnmi', DEFAULT_GNMI_PROFILE);
+    const netconf = await ensureProfile(tdb.db, 'netconf', DEFAULT_NETCONF_PROFILE);
+    const form = { name: 'leaf-mixed', protocol: 'gnmi', host: '127.0.0.1', port: '9', enabled: 'on', username: 'admin', 'gnmi.tls': 'insecure', 'gnmi.allowPlaintextCredentials': 'on', 'secrets.password': 'hunter2-secret', profileIds: [String(gnmi), String(netconf)] };
+    const res = await call(routes.deviceEdit.action, routeRequest('/devices/new', { cookie: adminCookie, form }));
+    assert.equal(res.status, 400);
+    assert.match((res.body as { errors: Record<string, string> }).errors.profileIds, new RegExp(`Not attached: ${DEFAULT_NETCONF_PROFILE.name} \\(NETCONF\\) is a profile of the other protocol; a gNMI device can only use gNMI profiles`));
+    assert.equal(await tdb.db('devices').where({ name: 'leaf-mixed' }).first(), undefined, 'nothing saved');
   });
 
   it('edit with a blank password keeps the stored one; a duplicate name is a field error; the workflow is signalled', async () => {

@@ -80,6 +80,15 @@ export async function action({ request, params }: Route.ActionArgs) {
   const parsed = DeviceForm.safeParse(deviceFormInput(form));
   let errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error);
   if (parsed.success && (await deviceNameTaken(db, parsed.data.name, device?.id))) errors = { name: 'Another device has this name' };
+  if (parsed.success && !errors.profileIds) {
+    // A profile of the other protocol would be dropped silently by the session: refuse it, naming it.
+    const chosen = await db('subscription_profiles').whereIn('id', parsed.data.profileIds).select('name', 'protocol');
+    const foreign = chosen.filter((p: { protocol: string }) => p.protocol !== parsed.data.protocol).map((p: { name: string; protocol: string }) => `${p.name} (${p.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'})`);
+    if (foreign.length) {
+      const mine = parsed.data.protocol === 'gnmi' ? 'gNMI' : 'NETCONF';
+      errors = { ...errors, profileIds: `Not attached: ${foreign.join(', ')} ${foreign.length === 1 ? 'is a profile' : 'are profiles'} of the other protocol; a ${mine} device can only use ${mine} profiles.` };
+    }
+  }
   if (!parsed.success || Object.keys(errors).length) return data({ values, errors }, 400);
   const input = parsed.data;
   let row;
