@@ -171,6 +171,8 @@ describe('web charts: axis labels stay inside the chart', function () {
       const [{ id }] = await tdb.db('series').insert({ device_id: deviceId, path: p, kind: 'number' }).returning('id');
       ids.set(p, Number(id));
     }
+    // Text leaves: a widget on them says so instead of "no series match yet".
+    for (const name of IFACES) await tdb.db('series').insert({ device_id: deviceId, path: `/interfaces/interface[name=${name}]/state/oper-status`, kind: 'text' });
     // Ten minutes of history: inbound a few hundred bit/s (short labels, until pushLive),
     // outbound around a gigabit (labels like "1.2Gbit/s"), packet counters in the millions,
     // CPU up to 100 %, memory in gigabytes, temperature in tens of degrees.
@@ -209,6 +211,7 @@ describe('web charts: axis labels stay inside the chart', function () {
       widget({ title: 'Outbound, bar', path: octets('out-octets'), rate: true, aggregate: 'sum', groupBy: 'all', chart: 'bar', unit: 'bits/s', width: 6 }),
       widget({ title: 'Temperature, line', path: TEMPERATURE, chart: 'line', unit: '°C', width: 6 }),
       widget({ title: 'Inbound, wide', path: octets('in-octets'), rate: true, chart: 'area', unit: 'bits/s', width: 12 }),
+      widget({ title: 'Oper-status', path: '/interfaces/interface[name=*]/state/oper-status', chart: 'line', unit: '', width: 6 }),
     ]) {
       await addWidget(tdb.db, dashboardId, w);
     }
@@ -315,10 +318,31 @@ describe('web charts: axis labels stay inside the chart', function () {
       assertInside(await axisLabelEscapes(page, charts), 9);
       await shot(page, `charts-dashboard-${width}`);
     }
+    // A raw counter widget says it is one; rate widgets do not; a text leaf is named as such.
+    const rawNotes = await page.locator('[data-testid^=widget-raw-counter-]').allInnerTexts();
+    assert.equal(rawNotes.length, 1, 'only "Packets, area" charts a counter raw');
+    assert.match(rawNotes[0], /^Raw counter: the running total since the device last reset it, not a rate\./);
+    assert.match(await page.locator('[data-testid^=widget-text-]').innerText(), /matches 4 text leaves \(states such as oper-status\), not numbers/);
+    assert.equal(await page.getByText('No series match').count(), 0);
     // Live growth on a drawn dashboard: rates a hundred times higher again (over a terabit stacked).
     const before = await pointCount(page, charts);
     await pushLive(100e9, 150e6);
     await page.waitForFunction(({ sel, n }) => [...document.querySelectorAll(sel)].reduce((m, c) => m + Number(c.getAttribute('data-point-count')), 0) >= n + 8, { sel: charts, n: before }, { timeout: 20_000 });
     assertInside(await axisLabelEscapes(page, charts), 9);
+  });
+
+  it('widget editor: typing a counter path ticks "Rate per second"; a gauge path unticks it; once set by hand it stays', async () => {
+    await page.goto(`${web.url}/dashboards/${dashboardId}/widgets/new`);
+    const path = page.getByLabel('Path');
+    const rate = page.getByLabel('Rate per second (for counters)');
+    // Typed after hydration: the box follows the path.
+    await page.waitForFunction(() => document.querySelector('input[name=path]') !== null);
+    await path.fill(counter('*', 'in-octets'));
+    await page.waitForFunction(() => (document.querySelector('input[name=rate]') as HTMLInputElement).checked, null, { timeout: 5000 });
+    await path.fill(CPU);
+    await page.waitForFunction(() => !(document.querySelector('input[name=rate]') as HTMLInputElement).checked, null, { timeout: 5000 });
+    await rate.check();
+    await path.fill(MEMORY);
+    assert.equal(await rate.isChecked(), true, 'a choice made by hand is kept');
   });
 });

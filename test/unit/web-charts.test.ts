@@ -4,7 +4,7 @@ import { compile } from 'vega-lite';
 import * as vega from 'vega';
 import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
-import { generalise, seriesLabel } from '../../web/app/lib/path-pattern';
+import { generalise, isCounterPath, seriesLabel } from '../../web/app/lib/path-pattern';
 
 /** Evaluate a label expression with Vega's own expression language and format(). */
 function evalExpr(expr: string, value: number): string {
@@ -317,6 +317,9 @@ describe('web: widget rows', () => {
     assert.equal(generalise('/a[name=x\\]y]/b'), '/a[name=*]/b');
     assert.equal(seriesLabel('/interfaces/interface[name=Ethernet1]/state/counters/in-octets', '/interfaces/interface[name=*]/state/counters/in-octets'), 'Ethernet1');
     assert.equal(seriesLabel('/interfaces/interface[name=Ethernet1]/state/counters/in-octets', '/interfaces/...'), 'Ethernet1 in-octets');
+    // Counters (charted per second by default) against gauges and states.
+    for (const p of ['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces-state/interface[name=*]/statistics/in-errors', '/interfaces/interface[name=*]/state/counters/in-unicast-pkts', '/qos/queue[name=*]/state/dropped-pkts']) assert.equal(isCounterPath(p), true, p);
+    for (const p of ['/components/component[name=*]/cpu/utilization/state/instant', '/system/memory/state/used', '/interfaces/interface[name=*]/state/oper-status']) assert.equal(isCounterPath(p), false, p);
     assert.equal(seriesLabel('/system/memory/state/used'), 'used');
   });
 });

@@ -17,3 +17,12 @@ export function seriesLabel(path: string, pattern?: string): string {
   if (keys.length && patternLeaf === leaf) return keys.join(' ');
   return [...keys, leaf].join(' ');
 }
+
+/**
+ * Whether a path is a cumulative counter (interface counters and statistics, packets, octets,
+ * errors, discards): charted per second by default, and labelled when charted raw.
+ */
+export function isCounterPath(path: string): boolean {
+  const leaf = path.slice(path.lastIndexOf('/') + 1);
+  return /\/(counters|statistics)\//.test(path) || /(octets|pkts|packets|errors|discards|drops)$/.test(leaf);
+}

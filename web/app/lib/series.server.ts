@@ -34,6 +34,14 @@ export async function resolveWidgetSeries(
   return { series, truncated: rows.length > limit };
 }
 
+/** How many text series (oper-status and other string leaves) of a device, or of every device, match the pattern. */
+export async function countTextSeries(db: Knex, deviceId: number | null, pattern: string): Promise<number> {
+  const q = db('series').where('kind', 'text').andWhere('path', '~', compilePathPattern(pattern).regex);
+  if (deviceId !== null) q.andWhere('device_id', deviceId);
+  const [{ n }] = await q.count({ n: '*' });
+  return Number(n);
+}
+
 /** Patterns for the path picker: every stored numeric path with its keys generalised, plus concrete paths of one device. */
 export async function pathSuggestions(db: Knex, opts: { deviceId?: number | null; prefix?: string; limit?: number } = {}): Promise<string[]> {
   const limit = opts.limit ?? 200;

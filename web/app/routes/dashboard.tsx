@@ -10,7 +10,8 @@ import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDashboard, listWidgets } from '../../../storage/dashboards';
-import { resolveWidgetSeries } from '../lib/series.server';
+import { countTextSeries, resolveWidgetSeries } from '../lib/series.server';
+import { isCounterPath } from '../lib/path-pattern';
 import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
 import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
@@ -37,9 +38,11 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     widgets.map(async (w) => {
       try {
         const { series, truncated } = await resolveWidgetSeries(db, w.device_id, w.path);
-        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null };
+        // "No series match … yet" only when nothing was collected: a text leaf is said to be one.
+        const textSeries = series.length === 0 ? await countTextSeries(db, w.device_id, w.path) : 0;
+        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries };
       } catch (err) {
-        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message };
+        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0 };
       }
     }),
   );
@@ -91,6 +94,11 @@ export default function Dashboard() {
               </div>
               {w.problem ? (
                 <p className="error-text">{w.problem}</p>
+              ) : w.series.length === 0 && w.textSeries > 0 ? (
+                <p className="muted" data-testid={`widget-text-${w.id}`}>
+                  {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers, so there is nothing to chart. A
+                  state timeline is not available yet; the device page shows interface states.
+                </p>
               ) : w.series.length === 0 ? (
                 <p className="muted">No series match {w.path} yet.</p>
               ) : (
@@ -110,6 +118,11 @@ export default function Dashboard() {
                   testId={`widget-chart-${w.id}`}
                 />
               )}
+              {!w.rate && isCounterPath(w.path) && w.series.length > 0 ? (
+                <p className="muted small" data-testid={`widget-raw-counter-${w.id}`}>
+                  Raw counter: the running total since the device last reset it, not a rate. Edit the widget and tick “Rate per second” to chart it per second.
+                </p>
+              ) : null}
               {w.truncated ? <p className="muted small">Showing the first {w.series.length} matching series.</p> : null}
             </div>
           ))}

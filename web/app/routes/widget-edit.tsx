@@ -14,6 +14,7 @@ import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
 import { WidgetForm, widgetFormInput } from '../lib/widget-form';
 import { CHART_KINDS, UNITS } from '../lib/chart-spec';
+import { isCounterPath } from '../lib/path-pattern';
 import { SelectField, TextField, CheckField } from '../components/Field';
 import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 
@@ -84,6 +85,9 @@ export default function WidgetEdit() {
   const errors = failed?.errors ?? {};
   const [suggestions, setSuggestions] = useState(loaded.suggestions);
   const [params] = useSearchParams();
+  // Counters default to a per-second rate as the path is typed, until the admin sets the box themselves.
+  const [rate, setRate] = useState(loaded.widgetId || failed ? values.rate === 'on' : isCounterPath(values.path ?? ''));
+  const [rateTouched, setRateTouched] = useState(Boolean(loaded.widgetId || failed));
   const onDevice = async (e: React.ChangeEvent<HTMLSelectElement>) => {
     const device = e.target.value === 'all' ? '' : e.target.value;
     const res = await fetch(`/api/paths?device=${encodeURIComponent(device)}`);
@@ -120,6 +124,9 @@ export default function WidgetEdit() {
           autoComplete="off"
           defaultValue={values.path}
           errors={errors}
+          onChange={(e) => {
+            if (!rateTouched) setRate(isCounterPath(e.target.value));
+          }}
           hint={
             <>
               Wildcards: <code>[name=*]</code> any key, <code>*</code> any element, <code>...</code> any depth.
@@ -132,7 +139,16 @@ export default function WidgetEdit() {
             <option key={p} value={p} />
           ))}
         </datalist>
-        <CheckField name="rate" label="Rate per second (for counters)" defaultChecked={values.rate === 'on'} />
+        <CheckField
+          name="rate"
+          label="Rate per second (for counters)"
+          checked={rate}
+          onChange={(e) => {
+            setRate(e.target.checked);
+            setRateTouched(true);
+          }}
+          hint={isCounterPath(values.path ?? '') && !rate ? 'This path is a counter: without a rate the chart shows its running total.' : undefined}
+        />
         <SelectField
           name="aggregate"
           label="Aggregation"
