@@ -4,7 +4,7 @@
  * workflows are told through sessions.server.ts.
  */
 import type { Knex } from 'knex';
-import { createDevice, loadSecrets, updateDevice as updateDeviceRow, type DeviceRow } from '../../../storage/devices';
+import { createDevice, loadSecrets, updateDevice as updateDeviceRow, type DeviceRow, type NewDevice } from '../../../storage/devices';
 import { data } from 'react-router';
 import { isSecretsUnreadable, type Keyring } from '../../../storage/secrets';
 import type { DeviceForm } from './device-form';
@@ -69,18 +69,10 @@ function secretsOf(form: DeviceForm) {
   return Object.fromEntries(Object.entries(form.secrets).filter(([, v]) => typeof v === 'string' && v.length > 0));
 }
 
-/** The device columns a form sets (both on create and on edit). */
-function deviceFields(form: DeviceForm) {
-  return {
-    name: form.name,
-    protocol: form.protocol,
-    host: form.host,
-    port: form.port,
-    username: form.username ?? null,
-    site: form.site ?? null,
-    enabled: form.enabled,
-    settings: { gnmi: form.gnmi, netconf: form.netconf },
-  };
+/** The device fields a form sets (both on create and on edit); the repository maps them to columns. */
+function deviceFields(form: DeviceForm): NewDevice {
+  const { name, protocol, host, port, username, site, enabled, gnmi, netconf } = form;
+  return { name, protocol, host, port, username, site, enabled, settings: { gnmi, netconf } };
 }
 
 /** Create a device from a validated form. */
