@@ -1,5 +1,5 @@
 /**
- * The web app's calls into device-session workflows, through activities/fleet.ts,
+ * The web app's calls into device-session workflows, through temporal/fleet-client.ts,
  * bounded in time so a slow or absent Temporal never hangs a page.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
