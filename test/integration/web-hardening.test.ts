@@ -99,6 +99,7 @@ describe('web hardening (issue 14)', function () {
       apiSeries: await import('../../web/app/routes/api.series'),
       healthz: await import('../../web/app/routes/healthz'),
       deviceEdit: await import('../../web/app/routes/device-edit'),
+      device: await import('../../web/app/routes/device'),
     };
     const [d] = await tdb.db('devices').insert({ name: 'hardening-dev', protocol: 'gnmi', host: '127.0.0.1', port: 1, settings: '{}' }).returning('id');
     const [s] = await tdb.db('series').insert({ device_id: d.id, path: '/a', kind: 'number' }).returning('id');
@@ -393,6 +394,16 @@ describe('web hardening (issue 14)', function () {
     const page = await layoutData(routeRequest(location, { cookie: `${cookie}; ${flash}` }));
     assert.match(page.flash?.message ?? '', /^Saved, but the session workflow did not start/);
     assert.match(page.clear ?? '', /st_flash=;.*Max-Age=0/i, 'shown once');
+    // A session action that fails (Temporal is unreachable) says so on the device page the same way.
+    const paused = await call(routes.device.action, routeRequest(location, { cookie, form: { intent: 'pause' } }), { deviceId: location.split('/').pop()! });
+    assert.equal(paused.status, 302);
+    assert.equal(paused.headers.get('location'), location, 'no message in the URL');
+    const pauseFlash = paused.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .find((c) => c.startsWith('st_flash='));
+    assert.ok(pauseFlash, 'the failure travels in a cookie');
+    assert.match((await layoutData(routeRequest(location, { cookie: `${cookie}; ${pauseFlash}` }))).flash?.message ?? '', /^pause did not complete: /);
     const forged = await layoutData(routeRequest('/devices?warning=Your+account+is+locked%2C+call+555', { cookie }));
     assert.equal(forged.flash, null, 'a query parameter shows nothing');
     const tampered = await layoutData(routeRequest('/devices', { cookie: `${cookie}; st_flash=${Buffer.from(JSON.stringify({ kind: 'warning', message: 'forged' })).toString('base64')}` }));

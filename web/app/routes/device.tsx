@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Route } from './+types/device';
 import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { setFlash } from '../lib/flash.server';
 import { approveHostKey, deleteDevice, deviceIngestDrops, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
 import { deviceInterfaces } from '../lib/interfaces.server';
 import { newestStoredPointAt } from '../lib/device-facts.server';
@@ -128,7 +129,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   const intent = Intent.safeParse(form.get('intent'));
   if (!intent.success) throw data('Unknown action', { status: 400 });
   const back = safeRedirect(form.get('redirectTo'), `/devices/${device.id}`);
-  const go = (message?: string) => redirect(message ? `${back}${back.includes('?') ? '&' : '?'}warning=${encodeURIComponent(message)}` : back);
+  // A message for the next page travels in the signed flash cookie, never in the URL (a link could forge it).
+  const go = async (message?: string) => redirect(back, message ? { headers: { 'Set-Cookie': await setFlash({ kind: 'warning', message }) } } : undefined);
   const why = `${intent.data} from the web app by ${user.email}`;
   // Delete and Disable take a second, explicit step (the confirmation panel), with or without JavaScript.
   if ((intent.data === 'delete' || intent.data === 'disable') && !isConfirmed(form)) return redirect(`/devices/${device.id}?confirm=${intent.data}`);
@@ -257,7 +259,6 @@ export default function Device() {
         </p>
       ) : null}
       {confirm ? <Confirm intent={confirm} deviceName={device.name} deviceId={device.id} /> : null}
-      {params.get('warning') ? <p className="warning">{params.get('warning')}</p> : null}
       {outage ? <OutageLine outage={outage} now={now} testId="outage" /> : null}
       {parked ? (
         <div className="card parked" data-testid="parked-advice">
