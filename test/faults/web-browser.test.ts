@@ -66,10 +66,8 @@ describe('faults: web process restarted while a browser is connected', function 
       const client = await webClient(web.url);
       browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_ARGS });
       const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-      if (client.cookie) {
-        const [name, ...value] = client.cookie.split('=');
-        await context.addCookies([{ name, value: value.join('='), url: web.url }]);
-      }
+      const [name, ...value] = client.cookie.split('=');
+      await context.addCookies([{ name, value: value.join('='), url: web.url }]);
       await context.addInitScript(RECORDER);
       const page = await context.newPage();
       const openedAt = Date.now();
