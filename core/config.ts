@@ -53,8 +53,8 @@ const schema = z.object({
   WEB_QUERIES_PER_USER: int(2),
   /** How often (ms) the web app mirrors session states from Temporal visibility into device_session_state (ADR 095). */
   WEB_FLEET_STATE_SYNC_MS: int(5000),
-  /** Devices a bulk action (web, ctl) drives through Temporal at once. */
-  BULK_CONCURRENCY: int(32),
+  /** Devices a bulk action (web, ctl) drives through Temporal at once (128: 1,000 pauses in 21 s here, 32: 46 s). */
+  BULK_CONCURRENCY: int(128),
   /** First admin of the web app, created at start-up when no user exists (else the /setup page asks). */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),

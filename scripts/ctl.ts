@@ -63,7 +63,7 @@ Devices are ids or names; instead of (or besides) them:
 Options
   -r, --reason <text>    recorded in the workflow (pause, resume, reconfigure, stop)
       --no-wait          send a signal and return at once instead of an acknowledged update
-      --concurrency <n>  devices handled at once by a filtered bulk action (BULK_CONCURRENCY, 32)
+      --concurrency <n>  devices handled at once by a filtered bulk action (BULK_CONCURRENCY, 128)
       --json             machine-readable output
   -h, --help             this text
 
