@@ -1,65 +1,40 @@
 /**
- * The batcher's flushing and bounds against a scripted database: flush by size and
- * by time with one statement per table, backpressure while the database is slow,
- * oldest-first drops (counted) while it is down, and recovery without loss.
+ * The batcher's buffering and bounds against an in-memory writer (no SQL: the PostgreSQL
+ * writer is covered by the integration suite): flush by size and by time in few writes,
+ * backpressure while the writer is slow, oldest-first drops (counted) while it is down,
+ * and recovery without loss.
  */
 import assert from 'node:assert/strict';
-import type pg from 'pg';
-import { IngestBatcher } from '../../storage/batcher';
+import { IngestBatcher, type BatchWriter, type WriteResult } from '../../storage/batcher';
 import type { TelemetryPoint } from '../../core/point';
 
 type Mode = 'ok' | 'down' | 'slow';
 
-/** A pool whose clients answer the batcher's statements from memory. */
-class ScriptedPool {
+/** A writer that stores points in memory keyed by (device, path, time), like the table's key. */
+class FakeWriter implements BatchWriter {
   mode: Mode = 'ok';
   slowMs = 100;
+  /** Successful and failed write calls. */
+  writes = 0;
+  failures = 0;
   readonly stored = new Map<string, number>();
-  readonly statements: string[] = [];
-  private readonly seriesIds = new Map<string, number>();
 
-  async connect() {
-    if (this.mode === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
-    const listeners: Array<(e: Error) => void> = [];
-    return {
-      on: (_: string, l: (e: Error) => void) => listeners.push(l),
-      removeListener: () => undefined,
-      release: () => undefined,
-      query: async (text: string, values: unknown[] = []) => this.query(text, values),
-    };
-  }
-
-  private async query(text: string, values: unknown[]) {
-    const sql = text.trim().split(/\s+/).slice(0, 3).join(' ');
-    this.statements.push(sql);
-    if (sql.startsWith('SELECT s.id')) {
-      const [devices, paths] = values as [number[], string[]];
-      return {
-        rows: devices.map((d, i) => {
-          const k = `${d}|${paths[i]}`;
-          if (!this.seriesIds.has(k)) this.seriesIds.set(k, this.seriesIds.size + 1);
-          return { id: this.seriesIds.get(k), device_id: d, path: paths[i] };
-        }),
-      };
+  async write(points: TelemetryPoint[]): Promise<WriteResult> {
+    this.writes++;
+    if (this.mode === 'down') {
+      this.failures++;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     }
-    if (sql.startsWith('INSERT INTO samples')) {
-      if (this.mode === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
-      const [times, series, vals] = values as [number[], number[], number[]];
-      let n = 0;
-      times.forEach((t, i) => {
-        const k = `${series[i]}@${t}`;
-        if (!this.stored.has(k)) {
-          this.stored.set(k, vals[i]);
-          n++;
-        }
-      });
-      return { rows: [], rowCount: n };
+    if (this.mode === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
+    let inserted = 0;
+    for (const p of points) {
+      const k = `${p.deviceId}|${p.path}@${p.timestamp}`;
+      if (!this.stored.has(k)) {
+        this.stored.set(k, Number(p.value));
+        inserted++;
+      }
     }
-    return { rows: [], rowCount: 0 };
-  }
-
-  count(prefix: string): number {
-    return this.statements.filter((s) => s.startsWith(prefix)).length;
+    return { rows: points.length, inserted, seriesIds: [] };
   }
 }
 
@@ -82,29 +57,29 @@ describe('ingest batcher: flushing and bounds', () => {
     batcher = undefined;
   });
 
-  it('flushes a full batch at once with one INSERT per table, never row by row', async () => {
-    const pool = new ScriptedPool();
-    batcher = new IngestBatcher({ pool: pool as unknown as pg.Pool, batchSize: 1000, flushIntervalMs: 250 });
+  it('flushes a full batch at once in at most two writes, never point by point', async () => {
+    const writer = new FakeWriter();
+    batcher = new IngestBatcher({ writer, batchSize: 1000, flushIntervalMs: 250 });
     batcher.push(points(2500));
-    await until('all rows stored', () => pool.stored.size === 2500, 200); // well before the 250 ms timer
-    assert.ok(pool.count('INSERT INTO samples') <= 2, `${pool.count('INSERT INTO samples')} inserts`);
+    await until('all rows stored', () => writer.stored.size === 2500, 200); // well before the 250 ms timer
+    assert.ok(writer.writes <= 2, `${writer.writes} writes`);
     assert.equal(batcher.metrics.get('ingest_points_written_total'), 2500);
   });
 
   it('flushes a small batch within the flush interval', async () => {
-    const pool = new ScriptedPool();
-    batcher = new IngestBatcher({ pool: pool as unknown as pg.Pool, batchSize: 1000, flushIntervalMs: 100 });
+    const writer = new FakeWriter();
+    batcher = new IngestBatcher({ writer, batchSize: 1000, flushIntervalMs: 100 });
     const started = Date.now();
     batcher.push(points(10));
-    await until('10 rows stored', () => pool.stored.size === 10, 1000);
+    await until('10 rows stored', () => writer.stored.size === 10, 1000);
     const took = Date.now() - started;
     assert.ok(took >= 90 && took < 250, `took ${took} ms`);
   });
 
   it('applies backpressure while the database is slow: the buffer stays bounded and nothing is dropped', async () => {
-    const pool = new ScriptedPool();
-    pool.mode = 'slow';
-    batcher = new IngestBatcher({ pool: pool as unknown as pg.Pool, batchSize: 200, flushIntervalMs: 50, maxBuffered: 1000 });
+    const writer = new FakeWriter();
+    writer.mode = 'slow';
+    batcher = new IngestBatcher({ writer, batchSize: 200, flushIntervalMs: 50, maxBuffered: 1000 });
     let maxSeen = 0;
     let waits = 0;
     for (let i = 0; i < 60; i++) {
@@ -118,15 +93,15 @@ describe('ingest batcher: flushing and bounds', () => {
     assert.ok(waits > 0, 'the producer was told to wait');
     assert.ok(maxSeen <= 1100, `buffer grew to ${maxSeen}`);
     await batcher.close(10_000);
-    assert.equal(pool.stored.size, 6000);
+    assert.equal(writer.stored.size, 6000);
     assert.equal(batcher.metrics.total('ingest_points_dropped_total'), 0);
   });
 
   it('holds points while the database is down, drops the oldest beyond the bound and counts them, then writes the rest', async () => {
-    const pool = new ScriptedPool();
-    pool.mode = 'down';
+    const writer = new FakeWriter();
+    writer.mode = 'down';
     batcher = new IngestBatcher({
-      pool: pool as unknown as pg.Pool,
+      writer,
       batchSize: 100,
       flushIntervalMs: 20,
       maxBuffered: 100,
@@ -144,10 +119,10 @@ describe('ingest batcher: flushing and bounds', () => {
     }
     assert.equal(batcher.buffered, 500);
     assert.equal(batcher.metrics.get('ingest_points_dropped_total', { reason: 'database_unavailable' }), 1250 - 500);
-    pool.mode = 'ok';
-    await until('the held points written', () => pool.stored.size === 500, 3000);
-    const newest = sent.slice(-500).map((p) => p.timestamp / 1000);
-    const storedTimes = [...pool.stored.keys()].map((k) => Number(k.split('@')[1])).sort((a, b) => a - b);
+    writer.mode = 'ok';
+    await until('the held points written', () => writer.stored.size === 500, 3000);
+    const newest = sent.slice(-500).map((p) => p.timestamp);
+    const storedTimes = [...writer.stored.keys()].map((k) => Number(k.split('@')[1])).sort((a, b) => a - b);
     assert.deepEqual(storedTimes, newest, 'the newest points survive');
   });
 });
