@@ -70,6 +70,7 @@ describe('web hardening (issue 14)', function () {
     apiSeries: typeof import('../../web/app/routes/api.series');
     healthz: typeof import('../../web/app/routes/healthz');
     deviceEdit: typeof import('../../web/app/routes/device-edit');
+    device: typeof import('../../web/app/routes/device');
   };
   let seriesId: number;
 
@@ -311,8 +312,12 @@ describe('web hardening (issue 14)', function () {
       await locker.query('LOCK TABLE samples IN ACCESS EXCLUSIVE MODE');
       const started = Date.now();
       const first = call(routes.apiSeries.loader, routeRequest(url, { cookie }));
-      await new Promise((r) => setTimeout(r, 200));
+      const { id: userId } = await tdb.db('users').where({ email: u.email }).first('id');
+      // Imported the way the route modules are (dynamically), so it is the route's instance.
+      const { historyQueries } = await import('../../web/app/lib/history-queries.server');
+      await waitUntil('the first query running', () => historyQueries.load(userId).running === 1);
       queued = Array.from({ length: 16 }, () => call(routes.apiSeries.loader, routeRequest(url, { cookie })));
+      await waitUntil('16 queries waiting', () => historyQueries.load(userId).waiting === 16);
       const refusedAt = Date.now();
       const over = await call(routes.apiSeries.loader, routeRequest(url, { cookie }));
       assert.equal(over.status, 429, 'past 16 waiting');

@@ -73,6 +73,11 @@ export class ConcurrencyLimit {
     private readonly maxWaiting = 16,
   ) {}
 
+  /** Requests of `key` running and waiting now. */
+  load(key: number): { running: number; waiting: number } {
+    return { running: this.running.get(key) ?? 0, waiting: this.waiting.get(key)?.length ?? 0 };
+  }
+
   /** Take a slot for `key` (waiting for one if need be); resolves with the release function, or undefined when too many wait. */
   async enter(key: number): Promise<(() => void) | undefined> {
     if ((this.running.get(key) ?? 0) >= this.perKey()) {

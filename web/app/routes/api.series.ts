@@ -16,7 +16,8 @@ import type { Route } from './+types/api.series';
 import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { MAX_SERIES, querySeries } from '../../../query/router';
-import { ConcurrencyLimit, overBudget } from '../lib/query-budget';
+import { overBudget } from '../lib/query-budget';
+import { historyQueries } from '../lib/history-queries.server';
 
 const Query = z.object({
   series: z
@@ -30,7 +31,6 @@ const Query = z.object({
   width: z.coerce.number().int().min(10).max(4000).default(1000),
 });
 
-const perUser = new ConcurrencyLimit(() => ctx().config.WEB_QUERIES_PER_USER);
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireApiUser(request);
@@ -41,7 +41,7 @@ export async function loader({ request }: Route.LoaderArgs) {
   const { pool, config } = ctx();
   const tooBig = overBudget(series.length, from, to, width, config.WEB_QUERY_MAX_POINTS);
   if (tooBig) return data({ error: tooBig }, 422);
-  const release = await perUser.enter(user.id);
+  const release = await historyQueries.enter(user.id);
   if (!release) {
     return data({ error: `You already have ${config.WEB_QUERIES_PER_USER} history queries running and more waiting; wait for them to finish.` }, { status: 429, headers: { 'Retry-After': '2' } });
   }
