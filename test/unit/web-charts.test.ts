@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { compile } from 'vega-lite';
 import * as vega from 'vega';
-import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, unitSuffix } from '../../web/app/lib/chart-spec';
+import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, timeTickCount, unitSuffix } from '../../web/app/lib/chart-spec';
+import { seriesStats } from '../../web/app/lib/series-stats';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, isCounterPath, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -112,11 +113,104 @@ describe('web: Vega-Lite spec builders', () => {
     assert.equal(spec.config.legend.columns, 2);
   });
 
-  it('a fixed (history) window pins the time axis; a live one follows the data', () => {
-    const fixed = timeSeriesSpec({ domain: [1000, 2000] }) as { encoding: { x: { scale?: { domain: number[]; type: string } } } };
-    assert.deepEqual(fixed.encoding.x.scale, { type: 'utc', domain: [1000, 2000] });
-    const live = timeSeriesSpec({}) as { encoding: { x: { scale?: { domain?: unknown; type: string } } } };
-    assert.deepEqual(live.encoding.x.scale, { type: 'utc' }, 'times in UTC, domain from the data');
+  it('the time axis is the page\'s window (signals a live chart slides), not the data received; without a window it follows the data', async () => {
+    const fixed = timeSeriesSpec({ domain: [1000, 2000] }) as { encoding: { x: { scale?: { domain: unknown; type: string } } }; params: Array<{ name: string; value?: number }> };
+    assert.deepEqual(fixed.encoding.x.scale, { type: 'utc', domain: [{ expr: X_FROM }, { expr: X_TO }] });
+    assert.deepEqual(fixed.params.slice(0, 2), [{ name: X_FROM, value: 1000 }, { name: X_TO, value: 2000 }]);
+    const free = timeSeriesSpec({}) as { encoding: { x: { scale?: { domain?: unknown; type: string } } } };
+    assert.deepEqual(free.encoding.x.scale, { type: 'utc' }, 'times in UTC, domain from the data');
+    // Drawn: data covering only the last minute of an hour's window still get the whole hour; sliding moves it.
+    const hour = 3_600_000;
+    for (const opts of [{}, { seriesNames: ['a'] }, { seriesNames: ['a'], outageBand: true }]) {
+      const view = new vega.View(vega.parse(compile(timeSeriesSpec({ kind: 'line', domain: [0, hour], windowMs: hour, ...opts })).spec), { renderer: 'none' });
+      view.change(POINTS_DATASET, vega.changeset().insert([{ t: hour - 60_000, v: 1, series: 'a' }, { t: hour - 30_000, v: 2, series: 'a' }]));
+      await view.runAsync();
+      const domain = () => (view.scale('x') as unknown as { domain(): Date[] }).domain().map(Number);
+      assert.deepEqual(domain(), [0, hour], `the selected hour, not the minute of data (${JSON.stringify(opts)})`);
+      view.signal(X_FROM, 60_000).signal(X_TO, hour + 60_000);
+      await view.runAsync();
+      assert.deepEqual(domain(), [60_000, hour + 60_000], 'the live window slides');
+      view.finalize();
+    }
+  });
+
+  it('bars: stacked explicitly (side by side they hid each other) with filled legend swatches; lines keep stroke swatches', () => {
+    const bar = timeSeriesSpec({ kind: 'bar' }) as { encoding: { y: { stack: unknown } }; config: { legend: { symbolType: string } } };
+    assert.equal(bar.encoding.y.stack, 'zero');
+    assert.equal(bar.config.legend.symbolType, 'square');
+    assert.equal((timeSeriesSpec({ kind: 'line' }) as { config: { legend: { symbolType: string } } }).config.legend.symbolType, 'stroke');
+  });
+
+  it('time labels: about one per 110 px of width, dropped greedily where they would overlap', () => {
+    assert.equal(timeTickCount(undefined), undefined);
+    assert.equal(timeTickCount(1200), 10);
+    assert.equal(timeTickCount(150), 2);
+    const x = (timeSeriesSpec({ widthPx: 1200, windowMs: 3_600_000 }) as { encoding: { x: { axis: { tickCount: number; labelOverlap: string; format: string } } } }).encoding.x.axis;
+    assert.equal(x.tickCount, 10);
+    assert.equal(x.labelOverlap, 'greedy');
+    assert.equal(x.format, '%H:%M:%S');
+  });
+
+  it('isolated points: a value with no valid neighbour (between gaps, as on 7 d ranges) is drawn as a dot; points on a line are not', async () => {
+    const spec = timeSeriesSpec({ kind: 'line', seriesNames: ['a', 'b'], domain: [0, 10_000] });
+    const layers = (spec as { layer: Array<{ mark: { type: string } }> }).layer;
+    assert.deepEqual(layers.map((l) => l.mark.type), ['line', 'rule', 'point']);
+    const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+    const rows = [
+      { t: 1000, v: 5, series: 'a' }, // alone at the start
+      { t: 2000, v: null, series: 'a' },
+      { t: 3000, v: 7, series: 'a' }, // alone between gaps
+      { t: 4000, v: null, series: 'a' },
+      { t: 5000, v: 1, series: 'a' }, // on a line
+      { t: 6000, v: 2, series: 'a' },
+      { t: 1000, v: 3, series: 'b' }, // the only point of b
+    ];
+    view.change(POINTS_DATASET, vega.changeset().insert(rows));
+    await view.runAsync();
+    const dots: Array<{ datum: { t: number; series: string } }> = [];
+    const walk = (node: { marktype?: string; items?: unknown[] }) => {
+      for (const item of (node.items ?? []) as Array<{ marktype?: string; items?: unknown[]; datum?: { t: number; series: string } }>) {
+        // Legend swatches are symbols too; the chart's dots carry a row.
+        if (node.marktype === 'symbol' && item.datum?.t !== undefined) dots.push(item as { datum: { t: number; series: string } });
+        walk(item);
+      }
+    };
+    walk((view.scenegraph() as unknown as { root: never }).root);
+    assert.deepEqual(dots.map((d) => `${d.datum.series}@${d.datum.t}`).sort(), ['a@1000', 'a@3000', 'b@1000']);
+    view.finalize();
+  });
+
+  it('single-stat sparkline: a time where no series has a value is a gap, as in the line charts (no slope across an outage)', async () => {
+    const view = new vega.View(vega.parse(compile(singleStatSpec({ unit: 'bits/s' })).spec), { renderer: 'none' });
+    const rows = [1000, 2000, 3000, 4000].flatMap((t) => ['a', 'b'].map((series) => ({ t, v: t === 3000 ? null : t / 1000, series })));
+    view.change(POINTS_DATASET, vega.changeset().insert(rows));
+    await view.runAsync();
+    const area: Array<{ datum: { t: number; v: number | null } }> = [];
+    const walk = (node: { marktype?: string; items?: unknown[] }) => {
+      for (const item of (node.items ?? []) as Array<{ marktype?: string; items?: unknown[]; datum?: { t: number; v: number | null } }>) {
+        if (node.marktype === 'area' && item.datum) area.push(item as { datum: { t: number; v: number | null } });
+        walk(item);
+      }
+    };
+    walk((view.scenegraph() as unknown as { root: never }).root);
+    assert.deepEqual(area.map((a) => [a.datum.t, a.datum.v]).sort((x, y) => x[0]! - y[0]!), [[1000, 2], [2000, 4], [3000, null], [4000, 8]], 'summed per time, the outage kept as null');
+    view.finalize();
+  });
+
+  it('legend table figures: last, min, max and mean per series over the window shown; gaps skipped, empty series kept', () => {
+    const rows = [
+      { t: 1000, v: 10, series: 'b' },
+      { t: 2000, v: null, series: 'b' },
+      { t: 3000, v: 30, series: 'b' },
+      { t: 4000, v: 20, series: 'b' },
+      { t: 500, v: 999, series: 'b' }, // before the window
+      { t: 2000, v: null, series: 'a' },
+    ];
+    assert.deepEqual(seriesStats(rows, 1000, 5000), [
+      { series: 'a', last: null, lastT: null, min: null, max: null, mean: null, n: 0 },
+      { series: 'b', last: 20, lastT: 4000, min: 10, max: 30, mean: 20, n: 3 },
+    ]);
+    assert.equal(seriesStats(rows)[1].max, 999, 'without bounds every row counts');
   });
 
   it('single stat: the newest value of each series, summed, formatted with its unit', () => {
@@ -158,7 +252,7 @@ describe('web: Vega-Lite spec builders', () => {
     const spec = timeSeriesSpec({ kind: 'line', unit: 'bits/s', seriesNames: names, windowMs: 900_000 }) as {
       layer: Array<{ mark: { type: string }; encoding: { tooltip?: Array<{ field: string; title: string }> }; params?: Array<{ name: string; select: { nearest?: boolean } }> }>;
     };
-    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rule']);
+    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rule', 'point']);
     const tooltip = spec.layer[1].encoding.tooltip!;
     assert.deepEqual(tooltip.map((t) => t.title), ['time (UTC)', 'Ethernet1 (bit/s)', 'sw1 · et-0/0/1.0 (bit/s)', '[a] (bit/s)']);
     assert.equal(tooltip[2].field, 'sw1 · et-0/0/1\\.0');
@@ -182,10 +276,10 @@ describe('web: Vega-Lite spec builders', () => {
 
   it('an outage band: the open gap is a shaded, labelled layer over its own dataset; the SVG gets an accessible name', () => {
     const spec = timeSeriesSpec({ kind: 'line', unit: 'bits/s', outageBand: true, description: 'Inbound traffic' }) as { layer: Array<{ data?: { name: string }; mark: { type: string } }>; description: string };
-    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'rect', 'text']);
+    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'point', 'rect', 'text']);
     const both = timeSeriesSpec({ kind: 'line', outageBand: true, seriesNames: ['a'] }) as { layer: Array<{ mark: { type: string } }> };
-    assert.deepEqual(both.layer.map((l) => l.mark.type), ['line', 'rule', 'rect', 'text']);
-    assert.equal(spec.layer[1].data?.name, OUTAGE_DATASET);
+    assert.deepEqual(both.layer.map((l) => l.mark.type), ['line', 'rule', 'point', 'rect', 'text']);
+    assert.equal(spec.layer[2].data?.name, OUTAGE_DATASET);
     assert.equal(spec.description, 'Inbound traffic');
     const compiled = compile(spec as never).spec;
     assert.ok(compiled.data?.some((d) => d.name === OUTAGE_DATASET), 'the band reads the outage dataset');

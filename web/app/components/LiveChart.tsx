@@ -5,7 +5,9 @@
  * leaving the window are removed; gaps break the line.
  */
 import { useEffect, useRef, useState } from 'react';
-import { BRUSH_PARAM, OUTAGE_DATASET, POINTS_DATASET, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { BRUSH_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { seriesStats, type SeriesStats } from '../lib/series-stats';
+import { formatValue } from '../lib/format';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
@@ -81,6 +83,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   const [status, setStatus] = useState('loading');
   const [count, setCount] = useState(0);
   const [newest, setNewest] = useState<number | undefined>(undefined);
+  /** The legend table's figures, from the rows the chart shows. */
+  const [stats, setStats] = useState<SeriesStats[]>([]);
   /** The drawn view's outage dataset, updated apart from the chart (which is never re-embedded). */
   const outageView = useRef<{ set: (rows: Array<{ from: number; to: number; label: string }>) => void } | null>(null);
   const outageBand = kind !== 'stat' && outage !== undefined;
@@ -97,6 +101,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     let finalize: (() => void) | undefined;
     let unsubscribe: (() => void) | undefined;
     let pruneTimer: ReturnType<typeof setInterval> | undefined;
+    let slideTimer: ReturnType<typeof setInterval> | undefined;
+    let statsTimer: ReturnType<typeof setTimeout> | undefined;
     (async () => {
       if (series.length === 0) {
         setStatus('no data');
@@ -127,7 +133,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
       initial.push(...mergeChanges(historyChanges).insert);
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: live ? undefined : [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
         actions: false,
         renderer: 'svg',
       });
@@ -162,6 +168,18 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         };
       }
       view.change(POINTS_DATASET, vega.changeset().insert(initial)).run();
+      // The legend table: last, min, max, mean of what is drawn in the window (at most once a second).
+      const shownWindow = (): [number, number] => (live ? [Date.now() - windowMs, Date.now()] : [from, to]);
+      const updateStats = () => {
+        statsTimer = undefined;
+        if (disposed || kind === 'stat') return;
+        const [a, b] = shownWindow();
+        setStats(seriesStats(view.data(POINTS_DATASET) as Row[], a, b));
+      };
+      updateStats();
+      const statsSoon = () => {
+        if (statsTimer === undefined) statsTimer = setTimeout(updateStats, 1000);
+      };
       if (outageBand) {
         outageView.current = { set: (rows) => view.change(OUTAGE_DATASET, vega.changeset().remove(() => true).insert(rows)).run() };
         drawOutage.current();
@@ -175,6 +193,14 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         return;
       }
       setStatus('live');
+      // A live chart shows the selected window, not just the data received: it slides with the clock.
+      const slide = () => {
+        const now = Date.now();
+        view.signal(X_FROM, now - windowMs).signal(X_TO, now).run();
+        statsSoon();
+      };
+      slide();
+      slideTimer = setInterval(slide, Math.max(1000, Math.round(windowMs / 600)));
       const onPoints = (points: LivePoint[]) => {
         const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
         for (const p of points) {
@@ -205,6 +231,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
               .insert(insert),
           )
           .run();
+        statsSoon();
         total += insert.filter((r) => r.v !== null).length - remove.size;
         setCount(total);
         setNewest((n) => Math.max(n ?? 0, newestOf(insert) ?? 0) || undefined);
@@ -220,6 +247,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       outageView.current = null;
       unsubscribe?.();
       if (pruneTimer) clearInterval(pruneTimer);
+      if (slideTimer) clearInterval(slideTimer);
+      if (statsTimer) clearTimeout(statsTimer);
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -246,6 +275,30 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   return (
     <div className="chart-wrap">
       <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />
+      {stats.length > 0 && (
+        <table className="legend-table small" data-testid={`${testId}-legend`}>
+          <thead>
+            <tr>
+              <th scope="col">Series</th>
+              <th scope="col">Last</th>
+              <th scope="col">Min</th>
+              <th scope="col">Max</th>
+              <th scope="col">Mean</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stats.map((s) => (
+              <tr key={s.series} data-series={s.series}>
+                <th scope="row">{s.series}</th>
+                <td>{formatValue(s.last, unit)}</td>
+                <td>{formatValue(s.min, unit)}</td>
+                <td>{formatValue(s.max, unit)}</td>
+                <td>{formatValue(s.mean, unit)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <p className="muted small" data-testid={`${testId}-status`}>
         {statusWords(streamStatus, newest)}
       </p>

@@ -25,7 +25,11 @@ export interface TimeSeriesOptions {
   unit?: string;
   kind?: ChartKind;
   height?: number;
-  /** Fixed time domain [from, to] in ms (history view); live charts follow their data. */
+  /**
+   * Time domain [from, to] in ms: the page's range. It is the value of the signals
+   * `x_from`/`x_to`, so a live chart slides its window by setting them (view.signal),
+   * without being drawn again; without it the axis follows the data.
+   */
   domain?: [number, number];
   /** Length of the time window, to pick readable time labels. */
   windowMs?: number;
@@ -45,6 +49,15 @@ export const LEGEND_PARAM = 'pick';
 export const HOVER_PARAM = 'hover';
 /** Name of the drag-to-zoom interval selection (over the crosshair's time field `tb`). */
 export const BRUSH_PARAM = 'brush';
+/** Signals holding the time axis' window (ms): a live chart slides it with the clock. */
+export const X_FROM = 'x_from';
+export const X_TO = 'x_to';
+
+/** Time labels that fit a chart this wide: about one per 110 px (a 1 h chart's "12:34:56" is ~50 px). */
+export function timeTickCount(widthPx?: number): number | undefined {
+  if (!widthPx || !Number.isFinite(widthPx) || widthPx <= 0) return undefined;
+  return Math.max(2, Math.floor(widthPx / 110));
+}
 
 /** A field name as Vega-Lite reads it: dots, brackets and backslashes in series names are literal. */
 export function fieldRef(name: string): string {
@@ -133,6 +146,9 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       : kind === 'line'
         ? { type: 'line' as const, interpolate: 'linear' as const, strokeWidth: 1.5 }
         : { type: 'area' as const, interpolate: 'linear' as const, opacity: kind === 'stacked-area' ? 0.85 : 0.35, line: kind === 'area' };
+  // Bars of several series at one time are stacked: side by side they would hide each other.
+  const stacked = kind === 'stacked-area' || kind === 'bar';
+  const windowParams = opts.domain ? [{ name: X_FROM, value: opts.domain[0] }, { name: X_TO, value: opts.domain[1] }] : [];
   const spec = {
     ...BASE,
     title: opts.title,
@@ -141,7 +157,8 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
     // Null values (gaps, counter resets) break the line instead of bridging it.
     config: {
       mark: { invalid: 'break-paths-show-domains' },
-      legend: { orient: 'bottom', ...legendLayout(opts.widthPx), symbolType: 'stroke' },
+      // Lines get a stroke swatch; bars and areas a filled square in their colour.
+      legend: { orient: 'bottom', ...legendLayout(opts.widthPx), symbolType: kind === 'line' ? 'stroke' : 'square' },
       axis: { labelFontSize: 11, titleFontSize: 11 },
     },
     mark: { ...mark, tooltip: true },
@@ -154,16 +171,23 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         field: 't',
         type: 'temporal',
         title: null,
-        axis: { labelOverlap: true, labelFlush: 50, grid: false, format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)) },
-        // UTC, as every time the pages print; the range picker says so.
-        scale: { type: 'utc', ...(opts.domain ? { domain: opts.domain } : {}) },
+        axis: {
+          labelOverlap: 'greedy' as const,
+          labelSeparation: 8,
+          labelFlush: 50,
+          grid: false,
+          format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)),
+          ...(timeTickCount(opts.widthPx) ? { tickCount: timeTickCount(opts.widthPx) } : {}),
+        },
+        // UTC, as every time the pages print; the range picker says so. The window is the page's range.
+        scale: { type: 'utc', ...(opts.domain ? { domain: [{ expr: X_FROM }, { expr: X_TO }] } : {}) },
       },
       y: {
         field: 'v',
         type: 'quantitative',
         title: opts.unit || null,
         axis: { labelExpr: formatExpr('datum.value', opts.unit), tickCount: 5 },
-        ...(kind === 'stacked-area' ? { stack: 'zero' as const } : { stack: null }),
+        ...(stacked ? { stack: 'zero' as const } : { stack: null }),
       },
       color: { field: 'series', type: 'nominal', title: null },
       tooltip: [
@@ -174,8 +198,9 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
     },
   };
   const names = opts.seriesNames ?? [];
-  if (!opts.outageBand && names.length === 0) return spec as TopLevelSpec;
-  const { mark: lineMark, encoding, params, transform, ...top } = spec;
+  if (!opts.outageBand && names.length === 0) return { ...spec, params: [...windowParams, ...spec.params] } as TopLevelSpec;
+  const { mark: lineMark, encoding, params, transform, ...rest } = spec;
+  const top = windowParams.length > 0 ? { ...rest, params: windowParams } : rest;
   const brush = { name: BRUSH_PARAM, select: { type: 'interval', encodings: ['x'], mark: { fill: '#2f5bd3', fillOpacity: 0.12, stroke: '#2f5bd3' } } };
   // Drag across the chart to zoom (with the crosshair: a chart worth exploring): the page makes the interval its range.
   const layer: unknown[] = [{ mark: lineMark, encoding, params: names.length > 0 ? [...params, brush] : params, transform }];
@@ -200,6 +225,19 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         ],
       },
       params: [{ name: HOVER_PARAM, select: { type: 'point', fields: ['tb'], nearest: true, on: 'pointerover', clear: 'pointerout' } }],
+    });
+  }
+  if (kind === 'line' || kind === 'area') {
+    // A point with no valid neighbour draws no line (e.g. one sample between gaps on a 7 d
+    // range): it is drawn as a dot so it is not invisible.
+    layer.push({
+      transform: [
+        ...transform,
+        { window: [{ op: 'lag', field: 'v', as: 'prev' }, { op: 'lead', field: 'v', as: 'next' }], groupby: ['series'], sort: [{ field: 't', order: 'ascending' }] },
+        { filter: 'isValid(datum.v) && !isValid(datum.prev) && !isValid(datum.next)' },
+      ],
+      mark: { type: 'point', filled: true, size: 28, tooltip: true },
+      encoding: { x: encoding.x, y: encoding.y, color: encoding.color, opacity: encoding.opacity, tooltip: encoding.tooltip },
     });
   }
   if (!opts.outageBand) return { ...top, layer } as TopLevelSpec;
@@ -236,7 +274,18 @@ export function singleStatSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
     config: { view: { stroke: null }, mark: { invalid: 'break-paths-show-domains' } },
     layer: [
       {
-        transform: [{ filter: 'isValid(datum.v)' }, { aggregate: [{ op: 'sum', field: 'v', as: 'v' }], groupby: ['t'] }],
+        // Summed per time with the nulls kept: a time where no series has a value stays a gap
+        // (the line charts break there too), instead of a slope drawn across the outage.
+        transform: [
+          {
+            aggregate: [
+              { op: 'sum', field: 'v', as: 'sum' },
+              { op: 'valid', field: 'v', as: 'n' },
+            ],
+            groupby: ['t'],
+          },
+          { calculate: 'datum.n > 0 ? datum.sum : null', as: 'v' },
+        ],
         mark: { type: 'area', opacity: 0.15, interpolate: 'linear' },
         encoding: {
           x: { field: 't', type: 'temporal', axis: null },
