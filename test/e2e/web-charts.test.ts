@@ -244,6 +244,30 @@ describe('web charts: axis labels stay inside the chart', function () {
     await shot(page, 'charts-device');
   });
 
+  it('live window: a live chart spans the selected 15 min though its history covers 10, and slides with the clock; the legend table gives last, min, max and mean', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${web.url}/devices/${deviceId}`);
+    await chartsDrawn(page, '.chart[data-testid]', 5);
+    await page.getByTestId('live-chart').scrollIntoViewIfNeeded();
+    const plot = await plotBox(page, 'live-chart');
+    const lineLeft = () => page.evaluate(() => Math.min(...[...document.querySelectorAll('[data-testid=live-chart] svg g.mark-line.role-mark path')].map((p) => p.getBoundingClientRect().left)));
+    // History began ten minutes (plus the time the tests took) ago: about a third into a 15 min axis, not at its left edge.
+    const left = await lineLeft();
+    const share = (left - plot.x) / plot.width;
+    assert.ok(share > 0.1 && share < 0.36, `the lines start ${(share * 100).toFixed(1)} % into the plot`);
+    // The window slides: the same points move left as time passes, with no new data.
+    await page.waitForFunction((x0) => Math.min(...[...document.querySelectorAll('[data-testid=live-chart] svg g.mark-line.role-mark path')].map((p) => p.getBoundingClientRect().left)) < x0 - 2, left, { timeout: 15_000 });
+    // The legend table: one row per series with its figures in the chart's unit.
+    const legend = page.getByTestId('live-chart-legend');
+    assert.deepEqual(await legend.locator('thead th').allTextContents(), ['Series', 'Last', 'Min', 'Max', 'Mean']);
+    assert.deepEqual(await legend.locator('tbody th').allTextContents(), IFACES);
+    for (const name of IFACES) {
+      const cells = await legend.locator(`tr[data-series=${name}] td`).allTextContents();
+      assert.equal(cells.length, 4);
+      for (const c of cells) assert.match(c, /^[0-9.]+ [kMGT]?bit\/s$/, `${name}: ${cells.join(' | ')}`);
+    }
+  });
+
   it('explore: the crosshair tooltip lists every series at the pointer; a legend click isolates a series, shift-click adds one', async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${web.url}/devices/${deviceId}`);
@@ -291,10 +315,10 @@ describe('web charts: axis labels stay inside the chart', function () {
     const from = Number(url.searchParams.get('from'));
     const to = Number(url.searchParams.get('to'));
     assert.equal(url.searchParams.get('live'), '0');
-    // The live chart spans its data (10 min of history, up to now after live points): 30 %…60 % of it
-    // is 3–4.5 min long and ended 4–7 min ago.
-    assert.ok(to - from > 150_000 && to - from < 300_000, `zoomed to ${(to - from) / 1000} s`);
-    assert.ok(before - to > 3 * 60_000 && before - to < 8 * 60_000, `ending ${(before - to) / 1000} s ago`);
+    // The live chart spans the page's 15 min window up to now: 30 %…60 % of it is 4.5 min
+    // long and ended 6 min ago.
+    assert.ok(to - from > 220_000 && to - from < 320_000, `zoomed to ${(to - from) / 1000} s`);
+    assert.ok(before - to > 5 * 60_000 && before - to < 7.5 * 60_000, `ending ${(before - to) / 1000} s ago`);
     // The charts redraw for that range, from history (not live).
     await page.waitForFunction(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status') === 'history' && Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) > 0, null, { timeout: 20_000 });
     assert.equal(await page.locator('[data-testid=range-picker] select[name=range]').inputValue(), 'custom');
