@@ -20,6 +20,8 @@ import { NotificationTemplates } from '../simulator/gnmi/templates';
 import { nowNanos } from '../simulator/gnmi/encode';
 
 const { Subscribe } = gnmiProto().service;
+/** The Subscribe response reader of the collector's client (protocols/gnmi/client.ts). */
+const readResponse = gnmiProto().CollectorClient.service.Subscribe.responseDeserialize;
 const SUBSCRIPTION = leafPath('/interfaces/interface/state/counters');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TICKS = Number(process.env.BENCH_TICKS ?? 300);
@@ -68,7 +70,7 @@ async function run(frames: Buffer[], expected: number): Promise<number> {
   let lastPointAt = 0;
   const cpu0 = process.cpuUsage();
   for (const f of frames) {
-    const msg = Subscribe.responseDeserialize(f) as WireSubscribeResponse;
+    const msg = readResponse(f) as WireSubscribeResponse;
     const decoded = await decoder.decodeSliced(msg.update!);
     for (const [kind, count] of Object.entries(decoded.skipped)) metrics.inc('gnmi_values_skipped_total', count, { kind });
     // What the session's sink does per push (activities/session.ts), then the batcher.

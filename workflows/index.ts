@@ -2,4 +2,3 @@
 export { deviceSessionWorkflow } from './device-session';
 export { fleetReconcileWorkflow } from './fleet-reconcile';
 export { storageMaintenanceWorkflow } from './storage-maintenance';
-export { deviceProbeWorkflow } from './device-probe';

@@ -22,7 +22,7 @@ export interface GnmiClient {
 export function dialGnmi(device: DeviceConfig): GnmiClient {
   const security = transportSecurity(device);
   const metadata = credentialsMetadata(device);
-  const { Client } = gnmiProto();
+  const { CollectorClient: Client } = gnmiProto();
   const options: grpc.ChannelOptions = {
     ...security.options,
     'grpc.max_receive_message_length': device.gnmi.maxMessageBytes,

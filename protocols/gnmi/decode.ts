@@ -11,8 +11,8 @@ import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } fr
 import { fromWirePath, WirePathError } from './paths';
 
 const EMPTY_ELEMS: PathElem[] = [];
-import type { WireNotification, WireTypedValue, WireUpdate } from './proto';
-import { decimal64ToNumber, float32ToNumber, integerFromText, type LeafValue } from './values';
+import type { WireEncoding, WireInt64, WireNotification, WireTypedValue, WireUpdate } from './proto';
+import { decimal64ToNumber, float32ToNumber, integerFromWire, millisFromWireNanos, type LeafValue } from './values';
 
 /** A notification the collector cannot make sense of (ends the attempt). */
 export class DecodeError extends Error {
@@ -61,9 +61,9 @@ function decodeScalar(v: WireTypedValue): LeafValue | undefined {
     case 'ascii_val':
       return { value: v.ascii_val ?? '' };
     case 'int_val':
-      return integerFromText(v.int_val ?? '0');
+      return integerFromWire(v.int_val ?? '0');
     case 'uint_val':
-      return integerFromText(v.uint_val ?? '0');
+      return integerFromWire(v.uint_val ?? '0');
     case 'bool_val':
       return { value: v.bool_val ?? false };
     case 'bytes_val':
@@ -73,7 +73,7 @@ function decodeScalar(v: WireTypedValue): LeafValue | undefined {
     case 'double_val':
       return { value: v.double_val ?? 0 };
     case 'decimal_val':
-      return { value: decimal64ToNumber(v.decimal_val?.digits ?? '0', v.decimal_val?.precision ?? 0) };
+      return { value: decimal64ToNumber(String(v.decimal_val?.digits ?? '0'), v.decimal_val?.precision ?? 0) };
     default:
       return undefined;
   }
@@ -122,11 +122,15 @@ function* guarded(leaves: Iterable<JsonLeaf>, kind: string): Generator<JsonLeaf>
   }
 }
 
+/** gNMI Encoding enum values by number (readSubscribeResponse leaves enums as numbers). */
+const WIRE_ENCODINGS: readonly WireEncoding[] = ['JSON', 'BYTES', 'PROTO', 'ASCII', 'JSON_IETF'];
+
 /** The deprecated Update.value (encoded bytes plus encoding) as a TypedValue. */
 function legacyValue(u: WireUpdate): WireTypedValue | undefined {
   const bytes = u.value?.value;
-  if (!bytes) return undefined;
-  switch (u.value?.type ?? 'JSON') {
+  if (!bytes || bytes.length === 0) return undefined;
+  const type = u.value?.type ?? 'JSON';
+  switch (typeof type === 'number' ? WIRE_ENCODINGS[type] : type) {
     case 'JSON':
       return { value: 'json_val', json_val: bytes };
     case 'JSON_IETF':
@@ -276,15 +280,29 @@ export class NotificationDecoder {
     return target ?? prefix;
   }
 
-  private timestamp(ns: string): number {
+  private timestamp(ns: WireInt64): number {
+    if (typeof ns !== 'string') return millisFromWireNanos(ns);
     if (!/^-?\d+$/.test(ns)) throw new DecodeError(`bad timestamp ${JSON.stringify(ns.slice(0, 40))}`);
     return nanosToMillis(ns);
   }
 }
 
 /** A notification timestamp of 0 or none (proto3 leaves a zero int64 out). */
-function isZeroTimestamp(ns: string | number | undefined): boolean {
+function isZeroTimestamp(ns: WireInt64 | number | undefined | null): boolean {
+  if (typeof ns === 'object' && ns !== null) return ns.low === 0 && ns.high === 0;
   return ns === undefined || ns === null || ns === '' || ns === '0' || ns === 0;
+}
+
+/** Up to this many points, repeated paths are looked for pairwise (no Map, no string hashing). */
+const SMALL_NOTIFICATION = 16;
+
+/** Whether a path occurs twice from `from` on (pairwise; for small notifications). */
+function hasRepeatedPath(points: TelemetryPoint[], from: number): boolean {
+  for (let i = from + 1; i < points.length; i++) {
+    const path = points[i].path;
+    for (let j = from; j < i; j++) if (points[j].path === path) return true;
+  }
+  return false;
 }
 
 /**
@@ -294,6 +312,7 @@ function isZeroTimestamp(ns: string | number | undefined): boolean {
  * Removes the earlier points in place; returns how many.
  */
 function keepLastOfEachPath(points: TelemetryPoint[], from = 0): number {
+  if (points.length - from <= SMALL_NOTIFICATION && !hasRepeatedPath(points, from)) return 0;
   const lastIndex = new Map<string, number>();
   for (let i = from; i < points.length; i++) lastIndex.set(points[i].path, i);
   const duplicates = points.length - from - lastIndex.size;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 
 const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
 
@@ -20,17 +21,61 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_DIR],
 };
 
-let loaded: { definition: protoLoader.PackageDefinition; service: grpc.ServiceDefinition; Client: grpc.ServiceClientConstructor } | undefined;
+let loaded:
+  | {
+      definition: protoLoader.PackageDefinition;
+      service: grpc.ServiceDefinition;
+      Client: grpc.ServiceClientConstructor;
+      CollectorClient: grpc.ServiceClientConstructor;
+    }
+  | undefined;
 
-/** The gNMI package definition, service definition and client constructor (loaded once). */
+/**
+ * The gNMI package definition, service definition and client constructors (loaded once).
+ * `Client` reads responses as proto-loader's plain objects (64-bit integers as decimal
+ * text); `CollectorClient`, the collector's, reads Subscribe responses with
+ * readSubscribeResponse (ADR 101).
+ */
 export function gnmiProto() {
   if (!loaded) {
     const definition = protoLoader.loadSync('gnmi.proto', LOADER_OPTIONS);
     const pkg = grpc.loadPackageDefinition(definition) as unknown as { gnmi: { gNMI: grpc.ServiceClientConstructor } };
-    loaded = { definition, service: pkg.gnmi.gNMI.service, Client: pkg.gnmi.gNMI };
+    const service = pkg.gnmi.gNMI.service;
+    const collectorService = { ...service, Subscribe: { ...service.Subscribe, responseDeserialize: readSubscribeResponse } };
+    loaded = { definition, service, Client: pkg.gnmi.gNMI, CollectorClient: grpc.makeGenericClientConstructor(collectorService, 'gNMI') };
   }
   return loaded;
 }
+
+let subscribeResponseType: protobuf.Type | undefined;
+
+/**
+ * A SubscribeResponse as protobufjs decodes it, without proto-loader's toObject copy:
+ * 64-bit integers stay WireLong (no decimal text to parse back), unset fields read as
+ * proto3 defaults ('' / false / [] / null) from the message prototypes, oneof names are
+ * getters. The collector's hot path (ADR 101); the decoder accepts both shapes.
+ */
+export function readSubscribeResponse(bytes: Buffer): WireSubscribeResponse {
+  if (!subscribeResponseType) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
+    root.loadSync('gnmi.proto', { keepCase: true });
+    root.resolveAll();
+    subscribeResponseType = root.lookupType('gnmi.SubscribeResponse');
+  }
+  return subscribeResponseType.decode(bytes) as unknown as WireSubscribeResponse;
+}
+
+/** A 64-bit integer as protobufjs decodes it (a `long` Long): two 32-bit halves. */
+export interface WireLong {
+  low: number;
+  high: number;
+  unsigned: boolean;
+  toString(): string;
+}
+
+/** An int64/uint64 field: decimal text (proto-loader objects, tests) or a WireLong (readSubscribeResponse). */
+export type WireInt64 = string | WireLong;
 
 /** gNMI Encoding enum names as they appear on the wire objects. */
 export type WireEncoding = 'JSON' | 'BYTES' | 'PROTO' | 'ASCII' | 'JSON_IETF';
@@ -48,7 +93,7 @@ export interface WirePath {
 }
 
 export interface WireDecimal64 {
-  digits?: string;
+  digits?: WireInt64;
   precision?: number;
 }
 
@@ -56,8 +101,8 @@ export interface WireDecimal64 {
 export interface WireTypedValue {
   value?: string;
   string_val?: string;
-  int_val?: string;
-  uint_val?: string;
+  int_val?: WireInt64;
+  uint_val?: WireInt64;
   bool_val?: boolean;
   bytes_val?: Buffer;
   float_val?: number;
@@ -74,13 +119,13 @@ export interface WireTypedValue {
 export interface WireUpdate {
   path?: WirePath;
   /** Deprecated `Value` (encoded bytes plus encoding), still sent by old targets. */
-  value?: { value?: Buffer; type?: WireEncoding };
+  value?: { value?: Buffer; type?: WireEncoding | number };
   val?: WireTypedValue;
   duplicates?: number;
 }
 
 export interface WireNotification {
-  timestamp?: string;
+  timestamp?: WireInt64;
   prefix?: WirePath;
   alias?: string;
   update?: WireUpdate[];

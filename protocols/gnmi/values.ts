@@ -3,6 +3,8 @@
  * integers kept exact as text above 2^53, float32 printed at its own precision.
  * Pure functions.
  */
+import { nanosToMillis } from '../../core/point';
+import type { WireInt64, WireLong } from './proto';
 
 /** A decoded leaf value before it gets a path and a timestamp. */
 export interface LeafValue {
@@ -21,6 +23,32 @@ export function integerFromText(text: string): LeafValue {
   const value = Number(big);
   if (big > MAX_SAFE || big < -MAX_SAFE) return { value, exact: big.toString() };
   return { value };
+}
+
+/**
+ * An int64/uint64 field (decimal text, or a WireLong from readSubscribeResponse) as a
+ * leaf value. A Long whose high word has at most 21 significant bits is below 2^53 in
+ * magnitude and is combined arithmetically (exact, no text); others go through
+ * integerFromText so values beyond 2^53 keep their exact text.
+ */
+export function integerFromWire(v: WireInt64): LeafValue {
+  if (typeof v === 'string') return integerFromText(v);
+  const { low, high } = v;
+  const small = v.unsigned ? high >>> 0 < 0x200000 : high > -0x200000 && high < 0x200000;
+  if (small) return { value: high * 0x1_0000_0000 + (low >>> 0) };
+  return integerFromText(v.toString());
+}
+
+/**
+ * Nanoseconds since the epoch (decimal text or a WireLong) as milliseconds with a
+ * microsecond fraction (the same figure as nanosToMillis: microseconds truncated).
+ */
+export function millisFromWireNanos(v: WireLong): number {
+  const high = v.unsigned ? v.high >>> 0 : v.high;
+  if (high < 0) return nanosToMillis(v.toString());
+  // (high·2^32 + low) / 1000 without a BigInt: the high word's quotient and remainder apart.
+  const micros = Math.floor(high / 1000) * 0x1_0000_0000 + Math.floor(((high % 1000) * 0x1_0000_0000 + (v.low >>> 0)) / 1000);
+  return micros / 1000;
 }
 
 /**

@@ -50,7 +50,7 @@ export class NotificationTemplates {
       const valueAt: number[] = [];
       const leafIndex: number[] = [];
       for (const u of n.update ?? []) {
-        const i = Number(BigInt(u.val?.uint_val ?? '0') - (1n << 63n));
+        const i = Number(BigInt(String(u.val?.uint_val ?? '0')) - (1n << 63n));
         const at = bytes.indexOf(varint10((1n << 63n) + BigInt(i)));
         if (at < 0) return undefined;
         valueAt.push(at);

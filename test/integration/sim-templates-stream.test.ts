@@ -73,8 +73,8 @@ describe('simulator cheap generator over a Subscribe stream', function () {
       assert.ok(n.update!.every((u) => /^\d+$/.test(String(u.val?.uint_val))), 'uint64 counters');
     }
     const eth1 = ticks.filter((n) => n.prefix?.elem?.[1].key?.name === 'Ethernet1');
-    const ts = eth1.map((n) => BigInt(n.timestamp!));
-    const octets = eth1.map((n) => BigInt(n.update![0].val!.uint_val!));
+    const ts = eth1.map((n) => BigInt(String(n.timestamp)));
+    const octets = eth1.map((n) => BigInt(String(n.update![0].val!.uint_val)));
     for (let i = 1; i < eth1.length; i++) {
       assert.ok(ts[i] > ts[i - 1], 'timestamps advance');
       assert.ok(octets[i] > octets[i - 1], 'counters are patched with the current values');

@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
 import { DecodeError, NotificationDecoder } from '../../protocols/gnmi/decode';
-import { gnmiProto, type WireNotification, type WireSubscribeResponse } from '../../protocols/gnmi/proto';
+import { gnmiProto, readSubscribeResponse, type WireNotification, type WireSubscribeResponse } from '../../protocols/gnmi/proto';
 import { buildNotifications } from '../../simulator/gnmi/encode';
 import { leafPath } from '../../simulator/gnmi/match';
 import { SimDevice } from '../../simulator/model';
 
+type Reader = (bytes: Buffer) => WireSubscribeResponse;
+/** proto-loader's plain objects (64-bit integers as text), as tests and the simulator read responses. */
+const objectReader: Reader = (b) => gnmiProto().service.Subscribe.responseDeserialize(b) as WireSubscribeResponse;
+/** What the collector's client reads (protobufjs messages, 64-bit integers as Long; ADR 101). */
+const READERS: Array<[string, Reader]> = [
+  ['proto-loader objects', objectReader],
+  ['collector reader', readSubscribeResponse],
+];
+
 /** Round-trip through the real protobuf codec so inputs look exactly as they arrive off the wire. */
-function wire(n: WireNotification): WireNotification {
+function wire(n: WireNotification, read: Reader = objectReader): WireNotification {
   const { Subscribe } = gnmiProto().service;
-  const res = Subscribe.responseDeserialize(Subscribe.responseSerialize({ update: n })) as WireSubscribeResponse;
-  return res.update!;
+  return read(Subscribe.responseSerialize({ update: n })).update!;
 }
 
 const TS = '1700000000123456789'; // ns
@@ -67,6 +75,10 @@ const cases: Case[] = [
   { name: 'int_val below -2^53 keeps exact text', n: one({ int_val: '-9223372036854775808' }), points: [{ path: `${P}/x`, value: -9223372036854775808, exact: '-9223372036854775808' }] },
   { name: 'uint_val small', n: one({ uint_val: '12345' }), points: [{ path: `${P}/x`, value: 12345 }] },
   { name: 'uint_val 2^53-1 is exact as a double', n: one({ uint_val: '9007199254740991' }), points: [{ path: `${P}/x`, value: 9007199254740991 }] },
+  { name: 'uint_val 2^53 keeps exact text', n: one({ uint_val: '9007199254740992' }), points: [{ path: `${P}/x`, value: 9007199254740992, exact: '9007199254740992' }] },
+  { name: 'int_val -(2^53-1) is exact as a double', n: one({ int_val: '-9007199254740991' }), points: [{ path: `${P}/x`, value: -9007199254740991 }] },
+  { name: 'int_val -(2^53-2) is exact as a double', n: one({ int_val: '-9007199254740990' }), points: [{ path: `${P}/x`, value: -9007199254740990 }] },
+  { name: 'uint_val 2^32 + 5 (high word set)', n: one({ uint_val: '4294967301' }), points: [{ path: `${P}/x`, value: 4294967301 }] },
   { name: 'uint_val 2^53+1 keeps exact text', n: one({ uint_val: '9007199254740993' }), points: [{ path: `${P}/x`, value: 9007199254740992, exact: '9007199254740993' }] },
   { name: 'uint_val max uint64', n: one({ uint_val: '18446744073709551615' }), points: [{ path: `${P}/x`, value: 18446744073709552000, exact: '18446744073709551615' }] },
   { name: 'bool_val false', n: one({ bool_val: false }), points: [{ path: `${P}/x`, value: false }] },
@@ -286,10 +298,10 @@ const cases: Case[] = [
 ];
 
 describe('gNMI notification decoder (table-driven)', () => {
-  for (const c of cases) {
-    it(c.name, () => {
+  for (const [reader, read] of READERS) for (const c of cases) {
+    it(`${c.name} (${reader})`, () => {
       const decoder = new NotificationDecoder(7, () => 1);
-      const n = wire(c.n);
+      const n = wire(c.n, read);
       if (c.throws) {
         assert.throws(() => decoder.decode(n), (err: Error) => err instanceof DecodeError && c.throws!.test(err.message));
         return;
@@ -308,6 +320,16 @@ describe('gNMI notification decoder (table-driven)', () => {
       assert.deepEqual(out.skipped, c.skipped ?? {});
     });
   }
+
+  it('reads timestamps the same from Long and from text (microseconds truncated, negative and beyond 2^53 ns)', () => {
+    const stamps = ['1', '999', '1000', '1700000000123456789', '1700000000123456999', '4294967295999', '4294967296000', '9223372036854775807', '-1500', '-1700000000123456789'];
+    for (const ts of stamps) {
+      const n = { timestamp: ts, prefix, update: [{ path: leaf('x'), val: { int_val: '1' } }] };
+      const [fromText, fromLong] = READERS.map(([, read]) => new NotificationDecoder(1).decode(wire(n, read)).points[0].timestamp);
+      assert.equal(fromLong, fromText, ts);
+      assert.equal(fromText, Number(BigInt(ts) / 1000n) / 1000, ts);
+    }
+  });
 
   it('resolves a target-defined alias in later prefixes', () => {
     const decoder = new NotificationDecoder(1);
