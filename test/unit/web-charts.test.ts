@@ -4,6 +4,7 @@ import { compile } from 'vega-lite';
 import * as vega from 'vega';
 import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, timeTickCount, unitSuffix } from '../../web/app/lib/chart-spec';
 import { seriesStats } from '../../web/app/lib/series-stats';
+import { fromInputValue, toInputValue, tzCookie, zoneFromCookie, zoneOffsetMs } from '../../web/app/lib/timezone';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, isCounterPath, seriesLabel } from '../../web/app/lib/path-pattern';
 
@@ -383,6 +384,42 @@ describe('web: widget rows', () => {
     assert.deepEqual(custom, { from: now - 5000, to: now, live: false, key: 'custom' });
     const backwards = resolveWindow(new URLSearchParams(`range=custom&from=${now}&to=${now - 1000}`), '1h', now);
     assert.ok(backwards.from < backwards.to);
+  });
+
+  it('time zones: the picker\'s fields are read in its tz (UTC without one); offsets, DST and the cookie', () => {
+    const now = Date.UTC(2026, 10, 28, 12, 0);
+    const read = (q: string) => resolveWindow(new URLSearchParams(q), '1h', now);
+    assert.equal(read('range=custom&from=2026-11-28T09:30&to=2026-11-28T10:00').from, Date.UTC(2026, 10, 28, 9, 30), 'UTC by default');
+    assert.equal(read('range=custom&from=2026-11-28T09:30&to=2026-11-28T10:00&tz=Asia/Kolkata').from, Date.UTC(2026, 10, 28, 4, 0), '+05:30');
+    assert.equal(read('range=custom&from=2026-11-28T09:30&to=2026-11-28T10:00&tz=Not/AZone').from, Date.UTC(2026, 10, 28, 9, 30), 'an unknown zone is UTC');
+    assert.equal(zoneOffsetMs('Europe/Berlin', Date.UTC(2026, 6, 1)), 2 * 3_600_000, 'summer time');
+    assert.equal(zoneOffsetMs('Europe/Berlin', Date.UTC(2026, 0, 1)), 3_600_000);
+    assert.equal(zoneOffsetMs('America/New_York', Date.UTC(2026, 0, 1)), -5 * 3_600_000);
+    for (const zone of ['UTC', 'Asia/Kolkata', 'Europe/Berlin', 'America/New_York']) {
+      for (const t of [Date.UTC(2026, 2, 29, 0, 30), Date.UTC(2026, 10, 28, 9, 31), Date.UTC(2026, 9, 25, 3, 0)]) {
+        const field = toInputValue(t, zone);
+        assert.match(field, /^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+        assert.equal(fromInputValue(field, zone), Math.floor(t / 60_000) * 60_000, `${zone} ${field} round trip`);
+      }
+    }
+    assert.equal(toInputValue(Date.UTC(2026, 10, 28, 9, 31), 'Asia/Kolkata'), '2026-11-28T15:01');
+    assert.ok(Number.isNaN(fromInputValue('yesterday', 'UTC')));
+    assert.equal(zoneFromCookie('sid=x; tz=Asia%2FKolkata; other=1'), 'Asia/Kolkata');
+    assert.equal(zoneFromCookie('tz=%3Cscript%3E'), 'UTC', 'not a zone');
+    assert.equal(zoneFromCookie(null), 'UTC');
+    assert.match(tzCookie('Europe/Berlin'), /^tz=Europe%2FBerlin; Path=\/; Max-Age=\d+; SameSite=Lax$/);
+  });
+
+  it('charts in the browser\'s zone: local time scales and formats, the zone named in tooltips; UTC by default', () => {
+    const local = JSON.stringify(timeSeriesSpec({ seriesNames: ['a'], outageBand: true, timeZone: 'Asia/Kolkata' }));
+    assert.doesNotMatch(local, /utc/i);
+    assert.match(local, /"type":"time"/);
+    assert.match(local, /timeFormat\(datum\.t/);
+    assert.match(local, /time \(Asia\/Kolkata\)/);
+    const utc = JSON.stringify(timeSeriesSpec({ seriesNames: ['a'], outageBand: true }));
+    assert.doesNotMatch(utc, /"type":"time"/);
+    assert.match(utc, /time \(UTC\)/);
+    compile(JSON.parse(local));
   });
 
   it('octet counters in bits/s are multiplied by 8; nothing else is', () => {

@@ -1,11 +1,14 @@
 import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse, Link, useRouteLoaderData } from 'react-router';
 import type { Route } from './+types/root';
 import { layoutData } from './lib/flash.server';
+import { zoneFromCookie } from './lib/timezone';
 import './app.css';
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { user, flash, clear } = await layoutData(request);
-  return data({ user, flash }, clear ? { headers: { 'Set-Cookie': clear } } : undefined);
+  // The time zone pages show times in (UTC unless switched to the browser's on the range bar).
+  const zone = zoneFromCookie(request.headers.get('Cookie'));
+  return data({ user, flash, zone }, clear ? { headers: { 'Set-Cookie': clear } } : undefined);
 }
 
 /** A small chart glyph as the site icon, inline so it costs no request. */

@@ -11,6 +11,7 @@ import { formatValue } from '../lib/format';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
+import { useTimeZone } from './TimeZone';
 
 /** What a chart shows. */
 export interface ChartDefinition {
@@ -80,6 +81,7 @@ interface HistoryResponse {
 export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
+  const timeZone = useTimeZone();
   const [status, setStatus] = useState('loading');
   const [count, setCount] = useState(0);
   const [newest, setNewest] = useState<number | undefined>(undefined);
@@ -133,7 +135,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
       }
       initial.push(...mergeChanges(historyChanges).insert);
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, timeZone, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
         actions: false,
         renderer: 'svg',
       });
@@ -252,7 +254,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand]);
+  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
 
   // The open gap follows the clock (and ends when the page learns the device is back).
   const drawOutage = useRef(() => {});

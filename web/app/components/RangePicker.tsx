@@ -1,8 +1,8 @@
 /** The time-range picker of dashboards and device pages: a GET form and links, so it works without JavaScript. */
 import { Form, Link } from 'react-router';
 import { RANGES, type TimeWindow } from '../lib/widget-data';
-
-const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+import { toInputValue } from '../lib/timezone';
+import { TimeZoneSwitch, useTimeZone } from './TimeZone';
 
 /** A fixed window as the query string of a page (what zoom, shift and a chart drag lead to). */
 export function customRangeSearch(from: number, to: number, now = Date.now()): string {
@@ -29,16 +29,20 @@ export function RangeNav({ window, now }: { window: TimeWindow; now: number }) {
         </Link>
       )}
       <span className="muted small" data-testid="range-shown">
-        {window.live ? 'live, ' : ''}times in UTC · drag across a chart to zoom in
+        {window.live ? 'live, ' : ''}
+        <TimeZoneSwitch /> · drag across a chart to zoom in
       </span>
     </div>
   );
 }
 
 export function RangePicker({ window, refresh }: { window: TimeWindow; refresh?: string }) {
+  // The from/to fields are in the page's zone; the tz field tells the server how to read them.
+  const zone = useTimeZone();
   return (
-    // Keyed on the range: its fields are uncontrolled, so a new range (zoom, shift) must remount them.
-    <Form method="get" className="range-picker" data-testid="range-picker" key={`${window.key}|${window.live}|${window.key === 'custom' ? `${window.from}-${window.to}` : ''}`}>
+    // Keyed on the range and zone: its fields are uncontrolled, so a new range (zoom, shift) or zone must remount them.
+    <Form method="get" className="range-picker" data-testid="range-picker" key={`${window.key}|${window.live}|${window.key === 'custom' ? `${window.from}-${window.to}` : ''}|${zone}`}>
+      <input type="hidden" name="tz" value={zone} />
       <label>
         Range
         <select name="range" defaultValue={window.key}>
@@ -52,11 +56,11 @@ export function RangePicker({ window, refresh }: { window: TimeWindow; refresh?:
       </label>
       <label>
         from
-        <input type="datetime-local" name="from" defaultValue={local(window.from)} />
+        <input type="datetime-local" name="from" defaultValue={toInputValue(window.from, zone)} />
       </label>
       <label>
         to
-        <input type="datetime-local" name="to" defaultValue={local(window.to)} />
+        <input type="datetime-local" name="to" defaultValue={toInputValue(window.to, zone)} />
       </label>
       <label className="check">
         <input type="hidden" name="live" value="0" />

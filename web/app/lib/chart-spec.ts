@@ -5,6 +5,7 @@
  * with v = null breaks the line (a gap), it is never bridged.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { isUtc } from './timezone';
 
 /** Dataset name the live chart updates. */
 export const POINTS_DATASET = 'points';
@@ -41,6 +42,11 @@ export interface TimeSeriesOptions {
   outageBand?: boolean;
   /** Names of the series drawn: with them, a crosshair tooltip lists every series' value at the pointer. */
   seriesNames?: string[];
+  /**
+   * The page's time zone (web/app/lib/timezone.ts): 'UTC' (default) draws axes and
+   * tooltips in UTC; any other zone is the browser's own, which Vega draws as local time.
+   */
+  timeZone?: string;
 }
 
 /** Name of the legend selection: click a legend entry to isolate its series, shift-click to toggle more. */
@@ -148,6 +154,10 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         : { type: 'area' as const, interpolate: 'linear' as const, opacity: kind === 'stacked-area' ? 0.85 : 0.35, line: kind === 'area' };
   // Bars of several series at one time are stacked: side by side they would hide each other.
   const stacked = kind === 'stacked-area' || kind === 'bar';
+  const utc = !opts.timeZone || isUtc(opts.timeZone);
+  const scaleType = utc ? ('utc' as const) : ('time' as const);
+  const fmt = utc ? 'utcFormat' : 'timeFormat';
+  const timeTitle = `time (${utc ? 'UTC' : opts.timeZone})`;
   const windowParams = opts.domain ? [{ name: X_FROM, value: opts.domain[0] }, { name: X_TO, value: opts.domain[1] }] : [];
   const spec = {
     ...BASE,
@@ -162,7 +172,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       axis: { labelFontSize: 11, titleFontSize: 11 },
     },
     mark: { ...mark, tooltip: true },
-    transform: [{ calculate: "utcFormat(datum.t, '%H:%M:%S')", as: 'time' }],
+    transform: [{ calculate: `${fmt}(datum.t, '%H:%M:%S')`, as: 'time' }],
     // Click a legend entry to isolate it, shift-click to add or remove more (Vega-Lite's point toggle).
     params: [{ name: LEGEND_PARAM, select: { type: 'point', fields: ['series'] }, bind: 'legend' }],
     encoding: {
@@ -179,8 +189,8 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
           format: timeFormat(opts.windowMs ?? (opts.domain ? opts.domain[1] - opts.domain[0] : undefined)),
           ...(timeTickCount(opts.widthPx) ? { tickCount: timeTickCount(opts.widthPx) } : {}),
         },
-        // UTC, as every time the pages print; the range picker says so. The window is the page's range.
-        scale: { type: 'utc', ...(opts.domain ? { domain: [{ expr: X_FROM }, { expr: X_TO }] } : {}) },
+        // The page's zone (UTC unless switched to the browser's); the range bar says which. The window is the page's range.
+        scale: { type: scaleType, ...(opts.domain ? { domain: [{ expr: X_FROM }, { expr: X_TO }] } : {}) },
       },
       y: {
         field: 'v',
@@ -192,7 +202,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       color: { field: 'series', type: 'nominal', title: null },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'series' },
-        { field: 'time', type: 'nominal', title: 'time (UTC)' },
+        { field: 'time', type: 'nominal', title: timeTitle },
         { field: 'v', type: 'quantitative', title: opts.unit || 'value', format: axisFormat(opts.unit) },
       ],
     },
@@ -213,14 +223,14 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
         { filter: 'isValid(datum.v)' },
         { calculate: `round(datum.t / ${step}) * ${step}`, as: 'tb' },
         { pivot: 'series', value: 'v', groupby: ['tb'], op: 'mean' },
-        { calculate: "utcFormat(datum.tb, '%Y-%m-%d %H:%M:%S')", as: 'time' },
+        { calculate: `${fmt}(datum.tb, '%Y-%m-%d %H:%M:%S')`, as: 'time' },
       ],
       mark: { type: 'rule', color: '#5b6472', strokeWidth: 1 },
       encoding: {
-        x: { field: 'tb', type: 'temporal', scale: { type: 'utc' } },
+        x: { field: 'tb', type: 'temporal', scale: { type: scaleType } },
         opacity: { condition: { param: HOVER_PARAM, value: 0.7, empty: false }, value: 0 },
         tooltip: [
-          { field: 'time', type: 'nominal', title: 'time (UTC)' },
+          { field: 'time', type: 'nominal', title: timeTitle },
           ...names.map((n) => ({ field: fieldRef(n), type: 'quantitative', title: `${n}${unitTitle}`, format: axisFormat(opts.unit) })),
         ],
       },
@@ -249,13 +259,13 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       {
         data: { name: OUTAGE_DATASET },
         mark: { type: 'rect', color: '#b0b7c3', opacity: 0.25 },
-        encoding: { x: { field: 'from', type: 'temporal', scale: { type: 'utc' } }, x2: { field: 'to' } },
+        encoding: { x: { field: 'from', type: 'temporal', scale: { type: scaleType } }, x2: { field: 'to' } },
       },
       {
         data: { name: OUTAGE_DATASET },
         // Clipped to the plot: a long error must not run past the chart.
         mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#5b6472', fontSize: 11, clip: true },
-        encoding: { x: { field: 'from', type: 'temporal', scale: { type: 'utc' } }, y: { value: 0 }, text: { field: 'label' } },
+        encoding: { x: { field: 'from', type: 'temporal', scale: { type: scaleType } }, y: { value: 0 }, text: { field: 'label' } },
       },
     ],
   } as TopLevelSpec;

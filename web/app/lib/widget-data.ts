@@ -5,6 +5,7 @@
  * incremental — LiveChart feeds it history first, then live points, and
  * applies the row changes it returns with view.change. Tested in test/unit.
  */
+import { fromInputValue, isTimeZone } from './timezone';
 
 /** Most series one live stream (so one dashboard) carries. */
 export const MAX_STREAM_SERIES = 200;
@@ -57,11 +58,20 @@ export interface TimeWindow {
 /**
  * The window of a dashboard URL: ?range=15m|1h|6h|24h|7d (live by default,
  * ?live=0 for a still picture) or ?range=custom&from=&to= (ISO or ms; never live).
+ * The picker's datetime-local values ("2026-11-28T09:30") are read in the zone of
+ * its `tz` field (the page's time zone), UTC without one.
  */
 export function resolveWindow(params: URLSearchParams, fallback: RangeKey = '1h', now = Date.now()): TimeWindow {
   const key = params.get('range') ?? fallback;
   if (key === 'custom') {
-    const parse = (s: string | null) => (s === null || s === '' ? NaN : /^\d+$/.test(s) ? Number(s) : Date.parse(s));
+    const tz = params.get('tz');
+    const zone = tz && isTimeZone(tz) ? tz : 'UTC';
+    const parse = (s: string | null) => {
+      if (s === null || s === '') return NaN;
+      if (/^\d+$/.test(s)) return Number(s);
+      const local = fromInputValue(s, zone);
+      return Number.isFinite(local) ? local : Date.parse(s);
+    };
     let from = parse(params.get('from'));
     let to = parse(params.get('to'));
     if (!Number.isFinite(to) || to > now) to = now;
