@@ -2,13 +2,18 @@
  * Activity signatures the workflows call. Workflows import this file as types
  * only; the workers wire the implementations built by the factories.
  */
-import type { RunSessionInput, RunSessionResult } from '../core/names';
+import type { ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult } from '../core/names';
 import type { DeviceSummary } from '../storage/devices';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
 export interface SessionActivities {
   /** Hold the device's gNMI stream or NETCONF session until cancelled, lease end, or failure. */
   runDeviceSession(input: RunSessionInput): Promise<RunSessionResult>;
+}
+
+/** Test connection, also on the `device-sessions` task queue (activities/probe.ts; name PROBE_ACTIVITY). */
+export interface ProbeActivities {
+  probeDevice(input: ProbeDeviceInput): Promise<ProbeDeviceResult>;
 }
 
 /** A device as the control side sees it (no secrets). */

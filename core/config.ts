@@ -32,6 +32,8 @@ const schema = z.object({
   WEB_COOKIE_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Largest request body of a form post (bytes); larger ones get 413 while streaming. */
   WEB_MAX_FORM_BYTES: int(64 * 1024),
+  /** Test connection on the device form gives up after this long (ms; ADR 091). */
+  WEB_PROBE_TIMEOUT_MS: int(8000),
   /** Largest request body of a device import (multipart, bytes). */
   WEB_MAX_IMPORT_BYTES: int(2 * 1024 * 1024),
   /** Failed sign-ins of one account from one client before each further try waits (doubling). */

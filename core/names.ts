@@ -31,7 +31,17 @@ export const WORKFLOW_TYPES = {
   deviceSession: 'deviceSessionWorkflow',
   fleetReconcile: 'fleetReconcileWorkflow',
   storageMaintenance: 'storageMaintenanceWorkflow',
+  /** Test connection (device form): one short probe activity on the collectors' queue. */
+  deviceProbe: 'deviceProbeWorkflow',
 } as const;
+
+/** Activity type of the Test connection probe (activities/probe.ts; task queue `device-sessions`). */
+export const PROBE_ACTIVITY = 'probeDevice';
+
+/** Workflow id of one Test connection run (a fresh nonce each time; nothing else is kept). */
+export function deviceProbeWorkflowId(nonce: string): string {
+  return `device-probe/${nonce}`;
+}
 
 /** Id of the schedule that reconciles workflows with the devices table. */
 export const RECONCILE_SCHEDULE_ID = 'fleet-reconcile';
@@ -206,4 +216,47 @@ export interface DeviceSessionOptions {
   maxHistoryEvents?: number;
   /** First retry delay after a broken session (doubles per failure, jittered, capped by maxBackoffMs; the window never starts below 1 s — ADR 042). */
   initialBackoffMs?: number;
+}
+
+/**
+ * Input of the Test connection probe (ADR 091): the form's unsaved, non-secret settings;
+ * secrets typed in the form only as `sealedSecrets` (sealed with the secrets keyring, opened
+ * by the collector); blank secrets of a saved device are read from the database by the activity.
+ */
+export interface ProbeDeviceInput {
+  /** The saved device whose stored secrets fill blank fields (absent for a new device). */
+  deviceId?: number;
+  name: string;
+  protocol: 'gnmi' | 'netconf';
+  host: string;
+  port: number;
+  username?: string;
+  /** Settings as validated by core/device.ts (plain objects; no secrets in them). */
+  gnmi: unknown;
+  netconf: unknown;
+  /** Secrets typed in the form, sealed (base64 JSON of a SealedSecret); never clear text. */
+  sealedSecrets?: string;
+  /** Ignore stored secrets (the form's "forget stored credentials"). */
+  clearSecrets?: boolean;
+  /** The profile whose first sample is fetched (the first one chosen in the form). */
+  profileId?: number;
+  /** Give up after this long (ms). */
+  timeoutMs: number;
+}
+
+/** What the probe found; nothing of it is stored. */
+export interface ProbeDeviceResult {
+  ok: boolean;
+  /** Milliseconds from start to the answer or the failure. */
+  elapsedMs: number;
+  /** gNMI Capabilities / NETCONF hello, as the session reported it. */
+  connected?: string;
+  /** gNMI: encoding chosen and whether Capabilities was answered. */
+  negotiated?: string;
+  /** The first sample of the profile. */
+  sample?: { path: string; value: string; at: string };
+  profileName?: string;
+  /** Failure code (SessionError code, TIMEOUT or NO_PROFILE) and words. */
+  code?: string;
+  error?: string;
 }

@@ -11,6 +11,8 @@ import {
   deviceIdFromWorkflowId,
   deviceSessionWorkflowId,
   WORKFLOW_TYPES,
+  type ProbeDeviceInput,
+  type ProbeDeviceResult,
   pauseSignal,
   pauseUpdate,
   reconfigureSignal,
@@ -25,6 +27,7 @@ import {
 } from '../core/names';
 import type { Config } from '../core/config';
 import type { deviceSessionWorkflow } from '../workflows/device-session';
+import type { deviceProbeWorkflow } from '../workflows/device-probe';
 
 /** Session options every started workflow gets, from configuration (control worker, ctl, web). */
 export function sessionOptionsFromConfig(config: Pick<Config, 'SESSION_HEARTBEAT_TIMEOUT_MS' | 'SESSION_LEASE_MS'>): DeviceSessionOptions {
@@ -56,6 +59,20 @@ export async function startDeviceSession(
       { key: SA.Protocol, value: device.protocol },
       { key: SA.SessionState, value: 'connecting' },
     ],
+  });
+}
+
+/**
+ * Test connection (ADR 091): run the probe workflow under `workflowId` (made by
+ * deviceProbeWorkflowId; typed secrets are sealed to it) and wait for its result.
+ */
+export function probeDeviceConnection(client: Client, workflowId: string, input: ProbeDeviceInput): Promise<ProbeDeviceResult> {
+  return client.workflow.execute<typeof deviceProbeWorkflow>(WORKFLOW_TYPES.deviceProbe, {
+    workflowId,
+    taskQueue: TASK_QUEUES.control,
+    args: [input],
+    workflowExecutionTimeout: input.timeoutMs + 15_000,
+    staticSummary: `Test connection of ${input.name} (${input.protocol}, ${input.host}:${input.port})`,
   });
 }
 

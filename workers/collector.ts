@@ -22,6 +22,7 @@ import { IngestBatcher } from '../storage/batcher';
 import { getProtocol } from '../protocols/index';
 import { DialLimiter } from '../protocols/dial-limiter';
 import { LagTracker, createSessionActivities } from '../activities/session';
+import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';
@@ -125,20 +126,23 @@ async function main() {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: TASK_QUEUES.sessions,
-    activities: createSessionActivities({
-      db,
-      keyring,
-      dials,
-      sink: batcher,
-      getProtocol,
-      client,
-      metrics,
-      liveSessions,
-      leaving: leaving.signal,
-      heartbeatLag,
-      idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
-      defaultLeaseMs: config.SESSION_LEASE_MS,
-    }),
+    activities: {
+      ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }),
+      ...createSessionActivities({
+        db,
+        keyring,
+        dials,
+        sink: batcher,
+        getProtocol,
+        client,
+        metrics,
+        liveSessions,
+        leaving: leaving.signal,
+        heartbeatLag,
+        idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
+        defaultLeaseMs: config.SESSION_LEASE_MS,
+      }),
+    },
     // Sized for COLLECTOR_MAX_SESSIONS (default 1,000) concurrent sessions: each holds one slot for hours.
     maxConcurrentActivityTaskExecutions: config.COLLECTOR_MAX_SESSIONS,
     maxConcurrentActivityTaskPolls: Math.max(1, Math.min(config.COLLECTOR_ACTIVITY_POLLERS, config.COLLECTOR_MAX_SESSIONS)),

@@ -2,3 +2,4 @@
 export { deviceSessionWorkflow } from './device-session';
 export { fleetReconcileWorkflow } from './fleet-reconcile';
 export { storageMaintenanceWorkflow } from './storage-maintenance';
+export { deviceProbeWorkflow } from './device-probe';

@@ -4,7 +4,7 @@
  * write-only; a new device gets its session workflow, an edited one a
  * reconfigure.
  */
-import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
+import { Form, Link, data, redirect, useActionData, useLoaderData, useNavigation } from 'react-router';
 import type { Route } from './+types/device-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
@@ -15,6 +15,8 @@ import { setFlash } from '../lib/flash.server';
 import { isSecretsUnreadable } from '../../../storage/secrets';
 import { listProfiles } from '../../../storage/profiles';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
+import { testConnection } from '../lib/probe.server';
+import type { ProbeDeviceResult } from '../../../core/names';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {
@@ -78,8 +80,10 @@ export async function action({ request, params }: Route.ActionArgs) {
   const form = await request.formData();
   const values = submittedValues(form, SECRET_FIELDS);
   const parsed = DeviceForm.safeParse(deviceFormInput(form));
+  // "Test connection" probes the unsaved values and saves nothing (ADR 091).
+  const testing = form.get('intent') === 'test';
   let errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error);
-  if (parsed.success && (await deviceNameTaken(db, parsed.data.name, device?.id))) errors = { name: 'Another device has this name' };
+  if (parsed.success && !testing && (await deviceNameTaken(db, parsed.data.name, device?.id))) errors = { name: 'Another device has this name' };
   if (parsed.success && !errors.profileIds) {
     // A profile of the other protocol would be dropped silently by the session: refuse it, naming it.
     const chosen = await db('subscription_profiles').whereIn('id', parsed.data.profileIds).select('name', 'protocol');
@@ -91,6 +95,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   }
   if (!parsed.success || Object.keys(errors).length) return data({ values, errors }, 400);
   const input = parsed.data;
+  if (testing) return data({ values, errors, probe: await testConnection(input, device?.id) });
   let row;
   let warning = '';
   if (device) {
@@ -119,6 +124,9 @@ export default function DeviceEdit() {
   const failed = useActionData<typeof action>();
   const values: Values = failed?.values ?? loaded.values;
   const errors: FieldErrors = failed?.errors ?? {};
+  const probe = failed && 'probe' in failed ? (failed.probe as ProbeDeviceResult) : undefined;
+  const navigation = useNavigation();
+  const probing = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'test';
   const { device, profiles, secrets } = loaded;
   const checked = (name: string) => values[name] === 'on' || values[name] === 'true';
   const selectedProfiles = new Set((values.profileIds ?? '').split(',').filter(Boolean).map(Number));
@@ -254,9 +262,58 @@ export default function DeviceEdit() {
         </fieldset>
         <div className="actions">
           <button type="submit">{device ? 'Save' : 'Add device'}</button>
+          <button type="submit" name="intent" value="test" className="secondary" disabled={probing}>
+            {probing ? 'Testing…' : 'Test connection'}
+          </button>
           <Link to={device ? `/devices/${device.id}` : '/devices'}>Cancel</Link>
         </div>
+        <p className="muted">
+          Test connection connects with the values above (saved or not), reads the gNMI Capabilities or NETCONF hello and one sample of the first chosen profile, and
+          stores nothing.{device ? ' Blank credential fields use the stored ones.' : ''}
+        </p>
+        {probe ? <ProbeReport probe={probe} /> : null}
       </Form>
     </section>
+  );
+}
+
+/** What Test connection found. */
+function ProbeReport({ probe }: { probe: ProbeDeviceResult }) {
+  const secs = probe.elapsedMs < 1000 ? `${probe.elapsedMs} ms` : `${(probe.elapsedMs / 1000).toFixed(1)} s`;
+  return (
+    <div className={probe.ok ? 'probe probe-ok' : 'probe probe-failed'} role="status" data-testid="probe-result" data-ok={probe.ok ? 'yes' : 'no'}>
+      <strong>{probe.ok ? `Connection works (${secs})` : `Connection failed (${secs})`}</strong>
+      <dl>
+        {probe.connected ? (
+          <>
+            <dt>Device answered</dt>
+            <dd data-testid="probe-connected">{probe.connected}</dd>
+          </>
+        ) : null}
+        {probe.negotiated ? (
+          <>
+            <dt>Negotiated</dt>
+            <dd>{probe.negotiated}</dd>
+          </>
+        ) : null}
+        {probe.sample ? (
+          <>
+            <dt>First sample{probe.profileName ? ` of ${probe.profileName}` : ''}</dt>
+            <dd data-testid="probe-sample">
+              <code>{probe.sample.path}</code> = {probe.sample.value} <span className="muted">at {probe.sample.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</span>
+            </dd>
+          </>
+        ) : null}
+        {probe.error ? (
+          <>
+            <dt>Error</dt>
+            <dd className="field-error" data-testid="probe-error">
+              {probe.error}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      <p className="muted">Nothing was saved. Secrets typed above are not shown again: type them again before saving.</p>
+    </div>
   );
 }
