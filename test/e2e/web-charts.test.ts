@@ -369,4 +369,61 @@ describe('web charts: axis labels stay inside the chart', function () {
     await path.fill(MEMORY);
     assert.equal(await rate.isChecked(), true, 'a choice made by hand is kept');
   });
+
+  it('time zone: UTC by default; "show browser time" switches the range fields, axes and crosshair to the browser\'s zone, remembered across pages; a range typed in it is read in it', async () => {
+    // A browser in India (+05:30 all year): its times differ from UTC in hours and minutes.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Kolkata' });
+    const p = await context.newPage();
+    try {
+      await signInPage(p, web.url, admin);
+      await p.goto(`${web.url}/devices/${deviceId}`);
+      await chartsDrawn(p, '.chart[data-testid]', 5);
+      assert.equal(await p.getByTestId('tz-zone').innerText(), 'UTC');
+      // The name the browser reports (Chromium may say Asia/Calcutta).
+      const zone = await p.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+      const field = () => p.locator('[data-testid=range-picker] input[name=to]').inputValue();
+      const utcTo = await field();
+      const axisLabels = () => p.getByTestId('live-chart').locator('svg g.role-axis-label text').allTextContents();
+      const utcLabels = (await axisLabels()).join(',');
+      // The switch is a client-side button: the charts being live says the page is hydrated.
+      await p.getByTestId('tz-switch').click();
+      await p.waitForFunction((z) => document.querySelector('[data-testid=tz-zone]')?.textContent === z, zone, { timeout: 10_000 });
+      // The to field (now) moved by +05:30 (a minute may have passed).
+      await p.waitForFunction((u) => (document.querySelector('[data-testid=range-picker] input[name=to]') as HTMLInputElement).value !== u, utcTo, { timeout: 10_000 });
+      const shift = Date.parse(`${await field()}Z`) - Date.parse(`${utcTo}Z`);
+      assert.ok(shift >= 5.5 * 3_600_000 && shift <= 5.5 * 3_600_000 + 120_000, `to field shifted by ${shift / 60_000} min`);
+      // Charts are drawn again in local time: the newest axis label is Kolkata's wall clock, and the crosshair names the zone.
+      await p.waitForFunction(
+        (before) => [...document.querySelectorAll('[data-testid=live-chart] svg g.role-axis-label text')].map((t) => t.textContent).join(',') !== before,
+        utcLabels,
+        { timeout: 20_000 },
+      );
+      await chartsDrawn(p, '.chart[data-testid]', 5);
+      const labels = await axisLabels();
+      const clock = (zone: string) => new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date());
+      const hhmm = labels.filter((l) => /^\d\d:\d\d:\d\d$/.test(l)).map((l) => l.slice(0, 5));
+      const kolkata = clock('Asia/Kolkata');
+      assert.ok(hhmm.some((l) => Math.abs(Number(l.slice(0, 2)) * 60 + Number(l.slice(3)) - (Number(kolkata.slice(0, 2)) * 60 + Number(kolkata.slice(3)))) <= 16), `axis labels ${hhmm.join(', ')} near Kolkata's ${kolkata}`);
+      await p.getByTestId('live-chart').scrollIntoViewIfNeeded();
+      const plot = await plotBox(p, 'live-chart');
+      await p.mouse.move(plot.x + plot.width * 0.6, plot.y + plot.height * 0.5);
+      await p.mouse.move(plot.x + plot.width * 0.65, plot.y + plot.height * 0.4);
+      await p.locator('#vg-tooltip-element.visible').waitFor({ timeout: 10_000 });
+      assert.match(await p.locator('#vg-tooltip-element.visible').innerText(), new RegExp(`time \\(${zone}\\)`));
+      // Remembered: another page load starts in the browser's zone.
+      await p.goto(`${web.url}/dashboards/${dashboardId}`);
+      assert.equal(await p.getByTestId('tz-zone').innerText(), zone);
+      // A custom range typed in Kolkata time is read in Kolkata time: 10:00 there is 04:30 UTC.
+      const day = (await p.locator('[data-testid=range-picker] input[name=to]').inputValue()).slice(0, 10);
+      await p.goto(`${web.url}/dashboards/${dashboardId}?range=custom&from=${day}T10:00&to=${day}T10:30&tz=${encodeURIComponent(zone)}`);
+      assert.equal(await p.locator('[data-testid=range-picker] input[name=from]').inputValue(), `${day}T10:00`);
+      // And back to UTC (after hydration: the charts have loaded their history).
+      await p.waitForFunction(() => document.querySelectorAll('.chart[data-status=history]').length > 0, null, { timeout: 20_000 });
+      await p.getByTestId('tz-switch').click();
+      await p.waitForFunction(() => document.querySelector('[data-testid=tz-zone]')?.textContent === 'UTC', null, { timeout: 10_000 });
+      assert.equal(await p.locator('[data-testid=range-picker] input[name=from]').inputValue(), `${day}T04:30`);
+    } finally {
+      await context.close();
+    }
+  });
 });
