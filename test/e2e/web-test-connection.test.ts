@@ -4,7 +4,8 @@
  * answer and one sample, within seconds, and stores nothing (no device, no series, no
  * samples); the typed password never appears in clear in the probe's workflow history;
  * a saved device's blank password uses the stored one; an unreachable port gives a
- * clear error within seconds.
+ * clear error within seconds. The form renders only the chosen protocol's fields and
+ * profiles, with JavaScript (switching at once) and without (a server round trip).
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
@@ -13,6 +14,7 @@ import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
 import { freePort, waitFor } from '../../scripts/infra/proc';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { WORKFLOW_TYPES } from '../../core/names';
+import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { createDevice } from '../../storage/devices';
 import { ensureProfile } from '../../storage/profiles';
 import { parseKeyring } from '../../storage/secrets';
@@ -43,6 +45,7 @@ describe('web: test connection on the device form', function () {
     [workers, client, web] = await Promise.all([startWorkers(tdb.url), testClient(), startWeb(tdb.url)]);
     admin = await createTestUser(tdb.db, 'admin', 'probe@example.test');
     profileId = await ensureProfile(tdb.db, 'gnmi', FAST_PROFILE);
+    await ensureProfile(tdb.db, 'netconf', DEFAULT_NETCONF_PROFILE);
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await signInPage(page, web.url, admin);
@@ -113,6 +116,46 @@ describe('web: test connection on the device form', function () {
     }, 20_000);
     assert.ok(history.length > 1000, 'history fetched');
     assert.ok(!history.includes(PASSWORD) && !history.includes(Buffer.from(PASSWORD).toString('base64')), 'the typed password is not in the workflow history');
+  });
+
+  /** Which protocol's inputs the form has right now. */
+  async function fieldsShown(p: Page) {
+    const n = (sel: string) => p.locator(sel).count();
+    const profiles = await p.locator('[name=profileIds]').evaluateAll((els) => els.map((e) => e.parentElement?.textContent ?? ''));
+    return {
+      gnmi: (await n('[name="gnmi.tls"]')) + (await n('[name="secrets.clientKey"]')),
+      netconf: (await n('[name="netconf.hostKeySha256"]')) + (await n('[name="secrets.privateKey"]')) + (await n('[name="secrets.passphrase"]')),
+      profiles: [...new Set(profiles.map((t) => /\((gnmi|netconf)\)/.exec(t)?.[1]))].sort(),
+    };
+  }
+
+  it('the device form shows only the fields and profiles of its protocol, with JavaScript on and off', async () => {
+    await page.goto(`${web.url}/devices/new`);
+    assert.deepEqual(await fieldsShown(page), { gnmi: 2, netconf: 0, profiles: ['gnmi'] });
+    assert.equal(await page.getByTestId('show-protocol-fields').count(), 0, 'with JavaScript the select switches by itself');
+    await page.locator('[name=protocol]').selectOption('netconf');
+    assert.deepEqual(await fieldsShown(page), { gnmi: 0, netconf: 3, profiles: ['netconf'] });
+
+    const nojs = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    try {
+      const p = await nojs.newPage();
+      await p.goto(`${web.url}/login`);
+      await p.getByLabel('Email').fill(admin.email);
+      await p.getByLabel('Password').fill(admin.password);
+      await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Sign in' }).click()]);
+      await p.goto(`${web.url}/devices/new`);
+      assert.deepEqual(await fieldsShown(p), { gnmi: 2, netconf: 0, profiles: ['gnmi'] });
+      await p.locator('[name=name]').fill('nojs-netconf');
+      await p.locator('[name=protocol]').selectOption('netconf');
+      await Promise.all([p.waitForLoadState('load'), p.getByTestId('show-protocol-fields').click()]);
+      await p.locator('[name="netconf.hostKeySha256"]').waitFor();
+      assert.deepEqual(await fieldsShown(p), { gnmi: 0, netconf: 3, profiles: ['netconf'] });
+      assert.equal(await p.locator('[name=name]').inputValue(), 'nojs-netconf', 'what was typed is kept');
+      assert.equal(await p.locator('[name=protocol]').inputValue(), 'netconf');
+      assert.equal(await tdb.db('devices').where({ name: 'nojs-netconf' }).first(), undefined, 'switching saves nothing');
+    } finally {
+      await nojs.close();
+    }
   });
 
   it('a saved device: blank password uses the stored one; an unreachable port fails clearly within seconds', async () => {

@@ -13,6 +13,14 @@ const fd = (entries: Record<string, string | string[]>) => {
 };
 
 describe('web: forms', () => {
+  it('the device form reads only its protocol\'s settings: a stray value of the other protocol cannot fail it', () => {
+    const nc = DeviceForm.safeParse(deviceFormInput(fd({ name: 'nc', protocol: 'netconf', host: 'x', port: '830', 'gnmi.tls': 'nope', 'gnmi.maxMessageBytes': 'abc' })));
+    assert.ok(nc.success, JSON.stringify(nc.error?.issues));
+    assert.equal(nc.data.gnmi.tls, 'tls', 'the other protocol keeps its defaults');
+    const g = DeviceForm.safeParse(deviceFormInput(fd({ name: 'g', protocol: 'gnmi', host: 'x', port: '57400', 'netconf.hostKeySha256': 'md5:abc' })));
+    assert.ok(g.success, JSON.stringify(g.error?.issues));
+  });
+
   it('a valid gNMI device form parses with the collectors’ own settings schema (defaults filled)', () => {
     const r = DeviceForm.safeParse(
       deviceFormInput(fd({ name: 'leaf-1', protocol: 'gnmi', host: '10.0.0.1', port: '57400', enabled: 'on', 'gnmi.tls': 'skip-verify', 'secrets.password': 's3cret', profileIds: ['3', '4'] })),

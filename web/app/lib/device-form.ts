@@ -56,8 +56,19 @@ function secret(form: FormData, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** Read the device form's fields into the shape DeviceForm validates. */
+/**
+ * Read the device form's fields into the shape DeviceForm validates. Only the chosen
+ * protocol's settings are read (the form renders only that group); the other protocol's
+ * settings are taken as defaults, so a stray value can never fail a field nobody sees.
+ */
 export function deviceFormInput(form: FormData): unknown {
+  const input = readDeviceForm(form);
+  if (input.protocol === 'netconf') input.gnmi = {} as typeof input.gnmi;
+  else if (input.protocol === 'gnmi') input.netconf = {} as typeof input.netconf;
+  return input;
+}
+
+function readDeviceForm(form: FormData) {
   return {
     name: text(form, 'name') ?? '',
     protocol: text(form, 'protocol'),

@@ -4,6 +4,7 @@
  * write-only; a new device gets its session workflow, an edited one a
  * reconfigure.
  */
+import { useEffect, useState } from 'react';
 import { Form, Link, data, redirect, useActionData, useLoaderData, useNavigation } from 'react-router';
 import type { Route } from './+types/device-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -79,6 +80,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   const device = await loadTarget(params);
   const form = await request.formData();
   const values = submittedValues(form, SECRET_FIELDS);
+  // Without JavaScript, "Show the fields of this protocol" re-renders the form for the chosen protocol (nothing saved).
+  if (form.get('intent') === 'protocol') return data({ values, errors: {} as FieldErrors });
   const parsed = DeviceForm.safeParse(deviceFormInput(form));
   // "Test connection" probes the unsaved values and saves nothing (ADR 091).
   const testing = form.get('intent') === 'test';
@@ -129,6 +132,11 @@ export default function DeviceEdit() {
   const probing = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'test';
   const { device, profiles, secrets } = loaded;
   const checked = (name: string) => values[name] === 'on' || values[name] === 'true';
+  // Only the chosen protocol's fields are rendered (server-side too); with JavaScript the select switches them at once.
+  const [protocol, setProtocol] = useState(values.protocol === 'netconf' ? 'netconf' : 'gnmi');
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  useEffect(() => setProtocol(values.protocol === 'netconf' ? 'netconf' : 'gnmi'), [values.protocol]);
   const selectedProfiles = new Set((values.profileIds ?? '').split(',').filter(Boolean).map(Number));
   return (
     <section>
@@ -151,7 +159,13 @@ export default function DeviceEdit() {
               ['gnmi', 'gNMI'],
               ['netconf', 'NETCONF'],
             ]}
+            onChange={(e) => setProtocol(e.currentTarget.value === 'netconf' ? 'netconf' : 'gnmi')}
           />
+          {hydrated ? null : (
+            <button type="submit" name="intent" value="protocol" className="secondary" formNoValidate data-testid="show-protocol-fields">
+              Show the fields of this protocol
+            </button>
+          )}
           <TextField name="host" label="Host" defaultValue={values.host} errors={errors} required />
           <TextField name="port" label="Port" inputMode="numeric" defaultValue={values.port} errors={errors} hint="gNMI usually 57400, NETCONF 830" />
           <TextField name="site" label="Site" defaultValue={values.site} errors={errors} />
@@ -168,8 +182,10 @@ export default function DeviceEdit() {
             errors={errors}
             hint={secrets.includes('password') ? 'A password is stored; leave blank to keep it.' : 'Stored encrypted; never shown again.'}
           />
-          <TextArea
-            name="secrets.privateKey"
+          {protocol === 'netconf' ? (
+            <>
+              <TextArea
+                name="secrets.privateKey"
             label="SSH private key (NETCONF)"
             rows={3}
             errors={errors}
@@ -185,15 +201,20 @@ export default function DeviceEdit() {
             hint={secrets.includes('passphrase') ? 'A passphrase is stored; leave blank to keep it.' : 'Only for an encrypted key. Stored encrypted; never shown again.'}
             className="netconf-only"
           />
-          <TextArea
-            name="secrets.clientKey"
-            label="TLS client key (gNMI mTLS)"
-            rows={3}
-            errors={errors}
-            hint={secrets.includes('clientKey') ? 'A key is stored; leave blank to keep it.' : undefined}
-          />
+            </>
+          ) : null}
+          {protocol === 'gnmi' ? (
+            <TextArea
+              name="secrets.clientKey"
+              label="TLS client key (gNMI mTLS)"
+              rows={3}
+              errors={errors}
+              hint={secrets.includes('clientKey') ? 'A key is stored; leave blank to keep it.' : undefined}
+            />
+          ) : null}
           {device ? <CheckField name="clearSecrets" label="Forget the stored credentials (then store only what is entered above)" /> : null}
         </fieldset>
+        {protocol === 'gnmi' ? (
         <fieldset className="proto-gnmi">
           <legend>gNMI settings</legend>
           <SelectField name="gnmi.tls" label="Transport security" defaultValue={values['gnmi.tls']} errors={errors} options={Object.entries(TLS_MODE_LABELS)} />
@@ -229,6 +250,7 @@ export default function DeviceEdit() {
           />
           <TextField name="gnmi.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['gnmi.maxMessageBytes']} errors={errors} />
         </fieldset>
+        ) : (
         <fieldset className="proto-netconf">
           <legend>NETCONF settings</legend>
           <TextField
@@ -247,10 +269,11 @@ export default function DeviceEdit() {
           />
           <TextField name="netconf.maxMessageBytes" label="Largest message (bytes)" inputMode="numeric" defaultValue={values['netconf.maxMessageBytes']} errors={errors} />
         </fieldset>
+        )}
         <fieldset>
           <legend>Subscription profiles</legend>
           {profiles.length === 0 ? <p className="muted">No profiles yet.</p> : null}
-          {profiles.map((p) => (
+          {profiles.filter((p) => p.protocol === protocol).map((p) => (
             <label className="check" key={p.id}>
               <input type="checkbox" name="profileIds" value={p.id} defaultChecked={selectedProfiles.has(p.id)} /> {p.name}{' '}
               <span className="muted">
