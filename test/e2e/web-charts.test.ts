@@ -172,7 +172,21 @@ describe('web charts: axis labels stay inside the chart', function () {
       ids.set(p, Number(id));
     }
     // Text leaves: a widget on them says so instead of "no series match yet".
-    for (const name of IFACES) await tdb.db('series').insert({ device_id: deviceId, path: `/interfaces/interface[name=${name}]/state/oper-status`, kind: 'text' });
+    const operIds: number[] = [];
+    for (const name of IFACES) {
+      const [{ id }] = await tdb.db('series').insert({ device_id: deviceId, path: `/interfaces/interface[name=${name}]/state/oper-status`, kind: 'text' }).returning('id');
+      operIds.push(Number(id));
+    }
+    // Their states: Ethernet1 up all along (repeated), Ethernet2 up then down 3 min ago, Ethernet3 down then up, Ethernet4 never reported.
+    const at = (minAgo: number) => new Date(Date.now() - minAgo * 60_000);
+    await tdb.db('states').insert([
+      { series_id: operIds[0], time: at(20), value: 'UP' },
+      { series_id: operIds[0], time: at(5), value: 'UP' },
+      { series_id: operIds[1], time: at(12), value: 'UP' },
+      { series_id: operIds[1], time: at(3), value: 'DOWN' },
+      { series_id: operIds[2], time: at(9), value: 'DOWN' },
+      { series_id: operIds[2], time: at(6), value: 'UP' },
+    ]);
     // Ten minutes of history: inbound a few hundred bit/s (short labels, until pushLive),
     // outbound around a gigabit (labels like "1.2Gbit/s"), packet counters in the millions,
     // CPU up to 100 %, memory in gigabytes, temperature in tens of degrees.
@@ -346,7 +360,19 @@ describe('web charts: axis labels stay inside the chart', function () {
     const rawNotes = await page.locator('[data-testid^=widget-raw-counter-]').allInnerTexts();
     assert.equal(rawNotes.length, 1, 'only "Packets, area" charts a counter raw');
     assert.match(rawNotes[0], /^Raw counter: the running total since the device last reset it, not a rate\./);
-    assert.match(await page.locator('[data-testid^=widget-text-]').innerText(), /matches 4 text leaves \(states such as oper-status\), not numbers/);
+    assert.match(await page.locator('[data-testid^=widget-text-]').innerText(), /matches 4 text leaves \(states such as oper-status\), not numbers: shown as a state timeline and table/);
+    // The state panel: bands per series coloured by value, and the current state with since when.
+    const states = page.locator('[data-testid^=widget-states-]').first();
+    const bands = (name: string) => states.locator('svg g', { has: page.locator(`text:text-is("${name}")`) }).locator('rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-value')));
+    assert.deepEqual(await bands('Ethernet1'), ['UP'], 'a repeated state is one band');
+    assert.deepEqual(await bands('Ethernet2'), ['UP', 'DOWN']);
+    assert.deepEqual(await bands('Ethernet3'), ['DOWN', 'UP']);
+    assert.deepEqual(await bands('Ethernet4'), []);
+    const current = async (name: string) => states.locator(`tr[data-series=${name}] td`).allInnerTexts();
+    assert.equal((await current('Ethernet2'))[0], 'DOWN');
+    assert.match((await current('Ethernet2'))[1], /^\d\d:\d\d:\d\d UTC \(3 min ago\)$/);
+    assert.match((await current('Ethernet1'))[1], /\(20 min ago\)$/, 'since the first of the repeated UPs');
+    assert.deepEqual(await current('Ethernet4'), ['—', '—']);
     assert.equal(await page.getByText('No series match').count(), 0);
     // Live growth on a drawn dashboard: rates a hundred times higher again (over a terabit stacked).
     const before = await pointCount(page, charts);

@@ -4,6 +4,7 @@ import { compile } from 'vega-lite';
 import * as vega from 'vega';
 import { AUTOSIZE, LEGEND_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, crosshairStepMs, formatExpr, legendLayout, singleStatSpec, timeSeriesSpec, timeTickCount, unitSuffix } from '../../web/app/lib/chart-spec';
 import { seriesStats } from '../../web/app/lib/series-stats';
+import { currentState, stateBands, stateColour } from '../../web/app/lib/state-bands';
 import { fromInputValue, toInputValue, tzCookie, zoneFromCookie, zoneOffsetMs } from '../../web/app/lib/timezone';
 import { WidgetRows, mergeChanges, bucketMs, capSeries, gapThreshold, resolveWindow, unitScale, withGapBreaks, type WidgetSeries } from '../../web/app/lib/widget-data';
 import { generalise, isCounterPath, seriesLabel } from '../../web/app/lib/path-pattern';
@@ -452,5 +453,34 @@ describe('web: widget rows', () => {
     for (const p of ['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces-state/interface[name=*]/statistics/in-errors', '/interfaces/interface[name=*]/state/counters/in-unicast-pkts', '/qos/queue[name=*]/state/dropped-pkts']) assert.equal(isCounterPath(p), true, p);
     for (const p of ['/components/component[name=*]/cpu/utilization/state/instant', '/system/memory/state/used', '/interfaces/interface[name=*]/state/oper-status']) assert.equal(isCounterPath(p), false, p);
     assert.equal(seriesLabel('/system/memory/state/used'), 'used');
+  });
+});
+
+describe('web: state panels of text leaves', () => {
+  it('bands: a value lasts until the next different one, clipped to the window, ended by null; current state since its run began', () => {
+    const rows = [
+      { t: 0, v: 'UP' }, // before the window
+      { t: 150, v: 'UP' },
+      { t: 200, v: 'DOWN' },
+      { t: 300, v: null }, // deleted
+      { t: 400, v: 'UP' },
+      { t: 450, v: 'UP' },
+    ];
+    assert.deepEqual(stateBands(rows, 100, 500), [
+      { from: 100, to: 200, value: 'UP' },
+      { from: 200, to: 300, value: 'DOWN' },
+      { from: 400, to: 500, value: 'UP' },
+    ]);
+    assert.deepEqual(stateBands(rows, 100, 250), [
+      { from: 100, to: 200, value: 'UP' },
+      { from: 200, to: 250, value: 'DOWN' },
+    ], 'rows after the end are ignored; the open band ends at the end');
+    assert.deepEqual(stateBands([], 0, 100), []);
+    assert.deepEqual(currentState(rows), { value: 'UP', since: 400 });
+    assert.deepEqual(currentState([{ t: 5, v: 'DOWN' }]), { value: 'DOWN', since: 5 });
+    assert.equal(currentState([]), undefined);
+    assert.equal(stateColour('UP'), stateColour('up'));
+    assert.notEqual(stateColour('UP'), stateColour('DOWN'));
+    assert.equal(stateColour('LOWER_LAYER_DOWN'.toLowerCase().replaceAll('_', '-')), stateColour('DOWN'));
   });
 });

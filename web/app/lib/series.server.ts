@@ -15,11 +15,13 @@ export async function resolveWidgetSeries(
   deviceId: number | null,
   pattern: string,
   limit = 200,
+  /** Numbers (charts) or text leaves (state panels). */
+  kind: 'number' | 'text' = 'number',
 ): Promise<{ series: Array<WidgetSeries & { path: string; deviceId: number }>; truncated: boolean }> {
   const regex = compilePathPattern(pattern).regex;
   const q = db('series as s')
     .join('devices as d', 'd.id', 's.device_id')
-    .where('s.kind', 'number')
+    .where('s.kind', kind)
     .andWhere('s.path', '~', regex)
     .orderBy(['d.name', 's.path'])
     .limit(Math.min(limit, MAX_SERIES) + 1)
@@ -52,4 +54,26 @@ export async function pathSuggestions(db: Knex, opts: { deviceId?: number | null
   const general = [...new Set(paths.map(generalise))];
   const out = [...general, ...(opts.deviceId ? paths.filter((p) => !general.includes(p)) : [])];
   return out.slice(0, limit);
+}
+
+/**
+ * The states (text values) of series in [from, to], each with the state it was in at
+ * `from` (its newest value before the window), oldest first; at most `limit` rows in all.
+ */
+export async function statesInWindow(db: Knex, ids: number[], from: number, to: number, limit = 5000): Promise<Map<number, Array<{ t: number; v: string | null }>>> {
+  const out = new Map<number, Array<{ t: number; v: string | null }>>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  const { rows } = await db.raw(
+    `(SELECT ids.id AS s, b.t, b.v FROM unnest(?::bigint[]) AS ids(id)
+       CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM states
+                           WHERE series_id = ids.id AND time < to_timestamp(? / 1000.0) ORDER BY time DESC LIMIT 1) b)
+     UNION ALL
+     (SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM states
+       WHERE series_id = ANY(?::bigint[]) AND time >= to_timestamp(? / 1000.0) AND time <= to_timestamp(? / 1000.0)
+       ORDER BY time LIMIT ?)
+     ORDER BY s, t`,
+    [ids, from, ids, from, to, limit],
+  );
+  for (const r of rows as Array<{ s: string | number; t: number; v: string | null }>) out.get(Number(r.s))?.push({ t: Number(r.t), v: r.v });
+  return out;
 }

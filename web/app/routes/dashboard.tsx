@@ -10,11 +10,12 @@ import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDashboard, listWidgets } from '../../../storage/dashboards';
-import { countTextSeries, resolveWidgetSeries } from '../lib/series.server';
+import { countTextSeries, resolveWidgetSeries, statesInWindow } from '../lib/series.server';
 import { isCounterPath } from '../lib/path-pattern';
 import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
 import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
+import { StatePanel, type StateSeries } from '../components/StatePanel';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
 
@@ -40,17 +41,24 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         const { series, truncated } = await resolveWidgetSeries(db, w.device_id, w.path);
         // "No series match … yet" only when nothing was collected: a text leaf is said to be one.
         const textSeries = series.length === 0 ? await countTextSeries(db, w.device_id, w.path) : 0;
-        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries };
+        // Text leaves get a state panel (timeline and table) instead of a chart.
+        let states: StateSeries[] = [];
+        if (textSeries > 0) {
+          const text = await resolveWidgetSeries(db, w.device_id, w.path, 50, 'text');
+          const byId = await statesInWindow(db, text.series.map((s) => s.id), window.from, window.to);
+          states = text.series.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
+        }
+        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states };
       } catch (err) {
-        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0 };
+        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[] };
       }
     }),
   );
-  return { dashboard, widgets: capSeries(resolved), window, refresh, canEdit: user.role === 'admin' };
+  return { dashboard, widgets: capSeries(resolved), window, refresh, canEdit: user.role === 'admin', now: Date.now() };
 }
 
 export default function Dashboard() {
-  const { dashboard, widgets, window, refresh, canEdit } = useLoaderData<typeof loader>();
+  const { dashboard, widgets, window, refresh, canEdit, now } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
   const navigate = useNavigate();
   const zoom = (from: number, to: number) => navigate(customRangeSearch(from, to));
@@ -95,10 +103,13 @@ export default function Dashboard() {
               {w.problem ? (
                 <p className="error-text">{w.problem}</p>
               ) : w.series.length === 0 && w.textSeries > 0 ? (
-                <p className="muted" data-testid={`widget-text-${w.id}`}>
-                  {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers, so there is nothing to chart. A
-                  state timeline is not available yet; the device page shows interface states.
-                </p>
+                <>
+                  <p className="muted small" data-testid={`widget-text-${w.id}`}>
+                    {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers: shown as a state timeline and
+                    table{w.states.length < w.textSeries ? ` (the first ${w.states.length})` : ''}.
+                  </p>
+                  <StatePanel series={w.states} from={window.from} to={window.to} now={now} testId={`widget-states-${w.id}`} />
+                </>
               ) : w.series.length === 0 ? (
                 <p className="muted">No series match {w.path} yet.</p>
               ) : (
