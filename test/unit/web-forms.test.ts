@@ -13,6 +13,33 @@ const fd = (entries: Record<string, string | string[]>) => {
 };
 
 describe('web: forms', () => {
+  it('every bad subscription line gets its own error; NETCONF filters are checked as XML or XPath 1.0; only the chosen method\'s fields are read', () => {
+    const lines = parseSubscriptionLines('/ok sample 1s\nno-slash\n/b fast\n/c sample 2s\n/d warp');
+    assert.equal(lines.lineErrors.length, 3);
+    assert.match(lines.lineErrors[0], /^Line 2: /);
+    assert.match(lines.lineErrors[1], /^Line 3: "fast"/);
+    assert.match(lines.lineErrors[2], /^Line 5: "warp"/);
+    assert.deepEqual(lines.subscriptions.map((s) => s.path), ['/ok', '/c']);
+    const g = parseProfileForm(fd({ name: 'p', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.subscriptions': '/a nope\n/b nada' }));
+    assert.ok(!g.ok && g.errors['gnmi.subscriptions'].split('\n').length === 2);
+
+    const nc = (filterType: string, filter: string, extra: Record<string, string> = {}) =>
+      parseProfileForm(fd({ name: 'n', protocol: 'netconf', 'netconf.method': 'get', 'netconf.filterType': filterType, 'netconf.filter': filter, 'netconf.period': '5s', ...extra }));
+    assert.ok(nc('subtree', '<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>').ok);
+    const unclosed = nc('subtree', '<interfaces><interface>');
+    assert.ok(!unclosed.ok && /^The subtree filter is not well-formed XML/.test(unclosed.errors['netconf.filter']));
+    const doctype = nc('subtree', '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>');
+    assert.ok(!doctype.ok && /document type declarations are not accepted/.test(doctype.errors['netconf.filter']));
+    assert.ok(nc('xpath', "/if:interfaces/if:interface[if:name='eth0']").ok);
+    const xp = nc('xpath', '/interfaces/interface[name="eth0"');
+    assert.ok(!xp.ok && /^Not an XPath 1.0 expression: expected '\]'/.test(xp.errors['netconf.filter']));
+    // A period typed for a method that has none is not read (the form does not show it).
+    const push = nc('subtree', '<a/>', { 'netconf.method': 'yang-push-on-change', 'netconf.period': 'garbage', 'netconf.dampening': '1s' });
+    assert.ok(push.ok && push.spec && 'dampeningMs' in push.spec && push.spec.dampeningMs === 1000);
+    const once = parseProfileForm(fd({ name: 'p', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.pollInterval': 'garbage', 'gnmi.subscriptions': '/a sample 1s' }));
+    assert.ok(once.ok, 'the poll interval is read only in POLL mode');
+  });
+
   it('the device form reads only its protocol\'s settings: a stray value of the other protocol cannot fail it', () => {
     const nc = DeviceForm.safeParse(deviceFormInput(fd({ name: 'nc', protocol: 'netconf', host: 'x', port: '830', 'gnmi.tls': 'nope', 'gnmi.maxMessageBytes': 'abc' })));
     assert.ok(nc.success, JSON.stringify(nc.error?.issues));

@@ -7,6 +7,9 @@
 import { z } from 'zod';
 import { GnmiProfileSpec, NetconfProfileSpec, type GnmiSubscriptionSpec } from '../../../core/device';
 import { parsePath } from '../../../core/path';
+import { checkSubtreeFilter } from '../../../protocols/netconf/rpc';
+import { checkXPathSyntax } from '../../../protocols/netconf/xpath-syntax';
+import { NETCONF_DAMPENING_METHODS, NETCONF_PERIOD_METHODS, NETCONF_STREAM_METHODS } from './profile-fields';
 import { block, checkbox, formatDuration, parseDuration, text, type FieldErrors } from './forms';
 
 /** Common fields of a profile. */
@@ -17,9 +20,10 @@ export const ProfileHead = z.object({
   deviceIds: z.array(z.number().int().positive()),
 });
 
-/** Parse the subscription lines; errors name the line. */
-export function parseSubscriptionLines(input: string): { subscriptions: Array<Partial<GnmiSubscriptionSpec>>; error?: string } {
+/** Parse the subscription lines; every bad line gets its own error, naming the line (`error` holds them one a line). */
+export function parseSubscriptionLines(input: string): { subscriptions: Array<Partial<GnmiSubscriptionSpec>>; error?: string; lineErrors: string[] } {
   const subscriptions: Array<Partial<GnmiSubscriptionSpec>> = [];
+  const lineErrors: string[] = [];
   const lines = input.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -28,18 +32,32 @@ export function parseSubscriptionLines(input: string): { subscriptions: Array<Pa
     try {
       parsePath(path);
     } catch (err) {
-      return { subscriptions, error: `Line ${i + 1}: ${(err as Error).message}` };
+      lineErrors.push(`Line ${i + 1}: ${(err as Error).message}`);
+      continue;
     }
     const sub: Partial<GnmiSubscriptionSpec> = { path };
-    for (const word of rest) {
+    const wrong = rest.find((word) => {
       if (word === 'sample' || word === 'on_change' || word === 'target_defined') sub.mode = word;
       else if (word === 'suppress-redundant') sub.suppressRedundant = true;
       else if (parseDuration(word) !== undefined) sub.sampleIntervalMs = parseDuration(word);
-      else return { subscriptions, error: `Line ${i + 1}: "${word}" is not a mode (sample, on_change, target_defined) or an interval (e.g. 10s)` };
-    }
-    subscriptions.push(sub);
+      else return true;
+      return false;
+    });
+    if (wrong !== undefined) lineErrors.push(`Line ${i + 1}: "${wrong}" is not a mode (sample, on_change, target_defined) or an interval (e.g. 10s)`);
+    else subscriptions.push(sub);
   }
-  return { subscriptions };
+  return lineErrors.length ? { subscriptions, error: lineErrors.join('\n'), lineErrors } : { subscriptions, lineErrors };
+}
+
+/** A filter's syntax problem (subtree: well-formed XML without a DOCTYPE; XPath: XPath 1.0), or undefined. */
+export function filterProblem(filterType: string | undefined, filter: string): string | undefined {
+  try {
+    if (filterType === 'xpath') checkXPathSyntax(filter);
+    else checkSubtreeFilter(filter);
+    return undefined;
+  } catch (err) {
+    return filterType === 'xpath' ? `Not an XPath 1.0 expression: ${(err as Error).message}` : (err as Error).message.replace(/^subtree filter/, 'The subtree filter');
+  }
 }
 
 /** Render subscriptions as the editable lines. */
@@ -73,9 +91,11 @@ export function parseProfileForm(form: FormData):
   if (protocol === 'gnmi') {
     const lines = parseSubscriptionLines(String(form.get('gnmi.subscriptions') ?? ''));
     if (lines.error) errors['gnmi.subscriptions'] = lines.error;
+    const mode = text(form, 'gnmi.mode');
     const input = {
-      mode: text(form, 'gnmi.mode'),
-      pollIntervalMs: dur(form, 'gnmi.pollInterval'),
+      mode,
+      // Only POLL uses the poll interval (the form shows it only then).
+      pollIntervalMs: mode === 'poll' ? dur(form, 'gnmi.pollInterval') : undefined,
       updatesOnly: checkbox(form, 'gnmi.updatesOnly'),
       origin: text(form, 'gnmi.origin'),
       prefix: text(form, 'gnmi.prefix'),
@@ -90,15 +110,21 @@ export function parseProfileForm(form: FormData):
         errors[key] ??= (i.path[0] === 'pollIntervalMs' && numberMsg(input.pollIntervalMs)) || (i.path[0] === 'subscriptions' && i.path.length === 1 ? 'Add at least one path' : i.message);
       }
   } else {
+    // Only the fields of the chosen method are read (the form shows only these).
+    const method = text(form, 'netconf.method') ?? 'get';
     const input = {
-      method: text(form, 'netconf.method'),
+      method,
       filterType: text(form, 'netconf.filterType'),
       filter: block(form, 'netconf.filter'),
       select: text(form, 'netconf.select'),
-      periodMs: dur(form, 'netconf.period'),
-      dampeningMs: dur(form, 'netconf.dampening') ?? 0,
-      stream: text(form, 'netconf.stream'),
+      periodMs: NETCONF_PERIOD_METHODS.includes(method) ? dur(form, 'netconf.period') : undefined,
+      dampeningMs: NETCONF_DAMPENING_METHODS.includes(method) ? (dur(form, 'netconf.dampening') ?? 0) : 0,
+      stream: NETCONF_STREAM_METHODS.includes(method) ? text(form, 'netconf.stream') : undefined,
     };
+    if (input.filter) {
+      const problem = filterProblem(input.filterType, input.filter);
+      if (problem) errors['netconf.filter'] = problem;
+    }
     const parsed = NetconfProfileSpec.safeParse(input);
     if (parsed.success) spec = parsed.data;
     else

@@ -3,12 +3,14 @@
  * profile and the devices it is attached to. Saving reconfigures every device
  * whose collection changed. Viewers see the profile read-only.
  */
+import { useEffect, useState } from 'react';
 import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-router';
 import type { Route } from './+types/profile-edit';
 import { requireAdminAction, requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { formatDuration, submittedValues, type FieldErrors } from '../lib/forms';
 import { formatSubscriptionLines, parseProfileForm } from '../lib/profile-form';
+import { NETCONF_DAMPENING_METHODS, NETCONF_PERIOD_METHODS, NETCONF_STREAM_METHODS, PROFILE_EXPLAINED } from '../lib/profile-fields';
 import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
 import { listDeviceItems, parseProfileRow } from '../../../storage/devices';
@@ -78,6 +80,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   const { db } = ctx();
   const row = await loadProfile(params);
   const form = await request.formData();
+  // Without JavaScript, "Show the fields" re-renders the form for the chosen protocol, mode and method (nothing saved).
+  if (form.get('intent') === 'fields') return data({ values: submittedValues(form), errors: {} as FieldErrors });
   if (row && form.get('intent') === 'delete') {
     const attached = await profileDeviceIds(db, row.id);
     await deleteProfile(db, row.id);
@@ -110,9 +114,27 @@ export default function ProfileEdit() {
   const errors: FieldErrors = failed?.errors ?? {};
   const { profile, devices, canEdit } = loaded;
   const attached = new Set((values.deviceIds ?? '').split(',').filter(Boolean).map(Number));
+  // Only the fields of the chosen protocol (and gNMI mode / NETCONF method) are rendered, on the server too (ADR 092).
+  const [protocol, setProtocol] = useState(values.protocol === 'netconf' ? 'netconf' : 'gnmi');
+  const [mode, setMode] = useState(values['gnmi.mode'] ?? 'stream');
+  const [method, setMethod] = useState(values['netconf.method'] ?? 'get');
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  useEffect(() => {
+    setProtocol(values.protocol === 'netconf' ? 'netconf' : 'gnmi');
+    setMode(values['gnmi.mode'] ?? 'stream');
+    setMethod(values['netconf.method'] ?? 'get');
+  }, [values]);
+  const { 'gnmi.subscriptions': subscriptionErrors, ...otherErrors } = errors;
+  const showFields = hydrated ? null : (
+    <button type="submit" name="intent" value="fields" className="secondary" formNoValidate data-testid="show-fields">
+      Show the fields of this choice
+    </button>
+  );
   return (
     <section>
       <h1>{profile ? profile.name : 'New subscription profile'}</h1>
+      <p className="muted" data-testid="profile-explained">{PROFILE_EXPLAINED}</p>
       <Form method="post" className="form profile-form" noValidate>
         <fieldset disabled={!canEdit}>
           <legend>Profile</legend>
@@ -126,9 +148,12 @@ export default function ProfileEdit() {
               ['gnmi', 'gNMI'],
               ['netconf', 'NETCONF'],
             ]}
+            onChange={(e) => setProtocol(e.currentTarget.value === 'netconf' ? 'netconf' : 'gnmi')}
           />
+          {showFields}
           <TextField name="description" label="Description" defaultValue={values.description} errors={errors} />
         </fieldset>
+        {protocol === 'gnmi' ? (
         <fieldset className="proto-gnmi" disabled={!canEdit}>
           <legend>gNMI</legend>
           <SelectField
@@ -141,17 +166,27 @@ export default function ProfileEdit() {
               ['poll', 'POLL'],
               ['once', 'ONCE'],
             ]}
+            onChange={(e) => setMode(e.currentTarget.value)}
           />
-          <TextField name="gnmi.pollInterval" label="Poll interval (POLL mode)" defaultValue={values['gnmi.pollInterval']} errors={errors} />
+          {showFields}
+          {mode === 'poll' ? <TextField name="gnmi.pollInterval" label="Poll interval" defaultValue={values['gnmi.pollInterval']} errors={errors} /> : null}
           <TextArea
             name="gnmi.subscriptions"
             label="Paths"
             rows={6}
             className="mono"
             defaultValue={values['gnmi.subscriptions']}
-            errors={errors}
+            errors={otherErrors}
+            aria-invalid={subscriptionErrors ? true : undefined}
             hint="One a line: path, then mode (sample, on_change, target_defined) and sample interval, e.g. /interfaces/interface/state/counters sample 1s"
           />
+          {subscriptionErrors ? (
+            <ul className="field-error" data-testid="error-gnmi.subscriptions">
+              {subscriptionErrors.split('\n').map((line) => (
+                <li key={line}>{line}</li>
+              ))}
+            </ul>
+          ) : null}
           <CheckField name="gnmi.updatesOnly" label="Updates only (skip the initial sync)" defaultChecked={values['gnmi.updatesOnly'] === 'on'} />
           <TextField name="gnmi.origin" label="Origin" defaultValue={values['gnmi.origin']} errors={errors} />
           <TextField name="gnmi.prefix" label="Prefix" defaultValue={values['gnmi.prefix']} errors={errors} />
@@ -163,6 +198,7 @@ export default function ProfileEdit() {
             options={gnmiEncodingOptions('Device setting / automatic')}
           />
         </fieldset>
+        ) : (
         <fieldset className="proto-netconf" disabled={!canEdit}>
           <legend>NETCONF</legend>
           <SelectField
@@ -177,7 +213,9 @@ export default function ProfileEdit() {
               ['yang-push-on-change', 'YANG-push on-change'],
               ['notifications', 'RFC 5277 notifications'],
             ]}
+            onChange={(e) => setMethod(e.currentTarget.value)}
           />
+          {showFields}
           <SelectField
             name="netconf.filterType"
             label="Filter type"
@@ -199,13 +237,16 @@ export default function ProfileEdit() {
               ['interfaces-auto', 'ietf-interfaces as the device advertises it (NMDA /interfaces, else /interfaces-state)'],
             ]}
           />
-          <TextField name="netconf.period" label="Period" defaultValue={values['netconf.period']} errors={errors} hint="e.g. 5s" />
-          <TextField name="netconf.dampening" label="Dampening (on-change)" defaultValue={values['netconf.dampening']} errors={errors} />
-          <TextField name="netconf.stream" label="Notification stream" defaultValue={values['netconf.stream']} errors={errors} />
+          {NETCONF_PERIOD_METHODS.includes(method) ? (
+            <TextField name="netconf.period" label={method.startsWith('yang-push') ? 'Push period' : 'Poll period'} defaultValue={values['netconf.period']} errors={errors} hint="e.g. 5s" />
+          ) : null}
+          {NETCONF_DAMPENING_METHODS.includes(method) ? <TextField name="netconf.dampening" label="Dampening" defaultValue={values['netconf.dampening']} errors={errors} hint="e.g. 1s; 0 for none" /> : null}
+          {NETCONF_STREAM_METHODS.includes(method) ? <TextField name="netconf.stream" label="Notification stream" defaultValue={values['netconf.stream']} errors={errors} /> : null}
         </fieldset>
+        )}
         <fieldset disabled={!canEdit}>
           <legend>Attached devices</legend>
-          {devices.map((d) => (
+          {devices.filter((d) => d.protocol === protocol).map((d) => (
             <label className="check" key={d.id}>
               <input type="checkbox" name="deviceIds" value={d.id} defaultChecked={attached.has(d.id)} /> {d.name} <span className="muted">({d.protocol})</span>
             </label>

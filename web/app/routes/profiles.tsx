@@ -6,6 +6,7 @@ import { ctx } from '../lib/context.server';
 import { parseProfileRow } from '../../../storage/devices';
 import { listProfilesWithUse } from '../../../storage/profiles';
 import { formatDuration } from '../lib/forms';
+import { PROFILE_EXPLAINED } from '../lib/profile-fields';
 
 export function meta() {
   return [{ title: 'Subscription profiles · switch-telemetry' }];
@@ -44,6 +45,7 @@ export default function Profiles() {
           </Link>
         ) : null}
       </div>
+      <p className="muted" data-testid="profile-explained">{PROFILE_EXPLAINED}</p>
       <table>
         <thead>
           <tr>
