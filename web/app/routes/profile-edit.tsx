@@ -114,7 +114,7 @@ export default function ProfileEdit() {
   const errors: FieldErrors = failed?.errors ?? {};
   const { profile, devices, canEdit } = loaded;
   const attached = new Set((values.deviceIds ?? '').split(',').filter(Boolean).map(Number));
-  // Only the fields of the chosen protocol (and gNMI mode / NETCONF method) are rendered, on the server too (ADR 092).
+  // Only the fields of the chosen protocol (and gNMI mode / NETCONF method) are rendered, on the server too (ADR 094).
   const [protocol, setProtocol] = useState(values.protocol === 'netconf' ? 'netconf' : 'gnmi');
   const [mode, setMode] = useState(values['gnmi.mode'] ?? 'stream');
   const [method, setMethod] = useState(values['netconf.method'] ?? 'get');
