@@ -94,7 +94,7 @@ async function main() {
       DATA_DIR: config.DATA_DIR,
       NODE_ENV: 'production',
       // Readable lines in the terminal this runs in; LOG_FORMAT=json still asks for JSON.
-      LOG_FORMAT: config.LOG_FORMAT === 'json' && process.env.LOG_FORMAT === 'json' ? 'json' : 'text',
+      LOG_FORMAT: config.LOG_FORMAT,
     };
     const children: ManagedChild[] = [];
     const tsx = (name: 'simulator' | 'control' | 'collector' | 'web', file: string) => {
