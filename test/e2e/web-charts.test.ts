@@ -396,6 +396,28 @@ describe('web charts: axis labels stay inside the chart', function () {
     assert.equal(await rate.isChecked(), true, 'a choice made by hand is kept');
   });
 
+  it('widget editor: a live preview — the match count and a chart follow the path, rate and chart type as they change', async () => {
+    await page.goto(`${web.url}/dashboards/${dashboardId}/widgets/new`);
+    const count = page.getByTestId('widget-match-count');
+    await count.waitFor({ timeout: 10_000 });
+    assert.equal(await count.innerText(), 'Type a path to see what it matches.');
+    await page.getByLabel('Path').fill(counter('*', 'in-octets'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=widget-match-count]')?.textContent === 'Matches 4 series.', null, { timeout: 10_000 });
+    const chart = '[data-testid=widget-preview-chart]';
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-point-count')) > 0 && document.querySelector(sel)?.getAttribute('data-status') === 'history', chart, { timeout: 20_000 });
+    assert.ok(await page.locator(`${chart}.chart-line`).count(), 'a line chart by default');
+    await page.locator('select[name=chart]').selectOption('bar');
+    await page.waitForSelector(`${chart}.chart-bar[data-status=history]`, { timeout: 10_000 });
+    await page.locator('select[name=aggregate]').selectOption('sum');
+    await page.locator('select[name=groupBy]').selectOption('all');
+    await page.waitForFunction((sel) => document.querySelectorAll(`${sel} svg g.role-legend-label text`).length === 1, chart, { timeout: 10_000 });
+    await page.getByLabel('Path').fill('/interfaces/interface[name=*]/state/oper-status');
+    await page.waitForFunction(() => /^Matches 4 text leaves/.test(document.querySelector('[data-testid=widget-match-count]')?.textContent ?? ''), null, { timeout: 10_000 });
+    assert.equal(await page.locator(chart).count(), 0, 'no chart for text leaves');
+    await page.getByLabel('Path').fill('/no/such/leaf');
+    await page.waitForFunction(() => document.querySelector('[data-testid=widget-match-count]')?.textContent === 'No series match /no/such/leaf yet.', null, { timeout: 10_000 });
+  });
+
   it('time zone: UTC by default; "show browser time" switches the range fields, axes and crosshair to the browser\'s zone, remembered across pages; a range typed in it is read in it', async () => {
     // A browser in India (+05:30 all year): its times differ from UTC in hours and minutes.
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Kolkata' });

@@ -4,7 +4,7 @@
  * the suggestions follow the chosen device), aggregation, rate, chart type, unit.
  */
 import { Form, Link, data, redirect, useActionData, useLoaderData, useSearchParams } from 'react-router';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Route } from './+types/widget-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
@@ -13,7 +13,22 @@ import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../../..
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
 import { WidgetForm, widgetFormInput } from '../lib/widget-form';
-import { CHART_KINDS, UNITS } from '../lib/chart-spec';
+import { CHART_KINDS, UNITS, type ChartKind } from '../lib/chart-spec';
+import { unitScale, type Aggregate, type GroupBy, type WidgetSeries } from '../lib/widget-data';
+import { LiveChart } from '../components/LiveChart';
+
+/** What the editor's live preview shows: the API's match and the form's chart options. */
+interface PreviewState {
+  match: { count: number; truncated: boolean; text: number; series: WidgetSeries[] } | { error: string };
+  path: string;
+  rate: boolean;
+  aggregate: Aggregate;
+  groupBy: GroupBy;
+  chart: ChartKind;
+  unit: string;
+  from: number;
+  to: number;
+}
 import { isCounterPath } from '../lib/path-pattern';
 import { SelectField, TextField, CheckField } from '../components/Field';
 import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
@@ -88,6 +103,38 @@ export default function WidgetEdit() {
   // Counters default to a per-second rate as the path is typed, until the admin sets the box themselves.
   const [rate, setRate] = useState(loaded.widgetId || failed ? values.rate === 'on' : isCounterPath(values.path ?? ''));
   const [rateTouched, setRateTouched] = useState(Boolean(loaded.widgetId || failed));
+  // Live preview: as the form changes (debounced), the match count and a chart of the last 15 min.
+  const formRef = useRef<HTMLFormElement>(null);
+  const [preview, setPreview] = useState<PreviewState | null>(null);
+  const debounce = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const fetched = useRef('');
+  const updatePreview = () => {
+    clearTimeout(debounce.current);
+    debounce.current = setTimeout(async () => {
+      const f = formRef.current;
+      if (!f) return;
+      const fd = new FormData(f);
+      const device = String(fd.get('deviceId') ?? 'all');
+      const path = String(fd.get('path') ?? '').trim();
+      const opts = { rate: fd.get('rate') === 'on', aggregate: String(fd.get('aggregate')) as Aggregate, groupBy: String(fd.get('groupBy')) as GroupBy, chart: String(fd.get('chart')) as ChartKind, unit: String(fd.get('unit') ?? '') };
+      const key = `${device}|${path}`;
+      if (key === fetched.current) {
+        setPreview((p) => (p ? { ...p, ...opts } : p));
+        return;
+      }
+      fetched.current = key;
+      const res = await fetch(`/api/paths?device=${device === 'all' ? '' : encodeURIComponent(device)}&match=${encodeURIComponent(path)}`);
+      if (!res.ok || fetched.current !== key) return;
+      const { match } = (await res.json()) as { match: PreviewState['match'] };
+      const now = Date.now();
+      setPreview({ match, path, ...opts, from: now - 15 * 60_000, to: now });
+    }, 400);
+  };
+  useEffect(() => {
+    updatePreview();
+    return () => clearTimeout(debounce.current);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   const onDevice = async (e: React.ChangeEvent<HTMLSelectElement>) => {
     const device = e.target.value === 'all' ? '' : e.target.value;
     const res = await fetch(`/api/paths?device=${encodeURIComponent(device)}`);
@@ -106,7 +153,7 @@ export default function WidgetEdit() {
           cancelTo={`/dashboards/${loaded.dashboard.id}/widgets/${loaded.widgetId}`}
         />
       ) : null}
-      <Form method="post" className="form narrow" noValidate>
+      <Form method="post" className="form narrow" noValidate ref={formRef} onChange={updatePreview}>
         <TextField name="title" label="Title" defaultValue={values.title} errors={errors} />
         <SelectField
           name="deviceId"
@@ -191,6 +238,40 @@ export default function WidgetEdit() {
           <Link to={`/dashboards/${loaded.dashboard.id}`}>Cancel</Link>
         </div>
       </Form>
+      {preview ? (
+        <section className="widget-preview" data-testid="widget-preview">
+          <h2>Preview · last 15 min</h2>
+          <p className="muted small" data-testid="widget-match-count">
+            {'error' in preview.match
+              ? `Path: ${preview.match.error}`
+              : preview.match.count > 0
+                ? `Matches ${preview.match.count}${preview.match.truncated ? '+' : ''} series.`
+                : preview.match.text > 0
+                  ? `Matches ${preview.match.text} text leaves: the widget shows them as a state timeline and table.`
+                  : preview.path
+                    ? `No series match ${preview.path} yet.`
+                    : 'Type a path to see what it matches.'}
+          </p>
+          {'series' in preview.match && preview.match.series.length > 0 ? (
+            <LiveChart
+              key={`${preview.path}|${preview.from}`}
+              series={preview.match.series}
+              rate={preview.rate}
+              scale={unitScale(preview.unit, preview.path)}
+              aggregate={preview.aggregate}
+              groupBy={preview.groupBy}
+              kind={preview.chart}
+              unit={preview.unit}
+              height={preview.chart === 'stat' ? 110 : 200}
+              from={preview.from}
+              to={preview.to}
+              live={false}
+              testId="widget-preview-chart"
+              label="Widget preview"
+            />
+          ) : null}
+        </section>
+      ) : null}
       {loaded.widgetId ? (
         <Link to="?confirm=delete" className="button danger" data-testid="delete-widget">
           Delete widget
