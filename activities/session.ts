@@ -11,7 +11,6 @@ import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
 import {
-  COLLECTOR_LEAVING,
   sessionEventSignal,
   type RunSessionInput,
   type RunSessionResult,
@@ -78,6 +77,12 @@ export class LagTracker {
   }
 }
 
+/** Heartbeat details with their times also as ISO text (Temporal Web shows them as they are). */
+function readable(hb: SessionHeartbeat): SessionHeartbeat {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return { ...hb, connected: iso(hb.connectedAt), lastPoint: iso(hb.lastPointAt) };
+}
+
 /** Why a session is being ended. */
 type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'gone';
 
@@ -89,10 +94,11 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
       const key = `${input.deviceId}/${input.attempt}`;
       const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
       const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
-      const leavingFailure = () =>
-        ApplicationFailure.create({ type: COLLECTOR_LEAVING, message: `${COLLECTOR_LEAVING}: the collector is shutting down`, details: [hb] });
-      if (deps.leaving?.aborted) throw leavingFailure();
-      ctx.heartbeat(hb);
+      // A planned restart is a clean hand-over, not a failed activity (issue 21): the workflow fails
+      // over at once and records the gap as it does for COLLECTOR_LEAVING.
+      const handover = (): RunSessionResult => ({ reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points });
+      if (deps.leaving?.aborted) return handover();
+      ctx.heartbeat(readable(hb));
       const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
       if (!loaded) return { reason: 'deleted', points: 0 };
       if (!loaded.enabled) return { reason: 'disabled', points: 0 };
@@ -133,7 +139,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         const now = Date.now();
         deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
         lastTick = now;
-        ctx.heartbeat(hb);
+        ctx.heartbeat(readable(hb));
         if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
       }, heartbeatEveryMs);
 
@@ -237,23 +243,26 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
             await pinHostKey(deps.db, input.deviceId, sha256);
           },
         });
-        if (ending === 'leaving') throw leavingFailure();
+        if (ending === 'leaving') {
+          deps.metrics.inc('session_failovers_total', 1, { reason: 'collector_leaving' });
+          return handover();
+        }
         if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
         if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
         return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
       } catch (err) {
         if (ending === 'leaving') {
           deps.metrics.inc('session_failovers_total', 1, { reason: 'collector_leaving' });
-          throw leavingFailure();
+          return handover();
         }
         if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
-          ctx.heartbeat(hb);
+          ctx.heartbeat(readable(hb));
           throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
         }
         const se = ending === 'stalled' && !(err instanceof SessionError) ? new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`) : toSessionError(err);
         deps.metrics.inc('session_failures_total', 1, { code: se.code });
         log.warn('session ended with an error', { code: se.code, error: se.message });
-        throw ApplicationFailure.create({ type: se.code, message: se.message, nonRetryable: !se.retryable, details: [hb] });
+        throw ApplicationFailure.create({ type: se.code, message: se.message, nonRetryable: !se.retryable, details: [readable(hb)] });
       } finally {
         releaseDial();
         clearInterval(beat);

@@ -190,7 +190,11 @@ export interface RunSessionInput {
 
 /** How a session activity ended without failing. */
 export interface RunSessionResult {
-  reason: 'lease' | 'disabled' | 'deleted' | 'completed';
+  /**
+   * `handover`: the collector is leaving (SIGTERM); the attempt ends cleanly and another collector
+   * takes over at once, the gap since `lastPointAt` recorded as for COLLECTOR_LEAVING (issue 21).
+   */
+  reason: 'lease' | 'disabled' | 'deleted' | 'completed' | 'handover';
   lastPointAt?: number;
   points: number;
 }
@@ -205,6 +209,9 @@ export interface SessionHeartbeat {
   encoding?: string;
   /** gNMI: whether Capabilities was answered. */
   capabilities?: GnmiCapabilitiesState;
+  /** `connectedAt` and `lastPointAt` as ISO times, for people reading Temporal Web (the numbers are what code reads). */
+  connected?: string;
+  lastPoint?: string;
 }
 
 /** Tunables of the workflow, set by whoever starts it (workflows cannot read the environment). */

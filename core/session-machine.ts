@@ -269,7 +269,13 @@ function ended(
   random: () => number,
   timerFloor: () => boolean,
 ): Decision {
-  const { outcome, now } = event;
+  const { now } = event;
+  // A planned hand-over (the collector left cleanly, issue 21) is handled as COLLECTOR_LEAVING,
+  // except that it is no error: no last error, and the device is not failing because of it.
+  const handover = event.outcome.kind === 'result' && event.outcome.reason === 'handover';
+  const outcome: AttemptOutcome = handover
+    ? { kind: 'error', type: 'COLLECTOR_LEAVING', message: 'COLLECTOR_LEAVING: the collector is shutting down (planned hand-over)', lastPointAt: event.outcome.lastPointAt }
+    : event.outcome;
   const generation = m.running?.generation ?? carried.generation;
   const streamingSince = m.running?.streamingSince;
   const healthy = streamingSince !== undefined && now - streamingSince >= HEALTHY_SESSION_MS;
@@ -293,11 +299,13 @@ function ended(
         return next(reset, { type: 'continue-as-new' });
       case 'completed':
         return next(reset, { type: 'restart', delayMs: COMPLETED_RESTART_MS, generation });
+      case 'handover': // not reached: mapped to a COLLECTOR_LEAVING outcome above
+        return next(reset, { type: 'next' });
     }
   }
 
-  const lastError = outcome.message;
-  carried.failingSince ??= now;
+  const lastError = handover ? m.lastError : outcome.message;
+  if (!handover) carried.failingSince ??= now;
   const handling = failureHandling(outcome.type);
   if (handling.then === 'park') {
     carried.parked = { state: handling.state, error: outcome.message };

@@ -416,6 +416,14 @@ describe('device sessions end to end (two collectors, real Temporal)', function 
     assert.ok((await sampleCount(tdb.db, ids[A])) > writtenBefore);
     const rec = await tdb.db('gaps').where({ device_id: ids[A] }).orderBy('id', 'desc').first();
     assert.match(rec?.reason ?? '', /COLLECTOR_LEAVING/);
+    // Temporal Web shows a planned restart as a clean hand-over: the attempt completed with
+    // reason `handover`, no failed activity and no timed-out workflow task (issue 21).
+    const events = (await client.workflow.getHandle(deviceSessionWorkflowId(ids[A])).fetchHistory()).events ?? [];
+    const since = events.filter((e) => Number(e.eventTime?.seconds ?? 0) * 1000 >= termAt - 1000);
+    const handedOver = since.filter((e) => e.activityTaskCompletedEventAttributes);
+    assert.ok(handedOver.length >= 1, 'the leaving attempt completed');
+    assert.equal(since.filter((e) => e.activityTaskFailedEventAttributes).length, 0, 'no failed activity');
+    assert.equal(since.filter((e) => e.workflowTaskTimedOutEventAttributes).length, 0, 'no timed-out workflow task');
     workers.collectors.splice(workers.collectors.indexOf(leaving), 1, await startCollector(tdb.url, PROCESS_ENV, 'collector-4'));
   });
 

@@ -1,8 +1,8 @@
 /**
  * The session activity alone (MockActivityEnvironment, a fake protocol): how
  * each way of ending becomes what the workflow sees — a worker shutdown or a
- * leaving collector is COLLECTOR_LEAVING (retried at once, with the last point
- * in its details), a workflow cancel is a cancellation, bad credentials are a
+ * leaving collector is a clean `handover` result (the workflow fails over at once,
+ * with the last point), a workflow cancel is a cancellation, bad credentials are a
  * non-retryable AUTH_FAILED — and the gap record after a broken attempt.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import type { Gap } from '../../storage/gaps';
 import type { Keyring } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { MetricsRegistry } from '../../core/metrics';
-import { COLLECTOR_LEAVING, type RunSessionInput, type RunSessionResult, type SessionHeartbeat } from '../../core/names';
+import { type RunSessionInput, type RunSessionResult } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { waitFor } from '../../scripts/infra/proc';
@@ -85,37 +85,28 @@ async function runUntil<T>(fn: () => Promise<T>, ready: () => boolean, what: str
 }
 
 describe('session activity', () => {
-  it('turns a worker shutdown into COLLECTOR_LEAVING carrying the last point, so the workflow fails over at once', async () => {
+  it('turns a worker shutdown into a clean hand-over carrying the last point, so the workflow fails over at once', async () => {
     const { deps: d, pushed, live } = deps(fakeProtocol());
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'r' } } as never);
     const { runDeviceSession } = createSessionActivities(d);
-    const err = await runUntil(() => env.run(runDeviceSession, input()), () => pushed.length >= 3, 'three points', () => env.cancel('WORKER_SHUTDOWN')).then(
-      () => assert.fail('must fail'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ApplicationFailure, String(err));
-    assert.equal(err.type, COLLECTOR_LEAVING);
-    assert.equal(err.nonRetryable, false);
-    const hb = err.details?.[0] as SessionHeartbeat;
-    assert.equal(hb.attempt, 3);
-    assert.ok(hb.points > 0 && hb.points === pushed.length);
-    assert.equal(hb.lastPointAt, pushed[pushed.length - 1].timestamp);
+    const result = (await runUntil(() => env.run(runDeviceSession, input()), () => pushed.length >= 3, 'three points', () => env.cancel('WORKER_SHUTDOWN'))) as RunSessionResult;
+    assert.equal(result.reason, 'handover', 'a planned restart is not a failed activity');
+    assert.ok(result.points > 0 && result.points === pushed.length);
+    assert.equal(result.lastPointAt, pushed[pushed.length - 1].timestamp);
     assert.equal(live.size, 0, 'the session left the live map');
   });
 
-  it('ends every session with COLLECTOR_LEAVING when the collector starts leaving (SIGTERM)', async () => {
+  it('hands every session over when the collector starts leaving (SIGTERM)', async () => {
     const leaving = new AbortController();
     const { deps: d, pushed } = deps(fakeProtocol(), { leaving: leaving.signal });
     const env = new MockActivityEnvironment();
     const { runDeviceSession } = createSessionActivities(d);
     const started = Date.now();
-    await assert.rejects(
-      runUntil(() => env.run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => leaving.abort()),
-      (e: unknown) => e instanceof ApplicationFailure && e.type === COLLECTOR_LEAVING,
-    );
+    const result = (await runUntil(() => env.run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => leaving.abort())) as RunSessionResult;
+    assert.equal(result.reason, 'handover');
     assert.ok(Date.now() - started < 1000, 'promptly');
-    // A task that arrives while leaving is refused at once.
-    await assert.rejects(env.run(runDeviceSession, input({ attempt: 4 })), (e: unknown) => e instanceof ApplicationFailure && e.type === COLLECTOR_LEAVING);
+    // A task that arrives while leaving is handed over at once, without connecting.
+    assert.deepEqual(await env.run(runDeviceSession, input({ attempt: 4 })), { reason: 'handover', lastPointAt: undefined, points: 0 });
   });
 
   it('confirms a workflow cancellation (pause, reconfigure) as a cancellation', async () => {

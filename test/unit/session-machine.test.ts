@@ -80,6 +80,7 @@ describe('session machine: after an attempt (docs/sessions.md)', () => {
     ['an unknown failure type', fail('SOMETHING_NEW'), 'back-off', { state: 'backoff' }],
     ['a failure without a type', fail(undefined, 'boom'), 'back-off', { state: 'backoff' }],
     ['COLLECTOR_LEAVING (SIGTERM)', fail(COLLECTOR_LEAVING), 'fail-over', {}],
+    ['a planned hand-over (SIGTERM, clean)', { kind: 'result', reason: 'handover' }, 'fail-over', {}],
     ['TIMEOUT (heartbeats stopped)', fail('TIMEOUT', 'collector lost (heartbeat timeout)'), 'fail-over', {}],
   ];
   for (const [name, outcome, action, expect] of rows) {
@@ -402,5 +403,16 @@ describe('session failure classification (one table for the activity and the wor
     assert.deepEqual(failureHandling('TIMEOUT'), { then: 'fail-over' });
     assert.deepEqual(failureHandling('toString'), { then: 'back-off' });
     assert.deepEqual(failureHandling(undefined), { then: 'back-off' });
+  });
+});
+
+describe('session machine: a planned hand-over (issue 21)', () => {
+  it('fails over at once, records the gap from the last point like COLLECTOR_LEAVING, and is no error', () => {
+    const d = decide(running(), ended({ kind: 'result', reason: 'handover', lastPointAt: T0 - 1000 }), mid);
+    assert.equal(d.action.type, 'fail-over');
+    assert.equal(d.state.carried.brokenSince, T0 - 1000, 'the gap starts at the last point');
+    assert.match(d.state.carried.brokenReason ?? '', /^COLLECTOR_LEAVING: .*planned hand-over/);
+    assert.equal(d.state.lastError, undefined, 'a hand-over is not shown as an error');
+    assert.equal(d.state.carried.failingSince, undefined);
   });
 });
