@@ -418,6 +418,31 @@ describe('web charts: axis labels stay inside the chart', function () {
     await page.waitForFunction(() => document.querySelector('[data-testid=widget-match-count]')?.textContent === 'No series match /no/such/leaf yet.', null, { timeout: 10_000 });
   });
 
+  it('devices page at 800 px: every row\'s actions are inside the window, nothing scrolls sideways', async () => {
+    // Rows with long names and every column filled, as a fleet has them.
+    await tdb.db('devices').insert(
+      ['core-router-frankfurt-dc2-rack14-spine-01', 'access-switch-building-c-floor-3-closet-b'].map((name) => ({ name, protocol: 'gnmi', host: '192.0.2.200', port: 57400, enabled: true, site: 'frankfurt-dc2' })),
+    );
+    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    const p = await context.newPage();
+    try {
+      await signInPage(p, web.url, admin);
+      await p.goto(`${web.url}/devices`);
+      await p.getByTestId('devices-table').waitFor();
+      const layout = await p.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        width: document.documentElement.clientWidth,
+        actions: [...document.querySelectorAll('[data-testid=devices-table] td.row-actions')].map((td) => Math.max(...[...td.querySelectorAll('a, button')].map((el) => el.getBoundingClientRect().right))),
+      }));
+      assert.ok(layout.actions.length >= 3, `rows: ${layout.actions.length}`);
+      for (const right of layout.actions) assert.ok(right <= layout.width, `an action ends at ${right.toFixed(0)} px of ${layout.width}`);
+      assert.ok(layout.scroll <= layout.width, `page ${layout.scroll} px wide in a ${layout.width} px window`);
+      await p.screenshot({ path: path.join(artifactsDir(), 'web-devices-800.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
   it('time zone: UTC by default; "show browser time" switches the range fields, axes and crosshair to the browser\'s zone, remembered across pages; a range typed in it is read in it', async () => {
     // A browser in India (+05:30 all year): its times differ from UTC in hours and minutes.
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Kolkata' });
