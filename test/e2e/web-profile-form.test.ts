@@ -44,7 +44,8 @@ describe('web: subscription profile form', function () {
     assert.match(await page.getByTestId('profile-explained').innerText(), /^A subscription profile says what to collect from a device and how often/);
     await page.goto(`${web.url}/profiles/new`);
     assert.match(await page.getByTestId('profile-explained').innerText(), /subscription profile/);
-    assert.equal(await page.getByTestId('show-fields').count(), 0);
+    // Once hydrated, the no-JavaScript buttons go: the selects switch the fields by themselves.
+    await page.getByTestId('show-fields').first().waitFor({ state: 'detached' });
     assert.deepEqual(await shown(page), ['gnmi.encoding', 'gnmi.mode', 'gnmi.origin', 'gnmi.prefix', 'gnmi.subscriptions', 'gnmi.updatesOnly']);
     await page.locator('[name="gnmi.mode"]').selectOption('poll');
     assert.ok((await shown(page)).includes('gnmi.pollInterval'));
@@ -58,6 +59,7 @@ describe('web: subscription profile form', function () {
 
   it('every bad subscription line has its own error; a bad subtree filter and a bad XPath are refused with field errors', async () => {
     await page.goto(`${web.url}/profiles/new`);
+    await page.getByTestId('show-fields').first().waitFor({ state: 'detached' });
     await page.locator('[name=name]').fill('lines');
     await page.locator('[name="gnmi.subscriptions"]').fill('/ok sample 1s\nno-slash\n/b fast\n/d warp');
     await page.getByRole('button', { name: 'Create profile' }).click();
