@@ -30,21 +30,9 @@ import type { TelemetryPoint } from '../core/point';
 import { MetricsRegistry } from '../core/metrics';
 import type { SeriesCache } from './series-cache';
 import { PgBatchWriter } from './pg-writer';
+import type { BatchWriter, WriteResult } from './batch-writer';
 
-/** What one successful write reports. */
-export interface WriteResult {
-  /** Points the writer tried to store (after its own per-point checks). */
-  rows: number;
-  /** Rows newly stored; `rows − inserted` were stored already (a retried batch). */
-  inserted: number;
-  /** Series that received points. */
-  seriesIds: number[];
-}
-
-/** Stores one batch; throws when it could not (the batcher retries the same points). Must be idempotent. */
-export interface BatchWriter {
-  write(points: TelemetryPoint[]): Promise<WriteResult>;
-}
+export type { BatchWriter, WriteResult };
 
 /** Batcher settings: `pool` (the PostgreSQL writer is built from it) or `writer`. */
 export interface BatcherOptions {

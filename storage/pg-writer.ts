@@ -17,7 +17,7 @@ import type { TelemetryPoint } from '../core/point';
 import type { MetricsRegistry } from '../core/metrics';
 import { SERIES_LIMIT_REACHED, SeriesCache } from './series-cache';
 import { insertSamplesByCopy } from './copy-binary';
-import type { BatchWriter, WriteResult } from './batcher';
+import type { BatchWriter, WriteResult } from './batch-writer';
 
 /** PostgreSQL writer settings. */
 export interface PgBatchWriterOptions {
