@@ -13,6 +13,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ensureChromium } from './infra/chromium';
 import { startThrowawayServices } from './infra/services';
+import { withoutPassword } from './infra/postgres';
 import { ensureWebBuild } from './infra/web-build';
 import { writeReliabilityReport } from '../testkit/faults-report';
 
@@ -65,7 +66,7 @@ async function main() {
     env.TEMPORAL_NAMESPACE = services.temporalNamespace;
     // The throwaway cluster's data folder: the SIGSTOP case finds postmaster.pid there.
     env.FAULTS_PG_DATA_DIR = path.join(tmp, 'postgres');
-    process.stderr.write(`  PostgreSQL ${services.databaseUrl}\n  Temporal ${services.temporalAddress}\n`);
+    process.stderr.write(`  PostgreSQL ${withoutPassword(services.databaseUrl)}\n  Temporal ${services.temporalAddress}\n`);
     env.CHROMIUM_PATH = await ensureChromium();
     // A broken web build (someone mid-change) fails only the cases that need the web process.
     await ensureWebBuild().catch((err: Error) => process.stderr.write(`  web build failed; web cases will fail: ${err.message.split('\n')[0]}\n`));

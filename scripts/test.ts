@@ -12,6 +12,7 @@ import { ensureChromium } from './infra/chromium';
 import { typecheck } from './typecheck';
 import { audit, AuditUnavailableError } from './audit';
 import { startThrowawayServices } from './infra/services';
+import { withoutPassword } from './infra/postgres';
 import { ensureWebBuild } from './infra/web-build';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -72,7 +73,7 @@ async function main() {
         : wantTimescale
           ? `no TimescaleDB: ${services.timescaledb.reason}`
           : 'native only (TEST_STORAGE_MODES)';
-      process.stderr.write(`  PostgreSQL ${services.databaseUrl.replace(/:[^:@/]+@/, ':…@')} (${tsLine})\n  Temporal ${services.temporalAddress}\n`);
+      process.stderr.write(`  PostgreSQL ${withoutPassword(services.databaseUrl)} (${tsLine})\n  Temporal ${services.temporalAddress}\n`);
     }
     if (suites.includes('e2e')) {
       env.CHROMIUM_PATH = await ensureChromium();

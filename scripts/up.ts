@@ -13,7 +13,7 @@ import { migrateLatest } from '../migrations/index';
 import { connectClient } from '../temporal/client';
 import { startDevServer, waitForTemporal, type TemporalServer } from './infra/temporal-dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { ensurePostgres, installPostgres } from './infra/postgres';
+import { ensurePostgres, installPostgres, withoutPassword } from './infra/postgres';
 import { ensureTimescaleDb } from './infra/timescaledb';
 import { startChild, waitFor, isPortOpen, type ManagedChild } from './infra/proc';
 import { entryArgs } from './infra/entry';
@@ -140,7 +140,7 @@ async function main() {
         `  Temporal Web:   ${temporal.uiUrl ?? config.TEMPORAL_UI_URL}   (one workflow per device: device-session/<id>)`,
         `  Collector:      http://127.0.0.1:${config.COLLECTOR_METRICS_PORT}/metrics`,
         `  Simulator:      http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`,
-        `  Database:       ${pg.url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@')}${process.env.DATABASE_URL ? '' : `   (password in ${path.join(config.DATA_DIR, 'postgres.password')})`}`,
+        `  Database:       ${withoutPassword(pg.url)}${process.env.DATABASE_URL ? '' : `   (password in ${path.join(config.DATA_DIR, 'postgres.password')})`}`,
         'Press Ctrl-C to stop everything.',
         '',
       ].join('\n'),

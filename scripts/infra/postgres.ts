@@ -307,3 +307,8 @@ export async function ensurePostgres(opts: ClusterOptions & { databaseUrl?: stri
   }
   return startManagedPostgres(opts);
 }
+
+/** A database URL fit to print: its password replaced by an ellipsis. */
+export function withoutPassword(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:…@');
+}
