@@ -18,7 +18,7 @@ export interface FaultResult {
   numbers: string;
 }
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const ROOT = path.resolve(import.meta.dirname, '..');
 export const REPORT_FILE = path.join(ROOT, 'docs', 'reliability.md');
 const START = '<!-- fault-results:start -->';
 const END = '<!-- fault-results:end -->';
