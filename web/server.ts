@@ -13,6 +13,7 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { createKnex } from '../storage/pool';
 import { countUsers, ensureAdminFromEnv } from '../storage/users';
+import { openKeyring, SecretsUnreadableError } from '../storage/secrets';
 
 const log = createLogger('web');
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -230,8 +231,26 @@ async function prepareUsers(config: ReturnType<typeof loadConfig>) {
   }
 }
 
+/**
+ * Refuse to start with a fresh secrets key while stored device secrets need another
+ * (ADR 044; the collector and `npm start` check the same). A database that does not
+ * answer yet is no reason to stay down: the app reports it per request.
+ */
+async function checkSecretsKey(config: ReturnType<typeof loadConfig>) {
+  const db = createKnex(config.DATABASE_URL, 1);
+  try {
+    await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
+  } catch (err) {
+    if (err instanceof SecretsUnreadableError) throw err;
+    log.warn('could not check the secrets key against the database', { error: (err as Error).message });
+  } finally {
+    await db.destroy();
+  }
+}
+
 async function main() {
   const config = loadConfig();
+  await checkSecretsKey(config);
   if (!fs.existsSync(serverEntry)) throw new Error(`No web build at ${serverEntry}: run "npx react-router build" in web/ (npm start does it).`);
   await prepareUsers(config);
   const build = (await import(pathToFileURL(serverEntry).href)) as ServerBuild;

@@ -9,6 +9,7 @@ import { createDevice, loadSecrets } from '../../storage/devices';
 import { addKeyVersion, isSecretsUnreadable, loadKeyring, openKeyring, parseKeyring, refreshKeyring, seal, SecretsUnreadableError, unseal } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { spawnCaptured } from '../support/faults-proc';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -123,6 +124,24 @@ describe('device secrets: key rotation while processes run (issue 14 item 9)', (
       assert.equal(fs.existsSync(path.join(elsewhere, 'secrets.key')), false, 'no key file was created');
       await assert.rejects(openKeyring(tdb.db, { dataDir, key: `2:${Buffer.alloc(32, 2).toString('base64')}` }), /lacks key version 1/);
       assert.equal((await openKeyring(tdb.db, { dataDir })).current, 1);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('the web process refuses to start with a fresh key while stored secrets need key 1, and says why', async () => {
+    const ring = loadKeyring({ dataDir });
+    await createDevice(tdb.db, ring, { name: 'w1', protocol: 'gnmi', host: 'h', port: 1, secrets: { password: 'x' } });
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'st-secrets-web-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: tdb.url, DATA_DIR: elsewhere, WEB_PORT: '0', LOG_LEVEL: 'warn' };
+      delete env.SECRETS_KEY;
+      delete env.SECRETS_KEY_FILE;
+      const web = spawnCaptured('web-no-key', 'web/server.ts', env);
+      const { code } = await web.exited;
+      assert.equal(code, 1);
+      assert.match(web.output(), /refusing to create a new secrets key: .*key version 1 \(1 device\)/);
+      assert.equal(fs.existsSync(path.join(elsewhere, 'secrets.key')), false, 'no key file was created');
     } finally {
       fs.rmSync(elsewhere, { recursive: true, force: true });
     }
