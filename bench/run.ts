@@ -120,6 +120,8 @@ async function main() {
         { scenario: 'scale', metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 1000, better: 'higher', unit: 'sessions' },
         { scenario: 'scale', metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
         { scenario: 'scale', metric: 'collector RSS per 100 sessions', value: r.collectorRssMiBPer100Sessions, better: 'lower', unit: 'MiB' },
+        { scenario: 'scale', metric: 'collector RSS growth per session', value: r.collectorRssKiBPerSession, target: 150, better: 'lower', unit: 'KiB' },
+        { scenario: 'scale', metric: 'heartbeats reaching Temporal per session', value: r.heartbeatRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
         { scenario: 'scale', metric: 'Temporal CPU per 100 sessions', value: r.temporalCpuPercentPer100Sessions, better: 'lower', unit: '% of a core' },
       );
       return r;

@@ -28,6 +28,8 @@ export interface BenchSystem {
   db: Knex;
   client: Client;
   tmp: string;
+  /** The Temporal dev server's Prometheus port (requests by operation, e.g. RecordActivityTaskHeartbeat). */
+  temporalMetricsPort: number;
   env: NodeJS.ProcessEnv;
   spawn(name: string, file: string, extra?: Record<string, string>): ManagedChild;
   startCollector(name: string, extra?: Record<string, string>): Promise<ManagedChild & { metricsPort: number }>;
@@ -42,7 +44,9 @@ export interface BenchSystem {
 export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native' } = {}): Promise<BenchSystem> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-bench-'));
   fs.chmodSync(tmp, 0o755);
+  const temporalMetricsPort = await freePort();
   const services = await startThrowawayServices(tmp, 'bench', {
+    temporalMetricsPort,
     pgSettings: ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on', 'max_wal_size=4GB', 'checkpoint_timeout=15min'],
     timescaledb: opts.storage === 'timescaledb',
   });
@@ -83,6 +87,7 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     db,
     client,
     tmp,
+    temporalMetricsPort,
     env,
     spawn,
     async startCollector(name, extra = {}) {

@@ -20,6 +20,13 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   const sim = await sys.startSimulator(o.sessions, 1);
   sys.spawn('control', 'workers/control.ts');
   const collector = await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.sessions)) });
+  // The collector's RSS with no session (the lowest of 15 s of samples: start-up garbage is
+  // released in that time), so the per-session figure is the growth, not the whole process divided.
+  let idleRss = Infinity;
+  for (let i = 0; i < 15; i++) {
+    await sleep(1000);
+    idleRss = Math.min(idleRss, rssBytes(collector.child.pid!));
+  }
   const rampStart = Date.now();
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'scale' });
   let streaming = 0;
@@ -33,6 +40,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   process.stderr.write(`  ${streaming}/${ids.length} sessions streaming after ${Math.round(rampSeconds)} s; holding for ${o.holdSeconds} s\n`);
   const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
   const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
+  const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
   const meter = new CpuMeter(() => ({ temporal: pidsMatching('server start-dev'), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
   meter.begin();
   const t0 = Date.now();
@@ -44,6 +52,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
   }
   const cpu = meter.end();
+  const heldMinutes = (Date.now() - t0) / 60_000;
+  const heartbeats = (await heartbeatRequests(sys.temporalMetricsPort)) - heartbeats0;
   // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
   const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
   const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
@@ -63,9 +73,25 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectorCpuPercent: cpu.collector,
     collectorRssMiB: round(rss / 2 ** 20, 1),
     collectorRssMiBPer100Sessions: round(rss / 2 ** 20 / (ids.length / 100), 1),
+    collectorIdleRssMiB: round(idleRss / 2 ** 20, 1),
+    collectorRssKiBPerSession: round((rss - idleRss) / 1024 / ids.length, 1),
+    /** RecordActivityTaskHeartbeat requests the Temporal server received during the hold. */
+    heartbeatRequestsPerSessionPerMinute: round(heartbeats / ids.length / heldMinutes, 2),
     eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
     restartReasons,
   };
+}
+
+/**
+ * RecordActivityTaskHeartbeat requests the Temporal server has received (its Prometheus
+ * counter). The dev server runs every service in one process and the history service counts
+ * the same operation again, so only the frontend's lines count (all lines if none is labelled).
+ */
+async function heartbeatRequests(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => l.startsWith('service_requests{') && l.includes('operation="RecordActivityTaskHeartbeat"'));
+  const frontend = lines.filter((l) => l.includes('service_name="frontend"'));
+  return (frontend.length > 0 ? frontend : lines).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** For sessions that started another attempt after `since`: what their workflows recorded before it, counted. */

@@ -28,7 +28,7 @@ export interface ThrowawayServices {
 export async function startThrowawayServices(
   tmpDir: string,
   database: string,
-  opts: { pgSettings?: string[]; timescaledb?: boolean; timescaledbSource?: string } = {},
+  opts: { pgSettings?: string[]; timescaledb?: boolean; timescaledbSource?: string; temporalMetricsPort?: number } = {},
 ): Promise<ThrowawayServices> {
   const pgPort = await freePort();
   // A bad checksum or a failed build makes TimescaleDB unavailable, with the reason, not the whole run fail.
@@ -44,7 +44,7 @@ export async function startThrowawayServices(
     timescaledb: timescaledb.available,
   });
   try {
-    const temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), headless: true, quiet: true });
+    const temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), headless: true, quiet: true, metricsPort: opts.temporalMetricsPort });
     return {
       databaseUrl: pg.url,
       adminDatabaseUrl: pg.adminUrl,

@@ -28,6 +28,8 @@ export interface DevServerOptions {
   headless?: boolean;
   namespace?: string;
   quiet?: boolean;
+  /** Serve Prometheus metrics on this port (`/metrics`; benchmarks count requests by operation). */
+  metricsPort?: number;
   /** Run in a process group of its own, so a terminal's Ctrl-C reaches only whoever stops it in order (npm start). */
   ownProcessGroup?: boolean;
 }
@@ -67,6 +69,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<TemporalSe
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
   }
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
   for (const [name, type] of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
