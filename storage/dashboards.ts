@@ -45,6 +45,77 @@ export async function getDashboard(db: Knex, id: number): Promise<DashboardRow |
   return db('dashboards').where({ id }).first('id', 'name', 'description', 'time_range', 'live');
 }
 
+/** A dashboard in the list, with its widget count. */
+export interface DashboardListItem {
+  id: number;
+  name: string;
+  description: string | null;
+  time_range: string;
+  widgets: number;
+}
+
+/** Every dashboard by name, with how many widgets each has. */
+export async function listDashboards(db: Knex): Promise<DashboardListItem[]> {
+  return db('dashboards as d')
+    .leftJoin('widgets as w', 'w.dashboard_id', 'd.id')
+    .groupBy('d.id')
+    .orderBy('d.name')
+    .select('d.id', 'd.name', 'd.description', 'd.time_range', db.raw('count(w.id)::int AS widgets'));
+}
+
+/** What a dashboard form sets. */
+export interface DashboardSpec {
+  name: string;
+  description?: string | null;
+  timeRange: string;
+  live: boolean;
+}
+
+/** Whether another dashboard (other than `exceptId`) has this name. */
+export async function dashboardNameTaken(db: Knex, name: string, exceptId?: number): Promise<boolean> {
+  const q = db('dashboards').where({ name });
+  if (exceptId !== undefined) q.whereNot({ id: exceptId });
+  return Boolean(await q.first('id'));
+}
+
+/** Create a dashboard; returns its id. */
+export async function createDashboard(db: Knex, d: DashboardSpec, createdBy: number): Promise<number> {
+  const [row] = await db('dashboards')
+    .insert({ name: d.name, description: d.description ?? null, time_range: d.timeRange, live: d.live, created_by: createdBy })
+    .returning('id');
+  return row.id;
+}
+
+/** Change a dashboard's name and defaults. */
+export async function updateDashboard(db: Knex, id: number, d: DashboardSpec): Promise<void> {
+  await db('dashboards')
+    .where({ id })
+    .update({ name: d.name, description: d.description ?? null, time_range: d.timeRange, live: d.live, updated_at: db.fn.now() });
+}
+
+/** Delete a dashboard (its widgets go with it). */
+export async function deleteDashboard(db: Knex, id: number): Promise<void> {
+  await db('dashboards').where({ id }).delete();
+}
+
+/** A widget of a dashboard, or undefined. */
+export async function getWidget(db: Knex, dashboardId: number, id: number): Promise<WidgetRow | undefined> {
+  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 31) return undefined;
+  return db('widgets').where({ id, dashboard_id: dashboardId }).first();
+}
+
+/** Change what a widget shows. */
+export async function updateWidget(db: Knex, id: number, w: WidgetSpec): Promise<void> {
+  await db('widgets').where({ id }).update(widgetColumns(w));
+}
+
+/** Delete a widget; with `dashboardId`, only when it belongs to that dashboard. */
+export async function deleteWidget(db: Knex, id: number, dashboardId?: number): Promise<void> {
+  await db('widgets')
+    .where(dashboardId === undefined ? { id } : { id, dashboard_id: dashboardId })
+    .delete();
+}
+
 /** Widgets of a dashboard in grid order. */
 export async function listWidgets(db: Knex, dashboardId: number): Promise<WidgetRow[]> {
   return db('widgets').where({ dashboard_id: dashboardId }).orderBy(['position', 'id']);

@@ -5,7 +5,7 @@ import type { Route } from './+types/dashboard-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { listDeviceItems } from '../../../storage/devices';
-import { getDashboard, listWidgets, moveWidget } from '../../../storage/dashboards';
+import { dashboardNameTaken, deleteDashboard, deleteWidget, getDashboard, listWidgets, moveWidget, updateDashboard } from '../../../storage/dashboards';
 import { checkbox, fieldErrors, text } from '../lib/forms';
 import { DashboardForm } from '../lib/widget-form';
 import { RANGES } from '../lib/widget-data';
@@ -38,22 +38,20 @@ export async function action({ request, params }: Route.ActionArgs) {
   if (intent === 'save') {
     const parsed = DashboardForm.safeParse({ name: text(form, 'name') ?? '', description: text(form, 'description'), timeRange: text(form, 'timeRange'), live: checkbox(form, 'live') });
     if (!parsed.success) return data({ errors: fieldErrors(parsed.error) }, 400);
-    if (await db('dashboards').where({ name: parsed.data.name }).whereNot({ id: dashboard.id }).first('id')) return data({ errors: { name: 'A dashboard with this name exists' } }, 400);
-    await db('dashboards')
-      .where({ id: dashboard.id })
-      .update({ name: parsed.data.name, description: parsed.data.description ?? null, time_range: parsed.data.timeRange, live: parsed.data.live, updated_at: db.fn.now() });
+    if (await dashboardNameTaken(db, parsed.data.name, dashboard.id)) return data({ errors: { name: 'A dashboard with this name exists' } }, 400);
+    await updateDashboard(db, dashboard.id, parsed.data);
     return redirect(`/dashboards/${dashboard.id}`);
   }
   if (intent === 'delete-dashboard') {
     if (!isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/edit?confirm=dashboard`);
-    await db('dashboards').where({ id: dashboard.id }).delete();
+    await deleteDashboard(db, dashboard.id);
     return redirect('/dashboards');
   }
   const widgetId = WidgetId.safeParse(form.get('widgetId'));
   if (!widgetId.success) throw data('Which widget?', { status: 400 });
   if (intent === 'up' || intent === 'down') await moveWidget(db, dashboard.id, widgetId.data, intent === 'up' ? -1 : 1);
   else if (intent === 'delete-widget' && !isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/edit?confirm=widget-${widgetId.data}`);
-  else if (intent === 'delete-widget') await db('widgets').where({ id: widgetId.data, dashboard_id: dashboard.id }).delete();
+  else if (intent === 'delete-widget') await deleteWidget(db, widgetId.data, dashboard.id);
   else throw data('Unknown action', { status: 400 });
   return redirect(`/dashboards/${dashboard.id}/edit`);
 }

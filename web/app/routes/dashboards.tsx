@@ -3,6 +3,7 @@ import { Form, Link, data, redirect, useActionData, useLoaderData } from 'react-
 import type { Route } from './+types/dashboards';
 import { requireAdminAction, requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { createDashboard, dashboardNameTaken, listDashboards } from '../../../storage/dashboards';
 import { checkbox, fieldErrors, text } from '../lib/forms';
 import { DashboardForm } from '../lib/widget-form';
 import { RANGES } from '../lib/widget-data';
@@ -15,12 +16,8 @@ export function meta() {
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireUser(request);
   const { db } = ctx();
-  const dashboards = await db('dashboards as d')
-    .leftJoin('widgets as w', 'w.dashboard_id', 'd.id')
-    .groupBy('d.id')
-    .orderBy('d.name')
-    .select('d.id', 'd.name', 'd.description', 'd.time_range', db.raw('count(w.id)::int AS widgets'));
-  return { canEdit: user.role === 'admin', dashboards: dashboards as Array<{ id: number; name: string; description: string | null; time_range: string; widgets: number }> };
+  const dashboards = await listDashboards(db);
+  return { canEdit: user.role === 'admin', dashboards };
 }
 
 export async function action({ request }: Route.ActionArgs) {
@@ -29,11 +26,9 @@ export async function action({ request }: Route.ActionArgs) {
   const form = await request.formData();
   const parsed = DashboardForm.safeParse({ name: text(form, 'name') ?? '', description: text(form, 'description'), timeRange: text(form, 'timeRange') ?? '1h', live: checkbox(form, 'live') });
   if (!parsed.success) return data({ errors: fieldErrors(parsed.error), name: String(form.get('name') ?? '') }, 400);
-  if (await db('dashboards').where({ name: parsed.data.name }).first('id')) return data({ errors: { name: 'A dashboard with this name exists' }, name: parsed.data.name }, 400);
-  const [row] = await db('dashboards')
-    .insert({ name: parsed.data.name, description: parsed.data.description ?? null, time_range: parsed.data.timeRange, live: parsed.data.live, created_by: user.id })
-    .returning('id');
-  return redirect(`/dashboards/${row.id}/edit`);
+  if (await dashboardNameTaken(db, parsed.data.name)) return data({ errors: { name: 'A dashboard with this name exists' }, name: parsed.data.name }, 400);
+  const id = await createDashboard(db, parsed.data, user.id);
+  return redirect(`/dashboards/${id}/edit`);
 }
 
 export default function Dashboards() {

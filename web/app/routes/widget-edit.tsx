@@ -9,7 +9,7 @@ import type { Route } from './+types/widget-edit';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDevice, listDeviceItems } from '../../../storage/devices';
-import { addWidget, getDashboard, widgetColumns, type WidgetRow } from '../../../storage/dashboards';
+import { addWidget, deleteWidget, getDashboard, getWidget, updateWidget, type WidgetRow } from '../../../storage/dashboards';
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
 import { WidgetForm, widgetFormInput } from '../lib/widget-form';
@@ -43,8 +43,7 @@ async function load(params: Route.LoaderArgs['params']) {
   if (!dashboard) throw data('No such dashboard', { status: 404 });
   let widget: WidgetRow | undefined;
   if ('widgetId' in params && params.widgetId !== undefined) {
-    const id = Number(params.widgetId);
-    widget = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await db('widgets').where({ id, dashboard_id: dashboard.id }).first() : undefined;
+    widget = await getWidget(db, dashboard.id, Number(params.widgetId));
     if (!widget) throw data('No such widget', { status: 404 });
   }
   return { dashboard, widget };
@@ -80,7 +79,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   const form = await request.formData();
   if (widget && form.get('intent') === 'delete') {
     if (!isConfirmed(form)) return redirect(`/dashboards/${dashboard.id}/widgets/${widget.id}?confirm=delete`);
-    await db('widgets').where({ id: widget.id }).delete();
+    await deleteWidget(db, widget.id);
     return redirect(`/dashboards/${dashboard.id}`);
   }
   const parsed = WidgetForm.safeParse(widgetFormInput(form));
@@ -88,7 +87,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   if (parsed.data.deviceId !== null && !(await getDevice(db, parsed.data.deviceId))) {
     return data({ values: submittedValues(form), errors: { deviceId: 'No such device' } }, 400);
   }
-  if (widget) await db('widgets').where({ id: widget.id }).update(widgetColumns(parsed.data));
+  if (widget) await updateWidget(db, widget.id, parsed.data);
   else await addWidget(db, dashboard.id, parsed.data);
   return redirect(`/dashboards/${dashboard.id}`);
 }
