@@ -11,6 +11,8 @@ import type { Knex } from 'knex';
 import type { BulkAction } from '../core/device-filter';
 import type { DeviceSessionOptions, DeviceSessionStatus } from '../core/names';
 import { databaseNow, recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
+import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
+import { finishBulkAction, insertBulkAction, updateBulkProgress } from '../storage/bulk-actions';
 import {
   listSessions,
   pauseDevice,
@@ -23,6 +25,7 @@ import {
 } from '../temporal/fleet-client';
 
 export { BULK_ACTIONS, type BulkAction } from '../core/device-filter';
+export { recentBulkActions, type BulkRecord } from '../storage/bulk-actions';
 
 /** The result of one operation on one device. */
 export interface DeviceResult {
@@ -116,16 +119,14 @@ async function reconfigureOrStart(deps: BulkDeps, d: SelectedDevice, reason: str
 export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<BulkOutcome> {
   const { db } = deps;
   const started = Date.now();
-  const [{ id }] = await db('bulk_actions')
-    .insert({
-      user_email: req.who,
-      action: req.action,
-      profile_id: req.profileId ?? null,
-      selection: req.selection,
-      filter: req.filter,
-      device_count: req.devices.length,
-    })
-    .returning('id');
+  const id = await insertBulkAction(db, {
+    who: req.who,
+    action: req.action,
+    profileId: req.profileId,
+    selection: req.selection,
+    filter: req.filter,
+    deviceCount: req.devices.length,
+  });
   const reason = `bulk ${req.action} (#${id}) by ${req.who}`;
   const byId = new Map(req.devices.map((d) => [d.id, d]));
   const ids = req.devices.map((d) => d.id);
@@ -137,7 +138,7 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
     if (!r.ok) failed++;
     if (Date.now() - lastProgress > 1000) {
       lastProgress = Date.now();
-      void db('bulk_actions').where({ id }).update({ done, failed }).catch(() => undefined);
+      void updateBulkProgress(db, id, done, failed).catch(() => undefined);
     }
   };
   const session = (op: (d: SelectedDevice) => Promise<DeviceSessionStatus | string | void>) =>
@@ -163,7 +164,7 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
     case 'enable':
     case 'disable': {
       const enabled = req.action === 'enable';
-      await db('devices').whereIn('id', ids).update({ enabled, updated_at: db.fn.now() });
+      await setDevicesEnabled(db, ids, enabled);
       results = await session(async (d) => {
         if (!enabled && !d.hasWorkflow) return 'disabled (no session was running)';
         return reconfigureOrStart(deps, { ...d, enabled }, reason);
@@ -174,12 +175,9 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
     case 'detach-profile': {
       if (!req.profileId) throw new Error(`${req.action} needs a profile`);
       if (req.action === 'attach-profile') {
-        await db.raw(
-          `INSERT INTO device_profiles (device_id, profile_id) SELECT unnest(?::int[]), ? ON CONFLICT DO NOTHING`,
-          [ids, req.profileId],
-        );
+        await attachProfileToDevices(db, ids, req.profileId);
       } else {
-        await db('device_profiles').whereIn('device_id', ids).where({ profile_id: req.profileId }).delete();
+        await detachProfileFromDevices(db, ids, req.profileId);
       }
       results = await session(async (d) => (d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)'));
       break;
@@ -190,12 +188,10 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
         return 'deleted';
       });
       // Only the devices whose session was told to stop are deleted; a failed stop keeps its device.
-      await db('devices')
-        .whereIn(
-          'id',
-          results.filter((r) => r.ok).map((r) => r.deviceId),
-        )
-        .delete();
+      await deleteDevices(
+        db,
+        results.filter((r) => r.ok).map((r) => r.deviceId),
+      );
       break;
   }
   for (const r of results) r.name = byId.get(r.deviceId)?.name;
@@ -207,46 +203,12 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
       .map((r) => ({ deviceId: r.deviceId, state: r.status?.state ?? 'connecting' })),
   ).catch(() => undefined);
   const ok = results.filter((r) => r.ok).length;
-  await db('bulk_actions')
-    .where({ id })
-    .update({
-      finished_at: db.fn.now(),
-      done: results.length,
-      failed: results.length - ok,
-      results: JSON.stringify(results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.status?.state, note: r.note, error: r.error }))),
-    });
-  return { id: Number(id), results, ok, failed: results.length - ok, ms: Date.now() - started };
-}
-
-/** A recorded bulk action, newest first in listings. */
-export interface BulkRecord {
-  id: number;
-  startedAt: Date;
-  finishedAt: Date | null;
-  who: string;
-  action: string;
-  selection: string;
-  filter: string;
-  count: number;
-  done: number;
-  failed: number;
-}
-
-/** The newest recorded bulk actions. */
-export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecord[]> {
-  const rows = await db('bulk_actions').orderBy('id', 'desc').limit(limit);
-  return rows.map((r) => ({
-    id: Number(r.id),
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    who: r.user_email,
-    action: r.action,
-    selection: r.selection,
-    filter: r.filter,
-    count: r.device_count,
-    done: r.done,
-    failed: r.failed,
-  }));
+  await finishBulkAction(
+    db,
+    id,
+    results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.status?.state, note: r.note, error: r.error })),
+  );
+  return { id, results, ok, failed: results.length - ok, ms: Date.now() - started };
 }
 
 /** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */

@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../core/config';
 import { deviceSessionWorkflowId, type DeviceSessionStatus } from '../core/names';
 import { listDeviceItems } from '../storage/devices';
+import { findProfileId } from '../storage/profiles';
 import { createKnex } from '../storage/pool';
 import {
   deviceStatus,
@@ -197,7 +198,5 @@ export async function runFleetAction(
 
 /** A profile's id from its name or id; undefined when none. */
 export async function resolveProfile(ctl: Ctl, nameOrId: string): Promise<number | undefined> {
-  const q = ctl.db()('subscription_profiles');
-  const row = /^\d+$/.test(nameOrId) ? await q.where({ id: Number(nameOrId) }).first('id') : await q.where({ name: nameOrId }).first('id');
-  return row?.id;
+  return findProfileId(ctl.db(), nameOrId);
 }

@@ -263,6 +263,21 @@ export async function setDeviceEnabled(db: Knex, id: number, enabled: boolean): 
   await db('devices').where({ id }).update({ enabled, updated_at: db.fn.now() });
 }
 
+/** Turn collection on or off for many devices in one statement (bulk enable/disable). */
+export async function setDevicesEnabled(db: Knex, ids: number[], enabled: boolean): Promise<void> {
+  await db('devices').whereIn('id', ids).update({ enabled, updated_at: db.fn.now() });
+}
+
+/** Attach a profile to many devices in one statement; links that exist are kept. */
+export async function attachProfileToDevices(db: Knex, ids: number[], profileId: number): Promise<void> {
+  await db.raw(`INSERT INTO device_profiles (device_id, profile_id) SELECT unnest(?::int[]), ? ON CONFLICT DO NOTHING`, [ids, profileId]);
+}
+
+/** Detach a profile from many devices in one statement. */
+export async function detachProfileFromDevices(db: Knex, ids: number[], profileId: number): Promise<void> {
+  await db('device_profiles').whereIn('device_id', ids).where({ profile_id: profileId }).delete();
+}
+
 /** Approve trusting the NETCONF host key on first use: the session pins whatever key it then sees. */
 export async function approveHostKey(db: Knex, id: number): Promise<void> {
   await db('devices')
@@ -301,6 +316,11 @@ export async function forgetHostKey(db: Knex, id: number): Promise<void> {
 /** Delete a device (its series, samples links, credentials go with it). */
 export async function deleteDevice(db: Knex, id: number): Promise<void> {
   await db('devices').where({ id }).delete();
+}
+
+/** Delete many devices in one statement. */
+export async function deleteDevices(db: Knex, ids: number[]): Promise<void> {
+  await db('devices').whereIn('id', ids).delete();
 }
 
 /** A device as the control side sees it (no secrets): the describeDevice activity's answer. */

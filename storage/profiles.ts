@@ -35,6 +35,28 @@ export async function listProfiles(db: Knex): Promise<Array<Omit<ProfileRow, 'sp
   return db('subscription_profiles').select('id', 'name', 'protocol', 'description').orderBy('name');
 }
 
+/** Every profile's id and name, by name (pickers). */
+export async function listProfileNames(db: Knex): Promise<Array<{ id: number; name: string }>> {
+  return db('subscription_profiles').orderBy('name').select('id', 'name');
+}
+
+/** A profile's id and name, or undefined. */
+export async function getProfileRef(db: Knex, id: number): Promise<{ id: number; name: string } | undefined> {
+  return db('subscription_profiles').where({ id }).first('id', 'name');
+}
+
+/** A profile's id by its id (all digits) or its name; undefined when none. */
+export async function findProfileId(db: Knex, nameOrId: string): Promise<number | undefined> {
+  const q = db('subscription_profiles');
+  const row = /^\d+$/.test(nameOrId) ? await q.where({ id: Number(nameOrId) }).first('id') : await q.where({ name: nameOrId }).first('id');
+  return row?.id;
+}
+
+/** Name and protocol of each of these profiles. */
+export async function profileProtocols(db: Knex, ids: number[]): Promise<Array<{ name: string; protocol: 'gnmi' | 'netconf' }>> {
+  return db('subscription_profiles').whereIn('id', ids).select('name', 'protocol');
+}
+
 /** Every profile by name, with how many devices use it. */
 export async function listProfilesWithUse(db: Knex): Promise<Array<ProfileRow & { devices: number }>> {
   return db('subscription_profiles as p')

@@ -13,7 +13,9 @@ import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx, temporalClient } from '../lib/context.server';
 import { withTimeout } from '../lib/sessions.server';
 import { selectFilteredDevices } from '../../../storage/device-list';
-import { recentBulkActions, runBulkAction } from '../../../activities/fleet-bulk';
+import { runBulkAction } from '../../../activities/fleet-bulk';
+import { bulkActionResults, recentBulkActions, type BulkResultRow } from '../../../storage/bulk-actions';
+import { getProfileRef } from '../../../storage/profiles';
 import { sessionOptionsFromConfig } from '../../../temporal/fleet-client';
 import { BULK_ACTIONS, BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
 
@@ -27,22 +29,13 @@ export async function loader({ request }: Route.LoaderArgs) {
   const id = Number(new URL(request.url).searchParams.get('id'));
   const detail =
     Number.isInteger(id) && id > 0 && id < 2 ** 53
-      ? ((await db('bulk_actions').where({ id }).first('id', 'action', 'results')) as { id: number; action: string; results: BulkResultRow[] | null } | undefined)
+      ? await bulkActionResults(db, id)
       : undefined;
   const recent = await recentBulkActions(db);
   return {
     recent: recent.map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null, filter: describeFilter(filterFromParams(new URLSearchParams(r.filter))) })),
     detail: detail ? { id: Number(detail.id), action: detail.action, results: detail.results ?? [] } : null,
   };
-}
-
-interface BulkResultRow {
-  id: number;
-  name?: string;
-  ok: boolean;
-  state?: string;
-  note?: string;
-  error?: string;
 }
 
 const BulkForm = z.object({
@@ -76,7 +69,7 @@ export async function action({ request }: Route.ActionArgs) {
     return data({ step: 'error' as const, message: 'No rows were selected: tick rows, or choose all devices matching the filter.' }, { status: 400 });
   }
   const devices = f.scope === 'ids' ? await selectFilteredDevices(db, {}, ids) : await selectFilteredDevices(db, filter);
-  const profile = f.profileId ? ((await db('subscription_profiles').where({ id: f.profileId }).first('id', 'name')) as { id: number; name: string } | undefined) : undefined;
+  const profile = f.profileId ? await getProfileRef(db, f.profileId) : undefined;
   if (f.profileId && !profile) return data({ step: 'error' as const, message: 'No such profile.' }, { status: 400 });
   const ask = {
     step: 'confirm' as const,

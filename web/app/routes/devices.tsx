@@ -15,6 +15,7 @@ import { ago } from '../lib/format';
 import { workflowUrl } from '../lib/sessions.server';
 import { fleetStateMirror } from '../lib/fleet-state.server';
 import { deviceSites, deviceStateCounts, listDevices } from '../../../storage/device-list';
+import { listProfileNames } from '../../../storage/profiles';
 import {
   BULK_ACTIONS,
   BULK_ACTION_LABELS,
@@ -46,7 +47,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     listDevices(db, filter, view),
     deviceStateCounts(db, filter),
     deviceSites(db),
-    db('subscription_profiles').orderBy('name').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
+    listProfileNames(db),
   ]);
   const activity = await deviceActivity(
     db,

@@ -1,0 +1,94 @@
+/**
+ * The bulk-actions repository: every statement against bulk_actions, the record of each
+ * bulk action (who, when, filter, count, progress, the result per device) that the bulk
+ * runner (activities/fleet-bulk.ts) writes and the web app's bulk page reads.
+ */
+import type { Knex } from 'knex';
+
+/** What is recorded when a bulk action begins. */
+export interface NewBulkAction {
+  who: string;
+  action: string;
+  profileId?: number;
+  selection: 'filter' | 'ids';
+  filter: string;
+  deviceCount: number;
+}
+
+/** One device's recorded result. */
+export interface BulkResultRow {
+  id: number;
+  name?: string;
+  ok: boolean;
+  state?: string;
+  note?: string;
+  error?: string;
+}
+
+/** Record a bulk action as begun; returns its id. */
+export async function insertBulkAction(db: Knex, a: NewBulkAction): Promise<number> {
+  const [{ id }] = await db('bulk_actions')
+    .insert({
+      user_email: a.who,
+      action: a.action,
+      profile_id: a.profileId ?? null,
+      selection: a.selection,
+      filter: a.filter,
+      device_count: a.deviceCount,
+    })
+    .returning('id');
+  return Number(id);
+}
+
+/** Record progress while a bulk action runs. */
+export async function updateBulkProgress(db: Knex, id: number, done: number, failed: number): Promise<void> {
+  await db('bulk_actions').where({ id }).update({ done, failed });
+}
+
+/** Record a bulk action as finished, with every device's result. */
+export async function finishBulkAction(db: Knex, id: number, results: BulkResultRow[]): Promise<void> {
+  await db('bulk_actions')
+    .where({ id })
+    .update({
+      finished_at: db.fn.now(),
+      done: results.length,
+      failed: results.filter((r) => !r.ok).length,
+      results: JSON.stringify(results),
+    });
+}
+
+/** A recorded bulk action, newest first in listings. */
+export interface BulkRecord {
+  id: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+  who: string;
+  action: string;
+  selection: string;
+  filter: string;
+  count: number;
+  done: number;
+  failed: number;
+}
+
+/** The newest recorded bulk actions. */
+export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecord[]> {
+  const rows = await db('bulk_actions').orderBy('id', 'desc').limit(limit);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    who: r.user_email,
+    action: r.action,
+    selection: r.selection,
+    filter: r.filter,
+    count: r.device_count,
+    done: r.done,
+    failed: r.failed,
+  }));
+}
+
+/** One recorded bulk action's results, or undefined. */
+export async function bulkActionResults(db: Knex, id: number): Promise<{ id: number; action: string; results: BulkResultRow[] | null } | undefined> {
+  return db('bulk_actions').where({ id }).first('id', 'action', 'results');
+}
