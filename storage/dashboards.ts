@@ -160,21 +160,39 @@ export async function moveWidget(db: Knex, dashboardId: number, widgetId: number
 /** Name of the dashboard seeded for the simulated fleet. */
 export const FLEET_OVERVIEW = 'Fleet overview';
 
-/** Widgets of the fleet overview: every device, by pattern, so devices added later appear too. */
+/**
+ * Widgets of the fleet overview: every device, by pattern, so devices added later appear too.
+ * Interface widgets name metrics (core/path-equivalence.ts), so NETCONF devices
+ * (ietf-interfaces) count beside OpenConfig ones.
+ */
 export const FLEET_OVERVIEW_WIDGETS: WidgetSpec[] = [
-  { title: 'Inbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
-  { title: 'Outbound traffic, whole fleet', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/out-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
+  { title: 'Inbound traffic, whole fleet', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
+  { title: 'Outbound traffic, whole fleet', deviceId: null, path: 'interfaces: out-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
   { title: 'Hottest chassis', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'all', rate: false, chart: 'stat', unit: '°C', width: 4 },
-  { title: 'Inbound traffic by device', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-octets', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'line', unit: 'bits/s', width: 12 },
+  { title: 'Inbound traffic by device', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'line', unit: 'bits/s', width: 12 },
   { title: 'CPU by device', deviceId: null, path: '/components/component[name=*]/cpu/utilization/state/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '%', width: 6 },
   { title: 'Temperature by device', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '°C', width: 6 },
-  { title: 'Inbound errors by device', deviceId: null, path: '/interfaces/interface[name=*]/state/counters/in-errors', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'bar', unit: '/s', width: 12 },
+  { title: 'Inbound errors by device', deviceId: null, path: 'interfaces: in-errors', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'bar', unit: '/s', width: 12 },
 ];
+
+/** The OpenConfig paths earlier seeds gave the interface widgets, by the metric that replaces them. */
+const SEEDED_OPENCONFIG_PATHS: Record<string, string> = {
+  'interfaces: in-octets': '/interfaces/interface[name=*]/state/counters/in-octets',
+  'interfaces: out-octets': '/interfaces/interface[name=*]/state/counters/out-octets',
+  'interfaces: in-errors': '/interfaces/interface[name=*]/state/counters/in-errors',
+};
 
 /** Create the fleet overview dashboard unless one with its name exists; returns its id. */
 export async function ensureFleetOverview(db: Knex): Promise<number> {
   const existing = await db('dashboards').where({ name: FLEET_OVERVIEW }).first('id');
-  if (existing) return existing.id;
+  if (existing) {
+    // Seeded before metrics existed: its interface widgets covered OpenConfig devices only.
+    for (const w of FLEET_OVERVIEW_WIDGETS) {
+      const before = SEEDED_OPENCONFIG_PATHS[w.path];
+      if (before) await db('widgets').where({ dashboard_id: existing.id, title: w.title, path: before }).update({ path: w.path });
+    }
+    return existing.id;
+  }
   return db.transaction(async (trx) => {
     const [row] = await trx('dashboards')
       .insert({ name: FLEET_OVERVIEW, description: 'Every device of the fleet: traffic, CPU, temperature, errors', time_range: '15m', live: true })

@@ -82,9 +82,21 @@ export function resolveWindow(params: URLSearchParams, fallback: RangeKey = '1h'
   return { from: now - RANGES[k], to: now, live: params.get('live') !== '0', key: k };
 }
 
+/**
+ * Which devices a fleet widget covers, in words: "Covers 4 of 5 devices: 3 OpenConfig,
+ * 1 ietf-interfaces." (a plain path's matches are not broken down by model).
+ */
+export function coverageWords(c: { devices: number; byModel: Record<string, number>; fleet: number }): string {
+  const models = Object.entries(c.byModel).filter(([m]) => m !== 'matching');
+  const of = c.fleet > c.devices ? ` of ${c.fleet}` : '';
+  const noun = (n: number) => (n === 1 ? 'device' : 'devices');
+  const parts = models.length > 0 ? `: ${models.map(([m, n]) => `${n} ${m}`).join(', ')}` : '';
+  return `Covers ${c.devices}${of} ${noun(c.fleet > c.devices ? c.fleet : c.devices)}${parts}.`;
+}
+
 /** Multiplier that turns a path's values into the widget's unit (octet counters → bits). */
 export function unitScale(unit: string, path: string): number {
-  return unit === 'bits/s' && /octets($|\/|\])/.test(path.slice(path.lastIndexOf('/'))) ? 8 : 1;
+  return unit === 'bits/s' && /octets($|\])/.test(path.slice(path.lastIndexOf('/') + 1)) ? 8 : 1; // the leaf, or a metric's name
 }
 
 /** Bucket width for aggregation: about `points` buckets over the window, at least 1 s. */

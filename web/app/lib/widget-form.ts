@@ -1,6 +1,7 @@
 /** Dashboard and widget forms (pure schemas). */
 import { z } from 'zod';
 import { compilePathPattern } from '../../../query/path-pattern';
+import { METRICS, findMetric, isMetricName } from '../../../core/path-equivalence';
 import { CHART_KINDS, UNITS } from './chart-spec';
 import { RANGES } from './widget-data';
 
@@ -22,6 +23,11 @@ export const WidgetForm = z.object({
     .min(1, 'Required')
     .max(1024)
     .superRefine((p, ctx) => {
+      // A metric with equivalents across models (`interfaces: in-octets`), or a path pattern.
+      if (isMetricName(p)) {
+        if (!findMetric(p)) ctx.addIssue({ code: 'custom', message: `Unknown metric; known: ${[...METRICS.keys()].join(', ')}` });
+        return;
+      }
       try {
         compilePathPattern(p);
       } catch (err) {

@@ -10,7 +10,8 @@ import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDashboard, listWidgets } from '../../../storage/dashboards';
-import { countTextSeries, resolveWidgetSeries, statesInWindow } from '../lib/series.server';
+import { countTextSeries, resolveWidgetSeries, statesInWindow, widgetCoverage } from '../lib/series.server';
+import { coverageWords } from '../lib/widget-data';
 import { isCounterPath } from '../lib/path-pattern';
 import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
 import { parseDuration } from '../lib/forms';
@@ -48,9 +49,11 @@ export async function loader({ request, params }: Route.LoaderArgs) {
           const byId = await statesInWindow(db, text.series.map((s) => s.id), window.from, window.to);
           states = text.series.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
         }
-        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states };
+        // A fleet widget says which devices (and models) it covers.
+        const coverage = w.device_id === null ? coverageWords(await widgetCoverage(db, w.path, series.length === 0 && textSeries > 0 ? 'text' : 'number')) : null;
+        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, coverage };
       } catch (err) {
-        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[] };
+        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], coverage: null as string | null };
       }
     }),
   );
@@ -132,6 +135,11 @@ export default function Dashboard() {
               {!w.rate && isCounterPath(w.path) && w.series.length > 0 ? (
                 <p className="muted small" data-testid={`widget-raw-counter-${w.id}`}>
                   Raw counter: the running total since the device last reset it, not a rate. Edit the widget and tick “Rate per second” to chart it per second.
+                </p>
+              ) : null}
+              {w.coverage ? (
+                <p className="muted small" data-testid={`widget-coverage-${w.id}`}>
+                  {w.coverage}
                 </p>
               ) : null}
               {w.truncated ? <p className="muted small">Showing the first {w.series.length} matching series.</p> : null}
