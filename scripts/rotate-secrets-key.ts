@@ -15,7 +15,7 @@
 import { loadConfig } from '../core/config';
 import { createKnex } from '../storage/pool';
 import { addKeyVersion, keyFilePath, openKeyring, refreshKeyring, writeKeyFile } from '../storage/secrets';
-import { reencryptAllSecrets } from '../storage/devices';
+import { reencryptAllSecrets, secretsUnderOtherKeys } from '../storage/devices';
 
 const HELP = `usage: npm run rotate-secrets-key [-- --new-version]
 
@@ -53,9 +53,9 @@ async function main() {
       console.error(`added key version ${ring.current} to ${file} (written and fsynced)`);
     }
     const n = await reencryptAllSecrets(db, ring);
-    const left = await db('device_credentials').whereNot({ key_version: ring.current }).count<{ count: string }[]>('* as count');
-    console.log(`re-encrypted ${n} device secrets under key version ${ring.current}; ${left[0].count} left under older versions`);
-    if (Number(left[0].count) > 0) process.exit(1);
+    const left = await secretsUnderOtherKeys(db, ring.current);
+    console.log(`re-encrypted ${n} device secrets under key version ${ring.current}; ${left} left under older versions`);
+    if (left > 0) process.exit(1);
   } finally {
     await db.destroy();
   }

@@ -318,6 +318,30 @@ export async function deleteDevice(db: Knex, id: number): Promise<void> {
   await db('devices').where({ id }).delete();
 }
 
+/** Points the collectors refused from a device, by reason (series_limit, future_timestamp), with the newest time. */
+export interface IngestDrop {
+  reason: string;
+  points: number;
+  lastAt: number;
+}
+
+/** What device_ingest_drops holds for a device (the device page shows it). */
+export async function deviceIngestDrops(db: Knex, id: number): Promise<IngestDrop[]> {
+  const rows = await db('device_ingest_drops').where({ device_id: id }).orderBy('reason').select('reason', 'points', 'last_at');
+  return rows.map((r) => ({ reason: r.reason, points: Number(r.points), lastAt: new Date(r.last_at).getTime() }));
+}
+
+/** Whether a device has a credentials row. */
+export async function hasStoredSecrets(db: Knex, id: number): Promise<boolean> {
+  return Boolean(await db('device_credentials').where({ device_id: id }).first('device_id'));
+}
+
+/** How many devices' credentials are sealed under a key version other than `current`. */
+export async function secretsUnderOtherKeys(db: Knex, current: number): Promise<number> {
+  const left = await db('device_credentials').whereNot({ key_version: current }).count<{ count: string }[]>('* as count');
+  return Number(left[0].count);
+}
+
 /** Delete many devices in one statement. */
 export async function deleteDevices(db: Knex, ids: number[]): Promise<void> {
   await db('devices').whereIn('id', ids).delete();

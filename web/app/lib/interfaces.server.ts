@@ -1,5 +1,6 @@
 /** The interfaces table of a device page: in/out bits/s, errors and oper-status from the newest samples. */
 import type { Knex } from 'knex';
+import { interfaceSeries, newestValues } from '../../../storage/newest-points';
 
 /** One interface row. */
 export interface InterfaceRow {
@@ -30,10 +31,7 @@ export function interfaceLeaf(path: string): RegExpExecArray | null {
 
 /** Interfaces of a device with their newest counters (rates from the two newest samples). */
 export async function deviceInterfaces(db: Knex, deviceId: number): Promise<InterfaceRow[]> {
-  const series = (await db('series')
-    .where({ device_id: deviceId })
-    .andWhere((q) => q.where('path', 'like', '/interfaces/interface[%').orWhere('path', 'like', '/interfaces-state/interface[%'))
-    .select('id', 'path', 'kind')) as Array<{ id: number; path: string; kind: 'number' | 'text' }>;
+  const series = await interfaceSeries(db, deviceId);
   const wanted = series.map((s) => ({ ...s, m: interfaceLeaf(s.path) })).filter((s) => s.m);
   if (wanted.length === 0) return [];
   const numIds = wanted.filter((s) => s.kind === 'number').map((s) => s.id);
@@ -71,15 +69,4 @@ export async function deviceInterfaces(db: Knex, deviceId: number): Promise<Inte
     else if (leaf === 'out-errors') row.outErrors = newest.v;
   }
   return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-}
-
-/** The `limit` newest values of each series (t in ms), from samples or states, in one query. */
-async function newestValues(db: Knex, table: 'samples' | 'states', ids: number[], limit: number): Promise<{ rows: unknown[] }> {
-  if (ids.length === 0) return { rows: [] };
-  return db.raw(
-    `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
-       CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM ${table}
-                            WHERE series_id = ids.id ORDER BY time DESC LIMIT ?) l`,
-    [ids, limit],
-  );
 }

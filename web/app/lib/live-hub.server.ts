@@ -13,6 +13,7 @@
  */
 import pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../../core/names';
+import { samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
 
 /** A sample delivered to a subscriber: series id, time (ms), value. */
 export interface LivePoint {
@@ -63,13 +64,7 @@ export interface LiveHubOptions {
 /** A stream slot: release it when the stream ends. */
 export type StreamAdmission = { ok: true; release: () => void } | { ok: false; message: string };
 
-type Row = { s: number; t: number; v: number };
-
-const SAMPLES_SINCE = `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
-   FROM samples
-  WHERE series_id = ANY($1::bigint[]) AND time > to_timestamp($2::float8 / 1000)
-  ORDER BY time
-  LIMIT $3`;
+type Row = LiveSampleRow;
 
 /** Fan-out of new samples to SSE clients. */
 export class LiveHub {
@@ -158,10 +153,10 @@ export class LiveHub {
       const pageRows = this.opts.maxRows ?? 50_000;
       let from = Math.max(entry.since, this.floor());
       while (!this.closed && this.subs.has(entry)) {
-        const res = await pool.query<Row>(SAMPLES_SINCE, [entry.seriesIds, from - 1, pageRows]);
-        if (!this.deliverTo(entry, res.rows)) return;
-        if (res.rows.length < pageRows) return;
-        const last = res.rows[res.rows.length - 1].t;
+        const rows = await samplesSince(pool, entry.seriesIds, from - 1, pageRows);
+        if (!this.deliverTo(entry, rows)) return;
+        if (rows.length < pageRows) return;
+        const last = rows[rows.length - 1].t;
         if (last <= from) return; // a page of one instant: the shared read takes the rest
         from = last;
       }
@@ -254,8 +249,8 @@ export class LiveHub {
         // A quiet series keeps an old cursor; the shared read still never looks back past the window.
         const since = Math.max(Math.min(...wanted.values()), this.floor());
         this.sharedReads++;
-        const res = await this.opts.pool.query<Row>(SAMPLES_SINCE, [ids, since, this.opts.maxRows ?? 50_000]);
-        for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, res.rows);
+        const rows = await samplesSince(this.opts.pool, ids, since, this.opts.maxRows ?? 50_000);
+        for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, rows);
       }
     } catch {
       // The database is unreachable: try again on the next doorbell or reconnect.

@@ -16,6 +16,7 @@ import type { Route } from './+types/api.series';
 import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { MAX_SERIES, querySeries } from '../../../query/router';
+import { lastSamplesAtOrBefore } from '../../../storage/newest-points';
 import { overBudget } from '../lib/query-budget';
 import { historyQueries } from '../lib/history-queries.server';
 
@@ -59,15 +60,8 @@ export async function loader({ request }: Route.LoaderArgs) {
 
 async function history(pool: ReturnType<typeof ctx>['pool'], series: number[], from: number, to: number, rate: boolean, width: number) {
   const result = await querySeries(pool, { seriesIds: series, from, to, widthPx: width, rate, agg: 'avg' });
-  const last = await pool.query<{ s: number; t: number; v: number }>(
-    `SELECT l.s, l.t, l.v FROM unnest($1::bigint[]) AS ids(id)
-       CROSS JOIN LATERAL (
-         SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
-           FROM samples WHERE series_id = ids.id AND time <= to_timestamp($2::float8 / 1000)
-          ORDER BY time DESC LIMIT 1) l`,
-    [series, to],
-  );
-  const lastBy = new Map(last.rows.map((r) => [Number(r.s), { t: r.t, v: r.v }]));
+  const last = await lastSamplesAtOrBefore(pool, series, to);
+  const lastBy = new Map(last.map((r) => [Number(r.s), { t: r.t, v: r.v }]));
   const out: Record<string, { points: Array<{ t: number; v: number | null }>; last: { t: number; v: number } | null }> = {};
   for (const s of result.series) out[String(s.seriesId)] = { points: s.points, last: lastBy.get(s.seriesId) ?? null };
   return { series: out, resolution: result.resolution, bucketMs: result.bucketMs };

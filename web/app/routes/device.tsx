@@ -13,7 +13,7 @@ import { ctx } from '../lib/context.server';
 import { setFlash } from '../lib/flash.server';
 import { approveHostKey, deleteDevice, deviceIngestDrops, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
 import { deviceInterfaces } from '../lib/interfaces.server';
-import { newestStoredPointAt } from '../lib/device-facts.server';
+import { newestStoredPointAt } from '../../../storage/newest-points';
 import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';

@@ -10,7 +10,7 @@ import { Form, Link, useLoaderData } from 'react-router';
 import type { Route } from './+types/devices';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { deviceActivity } from '../lib/devices.server';
+import { deviceActivity } from '../../../storage/newest-points';
 import { ago } from '../lib/format';
 import { workflowUrl } from '../lib/sessions.server';
 import { fleetStateMirror } from '../lib/fleet-state.server';

@@ -1,0 +1,110 @@
+/**
+ * Reads of the newest stored points (samples and states through the series dictionary) that
+ * pages and live streams need, as opposed to history over a range (query/): per-device
+ * activity for the devices list, a device's newest point, an interface table's newest
+ * values, a chart's last raw sample, and the live stream's samples since a time.
+ */
+import type { Knex } from 'knex';
+import type pg from 'pg';
+
+/** Per-device ingest numbers for the list. */
+export interface DeviceActivity {
+  pointsPerSecond: number;
+  lastSeen?: number;
+}
+
+/** Points/s over the last 10 s and the newest sample time, per device (uses the (series_id, time) key). */
+export async function deviceActivity(db: Knex, ids: number[]): Promise<Map<number, DeviceActivity>> {
+  const out = new Map<number, DeviceActivity>();
+  if (ids.length === 0) return out;
+  const { rows } = await db.raw(
+    `SELECT se.device_id,
+            count(x.t) AS recent,
+            max(x.t) AS newest
+       FROM series se
+       LEFT JOIN LATERAL (
+         SELECT extract(epoch FROM sa.time) * 1000 AS t FROM samples sa
+          WHERE sa.series_id = se.id AND sa.time > now() - interval '10 seconds'
+       ) x ON true
+      WHERE se.device_id = ANY(?::int[])
+      GROUP BY se.device_id`,
+    [ids],
+  );
+  for (const r of rows as Array<{ device_id: number; recent: string; newest: string | null }>) {
+    out.set(r.device_id, { pointsPerSecond: Number(r.recent) / 10, lastSeen: r.newest === null ? undefined : Number(r.newest) });
+  }
+  return out;
+}
+
+/**
+ * Time of the newest stored sample or state of a device within the last day (ms), or undefined.
+ * One index probe per series (series_id, time); older points are the workflow's lastPointAt's job.
+ */
+export async function newestStoredPointAt(db: Knex, deviceId: number): Promise<number | undefined> {
+  const { rows } = await db.raw(
+    `SELECT (extract(epoch FROM max(l.t)) * 1000)::float8 AS newest
+       FROM series se
+       CROSS JOIN LATERAL (
+         SELECT time AS t FROM samples WHERE series_id = se.id AND time > now() - interval '1 day' ORDER BY time DESC LIMIT 1
+       ) l
+      WHERE se.device_id = ? AND se.kind <> 'text'`,
+    [deviceId],
+  );
+  const { rows: text } = await db.raw(
+    `SELECT (extract(epoch FROM max(l.t)) * 1000)::float8 AS newest
+       FROM series se
+       CROSS JOIN LATERAL (
+         SELECT time AS t FROM states WHERE series_id = se.id AND time > now() - interval '1 day' ORDER BY time DESC LIMIT 1
+       ) l
+      WHERE se.device_id = ? AND se.kind = 'text'`,
+    [deviceId],
+  );
+  const t = Math.max(Number(rows[0]?.newest ?? 0), Number(text[0]?.newest ?? 0));
+  return t > 0 ? t : undefined;
+}
+
+/** A device's series under the interfaces trees (OpenConfig, ietf-interfaces legacy and NMDA). */
+export async function interfaceSeries(db: Knex, deviceId: number): Promise<Array<{ id: number; path: string; kind: 'number' | 'text' }>> {
+  return db('series')
+    .where({ device_id: deviceId })
+    .andWhere((q) => q.where('path', 'like', '/interfaces/interface[%').orWhere('path', 'like', '/interfaces-state/interface[%'))
+    .select('id', 'path', 'kind');
+}
+
+/** The `limit` newest values of each series (t in ms), from samples or states, in one query. */
+export async function newestValues(db: Knex, table: 'samples' | 'states', ids: number[], limit: number): Promise<{ rows: unknown[] }> {
+  if (ids.length === 0) return { rows: [] };
+  return db.raw(
+    `SELECT ids.id AS s, l.t, l.v FROM unnest(?::bigint[]) AS ids(id)
+       CROSS JOIN LATERAL (SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM ${table}
+                            WHERE series_id = ids.id ORDER BY time DESC LIMIT ?) l`,
+    [ids, limit],
+  );
+}
+
+/** The newest raw sample of each series at or before `to` (ms). */
+export async function lastSamplesAtOrBefore(pool: pg.Pool, series: number[], to: number): Promise<Array<{ s: number; t: number; v: number }>> {
+  const last = await pool.query<{ s: number; t: number; v: number }>(
+    `SELECT l.s, l.t, l.v FROM unnest($1::bigint[]) AS ids(id)
+       CROSS JOIN LATERAL (
+         SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+           FROM samples WHERE series_id = ids.id AND time <= to_timestamp($2::float8 / 1000)
+          ORDER BY time DESC LIMIT 1) l`,
+    [series, to],
+  );
+  return last.rows;
+}
+
+/** One sample of the live stream: series id, time (ms), value. */
+export type LiveSampleRow = { s: number; t: number; v: number };
+
+const SAMPLES_SINCE = `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+   FROM samples
+  WHERE series_id = ANY($1::bigint[]) AND time > to_timestamp($2::float8 / 1000)
+  ORDER BY time
+  LIMIT $3`;
+
+/** Samples of these series after `since` (ms), oldest first, at most `limit` rows. */
+export async function samplesSince(pool: pg.Pool, ids: number[], since: number, limit: number): Promise<LiveSampleRow[]> {
+  return (await pool.query<LiveSampleRow>(SAMPLES_SINCE, [ids, since, limit])).rows;
+}
