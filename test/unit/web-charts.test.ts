@@ -351,11 +351,50 @@ describe('web: widget rows', () => {
     const rows = new WidgetRows(series, { aggregate: 'sum', groupBy: 'all', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
     rows.add(1, [{ t: 0, v: 1 }]); // already drawn
     const merged = mergeChanges([rows.add(1, [{ t: 1000, v: 1 }]), rows.add(2, [{ t: 1100, v: 2 }]), rows.add(3, [{ t: 200, v: 5 }])]);
-    assert.deepEqual(merged.insert, [
-      { t: 1000, v: 3, series: 'sum' },
-      { t: 0, v: 6, series: 'sum' },
-    ]);
+    // Bucket 1000 is partial (series 3 has not reached it yet): left out, not drawn as a dip.
+    assert.deepEqual(merged.insert, [{ t: 0, v: 6, series: 'sum' }]);
     assert.deepEqual(merged.remove, [{ series: 'sum', t: 0 }], 'only the row already on the chart is removed');
+    assert.deepEqual(rows.add(3, [{ t: 1300, v: 5 }]).insert, [{ t: 1000, v: 8, series: 'sum' }]);
+  });
+
+  it('partial last bucket: the fleet total is drawn only when every reporting series is in, so it never dips', () => {
+    // Two gNMI series every second, one NETCONF series every 5 s; 2 s buckets; rates constant: 10 + 10 + 100.
+    const rows = new WidgetRows(series, { aggregate: 'sum', groupBy: 'all', bucketMs: 2000, maxGapMs: 5000, scale: 1 });
+    const drawn = new Map<number, number | null>();
+    const apply = (ch: { remove: Array<{ t: number }>; insert: Array<{ t: number; v: number | null }> }) => {
+      for (const r of ch.remove) drawn.delete(r.t);
+      for (const r of ch.insert) drawn.set(r.t, r.v);
+    };
+    const tick = (t: number) => {
+      apply(rows.add(1, [{ t, v: 10 }]));
+      apply(rows.add(2, [{ t, v: 10 }]));
+      if (t % 5000 === 0) apply(rows.add(3, [{ t, v: 100 }]));
+      // Whatever is drawn after every refresh is the full total: no bucket short of the NETCONF series.
+      for (const [b, v] of drawn) assert.equal(v, 120, `after ${t}: bucket ${b} = ${v}`);
+    };
+    for (let t = 0; t <= 30_000; t += 1000) tick(t);
+    // Drawn up to the NETCONF series' newest point (30 s); the gNMI seconds past it wait for its next one.
+    assert.equal(Math.max(...drawn.keys()), 30_000);
+    assert.equal(drawn.size, 16);
+  });
+
+  it('partial last bucket: a series that stops holds the total back only for its silence threshold, then the total drops', () => {
+    const rows = new WidgetRows(series, { aggregate: 'sum', groupBy: 'all', bucketMs: 1000, maxGapMs: 5000, scale: 1 });
+    const inserted: Array<{ t: number; v: number | null }> = [];
+    /** When (series 1's time) each bucket was first drawn. */
+    const firstDrawn = new Map<number, number>();
+    for (let t = 0; t <= 20_000; t += 1000) {
+      const ch = rows.add(1, [{ t, v: 1 }]).insert;
+      if (t <= 10_000) ch.push(...rows.add(2, [{ t, v: 2 }]).insert);
+      for (const r of ch) if (!firstDrawn.has(r.t)) firstDrawn.set(r.t, t);
+      inserted.push(...ch);
+    }
+    const last = new Map(inserted.map((r) => [r.t, r.v]));
+    assert.equal(last.get(10_000), 3, 'both series while both report');
+    assert.equal(firstDrawn.get(11_000), 16_000, 'held while series 2 may still report (silent over 5 s: its threshold)');
+    assert.equal(last.get(11_000), 1, 'series 2 stopped: the total drops to what is reported');
+    assert.equal(last.get(20_000), 1);
+    assert.ok(![...last.values()].some((v) => v !== null && v < 1));
   });
 
   it('max over all: one line', () => {

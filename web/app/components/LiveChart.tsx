@@ -222,7 +222,8 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         const merged = mergeChanges([...bySeries].map(([id, pts]) => rows.add(id, pts)));
         const insert = merged.insert;
         const remove = new Set(merged.remove.map((r) => `${r.series}|${r.t}`));
-        if (insert.length === 0) return;
+        // (a partial bucket may come off the chart with nothing inserted: widget-data.ts)
+        if (insert.length === 0 && remove.size === 0) return;
         const cutoff = Date.now() - windowMs;
         view
           .change(

@@ -167,17 +167,48 @@ export function mergeChanges(list: RowChanges[]): RowChanges {
   return { remove: [...remove.values()], insert: [...insert.values()] };
 }
 
+/** What the builder knows of one series in a grouped widget. */
+interface SeriesTrack {
+  /** Time of its newest point (or null point). */
+  reached: number;
+  /** Its newest point was a null (a recorded gap): the next point does not fill back across it. */
+  broken: boolean;
+  /** Its most recent intervals between points (ms), for its own silence threshold. */
+  intervals: number[];
+}
+
+/** A group's buckets: per bucket start, each series' sum and count of values. */
+type Buckets = Map<number, Map<number, { sum: number; n: number }>>;
+
 /**
  * Incremental builder of a widget's rows. Without aggregation each series is
  * its own line; with one, every series is averaged into time buckets and the
  * buckets combined across the series of a group (device or all). A bucket
  * that gains a point is re-emitted (remove + insert).
+ *
+ * Partial buckets are left out (issue 21: a fleet total must not dip for one
+ * refresh): a group's bucket is drawn only once every *active* series of the
+ * group has reported a point at or after its start. A series sampled less often
+ * than the buckets (NETCONF every 5 s beside gNMI every second) counts in the
+ * buckets between two of its points with the later point's value — for a rate,
+ * the rate over the interval that covers them. A series is active while its
+ * newest point is within its silence threshold (three of its usual intervals,
+ * at least maxGapMs) of the group's newest point; a series that stops (a device
+ * down) stops holding the group back after that and the total drops, truly.
+ * The newest drawn bucket so trails the slowest series by up to one of its
+ * intervals. A drawn bucket that becomes incomplete again (a series resumes)
+ * is removed until it is complete.
  */
 export class WidgetRows {
-  private readonly groups = new Map<string, Map<number, Map<number, { sum: number; n: number }>>>();
+  private readonly groups = new Map<string, Buckets>();
   private readonly lastT = new Map<string, number>();
   private readonly label: Map<number, string>;
   private readonly groupOf: Map<number, string>;
+  private readonly tracks = new Map<number, SeriesTrack>();
+  /** Per group: its series that have points, buckets drawn, buckets changed since drawn. */
+  private readonly members = new Map<string, Set<number>>();
+  private readonly drawn = new Map<string, Set<number>>();
+  private readonly dirty = new Map<string, Set<number>>();
 
   constructor(
     series: WidgetSeries[],
@@ -199,6 +230,20 @@ export class WidgetRows {
     return this.opts.aggregate !== 'none' || this.opts.groupBy !== 'series';
   }
 
+  /** How long a series may be silent and still count as reporting: three of its usual intervals, at least maxGapMs. */
+  private silenceMs(track: SeriesTrack): number {
+    if (track.intervals.length < 3) return this.opts.maxGapMs;
+    const sorted = [...track.intervals].sort((a, b) => a - b);
+    return Math.max(this.opts.maxGapMs, sorted[Math.floor(sorted.length / 2)] * 3);
+  }
+
+  /** Newest bucket start every active series of the group has reached (buckets up to it are complete). */
+  private completeUpTo(group: string): number {
+    const tracks = [...(this.members.get(group) ?? [])].map((id) => this.tracks.get(id)!);
+    const head = Math.max(...tracks.map((t) => t.reached));
+    return Math.min(...tracks.filter((t) => t.reached >= head - this.silenceMs(t)).map((t) => t.reached));
+  }
+
   /** Add points of one series (oldest first); returns the row changes. */
   add(seriesId: number, points: Array<{ t: number; v: number | null }>): RowChanges {
     const changes: RowChanges = { remove: [], insert: [] };
@@ -214,47 +259,83 @@ export class WidgetRows {
       }
       return changes;
     }
-    const buckets = this.groups.get(group) ?? new Map<number, Map<number, { sum: number; n: number }>>();
+    const buckets: Buckets = this.groups.get(group) ?? new Map();
     this.groups.set(group, buckets);
-    const touched = new Set<number>();
-    for (const p of points) {
-      if (p.v === null) continue;
-      const b = Math.floor(p.t / this.opts.bucketMs) * this.opts.bucketMs;
+    const dirty = this.dirty.get(group) ?? new Set<number>();
+    this.dirty.set(group, dirty);
+    const drawn = this.drawn.get(group) ?? new Set<number>();
+    this.drawn.set(group, drawn);
+    const members = this.members.get(group) ?? new Set<number>();
+    this.members.set(group, members);
+    const width = this.opts.bucketMs;
+    const cellOf = (b: number) => {
       const bucket = buckets.get(b) ?? new Map<number, { sum: number; n: number }>();
-      if (!buckets.has(b)) {
-        const prev = this.lastT.get(group);
-        if (prev !== undefined && b > prev && b - prev > Math.max(this.opts.maxGapMs, this.opts.bucketMs * 2)) {
-          changes.insert.push({ t: prev + 1, v: null, series: group });
-        }
-        if (prev === undefined || b > prev) this.lastT.set(group, b);
-        buckets.set(b, bucket);
+      buckets.set(b, bucket);
+      dirty.add(b);
+      return bucket;
+    };
+    for (const p of points) {
+      let track = this.tracks.get(seriesId);
+      if (track && p.t <= track.reached) continue; // already counted (history overlap, replay)
+      if (!track) {
+        track = { reached: p.t, broken: p.v === null, intervals: [] };
+        this.tracks.set(seriesId, track);
+        members.add(seriesId);
       } else {
-        changes.remove.push({ series: group, t: b });
+        const since = p.t - track.reached;
+        const b0 = Math.floor(track.reached / width) * width;
+        // Buckets between its previous point and this one take this point's value (the interval's rate).
+        if (p.v !== null && !track.broken && since <= this.silenceMs(track)) {
+          for (let b = b0 + width; b < Math.floor(p.t / width) * width; b += width) {
+            const bucket = cellOf(b);
+            if (!bucket.has(seriesId)) bucket.set(seriesId, { sum: p.v * this.opts.scale, n: 1 });
+          }
+        }
+        track.intervals.push(since);
+        if (track.intervals.length > 16) track.intervals.shift();
+        track.reached = p.t;
+        track.broken = p.v === null;
       }
+      if (p.v === null) continue;
+      const bucket = cellOf(Math.floor(p.t / width) * width);
       const cell = bucket.get(seriesId) ?? { sum: 0, n: 0 };
       cell.sum += p.v * this.opts.scale;
       cell.n++;
       bucket.set(seriesId, cell);
-      touched.add(b);
     }
-    for (const b of touched) {
-      const values = [...buckets.get(b)!.values()].map((c) => c.sum / c.n);
+    const upTo = this.completeUpTo(group);
+    // Drawn buckets that are incomplete again come off the chart until they are complete.
+    for (const b of drawn) {
+      if (b > upTo) {
+        drawn.delete(b);
+        dirty.add(b);
+        changes.remove.push({ series: group, t: b });
+      }
+    }
+    for (const b of [...dirty].sort((x, y) => x - y)) {
+      if (b > upTo) continue;
+      dirty.delete(b);
+      const bucket = buckets.get(b);
+      if (!bucket || bucket.size === 0) continue;
+      if (drawn.has(b)) changes.remove.push({ series: group, t: b });
+      else {
+        const prev = this.lastT.get(group);
+        if (prev !== undefined && b > prev && b - prev > Math.max(this.opts.maxGapMs, width * 2)) changes.insert.push({ t: prev + 1, v: null, series: group });
+        if (prev === undefined || b > prev) this.lastT.set(group, b);
+        drawn.add(b);
+      }
+      const values = [...bucket.values()].map((c) => c.sum / c.n);
       changes.insert.push({ t: b, v: combine(this.opts.aggregate === 'none' ? 'sum' : this.opts.aggregate, values), series: group });
     }
-    // A bucket removed and re-inserted in one batch: keep only the final insert.
-    const seen = new Set<string>();
-    changes.insert = changes.insert.reverse().filter((r) => {
-      const k = `${r.series}|${r.t}|${r.v === null ? 'gap' : ''}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-    changes.insert.reverse();
-    return changes;
+    // A row removed (un-drawn) and drawn again in one call is just replaced.
+    return mergeChanges([changes]);
   }
 
   /** Forget buckets older than `t` (they left the window). */
   prune(t: number): void {
-    for (const buckets of this.groups.values()) for (const b of buckets.keys()) if (b < t) buckets.delete(b);
+    for (const [group, buckets] of this.groups) {
+      for (const b of buckets.keys()) if (b < t) buckets.delete(b);
+      for (const set of [this.drawn.get(group), this.dirty.get(group)]) for (const b of set ?? []) if (b < t) set!.delete(b);
+    }
   }
 }
