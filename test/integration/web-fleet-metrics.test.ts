@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { resolveWidgetSeries, widgetCoverage } from '../../web/app/lib/series.server';
+import { pathSuggestions, resolveWidgetSeries, widgetCoverage } from '../../web/app/lib/series.server';
 import { WidgetRows, coverageWords, mergeChanges } from '../../web/app/lib/widget-data';
 import { querySeries } from '../../query/router';
 import { ensureFleetOverview, listWidgets } from '../../storage/dashboards';
@@ -76,6 +76,9 @@ describe('web: fleet widgets across models', () => {
     assert.equal(one.series.length, 2);
     assert.equal(coverageWords(await widgetCoverage(tdb.db, 'interfaces: in-octets')), 'Covers 5 of 6 devices: 2 OpenConfig, 2 ietf-interfaces, 1 ietf-interfaces (legacy).');
     assert.equal(coverageWords(await widgetCoverage(tdb.db, '/interfaces/interface[name=*]/state/counters/in-octets')), 'Covers 2 of 6 devices.');
+    // The path picker offers the metric first; an unknown metric is refused with the known ones.
+    assert.deepEqual((await pathSuggestions(tdb.db)).slice(0, 2), ['interfaces: in-octets', '/interfaces-state/interface[name=*]/statistics/in-octets']);
+    await assert.rejects(resolveWidgetSeries(tdb.db, null, 'interfaces: speed'), /Unknown metric interfaces: speed; known: interfaces: in-octets/);
   });
 
   it('totals the fleet over both models through the query router and the widget aggregation', async () => {

@@ -6,13 +6,14 @@
  */
 import type { Knex } from 'knex';
 import { compilePathPattern } from '../../../query/path-pattern';
-import { modelPaths } from '../../../core/path-equivalence';
+import { METRICS, findMetric, isMetricName, metricOfPattern, modelPaths } from '../../../core/path-equivalence';
 import { MAX_SERIES } from '../../../query/router';
 import { generalise, seriesLabel } from './path-pattern';
 import type { WidgetSeries } from './widget-data';
 
 /** The regular expressions of a widget path's models (one for a plain pattern, one per model for a metric). */
 function modelRegexes(pattern: string) {
+  if (isMetricName(pattern) && !findMetric(pattern)) throw new Error(`Unknown metric ${pattern}; known: ${[...METRICS.keys()].join(', ')}`);
   return modelPaths(pattern).map((m) => ({ model: m.model, pattern: m.pattern, regex: compilePathPattern(m.pattern).regex }));
 }
 
@@ -94,7 +95,9 @@ export async function pathSuggestions(db: Knex, opts: { deviceId?: number | null
   if (opts.prefix) q.andWhere('path', 'like', `${opts.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const paths = (await q).map((r: { path: string }) => r.path);
   const general = [...new Set(paths.map(generalise))];
-  const out = [...general, ...(opts.deviceId ? paths.filter((p) => !general.includes(p)) : [])];
+  // Metrics first: the fleet-wide form of a leaf some model of ours has (core/path-equivalence.ts).
+  const metrics = [...new Set(general.map((p) => metricOfPattern(p)?.name).filter((m): m is string => m !== undefined))].sort();
+  const out = [...metrics, ...general, ...(opts.deviceId ? paths.filter((p) => !general.includes(p)) : [])];
   return out.slice(0, limit);
 }
 
