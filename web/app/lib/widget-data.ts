@@ -209,6 +209,8 @@ export class WidgetRows {
   private readonly members = new Map<string, Set<number>>();
   private readonly drawn = new Map<string, Set<number>>();
   private readonly dirty = new Map<string, Set<number>>();
+  /** Per group: the complete boundary after the last add. */
+  private readonly upTo = new Map<string, number>();
 
   constructor(
     series: WidgetSeries[],
@@ -304,8 +306,11 @@ export class WidgetRows {
       bucket.set(seriesId, cell);
     }
     const upTo = this.completeUpTo(group);
-    // Drawn buckets that are incomplete again come off the chart until they are complete.
-    for (const b of drawn) {
+    // Drawn buckets that are incomplete again come off the chart until they are complete
+    // (only possible when the complete boundary moved back: a series resumed or appeared).
+    const before = this.upTo.get(group) ?? -Infinity;
+    this.upTo.set(group, upTo);
+    for (const b of upTo < before ? drawn : []) {
       if (b > upTo) {
         drawn.delete(b);
         dirty.add(b);
