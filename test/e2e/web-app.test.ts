@@ -166,6 +166,10 @@ describe('web app in Chromium', function () {
       { timeout: 40_000 },
     );
     assert.equal(streams.length, 1, `one /api/live stream for the whole dashboard: ${streams.join(' ')}`);
+    // Fleet widgets say which devices they cover (interface widgets by metric, so every model counts).
+    const coverage = await page.locator('[data-testid^=widget-coverage-]').allInnerTexts();
+    assert.equal(coverage.length, 7, coverage.join(' | '));
+    assert.match(coverage[0], /^Covers 2( of \d+)? devices: 2 OpenConfig\.$/);
     await page.waitForTimeout(3000);
     await shot(page, 'dashboard');
     // The README's screenshot: refreshed on request, so test runs do not dirty the work tree.
