@@ -16,6 +16,9 @@ import { UNREQUESTED_COUNTER } from '../../protocols/netconf/session';
 import { generateEd25519KeyPair } from '../../simulator/netconf/server';
 import { ensurePythonVenv } from '../../scripts/infra/pyvenv';
 import { NETCONF_SERVER_PACKAGES, publicKeyOf, startPythonNetconfServer, writeKeyFile, type PythonNetconfServer } from '../peers/netconf-peers';
+import { until as untilEvery } from '../../testkit/until';
+
+const until = (what: string, cond: () => boolean, ms = 10_000) => untilEvery(what, cond, ms, 25);
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const PASSWORD = 'interop-secret';
@@ -55,14 +58,6 @@ function collect(port: number, hostKeySha256: string, filter: string, periodMs =
   r.done = protocol.run(ctx);
   r.done.catch(() => {});
   return r;
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const valuesOf = (r: Run, p: string) => r.points.filter((x) => x.path === p).map((x) => x.value as number);

@@ -11,6 +11,9 @@ import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
+import { until as untilEvery } from '../../testkit/until';
+
+const until = (what: string, cond: () => boolean, ms = 8000) => untilEvery(what, cond, ms);
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 3000, connectTimeoutMs: 3000 });
@@ -48,14 +51,6 @@ function collect(server: NetconfServer, spec: NetconfProfileSpec): Run {
   r.done = protocol.run(ctx);
   r.done.catch(() => {});
   return r;
-}
-
-async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const getData = (filter: string): NetconfProfileSpec => NetconfProfileSpec.parse({ method: 'get-data', filter, periodMs: 150 });

@@ -19,6 +19,7 @@ import { overBudget } from '../../web/app/lib/query-budget';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { call, cookieFrom, createTestUser, routeRequest } from '../../testkit/web-auth';
+import { until as waitUntil } from '../../testkit/until';
 
 const ENV = {
   WEB_SIGNIN_FREE_FAILURES: '2',
@@ -29,14 +30,6 @@ const ENV = {
   WEB_STATEMENT_TIMEOUT_MS: '2500',
   TEMPORAL_ADDRESS: '127.0.0.1:1', // no Temporal: device saves warn
 };
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Read an SSE Response until `until` holds or `ms` pass. */
 async function readStream(res: Response, ms: number, until: (text: string) => boolean): Promise<string> {

@@ -7,6 +7,10 @@
 import assert from 'node:assert/strict';
 import { IngestBatcher, type BatchWriter, type WriteResult } from '../../storage/batcher';
 import type { TelemetryPoint } from '../../core/point';
+import { until as untilEvery } from '../../testkit/until';
+
+/** Polled every 5 ms: these cases time flushes against 100–250 ms intervals. */
+const until = (what: string, check: () => boolean, ms = 3000) => untilEvery(what, check, ms, 5);
 
 type Mode = 'ok' | 'down' | 'slow';
 
@@ -41,14 +45,6 @@ class FakeWriter implements BatchWriter {
 let clock = 1_700_000_000_000;
 const points = (n: number, device = 1): TelemetryPoint[] =>
   Array.from({ length: n }, () => ({ deviceId: device, path: '/a/b', timestamp: (clock += 10), value: clock % 1000 }));
-
-const until = async (what: string, check: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('ingest batcher: flushing and bounds', () => {
   let batcher: IngestBatcher | undefined;
