@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type pg from 'pg';
+import { SAMPLES_CHANNEL } from '../core/names';
 
 /** Per-device ingest numbers for the list. */
 export interface DeviceActivity {
@@ -107,4 +108,9 @@ const SAMPLES_SINCE = `SELECT series_id AS s, (extract(epoch FROM time) * 1000):
 /** Samples of these series after `since` (ms), oldest first, at most `limit` rows. */
 export async function samplesSince(pool: pg.Pool, ids: number[], since: number, limit: number): Promise<LiveSampleRow[]> {
   return (await pool.query<LiveSampleRow>(SAMPLES_SINCE, [ids, since, limit])).rows;
+}
+
+/** Subscribe a dedicated connection to the ingest doorbell (NOTIFY on SAMPLES_CHANNEL, rung by storage/pg-writer.ts). */
+export async function listenForSamples(client: pg.Client): Promise<void> {
+  await client.query(`LISTEN ${SAMPLES_CHANNEL}`);
 }

@@ -34,3 +34,8 @@ export function createKnex(connectionString: string, max = 5): Knex {
   });
   return db;
 }
+
+/** Whether the database answers a trivial statement (health checks); throws its error when not. */
+export async function pingDatabase(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}

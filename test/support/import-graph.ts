@@ -158,3 +158,19 @@ export function importCycles(edges: readonly ImportEdge[]): string[][] {
   for (const v of next.keys()) if (!index.has(v)) visit(v);
   return cycles;
 }
+
+/** Code that talks SQL: a statement call (`.query(`, `.raw(`, knex's `…Raw(`), a knex table builder (`db('table')`), a string starting with a statement keyword. */
+const SQL_RE =
+  /\.(?:query|raw|whereRaw|orWhereRaw|andWhereRaw|havingRaw|joinRaw|orderByRaw|groupByRaw)\s*\(|\b(?:db|knex|trx|tx)\s*\(\s*['"`]|\.(?:from|into|table)\s*\(\s*['"`]\w|['"`]\s*\(?\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|LISTEN|NOTIFY|CREATE|ALTER|DROP|TRUNCATE|COPY)\s/g;
+
+/** Where a file's code (comments left out) talks SQL, as `line: text` entries; storage/ is where that belongs. */
+export function sqlIn(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^\s*\/\/.*$/gm, '');
+  const lines = code.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    if (SQL_RE.test(line)) out.push(`${i + 1}: ${line.trim()}`);
+    SQL_RE.lastIndex = 0;
+  });
+  return out;
+}

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'mocha';
-import { importCycles, importsOf, layerViolations, readImportGraph, type ImportEdge } from '../support/import-graph';
+import fs from 'node:fs';
+import { importCycles, importsOf, layerViolations, readImportGraph, sourceFiles, sqlIn, type ImportEdge } from '../support/import-graph';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -37,6 +38,30 @@ describe('architecture: direction of imports', () => {
 
   it('there are no import cycles', () => {
     assert.deepEqual(importCycles(graph), []);
+  });
+
+  it('the web app and the activities hold no SQL: their statements live in storage/ (or query/)', () => {
+    const files = sourceFiles(ROOT).filter((f) => f.startsWith('web/') || f.startsWith('activities/'));
+    assert.ok(files.length > 50, `only ${files.length} files of web/ and activities/ read`);
+    const found = files.flatMap((f) => sqlIn(fs.readFileSync(path.join(ROOT, f), 'utf8')).map((hit) => `${f}:${hit}`));
+    assert.deepEqual(found, []);
+  });
+
+  it('recognises SQL in code and not in comments or prose', () => {
+    const text = [
+      "await ctx().pool.query('SELECT 1');",
+      "const q = db('series as s').where({ kind });",
+      "const r = await db.raw(",
+      "  `(SELECT ids.id FROM unnest(?::bigint[]) AS ids(id))`);",
+      "knex.from('devices').count();",
+      "x.whereRaw('model = first_model');",
+      "await client.query(`LISTEN ${CHANNEL}`);",
+      "// await pool.query('SELECT 1');",
+      "/* db('devices') */",
+      "const label = 'Select a device';",
+      "const form = request.formData();",
+    ].join('\n');
+    assert.deepEqual(sqlIn(text).map((h) => Number(h.split(':')[0])), [1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('finds a violation in a synthetic graph: core importing web, a value import of activities from a workflow, the simulator importing activities', () => {

@@ -13,7 +13,7 @@
  */
 import pg from 'pg';
 import { SAMPLES_CHANNEL } from '../../../core/names';
-import { samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
+import { listenForSamples, samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
 
 /** A sample delivered to a subscriber: series id, time (ms), value. */
 export interface LivePoint {
@@ -202,7 +202,7 @@ export class LiveHub {
           void this.drain();
         });
         await client.connect();
-        await client.query(`LISTEN ${SAMPLES_CHANNEL}`);
+        await listenForSamples(client);
         this.listener = client;
       })().finally(() => {
         this.connecting = undefined;

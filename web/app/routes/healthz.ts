@@ -7,6 +7,7 @@ import type { Route } from './+types/healthz';
 import { createLogger } from '../../../core/log';
 import { getUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
+import { pingDatabase } from '../../../storage/pool';
 
 const log = createLogger('web');
 
@@ -15,7 +16,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     .then((u) => u?.role === 'admin')
     .catch(() => false);
   try {
-    await ctx().pool.query('SELECT 1');
+    await pingDatabase(ctx().pool);
     return Response.json(admin ? { ok: true, liveClients: ctx().hub.size } : { ok: true });
   } catch (err) {
     const detail = `database: ${(err as Error).message}`;
