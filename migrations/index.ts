@@ -11,6 +11,7 @@ import * as web from './20261127020001_web';
 import * as rollupDirty from './20261127030001_rollup_dirty';
 import * as ingestDrops from './20261128040001_ingest_drops';
 import * as fleet from './20261128090001_fleet';
+import * as widgetChartKinds from './20261128120001_widget_chart_kinds';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -29,6 +30,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261127030001_rollup_dirty', rollupDirty],
   ['20261128040001_ingest_drops', ingestDrops],
   ['20261128090001_fleet', fleet],
+  ['20261128120001_widget_chart_kinds', widgetChartKinds],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */
@@ -57,6 +59,15 @@ export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
 /** Bring the schema up to date; returns the names applied. `settings` override the environment (e.g. the storage mode). */
 export async function migrateLatest(knex: Knex, settings: MigrationSettings = {}): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest({ migrationSource: sourceWith(settings) })) as [number, string[]];
+  return applied;
+}
+
+/** Bring the schema up to and including the migration named `last` (tests of an upgrade from an earlier schema). */
+export async function migrateUpTo(knex: Knex, last: string, settings: MigrationSettings = {}): Promise<string[]> {
+  const upTo = migrations.slice(0, migrations.findIndex(([name]) => name === last) + 1);
+  if (upTo.length === 0) throw new Error(`no migration named ${last}`);
+  const source = sourceWith(settings);
+  const [, applied] = (await knex.migrate.latest({ migrationSource: { ...source, getMigrations: async () => upTo } })) as [number, string[]];
   return applied;
 }
 

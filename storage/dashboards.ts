@@ -11,7 +11,8 @@ export interface WidgetRow {
   aggregate: 'none' | 'sum' | 'avg' | 'max' | 'min';
   group_by: 'series' | 'device' | 'all';
   rate: boolean;
-  chart: 'line' | 'area' | 'stacked-area' | 'bar' | 'stat';
+  /** Vega charts, or the server-rendered state timeline and table of last values. */
+  chart: 'line' | 'area' | 'stacked-area' | 'bar' | 'stat' | 'state-timeline' | 'table';
   unit: string;
   width: number;
   position: number;

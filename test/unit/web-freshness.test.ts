@@ -1,6 +1,6 @@
 /** The device page's freshness rules: stale thresholds, the ongoing outage, what unparks a parked session. */
 import assert from 'node:assert/strict';
-import { clock, isStale, outageLine, parkedAdvice, sessionOutage, staleAfterMs, type SessionFacts } from '../../web/app/lib/freshness';
+import { isStale, outageLine, parkedAdvice, sessionOutage, staleAfterMs, type SessionFacts } from '../../web/app/lib/freshness';
 
 const NOW = Date.parse('2026-11-28T07:10:00Z');
 const status = (over: Partial<SessionFacts>): SessionFacts => ({ state: 'streaming', since: NOW - 600_000, attempt: 1, paused: false, ...over });
@@ -14,11 +14,6 @@ describe('web: freshness of device page values', () => {
     assert.equal(isStale(NOW - 29_000, NOW, 10_000), false);
     assert.equal(isStale(NOW - 31_000, NOW, 10_000), true);
     assert.equal(isStale(undefined, NOW), true, 'no time at all is not current');
-  });
-
-  it('clock: HH:MM today, with the date otherwise', () => {
-    assert.equal(clock(Date.parse('2026-11-28T06:40:09Z'), NOW), '06:40');
-    assert.equal(clock(Date.parse('2026-11-27T23:05:00Z'), NOW), 'Nov 27 23:05');
   });
 
   it('outage while retrying: last point, error and the next retry from the backoff detail', () => {

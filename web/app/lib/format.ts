@@ -1,13 +1,14 @@
 /** Display formatting shared by pages (pure, browser-safe). */
+import { formatTime } from './time-format';
 
-/** "12 s ago", "5 min ago", "3 h ago", or the date. */
-export function ago(ms: number | undefined | null, now = Date.now()): string {
+/** "12 s ago", "5 min ago", "3 h ago", or the date and time in `zone` (naming it). */
+export function ago(ms: number | undefined | null, now = Date.now(), zone = 'UTC'): string {
   if (!ms) return '—';
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  return formatTime(ms, zone, now, { date: 'always' });
 }
 
 const PREFIXES = ['', 'k', 'M', 'G', 'T', 'P'];

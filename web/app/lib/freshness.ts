@@ -5,6 +5,7 @@
  * Pure and browser-safe: loaders gather the inputs, pages and charts render them.
  */
 import type { DeviceSessionStatus } from '../../../core/names';
+import { formatTime } from './time-format';
 
 /** A value is stale after this many of its sample intervals without a newer one. */
 export const STALE_INTERVALS = 3;
@@ -23,15 +24,6 @@ export function staleAfterMs(intervalMs?: number): number {
 export function isStale(at: number | undefined | null, now: number, intervalMs?: number): boolean {
   if (!at) return true;
   return now - at > staleAfterMs(intervalMs);
-}
-
-/** "07:02" (UTC), or "Nov 27 07:02" when not today: how a stale value says when it was true. */
-export function clock(ms: number, now = Date.now()): string {
-  const iso = new Date(ms).toISOString();
-  const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
-  const hm = iso.slice(11, 16);
-  if (sameDay) return hm;
-  return `${new Date(ms).toLocaleString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' })} ${hm}`;
 }
 
 /** The session fields this module reads; `failingSince`, `nextRetryAt`, `parkedReason` when the workflow reports them. */
@@ -96,9 +88,9 @@ export function sessionOutage(input: { enabled: boolean; status: SessionFacts | 
 /** An error as an operator reads it: gRPC's empty trailer on connection errors ("… Resolution note: ") says nothing. */
 export const tidy = (reason: string) => reason.replace(/\s*Resolution note:\s*$/, '').trim();
 
-/** One line for an outage: "No data since 06:40 — SSH connection refused · retry 33 in 22 s". */
-export function outageLine(o: Outage, now: number): string {
-  const head = o.since ? `No data since ${clock(o.since, now)} UTC` : 'No data yet';
+/** One line for an outage: "No data since 06:40 UTC — SSH connection refused · retry 33 in 22 s" (times in `zone`). */
+export function outageLine(o: Outage, now: number, zone = 'UTC'): string {
+  const head = o.since ? `No data since ${formatTime(o.since, zone, now)}` : 'No data yet';
   const parts = [o.reason ? `${head} — ${tidy(o.reason)}` : head];
   if (o.kind === 'retrying' && o.retryAt !== undefined) {
     const secs = Math.max(0, Math.ceil((o.retryAt - now) / 1000));

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { compilePathPattern } from '../../../query/path-pattern';
 import { METRICS, findMetric, isMetricName } from '../../../core/path-equivalence';
-import { CHART_KINDS, UNITS } from './chart-spec';
+import { CHART_KINDS, UNITS, type ChartKind } from './chart-spec';
 import { RANGES } from './widget-data';
 
 /** A dashboard's own fields. */
@@ -12,6 +12,24 @@ export const DashboardForm = z.object({
   timeRange: z.enum(Object.keys(RANGES) as [keyof typeof RANGES, ...Array<keyof typeof RANGES>], { error: 'Choose a range' }),
   live: z.boolean(),
 });
+
+/** Chart kinds a widget may have: the Vega charts, plus the server-rendered state timeline and table of last values. */
+export const WIDGET_CHARTS = [...CHART_KINDS, 'state-timeline', 'table'] as const;
+export type WidgetChart = (typeof WIDGET_CHARTS)[number];
+
+/** Whether a widget's chart kind is drawn by Vega (LiveChart) rather than by the server. */
+export const isVegaChart = (kind: string): kind is ChartKind => (CHART_KINDS as readonly string[]).includes(kind);
+
+/** How the editor names each chart kind. */
+export const WIDGET_CHART_LABELS: Record<WidgetChart, string> = {
+  line: 'line',
+  area: 'area',
+  'stacked-area': 'stacked area',
+  bar: 'bar',
+  stat: 'single stat',
+  'state-timeline': 'state timeline (states such as oper-status)',
+  table: 'table of last values',
+};
 
 /** A widget. */
 export const WidgetForm = z.object({
@@ -37,7 +55,7 @@ export const WidgetForm = z.object({
   aggregate: z.enum(['none', 'sum', 'avg', 'max', 'min']),
   groupBy: z.enum(['series', 'device', 'all']),
   rate: z.boolean(),
-  chart: z.enum(CHART_KINDS),
+  chart: z.enum(WIDGET_CHARTS),
   unit: z.enum(UNITS),
   width: z.union([z.literal(4), z.literal(6), z.literal(12)], { error: 'Choose a width' }),
 });

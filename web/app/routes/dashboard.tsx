@@ -18,6 +18,11 @@ import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widge
 import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
 import { StatePanel, type StateSeries } from '../components/StatePanel';
+import { LastValuesTable } from '../components/LastValuesTable';
+import { lastValue, type LastValue } from '../lib/last-values';
+import { isVegaChart } from '../lib/widget-form';
+import { newestValues } from '../../../storage/newest-points';
+import { numericChangesInWindow } from '../../../storage/value-changes';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
 
@@ -50,11 +55,24 @@ export async function loader({ request, params }: Route.LoaderArgs) {
           const byId = await statesInWindow(db, text.series.map((s) => s.id), window.from, window.to);
           states = text.series.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
         }
+        // The state-timeline and table chart kinds on numbers: changes of value as states, or each series' last value.
+        let lastValues: Array<LastValue & { id: number; label: string }> = [];
+        if (series.length > 0 && w.chart === 'state-timeline') {
+          const byId = await numericChangesInWindow(db, series.map((s) => s.id), window.from, window.to);
+          states = series.slice(0, 50).map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
+        }
+        if (series.length > 0 && w.chart === 'table') {
+          const { rows } = await newestValues(db, 'samples', series.map((s) => s.id), 2);
+          const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
+          for (const r of rows as Array<{ s: string | number; t: number; v: number | null }>) bySeries.set(Number(r.s), [...(bySeries.get(Number(r.s)) ?? []), { t: Number(r.t), v: r.v === null ? null : Number(r.v) }]);
+          const scale = unitScale(w.unit, w.path);
+          lastValues = series.map((s) => ({ id: s.id, label: s.label, ...lastValue(bySeries.get(s.id) ?? [], { rate: w.rate, scale, now: Date.now() }) }));
+        }
         // A fleet widget says which devices (and models) it covers.
         const coverage = w.device_id === null ? coverageWords(await widgetCoverage(db, w.path, series.length === 0 && textSeries > 0 ? 'text' : 'number')) : null;
-        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, coverage };
+        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, lastValues, coverage };
       } catch (err) {
-        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], coverage: null as string | null };
+        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], lastValues: [] as Array<LastValue & { id: number; label: string }>, coverage: null as string | null };
       }
     }),
   );
@@ -67,11 +85,14 @@ export default function Dashboard() {
   const navigate = useNavigate();
   const zoom = (from: number, to: number) => navigate(customRangeSearch(from, to));
   const refreshMs = parseDuration(refresh) ?? 0;
+  // Server-rendered widgets (state timelines, tables) have no live stream: a live dashboard refreshes them every 10 s.
+  const serverDrawn = widgets.some((w) => w.textSeries > 0 || !isVegaChart(w.chart));
+  const every = window.live ? (serverDrawn ? 10_000 : 0) : refreshMs;
   useEffect(() => {
-    if (window.live || refreshMs <= 0) return;
-    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), refreshMs);
+    if (every <= 0) return;
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), every);
     return () => clearInterval(t);
-  }, [window.live, refreshMs, revalidator]);
+  }, [every, revalidator]);
   const allIds = widgets.flatMap((w) => w.series.map((s) => s.id));
   return (
     <section>
@@ -109,13 +130,25 @@ export default function Dashboard() {
               ) : w.series.length === 0 && w.textSeries > 0 ? (
                 <>
                   <p className="muted small" data-testid={`widget-text-${w.id}`}>
-                    {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers: shown as a state timeline and
-                    table{w.states.length < w.textSeries ? ` (the first ${w.states.length})` : ''}.
+                    {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers: shown as{' '}
+                    {w.chart === 'state-timeline' ? 'a state timeline' : w.chart === 'table' ? 'a table of current states' : 'a state timeline and table'}
+                    {w.states.length < w.textSeries ? ` (the first ${w.states.length})` : ''}.
                   </p>
-                  <StatePanel series={w.states} from={window.from} to={window.to} now={now} testId={`widget-states-${w.id}`} />
+                  <StatePanel
+                    series={w.states}
+                    from={window.from}
+                    to={window.to}
+                    now={now}
+                    testId={`widget-states-${w.id}`}
+                    show={w.chart === 'state-timeline' ? 'timeline' : w.chart === 'table' ? 'table' : 'both'}
+                  />
                 </>
               ) : w.series.length === 0 ? (
                 <p className="muted">No series match {w.path} yet.</p>
+              ) : w.chart === 'state-timeline' ? (
+                <StatePanel series={w.states} from={window.from} to={window.to} now={now} testId={`widget-states-${w.id}`} show="timeline" />
+              ) : w.chart === 'table' ? (
+                <LastValuesTable rows={w.lastValues} unit={w.unit} rate={w.rate} now={now} testId={`widget-table-${w.id}`} />
               ) : (
                 <LiveChart
                   series={w.series}

@@ -18,7 +18,7 @@ import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
 import { ago, formatValue } from '../lib/format';
-import { clock, isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
+import { isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../storage/gaps';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
@@ -26,6 +26,8 @@ import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
 import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 import { resolveWindow } from '../lib/widget-data';
+import { formatStamp, formatTime } from '../lib/time-format';
+import { useTimeZone } from '../components/TimeZone';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device.name ?? 'Device'} · switch-telemetry` }];
@@ -163,9 +165,6 @@ export async function action({ request, params }: Route.ActionArgs) {
   }
 }
 
-/** UTC date and time to the second. */
-const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
-
 function Button({ intent, label, className = 'secondary', title }: { intent: string; label: string; className?: string; title?: string }) {
   return (
     <Form method="post" className="inline">
@@ -192,10 +191,11 @@ function Confirm({ intent, deviceName, deviceId }: { intent: 'delete' | 'disable
 
 /** The ongoing outage in one line, its retry countdown following the clock. */
 function OutageLine({ outage, now, testId }: { outage: Outage; now: number; testId: string }) {
+  const zone = useTimeZone();
   return (
     <p className={outage.kind === 'retrying' || outage.kind === 'parked' || outage.kind === 'silent' ? 'outage' : 'outage muted'} data-testid={testId} role="status">
-      {outageLine(outage, now)}
-      {outage.failingSince ? <span className="muted"> · failing since {clock(outage.failingSince, now)} UTC</span> : null}
+      {outageLine(outage, now, zone)}
+      {outage.failingSince ? <span className="muted"> · failing since {formatTime(outage.failingSince, zone, now)}</span> : null}
     </p>
   );
 }
@@ -205,6 +205,9 @@ export default function Device() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
+  // Printed times are in the page's zone (the tz cookie; UTC unless switched) and name it.
+  const zone = useTimeZone();
+  const stamp = (ms: number) => formatStamp(ms, zone);
   const waiting = charts[0].series.length === 0;
   // Refresh the overview and table; the charts stay live on their stream. An outage refreshes sooner, so recovery shows quickly.
   useEffect(() => {
@@ -220,7 +223,7 @@ export default function Device() {
   }, [loadedAt]);
   const confirm = canEdit && (params.get('confirm') === 'delete' || params.get('confirm') === 'disable') ? (params.get('confirm') as 'delete' | 'disable') : null;
   const lastPointStale = isStale(lastPointAt, now, intervalMs ?? undefined);
-  const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt) } : undefined;
+  const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt, zone) } : undefined;
   // A live range keeps the window it was opened with (the charts slide it themselves): refreshes of the
   // overview must not redraw them; a new range (picker, zoom, shift) does.
   const rangeKey = `${range.key}|${range.live}|${range.key === 'custom' ? `${range.from}-${range.to}` : ''}`;
@@ -288,7 +291,7 @@ export default function Device() {
             <dd>{status ? `${status.attempt} (configuration generation ${status.generation})` : '—'}</dd>
             <dt>Last point</dt>
             <dd data-testid="last-point" className={lastPointStale ? 'stale' : undefined}>
-              {lastPointAt ? `${clock(lastPointAt, now)} UTC (${ago(lastPointAt, now)})` : '—'}
+              {lastPointAt ? `${formatTime(lastPointAt, zone, now)} (${ago(lastPointAt, now)})` : '—'}
               {lastPointAt && lastPointStale ? <span className="badge stale-badge"> stale</span> : null}
             </dd>
             <dt>Last error</dt>
@@ -371,7 +374,7 @@ export default function Device() {
             <ul className="gaps">
               {gaps.map((g) => (
                 <li key={g.from}>
-                  {new Date(g.from).toISOString().replace('T', ' ').slice(0, 19)} — {Math.round((g.to - g.from) / 100) / 10} s: {g.reason}
+                  {stamp(g.from)} — {Math.round((g.to - g.from) / 100) / 10} s: {g.reason}
                 </li>
               ))}
             </ul>
@@ -400,7 +403,7 @@ export default function Device() {
                 // otherwise it says when it was true and is never drawn as current state.
                 const at = i.updatedAt ?? i.operStatusAt;
                 const stale = outage !== null || isStale(at, now, i.intervalMs);
-                const asOf = stale && at ? `as of ${clock(at, now)} UTC` : undefined;
+                const asOf = stale && at ? `as of ${formatTime(at, zone, now)}` : undefined;
                 return (
                   <tr key={i.name} className={stale ? 'stale' : undefined} data-stale={stale ? 'yes' : 'no'} title={asOf}>
                     <td>{i.name}</td>

@@ -12,6 +12,8 @@ import type { Route } from './+types/devices-bulk';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
 import { ctx, temporalClient } from '../lib/context.server';
 import { withTimeout } from '../lib/sessions.server';
+import { formatStamp } from '../lib/time-format';
+import { useTimeZone } from '../components/TimeZone';
 import { selectFilteredDevices } from '../../../storage/device-list';
 import { runBulkAction } from '../../../activities/fleet-bulk';
 import { bulkActionResults, recentBulkActions, type BulkResultRow } from '../../../storage/bulk-actions';
@@ -129,6 +131,7 @@ function ResultTable({ results }: { results: BulkResultRow[] }) {
 
 export default function DevicesBulk() {
   const { recent, detail } = useLoaderData<typeof loader>();
+  const zone = useTimeZone();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   // While a confirmed action runs (JavaScript on), read the record's progress every second.
@@ -231,7 +234,7 @@ export default function DevicesBulk() {
           <thead>
             <tr>
               <th>#</th>
-              <th>When (UTC)</th>
+              <th>When</th>
               <th>Who</th>
               <th>Action</th>
               <th>Devices</th>
@@ -246,7 +249,7 @@ export default function DevicesBulk() {
                 <td>
                   <Link to={`/devices/bulk?id=${r.id}`}>{r.id}</Link>
                 </td>
-                <td>{r.startedAt.replace('T', ' ').slice(0, 19)}</td>
+                <td>{formatStamp(Date.parse(r.startedAt), zone)}</td>
                 <td>{r.who}</td>
                 <td>{r.action}</td>
                 <td>{r.selection === 'filter' ? `all matching ${r.filter}` : 'rows selected'}</td>

@@ -13,7 +13,8 @@ import { filterFromParams } from '../../../core/device-filter';
 export async function loader({ request }: Route.LoaderArgs) {
   await requireUser(request);
   const rows = await exportDevices(ctx().db, filterFromParams(new URL(request.url).searchParams));
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  // Named in UTC, whatever zone the pages show (the file has no other time).
+  const stamp = `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-UTC`;
   return new Response(devicesToCsv(rows), {
     headers: {
       'content-type': 'text/csv; charset=utf-8',

@@ -10,9 +10,9 @@ import { Form, Link, useLoaderData } from 'react-router';
 import type { Route } from './+types/devices';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
-import { deviceActivity } from '../../../storage/newest-points';
 import { ago } from '../lib/format';
-import { workflowUrl } from '../lib/sessions.server';
+import { formatStamp } from '../lib/time-format';
+import { useTimeZone } from '../components/TimeZone';
 import { fleetStateMirror } from '../lib/fleet-state.server';
 import { deviceSites, deviceStateCounts, listDevices } from '../../../storage/device-list';
 import { listProfileNames } from '../../../storage/profiles';
@@ -21,6 +21,7 @@ import {
   BULK_ACTION_LABELS,
   LIST_STATES,
   PAGE_SIZES,
+  SORT_DESC_FIRST,
   filterFromParams,
   filterToParams,
   viewFromParams,
@@ -49,10 +50,6 @@ export async function loader({ request }: Route.LoaderArgs) {
     deviceSites(db),
     listProfileNames(db),
   ]);
-  const activity = await deviceActivity(
-    db,
-    rows.map((r) => r.id),
-  );
   return {
     canEdit: user.role === 'admin',
     filter,
@@ -62,14 +59,20 @@ export async function loader({ request }: Route.LoaderArgs) {
     pointsPerSecond: mirror.pointsPerSecond ?? null,
     sites,
     profiles,
-    // Every row's workflow link is this prefix plus the device id (workflowUrl ends with the id): sent once, not per row.
-    workflowBase: workflowUrl(1).slice(0, -1),
     statesAt: mirror.lastOkAt ?? null,
     statesError: mirror.lastError ?? null,
-    devices: rows.map((d) => ({
-      ...d,
-      pointsPerSecond: activity.get(d.id)?.pointsPerSecond ?? 0,
-      lastSeen: activity.get(d.id)?.lastSeen ?? null,
+    // Points/s and last seen come from the traffic mirror with the rows (ADR 135); only what the page draws is sent.
+    devices: rows.map(({ id, name, protocol, host, port, site, enabled, state, hasWorkflow, pointsPerSecond, lastSeen }) => ({
+      id,
+      name,
+      protocol,
+      address: `${host}:${port}`,
+      site,
+      enabled,
+      state,
+      hasWorkflow,
+      pointsPerSecond,
+      lastSeen,
     })),
   };
 }
@@ -80,10 +83,13 @@ function href(filter: DeviceFilter, view: Partial<DeviceListView>): string {
   return q ? `/devices?${q}` : '/devices';
 }
 
-/** A row action: a button of the one shared row-actions form, posting to the device's own action (no per-row form). */
+/**
+ * A row action: a button of the one shared row-actions form, posting to the device's own action (no per-row form).
+ * Styled by `.row-actions button` (no class per row: a 200-row page stays under 200 KiB).
+ */
 function ActionButton({ id, intent, label }: { id: number; intent: string; label: string }) {
   return (
-    <button type="submit" form="row-actions" formAction={`/devices/${id}`} name="intent" value={intent} className="secondary">
+    <button form="row-actions" formAction={`/devices/${id}`} name="intent" value={intent}>
       {label}
     </button>
   );
@@ -112,12 +118,13 @@ const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string
   { key: 'address', label: 'Address' },
   { key: 'site', label: 'Site' },
   { key: 'state', label: 'Session' },
-  { key: null, label: 'Points/s', className: 'num' },
-  { key: null, label: 'Last seen' },
+  { key: 'points', label: 'Points/s', className: 'num' },
+  { key: 'seen', label: 'Last seen' },
 ];
 
 export default function Devices() {
-  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError, workflowBase } = useLoaderData<typeof loader>();
+  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError } = useLoaderData<typeof loader>();
+  const zone = useTimeZone();
   const back = href(filter, view);
   const pages = Math.max(1, Math.ceil(total / view.size));
   const first = total === 0 ? 0 : (view.page - 1) * view.size + 1;
@@ -171,7 +178,7 @@ export default function Devices() {
       </nav>
       {statesError ? (
         <p className="muted" data-testid="states-stale">
-          Session states could not be read from Temporal ({statesError}); {statesAt ? `shown as of ${ago(statesAt)}` : 'shown as last recorded'}.
+          Session states could not be read from Temporal ({statesError}); {statesAt ? `shown as of ${formatStamp(statesAt, zone)}` : 'shown as last recorded'}.
         </p>
       ) : null}
 
@@ -206,9 +213,10 @@ export default function Devices() {
               {COLUMNS.map((c) => {
                 if (!c.key) return <th key={c.label} className={c.className}>{c.label}</th>;
                 const current = view.sort === c.key;
-                const dir = current && view.dir === 'asc' ? 'desc' : 'asc';
+                const first = SORT_DESC_FIRST.includes(c.key) ? 'desc' : 'asc';
+                const dir = current ? (view.dir === 'asc' ? 'desc' : 'asc') : first;
                 return (
-                  <th key={c.label} aria-sort={current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  <th key={c.label} className={c.className} aria-sort={current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
                     <Link to={href(filter, { ...view, sort: c.key, dir, page: 1 })} data-testid={`sort-${c.key}`}>
                       {c.label}
                       {current ? (view.dir === 'asc' ? ' ▲' : ' ▼') : ''}
@@ -228,12 +236,12 @@ export default function Devices() {
                   </td>
                 ) : null}
                 <td>
-                  <Link to={`/devices/${d.id}`}>{d.name}</Link>
+                  <Link to={`/devices/${d.id}`} discover="none">
+                    {d.name}
+                  </Link>
                 </td>
                 <td>{d.protocol}</td>
-                <td>
-                  {d.host}:{d.port}
-                </td>
+                <td>{d.address}</td>
                 <td>{d.site ?? ''}</td>
                 <td>
                   <span className={`state state-${d.state.replace(' ', '-')}`} data-testid={`state-${d.name}`}>
@@ -241,10 +249,10 @@ export default function Devices() {
                   </span>
                 </td>
                 <td className="num">{d.pointsPerSecond.toFixed(1)}</td>
-                <td>{ago(d.lastSeen)}</td>
+                <td title={d.lastSeen ? formatStamp(d.lastSeen, zone) : undefined}>{ago(d.lastSeen, undefined, zone)}</td>
                 <td className="row-actions">
                   {d.hasWorkflow ? (
-                    <a href={`${workflowBase}${d.id}`} target="_blank" rel="noreferrer">
+                    <a href={`/devices/${d.id}/workflow`} target="_blank">
                       workflow
                     </a>
                   ) : null}
@@ -256,7 +264,7 @@ export default function Devices() {
                       ) : null}
                       {/* Disabling takes the device page's confirmation step (as there); enabling is one click. */}
                       {d.enabled ? (
-                        <Link to={`/devices/${d.id}?confirm=disable`} className="button secondary">
+                        <Link to={`/devices/${d.id}?confirm=disable`} className="button" discover="none">
                           Disable
                         </Link>
                       ) : (

@@ -12,8 +12,8 @@ import { getDevice, listDeviceItems } from '../../../storage/devices';
 import { addWidget, deleteWidget, getDashboard, getWidget, updateWidget, type WidgetRow } from '../../../storage/dashboards';
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
-import { WidgetForm, widgetFormInput } from '../lib/widget-form';
-import { CHART_KINDS, UNITS, type ChartKind } from '../lib/chart-spec';
+import { WIDGET_CHARTS, WIDGET_CHART_LABELS, WidgetForm, isVegaChart, widgetFormInput, type WidgetChart } from '../lib/widget-form';
+import { UNITS } from '../lib/chart-spec';
 import { unitScale, type Aggregate, type GroupBy, type WidgetSeries } from '../lib/widget-data';
 import { LiveChart } from '../components/LiveChart';
 
@@ -24,7 +24,7 @@ interface PreviewState {
   rate: boolean;
   aggregate: Aggregate;
   groupBy: GroupBy;
-  chart: ChartKind;
+  chart: WidgetChart;
   unit: string;
   from: number;
   to: number;
@@ -115,7 +115,7 @@ export default function WidgetEdit() {
       const fd = new FormData(f);
       const device = String(fd.get('deviceId') ?? 'all');
       const path = String(fd.get('path') ?? '').trim();
-      const opts = { rate: fd.get('rate') === 'on', aggregate: String(fd.get('aggregate')) as Aggregate, groupBy: String(fd.get('groupBy')) as GroupBy, chart: String(fd.get('chart')) as ChartKind, unit: String(fd.get('unit') ?? '') };
+      const opts = { rate: fd.get('rate') === 'on', aggregate: String(fd.get('aggregate')) as Aggregate, groupBy: String(fd.get('groupBy')) as GroupBy, chart: String(fd.get('chart')) as WidgetChart, unit: String(fd.get('unit') ?? '') };
       const key = `${device}|${path}`;
       if (key === fetched.current) {
         setPreview((p) => (p ? { ...p, ...opts } : p));
@@ -219,7 +219,7 @@ export default function WidgetEdit() {
             ['all', 'All together'],
           ]}
         />
-        <SelectField name="chart" label="Chart" defaultValue={values.chart} errors={errors} options={CHART_KINDS.map((k): [string, string] => [k, k === 'stat' ? 'single stat' : k.replace('-', ' ')])} />
+        <SelectField name="chart" label="Chart" defaultValue={values.chart} errors={errors} options={WIDGET_CHARTS.map((k): [string, string] => [k, WIDGET_CHART_LABELS[k]])} />
         <SelectField name="unit" label="Unit" defaultValue={values.unit} errors={errors} options={UNITS.map((u): [string, string] => [u, u || 'none'])} />
         <SelectField
           name="width"
@@ -251,7 +251,13 @@ export default function WidgetEdit() {
                     ? `No series match ${preview.path} yet.`
                     : 'Type a path to see what it matches.'}
           </p>
-          {'series' in preview.match && preview.match.series.length > 0 ? (
+          {!isVegaChart(preview.chart) ? (
+            <p className="muted small" data-testid="widget-preview-server">
+              {preview.chart === 'table'
+                ? 'A table of each series’ last value with its time and age (stale values greyed) is drawn on the dashboard.'
+                : 'A state timeline (bands of equal value per series, with the current states) is drawn on the dashboard.'}
+            </p>
+          ) : 'series' in preview.match && preview.match.series.length > 0 ? (
             <LiveChart
               key={`${preview.path}|${preview.from}`}
               series={preview.match.series}
