@@ -10,3 +10,17 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * How `run` ends within `ms`: its rejection reason, the string 'resolved', or 'timed out'.
+ * A bound, not a wait: it returns as soon as `run` settles.
+ */
+export async function outcomeWithin(run: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<string>((r) => (timer = setTimeout(() => r('timed out'), ms)));
+  try {
+    return await Promise.race([run.then(() => 'resolved', (e: unknown) => e), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,11 +5,11 @@ import { SimDevice } from '../../simulator/model';
 import { GnmiFaults } from '../../simulator/gnmi/faults';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../../simulator/gnmi/harness';
+import { outcomeWithin } from '../../testkit/until';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 const profile = (sampleIntervalMs = 20) =>
   gnmiProfile({ subscriptions: [{ path: IN_OCTETS, mode: 'sample', sampleIntervalMs, heartbeatIntervalMs: 0, suppressRedundant: false }] });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('gNMI faults: malformed, oversized, dropped, stalled, slow', function () {
   this.timeout(15_000);
@@ -24,7 +24,7 @@ describe('gNMI faults: malformed, oversized, dropped, stalled, slow', function (
     return ctx.waitFor(() => ctx.points.length >= 1, 5000, 'first points');
   }
   async function failure(): Promise<SessionError> {
-    const err = await Promise.race([run.then(() => null, (e) => e), sleep(5000).then(() => 'timeout')]);
+    const err = await outcomeWithin(run, 5000);
     assert.ok(err instanceof SessionError, `expected the session to fail, got ${err}`);
     return err;
   }

@@ -6,7 +6,7 @@ import { SessionError } from '../../core/session';
 import { SimDevice } from '../../simulator/model';
 import { startGnmiTarget, type GnmiTarget } from '../../simulator/gnmi/target';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../../simulator/gnmi/harness';
-import { waitFor } from '../../scripts/infra/proc';
+import { until } from '../../testkit/until';
 
 const E1 = '/interfaces/interface[name=Ethernet1]/state';
 const sub = (path: string, o: Partial<GnmiSubscriptionSpec> = {}): GnmiSubscriptionSpec => ({
@@ -37,8 +37,8 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
 
   /** Waits until the target's streams ran `n` more ticks (samples or on-change checks): a window measured in the target's own work, not a sleep. */
   async function ticks(n: number): Promise<void> {
-    const until = target.faults.ticks + n;
-    await waitFor(`${n} target ticks`, async () => target.faults.ticks >= until, 5_000, 5);
+    const goal = target.faults.ticks + n;
+    await until(`${n} target ticks`, () => target.faults.ticks >= goal, 5_000, 5);
   }
 
   beforeEach(async () => {
@@ -217,6 +217,7 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
       inFlight++;
       pushes++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      // The thing under test, not synchronisation: a sink that stays busy while notifications keep coming every 10 ms.
       await sleep(30);
       inFlight--;
     });

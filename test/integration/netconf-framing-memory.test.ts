@@ -11,6 +11,7 @@ import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
+import { outcomeWithin, until } from '../../testkit/until';
 
 const BUDGET = 4 * 1024 * 1024;
 
@@ -56,9 +57,7 @@ describe('netconf framing memory: 1-byte chunks up to the budget', function () {
       count: (name, _by, labels) => void counters.push([name, labels]),
       log: { info() {}, warn() {}, error() {}, debug() {} },
     });
-    const end = Date.now() + 10_000;
-    while (points === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(points > 0, 'session established');
+    await until('session established', () => points > 0, 10_000);
     global.gc?.();
     const before = process.memoryUsage();
     let peakHeap = before.heapUsed;
@@ -70,7 +69,7 @@ describe('netconf framing memory: 1-byte chunks up to the budget', function () {
     }, 10);
     const started = Date.now();
     server.faults.sendOneByteChunks(BUDGET + 1);
-    const err = await Promise.race([run.then(() => 'resolved', (e: unknown) => e), new Promise((r) => setTimeout(() => r('hang'), 40_000))]);
+    const err = await outcomeWithin(run, 40_000);
     clearInterval(sampler);
     abort.abort();
     const heapGrowth = (peakHeap - before.heapUsed) / 1048576;

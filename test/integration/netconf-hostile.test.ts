@@ -4,6 +4,7 @@ import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfFaults, type NetconfServer } from '../../simulator/netconf/server';
+import { outcomeWithin, until } from '../../testkit/until';
 
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 3000, messageTimeoutMs: 800, idleTimeoutMs: 5000, connectTimeoutMs: 3000 });
 
@@ -55,12 +56,10 @@ describe('netconf hostile inputs', function () {
         count: (name, _by, labels) => void counters.push([name, labels]),
         log: { info() {}, warn() {}, error() {}, debug() {} },
       });
-      const end = Date.now() + 5000;
-      while (points === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(points > 0, 'session established');
+      await until('session established', () => points > 0, 5000);
       const started = Date.now();
       c.inject(server.faults);
-      const err = await Promise.race([run.then(() => 'resolved', (e: unknown) => e), new Promise((r) => setTimeout(() => r('hang'), 8000))]);
+      const err = await outcomeWithin(run, 8000);
       abort.abort();
       assert.ok(err instanceof SessionError, `expected a SessionError, got ${String(err)}`);
       assert.equal(err.code, 'PROTOCOL_ERROR', err.message);

@@ -10,6 +10,7 @@ import { SessionError, type SessionContext, type SessionEvent } from '../../core
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { generateEd25519KeyPair, startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
+import { outcomeWithin, until } from '../../testkit/until';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 1500, resubscribeDelayMs: 50, connectTimeoutMs: 3000 });
@@ -60,21 +61,13 @@ function start(dev: DeviceConfig, profiles: SubscriptionProfile[], withSave = tr
   return h;
 }
 
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function stop(h: Harness): Promise<void> {
   h.abort.abort();
   await h.run;
 }
 
 async function rejectsWith(h: Harness, code: string, ms = 8000): Promise<SessionError> {
-  const err = await Promise.race([h.run.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(() => r('timeout'), ms))]);
+  const err = await outcomeWithin(h.run, ms);
   assert.ok(err instanceof SessionError, `expected SessionError ${code}, got ${String(err)}`);
   assert.equal(err.code, code, err.message);
   return err;
@@ -135,7 +128,7 @@ describe('netconf collector ↔ simulator', function () {
   it('get: polls with a subtree filter, counters grow, reports connected and synced, closes on abort', async () => {
     const h = start(device(server), [profile({ filter: IF_FILTER, periodMs: 150 })]);
     const inOctets = '/interfaces-state/interface[name=Ethernet1]/statistics/in-octets';
-    await until(() => h.points.filter((p) => p.path === inOctets).length >= 3, 5000, 'three polls');
+    await until('three polls', () => h.points.filter((p) => p.path === inOctets).length >= 3, 5000);
     const values = h.points.filter((p) => p.path === inOctets).map((p) => p.value as number);
     assert.ok(values[2] > values[0], `counter grows: ${values}`);
     assert.ok(h.points.some((p) => p.path === '/interfaces-state/interface[name=Ethernet1]/oper-status' && p.value === 'up'));
@@ -153,7 +146,7 @@ describe('netconf collector ↔ simulator', function () {
     await server.close();
     server = await startNetconfServer({ device: sim, base11: false, users: [{ username: 'admin', password: 'secret' }] });
     const h = start(device(server), [profile({ filter: IF_FILTER, periodMs: 100 })]);
-    await until(() => h.points.filter((p) => p.path.endsWith('/in-octets')).length >= 2);
+    await until('two in-octets points', () => h.points.filter((p) => p.path.endsWith('/in-octets')).length >= 2);
     assert.match((h.events[0] as { detail: string }).detail, /base:1.0 end-of-message/);
     await stop(h);
     assert.equal(server.stats.closeSessions, 1);
@@ -161,14 +154,14 @@ describe('netconf collector ↔ simulator', function () {
 
   it('get: XPath filter with a well-known prefix', async () => {
     const h = start(device(server), [profile({ filterType: 'xpath', filter: "/if:interfaces-state/if:interface[if:name='Ethernet2']/if:oper-status" })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     assert.deepEqual([...new Set(h.points.map((p) => p.path))], ['/interfaces-state/interface[name=Ethernet2]/oper-status']);
     await stop(h);
   });
 
   it('get: system and health subtrees', async () => {
     const h = start(device(server), [profile({ filter: `<system-health xmlns="urn:switch-telemetry:yang:sim-system-health"/><system-state xmlns="urn:ietf:params:xml:ns:yang:ietf-system"><platform/></system-state>` })]);
-    await until(() => h.points.length >= 7);
+    await until('seven points', () => h.points.length >= 7);
     const byPath = new Map(h.points.map((p) => [p.path, p.value]));
     assert.equal(typeof byPath.get('/system-health/cpu-utilization'), 'number');
     assert.equal(byPath.get('/system-state/platform/os-name'), 'SimOS');
@@ -177,7 +170,7 @@ describe('netconf collector ↔ simulator', function () {
 
   it('private-key authentication', async () => {
     const h = start(device(server, { username: 'robot', secrets: { privateKey: clientKey.private } }), [profile({ filter: IF_FILTER })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     await stop(h);
   });
 
@@ -198,13 +191,13 @@ describe('netconf collector ↔ simulator', function () {
 
     it('OpenSSH ed25519 key (bcrypt) with the right passphrase → collects', async () => {
       const h = start(keyed(lockedKey, 'locked', lockedKey.passphrase), [profile({ filter: IF_FILTER })]);
-      await until(() => h.points.length > 0, 5000, 'points over key authentication');
+      await until('points over key authentication', () => h.points.length > 0, 5000);
       await stop(h);
     });
 
     it('PEM PKCS#1 RSA key with the right passphrase → collects', async () => {
       const h = start(keyed(lockedRsaKey, 'locked-rsa', lockedRsaKey.passphrase), [profile({ filter: IF_FILTER })]);
-      await until(() => h.points.length > 0, 5000, 'points over key authentication');
+      await until('points over key authentication', () => h.points.length > 0, 5000);
       await stop(h);
     });
 
@@ -228,7 +221,7 @@ describe('netconf collector ↔ simulator', function () {
 
     it('a passphrase next to an unencrypted key is ignored', async () => {
       const h = start(device(server, { username: 'robot', secrets: { privateKey: clientKey.private, passphrase: 'not-needed' } }), [profile({ filter: IF_FILTER })]);
-      await until(() => h.points.length > 0);
+      await until('first points', () => h.points.length > 0);
       await stop(h);
     });
   });
@@ -261,7 +254,7 @@ describe('netconf collector ↔ simulator', function () {
 
   it('first use approved → stores the fingerprint and collects', async () => {
     const h = start(device(server, {}, { hostKeySha256: undefined, acceptNewHostKey: true }), [profile({ filter: IF_FILTER })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     assert.deepEqual(h.saved, [server.hostKeySha256]);
     await stop(h);
   });
@@ -279,7 +272,7 @@ describe('netconf collector ↔ simulator', function () {
   it('yang-push periodic: push-update at the period with eventTime timestamps', async () => {
     const h = start(device(server), [profile({ method: 'yang-push-periodic', periodMs: 200, filter: IF_FILTER })]);
     const p = '/interfaces-state/interface[name=Ethernet1]/statistics/out-octets';
-    await until(() => h.points.filter((x) => x.path === p).length >= 6, 8000, 'six push-updates');
+    await until('six push-updates', () => h.points.filter((x) => x.path === p).length >= 6, 8000);
     const times = h.points.filter((x) => x.path === p).map((x) => x.timestamp);
     // The median gap, so one late timer tick on a busy machine does not decide the result.
     const gaps = times.slice(1, 6).map((t, i) => t - times[i]).sort((a, b) => a - b);
@@ -289,10 +282,10 @@ describe('netconf collector ↔ simulator', function () {
 
   it('yang-push on-change: initial push-update, then push-change-update with only changed leaves', async () => {
     const h = start(device(server), [profile({ method: 'yang-push-on-change', dampeningMs: 200, filter: IF_FILTER })]);
-    await until(() => h.points.some((p) => p.path.endsWith('/oper-status')), 5000, 'initial update');
+    await until('initial update', () => h.points.some((p) => p.path.endsWith('/oper-status')), 5000);
     const initial = h.points.length;
     sim.interfaces[0].operUp = false;
-    await until(() => h.points.slice(initial).some((p) => p.path === '/interfaces-state/interface[name=Ethernet1]/oper-status' && p.value === 'down'), 5000, 'change of oper-status');
+    await until('change of oper-status', () => h.points.slice(initial).some((p) => p.path === '/interfaces-state/interface[name=Ethernet1]/oper-status' && p.value === 'down'), 5000);
     const later = h.points.slice(initial);
     assert.ok(!later.some((p) => p.path.endsWith('/discontinuity-time')), 'unchanged leaves are not re-sent');
     await stop(h);
@@ -300,22 +293,22 @@ describe('netconf collector ↔ simulator', function () {
 
   it('yang-push: subscription-terminated and -suspended → re-established', async () => {
     const h = start(device(server), [profile({ method: 'yang-push-periodic', periodMs: 100, filter: IF_FILTER })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     server.faults.terminateSubscriptions();
-    await until(() => (h.counters.get('netconf_subscriptions_lost_total') ?? 0) === 1);
+    await until('the first subscription lost', () => (h.counters.get('netconf_subscriptions_lost_total') ?? 0) === 1);
     let n = h.points.length;
-    await until(() => h.points.length > n + 5, 5000, 'updates after re-establish');
+    await until('updates after re-establish', () => h.points.length > n + 5, 5000);
     server.faults.suspendSubscriptions();
-    await until(() => (h.counters.get('netconf_subscriptions_lost_total') ?? 0) === 2);
+    await until('the second subscription lost', () => (h.counters.get('netconf_subscriptions_lost_total') ?? 0) === 2);
     n = h.points.length;
-    await until(() => h.points.length > n + 5, 5000, 'updates after suspension');
+    await until('updates after suspension', () => h.points.length > n + 5, 5000);
     assert.ok(h.events.filter((e) => e.type === 'warning').length >= 2);
     await stop(h);
   });
 
   it('RFC 5277 notifications: events become points at eventTime', async () => {
     const h = start(device(server), [profile({ method: 'notifications', filter: '<health-sample xmlns="urn:switch-telemetry:yang:sim-system-health"/>' })]);
-    await until(() => h.points.filter((p) => p.path === '/health-sample/cpu-utilization').length >= 2);
+    await until('two cpu-utilization samples', () => h.points.filter((p) => p.path === '/health-sample/cpu-utilization').length >= 2);
     assert.ok(!h.points.some((p) => p.path.startsWith('/link-state-change')));
     await stop(h);
   });
@@ -325,7 +318,7 @@ describe('netconf collector ↔ simulator', function () {
       profile({ filter: IF_FILTER }, 'poll'),
       profile({ method: 'yang-push-periodic', periodMs: 100, filter: '<system-health xmlns="urn:switch-telemetry:yang:sim-system-health"/>' }, 'push'),
     ]);
-    await until(() => h.points.some((p) => p.path.startsWith('/interfaces-state')) && h.points.some((p) => p.path.startsWith('/system-health')));
+    await until('points of both subscriptions', () => h.points.some((p) => p.path.startsWith('/interfaces-state')) && h.points.some((p) => p.path.startsWith('/system-health')));
     assert.equal(h.events.filter((e) => e.type === 'synced').length, 1);
     assert.equal(server.stats.sessionsOpened, 2);
     await stop(h);
@@ -334,7 +327,7 @@ describe('netconf collector ↔ simulator', function () {
 
   it('dropped connection → UNAVAILABLE (retryable)', async () => {
     const h = start(device(server), [profile({ filter: IF_FILTER })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     server.faults.dropConnections();
     const err = await rejectsWith(h, 'UNAVAILABLE');
     assert.equal(err.retryable, true);
@@ -349,7 +342,7 @@ describe('netconf collector ↔ simulator', function () {
 
   it('stalled device → STALLED', async () => {
     const h = start(device(server), [profile({ filter: IF_FILTER, periodMs: 100 })]);
-    await until(() => h.points.length > 0);
+    await until('first points', () => h.points.length > 0);
     server.faults.stall(true);
     await rejectsWith(h, 'STALLED');
   });

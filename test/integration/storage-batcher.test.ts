@@ -19,6 +19,7 @@ import { findPostgresBin, startManagedPostgres, type ManagedPostgres } from '../
 import { freePort, run } from '../../scripts/infra/proc';
 import { ensureTimescaleDb } from '../../scripts/infra/timescaledb';
 import { storageModesUnderTest, timescaleDbMissingMessage } from '../support/db';
+import { until } from '../../testkit/until';
 
 const isRoot = () => process.getuid?.() === 0;
 
@@ -115,14 +116,17 @@ for (const mode of storageModesUnderTest()) {
           const pending = batcher!.push(points(500));
           sent += 500;
           if (pending) await pending;
+          // Pacing, not synchronisation: a session delivers its points over time, not all at once.
           await new Promise((r) => setTimeout(r, 10));
         }
       })();
-      await new Promise((r) => setTimeout(r, 800));
+      const written = () => batcher!.metrics.get('ingest_points_written_total');
+      await until('points written before the restart', () => written() >= 5000, 30_000);
       await pgCtl(dir, ['-m', 'fast', '-w', 'stop']);
-      await new Promise((r) => setTimeout(r, 700));
+      await until('a flush failing while PostgreSQL is down', () => batcher!.metrics.get('ingest_flush_failures_total') > 0, 30_000);
       await start();
-      await new Promise((r) => setTimeout(r, 800));
+      const writtenBeforeReturn = written();
+      await until('points written after PostgreSQL returned', () => written() >= writtenBeforeReturn + 5000, 30_000);
       stop = true;
       await producer;
       await batcher.close(30_000);
@@ -166,6 +170,7 @@ for (const mode of storageModesUnderTest()) {
       const locker = await pool.connect();
       let pushed = 0;
       let maxBuffered = 0;
+      let waiting = false;
       let producer: Promise<void> | undefined;
       try {
         await locker.query('BEGIN');
@@ -176,10 +181,17 @@ for (const mode of storageModesUnderTest()) {
             const pending = batcher!.push(points(250));
             pushed += 250;
             maxBuffered = Math.max(maxBuffered, batcher!.buffered);
+            waiting = pending !== undefined;
             if (pending) await pending;
+            waiting = false;
           }
         })();
-        await new Promise((r) => setTimeout(r, 500));
+        // Held back: the producer waits on backpressure while the batcher's insert waits on the lock.
+        await until(
+          'the producer waiting on backpressure and an insert waiting on the lock',
+          async () => waiting && (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rows[0].n > 0,
+          15_000,
+        );
         assert.ok(pushed < 5000, 'the producer is held back');
         assert.ok(maxBuffered <= 2250, `buffer ${maxBuffered}`);
         assert.equal(await count(), 0);
@@ -199,8 +211,7 @@ for (const mode of storageModesUnderTest()) {
       await pgCtl(dir, ['-m', 'fast', '-w', 'stop']);
       try {
         batcher.push(points(100));
-        const deadline = Date.now() + 15_000;
-        while (batcher.metrics.get('ingest_flush_failures_total') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await until('a flush failing while PostgreSQL is down', () => batcher!.metrics.get('ingest_flush_failures_total') > 0, 15_000);
         for (let i = 0; i < 10; i++) assert.equal(batcher.push(points(1000)), undefined, 'no backpressure while down');
         assert.equal(batcher.buffered, 4000);
         assert.equal(batcher.metrics.get('ingest_points_dropped_total', { reason: 'database_unavailable' }), 10_100 - 4000);

@@ -339,7 +339,10 @@ describe('web hardening (issue 14)', function () {
     await waitUntil('subscribed', () => ctx().hub.size >= 1);
     // Ten slow page queries occupy every connection of the page pool.
     const busy = Array.from({ length: 10 }, () => ctx().pool.query('SELECT pg_sleep(2)').catch(() => undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil('the ten slow queries running', async () => {
+      const { rows } = await tdb.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(2)'`);
+      return rows[0].n >= 10;
+    });
     const t = Date.now() + 120_000;
     await tdb.pool.query('INSERT INTO samples (time, series_id, value) VALUES (to_timestamp($1::float8 / 1000), $2, 7)', [t, seriesId]);
     const rang = Date.now();

@@ -6,15 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { SAMPLES_CHANNEL } from '../../core/names';
-import { waitFor } from '../../scripts/infra/proc';
 import { LiveHub, type LivePoint } from '../../web/app/lib/live-hub.server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { createTestUser, routeRequest, cookieFrom } from '../../testkit/web-auth';
 import { resetContext, ctx } from '../../web/app/lib/context.server';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = (what: string, cond: () => boolean) => waitFor(what, async () => cond(), 5_000, 5);
+import { until } from '../../testkit/until';
 
 describe('web: live hub and /api/live', function () {
   this.timeout(60_000);
@@ -57,7 +54,7 @@ describe('web: live hub and /api/live', function () {
     await ring(s2, [t0 + 1500]);
     // The subscribers' own backfill reads may already deliver the points before the
     // doorbells arrive; wait for both the points and the two notifications.
-    for (let i = 0; i < 100 && (got.b.length < 3 || hub.doorbells < before + 2); i++) await sleep(50);
+    await until('every subscriber\'s points and both doorbells', () => got.a.length >= 2 && got.b.length >= 3 && got.c.length >= 1 && hub.doorbells >= before + 2);
     assert.ok(hub.doorbells >= before + 2, `doorbells heard: ${hub.doorbells - before}`);
     assert.deepEqual(got.a.map((p) => p.t), [t0 + 1000, t0 + 2000]);
     assert.deepEqual(got.b.map((p) => [p.s, p.t]).sort((x, y) => x[1] - y[1]), [[s1, t0 + 1000], [s2, t0 + 1500], [s1, t0 + 2000]]);
@@ -73,13 +70,13 @@ describe('web: live hub and /api/live', function () {
     const unsub = await hub.subscribe({ seriesIds: [s1, s2], since: t0, deliver: (p, resume) => (first.push(...p), (lastId = resume), true) });
     await ring(s1, [t0 + 1000]);
     await ring(s2, [t0 + 1000]);
-    for (let i = 0; i < 50 && first.length < 2; i++) await sleep(50);
+    await until('both points before the break', () => first.length >= 2);
     unsub(); // the connection breaks
     await ring(s1, [t0 + 2000, t0 + 3000]); // stored while disconnected
     await ring(s2, [t0 + 2500]);
     const second: LivePoint[] = [];
     const unsub2 = await hub.subscribe({ seriesIds: [s1, s2], since: lastId, deliver: (p) => (second.push(...p), true) });
-    for (let i = 0; i < 50 && second.length < 3; i++) await sleep(50);
+    await until('the three missed points after the reconnect', () => second.length >= 3);
     unsub2();
     const key = (p: LivePoint) => `${p.s}@${p.t}`;
     assert.deepEqual(first.map(key).sort(), [`${s1}@${t0 + 1000}`, `${s2}@${t0 + 1000}`].sort());
@@ -120,9 +117,12 @@ describe('web: live hub and /api/live', function () {
       assert.equal(slow.status, 200);
       await until('the slow client to join the hub', () => ctx().hub.size === hubSize + 1);
       for (let round = 0; round < 40 && ctx().hub.size > hubSize; round++) {
+        const heard = ctx().hub.doorbells;
         await ring(s1, Array.from({ length: 20 }, (_, i) => t0 + 2000 + round * 100 + i + 1));
-        await sleep(50);
+        await until('the doorbell heard', () => ctx().hub.doorbells > heard);
       }
+      // The last round's points may still be on their way to the client when the loop ends.
+      await until('the slow client cut off', () => ctx().hub.size === hubSize);
       assert.equal(ctx().hub.size, hubSize, 'the slow client was cut off');
       await slow.body?.cancel().catch(() => undefined);
     } finally {

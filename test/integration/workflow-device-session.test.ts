@@ -20,7 +20,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, msToTs } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
@@ -39,10 +39,12 @@ import {
   type RunSessionResult,
 } from '../../core/names';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
+import { ensureNamespace } from '../../scripts/infra/temporal-server';
+import { until } from '../../testkit/until';
+import { waitFor as waitForService } from '../../scripts/infra/proc';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { recordHistories } from '../support/histories';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One call of the fake session activity. */
 interface Call {
@@ -127,17 +129,9 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
     this.timeout(180_000);
     await quietWorkerRuntime();
     clientConnection = await Connection.connect({ address: temporalAddress() });
-    await clientConnection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-    for (let i = 0; ; i++) {
-      try {
-        await clientConnection.workflowService.describeNamespace({ namespace });
-        break;
-      } catch (err) {
-        if (i > 100) throw err;
-        await sleep(100);
-      }
-    }
-    await ensureSearchAttributes(temporalAddress(), namespace, clientConnection);
+    await ensureNamespace(clientConnection, namespace, 1);
+    // The frontend may serve a new namespace a moment before the operator service knows it (NOT_FOUND meanwhile).
+    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
     client = new Client({ connection: clientConnection, namespace });
     connection = await NativeConnection.connect({ address: temporalAddress() });
     bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietLogger });
@@ -173,13 +167,7 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
     return h;
   }
 
-  async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await pred())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(50);
-    }
-  }
+  const waitFor = (what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000) => until(what, pred, timeoutMs, 50);
 
   const status = (h: WorkflowHandle) => h.query(statusQuery);
 

@@ -29,6 +29,7 @@ class FakeWriter implements BatchWriter {
       this.failures++;
       throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     }
+    // The condition under test, not synchronisation: a database that takes slowMs per write.
     if (this.mode === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
     let inserted = 0;
     for (const p of points) {

@@ -18,7 +18,7 @@ import { MetricsRegistry } from '../../core/metrics';
 import { type RunSessionInput, type RunSessionResult } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
-import { waitFor } from '../../scripts/infra/proc';
+import { until } from '../../testkit/until';
 
 const DEVICE_ID = 42;
 
@@ -34,6 +34,7 @@ function fakeProtocol(opts: { failWith?: SessionError; firstTimestamp?: number }
         const point: TelemetryPoint = { deviceId: DEVICE_ID, path: '/x', timestamp: t, value: 1 } as TelemetryPoint;
         t += 20;
         await ctx.sink.push([point]);
+        // The fake device's sample interval (behaviour, not synchronisation): a point every 20 ms.
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -79,7 +80,7 @@ const input = (extra: Partial<RunSessionInput> = {}): RunSessionInput => ({ devi
 async function runUntil<T>(fn: () => Promise<T>, ready: () => boolean, what: string, act: () => void): Promise<T> {
   const running = fn();
   running.catch(() => undefined); // observed below; never an unhandled rejection while waiting
-  await waitFor(what, async () => ready(), 5_000, 5);
+  await until(what, ready, 5_000, 5);
   act();
   return running;
 }
@@ -179,7 +180,7 @@ describe('session activity: dial cap', () => {
         dialledAt.push(Date.now());
         if (dialledAt.length === 1) await new Promise<void>((r) => (connectFirst = r));
         ctx.onEvent({ type: 'connected' });
-        while (!ctx.signal.aborted) await new Promise((r) => setTimeout(r, 20));
+        if (!ctx.signal.aborted) await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
       },
     };
     const { deps: d } = deps(slowConnect, { dials });
@@ -187,13 +188,13 @@ describe('session activity: dial cap', () => {
     const envA = new MockActivityEnvironment();
     const envB = new MockActivityEnvironment();
     const a = envA.run(runDeviceSession, input({ leaseMs: 600 }));
-    await waitFor('the first dial', async () => dialledAt.length === 1, 5_000, 5);
+    await until('the first dial', () => dialledAt.length === 1, 5_000, 5);
     const b = envB.run(runDeviceSession, input({ leaseMs: 400, attempt: 4 }));
     // Once the second session is queued at the limiter it cannot dial before a permit is given back.
-    await waitFor('the second session to queue for a dial slot', async () => dials.waiting === 1, 5_000, 5);
+    await until('the second session to queue for a dial slot', () => dials.waiting === 1, 5_000, 5);
     assert.equal(dialledAt.length, 1, 'the second session waits for a dial slot');
     connectFirst();
-    await waitFor('the second dial, once the first connected', async () => dialledAt.length === 2, 5_000, 5);
+    await until('the second dial, once the first connected', () => dialledAt.length === 2, 5_000, 5);
     assert.equal(dials.waiting, 0);
     await Promise.all([a, b]);
     assert.equal(dials.active, 0, 'every permit was given back');

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { OrderedShutdown, STOP_ORDER, type StopPart } from '../../scripts/infra/shutdown';
+import { until } from '../../testkit/until';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const alive = (pid: number) => {
@@ -26,6 +27,7 @@ describe('npm start: stop in dependency order', function () {
     for (const part of ['postgres', 'temporal', 'simulator', 'control', 'collector', 'web'] as StopPart[]) {
       shutdown.register(part, async () => {
         events.push(`start ${part}`);
+        // Part of the test, not synchronisation: a stop that takes a while, so stops run at once would interleave.
         await new Promise((r) => setTimeout(r, 5));
         if (part === 'control') throw new Error('boom');
         events.push(`end ${part}`);
@@ -62,8 +64,8 @@ describe('npm start: stop in dependency order', function () {
     try {
       pids = await new Promise<{ own: number; same: number }>((resolve) => readline.createInterface({ input: parent.stdout! }).once('line', (l) => resolve(JSON.parse(l))));
       process.kill(-parent.pid!, 'SIGINT'); // what the terminal does on Ctrl-C
-      const deadline = Date.now() + 5000;
-      while (alive(pids.same) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const same = pids.same;
+      await until('the child in the same group to die', () => !alive(same), 5000);
       assert.equal(alive(pids.same), false, 'a child in the same group dies with Ctrl-C');
       assert.equal(alive(pids.own), true, 'a child in its own group is left for the ordered stop');
       assert.equal(alive(parent.pid!), true);
