@@ -111,7 +111,8 @@ const ROLLUP_AGG: Record<Aggregation, string> = {
   last: '(array_agg(last ORDER BY time DESC))[1]',
 };
 
-const ROLLUPS = {
+/** The rollup tables and their units (SQL text chosen by the router, never by a caller). */
+export const ROLLUPS = {
   '1m': { table: 'samples_1m', unit: "INTERVAL '1 minute'" },
   '1h': { table: 'samples_1h', unit: "INTERVAL '1 hour'" },
 } as const;

@@ -1,0 +1,334 @@
+/**
+ * Fleet-scale queries (issue 17): one aggregated answer over many series, computed in
+ * SQL so a total over 10,000 interfaces never leaves the database as 10,000 lines.
+ *
+ * A query is a path pattern (or a metric such as `interfaces: in-octets`, one model per
+ * device: core/path-equivalence.ts), an optional counter `rate`, an aggregation across
+ * series (`sum`, `avg`, `min`, `max`, `count`, `last`), an optional group by (`device`,
+ * `site`, `protocol`, `series`, or a list key of the path such as `interface[name]`)
+ * and an optional top/bottom N of the groups by their mean over the range.
+ *
+ * The data (raw samples, 1-minute or 1-hour rollups, completed from raw past the
+ * rollup's newest bucket) and the step are chosen as the query router chooses them
+ * (query/router.ts). Per series and step the database takes the step's value — its
+ * average (sum, avg, count), min, max or last value; for a rate the non-negative
+ * per-second increase of the step's last value over the previous step's, with 32/64-bit
+ * wraps followed and resets left out exactly as query/rate.ts does, over the time between
+ * the two last samples (at rollup resolution: their rollup buckets) — and only then
+ * combines the series of each group. A series' value also stands for the steps since
+ * its previous point when they are at most `maxGapMs` apart (a series sampled less
+ * often than the step does not make the total dip); further apart, those steps are a
+ * gap for that series. A group's step that no series has a value for is a gap (null).
+ * Series that start or stop within the range count where they have values. See
+ * docs/queries.md and ADR 140.
+ *
+ * Every value is a bound parameter; the only SQL text spliced in comes from the fixed
+ * tables below, chosen by this module from validated enums.
+ */
+import { z } from 'zod';
+import { parsePath } from '../core/path';
+import { modelPaths, isMetricName, findMetric, METRICS } from '../core/path-equivalence';
+import { compilePathPattern } from './path-pattern';
+import { chooseResolution, ROLLUPS, type Queryable, type Resolution } from './router';
+
+/** Aggregations across the series of a group. */
+export const FLEET_AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'last'] as const;
+export type FleetAggregation = (typeof FLEET_AGGREGATIONS)[number];
+
+/** Most series one fleet query may combine; past it the query is refused, naming what to change. */
+export const MAX_FLEET_SERIES = 20_000;
+/** Most groups a query without top/bottom N may return. */
+export const MAX_FLEET_GROUPS = 200;
+/** Shortest step of an aggregated answer: series are combined per step, never per raw sample. */
+const MIN_STEP_MS = 1000;
+/** Default silence a series' value may stand for (at least two steps). */
+const DEFAULT_MAX_GAP_MS = 30_000;
+
+/** A group-by: a property of the device, each series alone, or a list key of the path (`interface[name]`). */
+const GroupBySchema = z.union([
+  z.enum(['device', 'site', 'protocol', 'series']),
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}\[[A-Za-z][A-Za-z0-9_.:-]{0,63}\]$/, 'device, site, protocol, series or a list key of the path such as interface[name]'),
+]);
+
+/** The query model (validated): see the module comment. */
+export const FleetQuerySchema = z
+  .object({
+    /** Path pattern (query/path-pattern.ts grammar) or a metric name (`interfaces: in-octets`). */
+    path: z.string().min(1).max(1024),
+    /** Only these devices (default: every device). */
+    deviceIds: z.array(z.number().int().positive()).max(10_000).optional(),
+    from: z.number().finite(),
+    to: z.number().finite(),
+    widthPx: z.number().int().min(1).max(4000).default(1000),
+    rate: z.boolean().default(false),
+    agg: z.enum(FLEET_AGGREGATIONS).default('sum'),
+    groupBy: GroupBySchema.optional(),
+    /** The N groups with the highest (`top`) or lowest (`bottom`) mean over the range. */
+    top: z.number().int().min(1).max(100).optional(),
+    bottom: z.number().int().min(1).max(100).optional(),
+    /** Longest interval between two points of a series whose value stands for the steps between them. */
+    maxGapMs: z.number().int().min(0).max(86_400_000).optional(),
+    /** Force a resolution (benchmarks, scripts); `auto` lets the router choose. */
+    resolution: z.enum(['auto', 'raw', '1m', '1h']).default('auto'),
+  })
+  .strict()
+  .refine((q) => q.to > q.from, { message: 'to must be after from', path: ['to'] })
+  .refine((q) => q.top === undefined || q.bottom === undefined, { message: 'give top or bottom, not both', path: ['bottom'] })
+  .refine((q) => (q.top === undefined && q.bottom === undefined) || q.groupBy !== undefined, {
+    message: 'top/bottom rank groups: give groupBy too (e.g. "series" for the busiest series)',
+    path: ['groupBy'],
+  });
+export type FleetQuery = z.input<typeof FleetQuerySchema>;
+type ParsedQuery = z.output<typeof FleetQuerySchema>;
+
+/** A query the model accepts but the budgets do not: the message names what to change. */
+export class QueryRefusedError extends Error {
+  readonly code = 'QUERY_REFUSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryRefusedError';
+  }
+}
+
+/** One aggregated line. */
+export interface FleetGroup {
+  /** Label: device name, site, protocol, key value, `<device> <path>` or the aggregation's name. */
+  key: string;
+  /** Series combined in it. */
+  series: number;
+  /** Its mean over the range (the top/bottom ranking value); null when it has no value at all. */
+  mean: number | null;
+  /** One point per step from `from` (step-aligned) to `to`; null where no series had a value. */
+  points: Array<{ t: number; v: number | null }>;
+}
+
+/** What a fleet query returns. */
+export interface FleetResult {
+  resolution: Resolution;
+  bucketMs: number;
+  /** Start of the first step (from aligned down to a step). */
+  from: number;
+  to: number;
+  agg: FleetAggregation;
+  rate: boolean;
+  groupBy: string | null;
+  /** Series matched and combined. */
+  seriesCount: number;
+  /** Groups before top/bottom N. */
+  groupCount: number;
+  groups: FleetGroup[];
+}
+
+/** A matched series with what grouping needs. */
+export interface FleetSeries {
+  id: number;
+  deviceId: number;
+  deviceName: string;
+  site: string | null;
+  protocol: string;
+  path: string;
+}
+
+/** Series matching a pattern or metric (per device only its first model), ordered by device name and path; `limit` rows at most. */
+export async function resolveFleetSeries(db: Queryable, path: string, deviceIds: number[] | undefined, limit: number): Promise<FleetSeries[]> {
+  if (isMetricName(path) && !findMetric(path)) throw new QueryRefusedError(`Unknown metric ${path}; known: ${[...METRICS.keys()].join(', ')}`);
+  const regexes = modelPaths(path).map((m) => compilePathPattern(m.pattern).regex);
+  const res = await db.query<{ id: string; device_id: number; path: string; name: string; site: string | null; protocol: string }>(
+    `WITH m AS (
+       SELECT s.id, s.device_id, s.path, d.name, d.site, d.protocol,
+              (SELECT min(r.i) FROM unnest($1::text[]) WITH ORDINALITY AS r(re, i) WHERE s.path ~ r.re) AS model
+         FROM series s JOIN devices d ON d.id = s.device_id
+        WHERE s.kind = 'number' AND (cardinality($2::int[]) = 0 OR s.device_id = ANY($2::int[]))
+     )
+     SELECT id, device_id, path, name, site, protocol
+       FROM (SELECT *, min(model) OVER (PARTITION BY device_id) AS first FROM m WHERE model IS NOT NULL) x
+      WHERE model = first
+      ORDER BY name, path LIMIT $3`,
+    [regexes, deviceIds ?? [], limit],
+  );
+  return res.rows.map((r) => ({ id: Number(r.id), deviceId: Number(r.device_id), deviceName: r.name, site: r.site, protocol: r.protocol, path: r.path }));
+}
+
+/** The group label of a series, or undefined when the series has no such key (it is left out). */
+export function groupKey(s: FleetSeries, groupBy: string | undefined, agg: FleetAggregation): string | undefined {
+  switch (groupBy) {
+    case undefined:
+      return agg;
+    case 'device':
+      return s.deviceName;
+    case 'site':
+      return s.site ?? '(no site)';
+    case 'protocol':
+      return s.protocol;
+    case 'series':
+      return `${s.deviceName} ${s.path}`;
+  }
+  const [, elem, key] = /^(.*)\[(.*)\]$/.exec(groupBy)!;
+  const elems = parsePath(s.path).elems;
+  for (let i = elems.length - 1; i >= 0; i--) {
+    const value = elems[i].name === elem ? elems[i].keys?.[key] : undefined;
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Per series and step, the value the series contributes (before a rate). */
+const STEP_VALUE: Record<FleetAggregation, string> = { sum: 'avg', avg: 'avg', count: 'avg', min: 'min', max: 'max', last: 'last' };
+
+/** Combining the series' values of a step. */
+const ACROSS: Record<FleetAggregation, string> = {
+  sum: 'sum(f.v)',
+  avg: 'avg(f.v)',
+  min: 'min(f.v)',
+  max: 'max(f.v)',
+  count: 'count(*)::float8',
+  last: '(array_agg(f.v ORDER BY f.lt DESC, f.s DESC))[1]',
+};
+
+/** Increase of a counter from pl to last, as counterIncrease in query/rate.ts (32/64-bit wraps). */
+const INCREASE = (() => {
+  const wrap = (w: string) => `WHEN pl >= 0.9::float8 * ${w} AND pl < ${w} AND last < 0.1::float8 * ${w} THEN (${w} - pl) + last`;
+  return `CASE WHEN last >= pl THEN last - pl ${wrap('4294967296::float8')} ${wrap('18446744073709551616::float8')} END`;
+})();
+
+const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
+const STEP_OF = (col: string) => `(floor(extract(epoch FROM ${col}) * 1000 / $5::numeric) * $5::numeric)::float8`;
+
+/** Per series and step: avg, min, max, last and the time of the last (ms) — from raw samples or a rollup completed from raw. */
+function stepSource(resolution: Resolution): string {
+  if (resolution === 'raw') {
+    return `SELECT series_id AS s, ${STEP_OF('time')} AS b, avg(value) AS avg, min(value) AS min, max(value) AS max,
+                   (array_agg(value ORDER BY time DESC))[1] AS last, (extract(epoch FROM max(time)) * 1000)::float8 AS lt
+              FROM samples WHERE series_id = ANY($1::bigint[]) AND time >= ${TS(3)} AND time <= ${TS(4)}
+             GROUP BY 1, 2`;
+  }
+  const { table, unit } = ROLLUPS[resolution];
+  // A sample past the rollup's newest bucket counts at its rollup bucket's start, like a rolled-up one.
+  return `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
+                 (array_agg(last ORDER BY time DESC))[1] AS last,
+                 (extract(epoch FROM max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch'))) * 1000)::float8 AS lt
+            FROM (SELECT series_id, bucket AS time, min, max, avg, last, count
+                    FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}
+                  UNION ALL
+                  SELECT series_id, time, value, value, value, value, 1
+                    FROM samples
+                   WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
+                     AND time >= greatest(${TS(3)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[])))) r
+           GROUP BY 1, 2`;
+}
+
+/**
+ * The statement: $1 series ids, $2 their group numbers, $3 read-from (ms), $4 to, $5 step,
+ * $6 max gap, $7 first step, $8 N groups kept (top/bottom; NULL: all).
+ */
+function fleetSql(resolution: Resolution, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
+  const value = rate
+    ? `CASE WHEN pb IS NULL OR b - pb > $6::float8 THEN NULL ELSE (${INCREASE}) * 1000 / (lt - plt) END`
+    : STEP_VALUE[agg];
+  const rank = order === 'bottom' ? 'ASC' : 'DESC';
+  return `WITH m AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS m(s, g)),
+     src AS (${stepSource(resolution)}),
+     seq AS (SELECT s, b, avg, min, max, last, lt, lag(b) OVER w AS pb, lag(last) OVER w AS pl, lag(lt) OVER w AS plt
+               FROM src WINDOW w AS (PARTITION BY s ORDER BY b)),
+     val AS (SELECT s, b, pb, lt, ${value} AS v FROM seq),
+     filled AS (
+       SELECT s, b, v, lt FROM val WHERE v IS NOT NULL AND b >= $7::float8
+       UNION ALL
+       SELECT val.s, fill.fb::float8, val.v, fill.fb::float8
+         FROM val CROSS JOIN LATERAL generate_series((val.pb + $5::float8)::bigint, (val.b - $5::float8)::bigint, $5::bigint) AS fill(fb)
+        WHERE val.v IS NOT NULL AND val.b - val.pb > $5::float8 AND val.b - val.pb <= $6::float8 AND fill.fb >= $7::float8
+     ),
+     agg AS (SELECT m.g, f.b, ${ACROSS[agg]} AS v FROM filled f JOIN m ON m.s = f.s GROUP BY 1, 2),
+     ranked AS (SELECT g, avg(v) AS mean FROM agg GROUP BY g ORDER BY mean ${rank} NULLS LAST, g LIMIT $8)
+   SELECT a.g, a.b AS t, a.v, r.mean FROM agg a JOIN ranked r ON r.g = a.g ORDER BY a.g, a.b`;
+}
+
+/** Run a fleet query: see the module comment. Throws a ZodError, PathSyntaxError or QueryRefusedError on bad input. */
+export async function queryFleet(db: Queryable, input: FleetQuery): Promise<FleetResult> {
+  const q: ParsedQuery = FleetQuerySchema.parse(input);
+  const chosen = chooseResolution(q.from, q.to, q.widthPx, q.resolution);
+  const bucketMs = Math.max(MIN_STEP_MS, chosen.bucketMs);
+  const maxGapMs = q.maxGapMs ?? Math.max(2 * bucketMs, DEFAULT_MAX_GAP_MS);
+  const from = Math.floor(q.from / bucketMs) * bucketMs;
+  const result: FleetResult = {
+    resolution: chosen.resolution,
+    bucketMs,
+    from,
+    to: q.to,
+    agg: q.agg,
+    rate: q.rate,
+    groupBy: q.groupBy ?? null,
+    seriesCount: 0,
+    groupCount: 0,
+    groups: [],
+  };
+
+  const series = await resolveFleetSeries(db, q.path, q.deviceIds, MAX_FLEET_SERIES + 1);
+  if (series.length > MAX_FLEET_SERIES) {
+    throw new QueryRefusedError(
+      `The path matches more than ${MAX_FLEET_SERIES.toLocaleString('en-US')} series; narrow the pattern (e.g. a key value such as [name=Ethernet*]) or choose devices.`,
+    );
+  }
+  const labels: string[] = [];
+  const groupOf = new Map<string, number>();
+  const members = new Map<number, number>();
+  const ids: number[] = [];
+  const groups: number[] = [];
+  for (const s of series) {
+    const key = groupKey(s, q.groupBy, q.agg);
+    if (key === undefined) continue;
+    let g = groupOf.get(key);
+    if (g === undefined) {
+      groupOf.set(key, (g = labels.length));
+      labels.push(key);
+    }
+    ids.push(s.id);
+    groups.push(g);
+    members.set(g, (members.get(g) ?? 0) + 1);
+  }
+  result.seriesCount = ids.length;
+  result.groupCount = labels.length;
+  const order = q.top !== undefined ? 'top' : q.bottom !== undefined ? 'bottom' : undefined;
+  if (order === undefined && labels.length > MAX_FLEET_GROUPS) {
+    throw new QueryRefusedError(
+      `Grouping by ${q.groupBy} gives ${labels.length} groups (at most ${MAX_FLEET_GROUPS} are drawn); ask for the top or bottom N, a coarser group by, or a narrower pattern.`,
+    );
+  }
+  if (ids.length === 0) return result;
+
+  // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
+  const readFrom = from - Math.max(bucketMs, maxGapMs);
+  const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(fleetSql(chosen.resolution, q.agg, q.rate, order), [
+    ids,
+    groups,
+    readFrom,
+    q.to,
+    bucketMs,
+    maxGapMs,
+    from,
+    q.top ?? q.bottom ?? null,
+  ]);
+
+  const byGroup = new Map<number, { mean: number | null; values: Map<number, number | null> }>();
+  for (const r of res.rows) {
+    const g = Number(r.g);
+    let entry = byGroup.get(g);
+    if (!entry) byGroup.set(g, (entry = { mean: r.mean === null ? null : Number(r.mean), values: new Map() }));
+    entry.values.set(Number(r.t), r.v === null ? null : Number(r.v));
+  }
+  const steps: number[] = [];
+  for (let t = from; t <= q.to; t += bucketMs) steps.push(t);
+  const chosenGroups = order === undefined ? labels.map((_, g) => g) : [...byGroup.keys()];
+  for (const g of chosenGroups) {
+    const entry = byGroup.get(g);
+    result.groups.push({
+      key: labels[g],
+      series: members.get(g) ?? 0,
+      mean: entry?.mean ?? null,
+      points: steps.map((t) => ({ t, v: entry?.values.get(t) ?? null })),
+    });
+  }
+  if (order === undefined) result.groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  else result.groups.sort((a, b) => ((order === 'top' ? (b.mean ?? -Infinity) - (a.mean ?? -Infinity) : (a.mean ?? Infinity) - (b.mean ?? Infinity)) || (a.key < b.key ? -1 : 1)));
+  return result;
+}
