@@ -16,6 +16,7 @@ import {
 } from '../../../temporal/fleet-client';
 import { recordSessionStates } from '../../../storage/device-list';
 import { ctx, temporalClient } from './context.server';
+import { workflowListUrl } from './temporal-links';
 
 /** Keep the devices list's state mirror (ADR 095) as fresh as what a page just learnt from the workflow. */
 function remember(statuses: Array<DeviceSessionStatus | undefined>): void {
@@ -82,6 +83,12 @@ export async function sessionStatuses(ids: number[], ms = 2000): Promise<Map<num
   );
   remember([...out.values()]);
   return out;
+}
+
+/** Temporal Web's workflow list filtered by a visibility query (web/app/lib/temporal-links.ts builds them). */
+export function workflowListLink(query: string): string {
+  const { config } = ctx();
+  return workflowListUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, query);
 }
 
 /** Link to a device's workflow in Temporal Web. */

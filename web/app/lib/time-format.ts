@@ -1,8 +1,8 @@
 /**
  * How pages print a time: in the page's time zone (the `tz` cookie of ADR 092, UTC by
- * default) and always naming that zone, so a printed time is never ambiguous. The one
- * formatter of server-rendered times (device page, devices list, sites, gaps, bulk
- * actions, state panels); exports (CSV) stay ISO UTC. Pure, browser-safe: server and
+ * default) and always naming that zone, so a printed time is never ambiguous (ADR 125).
+ * The one formatter of server-rendered times (device page with its gaps and errors,
+ * devices list, bulk actions, state panels and tables); exports (CSV) stay ISO UTC. Pure, browser-safe: server and
  * browser render the same text from the same zone, so hydration matches.
  */
 import { isUtc, zoneOffsetMs } from './timezone';

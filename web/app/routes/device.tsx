@@ -16,7 +16,8 @@ import { deviceInterfaces } from '../lib/interfaces.server';
 import { newestStoredPointAt } from '../../../storage/newest-points';
 import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
-import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowUrl } from '../lib/sessions.server';
+import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowListLink, workflowUrl } from '../lib/sessions.server';
+import { deviceSessionQuery } from '../lib/temporal-links';
 import { ago, formatValue } from '../lib/format';
 import { isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
@@ -114,6 +115,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
+    // Every run of this device's session (continue-as-new included) in Temporal Web's list.
+    workflowRunsUrl: workflowListLink(deviceSessionQuery(device.id)),
     // The charts' range, like a dashboard's: the last 15 minutes, live, unless the page asks for another.
     window: resolveWindow(new URL(request.url).searchParams, '15m', now),
     now,
@@ -201,7 +204,7 @@ function OutageLine({ outage, now, testId }: { outage: Outage; now: number; test
 }
 
 export default function Device() {
-  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
@@ -340,6 +343,10 @@ export default function Device() {
             <dd>
               <a href={workflowUrl} target="_blank" rel="noreferrer">
                 Session history in Temporal Web
+              </a>{' '}
+              ·{' '}
+              <a href={workflowRunsUrl} target="_blank" rel="noreferrer" data-testid="workflow-runs">
+                all its runs
               </a>
             </dd>
           </dl>

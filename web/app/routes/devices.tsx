@@ -14,6 +14,8 @@ import { ago } from '../lib/format';
 import { formatStamp } from '../lib/time-format';
 import { useTimeZone } from '../components/TimeZone';
 import { fleetStateMirror } from '../lib/fleet-state.server';
+import { workflowListLink } from '../lib/sessions.server';
+import { SESSION_VIEWS } from '../lib/temporal-links';
 import { deviceSites, deviceStateCounts, listDevices } from '../../../storage/device-list';
 import { listProfileNames } from '../../../storage/profiles';
 import {
@@ -52,6 +54,13 @@ export async function loader({ request }: Route.LoaderArgs) {
   ]);
   return {
     canEdit: user.role === 'admin',
+    // Temporal Web's workflow list filtered to device sessions (its List Filter in the URL; docs/sessions.md).
+    temporalViews: {
+      running: workflowListLink(SESSION_VIEWS.running),
+      parked: workflowListLink(SESSION_VIEWS.parked),
+      backoff: workflowListLink(SESSION_VIEWS.backoff),
+      notStreaming: workflowListLink(SESSION_VIEWS.notStreaming),
+    },
     filter,
     view,
     total,
@@ -123,7 +132,7 @@ const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string
 ];
 
 export default function Devices() {
-  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError } = useLoaderData<typeof loader>();
+  const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError, temporalViews } = useLoaderData<typeof loader>();
   const zone = useTimeZone();
   const back = href(filter, view);
   const pages = Math.max(1, Math.ceil(total / view.size));
@@ -176,6 +185,24 @@ export default function Devices() {
           fleet <strong>{pointsPerSecond === null ? '…' : pointsPerSecond.toFixed(1)}</strong> points/s
         </span>
       </nav>
+      <p className="muted small" data-testid="temporal-views">
+        Sessions in Temporal Web:{' '}
+        <a href={temporalViews.running} target="_blank" rel="noreferrer" data-testid="temporal-view-running">
+          all running
+        </a>{' '}
+        ·{' '}
+        <a href={temporalViews.parked} target="_blank" rel="noreferrer" data-testid="temporal-view-parked">
+          parked
+        </a>{' '}
+        ·{' '}
+        <a href={temporalViews.backoff} target="_blank" rel="noreferrer" data-testid="temporal-view-backoff">
+          in backoff
+        </a>{' '}
+        ·{' '}
+        <a href={temporalViews.notStreaming} target="_blank" rel="noreferrer" data-testid="temporal-view-not-streaming">
+          not streaming
+        </a>
+      </p>
       {statesError ? (
         <p className="muted" data-testid="states-stale">
           Session states could not be read from Temporal ({statesError}); {statesAt ? `shown as of ${formatStamp(statesAt, zone)}` : 'shown as last recorded'}.
