@@ -1,10 +1,13 @@
 /**
  * Bulk actions over many devices (issue 19), shared by the web app and `ctl`:
- * pause, resume, reconfigure (acknowledged workflow updates), enable, disable,
- * attach or detach a profile (one SQL statement, then a reconfigure signal per
- * running session), delete. Session calls run with bounded concurrency; every
- * action is recorded in bulk_actions (who, when, filter, count, progress, the
- * result per device). Also the session-state mirror: visibility → device_session_state.
+ * pause and resume (signals, bounded concurrency, then acknowledged when visibility
+ * shows each workflow in the new state: ADR 136), reconfigure (acknowledged workflow
+ * updates), enable, disable, attach or detach a profile (one SQL statement, then a
+ * reconfigure signal per running session), delete. Session calls run with bounded
+ * concurrency; every action is recorded in bulk_actions (who, when, filter, count,
+ * progress, the result per device), and may run in the background of the process that
+ * started it (startBulkAction: the web app's progress page reads the record).
+ * Also the session-state mirror: visibility → device_session_state.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
@@ -12,13 +15,13 @@ import type { BulkAction } from '../core/device-filter';
 import type { DeviceSessionOptions, DeviceSessionStatus } from '../core/names';
 import { databaseNow, recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
 import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
-import { finishBulkAction, insertBulkAction, updateBulkProgress } from '../storage/bulk-actions';
+import { failBulkAction, finishBulkAction, insertBulkAction, updateBulkProgress } from '../storage/bulk-actions';
 import {
   listSessions,
-  pauseDevice,
   reconfigureDevice,
-  resumeDevice,
+  signalPause,
   signalReconfigure,
+  signalResume,
   startDeviceSession,
   stopDeviceSession,
   type DeviceRef,
@@ -37,6 +40,8 @@ export interface DeviceResult {
   status?: DeviceSessionStatus;
   /** What happened, when it is not an acknowledged status (e.g. `no session running`, `started`). */
   note?: string;
+  /** The session state visibility showed when it acknowledged a signalled pause or resume. */
+  state?: string;
   error?: string;
 }
 
@@ -98,6 +103,56 @@ export interface BulkOutcome {
   ok: number;
   failed: number;
   ms: number;
+  /** Calls made to Temporal (signals, updates, starts, visibility pages). */
+  temporalCalls: number;
+}
+
+/** How long a signalled pause or resume may take to show in visibility before its device counts as failed. */
+export const BULK_ACK_TIMEOUT_MS = 120_000;
+
+/**
+ * Send `signal` to every device (`concurrency` calls at a time), then read visibility —
+ * one listing of the workflows matching `acknowledgedWhere`, every second — until each
+ * signalled workflow appears in it (acknowledged with its state) or `timeoutMs` passes.
+ * A rejected signal (no workflow) fails at once. Returns one result per id, in order.
+ */
+export async function signalAndAwait(
+  client: Client,
+  ids: number[],
+  opts: { concurrency: number; signal: (id: number) => Promise<void>; acknowledgedWhere: string; timeoutMs?: number; onResult?: (r: DeviceResult) => void; onCall?: () => void },
+): Promise<DeviceResult[]> {
+  const pending = new Set<number>();
+  const byId = new Map<number, DeviceResult>();
+  const sent = await forEachDevice(ids, opts.concurrency, async (id) => {
+    opts.onCall?.();
+    await opts.signal(id);
+  });
+  for (const r of sent) {
+    if (r.ok) pending.add(r.deviceId);
+    else {
+      byId.set(r.deviceId, r);
+      opts.onResult?.(r);
+    }
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS);
+  while (pending.size > 0) {
+    const listed = await listSessions(client, opts.acknowledgedWhere).catch(() => []);
+    opts.onCall?.();
+    for (const s of listed) {
+      if (!pending.delete(s.deviceId)) continue;
+      const r: DeviceResult = { deviceId: s.deviceId, ok: true, state: s.state };
+      byId.set(s.deviceId, r);
+      opts.onResult?.(r);
+    }
+    if (pending.size === 0 || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  for (const id of pending) {
+    const r: DeviceResult = { deviceId: id, ok: false, error: `signal sent, not acknowledged within ${Math.round((opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS) / 1000)} s` };
+    byId.set(id, r);
+    opts.onResult?.(r);
+  }
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** Reconfigure a running session by signal, or start one when none runs (as the single-device path does). */
@@ -117,9 +172,15 @@ async function reconfigureOrStart(deps: BulkDeps, d: SelectedDevice, reason: str
 
 /** Run a bulk action, recording it in bulk_actions with progress while it runs and the results at the end. */
 export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<BulkOutcome> {
-  const { db } = deps;
-  const started = Date.now();
-  const id = await insertBulkAction(db, {
+  return (await startBulkAction(deps, req)).done;
+}
+
+/**
+ * Record a bulk action and start it; `done` settles when it finished. A failure of the
+ * whole action (not of one device) is recorded as the action's error and rejects `done`.
+ */
+export async function startBulkAction(deps: BulkDeps, req: BulkRequest): Promise<{ id: number; done: Promise<BulkOutcome> }> {
+  const id = await insertBulkAction(deps.db, {
     who: req.who,
     action: req.action,
     profileId: req.profileId,
@@ -127,33 +188,64 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
     filter: req.filter,
     deviceCount: req.devices.length,
   });
+  const done = carryOut(deps, req, id).catch(async (err) => {
+    await failBulkAction(deps.db, id, (err as Error).message).catch(() => undefined);
+    throw err;
+  });
+  // The caller may not wait (the web app answers with the progress page): never an unhandled rejection.
+  done.catch(() => undefined);
+  return { id, done };
+}
+
+async function carryOut(deps: BulkDeps, req: BulkRequest, id: number): Promise<BulkOutcome> {
+  const { db } = deps;
+  const started = Date.now();
   const reason = `bulk ${req.action} (#${id}) by ${req.who}`;
   const byId = new Map(req.devices.map((d) => [d.id, d]));
   const ids = req.devices.map((d) => d.id);
   let done = 0;
   let failed = 0;
   let lastProgress = Date.now();
+  let temporalCalls = 0;
   const progress = (r: DeviceResult) => {
     done++;
     if (!r.ok) failed++;
-    if (Date.now() - lastProgress > 1000) {
+    if (Date.now() - lastProgress > 500) {
       lastProgress = Date.now();
       void updateBulkProgress(db, id, done, failed).catch(() => undefined);
     }
   };
   const session = (op: (d: SelectedDevice) => Promise<DeviceSessionStatus | string | void>) =>
-    forEachDevice(ids, deps.concurrency, (deviceId) => op(byId.get(deviceId)!), progress);
+    forEachDevice(
+      ids,
+      deps.concurrency,
+      (deviceId) => {
+        temporalCalls++;
+        return op(byId.get(deviceId)!);
+      },
+      progress,
+    );
   const needsWorkflow = (d: SelectedDevice) => {
     if (!d.hasWorkflow) throw new Error('no session running');
   };
+  const signalled = (signal: (id: number) => Promise<void>, acknowledgedWhere: string) =>
+    signalAndAwait(deps.client, ids, {
+      concurrency: deps.concurrency,
+      signal: async (deviceId) => (needsWorkflow(byId.get(deviceId)!), signal(deviceId)),
+      acknowledgedWhere,
+      onResult: progress,
+      onCall: () => temporalCalls++,
+    });
 
   let results: DeviceResult[];
   switch (req.action) {
+    // Signals and one visibility listing a second instead of an update each (ADR 136): an update holds a
+    // call open until the session ended (a heartbeat later), which bounded 5,000 pauses to ~47/s.
     case 'pause':
-      results = await session(async (d) => (needsWorkflow(d), pauseDevice(deps.client, d.id, reason)));
+      results = await signalled((deviceId) => signalPause(deps.client, deviceId, reason), `SessionState = 'paused'`);
       break;
     case 'resume':
-      results = await session(async (d) => (needsWorkflow(d), resumeDevice(deps.client, d.id, reason)));
+      results = await signalled((deviceId) => signalResume(deps.client, deviceId, reason), `SessionState != 'paused'`);
       break;
     case 'reconfigure':
       results = await session(async (d) => {
@@ -199,16 +291,16 @@ export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<B
   await recordSessionStates(
     db,
     results
-      .filter((r) => r.status || r.note === 'session started')
-      .map((r) => ({ deviceId: r.deviceId, state: r.status?.state ?? 'connecting' })),
+      .filter((r) => r.status || r.state || r.note === 'session started')
+      .map((r) => ({ deviceId: r.deviceId, state: r.state ?? r.status?.state ?? 'connecting' })),
   ).catch(() => undefined);
   const ok = results.filter((r) => r.ok).length;
   await finishBulkAction(
     db,
     id,
-    results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.status?.state, note: r.note, error: r.error })),
+    results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.state ?? r.status?.state, note: r.note, error: r.error })),
   );
-  return { id, results, ok, failed: results.length - ok, ms: Date.now() - started };
+  return { id, results, ok, failed: results.length - ok, ms: Date.now() - started, temporalCalls };
 }
 
 /** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */

@@ -33,8 +33,11 @@ export const BULK_ACTION_LABELS: Record<BulkAction, string> = {
 };
 
 /** Columns the list sorts on. */
-export const SORT_COLUMNS = ['name', 'protocol', 'address', 'site', 'state', 'enabled'] as const;
+export const SORT_COLUMNS = ['name', 'protocol', 'address', 'site', 'state', 'enabled', 'points', 'seen'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
+
+/** Columns whose first click sorts descending (busiest, most recently seen first). */
+export const SORT_DESC_FIRST: readonly SortColumn[] = ['points', 'seen'];
 
 /** Page sizes offered. */
 export const PAGE_SIZES = [25, 50, 100, 200] as const;

@@ -57,6 +57,11 @@ export async function finishBulkAction(db: Knex, id: number, results: BulkResult
     });
 }
 
+/** Record a bulk action as stopped by an error of the whole action (not of one device). */
+export async function failBulkAction(db: Knex, id: number, error: string): Promise<void> {
+  await db('bulk_actions').where({ id }).update({ finished_at: db.fn.now(), error: error.slice(0, 2000) });
+}
+
 /** A recorded bulk action, newest first in listings. */
 export interface BulkRecord {
   id: number;
@@ -69,6 +74,8 @@ export interface BulkRecord {
   count: number;
   done: number;
   failed: number;
+  /** Why the whole action stopped, when it did. */
+  error: string | null;
 }
 
 /** The newest recorded bulk actions. */
@@ -85,7 +92,29 @@ export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecor
     count: r.device_count,
     done: r.done,
     failed: r.failed,
+    error: r.error ?? null,
   }));
+}
+
+/** One recorded bulk action with its results (null while it runs), or undefined. */
+export async function getBulkAction(db: Knex, id: number): Promise<(BulkRecord & { profileId: number | null; results: BulkResultRow[] | null }) | undefined> {
+  const r = await db('bulk_actions').where({ id }).first();
+  if (!r) return undefined;
+  return {
+    id: Number(r.id),
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    who: r.user_email,
+    action: r.action,
+    selection: r.selection,
+    filter: r.filter,
+    count: r.device_count,
+    done: r.done,
+    failed: r.failed,
+    error: r.error ?? null,
+    profileId: r.profile_id,
+    results: r.results,
+  };
 }
 
 /** One recorded bulk action's results, or undefined. */

@@ -2,8 +2,10 @@
  * The devices repository's fleet queries (issue 19): one filtered, sorted page of
  * devices with its total, counts per session state, the ids a bulk action applies
  * to, the CSV export, the sites summary, and the session-state mirror the list
- * reads instead of asking Temporal per row (ADR 095). Names and sites sort in the
- * `natural_order` collation (`sw-2` before `sw-10`), with indexes.
+ * reads instead of asking Temporal per row (ADR 095), and the per-device traffic
+ * mirror (points/s, last seen: ADR 135). Names and sites sort in the `natural_order`
+ * collation (`sw-2` before `sw-10`), with indexes; every sort ends in name and id, so
+ * pages are stable.
  */
 import type { Knex } from 'knex';
 import type { DeviceFilter, DeviceListView, ListState, SortColumn } from '../core/device-filter';
@@ -13,12 +15,16 @@ import type { DeviceListItem } from './devices';
 const STATE_SQL = `CASE WHEN NOT d.enabled THEN 'disabled' ELSE coalesce(s.state, 'not started') END`;
 
 const ORDER_SQL: Record<SortColumn, string> = {
-  name: `d.name COLLATE natural_order %DIR%, d.id`,
+  // The id follows the direction so that both directions read the (name, id) index in order.
+  name: `d.name COLLATE natural_order %DIR%, d.id %DIR%`,
   protocol: `d.protocol %DIR%, d.name COLLATE natural_order, d.id`,
-  address: `d.host COLLATE natural_order %DIR%, d.port %DIR%, d.id`,
+  address: `d.host COLLATE natural_order %DIR%, d.port %DIR%, d.id %DIR%`,
   site: `d.site COLLATE natural_order %DIR% NULLS LAST, d.name COLLATE natural_order, d.id`,
   state: `${STATE_SQL} %DIR%, d.name COLLATE natural_order, d.id`,
   enabled: `d.enabled %DIR%, d.name COLLATE natural_order, d.id`,
+  points: `coalesce(a.points_per_second, 0) %DIR%, d.name COLLATE natural_order, d.id`,
+  // Never seen counts as oldest: first when ascending (stalest first), last when descending.
+  seen: `a.last_seen %DIR% %NULLS%, d.name COLLATE natural_order, d.id`,
 };
 
 /** `LIKE` pattern matching strings that start with `prefix`. */
@@ -55,22 +61,31 @@ function whereOf(filter: DeviceFilter, opts: { withoutState?: boolean } = {}): {
 }
 
 const FROM = `FROM devices d LEFT JOIN device_session_state s ON s.device_id = d.id`;
+/** FROM with the traffic mirror (only the list's page needs it). */
+const FROM_WITH_ACTIVITY = `${FROM} LEFT JOIN device_activity a ON a.device_id = d.id`;
 
 /** One row of the devices list: the device and its session state. */
 export interface DeviceListRow extends DeviceListItem {
   state: ListState;
   /** Whether a session workflow runs for the device (as visibility last said). */
   hasWorkflow: boolean;
+  /** Points stored per second in the traffic mirror's last window (0 when none). */
+  pointsPerSecond: number;
+  /** Time of the newest stored point the traffic mirror has seen (ms), or null. */
+  lastSeen: number | null;
 }
 
 /** One page of the filtered, sorted list, and how many devices match in all. */
 export async function listDevices(db: Knex, filter: DeviceFilter, view: DeviceListView): Promise<{ rows: DeviceListRow[]; total: number }> {
   const where = whereOf(filter);
-  const order = ORDER_SQL[view.sort].replaceAll('%DIR%', view.dir === 'desc' ? 'DESC' : 'ASC');
+  const order = ORDER_SQL[view.sort]
+    .replaceAll('%DIR%', view.dir === 'desc' ? 'DESC' : 'ASC')
+    .replaceAll('%NULLS%', view.dir === 'desc' ? 'NULLS LAST' : 'NULLS FIRST');
   const [{ rows }, { rows: count }] = await Promise.all([
     db.raw(
-      `SELECT d.id, d.name, d.protocol, d.host, d.port, d.site, d.enabled, ${STATE_SQL} AS state, s.device_id IS NOT NULL AS "hasWorkflow"
-         ${FROM} ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      `SELECT d.id, d.name, d.protocol, d.host, d.port, d.site, d.enabled, ${STATE_SQL} AS state, s.device_id IS NOT NULL AS "hasWorkflow",
+              coalesce(a.points_per_second, 0)::float8 AS "pointsPerSecond", (extract(epoch FROM a.last_seen) * 1000)::float8 AS "lastSeen"
+         ${FROM_WITH_ACTIVITY} ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
       [...where.params, view.size, (view.page - 1) * view.size],
     ),
     db.raw(`SELECT count(*)::int AS n ${FROM} ${where.sql}`, where.params),
@@ -140,7 +155,7 @@ export async function exportDevices(db: Knex, filter: DeviceFilter): Promise<Exp
   return rows as ExportRow[];
 }
 
-/** A site with its devices per state and its points/s over the last 10 s. */
+/** A site with its devices per state and its points/s (the traffic mirror's, summed). */
 export interface SiteSummary {
   site: string | null;
   devices: number;
@@ -152,10 +167,7 @@ export interface SiteSummary {
 export async function siteSummaries(db: Knex): Promise<SiteSummary[]> {
   const [{ rows: states }, { rows: traffic }] = await Promise.all([
     db.raw(`SELECT d.site, ${STATE_SQL} AS state, count(*)::int AS n ${FROM} GROUP BY 1, 2`),
-    db.raw(
-      `SELECT d.site, count(*)::int AS n FROM samples sa JOIN series se ON se.id = sa.series_id JOIN devices d ON d.id = se.device_id
-        WHERE sa.time > now() - interval '10 seconds' GROUP BY 1`,
-    ),
+    db.raw(`SELECT d.site, sum(a.points_per_second)::float8 AS pps FROM device_activity a JOIN devices d ON d.id = a.device_id WHERE a.points_per_second > 0 GROUP BY 1`),
   ]);
   const bySite = new Map<string | null, SiteSummary>();
   for (const r of states as Array<{ site: string | null; state: ListState; n: number }>) {
@@ -164,9 +176,9 @@ export async function siteSummaries(db: Knex): Promise<SiteSummary[]> {
     s.states[r.state] = r.n;
     bySite.set(r.site, s);
   }
-  for (const r of traffic as Array<{ site: string | null; n: number }>) {
+  for (const r of traffic as Array<{ site: string | null; pps: number }>) {
     const s = bySite.get(r.site);
-    if (s) s.pointsPerSecond = r.n / 10;
+    if (s) s.pointsPerSecond = r.pps;
   }
   const collator = new Intl.Collator('en', { numeric: true });
   return [...bySite.values()].sort((a, b) => (a.site === null ? 1 : b.site === null ? -1 : collator.compare(a.site, b.site)));
@@ -184,6 +196,46 @@ export async function samplesInsertedTotal(db: Knex): Promise<number> {
       WHERE relid = 'samples'::regclass OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'samples'::regclass)`,
   );
   return Number(rows[0].n);
+}
+
+/** The window a traffic pass counted: (from, to] in database time. */
+export interface ActivityWindow {
+  from: Date;
+  to: Date;
+}
+
+/** How far behind the database's clock a window ends: points are stored within a flush interval (≤ 250 ms) of their time. */
+const ACTIVITY_LAG = `interval '2 seconds'`;
+
+/**
+ * One pass of the per-device traffic mirror (ADR 135): count each device's samples
+ * stamped in (previous window's end, now − 2 s], store points/s and the newest time
+ * in device_activity, and zero the devices that had traffic and now have none. One
+ * statement reading only the window's samples (the time index), however many devices
+ * there are. The first window (no `previous`) is the last 10 s; a window is at most 60 s.
+ */
+export async function refreshDeviceActivity(db: Knex, previous?: ActivityWindow): Promise<ActivityWindow> {
+  const { rows } = await db.raw(
+    `WITH w AS (
+       SELECT greatest(coalesce(?::timestamptz, now() - ${ACTIVITY_LAG} - interval '10 seconds'), now() - ${ACTIVITY_LAG} - interval '60 seconds') AS t0,
+              now() - ${ACTIVITY_LAG} AS t1),
+     counted AS (
+       SELECT se.device_id, count(*)::float8 AS n, max(sa.time) AS newest
+         FROM w, samples sa JOIN series se ON se.id = sa.series_id
+        WHERE sa.time > w.t0 AND sa.time <= w.t1
+        GROUP BY se.device_id),
+     written AS (
+       INSERT INTO device_activity (device_id, points_per_second, last_seen, updated_at)
+       SELECT d.id, coalesce(c.n, 0) / greatest(extract(epoch FROM w.t1 - w.t0), 0.001), c.newest, now()
+         FROM w, devices d LEFT JOIN counted c ON c.device_id = d.id
+        WHERE c.device_id IS NOT NULL OR d.id IN (SELECT device_id FROM device_activity WHERE points_per_second > 0)
+       ON CONFLICT (device_id) DO UPDATE SET points_per_second = EXCLUDED.points_per_second,
+         last_seen = greatest(device_activity.last_seen, EXCLUDED.last_seen), updated_at = now()
+       RETURNING 1)
+     SELECT w.t0, w.t1, (SELECT count(*) FROM written)::int AS n FROM w`,
+    [previous?.to ?? null],
+  );
+  return { from: rows[0].t0 as Date, to: rows[0].t1 as Date };
 }
 
 /** Sites in use, in natural order (the filter's choices). */

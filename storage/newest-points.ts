@@ -1,41 +1,12 @@
 /**
  * Reads of the newest stored points (samples and states through the series dictionary) that
- * pages and live streams need, as opposed to history over a range (query/): per-device
- * activity for the devices list, a device's newest point, an interface table's newest
+ * pages and live streams need, as opposed to history over a range (query/): a device's
+ * newest point (the devices list's points/s and last seen: device-list.ts), an interface table's newest
  * values, a chart's last raw sample, and the live stream's samples since a time.
  */
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { SAMPLES_CHANNEL } from '../core/names';
-
-/** Per-device ingest numbers for the list. */
-export interface DeviceActivity {
-  pointsPerSecond: number;
-  lastSeen?: number;
-}
-
-/** Points/s over the last 10 s and the newest sample time, per device (uses the (series_id, time) key). */
-export async function deviceActivity(db: Knex, ids: number[]): Promise<Map<number, DeviceActivity>> {
-  const out = new Map<number, DeviceActivity>();
-  if (ids.length === 0) return out;
-  const { rows } = await db.raw(
-    `SELECT se.device_id,
-            count(x.t) AS recent,
-            max(x.t) AS newest
-       FROM series se
-       LEFT JOIN LATERAL (
-         SELECT extract(epoch FROM sa.time) * 1000 AS t FROM samples sa
-          WHERE sa.series_id = se.id AND sa.time > now() - interval '10 seconds'
-       ) x ON true
-      WHERE se.device_id = ANY(?::int[])
-      GROUP BY se.device_id`,
-    [ids],
-  );
-  for (const r of rows as Array<{ device_id: number; recent: string; newest: string | null }>) {
-    out.set(r.device_id, { pointsPerSecond: Number(r.recent) / 10, lastSeen: r.newest === null ? undefined : Number(r.newest) });
-  }
-  return out;
-}
 
 /**
  * Time of the newest stored sample or state of a device within the last day (ms), or undefined.

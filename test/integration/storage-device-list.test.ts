@@ -5,7 +5,16 @@
  * began (ADR 095).
  */
 import assert from 'node:assert/strict';
-import { databaseNow, deviceStateCounts, listDevices, recordSessionStates, replaceSessionStates, selectFilteredDevices } from '../../storage/device-list';
+import {
+  databaseNow,
+  deviceStateCounts,
+  listDevices,
+  recordSessionStates,
+  refreshDeviceActivity,
+  replaceSessionStates,
+  selectFilteredDevices,
+  siteSummaries,
+} from '../../storage/device-list';
 import { viewFromParams } from '../../core/device-filter';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -85,5 +94,82 @@ describe('storage: device list and session-state mirror', () => {
         ['sw-10', 'not started', false],
       ],
     );
+  });
+});
+
+describe('storage: device traffic mirror and sorting by points/s and last seen', () => {
+  let tdb: TestDatabase;
+  const ids: Record<string, number> = {};
+  const view = (q = '') => viewFromParams(new URLSearchParams(q));
+  const names = async (q: string) => (await listDevices(tdb.db, {}, view(q))).rows.map((r) => r.name);
+  /** A window ending 2 s ago (as every pass's does) that began `seconds` before now. */
+  const since = async (seconds: number) => {
+    const { rows } = await tdb.db.raw(`SELECT now() - make_interval(secs => ?) AS t`, [seconds]);
+    return { from: rows[0].t as Date, to: rows[0].t as Date };
+  };
+
+  before(async () => {
+    tdb = await createTestDatabase('device_activity');
+    const rows = await tdb.db('devices')
+      .insert(['rtr-10', 'rtr-2', 'rtr-1', 'rtr-3'].map((name, i) => ({ name, protocol: 'gnmi', host: `10.1.${i}.1`, port: 57400, site: i < 2 ? 'east' : 'west' })))
+      .returning(['id', 'name']);
+    for (const r of rows) ids[r.name] = r.id;
+  });
+  after(async () => tdb?.drop());
+
+  it('counts each device’s samples of the window into points/s and last seen, zeroes devices gone quiet, keeps last seen', async () => {
+    const series = await tdb.db('series')
+      .insert([
+        { device_id: ids['rtr-2'], path: '/a', kind: 'number' },
+        { device_id: ids['rtr-2'], path: '/b', kind: 'number' },
+        { device_id: ids['rtr-10'], path: '/a', kind: 'number' },
+      ])
+      .returning('id');
+    // rtr-2: 4 points 20 s ago and 19 s ago; rtr-10: 1 point 20 s ago; rtr-1 and rtr-3: none.
+    await tdb.db.raw(
+      `INSERT INTO samples (time, series_id, value)
+       SELECT now() - make_interval(secs => t), s, 1 FROM unnest(?::bigint[], ?::float8[]) AS u(s, t)`,
+      [[series[0].id, series[1].id, series[0].id, series[1].id, series[2].id], [20, 20, 19, 19, 20]],
+    );
+    const window = await refreshDeviceActivity(tdb.db, await since(30));
+    const seconds = (window.to.getTime() - window.from.getTime()) / 1000;
+    assert.ok(seconds > 27 && seconds < 29, `window ${seconds} s`);
+    const all = await listDevices(tdb.db, {}, view());
+    const byName = Object.fromEntries(all.rows.map((r) => [r.name, r]));
+    assert.ok(Math.abs(byName['rtr-2'].pointsPerSecond - 4 / seconds) < 1e-4);
+    assert.ok(Math.abs(byName['rtr-10'].pointsPerSecond - 1 / seconds) < 1e-4);
+    assert.equal(byName['rtr-1'].pointsPerSecond, 0);
+    assert.equal(byName['rtr-1'].lastSeen, null);
+    const newest2 = byName['rtr-2'].lastSeen!;
+    assert.ok(Math.abs(Date.now() - 19_000 - newest2) < 5000, 'last seen is the newest sample’s time');
+    assert.ok(newest2 > byName['rtr-10'].lastSeen!);
+    // Sites sum their devices' points/s.
+    const sites = Object.fromEntries((await siteSummaries(tdb.db)).map((s) => [s.site, s.pointsPerSecond]));
+    assert.ok(Math.abs(sites.east - 5 / seconds) < 1e-4);
+    assert.equal(sites.west, 0);
+
+    // The next window holds no sample: both devices drop to 0 points/s and keep when they were last seen.
+    const next = await refreshDeviceActivity(tdb.db, await since(10));
+    assert.ok(next.to > window.to);
+    const after = Object.fromEntries((await listDevices(tdb.db, {}, view())).rows.map((r) => [r.name, r]));
+    assert.equal(after['rtr-2'].pointsPerSecond, 0);
+    assert.equal(after['rtr-2'].lastSeen, newest2);
+  });
+
+  it('sorts by points/s and by last seen in both directions, ties in natural name order', async () => {
+    await tdb.db.raw(`DELETE FROM device_activity`);
+    await tdb.db('device_activity').insert([
+      { device_id: ids['rtr-10'], points_per_second: 5, last_seen: new Date(Date.now() - 1000) },
+      { device_id: ids['rtr-2'], points_per_second: 5, last_seen: new Date(Date.now() - 60_000) },
+      { device_id: ids['rtr-3'], points_per_second: 0.5, last_seen: new Date(Date.now() - 60_000) },
+    ]);
+    assert.deepEqual(await names('sort=points&dir=desc'), ['rtr-2', 'rtr-10', 'rtr-3', 'rtr-1']);
+    assert.deepEqual(await names('sort=points'), ['rtr-1', 'rtr-3', 'rtr-2', 'rtr-10']);
+    // Newest first, never seen last; oldest first puts never seen first.
+    assert.deepEqual(await names('sort=seen&dir=desc'), ['rtr-10', 'rtr-2', 'rtr-3', 'rtr-1']);
+    assert.deepEqual(await names('sort=seen'), ['rtr-1', 'rtr-2', 'rtr-3', 'rtr-10']);
+    // Stable across pages: the same order cut in two.
+    const [p1, p2] = [await names('sort=points&dir=desc&size=25'), await names('sort=points&dir=desc&size=25&page=2')];
+    assert.deepEqual([...p1, ...p2], ['rtr-2', 'rtr-10', 'rtr-3', 'rtr-1']);
   });
 });

@@ -14,6 +14,8 @@ export default [
   route('sites', 'routes/sites.tsx'),
   route('devices/:deviceId', 'routes/device.tsx'),
   route('devices/:deviceId/edit', 'routes/device-edit.tsx', { id: 'device-edit' }),
+  route('devices/:deviceId/workflow', 'routes/device-workflow.ts'),
+  route('devices/bulk/:bulkId', 'routes/devices-bulk-progress.tsx'),
   route('profiles', 'routes/profiles.tsx'),
   route('profiles/new', 'routes/profile-edit.tsx', { id: 'profile-new' }),
   route('profiles/:profileId', 'routes/profile-edit.tsx', { id: 'profile-edit' }),

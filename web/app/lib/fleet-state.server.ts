@@ -2,11 +2,12 @@
  * Keeps device_session_state current for the devices and sites views (ADR 095):
  * every WEB_FLEET_STATE_SYNC_MS one visibility listing of the running session
  * workflows replaces the mirror, so a page never asks Temporal per row. Each pass
- * also reads how many samples were inserted, for the fleet's points/s. Started
+ * also reads how many samples were inserted, for the fleet's points/s, and each
+ * device's points/s and last seen since the previous pass (ADR 135). Started
  * by the first page that needs it; stops when the web context is closed.
  */
 import { syncSessionStates } from '../../../activities/fleet-bulk';
-import { samplesInsertedTotal } from '../../../storage/device-list';
+import { refreshDeviceActivity, samplesInsertedTotal, type ActivityWindow } from '../../../storage/device-list';
 import { ctx, temporalClient } from './context.server';
 import { withTimeout } from './sessions.server';
 
@@ -20,6 +21,8 @@ interface Mirror {
   /** The previous reading of samples inserted, and the fleet's points/s between the last two readings. */
   inserted?: { at: number; total: number };
   pointsPerSecond?: number;
+  /** The per-device traffic window counted last (ADR 135). */
+  activity?: ActivityWindow;
 }
 
 const g = globalThis as typeof globalThis & { __fleetStateMirror?: Mirror; __switchTelemetry?: WebContext };
@@ -32,6 +35,11 @@ async function syncOnce(m: Mirror): Promise<void> {
     if (!m.inserted || at - m.inserted.at >= 500) m.inserted = { at, total };
   } catch {
     // Only the points/s figure is missing; the states are read below.
+  }
+  try {
+    m.activity = await refreshDeviceActivity(m.owner.db, m.activity);
+  } catch {
+    // Per-device points/s and last seen stay as last written; the next pass counts from the same point.
   }
   try {
     const client = await withTimeout(temporalClient(), 3000, 'connecting to Temporal');

@@ -1,12 +1,12 @@
 /**
  * Bulk actions on devices (admins): the devices view posts the rows picked, or
  * "all N matching this filter", with an action; this page asks for confirmation
- * stating the count, runs it (activities/fleet-bulk.ts: Temporal updates with bounded
- * concurrency) and shows the result per device. Plain form posts: works without
- * JavaScript. GET lists recorded bulk actions (who, when, filter, count, progress).
+ * stating the count, starts it (activities/fleet-bulk.ts: signals or updates with bounded
+ * concurrency) and answers with its progress page (devices-bulk-progress.tsx), which
+ * ends with the result per device. Plain form posts: works without JavaScript.
+ * GET lists recorded bulk actions (who, when, filter, count, progress).
  */
-import { useEffect } from 'react';
-import { Form, Link, data, useActionData, useFetcher, useLoaderData, useNavigation } from 'react-router';
+import { Form, Link, data, redirect, useActionData, useLoaderData, useNavigation } from 'react-router';
 import { z } from 'zod';
 import type { Route } from './+types/devices-bulk';
 import { requireAdmin, requireAdminAction } from '../lib/auth.server';
@@ -15,8 +15,9 @@ import { withTimeout } from '../lib/sessions.server';
 import { formatStamp } from '../lib/time-format';
 import { useTimeZone } from '../components/TimeZone';
 import { selectFilteredDevices } from '../../../storage/device-list';
-import { runBulkAction } from '../../../activities/fleet-bulk';
-import { bulkActionResults, recentBulkActions, type BulkResultRow } from '../../../storage/bulk-actions';
+import { startBulkAction } from '../../../activities/fleet-bulk';
+import { bulkActionResults, recentBulkActions } from '../../../storage/bulk-actions';
+import { BulkResultTable } from '../components/BulkResults';
 import { getProfileRef } from '../../../storage/profiles';
 import { sessionOptionsFromConfig } from '../../../temporal/fleet-client';
 import { BULK_ACTIONS, BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
@@ -48,9 +49,6 @@ const BulkForm = z.object({
   confirm: z.string().optional(),
   expected: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.coerce.number().int().nonnegative().optional()),
 });
-
-/** Most results listed on the page; all are recorded and shown by `?id=`. */
-const SHOWN_RESULTS = 500;
 
 export async function action({ request }: Route.ActionArgs) {
   const user = await requireAdminAction(request);
@@ -87,46 +85,12 @@ export async function action({ request }: Route.ActionArgs) {
   };
   if (f.confirm !== 'yes' || ask.changed || devices.length === 0) return ask;
   const client = await withTimeout(temporalClient(), 5000, 'connecting to Temporal');
-  const outcome = await runBulkAction(
+  // The action runs on in this process; the answer is its progress page (refreshing itself without JavaScript).
+  const { id } = await startBulkAction(
     { db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: Math.max(1, config.BULK_CONCURRENCY) },
     { action: f.op, devices, profileId: f.profileId, who: user.email, selection: f.scope, filter: f.filter },
   );
-  const failures = outcome.results.filter((r) => !r.ok);
-  const shown = [...failures, ...outcome.results.filter((r) => r.ok)].slice(0, SHOWN_RESULTS);
-  return {
-    step: 'done' as const,
-    id: outcome.id,
-    action: f.op,
-    count: devices.length,
-    ok: outcome.ok,
-    failed: outcome.failed,
-    ms: outcome.ms,
-    filter: f.filter,
-    results: shown.map((r) => ({ id: r.deviceId, name: r.name ?? String(r.deviceId), ok: r.ok, state: r.status?.state, note: r.note, error: r.error })),
-  };
-}
-
-function ResultTable({ results }: { results: BulkResultRow[] }) {
-  return (
-    <table data-testid="bulk-results">
-      <thead>
-        <tr>
-          <th>Device</th>
-          <th>Result</th>
-          <th>State / note</th>
-        </tr>
-      </thead>
-      <tbody>
-        {results.map((r) => (
-          <tr key={r.id} data-testid={r.ok ? 'result-ok' : 'result-failed'}>
-            <td>{r.name ? <Link to={`/devices/${r.id}`}>{r.name}</Link> : r.id}</td>
-            <td>{r.ok ? 'acknowledged' : 'failed'}</td>
-            <td>{r.ok ? (r.state ?? r.note ?? '') : r.error}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return redirect(`/devices/bulk/${id}`);
 }
 
 export default function DevicesBulk() {
@@ -134,15 +98,6 @@ export default function DevicesBulk() {
   const zone = useTimeZone();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
-  // While a confirmed action runs (JavaScript on), read the record's progress every second.
-  const progress = useFetcher<typeof loader>();
-  const running = navigation.state === 'submitting' && navigation.formData?.get('confirm') === 'yes';
-  useEffect(() => {
-    if (!running) return;
-    const timer = setInterval(() => progress.load('/devices/bulk'), 1000);
-    return () => clearInterval(timer);
-  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
-  const current = running ? progress.data?.recent.find((r) => !r.finishedAt) : undefined;
   const back = (filter: string) => (filter ? `/devices?${filter}` : '/devices');
   return (
     <section>
@@ -152,14 +107,6 @@ export default function DevicesBulk() {
           Devices
         </Link>
       </div>
-
-      {navigation.state === 'submitting' ? (
-        <p className="notice" data-testid="bulk-progress">
-          {current
-            ? `Working: ${current.done.toLocaleString('en')} of ${current.count.toLocaleString('en')} devices done, ${current.failed.toLocaleString('en')} failed…`
-            : 'Working… each device is acknowledged by its session workflow.'}
-        </p>
-      ) : null}
 
       {result?.step === 'error' ? (
         <p className="error" data-testid="bulk-error">
@@ -201,28 +148,12 @@ export default function DevicesBulk() {
         )
       ) : null}
 
-      {result?.step === 'done' ? (
-        <div data-testid="bulk-done">
-          <p data-testid="bulk-summary">
-            {labelOf(result.action)}: {result.ok.toLocaleString('en')} of {result.count.toLocaleString('en')} acknowledged, {result.failed.toLocaleString('en')} failed, in{' '}
-            {(result.ms / 1000).toFixed(1)} s. <Link to={back(result.filter)}>Back to the devices</Link>
-            {result.results.length < result.count ? (
-              <>
-                {' '}
-                · first {result.results.length} shown (failures first); <Link to={`/devices/bulk?id=${result.id}`}>all results</Link>
-              </>
-            ) : null}
-          </p>
-          <ResultTable results={result.results} />
-        </div>
-      ) : null}
-
       {detail ? (
         <>
           <h2>
             Results of #{detail.id} ({detail.action})
           </h2>
-          <ResultTable results={detail.results} />
+          <BulkResultTable results={detail.results} />
         </>
       ) : null}
 
@@ -254,7 +185,7 @@ export default function DevicesBulk() {
                 <td>{r.action}</td>
                 <td>{r.selection === 'filter' ? `all matching ${r.filter}` : 'rows selected'}</td>
                 <td className="num">{r.count}</td>
-                <td className="num">{r.finishedAt ? r.done : `${r.done} (running)`}</td>
+                <td className="num">{r.finishedAt ? r.done : <Link to={`/devices/bulk/${r.id}`}>{`${r.done} (running)`}</Link>}</td>
                 <td className="num">{r.failed}</td>
               </tr>
             ))}

@@ -1,0 +1,108 @@
+/**
+ * `/devices/bulk/:bulkId`: one bulk action's progress, then its result per device
+ * (issue 19, ADR 136). The confirmed bulk form answers with this page while the action
+ * runs on in the web process. Without JavaScript the page refreshes itself every
+ * second (`<noscript><meta http-equiv=refresh>`) until the action is done; with
+ * JavaScript it re-reads the record every second in place. Both read bulk_actions
+ * (done, failed, of how many), which the runner updates while it works.
+ */
+import { useEffect } from 'react';
+import { Link, useLoaderData, useRevalidator } from 'react-router';
+import type { Route } from './+types/devices-bulk-progress';
+import { requireAdmin } from '../lib/auth.server';
+import { ctx } from '../lib/context.server';
+import { getBulkAction } from '../../../storage/bulk-actions';
+import { BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
+import { BulkResultTable } from '../components/BulkResults';
+
+/** Most results listed here (failures first); all are recorded and listed by `/devices/bulk?id=`. */
+const SHOWN_RESULTS = 500;
+
+export function meta({ data }: Route.MetaArgs) {
+  return [{ title: `${data?.finished ? 'Bulk action done' : 'Bulk action running'} · switch-telemetry` }];
+}
+
+export async function loader({ request, params }: Route.LoaderArgs) {
+  await requireAdmin(request);
+  const id = Number(params.bulkId);
+  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 53) throw new Response('Not found', { status: 404 });
+  const a = await getBulkAction(ctx().db, id);
+  if (!a) throw new Response('Not found', { status: 404 });
+  const results = a.results ?? [];
+  const shown = [...results.filter((r) => !r.ok), ...results.filter((r) => r.ok)].slice(0, SHOWN_RESULTS);
+  return {
+    id: a.id,
+    label: BULK_ACTION_LABELS[a.action as BulkAction] ?? a.action,
+    who: a.who,
+    selection: a.selection === 'filter' ? `all matching ${describeFilter(filterFromParams(new URLSearchParams(a.filter)))}` : 'the rows selected',
+    filter: a.filter,
+    count: a.count,
+    done: a.done,
+    failed: a.failed,
+    finished: a.finishedAt !== null,
+    error: a.error,
+    seconds: ((a.finishedAt ?? new Date()).getTime() - a.startedAt.getTime()) / 1000,
+    results: shown,
+    allResults: results.length,
+  };
+}
+
+export default function BulkProgress() {
+  const a = useLoaderData<typeof loader>();
+  const revalidator = useRevalidator();
+  // JavaScript on: re-read the record every second until the action is done (the <noscript> refresh does this without).
+  useEffect(() => {
+    if (a.finished) return;
+    const timer = setTimeout(() => void revalidator.revalidate(), 1000);
+    return () => clearTimeout(timer);
+  }, [a, revalidator]);
+  const n = (x: number) => x.toLocaleString('en');
+  const back = a.filter ? `/devices?${a.filter}` : '/devices';
+  return (
+    <section>
+      {a.finished ? null : (
+        <noscript>
+          <meta httpEquiv="refresh" content="1" />
+        </noscript>
+      )}
+      <div className="page-head">
+        <h1>
+          Bulk action #{a.id}: {a.label}
+        </h1>
+        <Link to="/devices/bulk" className="button secondary">
+          Bulk actions
+        </Link>
+      </div>
+      <p className="muted">
+        {a.label} on {n(a.count)} device{a.count === 1 ? '' : 's'} ({a.selection}) by {a.who}.
+      </p>
+      {a.finished ? null : (
+        <div className="notice" data-testid="bulk-progress">
+          <progress max={a.count} value={a.done} />{' '}
+          <span data-testid="bulk-progress-text">
+            Working: {n(a.done)} of {n(a.count)} devices done, {n(a.failed)} failed, {a.seconds.toFixed(0)} s so far…
+          </span>
+        </div>
+      )}
+      {a.error ? (
+        <p className="error" data-testid="bulk-error">
+          The action stopped: {a.error}
+        </p>
+      ) : null}
+      {a.finished && !a.error ? (
+        <div data-testid="bulk-done">
+          <p data-testid="bulk-summary">
+            {a.label}: {n(a.done - a.failed)} of {n(a.count)} acknowledged, {n(a.failed)} failed, in {a.seconds.toFixed(1)} s. <Link to={back}>Back to the devices</Link>
+            {a.results.length < a.allResults ? (
+              <>
+                {' '}
+                · first {a.results.length} shown (failures first); <Link to={`/devices/bulk?id=${a.id}`}>all results</Link>
+              </>
+            ) : null}
+          </p>
+          <BulkResultTable results={a.results} />
+        </div>
+      ) : null}
+    </section>
+  );
+}
