@@ -16,8 +16,6 @@ import { adminDatabaseUrl } from '../support/env';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { instrumentSimulator } from '../support/faults-sim';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Terminate every backend connected to the rig's database except our own; returns how many. */
 async function terminateBackends(database: string): Promise<number> {
   const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
@@ -55,9 +53,12 @@ describe('reliability (fast): database connections terminated, reconnect storm',
   it('PostgreSQL connections terminated mid-stream: no loss, no duplicates, ingest resumes', async () => {
     const before = await rig.accounting();
     let terminated = 0;
+    let last = Date.now();
     for (let i = 0; i < 3; i++) {
-      await sleep(1000);
+      // Mid-stream: every device is storing points again since the last termination.
+      await rig.waitAllFlowing(last, 30_000);
       terminated += await terminateBackends(rig.tdb.name);
+      last = Date.now();
     }
     const faultEnd = Date.now();
     assert.ok(terminated >= 3, `terminated ${terminated} backends (the collector's connections among them)`);

@@ -41,6 +41,7 @@ import {
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { ensureNamespace } from '../../scripts/infra/temporal-server';
 import { until } from '../../testkit/until';
+import { waitQuiet } from '../support/workflow-quiet';
 import { waitFor as waitForService } from '../../scripts/infra/proc';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { recordHistories } from '../support/histories';
@@ -170,33 +171,6 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
   const waitFor = (what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000) => until(what, pred, timeoutMs, 50);
 
   const status = (h: WorkflowHandle) => h.query(statusQuery);
-
-  /**
-   * Waits until the workflow has handled everything and waits on nothing but requests: no
-   * workflow task is scheduled or running, and no timer or activity is open. From then on
-   * nothing can happen without a signal or update, so "no further attempt" needs no sleep.
-   */
-  async function waitQuiet(h: WorkflowHandle): Promise<void> {
-    await waitFor('the workflow to wait on requests only', async () => {
-      const events = (await h.fetchHistory()).events ?? [];
-      const open = new Set<string>();
-      for (const e of events) {
-        if (e.workflowTaskScheduledEventAttributes) open.add('workflow task');
-        if (e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) open.delete('workflow task');
-        if (e.timerStartedEventAttributes) open.add(`timer ${e.timerStartedEventAttributes.timerId}`);
-        const timerDone = e.timerFiredEventAttributes ?? e.timerCanceledEventAttributes;
-        if (timerDone) open.delete(`timer ${timerDone.timerId}`);
-        if (e.activityTaskScheduledEventAttributes) open.add(`activity ${e.eventId}`);
-        const done =
-          e.activityTaskCompletedEventAttributes ??
-          e.activityTaskFailedEventAttributes ??
-          e.activityTaskTimedOutEventAttributes ??
-          e.activityTaskCanceledEventAttributes;
-        if (done) open.delete(`activity ${done.scheduledEventId}`);
-      }
-      return open.size === 0;
-    });
-  }
 
   /** Session attempts scheduled so far and how many are open, from the workflow's history. */
   async function sessionActivities(h: WorkflowHandle): Promise<{ scheduled: number; open: number }> {
