@@ -243,8 +243,21 @@ function fleetSql(resolution: Resolution, agg: FleetAggregation, rate: boolean, 
    SELECT a.g, a.b AS t, a.v, r.mean FROM agg a JOIN ranked r ON r.g = a.g ORDER BY a.g, a.b`;
 }
 
-/** Run a fleet query: see the module comment. Throws a ZodError, PathSyntaxError or QueryRefusedError on bad input. */
-export async function queryFleet(db: Queryable, input: FleetQuery): Promise<FleetResult> {
+/** What a caller's budget sees once the series are known, before any sample is read. */
+export interface FleetQueryCost {
+  seriesCount: number;
+  resolution: Resolution;
+  from: number;
+  to: number;
+  widthPx: number;
+}
+
+/**
+ * Run a fleet query: see the module comment. Throws a ZodError, PathSyntaxError or
+ * QueryRefusedError on bad input; `budget` may refuse the query (returning the message)
+ * once the series are matched, before samples are read.
+ */
+export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budget?: (cost: FleetQueryCost) => string | undefined } = {}): Promise<FleetResult> {
   const q: ParsedQuery = FleetQuerySchema.parse(input);
   const chosen = chooseResolution(q.from, q.to, q.widthPx, q.resolution);
   const bucketMs = Math.max(MIN_STEP_MS, chosen.bucketMs);
@@ -295,6 +308,8 @@ export async function queryFleet(db: Queryable, input: FleetQuery): Promise<Flee
     );
   }
   if (ids.length === 0) return result;
+  const refused = opts.budget?.({ seriesCount: ids.length, resolution: chosen.resolution, from: q.from, to: q.to, widthPx: q.widthPx });
+  if (refused !== undefined) throw new QueryRefusedError(refused);
 
   // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
   const readFrom = from - Math.max(bucketMs, maxGapMs);

@@ -26,6 +26,7 @@ import {
   type Ctl,
   type DeviceResult,
 } from './ctl-lib';
+import { queryMain } from './ctl-query';
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, noMatch: 3, unreachable: 4 } as const;
@@ -46,6 +47,7 @@ Commands
   enable, disable           turn collection on or off (database, then the session is told)
   attach-profile <profile>  attach a subscription profile (name or id); detach-profile likewise
   delete                    delete devices (their sessions end first)
+  query <path> [options]    a fleet query: sum/avg/min/max/count/last by site, device, key…, top N (ctl query --help)
 
 Filters (the web app's devices view; enable, disable, attach-profile, detach-profile and delete
 need one; with pause, resume and reconfigure they select from the database instead of visibility;
@@ -246,6 +248,8 @@ function report(results: DeviceResult[], args: ReturnType<typeof parse>, out: (s
 }
 
 async function main(): Promise<number> {
+  // `query` reads the database only and has options of its own (scripts/ctl-query.ts).
+  if (process.argv[2] === 'query') return queryMain(process.argv.slice(3));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(process.argv.slice(2));

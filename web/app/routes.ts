@@ -25,6 +25,7 @@ export default [
   route('dashboards/:dashboardId/widgets/new', 'routes/widget-edit.tsx', { id: 'widget-new' }),
   route('dashboards/:dashboardId/widgets/:widgetId', 'routes/widget-edit.tsx', { id: 'widget-edit' }),
   route('api/series', 'routes/api.series.ts'),
+  route('api/query', 'routes/api.query.ts'),
   route('api/live', 'routes/api.live.ts'),
   route('api/paths', 'routes/api.paths.ts'),
   route('healthz', 'routes/healthz.ts'),
