@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { startRig, type Rig } from '../support/faults-rig';
 import { readSse, sseEvents, webClient } from '../support/faults-web';
+import { until } from '../../testkit/until';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('reliability (fast): web process restarted under a live stream', function () {
   this.timeout(180_000);
@@ -31,8 +31,9 @@ describe('reliability (fast): web process restarted under a live stream', functi
     const first = await client.fetch(`/api/live?series=${series}&since=${openedAt}`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(60_000) });
     assert.equal(first.status, 200, 'the live stream opened');
     // Read while the web process is stopped under the open stream.
-    const reading = readSse(first, 30_000);
-    await sleep(3000);
+    let sofar = '';
+    const reading = readSse(first, 30_000, undefined, (t) => (sofar = t));
+    await until('three events on the first stream', () => sseEvents(sofar).length >= 3, 20_000);
     const stoppedAt = Date.now();
     await web.stop(15_000);
     const text1 = await reading.catch((err: Error) => `${(err as { partial?: string }).partial ?? ''}`);
@@ -40,7 +41,12 @@ describe('reliability (fast): web process restarted under a live stream', functi
     const events1 = sseEvents(text1);
     assert.ok(events1.length > 0, 'events arrived before the restart');
     const lastId = events1[events1.length - 1].id!;
-    await sleep(2000); // points stored while no web process runs
+    const downSince = Date.now();
+    // Points stored while no web process runs.
+    await until('three points stored while the web process is down', async () => {
+      const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000)`, [series, downSince]);
+      return rows[0].n >= 3;
+    }, 20_000, 100);
     await rig.startWeb(web.port);
     const upAt = Date.now();
     const second = await client.fetch(`/api/live?series=${series}`, { headers: { accept: 'text/event-stream', 'last-event-id': String(lastId) }, signal: AbortSignal.timeout(60_000) });

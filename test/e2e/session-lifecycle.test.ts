@@ -26,7 +26,9 @@ import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../storage/profiles';
 import { startFleet, type Fleet, type FleetMember } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { processEnv, startCollector, startWorkers, testClient, type Workers } from '../support/system';
+import { processEnv, scrapeCounter, startCollector, startWorkers, testClient, type Workers } from '../support/system';
+import { waitQuiet } from '../support/workflow-quiet';
+import { until } from '../../testkit/until';
 import {
   EXTRA_PROFILE,
   FAST_SAMPLE_MS,
@@ -64,10 +66,22 @@ function ctl(databaseUrl: string, args: string[]): Promise<{ code: number; stdou
   });
 }
 
-/** Samples stop: none stored between `settleMs` after now and `windowMs` later. */
-async function assertNoNewSamples(db: TestDatabase, deviceId: number, settleMs = 1000, windowMs = 2000): Promise<void> {
-  await sleep(settleMs);
+/** Every point the collectors' batchers were handed is written, skipped as a duplicate or counted as dropped. */
+async function batchersSettled(workers: Workers): Promise<boolean> {
+  for (const c of workers.collectors) {
+    const [received, written, duplicate, dropped] = await Promise.all(
+      ['ingest_points_received_total', 'ingest_points_written_total', 'ingest_points_duplicate_total', 'ingest_points_dropped_total'].map((n) => scrapeCounter(c.metricsPort, n)),
+    );
+    if (received !== written + duplicate + dropped) return false;
+  }
+  return true;
+}
+
+/** Samples stop: once the batchers hold nothing, none stored during `windowMs`. */
+async function assertNoNewSamples(db: TestDatabase, workers: Workers, deviceId: number, windowMs = 2000): Promise<void> {
+  await until('the batchers to hold nothing', () => batchersSettled(workers), 15_000, 100);
   const before = await sampleCount(db.db, deviceId);
+  // The window is the thing under test: nothing may be stored during it.
   await sleep(windowMs);
   assert.equal(await sampleCount(db.db, deviceId), before, 'no samples arrive while paused');
 }
@@ -77,11 +91,14 @@ async function waitForNewSamples(db: TestDatabase, deviceId: number, timeoutMs =
   await waitFor(`new samples of device ${deviceId}`, async () => (await sampleCount(db.db, deviceId)) > before + 2, timeoutMs, 100);
 }
 
-/** Watch a target's open streams for `ms`; returns the largest count seen and the count at the end. */
+/**
+ * Watch a target's open streams for `ms`; returns the largest count seen and the count at the end.
+ * The window is the observation under test ("never two streams during it"), sampled every 20 ms.
+ */
 async function watchStreams(sim: FleetMember, ms: number): Promise<{ max: number; end: number }> {
   let max = 0;
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
     max = Math.max(max, openStreams(sim));
     await sleep(20);
   }
@@ -146,7 +163,7 @@ describe('device sessions end to end (two collectors, real Temporal)', function 
     assert.equal(status.paused, true);
     assert.equal(openStreams(fleet.members[A]), 0, 'the gNMI stream is closed when pause is acknowledged');
     assert.ok(latency < 5000, `pause took ${latency} ms`);
-    await assertNoNewSamples(tdb, ids[A]);
+    await assertNoNewSamples(tdb, workers, ids[A]);
   });
 
   it('resumes by update with exactly one session', async () => {
@@ -254,8 +271,8 @@ describe('device sessions end to end (two collectors, real Temporal)', function 
     faults.dropStreams();
     const parked = await waitForState(client, ids[A], 'auth-failed');
     assert.match(parked.lastError ?? '', /AUTH_FAILED/);
-    // Parked means parked: no retries hammer the device.
-    await sleep(1500);
+    // Parked means parked: the workflow waits on requests only (no backoff timer, no attempt), so no retries hammer the device.
+    await waitQuiet(client.workflow.getHandle(deviceSessionWorkflowId(ids[A])));
     assert.equal((await deviceStatus(client, ids[A]))!.attempt, parked.attempt);
     faults.rejectCredentials(false);
     const status = await reconfigureDevice(client, ids[A], 'credentials fixed');

@@ -37,7 +37,7 @@ export async function webClient(base: string, who: { email: string; password: st
 }
 
 /** Read an SSE response for `ms` (or until `until` holds); returns the text. */
-export async function readSse(res: Response, ms: number, until?: (text: string) => boolean): Promise<string> {
+export async function readSse(res: Response, ms: number, until?: (text: string) => boolean, progress?: (text: string) => void): Promise<string> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = '';
@@ -53,6 +53,7 @@ export async function readSse(res: Response, ms: number, until?: (text: string) 
       if (!chunk) break;
       if (chunk.done) break;
       text += decoder.decode(chunk.value, { stream: true });
+      progress?.(text);
     }
   } finally {
     await reader.cancel().catch(() => undefined);
