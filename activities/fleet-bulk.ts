@@ -188,33 +188,44 @@ export async function startBulkAction(deps: BulkDeps, req: BulkRequest): Promise
     filter: req.filter,
     deviceCount: req.devices.length,
   });
-  const done = carryOut(deps, req, id).catch(async (err) => {
-    await failBulkAction(deps.db, id, (err as Error).message).catch(() => undefined);
-    throw err;
-  });
+  const progress = progressWriter(deps.db, id);
+  const done = carryOut(deps, req, id, progress.count)
+    .finally(() => progress.stop())
+    .catch(async (err) => {
+      await failBulkAction(deps.db, id, (err as Error).message).catch(() => undefined);
+      throw err;
+    });
   // The caller may not wait (the web app answers with the progress page): never an unhandled rejection.
   done.catch(() => undefined);
   return { id, done };
 }
 
-async function carryOut(deps: BulkDeps, req: BulkRequest, id: number): Promise<BulkOutcome> {
+/** Counts results and writes done/failed to the record every 500 ms while they change (the progress page reads them). */
+function progressWriter(db: Knex, id: number): { count: (r: DeviceResult) => void; stop: () => void } {
+  let done = 0;
+  let failed = 0;
+  let written = 0;
+  const timer = setInterval(() => {
+    if (done === written) return;
+    written = done;
+    void updateBulkProgress(db, id, done, failed).catch(() => undefined);
+  }, 500);
+  return {
+    count: (r) => {
+      done++;
+      if (!r.ok) failed++;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+async function carryOut(deps: BulkDeps, req: BulkRequest, id: number, progress: (r: DeviceResult) => void): Promise<BulkOutcome> {
   const { db } = deps;
   const started = Date.now();
   const reason = `bulk ${req.action} (#${id}) by ${req.who}`;
   const byId = new Map(req.devices.map((d) => [d.id, d]));
   const ids = req.devices.map((d) => d.id);
-  let done = 0;
-  let failed = 0;
-  let lastProgress = Date.now();
   let temporalCalls = 0;
-  const progress = (r: DeviceResult) => {
-    done++;
-    if (!r.ok) failed++;
-    if (Date.now() - lastProgress > 500) {
-      lastProgress = Date.now();
-      void updateBulkProgress(db, id, done, failed).catch(() => undefined);
-    }
-  };
   const session = (op: (d: SelectedDevice) => Promise<DeviceSessionStatus | string | void>) =>
     forEachDevice(
       ids,

@@ -40,9 +40,9 @@ export async function insertBulkAction(db: Knex, a: NewBulkAction): Promise<numb
   return Number(id);
 }
 
-/** Record progress while a bulk action runs. */
+/** Record progress while a bulk action runs (never over its finished record: a late write is dropped). */
 export async function updateBulkProgress(db: Knex, id: number, done: number, failed: number): Promise<void> {
-  await db('bulk_actions').where({ id }).update({ done, failed });
+  await db('bulk_actions').where({ id }).whereNull('finished_at').update({ done, failed });
 }
 
 /** Record a bulk action as finished, with every device's result. */
