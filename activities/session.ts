@@ -41,6 +41,11 @@ export interface SessionDeps {
   liveSessions?: Map<string, 'connecting' | 'streaming'>;
   /** Aborted when the collector is leaving (SIGTERM): every session ends at once and fails over. */
   leaving?: AbortSignal;
+  /**
+   * Filled with one hand-over function per running device (ADR 110): the collector calls it when
+   * placement moves the session elsewhere (rebalance, drain); the session ends as on SIGTERM.
+   */
+  handovers?: Map<number, () => void>;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
   heartbeatLag?: LagTracker;
   /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
@@ -84,7 +89,7 @@ function readable(hb: SessionHeartbeat): SessionHeartbeat {
 }
 
 /** Why a session is being ended. */
-type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'gone';
+type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'moved' | 'gone';
 
 /** Build the session activities. */
 export function createSessionActivities(deps: SessionDeps): SessionActivities {
@@ -128,6 +133,8 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
       };
       const onLeaving = () => end('leaving');
+      const moveOff = () => end('moved');
+      deps.handovers?.set(input.deviceId, moveOff);
       if (ctx.cancellationSignal.aborted) onCancel();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       deps.leaving?.addEventListener('abort', onLeaving);
@@ -243,16 +250,16 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
             await pinHostKey(deps.db, input.deviceId, sha256);
           },
         });
-        if (ending === 'leaving') {
-          deps.metrics.inc('session_failovers_total', 1, { reason: 'collector_leaving' });
+        if (ending === 'leaving' || ending === 'moved') {
+          deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
           return handover();
         }
         if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
         if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
         return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
       } catch (err) {
-        if (ending === 'leaving') {
-          deps.metrics.inc('session_failovers_total', 1, { reason: 'collector_leaving' });
+        if (ending === 'leaving' || ending === 'moved') {
+          deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
           return handover();
         }
         if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
@@ -270,6 +277,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
         deps.leaving?.removeEventListener('abort', onLeaving);
         deps.liveSessions?.delete(key);
+        if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
       }
     },
   };

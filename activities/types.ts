@@ -2,7 +2,7 @@
  * Activity signatures the workflows call. Workflows import this file as types
  * only; the workers wire the implementations built by the factories.
  */
-import type { ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult } from '../core/names';
+import type { ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
 import type { DeviceSummary } from '../storage/devices';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
@@ -14,6 +14,12 @@ export interface SessionActivities {
 /** Test connection, also on the `device-sessions` task queue (activities/probe.ts; name PROBE_ACTIVITY). */
 export interface ProbeActivities {
   probeDevice(input: ProbeDeviceInput): Promise<ProbeDeviceResult>;
+}
+
+/** Session placement, on the `control` task queue (activities/placement.ts, ADR 110). */
+export interface PlacementActivities {
+  /** The collector (task queue) the device's next attempt runs on; undefined: none registered, use the shared queue. */
+  placeSession(deviceId: number): Promise<SessionPlacement | undefined>;
 }
 
 /** A device as the control side sees it (no secrets). */

@@ -75,6 +75,19 @@ const schema = z.object({
   /** On SIGTERM the collector exits within this bound even if something hangs. */
   COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),
+  /** This collector's name in the placement registry (ADR 110); default `<hostname>-<pid>`. */
+  COLLECTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),
+  /** A collector's liveness lease (ms) and how often it renews it: a lapsed lease fails its sessions over at once. */
+  COLLECTOR_LEASE_MS: int(3000),
+  COLLECTOR_LEASE_RENEW_MS: int(1000),
+  /** Place sessions on chosen collectors' own task queues (ADR 110); false: first poller of the shared queue. */
+  SESSION_PLACEMENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Heartbeat timeout of placed sessions (ms): progress only, the collector lease detects a dead collector. */
+  SESSION_PLACED_HEARTBEAT_TIMEOUT_MS: int(60_000),
+  /** Sessions the control worker moves at once when rebalancing or draining collectors. */
+  PLACEMENT_MAX_MOVES: int(5),
+  /** How often (ms) the control worker checks collector leases and balance. */
+  PLACEMENT_MONITOR_MS: int(1000),
   SESSION_LEASE_MS: int(4 * 3600_000),
   SESSION_IDLE_TIMEOUT_MS: int(60_000),
   INGEST_BATCH_SIZE: int(5000),

@@ -15,6 +15,14 @@ export const TASK_QUEUES = {
   sessions: 'device-sessions',
 } as const;
 
+/**
+ * Task queue of one collector incarnation (issue 20, ADR 110): placed sessions are scheduled
+ * here, so the placement decision, not whichever worker polls first, picks the collector.
+ */
+export function collectorTaskQueue(collectorId: string, incarnation: string): string {
+  return `${TASK_QUEUES.sessions}/${collectorId}/${incarnation}`;
+}
+
 /** Workflow id of a device's session workflow. */
 export function deviceSessionWorkflowId(deviceId: number): string {
   return `device-session/${deviceId}`;
@@ -160,6 +168,19 @@ export const reconfigureSignal = defineSignal<[ReconfigureRequest]>('reconfigure
 export const stopSignal = defineSignal<[{ reason?: string }]>('stopSignal');
 export const statusQuery = defineQuery<DeviceSessionStatus>('status');
 
+/** Sent by the control worker's monitor when a collector's lease lapsed (ADR 110): sessions placed on `taskQueue` fail over at once. */
+export interface CollectorLostPayload {
+  taskQueue: string;
+  collectorId: string;
+}
+export const collectorLostSignal = defineSignal<[CollectorLostPayload]>('collectorLost');
+
+/** Where the placement activity put a session (absent: no registered collector, the shared queue). */
+export interface SessionPlacement {
+  collectorId: string;
+  taskQueue: string;
+}
+
 /** Name of the PostgreSQL NOTIFY channel rung after each flush. */
 export const SAMPLES_CHANNEL = 'samples_ready';
 
@@ -223,6 +244,15 @@ export interface DeviceSessionOptions {
   maxHistoryEvents?: number;
   /** First retry delay after a broken session (doubles per failure, jittered, capped by maxBackoffMs; the window never starts below 1 s — ADR 042). */
   initialBackoffMs?: number;
+  /**
+   * Place each attempt on a chosen collector's own task queue (ADR 110); false (the default, and
+   * workflows started before issue 20) keeps the shared `device-sessions` queue.
+   */
+  placement?: boolean;
+  /** Heartbeat timeout of placed attempts: their collector's lease detects its death, heartbeats carry progress. */
+  placedHeartbeatTimeoutMs?: number;
+  /** A placed attempt not picked up within this long (its collector died meanwhile) is placed again. */
+  placementStartTimeoutMs?: number;
 }
 
 /**

@@ -17,6 +17,9 @@ export const SESSION_DEFAULTS: Required<DeviceSessionOptions> = {
   maxBackoffMs: 30_000,
   maxHistoryEvents: 10_000,
   initialBackoffMs: 1_000,
+  placement: false,
+  placedHeartbeatTimeoutMs: 60_000,
+  placementStartTimeoutMs: 15_000,
 };
 
 /** The backoff never exceeds this, whatever the options say (issue 5: ≤ 30 s). */

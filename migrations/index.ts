@@ -13,6 +13,7 @@ import * as ingestDrops from './20261128040001_ingest_drops';
 import * as fleet from './20261128090001_fleet';
 import * as widgetChartKinds from './20261128120001_widget_chart_kinds';
 import * as deviceActivity from './20261128140001_device_activity';
+import * as collectors from './20261128150001_collectors';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -33,6 +34,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128090001_fleet', fleet],
   ['20261128120001_widget_chart_kinds', widgetChartKinds],
   ['20261128140001_device_activity', deviceActivity],
+  ['20261128150001_collectors', collectors],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

@@ -27,6 +27,7 @@ import {
   type DeviceResult,
 } from './ctl-lib';
 import { queryMain } from './ctl-query';
+import { drainCollector, printCollectors } from './ctl-collectors';
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, noMatch: 3, unreachable: 4 } as const;
@@ -48,6 +49,9 @@ Commands
   attach-profile <profile>  attach a subscription profile (name or id); detach-profile likewise
   delete                    delete devices (their sessions end first)
   query <path> [options]    a fleet query: sum/avg/min/max/count/last by site, device, key…, top N (ctl query --help)
+  collectors                collectors with their sessions, load, version and lease age
+  drain <collector>         move every session off a collector (--wait: until it is empty)
+  undrain <collector>       let a drained collector take sessions again
 
 Filters (the web app's devices view; enable, disable, attach-profile, detach-profile and delete
 need one; with pause, resume and reconfigure they select from the database instead of visibility;
@@ -67,6 +71,8 @@ Options
       --no-wait          send a signal and return at once instead of an acknowledged update
       --concurrency <n>  devices handled at once by a filtered bulk action (BULK_CONCURRENCY, 128)
       --json             machine-readable output
+      --wait             drain: return once the collector holds no session
+      --timeout <s>      drain --wait: give up after this long (default 300; exit code 1)
   -h, --help             this text
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY/CA,
@@ -87,6 +93,9 @@ const COMMANDS = [
   'attach-profile',
   'detach-profile',
   'delete',
+  'collectors',
+  'drain',
+  'undrain',
 ] as const;
 /** Commands that act on devices chosen by a database filter (bulk actions, recorded). */
 const FLEET_ONLY: readonly string[] = ['enable', 'disable', 'attach-profile', 'detach-profile', 'delete'];
@@ -113,6 +122,8 @@ function parse(argv: string[]) {
       enabled: { type: 'string' },
       'dry-run': { type: 'boolean', short: 'n' },
       concurrency: { type: 'string' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
     },
   });
   const [command, ...devices] = positionals;
@@ -191,6 +202,16 @@ async function runFleetCommand(ctl: Ctl, command: Command, filter: DeviceFilter,
 
 async function runCommand(ctl: Ctl, args: ReturnType<typeof parse>, out: (s: string) => void): Promise<number> {
   const command = args.command as Command;
+  if (command === 'collectors') return (await printCollectors(ctl, Boolean(args.json), out)) ? EXIT.ok : EXIT.noMatch;
+  if (command === 'drain' || command === 'undrain') {
+    if (args.devices.length !== 1) throw new UsageError(`${command}: name one collector (ctl collectors lists them)`);
+    const timeoutS = Number(args.timeout ?? 300);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout: a number of seconds');
+    const outcome = await drainCollector(ctl, args.devices[0], { wait: Boolean(args.wait), timeoutMs: timeoutS * 1000, undo: command === 'undrain' }, out);
+    if (outcome === 'unknown') out(`no collector named ${JSON.stringify(args.devices[0])}`);
+    if (outcome === 'timeout') out(`${args.devices[0]}: not empty after ${timeoutS} s`);
+    return outcome === 'unknown' ? EXIT.noMatch : outcome === 'timeout' ? EXIT.failed : EXIT.ok;
+  }
   const filter = await fleetFilter(ctl, args);
   if (command === 'devices' || FLEET_ONLY.includes(command) || (filter && ['pause', 'resume', 'reconfigure'].includes(command))) {
     if (!filter && command !== 'devices') throw new UsageError(`${command}: choose devices with filter options (--site, --state, --prefix, …)`);

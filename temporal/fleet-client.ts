@@ -30,8 +30,15 @@ import type { deviceSessionWorkflow } from '../workflows/device-session';
 import type { deviceProbeWorkflow } from '../workflows/device-probe';
 
 /** Session options every started workflow gets, from configuration (control worker, ctl, web). */
-export function sessionOptionsFromConfig(config: Pick<Config, 'SESSION_HEARTBEAT_TIMEOUT_MS' | 'SESSION_LEASE_MS'>): DeviceSessionOptions {
-  return { heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS, leaseMs: config.SESSION_LEASE_MS };
+export function sessionOptionsFromConfig(
+  config: Pick<Config, 'SESSION_HEARTBEAT_TIMEOUT_MS' | 'SESSION_LEASE_MS'> & Partial<Pick<Config, 'SESSION_PLACEMENT' | 'SESSION_PLACED_HEARTBEAT_TIMEOUT_MS'>>,
+): DeviceSessionOptions {
+  return {
+    heartbeatTimeoutMs: config.SESSION_HEARTBEAT_TIMEOUT_MS,
+    leaseMs: config.SESSION_LEASE_MS,
+    // Placement (ADR 110) only where the config says so; callers passing a bare pair keep the shared queue.
+    ...(config.SESSION_PLACEMENT ? { placement: true, placedHeartbeatTimeoutMs: config.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS } : {}),
+  };
 }
 
 /** The minimum a start needs to know about a device. */

@@ -1,7 +1,10 @@
 /**
- * Collector worker (task queue `device-sessions`): the long-running session
- * activities and the ingest batcher, plus /metrics and /healthz. Start more of
- * them, anywhere, to scale out; Temporal spreads sessions across them.
+ * Collector worker: the long-running session activities and the ingest batcher,
+ * plus /metrics and /healthz. Start more of them, anywhere, to scale out: each
+ * registers in the collector registry with a lease it renews every second and
+ * polls its own task queue, where placement schedules the sessions it should
+ * hold (ADR 110); it also polls the shared `device-sessions` queue (Test
+ * connection, and sessions of workflows started before placement).
  *
  * SIGTERM: stop polling, end every session at once with COLLECTOR_LEAVING (the
  * workflows retry on another collector immediately, not after a heartbeat
@@ -16,6 +19,8 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
+import { setDraining } from '../storage/collectors';
+import { holdLease, newRegistration } from './collector-lease';
 import { createPool, createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
@@ -33,8 +38,8 @@ const log = createLogger('collector');
 /** Session states as /metrics reports them (a session is "connecting" until its first points). */
 const LIVE_STATES = ['connecting', 'streaming'] as const;
 
-/** Registers the collector's own gauges; returns a stop function for its timers. */
-function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, heartbeatLag: LagTracker): () => void {
+/** Registers the collector's own gauges; returns a stop function for its timers and the event-loop p99 (s). */
+function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, heartbeatLag: LagTracker): { stop(): void; loopP99(): number } {
   metrics.describe('sessions', 'Session activities running in this collector, by state');
   metrics.gauge('sessions', () => LIVE_STATES.map((state) => [{ state }, [...liveSessions.values()].filter((s) => s === state).length]));
   // Event-loop delay over the last 10 s window (a stalled loop delays heartbeats and points).
@@ -84,7 +89,7 @@ function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, h
     metrics.inc(name, 0);
   }
   metrics.describe('session_points_received_total', 'Points received from devices, by protocol');
-  return () => clearInterval(roll);
+  return { stop: () => clearInterval(roll), loopP99: () => current().p99 };
 }
 
 async function main() {
@@ -107,7 +112,8 @@ async function main() {
   });
   const liveSessions = new Map<string, 'connecting' | 'streaming'>();
   const heartbeatLag = new LagTracker();
-  const stopGauges = registerGauges(liveSessions, heartbeatLag);
+  const gauges = registerGauges(liveSessions, heartbeatLag);
+  const handovers = new Map<number, () => void>();
   const dials = new DialLimiter(Math.max(1, config.COLLECTOR_MAX_CONCURRENT_DIALS));
   metrics.describe('session_dials', 'Sessions dialling their device now, and waiting for a dial slot (COLLECTOR_MAX_CONCURRENT_DIALS)');
   metrics.gauge('session_dials', () => [
@@ -122,13 +128,8 @@ async function main() {
   installWorkerRuntime(config, { shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
   const client = await connectClient(config);
   const connection = await connectWorker(config);
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: TASK_QUEUES.sessions,
-    activities: {
-      ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }),
-      ...createSessionActivities({
+  const registration = newRegistration({ id: config.COLLECTOR_ID, capacity: config.COLLECTOR_MAX_SESSIONS, leaseMs: config.COLLECTOR_LEASE_MS });
+  const sessionActivities = createSessionActivities({
         db,
         keyring,
         dials,
@@ -141,8 +142,11 @@ async function main() {
         heartbeatLag,
         idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
         defaultLeaseMs: config.SESSION_LEASE_MS,
-      }),
-    },
+        handovers,
+      });
+  const workerOptions = {
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
     // Sized for COLLECTOR_MAX_SESSIONS (default 1,000) concurrent sessions: each holds one slot for hours.
     maxConcurrentActivityTaskExecutions: config.COLLECTOR_MAX_SESSIONS,
     maxConcurrentActivityTaskPolls: Math.max(1, Math.min(config.COLLECTOR_ACTIVITY_POLLERS, config.COLLECTOR_MAX_SESSIONS)),
@@ -152,13 +156,37 @@ async function main() {
     // Sessions end on our own SIGTERM handler; the grace time is only a backstop.
     shutdownGraceTime: '500 milliseconds',
     shutdownForceTime: Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 2000),
+  } as const;
+  // Placed sessions: this collector's own queue (ADR 110).
+  const worker = await Worker.create({ ...workerOptions, taskQueue: registration.taskQueue, activities: { ...sessionActivities } });
+  // The shared queue: Test connection, and sessions of workflows that predate placement.
+  const sharedWorker = await Worker.create({
+    ...workerOptions,
+    taskQueue: TASK_QUEUES.sessions,
+    activities: { ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }), ...sessionActivities },
   });
+  const lease = await holdLease(
+    {
+      db,
+      log,
+      capacity: config.COLLECTOR_MAX_SESSIONS,
+      leaseMs: config.COLLECTOR_LEASE_MS,
+      renewMs: Math.max(100, config.COLLECTOR_LEASE_RENEW_MS),
+      runningDevices: () => [...handovers.keys()],
+      loopP99Seconds: gauges.loopP99,
+      handOver: (deviceId) => handovers.get(deviceId)?.(),
+      onEvicted: () => process.kill(process.pid, 'SIGTERM'),
+    },
+    registration,
+  );
 
   const onTerminate = (signal: NodeJS.Signals) => {
     if (leaving.signal.aborted) return;
     log.info('collector leaving: ending sessions so they fail over now', { signal, sessions: liveSessions.size });
-    // The Runtime's handler (installed first) already asked the worker to stop polling.
-    setImmediate(() => leaving.abort());
+    // The Runtime's handler (installed first) already asked the worker to stop polling. Draining first,
+    // so placement sends the sessions elsewhere (bounded: a database away must not delay the hand-over).
+    const draining = setDraining(db, registration.id, true).catch(() => false);
+    void Promise.race([draining, new Promise((r) => setTimeout(r, 1000))]).then(() => leaving.abort());
     setTimeout(() => {
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
       process.exit(1);
@@ -174,11 +202,12 @@ async function main() {
     } else if (req.url === role('collector').livePath) {
       // Alive (not ready): answers while the database or Temporal is away — a restart would lose held points.
       const state = worker.getState();
-      sendHealth(res, { ok: workerAlive(state), body: { worker: state } });
+      sendHealth(res, { ok: workerAlive(state) && workerAlive(sharedWorker.getState()), body: { worker: state } });
     } else if (req.url === role('collector').healthPath) {
       const problems: string[] = [];
       const state = worker.getState();
       if (state !== 'RUNNING') problems.push(`worker ${state}: not polling for sessions`);
+      if (sharedWorker.getState() !== 'RUNNING') problems.push(`shared-queue worker ${sharedWorker.getState()}: not polling`);
       // The worker stays RUNNING while Temporal is away (polls retry), so ask Temporal too.
       const [dbProblem, temporalProblem] = await Promise.all([
         reachable(() => pool.query('SELECT 1')),
@@ -194,16 +223,23 @@ async function main() {
   });
   const metricsPort = await listen(server, config.COLLECTOR_METRICS_PORT, config.COLLECTOR_METRICS_HOST);
   log.info('collector worker running', {
-    taskQueue: TASK_QUEUES.sessions,
+    id: registration.id,
+    taskQueue: registration.taskQueue,
     maxSessions: config.COLLECTOR_MAX_SESSIONS,
     metrics: `http://${config.COLLECTOR_METRICS_HOST}:${metricsPort}/metrics`,
   });
   try {
-    await worker.run();
+    // Either worker failing stops the other: the process exits and a supervisor restarts it.
+    const stopBoth = (err: unknown) => {
+      for (const w of [worker, sharedWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      throw err;
+    };
+    await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth)]);
   } finally {
+    await lease.stop(true);
     log.info('collector stopping: flushing the batcher');
     await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
-    stopGauges();
+    gauges.stop();
     server.close();
     await Promise.allSettled([connection.close(), client.connection.close(), db.destroy(), pool.end()]);
     log.info('collector stopped', { written: metrics.total('ingest_points_written_total'), dropped: metrics.total('ingest_points_dropped_total') });

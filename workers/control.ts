@@ -1,6 +1,7 @@
 /**
- * Control worker (task queue `control`): the workflows and short activities.
- * Also keeps the fleet-reconcile Schedule in place, and answers /livez and
+ * Control worker (task queue `control`): the workflows and short activities
+ * (placement among them), the placement monitor (collector leases, rebalancing;
+ * ADR 110). Also keeps the fleet-reconcile Schedule in place, and answers /livez and
  * /healthz on CONTROL_HEALTH_HOST:CONTROL_HEALTH_PORT (paths from core/roles.ts).
  */
 import http from 'node:http';
@@ -13,6 +14,8 @@ import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, WORKFLOW_TYPES } from '../core/name
 import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
+import { createPlacementActivities } from '../activities/placement';
+import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
 import { createKnex } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
@@ -89,6 +92,7 @@ async function main() {
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   let worker: Worker | undefined;
+  let monitor: ReturnType<typeof startPlacementMonitor> | undefined;
   const health = healthServer(() => worker?.getState() ?? 'INITIALIZED', db, client);
   const healthPort = await listen(health, config.CONTROL_HEALTH_PORT, config.CONTROL_HEALTH_HOST);
   log.info('control health endpoints', { url: `http://${config.CONTROL_HEALTH_HOST}:${healthPort}${role('control').healthPath}` });
@@ -100,6 +104,7 @@ async function main() {
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
       activities: {
         ...createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
+        ...createPlacementActivities({ db }),
         ...createMaintenanceActivities({
           db,
           settings: {
@@ -114,8 +119,17 @@ async function main() {
     await ensureReconcileSchedule(client);
     await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
     log.info('control worker running', { taskQueue: TASK_QUEUES.control, temporal: config.TEMPORAL_ADDRESS });
+    monitor = startPlacementMonitor({
+      db,
+      client,
+      log: createLogger('placement'),
+      everyMs: Math.max(100, config.PLACEMENT_MONITOR_MS),
+      maxMoves: config.PLACEMENT_MAX_MOVES,
+      leaseMs: config.COLLECTOR_LEASE_MS,
+    });
     await worker.run();
   } finally {
+    await monitor?.stop();
     health.close();
     await connection.close();
     await client.connection.close();

@@ -26,10 +26,11 @@ import {
   workflowInfo,
   type ActivityInterfaceFor,
 } from '@temporalio/workflow';
-import type { ControlActivities, DeviceSummary, SessionActivities } from '../activities/types';
+import type { ControlActivities, DeviceSummary, PlacementActivities, SessionActivities } from '../activities/types';
 import {
   SA,
   TASK_QUEUES,
+  collectorLostSignal,
   pauseSignal,
   pauseUpdate,
   reconfigureSignal,
@@ -61,6 +62,10 @@ import {
 } from '../core/session-machine';
 
 const RECENT_STATES = 20;
+/** `patched()` id of per-collector placement (ADR 110): histories recorded before it replay on the shared queue. */
+const PLACEMENT_PATCH = 'collector-placement';
+/** Lost collector queues remembered (a loss signalled while the placement answer was on its way). */
+const LOST_QUEUES_KEPT = 8;
 
 class DeviceSession {
   private m: SessionMachine;
@@ -80,6 +85,9 @@ class DeviceSession {
   private device: DeviceSummary = { exists: true, enabled: true };
   private readonly sessions: ActivityInterfaceFor<SessionActivities>;
   private readonly control: ActivityInterfaceFor<ControlActivities>;
+  private readonly placement: ActivityInterfaceFor<PlacementActivities>;
+  /** Collector task queues reported lost (ADR 110). */
+  private readonly lostQueues: string[] = [];
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -96,6 +104,23 @@ class DeviceSession {
       taskQueue: TASK_QUEUES.control,
       startToCloseTimeout: '30 seconds',
       retry: { maximumInterval: '10 seconds' },
+    });
+    this.placement = proxyActivities<PlacementActivities>({
+      taskQueue: TASK_QUEUES.control,
+      startToCloseTimeout: '10 seconds',
+      retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds' },
+    });
+  }
+
+  /** Session activities on one collector's own queue: its lease detects its death, heartbeats carry progress only. */
+  private placedSessions(taskQueue: string): ActivityInterfaceFor<SessionActivities> {
+    return proxyActivities<SessionActivities>({
+      taskQueue,
+      heartbeatTimeout: this.m.opts.placedHeartbeatTimeoutMs,
+      scheduleToStartTimeout: this.m.opts.placementStartTimeoutMs,
+      startToCloseTimeout: this.m.opts.leaseMs + 10 * 60_000,
+      retry: { maximumAttempts: 1 },
+      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
     });
   }
 
@@ -226,6 +251,12 @@ class DeviceSession {
       if (event.capabilities) this.capabilities = event.capabilities;
       if (event.type === 'streaming') this.step({ type: 'streaming', attempt: event.attempt, now: Date.now(), detail: event.detail });
     });
+    setHandler(collectorLostSignal, (lost) => {
+      // State only, no commands; idempotent (the monitor signals each placement once, a repeat changes nothing).
+      if (typeof lost?.taskQueue !== 'string' || this.lostQueues.includes(lost.taskQueue)) return;
+      this.lostQueues.push(lost.taskQueue);
+      if (this.lostQueues.length > LOST_QUEUES_KEPT) this.lostQueues.shift();
+    });
     setHandler(statusQuery, () => this.status());
   }
 
@@ -305,18 +336,32 @@ class DeviceSession {
     const summary = `${protocol} session · ${deviceName}${this.device.address ? ` @ ${this.device.address}` : ''} · attempt ${attempt}${
       generation ? ` · generation ${generation}` : ''
     }`;
+    let sessions = this.sessions;
+    let queue: string | undefined;
+    if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
+      const placed = await this.placement.placeSession(deviceId);
+      if (placed) {
+        queue = placed.taskQueue;
+        sessions = this.placedSessions(placed.taskQueue);
+      }
+    }
+    const lost = () => queue !== undefined && this.lostQueues.includes(queue);
+    const lostOutcome = (): AttemptOutcome => ({ kind: 'error', type: 'TIMEOUT', message: `collector lost (lease of ${queue} lapsed)` });
     const running = scope.run(() =>
-      this.sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]),
+      sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]),
     );
     let outcome: AttemptOutcome | undefined;
     const settled = running.then(
       (result): AttemptOutcome => (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt }),
       (error): AttemptOutcome => (outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt }),
     );
-    await Promise.race([settled, condition(() => interrupted(this.m, generation, this.shouldContinueAsNew()))]);
+    await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
       scope.cancel();
-      await settled;
+      // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
+      if (queue === undefined) await settled;
+      else if (!lost()) await Promise.race([settled, condition(lost)]);
+      if (!outcome) return lostOutcome();
     }
     return outcome!;
   }

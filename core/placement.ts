@@ -1,0 +1,121 @@
+/**
+ * Session placement decisions as pure functions (ADR 110): which collector a
+ * device session runs on, and which sessions move when collectors are out of
+ * balance or draining. storage/collectors.ts feeds them rows read under a lock;
+ * the control worker's monitor and the placement activity act on their answers.
+ * No I/O, no clock, no randomness: unit tests check every rule.
+ */
+
+/** A collector as placement sees it. */
+export interface CollectorLoad {
+  id: string;
+  /** Sessions placed on it (placements, not counting the device being placed). */
+  sessions: number;
+  /** COLLECTOR_MAX_SESSIONS of that collector. */
+  capacity: number;
+  /** Set by `ctl drain`: takes no new sessions, its sessions move off. */
+  draining: boolean;
+  /** Its event-loop delay p99 (ms) as it last advertised; a saturated collector is chosen last. */
+  loopP99Ms?: number;
+  /** Of `sessions`, those already asked to move off (rebalancing counts them as leaving). */
+  moving?: number;
+}
+
+/** Spread allowed around a collector's share before sessions move (±10 %). */
+export const PLACEMENT_TOLERANCE = 0.1;
+/** A collector whose event loop lags more than this (p99, ms) is placed on only when nothing else has room. */
+export const OVERLOADED_LOOP_P99_MS = 250;
+
+/** Collectors that may take sessions: not draining, below capacity. */
+function eligible(collectors: readonly CollectorLoad[]): CollectorLoad[] {
+  return collectors.filter((c) => !c.draining && c.capacity > 0);
+}
+
+/**
+ * Each eligible collector's share of `total` sessions, proportional to capacity
+ * (equal capacities: total / n).
+ */
+export function sharesOf(collectors: readonly CollectorLoad[], total: number): Map<string, number> {
+  const open = eligible(collectors);
+  const capacity = open.reduce((n, c) => n + c.capacity, 0);
+  return new Map(open.map((c) => [c.id, capacity > 0 ? (total * c.capacity) / capacity : 0]));
+}
+
+/** Whether `sessions` is within ±tolerance of `share` (rounded outward: 10 sessions of 3 collectors is 3 or 4 each). */
+export function withinShare(sessions: number, share: number, tolerance = PLACEMENT_TOLERANCE): boolean {
+  return sessions >= Math.floor(share * (1 - tolerance)) && sessions <= Math.ceil(share * (1 + tolerance));
+}
+
+/**
+ * The collector a session should run on, or undefined when none can take it.
+ * Sticky: the `previous` collector keeps it while it is eligible, has room and
+ * stays within its share; otherwise the least loaded relative to capacity
+ * (ties: fewer sessions, then id), saturated event loops last. `avoid` is never
+ * chosen (the session is being moved off it).
+ */
+export function choosePlacement(
+  collectors: readonly CollectorLoad[],
+  opts: { previous?: string; avoid?: string } = {},
+): string | undefined {
+  const open = eligible(collectors).filter((c) => c.id !== opts.avoid && c.sessions < c.capacity);
+  if (open.length === 0) return undefined;
+  const total = collectors.reduce((n, c) => n + c.sessions, 0) + 1;
+  const shares = sharesOf(collectors, total);
+  const prev = open.find((c) => c.id === opts.previous);
+  if (prev && !overloaded(prev) && prev.sessions + 1 <= Math.ceil((shares.get(prev.id) ?? 0) * (1 + PLACEMENT_TOLERANCE))) return prev.id;
+  const ranked = [...open].sort(
+    (a, b) =>
+      Number(overloaded(a)) - Number(overloaded(b)) ||
+      (a.sessions + 1) / a.capacity - (b.sessions + 1) / b.capacity ||
+      a.sessions - b.sessions ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  return ranked[0].id;
+}
+
+function overloaded(c: CollectorLoad): boolean {
+  return (c.loopP99Ms ?? 0) > OVERLOADED_LOOP_P99_MS;
+}
+
+/** How many sessions to move off each collector now. */
+export type RebalancePlan = Map<string, number>;
+
+/**
+ * Sessions to move now, per source collector: every session of a draining
+ * collector; and when some eligible collector is outside its share ±10 %, the
+ * excess of each collector above its (rounded up) share. At most `budget` moves
+ * in total (PLACEMENT_MAX_MOVES minus moves in flight), taken round-robin from
+ * the most loaded, draining collectors first. Placement sends the moved sessions
+ * to the least loaded collectors.
+ */
+export function planRebalance(collectors: readonly CollectorLoad[], budget: number): RebalancePlan {
+  const plan: RebalancePlan = new Map();
+  if (budget <= 0) return plan;
+  const open = eligible(collectors);
+  if (open.length === 0) return plan;
+  const total = collectors.reduce((n, c) => n + c.sessions, 0);
+  const shares = sharesOf(collectors, total);
+  const excess = new Map<string, number>();
+  for (const c of collectors) if (c.draining && c.sessions - (c.moving ?? 0) > 0) excess.set(c.id, c.sessions - (c.moving ?? 0));
+  const unbalanced = open.some((c) => !withinShare(c.sessions, shares.get(c.id) ?? 0));
+  if (unbalanced) {
+    for (const c of open) {
+      const over = c.sessions - Math.ceil(shares.get(c.id) ?? 0) - (c.moving ?? 0);
+      if (over > 0) excess.set(c.id, over);
+    }
+  }
+  const byLoad = (a: CollectorLoad, b: CollectorLoad) =>
+    Number(b.draining) - Number(a.draining) || b.sessions / Math.max(1, b.capacity) - a.sessions / Math.max(1, a.capacity) || (a.id < b.id ? -1 : 1);
+  const sources = collectors.filter((c) => excess.has(c.id)).sort(byLoad);
+  let left = budget;
+  while (left > 0 && sources.some((c) => (excess.get(c.id) ?? 0) > 0)) {
+    for (const c of sources) {
+      const more = excess.get(c.id) ?? 0;
+      if (more <= 0 || left <= 0) continue;
+      excess.set(c.id, more - 1);
+      plan.set(c.id, (plan.get(c.id) ?? 0) + 1);
+      left--;
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,239 @@
+/**
+ * The collector registry and session placements (issue 20, ADR 110). Each
+ * collector keeps one row alive (its lease, renewed every second, carrying its
+ * load); each device's session is placed on one collector's task queue. All
+ * times are the database's clock, so collectors' clocks never matter. The
+ * decisions themselves are core/placement.ts; this module reads and writes.
+ */
+import type { Knex } from 'knex';
+import { choosePlacement, planRebalance, type CollectorLoad } from '../core/placement';
+
+/** Serialises placement decisions and rebalancing (one transaction at a time reads and changes the counts). */
+const PLACEMENT_LOCK = 7_320_001;
+
+/** A collector's row as `ctl collectors` and the monitor read it. */
+export interface CollectorRow {
+  id: string;
+  incarnation: string;
+  taskQueue: string;
+  version: string;
+  startedAt: Date;
+  /** Milliseconds since the lease was last renewed (database clock). */
+  leaseAgeMs: number;
+  live: boolean;
+  draining: boolean;
+  capacity: number;
+  /** Sessions it advertises running now. */
+  running: number;
+  /** Sessions placed on it (placements naming its task queue). */
+  placed: number;
+  cpu?: number;
+  loopP99Ms?: number;
+}
+
+/** What a collector registers. */
+export interface CollectorRegistration {
+  id: string;
+  incarnation: string;
+  taskQueue: string;
+  version: string;
+  capacity: number;
+  leaseMs: number;
+}
+
+/** Advertised load, sent with every lease renewal. */
+export interface CollectorLoadReport {
+  sessions: number;
+  cpu?: number;
+  loopP99Ms?: number;
+}
+
+/** Register (or re-register after a restart under the same id: new incarnation, not draining). */
+export async function registerCollector(db: Knex, r: CollectorRegistration): Promise<void> {
+  await db.raw(
+    `INSERT INTO collectors (id, incarnation, task_queue, version, capacity, lease_until)
+     VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float8 / 1000))
+     ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, task_queue = excluded.task_queue,
+       version = excluded.version, capacity = excluded.capacity, lease_until = excluded.lease_until,
+       started_at = now(), renewed_at = now(), draining = false, sessions = 0`,
+    [r.id, r.incarnation, r.taskQueue, r.version, r.capacity, r.leaseMs],
+  );
+}
+
+/**
+ * Renew the lease with the current load. Returns whether this incarnation still owns the
+ * row (false: replaced or removed), whether it is draining, and the devices it runs that
+ * must end here now: asked to move (rebalance, drain), or placed elsewhere meanwhile
+ * (their workflows already moved on, e.g. after this collector's lease lapsed).
+ */
+export async function renewLease(
+  db: Knex,
+  r: Pick<CollectorRegistration, 'id' | 'incarnation' | 'taskQueue' | 'leaseMs'>,
+  load: CollectorLoadReport,
+  runningDevices: number[],
+): Promise<{ owned: boolean; draining: boolean; endHere: number[] }> {
+  const { rows } = await db.raw(
+    `UPDATE collectors SET lease_until = now() + make_interval(secs => ?::float8 / 1000), renewed_at = now(),
+        sessions = ?, cpu = ?, loop_p99_ms = ?
+      WHERE id = ? AND incarnation = ? RETURNING draining`,
+    [r.leaseMs, load.sessions, load.cpu ?? null, load.loopP99Ms ?? null, r.id, r.incarnation],
+  );
+  if (rows.length === 0) return { owned: false, draining: false, endHere: [] };
+  const ends = runningDevices.length
+    ? (
+        await db.raw(
+          `SELECT device_id FROM session_placements
+            WHERE device_id = ANY(?::int[]) AND (task_queue <> ? OR move_requested_at IS NOT NULL)`,
+          [runningDevices, r.taskQueue],
+        )
+      ).rows.map((x: { device_id: number }) => Number(x.device_id))
+    : [];
+  return { owned: true, draining: Boolean(rows[0].draining), endHere: ends };
+}
+
+/** Remove a collector's row (clean exit): its placements lapse at once. */
+export async function removeCollector(db: Knex, id: string, incarnation: string): Promise<void> {
+  await db.raw(`DELETE FROM collectors WHERE id = ? AND incarnation = ?`, [id, incarnation]);
+}
+
+/** Every collector with its lease age and placements, live first. */
+export async function listCollectors(db: Knex): Promise<CollectorRow[]> {
+  const { rows } = await db.raw(
+    `SELECT c.*, (extract(epoch FROM now() - c.renewed_at) * 1000)::float8 AS lease_age_ms, c.lease_until > now() AS live,
+            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue)::int AS placed
+       FROM collectors c ORDER BY (c.lease_until > now()) DESC, c.id`,
+  );
+  return rows.map(
+    (x: Record<string, unknown>): CollectorRow => ({
+      id: String(x.id),
+      incarnation: String(x.incarnation),
+      taskQueue: String(x.task_queue),
+      version: String(x.version),
+      startedAt: x.started_at as Date,
+      leaseAgeMs: Number(x.lease_age_ms),
+      live: Boolean(x.live),
+      draining: Boolean(x.draining),
+      capacity: Number(x.capacity),
+      running: Number(x.sessions),
+      placed: Number(x.placed),
+      cpu: x.cpu === null ? undefined : Number(x.cpu),
+      loopP99Ms: x.loop_p99_ms === null ? undefined : Number(x.loop_p99_ms),
+    }),
+  );
+}
+
+/** Set or clear a collector's draining flag; false when no such collector. */
+export async function setDraining(db: Knex, id: string, draining: boolean): Promise<boolean> {
+  const res = await db.raw(`UPDATE collectors SET draining = ? WHERE id = ?`, [draining, id]);
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** Live collectors' loads (placements per task queue), excluding `exceptDevice`'s own placement. */
+async function liveLoads(trx: Knex.Transaction, exceptDevice?: number): Promise<Array<CollectorLoad & { taskQueue: string }>> {
+  const { rows } = await trx.raw(
+    `SELECT c.id, c.task_queue, c.draining, c.capacity, c.loop_p99_ms,
+            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.device_id IS DISTINCT FROM ?)::int AS placed,
+            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.move_requested_at IS NOT NULL)::int AS moving
+       FROM collectors c WHERE c.lease_until > now()`,
+    [exceptDevice ?? null],
+  );
+  return rows.map((x: Record<string, unknown>) => ({
+    id: String(x.id),
+    taskQueue: String(x.task_queue),
+    draining: Boolean(x.draining),
+    capacity: Number(x.capacity),
+    sessions: Number(x.placed),
+    moving: Number(x.moving),
+    loopP99Ms: x.loop_p99_ms === null ? undefined : Number(x.loop_p99_ms),
+  }));
+}
+
+/** Where a session was placed. */
+export interface Placement {
+  collectorId: string;
+  taskQueue: string;
+}
+
+/**
+ * Place a device's session on a live collector (core/placement.ts decides; sticky to its
+ * previous collector unless that one is asked to give it up) and record it. Undefined when
+ * no collector is registered and live: the caller uses the shared task queue.
+ */
+export async function placeSession(db: Knex, deviceId: number): Promise<Placement | undefined> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
+    const loads = await liveLoads(trx, deviceId);
+    const { rows } = await trx.raw(`SELECT collector_id, move_requested_at FROM session_placements WHERE device_id = ?`, [deviceId]);
+    const previous = rows[0]?.collector_id as string | undefined;
+    const moving = rows[0]?.move_requested_at != null;
+    const id = choosePlacement(loads, { previous: moving ? undefined : previous, avoid: moving ? previous : undefined }) ??
+      // Asked to move but nowhere else has room: stay rather than stop collecting.
+      (moving ? choosePlacement(loads, { previous }) : undefined);
+    const chosen = loads.find((c) => c.id === id);
+    if (!chosen) return undefined;
+    await trx.raw(
+      `INSERT INTO session_placements (device_id, collector_id, task_queue) VALUES (?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET collector_id = excluded.collector_id, task_queue = excluded.task_queue,
+         placed_at = now(), move_requested_at = NULL, lost_signalled_at = NULL`,
+      [deviceId, chosen.id, chosen.taskQueue],
+    );
+    return { collectorId: chosen.id, taskQueue: chosen.taskQueue };
+  });
+}
+
+/**
+ * Sessions whose collector is gone (lease lapsed, or a newer incarnation took its id), each
+ * returned once: they are marked as signalled in the same statement, so several monitors
+ * never signal a session twice for the same loss.
+ */
+export async function claimLostPlacements(db: Knex): Promise<Array<{ deviceId: number; taskQueue: string; collectorId: string }>> {
+  const { rows } = await db.raw(
+    `UPDATE session_placements p SET lost_signalled_at = now()
+      WHERE p.lost_signalled_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM collectors c WHERE c.task_queue = p.task_queue AND c.lease_until > now())
+      RETURNING p.device_id, p.task_queue, p.collector_id`,
+  );
+  return rows.map((x: Record<string, unknown>) => ({ deviceId: Number(x.device_id), taskQueue: String(x.task_queue), collectorId: String(x.collector_id) }));
+}
+
+/**
+ * One rebalancing step: moves still in flight count against `maxMoves` (a move not done
+ * within `staleMs` is given up and may be asked again); the plan of core/placement.ts
+ * picks how many sessions leave each collector, the most recently placed first. Returns
+ * the devices asked to move; their collectors see the request at their next renewal.
+ */
+export async function requestMoves(db: Knex, maxMoves: number, staleMs: number): Promise<number[]> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
+    await trx.raw(`UPDATE session_placements SET move_requested_at = NULL WHERE move_requested_at < now() - make_interval(secs => ?::float8 / 1000)`, [staleMs]);
+    const { rows } = await trx.raw(`SELECT count(*)::int AS n FROM session_placements WHERE move_requested_at IS NOT NULL`);
+    const budget = maxMoves - Number(rows[0].n);
+    if (budget <= 0) return [];
+    const loads = await liveLoads(trx);
+    const plan = planRebalance(loads, budget);
+    const moved: number[] = [];
+    for (const [collectorId, count] of plan) {
+      const queue = loads.find((c) => c.id === collectorId)!.taskQueue;
+      const res = await trx.raw(
+        `UPDATE session_placements SET move_requested_at = now()
+          WHERE device_id IN (SELECT device_id FROM session_placements WHERE task_queue = ? AND move_requested_at IS NULL
+                               ORDER BY placed_at DESC, device_id LIMIT ?)
+          RETURNING device_id`,
+        [queue, count],
+      );
+      moved.push(...res.rows.map((x: { device_id: number }) => Number(x.device_id)));
+    }
+    return moved;
+  });
+}
+
+/** Forget collectors whose lease lapsed more than `olderThanMs` ago (their placements were signalled long since). */
+export async function forgetLostCollectors(db: Knex, olderThanMs: number): Promise<number> {
+  const res = await db.raw(`DELETE FROM collectors WHERE lease_until < now() - make_interval(secs => ?::float8 / 1000)`, [olderThanMs]);
+  return res.rowCount ?? 0;
+}
+
+/** Undo a claim whose signal could not be sent (Temporal away): the next monitor tick tries again. */
+export async function unclaimLostPlacement(db: Knex, deviceId: number, taskQueue: string): Promise<void> {
+  await db.raw(`UPDATE session_placements SET lost_signalled_at = NULL WHERE device_id = ? AND task_queue = ?`, [deviceId, taskQueue]);
+}

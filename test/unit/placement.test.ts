@@ -1,0 +1,102 @@
+/**
+ * Session placement and rebalance planning (core/placement.ts, ADR 110): least
+ * loaded first, sticky within the share, draining and full collectors skipped,
+ * a saturated event loop chosen last; rebalancing moves a joining collector's
+ * share over within the move budget, empties a draining collector, and leaves a
+ * spread within ±10 % alone. Placing a fleet one session at a time (as the
+ * activity does under its lock) ends within the share of every collector.
+ */
+import assert from 'node:assert/strict';
+import { choosePlacement, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
+
+const c = (id: string, sessions: number, more: Partial<CollectorLoad> = {}): CollectorLoad => ({ id, sessions, capacity: 1000, draining: false, ...more });
+
+/** Apply a plan as the system would: each moved session is placed again (avoiding its source). */
+function applyPlan(loads: CollectorLoad[], plan: Map<string, number>): CollectorLoad[] {
+  let cur = loads.map((x) => ({ ...x }));
+  for (const [from, n] of plan) {
+    for (let i = 0; i < n; i++) {
+      cur = cur.map((x) => (x.id === from ? { ...x, sessions: x.sessions - 1 } : x));
+      const to = choosePlacement(cur, { avoid: from })!;
+      cur = cur.map((x) => (x.id === to ? { ...x, sessions: x.sessions + 1 } : x));
+    }
+  }
+  return cur;
+}
+
+describe('session placement (pure)', () => {
+  it('places on the least loaded collector, ties by id', () => {
+    assert.equal(choosePlacement([c('a', 5), c('b', 2), c('c', 9)]), 'b');
+    assert.equal(choosePlacement([c('b', 0), c('a', 0)]), 'a');
+    assert.equal(choosePlacement([]), undefined);
+  });
+
+  it('weighs load by capacity', () => {
+    assert.equal(choosePlacement([c('small', 4, { capacity: 10 }), c('big', 10, { capacity: 100 })]), 'big');
+  });
+
+  it('stays on the previous collector while it is within its share, leaves it when above', () => {
+    assert.equal(choosePlacement([c('a', 10), c('b', 9), c('c', 9)], { previous: 'a' }), 'a');
+    assert.equal(choosePlacement([c('a', 14), c('b', 8), c('c', 8)], { previous: 'a' }), 'b');
+  });
+
+  it('never places on a draining, full or avoided collector; a saturated event loop only when nothing else has room', () => {
+    assert.equal(choosePlacement([c('a', 0, { draining: true }), c('b', 50)]), 'b');
+    assert.equal(choosePlacement([c('a', 10, { capacity: 10 }), c('b', 50)]), 'b');
+    assert.equal(choosePlacement([c('a', 10, { capacity: 10 })]), undefined);
+    assert.equal(choosePlacement([c('a', 0), c('b', 5)], { avoid: 'a' }), 'b');
+    assert.equal(choosePlacement([c('a', 0, { loopP99Ms: 900 }), c('b', 5)]), 'b');
+    assert.equal(choosePlacement([c('a', 0, { loopP99Ms: 900 })]), 'a');
+    assert.equal(choosePlacement([c('a', 0), c('b', 5)], { previous: 'a', avoid: 'a' }), 'b');
+  });
+
+  it('placing 30 sessions one by one over three collectors gives 10 / 10 / 10', () => {
+    let loads = [c('a', 0), c('b', 0), c('c', 0)];
+    for (let i = 0; i < 30; i++) {
+      const to = choosePlacement(loads);
+      loads = loads.map((x) => (x.id === to ? { ...x, sessions: x.sessions + 1 } : x));
+    }
+    assert.deepEqual(loads.map((x) => x.sessions), [10, 10, 10]);
+  });
+
+  it('shares follow capacity; within ±10 % rounds outward', () => {
+    assert.deepEqual([...sharesOf([c('a', 0, { capacity: 100 }), c('b', 0, { capacity: 300 }), c('d', 0, { draining: true })], 40)], [['a', 10], ['b', 30]]);
+    assert.ok(withinShare(11, 10) && withinShare(9, 10) && !withinShare(12, 10) && !withinShare(8, 10));
+    assert.ok(withinShare(4, 3.33) && withinShare(3, 3.33) && !withinShare(5, 3.33));
+  });
+});
+
+describe('rebalance planning (pure)', () => {
+  it('leaves a spread within ±10 % alone', () => {
+    assert.equal(planRebalance([c('a', 10), c('b', 11), c('c', 9)], 5).size, 0);
+  });
+
+  it('a collector joining a loaded pair receives its share, at most `budget` moves at a time', () => {
+    let loads = [c('a', 15), c('b', 15), c('c', 0)];
+    const first = planRebalance(loads, 4);
+    assert.equal([...first.values()].reduce((n, x) => n + x, 0), 4, 'the budget bounds the moves');
+    assert.deepEqual([...first], [['a', 2], ['b', 2]], 'taken round-robin from the most loaded');
+    let rounds = 0;
+    for (let plan = first; plan.size > 0; plan = planRebalance(loads, 4)) {
+      loads = applyPlan(loads, plan);
+      assert.ok(++rounds < 10, 'converges');
+    }
+    assert.deepEqual(loads.map((x) => x.sessions), [10, 10, 10]);
+  });
+
+  it('moves already in flight count against the excess of their collector', () => {
+    assert.deepEqual([...planRebalance([c('a', 15, { moving: 3 }), c('b', 15, { moving: 5 }), c('c', 0)], 10)], [['a', 2]]);
+  });
+
+  it('empties a draining collector onto the others, within the budget', () => {
+    let loads = [c('a', 10, { draining: true }), c('b', 10), c('c', 10)];
+    assert.deepEqual([...planRebalance(loads, 3)], [['a', 3]]);
+    for (let plan = planRebalance(loads, 3); plan.size > 0; plan = planRebalance(loads, 3)) loads = applyPlan(loads, plan);
+    assert.deepEqual(loads.map((x) => x.sessions), [0, 15, 15]);
+  });
+
+  it('plans nothing without budget or without an open collector', () => {
+    assert.equal(planRebalance([c('a', 15), c('b', 0)], 0).size, 0);
+    assert.equal(planRebalance([c('a', 15, { draining: true })], 5).size, 0);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The control worker's placement monitor (ADR 110), every PLACEMENT_MONITOR_MS:
+ * sessions whose collector's lease lapsed are told at once (the collectorLost
+ * signal, each placement once, whichever control worker claims it first), so
+ * failover time is the lease, not a per-session heartbeat timeout; then at most
+ * PLACEMENT_MAX_MOVES sessions at a time are asked to move off collectors above
+ * their share or draining (their collector hands them over cleanly at its next
+ * renewal, and placement puts them on the least loaded).
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { collectorLostSignal, deviceSessionWorkflowId } from '../core/names';
+import type { Logger } from '../core/session';
+import { claimLostPlacements, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
+
+/** Settings and dependencies of the monitor. */
+export interface PlacementMonitorDeps {
+  db: Knex;
+  client: Client;
+  log: Logger;
+  everyMs: number;
+  maxMoves: number;
+  /** The collectors' lease: after the monitor itself could not see the database, it waits this long before calling anyone lost. */
+  leaseMs: number;
+}
+
+/** A move not done after this long is given up (its collector is stuck or gone) and may be asked again. */
+const MOVE_STALE_MS = 30_000;
+/** Rows of collectors lost longer than this are forgotten. */
+const FORGET_AFTER_MS = 10 * 60_000;
+
+/** Start the monitor; `stop()` ends it after the tick under way. */
+export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Promise<void> } {
+  let stopped = false;
+  let lastOk = Date.now();
+  let sightedAt = Date.now();
+  let lastForget = 0;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    const now = Date.now();
+    // Blind for a while (database away): collectors could not renew either; give them a lease's time.
+    if (now - lastOk > 3 * deps.everyMs) sightedAt = now;
+    if (now - sightedAt >= deps.leaseMs) {
+      const lost = await claimLostPlacements(deps.db);
+      if (lost.length) deps.log.warn('collector lease lapsed: failing its sessions over', { sessions: lost.length, collectors: [...new Set(lost.map((l) => l.collectorId))] });
+      await Promise.all(
+        lost.map(async (l) => {
+          try {
+            await deps.client.workflow.getHandle(deviceSessionWorkflowId(l.deviceId)).signal(collectorLostSignal, { taskQueue: l.taskQueue, collectorId: l.collectorId });
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return;
+            deps.log.warn('could not tell a session its collector is lost; retrying', { deviceId: l.deviceId, error: (err as Error).message });
+            await unclaimLostPlacement(deps.db, l.deviceId, l.taskQueue);
+          }
+        }),
+      );
+    }
+    const moved = await requestMoves(deps.db, deps.maxMoves, MOVE_STALE_MS);
+    if (moved.length) deps.log.info('rebalancing: sessions asked to move', { devices: moved });
+    if (now - lastForget > 60_000) {
+      lastForget = now;
+      await forgetLostCollectors(deps.db, FORGET_AFTER_MS);
+    }
+    lastOk = Date.now();
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const loop = () => {
+    if (stopped) return;
+    running = tick()
+      .catch((err) => deps.log.warn('placement monitor tick failed', { error: (err as Error).message }))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, deps.everyMs);
+      });
+  };
+  timer = setTimeout(loop, deps.everyMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
