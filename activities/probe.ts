@@ -3,7 +3,8 @@
  * connect with the device form's unsaved settings, let the protocol report its
  * gNMI Capabilities / NETCONF hello, wait for one sample of the first chosen
  * profile, and stop. Points go to an in-memory sink and are dropped; no host key
- * is saved, no gap or state is recorded (ADR 091).
+ * is saved, no gap or state is recorded (ADR 091). A NETCONF device's presented host key
+ * is reported beside the pinned one, so the operator can pin it on first use (ADR 127).
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
@@ -103,7 +104,10 @@ export function createProbeActivities(deps: ProbeDeps): ProbeActivities {
           },
           count: (name, by, labels) => deps.metrics?.inc(name, by, labels),
           log,
-          // No saveHostKey: a probe never pins a key (first use is approved by saving the device).
+          // No saveHostKey: a probe never pins a key itself; it shows the presented one, which the operator may pin (ADR 127).
+          onHostKey({ presented, pinned }) {
+            result.hostKey = { presented, pinned, status: !pinned ? 'unknown' : pinned === presented ? 'pinned' : 'changed' };
+          },
         });
       } catch (err) {
         if (!result.sample) {

@@ -296,4 +296,9 @@ export interface ProbeDeviceResult {
   /** Failure code (SessionError code, TIMEOUT or NO_PROFILE) and words. */
   code?: string;
   error?: string;
+  /**
+   * NETCONF: the SSH host key the device presented, beside the pinned one: `unknown` (none is
+   * pinned: the operator may pin it, ADR 127), `changed` (refused), `pinned` (they match).
+   */
+  hostKey?: { presented: string; pinned?: string; status: 'unknown' | 'changed' | 'pinned' };
 }

@@ -42,6 +42,8 @@ export interface SessionContext {
   log: Logger;
   /** Store a newly approved host key (NETCONF first use). */
   saveHostKey?(sha256: string): Promise<void>;
+  /** Told the SSH host key a NETCONF device presented and the pinned one (SHA-256 fingerprints) before they are compared: Test connection shows them. */
+  onHostKey?(key: { presented: string; pinned?: string }): void;
 }
 
 /** A protocol implementation: run until ctx.signal aborts (resolve) or the session breaks (reject with SessionError). */

@@ -12,6 +12,7 @@ import * as rollupDirty from './20261127030001_rollup_dirty';
 import * as ingestDrops from './20261128040001_ingest_drops';
 import * as fleet from './20261128090001_fleet';
 import * as widgetChartKinds from './20261128120001_widget_chart_kinds';
+import * as deviceEvents from './20261128120002_device_events';
 import * as deviceActivity from './20261128140001_device_activity';
 import * as collectors from './20261128150001_collectors';
 
@@ -33,6 +34,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128040001_ingest_drops', ingestDrops],
   ['20261128090001_fleet', fleet],
   ['20261128120001_widget_chart_kinds', widgetChartKinds],
+  ['20261128120002_device_events', deviceEvents],
   ['20261128140001_device_activity', deviceActivity],
   ['20261128150001_collectors', collectors],
 ];

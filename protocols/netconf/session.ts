@@ -139,7 +139,7 @@ class NetconfSession {
       ),
     );
     try {
-      this.client = await connectSsh({ device: ctx.device, saveHostKey: ctx.saveHostKey, readyTimeoutMs: this.opts.connectTimeoutMs, signal: ctx.signal });
+      this.client = await connectSsh({ device: ctx.device, saveHostKey: ctx.saveHostKey, onHostKey: ctx.onHostKey, readyTimeoutMs: this.opts.connectTimeoutMs, signal: ctx.signal });
       if (ctx.signal.aborted) return;
       this.client.on('error', (err: Error) => this.fatal(new SessionError('UNAVAILABLE', `SSH connection failed: ${err.message}`, { cause: err })));
       this.client.on('close', () => this.fatal(new SessionError('UNAVAILABLE', 'the device closed the SSH connection')));

@@ -74,6 +74,8 @@ function credentialsError(err: unknown, secrets: DeviceSecrets): SessionError {
 export interface SshConnectOptions {
   device: DeviceConfig;
   saveHostKey?: (sha256: string) => Promise<void>;
+  /** Told the presented key's fingerprint and the pinned one before they are compared. */
+  onHostKey?: (key: { presented: string; pinned?: string }) => void;
   readyTimeoutMs: number;
   signal: AbortSignal;
 }
@@ -102,6 +104,7 @@ export function connectSsh(opts: SshConnectOptions): Promise<Client> {
 
     const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
       const presented = sshFingerprint(key);
+      opts.onHostKey?.({ presented, pinned });
       if (pinned) {
         if (presented === pinned) return verify(true);
         hostKeyError = new SessionError(

@@ -17,8 +17,11 @@ import { isSecretsUnreadable } from '../../../storage/secrets';
 import { listProfiles, profileProtocols } from '../../../storage/profiles';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { testConnection } from '../lib/probe.server';
+import { pinHostKeyOnFirstUse, recordDeviceEvent } from '../../../storage/device-events';
 import type { ProbeDeviceResult } from '../../../core/names';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
+import { useTimeZone } from '../components/TimeZone';
+import { formatStamp } from '../lib/time-format';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device ? `Edit ${data.device.name}` : 'Add device'} · switch-telemetry` }];
@@ -82,6 +85,20 @@ export async function action({ request, params }: Route.ActionArgs) {
   const values = submittedValues(form, SECRET_FIELDS);
   // Without JavaScript, "Show the fields of this protocol" re-renders the form for the chosen protocol (nothing saved).
   if (form.get('intent') === 'protocol') return data({ values, errors: {} as FieldErrors });
+  // Trust on first use (ADR 127): pin the host key Test connection showed, by an explicit click, recorded.
+  if (form.get('intent') === 'pin-host-key') {
+    const fingerprint = String(form.get('presentedHostKey') ?? '');
+    if (!FINGERPRINT.test(fingerprint)) return data({ values, errors: { 'netconf.hostKeySha256': 'Not a SHA256 fingerprint: run Test connection again' } as FieldErrors }, 400);
+    // A new device: the key goes into its form and is pinned (and recorded) when the device is added.
+    if (!device) return data({ values: { ...values, 'netconf.hostKeySha256': fingerprint }, errors: {} as FieldErrors });
+    const pin = await pinHostKeyOnFirstUse(ctx().db, device.id, fingerprint, user.email, 'test connection');
+    if (pin.outcome === 'refused') {
+      return data({ values, errors: { 'netconf.hostKeySha256': `Not pinned: ${device.name} already has the pinned key ${pin.pinned}, and the device presented ${fingerprint}. A changed key is never trusted by a click; forget the pinned key on the device page first if the change is expected.` } as FieldErrors }, 409);
+    }
+    let message = `Pinned the SSH host key ${fingerprint} of ${device.name}. Test connection again to fetch a sample.`;
+    await reconfigureSession(device, `host key pinned in the web app by ${user.email}`).catch((err: Error) => (message += ` The session was not told: ${err.message}`));
+    return redirect(`/devices/${device.id}/edit`, { headers: { 'Set-Cookie': await setFlash({ kind: 'info', message }) } });
+  }
   const parsed = DeviceForm.safeParse(deviceFormInput(form));
   // "Test connection" probes the unsaved values and saves nothing (ADR 091).
   const testing = form.get('intent') === 'test';
@@ -109,11 +126,20 @@ export async function action({ request, params }: Route.ActionArgs) {
       if (isSecretsUnreadable(err)) return data({ values, errors: { 'secrets.password': `Not saved: the stored credentials cannot be decrypted (${err.message}).` } }, 409);
       throw err;
     }
+    // A pinned key typed, changed or cleared in the form is recorded like one pinned from Test connection.
+    const before = device.settings?.netconf?.hostKeySha256 ?? '';
+    const after = row.protocol === 'netconf' ? (input.netconf?.hostKeySha256 ?? '') : before;
+    if (after !== before) {
+      await recordDeviceEvent(db, { deviceId: row.id, deviceName: row.name, actor: user.email, kind: after ? 'host-key-pinned' : 'host-key-forgotten', detail: { fingerprint: after || before, via: 'device form' } });
+    }
     await reconfigureSession(row, `edited in the web app by ${user.email}`).catch((err: Error) => {
       warning = `Saved, but the session was not told: ${err.message}`;
     });
   } else {
     row = await insertDevice(db, keyring, input);
+    if (row.protocol === 'netconf' && input.netconf?.hostKeySha256) {
+      await recordDeviceEvent(db, { deviceId: row.id, deviceName: row.name, actor: user.email, kind: 'host-key-pinned', detail: { fingerprint: input.netconf.hostKeySha256, via: 'device form (new device)' } });
+    }
     await startSession(row).catch((err: Error) => {
       warning = `Saved, but the session workflow did not start: ${err.message}`;
     });
@@ -254,6 +280,7 @@ export default function DeviceEdit() {
         <fieldset className="proto-netconf">
           <legend>NETCONF settings</legend>
           <TextField
+            key={values['netconf.hostKeySha256']}
             name="netconf.hostKeySha256"
             label="Pinned SSH host key"
             placeholder="SHA256:…"
@@ -294,14 +321,67 @@ export default function DeviceEdit() {
           Test connection connects with the values above (saved or not), reads the gNMI Capabilities or NETCONF hello and one sample of the first chosen profile, and
           stores nothing.{device ? ' Blank credential fields use the stored ones.' : ''}
         </p>
-        {probe ? <ProbeReport probe={probe} /> : null}
+        {probe ? <ProbeReport probe={probe} saved={Boolean(device)} /> : null}
       </Form>
     </section>
   );
 }
 
+/** A NETCONF host key fingerprint as the form carries it. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+/**
+ * The host key the device presented (ADR 127): unknown → its fingerprint and a button that
+ * pins it (an explicit click, recorded); changed → both fingerprints and a refusal.
+ */
+function HostKeyReport({ hostKey, saved }: { hostKey: NonNullable<ProbeDeviceResult['hostKey']>; saved: boolean }) {
+  if (hostKey.status === 'pinned') {
+    return (
+      <p data-testid="probe-host-key" data-status="pinned">
+        SSH host key <code>{hostKey.presented}</code> matches the pinned one.
+      </p>
+    );
+  }
+  if (hostKey.status === 'changed') {
+    return (
+      <div className="host-key-changed" data-testid="probe-host-key" data-status="changed">
+        <p className="field-error">
+          <strong>The device’s SSH host key changed; it is not trusted.</strong>
+        </p>
+        <dl>
+          <dt>Pinned</dt>
+          <dd>
+            <code data-testid="probe-host-key-pinned">{hostKey.pinned}</code>
+          </dd>
+          <dt>Presented now</dt>
+          <dd>
+            <code data-testid="probe-host-key-presented">{hostKey.presented}</code>
+          </dd>
+        </dl>
+        <p className="muted">
+          Check with the device’s administrator that the key was replaced on purpose (or someone is in between). If so, forget the pinned key on the device page, then test and pin the
+          new one.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="host-key-unknown" data-testid="probe-host-key" data-status="unknown">
+      <p>
+        No SSH host key is pinned yet. The device presented <code data-testid="probe-host-key-presented">{hostKey.presented}</code>. Compare it with the fingerprint the device shows
+        (for example <code>ssh-keygen -lf</code> on its host key, or the device’s <code>show ssh</code>) before trusting it.
+      </p>
+      <input type="hidden" name="presentedHostKey" value={hostKey.presented} />
+      <button type="submit" name="intent" value="pin-host-key" className="secondary" formNoValidate data-testid="pin-host-key">
+        {saved ? 'Pin this key (trust on first use)' : 'Use this key (pinned when the device is added)'}
+      </button>
+    </div>
+  );
+}
+
 /** What Test connection found. */
-function ProbeReport({ probe }: { probe: ProbeDeviceResult }) {
+function ProbeReport({ probe, saved }: { probe: ProbeDeviceResult; saved: boolean }) {
+  const zone = useTimeZone();
   const secs = probe.elapsedMs < 1000 ? `${probe.elapsedMs} ms` : `${(probe.elapsedMs / 1000).toFixed(1)} s`;
   return (
     <div className={probe.ok ? 'probe probe-ok' : 'probe probe-failed'} role="status" data-testid="probe-result" data-ok={probe.ok ? 'yes' : 'no'}>
@@ -323,7 +403,7 @@ function ProbeReport({ probe }: { probe: ProbeDeviceResult }) {
           <>
             <dt>First sample{probe.profileName ? ` of ${probe.profileName}` : ''}</dt>
             <dd data-testid="probe-sample">
-              <code>{probe.sample.path}</code> = {probe.sample.value} <span className="muted">at {probe.sample.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</span>
+              <code>{probe.sample.path}</code> = {probe.sample.value} <span className="muted">at {formatStamp(Date.parse(probe.sample.at), zone)}</span>
             </dd>
           </>
         ) : null}
@@ -336,6 +416,7 @@ function ProbeReport({ probe }: { probe: ProbeDeviceResult }) {
           </>
         ) : null}
       </dl>
+      {probe.hostKey ? <HostKeyReport hostKey={probe.hostKey} saved={saved} /> : null}
       <p className="muted">Nothing was saved. Secrets typed above are not shown again: type them again before saving.</p>
     </div>
   );

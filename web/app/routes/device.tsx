@@ -12,6 +12,7 @@ import { requireAdminAction, requireUser, safeRedirect } from '../lib/auth.serve
 import { ctx } from '../lib/context.server';
 import { setFlash } from '../lib/flash.server';
 import { approveHostKey, deleteDevice, deviceIngestDrops, forgetHostKey, getDevice, setEnabled } from '../lib/devices.server';
+import { deviceEvents, recordDeviceEvent } from '../../../storage/device-events';
 import { deviceInterfaces } from '../lib/interfaces.server';
 import { newestStoredPointAt } from '../../../storage/newest-points';
 import { lastErrorFact, lastPointAt } from '../lib/session-facts';
@@ -83,6 +84,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   ]);
   const status = statuses.get(device.id) ?? null;
   const drops = await deviceIngestDrops(db, device.id);
+  // Host-key decisions (pinned, approved, forgotten, refused), newest first (ADR 127).
+  const events = device.protocol === 'netconf' ? (await deviceEvents(db, device.id, 5)).map((e) => ({ ...e, at: e.at.getTime() })) : [];
   const now = Date.now();
   const newestPoint = lastPointAt(status, newestStored);
   // The device's sample interval, as its counters show it: what "stale" is measured in.
@@ -112,6 +115,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     lastError: lastErrorFact(status) ?? null,
     gaps,
     drops,
+    events,
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
@@ -152,10 +156,12 @@ export async function action({ request, params }: Route.ActionArgs) {
         return go();
       case 'approve-host-key':
         await approveHostKey(db, device.id);
+        await recordDeviceEvent(db, { deviceId: device.id, deviceName: device.name, actor: user.email, kind: 'host-key-approved', detail: { via: 'device page' } });
         await reconfigureSession(device, why);
         return go();
       case 'forget-host-key':
         await forgetHostKey(db, device.id);
+        await recordDeviceEvent(db, { deviceId: device.id, deviceName: device.name, actor: user.email, kind: 'host-key-forgotten', detail: { fingerprint: device.settings?.netconf?.hostKeySha256 ?? null, via: 'device page' } });
         await reconfigureSession(device, why);
         return go();
       case 'delete':
@@ -178,6 +184,14 @@ function Button({ intent, label, className = 'secondary', title }: { intent: str
     </Form>
   );
 }
+
+/** How the device page words a recorded host-key decision. */
+const HOST_KEY_EVENTS: Record<string, string> = {
+  'host-key-pinned': 'host key pinned',
+  'host-key-approved': 'first use approved',
+  'host-key-forgotten': 'pinned key forgotten',
+  'host-key-refused': 'changed host key refused',
+};
 
 /** What Pause and Disable do, where the buttons are. */
 const PAUSE_HELP = 'Pause: stop collecting for now; the device stays in the fleet and Resume continues where it left off (the gap is recorded).';
@@ -204,7 +218,7 @@ function OutageLine({ outage, now, testId }: { outage: Outage; now: number; test
 }
 
 export default function Device() {
-  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
@@ -372,6 +386,17 @@ export default function Device() {
               </p>
               {canEdit && !device.hostKey && !device.acceptNewHostKey ? <Button intent="approve-host-key" label="Approve first use" className="" /> : null}
               {canEdit && device.hostKey ? <Button intent="forget-host-key" label="Forget pinned key (device key changed)" /> : null}
+              {events.length > 0 ? (
+                <ul className="small muted" data-testid="host-key-events">
+                  {events.map((e) => (
+                    <li key={e.id}>
+                      {stamp(e.at)} · {HOST_KEY_EVENTS[e.kind]} by {e.actor}
+                      {typeof e.detail.fingerprint === 'string' ? <code> {e.detail.fingerprint}</code> : null}
+                      {typeof e.detail.via === 'string' ? ` (${e.detail.via})` : ''}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
             </div>
           )}
           <h2>Recent gaps</h2>
