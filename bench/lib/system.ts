@@ -74,7 +74,12 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     const profile = process.env.BENCH_CPU_PROF && name.startsWith(process.env.BENCH_CPU_PROF)
       ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench', 'results', 'profiles')]
       : [];
-    const child = startChild(name, process.execPath, [...profile, ...entryArgs(ROOT, file)], {
+    // BENCH_COLLECTOR_NODE_FLAGS replaces the collector's V8 flags (core/roles.ts) for a comparison run.
+    let args = entryArgs(ROOT, file);
+    if (file === 'workers/collector.ts' && process.env.BENCH_COLLECTOR_NODE_FLAGS !== undefined) {
+      args = [...process.env.BENCH_COLLECTOR_NODE_FLAGS.split(' ').filter(Boolean), ...args.slice(args.indexOf('--import'))];
+    }
+    const child = startChild(name, process.execPath, [...profile, ...args], {
       env: { ...env, ...extra },
       cwd: ROOT,
       quiet: !process.env.BENCH_VERBOSE,
@@ -107,7 +112,8 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
         SIM_CONTROL_PORT: String(controlPort),
         ...extra,
       });
-      await waitFor('the simulator', () => isPortOpen(controlPort), 120_000);
+      // Each target is a gRPC server of its own: thousands take minutes to open on a loaded machine.
+      await waitFor('the simulator', () => isPortOpen(controlPort), 120_000 + count * 120);
       const members = (await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>;
       return { child, ports: members.map((m) => m.port), controlPort };
     },

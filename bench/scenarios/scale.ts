@@ -5,18 +5,46 @@
  * collector memory per 100 sessions.
  */
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
-import { CpuMeter, pidsMatching, rssBytes } from '../lib/procstat';
+import { CpuMeter, percentile, pidsMatching, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 
 /** Scale options. */
 export interface ScaleOptions {
   sessions: number;
+  /**
+   * Session counts to step through (ascending, the last one is `sessions`): the collector's RSS
+   * and CPU are taken at each, so the per-session figure is a slope between steps and the
+   * process's fixed costs (Node, the Temporal worker, the young generation once points flow)
+   * are not divided among the sessions.
+   */
+  steps?: number[];
   holdSeconds: number;
   intervalMs: number;
 }
 
+/** Figures of one step of the scale scenario (`sessions` held for the hold time). */
+export interface ScaleStep {
+  sessions: number;
+  streamingAfterRamp: number;
+  rampSeconds: number;
+  minStreamingDuringHold: number;
+  sessionRestartsDuringHold: number;
+  sessionFailuresDuringHold: number;
+  temporalCpuPercent: number;
+  collectorCpuPercent: number;
+  simulatorCpuPercent: number;
+  /** Median of the collector's RSS samples (every 5 s) over the hold. */
+  collectorRssMiB: number;
+  /** RSS growth from the previous step (or from no session) divided by the sessions added. */
+  collectorRssKiBPerAddedSession: number;
+  heartbeatRequestsPerSessionPerMinute: number;
+  eventLoopDelayP99MaxMs: number;
+  restartReasons: Record<string, number>;
+}
+
 export async function scale(sys: BenchSystem, o: ScaleOptions) {
+  const steps = [...new Set([...(o.steps ?? []).filter((n) => n > 0 && n < o.sessions), o.sessions])].sort((a, b) => a - b);
   const sim = await sys.startSimulator(o.sessions, 1);
   sys.spawn('control', 'workers/control.ts');
   const collector = await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.sessions)) });
@@ -27,58 +55,89 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     await sleep(1000);
     idleRss = Math.min(idleRss, rssBytes(collector.child.pid!));
   }
-  const rampStart = Date.now();
-  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'scale' });
-  let streaming = 0;
-  const rampDeadline = Date.now() + 300_000;
-  while (Date.now() < rampDeadline) {
-    streaming = await streamingCount(collector.metricsPort);
-    if (streaming >= ids.length) break;
-    await sleep(2000);
+  const ids: number[] = [];
+  const done: ScaleStep[] = [];
+  let previousRss = idleRss;
+  for (const target of steps) {
+    const rampStart = Date.now();
+    ids.push(...(await sys.addDevices(sim.ports.slice(ids.length, target), countersProfile(o.intervalMs), { prefix: `scale${target}` })));
+    let streaming = 0;
+    const rampDeadline = Date.now() + 300_000 + target * 60;
+    while (Date.now() < rampDeadline) {
+      streaming = await streamingCount(collector.metricsPort);
+      if (streaming >= ids.length) break;
+      await sleep(2000);
+    }
+    const rampSeconds = (Date.now() - rampStart) / 1000;
+    process.stderr.write(`  ${streaming}/${ids.length} sessions streaming after ${Math.round(rampSeconds)} s; holding for ${o.holdSeconds} s\n`);
+    const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
+    const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
+    const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
+    const meter = new CpuMeter(() => ({ temporal: pidsMatching('server start-dev'), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
+    meter.begin();
+    const t0 = Date.now();
+    let minStreaming = Infinity;
+    let loopP99Max = 0;
+    const rssSamples: number[] = [];
+    while (Date.now() - t0 < o.holdSeconds * 1000) {
+      await sleep(5000);
+      minStreaming = Math.min(minStreaming, await streamingCount(collector.metricsPort));
+      loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
+      rssSamples.push(rssBytes(collector.child.pid!));
+    }
+    const cpu = meter.end();
+    const heldMinutes = (Date.now() - t0) / 60_000;
+    const heartbeats = (await heartbeatRequests(sys.temporalMetricsPort)) - heartbeats0;
+    // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
+    const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
+    const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
+    const rss = percentile(rssSamples.length ? rssSamples : [rssBytes(collector.child.pid!)], 50);
+    const restartReasons = reattempts > 0 ? await whyRestarted(sys, ids, t0) : {};
+    if (reattempts > 0) process.stderr.write(`  re-attempts during the hold, by what the workflows recorded: ${JSON.stringify(restartReasons)}\n`);
+    const added = target - (done.at(-1)?.sessions ?? 0);
+    done.push({
+      sessions: ids.length,
+      streamingAfterRamp: streaming,
+      rampSeconds: round(rampSeconds, 1),
+      minStreamingDuringHold: minStreaming === Infinity ? 0 : minStreaming,
+      sessionRestartsDuringHold: reattempts,
+      sessionFailuresDuringHold: failures,
+      temporalCpuPercent: cpu.temporal,
+      collectorCpuPercent: cpu.collector,
+      simulatorCpuPercent: cpu.simulator,
+      collectorRssMiB: round(rss / 2 ** 20, 1),
+      collectorRssKiBPerAddedSession: round((rss - previousRss) / 1024 / added, 1),
+      heartbeatRequestsPerSessionPerMinute: round(heartbeats / ids.length / heldMinutes, 2),
+      eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
+      restartReasons,
+    });
+    process.stderr.write(`  ${ids.length} sessions: collector RSS ${round(rss / 2 ** 20, 1)} MiB (+${done.at(-1)!.collectorRssKiBPerAddedSession} KiB per added session), CPU ${cpu.collector} %, Temporal ${cpu.temporal} %\n`);
+    previousRss = rss;
   }
-  const rampSeconds = (Date.now() - rampStart) / 1000;
-  process.stderr.write(`  ${streaming}/${ids.length} sessions streaming after ${Math.round(rampSeconds)} s; holding for ${o.holdSeconds} s\n`);
-  const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
-  const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
-  const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
-  const meter = new CpuMeter(() => ({ temporal: pidsMatching('server start-dev'), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
-  meter.begin();
-  const t0 = Date.now();
-  let minStreaming = Infinity;
-  let loopP99Max = 0;
-  while (Date.now() - t0 < o.holdSeconds * 1000) {
-    await sleep(5000);
-    minStreaming = Math.min(minStreaming, await streamingCount(collector.metricsPort));
-    loopP99Max = Math.max(loopP99Max, await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'));
-  }
-  const cpu = meter.end();
-  const heldMinutes = (Date.now() - t0) / 60_000;
-  const heartbeats = (await heartbeatRequests(sys.temporalMetricsPort)) - heartbeats0;
-  // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
-  const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
-  const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
-  const rss = rssBytes(collector.child.pid!);
-  const restartReasons = reattempts > 0 ? await whyRestarted(sys, ids, t0) : {};
-  if (reattempts > 0) process.stderr.write(`  re-attempts during the hold, by what the workflows recorded: ${JSON.stringify(restartReasons)}\n`);
+  const last = done.at(-1)!;
   return {
-    sessions: ids.length,
-    streamingAfterRamp: streaming,
-    rampSeconds: round(rampSeconds, 1),
+    sessions: last.sessions,
+    streamingAfterRamp: last.streamingAfterRamp,
+    rampSeconds: last.rampSeconds,
     holdSeconds: o.holdSeconds,
-    minStreamingDuringHold: minStreaming === Infinity ? 0 : minStreaming,
-    sessionRestartsDuringHold: reattempts,
-    sessionFailuresDuringHold: failures,
-    temporalCpuPercent: cpu.temporal,
-    temporalCpuPercentPer100Sessions: round((cpu.temporal * 100) / ids.length, 2),
-    collectorCpuPercent: cpu.collector,
-    collectorRssMiB: round(rss / 2 ** 20, 1),
-    collectorRssMiBPer100Sessions: round(rss / 2 ** 20 / (ids.length / 100), 1),
+    minStreamingDuringHold: last.minStreamingDuringHold,
+    sessionRestartsDuringHold: done.reduce((n, s) => n + s.sessionRestartsDuringHold, 0),
+    sessionFailuresDuringHold: done.reduce((n, s) => n + s.sessionFailuresDuringHold, 0),
+    temporalCpuPercent: last.temporalCpuPercent,
+    temporalCpuPercentPer100Sessions: round((last.temporalCpuPercent * 100) / last.sessions, 2),
+    collectorCpuPercent: last.collectorCpuPercent,
+    collectorRssMiB: last.collectorRssMiB,
+    collectorRssMiBPer100Sessions: round(last.collectorRssMiB / (last.sessions / 100), 1),
     collectorIdleRssMiB: round(idleRss / 2 ** 20, 1),
-    collectorRssKiBPerSession: round((rss - idleRss) / 1024 / ids.length, 1),
-    /** RecordActivityTaskHeartbeat requests the Temporal server received during the hold. */
-    heartbeatRequestsPerSessionPerMinute: round(heartbeats / ids.length / heldMinutes, 2),
-    eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
-    restartReasons,
+    /** Growth from no session to the last step, divided by its sessions. */
+    collectorRssKiBPerSession: round((last.collectorRssMiB * 1024 - idleRss / 1024) / last.sessions, 1),
+    /** Growth between the first and the last step per session added (fixed costs that arrive with the first points left out); the first step's figure when there is one step. */
+    collectorRssKiBPerSessionSlope: done.length > 1 ? round(((last.collectorRssMiB - done[0].collectorRssMiB) * 1024) / (last.sessions - done[0].sessions), 1) : done[0].collectorRssKiBPerAddedSession,
+    /** RecordActivityTaskHeartbeat requests the Temporal server received during the last hold. */
+    heartbeatRequestsPerSessionPerMinute: last.heartbeatRequestsPerSessionPerMinute,
+    eventLoopDelayP99MaxMs: last.eventLoopDelayP99MaxMs,
+    restartReasons: last.restartReasons,
+    steps: done,
   };
 }
 
