@@ -1,0 +1,361 @@
+/**
+ * The alerting repository (issue 18): rules, webhook contact points (signing secret
+ * sealed with the secrets keyring, like device credentials), the instance mirror the
+ * rule workflows write for pages and ctl, notified transitions, delivery attempts and
+ * silences. Every statement against the alert_* tables lives here.
+ */
+import type { Knex } from 'knex';
+import { AlertRuleInputSchema, AlertSpecSchema, type AlertRuleDefinition, type AlertRuleInput, type SilenceMatcher } from '../core/alert-rules';
+import type { AlertInstance, AlertTransition } from '../core/alert-machine';
+import { seal, unseal, type Keyring } from './secrets';
+
+const aadFor = (contactPointId: number) => `alert-contact-point:${contactPointId}`;
+
+/** A webhook contact point; `secret` only when loaded for delivery. */
+export interface ContactPoint {
+  id: number;
+  name: string;
+  url: string;
+  format: 'generic' | 'slack';
+  hasSecret: boolean;
+  secret?: string;
+}
+
+/** Create a contact point; its HMAC secret sealed under the current key. */
+export async function createContactPoint(db: Knex, ring: Keyring, input: { name: string; url: string; format?: 'generic' | 'slack'; secret?: string }): Promise<ContactPoint> {
+  return db.transaction(async (trx) => {
+    const [row] = await trx('alert_contact_points').insert({ name: input.name, url: input.url, format: input.format ?? 'generic' }).returning(['id']);
+    if (input.secret) await saveContactPointSecret(trx, ring, row.id, input.secret);
+    return { id: row.id, name: input.name, url: input.url, format: input.format ?? 'generic', hasSecret: !!input.secret };
+  });
+}
+
+/** Replace a contact point's signing secret. */
+export async function saveContactPointSecret(db: Knex, ring: Keyring, id: number, secret: string): Promise<void> {
+  const sealed = seal(ring, { secret }, aadFor(id));
+  await db('alert_contact_points')
+    .where({ id })
+    .update({ key_version: sealed.keyVersion, nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: sealed.tag, updated_at: db.fn.now() });
+}
+
+type ContactRow = { id: number; name: string; url: string; format: 'generic' | 'slack'; key_version: number | null; nonce: Buffer | null; ciphertext: Buffer | null; tag: Buffer | null };
+
+/** A contact point with its secret decrypted (delivery only), or undefined. */
+export async function loadContactPoint(db: Knex, ring: Keyring, id: number): Promise<ContactPoint | undefined> {
+  const row: ContactRow | undefined = await db('alert_contact_points').where({ id }).first();
+  if (!row) return undefined;
+  const secret =
+    row.key_version !== null && row.ciphertext
+      ? unseal<{ secret: string }>(ring, { keyVersion: row.key_version, nonce: row.nonce!, ciphertext: row.ciphertext, tag: row.tag! }, aadFor(id)).secret
+      : undefined;
+  return { id: row.id, name: row.name, url: row.url, format: row.format, hasSecret: secret !== undefined, secret };
+}
+
+/** Contact points without secrets. */
+export async function listContactPoints(db: Knex): Promise<ContactPoint[]> {
+  const rows: ContactRow[] = await db('alert_contact_points').orderBy('name');
+  return rows.map((r) => ({ id: r.id, name: r.name, url: r.url, format: r.format, hasSecret: r.key_version !== null }));
+}
+
+type RuleRow = {
+  id: number;
+  name: string;
+  kind: string;
+  spec: unknown;
+  severity: AlertRuleDefinition['severity'];
+  for_ms: number;
+  interval_ms: number;
+  labels: Record<string, string>;
+  contact_point_id: number | null;
+  enabled: boolean;
+  version: number;
+};
+
+function toDefinition(r: RuleRow): AlertRuleDefinition {
+  return {
+    id: r.id,
+    name: r.name,
+    spec: AlertSpecSchema.parse(r.spec),
+    severity: r.severity,
+    forMs: r.for_ms,
+    intervalMs: r.interval_ms,
+    labels: r.labels ?? {},
+    contactPointId: r.contact_point_id,
+    enabled: r.enabled,
+    version: r.version,
+  };
+}
+
+function ruleColumns(input: AlertRuleInput) {
+  const v = AlertRuleInputSchema.parse(input);
+  return {
+    name: v.name,
+    kind: v.spec.kind,
+    spec: JSON.stringify(v.spec),
+    severity: v.severity,
+    for_ms: v.forMs,
+    interval_ms: v.intervalMs,
+    labels: JSON.stringify(v.labels),
+    contact_point_id: v.contactPointId,
+    enabled: v.enabled,
+  };
+}
+
+/** Create a rule (validated); returns its definition. */
+export async function createAlertRule(db: Knex, input: AlertRuleInput): Promise<AlertRuleDefinition> {
+  const [row] = await db('alert_rules').insert(ruleColumns(input)).returning('*');
+  return toDefinition(row);
+}
+
+/** Replace a rule's definition; its version grows so the reconcile sees the edit. */
+export async function updateAlertRule(db: Knex, id: number, input: AlertRuleInput): Promise<AlertRuleDefinition | undefined> {
+  const [row] = await db('alert_rules')
+    .where({ id })
+    .update({ ...ruleColumns(input), version: db.raw('version + 1'), updated_at: db.fn.now() })
+    .returning('*');
+  return row ? toDefinition(row) : undefined;
+}
+
+/** Enable or disable a rule (a new version). */
+export async function setAlertRuleEnabled(db: Knex, id: number, enabled: boolean): Promise<AlertRuleDefinition | undefined> {
+  const [row] = await db('alert_rules').where({ id }).update({ enabled, version: db.raw('version + 1'), updated_at: db.fn.now() }).returning('*');
+  return row ? toDefinition(row) : undefined;
+}
+
+/** Delete a rule (its instances, transitions go with it). */
+export async function deleteAlertRule(db: Knex, id: number): Promise<void> {
+  await db('alert_rules').where({ id }).delete();
+}
+
+/** One rule, or undefined. */
+export async function getAlertRule(db: Knex, id: number): Promise<AlertRuleDefinition | undefined> {
+  const row = await db('alert_rules').where({ id }).first();
+  return row ? toDefinition(row) : undefined;
+}
+
+/** Every rule, by name. */
+export async function listAlertRules(db: Knex): Promise<AlertRuleDefinition[]> {
+  return (await db('alert_rules').orderBy('name')).map(toDefinition);
+}
+
+const ms = (t: number | undefined) => (t === undefined ? null : new Date(t));
+
+/**
+ * Mirror a rule's instances as its workflow holds them (replaces the rule's rows; an
+ * acknowledgement stays while the episode it acknowledged lasts). Idempotent.
+ */
+export async function recordAlertInstances(db: Knex, ruleId: number, instances: AlertInstance[]): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('alert_instances').where({ rule_id: ruleId }).whereNotIn('instance_key', instances.map((i) => i.key)).delete();
+    if (instances.length === 0) return;
+    await trx.raw(
+      `INSERT INTO alert_instances (rule_id, instance_key, state, labels, value, episode_at, pending_since, firing_since, resolved_at, updated_at)
+       SELECT ?, x.key, x.state, x.labels, x.value, x.episode_at, x.pending_since, x.firing_since, x.resolved_at, now()
+         FROM jsonb_to_recordset(?::jsonb) AS x(key text, state text, labels jsonb, value float8, episode_at timestamptz, pending_since timestamptz, firing_since timestamptz, resolved_at timestamptz)
+       ON CONFLICT (rule_id, instance_key) DO UPDATE SET
+         state = EXCLUDED.state, labels = EXCLUDED.labels, value = EXCLUDED.value, episode_at = EXCLUDED.episode_at,
+         pending_since = EXCLUDED.pending_since, firing_since = EXCLUDED.firing_since, resolved_at = EXCLUDED.resolved_at, updated_at = now(),
+         acked_by = CASE WHEN alert_instances.episode_at IS NOT DISTINCT FROM EXCLUDED.episode_at THEN alert_instances.acked_by END,
+         acked_at = CASE WHEN alert_instances.episode_at IS NOT DISTINCT FROM EXCLUDED.episode_at THEN alert_instances.acked_at END`,
+      [
+        ruleId,
+        JSON.stringify(
+          instances.map((i) => ({
+            key: i.key,
+            state: i.state,
+            labels: i.labels,
+            value: i.value,
+            episode_at: ms(i.episode),
+            pending_since: ms(i.pendingSince),
+            firing_since: ms(i.firingSince),
+            resolved_at: ms(i.resolvedAt),
+          })),
+        ),
+      ],
+    );
+  });
+}
+
+/** Record transitions (once each, by idempotency key); `silenced` ones are kept but not delivered. */
+export async function recordAlertTransitions(db: Knex, transitions: Array<AlertTransition & { silenced: boolean }>): Promise<void> {
+  if (transitions.length === 0) return;
+  await db('alert_transitions')
+    .insert(
+      transitions.map((t) => ({
+        idempotency_key: t.idempotencyKey,
+        rule_id: t.ruleId,
+        instance_key: t.key,
+        transition: t.to,
+        at: new Date(t.at),
+        value: t.value,
+        silenced: t.silenced,
+      })),
+    )
+    .onConflict('idempotency_key')
+    .ignore();
+}
+
+/** One delivery attempt's outcome. */
+export interface DeliveryAttempt {
+  idempotencyKey: string;
+  contactPointId: number;
+  attempt: number;
+  ok: boolean;
+  status?: number;
+  error?: string;
+  elapsedMs: number;
+}
+
+/** Record a delivery attempt; a successful one marks the transition delivered. */
+export async function recordDeliveryAttempt(db: Knex, a: DeliveryAttempt): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('alert_deliveries').insert({
+      idempotency_key: a.idempotencyKey,
+      contact_point_id: a.contactPointId,
+      attempt: a.attempt,
+      ok: a.ok,
+      status: a.status ?? null,
+      error: a.error?.slice(0, 500) ?? null,
+      elapsed_ms: Math.round(a.elapsedMs),
+    });
+    if (a.ok) await trx('alert_transitions').where({ idempotency_key: a.idempotencyKey }).whereNull('delivered_at').update({ delivered_at: trx.fn.now() });
+  });
+}
+
+/** Delivery attempts of a transition, oldest first. */
+export async function deliveryAttempts(db: Knex, idempotencyKey: string): Promise<Array<{ attempt: number; at: Date; ok: boolean; status: number | null; error: string | null }>> {
+  return db('alert_deliveries').where({ idempotency_key: idempotencyKey }).orderBy('id').select('attempt', 'at', 'ok', 'status', 'error');
+}
+
+/** A silence. */
+export interface Silence {
+  id: number;
+  matchers: SilenceMatcher[];
+  startsAt: Date;
+  endsAt: Date;
+  createdBy: string;
+  comment: string;
+}
+
+/** Create a silence. */
+export async function createSilence(db: Knex, s: { matchers: SilenceMatcher[]; startsAt?: Date; endsAt: Date; createdBy: string; comment?: string }): Promise<number> {
+  const [row] = await db('alert_silences')
+    .insert({ matchers: JSON.stringify(s.matchers), starts_at: s.startsAt ?? db.fn.now(), ends_at: s.endsAt, created_by: s.createdBy, comment: s.comment ?? '' })
+    .returning('id');
+  return row.id;
+}
+
+/** End a silence now. */
+export async function expireSilence(db: Knex, id: number): Promise<void> {
+  await db('alert_silences').where({ id }).where('ends_at', '>', db.fn.now()).update({ ends_at: db.fn.now() });
+}
+
+/** Silences in force at `at` (default now). */
+export async function activeSilences(db: Knex, at?: Date): Promise<Silence[]> {
+  const when = at ?? new Date();
+  const rows = await db('alert_silences').where('starts_at', '<=', when).where('ends_at', '>', when).orderBy('id');
+  return rows.map((r) => ({ id: r.id, matchers: r.matchers, startsAt: r.starts_at, endsAt: r.ends_at, createdBy: r.created_by, comment: r.comment }));
+}
+
+/** Acknowledge an instance's current episode; false when there is no such instance. */
+export async function ackAlertInstance(db: Knex, ruleId: number, key: string, by: string): Promise<boolean> {
+  const n = await db('alert_instances').where({ rule_id: ruleId, instance_key: key }).update({ acked_by: by, acked_at: db.fn.now() });
+  return n > 0;
+}
+
+/** An instance as pages and ctl list it. */
+export interface AlertInstanceRow {
+  ruleId: number;
+  ruleName: string;
+  severity: string;
+  key: string;
+  state: string;
+  labels: Record<string, string>;
+  value: number | null;
+  since: Date | null;
+  ackedBy: string | null;
+}
+
+/** Instances (pending, firing and recently resolved), firing first. */
+export async function listAlertInstances(db: Knex): Promise<AlertInstanceRow[]> {
+  const rows = await db('alert_instances as i')
+    .join('alert_rules as r', 'r.id', 'i.rule_id')
+    .select('i.*', 'r.name as rule_name', 'r.severity')
+    .orderByRaw(`CASE i.state WHEN 'firing' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, r.name, i.instance_key`);
+  return rows.map((r) => ({
+    ruleId: r.rule_id,
+    ruleName: r.rule_name,
+    severity: r.severity,
+    key: r.instance_key,
+    state: r.state,
+    labels: r.labels,
+    value: r.value,
+    since: r.state === 'firing' ? r.firing_since : r.state === 'pending' ? r.pending_since : r.resolved_at,
+    ackedBy: r.acked_by,
+  }));
+}
+
+/** A notified transition with its delivery outcome. */
+export interface TransitionRow {
+  idempotencyKey: string;
+  ruleId: number;
+  ruleName: string;
+  key: string;
+  transition: 'firing' | 'resolved';
+  at: Date;
+  value: number | null;
+  silenced: boolean;
+  deliveredAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+/** Newest transitions first (history), with attempts and the last error. */
+export async function recentAlertTransitions(db: Knex, limit = 100, ruleId?: number): Promise<TransitionRow[]> {
+  const res = await db.raw(
+    `SELECT t.*, r.name AS rule_name,
+            (SELECT count(*) FROM alert_deliveries d WHERE d.idempotency_key = t.idempotency_key)::int AS attempts,
+            (SELECT d.error FROM alert_deliveries d WHERE d.idempotency_key = t.idempotency_key AND NOT d.ok ORDER BY d.id DESC LIMIT 1) AS last_error
+       FROM alert_transitions t JOIN alert_rules r ON r.id = t.rule_id
+      WHERE (?::int IS NULL OR t.rule_id = ?::int)
+      ORDER BY t.at DESC, t.id DESC LIMIT ?`,
+    [ruleId ?? null, ruleId ?? null, limit],
+  );
+  return res.rows.map((r: Record<string, any>) => ({
+    idempotencyKey: r.idempotency_key,
+    ruleId: r.rule_id,
+    ruleName: r.rule_name,
+    key: r.instance_key,
+    transition: r.transition,
+    at: r.at,
+    value: r.value,
+    silenced: r.silenced,
+    deliveredAt: r.delivered_at,
+    attempts: r.attempts,
+    lastError: r.last_error,
+  }));
+}
+
+/** Devices whose mirrored session state is one of `states`, with how long it has been so (session rules). */
+export async function sessionStatesFor(db: Knex, states: string[]): Promise<Array<{ deviceId: number; deviceName: string; state: string; sinceMs: number }>> {
+  const res = await db.raw(
+    `SELECT d.id, d.name, s.state, (extract(epoch FROM now() - s.updated_at) * 1000)::float8 AS since_ms
+       FROM device_session_state s JOIN devices d ON d.id = s.device_id
+      WHERE s.state = ANY(?::text[]) ORDER BY d.name`,
+    [states],
+  );
+  return res.rows.map((r: { id: number; name: string; state: string; since_ms: number }) => ({ deviceId: r.id, deviceName: r.name, state: r.state, sinceMs: Number(r.since_ms) }));
+}
+
+/** Newest stored sample time (ms) of each series within the last `lookbackMs` (absent: none), for absence rules. */
+export async function newestSampleTimes(db: Knex, seriesIds: number[], lookbackMs: number): Promise<Map<number, number>> {
+  if (seriesIds.length === 0) return new Map();
+  const res = await db.raw(
+    `SELECT s.id, (SELECT extract(epoch FROM max(time)) * 1000 FROM samples WHERE series_id = s.id AND time > now() - (?::float8 * INTERVAL '1 millisecond'))::float8 AS t
+       FROM unnest(?::bigint[]) AS s(id)`,
+    [lookbackMs, seriesIds],
+  );
+  const out = new Map<number, number>();
+  for (const r of res.rows as Array<{ id: string; t: number | null }>) if (r.t !== null) out.set(Number(r.id), Number(r.t));
+  return out;
+}
