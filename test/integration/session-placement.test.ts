@@ -1,0 +1,228 @@
+/**
+ * Session placement on the real Temporal dev server and PostgreSQL (ADR 110): the
+ * device-session workflow, the placement activity and the control worker's monitor
+ * are the real ones; each "collector" is the real lease loop (workers/collector-lease.ts)
+ * with a scripted session activity on its own task queue. Proves: sessions spread
+ * over the registered collectors; a collector whose lease lapses loses its sessions
+ * to the others within seconds although the session heartbeat timeout is a minute;
+ * a collector that joins receives its share, never more than PLACEMENT_MAX_MOVES
+ * moving at once; a drained collector is emptied by clean hand-overs.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DeviceSummary } from '../../activities/types';
+import { createPlacementActivities } from '../../activities/placement';
+import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInput, type RunSessionInput, type RunSessionResult } from '../../core/names';
+import { createLogger } from '../../core/log';
+import { withinShare } from '../../core/placement';
+import { setDraining } from '../../storage/collectors';
+import { holdLease, newRegistration } from '../../workers/collector-lease';
+import { startPlacementMonitor } from '../../workers/placement-monitor';
+import { ensureSearchAttributes } from '../../temporal/search-attributes';
+import { ensureNamespace } from '../../scripts/infra/temporal-server';
+import { waitFor as waitForService } from '../../scripts/infra/proc';
+import { until } from '../../testkit/until';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { quietWorkerRuntime, temporalAddress } from '../support/env';
+
+const DEVICES = 10;
+const LEASE_MS = 1500;
+const PLACED_HEARTBEAT_TIMEOUT_MS = 60_000;
+const MAX_MOVES = 2;
+
+/** A scripted collector: the real lease loop, a fake session activity on its own queue. */
+interface FakeCollector {
+  name: string;
+  /** Device ids whose session runs here now. */
+  running: Set<number>;
+  /** How each session here ended: 'handover', 'cancelled'. */
+  ended: string[];
+  /** Simulate a crash: stop renewing (the row stays, its lease lapses); sessions here freeze. */
+  crash(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+describe('session placement: per-collector queues, lease failover, rebalance, drain', function () {
+  this.timeout(120_000);
+  const namespace = `placement-${crypto.randomBytes(3).toString('hex')}`;
+  const log = createLogger('placement-test', {}, { level: process.env.TEST_VERBOSE ? 'debug' : 'error' });
+  let tdb: TestDatabase;
+  let clientConnection: Connection;
+  let connection: NativeConnection;
+  let client: Client;
+  let bundle: WorkflowBundleWithSourceMap;
+  let control: Worker;
+  let controlRun: Promise<void>;
+  let monitor: ReturnType<typeof startPlacementMonitor>;
+  const collectors: FakeCollector[] = [];
+  let deviceIds: number[] = [];
+  let mostInFlight = 0;
+
+  async function startCollector(name: string): Promise<FakeCollector> {
+    const running = new Set<number>();
+    const ended: string[] = [];
+    const handovers = new Map<number, () => void>();
+    const frozen = new AbortController();
+    const reg = newRegistration({ id: `${name}-${namespace}`, capacity: 100, leaseMs: LEASE_MS });
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: reg.taskQueue,
+      activities: {
+        async runDeviceSession(input: RunSessionInput): Promise<RunSessionResult> {
+          const ctx = Context.current();
+          running.add(input.deviceId);
+          try {
+            const why = await new Promise<string>((resolve) => {
+              handovers.set(input.deviceId, () => resolve('handover'));
+              ctx.cancellationSignal.addEventListener('abort', () => resolve('cancelled'));
+              frozen.signal.addEventListener('abort', () => resolve('crashed'));
+            });
+            ended.push(why);
+            if (why === 'cancelled') throw ctx.cancellationSignal.reason;
+            return { reason: 'handover', points: 0 };
+          } finally {
+            running.delete(input.deviceId);
+            handovers.delete(input.deviceId);
+          }
+        },
+      },
+      shutdownGraceTime: '1 second',
+    });
+    const run = worker.run();
+    const lease = await holdLease(
+      {
+        db: tdb.db,
+        log,
+        capacity: 100,
+        leaseMs: LEASE_MS,
+        renewMs: 300,
+        runningDevices: () => [...running],
+        loopP99Seconds: () => 0,
+        handOver: (id) => handovers.get(id)?.(),
+        onEvicted: () => undefined,
+      },
+      reg,
+    );
+    let crashed = false;
+    const c: FakeCollector = {
+      name,
+      running,
+      ended,
+      async crash() {
+        crashed = true;
+        await lease.stop(false);
+      },
+      async stop() {
+        if (!crashed) await lease.stop(true);
+        frozen.abort();
+        worker.shutdown();
+        await run;
+      },
+    };
+    collectors.push(c);
+    return c;
+  }
+
+  const spread = () => collectors.map((c) => c.running.size);
+  const total = () => spread().reduce((n, x) => n + x, 0);
+
+  before(async function () {
+    this.timeout(180_000);
+    await quietWorkerRuntime();
+    tdb = await createTestDatabase('placement');
+    clientConnection = await Connection.connect({ address: temporalAddress() });
+    await ensureNamespace(clientConnection, namespace, 1);
+    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
+    client = new Client({ connection: clientConnection, namespace });
+    connection = await NativeConnection.connect({ address: temporalAddress() });
+    bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    control = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: TASK_QUEUES.control,
+      workflowBundle: bundle,
+      activities: {
+        describeDevice: async (): Promise<DeviceSummary> => ({ exists: true, enabled: true }),
+        ...createPlacementActivities({ db: tdb.db }),
+      },
+    });
+    controlRun = control.run();
+    monitor = startPlacementMonitor({ db: tdb.db, client, log, everyMs: 200, maxMoves: MAX_MOVES, leaseMs: LEASE_MS });
+    const rows = await tdb.db('devices')
+      .insert(Array.from({ length: DEVICES }, (_, i) => ({ name: `place-${i}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
+      .returning('id');
+    deviceIds = rows.map((r: { id: number }) => r.id);
+  });
+
+  after(async () => {
+    await Promise.allSettled(deviceIds.map((id) => client.workflow.getHandle(deviceSessionWorkflowId(id)).terminate('test over')));
+    await monitor?.stop();
+    await Promise.allSettled(collectors.map((c) => c.stop()));
+    control?.shutdown();
+    await controlRun?.catch(() => undefined);
+    await connection?.close();
+    await clientConnection?.close();
+    await tdb?.drop();
+  });
+
+  it('spreads sessions over the registered collectors', async () => {
+    await startCollector('a');
+    await startCollector('b');
+    for (const id of deviceIds) {
+      const input: DeviceSessionInput = {
+        deviceId: id,
+        deviceName: `place-${id}`,
+        protocol: 'gnmi',
+        options: { placement: true, placedHeartbeatTimeoutMs: PLACED_HEARTBEAT_TIMEOUT_MS },
+      };
+      await client.workflow.start('deviceSessionWorkflow', { taskQueue: TASK_QUEUES.control, workflowId: deviceSessionWorkflowId(id), args: [input] });
+    }
+    await until('every session running, 5 / 5', async () => total() === DEVICES && spread().every((n) => n === DEVICES / 2), 60_000, 50);
+  });
+
+  it('a collector whose lease lapses loses its sessions to the other within seconds, not the heartbeat timeout', async () => {
+    const [a, b] = collectors;
+    const moved = [...a.running];
+    const crashedAt = Date.now();
+    await a.crash();
+    await until('the other collector running every session', async () => b.running.size === DEVICES, 30_000, 50);
+    const ms = Date.now() - crashedAt;
+    console.log(`      lease failover: ${moved.length} sessions moved in ${(ms / 1000).toFixed(2)} s (lease ${LEASE_MS / 1000} s, session heartbeat timeout ${PLACED_HEARTBEAT_TIMEOUT_MS / 1000} s)`);
+    assert.ok(ms < PLACED_HEARTBEAT_TIMEOUT_MS / 3, `moved after ${ms} ms`);
+    assert.deepEqual(a.ended, [], 'the crashed collector never ended its sessions: the workflows moved on without it');
+  });
+
+  it('a joining collector receives its share with at most PLACEMENT_MAX_MOVES moving at once; a drained one is emptied by hand-overs', async () => {
+    const watch = setInterval(() => {
+      void tdb.db.raw(`SELECT count(*)::int AS n FROM session_placements WHERE move_requested_at IS NOT NULL`).then(
+        ({ rows }) => (mostInFlight = Math.max(mostInFlight, rows[0].n)),
+        () => undefined,
+      );
+    }, 50);
+    try {
+      const [, b] = collectors;
+      const c = await startCollector('c');
+      // Rebalancing stops once both are within their share ±10 % (rounded outward: 4 to 6 of 10).
+      const balanced = () => b.running.size + c.running.size === DEVICES && [b, c].every((x) => withinShare(x.running.size, DEVICES / 2));
+      await until('the joined collector running its share (5 ±10 %)', async () => balanced(), 60_000, 50).catch(async (err) => {
+        const placements = (await tdb.db.raw(`SELECT device_id, collector_id, move_requested_at, lost_signalled_at FROM session_placements ORDER BY device_id`)).rows;
+        throw new Error(`${(err as Error).message}: running ${spread().join(' / ')}, ended on b ${b.ended.join(',')}; placements ${JSON.stringify(placements)}`);
+      });
+      assert.ok(b.ended.every((e) => e === 'handover') && b.ended.length === c.running.size, `sessions left b by hand-over (${b.ended.join(', ')})`);
+      const onC = c.running.size;
+      assert.ok(mostInFlight <= MAX_MOVES, `at most ${MAX_MOVES} moves in flight (${mostInFlight})`);
+      assert.ok(await setDraining(tdb.db, `c-${namespace}`, true));
+      await until('the drained collector empty, the other running every session', async () => c.running.size === 0 && b.running.size === DEVICES, 60_000, 50);
+      assert.deepEqual(c.ended, Array(onC).fill('handover'), 'every session left the drained collector by a clean hand-over');
+      assert.ok(mostInFlight <= MAX_MOVES, `at most ${MAX_MOVES} moves in flight (${mostInFlight})`);
+    } finally {
+      clearInterval(watch);
+    }
+    // Nothing left to stop before the workflows end: a stop signal ends each.
+    await Promise.all(deviceIds.map((id) => client.workflow.getHandle(deviceSessionWorkflowId(id)).signal(stopSignal, { reason: 'test over' })));
+  });
+});
