@@ -11,14 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../../scripts/infra/proc';
 import { startDevServer, type TemporalServer } from '../../scripts/infra/temporal-dev-server';
 import { startTemporalUi, type RunningTemporalUi } from '../../scripts/infra/temporal-server';
 import { SA, WORKFLOW_TYPES, deviceSessionWorkflowId, type SessionState } from '../../core/names';
 import { SESSION_VIEWS, deviceSessionQuery, workflowListUrl } from '../../web/app/lib/temporal-links';
-import { chromiumPath } from '../support/env';
+import { launchBrowser } from '../support/browser-rig';
 import { until } from '../../testkit/until';
 
 /** Device id → the state its session is started in. */
@@ -60,8 +59,7 @@ describe('Temporal Web links with a list filter', function () {
     }
     // Another workflow type in the namespace, as the reconcile and maintenance runs are.
     await client.workflow.start(WORKFLOW_TYPES.fleetReconcile, { workflowId: 'links-test-reconcile', taskQueue: 'temporal-links-test-no-worker', args: [] });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    ({ browser, page } = await launchBrowser({ width: 1400, height: 900 }));
   });
 
   after(async () => {

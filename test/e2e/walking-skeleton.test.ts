@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createDevice } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
 import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
@@ -16,7 +16,8 @@ import { DEFAULT_GNMI_PROFILE } from '../../core/default-profiles';
 import { ensureProfile } from '../../storage/profiles';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
+import { artifactsDir } from '../support/env';
+import { launchBrowser } from '../support/browser-rig';
 import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
 import { createTestUser, signIn, signInPage, type TestUser } from '../../testkit/web-auth';
 
@@ -133,11 +134,9 @@ describe('walking skeleton: one simulated switch to a live chart', function () {
   it('draws the live chart in Chromium and keeps adding points', async () => {
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath(),
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      const launched = await launchBrowser({ width: 1200, height: 800 });
+      browser = launched.browser;
+      const page = launched.page;
       await signInPage(page, web.url, admin);
       await page.goto(`${web.url}/devices/${deviceId}`);
       const chart = page.getByTestId('live-chart');

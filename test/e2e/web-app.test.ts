@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseKeyring } from '../../storage/secrets';
 import { waitFor } from '../../scripts/infra/proc';
 import { startDeviceSession } from '../../temporal/fleet-client';
@@ -17,7 +17,8 @@ import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
+import { artifactsDir } from '../support/env';
+import { launchBrowser } from '../support/browser-rig';
 import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
@@ -56,11 +57,7 @@ describe('web app in Chromium', function () {
     ]);
     deviceIds.push(seeded.id);
     await startDeviceSession(client, seeded);
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    ({ browser, page } = await launchBrowser({ width: 1280, height: 900 }));
   });
 
   after(async () => {

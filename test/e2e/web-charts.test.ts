@@ -10,14 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SAMPLES_CHANNEL } from '../../core/names';
 import { addWidget } from '../../storage/dashboards';
 import type { WidgetForm } from '../../web/app/lib/widget-form';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
-import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import type { TestDatabase } from '../support/db';
+import { artifactsDir } from '../support/env';
+import { signInPage, type TestUser } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2', 'Ethernet3', 'Ethernet4'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
@@ -75,7 +75,8 @@ async function axisLabelEscapes(page: Page, selector: string): Promise<{ charts:
 describe('web charts: axis labels stay inside the chart', function () {
   this.timeout(120_000);
   let tdb: TestDatabase;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let browser: Browser;
   let page: Page;
   let admin: TestUser;
@@ -161,9 +162,8 @@ describe('web charts: axis labels stay inside the chart', function () {
   }
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_charts');
-    web = await startWeb(tdb.url);
-    admin = await createTestUser(tdb.db, 'admin', 'charts-admin@example.test');
+    stack = await startWebStack({ database: 'e2e_charts', adminEmail: 'charts-admin@example.test' });
+    ({ tdb, web, admin, browser, page } = stack);
     // A device without a session: its history is written below, its live points by pushLive.
     [{ id: deviceId }] = await tdb.db('devices').insert({ name: 'charts-switch', protocol: 'gnmi', host: '127.0.0.1', port: 9, enabled: false }).returning('id');
     const paths = [...IFACES.flatMap((n) => ['in-octets', 'out-octets', 'in-unicast-pkts'].map((leaf) => counter(n, leaf))), CPU, MEMORY, TEMPERATURE];
@@ -229,18 +229,10 @@ describe('web charts: axis labels stay inside the chart', function () {
     ]) {
       await addWidget(tdb.db, dashboardId, w);
     }
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
   });
 
   after(async () => {
-    await browser?.close();
-    await web?.stop();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   it('device page: traffic and health charts keep their labels inside, also after live values grow to over 100 Gbit/s', async () => {

@@ -9,15 +9,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
 import type { DeviceSessionOptions } from '../../core/names';
-import { startFleet, type Fleet } from '../../simulator/fleet';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
-import { startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import type { Fleet } from '../../simulator/fleet';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import type { TestDatabase } from '../support/db';
+import { artifactsDir } from '../support/env';
+import type { Workers } from '../support/system';
+import type { TestUser } from '../../testkit/web-auth';
 import { gnmiFaults, registerSimDevice, waitForState } from './session-support';
 
 /** Backoffs of a few seconds: long enough to read "retry N in S s", short enough for a test. */
@@ -29,7 +29,8 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
   let fleet: Fleet;
   let workers: Workers;
   let client: Client;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let browser: Browser;
   let page: Page;
   let admin: TestUser;
@@ -44,21 +45,18 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
   }
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_device_session');
-    fleet = await startFleet({ gnmiCount: 2, interfaces: 2, namePrefix: 'page' });
-    [workers, client, web] = await Promise.all([startWorkers(tdb.url, { env: { INGEST_FLUSH_MS: '100' } }), testClient(), startWeb(tdb.url)]);
-    admin = await createTestUser(tdb.db, 'admin', 'session-page@example.test');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
+    stack = await startWebStack({
+      database: 'e2e_device_session',
+      adminEmail: 'session-page@example.test',
+      fleet: { gnmiCount: 2, interfaces: 2, namePrefix: 'page' },
+      workers: { env: { INGEST_FLUSH_MS: '100' } },
+    });
+    ({ tdb, fleet, workers, client, web, admin, browser, page } = stack);
   });
 
   after(async () => {
     for (const id of started) await stopDeviceSession(client, id, 'test over').catch(() => undefined);
-    await browser?.close();
-    await Promise.allSettled([workers?.stop(), fleet?.close(), web?.stop()]);
-    await client?.connection.close();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   async function start(i: number): Promise<number> {

@@ -9,13 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import type { Browser, Page } from 'playwright-core';
 import { addWidget } from '../../storage/dashboards';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
-import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import type { TestDatabase } from '../support/db';
+import { artifactsDir } from '../support/env';
+import { signInPage, type TestUser } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
@@ -25,7 +24,8 @@ const STEP_MS = 10_000;
 describe('web: device page state is true now', function () {
   this.timeout(120_000);
   let tdb: TestDatabase;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let browser: Browser;
   let page: Page;
   let admin: TestUser;
@@ -68,18 +68,12 @@ describe('web: device page state is true now', function () {
   }
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_device_state');
-    web = await startWeb(tdb.url);
-    admin = await createTestUser(tdb.db, 'admin', 'state-admin@example.test');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
+    stack = await startWebStack({ database: 'e2e_device_state', adminEmail: 'state-admin@example.test' });
+    ({ tdb, web, admin, browser, page } = stack);
   });
 
   after(async () => {
-    await browser?.close();
-    await web?.stop();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   it('a device silent for an hour: interfaces greyed "as of", never a current "up"; an open gap on the page and its charts; current again when points return', async () => {

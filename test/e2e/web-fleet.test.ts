@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { RECONCILE_SCHEDULE_ID, deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { parseKeyring } from '../../storage/secrets';
@@ -20,7 +20,8 @@ import { waitFor } from '../../scripts/infra/proc';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { candidatesFromCsv } from '../../web/app/lib/device-import';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { artifactsDir, chromiumPath } from '../support/env';
+import { artifactsDir } from '../support/env';
+import { launchBrowser } from '../support/browser-rig';
 import { TEST_SECRETS_KEY, processEnv, startWeb, startWorkers, testClient, type Workers } from '../support/system';
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
@@ -98,11 +99,7 @@ describe('web fleet view with 10,000 devices', function () {
       await startDeviceSession(client, s);
       started.push(s.id);
     }
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    ({ browser, page } = await launchBrowser({ width: 1400, height: 1000 }));
     await signInPage(page, web.url, admin);
     noJs = await browser.newContext({ viewport: { width: 1400, height: 1000 }, javaScriptEnabled: false });
     nojsPage = await noJs.newPage();

@@ -5,34 +5,27 @@
  * own error; NETCONF filters are refused when not well-formed XML or not XPath 1.0.
  */
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { chromiumPath } from '../support/env';
-import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import type { Browser, Page } from 'playwright-core';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import type { TestDatabase } from '../support/db';
+import type { TestUser } from '../../testkit/web-auth';
 
 describe('web: subscription profile form', function () {
   this.timeout(120_000);
   let tdb: TestDatabase;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let browser: Browser;
   let page: Page;
   let admin: TestUser;
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_profile_form');
-    web = await startWeb(tdb.url);
-    admin = await createTestUser(tdb.db, 'admin', 'profiles@example.test');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
+    stack = await startWebStack({ database: 'e2e_profile_form', adminEmail: 'profiles@example.test' });
+    ({ tdb, web, admin, browser, page } = stack);
   });
 
   after(async () => {
-    await browser?.close();
-    await web?.stop();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   /** Names of the form's inputs that belong to a protocol. */

@@ -9,19 +9,18 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import type { Browser, Page } from 'playwright-core';
 import { freePort, waitFor } from '../../scripts/infra/proc';
-import { startFleet, type Fleet } from '../../simulator/fleet';
+import type { Fleet } from '../../simulator/fleet';
 import { WORKFLOW_TYPES } from '../../core/names';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { createDevice } from '../../storage/devices';
 import { ensureProfile } from '../../storage/profiles';
 import { parseKeyring } from '../../storage/secrets';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { chromiumPath } from '../support/env';
-import { startWeb, startWorkers, testClient, TEST_SECRETS_KEY, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import type { TestDatabase } from '../support/db';
+import { TEST_SECRETS_KEY, type Workers } from '../support/system';
+import type { TestUser } from '../../testkit/web-auth';
 import { FAST_PROFILE, sampleCount } from './session-support';
 
 /** The simulated target accepts only this password: a probe that works has used it. */
@@ -33,29 +32,27 @@ describe('web: test connection on the device form', function () {
   let fleet: Fleet;
   let workers: Workers;
   let client: Client;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let browser: Browser;
   let page: Page;
   let admin: TestUser;
   let profileId: number;
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_test_connection');
-    fleet = await startFleet({ gnmiCount: 1, interfaces: 2, namePrefix: 'probe', password: PASSWORD });
-    [workers, client, web] = await Promise.all([startWorkers(tdb.url), testClient(), startWeb(tdb.url)]);
-    admin = await createTestUser(tdb.db, 'admin', 'probe@example.test');
+    stack = await startWebStack({
+      database: 'e2e_test_connection',
+      adminEmail: 'probe@example.test',
+      fleet: { gnmiCount: 1, interfaces: 2, namePrefix: 'probe', password: PASSWORD },
+      workers: {},
+    });
+    ({ tdb, fleet, workers, client, web, admin, browser, page } = stack);
     profileId = await ensureProfile(tdb.db, 'gnmi', FAST_PROFILE);
     await ensureProfile(tdb.db, 'netconf', DEFAULT_NETCONF_PROFILE);
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
   });
 
   after(async () => {
-    await browser?.close();
-    await Promise.allSettled([workers?.stop(), fleet?.close(), web?.stop()]);
-    await client?.connection.close();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   /** Choose exactly the fast profile among the checkboxes. */

@@ -1,0 +1,90 @@
+/**
+ * The stack a browser test drives, started one way: a test database, optionally a simulated
+ * fleet and the workers with a Temporal client, the web process, an admin user, and Chromium
+ * with a page signed in as that admin. `stop()` takes it down in the reverse order, whatever
+ * part of it started.
+ */
+import type { Client } from '@temporalio/client';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import { startFleet, type Fleet, type FleetOptions } from '../../simulator/fleet';
+import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { createTestDatabase, type TestDatabase } from './db';
+import { chromiumPath } from './env';
+import { startWeb, startWorkers, testClient, type Workers } from './system';
+
+/** A viewport, CSS pixels. */
+export type Viewport = { width: number; height: number };
+
+/** Chromium (the test run's binary, headless) with one page. */
+export async function launchBrowser(viewport: Viewport = { width: 1280, height: 900 }): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  try {
+    return { browser, page: await browser.newPage({ viewport }) };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+}
+
+/** What to start. */
+export interface WebStackOptions {
+  /** Test database name (a suffix is added). */
+  database: string;
+  /** Email of the admin the page signs in as. */
+  adminEmail: string;
+  /** Start a simulated fleet. */
+  fleet?: FleetOptions;
+  /** Start the control and collector workers and a Temporal client. */
+  workers?: { env?: Record<string, string> };
+  /** Extra environment of the web process. */
+  webEnv?: Record<string, string>;
+  viewport?: Viewport;
+}
+
+/** The running stack; `fleet`, `workers` and `client` when asked for. */
+export interface WebStack {
+  tdb: TestDatabase;
+  web: Awaited<ReturnType<typeof startWeb>>;
+  admin: TestUser;
+  browser: Browser;
+  page: Page;
+  fleet: Fleet;
+  workers: Workers;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/** Start the stack of a browser test; on a failed start, what did start is stopped again. */
+export async function startWebStack(opts: WebStackOptions): Promise<WebStack> {
+  const parts: Partial<WebStack> = {};
+  const stop = async () => {
+    await parts.browser?.close();
+    await Promise.allSettled([parts.workers?.stop(), parts.fleet?.close(), parts.web?.stop()]);
+    await parts.client?.connection.close();
+    await parts.tdb?.drop();
+  };
+  try {
+    parts.tdb = await createTestDatabase(opts.database);
+    const url = parts.tdb.url;
+    if (opts.fleet) parts.fleet = await startFleet(opts.fleet);
+    const [workers, client, web] = await Promise.allSettled([
+      opts.workers ? startWorkers(url, { env: opts.workers.env }) : undefined,
+      opts.workers ? testClient() : undefined,
+      startWeb(url, opts.webEnv),
+    ]);
+    // Keep whatever started, so a failed start still stops the rest.
+    if (workers.status === 'fulfilled') parts.workers = workers.value;
+    if (client.status === 'fulfilled') parts.client = client.value;
+    if (web.status === 'fulfilled') parts.web = web.value;
+    for (const r of [workers, client, web]) if (r.status === 'rejected') throw r.reason;
+    parts.admin = await createTestUser(parts.tdb.db, 'admin', opts.adminEmail);
+    Object.assign(parts, await launchBrowser(opts.viewport));
+    await signInPage(parts.page!, parts.web!.url, parts.admin);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  // Unrequested parts stay undefined; suites only read what they asked for.
+  return { ...(parts as WebStack), stop };
+}
