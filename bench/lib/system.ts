@@ -67,6 +67,9 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     DATA_DIR: path.join(tmp, 'data'),
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
+    // A free port for the control worker's health endpoint: on its default (9465) it exits when another
+    // system on this machine holds it, and every session of the run then waits for a workflow worker.
+    CONTROL_HEALTH_PORT: '0',
   };
   const children: ManagedChild[] = [];
   const spawn = (name: string, file: string, extra: Record<string, string> = {}) => {
