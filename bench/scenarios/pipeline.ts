@@ -74,7 +74,7 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
       simulator: [sim.child.child.pid!],
       // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours).
       postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
-      temporal: pidsMatching('server start-dev'),
+      temporal: sys.temporalPids(),
       control: [control.child.pid!],
     }),
   };
