@@ -15,11 +15,11 @@ import { waitFor } from '../../scripts/infra/proc';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
-import { startFleet, type Fleet } from '../../simulator/fleet';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import type { Fleet } from '../../simulator/fleet';
+import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
-import { launchBrowser } from '../support/browser-rig';
-import { TEST_SECRETS_KEY, startWeb, startWorkers, testClient, type Workers } from '../support/system';
+import { startWebStack, type WebStack } from '../support/browser-rig';
+import { TEST_SECRETS_KEY, type Workers } from '../support/system';
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -29,7 +29,8 @@ describe('web app in Chromium', function () {
   let tdb: TestDatabase;
   let fleet: Fleet;
   let workers: Workers;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let client: Client;
   let browser: Browser;
   let admin: TestUser;
@@ -39,16 +40,17 @@ describe('web app in Chromium', function () {
   const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_web');
-    fleet = await startFleet({ gnmiCount: 2, interfaces: 4, namePrefix: 'webe2e' });
-    client = await testClient();
     // Session workflows left running by earlier suites on the shared Temporal server would keep
-    // this suite's collector busy with devices it cannot find: end them first.
-    for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(wf.workflowId).terminate('cleared by the web e2e suite').catch(() => undefined);
-    }
-    [workers, web] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url)]);
-    admin = await createTestUser(tdb.db, 'admin', 'admin@example.test');
+    // this suite's collector busy with devices it cannot find: the stack ends them first.
+    // The page is not signed in: the first test signs in through the form.
+    stack = await startWebStack({
+      database: 'e2e_web',
+      adminEmail: 'admin@example.test',
+      fleet: { gnmiCount: 2, interfaces: 4, namePrefix: 'webe2e' },
+      workers: { clearRunning: 'cleared by the web e2e suite' },
+      signIn: false,
+    });
+    ({ tdb, fleet, workers, client, web, admin, browser, page } = stack);
     // The first simulated switch is registered the way `npm start` does (with the fleet overview dashboard);
     // the second is added through the form by the test.
     const sim = fleet.members[0];
@@ -57,15 +59,11 @@ describe('web app in Chromium', function () {
     ]);
     deviceIds.push(seeded.id);
     await startDeviceSession(client, seeded);
-    ({ browser, page } = await launchBrowser({ width: 1280, height: 900 }));
   });
 
   after(async () => {
     for (const id of deviceIds) await client?.workflow.getHandle(deviceSessionWorkflowId(id)).terminate('test over').catch(() => undefined);
-    await browser?.close();
-    await Promise.allSettled([workers?.stop(), web?.stop(), fleet?.close()]);
-    await client?.connection.close();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   it('signs in through the form; pages need a session', async () => {

@@ -14,16 +14,14 @@ import type { Client } from '@temporalio/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { RECONCILE_SCHEDULE_ID, deviceSessionWorkflowId, statusQuery } from '../../core/names';
-import { parseKeyring } from '../../storage/secrets';
-import { seedSimulatedDevices } from '../../scripts/seed';
 import { waitFor } from '../../scripts/infra/proc';
-import { startFleet, type Fleet } from '../../simulator/fleet';
+import type { Fleet } from '../../simulator/fleet';
 import { candidatesFromCsv } from '../../web/app/lib/device-import';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
-import { launchBrowser } from '../support/browser-rig';
-import { TEST_SECRETS_KEY, processEnv, startWeb, startWorkers, testClient, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { pauseReconcileSchedule, seedFleetMembers, startWebStack, type WebStack } from '../support/browser-rig';
+import { processEnv, type Workers } from '../support/system';
+import { signInPage, type TestUser } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SEEDED = 10_000;
@@ -34,7 +32,8 @@ describe('web fleet view with 10,000 devices', function () {
   let tdb: TestDatabase;
   let fleet: Fleet;
   let workers: Workers;
-  let web: Awaited<ReturnType<typeof startWeb>>;
+  let stack: WebStack;
+  let web: WebStack['web'];
   let client: Client;
   let browser: Browser;
   let admin: TestUser;
@@ -67,23 +66,19 @@ describe('web fleet view with 10,000 devices', function () {
   }
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_fleet');
-    fleet = await startFleet({ gnmiCount: SIMS, interfaces: 2, namePrefix: 'fleete2e' });
-    client = await testClient();
-    for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(wf.workflowId).terminate('cleared by the fleet e2e suite').catch(() => undefined);
-    }
-    [workers, web] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url, { WEB_FLEET_STATE_SYNC_MS: '1000' })]);
+    stack = await startWebStack({
+      database: 'e2e_fleet',
+      adminEmail: 'fleet-admin@example.test',
+      fleet: { gnmiCount: SIMS, interfaces: 2, namePrefix: 'fleete2e' },
+      workers: { clearRunning: 'cleared by the fleet e2e suite' },
+      webEnv: { WEB_FLEET_STATE_SYNC_MS: '1000' },
+      viewport: { width: 1400, height: 1000 },
+    });
+    ({ tdb, fleet, workers, client, web, admin, browser, page } = stack);
     // The reconcile schedule would start a (disabled) workflow for each of the 10,000 devices within a minute:
     // a fact of production, but here it would only load the test machine. Paused for this suite.
-    await waitFor('the reconcile schedule', async () => Boolean(await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe().catch(() => undefined)), 30_000);
-    await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).pause('fleet e2e suite');
-    admin = await createTestUser(tdb.db, 'admin', 'fleet-admin@example.test');
-    const sims = await seedSimulatedDevices(
-      tdb.db,
-      parseKeyring(TEST_SECRETS_KEY),
-      fleet.members.map((m) => ({ name: m.name, protocol: 'gnmi' as const, host: m.host, port: m.port, username: 'admin', password: 'admin' })),
-    );
+    await pauseReconcileSchedule(client, 'fleet e2e suite');
+    const sims = await seedFleetMembers(tdb.db, fleet);
     simIds = sims.map((s) => s.id);
     profileId = (await tdb.db('subscription_profiles').where({ protocol: 'gnmi' }).first('id')).id;
     // 10,000 devices in one statement: names lab-sw-1 … lab-sw-10000, 20 sites, every fifth NETCONF, all disabled.
@@ -99,8 +94,6 @@ describe('web fleet view with 10,000 devices', function () {
       await startDeviceSession(client, s);
       started.push(s.id);
     }
-    ({ browser, page } = await launchBrowser({ width: 1400, height: 1000 }));
-    await signInPage(page, web.url, admin);
     noJs = await browser.newContext({ viewport: { width: 1400, height: 1000 }, javaScriptEnabled: false });
     nojsPage = await noJs.newPage();
     await signInPage(nojsPage, web.url, admin);
@@ -111,10 +104,7 @@ describe('web fleet view with 10,000 devices', function () {
     for (const id of ids) await client?.workflow.getHandle(deviceSessionWorkflowId(id)).terminate('test over').catch(() => undefined);
     await client?.schedule.getHandle(RECONCILE_SCHEDULE_ID).unpause('fleet e2e suite over').catch(() => undefined);
     await noJs?.close();
-    await browser?.close();
-    await Promise.allSettled([workers?.stop(), web?.stop(), fleet?.close()]);
-    await client?.connection.close();
-    await tdb?.drop();
+    await stack?.stop();
   });
 
   it('shows one page of 10,000 devices in natural name order, with total, range and pages; HTML under 200 KiB', async () => {

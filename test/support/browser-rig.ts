@@ -5,13 +5,19 @@
  * part of it started.
  */
 import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { RECONCILE_SCHEDULE_ID } from '../../core/names';
 import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
+import { waitFor } from '../../scripts/infra/proc';
+import { seedSimulatedDevices } from '../../scripts/seed';
+import type { DeviceRow } from '../../storage/devices';
+import { parseKeyring } from '../../storage/secrets';
 import { startFleet, type Fleet, type FleetOptions } from '../../simulator/fleet';
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 import { createTestDatabase, type TestDatabase } from './db';
 import { chromiumPath } from './env';
-import { startWeb, startWorkers, testClient, type Workers } from './system';
+import { startWeb, startWorkers, testClient, TEST_SECRETS_KEY, type Workers } from './system';
 
 /** A viewport, CSS pixels. */
 export type Viewport = { width: number; height: number };
@@ -35,11 +41,17 @@ export interface WebStackOptions {
   adminEmail: string;
   /** Start a simulated fleet. */
   fleet?: FleetOptions;
-  /** Start the control and collector workers and a Temporal client. */
-  workers?: { env?: Record<string, string> };
+  /**
+   * Start the control and collector workers and a Temporal client. `clearRunning`: first end the
+   * workflows other suites left running on the shared Temporal server (workflow ids are per device
+   * id, and every suite's database numbers devices from 1), saying why.
+   */
+  workers?: { env?: Record<string, string>; clearRunning?: string };
   /** Extra environment of the web process. */
   webEnv?: Record<string, string>;
   viewport?: Viewport;
+  /** Sign the page in as the admin (default true; a suite testing the sign-in form says false). */
+  signIn?: boolean;
 }
 
 /** The running stack; `fleet`, `workers` and `client` when asked for. */
@@ -68,23 +80,48 @@ export async function startWebStack(opts: WebStackOptions): Promise<WebStack> {
     parts.tdb = await createTestDatabase(opts.database);
     const url = parts.tdb.url;
     if (opts.fleet) parts.fleet = await startFleet(opts.fleet);
-    const [workers, client, web] = await Promise.allSettled([
-      opts.workers ? startWorkers(url, { env: opts.workers.env }) : undefined,
-      opts.workers ? testClient() : undefined,
-      startWeb(url, opts.webEnv),
-    ]);
+    if (opts.workers) {
+      parts.client = await testClient();
+      if (opts.workers.clearRunning) await endRunningWorkflows(parts.client, opts.workers.clearRunning);
+    }
+    const [workers, web] = await Promise.allSettled([opts.workers ? startWorkers(url, { env: opts.workers.env }) : undefined, startWeb(url, opts.webEnv)]);
     // Keep whatever started, so a failed start still stops the rest.
     if (workers.status === 'fulfilled') parts.workers = workers.value;
-    if (client.status === 'fulfilled') parts.client = client.value;
     if (web.status === 'fulfilled') parts.web = web.value;
-    for (const r of [workers, client, web]) if (r.status === 'rejected') throw r.reason;
+    for (const r of [workers, web]) if (r.status === 'rejected') throw r.reason;
     parts.admin = await createTestUser(parts.tdb.db, 'admin', opts.adminEmail);
     Object.assign(parts, await launchBrowser(opts.viewport));
-    await signInPage(parts.page!, parts.web!.url, parts.admin);
+    if (opts.signIn !== false) await signInPage(parts.page!, parts.web!.url, parts.admin);
   } catch (err) {
     await stop();
     throw err;
   }
   // Unrequested parts stay undefined; suites only read what they asked for.
   return { ...(parts as WebStack), stop };
+}
+
+/** End every running workflow on the test run's Temporal server (left by other suites). */
+export async function endRunningWorkflows(client: Client, why: string): Promise<void> {
+  for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+    await client.workflow.getHandle(wf.workflowId).terminate(why).catch(() => undefined);
+  }
+}
+
+/**
+ * Pause the fleet-reconcile Schedule once the control worker created it: it would start a workflow
+ * for every enabled device within a minute, which a suite seeding thousands of devices does not want.
+ */
+export async function pauseReconcileSchedule(client: Client, why: string): Promise<void> {
+  const schedule = client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+  await waitFor('the reconcile schedule', async () => Boolean(await schedule.describe().catch(() => undefined)), 30_000);
+  await schedule.pause(why);
+}
+
+/** Register the fleet's simulated switches the way `npm start` does (credentials admin/admin, default profiles and dashboard). */
+export async function seedFleetMembers(db: Knex, fleet: Fleet): Promise<DeviceRow[]> {
+  return seedSimulatedDevices(
+    db,
+    parseKeyring(TEST_SECRETS_KEY),
+    fleet.members.map((m) => ({ name: m.name, protocol: 'gnmi' as const, host: m.host, port: m.port, username: 'admin', password: 'admin' })),
+  );
 }
