@@ -107,14 +107,18 @@ export interface BulkOutcome {
   temporalCalls: number;
 }
 
-/** How long a signalled pause or resume may take to show in visibility before its device counts as failed. */
+/**
+ * How long a signalled pause or resume may go without any device acknowledging before the
+ * devices still waiting count as failed (a slow fleet that keeps acknowledging is waited for).
+ */
 export const BULK_ACK_TIMEOUT_MS = 120_000;
 
 /**
  * Send `signal` to every device (`concurrency` calls at a time), then read visibility —
  * one listing of the workflows matching `acknowledgedWhere`, every second — until each
- * signalled workflow appears in it (acknowledged with its state) or `timeoutMs` passes.
- * A rejected signal (no workflow) fails at once. Returns one result per id, in order.
+ * signalled workflow appears in it (acknowledged with its state), or `timeoutMs` passes
+ * without one more acknowledgement. A rejected signal (no workflow) fails at once.
+ * Returns one result per id, in order.
  */
 export async function signalAndAwait(
   client: Client,
@@ -134,12 +138,14 @@ export async function signalAndAwait(
       opts.onResult?.(r);
     }
   }
-  const deadline = Date.now() + (opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS);
+  const timeoutMs = opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS;
+  let deadline = Date.now() + timeoutMs;
   while (pending.size > 0) {
     const listed = await listSessions(client, opts.acknowledgedWhere).catch(() => []);
     opts.onCall?.();
     for (const s of listed) {
       if (!pending.delete(s.deviceId)) continue;
+      deadline = Date.now() + timeoutMs;
       const r: DeviceResult = { deviceId: s.deviceId, ok: true, state: s.state };
       byId.set(s.deviceId, r);
       opts.onResult?.(r);
@@ -148,7 +154,7 @@ export async function signalAndAwait(
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   for (const id of pending) {
-    const r: DeviceResult = { deviceId: id, ok: false, error: `signal sent, not acknowledged within ${Math.round((opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS) / 1000)} s` };
+    const r: DeviceResult = { deviceId: id, ok: false, error: `signal sent, not acknowledged (no device acknowledged for ${Math.round(timeoutMs / 1000)} s)` };
     byId.set(id, r);
     opts.onResult?.(r);
   }

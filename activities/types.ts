@@ -43,3 +43,43 @@ export interface ReconcileReport {
   /** Workflows ended because their device is gone. */
   stopped: number;
 }
+
+/** What one evaluation of an alert rule found (activities/alerts.ts). */
+export interface AlertEvaluation {
+  /** When the data was read (ms, the activity's clock). */
+  at: number;
+  observations: import('../core/alert-machine').AlertObservation[];
+  /** Matchers of the silences in force (each silence's list must all match). */
+  silences: Array<import('../core/alert-machine').SilenceMatcher[]>;
+}
+
+/** One notification to deliver (no secrets: the activity loads the contact point's). */
+export interface AlertNotification {
+  transition: import('../core/alert-machine').AlertTransition;
+  rule: { id: number; name: string; severity: string };
+  contactPointId: number;
+}
+
+/** What an alert reconciliation did. */
+export interface AlertReconcileReport {
+  rules: number;
+  started: number;
+  updated: number;
+  stopped: number;
+}
+
+/** Alerting activities on the `control` task queue (issue 18). */
+export interface AlertActivities {
+  /** Evaluate a rule: a fleet query (threshold), newest samples (absence), the session-state mirror (session). */
+  evaluateAlertRule(rule: import('../core/alert-rules').AlertRuleDefinition): Promise<AlertEvaluation>;
+  /** Mirror the rule's instances and record its transitions (idempotent). */
+  recordAlertState(input: {
+    ruleId: number;
+    instances: import('../core/alert-machine').AlertInstance[];
+    transitions: Array<import('../core/alert-machine').AlertTransition & { silenced: boolean }>;
+  }): Promise<void>;
+  /** POST one transition to a webhook contact point (signed, idempotency key in header and body); each attempt recorded. */
+  deliverAlertNotification(n: AlertNotification): Promise<{ status: number; attempt: number }>;
+  /** Start, update or stop alert-rule workflows so they match the alert_rules table. */
+  reconcileAlertRules(): Promise<AlertReconcileReport>;
+}

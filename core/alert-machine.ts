@@ -210,3 +210,24 @@ export function countStates(instances: Readonly<Record<string, AlertInstance>>):
   for (const i of Object.values(instances)) if (i.state !== 'inactive') n[i.state]++;
   return n;
 }
+
+/** Label matcher of a silence: `name=value` (exact) or `name=~regex` (anchored). */
+export interface SilenceMatcher {
+  name: string;
+  value: string;
+  regex: boolean;
+}
+
+/** Whether every matcher matches `labels` (a silence without matchers matches nothing). */
+export function matchesAll(matchers: readonly SilenceMatcher[], labels: Readonly<Record<string, string>>): boolean {
+  if (matchers.length === 0) return false;
+  return matchers.every((m) => {
+    const v = labels[m.name] ?? '';
+    if (!m.regex) return v === m.value;
+    try {
+      return new RegExp(`^(?:${m.value})$`).test(v);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -5,6 +5,9 @@
  * evaluation interval. Pure zod schemas and types: no I/O. See docs/alerting.md.
  */
 import { z } from 'zod';
+import type { SilenceMatcher } from './alert-machine';
+
+export { matchesAll, type SilenceMatcher } from './alert-machine';
 
 export const ALERT_SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -95,7 +98,6 @@ export interface AlertRuleDefinition {
 export const SilenceMatcherSchema = z
   .object({ name: z.string().min(1).max(64), value: z.string().max(256), regex: z.boolean().default(false) })
   .strict();
-export type SilenceMatcher = z.output<typeof SilenceMatcherSchema>;
 
 /** Parse `a=b`, `a=~re` into matchers (ctl, the silence form). */
 export function parseMatchers(text: string): SilenceMatcher[] {
@@ -108,20 +110,6 @@ export function parseMatchers(text: string): SilenceMatcher[] {
       if (!m) throw new Error(`bad matcher "${part}": use name=value or name=~regex`);
       return { name: m[1], value: m[3], regex: m[2] === '=~' };
     });
-}
-
-/** Whether every matcher matches `labels` (a silence without matchers matches nothing). */
-export function matchesAll(matchers: SilenceMatcher[], labels: Record<string, string>): boolean {
-  if (matchers.length === 0) return false;
-  return matchers.every((m) => {
-    const v = labels[m.name] ?? '';
-    if (!m.regex) return v === m.value;
-    try {
-      return new RegExp(`^(?:${m.value})$`).test(v);
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** Labels of an alert instance: the rule's, then `alertname`, `severity`, `rule_id` and the instance's own (group, device). */

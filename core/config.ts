@@ -88,6 +88,10 @@ const schema = z.object({
   PLACEMENT_MAX_MOVES: int(5),
   /** How often (ms) the control worker checks collector leases and balance. */
   PLACEMENT_MONITOR_MS: int(1000),
+  /** Alerting (issue 18): one webhook attempt's timeout, attempts per notification before giving up, continue-as-new bound of a rule workflow. */
+  ALERT_WEBHOOK_TIMEOUT_MS: int(10000),
+  ALERT_DELIVERY_MAX_ATTEMPTS: int(20),
+  ALERT_MAX_EVALUATIONS: int(500),
   SESSION_LEASE_MS: int(4 * 3600_000),
   SESSION_IDLE_TIMEOUT_MS: int(60_000),
   INGEST_BATCH_SIZE: int(5000),

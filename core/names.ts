@@ -41,6 +41,10 @@ export const WORKFLOW_TYPES = {
   storageMaintenance: 'storageMaintenanceWorkflow',
   /** Test connection (device form): one short probe activity on the collectors' queue. */
   deviceProbe: 'deviceProbeWorkflow',
+  /** One per alert rule (issue 18): evaluates it on durable timers, notifies transitions. */
+  alertRule: 'alertRuleWorkflow',
+  /** Run by the alert-reconcile Schedule: rule workflows match the alert_rules table. */
+  alertReconcile: 'alertReconcileWorkflow',
 } as const;
 
 /** Activity type of the Test connection probe (activities/probe.ts; task queue `device-sessions`). */
@@ -55,6 +59,73 @@ export function deviceProbeWorkflowId(nonce: string): string {
 export const RECONCILE_SCHEDULE_ID = 'fleet-reconcile';
 /** Id of the schedule that keeps partitions and rollups current (native PostgreSQL mode). */
 export const MAINTENANCE_SCHEDULE_ID = 'storage-maintenance';
+
+/** Id of the schedule that reconciles alert-rule workflows with the alert_rules table. */
+export const ALERT_RECONCILE_SCHEDULE_ID = 'alert-reconcile';
+
+/** Workflow id of an alert rule's workflow. */
+export function alertRuleWorkflowId(ruleId: number): string {
+  return `alert-rule/${ruleId}`;
+}
+
+/** Rule id from an alert-rule workflow id, or undefined. */
+export function ruleIdFromWorkflowId(workflowId: string): number | undefined {
+  const m = /^alert-rule\/(\d+)$/.exec(workflowId);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Tunables of an alert-rule workflow (workflows cannot read the environment). */
+export interface AlertRuleOptions {
+  /** Continue-as-new after this many evaluations (also when Temporal suggests it). */
+  maxEvaluations?: number;
+  /** Resolved instances stay listed this long. */
+  keepResolvedMs?: number;
+  /** Delivery: give up on one notification after this many attempts (the activity retry policy). */
+  deliveryMaxAttempts?: number;
+  /** Delivery: longest wait between attempts. */
+  deliveryMaxIntervalMs?: number;
+  /** Delivery: one attempt's limit (the HTTP request's own timeout is shorter). */
+  deliveryAttemptTimeoutMs?: number;
+}
+
+/** Input of the alert-rule workflow: the rule (no secrets), and state carried across continue-as-new. */
+export interface AlertRuleWorkflowInput {
+  rule: import('./alert-rules').AlertRuleDefinition;
+  options?: AlertRuleOptions;
+  carried?: {
+    instances: Record<string, import('./alert-machine').AlertInstance>;
+    /** The whole rule is silenced until then (ms), by whom. */
+    silencedUntil?: number;
+    silencedBy?: string;
+    evaluations: number;
+  };
+}
+
+/** What the alert-rule status query and its updates return. */
+export interface AlertRuleStatus {
+  ruleId: number;
+  name: string;
+  version: number;
+  enabled: boolean;
+  evaluations: number;
+  lastEvaluatedAt?: number;
+  lastError?: string;
+  silencedUntil?: number;
+  counts: { pending: number; firing: number; resolved: number };
+  instances: Array<import('./alert-machine').AlertInstance>;
+  /** Notifications being delivered now. */
+  deliveriesInFlight: number;
+}
+
+/** Replace the rule's definition (edit, enable, disable): instance state is kept. */
+export const alertEditUpdate = defineUpdate<AlertRuleStatus, [import('./alert-rules').AlertRuleDefinition]>('editRule');
+/** Silence the whole rule until a time (ms; 0 or past: lift it); transitions are recorded, not delivered. */
+export const alertSilenceUpdate = defineUpdate<AlertRuleStatus, [{ until: number; by: string }]>('silenceRule');
+/** Evaluate now (a silence or contact point changed). */
+export const alertEvaluateSignal = defineSignal<[]>('evaluateNow');
+/** End the rule's workflow (rule deleted): firing instances resolve first. */
+export const alertStopSignal = defineSignal<[{ reason?: string }]>('stopRule');
+export const alertStatusQuery = defineQuery<AlertRuleStatus>('alertStatus');
 
 /** Search attributes the workflows keep current. */
 export const SA = {

@@ -29,7 +29,7 @@ import { z } from 'zod';
 import { parsePath } from '../core/path';
 import { modelPaths, isMetricName, findMetric, METRICS } from '../core/path-equivalence';
 import { compilePathPattern } from './path-pattern';
-import { chooseResolution, ROLLUPS, type Queryable, type Resolution } from './router';
+import { chooseResolution, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
 
 /** Aggregations across the series of a group. */
 export const FLEET_AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'last'] as const;
@@ -41,6 +41,8 @@ export const MAX_FLEET_SERIES = 20_000;
 export const MAX_FLEET_GROUPS = 200;
 /** Shortest step of an aggregated answer: series are combined per step, never per raw sample. */
 const MIN_STEP_MS = 1000;
+/** Most empty steps one series' value may stand for (maxGapMs / step). */
+const MAX_FILL_STEPS = 100;
 /** Default silence a series' value may stand for (at least two steps). */
 const DEFAULT_MAX_GAP_MS = 30_000;
 
@@ -192,55 +194,67 @@ const INCREASE = (() => {
 })();
 
 const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
-const STEP_OF = (col: string) => `(floor(extract(epoch FROM ${col}) * 1000 / $5::numeric) * $5::numeric)::float8`;
+/** Times stay timestamps inside the statement (date_bin, interval arithmetic: cheap per row); milliseconds only in the answer. */
+const MS = (n: number) => `($${n}::float8 * INTERVAL '1 millisecond')`;
+const STEP_OF = (col: string) => `date_bin(${MS(5)}, ${col}, TIMESTAMPTZ 'epoch')`;
 
-/** Per series and step: avg, min, max, last and the time of the last (ms) — from raw samples or a rollup completed from raw. */
-function stepSource(resolution: Resolution): string {
+/**
+ * Per series and step: avg, min, max, last and the time of the last — from raw samples, or a
+ * rollup completed from raw. When the step is the rollup's own unit its rows are used as
+ * they are (no regrouping); the raw part past the rollup's newest bucket is grouped.
+ */
+function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
+  const last = (col: string, order: string) => `(array_agg(${col} ORDER BY ${order} DESC))[1]`;
   if (resolution === 'raw') {
     return `SELECT series_id AS s, ${STEP_OF('time')} AS b, avg(value) AS avg, min(value) AS min, max(value) AS max,
-                   (array_agg(value ORDER BY time DESC))[1] AS last, (extract(epoch FROM max(time)) * 1000)::float8 AS lt
+                   ${last('value', 'time')} AS last, max(time) AS lt
               FROM samples WHERE series_id = ANY($1::bigint[]) AND time >= ${TS(3)} AND time <= ${TS(4)}
              GROUP BY 1, 2`;
   }
   const { table, unit } = ROLLUPS[resolution];
+  const rolled = `SELECT series_id, bucket AS time, min, max, avg, last, count
+                    FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}`;
   // A sample past the rollup's newest bucket counts at its rollup bucket's start, like a rolled-up one.
-  return `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
-                 (array_agg(last ORDER BY time DESC))[1] AS last,
-                 (extract(epoch FROM max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch'))) * 1000)::float8 AS lt
-            FROM (SELECT series_id, bucket AS time, min, max, avg, last, count
-                    FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}
-                  UNION ALL
-                  SELECT series_id, time, value, value, value, value, 1
-                    FROM samples
-                   WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
-                     AND time >= greatest(${TS(3)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[])))) r
-           GROUP BY 1, 2`;
+  const tail = `SELECT series_id, time, value AS min, value AS max, value AS avg, value AS last, 1 AS count
+                  FROM samples
+                 WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
+                   AND time >= greatest(${TS(3)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)}))`;
+  const grouped = (rows: string) => `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
+                 ${last('last', 'time')} AS last, max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch')) AS lt
+            FROM (${rows}) r GROUP BY 1, 2`;
+  if (!stepIsUnit) return grouped(`${rolled} UNION ALL ${tail}`);
+  return `SELECT series_id AS s, time AS b, avg, min, max, last, time AS lt FROM (${rolled}) r UNION ALL ${grouped(tail)}`;
 }
 
 /**
  * The statement: $1 series ids, $2 their group numbers, $3 read-from (ms), $4 to, $5 step,
- * $6 max gap, $7 first step, $8 N groups kept (top/bottom; NULL: all).
+ * $6 max gap, $7 first step, $8 N groups kept (top/bottom; NULL: all). `fillSteps` (the most
+ * empty steps one value may stand for) is a whole number computed here, written as a literal.
  */
-function fleetSql(resolution: Resolution, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
+function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
+  if (!Number.isSafeInteger(fillSteps) || fillSteps < 0) throw new Error('fillSteps: a whole number');
   const value = rate
-    ? `CASE WHEN pb IS NULL OR b - pb > $6::float8 THEN NULL ELSE (${INCREASE}) * 1000 / (lt - plt) END`
+    ? `CASE WHEN pb IS NULL OR b - pb > ${MS(6)} THEN NULL ELSE (${INCREASE}) / date_part('epoch', lt - plt) END`
     : STEP_VALUE[agg];
   const rank = order === 'bottom' ? 'ASC' : 'DESC';
+  // Each value stands for its own step (k = 0) and, within maxGapMs of the series' previous point, for
+  // the empty steps before it (k = 1…fillSteps). A small constant range keeps the planner's estimate
+  // honest (a per-row generate_series is guessed at hundreds of rows and buys a costly JIT compile).
+  const fillStep = `CASE WHEN k.i = 0 THEN val.b ELSE val.b - k.i * ${MS(5)} END`;
   return `WITH m AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS m(s, g)),
-     src AS (${stepSource(resolution)}),
+     src AS (${stepSource(resolution, stepIsUnit)}),
      seq AS (SELECT s, b, avg, min, max, last, lt, lag(b) OVER w AS pb, lag(last) OVER w AS pl, lag(lt) OVER w AS plt
                FROM src WINDOW w AS (PARTITION BY s ORDER BY b)),
      val AS (SELECT s, b, pb, lt, ${value} AS v FROM seq),
      filled AS (
-       SELECT s, b, v, lt FROM val WHERE v IS NOT NULL AND b >= $7::float8
-       UNION ALL
-       SELECT val.s, fill.fb::float8, val.v, fill.fb::float8
-         FROM val CROSS JOIN LATERAL generate_series((val.pb + $5::float8)::bigint, (val.b - $5::float8)::bigint, $5::bigint) AS fill(fb)
-        WHERE val.v IS NOT NULL AND val.b - val.pb > $5::float8 AND val.b - val.pb <= $6::float8 AND fill.fb >= $7::float8
+       SELECT val.s, ${fillStep} AS b, val.v, CASE WHEN k.i = 0 THEN val.lt ELSE ${fillStep} END AS lt
+         FROM val CROSS JOIN generate_series(0, ${fillSteps}) AS k(i)
+        WHERE val.v IS NOT NULL AND ${fillStep} >= ${TS(7)}
+          AND (k.i = 0 OR (val.b - val.pb <= ${MS(6)} AND k.i * ${MS(5)} < val.b - val.pb))
      ),
      agg AS (SELECT m.g, f.b, ${ACROSS[agg]} AS v FROM filled f JOIN m ON m.s = f.s GROUP BY 1, 2),
      ranked AS (SELECT g, avg(v) AS mean FROM agg GROUP BY g ORDER BY mean ${rank} NULLS LAST, g LIMIT $8)
-   SELECT a.g, a.b AS t, a.v, r.mean FROM agg a JOIN ranked r ON r.g = a.g ORDER BY a.g, a.b`;
+   SELECT a.g, round(date_part('epoch', a.b) * 1000)::float8 AS t, a.v, r.mean FROM agg a JOIN ranked r ON r.g = a.g ORDER BY a.g, a.b`;
 }
 
 /** What a caller's budget sees once the series are known, before any sample is read. */
@@ -311,9 +325,13 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
   const refused = opts.budget?.({ seriesCount: ids.length, resolution: chosen.resolution, from: q.from, to: q.to, widthPx: q.widthPx });
   if (refused !== undefined) throw new QueryRefusedError(refused);
 
+  if (maxGapMs > MAX_FILL_STEPS * bucketMs) {
+    throw new QueryRefusedError(`maxGapMs may span at most ${MAX_FILL_STEPS} steps: ${MAX_FILL_STEPS * bucketMs} ms at this range and width (steps of ${bucketMs} ms); ask for less or a longer range.`);
+  }
+  const stepIsUnit = chosen.resolution !== 'raw' && bucketMs === (chosen.resolution === '1m' ? MINUTE_MS : HOUR_MS);
   // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
   const readFrom = from - Math.max(bucketMs, maxGapMs);
-  const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(fleetSql(chosen.resolution, q.agg, q.rate, order), [
+  const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order), [
     ids,
     groups,
     readFrom,

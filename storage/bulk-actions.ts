@@ -78,28 +78,8 @@ export interface BulkRecord {
   error: string | null;
 }
 
-/** The newest recorded bulk actions. */
-export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecord[]> {
-  const rows = await db('bulk_actions').orderBy('id', 'desc').limit(limit);
-  return rows.map((r) => ({
-    id: Number(r.id),
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    who: r.user_email,
-    action: r.action,
-    selection: r.selection,
-    filter: r.filter,
-    count: r.device_count,
-    done: r.done,
-    failed: r.failed,
-    error: r.error ?? null,
-  }));
-}
-
-/** One recorded bulk action with its results (null while it runs), or undefined. */
-export async function getBulkAction(db: Knex, id: number): Promise<(BulkRecord & { profileId: number | null; results: BulkResultRow[] | null }) | undefined> {
-  const r = await db('bulk_actions').where({ id }).first();
-  if (!r) return undefined;
+/** A bulk_actions row as a record. */
+function recordOf(r: Record<string, any>): BulkRecord {
   return {
     id: Number(r.id),
     startedAt: r.started_at,
@@ -112,9 +92,20 @@ export async function getBulkAction(db: Knex, id: number): Promise<(BulkRecord &
     done: r.done,
     failed: r.failed,
     error: r.error ?? null,
-    profileId: r.profile_id,
-    results: r.results,
   };
+}
+
+/** The newest recorded bulk actions. */
+export async function recentBulkActions(db: Knex, limit = 50): Promise<BulkRecord[]> {
+  const rows = await db('bulk_actions').orderBy('id', 'desc').limit(limit);
+  return rows.map(recordOf);
+}
+
+/** One recorded bulk action with its results (null while it runs), or undefined. */
+export async function getBulkAction(db: Knex, id: number): Promise<(BulkRecord & { profileId: number | null; results: BulkResultRow[] | null }) | undefined> {
+  const r = await db('bulk_actions').where({ id }).first();
+  if (!r) return undefined;
+  return { ...recordOf(r), profileId: r.profile_id, results: r.results };
 }
 
 /** One recorded bulk action's results, or undefined. */

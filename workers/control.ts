@@ -11,13 +11,15 @@ import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, WORKFLOW_TYPES } from '../core/names';
-import { MAINTENANCE_SCHEDULE_ID } from '../core/names';
+import { ALERT_RECONCILE_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createControlActivities } from '../activities/control';
+import { createAlertActivities } from '../activities/alerts';
+import { openKeyring } from '../storage/secrets';
 import { createPlacementActivities } from '../activities/placement';
 import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
-import { createKnex } from '../storage/pool';
+import { createKnex, createPool } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';
@@ -25,34 +27,34 @@ import { listen, reachable, sendHealth, workerAlive } from './health';
 
 const log = createLogger('control-worker');
 
-/** Create the reconcile schedule when missing (every minute). */
-export async function ensureReconcileSchedule(client: Client): Promise<void> {
+/** Create a schedule starting `workflowType` every `every` when missing (idempotent). */
+async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, every: string): Promise<void> {
   try {
     await client.schedule.create({
-      scheduleId: RECONCILE_SCHEDULE_ID,
-      spec: { intervals: [{ every: '1 minute' }] },
-      action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.fleetReconcile, taskQueue: TASK_QUEUES.control, args: [] },
+      scheduleId,
+      spec: { intervals: [{ every }] },
+      action: { type: 'startWorkflow', workflowType, taskQueue: TASK_QUEUES.control, args: [] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
     });
-    log.info('created the fleet-reconcile schedule');
+    log.info(`created the ${scheduleId} schedule`);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
 }
 
+/** Create the reconcile schedule when missing (every minute). */
+export async function ensureReconcileSchedule(client: Client): Promise<void> {
+  await ensureSchedule(client, RECONCILE_SCHEDULE_ID, WORKFLOW_TYPES.fleetReconcile, '1 minute');
+}
+
 /** Create the storage-maintenance schedule when missing (partitions and rollups, native mode). */
 export async function ensureMaintenanceSchedule(client: Client, everySeconds: number): Promise<void> {
-  try {
-    await client.schedule.create({
-      scheduleId: MAINTENANCE_SCHEDULE_ID,
-      spec: { intervals: [{ every: `${Math.max(10, everySeconds)} seconds` }] },
-      action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.storageMaintenance, taskQueue: TASK_QUEUES.control, args: [] },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    });
-    log.info('created the storage-maintenance schedule');
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
+  await ensureSchedule(client, MAINTENANCE_SCHEDULE_ID, WORKFLOW_TYPES.storageMaintenance, `${Math.max(10, everySeconds)} seconds`);
+}
+
+/** Create the alert-reconcile schedule when missing (every minute): alert-rule workflows follow the alert_rules table. */
+export async function ensureAlertReconcileSchedule(client: Client): Promise<void> {
+  await ensureSchedule(client, ALERT_RECONCILE_SCHEDULE_ID, WORKFLOW_TYPES.alertReconcile, '1 minute');
 }
 
 /**
@@ -89,6 +91,8 @@ async function main() {
   const config = loadConfig();
   installWorkerRuntime(config);
   const db = createKnex(config.DATABASE_URL);
+  // Alert rules' fleet queries (query/fleet-query.ts) take a pg Pool.
+  const alertPool = createPool(config.DATABASE_URL, 3);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   let worker: Worker | undefined;
@@ -105,6 +109,14 @@ async function main() {
       activities: {
         ...createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
         ...createPlacementActivities({ db }),
+        ...createAlertActivities({
+          db,
+          pool: alertPool,
+          ring: await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR }),
+          client,
+          webhookTimeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+          ruleOptions: { deliveryMaxAttempts: config.ALERT_DELIVERY_MAX_ATTEMPTS, maxEvaluations: config.ALERT_MAX_EVALUATIONS },
+        }),
         ...createMaintenanceActivities({
           db,
           settings: {
@@ -118,6 +130,7 @@ async function main() {
     });
     await ensureReconcileSchedule(client);
     await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
+    await ensureAlertReconcileSchedule(client);
     log.info('control worker running', { taskQueue: TASK_QUEUES.control, temporal: config.TEMPORAL_ADDRESS });
     monitor = startPlacementMonitor({
       db,
@@ -134,6 +147,7 @@ async function main() {
     await connection.close();
     await client.connection.close();
     await db.destroy();
+    await alertPool.end();
   }
 }
 

@@ -32,22 +32,54 @@ export function pidsMatching(needle: string): number[] {
   return out;
 }
 
+/** `roots` and every process descended from them (e.g. a PostgreSQL postmaster and its backends). */
+export function processTree(roots: number[]): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!out.has(pid) && out.has(ppid)) {
+        out.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
+
 /** Measures CPU % of a set of processes over an interval. */
 export class CpuMeter {
-  private start = new Map<string, { cpu: number; at: number }>();
+  /** CPU seconds of every process of a group at begin(), by pid. */
+  private start = new Map<string, { cpu: Map<number, number>; at: number }>();
   constructor(private readonly pids: () => Record<string, number[]>) {}
   begin(): void {
     const now = performance.now();
-    for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: sum(pids.map(safeCpu)), at: now });
+    for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: new Map(pids.map((p) => [p, safeCpu(p)])), at: now });
   }
-  /** CPU % per process group since begin() (100 % = one core); cores on the machine for scale. */
+  /**
+   * CPU % per process group since begin() (100 % = one core). Counted per process: one that
+   * started since counts whole, one that exited since is left out (never a negative figure
+   * when short-lived processes, e.g. PostgreSQL backends, come and go).
+   */
   end(): Record<string, number> {
     const now = performance.now();
     const out: Record<string, number> = {};
     for (const [name, pids] of Object.entries(this.pids())) {
       const s = this.start.get(name);
       if (!s) continue;
-      out[name] = Math.round(((sum(pids.map(safeCpu)) - s.cpu) / ((now - s.at) / 1000)) * 1000) / 10;
+      let used = 0;
+      for (const pid of pids) used += Math.max(0, safeCpu(pid) - (s.cpu.get(pid) ?? 0));
+      out[name] = Math.round((used / ((now - s.at) / 1000)) * 1000) / 10;
     }
     return out;
   }

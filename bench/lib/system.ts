@@ -12,9 +12,11 @@ import { createKnex } from '../../storage/pool';
 import { parseKeyring } from '../../storage/secrets';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
+import type { DeviceSessionOptions } from '../../core/names';
 import { migrateLatest } from '../../migrations/index';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
 import { entryArgs } from '../../scripts/infra/entry';
+import { pidsMatching } from './procstat';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
 import { ensureProfile } from '../../storage/profiles';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
@@ -31,12 +33,14 @@ export interface BenchSystem {
   /** The Temporal dev server's Prometheus port (requests by operation, e.g. RecordActivityTaskHeartbeat). */
   temporalMetricsPort: number;
   env: NodeJS.ProcessEnv;
+  /** This run's Temporal dev server process(es): matched by its port (other engineers' dev servers are not ours). */
+  temporalPids(): number[];
   spawn(name: string, file: string, extra?: Record<string, string>): ManagedChild;
   startCollector(name: string, extra?: Record<string, string>): Promise<ManagedChild & { metricsPort: number }>;
   /** Start a simulator process with `count` gNMI devices (`extra`: more settings, e.g. SIM_GNMI_GENERATOR); returns their ports. */
   startSimulator(count: number, interfaces: number, extra?: Record<string, string>): Promise<{ child: ManagedChild; ports: number[]; controlPort: number }>;
   /** Register devices pointing at the given ports with a profile and start their workflows. */
-  addDevices(ports: number[], profile: GnmiProfileSpec, opts?: { prefix?: string; heartbeatTimeoutMs?: number }): Promise<number[]>;
+  addDevices(ports: number[], profile: GnmiProfileSpec, opts?: { prefix?: string; heartbeatTimeoutMs?: number; sessionOptions?: DeviceSessionOptions }): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +71,9 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     DATA_DIR: path.join(tmp, 'data'),
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
+    // A free port for the control worker's health endpoint: on its default (9465) it exits when another
+    // system on this machine holds it, and every session of the run then waits for a workflow worker.
+    CONTROL_HEALTH_PORT: '0',
   };
   const children: ManagedChild[] = [];
   const spawn = (name: string, file: string, extra: Record<string, string> = {}) => {
@@ -95,6 +102,7 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     temporalMetricsPort,
     env,
     spawn,
+    temporalPids: () => pidsMatching(`server start-dev --ip 127.0.0.1 --port ${services.temporalAddress.split(':').pop()} `),
     async startCollector(name, extra = {}) {
       const metricsPort = await freePort();
       const child = spawn(name, 'workers/collector.ts', { ...extra, COLLECTOR_METRICS_PORT: String(metricsPort) });
@@ -141,7 +149,7 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
           ids.slice(i, i + 50).map((id, j) =>
             // The name the devices table has: the fleet reconciliation reconfigures (restarts) a session whose
             // DeviceName differs, as after a rename.
-            startDeviceSession(client, { id, name: names[i + j], protocol: 'gnmi' }, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+            startDeviceSession(client, { id, name: names[i + j], protocol: 'gnmi' }, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, ...opts.sessionOptions }),
           ),
         );
       }

@@ -1,12 +1,17 @@
 /**
  * Scenario 4: kill -9 (then SIGTERM) the collector holding the most sessions;
  * for every session it held, the time its points stopped until they flowed
- * again from the other collector, and the samples missing meanwhile.
+ * again from the other collector, and the samples missing meanwhile. With
+ * placement (ADR 110, the default; BENCH_FAILOVER_PLACEMENT=false for the shared
+ * queue) also: a third collector joining the loaded pair (time until each holds
+ * its share ±10 %, most moves in flight) and a drain (time until empty).
  */
 import type { ManagedChild } from '../../scripts/infra/proc';
 import { percentile } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
+import { withinShare } from '../../core/placement';
+import { listCollectors, setDraining } from '../../storage/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -15,6 +20,25 @@ export interface FailoverOptions {
   devices: number;
   intervalMs: number;
   heartbeatTimeoutMs: number;
+  /** Place sessions on chosen collectors (ADR 110); false: the shared queue, failover by heartbeat timeout. */
+  placement?: boolean;
+  /** PLACEMENT_MAX_MOVES of the control worker. */
+  maxMoves?: number;
+}
+
+/** Streaming sessions per collector, waited for until `done` holds; returns the time taken and the most moves seen in flight. */
+async function until(sys: BenchSystem, collectors: Array<{ metricsPort: number }>, done: (counts: number[]) => boolean, timeoutMs: number) {
+  const started = Date.now();
+  let mostInFlight = 0;
+  let counts: number[] = [];
+  while (Date.now() - started < timeoutMs) {
+    counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
+    const res = await sys.db.raw(`SELECT count(*)::int AS n FROM session_placements WHERE move_requested_at IS NOT NULL`);
+    mostInFlight = Math.max(mostInFlight, res.rows[0].n);
+    if (done(counts)) return { ms: Date.now() - started, counts, mostInFlight, done: true };
+    await sleep(250);
+  }
+  return { ms: Date.now() - started, counts, mostInFlight, done: false };
 }
 
 async function streamingOn(port: number): Promise<number> {
@@ -75,11 +99,20 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
 export async function failover(sys: BenchSystem, o: FailoverOptions) {
-  const env = { SESSION_HEARTBEAT_TIMEOUT_MS: String(o.heartbeatTimeoutMs) };
+  const placement = o.placement ?? true;
+  const env = {
+    SESSION_HEARTBEAT_TIMEOUT_MS: String(o.heartbeatTimeoutMs),
+    SESSION_PLACEMENT: String(placement),
+    PLACEMENT_MAX_MOVES: String(o.maxMoves ?? 5),
+  };
   const sim = await sys.startSimulator(o.devices, 2);
   sys.spawn('control', 'workers/control.ts', env);
   const collectors = [await sys.startCollector('collector-a', env), await sys.startCollector('collector-b', env)];
-  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'fo', heartbeatTimeoutMs: o.heartbeatTimeoutMs });
+  const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
+    prefix: 'fo',
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: 60_000 } : undefined,
+  });
   const waitAll = async () => {
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
@@ -94,10 +127,26 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL');
   // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
-  await sleep(5000);
+  let rebalance: Awaited<ReturnType<typeof until>> | undefined;
+  let drain: (Awaited<ReturnType<typeof until>> & { sessions: number }) | undefined;
+  if (placement) {
+    // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
+    rebalance = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
+    process.stderr.write(`  join: balanced ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`);
+    // Drain the joined collector, time until it is empty, then take it back.
+    const joined = collectors[kill.victimIndex];
+    const id = (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${joined.child.pid}`))!.id;
+    const sessions = await streamingOn(joined.metricsPort);
+    await setDraining(sys.db, id, true);
+    const emptied = await until(sys, [joined], (n) => n[0] === 0, 300_000);
+    drain = { ...emptied, sessions };
+    process.stderr.write(`  drain: ${sessions} sessions moved off in ${(emptied.ms / 1000).toFixed(1)} s, at most ${emptied.mostInFlight} moves in flight\n`);
+    await setDraining(sys.db, id, false);
+    await until(sys, collectors, (n) => n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
+  } else await sleep(5000);
   const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
   if (streamingNow < ids.length) await waitAll();
   // New sessions only land on the new collector when some move; make the split visible.
   const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM');
-  return { devices: o.devices, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, kill9: kill, sigterm: term, collectorsWritten: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_written_total').catch(() => NaN))) };
+  return { devices: o.devices, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, kill9: kill, rebalance, drain, sigterm: term, collectorsWritten: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_written_total').catch(() => NaN))) };
 }

@@ -2,14 +2,21 @@
  * Scenario fleet-ui (issue 19): the devices view with 10,000 devices. Server time of
  * `/devices` for each filter and sort (p50/p95 over repeated requests, measured by the
  * client on loopback: the whole response, HTML included), the HTML size of one page, and
- * a bulk pause through the web app's bulk action of N real streaming sessions (every one
- * acknowledged by its workflow), timed.
+ * a bulk pause through the web app's bulk action of every session workflow (the 5,000
+ * "streaming" devices), timed until every one is acknowledged (ADR 136), with the Temporal
+ * requests it made per second and the devices view's response times while it runs.
  *
  * The issue's shape is 10,000 devices of which 5,000 stream. This machine (2 cores) holds
  * N real sessions (BENCH_FLEET_SESSIONS); the other 5,000 − N "streaming" devices are
  * enabled devices whose mirrored state (device_session_state, ADR 095) says streaming,
- * so the list's SQL sees the issue's distribution of states.
+ * so the list's SQL sees the issue's distribution of states. For the bulk pause each of
+ * them gets a real session workflow too, whose session activity waits in the task queue
+ * (the collector takes N sessions): Temporal, the control worker and the web app do the
+ * work of 5,000 pauses; only N of them end a live stream.
  */
+import { startDeviceSession } from '../../temporal/fleet-client';
+import { forEachDevice } from '../../activities/fleet-bulk';
+import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { RECONCILE_SCHEDULE_ID } from '../../core/names';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
 import { ensureWebBuild } from '../../scripts/infra/web-build';
@@ -33,7 +40,8 @@ export async function fleetUi(sys: BenchSystem, o: FleetUiOptions) {
   await ensureWebBuild();
   const sim = await sys.startSimulator(o.sessions, 1);
   sys.spawn('control', 'workers/control.ts');
-  await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.sessions)) });
+  // Exactly N sessions: the other session workflows' activities wait in the queue (never dial their addresses).
+  await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(o.sessions) });
   const webPort = await freePort();
   // The mirror is read once after the real sessions stream (below), then left alone so the mirrored
   // "streaming" rows of devices without sessions stay for the measurement.
@@ -93,7 +101,7 @@ export async function fleetUi(sys: BenchSystem, o: FleetUiOptions) {
     'enabled no': '/devices?enabled=no',
     'site-7 + streaming + gnmi': '/devices?site=site-7&state=streaming&protocol=gnmi',
   };
-  for (const sort of ['name', 'protocol', 'address', 'site', 'state', 'enabled']) {
+  for (const sort of ['name', 'protocol', 'address', 'site', 'state', 'enabled', 'points', 'seen']) {
     cases[`sort ${sort} asc`] = `/devices?sort=${sort}`;
     cases[`sort ${sort} desc`] = `/devices?sort=${sort}&dir=desc`;
   }
@@ -114,19 +122,53 @@ export async function fleetUi(sys: BenchSystem, o: FleetUiOptions) {
   }
   const worstCase = Object.entries(perCase).sort((a, b) => b[1].p95Ms - a[1].p95Ms)[0];
 
-  // Bulk pause of every real session through the bulk page's form post (all matching the prefix).
-  const form = new URLSearchParams({ op: 'pause', scope: 'filter', filter: 'q=fleet-', confirm: 'yes', expected: String(ids.length) });
+  // A session workflow for every other "streaming" device (enabled lab-sw-…), so the bulk pause meets 5,000.
+  const lab = (await sys.db('devices').where('name', 'like', 'lab-sw-%').where({ enabled: true }).select('id', 'name')) as Array<{ id: number; name: string }>;
+  const labNames = new Map(lab.map((d) => [d.id, d.name]));
+  const tStart = performance.now();
+  await forEachDevice([...labNames.keys()], 64, async (id) => void (await startDeviceSession(sys.client, { id, name: labNames.get(id)!, protocol: 'gnmi' }, {})));
+  const workflows = ids.length + lab.length;
+  await waitFor(
+    `${workflows} session workflows running (visibility)`,
+    async () => (await sys.client.workflow.count(`WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running'`)).count >= workflows,
+    600_000,
+    2000,
+  );
+  process.stderr.write(`  ${lab.length} more session workflows started in ${((performance.now() - tStart) / 1000).toFixed(1)} s\n`);
+
+  // Bulk pause of every session workflow through the bulk page's form post (all enabled devices): the answer is
+  // the progress page at once; the action runs on in the web process until every workflow acknowledged.
+  const form = new URLSearchParams({ op: 'pause', scope: 'filter', filter: 'enabled=yes', confirm: 'yes', expected: String(workflows) });
+  const calls0 = await frontendRequests(sys.temporalMetricsPort);
   const t0 = performance.now();
   const res = await fetch(`${base}/devices/bulk`, {
     method: 'POST',
+    redirect: 'manual',
     headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
     body: form.toString(),
   });
   await res.text();
-  const bulkSeconds = (performance.now() - t0) / 1000;
-  const record = await sys.db('bulk_actions').orderBy('id', 'desc').first('device_count', 'done', 'failed', 'finished_at');
+  const answeredMs = performance.now() - t0;
+  const bulkId = Number(/\/devices\/bulk\/(\d+)$/.exec(res.headers.get('location') ?? '')?.[1]);
+  if (!bulkId) throw new Error(`the bulk form answered ${res.status} without the progress page`);
+  // While it runs: the devices view and the progress page, one request after another (is the web app responsive?).
+  const during: number[] = [];
+  let record: { device_count: number; done: number; failed: number; finished_at: Date | null; started_at: Date } | undefined;
+  for (;;) {
+    record = await sys.db('bulk_actions').where({ id: bulkId }).first('device_count', 'done', 'failed', 'finished_at', 'started_at');
+    if (record?.finished_at) break;
+    if (performance.now() - t0 > 600_000) throw new Error('the bulk pause did not finish within 10 min');
+    during.push((await get('/devices')).ms, (await get(`/devices/bulk/${bulkId}`)).ms);
+  }
+  const bulkSeconds = (record!.finished_at!.getTime() - record!.started_at.getTime()) / 1000;
+  const calls = requestsBetween(calls0, await frontendRequests(sys.temporalMetricsPort));
+  const bulkCalls = (calls.SignalWorkflowExecution ?? 0) + (calls.ListWorkflowExecutions ?? 0) + (calls.UpdateWorkflowExecution ?? 0);
   const { count: pausedCount } = await sys.client.workflow.count(`WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running' AND SessionState = 'paused'`);
-  process.stderr.write(`  bulk pause: ${record?.done - record?.failed}/${record?.device_count} acknowledged in ${bulkSeconds.toFixed(1)} s (${record?.failed} failed)\n`);
+  process.stderr.write(
+    `  bulk pause: ${record!.done - record!.failed}/${record!.device_count} acknowledged in ${bulkSeconds.toFixed(1)} s (${record!.failed} failed); ` +
+      `form answered in ${answeredMs.toFixed(0)} ms; bulk Temporal calls ${bulkCalls} (${(bulkCalls / bulkSeconds).toFixed(0)}/s: ${JSON.stringify(calls)}); ` +
+      `pages meanwhile p50 ${percentile(during, 50).toFixed(0)} ms, p95 ${percentile(during, 95).toFixed(0)} ms, max ${Math.max(0, ...during).toFixed(0)} ms\n`,
+  );
   return {
     devices: o.devices,
     streamingInMirror: o.streaming,
@@ -139,11 +181,19 @@ export async function fleetUi(sys: BenchSystem, o: FleetUiOptions) {
     htmlBytes200PerPage: perCase['200 per page'].bytes,
     perCase,
     bulkPause: {
-      sessions: ids.length,
+      workflows,
+      liveSessions: ids.length,
       seconds: round1(bulkSeconds),
+      formAnsweredMs: round1(answeredMs),
       acknowledged: record ? record.done - record.failed : 0,
-      failed: record?.failed ?? ids.length,
+      failed: record?.failed ?? workflows,
       pausedPerVisibility: pausedCount,
+      temporalCalls: bulkCalls,
+      temporalCallsPerSecond: round1(bulkCalls / bulkSeconds),
+      temporalRequestsByOperation: calls,
+      pagesDuringP50Ms: round1(percentile(during, 50)),
+      pagesDuringP95Ms: round1(percentile(during, 95)),
+      pagesDuringMaxMs: round1(Math.max(0, ...during)),
     },
   };
 }

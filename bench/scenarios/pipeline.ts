@@ -8,7 +8,7 @@ import { findPostgresBin } from '../../scripts/infra/postgres';
 import { run } from '../../scripts/infra/proc';
 import type { Knex } from 'knex';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../lib/capacity';
-import { pidsMatching } from '../lib/procstat';
+import { pidsMatching, processTree } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 
 /** Leaves per simulated interface in the counters subtree. */
@@ -72,8 +72,9 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
     pids: () => ({
       collector: [collector.child.pid!],
       simulator: [sim.child.child.pid!],
-      postgres: pidsMatching('postgres: ').concat(pidsMatching(path.join(sys.tmp, 'postgres'))),
-      temporal: pidsMatching('server start-dev'),
+      // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours).
+      postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
+      temporal: sys.temporalPids(),
       control: [control.child.pid!],
     }),
   };

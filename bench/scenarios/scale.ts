@@ -5,7 +5,7 @@
  * collector memory per 100 sessions.
  */
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
-import { CpuMeter, percentile, pidsMatching, rssBytes } from '../lib/procstat';
+import { CpuMeter, percentile, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 
@@ -73,7 +73,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
     const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
     const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
-    const meter = new CpuMeter(() => ({ temporal: pidsMatching('server start-dev'), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
+    const meter = new CpuMeter(() => ({ temporal: sys.temporalPids(), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
     meter.begin();
     const t0 = Date.now();
     let minStreaming = Infinity;

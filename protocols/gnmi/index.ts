@@ -8,7 +8,7 @@ import { GnmiProfileSpec } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { capabilitiesState, dialGnmi, encodingCandidates, probeCapabilities, type CapabilitiesOutcome, type GnmiClient } from './client';
-import { NotificationDecoder } from './decode';
+import { NotificationDecoder, type DecodedNotification } from './decode';
 import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, SYNC_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
 import type { WireNotification } from './proto';
 import { buildSubscriptionList, EncodingRejectedError, runSubscription } from './subscribe';
@@ -28,19 +28,27 @@ function gnmiProfiles(ctx: SessionContext): GnmiProfileSpec[] {
   return out;
 }
 
-/** Decode → sink → events, for one stream. */
+/**
+ * Decode → sink → events, for one stream. Synchronous unless the decoder slices a large
+ * notification or the batcher applies backpressure: a promise only then.
+ */
 function deliverer(ctx: SessionContext) {
   const decoder = new NotificationDecoder(ctx.device.id);
-  return async (n: WireNotification): Promise<void> => {
-    const decoded = await decoder.decodeSliced(n);
-    for (const [kind, count] of Object.entries(decoded.skipped)) ctx.count(SKIPPED_COUNTER, count, { kind });
+  const deliver = (decoded: DecodedNotification): void | Promise<void> => {
+    for (const kind in decoded.skipped) ctx.count(SKIPPED_COUNTER, decoded.skipped[kind], { kind });
     if (decoded.receiveTime) ctx.count(ZERO_TIMESTAMP_COUNTER);
     if (decoded.duplicates > 0) ctx.count(DUPLICATE_LEAF_COUNTER, decoded.duplicates);
-    if (decoded.points.length === 0) return;
+    const points = decoded.points;
+    if (points.length === 0) return;
+    const announce = () => ctx.onEvent({ type: 'points', count: points.length, lastTimestamp: lastTimestamp(points) });
     // One push per notification keeps an atomic notification together.
-    const pushed = ctx.sink.push(decoded.points);
-    if (pushed) await pushed;
-    ctx.onEvent({ type: 'points', count: decoded.points.length, lastTimestamp: lastTimestamp(decoded.points) });
+    const pushed = ctx.sink.push(points);
+    if (pushed) return pushed.then(announce);
+    announce();
+  };
+  return (n: WireNotification): void | Promise<void> => {
+    const decoded = decoder.decodeSliced(n);
+    return decoded instanceof Promise ? decoded.then(deliver) : deliver(decoded);
   };
 }
 

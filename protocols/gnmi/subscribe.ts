@@ -114,7 +114,9 @@ export async function runSubscription(
         handlers.onAccepted?.();
       }
       if (msg.response === 'update' && msg.update) {
-        await handlers.onNotification(msg.update);
+        // Awaited only when it is a promise (backpressure, a sliced notification): no microtask otherwise.
+        const delivered = handlers.onNotification(msg.update);
+        if (delivered) await delivered;
       } else if (msg.response === 'sync_response' || msg.sync_response) {
         handlers.onSync();
         if (list.mode === 'POLL' && !pollTimer) {

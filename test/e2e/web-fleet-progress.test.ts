@@ -8,6 +8,7 @@
  * JavaScript it updates in place (ADR 136).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -23,6 +24,7 @@ import { TEST_SECRETS_KEY, processEnv, spawnEntry, startWeb, startWorkers, testC
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
 import { until } from '../../testkit/until';
 
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SEEDED = 10_000;
 const SIMS = 3;
 
@@ -168,6 +170,9 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     await until('the progress page to have refreshed itself twice', () => loads.length >= 3, 30_000, 100);
     assert.match(await nojsPage.getByTestId('bulk-progress-text').innerText(), /0 of 3 devices done/);
     assert.ok(nojsPage.url().endsWith(progressPath));
+    // docs/web.md's picture of a running bulk action: refreshed with UPDATE_SCREENSHOTS=1 (or when missing).
+    const docsShot = path.join(ROOT, 'docs', 'screenshots', 'fleet-bulk-progress.png');
+    if (process.env.UPDATE_SCREENSHOTS === '1' || !fs.existsSync(docsShot)) await nojsPage.screenshot({ path: docsShot });
     startControl();
     // Once the workflows ran the pause, the next refresh shows the result per device.
     await nojsPage.getByTestId('bulk-summary').waitFor({ timeout: 90_000 });

@@ -296,6 +296,10 @@ for (const mode of storageModesUnderTest()) {
       assert.ok(Math.abs(at(60) - 700) < 1e-6, `fra at 1 h: ${at(60)}`);
       assert.ok(Math.abs(at(180) - 2700) < 1e-6, `fra at 3 h: ${at(180)}`);
       assert.ok(Math.abs(at(300) - 2000) < 1e-6, `fra at 5 h: ${at(300)}`);
+      // Two-minute steps regroup the 1-minute rollup.
+      const coarse = await check({ ...base, widthPx: 150, rate: true, agg: 'sum', groupBy: 'site' }, (k) => (isIn(k) ? (deviceOf(k).site ?? '(no site)') : undefined), '1m in 2 min steps');
+      assert.deepEqual([coarse.resolution, coarse.bucketMs], ['1m', 120_000]);
+      await check({ ...base, widthPx: 150, rate: false, agg: 'last', groupBy: 'device' }, (k) => (isIn(k) ? deviceOf(k).name : undefined), '1m last in 2 min steps');
       for (const agg of ['sum', 'avg', 'min', 'max', 'count', 'last'] as const) {
         await check({ ...base, rate: false, agg, groupBy: 'device' }, (k) => (isIn(k) ? deviceOf(k).name : undefined), `1m ${agg} by device`);
         await check({ ...base, rate: true, agg, groupBy: 'protocol' }, (k) => (isIn(k) ? deviceOf(k).protocol : undefined), `1m ${agg} rate by protocol`);

@@ -374,6 +374,31 @@ describe('gNMI notification decoder (table-driven)', () => {
     const out = new NotificationDecoder(1).decode(wire({ timestamp: TS, atomic: true, prefix, update: [{ path: leaf('x'), val: { int_val: '1' } }] }));
     assert.equal(out.atomic, true);
   });
+
+  it('decodeSliced returns a notification decoded within one slice at once, and a longer one as a promise of the same points', async () => {
+    const small = wire({ timestamp: TS, prefix, update: [{ path: leaf('a'), val: { int_val: '1' } }, { path: leaf('b'), val: { int_val: '2' } }] }, readSubscribeResponse);
+    const now = new NotificationDecoder(1).decodeSliced(small);
+    assert.ok(!(now instanceof Promise), 'a small notification must not cost a promise');
+    assert.deepEqual(now, new NotificationDecoder(1).decode(small));
+    // 1,000 leaves and a 0 ms slice: the first slice is over after 64 leaves, the rest comes in later turns.
+    const update = Array.from({ length: 1000 }, (_, i) => ({ path: leaf(`l${i}`), val: { int_val: String(i) } }));
+    const big = wire({ timestamp: TS, prefix, update }, readSubscribeResponse);
+    const later = new NotificationDecoder(1).decodeSliced(big, 0);
+    assert.ok(later instanceof Promise, 'a notification longer than its slice continues after yielding');
+    const sliced = await later;
+    assert.equal(sliced.points.length, 1000);
+    assert.deepEqual(sliced, new NotificationDecoder(1).decode(big));
+  });
+
+  it('gives each point its own path when a stream sends the same paths again (one stored string per path)', () => {
+    const decoder = new NotificationDecoder(7);
+    const n = (name: string, v: string) => wire({ timestamp: TS, prefix, update: [{ path: leaf(name), val: { uint_val: v } }] }, readSubscribeResponse);
+    const seen = ['in-octets', 'out-octets', 'in-octets', 'out-octets', 'in-octets'].map((name, i) => decoder.decode(n(name, String(i))).points[0]);
+    assert.deepEqual(
+      seen.map((p) => [p.path, p.value]),
+      [[`${P}/in-octets`, 0], [`${P}/out-octets`, 1], [`${P}/in-octets`, 2], [`${P}/out-octets`, 3], [`${P}/in-octets`, 4]],
+    );
+  });
 });
 
 /** Conventions of targets written elsewhere (issue 13), each as the specification allows it. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ensureGoTool } from '../../../scripts/infra/go-tools';
 import { startChild } from '../../../scripts/infra/proc';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../../lib/capacity';
-import { pidsMatching } from '../../lib/procstat';
+import { pidsMatching, processTree } from '../../lib/procstat';
 import { sleep, type BenchSystem } from '../../lib/system';
 import { LAG_P99_BOUND_MS, newestLagMs, setSimulatorRate } from '../../scenarios/pipeline';
 
@@ -113,7 +113,8 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
       pids: () => ({
         telegraf: [child.child.pid!],
         simulator: [sim.child.child.pid!],
-        postgres: pidsMatching('postgres: ').concat(pidsMatching(path.join(sys.tmp, 'postgres'))),
+        // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours).
+        postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
       }),
     };
     const r = await searchCapacity(target, { ...o.search, lagP99BoundMs: LAG_P99_BOUND_MS }, (l) => process.stderr.write(l + '\n'));

@@ -6,7 +6,8 @@
  * Session states come from the device_session_state mirror (ADR 095), never one
  * Temporal call per row.
  */
-import { Form, Link, useLoaderData } from 'react-router';
+import { Form, Link, useLoaderData, useRevalidator } from 'react-router';
+import { useEffect } from 'react';
 import type { Route } from './+types/devices';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
@@ -86,6 +87,9 @@ export async function loader({ request }: Route.LoaderArgs) {
   };
 }
 
+/** How often an open devices list reloads its rows and counts. */
+const LIST_REFRESH_MS = 10_000;
+
 /** `/devices?…` for a filter and view. */
 function href(filter: DeviceFilter, view: Partial<DeviceListView>): string {
   const q = filterToParams(filter, view).toString();
@@ -134,6 +138,15 @@ const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string
 export default function Devices() {
   const { devices, canEdit, filter, view, total, counts, pointsPerSecond, sites, profiles, statesAt, statesError, temporalViews } = useLoaderData<typeof loader>();
   const zone = useTimeZone();
+  // The list follows the fleet without a reload (issue 21): a light poll of the loader, which reads only
+  // the mirrors and one page of rows; skipped while the tab is hidden or a load is under way.
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (document.visibilityState === 'visible' && revalidator.state === 'idle') void revalidator.revalidate();
+    }, LIST_REFRESH_MS);
+    return () => clearInterval(t);
+  }, [revalidator]);
   const back = href(filter, view);
   const pages = Math.max(1, Math.ceil(total / view.size));
   const first = total === 0 ? 0 : (view.page - 1) * view.size + 1;

@@ -1,0 +1,216 @@
+/**
+ * Alerting activities (issue 18) on the `control` task queue: evaluate a rule (threshold
+ * through the fleet query model, absence from the newest stored samples, session state
+ * from the device_session_state mirror), mirror its instances and record transitions,
+ * deliver one notification to a webhook contact point, and reconcile rule workflows
+ * with the alert_rules table. No SQL here: storage/alerts.ts and query/fleet-query.ts.
+ */
+import crypto from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { thresholdCondition, type AlertObservation, type AlertTransition } from '../core/alert-machine';
+import { instanceLabels, type AlertRuleDefinition } from '../core/alert-rules';
+import { createLogger } from '../core/log';
+import type { AlertRuleOptions } from '../core/names';
+import { MAX_FLEET_SERIES, queryFleet, resolveFleetSeries } from '../query/fleet-query';
+import type { Queryable } from '../query/router';
+import {
+  activeSilences,
+  listAlertRules,
+  loadContactPoint,
+  newestSampleTimes,
+  recordAlertInstances,
+  recordAlertTransitions,
+  recordDeliveryAttempt,
+  sessionStatesFor,
+} from '../storage/alerts';
+import type { Keyring } from '../storage/secrets';
+import { editAlertRule, listAlertRuleWorkflows, startAlertRule, stopAlertRule } from '../temporal/alert-client';
+import type { AlertActivities, AlertEvaluation, AlertNotification, AlertReconcileReport } from './types';
+
+const log = createLogger('alerts');
+
+/** Dependencies of the alert activities. */
+export interface AlertDeps {
+  db: Knex;
+  /** Parameterised queries for the fleet query model (a pg Pool). */
+  pool: Queryable;
+  ring: Keyring;
+  client: Client;
+  ruleOptions?: AlertRuleOptions;
+  /** One HTTP attempt's timeout (ms). */
+  webhookTimeoutMs?: number;
+  /** Where the web app is, for links in notifications. */
+  webUrl?: string;
+}
+
+/** Label names a threshold group gets (besides `group`). */
+const GROUP_LABEL: Record<string, string> = { device: 'device', site: 'site', protocol: 'protocol', series: 'series' };
+
+async function evaluate(deps: AlertDeps, rule: AlertRuleDefinition): Promise<AlertObservation[]> {
+  const now = Date.now();
+  const spec = rule.spec;
+  const labels = (own: Record<string, string>) => instanceLabels(rule, own);
+  if (spec.kind === 'threshold') {
+    const res = await queryFleet(deps.pool, {
+      path: spec.path,
+      rate: spec.rate,
+      agg: spec.agg,
+      groupBy: spec.groupBy,
+      from: now - spec.windowMs,
+      to: now,
+      widthPx: Math.max(1, Math.min(4000, Math.round(spec.windowMs / 5000))),
+    });
+    return res.groups.map((g) => {
+      const newest = [...g.points].reverse().find((p) => p.v !== null);
+      const value = newest?.v ?? null;
+      const groupLabel = spec.groupBy ? (GROUP_LABEL[spec.groupBy] ?? spec.groupBy.replace(/\[.*$/, '')) : undefined;
+      return { key: g.key, labels: labels(groupLabel ? { group: g.key, [groupLabel]: g.key } : {}), value, ...thresholdCondition(spec, value) };
+    });
+  }
+  if (spec.kind === 'absence') {
+    const series = await resolveFleetSeries(deps.pool, spec.path, undefined, MAX_FLEET_SERIES);
+    const newest = await newestSampleTimes(deps.db, series.map((s) => s.id), spec.silentMs * 2);
+    const byDevice = new Map<string, number | undefined>();
+    for (const s of series) {
+      const t = newest.get(s.id);
+      const prev = byDevice.get(s.deviceName);
+      byDevice.set(s.deviceName, t === undefined ? prev : Math.max(prev ?? 0, t));
+    }
+    return [...byDevice].map(([device, t]) => {
+      const silentFor = t === undefined ? null : (now - t) / 1000;
+      const active = t === undefined || now - t > spec.silentMs;
+      return { key: device, labels: labels({ device }), value: silentFor, active, clear: !active };
+    });
+  }
+  const rows = await sessionStatesFor(deps.db, spec.states);
+  return rows
+    .filter((r) => r.state !== 'backoff' || r.sinceMs > spec.backoffLongerThanMs)
+    .map((r) => ({ key: r.deviceName, labels: labels({ device: r.deviceName, session_state: r.state }), value: r.sinceMs / 1000, active: true, clear: false }));
+}
+
+/** The JSON body of a notification (docs/alerting.md): generic, or Slack-compatible. */
+export function notificationBody(n: AlertNotification, format: 'generic' | 'slack', webUrl?: string): Record<string, unknown> {
+  const t: AlertTransition = n.transition;
+  const generic = {
+    version: 1,
+    idempotencyKey: t.idempotencyKey,
+    status: t.to,
+    rule: n.rule,
+    instance: t.key,
+    labels: t.labels,
+    value: t.value,
+    at: new Date(t.at).toISOString(),
+    episodeStartedAt: new Date(t.episode).toISOString(),
+    ...(t.reason ? { reason: t.reason } : {}),
+    ...(webUrl ? { url: `${webUrl.replace(/\/$/, '')}/alerts` } : {}),
+  };
+  if (format === 'generic') return generic;
+  const icon = t.to === 'firing' ? ':rotating_light:' : ':white_check_mark:';
+  const value = t.value === null ? '' : ` (value ${Number(t.value.toPrecision(6))})`;
+  return {
+    text: `${icon} [${t.to.toUpperCase()}] ${n.rule.name} — ${t.key}${value}, ${n.rule.severity}${t.reason ? `: ${t.reason}` : ''}`,
+    idempotency_key: t.idempotencyKey,
+    alert: generic,
+  };
+}
+
+/** `sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>` (X-Alert-Signature). */
+export function signBody(secret: string, timestamp: string, body: string): string {
+  return `sha256=${crypto.createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** Build the alert activities. */
+export function createAlertActivities(deps: AlertDeps): AlertActivities {
+  return {
+    async evaluateAlertRule(rule): Promise<AlertEvaluation> {
+      try {
+        const observations = await evaluate(deps, rule);
+        const silences = (await activeSilences(deps.db)).map((s) => s.matchers);
+        return { at: Date.now(), observations, silences };
+      } catch (err) {
+        // A rule the query model refuses (bad path, too many groups) will not get better by retrying.
+        const name = (err as Error)?.name;
+        if (name === 'ZodError' || name === 'PathSyntaxError' || name === 'QueryRefusedError') {
+          throw ApplicationFailure.nonRetryable(String((err as Error).message).slice(0, 500), 'RULE_INVALID');
+        }
+        throw err;
+      }
+    },
+
+    async recordAlertState({ ruleId, instances, transitions }) {
+      await recordAlertTransitions(deps.db, transitions);
+      await recordAlertInstances(deps.db, ruleId, instances);
+    },
+
+    async deliverAlertNotification(n) {
+      const attempt = Context.current().info.attempt;
+      const cp = await loadContactPoint(deps.db, deps.ring, n.contactPointId);
+      if (!cp) throw ApplicationFailure.nonRetryable(`contact point ${n.contactPointId} no longer exists`, 'NO_CONTACT_POINT');
+      const body = JSON.stringify(notificationBody(n, cp.format, deps.webUrl));
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'idempotency-key': n.transition.idempotencyKey,
+        'x-alert-timestamp': timestamp,
+        'user-agent': 'switch-telemetry-alerts/1',
+      };
+      if (cp.secret) headers['x-alert-signature'] = signBody(cp.secret, timestamp, body);
+      const started = performance.now();
+      let status: number | undefined;
+      try {
+        const res = await fetch(cp.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000), redirect: 'error' });
+        status = res.status;
+        await res.arrayBuffer().catch(() => undefined);
+      } catch (err) {
+        const error = `${(err as Error).name}: ${(err as Error).message}`;
+        await recordDeliveryAttempt(deps.db, { idempotencyKey: n.transition.idempotencyKey, contactPointId: cp.id, attempt, ok: false, error, elapsedMs: performance.now() - started });
+        throw ApplicationFailure.retryable(`webhook ${cp.name}: ${error}`, 'WEBHOOK_UNREACHABLE');
+      }
+      const ok = status >= 200 && status < 300;
+      await recordDeliveryAttempt(deps.db, {
+        idempotencyKey: n.transition.idempotencyKey,
+        contactPointId: cp.id,
+        attempt,
+        ok,
+        status,
+        error: ok ? undefined : `HTTP ${status}`,
+        elapsedMs: performance.now() - started,
+      });
+      if (!ok) {
+        // 4xx other than timeout / too many requests: the receiver refuses this body; retrying sends the same.
+        const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+        const message = `webhook ${cp.name} answered HTTP ${status}`;
+        throw permanent ? ApplicationFailure.nonRetryable(message, 'WEBHOOK_REFUSED') : ApplicationFailure.retryable(message, 'WEBHOOK_FAILED');
+      }
+      return { status, attempt };
+    },
+
+    async reconcileAlertRules(): Promise<AlertReconcileReport> {
+      const rules = await listAlertRules(deps.db);
+      const running = new Map((await listAlertRuleWorkflows(deps.client)).map((w) => [w.ruleId, w]));
+      const report: AlertReconcileReport = { rules: rules.length, started: 0, updated: 0, stopped: 0 };
+      for (const rule of rules) {
+        const wf = running.get(rule.id);
+        if (!wf) {
+          if (!rule.enabled) continue;
+          await startAlertRule(deps.client, rule, deps.ruleOptions);
+          report.started++;
+        } else if (wf.version !== rule.version) {
+          await editAlertRule(deps.client, rule);
+          report.updated++;
+        }
+      }
+      const known = new Set(rules.map((r) => r.id));
+      for (const wf of running.values()) {
+        if (!known.has(wf.ruleId)) {
+          await stopAlertRule(deps.client, wf.ruleId, 'rule no longer in the database');
+          report.stopped++;
+        }
+      }
+      if (report.started || report.updated || report.stopped) log.info('reconciled alert rules', { ...report });
+      return report;
+    },
+  };
+}

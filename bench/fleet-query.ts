@@ -1,0 +1,146 @@
+/**
+ * Fleet-query benchmark (issue 17; not part of the test run): query/fleet-query.ts over
+ * BENCH_FLEET_QUERY_SERIES interfaces (default 10,000: 100 devices × 100 interfaces, 5 sites)
+ * — the per-site total of in-octets rates over 1 h (raw samples), 24 h (1-minute rollup)
+ * and 7 d (1-hour rollup), and the top 10 interfaces by rate over 1 h — p50/p95 of
+ * BENCH_RUNS runs each, and whether /api/query's points budget (WEB_QUERY_MAX_POINTS,
+ * default 5,000,000) would let each through.
+ *
+ *   DATABASE_URL=postgres://… node --import tsx bench/fleet-query.ts
+ *   npm run bench -- fleet-query     (a throwaway cluster)
+ *
+ * Works in a scratch native-mode database next to DATABASE_URL's, dropped at the end. The
+ * raw hour holds 10 s samples; the rollup tables are written directly (what maintenance
+ * would write for 1 s samples), which native mode allows and keeps seeding to minutes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createKnex, createPool } from '../storage/pool';
+import { migrateLatest } from '../migrations/index';
+import { queryFleet, type FleetQuery } from '../query/fleet-query';
+import type { Queryable } from '../query/router';
+import { estimatePoints } from '../web/app/lib/query-budget';
+import { scratchDatabase } from './support/scratch';
+
+const SERIES = Number(process.env.BENCH_FLEET_QUERY_SERIES ?? 10_000);
+const PER_DEVICE = 100;
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const MAX_POINTS = Number(process.env.WEB_QUERY_MAX_POINTS ?? 5_000_000);
+const HOUR = 3_600_000;
+const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)].toFixed(1) };
+}
+
+const since = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
+
+/** BENCH_EXPLAIN=1: a pool that prints the plan (EXPLAIN ANALYZE) of the fleet statement before running it. */
+function explaining(pool: Queryable): Queryable {
+  return {
+    async query<R>(text: string, values?: unknown[]) {
+      if (text.startsWith('WITH m AS')) {
+        const plan = await pool.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
+        console.log(plan.rows.map((r) => Object.values(r)[0]).join('\n'));
+      }
+      return pool.query<R>(text, values);
+    },
+  };
+}
+
+async function main() {
+  const scratch = await scratchDatabase('bench_fleet_query');
+  const db = createKnex(scratch.url, 2);
+  const pool = createPool(scratch.url, 4);
+  try {
+    await migrateLatest(db, { storageTimescaledb: 'off' });
+    const now = Math.floor(Date.now() / HOUR) * HOUR;
+    const devices = Math.ceil(SERIES / PER_DEVICE);
+    let t = performance.now();
+    await pool.query(
+      `INSERT INTO devices (name, protocol, host, port, site)
+       SELECT 'bench-' || d, 'gnmi', '127.0.0.1', 1, 'site-' || (d % 5) FROM generate_series(1, $1::int) d`,
+      [devices],
+    );
+    await pool.query(
+      `INSERT INTO series (device_id, path, kind)
+       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
+         FROM devices d CROSS JOIN generate_series(1, $1::int) i ORDER BY d.id, i LIMIT $2`,
+      [PER_DEVICE, SERIES],
+    );
+    // Counter of series s at time t (s): rate 1000 + (s % 97) × 10 octets/s.
+    const counter = (ts: string) => `(${ts}) * (1000 + (s.id % 97) * 10)`;
+    await pool.query(
+      `INSERT INTO samples (time, series_id, value)
+       SELECT to_timestamp(g), s.id, ${counter('g')}
+         FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, 10) g`,
+      [(now - HOUR - 60_000) / 1000, now / 1000],
+    );
+    console.log(`raw: ${SERIES} series × 1 h of 10 s samples in ${since(t)}`);
+    t = performance.now();
+    for (const [table, unitS, spanH] of [
+      ['samples_1m', 60, 24],
+      ['samples_1h', 3600, 24 * 7],
+    ] as const) {
+      // One day per statement: bounded memory and visible progress.
+      for (let day = 0; day < spanH / 24; day++) {
+        const hi = now / 1000 - day * 86_400;
+        await pool.query(
+          `INSERT INTO ${table} (series_id, bucket, min, max, avg, last, count)
+           SELECT s.id, to_timestamp(b), ${counter('b')}, ${counter(`b + ${unitS} - 1`)}, ${counter(`b + ${unitS / 2}`)}, ${counter(`b + ${unitS} - 1`)}, ${unitS}
+             FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, ${unitS}) b`,
+          [hi - 86_400, hi - unitS],
+        );
+      }
+      console.log(`${table}: ${SERIES} series × ${spanH} h in ${since(t)}`);
+      t = performance.now();
+    }
+    await pool.query('ANALYZE');
+
+    const cases: Array<{ name: string; query: FleetQuery }> = [
+      { name: 'sum by site, 1 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - HOUR, to: now, widthPx: 1000 } },
+      { name: 'sum by site, 24 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 24 * HOUR, to: now, widthPx: 1000 } },
+      { name: 'sum by site, 7 d, 150 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 7 * 24 * HOUR, to: now, widthPx: 150 } },
+      { name: 'fleet total, 24 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', from: now - 24 * HOUR, to: now, widthPx: 1000 } },
+      { name: 'top 10 interfaces by rate, 1 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'series', top: 10, from: now - HOUR, to: now, widthPx: 1000 } },
+    ];
+    const out: Array<Record<string, unknown>> = [];
+    for (const c of cases) {
+      const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(pool) : pool, c.query); // warm-up, and the shape of the answer
+      const ms: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const s = performance.now();
+        await queryFleet(pool, c.query);
+        ms.push(performance.now() - s);
+      }
+      const budget = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000);
+      const row = {
+        case: c.name,
+        ...stats(ms),
+        resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
+        series: first.seriesCount,
+        groups: first.groups.length,
+        pointsPerGroup: first.groups[0]?.points.length ?? 0,
+        estimatedPoints: budget.points,
+        withinApiBudget: budget.points <= MAX_POINTS,
+      };
+      out.push(row);
+      console.log(JSON.stringify(row));
+    }
+    const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), cases: out };
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const file = path.join(RESULTS, `fleet-query-${result.at.replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, JSON.stringify(result, null, 2));
+    console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  } finally {
+    await pool.end();
+    await db.destroy();
+    await scratch.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,211 @@
+/**
+ * Alerting end to end (issue 18) against the real Temporal server and PostgreSQL, with a
+ * real HTTP receiver on loopback that deduplicates on the Idempotency-Key header:
+ *  - a threshold rule (the fleet query model, recovery threshold, `for`) over stored samples
+ *    fires and resolves; the receiver sees each transition once, signed with the contact
+ *    point's secret, the key in header and body; attempts are recorded;
+ *  - the control worker process is killed (SIGKILL) while a delivery waits on a slow
+ *    receiver; a second worker retries it by the activity's retry policy, and after
+ *    deduplication the receiver has the transition exactly once, then its resolution.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createAlertActivities, signBody } from '../../activities/alerts';
+import { TASK_QUEUES, type AlertRuleOptions } from '../../core/names';
+import { role } from '../../core/roles';
+import type { AlertRuleDefinition } from '../../core/alert-rules';
+import { createAlertRule, createContactPoint, deliveryAttempts, recentAlertTransitions } from '../../storage/alerts';
+import { parseKeyring } from '../../storage/secrets';
+import { alertRuleStatus, startAlertRule, stopAlertRule } from '../../temporal/alert-client';
+import { ensureNamespace } from '../../scripts/infra/temporal-server';
+import { freePort, type ManagedChild } from '../../scripts/infra/proc';
+import { until } from '../../testkit/until';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { quietWorkerRuntime, temporalAddress } from '../support/env';
+import { TEST_SECRETS_KEY, processEnv, spawnEntry } from '../support/system';
+
+const SECRET = 'receiver-shared-secret';
+const PATH = '/system/cpu/utilization';
+
+/** One request the receiver got. */
+interface Arrival {
+  key: string;
+  body: Record<string, any>;
+  signatureOk: boolean;
+  answered: boolean;
+}
+
+/** A webhook receiver that verifies signatures and can hold requests (a slow receiver). */
+async function startReceiver() {
+  const arrivals: Arrival[] = [];
+  let hold: ((key: string) => boolean) | undefined;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const key = String(req.headers['idempotency-key']);
+      const expected = signBody(SECRET, String(req.headers['x-alert-timestamp']), text);
+      const arrival: Arrival = { key, body: JSON.parse(text), signatureOk: req.headers['x-alert-signature'] === expected, answered: false };
+      arrivals.push(arrival);
+      if (hold?.(key)) return; // never answered: the sender dies or times out
+      arrival.answered = true;
+      res.writeHead(200).end('ok');
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    arrivals,
+    setHold(fn: ((key: string) => boolean) | undefined) {
+      hold = fn;
+    },
+    /** Distinct transitions answered, as a deduplicating receiver keeps them. */
+    deduplicated(ruleId: number): Map<string, Arrival> {
+      const out = new Map<string, Arrival>();
+      for (const a of arrivals) if (a.answered && a.body.rule?.id === ruleId && !out.has(a.key)) out.set(a.key, a);
+      return out;
+    },
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+describe('alerting: rule workflows and webhook delivery', function () {
+  this.timeout(300_000);
+  const namespace = `alerts-${crypto.randomBytes(3).toString('hex')}`;
+  let tdb: TestDatabase;
+  let connection: Connection;
+  let client: Client;
+  let bundle: WorkflowBundleWithSourceMap;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let contactPointId: number;
+  let seriesId: number;
+  const children: ManagedChild[] = [];
+  const ring = parseKeyring(TEST_SECRETS_KEY);
+
+  /** A sample of the test device's CPU series at the current time (what the collector would store). */
+  const store = (value: number) => tdb.db('samples').insert({ time: new Date(), series_id: seriesId, value });
+
+  before(async function () {
+    this.timeout(180_000);
+    await quietWorkerRuntime();
+    tdb = await createTestDatabase('alerting');
+    // Workflow ids alert-rule/<id> must not collide with other databases' on this Temporal server.
+    await tdb.db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [crypto.randomInt(1_000, 2_000_000_000)]);
+    connection = await Connection.connect({ address: temporalAddress() });
+    await ensureNamespace(connection, namespace, 1);
+    client = new Client({ connection, namespace });
+    await until('the namespace to answer', async () => (await client.workflow.count('').then(() => true, () => false)), 30_000, 200);
+    bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    receiver = await startReceiver();
+    contactPointId = (await createContactPoint(tdb.db, ring, { name: 'receiver', url: receiver.url, secret: SECRET })).id;
+    const [device] = await tdb.db('devices').insert({ name: 'leaf-alert', protocol: 'gnmi', host: '127.0.0.1', port: 1, enabled: false }).returning('id');
+    const [series] = await tdb.db('series').insert({ device_id: device.id, path: PATH, kind: 'number' }).returning('id');
+    seriesId = Number(series.id);
+  });
+
+  after(async () => {
+    await Promise.allSettled(children.splice(0).map((c) => c.stop()));
+    await receiver?.close();
+    await connection?.close();
+    await tdb?.drop();
+  });
+
+  const newRule = (name: string, forMs: number): Promise<AlertRuleDefinition> =>
+    createAlertRule(tdb.db, {
+      name,
+      spec: { kind: 'threshold', path: PATH, agg: 'last', groupBy: 'device', op: '>', threshold: 80, recovery: 50, windowMs: 60_000 },
+      severity: 'critical',
+      forMs,
+      intervalMs: 1000,
+      labels: { team: 'net' },
+      contactPointId,
+    });
+
+  it('a threshold rule fires after its for-duration and resolves past the recovery threshold; each transition arrives once, signed', async () => {
+    const pool = tdb.pool;
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: temporalAddress() }),
+      namespace,
+      taskQueue: TASK_QUEUES.control,
+      workflowBundle: bundle,
+      activities: createAlertActivities({ db: tdb.db, pool, ring, client }),
+    });
+    const rule = await newRule('cpu hot', 2000);
+    await worker.runUntil(async () => {
+      await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 10_000 });
+      await store(95);
+      await until('the rule to be pending', async () => (await alertRuleStatus(client, rule.id))?.counts.pending === 1, 60_000, 100);
+      await until('the firing notification', async () => receiver.deduplicated(rule.id).size === 1, 60_000, 100);
+      // Still above the recovery threshold: stays firing (hysteresis), nothing more is sent.
+      await store(60);
+      const seen = (await alertRuleStatus(client, rule.id))!.evaluations;
+      await until('two more evaluations', async () => (await alertRuleStatus(client, rule.id))!.evaluations >= seen + 2, 60_000, 100);
+      assert.equal((await alertRuleStatus(client, rule.id))!.counts.firing, 1, 'between recovery and threshold the alert holds');
+      await store(10);
+      await until('the resolved notification', async () => receiver.deduplicated(rule.id).size === 2, 60_000, 100);
+      await until('the delivery recorded', async () => (await recentAlertTransitions(tdb.db, 10, rule.id)).every((t) => t.deliveredAt !== null), 30_000, 100);
+      await stopAlertRule(client, rule.id, 'test over');
+      await client.workflow.getHandle(`alert-rule/${rule.id}`).result();
+    });
+    const got = [...receiver.deduplicated(rule.id).values()];
+    assert.deepEqual(got.map((a) => a.body.status), ['firing', 'resolved']);
+    for (const a of got) {
+      assert.ok(a.signatureOk, 'HMAC-SHA256 signature verifies with the contact point secret');
+      assert.equal(a.body.idempotencyKey, a.key, 'the key in the body is the header');
+      assert.equal(a.body.instance, 'leaf-alert');
+      assert.deepEqual({ team: a.body.labels.team, device: a.body.labels.device, severity: a.body.labels.severity }, { team: 'net', device: 'leaf-alert', severity: 'critical' });
+    }
+    assert.equal(got[1].body.value, 10);
+    assert.equal(receiver.arrivals.filter((a) => a.body.rule?.id === rule.id).length, 2, 'no repeats without a failure');
+    const history = await recentAlertTransitions(tdb.db, 10, rule.id);
+    assert.deepEqual(history.map((t) => t.transition).sort(), ['firing', 'resolved']);
+    const attempts = await deliveryAttempts(tdb.db, got[0].key);
+    assert.deepEqual(attempts.map((a) => [a.attempt, a.ok, a.status]), [[1, true, 200]]);
+  });
+
+  it('control worker killed mid-delivery: the transition still arrives exactly once after deduplication, then its resolution', async () => {
+    const rule = await newRule('cpu hot (kill)', 0);
+    const control = role('control');
+    const env = (port: number) => processEnv(tdb.url, { TEMPORAL_NAMESPACE: namespace, SECRETS_KEY: TEST_SECRETS_KEY, [control.port!.env]: String(port) });
+    /** Start a control worker process and wait until its /healthz says the worker polls. */
+    const startControl = async (name: string) => {
+      const port = await freePort();
+      const child = spawnEntry(name, control.entry, env(port));
+      children.push(child);
+      const ready = () => fetch(`http://127.0.0.1:${port}${control.healthPath}`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status === 200, () => false);
+      await until(`${name} to be ready`, ready, 180_000, 250);
+      return child;
+    };
+    let firingKey: string | undefined;
+    // The slow receiver: holds the first firing request until its sender is gone.
+    receiver.setHold((key) => {
+      if (firingKey === undefined && key.includes('-firing-')) {
+        firingKey = key;
+        return true;
+      }
+      return false;
+    });
+    const first = await startControl('control-a');
+    await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 5000, deliveryMaxIntervalMs: 2000 });
+    await store(99);
+    await until('the firing request to reach the slow receiver', () => firingKey !== undefined, 120_000, 100);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    children.splice(children.indexOf(first), 1);
+    await startControl('control-b');
+    await until('the retried firing notification to be answered', async () => receiver.deduplicated(rule.id).has(firingKey!), 120_000, 100);
+    await store(5);
+    await until('the resolved notification', async () => receiver.deduplicated(rule.id).size === 2, 120_000, 100);
+    receiver.setHold(undefined);
+    const raw = receiver.arrivals.filter((a) => a.key === firingKey);
+    assert.ok(raw.length >= 2, `the killed attempt and its retry both reached the receiver (${raw.length})`);
+    assert.deepEqual([...receiver.deduplicated(rule.id).values()].map((a) => a.body.status), ['firing', 'resolved'], 'each transition once after deduplication');
+    await until('the retry recorded', async () => (await deliveryAttempts(tdb.db, firingKey!)).some((a) => a.ok && a.attempt >= 2), 30_000, 100);
+    await stopAlertRule(client, rule.id, 'test over');
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * The alert-rule workflow (issue 18): one per rule, `alert-rule/<ruleId>`. On a durable
+ * timer at the rule's interval it evaluates the rule (an activity: the fleet query model,
+ * newest samples or the session-state mirror), steps the pure machine of
+ * core/alert-machine.ts, mirrors the instances into PostgreSQL and records the
+ * transitions, and delivers each unsilenced transition to the rule's contact point by an
+ * activity whose retry policy does the retrying — the idempotency key (rule, instance,
+ * episode, transition) lets a receiver drop repeats. Edits, disable and silence are
+ * updates that keep the instances; deletion is a signal. Continues-as-new after a bound
+ * once no delivery is in flight. Deterministic: imports core and activity types only.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AlertActivities } from '../activities/types';
+import { countStates, matchesAll, resolveAll, stepAlerts, type AlertInstance, type AlertTransition, type SilenceMatcher } from '../core/alert-machine';
+import type { AlertRuleDefinition } from '../core/alert-rules';
+import {
+  TASK_QUEUES,
+  alertEditUpdate,
+  alertEvaluateSignal,
+  alertSilenceUpdate,
+  alertStatusQuery,
+  alertStopSignal,
+  type AlertRuleStatus,
+  type AlertRuleWorkflowInput,
+} from '../core/names';
+
+const DEFAULTS = {
+  maxEvaluations: 500,
+  keepResolvedMs: 3_600_000,
+  deliveryMaxAttempts: 20,
+  deliveryMaxIntervalMs: 60_000,
+  deliveryAttemptTimeoutMs: 30_000,
+};
+
+class AlertRule {
+  private rule: AlertRuleDefinition;
+  private readonly opts: typeof DEFAULTS;
+  private instances: Record<string, AlertInstance>;
+  private silencedUntil?: number;
+  private silencedBy?: string;
+  private evaluations: number;
+  private lastEvaluatedAt?: number;
+  private lastError?: string;
+  private lastDeliveryError?: string;
+  private inflight = 0;
+  private wake = false;
+  private stopReason?: string;
+  private readonly acts: Pick<AlertActivities, 'evaluateAlertRule' | 'recordAlertState'>;
+  private readonly delivery: Pick<AlertActivities, 'deliverAlertNotification'>;
+
+  constructor(private readonly input: AlertRuleWorkflowInput) {
+    this.rule = input.rule;
+    this.opts = { ...DEFAULTS, ...stripUndefined(input.options ?? {}) };
+    this.instances = input.carried?.instances ?? {};
+    this.silencedUntil = input.carried?.silencedUntil;
+    this.silencedBy = input.carried?.silencedBy;
+    this.evaluations = input.carried?.evaluations ?? 0;
+    this.acts = proxyActivities<AlertActivities>({
+      taskQueue: TASK_QUEUES.control,
+      startToCloseTimeout: '1 minute',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+    });
+    this.delivery = proxyActivities<AlertActivities>({
+      taskQueue: TASK_QUEUES.control,
+      startToCloseTimeout: this.opts.deliveryAttemptTimeoutMs,
+      retry: {
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumInterval: this.opts.deliveryMaxIntervalMs,
+        maximumAttempts: this.opts.deliveryMaxAttempts,
+        nonRetryableErrorTypes: ['WEBHOOK_REFUSED', 'NO_CONTACT_POINT'],
+      },
+    });
+  }
+
+  status(): AlertRuleStatus {
+    return {
+      ruleId: this.rule.id,
+      name: this.rule.name,
+      version: this.rule.version,
+      enabled: this.rule.enabled,
+      evaluations: this.evaluations,
+      lastEvaluatedAt: this.lastEvaluatedAt,
+      lastError: this.lastError,
+      silencedUntil: this.silenced() ? this.silencedUntil : undefined,
+      counts: countStates(this.instances),
+      instances: Object.values(this.instances),
+      deliveriesInFlight: this.inflight,
+    };
+  }
+
+  private silenced(): boolean {
+    return this.silencedUntil !== undefined && Date.now() < this.silencedUntil;
+  }
+
+  /** Temporal Web: the current details (what fires, since when) and the memo (version, counts). */
+  private show(): void {
+    const n = countStates(this.instances);
+    const firing = Object.values(this.instances).filter((i) => i.state === 'firing');
+    const lines = [
+      `**${this.rule.name}** — ${this.rule.enabled ? `${n.firing} firing, ${n.pending} pending, ${n.resolved} resolved` : 'disabled'} (version ${this.rule.version})`,
+      ...firing.slice(0, 10).map((i) => `- firing: ${i.key}${i.value === null ? '' : ` = ${Number(i.value.toPrecision(6))}`} since ${new Date(i.firingSince ?? 0).toISOString()}`),
+    ];
+    if (this.silenced()) lines.push(`Silenced until ${new Date(this.silencedUntil!).toISOString()} by ${this.silencedBy ?? '?'}`);
+    if (this.lastError) lines.push(`Last evaluation failed: ${this.lastError}`);
+    if (this.lastDeliveryError) lines.push(`Last delivery failed: ${this.lastDeliveryError}`);
+    setCurrentDetails(lines.join('\n'));
+    upsertMemo({ version: this.rule.version, enabled: this.rule.enabled, firing: n.firing, pending: n.pending });
+  }
+
+  async run(): Promise<void> {
+    setHandler(alertStatusQuery, () => this.status());
+    setHandler(
+      alertEditUpdate,
+      (rule) => {
+        this.rule = rule;
+        this.wake = true;
+        this.show();
+        return this.status();
+      },
+      {
+        validator: (rule) => {
+          if (rule?.id !== this.rule.id) throw new Error(`this workflow runs rule ${this.rule.id}, not ${rule?.id}`);
+        },
+      },
+    );
+    setHandler(alertSilenceUpdate, ({ until, by }) => {
+      this.silencedUntil = until > Date.now() ? until : undefined;
+      this.silencedBy = this.silencedUntil ? by : undefined;
+      this.show();
+      return this.status();
+    });
+    setHandler(alertEvaluateSignal, () => void (this.wake = true));
+    setHandler(alertStopSignal, (req) => void (this.stopReason = req?.reason ?? 'rule deleted'));
+
+    this.show();
+    for (;;) {
+      if (this.stopReason !== undefined) {
+        await this.resolveEverything(this.stopReason);
+        await condition(() => this.inflight === 0 && allHandlersFinished());
+        return;
+      }
+      if (!this.rule.enabled) {
+        await this.resolveEverything('rule disabled');
+        await condition(() => this.rule.enabled || this.stopReason !== undefined);
+        continue;
+      }
+      this.wake = false;
+      await this.evaluateOnce();
+      if (this.evaluations >= this.opts.maxEvaluations || workflowInfo().continueAsNewSuggested) {
+        await condition(() => this.inflight === 0 && allHandlersFinished());
+        await continueAsNew<(input: AlertRuleWorkflowInput) => Promise<void>>({
+          rule: this.rule,
+          options: this.input.options,
+          carried: { instances: this.instances, silencedUntil: this.silencedUntil, silencedBy: this.silencedBy, evaluations: 0 },
+        });
+      }
+      await condition(() => this.wake || this.stopReason !== undefined || !this.rule.enabled, this.rule.intervalMs);
+    }
+  }
+
+  private async evaluateOnce(): Promise<void> {
+    const rule = this.rule;
+    let silences: SilenceMatcher[][] = [];
+    let result: ReturnType<typeof stepAlerts>;
+    try {
+      const ev = await this.acts.evaluateAlertRule(rule);
+      silences = ev.silences;
+      result = stepAlerts(this.instances, ev.observations, { ruleId: rule.id, now: Date.now(), forMs: rule.forMs, keepResolvedMs: this.opts.keepResolvedMs });
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = String((err as Error)?.cause instanceof Error ? (err as Error).cause!.toString() : err).slice(0, 300);
+      this.evaluations++;
+      this.show();
+      return;
+    }
+    this.evaluations++;
+    this.lastEvaluatedAt = Date.now();
+    this.instances = result.instances;
+    await this.apply(result.transitions, silences);
+  }
+
+  private async resolveEverything(reason: string): Promise<void> {
+    if (!Object.values(this.instances).some((i) => i.state === 'firing' || i.state === 'pending')) return;
+    const r = resolveAll(this.instances, { ruleId: this.rule.id, now: Date.now(), forMs: this.rule.forMs, keepResolvedMs: this.opts.keepResolvedMs }, reason);
+    this.instances = r.instances;
+    await this.apply(r.transitions, []);
+  }
+
+  /** Record the instances and transitions, then deliver the unsilenced ones in the background. */
+  private async apply(transitions: AlertTransition[], silences: SilenceMatcher[][]): Promise<void> {
+    const marked = transitions.map((t) => ({ ...t, silenced: this.silenced() || silences.some((m) => matchesAll(m, t.labels)) }));
+    await this.acts.recordAlertState({ ruleId: this.rule.id, instances: Object.values(this.instances), transitions: marked });
+    const contactPointId = this.rule.contactPointId;
+    if (contactPointId !== null) {
+      for (const t of marked) if (!t.silenced) void this.deliver(t, contactPointId);
+    }
+    this.show();
+  }
+
+  private async deliver(transition: AlertTransition, contactPointId: number): Promise<void> {
+    this.inflight++;
+    try {
+      await this.delivery.deliverAlertNotification({
+        transition,
+        rule: { id: this.rule.id, name: this.rule.name, severity: this.rule.severity },
+        contactPointId,
+      });
+    } catch (err) {
+      this.lastDeliveryError = `${transition.idempotencyKey}: ${String((err as Error)?.cause ?? err).slice(0, 200)}`;
+    } finally {
+      this.inflight--;
+      this.show();
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** One alert rule, evaluated for as long as it exists (see the module comment). */
+export async function alertRuleWorkflow(input: AlertRuleWorkflowInput): Promise<void> {
+  if (!input?.rule || typeof input.rule.id !== 'number') throw new Error('alertRuleWorkflow needs { rule } with a numeric id');
+  await new AlertRule(input).run();
+}
