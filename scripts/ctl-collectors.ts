@@ -5,7 +5,7 @@
  * then moves its sessions off, PLACEMENT_MAX_MOVES at a time, by clean hand-overs.
  */
 import { listCollectors, setDraining, type CollectorRow } from '../storage/collectors';
-import type { Ctl } from './ctl-lib';
+import { textTable, type Ctl } from './ctl-lib';
 
 /** The registry as a table (or JSON). Returns the number of collectors listed. */
 export async function printCollectors(ctl: Ctl, json: boolean, out: (s: string) => void): Promise<number> {
@@ -33,8 +33,7 @@ export async function printCollectors(ctl: Ctl, json: boolean, out: (s: string) 
       c.startedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     ]),
   ];
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  out(table.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n'));
+  out(textTable(table));
   return rows.length;
 }
 

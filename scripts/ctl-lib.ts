@@ -200,3 +200,9 @@ export async function runFleetAction(
 export async function resolveProfile(ctl: Ctl, nameOrId: string): Promise<number | undefined> {
   return findProfileId(ctl.db(), nameOrId);
 }
+
+/** Rows as a plain-text table: columns padded to their widest cell, two spaces apart (the first row is the header). */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}

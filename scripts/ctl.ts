@@ -23,6 +23,7 @@ import {
   startDevices,
   statusOfDevices,
   stopDevices,
+  textTable,
   type Ctl,
   type DeviceResult,
 } from './ctl-lib';
@@ -132,10 +133,7 @@ function parse(argv: string[]) {
 
 const time = (ms?: number) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
+const table = textTable;
 
 function statusRows(results: DeviceResult[]): string {
   const rows = [['DEVICE', 'NAME', 'STATE', 'SINCE', 'LAST POINT', 'ATTEMPT', 'DETAIL / ERROR']];
