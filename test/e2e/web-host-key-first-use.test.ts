@@ -7,19 +7,14 @@
  * for pinning, and a forged pin request is refused and recorded.
  */
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
-import { startFleet, type Fleet } from '../../simulator/fleet';
+import type { Page } from 'playwright-core';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { createDevice, getDevice, type DeviceRow } from '../../storage/devices';
 import { deviceEvents, pinHostKeyOnFirstUse } from '../../storage/device-events';
 import { ensureProfile } from '../../storage/profiles';
 import { parseKeyring } from '../../storage/secrets';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { chromiumPath } from '../support/env';
-import { startWeb, startWorkers, testClient, TEST_SECRETS_KEY, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { TEST_SECRETS_KEY } from '../support/system';
+import { startWebStack, type WebStack } from '../support/browser-rig';
 import { waitForState } from './session-support';
 
 /** A well-formed fingerprint no simulator presents. */
@@ -27,22 +22,25 @@ const OTHER_KEY = `SHA256:${'Q'.repeat(43)}`;
 
 describe('web: NETCONF host key trusted on first use from Test connection', function () {
   this.timeout(240_000);
-  let tdb: TestDatabase;
-  let fleet: Fleet;
-  let workers: Workers;
-  let client: Client;
-  let web: Awaited<ReturnType<typeof startWeb>>;
-  let browser: Browser;
+  let stack: WebStack;
+  let tdb: WebStack['tdb'];
+  let web: WebStack['web'];
   let page: Page;
-  let admin: TestUser;
+  let admin: WebStack['admin'];
+  let client: NonNullable<WebStack['client']>;
   let device: DeviceRow;
   let presented: string;
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_host_key_tofu');
-    fleet = await startFleet({ gnmiCount: 0, netconfCount: 1, interfaces: 2, namePrefix: 'tofu' });
-    [workers, client, web] = await Promise.all([startWorkers(tdb.url), testClient(), startWeb(tdb.url)]);
-    admin = await createTestUser(tdb.db, 'admin', 'tofu@example.test');
+    stack = await startWebStack({
+      database: 'e2e_host_key_tofu',
+      adminEmail: 'tofu@example.test',
+      fleet: { gnmiCount: 0, netconfCount: 1, interfaces: 2, namePrefix: 'tofu' },
+      workers: {},
+    });
+    ({ tdb, web, page, admin } = stack);
+    client = stack.client!;
+    const fleet = stack.fleet!;
     const profileId = await ensureProfile(tdb.db, 'netconf', DEFAULT_NETCONF_PROFILE);
     const sim = fleet.members[0];
     presented = sim.hostKeySha256!;
@@ -58,17 +56,9 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
       secrets: { password: 'admin' },
       profileIds: [profileId],
     });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
   });
 
-  after(async () => {
-    await browser?.close();
-    await Promise.allSettled([workers?.stop(), fleet?.close(), web?.stop()]);
-    await client?.connection.close();
-    await tdb?.drop();
-  });
+  after(async () => stack?.stop());
 
   /** Press Test connection and wait for its (new) result; returns the result's text. */
   async function testConnection(p: Page): Promise<string> {

@@ -8,12 +8,8 @@
  * bulk-action record print times in that zone, naming it.
  */
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { chromiumPath } from '../support/env';
-import { startWeb } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import type { Page } from 'playwright-core';
+import { startWebStack, type WebStack } from '../support/browser-rig';
 import { formatTime } from '../../web/app/lib/time-format';
 
 const UP = '/system/state/fan-ok';
@@ -24,11 +20,11 @@ const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('web: state-timeline and table widgets, times in the page zone', function () {
   this.timeout(180_000);
-  let tdb: TestDatabase;
-  let web: Awaited<ReturnType<typeof startWeb>>;
-  let browser: Browser;
+  let stack: WebStack;
+  let tdb: WebStack['tdb'];
+  let web: WebStack['web'];
   let page: Page;
-  let admin: TestUser;
+  let admin: WebStack['admin'];
   let deviceId: number;
   let dashboardId: number;
   /** When the fresh series' newest point was written. */
@@ -37,9 +33,8 @@ describe('web: state-timeline and table widgets, times in the page zone', functi
   let silentAt: number;
 
   before(async () => {
-    tdb = await createTestDatabase('e2e_widget_kinds');
-    web = await startWeb(tdb.url);
-    admin = await createTestUser(tdb.db, 'admin', 'kinds@example.test');
+    stack = await startWebStack({ database: 'e2e_widget_kinds', adminEmail: 'kinds@example.test' });
+    ({ tdb, web, page, admin } = stack);
     [{ id: deviceId }] = await tdb.db('devices').insert({ name: 'kinds-switch', protocol: 'gnmi', host: '127.0.0.1', port: 9, enabled: false }).returning('id');
     const series = async (path: string, kind: 'number' | 'text') => Number((await tdb.db('series').insert({ device_id: deviceId, path, kind }).returning('id'))[0].id);
     const now = Date.now();
@@ -69,16 +64,9 @@ describe('web: state-timeline and table widgets, times in the page zone', functi
     const o1 = await series(OPER('Ethernet1'), 'text');
     await tdb.db('states').insert([{ series_id: o1, time: at(3 * 60_000), value: 'UP' }]);
     [{ id: dashboardId }] = await tdb.db('dashboards').insert({ name: 'Kinds', time_range: '15m', live: false }).returning('id');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInPage(page, web.url, admin);
   });
 
-  after(async () => {
-    await browser?.close();
-    await web?.stop();
-    await tdb?.drop();
-  });
+  after(async () => stack?.stop());
 
   /** Add a widget through the editor; returns its id. */
   async function addWidget(title: string, path: string, chart: string, opts: { rate?: boolean; unit?: string } = {}): Promise<number> {
