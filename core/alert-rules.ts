@@ -116,3 +116,9 @@ export function parseMatchers(text: string): SilenceMatcher[] {
 export function instanceLabels(rule: Pick<AlertRuleDefinition, 'id' | 'name' | 'severity' | 'labels'>, own: Record<string, string>): Record<string, string> {
   return { ...rule.labels, ...own, alertname: rule.name, severity: rule.severity, rule_id: String(rule.id) };
 }
+
+/** A duration such as `30s`, `15m`, `2h`, `1d` in ms (silences, rule fields), or undefined. */
+export function parseAlertDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
+  return m ? Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd']) : undefined;
+}

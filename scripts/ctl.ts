@@ -28,6 +28,7 @@ import {
   type DeviceResult,
 } from './ctl-lib';
 import { queryMain } from './ctl-query';
+import { alertsMain } from './ctl-alerts';
 import { drainCollector, printCollectors } from './ctl-collectors';
 
 /** Exit codes. */
@@ -51,6 +52,7 @@ Commands
   delete                    delete devices (their sessions end first)
   query <path> [options]    a fleet query: sum/avg/min/max/count/last by site, device, key…, top N (ctl query --help)
   collectors                collectors with their sessions, load, version and lease age
+  alerts [list|silence|ack] alerts firing, pending, silenced; silence by labels, acknowledge (ctl alerts --help)
   drain <collector>         move every session off a collector (--wait: until it is empty)
   undrain <collector>       let a drained collector take sessions again
 
@@ -269,6 +271,8 @@ function report(results: DeviceResult[], args: ReturnType<typeof parse>, out: (s
 async function main(): Promise<number> {
   // `query` reads the database only and has options of its own (scripts/ctl-query.ts).
   if (process.argv[2] === 'query') return queryMain(process.argv.slice(3));
+  // `alerts` has options of its own (scripts/ctl-alerts.ts).
+  if (process.argv[2] === 'alerts') return alertsMain(process.argv.slice(3));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(process.argv.slice(2));

@@ -6,7 +6,10 @@
  *    point's secret, the key in header and body; attempts are recorded;
  *  - the control worker process is killed (SIGKILL) while a delivery waits on a slow
  *    receiver; a second worker retries it by the activity's retry policy, and after
- *    deduplication the receiver has the transition exactly once, then its resolution.
+ *    deduplication the receiver has the transition exactly once, then its resolution;
+ *  - the alert reconcile starts a session-state rule's workflow, which fires for a parked
+ *    device; an edit keeps its state; `ctl alerts` lists (--json), acknowledges and silences,
+ *    and the silenced resolution is recorded but never delivered.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -14,12 +17,13 @@ import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createAlertActivities, signBody } from '../../activities/alerts';
-import { TASK_QUEUES, type AlertRuleOptions } from '../../core/names';
+import { TASK_QUEUES, WORKFLOW_TYPES, alertRuleWorkflowId } from '../../core/names';
 import { role } from '../../core/roles';
 import type { AlertRuleDefinition } from '../../core/alert-rules';
-import { createAlertRule, createContactPoint, deliveryAttempts, recentAlertTransitions } from '../../storage/alerts';
+import { createAlertRule, createContactPoint, deliveryAttempts, getAlertRule, recentAlertTransitions, updateAlertRule } from '../../storage/alerts';
 import { parseKeyring } from '../../storage/secrets';
-import { alertRuleStatus, startAlertRule, stopAlertRule } from '../../temporal/alert-client';
+import { alertRuleStatus, editAlertRule, startAlertRule, stopAlertRule } from '../../temporal/alert-client';
+import { runAlertsCommand } from '../../scripts/ctl-alerts';
 import { ensureNamespace } from '../../scripts/infra/temporal-server';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
@@ -139,7 +143,6 @@ describe('alerting: rule workflows and webhook delivery', function () {
     await worker.runUntil(async () => {
       await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 10_000 });
       await store(95);
-      await until('the rule to be pending', async () => (await alertRuleStatus(client, rule.id))?.counts.pending === 1, 60_000, 100);
       await until('the firing notification', async () => receiver.deduplicated(rule.id).size === 1, 60_000, 100);
       // Still above the recovery threshold: stays firing (hysteresis), nothing more is sent.
       await store(60);
@@ -161,6 +164,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
       assert.deepEqual({ team: a.body.labels.team, device: a.body.labels.device, severity: a.body.labels.severity }, { team: 'net', device: 'leaf-alert', severity: 'critical' });
     }
     assert.equal(got[1].body.value, 10);
+    assert.ok(Date.parse(got[0].body.at) - Date.parse(got[0].body.episodeStartedAt) >= 2000, 'pending for the for-duration (2 s) before firing');
     assert.equal(receiver.arrivals.filter((a) => a.body.rule?.id === rule.id).length, 2, 'no repeats without a failure');
     const history = await recentAlertTransitions(tdb.db, 10, rule.id);
     assert.deepEqual(history.map((t) => t.transition).sort(), ['firing', 'resolved']);
@@ -207,5 +211,64 @@ describe('alerting: rule workflows and webhook delivery', function () {
     assert.deepEqual([...receiver.deduplicated(rule.id).values()].map((a) => a.body.status), ['firing', 'resolved'], 'each transition once after deduplication');
     await until('the retry recorded', async () => (await deliveryAttempts(tdb.db, firingKey!)).some((a) => a.ok && a.attempt >= 2), 30_000, 100);
     await stopAlertRule(client, rule.id, 'test over');
+    await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result();
+    await Promise.allSettled(children.splice(0).map((c) => c.stop()));
+    // The control worker created its Schedules in this namespace; later tests reconcile by hand.
+    for await (const schedule of client.schedule.list()) await client.schedule.getHandle(schedule.scheduleId).delete();
+  });
+
+  it('reconcile starts a session-state rule; it fires for a parked device, keeps state across an edit; ctl alerts lists, acks and silences', async () => {
+    // The earlier rules are done: disabled, so the reconcile leaves them alone.
+    await tdb.db('alert_rules').update({ enabled: false });
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: temporalAddress() }),
+      namespace,
+      taskQueue: TASK_QUEUES.control,
+      workflowBundle: bundle,
+      activities: createAlertActivities({ db: tdb.db, pool: tdb.pool, ring, client }),
+    });
+    const rule = await createAlertRule(tdb.db, {
+      name: 'credentials rejected',
+      spec: { kind: 'session', states: ['auth-failed'] },
+      severity: 'critical',
+      intervalMs: 1000,
+      contactPointId,
+    });
+    const [device] = await tdb.db('devices').where({ name: 'leaf-alert' }).select('id');
+    await tdb.db('device_session_state').insert({ device_id: device.id, state: 'auth-failed' });
+    const ctl = { db: () => tdb.db, client };
+    const lines: string[] = [];
+    const out = (s: string) => void lines.push(s);
+    await worker.runUntil(async () => {
+      const report = await client.workflow.execute(WORKFLOW_TYPES.alertReconcile, { workflowId: `alert-reconcile-test-${rule.id}`, taskQueue: TASK_QUEUES.control });
+      assert.equal((report as { started: number }).started, 1, 'the enabled rule without a workflow is started');
+      assert.ok(await alertRuleStatus(client, rule.id), 'the rule workflow runs');
+      await until('the session rule to fire', async () => receiver.deduplicated(rule.id).size === 1, 60_000, 100);
+      const firingSince = (await alertRuleStatus(client, rule.id))!.instances[0].firingSince;
+
+      const edited = (await updateAlertRule(tdb.db, rule.id, { name: rule.name, spec: rule.spec, severity: 'warning', intervalMs: 1000, contactPointId }))!;
+      const after = await editAlertRule(client, edited);
+      assert.equal(after.version, 2);
+      assert.deepEqual(after.instances.map((i) => [i.key, i.state, i.firingSince]), [['leaf-alert', 'firing', firingSince]], 'an edit keeps the instance and its episode');
+
+      assert.equal(await runAlertsCommand(ctl, ['list', '--json'], out), 0);
+      const listed = JSON.parse(lines.pop()!).instances as Array<{ ruleId: number; key: string; state: string }>;
+      assert.ok(listed.some((i) => i.ruleId === rule.id && i.key === 'leaf-alert' && i.state === 'firing'), 'ctl alerts --json lists the firing instance');
+      assert.equal(await runAlertsCommand(ctl, ['ack', rule.name, 'leaf-alert', '--by', 'oncall'], out), 0);
+      assert.equal(await runAlertsCommand(ctl, ['list'], out), 0);
+      assert.match(lines.pop()!, /credentials rejected\s+leaf-alert\s+firing\s+warning.*oncall/);
+      assert.equal(await runAlertsCommand(ctl, ['silence', `alertname=${rule.name}`, '--for', '1h', '--comment', 'fixing creds'], out), 0);
+      assert.match(lines.pop()!, /^silence #\d+ until /);
+
+      await tdb.db('device_session_state').where({ device_id: device.id }).delete();
+      await until('the silenced resolution recorded', async () => (await recentAlertTransitions(tdb.db, 10, rule.id)).some((t) => t.transition === 'resolved'), 60_000, 100);
+      await stopAlertRule(client, rule.id, 'test over');
+      await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result(); // every delivery in flight has finished
+    });
+    const resolved = (await recentAlertTransitions(tdb.db, 10, rule.id)).find((t) => t.transition === 'resolved')!;
+    assert.equal(resolved.silenced, true);
+    assert.deepEqual(await deliveryAttempts(tdb.db, resolved.idempotencyKey), [], 'a silenced transition is not delivered');
+    assert.deepEqual([...receiver.deduplicated(rule.id).values()].map((a) => a.body.status), ['firing']);
+    assert.equal((await getAlertRule(tdb.db, rule.id))!.severity, 'warning');
   });
 });
