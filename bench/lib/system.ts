@@ -111,10 +111,12 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     },
     async startSimulator(count, interfaces, extra = {}) {
       const controlPort = await freePort();
-      const base = 20000 + Math.floor(Math.random() * 20000);
       const child = spawn('simulator', 'simulator/main.ts', {
         SIM_GNMI_COUNT: String(count),
-        SIM_GNMI_BASE_PORT: String(base),
+        // 0: every target on a port the OS picks (read back from /devices). A random block of
+        // thousands of ports collided with other systems' ports on a shared machine and the
+        // simulator exited at start (a 5,000-session run waited for it in vain).
+        SIM_GNMI_BASE_PORT: '0',
         SIM_NETCONF_COUNT: '0',
         SIM_INTERFACES: String(interfaces),
         SIM_CONTROL_PORT: String(controlPort),
