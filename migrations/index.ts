@@ -15,6 +15,7 @@ import * as widgetChartKinds from './20261128120001_widget_chart_kinds';
 import * as deviceEvents from './20261128120002_device_events';
 import * as deviceActivity from './20261128140001_device_activity';
 import * as collectors from './20261128150001_collectors';
+import * as collectorsRunning from './20261128150002_collectors_running';
 import * as alerts from './20261128180001_alerts';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
@@ -38,6 +39,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128120002_device_events', deviceEvents],
   ['20261128140001_device_activity', deviceActivity],
   ['20261128150001_collectors', collectors],
+  ['20261128150002_collectors_running', collectorsRunning],
   ['20261128180001_alerts', alerts],
 ];
 

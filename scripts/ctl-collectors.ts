@@ -42,7 +42,7 @@ export type DrainOutcome = 'empty' | 'sent' | 'unknown' | 'timeout';
 
 /**
  * Drain a collector (or undo it). With `wait`, print progress whenever the count changes and
- * return once the collector holds no session (placed nor running), or `timeoutMs` passed.
+ * return once the collector runs no session (as it reports at each lease renewal), or `timeoutMs` passed.
  */
 export async function drainCollector(
   ctl: Ctl,
@@ -63,7 +63,8 @@ export async function drainCollector(
   let last = -1;
   for (;;) {
     const row: CollectorRow | undefined = (await listCollectors(ctl.db())).find((c) => c.id === id);
-    const left = row ? Math.max(row.placed, row.running) : 0;
+    // What the collector itself reports running (a paused device's placement is not a session to move).
+    const left = row ? row.running : 0;
     if (left !== last) {
       out(`${id}: ${left} session${left === 1 ? '' : 's'} left (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       last = left;

@@ -8,6 +8,9 @@
 import type { Knex } from 'knex';
 import { choosePlacement, planRebalance, type CollectorLoad } from '../core/placement';
 
+/** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
+const STARTING_MS = 30_000;
+
 /** Serialises placement decisions and rebalancing (one transaction at a time reads and changes the counts). */
 const PLACEMENT_LOCK = 7_320_001;
 
@@ -74,9 +77,9 @@ export async function renewLease(
 ): Promise<{ owned: boolean; draining: boolean; endHere: number[] }> {
   const { rows } = await db.raw(
     `UPDATE collectors SET lease_until = now() + make_interval(secs => ?::float8 / 1000), renewed_at = now(),
-        sessions = ?, cpu = ?, loop_p99_ms = ?
+        sessions = ?, cpu = ?, loop_p99_ms = ?, running_devices = ?::int[]
       WHERE id = ? AND incarnation = ? RETURNING draining`,
-    [r.leaseMs, load.sessions, load.cpu ?? null, load.loopP99Ms ?? null, r.id, r.incarnation],
+    [r.leaseMs, load.sessions, load.cpu ?? null, load.loopP99Ms ?? null, runningDevices, r.id, r.incarnation],
   );
   if (rows.length === 0) return { owned: false, draining: false, endHere: [] };
   const ends = runningDevices.length
@@ -128,14 +131,20 @@ export async function setDraining(db: Knex, id: string, draining: boolean): Prom
   return (res.rowCount ?? 0) > 0;
 }
 
-/** Live collectors' loads (placements per task queue), excluding `exceptDevice`'s own placement. */
+/**
+ * Live collectors' loads, excluding `exceptDevice`'s own placement: placements whose session
+ * the collector reported running at its last renewal, or placed too recently to have started
+ * (a paused or parked device keeps its placement but is no load).
+ */
 async function liveLoads(trx: Knex.Transaction, exceptDevice?: number): Promise<Array<CollectorLoad & { taskQueue: string }>> {
   const { rows } = await trx.raw(
     `SELECT c.id, c.task_queue, c.draining, c.capacity, c.loop_p99_ms,
-            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.device_id IS DISTINCT FROM ?)::int AS placed,
-            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.move_requested_at IS NOT NULL)::int AS moving
+            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.device_id IS DISTINCT FROM ?
+                AND (p.device_id = ANY(c.running_devices) OR p.placed_at > now() - make_interval(secs => ?::float8 / 1000)))::int AS placed,
+            (SELECT count(*) FROM session_placements p WHERE p.task_queue = c.task_queue AND p.move_requested_at IS NOT NULL
+                AND p.device_id = ANY(c.running_devices))::int AS moving
        FROM collectors c WHERE c.lease_until > now()`,
-    [exceptDevice ?? null],
+    [exceptDevice ?? null, STARTING_MS],
   );
   return rows.map((x: Record<string, unknown>) => ({
     id: String(x.id),
@@ -215,9 +224,11 @@ export async function requestMoves(db: Knex, maxMoves: number, staleMs: number):
     for (const [collectorId, count] of plan) {
       const queue = loads.find((c) => c.id === collectorId)!.taskQueue;
       const res = await trx.raw(
+        // Only sessions the collector runs: a paused device's placement cannot be handed over.
         `UPDATE session_placements SET move_requested_at = now()
-          WHERE device_id IN (SELECT device_id FROM session_placements WHERE task_queue = ? AND move_requested_at IS NULL
-                               ORDER BY placed_at DESC, device_id LIMIT ?)
+          WHERE device_id IN (SELECT p.device_id FROM session_placements p JOIN collectors c ON c.task_queue = p.task_queue
+                               WHERE p.task_queue = ? AND p.move_requested_at IS NULL AND p.device_id = ANY(c.running_devices)
+                               ORDER BY p.placed_at DESC, p.device_id LIMIT ?)
           RETURNING device_id`,
         [queue, count],
       );
