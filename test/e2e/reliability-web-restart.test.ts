@@ -41,12 +41,7 @@ describe('reliability (fast): web process restarted under a live stream', functi
     const events1 = sseEvents(text1);
     assert.ok(events1.length > 0, 'events arrived before the restart');
     const lastId = events1[events1.length - 1].id!;
-    const downSince = Date.now();
-    // Points stored while no web process runs.
-    await until('three points stored while the web process is down', async () => {
-      const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000)`, [series, downSince]);
-      return rows[0].n >= 3;
-    }, 20_000, 100);
+    await rig.waitSamplesSince(series, Date.now()); // points stored while no web process runs
     await rig.startWeb(web.port);
     const upAt = Date.now();
     const second = await client.fetch(`/api/live?series=${series}`, { headers: { accept: 'text/event-stream', 'last-event-id': String(lastId) }, signal: AbortSignal.timeout(60_000) });

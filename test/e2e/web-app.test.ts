@@ -8,33 +8,24 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { parseKeyring } from '../../storage/secrets';
 import { waitFor } from '../../scripts/infra/proc';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { seedSimulatedDevices } from '../../scripts/seed';
 import type { Fleet } from '../../simulator/fleet';
-import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import { TEST_SECRETS_KEY, type Workers } from '../support/system';
-import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { TEST_SECRETS_KEY } from '../support/system';
+import { createTestUser, signInPage } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 describe('web app in Chromium', function () {
   this.timeout(120_000);
-  let tdb: TestDatabase;
-  let fleet: Fleet;
-  let workers: Workers;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let client: Client;
-  let browser: Browser;
-  let admin: TestUser;
-  let page: Page;
+  let { tdb, fleet, workers, client, web, admin, browser, page } = {} as WebStack; // filled in by before()
   const deviceIds: number[] = [];
 
   const shot = (p: Page, name: string) => p.screenshot({ path: path.join(artifactsDir(), `web-${name}.png`), fullPage: true });

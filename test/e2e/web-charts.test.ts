@@ -10,14 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { SAMPLES_CHANNEL } from '../../core/names';
 import { addWidget } from '../../storage/dashboards';
 import type { WidgetForm } from '../../web/app/lib/widget-form';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
-import { signInPage, type TestUser } from '../../testkit/web-auth';
+import { signInPage } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2', 'Ethernet3', 'Ethernet4'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
@@ -74,12 +73,8 @@ async function axisLabelEscapes(page: Page, selector: string): Promise<{ charts:
 
 describe('web charts: axis labels stay inside the chart', function () {
   this.timeout(120_000);
-  let tdb: TestDatabase;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let browser: Browser;
-  let page: Page;
-  let admin: TestUser;
+  let { tdb, web, admin, browser, page } = {} as WebStack; // filled in by before()
   let deviceId: number;
   let dashboardId: number;
   /** Series id by path, and the newest raw sample written for it. */

@@ -8,16 +8,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startDeviceSession, stopDeviceSession } from '../../temporal/fleet-client';
 import type { DeviceSessionOptions } from '../../core/names';
-import type { Fleet } from '../../simulator/fleet';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
-import type { Workers } from '../support/system';
-import type { TestUser } from '../../testkit/web-auth';
 import { gnmiFaults, registerSimDevice, waitForState } from './session-support';
 
 /** Backoffs of a few seconds: long enough to read "retry N in S s", short enough for a test. */
@@ -25,15 +20,8 @@ const OPTIONS: DeviceSessionOptions = { heartbeatTimeoutMs: 4000, initialBackoff
 
 describe('web: device page over live sessions (healthy, retrying, parked)', function () {
   this.timeout(180_000);
-  let tdb: TestDatabase;
-  let fleet: Fleet;
-  let workers: Workers;
-  let client: Client;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let browser: Browser;
-  let page: Page;
-  let admin: TestUser;
+  let { tdb, fleet, workers, client, web, admin, browser, page } = {} as WebStack; // filled in by before()
   const started: number[] = [];
 
   /** A screenshot in test-artifacts/; docs/web.md's copy in docs/screenshots/ is refreshed with UPDATE_SCREENSHOTS=1 (or when missing). */

@@ -9,12 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { addWidget } from '../../storage/dashboards';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
-import { signInPage, type TestUser } from '../../testkit/web-auth';
+import { signInPage } from '../../testkit/web-auth';
 
 const IFACES = ['Ethernet1', 'Ethernet2'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
@@ -23,12 +22,8 @@ const STEP_MS = 10_000;
 
 describe('web: device page state is true now', function () {
   this.timeout(120_000);
-  let tdb: TestDatabase;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let browser: Browser;
-  let page: Page;
-  let admin: TestUser;
+  let { tdb, web, admin, browser, page } = {} as WebStack; // filled in by before()
   const ids = new Map<string, number>();
   const newest = new Map<number, { t: number; v: number }>();
 

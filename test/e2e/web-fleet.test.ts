@@ -10,18 +10,15 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Client } from '@temporalio/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { RECONCILE_SCHEDULE_ID, deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
-import type { Fleet } from '../../simulator/fleet';
 import { candidatesFromCsv } from '../../web/app/lib/device-import';
-import type { TestDatabase } from '../support/db';
 import { artifactsDir } from '../support/env';
 import { pauseReconcileSchedule, seedFleetMembers, startWebStack, type WebStack } from '../support/browser-rig';
-import { processEnv, type Workers } from '../support/system';
-import { signInPage, type TestUser } from '../../testkit/web-auth';
+import { processEnv } from '../support/system';
+import { signInPage } from '../../testkit/web-auth';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SEEDED = 10_000;
@@ -29,15 +26,8 @@ const SIMS = 3;
 
 describe('web fleet view with 10,000 devices', function () {
   this.timeout(120_000);
-  let tdb: TestDatabase;
-  let fleet: Fleet;
-  let workers: Workers;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let client: Client;
-  let browser: Browser;
-  let admin: TestUser;
-  let page: Page;
+  let { tdb, fleet, workers, client, web, admin, browser, page } = {} as WebStack; // filled in by before()
   let noJs: BrowserContext;
   let nojsPage: Page;
   let simIds: number[] = [];

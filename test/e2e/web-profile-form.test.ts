@@ -5,19 +5,13 @@
  * own error; NETCONF filters are refused when not well-formed XML or not XPath 1.0.
  */
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import type { TestDatabase } from '../support/db';
-import type { TestUser } from '../../testkit/web-auth';
 
 describe('web: subscription profile form', function () {
   this.timeout(120_000);
-  let tdb: TestDatabase;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let browser: Browser;
-  let page: Page;
-  let admin: TestUser;
+  let { tdb, web, admin, browser, page } = {} as WebStack; // filled in by before()
 
   before(async () => {
     stack = await startWebStack({ database: 'e2e_profile_form', adminEmail: 'profiles@example.test' });

@@ -8,19 +8,15 @@
  * profiles, with JavaScript (switching at once) and without (a server round trip).
  */
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { freePort, waitFor } from '../../scripts/infra/proc';
-import type { Fleet } from '../../simulator/fleet';
 import { WORKFLOW_TYPES } from '../../core/names';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { createDevice } from '../../storage/devices';
 import { ensureProfile } from '../../storage/profiles';
 import { parseKeyring } from '../../storage/secrets';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import type { TestDatabase } from '../support/db';
-import { TEST_SECRETS_KEY, type Workers } from '../support/system';
-import type { TestUser } from '../../testkit/web-auth';
+import { TEST_SECRETS_KEY } from '../support/system';
 import { FAST_PROFILE, sampleCount } from './session-support';
 
 /** The simulated target accepts only this password: a probe that works has used it. */
@@ -28,15 +24,8 @@ const PASSWORD = 'probe-Secret-7351';
 
 describe('web: test connection on the device form', function () {
   this.timeout(180_000);
-  let tdb: TestDatabase;
-  let fleet: Fleet;
-  let workers: Workers;
-  let client: Client;
   let stack: WebStack;
-  let web: WebStack['web'];
-  let browser: Browser;
-  let page: Page;
-  let admin: TestUser;
+  let { tdb, fleet, workers, client, web, admin, browser, page } = {} as WebStack; // filled in by before()
   let profileId: number;
 
   before(async () => {

@@ -6,12 +6,13 @@
  * session ends with a typed PROTOCOL_ERROR counted as `too-large`.
  */
 import assert from 'node:assert/strict';
-import { NetconfDeviceSettings, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
+import type { SubscriptionProfile } from '../../core/device';
 import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { outcomeWithin, until } from '../../testkit/until';
+import { localNetconfDevice } from '../support/netconf-device';
 
 const BUDGET = 4 * 1024 * 1024;
 
@@ -29,17 +30,7 @@ describe('netconf framing memory: 1-byte chunks up to the budget', function () {
     const counters: Array<[string, Record<string, string> | undefined]> = [];
     let points = 0;
     const abort = new AbortController();
-    const dev: DeviceConfig = {
-      id: 1,
-      name: 'tiny',
-      protocol: 'netconf',
-      host: '127.0.0.1',
-      port: server.port,
-      username: 'u',
-      secrets: { password: 'p' },
-      gnmi: {} as DeviceConfig['gnmi'],
-      netconf: NetconfDeviceSettings.parse({ hostKeySha256: server.hostKeySha256, maxMessageBytes: BUDGET }),
-    };
+    const dev = localNetconfDevice(server, { maxMessageBytes: BUDGET }, { name: 'tiny', username: 'u', secrets: { password: 'p' } });
     const profiles: SubscriptionProfile[] = [
       {
         id: 1,

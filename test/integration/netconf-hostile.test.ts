@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { NetconfDeviceSettings, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
+import type { SubscriptionProfile } from '../../core/device';
 import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfFaults, type NetconfServer } from '../../simulator/netconf/server';
 import { outcomeWithin, until } from '../../testkit/until';
+import { localNetconfDevice } from '../support/netconf-device';
 
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 3000, messageTimeoutMs: 800, idleTimeoutMs: 5000, connectTimeoutMs: 3000 });
 
@@ -32,17 +33,7 @@ describe('netconf hostile inputs', function () {
       const counters: Array<[string, Record<string, string> | undefined]> = [];
       let points = 0;
       const abort = new AbortController();
-      const dev: DeviceConfig = {
-        id: 1,
-        name: 'h',
-        protocol: 'netconf',
-        host: '127.0.0.1',
-        port: server.port,
-        username: 'u',
-        secrets: { password: 'p' },
-        gnmi: {} as DeviceConfig['gnmi'],
-        netconf: NetconfDeviceSettings.parse({ hostKeySha256: server.hostKeySha256, maxMessageBytes: c.maxMessageBytes }),
-      };
+      const dev = localNetconfDevice(server, { maxMessageBytes: c.maxMessageBytes }, { name: 'h', username: 'u', secrets: { password: 'p' } });
       const profiles: SubscriptionProfile[] = [
         { id: 1, name: 'push', protocol: 'netconf', netconf: { method: 'yang-push-periodic', filterType: 'subtree', filter: '<system-health xmlns="urn:switch-telemetry:yang:sim-system-health"/>', periodMs: 1000, dampeningMs: 0, stream: 'NETCONF', listKeys: {} } },
       ];

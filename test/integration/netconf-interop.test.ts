@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NetconfDeviceSettings, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
+import type { SubscriptionProfile } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
@@ -17,6 +17,7 @@ import { generateEd25519KeyPair } from '../../simulator/netconf/server';
 import { ensurePythonVenv } from '../../scripts/infra/pyvenv';
 import { NETCONF_SERVER_PACKAGES, publicKeyOf, startPythonNetconfServer, writeKeyFile, type PythonNetconfServer } from '../peers/netconf-peers';
 import { until as untilEvery } from '../../testkit/until';
+import { localNetconfDevice } from '../support/netconf-device';
 
 const until = (what: string, cond: () => boolean, ms = 10_000) => untilEvery(what, cond, ms, 25);
 
@@ -33,17 +34,7 @@ interface Run {
 }
 
 function collect(port: number, hostKeySha256: string, filter: string, periodMs = 200): Run {
-  const device: DeviceConfig = {
-    id: 31,
-    name: 'python-netconf',
-    protocol: 'netconf',
-    host: '127.0.0.1',
-    port,
-    username: 'admin',
-    secrets: { password: PASSWORD },
-    gnmi: {} as DeviceConfig['gnmi'],
-    netconf: NetconfDeviceSettings.parse({ hostKeySha256 }),
-  };
+  const device = localNetconfDevice({ port, hostKeySha256 }, {}, { id: 31, name: 'python-netconf', secrets: { password: PASSWORD } });
   const profile: SubscriptionProfile = { id: 1, name: 'ifs', protocol: 'netconf', netconf: { method: 'get', filterType: 'subtree', filter, periodMs, dampeningMs: 0, stream: 'NETCONF', listKeys: {} } };
   const r = { points: [], events: [], counters: new Map(), abort: new AbortController() } as unknown as Run;
   const ctx: SessionContext = {

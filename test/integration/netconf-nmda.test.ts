@@ -4,7 +4,7 @@
  * ietf-interfaces revision in the simulator's hello.
  */
 import assert from 'node:assert/strict';
-import { NetconfDeviceSettings, NetconfProfileSpec, type DeviceConfig, type SubscriptionProfile } from '../../core/device';
+import { NetconfProfileSpec, type SubscriptionProfile } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
@@ -12,6 +12,7 @@ import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { until as untilEvery } from '../../testkit/until';
+import { localNetconfDevice } from '../support/netconf-device';
 
 const until = (what: string, cond: () => boolean, ms = 8000) => untilEvery(what, cond, ms);
 
@@ -26,17 +27,7 @@ interface Run {
 }
 
 function collect(server: NetconfServer, spec: NetconfProfileSpec): Run {
-  const device: DeviceConfig = {
-    id: 9,
-    name: 'nmda',
-    protocol: 'netconf',
-    host: '127.0.0.1',
-    port: server.port,
-    username: 'admin',
-    secrets: { password: 'secret' },
-    gnmi: {} as DeviceConfig['gnmi'],
-    netconf: NetconfDeviceSettings.parse({ hostKeySha256: server.hostKeySha256 }),
-  };
+  const device = localNetconfDevice(server, {}, { id: 9, name: 'nmda' });
   const profile: SubscriptionProfile = { id: 1, name: 'p', protocol: 'netconf', netconf: spec };
   const r = { points: [], events: [], abort: new AbortController() } as unknown as Run;
   const ctx: SessionContext = {

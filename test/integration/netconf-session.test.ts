@@ -11,6 +11,7 @@ import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { generateEd25519KeyPair, startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { outcomeWithin, until } from '../../testkit/until';
+import { localNetconfDevice } from '../support/netconf-device';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 1500, resubscribeDelayMs: 50, connectTimeoutMs: 3000 });
@@ -30,18 +31,7 @@ function profile(spec: Partial<NetconfProfileSpec> & { filter: string }, name = 
 }
 
 function device(server: NetconfServer, over: Partial<DeviceConfig> = {}, netconf: Partial<NetconfDeviceSettings> = {}): DeviceConfig {
-  return {
-    id: 7,
-    name: 'sim',
-    protocol: 'netconf',
-    host: '127.0.0.1',
-    port: server.port,
-    username: 'admin',
-    secrets: { password: 'secret' },
-    gnmi: {} as DeviceConfig['gnmi'],
-    netconf: NetconfDeviceSettings.parse({ hostKeySha256: server.hostKeySha256, ...netconf }),
-    ...over,
-  };
+  return localNetconfDevice(server, netconf, { id: 7, name: 'sim', ...over });
 }
 
 function start(dev: DeviceConfig, profiles: SubscriptionProfile[], withSave = true): Harness {

@@ -32,6 +32,7 @@ import { emittedBy, instrumentSimulator } from './faults-sim';
 import { TEST_SECRETS_KEY } from './system';
 import { startTcpProxy, type ProxyShape, type TcpProxy } from './tcp-proxy';
 import { webAuthEnv } from './faults-web';
+import { until } from '../../testkit/until';
 
 /** Rig settings. */
 export interface RigOptions {
@@ -214,6 +215,14 @@ export class Rig {
     return id!;
   }
 
+  /** Wait until `n` samples of a series newer than `sinceMs` are stored (points written while, say, no web process runs). */
+  async waitSamplesSince(series: number, sinceMs: number, n = 3, timeoutMs = 30_000): Promise<void> {
+    await until(`${n} samples of series ${series} stored after ${new Date(sinceMs).toISOString()}`, async () => {
+      const { rows } = await this.tdb.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000)`, [series, sinceMs]);
+      return rows[0].n >= n;
+    }, timeoutMs, 100);
+  }
+
   /** Start (or restart) the web process on `port` (default: a free one). */
   async startWeb(port?: number): Promise<RigWeb> {
     const p = port ?? (await freePort());
@@ -278,9 +287,14 @@ export class Rig {
    * resumes afterwards. Throws with the counts when they do not settle.
    */
   async quiesce(timeoutMs = 30_000): Promise<Accounting> {
-    for (const d of this.devices) (d.member.faults as { stall(v: boolean): void }).stall(true);
+    const faults = this.devices.map((d) => d.member.faults as { stall(v: boolean): void; withheldTicks: number; streams: Set<unknown> });
+    const withheld = faults.map((f) => f.withheldTicks);
+    for (const f of faults) f.stall(true);
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      // The stall is in effect once every device with an open stream withheld a tick: from then on
+      // nothing more is emitted. A stream held back by backpressure runs no ticks; the settling
+      // below decides then, so this wait only shortens the way there.
+      await until('every streaming device to withhold a tick', () => faults.every((f, i) => f.streams.size === 0 || f.withheldTicks > withheld[i]), 5_000, 50).catch(() => undefined);
       let last: Accounting | undefined;
       let settledSince: number | undefined;
       const deadline = Date.now() + timeoutMs;
@@ -293,10 +307,10 @@ export class Rig {
         if (settledSince !== undefined && (a.emitted === a.received || Date.now() - settledSince >= 5000)) return a;
         if (Date.now() > deadline) return a;
         last = a;
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 1000)); // the poll interval of the two readings compared above
       }
     } finally {
-      for (const d of this.devices) (d.member.faults as { stall(v: boolean): void }).stall(false);
+      for (const f of faults) f.stall(false);
     }
   }
 
