@@ -8,14 +8,18 @@ export interface WidgetRow {
   title: string;
   device_id: number | null;
   path: string;
-  aggregate: 'none' | 'sum' | 'avg' | 'max' | 'min';
-  group_by: 'series' | 'device' | 'all';
+  aggregate: 'none' | 'sum' | 'avg' | 'max' | 'min' | 'count' | 'last';
+  /** series, device, all, site, protocol, or a list key of the path such as `interface[name]`. */
+  group_by: string;
   rate: boolean;
   /** Vega charts, or the server-rendered state timeline and table of last values. */
   chart: 'line' | 'area' | 'stacked-area' | 'bar' | 'stat' | 'state-timeline' | 'table';
   unit: string;
   width: number;
   position: number;
+  /** Only the N groups with the highest (top) or lowest (bottom) mean over the range; null: every group. */
+  top_n: number | null;
+  top_order: 'top' | 'bottom';
 }
 
 /** What a widget shows (the web app's validated widget form is one). */
@@ -29,6 +33,9 @@ export interface WidgetSpec {
   chart: WidgetRow['chart'];
   unit: string;
   width: number;
+  /** Top/bottom N of the groups (fleet query model); absent: every group. */
+  topN?: number | null;
+  topOrder?: WidgetRow['top_order'];
 }
 
 /** A dashboard row. */
@@ -134,6 +141,8 @@ export function widgetColumns(w: WidgetSpec) {
     chart: w.chart,
     unit: w.unit,
     width: w.width,
+    top_n: w.topN ?? null,
+    top_order: w.topOrder ?? 'top',
   };
 }
 

@@ -11,6 +11,8 @@ import { formatValue } from '../lib/format';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
+import { LIVE_COMPLETE_LAG_MS, fleetRows, type WidgetQuery } from '../lib/widget-query';
+import type { FleetResult } from '../../../query/fleet-query';
 import { useTimeZone } from './TimeZone';
 
 /** What a chart shows. */
@@ -24,6 +26,8 @@ export interface ChartDefinition {
   kind?: ChartKind;
   unit?: string;
   height?: number;
+  /** An aggregated widget's fleet query: its lines are computed on the server (POST /api/query), not from `series`. */
+  query?: WidgetQuery;
 }
 
 interface Props extends ChartDefinition {
@@ -78,7 +82,7 @@ interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const timeZone = useTimeZone();
@@ -92,8 +96,9 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   const outageBand = kind !== 'stat' && outage !== undefined;
   const zoomTo = useRef(onZoom);
   zoomTo.current = onZoom;
-  const description = `${title ?? label ?? 'Chart'}${unit ? ` in ${unit}` : ''}: ${series.length} series`;
+  const description = `${title ?? label ?? 'Chart'}${unit ? ` in ${unit}` : ''}: ${query ? 'computed on the server' : `${series.length} series`}`;
   const ids = series.map((s) => s.id).join(',');
+  const queryKey = query ? JSON.stringify(query) : '';
   const windowMs = to - from;
   /** The widget's history as JSON: what the chart loads, and what the no-JavaScript note links. */
   const historyUrl = `/api/series?series=${ids}&from=${Math.floor(from)}&to=${Math.ceil(to)}&rate=${rate ? 1 : 0}`;
@@ -106,36 +111,57 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     let slideTimer: ReturnType<typeof setInterval> | undefined;
     let statsTimer: ReturnType<typeof setTimeout> | undefined;
     (async () => {
-      if (series.length === 0) {
+      if (!query && series.length === 0) {
         setStatus('no data');
         return;
       }
       const [{ default: embed }, vega] = await Promise.all([import('vega-embed'), import('vega')]);
-      const res = await fetch(historyUrl);
-      if (!res.ok) {
+      const failed = async (res: Response, what: string) => {
         // Budgets (422 over the points budget, 429 too many at once) say what to do instead.
         const why = (await res.json().catch(() => null)) as { error?: string } | null;
-        throw new Error(`history: ${why?.error ?? res.status}`);
-      }
-      const body = (await res.json()) as HistoryResponse;
-      if (disposed || !ref.current) return;
-      const allPoints = Object.values(body.series).flatMap((s) => s.points);
-      allPoints.sort((a, b) => a.t - b.t);
-      const maxGapMs = Math.max(gapThreshold(Object.values(body.series)[0]?.points ?? []), 5000);
-      const rows = new WidgetRows(series, { aggregate, groupBy, bucketMs: aggregate === 'none' && groupBy === 'series' ? 1 : bucketMs(windowMs), maxGapMs, scale });
+        return new Error(`${what}: ${why?.error ?? res.status}`);
+      };
+      // An aggregated widget: the server combines its series (fleet query); the browser draws the groups.
+      const widthPx = Math.max(100, Math.min(4000, Math.round(ref.current?.clientWidth || 600)));
+      const askFleet = async (a: number, b: number): Promise<FleetResult> => {
+        const res = await fetch('/api/query', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ...query, from: Math.floor(a), to: Math.ceil(b), widthPx }),
+        });
+        if (!res.ok) throw await failed(res, 'query');
+        return (await res.json()) as FleetResult;
+      };
+      let rows: WidgetRows | undefined;
+      let names: string[] = [];
       const initial: Row[] = [];
       // Raw values of the newest stored sample per series: live rates continue from them.
       const lastRaw = new Map<number, { t: number; v: number | null }>();
-      const historyChanges = [];
-      for (const s of series) {
-        const h = body.series[String(s.id)];
-        if (!h) continue;
-        historyChanges.push(rows.add(s.id, h.points));
-        if (h.last) lastRaw.set(s.id, h.last);
-        else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
+      let fleetStepMs = 0;
+      if (query) {
+        const answer = await askFleet(from, to);
+        fleetStepMs = answer.bucketMs;
+        names = answer.groups.map((g) => g.key);
+        initial.push(...fleetRows(answer, scale, Date.now() - LIVE_COMPLETE_LAG_MS));
+      } else {
+        const res = await fetch(historyUrl);
+        if (!res.ok) throw await failed(res, 'history');
+        const body = (await res.json()) as HistoryResponse;
+        const maxGapMs = Math.max(gapThreshold(Object.values(body.series)[0]?.points ?? []), 5000);
+        rows = new WidgetRows(series, { aggregate, groupBy, bucketMs: aggregate === 'none' && groupBy === 'series' ? 1 : bucketMs(windowMs), maxGapMs, scale });
+        const historyChanges = [];
+        for (const s of series) {
+          const h = body.series[String(s.id)];
+          if (!h) continue;
+          historyChanges.push(rows.add(s.id, h.points));
+          if (h.last) lastRaw.set(s.id, h.last);
+          else if (!rate && h.points.length) lastRaw.set(s.id, h.points[h.points.length - 1]);
+        }
+        initial.push(...mergeChanges(historyChanges).insert);
+        names = rows.groupNames();
       }
-      initial.push(...mergeChanges(historyChanges).insert);
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, timeZone, seriesNames: kind === 'stat' ? undefined : rows.groupNames() }), {
+      if (disposed || !ref.current) return;
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, timeZone, seriesNames: kind === 'stat' ? undefined : names }), {
         actions: false,
         renderer: 'svg',
       });
@@ -152,7 +178,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       // Drag to zoom: the brush's interval, handed to the page when the pointer is released.
       let dragged: [number, number] | undefined;
       // Only charts with a crosshair (series names known) have the brush.
-      if (kind !== 'stat' && series.length > 0 && hasSignal(view, BRUSH_PARAM)) {
+      if (kind !== 'stat' && names.length > 0 && hasSignal(view, BRUSH_PARAM)) {
         view.addSignalListener(BRUSH_PARAM, (_name: string, value: unknown) => {
           const x = (value as { t?: unknown[] } | null)?.t;
           dragged = Array.isArray(x) && x.length === 2 ? [Number(x[0]), Number(x[1])] : undefined;
@@ -190,7 +216,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       setCount(total);
       const newestOf = (rs: Row[]) => rs.reduce((m, r) => (r.v !== null && r.t > m ? r.t : m), 0) || undefined;
       setNewest(newestOf(initial));
-      if (!live || !stream) {
+      if (!live || (!stream && !query)) {
         setStatus(live ? 'no stream' : 'history');
         return;
       }
@@ -203,6 +229,32 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       };
       slide();
       slideTimer = setInterval(slide, Math.max(1000, Math.round(windowMs / 600)));
+      if (query) {
+        // The server recomputes the window's aggregates; the chart takes the new answer whole.
+        let asking = false;
+        pruneTimer = setInterval(() => {
+          if (asking) return;
+          asking = true;
+          const now = Date.now();
+          askFleet(now - windowMs, now)
+            .then((answer) => {
+              if (disposed) return;
+              const fresh = fleetRows(answer, scale, Date.now() - LIVE_COMPLETE_LAG_MS);
+              view.change(POINTS_DATASET, vega.changeset().remove(() => true).insert(fresh)).run();
+              statsSoon();
+              total = fresh.filter((r) => r.v !== null).length;
+              setCount(total);
+              setNewest(newestOf(fresh));
+              setStatus('live');
+            })
+            .catch((err: Error) => setStatus(`error: ${err.message}`))
+            .finally(() => {
+              asking = false;
+            });
+        }, Math.max(5000, fleetStepMs));
+        return;
+      }
+      const liveRows = rows!;
       const onPoints = (points: LivePoint[]) => {
         const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
         for (const p of points) {
@@ -219,7 +271,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
           list.push({ t: p.t, v });
           bySeries.set(p.s, list);
         }
-        const merged = mergeChanges([...bySeries].map(([id, pts]) => rows.add(id, pts)));
+        const merged = mergeChanges([...bySeries].map(([id, pts]) => liveRows.add(id, pts)));
         const insert = merged.insert;
         const remove = new Set(merged.remove.map((r) => `${r.series}|${r.t}`));
         // (a partial bucket may come off the chart with nothing inserted: widget-data.ts)
@@ -239,11 +291,11 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         setCount(total);
         setNewest((n) => Math.max(n ?? 0, newestOf(insert) ?? 0) || undefined);
       };
-      unsubscribe = stream.subscribe(
+      unsubscribe = stream!.subscribe(
         series.map((s) => s.id),
         onPoints,
       );
-      pruneTimer = setInterval(() => rows.prune(Date.now() - windowMs), 60_000);
+      pruneTimer = setInterval(() => liveRows.prune(Date.now() - windowMs), 60_000);
     })().catch((err: Error) => setStatus(`error: ${err.message}`));
     return () => {
       disposed = true;
@@ -255,7 +307,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ids, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
+  }, [ids, queryKey, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
 
   // The open gap follows the clock (and ends when the page learns the device is back).
   const drawOutage = useRef(() => {});
@@ -274,7 +326,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     return () => clearInterval(t);
   }, []);
 
-  const streamStatus = live && stream && status === 'live' ? stream.status : status;
+  const streamStatus = live && stream && status === 'live' && !query ? stream.status : status;
   return (
     <div className="chart-wrap">
       <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />

@@ -14,7 +14,7 @@ import { countTextSeries, resolveWidgetSeries, widgetCoverage } from '../lib/ser
 import { statesInWindow } from '../../../storage/series-reads';
 import { coverageWords } from '../lib/widget-data';
 import { isCounterPath } from '../lib/path-pattern';
-import { capSeries, resolveWindow, unitScale, type RangeKey } from '../lib/widget-data';
+import { capSeries, resolveWindow, unitScale, type Aggregate, type GroupBy, type RangeKey } from '../lib/widget-data';
 import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
 import { StatePanel, type StateSeries } from '../components/StatePanel';
@@ -25,6 +25,9 @@ import { newestValues } from '../../../storage/newest-points';
 import { numericChangesInWindow } from '../../../storage/value-changes';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
+import { LIVE_COMPLETE_LAG_MS, fleetLastValues, isServerAggregated, widgetQuery, type WidgetQuery } from '../lib/widget-query';
+import { queryFleet } from '../../../query/fleet-query';
+import { overBudget } from '../lib/query-budget';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.dashboard.name ?? 'Dashboard'} · switch-telemetry` }];
@@ -32,7 +35,7 @@ export function meta({ data }: Route.MetaArgs) {
 
 export async function loader({ request, params }: Route.LoaderArgs) {
   const user = await requireUser(request);
-  const { db } = ctx();
+  const { db, pool, config } = ctx();
   const dashboard = await getDashboard(db, Number(params.dashboardId));
   if (!dashboard) throw data('No such dashboard', { status: 404 });
   const url = new URL(request.url);
@@ -57,11 +60,18 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         }
         // The state-timeline and table chart kinds on numbers: changes of value as states, or each series' last value.
         let lastValues: Array<LastValue & { id: number; label: string }> = [];
+        // Aggregations, groupings and top/bottom N are computed on the server over every matching series (issue 17).
+        const aggregated = isServerAggregated(w);
+        const query: WidgetQuery | null = aggregated ? widgetQuery(w) : null;
+        if (series.length > 0 && query && w.chart === 'table') {
+          const answer = await queryFleet(pool, { ...query, from: window.from, to: window.to, widthPx: 600 }, { budget: (c) => overBudget(c.seriesCount, c.from, c.to, c.widthPx, config.WEB_QUERY_MAX_POINTS) });
+          lastValues = fleetLastValues(answer, unitScale(w.unit, w.path), Date.now() - LIVE_COMPLETE_LAG_MS).map((r, i) => ({ id: i, label: r.label, value: r.value, at: r.at, stale: r.at === null }));
+        }
         if (series.length > 0 && w.chart === 'state-timeline') {
           const byId = await numericChangesInWindow(db, series.map((s) => s.id), window.from, window.to);
           states = series.slice(0, 50).map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
         }
-        if (series.length > 0 && w.chart === 'table') {
+        if (series.length > 0 && !query && w.chart === 'table') {
           const { rows } = await newestValues(db, 'samples', series.map((s) => s.id), 2);
           const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
           for (const r of rows as Array<{ s: string | number; t: number; v: number | null }>) bySeries.set(Number(r.s), [...(bySeries.get(Number(r.s)) ?? []), { t: Number(r.t), v: r.v === null ? null : Number(r.v) }]);
@@ -70,9 +80,11 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         }
         // A fleet widget says which devices (and models) it covers.
         const coverage = w.device_id === null ? coverageWords(await widgetCoverage(db, w.path, series.length === 0 && textSeries > 0 ? 'text' : 'number')) : null;
-        return { ...w, series: series.map(({ id, label, deviceName }) => ({ id, label, deviceName })), truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, lastValues, coverage };
+        // An aggregated widget's series never reach the browser: its stream carries none of them.
+        const shown = query ? [] : series.map(({ id, label, deviceName }) => ({ id, label, deviceName }));
+        return { ...w, series: shown, matched: series.length, query, truncated: query ? false : truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, lastValues, coverage };
       } catch (err) {
-        return { ...w, series: [], truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], lastValues: [] as Array<LastValue & { id: number; label: string }>, coverage: null as string | null };
+        return { ...w, series: [], matched: 0, query: null as WidgetQuery | null, truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], lastValues: [] as Array<LastValue & { id: number; label: string }>, coverage: null as string | null };
       }
     }),
   );
@@ -127,7 +139,7 @@ export default function Dashboard() {
               </div>
               {w.problem ? (
                 <p className="error-text">{w.problem}</p>
-              ) : w.series.length === 0 && w.textSeries > 0 ? (
+              ) : w.matched === 0 && w.textSeries > 0 ? (
                 <>
                   <p className="muted small" data-testid={`widget-text-${w.id}`}>
                     {w.path} matches {w.textSeries} text {w.textSeries === 1 ? 'leaf' : 'leaves'} (states such as oper-status), not numbers: shown as{' '}
@@ -143,19 +155,29 @@ export default function Dashboard() {
                     show={w.chart === 'state-timeline' ? 'timeline' : w.chart === 'table' ? 'table' : 'both'}
                   />
                 </>
-              ) : w.series.length === 0 ? (
+              ) : w.matched === 0 ? (
                 <p className="muted">No series match {w.path} yet.</p>
               ) : w.chart === 'state-timeline' ? (
                 <StatePanel series={w.states} from={window.from} to={window.to} now={now} testId={`widget-states-${w.id}`} show="timeline" />
               ) : w.chart === 'table' ? (
-                <LastValuesTable rows={w.lastValues} unit={w.unit} rate={w.rate} now={now} testId={`widget-table-${w.id}`} />
+                <>
+                  {w.query ? (
+                    <p className="muted small" data-testid={`widget-table-note-${w.id}`}>
+                      {w.top_n ? `${w.top_order === 'bottom' ? 'Bottom' : 'Top'} ${w.top_n} by mean over the range, ` : ''}
+                      {w.query.agg} of {w.matched}
+                      {w.truncated ? '+' : ''} series{w.query.groupBy ? ` by ${w.query.groupBy}` : ''}, computed on the server.
+                    </p>
+                  ) : null}
+                  <LastValuesTable rows={w.lastValues} unit={w.unit} rate={w.rate} now={now} testId={`widget-table-${w.id}`} />
+                </>
               ) : (
                 <LiveChart
                   series={w.series}
                   rate={w.rate}
                   scale={w.scale}
-                  aggregate={w.aggregate}
-                  groupBy={w.group_by}
+                  aggregate={w.aggregate as Aggregate}
+                  groupBy={w.group_by as GroupBy}
+                  query={w.query ?? undefined}
                   kind={w.chart}
                   unit={w.unit}
                   height={w.chart === 'stat' ? 110 : 220}
@@ -166,7 +188,7 @@ export default function Dashboard() {
                   testId={`widget-chart-${w.id}`}
                 />
               )}
-              {!w.rate && isCounterPath(w.path) && w.series.length > 0 ? (
+              {!w.rate && isCounterPath(w.path) && w.matched > 0 ? (
                 <p className="muted small" data-testid={`widget-raw-counter-${w.id}`}>
                   Raw counter: the running total since the device last reset it, not a rate. Edit the widget and tick “Rate per second” to chart it per second.
                 </p>

@@ -12,7 +12,7 @@ import { getDevice, listDeviceItems } from '../../../storage/devices';
 import { addWidget, deleteWidget, getDashboard, getWidget, updateWidget, type WidgetRow } from '../../../storage/dashboards';
 import { fieldErrors, submittedValues } from '../lib/forms';
 import { pathSuggestions, resolveWidgetSeries } from '../lib/series.server';
-import { WIDGET_CHARTS, WIDGET_CHART_LABELS, WidgetForm, isVegaChart, widgetFormInput, type WidgetChart } from '../lib/widget-form';
+import { WIDGET_CHARTS, WIDGET_CHART_LABELS, WIDGET_GROUPINGS, WidgetForm, isVegaChart, widgetFormInput, type WidgetChart } from '../lib/widget-form';
 import { UNITS } from '../lib/chart-spec';
 import { unitScale, type Aggregate, type GroupBy, type WidgetSeries } from '../lib/widget-data';
 import { LiveChart } from '../components/LiveChart';
@@ -28,8 +28,11 @@ interface PreviewState {
   unit: string;
   from: number;
   to: number;
+  /** Set when the form aggregates, groups or ranks: the preview is computed on the server like the widget. */
+  query?: WidgetQuery;
 }
 import { isCounterPath } from '../lib/path-pattern';
+import { isServerAggregated, listKeysOf, widgetQuery, type WidgetQuery } from '../lib/widget-query';
 import { SelectField, TextField, CheckField } from '../components/Field';
 import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 
@@ -60,13 +63,16 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         deviceId: widget.device_id ? String(widget.device_id) : 'all',
         path: widget.path,
         aggregate: widget.aggregate,
-        groupBy: widget.group_by,
+        groupBy: (WIDGET_GROUPINGS as readonly string[]).includes(widget.group_by) ? widget.group_by : 'key',
+        groupKey: (WIDGET_GROUPINGS as readonly string[]).includes(widget.group_by) ? '' : widget.group_by,
+        topN: widget.top_n === null ? '' : String(widget.top_n),
+        topOrder: widget.top_order,
         rate: widget.rate ? 'on' : '',
         chart: widget.chart,
         unit: widget.unit,
         width: String(widget.width),
       }
-    : { deviceId: 'all', aggregate: 'none', groupBy: 'series', chart: 'line', unit: '', width: '6' };
+    : { deviceId: 'all', aggregate: 'none', groupBy: 'series', groupKey: '', topN: '', topOrder: 'top', chart: 'line', unit: '', width: '6' };
   const suggestions = await pathSuggestions(db, { deviceId: widget?.device_id ?? null });
   const matches = widget ? await resolveWidgetSeries(db, widget.device_id, widget.path).then((r) => r.series.length).catch(() => 0) : null;
   return { dashboard: { id: dashboard.id, name: dashboard.name }, widgetId: widget?.id ?? null, devices, values, suggestions, matches };
@@ -115,7 +121,12 @@ export default function WidgetEdit() {
       const fd = new FormData(f);
       const device = String(fd.get('deviceId') ?? 'all');
       const path = String(fd.get('path') ?? '').trim();
-      const opts = { rate: fd.get('rate') === 'on', aggregate: String(fd.get('aggregate')) as Aggregate, groupBy: String(fd.get('groupBy')) as GroupBy, chart: String(fd.get('chart')) as WidgetChart, unit: String(fd.get('unit') ?? '') };
+      const fields = WidgetForm.safeParse(widgetFormInput(fd));
+      const asWidget = fields.success
+        ? { device_id: fields.data.deviceId, path: fields.data.path, aggregate: fields.data.aggregate, group_by: fields.data.groupBy, rate: fields.data.rate, top_n: fields.data.topN ?? null, top_order: fields.data.topOrder ?? 'top' }
+        : undefined;
+      const query = asWidget && isServerAggregated(asWidget) ? widgetQuery(asWidget) : undefined;
+      const opts = { rate: fd.get('rate') === 'on', aggregate: String(fd.get('aggregate')) as Aggregate, groupBy: String(fd.get('groupBy')) as GroupBy, chart: String(fd.get('chart')) as WidgetChart, unit: String(fd.get('unit') ?? ''), query };
       const key = `${device}|${path}`;
       if (key === fetched.current) {
         setPreview((p) => (p ? { ...p, ...opts } : p));
@@ -206,7 +217,10 @@ export default function WidgetEdit() {
             ['avg', 'Average'],
             ['max', 'Maximum'],
             ['min', 'Minimum'],
+            ['count', 'Count of series reporting'],
+            ['last', 'Last value reported'],
           ]}
+          hint="Sums, averages and the rest are computed on the server over every matching series."
         />
         <SelectField
           name="groupBy"
@@ -216,7 +230,36 @@ export default function WidgetEdit() {
           options={[
             ['series', 'Each series'],
             ['device', 'Per device'],
+            ['site', 'Per site'],
+            ['protocol', 'Per protocol'],
+            ['key', 'Per list key of the path (below)'],
             ['all', 'All together'],
+          ]}
+        />
+        <TextField
+          name="groupKey"
+          label="List key"
+          list="group-key-suggestions"
+          className="mono"
+          autoComplete="off"
+          defaultValue={values.groupKey}
+          errors={errors}
+          hint={<>With “Per list key”: e.g. <code>interface[name]</code>, one line per interface name across devices.</>}
+        />
+        <datalist id="group-key-suggestions">
+          {listKeysOf(suggestions).map((k) => (
+            <option key={k} value={k} />
+          ))}
+        </datalist>
+        <TextField name="topN" label="Only the top or bottom N groups" inputMode="numeric" defaultValue={values.topN} errors={errors} hint="Empty: every group. Ranked by their mean over the range." />
+        <SelectField
+          name="topOrder"
+          label="Rank"
+          defaultValue={values.topOrder}
+          errors={errors}
+          options={[
+            ['top', 'Top (highest)'],
+            ['bottom', 'Bottom (lowest)'],
           ]}
         />
         <SelectField name="chart" label="Chart" defaultValue={values.chart} errors={errors} options={WIDGET_CHARTS.map((k): [string, string] => [k, WIDGET_CHART_LABELS[k]])} />
@@ -259,7 +302,8 @@ export default function WidgetEdit() {
             </p>
           ) : 'series' in preview.match && preview.match.series.length > 0 ? (
             <LiveChart
-              key={`${preview.path}|${preview.from}`}
+              key={`${preview.path}|${preview.from}|${JSON.stringify(preview.query ?? null)}`}
+              query={preview.query}
               series={preview.match.series}
               rate={preview.rate}
               scale={unitScale(preview.unit, preview.path)}
