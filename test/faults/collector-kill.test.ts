@@ -11,8 +11,8 @@ import { waitFor } from '../../scripts/infra/proc';
 import { describeAccounting, startRig, type Rig, type RigCollector } from '../support/faults-rig';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
+import { until } from '../../testkit/until';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HEARTBEAT_TIMEOUT_MS = 5000;
 const SAMPLE_MS = 500;
 
@@ -48,18 +48,12 @@ describe('faults: a collector killed with SIGKILL mid-batch', function () {
       // Wait until both collectors hold sessions, and pick the one with a batch in memory.
       let victim: RigCollector | undefined;
       let held = 0;
-      const deadline = Date.now() + 60_000;
-      while (!victim && Date.now() < deadline) {
+      await until('both collectors holding sessions and one with unflushed points', async () => {
         const hs = await Promise.all(rig.collectors.map(health));
-        if (hs.every((h) => h.sessions > 0)) {
-          const i = hs.findIndex((h) => h.buffered > 0);
-          if (i >= 0) {
-            victim = rig.collectors[i];
-            held = hs[i].buffered;
-          }
-        }
-        if (!victim) await sleep(200);
-      }
+        const i = hs.every((h) => h.sessions > 0) ? hs.findIndex((h) => h.buffered > 0) : -1;
+        if (i >= 0) [victim, held] = [rig.collectors[i], hs[i].buffered];
+        return victim !== undefined;
+      }, 60_000, 200);
       assert.ok(victim, 'both collectors hold sessions and one has unflushed points');
       const survivor = rig.collectors.find((c) => c !== victim)!;
       const subsBefore = new Map(rig.devices.map((d) => [d.name, sim.subscribes.get(d.name)?.length ?? 0]));
@@ -67,7 +61,6 @@ describe('faults: a collector killed with SIGKILL mid-batch', function () {
       const killedAt = Date.now();
       await victim.kill9();
       rig.forgetCollector(victim);
-      await sleep(1000);
       const recovered = await rig.waitAllFlowing(killedAt + 1000, 90_000);
       const moved = rig.devices.filter((d) => (sim.subscribes.get(d.name) ?? []).slice(subsBefore.get(d.name)).some((t) => t > killedAt));
       // Gaps are written when the new attempt's first points arrive; give them a moment.

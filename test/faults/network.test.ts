@@ -9,6 +9,7 @@ import { describeAccounting, startRig, sumMetric, type Rig } from '../support/fa
 import { mib, RssSampler } from '../support/faults-proc';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { instrumentSimulator } from '../support/faults-sim';
+import { until } from '../../testkit/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDLE_TIMEOUT_MS = 4000;
@@ -86,10 +87,14 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
       const subsBefore = sim.subscribes.get(stalled.name)?.length ?? 0;
       const started = Date.now();
       (stalled.member.faults as { stall(v: boolean): void }).stall(true);
-      await sleep(IDLE_TIMEOUT_MS * 2.5);
-      const restarts = (sim.subscribes.get(stalled.name)?.length ?? 0) - subsBefore;
-      const text = (await rig.metricsText(c)) ?? '';
-      const stalledFailures = sumMetric(text, 'session_failures_total{code="STALLED"}') - stalledBefore;
+      let restarts = 0;
+      let stalledFailures = 0;
+      // The idle timeout's work, as facts: a STALLED failure counted and a new Subscribe at the device.
+      await until('a STALLED failure and a new Subscribe', async () => {
+        restarts = (sim.subscribes.get(stalled.name)?.length ?? 0) - subsBefore;
+        stalledFailures = sumMetric((await rig.metricsText(c)) ?? '', 'session_failures_total{code="STALLED"}') - stalledBefore;
+        return stalledFailures >= 1 && restarts >= 1;
+      }, IDLE_TIMEOUT_MS * 6, 250).catch(() => undefined); // the assertions below say which one is missing
       const others = await rig.latestPerDevice();
       const othersFresh = rig.devices.slice(1).every((d) => (others.get(d.id) ?? 0) > Date.now() - 5000);
       const status = (await rig.statuses())[0];
@@ -111,12 +116,13 @@ describe('faults: network (reconnect storm, stall, latency and bandwidth)', func
       const c = rig.collectors[0];
       const failuresBefore = sumMetric((await rig.metricsText(c)) ?? '', 'session_failures_total');
       const unshapedBytes = rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0);
-      await sleep(5000);
+      await sleep(5000); // a measurement window, not synchronisation: the unshaped byte rate over 5 s
       const unshapedRate = (rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0) - unshapedBytes) / 5 / rig.devices.length;
       for (const d of rig.devices) d.proxy!.shape({ latencyMs: 300, bytesPerSecond: LIMIT });
       const started = Date.now();
       const shapedBytes = rig.devices.reduce((n, d) => n + d.proxy!.bytesDown, 0);
       let worstLag = 0;
+      // The shaped period is the fault under test (30 s), sampled every 2 s for the worst lag.
       while (Date.now() - started < 30_000) {
         await sleep(2000);
         const latest = await rig.latestPerDevice();

@@ -14,6 +14,7 @@ import { adminDatabaseUrl } from '../support/env';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
+import { until } from '../../testkit/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PAUSE_MS = Number(process.env.FAULTS_PG_PAUSE_MS ?? 60_000);
@@ -83,8 +84,9 @@ describe('faults: PostgreSQL (paused, restarted, connections terminated)', funct
       let bufferedPeak = 0;
       let receivedDuring = 0;
       try {
-        await sleep(Math.min(10_000, PAUSE_MS / 2));
-        during = await healthz(c.metricsPort);
+        // /healthz while the database is paused: wait for it to stop saying ready (the assertions below check what it says).
+        await until('/healthz to answer other than 200 while the database is paused', async () => (during = await healthz(c.metricsPort)).status !== 200, Math.min(20_000, PAUSE_MS), 500).catch(() => undefined);
+        // The pause itself is the fault under test: it lasts PAUSE_MS, sampled every 3 s for the buffered peak.
         while (Date.now() - stoppedAt < PAUSE_MS) {
           await sleep(3000);
           const h = await healthz(c.metricsPort);
@@ -147,7 +149,7 @@ describe('faults: PostgreSQL (paused, restarted, connections terminated)', funct
           [rig.tdb.name],
         );
         terminated += row.n;
-        await sleep(2000);
+        await sleep(2000); // the fault's schedule, not synchronisation: a termination every 2 s
       }
       const end = Date.now();
       const recovered = await rig.waitAllFlowing(end, 60_000);

@@ -18,6 +18,7 @@ import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler, spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
+import { until } from '../../testkit/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OUTAGE_MS = 20_000;
@@ -76,9 +77,14 @@ describe('faults: Temporal server killed and restarted', function () {
       const runsBefore = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe().then((x) => x.runId)));
       const killedAt = Date.now();
       await temporal!.kill9();
-      await sleep(OUTAGE_MS / 2);
-      const healthDuring = await healthz(c.metricsPort);
-      await sleep(OUTAGE_MS / 2);
+      let healthDuring = await healthz(c.metricsPort);
+      // /healthz during the outage: wait for it to notice (the assertion below checks what it says).
+      await until('/healthz to notice Temporal is down', async () => {
+        healthDuring = await healthz(c.metricsPort);
+        return healthDuring.status !== 200 || /temporal/i.test(healthDuring.body);
+      }, OUTAGE_MS, 500).catch(() => undefined);
+      // The outage is the fault under test: it lasts OUTAGE_MS from the kill.
+      await sleep(Math.max(0, killedAt + OUTAGE_MS - Date.now()));
       const latestDuring = await rig.latestPerDevice();
       const collectedDuring = rig.devices.filter((d) => (latestDuring.get(d.id) ?? 0) > killedAt + OUTAGE_MS - 5000).length;
       const restartAt = Date.now();

@@ -14,10 +14,10 @@ import { artifactsDir } from '../support/env';
 import { startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler } from '../support/faults-proc';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
+import { until } from '../../testkit/until';
 import { webClient } from '../support/faults-web';
 
 const IN_OCTETS = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Records every EventSource event the page sees (installed before the page's scripts run). */
 const RECORDER = `(() => {
@@ -76,12 +76,14 @@ describe('faults: web process restarted while a browser is connected', function 
       await chart.waitFor({ timeout: 30_000 });
       const isLive = () => page.waitForFunction(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status') === 'live', null, { timeout: 30_000 });
       await isLive();
-      await sleep(3000);
+      const pointCount = async () => Number(await chart.getAttribute('data-point-count'));
+      const drawnWhenLive = await pointCount();
+      await until('live points drawn on the chart', async () => (await pointCount()) >= drawnWhenLive + 5, 30_000, 250);
       const rss = new RssSampler(() => rig.web?.pid);
-      const countBefore = Number(await chart.getAttribute('data-point-count'));
+      const countBefore = await pointCount();
       const stoppedAt = Date.now();
       await web.stop(15_000);
-      await sleep(3000);
+      await rig.waitSamplesSince(series, Date.now()); // points stored while no web process runs
       await rig.startWeb(web.port);
       const upAt = Date.now();
       // EventSource retries by itself (retry: 2000); wait until points from after the restart arrived.
@@ -92,8 +94,8 @@ describe('faults: web process restarted while a browser is connected', function 
       );
       const caughtUp = Date.now();
       await isLive();
-      await sleep(2000);
-      const countAfter = Number(await chart.getAttribute('data-point-count'));
+      await until('the chart growing past its count before the restart', async () => (await pointCount()) > countBefore, 30_000, 250).catch(() => undefined); // asserted below
+      const countAfter = await pointCount();
       const records = (await page.evaluate(() => (window as unknown as { __sse: SseRecord[] }).__sse)) as SseRecord[];
       await page.screenshot({ path: path.join(artifactsDir(), 'faults-web-restart.png') });
       rss.stop();
