@@ -30,6 +30,7 @@ import { parsePath } from '../core/path';
 import { modelPaths, isMetricName, findMetric, METRICS } from '../core/path-equivalence';
 import { compilePathPattern } from './path-pattern';
 import { chooseResolution, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
+import { COUNTER_INCREASE_SQL, FLEET_RATE_GAP_MS, SERIES_SHAPE_SQL } from '../storage/storage-mode';
 
 /** Aggregations across the series of a group. */
 export const FLEET_AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'last'] as const;
@@ -187,11 +188,6 @@ const ACROSS: Record<FleetAggregation, string> = {
   last: '(array_agg(f.v ORDER BY f.lt DESC, f.s DESC))[1]',
 };
 
-/** Increase of a counter from pl to last, as counterIncrease in query/rate.ts (32/64-bit wraps). */
-const INCREASE = (() => {
-  const wrap = (w: string) => `WHEN pl >= 0.9::float8 * ${w} AND pl < ${w} AND last < 0.1::float8 * ${w} THEN (${w} - pl) + last`;
-  return `CASE WHEN last >= pl THEN last - pl ${wrap('4294967296::float8')} ${wrap('18446744073709551616::float8')} END`;
-})();
 
 const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 /** Times stay timestamps inside the statement (date_bin, interval arithmetic: cheap per row); milliseconds only in the answer. */
@@ -234,7 +230,7 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
 function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
   if (!Number.isSafeInteger(fillSteps) || fillSteps < 0) throw new Error('fillSteps: a whole number');
   const value = rate
-    ? `CASE WHEN pb IS NULL OR b - pb > ${MS(6)} THEN NULL ELSE (${INCREASE}) / date_part('epoch', lt - plt) END`
+    ? `CASE WHEN pb IS NULL OR b - pb > ${MS(6)} THEN NULL ELSE (${COUNTER_INCREASE_SQL}) / date_part('epoch', lt - plt) END`
     : STEP_VALUE[agg];
   const rank = order === 'bottom' ? 'ASC' : 'DESC';
   // Each value stands for its own step (k = 0) and, within maxGapMs of the series' previous point, for
@@ -255,6 +251,76 @@ function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number
      agg AS (SELECT m.g, f.b, ${ACROSS[agg]} AS v FROM filled f JOIN m ON m.s = f.s GROUP BY 1, 2),
      ranked AS (SELECT g, avg(v) AS mean FROM agg GROUP BY g ORDER BY mean ${rank} NULLS LAST, g LIMIT $8)
    SELECT a.g, round(date_part('epoch', a.b) * 1000)::float8 AS t, a.v, r.mean FROM agg a JOIN ranked r ON r.g = a.g ORDER BY a.g, a.b`;
+}
+
+/**
+ * The pre-aggregated fleet rates (ADR 145, storage/storage-mode.ts): per device, series shape
+ * and minute, the sum of the series' rates and how many had one. $1 devices, $2 shapes,
+ * $3 their group numbers, $4 first step (ms), $5 first step not read from them.
+ */
+const FLEET_RATES_SQL = `WITH k AS (SELECT * FROM unnest($1::int[], $2::text[], $3::int[]) AS k(d, sh, g))
+  SELECT k.g, round(date_part('epoch', f.bucket) * 1000)::float8 AS t, sum(f.rate_sum) AS v, sum(f.series)::float8 AS n
+    FROM fleet_rates_1m f JOIN k ON k.d = f.device_id AND k.sh = f.shape
+   WHERE f.bucket >= ${TS(4)} AND f.bucket < ${TS(5)}
+   GROUP BY 1, 2`;
+
+/**
+ * Whether fleet_rates_1m answers this query's steps before some time exactly, and with what:
+ * a per-second rate summed, averaged or counted across series (1-minute steps, the default
+ * maxGapMs: checked by the caller), grouped by a property of the device, where the matched
+ * series of each device are every numeric series of their shapes (a pattern such as
+ * `[name=Eth1*]` selects part of a shape: the statement over the rollup answers). The fast
+ * part ends at the fleet rates' watermark and FLEET_RATE_GAP_MS before the rollup's newest
+ * bucket of these series (the raw samples after it are read as the statement over the
+ * rollup reads them, and a later point's rate stands for the minutes before it).
+ */
+async function fleetRatesPlan(
+  db: Queryable,
+  q: ParsedQuery,
+  series: FleetSeries[],
+  ids: number[],
+  groups: number[],
+  from: number,
+): Promise<{ until: number; devices: number[]; shapes: string[]; groups: number[] } | undefined> {
+  if (!q.rate || !['sum', 'avg', 'count'].includes(q.agg)) return undefined;
+  if (q.groupBy !== undefined && !['device', 'site', 'protocol'].includes(q.groupBy)) return undefined;
+  const wm = await db.query<{ ms: number | null }>(`SELECT (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM storage_rollup_state WHERE name = 'fleet_rates_1m'`);
+  const lastStep = Math.floor(q.to / MINUTE_MS) * MINUTE_MS;
+  let until = Math.min(Number(wm.rows[0]?.ms ?? -Infinity), lastStep + MINUTE_MS);
+  if (!(until > from)) return undefined;
+  const deviceOf = new Map(series.map((s) => [s.id, s.deviceId]));
+  const groupOfDevice = new Map<number, number>();
+  ids.forEach((id, i) => groupOfDevice.set(deviceOf.get(id)!, groups[i]));
+  const shapes = await db.query<{ device_id: number; shape: string; total: number; matched: number }>(
+    `WITH m AS (SELECT unnest($1::bigint[]) AS id)
+     SELECT s.device_id, ${SERIES_SHAPE_SQL('s.path')} AS shape, count(*)::int AS total, count(m.id)::int AS matched
+       FROM series s LEFT JOIN m ON m.id = s.id
+      WHERE s.kind = 'number' AND s.device_id = ANY($2::int[])
+      GROUP BY 1, 2 HAVING count(m.id) > 0`,
+    [ids, [...groupOfDevice.keys()]],
+  );
+  if (shapes.rows.some((r) => r.total !== r.matched)) return undefined;
+  // The rollup's newest bucket near the end of the fast part (rows past it are raw samples to the statement).
+  const near = until - FLEET_RATE_GAP_MS - MINUTE_MS;
+  let newest = await db.query<{ ms: number | null }>(
+    `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
+    [ids, near],
+  );
+  if (newest.rows[0]?.ms === null || newest.rows[0]?.ms === undefined) {
+    newest = await db.query(`SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`, [
+      ids,
+      from - FLEET_RATE_GAP_MS,
+    ]);
+  }
+  const tailFrom = newest.rows[0]?.ms === null || newest.rows[0]?.ms === undefined ? -Infinity : Number(newest.rows[0].ms) + MINUTE_MS;
+  until = Math.min(until, tailFrom - FLEET_RATE_GAP_MS);
+  if (!(until > from)) return undefined;
+  return {
+    until,
+    devices: shapes.rows.map((r) => Number(r.device_id)),
+    shapes: shapes.rows.map((r) => r.shape),
+    groups: shapes.rows.map((r) => groupOfDevice.get(Number(r.device_id))!),
+  };
 }
 
 /** What a caller's budget sees once the series are known, before any sample is read. */
@@ -329,26 +395,49 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
     throw new QueryRefusedError(`maxGapMs may span at most ${MAX_FILL_STEPS} steps: ${MAX_FILL_STEPS * bucketMs} ms at this range and width (steps of ${bucketMs} ms); ask for less or a longer range.`);
   }
   const stepIsUnit = chosen.resolution !== 'raw' && bucketMs === (chosen.resolution === '1m' ? MINUTE_MS : HOUR_MS);
-  // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
-  const readFrom = from - Math.max(bucketMs, maxGapMs);
-  const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order), [
-    ids,
-    groups,
-    readFrom,
-    q.to,
-    bucketMs,
-    maxGapMs,
-    from,
-    q.top ?? q.bottom ?? null,
-  ]);
-
+  // Steps before `fastUntil` come from the pre-aggregated fleet rates when they answer exactly (ADR 145).
+  const fast =
+    stepIsUnit && chosen.resolution === '1m' && maxGapMs === FLEET_RATE_GAP_MS ? await fleetRatesPlan(db, q, series, ids, groups, from) : undefined;
+  const fastUntil = fast?.until ?? from;
   const byGroup = new Map<number, { mean: number | null; values: Map<number, number | null> }>();
-  for (const r of res.rows) {
-    const g = Number(r.g);
+  const put = (g: number, t: number, v: number | null, mean: number | null) => {
     let entry = byGroup.get(g);
-    if (!entry) byGroup.set(g, (entry = { mean: r.mean === null ? null : Number(r.mean), values: new Map() }));
-    entry.values.set(Number(r.t), r.v === null ? null : Number(r.v));
+    if (!entry) byGroup.set(g, (entry = { mean, values: new Map() }));
+    entry.values.set(t, v);
+  };
+  if (fast) {
+    const rows = await db.query<{ g: number; t: number; v: number; n: number }>(FLEET_RATES_SQL, [fast.devices, fast.shapes, fast.groups, from, fastUntil]);
+    for (const r of rows.rows) {
+      const sum = Number(r.v);
+      const n = Number(r.n);
+      put(Number(r.g), Number(r.t), q.agg === 'count' ? n : q.agg === 'avg' ? sum / n : sum, null);
+    }
   }
+  if (fastUntil <= q.to) {
+    // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
+    const readFrom = fastUntil - Math.max(bucketMs, maxGapMs);
+    const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(
+      fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order),
+      // With a fast part the ranking needs every group's tail: it is ranked below, over both parts.
+      [ids, groups, readFrom, q.to, bucketMs, maxGapMs, fastUntil, fast ? null : (q.top ?? q.bottom ?? null)],
+    );
+    for (const r of res.rows) put(Number(r.g), Number(r.t), r.v === null ? null : Number(r.v), r.mean === null ? null : Number(r.mean));
+  }
+  if (fast) {
+    for (const entry of byGroup.values()) {
+      const vs = [...entry.values.values()].filter((v): v is number => v !== null);
+      entry.mean = vs.length === 0 ? null : vs.reduce((a, b) => a + b, 0) / vs.length;
+    }
+    if (order !== undefined) {
+      // As the statement ranks: by mean, nulls last, ties by group number.
+      const sign = order === 'top' ? -1 : 1;
+      const kept = [...byGroup.entries()]
+        .sort(([ga, a], [gb, b]) => (a.mean === null ? 1 : 0) - (b.mean === null ? 1 : 0) || sign * ((a.mean ?? 0) - (b.mean ?? 0)) || ga - gb)
+        .slice(0, q.top ?? q.bottom);
+      for (const g of [...byGroup.keys()]) if (!kept.some(([k]) => k === g)) byGroup.delete(g);
+    }
+  }
+
   const steps: number[] = [];
   for (let t = from; t <= q.to; t += bucketMs) steps.push(t);
   const chosenGroups = order === undefined ? labels.map((_, g) => g) : [...byGroup.keys()];

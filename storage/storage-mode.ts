@@ -59,6 +59,8 @@ export interface MaintenanceReport {
   lateRangesLeft: number;
   watermark1m?: string;
   watermark1h?: string;
+  /** fleet_rates_1m holds every minute before this (ADR 145). */
+  watermarkFleetRates?: string;
 }
 
 /** Midnight UTC of the day containing `ms`. */
@@ -172,6 +174,94 @@ const CAGGS = [
   { view: 'samples_1m', unit: MINUTE_MS },
   { view: 'samples_1h', unit: HOUR_MS },
 ] as const;
+
+/**
+ * Pre-aggregated fleet rates (ADR 145): per device, series shape and minute, the sum of the
+ * series' per-second counter rates over the 1-minute rollup and how many series had one —
+ * exactly what query/fleet-query.ts computes per series at 1-minute steps with the default
+ * maxGapMs (FLEET_RATE_GAP_MS), summed over whole devices.
+ */
+export const FLEET_RATE_GAP_MS = 2 * MINUTE_MS;
+/** Most minutes of fleet rates computed per run (a first run over a long history catches up over several). */
+const FLEET_RATES_SPAN_PER_RUN_MS = DAY_MS;
+
+/** The shape of a series path: every key value replaced by `*` (the grouping key of fleet_rates_1m). */
+export const SERIES_SHAPE_SQL = (col: string) => `regexp_replace(${col}, '=[^]]*\\]', '=*]', 'g')`;
+
+/** Increase of a counter from `pl` to `last` (SQL), as counterIncrease in query/rate.ts: null on a reset, 32/64-bit wraps followed. */
+export const COUNTER_INCREASE_SQL = (() => {
+  const wrap = (w: string) => `WHEN pl >= 0.9::float8 * ${w} AND pl < ${w} AND last < 0.1::float8 * ${w} THEN (${w} - pl) + last`;
+  return `CASE WHEN last >= pl THEN last - pl ${wrap('4294967296::float8')} ${wrap('18446744073709551616::float8')} END`;
+})();
+
+/**
+ * Recompute fleet_rates_1m for the minutes [fromMs, toMs) from samples_1m: per series the rate
+ * of each bucket over its previous one (at most FLEET_RATE_GAP_MS before), standing also for
+ * the empty minutes since that one, summed per device and shape. Reads the rollup rows up to
+ * FLEET_RATE_GAP_MS past `toMs` (a later bucket's rate stands for minutes before it).
+ */
+async function upsertFleetRates(db: Knex, fromMs: number, toMs: number): Promise<number> {
+  return inSteps(fromMs, toMs, ROLLUP_STEP_MS, (from, to) =>
+    db.transaction(async (trx) => {
+      await trx.raw(`DELETE FROM fleet_rates_1m WHERE bucket >= ? AND bucket < ?`, [from, to]);
+      const gap = `INTERVAL '${FLEET_RATE_GAP_MS / 1000} seconds'`;
+      const res = await trx.raw(
+        `WITH r AS (
+           SELECT series_id AS s, bucket AS b, last, lag(bucket) OVER w AS pb, lag(last) OVER w AS pl
+             FROM samples_1m WHERE bucket >= ?::timestamptz - ${gap} AND bucket < ?::timestamptz + ${gap}
+           WINDOW w AS (PARTITION BY series_id ORDER BY bucket)),
+         v AS (SELECT s, b, pb, (${COUNTER_INCREASE_SQL}) / date_part('epoch', b - pb) AS v
+                 FROM r WHERE b >= ?::timestamptz AND pb IS NOT NULL AND b - pb <= ${gap}),
+         f AS (SELECT s, b - k.i * INTERVAL '1 minute' AS step, v
+                 FROM v CROSS JOIN generate_series(0, ${FLEET_RATE_GAP_MS / MINUTE_MS}) AS k(i)
+                WHERE v IS NOT NULL AND (k.i = 0 OR k.i * INTERVAL '1 minute' < b - pb))
+         INSERT INTO fleet_rates_1m (bucket, device_id, shape, rate_sum, series)
+         SELECT f.step, se.device_id, ${SERIES_SHAPE_SQL('se.path')}, sum(f.v), count(*)
+           FROM f JOIN series se ON se.id = f.s
+          WHERE f.step >= ?::timestamptz AND f.step < ?::timestamptz
+          GROUP BY 1, 2, 3`,
+        [from, to, from, from, to],
+      );
+      return res.rowCount ?? 0;
+    }),
+  );
+}
+
+/**
+ * Move fleet_rates_1m forward to the minutes whose rollup input is complete: every minute
+ * before `complete1mMs` − FLEET_RATE_GAP_MS, recomputing `lookbackMs` behind its watermark.
+ * TimescaleDB (`refreshFirst`): the 1-minute continuous aggregate is refreshed over the
+ * window first, so the rates read what the rollup will keep. Returns the new watermark.
+ */
+async function advanceFleetRates(db: Knex, complete1mMs: number, lookbackMs: number, refreshFirst: boolean): Promise<number | undefined> {
+  const wm = await readWatermark(db, 'fleet_rates_1m');
+  const start =
+    wm !== undefined
+      ? wm - Math.ceil(lookbackMs / MINUTE_MS) * MINUTE_MS
+      : await oldestMs(
+          db,
+          `SELECT (floor(extract(epoch FROM least((SELECT min(bucket) FROM samples_1m), (SELECT min(time) FROM samples))) / 60) * 60000)::float8 AS ms`,
+        );
+  if (start === undefined) return wm;
+  const upto = Math.min(complete1mMs - FLEET_RATE_GAP_MS, start + FLEET_RATES_SPAN_PER_RUN_MS);
+  if (upto <= start) return wm;
+  if (refreshFirst) {
+    await db.raw(`CALL refresh_continuous_aggregate('samples_1m'::regclass, ?::timestamptz, ?::timestamptz)`, [
+      new Date(start - FLEET_RATE_GAP_MS).toISOString(),
+      new Date(upto + FLEET_RATE_GAP_MS).toISOString(),
+    ]);
+  }
+  await upsertFleetRates(db, start, upto);
+  const next = Math.max(upto, wm ?? upto);
+  await writeWatermark(db, 'fleet_rates_1m', next);
+  return next;
+}
+
+/** Fleet-rate minutes a change of the 1-minute rollup over [from, to) reaches (a later bucket's rate and what it stands for), below `wm`. */
+function fleetRangesOf(ranges: Range[], wm: number | undefined): Range[] {
+  if (wm === undefined) return [];
+  return planRanges(mergeRanges(ranges.map(([f, t]) => [f, t + FLEET_RATE_GAP_MS])), -Infinity, wm, Infinity).now;
+}
 
 /** Run `step` over [fromMs, toMs) in slices of `stepMs` (bounded statements), summing the rows it reports. */
 async function inSteps(fromMs: number, toMs: number, stepMs: number, step: (fromIso: string, toIso: string) => Promise<number>): Promise<number> {
@@ -298,7 +388,7 @@ async function recomputeDirty(
   db: Knex,
   wm1m: number | undefined,
   wm1h: number | undefined,
-  opts: { budgetMs: number; notBeforeMs: number },
+  opts: { budgetMs: number; notBeforeMs: number; fleetWm?: number },
 ): Promise<LateWork & { rows1m: number; rows1h: number }> {
   return db.transaction(async (trx) => {
     const work = { buckets1m: 0, buckets1h: 0, rangesLeft: 0, rows1m: 0, rows1h: 0 };
@@ -308,6 +398,7 @@ async function recomputeDirty(
     const { now, later } = planRanges(mergeRanges(dirty.ranges), opts.notBeforeMs, wm1m ?? -Infinity, opts.budgetMs);
     for (const [from, to] of now) work.rows1m += await upsert1m(trx, from, to);
     work.buckets1m = span(now) / MINUTE_MS;
+    for (const [from, to] of fleetRangesOf(now, opts.fleetWm)) await upsertFleetRates(trx, from, to);
     if (wm1h !== undefined) {
       const hours = planRanges(toBuckets(now, HOUR_MS), -Infinity, wm1h, Infinity).now;
       for (const [from, to] of hours) work.rows1h += await upsert1h(trx, from, to);
@@ -346,6 +437,7 @@ export async function refreshDirtyAggregates(
       buckets[i] += (to - from) / unit;
     }
   }
+  for (const [from, to] of fleetRangesOf(now, await readWatermark(db, 'fleet_rates_1m'))) await upsertFleetRates(db, from, to);
   const rangesLeft = await db.transaction((trx) => replaceDirty(trx, dirty.ids, later));
   return { buckets1m: buckets[0], buckets1h: buckets[1], rangesLeft };
 }
@@ -360,7 +452,7 @@ export async function refreshRollups(
   db: Knex,
   nowMs: number,
   opts: { lookbackMs?: number; lagMs?: number; lateBudgetMs?: number; notBeforeMs?: number } = {},
-): Promise<{ rows1m: number; rows1h: number; watermark1m?: number; watermark1h?: number; late: LateWork }> {
+): Promise<{ rows1m: number; rows1h: number; watermark1m?: number; watermark1h?: number; watermarkFleetRates?: number; late: LateWork }> {
   const lookback = opts.lookbackMs ?? ROLLUP_LOOKBACK_MS;
   const lag = opts.lagMs ?? 30_000;
   let rows1m = 0;
@@ -394,12 +486,15 @@ export async function refreshRollups(
   const late = await recomputeDirty(db, newWm1m, newWm1h, {
     budgetMs: opts.lateBudgetMs ?? LATE_SPAN_PER_RUN_MS,
     notBeforeMs: opts.notBeforeMs ?? -Infinity,
+    fleetWm: await readWatermark(db, 'fleet_rates_1m'),
   });
+  const fleetRates = newWm1m === undefined ? undefined : await advanceFleetRates(db, newWm1m, lookback, false);
   return {
     rows1m: rows1m + late.rows1m,
     rows1h: rows1h + late.rows1h,
     watermark1m: newWm1m,
     watermark1h: newWm1h,
+    watermarkFleetRates: fleetRates,
     late: { buckets1m: late.buckets1m, buckets1h: late.buckets1h, rangesLeft: late.rangesLeft },
   };
 }
@@ -421,7 +516,16 @@ export async function runMaintenance(db: Knex, settings: MaintenanceSettings, no
   if (mode === 'timescaledb') {
     // The policies do everything else; points older than their refresh windows need this.
     const late = await refreshDirtyAggregates(db, nowMs, { budgetMs: settings.lateSpanPerRunMs, lagMs: settings.rollupLagMs });
-    return { ...report, lateBuckets1m: late.buckets1m, lateBuckets1h: late.buckets1h, lateRangesLeft: late.rangesLeft };
+    const complete1m = Math.floor((nowMs - (settings.rollupLagMs ?? 30_000)) / MINUTE_MS) * MINUTE_MS;
+    const fleetWm = await advanceFleetRates(db, complete1m, settings.rollupLookbackMs ?? ROLLUP_LOOKBACK_MS, true);
+    await db.raw(`DELETE FROM fleet_rates_1m WHERE bucket < ?`, [new Date(nowMs - settings.rollupRetentionDays * DAY_MS).toISOString()]);
+    return {
+      ...report,
+      lateBuckets1m: late.buckets1m,
+      lateBuckets1h: late.buckets1h,
+      lateRangesLeft: late.rangesLeft,
+      ...(fleetWm !== undefined ? { watermarkFleetRates: new Date(fleetWm).toISOString() } : {}),
+    };
   }
   const rollupCutoffMs = nowMs - settings.rollupRetentionDays * DAY_MS;
   // Rollups first, so raw data about to expire is summarised before its partition goes.
@@ -449,12 +553,14 @@ export async function runMaintenance(db: Knex, settings: MaintenanceSettings, no
   const rollupCutoff = new Date(rollupCutoffMs).toISOString();
   await db.raw(`DELETE FROM samples_1m WHERE bucket < ?`, [rollupCutoff]);
   await db.raw(`DELETE FROM samples_1h WHERE bucket < ?`, [rollupCutoff]);
+  await db.raw(`DELETE FROM fleet_rates_1m WHERE bucket < ?`, [rollupCutoff]);
   report.rows1m = rollups.rows1m;
   report.rows1h = rollups.rows1h;
   report.lateBuckets1m = rollups.late.buckets1m;
   report.lateBuckets1h = rollups.late.buckets1h;
   report.lateRangesLeft = rollups.late.rangesLeft;
   if (rollups.watermark1m !== undefined) report.watermark1m = new Date(rollups.watermark1m).toISOString();
+  if (rollups.watermarkFleetRates !== undefined) report.watermarkFleetRates = new Date(rollups.watermarkFleetRates).toISOString();
   if (rollups.watermark1h !== undefined) report.watermark1h = new Date(rollups.watermark1h).toISOString();
   return report;
 }

@@ -6,6 +6,9 @@
  * The data has a counter reset, a 32-bit wrap, a series sampled every 30 s beside 10 s
  * ones, a 40-minute hole, a series that starts and one that stops within the range, and
  * late points that reach the rollups only through the maintenance run's dirty ranges.
+ * Rates summed, averaged or counted at 1-minute steps over whole devices are read from the
+ * pre-aggregated fleet rates (fleet_rates_1m, ADR 145) up to their watermark: those answers
+ * are compared with the same reference, and the tests say which path answered.
  */
 import assert from 'node:assert/strict';
 import { runMaintenance } from '../../storage/storage-mode';
@@ -256,8 +259,13 @@ for (const mode of storageModesUnderTest()) {
       await f?.tdb.drop();
     });
 
+    /** Whether the last check read the pre-aggregated fleet rates. */
+    let readFleetRates = false;
     const check = async (q: FleetQuery, groupOfSeries: (k: number) => string | undefined, label: string) => {
-      const got = await queryFleet(f.tdb.pool, { ...q, deviceIds: f.deviceIds });
+      const texts: string[] = [];
+      const pool = { query: (text: string, values?: unknown[]) => (texts.push(text), f.tdb.pool.query(text, values)) } as typeof f.tdb.pool;
+      const got = await queryFleet(pool, { ...q, deviceIds: f.deviceIds });
+      readFleetRates = texts.some((t) => t.includes('FROM fleet_rates_1m'));
       assertSame(got, reference(f, { ...q, groupOfSeries }), label);
       return got;
     };
@@ -283,6 +291,7 @@ for (const mode of storageModesUnderTest()) {
       const site = await check({ ...base, rate: true, agg: 'sum', groupBy: 'site' }, (k) => (isIn(k) ? (deviceOf(k).site ?? '(no site)') : undefined), '1m sum rate by site');
       assert.equal(site.resolution, '1m');
       assert.equal(site.bucketMs, 60_000);
+      assert.ok(readFleetRates, 'a rate summed by site at 1-minute steps reads the pre-aggregated fleet rates');
       assert.deepEqual(
         site.groups.map((g) => [g.key, g.series]),
         [
@@ -310,6 +319,7 @@ for (const mode of storageModesUnderTest()) {
         (k) => (pathOf(k) === IN('Ethernet1') ? deviceOf(k).name : undefined),
         '1m hole',
       );
+      assert.ok(!readFleetRates, 'one interface of each device is part of a shape: answered from the rollup');
       const sw2 = hole.groups.find((g) => g.key === 'fq-sw2')!.points;
       const inHole = sw2.filter((p) => p.t >= HOLE.from + 60_000 && p.t < HOLE.to - 60_000);
       assert.ok(inHole.length > 30 && inHole.every((p) => p.v === null), 'the hole stays a gap');
@@ -346,6 +356,37 @@ for (const mode of storageModesUnderTest()) {
       );
     });
 
+    it('pre-aggregated fleet rates: 1-minute steps over the whole range (reset, wrap, hole, late hour, churn) as the reference; the rest from the rollup', async () => {
+      const base = { path: IN('*'), from: T0, to: END, widthPx: 360, rate: true } as const;
+      const groupings = [
+        [undefined, (agg: string) => (k: number) => (isIn(k) ? agg : undefined)],
+        ['device', () => (k: number) => (isIn(k) ? deviceOf(k).name : undefined)],
+        ['site', () => (k: number) => (isIn(k) ? (deviceOf(k).site ?? '(no site)') : undefined)],
+        ['protocol', () => (k: number) => (isIn(k) ? deviceOf(k).protocol : undefined)],
+      ] as const;
+      for (const [groupBy, label] of groupings) {
+        for (const agg of ['sum', 'avg', 'count'] as const) {
+          const got = await check({ ...base, agg, ...(groupBy ? { groupBy } : {}) }, label(agg), `fleet rates ${agg} by ${groupBy ?? 'nothing'}`);
+          assert.deepEqual([got.resolution, got.bucketMs], ['1m', 60_000]);
+          assert.ok(readFleetRates, `${agg} by ${groupBy ?? 'nothing'} read the fleet rates`);
+        }
+      }
+      // Ranked by their mean over both parts.
+      const top = await check({ ...base, agg: 'sum', groupBy: 'device', top: 1 }, groupings[1][1](), 'fleet rates top device');
+      assert.ok(readFleetRates);
+      assert.deepEqual(top.groups.map((g) => g.key), ['fq-sw1']);
+      // Not answered by them: min, a list key, a maxGapMs of its own, values without a rate.
+      for (const [q, label] of [
+        [{ ...base, agg: 'max', groupBy: 'site' }, groupings[2][1]()],
+        [{ ...base, agg: 'sum', groupBy: 'interface[name]' }, (k: number) => (isIn(k) ? (/name=([^\]]+)/.exec(pathOf(k))![1]) : undefined)],
+        [{ ...base, agg: 'sum', maxGapMs: 180_000 }, groupings[0][1]('sum')],
+        [{ ...base, rate: false, agg: 'sum' }, groupings[0][1]('sum')],
+      ] as const) {
+        await check(q, label, `not from the fleet rates: ${JSON.stringify(q)}`);
+        assert.ok(!readFleetRates, `${JSON.stringify(q)} is answered from the rollup`);
+      }
+    });
+
     it('rollups completed from raw samples past their newest bucket (points not rolled up yet)', async () => {
       // sw1 Ethernet2 goes on for 20 minutes after END; no maintenance run brings it into the rollups.
       const k = 1;
@@ -359,6 +400,10 @@ for (const mode of storageModesUnderTest()) {
       assert.equal(got.resolution, '1m');
       const sw1 = got.groups.find((g) => g.key === 'fq-sw1')!.points.filter((p) => p.t >= END);
       assert.ok(sw1.length >= 19 && sw1.every((p) => p.v !== null && Math.abs(p.v - 300_000) < 1e-6), `the tail's rate: ${sw1.map((p) => p.v).slice(0, 5)}`);
+      // At 1-minute steps: the fleet rates up to two minutes before the rollup's newest bucket, the rollup and raw samples after.
+      const fine = await check({ ...q, widthPx: 80, resolution: '1m' }, (k2) => (isIn(k2) ? deviceOf(k2).name : undefined), '1m steps with fleet rates and a raw tail');
+      assert.deepEqual([fine.resolution, fine.bucketMs], ['1m', 60_000]);
+      assert.ok(readFleetRates, 'the steps before the tail read the fleet rates');
     });
 
     it('refuses what it cannot answer, naming what to change', async () => {
