@@ -29,7 +29,7 @@ const SEEDED = 10_000;
 const SIMS = 3;
 
 describe('web fleet: traffic sorts and bulk progress', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let tdb: TestDatabase;
   let fleet: Fleet;
   let workers: Workers;
@@ -62,9 +62,11 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     await form.locator(`input[name=scope][value=${scope}]`).check();
     await form.locator('select[name=op]').selectOption(op);
     await form.getByRole('button', { name: 'Review…' }).click();
+    // Generous bounds: on a loaded 2-core machine a round trip through Chromium and the web app can take long.
+    await p.getByTestId('bulk-confirm-text').waitFor({ timeout: 90_000 });
     assert.match(await p.getByTestId('bulk-confirm-text').innerText(), expect);
     await p.getByTestId('bulk-confirm').getByRole('button').click();
-    await p.waitForURL(/\/devices\/bulk\/\d+$/);
+    await p.waitForURL(/\/devices\/bulk\/\d+$/, { timeout: 90_000 });
     return new URL(p.url()).pathname;
   }
 
@@ -128,15 +130,15 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     // The header link sorts busiest first on the first click, and says so in the URL.
     await page.goto(`${web.url}/devices?size=25`);
     await page.getByTestId('sort-points').click();
-    await page.waitForURL(/sort=points&dir=desc/);
-    await page.waitForFunction(() => document.querySelector('th[aria-sort=descending] [data-testid=sort-points]') !== null);
+    await page.waitForURL(/sort=points&dir=desc/, { timeout: 90_000 });
+    await page.waitForFunction(() => document.querySelector('th[aria-sort=descending] [data-testid=sort-points]') !== null, null, { timeout: 90_000 });
     const busiest = await names(page);
     assert.deepEqual(busiest.slice(0, SIMS).sort(), simNames());
     // Devices without traffic follow in natural name order (lab-sw-2 before lab-sw-10), and page 2 carries on.
     assert.deepEqual(busiest.slice(SIMS), Array.from({ length: 25 - SIMS }, (_, i) => `lab-sw-${i + 1}`));
     await page.getByTestId('next-page').click();
-    await page.waitForURL(/page=2/);
-    await page.waitForFunction(() => document.querySelector('[data-testid=range]')?.textContent?.startsWith('26–50'));
+    await page.waitForURL(/page=2/, { timeout: 90_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=range]')?.textContent?.startsWith('26–50'), null, { timeout: 90_000 });
     assert.deepEqual((await names(page)).slice(0, 3), ['lab-sw-23', 'lab-sw-24', 'lab-sw-25']);
 
     // Last seen: newest first puts the switches first and never-seen devices after them; oldest first the reverse.
@@ -193,7 +195,7 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     await confirmBulk(page, 'resume', 'ids', /Resume on 4 devices.*rows selected/s);
     await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
     // lab-sw-1 fails at once; the switches wait for the control worker; the line follows in place.
-    await page.waitForFunction(() => /1 of 4 devices done, 1 failed/.test(document.querySelector('[data-testid=bulk-progress-text]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /1 of 4 devices done, 1 failed/.test(document.querySelector('[data-testid=bulk-progress-text]')?.textContent ?? ''), null, { timeout: 90_000 });
     startControl();
     await page.getByTestId('bulk-summary').waitFor({ timeout: 90_000 });
     assert.match(await page.getByTestId('bulk-summary').innerText(), /^Resume: 3 of 4 acknowledged, 1 failed/);

@@ -16,6 +16,9 @@ describe('devices view: filter in the URL, CSV export', () => {
     assert.deepEqual(viewFromParams(new URLSearchParams('')), { sort: 'name', dir: 'asc', page: 1, size: 50 });
     assert.deepEqual(viewFromParams(new URLSearchParams('sort=site&dir=desc&page=3&size=200')), { sort: 'site', dir: 'desc', page: 3, size: 200 });
     assert.deepEqual(viewFromParams(new URLSearchParams('sort=password&dir=up&page=-1&size=100000')), { sort: 'name', dir: 'asc', page: 1, size: 50 });
+    // The traffic columns (ADR 135) sort like the others and round-trip through the URL.
+    assert.deepEqual(viewFromParams(new URLSearchParams('sort=points&dir=desc')), { sort: 'points', dir: 'desc', page: 1, size: 50 });
+    assert.equal(filterToParams({}, viewFromParams(new URLSearchParams('sort=seen&page=2'))).toString(), 'sort=seen&page=2');
   });
 
   it('writes the URL back without defaults, and describes a filter', () => {
