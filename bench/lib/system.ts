@@ -18,6 +18,7 @@ import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '..
 import { entryArgs } from '../../scripts/infra/entry';
 import { pidsMatching } from './procstat';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
+import { freePortBlock } from '../../scripts/infra/temporal-server';
 import { ensureProfile } from '../../storage/profiles';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 
@@ -110,7 +111,9 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
       return Object.assign(child, { metricsPort });
     },
     async startSimulator(count, interfaces, extra = {}) {
-      const controlPort = await freePort();
+      // Below the ephemeral range: a port freePort() found free can be handed to one of the targets
+      // (port 0 draws from that range) before the control API listens, after every target.
+      const controlPort = await freePortBlock(1);
       const child = spawn('simulator', 'simulator/main.ts', {
         SIM_GNMI_COUNT: String(count),
         // 0: every target on a port the OS picks (read back from /devices). A random block of
