@@ -27,6 +27,7 @@ import {
 } from '../storage/alerts';
 import type { Keyring } from '../storage/secrets';
 import { editAlertRule, listAlertRuleWorkflows, startAlertRule, stopAlertRule } from '../temporal/alert-client';
+import { syncSessionStates } from './fleet-bulk';
 import type { AlertActivities, AlertEvaluation, AlertNotification, AlertReconcileReport } from './types';
 
 const log = createLogger('alerts');
@@ -43,6 +44,12 @@ export interface AlertDeps {
   webhookTimeoutMs?: number;
   /** Where the web app is, for links in notifications. */
   webUrl?: string;
+  /**
+   * Refresh the device_session_state mirror from Temporal visibility before a session rule
+   * reads it (the control worker: the web app's mirror runs only while a web process serves
+   * pages). Tests that write the mirror themselves leave it off.
+   */
+  refreshSessionMirror?: boolean;
 }
 
 /** Label names a threshold group gets (besides `group`). */
@@ -84,6 +91,7 @@ async function evaluate(deps: AlertDeps, rule: AlertRuleDefinition): Promise<Ale
       return { key: device, labels: labels({ device }), value: silentFor, active, clear: !active };
     });
   }
+  if (deps.refreshSessionMirror) await syncSessionStates(deps.db, deps.client);
   const rows = await sessionStatesFor(deps.db, spec.states);
   return rows
     .filter((r) => r.state !== 'backoff' || r.sinceMs > spec.backoffLongerThanMs)

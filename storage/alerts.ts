@@ -133,6 +133,11 @@ export async function getAlertRule(db: Knex, id: number): Promise<AlertRuleDefin
   return row ? toDefinition(row) : undefined;
 }
 
+/** Whether a rule has this name. */
+export async function alertRuleNameTaken(db: Knex, name: string): Promise<boolean> {
+  return Boolean(await db('alert_rules').where({ name }).first('id'));
+}
+
 /** Every rule, by name. */
 export async function listAlertRules(db: Knex): Promise<AlertRuleDefinition[]> {
   return (await db('alert_rules').orderBy('name')).map(toDefinition);

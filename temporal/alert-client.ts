@@ -18,7 +18,13 @@ import {
   type AlertRuleStatus,
 } from '../core/names';
 import type { AlertRuleDefinition } from '../core/alert-rules';
+import type { Config } from '../core/config';
 import type { alertRuleWorkflow } from '../workflows/alert-rule';
+
+/** Options every started rule workflow gets, from configuration (control worker, web). */
+export function alertRuleOptionsFromConfig(config: Pick<Config, 'ALERT_DELIVERY_MAX_ATTEMPTS' | 'ALERT_MAX_EVALUATIONS'>): AlertRuleOptions {
+  return { deliveryMaxAttempts: config.ALERT_DELIVERY_MAX_ATTEMPTS, maxEvaluations: config.ALERT_MAX_EVALUATIONS };
+}
 
 /** One line Temporal Web shows for a rule's workflow. */
 export function alertRuleSummary(rule: AlertRuleDefinition): string {

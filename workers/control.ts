@@ -19,6 +19,7 @@ import { openKeyring } from '../storage/secrets';
 import { createPlacementActivities } from '../activities/placement';
 import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
+import { alertRuleOptionsFromConfig } from '../temporal/alert-client';
 import { createKnex, createPool } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -115,7 +116,8 @@ async function main() {
           ring: await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR }),
           client,
           webhookTimeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
-          ruleOptions: { deliveryMaxAttempts: config.ALERT_DELIVERY_MAX_ATTEMPTS, maxEvaluations: config.ALERT_MAX_EVALUATIONS },
+          ruleOptions: alertRuleOptionsFromConfig(config),
+          refreshSessionMirror: true,
         }),
         ...createMaintenanceActivities({
           db,

@@ -13,10 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createAlertActivities, signBody } from '../../activities/alerts';
+import { createAlertActivities } from '../../activities/alerts';
 import { TASK_QUEUES, WORKFLOW_TYPES, alertRuleWorkflowId } from '../../core/names';
 import { role } from '../../core/roles';
 import type { AlertRuleDefinition } from '../../core/alert-rules';
@@ -30,53 +29,10 @@ import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { TEST_SECRETS_KEY, processEnv, spawnEntry } from '../support/system';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'receiver-shared-secret';
 const PATH = '/system/cpu/utilization';
-
-/** One request the receiver got. */
-interface Arrival {
-  key: string;
-  body: Record<string, any>;
-  signatureOk: boolean;
-  answered: boolean;
-}
-
-/** A webhook receiver that verifies signatures and can hold requests (a slow receiver). */
-async function startReceiver() {
-  const arrivals: Arrival[] = [];
-  let hold: ((key: string) => boolean) | undefined;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const key = String(req.headers['idempotency-key']);
-      const expected = signBody(SECRET, String(req.headers['x-alert-timestamp']), text);
-      const arrival: Arrival = { key, body: JSON.parse(text), signatureOk: req.headers['x-alert-signature'] === expected, answered: false };
-      arrivals.push(arrival);
-      if (hold?.(key)) return; // never answered: the sender dies or times out
-      arrival.answered = true;
-      res.writeHead(200).end('ok');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    arrivals,
-    setHold(fn: ((key: string) => boolean) | undefined) {
-      hold = fn;
-    },
-    /** Distinct transitions answered, as a deduplicating receiver keeps them. */
-    deduplicated(ruleId: number): Map<string, Arrival> {
-      const out = new Map<string, Arrival>();
-      for (const a of arrivals) if (a.answered && a.body.rule?.id === ruleId && !out.has(a.key)) out.set(a.key, a);
-      return out;
-    },
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
-}
 
 describe('alerting: rule workflows and webhook delivery', function () {
   this.timeout(300_000);
@@ -85,7 +41,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
   let connection: Connection;
   let client: Client;
   let bundle: WorkflowBundleWithSourceMap;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let contactPointId: number;
   let seriesId: number;
   const children: ManagedChild[] = [];
@@ -105,7 +61,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
     client = new Client({ connection, namespace });
     await until('the namespace to answer', async () => (await client.workflow.count('').then(() => true, () => false)), 30_000, 200);
     bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver(SECRET);
     contactPointId = (await createContactPoint(tdb.db, ring, { name: 'receiver', url: receiver.url, secret: SECRET })).id;
     const [device] = await tdb.db('devices').insert({ name: 'leaf-alert', protocol: 'gnmi', host: '127.0.0.1', port: 1, enabled: false }).returning('id');
     const [series] = await tdb.db('series').insert({ device_id: device.id, path: PATH, kind: 'number' }).returning('id');

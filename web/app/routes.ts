@@ -12,6 +12,8 @@ export default [
   route('devices/bulk', 'routes/devices-bulk.tsx'),
   route('devices/export.csv', 'routes/devices-export.ts'),
   route('sites', 'routes/sites.tsx'),
+  route('alerts', 'routes/alerts.tsx'),
+  route('alerts/rules/new', 'routes/alert-rule-new.tsx'),
   route('devices/:deviceId', 'routes/device.tsx'),
   route('devices/:deviceId/edit', 'routes/device-edit.tsx', { id: 'device-edit' }),
   route('devices/:deviceId/workflow', 'routes/device-workflow.ts'),
