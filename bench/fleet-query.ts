@@ -11,12 +11,17 @@
  *
  * Works in a scratch native-mode database next to DATABASE_URL's, dropped at the end. The
  * raw hour holds 10 s samples; the rollup tables are written directly (what maintenance
- * would write for 1 s samples), which native mode allows and keeps seeding to minutes.
+ * would write for 1 s samples), which native mode allows and keeps seeding to minutes;
+ * then one maintenance run (timed) computes the pre-aggregated fleet rates (ADR 145) from
+ * them. BENCH_FLEET_RATES=off leaves those out (the statement over the rollup answers
+ * everything: the figures before ADR 145); BENCH_JIT=off sets jit = off on the query
+ * connections.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createKnex, createPool } from '../storage/pool';
 import { migrateLatest } from '../migrations/index';
+import { runMaintenance } from '../storage/storage-mode';
 import { queryFleet, type FleetQuery } from '../query/fleet-query';
 import type { Queryable } from '../query/router';
 import { estimatePoints } from '../web/app/lib/query-budget';
@@ -53,6 +58,7 @@ async function main() {
   const scratch = await scratchDatabase('bench_fleet_query');
   const db = createKnex(scratch.url, 2);
   const pool = createPool(scratch.url, 4);
+  if (process.env.BENCH_JIT === 'off') pool.on('connect', (client) => void client.query('SET jit = off'));
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const now = Math.floor(Date.now() / HOUR) * HOUR;
@@ -96,6 +102,13 @@ async function main() {
       console.log(`${table}: ${SERIES} series × ${spanH} h in ${since(t)}`);
       t = performance.now();
     }
+    if (process.env.BENCH_FLEET_RATES !== 'off') {
+      // The rollups above count as done up to now; the run computes the fleet rates over their 24 h.
+      await pool.query(`INSERT INTO storage_rollup_state (name, watermark) VALUES ('samples_1m', to_timestamp($1::float8 / 1000)), ('samples_1h', to_timestamp($1::float8 / 1000))`, [now]);
+      const report = await runMaintenance(db, { retentionDays: 30, rollupRetentionDays: 400, partitionsAheadDays: 1 });
+      console.log(`maintenance run with the fleet rates over 24 h: ${since(t)} (fleet rates up to ${report.watermarkFleetRates})`);
+      t = performance.now();
+    }
     await pool.query('ANALYZE');
 
     const cases: Array<{ name: string; query: FleetQuery }> = [
@@ -106,7 +119,9 @@ async function main() {
       { name: 'top 10 interfaces by rate, 1 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'series', top: 10, from: now - HOUR, to: now, widthPx: 1000 } },
     ];
     const out: Array<Record<string, unknown>> = [];
-    for (const c of cases) {
+    // BENCH_FLEET_CASES=total,top: only the cases whose name contains one of these words.
+    const only = process.env.BENCH_FLEET_CASES?.split(',').filter(Boolean);
+    for (const c of cases.filter((c2) => !only || only.some((w) => c2.name.includes(w)))) {
       const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(pool) : pool, c.query); // warm-up, and the shape of the answer
       const ms: number[] = [];
       for (let i = 0; i < RUNS; i++) {
