@@ -110,6 +110,18 @@ describe('session activity', () => {
     assert.deepEqual(await env.run(runDeviceSession, input({ attempt: 4 })), { reason: 'handover', lastPointAt: undefined, points: 0 });
   });
 
+  it('hands a session over when placement moves it elsewhere (rebalance, drain: ADR 110)', async () => {
+    const handovers = new Map<number, () => void>();
+    const { deps: d, pushed } = deps(fakeProtocol(), { handovers });
+    const env = new MockActivityEnvironment();
+    const { runDeviceSession } = createSessionActivities(d);
+    const result = (await runUntil(() => env.run(runDeviceSession, input()), () => pushed.length > 0 && handovers.has(DEVICE_ID), 'the first point', () => handovers.get(DEVICE_ID)!())) as RunSessionResult;
+    assert.equal(result.reason, 'handover', 'a clean hand-over, not a failure');
+    assert.equal(result.lastPointAt, pushed[pushed.length - 1].timestamp);
+    assert.equal(d.metrics.get('session_failovers_total', { reason: 'moved' }), 1);
+    assert.equal(handovers.size, 0, 'the ended session left the hand-over map');
+  });
+
   it('confirms a workflow cancellation (pause, reconfigure) as a cancellation', async () => {
     const { deps: d, pushed } = deps(fakeProtocol());
     const env = new MockActivityEnvironment();
