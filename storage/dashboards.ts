@@ -179,6 +179,9 @@ export const FLEET_OVERVIEW_WIDGETS: WidgetSpec[] = [
   { title: 'Inbound traffic, whole fleet', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
   { title: 'Outbound traffic, whole fleet', deviceId: null, path: 'interfaces: out-octets', aggregate: 'sum', groupBy: 'all', rate: true, chart: 'stat', unit: 'bits/s', width: 4 },
   { title: 'Hottest chassis', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'all', rate: false, chart: 'stat', unit: '°C', width: 4 },
+  // Computed on the server over every interface (issue 17): a breakdown per site and the ten busiest interfaces.
+  { title: 'Inbound traffic by site', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'site', rate: true, chart: 'line', unit: 'bits/s', width: 6 },
+  { title: 'Busiest interfaces (inbound, top 10)', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'series', rate: true, chart: 'table', unit: 'bits/s', width: 6, topN: 10, topOrder: 'top' },
   { title: 'Inbound traffic by device', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'device', rate: true, chart: 'line', unit: 'bits/s', width: 12 },
   { title: 'CPU by device', deviceId: null, path: '/components/component[name=*]/cpu/utilization/state/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '%', width: 6 },
   { title: 'Temperature by device', deviceId: null, path: '/components/component[name=*]/state/temperature/instant', aggregate: 'max', groupBy: 'device', rate: false, chart: 'line', unit: '°C', width: 6 },
@@ -192,6 +195,9 @@ const SEEDED_OPENCONFIG_PATHS: Record<string, string> = {
   'interfaces: in-errors': '/interfaces/interface[name=*]/state/counters/in-errors',
 };
 
+/** Widgets of the fleet overview added after its first seed: an earlier Fleet overview nobody changed gains them (at its end). */
+const ADDED_LATER = ['Inbound traffic by site', 'Busiest interfaces (inbound, top 10)'];
+
 /** Create the fleet overview dashboard unless one with its name exists; returns its id. */
 export async function ensureFleetOverview(db: Knex): Promise<number> {
   const existing = await db('dashboards').where({ name: FLEET_OVERVIEW }).first('id');
@@ -200,6 +206,12 @@ export async function ensureFleetOverview(db: Knex): Promise<number> {
     for (const w of FLEET_OVERVIEW_WIDGETS) {
       const before = SEEDED_OPENCONFIG_PATHS[w.path];
       if (before) await db('widgets').where({ dashboard_id: existing.id, title: w.title, path: before }).update({ path: w.path });
+    }
+    // Only while it holds exactly the earlier seed's widgets: a dashboard someone edited (or these widgets deleted) stays as it is.
+    const titles = ((await db('widgets').where({ dashboard_id: existing.id }).select('title')) as Array<{ title: string }>).map((r) => r.title).sort();
+    const earlier = FLEET_OVERVIEW_WIDGETS.filter((x) => !ADDED_LATER.includes(x.title)).map((x) => x.title).sort();
+    if (titles.join('\n') === earlier.join('\n')) {
+      for (const w of FLEET_OVERVIEW_WIDGETS.filter((x) => ADDED_LATER.includes(x.title))) await addWidget(db, existing.id, w);
     }
     return existing.id;
   }

@@ -97,7 +97,7 @@ describe('web: fleet widgets across models', () => {
   it('seeds the Fleet overview with metrics, and moves an earlier seed to them', async () => {
     const id = await ensureFleetOverview(tdb.db);
     const paths = (await listWidgets(tdb.db, id)).filter((w) => w.title.includes('traffic')).map((w) => w.path);
-    assert.deepEqual(paths, ['interfaces: in-octets', 'interfaces: out-octets', 'interfaces: in-octets']);
+    assert.deepEqual(paths, ['interfaces: in-octets', 'interfaces: out-octets', 'interfaces: in-octets', 'interfaces: in-octets']);
     await tdb.db('widgets').where({ dashboard_id: id, title: 'Inbound traffic, whole fleet' }).update({ path: OC('*') });
     await ensureFleetOverview(tdb.db);
     const after = await tdb.db('widgets').where({ dashboard_id: id, title: 'Inbound traffic, whole fleet' }).first('path');

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { migrateLatest, migrateUpTo } from '../../migrations/index';
-import { addWidget, listWidgets, type WidgetRow } from '../../storage/dashboards';
+import { FLEET_OVERVIEW, FLEET_OVERVIEW_WIDGETS, addWidget, ensureFleetOverview, listWidgets, type WidgetRow } from '../../storage/dashboards';
 import { queryFleet } from '../../query/fleet-query';
 import { fleetLastValues, widgetQuery } from '../../web/app/lib/widget-query';
 
@@ -62,6 +62,23 @@ describe('web: widgets on the fleet query model', () => {
     await assert.rejects(tdb.db('widgets').insert({ dashboard_id: dashboardId, title: 'bad group', path: PATH, group_by: 'interface name' }), /check constraint/);
     await assert.rejects(tdb.db('widgets').insert({ dashboard_id: dashboardId, title: 'bad n', path: PATH, top_n: 0 }), /check constraint/);
     await assert.rejects(tdb.db('widgets').insert({ dashboard_id: dashboardId, title: 'bad order', path: PATH, top_order: 'middle' }), /check constraint/);
+  });
+
+  it('an earlier seeded Fleet overview gains the per-site and top-10 widgets once; an edited one is left alone', async () => {
+    const added = ['Inbound traffic by site', 'Busiest interfaces (inbound, top 10)'];
+    const [{ id }] = await tdb.db('dashboards').insert({ name: FLEET_OVERVIEW, time_range: '15m', live: true }).returning('id');
+    for (const w of FLEET_OVERVIEW_WIDGETS.filter((x) => !added.includes(x.title))) await addWidget(tdb.db, id, w);
+    assert.equal(await ensureFleetOverview(tdb.db), id);
+    await ensureFleetOverview(tdb.db);
+    const titles = (await listWidgets(tdb.db, id)).map((w) => w.title);
+    assert.deepEqual(titles.slice(-2), added);
+    assert.equal(titles.length, FLEET_OVERVIEW_WIDGETS.length, 'added once');
+    const top = (await listWidgets(tdb.db, id)).find((w) => w.title === added[1])!;
+    assert.deepEqual([top.aggregate, top.group_by, top.top_n, top.top_order, top.chart], ['sum', 'series', 10, 'top', 'table']);
+    // Someone removed the table: it stays removed.
+    await tdb.db('widgets').where({ id: top.id }).delete();
+    await ensureFleetOverview(tdb.db);
+    assert.equal((await listWidgets(tdb.db, id)).length, FLEET_OVERVIEW_WIDGETS.length - 1);
   });
 
   describe('computed on the server', () => {

@@ -4,7 +4,7 @@
  * grouping and top/bottom N, list keys suggested from paths, and an answer's chart rows.
  */
 import assert from 'node:assert/strict';
-import { fleetLastValues, fleetRows, isServerAggregated, listKeysOf, widgetQuery, type WidgetQueryFields } from '../../web/app/lib/widget-query';
+import { fleetLastValues, fleetRows, groupLabel, isServerAggregated, listKeysOf, widgetQuery, type WidgetQueryFields } from '../../web/app/lib/widget-query';
 import { WidgetForm, widgetFormInput } from '../../web/app/lib/widget-form';
 
 const widget = (w: Partial<WidgetQueryFields>): WidgetQueryFields => ({ device_id: null, path: 'interfaces: in-octets', aggregate: 'none', group_by: 'series', rate: true, top_n: null, top_order: 'top', ...w });
@@ -53,6 +53,13 @@ describe('web: widgets on the fleet query model', () => {
     );
   });
 
+  it('a series group is labelled by its device and key values', () => {
+    assert.equal(groupLabel('sw-1 /interfaces/interface[name=Ethernet1]/state/counters/in-octets', 'series'), 'sw-1 Ethernet1');
+    assert.equal(groupLabel('sw-1 /interfaces/interface[name=Ethernet1]/subinterfaces/subinterface[index=0]/state/in-octets', 'series'), 'sw-1 Ethernet1 0');
+    assert.equal(groupLabel('sw-1 /system/state/up', 'series'), 'sw-1 /system/state/up');
+    assert.equal(groupLabel('ams', 'site'), 'ams');
+  });
+
   it('list keys of the collected paths, each once', () => {
     assert.deepEqual(listKeysOf(['/interfaces/interface[name=*]/state/counters/in-octets', '/interfaces/interface[name=Ethernet1]/subinterfaces/subinterface[index=0]/state/x', '/components/component[name=*]/state/temperature/instant', '/system/state/up']), [
       'interface[name]',
@@ -63,6 +70,7 @@ describe('web: widgets on the fleet query model', () => {
 
   it('an answer as chart rows: scaled, a run of empty steps one gap row, incomplete steps left out', () => {
     const answer = {
+      groupBy: 'site',
       groups: [
         { key: 'site-a', series: 2, mean: 2, points: [1, null, null, 3, 4, 5].map((v, i) => ({ t: i * 1000, v })) },
         { key: 'site-b', series: 1, mean: 1, points: [1, 1, 1, 1, 1, null].map((v, i) => ({ t: i * 1000, v })) },

@@ -222,9 +222,11 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       }
       setStatus('live');
       // A live chart shows the selected window, not just the data received: it slides with the clock.
+      // (A single stat has no time axis to slide.)
+      const slides = hasSignal(view, X_FROM);
       const slide = () => {
         const now = Date.now();
-        view.signal(X_FROM, now - windowMs).signal(X_TO, now).run();
+        if (slides) view.signal(X_FROM, now - windowMs).signal(X_TO, now).run();
         statsSoon();
       };
       slide();

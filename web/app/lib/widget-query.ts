@@ -41,6 +41,19 @@ export function widgetQuery(w: WidgetQueryFields): WidgetQuery {
   return q;
 }
 
+/**
+ * A group's label as charts and tables show it: a series (`<device> <path>`) becomes its
+ * device and the path's key values (`sw-1 Ethernet1`; the path when it has none), other
+ * groups keep their key.
+ */
+export function groupLabel(key: string, groupBy: string | null): string {
+  if (groupBy !== 'series') return key;
+  const space = key.indexOf(' ');
+  if (space < 0) return key;
+  const values = [...key.slice(space + 1).matchAll(/\[[^=\]]+=([^\]]*)\]/g)].map((m) => m[1]);
+  return values.length > 0 ? `${key.slice(0, space)} ${values.join(' ')}` : key;
+}
+
 /** How far behind now an aggregated live chart draws: steps newer than this may still miss series that report every 10 s. */
 export const LIVE_COMPLETE_LAG_MS = 15_000;
 
@@ -49,9 +62,10 @@ export const LIVE_COMPLETE_LAG_MS = 15_000;
  * widget's unit, a run of empty steps as one null row (a gap), steps at or after
  * `completeBefore` left out (not every series has reported them yet: a total would dip).
  */
-export function fleetRows(result: Pick<FleetResult, 'groups'>, scale: number, completeBefore = Infinity): Row[] {
+export function fleetRows(result: Pick<FleetResult, 'groups' | 'groupBy'>, scale: number, completeBefore = Infinity): Row[] {
   const rows: Row[] = [];
-  for (const g of result.groups) {
+  for (const group of result.groups) {
+    const g = { ...group, key: groupLabel(group.key, result.groupBy) };
     let gap = false;
     for (const p of g.points) {
       if (p.t >= completeBefore) break;
@@ -68,11 +82,11 @@ export function fleetRows(result: Pick<FleetResult, 'groups'>, scale: number, co
 }
 
 /** Each group's newest value before `completeBefore` (scaled) with its time: a top-N table's rows, in the answer's order. */
-export function fleetLastValues(result: Pick<FleetResult, 'groups'>, scale: number, completeBefore = Infinity): Array<{ label: string; value: number | null; at: number | null; mean: number | null }> {
+export function fleetLastValues(result: Pick<FleetResult, 'groups' | 'groupBy'>, scale: number, completeBefore = Infinity): Array<{ label: string; value: number | null; at: number | null; mean: number | null }> {
   return result.groups.map((g) => {
     let last: { t: number; v: number } | undefined;
     for (const p of g.points) if (p.t < completeBefore && p.v !== null) last = { t: p.t, v: p.v };
-    return { label: g.key, value: last ? last.v * scale : null, at: last?.t ?? null, mean: g.mean === null ? null : g.mean * scale };
+    return { label: groupLabel(g.key, result.groupBy), value: last ? last.v * scale : null, at: last?.t ?? null, mean: g.mean === null ? null : g.mean * scale };
   });
 }
 
