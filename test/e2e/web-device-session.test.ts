@@ -74,7 +74,7 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
     const prev = new Date(lastSeen - 60_000).toISOString().slice(11, 16);
     assert.match(line, new RegExp(`^No data since (${hhmm}|${prev}) UTC — .+ · retry \\d+ in \\d+ s`), line);
     assert.match(await page.getByTestId('session-state').innerText(), /backoff|connecting/);
-    assert.match(await page.getByTestId('last-error-when').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ s ago\)/, 'the error says when it happened');
+    assert.match(await page.getByTestId('last-error-when').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\)/, 'the error says when it happened (in the page zone, named: ADR 125)');
     // Its charts draw the gap as open up to now.
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg text')].some((t) => (t.textContent ?? '').startsWith('No data since')), null, { timeout: 20_000 });
     // Rows turn stale once the counters are older than three intervals (30 s floor).
