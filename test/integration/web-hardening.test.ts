@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { call, cookieFrom, createTestUser, routeRequest } from '../../testkit/web-auth';
 import { until as waitUntil } from '../../testkit/until';
+import { overrideEnv } from '../../testkit/process-env';
 
 const ENV = {
   WEB_SIGNIN_FREE_FAILURES: '2',
@@ -54,7 +55,7 @@ const pointsOf = (text: string): LivePoint[] =>
 describe('web hardening (issue 14)', function () {
   this.timeout(120_000);
   let tdb: TestDatabase;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
   let routes: {
     login: typeof import('../../web/app/routes/login');
     setup: typeof import('../../web/app/routes/setup');
@@ -80,10 +81,7 @@ describe('web hardening (issue 14)', function () {
 
   before(async () => {
     tdb = await createTestDatabase('web_hardening');
-    for (const [k, v] of Object.entries({ ...ENV, DATABASE_URL: tdb.url, SECRETS_KEY: TEST_SECRETS_KEY, SESSION_SECRET: 'web-hardening-test-session-secret' })) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
+    restoreEnv = overrideEnv({ ...ENV, DATABASE_URL: tdb.url, SECRETS_KEY: TEST_SECRETS_KEY, SESSION_SECRET: 'web-hardening-test-session-secret' });
     await resetContext();
     routes = {
       login: await import('../../web/app/routes/login'),
@@ -102,10 +100,7 @@ describe('web hardening (issue 14)', function () {
 
   after(async () => {
     await resetContext();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv?.();
     await tdb?.drop();
   });
 

@@ -11,6 +11,7 @@ import { runQueryCommand } from '../../scripts/ctl-query';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { TEST_ORIGIN, call, cookieFrom, createTestUser, routeRequest } from '../../testkit/web-auth';
+import { overrideEnv } from '../../testkit/process-env';
 
 const ENV = { WEB_QUERY_MAX_POINTS: '20000', TEMPORAL_ADDRESS: '127.0.0.1:1' };
 const IN = (d: string) => `/interfaces/interface[name=${d}]/state/counters/in-octets`;
@@ -19,7 +20,7 @@ const NOW = Math.floor(Date.now() / 60_000) * 60_000;
 describe('web: POST /api/query (fleet queries)', function () {
   this.timeout(60_000);
   let tdb: TestDatabase;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
   let api: typeof import('../../web/app/routes/api.query');
   let cookie: string;
 
@@ -35,10 +36,7 @@ describe('web: POST /api/query (fleet queries)', function () {
 
   before(async () => {
     tdb = await createTestDatabase('web_query_api');
-    for (const [k, v] of Object.entries({ ...ENV, DATABASE_URL: tdb.url, SECRETS_KEY: TEST_SECRETS_KEY, SESSION_SECRET: 'web-query-api-test-secret' })) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
+    restoreEnv = overrideEnv({ ...ENV, DATABASE_URL: tdb.url, SECRETS_KEY: TEST_SECRETS_KEY, SESSION_SECRET: 'web-query-api-test-secret' });
     await resetContext();
     api = await import('../../web/app/routes/api.query');
     const login = await import('../../web/app/routes/login');
@@ -60,10 +58,7 @@ describe('web: POST /api/query (fleet queries)', function () {
 
   after(async () => {
     await resetContext();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv?.();
     await tdb?.drop();
   });
 
