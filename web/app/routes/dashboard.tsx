@@ -68,8 +68,10 @@ export async function loader({ request, params }: Route.LoaderArgs) {
           lastValues = fleetLastValues(answer, unitScale(w.unit, w.path), Date.now() - LIVE_COMPLETE_LAG_MS).map((r, i) => ({ id: i, label: r.label, value: r.value, at: r.at, stale: r.at === null }));
         }
         if (series.length > 0 && w.chart === 'state-timeline') {
-          const byId = await numericChangesInWindow(db, series.map((s) => s.id), window.from, window.to);
-          states = series.slice(0, 50).map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
+          // At most 50 rows of bands, as for text leaves.
+          const shown = series.slice(0, 50);
+          const byId = await numericChangesInWindow(db, shown.map((s) => s.id), window.from, window.to);
+          states = shown.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
         }
         if (series.length > 0 && !query && w.chart === 'table') {
           const { rows } = await newestValues(db, 'samples', series.map((s) => s.id), 2);
