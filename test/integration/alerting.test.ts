@@ -227,4 +227,30 @@ describe('alerting: rule workflows and webhook delivery', function () {
     assert.deepEqual([...receiver.deduplicated(rule.id).values()].map((a) => a.body.status), ['firing']);
     assert.equal((await getAlertRule(tdb.db, rule.id))!.severity, 'warning');
   });
+
+  it('an absence rule fires for a device silent past silentMs and resolves when it stores again', async () => {
+    await tdb.db('alert_rules').update({ enabled: false });
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: temporalAddress() }),
+      namespace,
+      taskQueue: TASK_QUEUES.control,
+      workflowBundle: bundle,
+      activities: createAlertActivities({ db: tdb.db, pool: tdb.pool, ring, client }),
+    });
+    const rule = await createAlertRule(tdb.db, { name: 'cpu silent', spec: { kind: 'absence', path: PATH, silentMs: 3000 }, intervalMs: 1000 });
+    const instance = async () => (await alertRuleStatus(client, rule.id))?.instances.find((i) => i.key === 'leaf-alert');
+    await worker.runUntil(async () => {
+      await store(42);
+      await startAlertRule(client, rule);
+      await until('the rule to fire once the device is silent for 3 s', async () => (await instance())?.state === 'firing', 60_000, 100);
+      const fired = (await instance())!;
+      assert.ok(fired.value! >= 3, `silent for ${fired.value} s when it fired`);
+      await store(43);
+      await until('the rule to resolve after a new sample', async () => (await recentAlertTransitions(tdb.db, 10, rule.id)).some((t) => t.transition === 'resolved'), 60_000, 100);
+      await stopAlertRule(client, rule.id, 'test over');
+      await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result();
+    });
+    // Oldest first: fired while silent, resolved by the new sample (a later silence may fire again).
+    assert.deepEqual((await recentAlertTransitions(tdb.db, 10, rule.id)).reverse().slice(0, 2).map((t) => t.transition), ['firing', 'resolved']);
+  });
 });
