@@ -41,11 +41,11 @@ function stats(ms: number[]) {
 
 const since = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 
-/** BENCH_EXPLAIN=1: a pool that prints the plan (EXPLAIN ANALYZE) of the fleet statement before running it. */
+/** BENCH_EXPLAIN=1: a pool that prints the plans (EXPLAIN ANALYZE) of the fleet statements before running them. */
 function explaining(pool: Queryable): Queryable {
   return {
     async query<R>(text: string, values?: unknown[]) {
-      if (text.startsWith('WITH m AS')) {
+      if (/^(WITH|SELECT .* FROM samples_1m)/s.test(text)) {
         const plan = await pool.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
         console.log(plan.rows.map((r) => Object.values(r)[0]).join('\n'));
       }
@@ -57,8 +57,8 @@ function explaining(pool: Queryable): Queryable {
 async function main() {
   const scratch = await scratchDatabase('bench_fleet_query');
   const db = createKnex(scratch.url, 2);
-  const pool = createPool(scratch.url, 4);
-  if (process.env.BENCH_JIT === 'off') pool.on('connect', (client) => void client.query('SET jit = off'));
+  // BENCH_JIT=off: the query connections start with jit = off (a libpq `options` parameter).
+  const pool = createPool(process.env.BENCH_JIT === 'off' ? `${scratch.url}${scratch.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jit=off')}` : scratch.url, 4);
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const now = Math.floor(Date.now() / HOUR) * HOUR;

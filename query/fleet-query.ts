@@ -300,19 +300,17 @@ async function fleetRatesPlan(
     [ids, [...groupOfDevice.keys()]],
   );
   if (shapes.rows.some((r) => r.total !== r.matched)) return undefined;
-  // The rollup's newest bucket near the end of the fast part (rows past it are raw samples to the statement).
-  const near = until - FLEET_RATE_GAP_MS - MINUTE_MS;
-  let newest = await db.query<{ ms: number | null }>(
-    `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
-    [ids, near],
-  );
-  if (newest.rows[0]?.ms === null || newest.rows[0]?.ms === undefined) {
-    newest = await db.query(`SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`, [
-      ids,
-      from - FLEET_RATE_GAP_MS,
-    ]);
+  // The rollup's newest bucket of these series, looked for near the end of the fast part first (rows past it are raw samples to the statement).
+  let newest: number | null = null;
+  for (const since of [until - FLEET_RATE_GAP_MS - MINUTE_MS, from - FLEET_RATE_GAP_MS]) {
+    const res = await db.query<{ ms: number | null }>(
+      `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
+      [ids, since],
+    );
+    newest = res.rows[0]?.ms ?? null;
+    if (newest !== null) break;
   }
-  const tailFrom = newest.rows[0]?.ms === null || newest.rows[0]?.ms === undefined ? -Infinity : Number(newest.rows[0].ms) + MINUTE_MS;
+  const tailFrom = newest === null ? -Infinity : Number(newest) + MINUTE_MS;
   until = Math.min(until, tailFrom - FLEET_RATE_GAP_MS);
   if (!(until > from)) return undefined;
   return {
