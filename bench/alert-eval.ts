@@ -1,0 +1,111 @@
+/**
+ * Alert evaluation benchmark (issue 18; not part of the test run): what evaluating alert
+ * rules costs over a fleet of 10,000 series (1,000 devices × 10 interfaces, 10 sites,
+ * 10 minutes of 10-second counter samples), through the same activity the rule workflows
+ * call (activities/alerts.ts evaluateAlertRule), one evaluation after another:
+ *  - threshold: rate of in-octets over every interface, max by site (10 instances), 1 min window;
+ *  - threshold: the same grouped by interface[name] (10 instances);
+ *  - absence: newest sample of every series, per device (1,000 instances).
+ * Prints each kind's median and p95 per evaluation and what 1,000 rules of that kind at a
+ * 1-minute interval would ask of the database (evaluations per second × median), then
+ * writes bench/results/alert-eval-<time>.json.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:54329/switch_telemetry node --import tsx bench/alert-eval.ts
+ *
+ * Works in a scratch database next to DATABASE_URL's (native mode), dropped at the end.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { createAlertActivities } from '../activities/alerts';
+import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
+import { migrateLatest } from '../migrations/index';
+import { createKnex, createPool } from '../storage/pool';
+import { parseKeyring } from '../storage/secrets';
+import { scratchDatabase } from './support/scratch';
+
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
+const INTERFACES = 10;
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const RULES = 1000;
+const INTERVAL_S = 60;
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
+}
+
+async function main() {
+  const scratch = await scratchDatabase('bench_alerts');
+  const db = createKnex(scratch.url, 4);
+  const pool = createPool(scratch.url, 4);
+  try {
+    await migrateLatest(db, { storageTimescaledb: 'off' });
+    let started = performance.now();
+    await pool.query(
+      `INSERT INTO devices (name, protocol, host, port, site)
+       SELECT 'dev-' || lpad(g::text, 4, '0'), 'gnmi', '127.0.0.1', 1, 'site-' || (g % 10) FROM generate_series(1, $1::int) g`,
+      [DEVICES],
+    );
+    await pool.query(
+      `INSERT INTO series (device_id, path, kind)
+       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
+         FROM devices d CROSS JOIN generate_series(1, $1::int) i`,
+      [INTERFACES],
+    );
+    await pool.query(
+      `INSERT INTO samples (time, series_id, value)
+       SELECT now() - make_interval(secs => t * 10), s.id, (600 - t) * 12500.0 * (1 + s.id % 7)
+         FROM series s CROSS JOIN generate_series(0, 59) t`,
+    );
+    await pool.query('ANALYZE devices; ANALYZE series; ANALYZE samples');
+    const series = Number((await pool.query('SELECT count(*) AS n FROM series')).rows[0].n);
+    const rows = Number((await pool.query('SELECT count(*) AS n FROM samples')).rows[0].n);
+    console.log(`seeded ${DEVICES} devices, ${series.toLocaleString('en')} series, ${rows.toLocaleString('en')} samples in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const acts = createAlertActivities({ db, pool, ring: parseKeyring(`1:${Buffer.alloc(32, 1).toString('base64')}`), client: {} as Client });
+    const rule = (spec: AlertSpec): AlertRuleDefinition => ({ id: 1, name: 'bench', spec, severity: 'warning', forMs: 0, intervalMs: INTERVAL_S * 1000, labels: {}, contactPointId: null, enabled: true, version: 1 });
+    const PATH = '/interfaces/interface[name=*]/state/counters/in-octets';
+    const kinds: Record<string, AlertRuleDefinition> = {
+      'threshold rate max by site': rule({ kind: 'threshold', path: PATH, rate: true, agg: 'max', groupBy: 'site', op: '>', threshold: 1e9, windowMs: 60_000 }),
+      'threshold rate sum by interface[name]': rule({ kind: 'threshold', path: PATH, rate: true, agg: 'sum', groupBy: 'interface[name]', op: '>', threshold: 1e12, windowMs: 60_000 }),
+      'absence per device': rule({ kind: 'absence', path: PATH, silentMs: 120_000 }),
+    };
+    const results: Record<string, unknown> = {};
+    for (const [name, r] of Object.entries(kinds)) {
+      const first = await acts.evaluateAlertRule(r); // warm-up
+      const ms: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t = performance.now();
+        await acts.evaluateAlertRule(r);
+        ms.push(performance.now() - t);
+      }
+      const s = stats(ms);
+      // 1,000 such rules at a 1-minute interval: evaluations per second × cost of one = busy seconds per second.
+      const load = +((RULES / INTERVAL_S) * (s.medianMs / 1000)).toFixed(2);
+      results[name] = { ...s, instances: first.observations.length, firing: first.observations.filter((o) => o.active).length, busySecondsPerSecondFor1000RulesEveryMinute: load };
+      console.log(`${name.padEnd(40)} median ${s.medianMs} ms, p95 ${s.p95Ms} ms, ${first.observations.length} instances; 1,000 such rules every minute ≈ ${load} s of evaluation per second`);
+    }
+    const result = {
+      benchmark: 'alert-eval',
+      at: new Date().toISOString(),
+      server: (await pool.query('SHOW server_version')).rows[0].server_version,
+      fleet: { devices: DEVICES, series, samples: rows, sampleIntervalS: 10, sites: 10 },
+      runs: RUNS,
+      kinds: results,
+    };
+    const out = path.resolve(import.meta.dirname, 'results', `alert-eval-${result.at.replace(/[:.]/g, '-')}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  } finally {
+    await pool.end();
+    await db.destroy();
+    await scratch.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
