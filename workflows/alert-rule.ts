@@ -54,7 +54,8 @@ class AlertRule {
   private inflight = 0;
   private wake = false;
   private stopReason?: string;
-  private readonly acts: Pick<AlertActivities, 'evaluateAlertRule' | 'recordAlertState'>;
+  private readonly evaluate: Pick<AlertActivities, 'evaluateAlertRule'>;
+  private readonly record: Pick<AlertActivities, 'recordAlertState'>;
   private readonly delivery: Pick<AlertActivities, 'deliverAlertNotification'>;
 
   constructor(private readonly input: AlertRuleWorkflowInput) {
@@ -64,10 +65,17 @@ class AlertRule {
     this.silencedUntil = input.carried?.silencedUntil;
     this.silencedBy = input.carried?.silencedBy;
     this.evaluations = input.carried?.evaluations ?? 0;
-    this.acts = proxyActivities<AlertActivities>({
+    // An evaluation that keeps failing is reported (current details) and tried again at the next interval.
+    this.evaluate = proxyActivities<AlertActivities>({
       taskQueue: TASK_QUEUES.control,
       startToCloseTimeout: '1 minute',
-      retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['RULE_INVALID'] },
+    });
+    // Recording is idempotent and must happen before any delivery: retried until the database answers.
+    this.record = proxyActivities<AlertActivities>({
+      taskQueue: TASK_QUEUES.control,
+      startToCloseTimeout: '1 minute',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
     });
     this.delivery = proxyActivities<AlertActivities>({
       taskQueue: TASK_QUEUES.control,
@@ -173,7 +181,7 @@ class AlertRule {
     let silences: SilenceMatcher[][] = [];
     let result: ReturnType<typeof stepAlerts>;
     try {
-      const ev = await this.acts.evaluateAlertRule(rule);
+      const ev = await this.evaluate.evaluateAlertRule(rule);
       silences = ev.silences;
       result = stepAlerts(this.instances, ev.observations, { ruleId: rule.id, now: Date.now(), forMs: rule.forMs, keepResolvedMs: this.opts.keepResolvedMs });
       this.lastError = undefined;
@@ -199,7 +207,7 @@ class AlertRule {
   /** Record the instances and transitions, then deliver the unsilenced ones in the background. */
   private async apply(transitions: AlertTransition[], silences: SilenceMatcher[][]): Promise<void> {
     const marked = transitions.map((t) => ({ ...t, silenced: this.silenced() || silences.some((m) => matchesAll(m, t.labels)) }));
-    await this.acts.recordAlertState({ ruleId: this.rule.id, instances: Object.values(this.instances), transitions: marked });
+    await this.record.recordAlertState({ ruleId: this.rule.id, instances: Object.values(this.instances), transitions: marked });
     const contactPointId = this.rule.contactPointId;
     if (contactPointId !== null) {
       for (const t of marked) if (!t.silenced) void this.deliver(t, contactPointId);
