@@ -137,7 +137,8 @@ export async function resolveFleetSeries(db: Queryable, path: string, deviceIds:
   if (isMetricName(path) && !findMetric(path)) throw new QueryRefusedError(`Unknown metric ${path}; known: ${[...METRICS.keys()].join(', ')}`);
   const regexes = modelPaths(path).map((m) => compilePathPattern(m.pattern).regex);
   const res = await db.query<{ id: string; device_id: number; path: string; name: string; site: string | null; protocol: string }>(
-    `WITH m AS (
+    // MATERIALIZED: each path is matched once (inlined, the patterns were matched again for the window function).
+    `WITH m AS MATERIALIZED (
        SELECT s.id, s.device_id, s.path, d.name, d.site, d.protocol,
               (SELECT min(r.i) FROM unnest($1::text[]) WITH ORDINALITY AS r(re, i) WHERE s.path ~ r.re) AS model
          FROM series s JOIN devices d ON d.id = s.device_id
