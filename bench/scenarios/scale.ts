@@ -36,7 +36,7 @@ export interface ScaleStep {
   simulatorCpuPercent: number;
   /** Median of the collector's RSS samples (every 5 s) over the hold. */
   collectorRssMiB: number;
-  /** RSS growth from the previous step (or from no session) divided by the sessions added. */
+  /** RSS growth from the previous step (or from no session) divided by the sessions streaming that were added (not the sessions asked for: a ramp may not finish). */
   collectorRssKiBPerAddedSession: number;
   heartbeatRequestsPerSessionPerMinute: number;
   eventLoopDelayP99MaxMs: number;
@@ -94,7 +94,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const rss = percentile(rssSamples.length ? rssSamples : [rssBytes(collector.child.pid!)], 50);
     const restartReasons = reattempts > 0 ? await whyRestarted(sys, ids, t0) : {};
     if (reattempts > 0) process.stderr.write(`  re-attempts during the hold, by what the workflows recorded: ${JSON.stringify(restartReasons)}\n`);
-    const added = target - (done.at(-1)?.sessions ?? 0);
+    const added = Math.max(1, streaming - (done.at(-1)?.streamingAfterRamp ?? 0));
     done.push({
       sessions: ids.length,
       streamingAfterRamp: streaming,
@@ -131,8 +131,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectorIdleRssMiB: round(idleRss / 2 ** 20, 1),
     /** Growth from no session to the last step, divided by its sessions. */
     collectorRssKiBPerSession: round((last.collectorRssMiB * 1024 - idleRss / 1024) / last.sessions, 1),
-    /** Growth between the first and the last step per session added (fixed costs that arrive with the first points left out); the first step's figure when there is one step. */
-    collectorRssKiBPerSessionSlope: done.length > 1 ? round(((last.collectorRssMiB - done[0].collectorRssMiB) * 1024) / (last.sessions - done[0].sessions), 1) : done[0].collectorRssKiBPerAddedSession,
+    /** Growth between the first and the last step per streaming session added (fixed costs that arrive with the first points left out); the first step's figure when there is one step. */
+    collectorRssKiBPerSessionSlope: done.length > 1 ? round(((last.collectorRssMiB - done[0].collectorRssMiB) * 1024) / Math.max(1, last.streamingAfterRamp - done[0].streamingAfterRamp), 1) : done[0].collectorRssKiBPerAddedSession,
     /** RecordActivityTaskHeartbeat requests the Temporal server received during the last hold. */
     heartbeatRequestsPerSessionPerMinute: last.heartbeatRequestsPerSessionPerMinute,
     eventLoopDelayP99MaxMs: last.eventLoopDelayP99MaxMs,
