@@ -14,8 +14,8 @@
  * would write for 1 s samples), which native mode allows and keeps seeding to minutes;
  * then one maintenance run (timed) computes the pre-aggregated fleet rates (ADR 145) from
  * them. BENCH_FLEET_RATES=off leaves those out (the statement over the rollup answers
- * everything: the figures before ADR 145); BENCH_JIT=off sets jit = off on the query
- * connections.
+ * everything: the figures before ADR 145); BENCH_JIT=off runs the queries on connections
+ * with jit = off, BENCH_JIT=both each case both ways.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,8 +57,11 @@ function explaining(pool: Queryable): Queryable {
 async function main() {
   const scratch = await scratchDatabase('bench_fleet_query');
   const db = createKnex(scratch.url, 2);
-  // BENCH_JIT=off: the query connections start with jit = off (a libpq `options` parameter).
-  const pool = createPool(process.env.BENCH_JIT === 'off' ? `${scratch.url}${scratch.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jit=off')}` : scratch.url, 4);
+  const pool = createPool(scratch.url, 4);
+  // BENCH_JIT=off: the queries run on connections that start with jit = off (a libpq `options` parameter); both: each case both ways.
+  const jitOff = createPool(`${scratch.url}${scratch.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jit=off')}`, 4);
+  const pools: Array<[string, Queryable]> =
+    process.env.BENCH_JIT === 'off' ? [['', jitOff]] : process.env.BENCH_JIT === 'both' ? [['', pool], [' (jit off)', jitOff]] : [['', pool]];
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const now = Math.floor(Date.now() / HOUR) * HOUR;
@@ -121,27 +124,30 @@ async function main() {
     const out: Array<Record<string, unknown>> = [];
     // BENCH_FLEET_CASES=total,top: only the cases whose name contains one of these words.
     const only = process.env.BENCH_FLEET_CASES?.split(',').filter(Boolean);
-    for (const c of cases.filter((c2) => !only || only.some((w) => c2.name.includes(w)))) {
-      const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(pool) : pool, c.query); // warm-up, and the shape of the answer
-      const ms: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        const s = performance.now();
-        await queryFleet(pool, c.query);
-        ms.push(performance.now() - s);
+    const chosen = cases.filter((c2) => !only || only.some((w) => c2.name.includes(w)));
+    for (const [suffix, queries] of pools) {
+      for (const c of chosen) {
+        const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(queries) : queries, c.query); // warm-up, and the shape of the answer
+        const ms: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const s = performance.now();
+          await queryFleet(queries, c.query);
+          ms.push(performance.now() - s);
+        }
+        const budget = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000);
+        const row = {
+          case: c.name + suffix,
+          ...stats(ms),
+          resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
+          series: first.seriesCount,
+          groups: first.groups.length,
+          pointsPerGroup: first.groups[0]?.points.length ?? 0,
+          estimatedPoints: budget.points,
+          withinApiBudget: budget.points <= MAX_POINTS,
+        };
+        out.push(row);
+        console.log(JSON.stringify(row));
       }
-      const budget = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000);
-      const row = {
-        case: c.name,
-        ...stats(ms),
-        resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
-        series: first.seriesCount,
-        groups: first.groups.length,
-        pointsPerGroup: first.groups[0]?.points.length ?? 0,
-        estimatedPoints: budget.points,
-        withinApiBudget: budget.points <= MAX_POINTS,
-      };
-      out.push(row);
-      console.log(JSON.stringify(row));
     }
     const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), cases: out };
     fs.mkdirSync(RESULTS, { recursive: true });
@@ -150,6 +156,7 @@ async function main() {
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
     await pool.end();
+    await jitOff.end();
     await db.destroy();
     await scratch.drop();
   }
