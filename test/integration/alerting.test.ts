@@ -30,6 +30,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { TEST_SECRETS_KEY, processEnv, spawnEntry } from '../support/system';
 import { startWebhookReceiver } from '../support/webhook-receiver';
+import { recordHistories } from '../support/histories';
 
 const SECRET = 'receiver-shared-secret';
 const PATH = '/system/cpu/utilization';
@@ -109,8 +110,10 @@ describe('alerting: rule workflows and webhook delivery', function () {
       await until('the resolved notification', async () => receiver.deduplicated(rule.id).size === 2, 60_000, 100);
       await until('the delivery recorded', async () => (await recentAlertTransitions(tdb.db, 10, rule.id)).every((t) => t.deliveredAt !== null), 30_000, 100);
       await stopAlertRule(client, rule.id, 'test over');
-      await client.workflow.getHandle(`alert-rule/${rule.id}`).result();
+      await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result();
     });
+    // For the replay test (test/unit/session-replay.test.ts): RECORD_HISTORIES=1.
+    await recordHistories(client, [alertRuleWorkflowId(rule.id)], 'alert-rule-threshold');
     const got = [...receiver.deduplicated(rule.id).values()];
     assert.deepEqual(got.map((a) => a.body.status), ['firing', 'resolved']);
     for (const a of got) {
@@ -221,6 +224,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
       await stopAlertRule(client, rule.id, 'test over');
       await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result(); // every delivery in flight has finished
     });
+    await recordHistories(client, [alertRuleWorkflowId(rule.id)], 'alert-rule-session-edit-silence');
     const resolved = (await recentAlertTransitions(tdb.db, 10, rule.id)).find((t) => t.transition === 'resolved')!;
     assert.equal(resolved.silenced, true);
     assert.deepEqual(await deliveryAttempts(tdb.db, resolved.idempotencyKey), [], 'a silenced transition is not delivered');
