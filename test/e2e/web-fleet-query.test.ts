@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { startWebStack, type WebStack } from '../support/browser-rig';
 import { ensureFleetOverview, listWidgets } from '../../storage/dashboards';
 import { formatValue } from '../../web/app/lib/format';
+import { SAMPLES_CHANNEL } from '../../core/names';
 
 const OCTETS = (i: number) => `/interfaces/interface[name=Ethernet${i}]/state/counters/in-octets`;
 const DEVICES = [
@@ -27,11 +28,14 @@ describe('web: Fleet overview computed on the server (fleet queries)', function 
   let stack: WebStack;
   let page: Page;
   const requested: string[] = [];
+  /** Write every interface's counter at these times and ring the ingest doorbell. */
+  let writeTicks: (at: number[]) => Promise<void>;
 
   before(async () => {
     stack = await startWebStack({ database: 'e2e_fleet_query', adminEmail: 'fleet-query@example.test' });
     page = stack.page;
     const { tdb } = stack;
+    const seriesIds: Array<{ id: number; rate: number }> = [];
     // Counters every 10 s for the last 14 minutes, the newest 20 s ago (complete: the charts leave out the last 15 s).
     const newest = Math.floor((Date.now() - 20_000) / 10_000) * 10_000;
     const times = Array.from({ length: 84 }, (_, k) => newest - (83 - k) * 10_000);
@@ -39,15 +43,19 @@ describe('web: Fleet overview computed on the server (fleet queries)', function 
       const [{ id: deviceId }] = await tdb.db('devices').insert({ name: dev.name, site: dev.site, protocol: 'gnmi', host: '127.0.0.1', port: 9, enabled: false }).returning('id');
       for (let i = 1; i <= IFACES; i++) {
         const [{ id }] = await tdb.db('series').insert({ device_id: deviceId, path: OCTETS(i), kind: 'number' }).returning('id');
-        await tdb.pool.query(`INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t / 1000.0), $1, (t - $3::float8) / 1000 * $4 FROM unnest($2::float8[]) AS u(t)`, [
-          id,
-          times,
-          times[0] - 3_600_000,
-          rateOf(d, i),
-        ]);
+        seriesIds.push({ id: Number(id), rate: rateOf(d, i) });
       }
     }
-    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+    // Counter value at time t: its rate times the seconds since an hour before the first sample.
+    const origin = times[0] - 3_600_000;
+    writeTicks = async (at: number[]) => {
+      for (const s of seriesIds) {
+        await tdb.pool.query(`INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t / 1000.0), $1, (t - $3::float8) / 1000 * $4 FROM unnest($2::float8[]) AS u(t)`, [s.id, at, origin, s.rate]);
+      }
+      await tdb.pool.query(`SELECT pg_notify($1, $2)`, [SAMPLES_CHANNEL, seriesIds.map((s) => s.id).join(',')]);
+    };
+    await writeTicks(times);
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname + new URL(r.url()).search));
   });
   after(async () => stack?.stop());
 
@@ -84,8 +92,22 @@ describe('web: Fleet overview computed on the server (fleet queries)', function 
     await page.locator(`[data-testid="widget-chart-${idOf('Inbound traffic, whole fleet')}"][data-point-count]:not([data-point-count="0"])`).waitFor({ timeout: 60_000 });
     assert.match((await total.getAttribute('data-status')) ?? '', /^live$/);
 
-    // Every chart asked the server for its aggregates; no raw series were fetched or streamed.
-    assert.ok(requested.filter((p) => p === '/api/query').length >= 3, `requests: ${[...new Set(requested)].join(', ')}`);
-    assert.deepEqual(requested.filter((p) => p === '/api/series' || p === '/api/live'), []);
+    // Every chart asked the server for its aggregates; no raw series were fetched or streamed: the one
+    // live stream carries the dashboard's aggregates, computed in the web process.
+    assert.ok(requested.filter((p) => p.startsWith('/api/query')).length >= 3, `requests: ${[...new Set(requested)].join(', ')}`);
+    assert.deepEqual(requested.filter((p) => p.startsWith('/api/series')), []);
+    const streams = requested.filter((p) => p.startsWith('/api/live'));
+    assert.equal(streams.length, 1, streams.join(' '));
+    assert.match(streams[0], new RegExp(`[?&]dashboard=${dashboardId}&`));
+    assert.doesNotMatch(streams[0], /series=/);
+
+    // New counters of every interface, now: the per-site chart continues with the live aggregates, each step the exact sum.
+    const before = Number(await page.getByTestId(bySite).getAttribute('data-point-count'));
+    await writeTicks(Array.from({ length: 6 }, (_, k) => Math.floor(Date.now() / 1000) * 1000 - 5000 + k * 1000));
+    await page.waitForFunction(([id, n]) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-point-count')) > n, [bySite, before] as const, { timeout: 60_000 });
+    for (const site of ['ams', 'fra']) {
+      const bits = DEVICES.flatMap((dev, d) => (dev.site === site ? Array.from({ length: IFACES }, (_, k) => rateOf(d, k + 1) * 8) : [])).reduce((a, b) => a + b, 0);
+      await page.waitForFunction(([sel, text]) => document.querySelector(sel)?.textContent === text, [`[data-testid="${bySite}-legend"] tr[data-series="${site}"] td`, formatValue(bits, 'bits/s')] as const, { timeout: 30_000 });
+    }
   });
 });

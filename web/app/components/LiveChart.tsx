@@ -11,7 +11,7 @@ import { formatValue } from '../lib/format';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
 import { nextRate } from '../../../query/rate';
 import { useLiveStream, type LivePoint } from './LiveStream';
-import { LIVE_COMPLETE_LAG_MS, fleetRows, type WidgetQuery } from '../lib/widget-query';
+import { LIVE_COMPLETE_LAG_MS, LIVE_WIDTH_PX, fleetRows, type AggregateChanges, type WidgetQuery } from '../lib/widget-query';
 import type { FleetResult } from '../../../query/fleet-query';
 import { useTimeZone } from './TimeZone';
 
@@ -28,6 +28,8 @@ export interface ChartDefinition {
   height?: number;
   /** An aggregated widget's fleet query: its lines are computed on the server (POST /api/query), not from `series`. */
   query?: WidgetQuery;
+  /** The widget's id when the page's stream carries its live aggregates (else a live chart re-asks /api/query). */
+  aggregateId?: number;
 }
 
 interface Props extends ChartDefinition {
@@ -82,7 +84,7 @@ interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query, aggregateId }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const timeZone = useTimeZone();
@@ -122,7 +124,9 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         return new Error(`${what}: ${why?.error ?? res.status}`);
       };
       // An aggregated widget: the server combines its series (fleet query); the browser draws the groups.
-      const widthPx = Math.max(100, Math.min(4000, Math.round(ref.current?.clientWidth || 600)));
+      // Charts fed live aggregates ask at the width the server computes them for: the same steps.
+      const streamed = aggregateId !== undefined && Boolean(stream?.aggregating);
+      const widthPx = streamed ? LIVE_WIDTH_PX : Math.max(100, Math.min(4000, Math.round(ref.current?.clientWidth || 600)));
       const askFleet = async (a: number, b: number): Promise<FleetResult> => {
         const res = await fetch('/api/query', {
           method: 'POST',
@@ -138,11 +142,15 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       // Raw values of the newest stored sample per series: live rates continue from them.
       const lastRaw = new Map<number, { t: number; v: number | null }>();
       let fleetStepMs = 0;
+      /** Steps before this came complete with the history; live aggregates continue after it. */
+      let historyCut = 0;
       if (query) {
         const answer = await askFleet(from, to);
         fleetStepMs = answer.bucketMs;
-        names = answer.groups.map((g) => g.key);
-        initial.push(...fleetRows(answer, scale, Date.now() - LIVE_COMPLETE_LAG_MS));
+        historyCut = Date.now() - LIVE_COMPLETE_LAG_MS;
+        initial.push(...fleetRows(answer, scale, historyCut));
+        names = [...new Set(initial.map((r) => r.series))];
+        if (names.length === 0) names = answer.groups.map((g) => g.key);
       } else {
         const res = await fetch(historyUrl);
         if (!res.ok) throw await failed(res, 'history');
@@ -231,6 +239,22 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       };
       slide();
       slideTimer = setInterval(slide, Math.max(1000, Math.round(windowMs / 600)));
+      if (query && streamed) {
+        // The server computes this widget's new steps from the live feed; replace a step it sends again.
+        const onAggregates = (changes: AggregateChanges) => {
+          const insert = changes.insert.filter((r) => r.t >= historyCut && (names.length === 0 || names.includes(r.series))).map((r) => ({ ...r, v: r.v === null ? null : r.v * scale }));
+          const replaced = new Set([...changes.remove, ...insert].map((r) => `${r.series}|${r.t}`));
+          if (insert.length === 0 && changes.remove.length === 0) return;
+          const cutoff = Date.now() - windowMs;
+          view.change(POINTS_DATASET, vega.changeset().remove((d: Row) => d.t < cutoff || (d.t >= historyCut && replaced.has(`${d.series}|${d.t}`))).insert(insert)).run();
+          statsSoon();
+          total = (view.data(POINTS_DATASET) as Row[]).filter((r) => r.v !== null).length;
+          setCount(total);
+          setNewest((n) => Math.max(n ?? 0, newestOf(insert) ?? 0) || undefined);
+        };
+        unsubscribe = stream!.subscribeAggregate(aggregateId!, onAggregates);
+        return;
+      }
       if (query) {
         // The server recomputes the window's aggregates; the chart takes the new answer whole.
         let asking = false;
@@ -309,7 +333,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ids, queryKey, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
+  }, [ids, queryKey, aggregateId, stream?.aggregating, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
 
   // The open gap follows the clock (and ends when the page learns the device is back).
   const drawOutage = useRef(() => {});
@@ -328,7 +352,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     return () => clearInterval(t);
   }, []);
 
-  const streamStatus = live && stream && status === 'live' && !query ? stream.status : status;
+  const streamStatus = live && stream && status === 'live' && (!query || (aggregateId !== undefined && stream.aggregating)) ? stream.status : status;
   return (
     <div className="chart-wrap">
       <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />

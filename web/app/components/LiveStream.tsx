@@ -9,6 +9,7 @@
  * after a growing, jittered delay (5 s doubling to 2 min) instead of hammering.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { AggregateChanges } from '../lib/widget-query';
 
 /** A live sample: series id, time (ms), value. */
 export interface LivePoint {
@@ -18,10 +19,15 @@ export interface LivePoint {
 }
 
 type Handler = (points: LivePoint[]) => void;
+type AggregateHandler = (changes: AggregateChanges) => void;
 
 interface LiveStreamApi {
   /** Receive points of these series (buffered ones first); returns unsubscribe. */
   subscribe(ids: number[], handler: Handler): () => void;
+  /** Receive the aggregated rows the server computes for a widget of the dashboard (buffered ones first); returns unsubscribe. */
+  subscribeAggregate(widgetId: number, handler: AggregateHandler): () => void;
+  /** Whether the stream carries the dashboard's aggregated widgets. */
+  aggregating: boolean;
   status: string;
   live: boolean;
 }
@@ -37,16 +43,36 @@ export function refusedStreamDelayMs(n: number, random = Math.random): number {
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** Provide one live stream for `seriesIds` (no stream when `live` is false). */
-export function LiveStreamProvider({ seriesIds, live = true, children }: { seriesIds: number[]; live?: boolean; children: ReactNode }) {
+/** Most aggregate batches kept per widget for charts that are still loading. */
+const BUFFER_PER_AGGREGATE = 500;
+
+/**
+ * Provide one live stream for `seriesIds` (no stream when `live` is false) and, with
+ * `aggregates`, the dashboard's aggregated widgets computed on the server (issue 17).
+ */
+export function LiveStreamProvider({
+  seriesIds,
+  live = true,
+  aggregates,
+  children,
+}: {
+  seriesIds: number[];
+  live?: boolean;
+  aggregates?: { dashboardId: number; windowMs: number };
+  children: ReactNode;
+}) {
   const key = [...new Set(seriesIds)].sort((a, b) => a - b).join(',');
+  const aggregateKey = aggregates ? `&dashboard=${aggregates.dashboardId}&window=${Math.round(aggregates.windowMs)}` : '';
+  const aggregateHandlers = useRef(new Map<AggregateHandler, number>());
+  const aggregateBuffer = useRef(new Map<number, AggregateChanges[]>());
   const [status, setStatus] = useState(live ? 'connecting' : 'paused');
   const handlers = useRef(new Map<Handler, Set<number>>());
   const buffer = useRef(new Map<number, LivePoint[]>());
 
   useEffect(() => {
     buffer.current = new Map();
-    if (!live || key === '') {
+    aggregateBuffer.current = new Map();
+    if (!live || (key === '' && aggregateKey === '')) {
       setStatus(live ? 'idle' : 'paused');
       return;
     }
@@ -58,7 +84,7 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
     const open = () => {
       // Start a little in the past: history requests race the stream, and overlaps are dropped by time.
       const since = resumeFrom > 0 ? resumeFrom : Date.now() - 5000;
-      const es = new EventSource(`/api/live?series=${key}&since=${since}`);
+      const es = new EventSource(`/api/live?${key ? `series=${key}&` : ''}since=${since}${aggregateKey}`);
       source = es;
       setStatus('connecting');
       es.onopen = () => {
@@ -76,7 +102,15 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
       };
       es.onmessage = (ev) => {
         if (Number(ev.lastEventId) > 0) resumeFrom = Number(ev.lastEventId);
-        const { points } = JSON.parse(ev.data) as { points: LivePoint[] };
+        const { points = [], aggregates: computed = [] } = JSON.parse(ev.data) as { points?: LivePoint[]; aggregates?: Array<AggregateChanges & { w: number }> };
+        for (const { w, ...changes } of computed) {
+          const list = aggregateBuffer.current.get(w) ?? [];
+          list.push(changes);
+          if (list.length > BUFFER_PER_AGGREGATE) list.splice(0, list.length - BUFFER_PER_AGGREGATE);
+          aggregateBuffer.current.set(w, list);
+          for (const [handler, id] of aggregateHandlers.current) if (id === w) handler(changes);
+        }
+        if (points.length === 0) return;
         for (const p of points) {
           const list = buffer.current.get(p.s) ?? [];
           list.push(p);
@@ -95,7 +129,7 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
       if (retryTimer) clearTimeout(retryTimer);
       source?.close();
     };
-  }, [key, live]);
+  }, [key, aggregateKey, live]);
 
   // Stable across status changes, so charts do not reload when the connection state flips.
   const subscribe = useCallback((ids: number[], handler: Handler) => {
@@ -109,7 +143,15 @@ export function LiveStreamProvider({ seriesIds, live = true, children }: { serie
       handlers.current.delete(handler);
     };
   }, []);
-  const api = useMemo<LiveStreamApi>(() => ({ status, live, subscribe }), [status, live, subscribe]);
+  const subscribeAggregate = useCallback((widgetId: number, handler: AggregateHandler) => {
+    for (const changes of aggregateBuffer.current.get(widgetId) ?? []) handler(changes);
+    aggregateHandlers.current.set(handler, widgetId);
+    return () => {
+      aggregateHandlers.current.delete(handler);
+    };
+  }, []);
+  const aggregating = aggregateKey !== '';
+  const api = useMemo<LiveStreamApi>(() => ({ status, live, subscribe, subscribeAggregate, aggregating }), [status, live, subscribe, subscribeAggregate, aggregating]);
   return <Ctx.Provider value={api}>{children}</Ctx.Provider>;
 }
 

@@ -54,6 +54,22 @@ export function groupLabel(key: string, groupBy: string | null): string {
   return values.length > 0 ? `${key.slice(0, space)} ${values.join(' ')}` : key;
 }
 
+/** Aggregated widgets one live stream carries (the first of the dashboard's live-computable ones). */
+export const MAX_STREAM_AGGREGATES = 16;
+
+/** Whether the server computes a query's new steps live (`last` needs each series' newest time: re-asked instead). */
+export const liveComputable = (q: WidgetQuery): boolean => q.agg !== 'last';
+
+/** The width aggregated charts ask their history for, so that the live aggregates computed on the server use the same steps. */
+export const LIVE_WIDTH_PX = 600;
+
+/** Row changes of one aggregated widget, as the live stream carries them (values unscaled). */
+export interface AggregateChanges {
+  /** Rows to drop (by group and step) before inserting. */
+  remove: Array<{ series: string; t: number }>;
+  insert: Row[];
+}
+
 /** How far behind now an aggregated live chart draws: steps newer than this may still miss series that report every 10 s. */
 export const LIVE_COMPLETE_LAG_MS = 15_000;
 

@@ -16,6 +16,7 @@ import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import type { LivePoint } from '../lib/live-hub.server';
 import { MAX_STREAM_SERIES } from '../lib/widget-data';
+import { subscribeDashboardAggregates, type AggregateChanges } from '../lib/live-aggregates.server';
 
 /** Bounds of one stream (tests lower them). */
 export const liveLimits = {
@@ -34,15 +35,20 @@ const Query = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/, 'a comma-separated list of series ids')
     .transform((s) => [...new Set(s.split(',').map(Number))])
-    .refine((ids) => ids.length <= liveLimits.maxSeries, `at most ${liveLimits.maxSeries} series`),
+    .refine((ids) => ids.length <= liveLimits.maxSeries, `at most ${liveLimits.maxSeries} series`)
+    .optional(),
   since: z.coerce.number().nonnegative().optional(),
-});
+  /** Also this dashboard's aggregated widgets, computed here (issue 17): events `{ aggregates: [{ w, remove, insert }] }`. */
+  dashboard: z.coerce.number().int().positive().max(2 ** 31 - 1).optional(),
+  /** The dashboard's window (ms): the aggregates' step is the history's for it. */
+  window: z.coerce.number().int().min(60_000).max(7 * 24 * 3_600_000).default(3_600_000),
+}).refine((q) => q.series !== undefined || q.dashboard !== undefined, { message: 'give series, a dashboard, or both', path: ['series'] });
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireApiUser(request);
   const parsed = Query.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return data({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 400);
-  const { hub, config } = ctx();
+  const { hub, config, db, pool } = ctx();
   const lastEventId = Number(request.headers.get('last-event-id'));
   const asked = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : (parsed.data.since ?? Date.now());
   // Replay at most the window; anything older is history, for /api/series.
@@ -52,10 +58,12 @@ export async function loader({ request }: Route.LoaderArgs) {
   const encoder = new TextEncoder();
   const maxBacklog = liveLimits.maxBacklogBytes;
   let unsubscribe: (() => void) | undefined;
+  let stopAggregates: (() => void) | undefined;
   let keepalive: NodeJS.Timeout | undefined;
   const cleanup = () => {
     admission.release();
     unsubscribe?.();
+    stopAggregates?.();
     if (keepalive) clearInterval(keepalive);
   };
   const stream = new ReadableStream<Uint8Array>(
@@ -77,13 +85,28 @@ export async function loader({ request }: Route.LoaderArgs) {
         keepalive = setInterval(() => {
           if (open) controller.enqueue(encoder.encode(`: keepalive\n\n`));
         }, liveLimits.keepaliveMs);
+        const fits = () => QUEUE_HIGH_WATER - (controller.desiredSize ?? 0) <= maxBacklog;
+        if (parsed.data.dashboard !== undefined) {
+          // Aggregate events carry no id: after a reconnect they start again a little before the history's end.
+          const send = (w: number, changes: AggregateChanges) => {
+            if (!open) return false;
+            if (!fits()) {
+              close();
+              return false;
+            }
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify({ aggregates: [{ w, ...changes }] })}\n\n`));
+            return true;
+          };
+          stopAggregates = (await subscribeDashboardAggregates(hub, db, pool, { dashboardId: parsed.data.dashboard, windowMs: parsed.data.window, deliver: send })).stop;
+          if (!open) stopAggregates();
+        }
+        if (!parsed.data.series) return;
         unsubscribe = await hub.subscribe({
           seriesIds: parsed.data.series,
           since,
           deliver(points: LivePoint[], resumeFrom: number) {
             if (!open) return false;
-            const queuedBytes = QUEUE_HIGH_WATER - (controller.desiredSize ?? 0);
-            if (queuedBytes > maxBacklog) {
+            if (!fits()) {
               close(); // too slow: it reconnects with Last-Event-ID and catches up
               return false;
             }

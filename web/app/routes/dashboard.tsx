@@ -25,7 +25,7 @@ import { newestValues } from '../../../storage/newest-points';
 import { numericChangesInWindow } from '../../../storage/value-changes';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
-import { LIVE_COMPLETE_LAG_MS, fleetLastValues, isServerAggregated, widgetQuery, type WidgetQuery } from '../lib/widget-query';
+import { LIVE_COMPLETE_LAG_MS, MAX_STREAM_AGGREGATES, fleetLastValues, isServerAggregated, liveComputable, widgetQuery, type WidgetQuery } from '../lib/widget-query';
 import { queryFleet } from '../../../query/fleet-query';
 import { overBudget } from '../lib/query-budget';
 
@@ -108,6 +108,11 @@ export default function Dashboard() {
     return () => clearInterval(t);
   }, [every, revalidator]);
   const allIds = widgets.flatMap((w) => w.series.map((s) => s.id));
+  // Aggregated charts the stream carries, computed in the web process (api.live, live-aggregates.server.ts); `last` is re-asked.
+  const liveAggregated = widgets
+    .filter((w) => w.query !== null && liveComputable(w.query) && isVegaChart(w.chart))
+    .slice(0, MAX_STREAM_AGGREGATES)
+    .map((w) => w.id);
   return (
     <section>
       <div className="page-head">
@@ -127,7 +132,7 @@ export default function Dashboard() {
       <RangePicker window={window} refresh={refresh} />
       <RangeNav window={window} now={window.to} />
       {widgets.length === 0 ? <p className="muted">This dashboard has no widgets yet.</p> : null}
-      <LiveStreamProvider seriesIds={allIds} live={window.live}>
+      <LiveStreamProvider seriesIds={allIds} live={window.live} aggregates={liveAggregated.length > 0 ? { dashboardId: dashboard.id, windowMs: window.to - window.from } : undefined}>
         <div className="grid">
           {widgets.map((w) => (
             <div key={w.id} className={`card widget span-${w.width}`} data-testid={`widget-${w.id}`}>
@@ -180,6 +185,7 @@ export default function Dashboard() {
                   aggregate={w.aggregate as Aggregate}
                   groupBy={w.group_by as GroupBy}
                   query={w.query ?? undefined}
+                  aggregateId={liveAggregated.includes(w.id) ? w.id : undefined}
                   kind={w.chart}
                   unit={w.unit}
                   height={w.chart === 'stat' ? 110 : 220}

@@ -232,7 +232,7 @@ export default function WidgetEdit() {
             ['device', 'Per device'],
             ['site', 'Per site'],
             ['protocol', 'Per protocol'],
-            ['key', 'Per list key of the path (below)'],
+            ['key', 'Per list key (below)'],
             ['all', 'All together'],
           ]}
         />
