@@ -68,7 +68,9 @@ describe('web: alerts page, rule form, a session rule over simulator faults', fu
     await cp.locator('[name=secret]').fill(SECRET);
     await cp.getByRole('button', { name: 'Add contact point' }).click();
     await page.getByTestId('alerts-message').getByText('Contact point on-call added.').waitFor({ timeout: 30_000 });
-    assert.match(await page.getByTestId('alerts-contact-points').innerText(), /on-call — generic webhook .* \(signed\)/);
+    const listed = page.getByTestId('alerts-contact-points').locator('li', { hasText: 'on-call' });
+    await listed.waitFor({ timeout: 30_000 });
+    assert.match(await listed.innerText(), /on-call — generic webhook .* \(signed\)/);
 
     await page.goto(`${stack.web.url}/alerts/rules/new`);
     const form = page.getByTestId('rule-form');
@@ -97,7 +99,7 @@ describe('web: alerts page, rule form, a session rule over simulator faults', fu
     assert.equal(await page.getByTestId('alerts-firing').getByTestId(row).getAttribute('data-state'), 'firing');
     await page.getByTestId(row).getByRole('button', { name: 'Acknowledge' }).click();
     await page.getByTestId('alerts-message').getByText(`Acknowledged ${device.name}.`).waitFor({ timeout: 30_000 });
-    assert.match(await page.getByTestId(row).innerText(), /alerts@example\.test/);
+    await page.getByTestId(row).getByText('alerts@example.test').waitFor({ timeout: 30_000 });
 
     const silence = page.getByTestId('silence-form');
     await silence.locator('[name=matchers]').fill('alertname=bad credentials');
@@ -105,8 +107,10 @@ describe('web: alerts page, rule form, a session rule over simulator faults', fu
     await silence.locator('[name=comment]').fill('rotating passwords');
     await silence.getByRole('button', { name: 'Silence' }).click();
     await page.getByTestId('alerts-message').getByText(/Silence #\d+ created\./).waitFor({ timeout: 30_000 });
-    assert.match(await page.getByTestId('alerts-silences').innerText(), /alertname=bad credentials until .* by alerts@example\.test — rotating passwords/);
-    assert.equal(await page.getByTestId('alerts-silenced').getByTestId(row).count(), 1, 'the instance is listed as silenced');
+    const silenceItem = page.getByTestId('alerts-silences').locator('li', { hasText: 'rotating passwords' });
+    await silenceItem.waitFor({ timeout: 30_000 });
+    assert.match(await silenceItem.innerText(), /alertname=bad credentials until .* by alerts@example\.test — rotating passwords/);
+    await page.getByTestId('alerts-silenced').getByTestId(row).waitFor({ timeout: 30_000 }); // listed as silenced
 
     faults.rejectCredentials(false);
     await reconfigureDevice(client, device.id, 'credentials fixed');
