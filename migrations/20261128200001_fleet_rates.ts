@@ -33,5 +33,8 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TABLE IF EXISTS fleet_rates_1m');
-  await knex.raw(`DELETE FROM storage_rollup_state WHERE name = 'fleet_rates_1m'`);
+  // Native mode: the rollups migration owns storage_rollup_state (samples_1m is a table); TimescaleDB mode: this one made it.
+  const res = await knex.raw(`SELECT relkind FROM pg_class WHERE oid = to_regclass('samples_1m')`);
+  if ((res.rows[0] as { relkind?: string } | undefined)?.relkind === 'r') await knex.raw(`DELETE FROM storage_rollup_state WHERE name = 'fleet_rates_1m'`);
+  else await knex.raw('DROP TABLE IF EXISTS storage_rollup_state');
 }
