@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, live, query, fleet-ui.
+ * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, live, query, fleet-query, fleet-ui.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -47,8 +47,19 @@ async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>,
   }
 }
 
+/** Run a bench script that seeds a scratch database next to the system's and prints where it wrote its JSON; that JSON. */
+async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
+  const out = await run(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script)], {
+    env: { ...process.env, DATABASE_URL: sys.services.databaseUrl },
+    quiet: true,
+  });
+  const file = /wrote (\S+\.json)/.exec(out)?.[1];
+  if (!file) throw new Error(`bench/${script} printed no result file:\n${out}`);
+  return JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as T;
+}
+
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'live', 'query', 'fleet-ui'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'live', 'query', 'fleet-query', 'fleet-ui'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -163,19 +174,24 @@ async function main() {
 
   if (scenarios.includes('query')) {
     results.query = await withSystem('query: 24 h × 20-series panel, rollups against raw', async (sys) => {
-      // bench/query.ts seeds a scratch database next to the given one and prints where it wrote its JSON.
-      const out = await run(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'query.ts')], {
-        env: { ...process.env, DATABASE_URL: sys.services.databaseUrl },
-        quiet: true,
-      });
-      const file = /wrote (\S+\.json)/.exec(out)?.[1];
-      if (!file) throw new Error(`bench/query.ts printed no result file:\n${out}`);
-      const r = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as { rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number };
+      const r = await scratchBench<{ rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number }>(sys, 'query.ts');
       rows.push(
         { scenario: 'query', metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
       );
+      return r;
+    });
+  }
+
+  if (scenarios.includes('fleet-query')) {
+    results.fleetQuery = await withSystem('fleet-query: aggregates over BENCH_FLEET_QUERY_SERIES interfaces (issue 17)', async (sys) => {
+      const r = await scratchBench<{ series: number; cases: Array<{ case: string; medianMs: number; p95Ms: number; resolution: string }> }>(sys, 'fleet-query.ts');
+      // Issue 17's targets: the 24 h fleet total p95 ≤ 200 ms on rollups, the top 10 over 1 h p95 ≤ 300 ms.
+      const targetOf = (name: string) => (name.startsWith('fleet total, 24 h') ? 200 : name.startsWith('top 10 interfaces by rate, 1 h') ? 300 : undefined);
+      for (const c of r.cases) {
+        rows.push({ scenario: 'fleet-query', metric: `${c.case} over ${r.series} series (${c.resolution}) p95`, value: c.p95Ms, target: targetOf(c.case), better: 'lower', unit: 'ms' });
+      }
       return r;
     });
   }
