@@ -1,6 +1,6 @@
 /**
- * `npm run rotate-secrets-key`: re-encrypt every stored device secret under the
- * newest key version, safely while the stack runs (docs/decisions/044-key-rotation-without-loss.md).
+ * `npm run rotate-secrets-key`: re-encrypt every stored secret (device credentials and
+ * alert contact points' signing secrets) under the newest key version, safely while the stack runs (docs/decisions/044-key-rotation-without-loss.md).
  *
  * With the key file (default), `--new-version` first adds a fresh key version to
  * the file — written and fsynced (file, then directory) before a single row is
@@ -16,12 +16,14 @@ import { loadConfig } from '../core/config';
 import { createKnex } from '../storage/pool';
 import { addKeyVersion, keyFilePath, openKeyring, refreshKeyring, writeKeyFile } from '../storage/secrets';
 import { reencryptAllSecrets, secretsUnderOtherKeys } from '../storage/devices';
+import { contactPointSecretsUnderOtherKeys, reencryptContactPointSecrets } from '../storage/alerts';
 
 const HELP = `usage: npm run rotate-secrets-key [-- --new-version]
 
   --new-version   add a new key version to the key file first (key-file mode only)
 
-Re-encrypts every device secret under the newest key version and reports how many.`;
+Re-encrypts every device secret and alert contact point secret under the newest key
+version and reports how many.`;
 
 async function main() {
   const args = process.argv.slice(2);
@@ -55,7 +57,10 @@ async function main() {
     const n = await reencryptAllSecrets(db, ring);
     const left = await secretsUnderOtherKeys(db, ring.current);
     console.log(`re-encrypted ${n} device secrets under key version ${ring.current}; ${left} left under older versions`);
-    if (left > 0) process.exit(1);
+    const c = await reencryptContactPointSecrets(db, ring);
+    const cLeft = await contactPointSecretsUnderOtherKeys(db, ring.current);
+    console.log(`re-encrypted ${c} alert contact point secrets under key version ${ring.current}; ${cLeft} left under older versions`);
+    if (left > 0 || cLeft > 0) process.exit(1);
   } finally {
     await db.destroy();
   }

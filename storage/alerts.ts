@@ -51,6 +51,31 @@ export async function loadContactPoint(db: Knex, ring: Keyring, id: number): Pro
   return { id: row.id, name: row.name, url: row.url, format: row.format, hasSecret: secret !== undefined, secret };
 }
 
+/**
+ * Key rotation (ADR 044): re-seal every contact point's signing secret under the ring's
+ * current key, row by row under its lock, as storage/devices.ts does for device credentials.
+ */
+export async function reencryptContactPointSecrets(db: Knex, ring: Keyring): Promise<number> {
+  let total = 0;
+  const ids: number[] = await db('alert_contact_points').whereNotNull('key_version').whereNot({ key_version: ring.current }).pluck('id');
+  for (const id of ids) {
+    await db.transaction(async (trx) => {
+      const row: ContactRow | undefined = await trx('alert_contact_points').where({ id }).forUpdate().first();
+      if (!row || row.key_version === null || row.key_version === ring.current || !row.ciphertext) return; // gone, or saved meanwhile
+      const { secret } = unseal<{ secret: string }>(ring, { keyVersion: row.key_version, nonce: row.nonce!, ciphertext: row.ciphertext, tag: row.tag! }, aadFor(id));
+      await saveContactPointSecret(trx, ring, id, secret);
+      total++;
+    });
+  }
+  return total;
+}
+
+/** Contact point secrets still sealed under a key version other than `current`. */
+export async function contactPointSecretsUnderOtherKeys(db: Knex, current: number): Promise<number> {
+  const [{ count }] = await db('alert_contact_points').whereNotNull('key_version').whereNot({ key_version: current }).count<{ count: string }[]>('* as count');
+  return Number(count);
+}
+
 /** Contact points without secrets. */
 export async function listContactPoints(db: Knex): Promise<ContactPoint[]> {
   const rows: ContactRow[] = await db('alert_contact_points').orderBy('name');

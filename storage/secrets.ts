@@ -162,7 +162,7 @@ export function writeKeyFile(file: string, ring: Keyring): void {
 
 /**
  * Load the keyring as loadKeyring does, after checking it against the database:
- * refuses to create a fresh key while device secrets are stored (they were sealed
+ * refuses to create a fresh key while secrets (device credentials, alert contact points) are stored (they were sealed
  * under a key that is missing, and a new one would only hide that), and refuses a
  * ring that lacks a key version stored rows use — both naming the versions.
  */
@@ -170,18 +170,31 @@ export async function openKeyring(
   db: { raw(sql: string): PromiseLike<{ rows: Array<{ key_version: number; n: string }> }> },
   opts: { key?: string; keyFile?: string; dataDir: string },
 ): Promise<Keyring> {
-  const { rows } = await Promise.resolve(
-    db.raw('SELECT key_version, count(*) AS n FROM device_credentials GROUP BY key_version ORDER BY key_version'),
-  ).catch((err: { code?: string }) => {
-    // Not migrated yet (a process started before the migrations): nothing can be sealed yet either.
-    if (err?.code === '42P01') return { rows: [] as Array<{ key_version: number; n: string }> };
-    throw err;
-  });
-  const stored = rows.map((r) => ({ version: Number(r.key_version), n: Number(r.n) }));
-  const describe = (vs: typeof stored) => vs.map((s) => `version ${s.version} (${s.n} device${s.n === 1 ? '' : 's'})`).join(', ');
+  // Sealed secrets live in device_credentials and alert_contact_points (each may not exist
+  // yet: a process started before the migrations has nothing sealed in it either).
+  const count = (sql: string) =>
+    Promise.resolve(db.raw(sql)).then(
+      (r) => r.rows,
+      (err: { code?: string }) => {
+        if (err?.code === '42P01') return [] as Array<{ key_version: number; n: string }>;
+        throw err;
+      },
+    );
+  const devices = await count('SELECT key_version, count(*) AS n FROM device_credentials GROUP BY key_version');
+  const contactPoints = await count('SELECT key_version, count(*) AS n FROM alert_contact_points WHERE key_version IS NOT NULL GROUP BY key_version');
+  const byVersion = new Map<number, { version: number; devices: number; contactPoints: number }>();
+  const entry = (v: number) => byVersion.get(v) ?? byVersion.set(v, { version: v, devices: 0, contactPoints: 0 }).get(v)!;
+  for (const r of devices) entry(Number(r.key_version)).devices += Number(r.n);
+  for (const r of contactPoints) entry(Number(r.key_version)).contactPoints += Number(r.n);
+  const stored = [...byVersion.values()].sort((a, b) => a.version - b.version);
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const describe = (vs: typeof stored) =>
+    vs
+      .map((s) => `version ${s.version} (${[s.devices ? plural(s.devices, 'device') : '', s.contactPoints ? plural(s.contactPoints, 'alert contact point') : ''].filter(Boolean).join(', ')})`)
+      .join(', ');
   if (!opts.key && !fs.existsSync(keyFilePath(opts)) && stored.length > 0) {
     throw new SecretsUnreadableError(
-      `refusing to create a new secrets key: the database holds device secrets sealed under key ${describe(stored)}, ` +
+      `refusing to create a new secrets key: the database holds secrets sealed under key ${describe(stored)}, ` +
         `and there is no key file at ${keyFilePath(opts)}. Restore that file (or set SECRETS_KEY / SECRETS_KEY_FILE to the key ring in use).`,
       stored[0].version,
     );
@@ -190,7 +203,7 @@ export async function openKeyring(
   const missing = stored.filter((s) => !ring.keys.has(s.version));
   if (missing.length > 0) {
     throw new SecretsUnreadableError(
-      `the secrets key ring (${opts.key ? 'SECRETS_KEY' : ring.file}) lacks key ${describe(missing)} that stored device secrets use; ` +
+      `the secrets key ring (${opts.key ? 'SECRETS_KEY' : ring.file}) lacks key ${describe(missing)} that stored secrets use; ` +
         `add ${missing.length === 1 ? 'that version' : 'those versions'} to it`,
       missing[0].version,
     );

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDevice, loadSecrets } from '../../storage/devices';
+import { createContactPoint, loadContactPoint } from '../../storage/alerts';
 import { addKeyVersion, isSecretsUnreadable, loadKeyring, openKeyring, parseKeyring, refreshKeyring, seal, SecretsUnreadableError, unseal } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -48,10 +49,12 @@ describe('device secrets', () => {
   });
 
   it('rotates every secret to a new key version with the operator command', async () => {
+    const hook = await createContactPoint(tdb.db, loadKeyring({ dataDir }), { name: 'hook', url: 'http://127.0.0.1:9/', secret: 'hmac-canary-71' });
     const { SECRETS_KEY: _ignored, ...inherited } = process.env;
     const env = { ...inherited, DATABASE_URL: tdb.url, DATA_DIR: dataDir };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/rotate-secrets-key.ts'), '--new-version'], { env, cwd: ROOT });
     assert.match(stdout, /re-encrypted 1 device secrets under key version 2; 0 left/);
+    assert.match(stdout, /re-encrypted 1 alert contact point secrets under key version 2; 0 left/);
     const ring = loadKeyring({ dataDir });
     assert.equal(ring.current, 2);
     const rows = await tdb.pool.query('SELECT key_version FROM device_credentials');
@@ -60,6 +63,9 @@ describe('device secrets', () => {
     const onlyNew = { current: 2, keys: new Map([[2, ring.keys.get(2)!]]) };
     const [{ id }] = await tdb.db('devices').select('id');
     assert.deepEqual(await loadSecrets(tdb.db, onlyNew, id), { password: 'canary-Pa55word-9f3c' });
+    assert.equal((await loadContactPoint(tdb.db, onlyNew, hook.id))?.secret, 'hmac-canary-71');
+    // Start-up checks contact points too: a ring without version 2 is refused, naming them.
+    await assert.rejects(openKeyring(tdb.db, { dataDir, key: `1:${ring.keys.get(1)!.toString('base64')}` }), /lacks key version 2 \(1 device, 1 alert contact point\)/);
   });
 
   it('rejects a malformed SECRETS_KEY with a clear error', () => {
