@@ -27,7 +27,7 @@ import {
 } from '../storage/alerts';
 import type { Keyring } from '../storage/secrets';
 import { editAlertRule, listAlertRuleWorkflows, startAlertRule, stopAlertRule } from '../temporal/alert-client';
-import { syncSessionStates } from './fleet-bulk';
+import { syncSessionStates } from '../fleet/bulk';
 import type { AlertActivities, AlertEvaluation, AlertNotification, AlertReconcileReport } from './types';
 
 const log = createLogger('alerts');

@@ -33,12 +33,12 @@ import {
   type SessionSummary,
 } from '../temporal/fleet-client';
 import { connectClient } from '../temporal/client';
-import { forEachDevice, runBulkAction, type BulkOutcome, type DeviceResult } from '../activities/fleet-bulk';
+import { forEachDevice, runBulkAction, type BulkOutcome, type DeviceResult } from '../fleet/bulk';
 import { filterToParams, type BulkAction, type DeviceFilter } from '../core/device-filter';
 import { selectFilteredDevices, type SelectedDevice } from '../storage/device-list';
 
 export type { SessionSummary } from '../temporal/fleet-client';
-export type { DeviceResult } from '../activities/fleet-bulk';
+export type { DeviceResult } from '../fleet/bulk';
 
 /** A connected control handle: a Temporal client, and the database when an operation needs it (start). */
 export interface Ctl {

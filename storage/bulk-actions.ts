@@ -1,7 +1,7 @@
 /**
  * The bulk-actions repository: every statement against bulk_actions, the record of each
  * bulk action (who, when, filter, count, progress, the result per device) that the bulk
- * runner (activities/fleet-bulk.ts) writes and the web app's bulk page reads.
+ * runner (fleet/bulk.ts) writes and the web app's bulk page reads.
  */
 import type { Knex } from 'knex';
 

@@ -15,7 +15,7 @@
  * work of 5,000 pauses; only N of them end a live stream.
  */
 import { startDeviceSession } from '../../temporal/fleet-client';
-import { forEachDevice } from '../../activities/fleet-bulk';
+import { forEachDevice } from '../../fleet/bulk';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { RECONCILE_SCHEDULE_ID } from '../../core/names';
 import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { run, ticker } from './proc';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const SOURCE_DIRS = ['web/app', 'core', 'activities', 'query'];
+/** What the web bundle is built from (the app and every layer it imports). */
+const SOURCE_DIRS = ['web/app', 'core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities'];
 const SOURCE_FILES = ['web/vite.config.ts', 'web/react-router.config.ts', 'package-lock.json'];
 
 function newestMtime(p: string): number {

@@ -14,7 +14,7 @@ export interface ImportEdge {
 
 /** Top-level folders whose .ts/.tsx files make up the graph. */
 export const SOURCE_ROOTS = [
-  'core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'workflows', 'migrations',
+  'core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'workflows', 'migrations',
   'workers', 'simulator', 'web', 'scripts', 'bench', 'test', 'testkit',
 ] as const;
 
@@ -86,16 +86,17 @@ export const ALLOWED: Record<string, { values: readonly string[]; types?: readon
   storage: { values: ['core'] },
   query: { values: ['core', 'storage'] },
   temporal: { values: ['core'], types: ['workflows'] },
-  activities: { values: ['core', 'protocols', 'storage', 'query', 'temporal'] },
+  fleet: { values: ['core', 'storage', 'temporal'] },
+  activities: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet'] },
   workflows: { values: ['core'], types: ['activities'] },
   migrations: { values: ['core'] },
   simulator: { values: ['core', 'protocols'] },
-  workers: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'workflows', 'migrations'] },
-  web: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities'] },
-  scripts: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'testkit'] },
-  testkit: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'web'] },
-  bench: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'testkit', 'web'] },
-  test: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'activities', 'workflows', 'migrations', 'workers', 'simulator', 'scripts', 'bench', 'testkit', 'web'] },
+  workers: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'workflows', 'migrations'] },
+  web: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities'] },
+  scripts: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'migrations', 'workers', 'simulator', 'testkit'] },
+  testkit: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'web'] },
+  bench: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'migrations', 'workers', 'simulator', 'scripts', 'testkit', 'web'] },
+  test: { values: ['core', 'protocols', 'storage', 'query', 'temporal', 'fleet', 'activities', 'workflows', 'migrations', 'workers', 'simulator', 'scripts', 'bench', 'testkit', 'web'] },
 };
 
 /** Imports that break the layering, as `from → to` lines. */

@@ -1,12 +1,12 @@
 /**
- * Signalled bulk pause/resume (activities/fleet-bulk.ts signalAndAwait, ADR 136): a device is
+ * Signalled bulk pause/resume (fleet/bulk.ts signalAndAwait, ADR 136): a device is
  * acknowledged when the visibility listing shows its workflow in the asked state; a rejected
  * signal fails at once; devices still waiting fail once no device has acknowledged for the
  * timeout. A fake Temporal client whose listing reveals one more workflow per read.
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { signalAndAwait, type DeviceResult } from '../../activities/fleet-bulk';
+import { signalAndAwait, type DeviceResult } from '../../fleet/bulk';
 import { deviceSessionWorkflowId } from '../../core/names';
 
 /** A client whose workflow listing returns `shown()` as paused session workflows, counting the queries. */

@@ -6,7 +6,7 @@
  * device's points/s and last seen since the previous pass (ADR 135). Started
  * by the first page that needs it; stops when the web context is closed.
  */
-import { syncSessionStates } from '../../../activities/fleet-bulk';
+import { syncSessionStates } from '../../../fleet/bulk';
 import { refreshDeviceActivity, samplesInsertedTotal, type ActivityWindow } from '../../../storage/device-list';
 import { ctx, temporalClient } from './context.server';
 import { withTimeout } from './sessions.server';

@@ -1,7 +1,7 @@
 /**
  * Bulk actions on devices (admins): the devices view posts the rows picked, or
  * "all N matching this filter", with an action; this page asks for confirmation
- * stating the count, starts it (activities/fleet-bulk.ts: signals or updates with bounded
+ * stating the count, starts it (fleet/bulk.ts: signals or updates with bounded
  * concurrency) and answers with its progress page (devices-bulk-progress.tsx), which
  * ends with the result per device. Plain form posts: works without JavaScript.
  * GET lists recorded bulk actions (who, when, filter, count, progress).
@@ -15,7 +15,7 @@ import { withTimeout } from '../lib/sessions.server';
 import { formatStamp } from '../lib/time-format';
 import { useTimeZone } from '../components/TimeZone';
 import { selectFilteredDevices } from '../../../storage/device-list';
-import { startBulkAction } from '../../../activities/fleet-bulk';
+import { startBulkAction } from '../../../fleet/bulk';
 import { bulkActionResults, recentBulkActions } from '../../../storage/bulk-actions';
 import { BulkResultTable } from '../components/BulkResults';
 import { getProfileRef } from '../../../storage/profiles';
