@@ -14,8 +14,6 @@
  *
  * Works in a scratch database next to DATABASE_URL's (native mode), dropped at the end.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createAlertActivities } from '../activities/alerts';
 import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
@@ -23,6 +21,7 @@ import { migrateLatest } from '../migrations/index';
 import { createKnex, createPool } from '../storage/pool';
 import { parseKeyring } from '../storage/secrets';
 import { scratchDatabase } from './support/scratch';
+import { writeBenchResult } from './lib/results';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const INTERFACES = 10;
@@ -94,10 +93,7 @@ async function main() {
       runs: RUNS,
       kinds: results,
     };
-    const out = path.resolve(import.meta.dirname, 'results', `alert-eval-${result.at.replace(/[:.]/g, '-')}.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeBenchResult('alert-eval', result.at, result);
   } finally {
     await pool.end();
     await db.destroy();

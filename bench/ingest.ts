@@ -19,6 +19,7 @@ import { migrateLatest } from '../migrations/index';
 import { findPostgresBin } from '../scripts/infra/postgres';
 import { run } from '../scripts/infra/proc';
 import { scratchDatabase } from './support/scratch';
+import { writeBenchResult } from './lib/results';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
 const SERIES = Number(process.env.BENCH_SERIES ?? 500);
@@ -117,10 +118,7 @@ async function main() {
     console.log(
       `dedup  : unnest+ON CONFLICT ${result.dedup.unnestOnConflictPointsPerSecond.toLocaleString('en')}/s vs no unique key ${result.dedup.unnestNoUniqueKeyPointsPerSecond.toLocaleString('en')}/s (×${result.dedup.uniqueKeyCostRatio} time); retry of an already-stored batch ${result.dedup.fullyDuplicatedRetryPointsPerSecond.toLocaleString('en')}/s`,
     );
-    const out = path.resolve(import.meta.dirname, 'results', `ingest-${result.at.replace(/[:.]/g, '-')}.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeBenchResult('ingest', result.at, result);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     await pool.end();

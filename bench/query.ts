@@ -9,13 +9,12 @@
  * seeded with 24 h of 1-second samples (BENCH_INTERVAL_S), rolled up by the
  * maintenance activity; dropped at the end.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { createKnex, createPool } from '../storage/pool';
 import { runMaintenance } from '../storage/storage-mode';
 import { migrateLatest } from '../migrations/index';
 import { querySeries, type SeriesQuery } from '../query/router';
 import { scratchDatabase } from './support/scratch';
+import { writeBenchResult } from './lib/results';
 
 const SERIES = 20;
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 1);
@@ -88,10 +87,7 @@ async function main() {
     console.log(`with rollups (${rollup.resolution}): median ${rollup.medianMs} ms, p95 ${rollup.p95Ms} ms, ${rollup.points} points`);
     console.log(`raw          (${raw.resolution}): median ${raw.medianMs} ms, p95 ${raw.p95Ms} ms, ${raw.points} points`);
     console.log(`ratio        : raw takes ${result.rawToRollupRatio}× as long`);
-    const out = path.resolve(import.meta.dirname, 'results', `query-${result.at.replace(/[:.]/g, '-')}.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeBenchResult('query', result.at, result);
   } finally {
     await pool.end();
     await db.destroy();
