@@ -59,10 +59,38 @@ describe('web: Fleet overview computed on the server (fleet queries)', function 
   });
   after(async () => stack?.stop());
 
+  it('the widget editor: a list key of the collected paths as the grouping, top 3, drawn as a table computed on the server', async () => {
+    const dashboardId = await ensureFleetOverview(stack.tdb.db);
+    await page.goto(`${stack.web.url}/dashboards/${dashboardId}/widgets/new`);
+    const keys = await page.locator('#group-key-suggestions option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    assert.ok(keys.includes('interface[name]'), `suggested keys: ${keys.join(', ')}`);
+    await page.locator('input[name=title]').fill('Busiest interface names');
+    await page.locator('input[name=path]').fill('interfaces: in-octets');
+    await page.locator('input[name=rate]').check();
+    await page.locator('select[name=aggregate]').selectOption('sum');
+    await page.locator('select[name=groupBy]').selectOption('key');
+    await page.locator('input[name=groupKey]').fill('interface[name]');
+    await page.locator('input[name=topN]').fill('3');
+    await page.locator('select[name=chart]').selectOption('table');
+    await page.locator('select[name=unit]').selectOption('bits/s');
+    await page.getByRole('button', { name: 'Add widget' }).click();
+    await page.waitForURL(new RegExp(`/dashboards/${dashboardId}$`));
+    const widget = (await listWidgets(stack.tdb.db, dashboardId)).find((w) => w.title === 'Busiest interface names')!;
+    assert.deepEqual([widget.aggregate, widget.group_by, widget.top_n, widget.top_order, widget.rate], ['sum', 'interface[name]', 3, 'top', true]);
+    // Each interface name summed across the three switches; the three busiest names, busiest first.
+    const byName = (i: number) => DEVICES.reduce((sum, _, d) => sum + rateOf(d, i) * 8, 0);
+    const rows = page.getByTestId(`widget-table-${widget.id}`).locator('tbody tr');
+    await rows.nth(2).waitFor({ timeout: 30_000 });
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-series'))), ['Ethernet12', 'Ethernet11', 'Ethernet10']);
+    assert.deepEqual(await rows.locator('td.num').allTextContents(), [12, 11, 10].map((i) => formatValue(byName(i), 'bits/s')));
+    await stack.tdb.db('widgets').where({ id: widget.id }).delete();
+  });
+
   it('shows the fleet total, the per-site breakdown and the top 10 interfaces, none of it from raw series in the browser', async () => {
     const dashboardId = await ensureFleetOverview(stack.tdb.db);
     const widgets = await listWidgets(stack.tdb.db, dashboardId);
     const idOf = (title: string) => widgets.find((w) => w.title === title)!.id;
+    requested.length = 0; // this page's requests only
     await page.goto(`${stack.web.url}/dashboards/${dashboardId}`);
 
     // The top-10 table (server-rendered): the ten busiest interfaces, busiest first, each with its rate in bits/s.
