@@ -6,7 +6,7 @@
  * is written (one statement) and the ingest doorbell rung; the figure is the time from the
  * doorbell to the aggregated step of that tick handed to the stream (the SSE write and the
  * browser are not included), p50/p99/max over BENCH_LIVE_AGG_TICKS ticks, with the web-side
- * heap after them.
+ * heap after them. Writes its JSON to bench/results/.
  *
  *   DATABASE_URL=postgres://… node --import tsx bench/live-aggregates.ts
  */
@@ -17,6 +17,7 @@ import { migrateLatest } from '../migrations/index';
 import { LiveHub } from '../web/app/lib/live-hub.server';
 import { subscribeAggregate } from '../web/app/lib/live-aggregates.server';
 import { scratchDatabase } from './support/scratch';
+import { writeBenchResult } from './lib/results';
 
 const SERIES = Number(process.env.BENCH_LIVE_AGG_SERIES ?? 10_000);
 const TICKS = Number(process.env.BENCH_LIVE_AGG_TICKS ?? 30);
@@ -81,8 +82,10 @@ async function main() {
     while (arrived.size < TICKS - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     // The first tick has no rate yet: latencies from the second on.
     const ms = [...rung].filter(([t]) => t > t0 && arrived.has(t)).map(([t, at]) => arrived.get(t)! - at);
+    const at = new Date().toISOString();
     const result = {
       benchmark: 'live-aggregates',
+      at,
       series: ids.length,
       ticks: TICKS,
       stepsArrived: ms.length,
@@ -92,6 +95,7 @@ async function main() {
       heapUsedMiB: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1),
     };
     console.log(JSON.stringify(result));
+    writeBenchResult('live-aggregates', at, result);
     for (const s of subs) s.stop();
   } finally {
     await hub.close();
