@@ -113,7 +113,7 @@ describe('web app in Chromium', function () {
       45_000,
       500,
     );
-    assert.match(await page.getByTestId('last-error-when').innerText(), /^earlier connection · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ s ago\): $/);
+    assert.match(await page.getByTestId('last-error-when').innerText(), /^earlier connection · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\): $/);
     assert.equal(await page.getByTestId('last-error').getAttribute('class'), 'muted');
     await shot(page, 'device-recovered');
   });
@@ -154,7 +154,8 @@ describe('web app in Chromium', function () {
     assert.equal(streams.length, 1, `one /api/live stream for the whole dashboard: ${streams.join(' ')}`);
     // Fleet widgets say which devices they cover (interface widgets by metric, so every model counts).
     const coverage = await page.locator('[data-testid^=widget-coverage-]').allInnerTexts();
-    assert.equal(coverage.length, 7, coverage.join(' | '));
+    // Seven series widgets, and the server-computed per-site breakdown and top-10 table (issue 17).
+    assert.equal(coverage.length, 9, coverage.join(' | '));
     assert.match(coverage[0], /^Covers 2( of \d+)? devices: 2 OpenConfig\.$/);
     await page.waitForTimeout(3000);
     await shot(page, 'dashboard');
