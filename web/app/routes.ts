@@ -30,5 +30,6 @@ export default [
   route('api/query', 'routes/api.query.ts'),
   route('api/live', 'routes/api.live.ts'),
   route('api/paths', 'routes/api.paths.ts'),
+  route('api/widget-panel', 'routes/api.widget-panel.ts'),
   route('healthz', 'routes/healthz.ts'),
 ] satisfies RouteConfig;

@@ -10,8 +10,8 @@ import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDashboard, listWidgets } from '../../../storage/dashboards';
-import { countTextSeries, resolveWidgetSeries, widgetCoverage } from '../lib/series.server';
-import { statesInWindow } from '../../../storage/series-reads';
+import { resolveWidgetSeries, widgetCoverage } from '../lib/series.server';
+import { widgetPanels, type LastValueRow } from '../lib/widget-panels.server';
 import { coverageWords } from '../lib/widget-data';
 import { isCounterPath } from '../lib/path-pattern';
 import { capSeries, resolveWindow, unitScale, type Aggregate, type GroupBy, type RangeKey } from '../lib/widget-data';
@@ -19,15 +19,10 @@ import { parseDuration } from '../lib/forms';
 import { LiveChart } from '../components/LiveChart';
 import { StatePanel, type StateSeries } from '../components/StatePanel';
 import { LastValuesTable } from '../components/LastValuesTable';
-import { lastValue, type LastValue } from '../lib/last-values';
 import { isVegaChart } from '../lib/widget-form';
-import { newestValues } from '../../../storage/newest-points';
-import { numericChangesInWindow } from '../../../storage/value-changes';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
-import { LIVE_COMPLETE_LAG_MS, MAX_STREAM_AGGREGATES, fleetLastValues, isServerAggregated, liveComputable, widgetQuery, type WidgetQuery } from '../lib/widget-query';
-import { queryFleet } from '../../../query/fleet-query';
-import { overBudget } from '../lib/query-budget';
+import { MAX_STREAM_AGGREGATES, liveComputable, type WidgetQuery } from '../lib/widget-query';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.dashboard.name ?? 'Dashboard'} · switch-telemetry` }];
@@ -35,7 +30,7 @@ export function meta({ data }: Route.MetaArgs) {
 
 export async function loader({ request, params }: Route.LoaderArgs) {
   const user = await requireUser(request);
-  const { db, pool, config } = ctx();
+  const { db } = ctx();
   const dashboard = await getDashboard(db, Number(params.dashboardId));
   if (!dashboard) throw data('No such dashboard', { status: 404 });
   const url = new URL(request.url);
@@ -49,44 +44,15 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     widgets.map(async (w) => {
       try {
         const { series, truncated } = await resolveWidgetSeries(db, w.device_id, w.path);
-        // "No series match … yet" only when nothing was collected: a text leaf is said to be one.
-        const textSeries = series.length === 0 ? await countTextSeries(db, w.device_id, w.path) : 0;
-        // Text leaves get a state panel (timeline and table) instead of a chart.
-        let states: StateSeries[] = [];
-        if (textSeries > 0) {
-          const text = await resolveWidgetSeries(db, w.device_id, w.path, 50, 'text');
-          const byId = await statesInWindow(db, text.series.map((s) => s.id), window.from, window.to);
-          states = text.series.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
-        }
-        // The state-timeline and table chart kinds on numbers: changes of value as states, or each series' last value.
-        let lastValues: Array<LastValue & { id: number; label: string }> = [];
-        // Aggregations, groupings and top/bottom N are computed on the server over every matching series (issue 17).
-        const aggregated = isServerAggregated(w);
-        const query: WidgetQuery | null = aggregated ? widgetQuery(w) : null;
-        if (series.length > 0 && query && w.chart === 'table') {
-          const answer = await queryFleet(pool, { ...query, from: window.from, to: window.to, widthPx: 600 }, { budget: (c) => overBudget(c.seriesCount, c.from, c.to, c.widthPx, config.WEB_QUERY_MAX_POINTS) });
-          lastValues = fleetLastValues(answer, unitScale(w.unit, w.path), Date.now() - LIVE_COMPLETE_LAG_MS).map((r, i) => ({ id: i, label: r.label, value: r.value, at: r.at, stale: r.at === null }));
-        }
-        if (series.length > 0 && w.chart === 'state-timeline') {
-          // At most 50 rows of bands, as for text leaves.
-          const shown = series.slice(0, 50);
-          const byId = await numericChangesInWindow(db, shown.map((s) => s.id), window.from, window.to);
-          states = shown.map((s) => ({ id: s.id, label: s.label, states: byId.get(s.id) ?? [] }));
-        }
-        if (series.length > 0 && !query && w.chart === 'table') {
-          const { rows } = await newestValues(db, 'samples', series.map((s) => s.id), 2);
-          const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
-          for (const r of rows as Array<{ s: string | number; t: number; v: number | null }>) bySeries.set(Number(r.s), [...(bySeries.get(Number(r.s)) ?? []), { t: Number(r.t), v: r.v === null ? null : Number(r.v) }]);
-          const scale = unitScale(w.unit, w.path);
-          lastValues = series.map((s) => ({ id: s.id, label: s.label, ...lastValue(bySeries.get(s.id) ?? [], { rate: w.rate, scale, now: Date.now() }) }));
-        }
+        // State panels, state timelines and tables are drawn here (web/app/lib/widget-panels.server.ts).
+        const { textSeries, states, lastValues, query } = await widgetPanels(w, series, window);
         // A fleet widget says which devices (and models) it covers.
         const coverage = w.device_id === null ? coverageWords(await widgetCoverage(db, w.path, series.length === 0 && textSeries > 0 ? 'text' : 'number')) : null;
         // An aggregated widget's series never reach the browser: its stream carries none of them.
         const shown = query ? [] : series.map(({ id, label, deviceName }) => ({ id, label, deviceName }));
         return { ...w, series: shown, matched: series.length, query, truncated: query ? false : truncated, scale: unitScale(w.unit, w.path), problem: null as string | null, textSeries, states, lastValues, coverage };
       } catch (err) {
-        return { ...w, series: [], matched: 0, query: null as WidgetQuery | null, truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], lastValues: [] as Array<LastValue & { id: number; label: string }>, coverage: null as string | null };
+        return { ...w, series: [], matched: 0, query: null as WidgetQuery | null, truncated: false, scale: 1, problem: (err as Error).message, textSeries: 0, states: [] as StateSeries[], lastValues: [] as LastValueRow[], coverage: null as string | null };
       }
     }),
   );

@@ -16,6 +16,9 @@ import { WIDGET_CHARTS, WIDGET_CHART_LABELS, WIDGET_GROUPINGS, WidgetForm, isVeg
 import { UNITS } from '../lib/chart-spec';
 import { unitScale, type Aggregate, type GroupBy, type WidgetSeries } from '../lib/widget-data';
 import { LiveChart } from '../components/LiveChart';
+import { StatePanel, type StateSeries } from '../components/StatePanel';
+import { LastValuesTable } from '../components/LastValuesTable';
+import type { LastValue } from '../lib/last-values';
 
 /** What the editor's live preview shows: the API's match and the form's chart options. */
 interface PreviewState {
@@ -31,6 +34,12 @@ interface PreviewState {
   /** Set when the form aggregates, groups or ranks: the preview is computed on the server like the widget. */
   query?: WidgetQuery;
 }
+
+/** What the server draws for the kinds it draws (GET /api/widget-panel, as the dashboard), and the form it was asked for. */
+type PanelState = { chart: WidgetChart; unit: string; rate: boolean } & (
+  | { error: string }
+  | { from: number; to: number; now: number; textSeries: number; states: StateSeries[]; lastValues: Array<LastValue & { id: number; label: string }> }
+);
 import { isCounterPath } from '../lib/path-pattern';
 import { isServerAggregated, listKeysOf, widgetQuery, type WidgetQuery } from '../lib/widget-query';
 import { SelectField, TextField, CheckField } from '../components/Field';
@@ -113,6 +122,19 @@ export default function WidgetEdit() {
   const [preview, setPreview] = useState<PreviewState | null>(null);
   const debounce = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const fetched = useRef('');
+  // The state panel / table preview (server-drawn kinds, text leaves): the last match, and the last form asked.
+  const [panel, setPanel] = useState<PanelState | null>(null);
+  const lastMatch = useRef<PreviewState['match'] | null>(null);
+  const panelAsked = useRef('');
+  const updatePanel = async (fd: FormData, match: PreviewState['match'], opts: { chart: WidgetChart; unit: string; rate: boolean }) => {
+    const wanted = !('error' in match) && (match.count > 0 || match.text > 0) && (!isVegaChart(opts.chart) || match.text > 0);
+    const qs = new URLSearchParams([...fd.entries()].filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
+    panelAsked.current = wanted ? qs : '';
+    if (!wanted) return setPanel(null);
+    const res = await fetch(`/api/widget-panel?${qs}`);
+    const body = (await res.json().catch(() => ({ error: `HTTP ${res.status}` }))) as Omit<PanelState, 'chart' | 'unit' | 'rate'>;
+    if (panelAsked.current === qs) setPanel({ ...body, ...opts } as PanelState);
+  };
   const updatePreview = () => {
     clearTimeout(debounce.current);
     debounce.current = setTimeout(async () => {
@@ -130,14 +152,18 @@ export default function WidgetEdit() {
       const key = `${device}|${path}`;
       if (key === fetched.current) {
         setPreview((p) => (p ? { ...p, ...opts } : p));
+        if (lastMatch.current) await updatePanel(fd, lastMatch.current, opts);
         return;
       }
       fetched.current = key;
+      lastMatch.current = null;
       const res = await fetch(`/api/paths?device=${device === 'all' ? '' : encodeURIComponent(device)}&match=${encodeURIComponent(path)}`);
       if (!res.ok || fetched.current !== key) return;
       const { match } = (await res.json()) as { match: PreviewState['match'] };
+      lastMatch.current = match;
       const now = Date.now();
       setPreview({ match, path, ...opts, from: now - 15 * 60_000, to: now });
+      await updatePanel(fd, match, opts);
     }, 400);
   };
   useEffect(() => {
@@ -297,10 +323,23 @@ export default function WidgetEdit() {
           {!isVegaChart(preview.chart) ? (
             <p className="muted small" data-testid="widget-preview-server">
               {preview.chart === 'table'
-                ? 'A table of each series’ last value with its time and age (stale values greyed) is drawn on the dashboard.'
-                : 'A state timeline (bands of equal value per series, with the current states) is drawn on the dashboard.'}
+                ? 'A table of each series’ last value with its time and age (stale values greyed), drawn by the server as on the dashboard.'
+                : 'A state timeline (bands of equal value per series, with the current states), drawn by the server as on the dashboard.'}
             </p>
-          ) : 'series' in preview.match && preview.match.series.length > 0 ? (
+          ) : null}
+          {panel && panel.chart === preview.chart && panel.unit === preview.unit && panel.rate === preview.rate ? (
+            'error' in panel ? (
+              <p className="error-text" data-testid="widget-preview-error">
+                {panel.error}
+              </p>
+            ) : panel.textSeries > 0 ? (
+              <StatePanel series={panel.states} from={panel.from} to={panel.to} now={panel.now} testId="widget-preview-states" show={preview.chart === 'state-timeline' ? 'timeline' : preview.chart === 'table' ? 'table' : 'both'} />
+            ) : preview.chart === 'state-timeline' ? (
+              <StatePanel series={panel.states} from={panel.from} to={panel.to} now={panel.now} testId="widget-preview-states" show="timeline" />
+            ) : preview.chart === 'table' ? (
+              <LastValuesTable rows={panel.lastValues} unit={preview.unit} rate={preview.rate} now={panel.now} testId="widget-preview-table" />
+            ) : null
+          ) : !isVegaChart(preview.chart) ? null : 'series' in preview.match && preview.match.series.length > 0 ? (
             <LiveChart
               key={`${preview.path}|${preview.from}|${JSON.stringify(preview.query ?? null)}`}
               query={preview.query}
