@@ -109,4 +109,12 @@ describe('web: widget editor preview of state-timeline and table', function () {
     assert.equal(await rows.count(), 1);
     assert.equal(await rows.first().getAttribute('data-series'), 'Ethernet1', 'the larger counter');
   });
+
+  it('/api/widget-panel: 401 without a session, 400 naming a bad path', async () => {
+    const ask = `/api/widget-panel?deviceId=${deviceId}&path=${encodeURIComponent('/interfaces/interface[name=')}&chart=table&aggregate=none&groupBy=series&unit=&width=6`;
+    assert.equal((await fetch(`${web.url}${ask}`)).status, 401);
+    const res = await page.request.get(`${web.url}${ask}`);
+    assert.equal(res.status(), 400);
+    assert.match(((await res.json()) as { error: string }).error, /^path: /);
+  });
 });
