@@ -18,9 +18,8 @@ import type { Client } from '@temporalio/client';
 import { createAlertActivities } from '../activities/alerts';
 import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
 import { migrateLatest } from '../migrations/index';
-import { createKnex, createPool } from '../storage/pool';
 import { parseKeyring } from '../storage/secrets';
-import { scratchDatabase } from './support/scratch';
+import { openScratch, runBench } from './support/scratch';
 import { writeBenchResult } from './lib/results';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
@@ -35,9 +34,8 @@ function stats(ms: number[]) {
 }
 
 async function main() {
-  const scratch = await scratchDatabase('bench_alerts');
-  const db = createKnex(scratch.url, 4);
-  const pool = createPool(scratch.url, 4);
+  const scratch = await openScratch('bench_alerts', 4, 4);
+  const { db, pool } = scratch;
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     let started = performance.now();
@@ -95,13 +93,8 @@ async function main() {
     };
     writeBenchResult('alert-eval', result.at, result);
   } finally {
-    await pool.end();
-    await db.destroy();
-    await scratch.drop();
+    await scratch.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

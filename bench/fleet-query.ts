@@ -25,7 +25,7 @@ import { runMaintenance } from '../storage/storage-mode';
 import { queryFleet, type FleetQuery } from '../query/fleet-query';
 import type { Queryable } from '../query/router';
 import { estimatePoints } from '../web/app/lib/query-budget';
-import { scratchDatabase } from './support/scratch';
+import { openScratch, runBench } from './support/scratch';
 
 const SERIES = Number(process.env.BENCH_FLEET_QUERY_SERIES ?? 10_000);
 const PER_DEVICE = 100;
@@ -55,9 +55,8 @@ function explaining(pool: Queryable): Queryable {
 }
 
 async function main() {
-  const scratch = await scratchDatabase('bench_fleet_query');
-  const db = createKnex(scratch.url, 2);
-  const pool = createPool(scratch.url, 4);
+  const scratch = await openScratch('bench_fleet_query', 2, 4);
+  const { db, pool } = scratch;
   // BENCH_JIT=off: the queries run on connections that start with jit = off (a libpq `options` parameter); both: each case both ways.
   const jitOff = createPool(`${scratch.url}${scratch.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jit=off')}`, 4);
   const pools: Array<[string, Queryable]> =
@@ -155,14 +154,9 @@ async function main() {
     fs.writeFileSync(file, JSON.stringify(result, null, 2));
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
-    await pool.end();
     await jitOff.end();
-    await db.destroy();
-    await scratch.drop();
+    await scratch.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -13,12 +13,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IngestBatcher } from '../storage/batcher';
-import { createKnex, createPool } from '../storage/pool';
 import type { TelemetryPoint } from '../core/point';
 import { migrateLatest } from '../migrations/index';
 import { findPostgresBin } from '../scripts/infra/postgres';
 import { run } from '../scripts/infra/proc';
-import { scratchDatabase } from './support/scratch';
+import { openScratch, runBench } from './support/scratch';
 import { writeBenchResult } from './lib/results';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
@@ -27,9 +26,8 @@ const SERIES = Number(process.env.BENCH_SERIES ?? 500);
 const secondsSince = (t: number) => (performance.now() - t) / 1000;
 
 async function main() {
-  const scratch = await scratchDatabase('bench_ingest');
-  const db = createKnex(scratch.url, 2);
-  const pool = createPool(scratch.url, 8);
+  const scratch = await openScratch('bench_ingest', 2, 8);
+  const { db, pool } = scratch;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
   try {
     await migrateLatest(db);
@@ -121,13 +119,8 @@ async function main() {
     writeBenchResult('ingest', result.at, result);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
-    await pool.end();
-    await db.destroy();
-    await scratch.drop();
+    await scratch.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

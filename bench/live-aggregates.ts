@@ -12,11 +12,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { SAMPLES_CHANNEL } from '../core/names';
-import { createKnex, createPool } from '../storage/pool';
 import { migrateLatest } from '../migrations/index';
 import { LiveHub } from '../web/app/lib/live-hub.server';
 import { subscribeAggregate } from '../web/app/lib/live-aggregates.server';
-import { scratchDatabase } from './support/scratch';
+import { openScratch, runBench } from './support/scratch';
 import { writeBenchResult } from './lib/results';
 
 const SERIES = Number(process.env.BENCH_LIVE_AGG_SERIES ?? 10_000);
@@ -26,9 +25,8 @@ const PER_DEVICE = 100;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * p) - 1)];
 
 async function main() {
-  const scratch = await scratchDatabase('bench_live_agg');
-  const db = createKnex(scratch.url, 2);
-  const pool = createPool(scratch.url, 4);
+  const scratch = await openScratch('bench_live_agg', 2, 4);
+  const { db, pool } = scratch;
   const hub = new LiveHub({ pool, connectionString: scratch.url });
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
@@ -99,13 +97,8 @@ async function main() {
     for (const s of subs) s.stop();
   } finally {
     await hub.close();
-    await pool.end();
-    await db.destroy();
-    await scratch.drop();
+    await scratch.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

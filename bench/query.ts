@@ -9,11 +9,10 @@
  * seeded with 24 h of 1-second samples (BENCH_INTERVAL_S), rolled up by the
  * maintenance activity; dropped at the end.
  */
-import { createKnex, createPool } from '../storage/pool';
 import { runMaintenance } from '../storage/storage-mode';
 import { migrateLatest } from '../migrations/index';
 import { querySeries, type SeriesQuery } from '../query/router';
-import { scratchDatabase } from './support/scratch';
+import { openScratch, runBench } from './support/scratch';
 import { writeBenchResult } from './lib/results';
 
 const SERIES = 20;
@@ -26,9 +25,8 @@ function stats(ms: number[]) {
 }
 
 async function main() {
-  const scratch = await scratchDatabase('bench_query');
-  const db = createKnex(scratch.url, 2);
-  const pool = createPool(scratch.url, 4);
+  const scratch = await openScratch('bench_query', 2, 4);
+  const { db, pool } = scratch;
   try {
     await migrateLatest(db);
     const [dev] = await db('devices').insert({ name: 'bench', protocol: 'gnmi', host: 'h', port: 1 }).returning('id');
@@ -89,13 +87,8 @@ async function main() {
     console.log(`ratio        : raw takes ${result.rawToRollupRatio}× as long`);
     writeBenchResult('query', result.at, result);
   } finally {
-    await pool.end();
-    await db.destroy();
-    await scratch.drop();
+    await scratch.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../core/config';
+import { createKnex, createPool } from '../../storage/pool';
 
 /** A scratch database on the server DATABASE_URL points at. */
 export async function scratchDatabase(prefix: string) {
@@ -26,3 +27,27 @@ export async function scratchDatabase(prefix: string) {
   };
 }
 
+/** A scratch database with a knex and a pg pool on it; close() ends both and drops it. */
+export async function openScratch(prefix: string, knexSize: number, poolSize: number) {
+  const scratch = await scratchDatabase(prefix);
+  const db = createKnex(scratch.url, knexSize);
+  const pool = createPool(scratch.url, poolSize);
+  return {
+    url: scratch.url,
+    db,
+    pool,
+    async close() {
+      await pool.end();
+      await db.destroy();
+      await scratch.drop();
+    },
+  };
+}
+
+/** Run a standalone benchmark's main: an error is printed and exits 1. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
