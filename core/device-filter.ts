@@ -54,6 +54,8 @@ export const DeviceFilter = z.object({
   /** A subscription profile id attached to the device. */
   profile: z.preprocess(blankToUndefined, z.coerce.number().int().positive().max(2 ** 31 - 1).optional()),
   enabled: z.preprocess(blankToUndefined, z.enum(['yes', 'no']).optional()),
+  /** `firing`: devices with a firing alert instance (docs/alerting.md says which rules map to a device). */
+  alerts: z.preprocess(blankToUndefined, z.enum(['firing']).optional()),
 });
 export type DeviceFilter = z.infer<typeof DeviceFilter>;
 
@@ -73,7 +75,7 @@ export const DeviceListView = z.object({
 });
 export type DeviceListView = z.infer<typeof DeviceListView>;
 
-const FILTER_KEYS = ['q', 'site', 'protocol', 'state', 'profile', 'enabled'] as const;
+const FILTER_KEYS = ['q', 'site', 'protocol', 'state', 'profile', 'enabled', 'alerts'] as const;
 
 /** Filter from URL parameters; an invalid value is dropped (a hand-edited URL still shows a list). */
 export function filterFromParams(params: URLSearchParams): DeviceFilter {

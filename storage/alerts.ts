@@ -306,13 +306,23 @@ export interface AlertInstanceRow {
   ackedBy: string | null;
 }
 
-/** Instances (pending, firing and recently resolved), firing first. */
-export async function listAlertInstances(db: Knex): Promise<AlertInstanceRow[]> {
+/**
+ * How an instance maps to a device (docs/alerting.md): by its `device` label, the device's
+ * name — set by absence and session rules and by threshold rules grouped by device.
+ * The condition "device `d` has a firing instance", for the devices list's filter.
+ */
+export const DEVICE_HAS_FIRING_ALERT_SQL = `EXISTS (SELECT 1 FROM alert_instances ai WHERE ai.state = 'firing' AND ai.labels->>'device' = d.name)`;
+
+/** Instances (pending, firing and recently resolved), firing first; with `device`, only that device's pending and firing ones. */
+export async function listAlertInstances(db: Knex, opts: { device?: string } = {}): Promise<AlertInstanceRow[]> {
   const rows = await db('alert_instances as i')
     .join('alert_rules as r', 'r.id', 'i.rule_id')
     .select('i.*', 'r.name as rule_name', 'r.severity')
+    .modify((q) => {
+      if (opts.device !== undefined) q.whereIn('i.state', ['pending', 'firing']).whereRaw(`i.labels->>'device' = ?`, [opts.device]);
+    })
     .orderByRaw(`CASE i.state WHEN 'firing' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, r.name, i.instance_key`);
-  return rows.map((r) => ({
+  return rows.map((r: Record<string, any>) => ({
     ruleId: r.rule_id,
     ruleName: r.rule_name,
     severity: r.severity,
@@ -323,6 +333,26 @@ export async function listAlertInstances(db: Knex): Promise<AlertInstanceRow[]> 
     since: r.state === 'firing' ? r.firing_since : r.state === 'pending' ? r.pending_since : r.resolved_at,
     ackedBy: r.acked_by,
   }));
+}
+
+/** A device's firing instances: how many, and the worst severity among them. */
+export interface DeviceFiringAlerts {
+  count: number;
+  severity: string;
+}
+
+/** Firing instances per device name, for a page of devices in one query (devices without any left out). */
+export async function firingAlertsByDevice(db: Knex, deviceNames: string[]): Promise<Map<string, DeviceFiringAlerts>> {
+  if (deviceNames.length === 0) return new Map();
+  const { rows } = await db.raw(
+    `SELECT i.labels->>'device' AS device, count(*)::int AS n,
+            (array_agg(r.severity ORDER BY CASE r.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END))[1] AS severity
+       FROM alert_instances i JOIN alert_rules r ON r.id = i.rule_id
+      WHERE i.state = 'firing' AND i.labels->>'device' = ANY(?::text[])
+      GROUP BY 1`,
+    [deviceNames],
+  );
+  return new Map((rows as Array<{ device: string; n: number; severity: string }>).map((r) => [r.device, { count: r.n, severity: r.severity }]));
 }
 
 /** A notified transition with its delivery outcome. */

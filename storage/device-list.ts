@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import type { DeviceFilter, DeviceListView, ListState, SortColumn } from '../core/device-filter';
 import type { DeviceListItem } from './devices';
+import { DEVICE_HAS_FIRING_ALERT_SQL } from './alerts';
 
 /** A device's state as the list shows it: `disabled` when disabled, the mirrored workflow state, else `not started`. */
 const STATE_SQL = `CASE WHEN NOT d.enabled THEN 'disabled' ELSE coalesce(s.state, 'not started') END`;
@@ -53,6 +54,7 @@ function whereOf(filter: DeviceFilter, opts: { withoutState?: boolean } = {}): {
     conds.push(`EXISTS (SELECT 1 FROM device_profiles dp WHERE dp.device_id = d.id AND dp.profile_id = ?)`);
     params.push(filter.profile);
   }
+  if (filter.alerts === 'firing') conds.push(DEVICE_HAS_FIRING_ALERT_SQL);
   if (filter.state && !opts.withoutState) {
     conds.push(`${STATE_SQL} = ?`);
     params.push(filter.state);
