@@ -41,6 +41,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
                 <NavLink to="/devices">Devices</NavLink>
                 <NavLink to="/profiles">Profiles</NavLink>
                 <NavLink to="/alerts">Alerts</NavLink>
+                {user.role === 'admin' ? <NavLink to="/collectors">Collectors</NavLink> : null}
                 {user.role === 'admin' ? <NavLink to="/users">Users</NavLink> : null}
               </nav>
               <Form method="post" action="/logout" className="whoami">

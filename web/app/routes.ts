@@ -6,6 +6,7 @@ export default [
   route('logout', 'routes/logout.ts'),
   route('setup', 'routes/setup.tsx'),
   route('users', 'routes/users.tsx'),
+  route('collectors', 'routes/collectors.tsx'),
   route('devices', 'routes/devices.tsx'),
   route('devices/new', 'routes/device-edit.tsx', { id: 'device-new' }),
   route('devices/import', 'routes/devices-import.tsx'),
