@@ -11,6 +11,9 @@ export function ago(ms: number | undefined | null, now = Date.now(), zone = 'UTC
   return formatTime(ms, zone, now, { date: 'always' });
 }
 
+/** An alert instance's value as the Alerts page and the device page print it: six significant digits, "—" for none. */
+export const formatAlertValue = (v: number | null) => (v === null ? '—' : String(Number(v.toPrecision(6))));
+
 const PREFIXES = ['', 'k', 'M', 'G', 'T', 'P'];
 
 /** A value with SI prefix and unit: 1234567 bits/s → "1.23 Mbit/s"; % and °C keep one decimal. */

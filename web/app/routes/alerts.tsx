@@ -10,6 +10,7 @@ import type { Route } from './+types/alerts';
 import { requireAdminAction, requireUser } from '../lib/auth.server';
 import { ctx, temporalClient } from '../lib/context.server';
 import { formatStamp } from '../lib/time-format';
+import { formatAlertValue } from '../lib/format';
 import { zoneFromCookie } from '../lib/timezone';
 import { parseDuration } from '../lib/forms';
 import { matchesAll, parseMatchers } from '../../../core/alert-rules';
@@ -94,8 +95,6 @@ export async function action({ request }: Route.ActionArgs) {
   return data({ error: 'Unknown action.' }, { status: 400 });
 }
 
-const num = (v: number | null) => (v === null ? '—' : String(Number(v.toPrecision(6))));
-
 export default function Alerts() {
   const { zone, instances, silences, history, rules, contactPoints } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { message?: string; error?: string } | undefined;
@@ -142,7 +141,7 @@ export default function Alerts() {
                     <td>{i.ruleName}</td>
                     <td>{i.key}</td>
                     <td>{i.severity}</td>
-                    <td className="num">{num(i.value)}</td>
+                    <td className="num">{formatAlertValue(i.value)}</td>
                     <td>{stamp(i.since)}</td>
                     <td>{i.ackedBy ?? (i.silence !== null ? `silence #${i.silence}` : '')}</td>
                     <td>
@@ -218,7 +217,7 @@ export default function Alerts() {
                 <td>{t.ruleName}</td>
                 <td>{t.key}</td>
                 <td>{t.transition}</td>
-                <td className="num">{num(t.value)}</td>
+                <td className="num">{formatAlertValue(t.value)}</td>
                 <td>
                   {t.silenced
                     ? 'silenced'

@@ -19,10 +19,11 @@ import { lastErrorFact, lastPointAt } from '../lib/session-facts';
 import { resolveWidgetSeries } from '../lib/series.server';
 import { pauseOrResume, reconfigureSession, sessionStatuses, stopSession, workflowListLink, workflowUrl } from '../lib/sessions.server';
 import { deviceSessionQuery } from '../lib/temporal-links';
-import { ago, formatValue } from '../lib/format';
+import { ago, formatAlertValue, formatValue } from '../lib/format';
 import { isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../storage/gaps';
+import { listAlertInstances } from '../../../storage/alerts';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
@@ -70,7 +71,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { db } = ctx();
   const device = await getDevice(db, Number(params.deviceId));
   if (!device) throw data('No such device', { status: 404 });
-  const [statuses, gaps, interfaces, charts, newestStored] = await Promise.all([
+  const [statuses, gaps, interfaces, charts, newestStored, alerts] = await Promise.all([
     sessionStatuses([device.id], 3000),
     listGaps(db, device.id, 5),
     deviceInterfaces(db, device.id),
@@ -81,6 +82,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
       })),
     ),
     newestStoredPointAt(db, device.id),
+    // Firing and pending instances whose `device` label names this device (docs/alerting.md).
+    listAlertInstances(db, { device: device.name }),
   ]);
   const status = statuses.get(device.id) ?? null;
   const drops = await deviceIngestDrops(db, device.id);
@@ -116,6 +119,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     gaps,
     drops,
     events,
+    alerts: alerts.map((a) => ({ ruleName: a.ruleName, severity: a.severity, state: a.state, since: a.since?.getTime() ?? null, value: a.value })),
     interfaces,
     charts: charts.map((c) => ({ ...c, series: c.series.map(({ id, label, deviceName }) => ({ id, label, deviceName })) })),
     workflowUrl: workflowUrl(device.id),
@@ -217,8 +221,45 @@ function OutageLine({ outage, now, testId }: { outage: Outage; now: number; test
   );
 }
 
+/** This device's firing and pending alert instances (issue 18), linking to the Alerts page; not drawn when none. */
+function AlertsPanel({ alerts, zone, now }: { alerts: Array<{ ruleName: string; severity: string; state: string; since: number | null; value: number | null }>; zone: string; now: number }) {
+  return (
+    <div className="card" data-testid="device-alerts">
+      <h2>
+        <Link to="/alerts">Alerts</Link>
+      </h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Rule</th>
+            <th>Severity</th>
+            <th>State</th>
+            <th>Since</th>
+            <th className="num">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((a, i) => (
+            <tr key={`${a.ruleName}|${i}`} data-testid="device-alert">
+              <td>
+                <Link to="/alerts">{a.ruleName}</Link>
+              </td>
+              <td>
+                <span className={`sev-${a.severity}`}>{a.severity}</span>
+              </td>
+              <td>{a.state}</td>
+              <td>{a.since === null ? '' : formatTime(a.since, zone, now, { seconds: true })}</td>
+              <td className="num">{formatAlertValue(a.value)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export default function Device() {
-  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, alerts, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
@@ -280,6 +321,7 @@ export default function Device() {
       ) : null}
       {confirm ? <Confirm intent={confirm} deviceName={device.name} deviceId={device.id} /> : null}
       {outage ? <OutageLine outage={outage} now={now} testId="outage" /> : null}
+      {alerts.length > 0 ? <AlertsPanel alerts={alerts} zone={zone} now={loadedAt} /> : null}
       {parked ? (
         <div className="card parked" data-testid="parked-advice">
           <p>

@@ -19,6 +19,7 @@ import { workflowListLink } from '../lib/sessions.server';
 import { SESSION_VIEWS } from '../lib/temporal-links';
 import { deviceSites, deviceStateCounts, listDevices } from '../../../storage/device-list';
 import { listProfileNames } from '../../../storage/profiles';
+import { firingAlertsByDevice } from '../../../storage/alerts';
 import {
   BULK_ACTIONS,
   BULK_ACTION_LABELS,
@@ -53,6 +54,8 @@ export async function loader({ request }: Route.LoaderArgs) {
     deviceSites(db),
     listProfileNames(db),
   ]);
+  // Firing alert instances of the page's rows, one query (docs/alerting.md: mapped by the `device` label).
+  const alerts = await firingAlertsByDevice(db, rows.map((r) => r.name));
   return {
     canEdit: user.role === 'admin',
     // Temporal Web's workflow list filtered to device sessions (its List Filter in the URL; docs/sessions.md).
@@ -83,6 +86,8 @@ export async function loader({ request }: Route.LoaderArgs) {
       hasWorkflow,
       pointsPerSecond,
       lastSeen,
+      // Only rows with firing alerts carry the field (a 200-row page stays small).
+      ...(alerts.has(name) ? { alerts: [alerts.get(name)!.count, alerts.get(name)!.severity] as [number, string] } : {}),
     })),
   };
 }
@@ -133,6 +138,7 @@ const COLUMNS: Array<{ key: SortColumn | null; label: string; className?: string
   { key: 'state', label: 'Session' },
   { key: 'points', label: 'Points/s', className: 'num' },
   { key: 'seen', label: 'Last seen' },
+  { key: null, label: 'Alerts' }, // firing: count, coloured by the worst severity
 ];
 
 export default function Devices() {
@@ -232,6 +238,7 @@ export default function Devices() {
         <FilterSelect label="Session" name="state" value={filter.state} options={LIST_STATES.map((s) => [s, s])} />
         <FilterSelect label="Profile" name="profile" value={filter.profile} options={profiles.map((p) => [String(p.id), p.name])} />
         <FilterSelect label="Enabled" name="enabled" value={filter.enabled} options={[['yes', 'yes'], ['no', 'no']]} />
+        <FilterSelect label="Alerts" name="alerts" value={filter.alerts} options={[['firing', 'firing']]} />
         <FilterSelect label="Per page" name="size" value={view.size} options={PAGE_SIZES.map((n) => [String(n), String(n)])} blank={false} />
         {view.sort !== 'name' ? <input type="hidden" name="sort" value={view.sort} /> : null}
         {view.dir !== 'asc' ? <input type="hidden" name="dir" value={view.dir} /> : null}
@@ -290,6 +297,14 @@ export default function Devices() {
                 </td>
                 <td className="num">{d.pointsPerSecond.toFixed(1)}</td>
                 <td title={d.lastSeen ? formatStamp(d.lastSeen, zone) : undefined}>{ago(d.lastSeen, undefined, zone)}</td>
+                <td>
+                  {/* Firing count coloured by the worst severity; nothing else per row (a 200-row page stays under 200 KiB). */}
+                  {d.alerts ? (
+                    <Link to="/alerts" discover="none" className={`sev-${d.alerts[1]}`}>
+                      {d.alerts[0]}
+                    </Link>
+                  ) : null}
+                </td>
                 <td className="row-actions">
                   {d.hasWorkflow ? (
                     <a href={`/devices/${d.id}/workflow`} target="_blank">
