@@ -10,6 +10,11 @@ describe('devices view: filter in the URL, CSV export', () => {
     const f = filterFromParams(new URLSearchParams('q=+lab-sw-1+&site=site-7&protocol=snmp&state=streaming&profile=abc&enabled=yes&extra=1'));
     assert.deepEqual(f, { q: 'lab-sw-1', site: 'site-7', state: 'streaming', enabled: 'yes' });
     assert.deepEqual(filterFromParams(new URLSearchParams('q=&site=&state=not+started&profile=3')), { state: 'not started', profile: 3 });
+    // Devices with a firing alert instance (issue 18); any other value is dropped.
+    assert.deepEqual(filterFromParams(new URLSearchParams('alerts=firing&site=a')), { site: 'a', alerts: 'firing' });
+    assert.deepEqual(filterFromParams(new URLSearchParams('alerts=pending')), {});
+    assert.equal(filterToParams({ alerts: 'firing' }).toString(), 'alerts=firing');
+    assert.equal(describeFilter({ alerts: 'firing' }), 'alerts=firing');
   });
 
   it('reads sort and page with defaults for anything invalid; page sizes only from the list', () => {
