@@ -76,6 +76,16 @@ describe('alerting: rule workflows and webhook delivery', function () {
     await tdb?.drop();
   });
 
+  /** An in-process control worker with the alert activities, on this suite's namespace. */
+  const alertWorker = async () =>
+    Worker.create({
+      connection: await NativeConnection.connect({ address: temporalAddress() }),
+      namespace,
+      taskQueue: TASK_QUEUES.control,
+      workflowBundle: bundle,
+      activities: createAlertActivities({ db: tdb.db, pool: tdb.pool, ring, client }),
+    });
+
   const newRule = (name: string, forMs: number): Promise<AlertRuleDefinition> =>
     createAlertRule(tdb.db, {
       name,
@@ -89,13 +99,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
 
   it('a threshold rule fires after its for-duration and resolves past the recovery threshold; each transition arrives once, signed', async () => {
     const pool = tdb.pool;
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: temporalAddress() }),
-      namespace,
-      taskQueue: TASK_QUEUES.control,
-      workflowBundle: bundle,
-      activities: createAlertActivities({ db: tdb.db, pool, ring, client }),
-    });
+    const worker = await alertWorker();
     const rule = await newRule('cpu hot', 2000);
     await worker.runUntil(async () => {
       await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 10_000 });
@@ -179,13 +183,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
   it('reconcile starts a session-state rule; it fires for a parked device, keeps state across an edit; ctl alerts lists, acks and silences', async () => {
     // The earlier rules are done: disabled, so the reconcile leaves them alone.
     await tdb.db('alert_rules').update({ enabled: false });
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: temporalAddress() }),
-      namespace,
-      taskQueue: TASK_QUEUES.control,
-      workflowBundle: bundle,
-      activities: createAlertActivities({ db: tdb.db, pool: tdb.pool, ring, client }),
-    });
+    const worker = await alertWorker();
     const rule = await createAlertRule(tdb.db, {
       name: 'credentials rejected',
       spec: { kind: 'session', states: ['auth-failed'] },
@@ -234,13 +232,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
 
   it('an absence rule fires for a device silent past silentMs and resolves when it stores again', async () => {
     await tdb.db('alert_rules').update({ enabled: false });
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: temporalAddress() }),
-      namespace,
-      taskQueue: TASK_QUEUES.control,
-      workflowBundle: bundle,
-      activities: createAlertActivities({ db: tdb.db, pool: tdb.pool, ring, client }),
-    });
+    const worker = await alertWorker();
     const rule = await createAlertRule(tdb.db, { name: 'cpu silent', spec: { kind: 'absence', path: PATH, silentMs: 3000 }, intervalMs: 1000 });
     const instance = async () => (await alertRuleStatus(client, rule.id))?.instances.find((i) => i.key === 'leaf-alert');
     await worker.runUntil(async () => {
