@@ -74,15 +74,21 @@ class BodyTooLarge extends Error {
   }
 }
 
-/** After a 413, how long (and how many bytes) the rest of a body is read and thrown away before the connection is dropped. */
-const LINGER_MS = 500;
+/**
+ * After a 413: how long the connection is kept before it is dropped, and how many bytes of
+ * the rest of the body are read (and thrown away) before reading stops.
+ */
+const LINGER_MS = 2000;
 const LINGER_BYTES = 8 * 1024 * 1024;
 
 /**
- * Answer 413 at once, then close the connection. A client still sending would
- * see its connection reset before reading the answer, so for a short while the
- * rest of the body is read and discarded (never kept: memory stays flat), as
- * servers' "lingering close" does; then the socket is dropped.
+ * Answer 413 at once, then close the connection. Closing a socket with unread data
+ * resets it, and a client still sending would then lose the answer before reading it;
+ * so, as servers' "lingering close" does, the rest of the body is read and discarded for
+ * a while (never kept: memory stays flat). Past LINGER_BYTES reading stops instead: the
+ * sender waits on TCP flow control, where it reads the answer and hangs up, until the
+ * linger time drops the socket. A busy client gets the whole linger time to read the
+ * answer, however fast it can send.
  */
 function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
   log.warn('request body too large', { method: req.method, path: (req.url ?? '').split('?')[0], limit, declared: req.headers['content-length'] });
@@ -92,15 +98,12 @@ function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, lim
     res.end(`Request body too large: at most ${limit} bytes here.\n`);
   }
   let discarded = 0;
-  const drop = () => req.socket.destroy();
-  const timer = setTimeout(drop, LINGER_MS);
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
   timer.unref();
+  req.socket.once('close', () => clearTimeout(timer));
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.byteLength;
-    if (discarded > LINGER_BYTES) {
-      clearTimeout(timer);
-      drop();
-    }
+    if (discarded > LINGER_BYTES) req.pause();
   });
   req.once('end', () => clearTimeout(timer));
   req.resume();
