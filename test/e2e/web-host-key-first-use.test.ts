@@ -37,6 +37,9 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
       adminEmail: 'tofu@example.test',
       fleet: { gnmiCount: 0, netconfCount: 1, interfaces: 2, namePrefix: 'tofu' },
       workers: {},
+      // The probe's own deadline (8 s by default) is not under test here; a loaded CI machine
+      // once spent it before the SSH handshake finished, and the page then had no key to show.
+      webEnv: { WEB_PROBE_TIMEOUT_MS: '45000' },
     });
     ({ tdb, web, page, admin } = stack);
     client = stack.client!;
@@ -79,6 +82,7 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
     await page.goto(`${web.url}/devices/${device.id}/edit`);
     const first = await testConnection(page);
     assert.equal(await page.getByTestId('probe-result').getAttribute('data-ok'), 'no', first);
+    assert.equal(await page.getByTestId('probe-host-key').count(), 1, `the probe reports the host key: ${first}`);
     assert.equal(await page.getByTestId('probe-host-key').getAttribute('data-status'), 'unknown', first);
     assert.equal(await page.getByTestId('probe-host-key-presented').innerText(), presented, 'the fingerprint the device presented');
     assert.match(first, /HOST_KEY_UNKNOWN/, 'the probe went no further than the host key');
@@ -96,6 +100,7 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
 
     // The pinned key is now used: the probe gets through to a sample, and the session (started by the pin) streams.
     const second = await testConnection(page);
+    assert.equal(await page.getByTestId('probe-host-key').count(), 1, `the probe reports the host key: ${second}`);
     assert.equal(await page.getByTestId('probe-host-key').getAttribute('data-status'), 'pinned', second);
     assert.equal(await page.getByTestId('probe-result').getAttribute('data-ok'), 'yes', second);
     await waitForState(client, device.id, 'streaming', 90_000);
@@ -112,6 +117,7 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
     await page.goto(`${web.url}/devices/${device.id}/edit`);
     const text = await testConnection(page);
     assert.equal(await page.getByTestId('probe-result').getAttribute('data-ok'), 'no', text);
+    assert.equal(await page.getByTestId('probe-host-key').count(), 1, `the probe reports the host key: ${text}`);
     assert.equal(await page.getByTestId('probe-host-key').getAttribute('data-status'), 'changed', text);
     assert.equal(await page.getByTestId('probe-host-key-pinned').innerText(), OTHER_KEY);
     assert.equal(await page.getByTestId('probe-host-key-presented').innerText(), presented);
