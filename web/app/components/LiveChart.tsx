@@ -5,7 +5,7 @@
  * leaving the window are removed; gaps break the line.
  */
 import { useEffect, useRef, useState } from 'react';
-import { BRUSH_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, timeSeriesSpec, type ChartKind } from '../lib/chart-spec';
+import { ALERTS_DATASET, BRUSH_PARAM, OUTAGE_DATASET, POINTS_DATASET, X_FROM, X_TO, timeSeriesSpec, type ChartAlertMarker, type ChartKind } from '../lib/chart-spec';
 import { seriesStats, type SeriesStats } from '../lib/series-stats';
 import { formatValue } from '../lib/format';
 import { WidgetRows, bucketMs, gapThreshold, mergeChanges, type Aggregate, type GroupBy, type Row, type WidgetSeries } from '../lib/widget-data';
@@ -44,6 +44,8 @@ interface Props extends ChartDefinition {
   label?: string;
   /** Called with the time interval dragged across the chart (ms): the page makes it its range. */
   onZoom?: (from: number, to: number) => void;
+  /** Alert transitions to mark on the chart (from the page's loader); undefined: no marker layer. */
+  markers?: ChartAlertMarker[];
 }
 
 /** Whether a drawn view has a signal of this name (Vega throws when asked for an unknown one). */
@@ -84,7 +86,7 @@ interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query, aggregateId }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query, aggregateId, markers }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const timeZone = useTimeZone();
@@ -96,6 +98,9 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   /** The drawn view's outage dataset, updated apart from the chart (which is never re-embedded). */
   const outageView = useRef<{ set: (rows: Array<{ from: number; to: number; label: string }>) => void } | null>(null);
   const outageBand = kind !== 'stat' && outage !== undefined;
+  /** The drawn view's alert markers, replaced when the page's data bring new ones. */
+  const markersView = useRef<{ set: (rows: ChartAlertMarker[]) => void } | null>(null);
+  const alertMarkers = kind !== 'stat' && markers !== undefined;
   const zoomTo = useRef(onZoom);
   zoomTo.current = onZoom;
   const description = `${title ?? label ?? 'Chart'}${unit ? ` in ${unit}` : ''}: ${query ? 'computed on the server' : `${series.length} series`}`;
@@ -169,7 +174,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
         names = rows.groupNames();
       }
       if (disposed || !ref.current) return;
-      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, timeZone, seriesNames: kind === 'stat' ? undefined : names }), {
+      const result = await embed(ref.current, timeSeriesSpec({ kind, unit, title, height, domain: [from, to], windowMs, widthPx: ref.current.clientWidth, description, outageBand, alertMarkers, timeZone, seriesNames: kind === 'stat' ? undefined : names }), {
         actions: false,
         renderer: 'svg',
       });
@@ -216,6 +221,10 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       const statsSoon = () => {
         if (statsTimer === undefined) statsTimer = setTimeout(updateStats, 1000);
       };
+      if (alertMarkers) {
+        markersView.current = { set: (rows) => view.change(ALERTS_DATASET, vega.changeset().remove(() => true).insert(rows.map((m) => ({ ...m })))).run() };
+        drawMarkers.current();
+      }
       if (outageBand) {
         outageView.current = { set: (rows) => view.change(OUTAGE_DATASET, vega.changeset().remove(() => true).insert(rows)).run() };
         drawOutage.current();
@@ -326,6 +335,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     return () => {
       disposed = true;
       outageView.current = null;
+      markersView.current = null;
       unsubscribe?.();
       if (pruneTimer) clearInterval(pruneTimer);
       if (slideTimer) clearInterval(slideTimer);
@@ -333,7 +343,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
       finalize?.();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ids, queryKey, aggregateId, stream?.aggregating, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, timeZone]);
+  }, [ids, queryKey, aggregateId, stream?.aggregating, rate, scale, aggregate, groupBy, kind, unit, from, to, live, stream?.subscribe, outageBand, alertMarkers, timeZone]);
 
   // The open gap follows the clock (and ends when the page learns the device is back).
   const drawOutage = useRef(() => {});
@@ -345,6 +355,12 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     return () => clearInterval(t);
   }, [outage?.since, outage?.label]);
 
+  // Markers come with the page's data (loader): drawn when the chart is, replaced on revalidation.
+  const markersKey = markers ? markers.map((m) => `${m.t}|${m.transition}|${m.rule}|${m.instance}`).join(',') : '';
+  const drawMarkers = useRef(() => {});
+  drawMarkers.current = () => markersView.current?.set(markers ?? []);
+  useEffect(() => drawMarkers.current(), [markersKey]);
+
   // Tick so "newest point N s ago" stays true between points.
   const [, setTick] = useState(0);
   useEffect(() => {
@@ -355,7 +371,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   const streamStatus = live && stream && status === 'live' && (!query || (aggregateId !== undefined && stream.aggregating)) ? stream.status : status;
   return (
     <div className="chart-wrap">
-      <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} />
+      <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} data-alert-markers={markers?.length} />
       {stats.length > 0 && (
         <table className="legend-table small" data-testid={`${testId}-legend`}>
           <thead>

@@ -11,6 +11,21 @@ import { isUtc } from './timezone';
 export const POINTS_DATASET = 'points';
 /** Dataset of the open gap band (`{from, to, label}` rows) of a chart with `outageBand`. */
 export const OUTAGE_DATASET = 'outage';
+/** Dataset of the alert markers (`ChartAlertMarker` rows) of a chart with `alertMarkers`. */
+export const ALERTS_DATASET = 'alerts';
+/** Vega mark names of the markers' rules and heads (the SVG groups carry them as classes). */
+export const ALERT_RULE_MARK = 'alert_rules';
+export const ALERT_HEAD_MARK = 'alert_heads';
+
+/** Where an alert fired or resolved, drawn on a chart (issue 18; storage/alerts.ts alertMarkersForDevices). */
+export interface ChartAlertMarker {
+  t: number;
+  transition: 'firing' | 'resolved';
+  rule: string;
+  instance: string;
+  severity: string;
+  silenced?: boolean;
+}
 
 /** Chart types a widget can have. */
 export const CHART_KINDS = ['line', 'area', 'stacked-area', 'bar', 'stat'] as const;
@@ -40,6 +55,8 @@ export interface TimeSeriesOptions {
   description?: string;
   /** Draw the rows of the `outage` dataset as a shaded open gap with its label. */
   outageBand?: boolean;
+  /** Draw the rows of the `alerts` dataset as vertical rules (red: fired, green: resolved) with a tooltip. */
+  alertMarkers?: boolean;
   /** Names of the series drawn: with them, a crosshair tooltip lists every series' value at the pointer. */
   seriesNames?: string[];
   /**
@@ -208,7 +225,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
     },
   };
   const names = opts.seriesNames ?? [];
-  if (!opts.outageBand && names.length === 0) return { ...spec, params: [...windowParams, ...spec.params] } as TopLevelSpec;
+  if (!opts.outageBand && !opts.alertMarkers && names.length === 0) return { ...spec, params: [...windowParams, ...spec.params] } as TopLevelSpec;
   const { mark: lineMark, encoding, params, transform, ...rest } = spec;
   const top = windowParams.length > 0 ? { ...rest, params: windowParams } : rest;
   const brush = { name: BRUSH_PARAM, select: { type: 'interval', encodings: ['x'], mark: { fill: '#2f5bd3', fillOpacity: 0.12, stroke: '#2f5bd3' } } };
@@ -250,6 +267,7 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       encoding: { x: encoding.x, y: encoding.y, color: encoding.color, opacity: encoding.opacity, tooltip: encoding.tooltip },
     });
   }
+  if (opts.alertMarkers) layer.push(...alertMarkerLayers(scaleType, fmt, timeTitle));
   if (!opts.outageBand) return { ...top, layer } as TopLevelSpec;
   // An ongoing outage as an open gap: a shaded band from the last point to now, labelled.
   return {
@@ -269,6 +287,34 @@ export function timeSeriesSpec(opts: TimeSeriesOptions = {}): TopLevelSpec {
       },
     ],
   } as TopLevelSpec;
+}
+
+/**
+ * The alert markers: a dashed vertical rule at each transition across the plot, red where an
+ * alert fired and green where it resolved, with a small head at the top; both carry the tooltip
+ * (rule, instance, severity, transition, time). Clipped to the plot: the window may slide past them.
+ */
+function alertMarkerLayers(scaleType: 'utc' | 'time', fmt: string, timeTitle: string): unknown[] {
+  const transform = [
+    { calculate: `${fmt}(datum.t, '%Y-%m-%d %H:%M:%S')`, as: 'time' },
+    { calculate: "datum.transition + (datum.silenced ? ' (silenced)' : '')", as: 'what' },
+  ];
+  const color = { condition: { test: "datum.transition === 'firing'", value: '#c62828' }, value: '#2e7d32' };
+  const encoding = {
+    x: { field: 't', type: 'temporal', scale: { type: scaleType } },
+    color,
+    tooltip: [
+      { field: 'rule', type: 'nominal', title: 'alert rule' },
+      { field: 'instance', type: 'nominal', title: 'instance' },
+      { field: 'severity', type: 'nominal', title: 'severity' },
+      { field: 'what', type: 'nominal', title: 'transition' },
+      { field: 'time', type: 'nominal', title: timeTitle },
+    ],
+  };
+  return [
+    { name: ALERT_RULE_MARK, data: { name: ALERTS_DATASET }, transform, mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5, clip: true }, encoding },
+    { name: ALERT_HEAD_MARK, data: { name: ALERTS_DATASET }, transform, mark: { type: 'point', shape: 'triangle-down', filled: true, size: 60, opacity: 1, clip: true }, encoding: { ...encoding, y: { value: 0 } } },
+  ];
 }
 
 /**

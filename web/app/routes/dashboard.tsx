@@ -10,6 +10,7 @@ import type { Route } from './+types/dashboard';
 import { requireUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import { getDashboard, listWidgets } from '../../../storage/dashboards';
+import { alertMarkersForDevices } from '../../../storage/alerts';
 import { resolveWidgetSeries, widgetCoverage } from '../lib/series.server';
 import { widgetPanels, type LastValueRow } from '../lib/widget-panels.server';
 import { coverageWords } from '../lib/widget-data';
@@ -27,6 +28,9 @@ import { MAX_STREAM_AGGREGATES, liveComputable, type WidgetQuery } from '../lib/
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.dashboard.name ?? 'Dashboard'} · switch-telemetry` }];
 }
+
+/** A chart over at most this many devices' series shows their alert markers. */
+const MARKED_DEVICES_PER_CHART = 10;
 
 export async function loader({ request, params }: Route.LoaderArgs) {
   const user = await requireUser(request);
@@ -56,7 +60,13 @@ export async function loader({ request, params }: Route.LoaderArgs) {
       }
     }),
   );
-  return { dashboard, widgets: capSeries(resolved), window, refresh, canEdit: user.role === 'admin', now: Date.now() };
+  const capped = capSeries(resolved);
+  // Alert markers on charts whose series belong to a few devices (a fleet-wide chart would be all markers).
+  const devicesOf = (w: (typeof capped)[number]) => [...new Set(w.series.map((x) => x.deviceName))];
+  const marked = capped.map((w) => (w.query || w.chart === 'stat' ? [] : devicesOf(w))).map((names) => (names.length <= MARKED_DEVICES_PER_CHART ? names : []));
+  const markers = await alertMarkersForDevices(db, [...new Set(marked.flat())], window.from, window.to);
+  const widgetsWithMarkers = capped.map((w, i) => ({ ...w, markers: markers.filter((m) => marked[i].includes(m.instance)) }));
+  return { dashboard, widgets: widgetsWithMarkers, window, refresh, canEdit: user.role === 'admin', now: Date.now() };
 }
 
 export default function Dashboard() {
@@ -160,6 +170,7 @@ export default function Dashboard() {
                   live={window.live}
                   onZoom={zoom}
                   testId={`widget-chart-${w.id}`}
+                  markers={w.query ? undefined : w.markers}
                 />
               )}
               {!w.rate && isCounterPath(w.path) && w.matched > 0 ? (

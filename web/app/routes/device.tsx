@@ -23,7 +23,7 @@ import { ago, formatAlertValue, formatValue } from '../lib/format';
 import { isStale, outageLine, parkedAdvice, sessionOutage, tidy, type Outage } from '../lib/freshness';
 import { TLS_MODE_LABELS } from '../lib/device-form';
 import { listGaps } from '../../../storage/gaps';
-import { listAlertInstances } from '../../../storage/alerts';
+import { alertMarkersForDevices, listAlertInstances } from '../../../storage/alerts';
 import { LiveChart, type ChartDefinition } from '../components/LiveChart';
 import { LiveStreamProvider } from '../components/LiveStream';
 import { RangeNav, RangePicker, customRangeSearch } from '../components/RangePicker';
@@ -71,7 +71,9 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { db } = ctx();
   const device = await getDevice(db, Number(params.deviceId));
   if (!device) throw data('No such device', { status: 404 });
-  const [statuses, gaps, interfaces, charts, newestStored, alerts] = await Promise.all([
+  // The charts' range, like a dashboard's: the last 15 minutes, live, unless the page asks for another.
+  const range = resolveWindow(new URL(request.url).searchParams, '15m', Date.now());
+  const [statuses, gaps, interfaces, charts, newestStored, alerts, markers] = await Promise.all([
     sessionStatuses([device.id], 3000),
     listGaps(db, device.id, 5),
     deviceInterfaces(db, device.id),
@@ -84,6 +86,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     newestStoredPointAt(db, device.id),
     // Firing and pending instances whose `device` label names this device (docs/alerting.md).
     listAlertInstances(db, { device: device.name }),
+    // Where this device's alerts fired and resolved within the charts' range (markers on every chart).
+    alertMarkersForDevices(db, [device.name], range.from, range.to),
   ]);
   const status = statuses.get(device.id) ?? null;
   const drops = await deviceIngestDrops(db, device.id);
@@ -125,8 +129,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     workflowUrl: workflowUrl(device.id),
     // Every run of this device's session (continue-as-new included) in Temporal Web's list.
     workflowRunsUrl: workflowListLink(deviceSessionQuery(device.id)),
-    // The charts' range, like a dashboard's: the last 15 minutes, live, unless the page asks for another.
-    window: resolveWindow(new URL(request.url).searchParams, '15m', now),
+    markers,
+    window: range,
     now,
   };
 }
@@ -259,7 +263,7 @@ function AlertsPanel({ alerts, zone, now }: { alerts: Array<{ ruleName: string; 
 }
 
 export default function Device() {
-  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, alerts, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
+  const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, alerts, markers, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
@@ -522,6 +526,7 @@ export default function Device() {
                   testId={i === 0 ? 'live-chart' : `chart-${c.key}`}
                   label={c.title}
                   outage={chartOutage}
+                  markers={markers}
                 />
               )}
             </div>
