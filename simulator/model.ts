@@ -46,6 +46,8 @@ export interface SimInterface {
   inDiscards: bigint;
   /** Counts oper-status changes (tests use it). */
   flaps: number;
+  /** Oper-status held by a fault (SimDevice.holdOperStatus): no random flaps while set. */
+  held?: boolean;
 }
 
 /** One leaf of the simulated device: OpenConfig path and value. */
@@ -114,7 +116,7 @@ export class SimDevice {
     this.lastAdvance = now;
     const dt = dtMs / 1000;
     for (const itf of this.interfaces) {
-      if (this.rand() < this.flapRate * dt) {
+      if (!itf.held && this.rand() < this.flapRate * dt) {
         itf.operUp = !itf.operUp;
         itf.flaps++;
       }
@@ -135,6 +137,21 @@ export class SimDevice {
     this.memoryUsed = clamp(this.memoryUsed + (this.rand() - 0.5) * 64e6 * Math.sqrt(dt), 2e9, this.memoryTotal * 0.95);
     this.temperatureC = clamp(this.temperatureC + (this.rand() - 0.5) * 0.8 * Math.sqrt(dt), 30, 85);
     return now;
+  }
+
+  /**
+   * Hold an interface's oper-status (a fault: the link goes down, or stays up, with no random
+   * flaps) or, with `undefined`, let it flap again. Counters stop while it is down.
+   */
+  holdOperStatus(name: string, up: boolean | undefined): void {
+    const itf = this.interfaces.find((i) => i.name === name);
+    if (!itf) throw new RangeError(`no interface ${name} on ${this.name}`);
+    this.advance(); // counters accrue up to now in the old state
+    if (up !== undefined && itf.operUp !== up) {
+      itf.operUp = up;
+      itf.flaps++;
+    }
+    itf.held = up !== undefined;
   }
 
   /** The values of leaves(), in the same order, without building paths (the cheap generator's tick). */

@@ -4,6 +4,7 @@
  */
 
 import type { WireEncoding } from '../../protocols/gnmi/proto';
+import type { SimDevice } from '../model';
 
 /** How Capabilities is served: answered, refused as not implemented, or never answered (a partial target). */
 export type CapabilitiesMode = 'answer' | 'unimplemented' | 'silent';
@@ -26,6 +27,7 @@ export class GnmiFaults {
   private factor = 1;
   private capsMode: CapabilitiesMode = 'answer';
   private encodings: WireEncoding[] | undefined;
+  private unreachableNow = false;
   /** Open streams, registered by the target. */
   readonly streams = new Set<FaultableStream>();
   /** Ticks (sample, heartbeat or on-change check) the streams have run so far, sent or not: tests wait on these instead of sleeping. */
@@ -33,8 +35,11 @@ export class GnmiFaults {
   /** Of those, the ticks a stall withheld. */
   withheldTicks = 0;
 
-  /** `now`: the clock timed stalls are measured by (tests pass a fake one). */
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now`: the clock timed stalls are measured by (tests pass a fake one); `device`: the switch whose interfaces the link faults change. */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly device?: SimDevice,
+  ) {}
 
   /** End every open Subscribe stream with UNAVAILABLE (the client sees a dropped stream). */
   dropStreams(): number {
@@ -91,6 +96,25 @@ export class GnmiFaults {
     return this.factor;
   }
 
+  /**
+   * The device unreachable (true) or back (false): every open stream ends and every RPC is
+   * answered UNAVAILABLE, as a gRPC client sees a target it cannot reach.
+   */
+  unreachable(on: boolean): void {
+    this.unreachableNow = on;
+    if (on) this.dropStreams();
+  }
+
+  get isUnreachable(): boolean {
+    return this.unreachableNow;
+  }
+
+  /** Take an interface's link down (true: oper-status DOWN, counters stop) or bring it back up (false); no random flaps of it meanwhile. */
+  interfaceDown(name: string, down: boolean): void {
+    if (!this.device) throw new Error('this target has no simulated device to change');
+    this.device.holdOperStatus(name, !down);
+  }
+
   /** Serve Capabilities normally, refuse it with UNIMPLEMENTED, or never answer it (issue 13). */
   capabilities(mode: CapabilitiesMode): void {
     this.capsMode = mode;
@@ -114,6 +138,7 @@ export class GnmiFaults {
   reset(): void {
     this.stall(false);
     this.reject = false;
+    this.unreachableNow = false;
     this.factor = 1;
     this.capsMode = 'answer';
     this.encodings = undefined;

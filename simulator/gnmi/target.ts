@@ -58,7 +58,7 @@ export const SUPPORTED_MODELS = [
 /** Start a simulated gNMI target. */
 export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarget> {
   const { service } = gnmiProto();
-  const faults = new GnmiFaults();
+  const faults = new GnmiFaults(Date.now, opts.device);
   const timing: StreamTiming = { defaultSampleMs: 1000, minSampleMs: 10, onChangeCheckMs: 250, ...opts.timing };
   const device = opts.device;
   const subscriptions: WireSubscriptionList[] = [];
@@ -71,6 +71,7 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
   };
 
   const authError = (md: grpc.Metadata): grpc.ServiceError | null => {
+    if (faults.isUnreachable) return statusError(grpc.status.UNAVAILABLE, 'target unreachable (simulated)') as grpc.ServiceError;
     if (faults.rejectingCredentials) return statusError(grpc.status.UNAUTHENTICATED, 'credentials rejected') as grpc.ServiceError;
     if (!opts.auth) return null;
     const user = md.get('username')[0];
