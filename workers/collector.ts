@@ -165,9 +165,21 @@ async function main() {
     taskQueue: TASK_QUEUES.sessions,
     activities: { ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }), ...sessionActivities },
   });
+  // Renewal gaps as the lease thread measured them: a gap past COLLECTOR_LEASE_MS is a lapse (ADR 165).
+  metrics.describe('collector_lease_renewal_gap_max_seconds', 'Longest time between two renewals of this collector\'s lease');
+  metrics.describe('collector_lease_lapses_total', 'Renewals that came after the lease had lapsed (its sessions were failed over)');
+  metrics.inc('collector_lease_lapses_total', 0);
+  let leaseGapMaxMs = 0;
+  metrics.gauge('collector_lease_renewal_gap_max_seconds', () => leaseGapMaxMs / 1000);
   const lease = await holdLease(
     {
       db,
+      databaseUrl: config.DATABASE_URL,
+      stallMs: config.COLLECTOR_STALL_MS,
+      onRenewed: (gapMs) => {
+        leaseGapMaxMs = Math.max(leaseGapMaxMs, gapMs);
+        if (gapMs > config.COLLECTOR_LEASE_MS) metrics.inc('collector_lease_lapses_total');
+      },
       log,
       capacity: config.COLLECTOR_MAX_SESSIONS,
       leaseMs: config.COLLECTOR_LEASE_MS,

@@ -96,6 +96,8 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     const lease = await holdLease(
       {
         db: tdb.db,
+        databaseUrl: tdb.url,
+        stallMs: 30_000,
         log,
         capacity: 100,
         leaseMs: LEASE_MS,

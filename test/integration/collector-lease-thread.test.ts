@@ -1,0 +1,132 @@
+/**
+ * The collector lease renewed from its own thread (ADR 165), against real PostgreSQL:
+ * a process holding the real lease (test/support/lease-holder.ts) has its main event
+ * loop blocked by a busy loop, while this process runs the real placement monitor
+ * (its Temporal client replaced by one that records the collectorLost signals it
+ * would send). A main loop blocked for well over the lease keeps the lease — every
+ * renewal came before the previous lease ran out — and no session is told to move;
+ * a main loop silent past COLLECTOR_STALL_MS is hung: the lease lapses and its
+ * session fails over; once it answers again the lease is renewed again.
+ */
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { createLogger } from '../../core/log';
+import { placeSession } from '../../storage/collectors';
+import { startPlacementMonitor } from '../../workers/placement-monitor';
+import { until } from '../../testkit/until';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { spawnCaptured, type CapturedChild } from '../support/faults-proc';
+
+/** A renewal as PostgreSQL saw it: when, and when the lease it renewed would have run out. */
+interface RenewalRow {
+  at: Date;
+  lease_until_before: Date;
+  loop_p99_ms: number | null;
+}
+
+describe('collector lease thread: a busy main loop keeps the lease, a hung one fails over', function () {
+  this.timeout(120_000);
+  const log = createLogger('lease-thread-test', {}, { level: process.env.TEST_VERBOSE ? 'debug' : 'error' });
+  let tdb: TestDatabase;
+  let monitor: ReturnType<typeof startPlacementMonitor> | undefined;
+  const children: CapturedChild[] = [];
+  /** collectorLost signals the monitor sent: device ids. */
+  const signalled: number[] = [];
+  const recordingClient = {
+    workflow: {
+      getHandle: (workflowId: string) => ({
+        signal: async () => {
+          signalled.push(Number(workflowId.slice(workflowId.lastIndexOf('/') + 1)));
+        },
+      }),
+    },
+  } as unknown as Client;
+
+  before(async function () {
+    this.timeout(180_000);
+    tdb = await createTestDatabase('lease_thread');
+    // Every renewal, recorded by the database itself (the blocked process cannot report anything meanwhile).
+    await tdb.db.raw(`
+      CREATE TABLE lease_renewals (collector_id text, at timestamptz, lease_until_before timestamptz, loop_p99_ms float8);
+      CREATE FUNCTION record_lease_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO lease_renewals VALUES (NEW.id, NEW.renewed_at, OLD.lease_until, NEW.loop_p99_ms); RETURN NEW; END $$;
+      CREATE TRIGGER record_lease_renewal AFTER UPDATE OF lease_until ON collectors FOR EACH ROW EXECUTE FUNCTION record_lease_renewal();`);
+    monitor = startPlacementMonitor({ db: tdb.db, client: recordingClient, log, everyMs: 100, maxMoves: 0, leaseMs: 1000 });
+  });
+
+  after(async () => {
+    await monitor?.stop();
+    await Promise.allSettled(children.map((c) => c.stop(5000)));
+    await tdb?.drop();
+  });
+
+  /** A lease holder for one new device whose session is placed on it. */
+  async function leaseHolder(name: string, o: { leaseMs: number; renewMs: number; stallMs: number; blockMs: number }) {
+    const [{ id: deviceId }] = await tdb.db('devices').insert({ name, protocol: 'gnmi', host: '127.0.0.1', port: 1 }).returning('id');
+    const child = spawnCaptured(name, 'test/support/lease-holder.ts', {
+      ...process.env,
+      // The thread's info lines are part of what is checked.
+      LOG_LEVEL: 'info',
+      DATABASE_URL: tdb.url,
+      LEASE_COLLECTOR_ID: name,
+      LEASE_MS: String(o.leaseMs),
+      LEASE_RENEW_MS: String(o.renewMs),
+      LEASE_STALL_MS: String(o.stallMs),
+      LEASE_BLOCK_MS: String(o.blockMs),
+      LEASE_DEVICES: String(deviceId),
+    });
+    children.push(child);
+    await until(`${name} holding its lease`, () => child.output().includes('ready ') || !child.alive(), 60_000, 50);
+    assert.ok(child.alive(), `${name} exited:\n${child.output()}`);
+    const placed = await placeSession(tdb.db, deviceId);
+    assert.equal(placed?.collectorId, name, 'the session is placed on the only live collector');
+    return { child, deviceId: Number(deviceId) };
+  }
+
+  const renewals = async (collectorId: string, from: Date, to: Date): Promise<RenewalRow[]> =>
+    (await tdb.db.raw(`SELECT at, lease_until_before, loop_p99_ms FROM lease_renewals WHERE collector_id = ? AND at BETWEEN ? AND ? ORDER BY at`, [collectorId, from, to])).rows;
+  const dbNow = async (): Promise<Date> => (await tdb.db.raw(`SELECT clock_timestamp() AS t`)).rows[0].t;
+
+  it('a main loop blocked for over twice the lease keeps it: renewed on time throughout, no session told to move', async () => {
+    const leaseMs = 3000;
+    const blockMs = 8000;
+    const { child, deviceId } = await leaseHolder('busy-collector', { leaseMs, renewMs: 500, stallMs: 30_000, blockMs });
+    const from = await dbNow();
+    child.child.kill('SIGUSR2');
+    await until('the main loop blocked', () => child.output().includes('blocking'), 30_000, 20);
+    await until('the main loop free again', () => child.output().includes('unblocked'), 60_000, 50);
+    // The monitor ticks after the block too, over a whole lease: still nothing lost.
+    const seen = Date.now();
+    await until('a lease and more of monitoring after the block', async () => Date.now() - seen > leaseMs, 30_000, 100);
+    const to = await dbNow();
+    const rows = await renewals('busy-collector', from, to);
+    const late = rows.filter((r) => r.at.getTime() > r.lease_until_before.getTime());
+    const advertisedMs = Math.max(...rows.map((r) => r.loop_p99_ms ?? 0));
+    console.log(`      main loop blocked ${blockMs / 1000} s: ${rows.length} renewals meanwhile and after (lease ${leaseMs / 1000} s), ${late.length} after a lapse; advertised event-loop p99 up to ${(advertisedMs / 1000).toFixed(1)} s`);
+    assert.ok(rows.length >= blockMs / leaseMs, `renewed ${rows.length} times while blocked for ${blockMs} ms`);
+    assert.deepEqual(late, [], 'no renewal came after its lease had run out');
+    assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
+    // The thread advertises a late main loop as saturated, so placement puts new sessions elsewhere first.
+    assert.ok(advertisedMs >= 2000, `advertised event-loop p99 ${advertisedMs} ms while the main loop was ${blockMs} ms late`);
+  });
+
+  it('a main loop silent past COLLECTOR_STALL_MS lets the lease lapse: its session fails over; renewals resume when it answers', async () => {
+    const stallMs = 2000;
+    const blockMs = 12_000;
+    const { child, deviceId } = await leaseHolder('hung-collector', { leaseMs: 1500, renewMs: 250, stallMs, blockMs });
+    child.child.kill('SIGUSR2');
+    await until('the main loop blocked', () => child.output().includes('blocking'), 30_000, 20);
+    const blockedAt = Date.now();
+    await until('the monitor telling the session its collector is lost', () => signalled.includes(deviceId), 60_000, 50);
+    const failedOverMs = Date.now() - blockedAt;
+    const stillBlocked = !child.output().includes('unblocked');
+    await until('the main loop free again', () => child.output().includes('unblocked'), 60_000, 50);
+    await until('the thread saying why it stopped and that it renews again', () => child.output().includes('answers again'), 30_000, 50);
+    const from = await dbNow();
+    await until('a renewal after the stall', async () => (await renewals('hung-collector', from, await dbNow())).length > 0, 30_000, 100);
+    console.log(`      main loop silent past the ${stallMs / 1000} s stall bound: session failed over ${(failedOverMs / 1000).toFixed(2)} s after the main loop stopped (lease 1.5 s)`);
+    assert.ok(stillBlocked, 'the failover came while the main loop was still hung');
+    assert.ok(failedOverMs >= stallMs, `failed over after ${failedOverMs} ms, before the stall bound`);
+    assert.match(child.output(), /silent past COLLECTOR_STALL_MS/);
+  });
+});
