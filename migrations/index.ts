@@ -19,6 +19,7 @@ import * as collectorsRunning from './20261128150002_collectors_running';
 import * as alerts from './20261128180001_alerts';
 import * as widgetFleetQuery from './20261128190001_widget_fleet_query';
 import * as fleetRates from './20261128200001_fleet_rates';
+import * as alertRuleEvents from './20261128220001_alert_rule_events';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -45,6 +46,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128180001_alerts', alerts],
   ['20261128190001_widget_fleet_query', widgetFleetQuery],
   ['20261128200001_fleet_rates', fleetRates],
+  ['20261128220001_alert_rule_events', alertRuleEvents],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

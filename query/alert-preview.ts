@@ -57,7 +57,9 @@ export async function previewAlertRule(
     coarser = `raw data over 24 h would pass the query budget, so 1-minute rollups were read (${err.message})`;
     res = await query(widthPx);
   }
-  const replay = replayThreshold({ spec: rule.spec, forMs: rule.forMs }, res.groups, res.bucketMs);
+  // A step is evaluated at its end: the one still under way at `to` is not (yet) an evaluation.
+  const groups = res.groups.map((g) => ({ key: g.key, points: g.points.filter((pt) => pt.t + res.bucketMs <= to) }));
+  const replay = replayThreshold({ spec: rule.spec, forMs: rule.forMs }, groups, res.bucketMs);
   if (!coarser && res.bucketMs !== rule.intervalMs) coarser = `the query router's nearest step to the interval (${res.resolution === 'raw' ? 'raw samples' : `${res.resolution} rollups`})`;
   return { ...replay, from: res.from, to, intervalMs: rule.intervalMs, resolution: res.resolution, seriesCount: res.seriesCount, coarser };
 }

@@ -63,6 +63,7 @@ these bulk actions are recorded in bulk_actions as the web app's are):
       --site <site>        --protocol gnmi|netconf      --enabled yes|no
       --state <state>      streaming, connecting, backoff, paused, auth-failed, config-invalid, disabled, not started
       --profile <name|id>  devices with this profile attached
+      --alerts firing      devices with a firing alert (docs/alerting.md: which rules map to a device)
   -n, --dry-run            list what would change, change nothing
 
 Devices are ids or names; instead of (or besides) them:
@@ -123,6 +124,7 @@ function parse(argv: string[]) {
       state: { type: 'string' },
       profile: { type: 'string' },
       enabled: { type: 'string' },
+      alerts: { type: 'string' },
       'dry-run': { type: 'boolean', short: 'n' },
       concurrency: { type: 'string' },
       wait: { type: 'boolean' },
@@ -161,14 +163,14 @@ function isUnreachable(err: unknown): boolean {
 
 /** The devices-view filter given by options, or undefined when no filter option was given. */
 async function fleetFilter(ctl: Ctl, args: ReturnType<typeof parse>): Promise<DeviceFilter | undefined> {
-  const given = [args.prefix, args.site, args.protocol, args.state, args.profile, args.enabled].some((v) => v !== undefined);
+  const given = [args.prefix, args.site, args.protocol, args.state, args.profile, args.enabled, args.alerts].some((v) => v !== undefined);
   if (!given) return undefined;
   let profile: number | undefined;
   if (args.profile !== undefined) {
     profile = await resolveProfile(ctl, args.profile);
     if (profile === undefined) throw new UnknownDeviceError([`profile ${args.profile}`]);
   }
-  const parsed = DeviceFilter.safeParse({ q: args.prefix, site: args.site, protocol: args.protocol, state: args.state, enabled: args.enabled, profile });
+  const parsed = DeviceFilter.safeParse({ q: args.prefix, site: args.site, protocol: args.protocol, state: args.state, enabled: args.enabled, alerts: args.alerts, profile });
   if (!parsed.success) throw new UsageError(`bad filter: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }

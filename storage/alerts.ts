@@ -158,9 +158,45 @@ export async function getAlertRule(db: Knex, id: number): Promise<AlertRuleDefin
   return row ? toDefinition(row) : undefined;
 }
 
-/** Whether a rule has this name. */
-export async function alertRuleNameTaken(db: Knex, name: string): Promise<boolean> {
-  return Boolean(await db('alert_rules').where({ name }).first('id'));
+/** Whether a rule (other than `exceptId`, the one being edited) has this name. */
+export async function alertRuleNameTaken(db: Knex, name: string, exceptId?: number): Promise<boolean> {
+  const q = db('alert_rules').where({ name });
+  if (exceptId !== undefined) q.whereNot({ id: exceptId });
+  return Boolean(await q.first('id'));
+}
+
+/** What an operator did to a rule (alert_rule_events). */
+export type AlertRuleEventKind = 'created' | 'edited' | 'deleted';
+
+/** One recorded change of a rule. */
+export interface AlertRuleEvent {
+  id: number;
+  ruleId: number | null;
+  ruleName: string;
+  at: Date;
+  actor: string;
+  kind: AlertRuleEventKind;
+  detail: Record<string, unknown>;
+}
+
+/** Record who changed a rule and how (the version it became; for a deletion, its last definition). */
+export async function recordAlertRuleEvent(
+  db: Knex,
+  e: { ruleId: number; ruleName: string; actor: string; kind: AlertRuleEventKind; detail?: Record<string, unknown> },
+): Promise<void> {
+  await db('alert_rule_events').insert({ rule_id: e.kind === 'deleted' ? null : e.ruleId, rule_name: e.ruleName, actor: e.actor, kind: e.kind, detail: JSON.stringify({ ruleId: e.ruleId, ...e.detail }) });
+}
+
+/** The newest changes of a rule, newest first. */
+export async function alertRuleEvents(db: Knex, ruleId: number, limit = 10): Promise<AlertRuleEvent[]> {
+  const rows = (await db('alert_rule_events')
+    .where({ rule_id: ruleId })
+    .orderBy([
+      { column: 'at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(limit)) as Array<{ id: string; rule_id: number | null; rule_name: string; at: Date; actor: string; kind: AlertRuleEventKind; detail: Record<string, unknown> }>;
+  return rows.map((r) => ({ id: Number(r.id), ruleId: r.rule_id, ruleName: r.rule_name, at: r.at, actor: r.actor, kind: r.kind, detail: r.detail }));
 }
 
 /** Every rule, by name. */
@@ -176,6 +212,8 @@ const ms = (t: number | undefined) => (t === undefined ? null : new Date(t));
  */
 export async function recordAlertInstances(db: Knex, ruleId: number, instances: AlertInstance[]): Promise<void> {
   await db.transaction(async (trx) => {
+    // A deleted rule's workflow resolves its instances on the way out: nothing left to mirror them into.
+    if (!(await trx('alert_rules').where({ id: ruleId }).forShare().first('id'))) return;
     await trx('alert_instances').where({ rule_id: ruleId }).whereNotIn('instance_key', instances.map((i) => i.key)).delete();
     if (instances.length === 0) return;
     await trx.raw(
@@ -209,9 +247,13 @@ export async function recordAlertInstances(db: Knex, ruleId: number, instances: 
 /** Record transitions (once each, by idempotency key); `silenced` ones are kept but not delivered. */
 export async function recordAlertTransitions(db: Knex, transitions: Array<AlertTransition & { silenced: boolean }>): Promise<void> {
   if (transitions.length === 0) return;
+  // Transitions of a deleted rule (its workflow resolving on the way out) are delivered, not stored: their rows went with it.
+  const live = new Set((await db('alert_rules').whereIn('id', [...new Set(transitions.map((t) => t.ruleId))]).pluck('id')).map(Number));
+  const kept = transitions.filter((t) => live.has(t.ruleId));
+  if (kept.length === 0) return;
   await db('alert_transitions')
     .insert(
-      transitions.map((t) => ({
+      kept.map((t) => ({
         idempotency_key: t.idempotencyKey,
         rule_id: t.ruleId,
         instance_key: t.key,

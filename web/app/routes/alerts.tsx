@@ -2,7 +2,8 @@
  * The Alerts page (issue 18): instances firing, pending and recently resolved (silenced
  * ones marked), silences in force, the latest notified transitions with their delivery
  * outcome, the rules and contact points. Admins acknowledge, silence by labels, end
- * silences and add webhook contact points here; rules are added at /alerts/rules/new.
+ * silences and add webhook contact points here; rules are added at /alerts/rules/new and
+ * edited (previewed, deleted) at /alerts/rules/<id>/edit.
  */
 import { Form, Link, data, useActionData, useLoaderData } from 'react-router';
 import { z } from 'zod';
@@ -237,8 +238,8 @@ export default function Alerts() {
       {rules.length === 0 ? <p className="muted">No rule yet.</p> : null}
       <ul data-testid="alerts-rules">
         {rules.map((r) => (
-          <li key={r.id}>
-            {r.name} — {r.kind}, {r.severity}, every {Math.round(r.intervalMs / 1000)} s{r.forMs ? `, for ${Math.round(r.forMs / 1000)} s` : ''}
+          <li key={r.id} data-testid={`alerts-rule-${r.id}`}>
+            <Link to={`/alerts/rules/${r.id}/edit`}>{r.name}</Link> — {r.kind}, {r.severity}, every {Math.round(r.intervalMs / 1000)} s{r.forMs ? `, for ${Math.round(r.forMs / 1000)} s` : ''}
             {r.enabled ? '' : ' (disabled)'}
           </li>
         ))}
