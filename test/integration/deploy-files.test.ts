@@ -264,7 +264,7 @@ describe('deploy files', function () {
   });
 
   describe('deploy/compose.yaml', () => {
-    type Service = { image?: string; command?: string[] | null; entrypoint?: string[] | null; environment?: Record<string, string | null>; secrets?: Array<{ source: string; target?: string }>; depends_on?: Record<string, { condition: string }>; deploy?: { replicas?: number }; stop_grace_period?: string; profiles?: string[]; healthcheck?: { test?: string[]; disable?: boolean }; restart?: string; ports?: Array<{ target: number; published?: string }> };
+    type Service = { image?: string; command?: string[] | null; entrypoint?: string[] | null; environment?: Record<string, string | null>; secrets?: Array<{ source: string; target?: string }>; depends_on?: Record<string, { condition: string }>; deploy?: { replicas?: number }; stop_grace_period?: string; pre_stop?: Array<{ command?: string[] }>; profiles?: string[]; healthcheck?: { test?: string[]; disable?: boolean }; restart?: string; ports?: Array<{ target: number; published?: string }> };
     let project: { services: Record<string, Service>; secrets: Record<string, { file?: string }> };
 
     before(async () => {
@@ -313,6 +313,22 @@ describe('deploy files', function () {
       assert.ok(!s.ports?.length, 'no published port (three replicas would clash)');
       const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 10_000);
       assert.ok(durationMs(s.stop_grace_period ?? '10s') > bound, `stop_grace_period ${s.stop_grace_period} > COLLECTOR_SHUTDOWN_FORCE_MS ${bound} ms`);
+    });
+
+    it('drains a collector before stopping it: pre_stop runs ctl drain --wait on its own registry name and never fails; the grace period covers drain and shutdown', () => {
+      const s = project.services.collector;
+      const hook = s.pre_stop?.[0]?.command ?? [];
+      assert.equal(s.pre_stop?.length, 1, 'one pre_stop hook');
+      assert.deepEqual(hook.slice(0, 2), ['sh', '-c']);
+      const script = hook[2] ?? '';
+      assert.match(script, /^node --import tsx scripts\/ctl\.ts drain /, 'runs ctl drain as the image runs its entry points');
+      // The collector's default registry name is <hostname>-<pid> (workers/collector-lease.ts), and the entrypoint execs node as PID 1.
+      assert.ok(script.includes('"${COLLECTOR_ID:-$(hostname)-1}"'), `names this container's collector: ${script}`);
+      assert.match(script, / --wait /);
+      assert.match(script, /\|\| true$/, 'a failing pre_stop hook would abort the stop');
+      const drainS = Number(/--timeout (\d+)/.exec(script)?.[1]);
+      const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 10_000);
+      assert.ok(durationMs(s.stop_grace_period ?? '10s') > drainS * 1000 + bound, `stop_grace_period ${s.stop_grace_period} > drain ${drainS} s + COLLECTOR_SHUTDOWN_FORCE_MS ${bound} ms`);
     });
 
     it('TimescaleDB, Temporal on PostgreSQL with its schema one-shot and Temporal Web, from the official images; secrets only as files', () => {
