@@ -1,8 +1,8 @@
 /**
  * The session activity (task queue `device-sessions`): holds one device's gNMI
  * stream or NETCONF session, forwards points to the process's batcher, and
- * heartbeats small details. Cancellation (pause, reconfigure), the lease, or an
- * idle timeout end it; failures become typed ApplicationFailures (non-retryable
+ * heartbeats small details. Cancellation (pause, reconfigure) or the workflow's
+ * direct stop (`endLocalSession`, ADR 160), the lease, or an idle timeout end it; failures become typed ApplicationFailures (non-retryable
  * where retrying cannot help). Telemetry and secrets never enter Temporal.
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
@@ -12,6 +12,7 @@ import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
 import {
   sessionEventSignal,
+  type EndLocalSessionInput,
   type RunSessionInput,
   type RunSessionResult,
   type SessionEventPayload,
@@ -23,7 +24,7 @@ import { loadDeviceConfig, pinHostKey } from '../storage/devices';
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
-import type { SessionActivities } from './types';
+import type { LocalSessionActivities, SessionActivities } from './types';
 
 /** What the session activity needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
@@ -88,12 +89,41 @@ function readable(hb: SessionHeartbeat): SessionHeartbeat {
   return { ...hb, connected: iso(hb.connectedAt), lastPoint: iso(hb.lastPointAt) };
 }
 
-/** Why a session is being ended. */
-type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'moved' | 'gone';
+/** Why a session is being ended (`stopped`: by the workflow's direct stop, ADR 160). */
+type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'moved' | 'gone' | 'stopped';
 
-/** Build the session activities. */
-export function createSessionActivities(deps: SessionDeps): SessionActivities {
+/** How long a direct stop for an attempt not (yet) running here is kept: it ends that attempt if it starts meanwhile. */
+const EARLY_STOP_KEPT_MS = 5 * 60_000;
+const EARLY_STOPS_MAX = 10_000;
+
+/** One attempt of one workflow run: a direct stop names exactly this, never a newer attempt. */
+function localStopKey(deviceId: number, runId: string | undefined, attempt: number): string {
+  return `${deviceId}/${runId ?? ''}/${attempt}`;
+}
+
+/** Build the session activities, and the direct stop that ends one of them here (ADR 160). */
+export function createSessionActivities(deps: SessionDeps): SessionActivities & LocalSessionActivities {
+  /** Attempts running in this process, by localStopKey: ends that attempt. */
+  const localStops = new Map<string, () => void>();
+  /** Direct stops that came before their attempt started here, with when they came. */
+  const earlyStops = new Map<string, number>();
+  deps.metrics.describe('session_direct_stops_total', 'Direct stops of a session (ADR 160), by whether the attempt ran here');
   return {
+    async endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'> {
+      const key = localStopKey(input.deviceId, input.runId, input.attempt);
+      const stop = localStops.get(key);
+      let result: 'ended' | 'not-running' = 'ended';
+      if (stop) stop();
+      else {
+        result = 'not-running';
+        const now = Date.now();
+        for (const [k, at] of earlyStops) if (now - at > EARLY_STOP_KEPT_MS || earlyStops.size >= EARLY_STOPS_MAX) earlyStops.delete(k);
+        earlyStops.set(key, now);
+      }
+      deps.metrics.inc('session_direct_stops_total', 1, { result });
+      createLogger('session', { deviceId: input.deviceId, attempt: input.attempt }).info('direct stop', { reason: input.reason, result });
+      return result;
+    },
     async runDeviceSession(input: RunSessionInput): Promise<RunSessionResult> {
       const ctx = Context.current();
       const key = `${input.deviceId}/${input.attempt}`;
@@ -135,6 +165,23 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
       const onLeaving = () => end('leaving');
       const moveOff = () => end('moved');
       deps.handovers?.set(input.deviceId, moveOff);
+      const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
+      const stopHere = () => end('stopped');
+      localStops.set(stopKey, stopHere);
+      if (earlyStops.delete(stopKey)) stopHere();
+      // Ended by the direct stop: a cancellation when Temporal's reached us meanwhile, else a benign
+      // failure the workflow reads as its own request (it is interrupted), with the progress details.
+      const stopped = () =>
+        ctx.cancellationSignal.aborted
+          ? new CancelledFailure('session cancelled')
+          : ApplicationFailure.create({
+              type: 'SESSION_STOPPED',
+              message: 'SESSION_STOPPED: ended by the workflow (pause, reconfigure or stop; direct stop, ADR 160)',
+              nonRetryable: true,
+              details: [readable(hb)],
+              // Logged at debug level and not counted as a failure by the SDK's metrics.
+              category: 'BENIGN',
+            });
       if (ctx.cancellationSignal.aborted) onCancel();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       deps.leaving?.addEventListener('abort', onLeaving);
@@ -255,6 +302,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
           return handover();
         }
         if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
+        if (ending === 'stopped') throw stopped();
         if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
         return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
       } catch (err) {
@@ -262,6 +310,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
           deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
           return handover();
         }
+        if (ending === 'stopped') throw stopped();
         if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
           ctx.heartbeat(readable(hb));
           throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
@@ -278,6 +327,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities {
         deps.leaving?.removeEventListener('abort', onLeaving);
         deps.liveSessions?.delete(key);
         if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
+        if (localStops.get(stopKey) === stopHere) localStops.delete(stopKey);
       }
     },
   };

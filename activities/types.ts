@@ -2,13 +2,23 @@
  * Activity signatures the workflows call. Workflows import this file as types
  * only; the workers wire the implementations built by the factories.
  */
-import type { ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
+import type { EndLocalSessionInput, ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
 import type { DeviceSummary } from '../storage/devices';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
 export interface SessionActivities {
   /** Hold the device's gNMI stream or NETCONF session until cancelled, lease end, or failure. */
   runDeviceSession(input: RunSessionInput): Promise<RunSessionResult>;
+}
+
+/**
+ * The direct stop (ADR 160), on the collector's own task queue next to the session it ends: the
+ * workflow schedules it when it cancels a placed session, so the cancellation does not wait for a
+ * heartbeat response. `ended`: the attempt was running here and is ending; `not-running`: it is not
+ * (or not yet: it is then ended as soon as it starts here).
+ */
+export interface LocalSessionActivities {
+  endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'>;
 }
 
 /** Test connection, also on the `device-sessions` task queue (activities/probe.ts; name PROBE_ACTIVITY). */

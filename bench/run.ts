@@ -127,7 +127,14 @@ async function main() {
   if (scenarios.includes('scale')) {
     results.scale = await withSystem('scale: concurrent sessions', async (sys) => {
       const steps = (process.env.BENCH_SESSION_STEPS ?? '100').split(',').filter(Boolean).map(Number);
-      const r = await scale(sys, { sessions: num('BENCH_SESSIONS', 1000), steps, holdSeconds: num('BENCH_HOLD_SECONDS', 300), intervalMs: num('BENCH_SCALE_INTERVAL_MS', 10_000) });
+      const r = await scale(sys, {
+        sessions: num('BENCH_SESSIONS', 1000),
+        steps,
+        holdSeconds: num('BENCH_HOLD_SECONDS', 300),
+        intervalMs: num('BENCH_SCALE_INTERVAL_MS', 10_000),
+        placement: process.env.BENCH_SCALE_PLACEMENT !== 'false',
+        pauses: num('BENCH_SCALE_PAUSES', 20),
+      });
       rows.push(
         { scenario: 'scale', metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 1000, better: 'higher', unit: 'sessions' },
         { scenario: 'scale', metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
@@ -135,6 +142,8 @@ async function main() {
         { scenario: 'scale', metric: 'collector RSS growth per session (from none)', value: r.collectorRssKiBPerSession, better: 'lower', unit: 'KiB' },
         { scenario: 'scale', metric: `collector RSS per added session (${r.steps[0].sessions} → ${r.sessions})`, value: r.collectorRssKiBPerSessionSlope, target: 150, better: 'lower', unit: 'KiB' },
         { scenario: 'scale', metric: 'heartbeats reaching Temporal per session', value: r.heartbeatRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
+        { scenario: 'scale', metric: 'Temporal requests per session (all operations)', value: r.temporalRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
+        { scenario: 'scale', metric: `pause acknowledged p95 (${r.pauseResume.sessions} one after another)`, value: r.pauseResume.pauseMs.p95, better: 'lower', unit: 'ms' },
         { scenario: 'scale', metric: 'Temporal CPU per 100 sessions', value: r.temporalCpuPercentPer100Sessions, better: 'lower', unit: '% of a core' },
       );
       return r;

@@ -86,6 +86,8 @@ const schema = z.object({
   SESSION_PLACEMENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Heartbeat timeout of placed sessions (ms): progress only, the collector lease detects a dead collector. */
   SESSION_PLACED_HEARTBEAT_TIMEOUT_MS: int(60_000),
+  /** Placed sessions' heartbeats reach Temporal at most this often (ms; capped at half their timeout): pauses reach them directly (ADR 160). */
+  SESSION_PLACED_HEARTBEAT_THROTTLE_MS: int(30_000),
   /** Sessions the control worker moves at once when rebalancing or draining collectors. */
   PLACEMENT_MAX_MOVES: int(5),
   /** How often (ms) the control worker checks collector leases and balance. */

@@ -280,6 +280,18 @@ export interface RunSessionInput {
   leaseMs?: number;
 }
 
+/**
+ * Input of `endLocalSession` (ADR 160): end attempt `attempt` of workflow run `runId` on the collector
+ * running it, as its cancellation would. Any other attempt (a newer one, another run's) is left alone.
+ */
+export interface EndLocalSessionInput {
+  deviceId: number;
+  runId: string;
+  attempt: number;
+  /** Why the workflow cancelled it: pause, reconfigure, stop, history limit. */
+  reason: string;
+}
+
 /** How a session activity ended without failing. */
 export interface RunSessionResult {
   /**

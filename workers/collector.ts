@@ -150,15 +150,23 @@ async function main() {
     // Sized for COLLECTOR_MAX_SESSIONS (default 1,000) concurrent sessions: each holds one slot for hours.
     maxConcurrentActivityTaskExecutions: config.COLLECTOR_MAX_SESSIONS,
     maxConcurrentActivityTaskPolls: Math.max(1, Math.min(config.COLLECTOR_ACTIVITY_POLLERS, config.COLLECTOR_MAX_SESSIONS)),
-    // Heartbeats reach the server at least every 2 s, so a pause (cancellation) reaches the session quickly.
+    // Shared queue: heartbeats reach the server at least every 2 s, so a pause (cancellation) reaches the session quickly.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
     // Sessions end on our own SIGTERM handler; the grace time is only a backstop.
     shutdownGraceTime: '500 milliseconds',
     shutdownForceTime: Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 2000),
   } as const;
-  // Placed sessions: this collector's own queue (ADR 110).
-  const worker = await Worker.create({ ...workerOptions, taskQueue: registration.taskQueue, activities: { ...sessionActivities } });
+  // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
+  // (endLocalSession), so their heartbeats carry progress only and go out rarely (ADR 160).
+  const placedThrottleMs = Math.max(1000, Math.min(config.SESSION_PLACED_HEARTBEAT_THROTTLE_MS, config.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS / 2));
+  const worker = await Worker.create({
+    ...workerOptions,
+    maxHeartbeatThrottleInterval: placedThrottleMs,
+    defaultHeartbeatThrottleInterval: placedThrottleMs,
+    taskQueue: registration.taskQueue,
+    activities: { ...sessionActivities },
+  });
   // The shared queue: Test connection, and sessions of workflows that predate placement.
   const sharedWorker = await Worker.create({
     ...workerOptions,

@@ -26,7 +26,7 @@ import {
   workflowInfo,
   type ActivityInterfaceFor,
 } from '@temporalio/workflow';
-import type { ControlActivities, DeviceSummary, PlacementActivities, SessionActivities } from '../activities/types';
+import type { ControlActivities, DeviceSummary, LocalSessionActivities, PlacementActivities, SessionActivities } from '../activities/types';
 import {
   SA,
   TASK_QUEUES,
@@ -66,6 +66,8 @@ const RECENT_STATES = 20;
 const PLACEMENT_PATCH = 'collector-placement';
 /** Lost collector queues remembered (a loss signalled while the placement answer was on its way). */
 const LOST_QUEUES_KEPT = 8;
+/** `patched()` id of the direct stop of a cancelled placed session (ADR 160): histories recorded before it replay without it. */
+const DIRECT_STOP_PATCH = 'direct-session-stop';
 
 class DeviceSession {
   private m: SessionMachine;
@@ -122,6 +124,25 @@ class DeviceSession {
       retry: { maximumAttempts: 1 },
       cancellationType: 'WAIT_CANCELLATION_COMPLETED',
     });
+  }
+
+  /**
+   * The direct stop (ADR 160): ask the collector holding attempt `attempt` to end it now, as the
+   * cancellation just requested would once a heartbeat response brought it there (placed sessions
+   * heartbeat only every SESSION_PLACED_HEARTBEAT_THROTTLE_MS). Not awaited and its failure
+   * ignored: the cancellation stays requested and its completion awaited (never two sessions per device).
+   */
+  private stopLocally(taskQueue: string, attempt: number): void {
+    const m = this.m;
+    const reason = m.stopRequested ? 'stop' : m.carried.paused ? 'pause' : m.running && m.running.generation !== m.carried.generation ? 'reconfigure' : 'history limit';
+    const direct = proxyActivities<LocalSessionActivities>({
+      taskQueue,
+      scheduleToStartTimeout: '10 seconds',
+      startToCloseTimeout: '5 seconds',
+      retry: { initialInterval: '1 second', maximumAttempts: 3 },
+    });
+    const input = { deviceId: this.input.deviceId, runId: workflowInfo().runId, attempt, reason };
+    direct.endLocalSession.executeWithOptions({ summary: `end attempt ${attempt} here (${reason})` }, [input]).catch(() => undefined);
   }
 
   status(): DeviceSessionStatus {
@@ -358,6 +379,7 @@ class DeviceSession {
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
       scope.cancel();
+      if (queue !== undefined && !lost() && patched(DIRECT_STOP_PATCH)) this.stopLocally(queue, attempt);
       // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
       if (queue === undefined) await settled;
       else if (!lost()) await Promise.race([settled, condition(lost)]);

@@ -5,6 +5,8 @@
  * collector memory per 100 sessions.
  */
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
+import { pauseDevice, resumeDevice } from '../../temporal/fleet-client';
+import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { CpuMeter, percentile, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
@@ -21,6 +23,10 @@ export interface ScaleOptions {
   steps?: number[];
   holdSeconds: number;
   intervalMs: number;
+  /** Sessions placed on the collector's own queue (ADR 110, as production starts them); false: the shared queue. */
+  placement?: boolean;
+  /** Sessions paused then resumed one after another after the last hold, each timed (update acknowledged). */
+  pauses?: number;
 }
 
 /** Figures of one step of the scale scenario (`sessions` held for the hold time). */
@@ -39,6 +45,10 @@ export interface ScaleStep {
   /** RSS growth from the previous step (or from no session) divided by the sessions streaming that were added (not the sessions asked for: a ramp may not finish). */
   collectorRssKiBPerAddedSession: number;
   heartbeatRequestsPerSessionPerMinute: number;
+  /** Every request the Temporal frontend received during the hold (workers' polls included), per session per minute. */
+  temporalRequestsPerSessionPerMinute: number;
+  /** The same by operation (per session per minute), largest first. */
+  temporalRequestsByOperation: Record<string, number>;
   eventLoopDelayP99MaxMs: number;
   restartReasons: Record<string, number>;
 }
@@ -60,7 +70,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   let previousRss = idleRss;
   for (const target of steps) {
     const rampStart = Date.now();
-    ids.push(...(await sys.addDevices(sim.ports.slice(ids.length, target), countersProfile(o.intervalMs), { prefix: `scale${target}` })));
+    const sessionOptions = o.placement === false ? undefined : { placement: true, placedHeartbeatTimeoutMs: 60_000 };
+    ids.push(...(await sys.addDevices(sim.ports.slice(ids.length, target), countersProfile(o.intervalMs), { prefix: `scale${target}`, sessionOptions })));
     let streaming = 0;
     const rampDeadline = Date.now() + 300_000 + target * 60;
     while (Date.now() < rampDeadline) {
@@ -73,6 +84,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
     const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
     const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
+    const requests0 = await frontendRequests(sys.temporalMetricsPort);
     const meter = new CpuMeter(() => ({ temporal: sys.temporalPids(), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
     meter.begin();
     const t0 = Date.now();
@@ -88,6 +100,9 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const cpu = meter.end();
     const heldMinutes = (Date.now() - t0) / 60_000;
     const heartbeats = (await heartbeatRequests(sys.temporalMetricsPort)) - heartbeats0;
+    const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
+    const perSessionMinute = (n: number) => round(n / ids.length / heldMinutes, 2);
+    const byOperation = Object.fromEntries(Object.entries(requests).sort((a, b) => b[1] - a[1]).map(([op, n]) => [op, perSessionMinute(n)]));
     // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
     const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
     const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
@@ -107,14 +122,18 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
       simulatorCpuPercent: cpu.simulator,
       collectorRssMiB: round(rss / 2 ** 20, 1),
       collectorRssKiBPerAddedSession: round((rss - previousRss) / 1024 / added, 1),
-      heartbeatRequestsPerSessionPerMinute: round(heartbeats / ids.length / heldMinutes, 2),
+      heartbeatRequestsPerSessionPerMinute: perSessionMinute(heartbeats),
+      temporalRequestsPerSessionPerMinute: perSessionMinute(Object.values(requests).reduce((a, b) => a + b, 0)),
+      temporalRequestsByOperation: byOperation,
       eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
       restartReasons,
     });
+    process.stderr.write(`  Temporal requests per session per minute: ${done.at(-1)!.temporalRequestsPerSessionPerMinute} (${JSON.stringify(byOperation)})\n`);
     process.stderr.write(`  ${ids.length} sessions: collector RSS ${round(rss / 2 ** 20, 1)} MiB (+${done.at(-1)!.collectorRssKiBPerAddedSession} KiB per added session), CPU ${cpu.collector} %, Temporal ${cpu.temporal} %\n`);
     previousRss = rss;
   }
   const last = done.at(-1)!;
+  const pauseResume = await timePauses(sys, ids.slice(0, Math.min(ids.length, o.pauses ?? 20)));
   return {
     sessions: last.sessions,
     streamingAfterRamp: last.streamingAfterRamp,
@@ -135,10 +154,36 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectorRssKiBPerSessionSlope: done.length > 1 ? round(((last.collectorRssMiB - done[0].collectorRssMiB) * 1024) / Math.max(1, last.streamingAfterRamp - done[0].streamingAfterRamp), 1) : done[0].collectorRssKiBPerAddedSession,
     /** RecordActivityTaskHeartbeat requests the Temporal server received during the last hold. */
     heartbeatRequestsPerSessionPerMinute: last.heartbeatRequestsPerSessionPerMinute,
+    temporalRequestsPerSessionPerMinute: last.temporalRequestsPerSessionPerMinute,
+    temporalRequestsByOperation: last.temporalRequestsByOperation,
+    placement: o.placement !== false,
+    pauseResume,
     eventLoopDelayP99MaxMs: last.eventLoopDelayP99MaxMs,
     restartReasons: last.restartReasons,
     steps: done,
   };
+}
+
+/**
+ * Pause each session, then resume it, one after another, timing each update until it is
+ * acknowledged: a pause once the session has ended (the cancellation reached the collector and
+ * the activity finished), a resume once the next attempt started.
+ */
+async function timePauses(sys: BenchSystem, ids: number[]) {
+  const pauseMs: number[] = [];
+  const resumeMs: number[] = [];
+  for (const id of ids) {
+    let t0 = performance.now();
+    await pauseDevice(sys.client, id, 'scale benchmark');
+    pauseMs.push(performance.now() - t0);
+    t0 = performance.now();
+    await resumeDevice(sys.client, id, 'scale benchmark');
+    resumeMs.push(performance.now() - t0);
+  }
+  const figures = (xs: number[]) => ({ p50: round(percentile(xs, 50), 0), p95: round(percentile(xs, 95), 0), max: round(Math.max(0, ...xs), 0) });
+  const r = { sessions: ids.length, pauseMs: figures(pauseMs), resumeMs: figures(resumeMs) };
+  process.stderr.write(`  pause acknowledged (ms, ${ids.length} sessions one after another): ${JSON.stringify(r.pauseMs)}; resume: ${JSON.stringify(r.resumeMs)}\n`);
+  return r;
 }
 
 /**

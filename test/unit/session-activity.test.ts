@@ -132,6 +132,35 @@ describe('session activity', () => {
     );
   });
 
+  it('ends exactly the attempt a direct stop names (ADR 160): never another run\'s or a newer attempt, and one that starts after its stop at once', async () => {
+    const { deps: d, pushed } = deps(fakeProtocol());
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'run-1' } } as never);
+    const { runDeviceSession, endLocalSession } = createSessionActivities(d);
+    const running = env.run(runDeviceSession, input({ attempt: 3 }));
+    running.catch(() => undefined);
+    await until('the first point', () => pushed.length > 0, 5_000, 5);
+    const stop = (runId: string, attempt: number) => endLocalSession({ deviceId: DEVICE_ID, runId, attempt, reason: 'pause' });
+    assert.equal(await stop('run-1', 2), 'not-running', 'an older attempt is not running here');
+    assert.equal(await stop('run-0', 3), 'not-running', 'attempt 3 of another run is another attempt');
+    const seen = pushed.length;
+    await until('more points: the session still runs', () => pushed.length >= seen + 3, 5_000, 5);
+    assert.equal(await stop('run-1', 3), 'ended');
+    await assert.rejects(running, (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure, `a failure the workflow reads as its own request, got ${e}`);
+      assert.equal(e.type, 'SESSION_STOPPED');
+      assert.equal(e.nonRetryable, true);
+      assert.equal((e.details?.[0] as { lastPointAt?: number }).lastPointAt, pushed[pushed.length - 1].timestamp, 'the progress travels with it');
+      return true;
+    });
+    // A stop that came before its attempt started here ends it as soon as it starts.
+    assert.equal(await stop('run-1', 4), 'not-running');
+    const before = pushed.length;
+    await assert.rejects(env.run(runDeviceSession, input({ attempt: 4 })), (e: unknown) => e instanceof ApplicationFailure && e.type === 'SESSION_STOPPED');
+    assert.ok(pushed.length - before <= 1, 'the early-stopped attempt did not stream');
+    assert.equal(d.metrics.get('session_direct_stops_total', { result: 'ended' }), 1);
+    assert.equal(d.metrics.get('session_direct_stops_total', { result: 'not-running' }), 3);
+  });
+
   it('fails non-retryably with AUTH_FAILED when the device rejects the credentials', async () => {
     const { deps: d } = deps(fakeProtocol({ failWith: new SessionError('AUTH_FAILED', 'credentials rejected') }));
     const env = new MockActivityEnvironment();
