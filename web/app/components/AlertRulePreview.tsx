@@ -51,7 +51,7 @@ export function AlertRulePreview({ preview: p, zone }: { preview: AlertPreview; 
                     </div>
                   ))}
                   {i.events.length > EVENTS_SHOWN ? <div className="muted">… and {i.events.length - EVENTS_SHOWN} more</div> : null}
-                  {i.noDataSteps ? <div className="muted">{i.noDataSteps} evaluations without data</div> : null}
+                  {i.noDataSteps ? <div className="muted">{i.noDataSteps.toLocaleString('en-US')} evaluations without data</div> : null}
                 </td>
                 <td>{i.state}</td>
               </tr>

@@ -4,7 +4,7 @@
  * rule, and the rule the posted values describe, validated by the rule schema. Pure:
  * no I/O, safe in the browser bundle.
  */
-import { AlertRuleInputSchema, type AlertRuleDefinition } from '../../../core/alert-rules';
+import { AbsenceSpecSchema, AlertRuleInputSchema, SessionSpecSchema, ThresholdSpecSchema, type AlertRuleDefinition } from '../../../core/alert-rules';
 import { formatDuration, parseDuration } from './forms';
 
 /** The posted fields, by name; `states` joined by commas (checkboxes of the session kind). */
@@ -93,7 +93,15 @@ function ruleFromValues(f: AlertRuleFormValues) {
 
 /** Validate the form's values as a rule: the input, or one message per wrong field (`field: message`). */
 export function parseRuleForm(values: AlertRuleFormValues) {
-  const parsed = AlertRuleInputSchema.safeParse(ruleFromValues(values));
+  const rule = ruleFromValues(values);
+  const parsed = AlertRuleInputSchema.safeParse(rule);
   if (parsed.success) return { ok: true as const, input: parsed.data };
-  return { ok: false as const, errors: parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`) };
+  // The spec is a union: its own message says only "Invalid input"; the chosen kind's schema names the field.
+  const kind = SPEC_SCHEMAS[values.kind as keyof typeof SPEC_SCHEMAS];
+  const issues = parsed.error.issues.flatMap((i) =>
+    i.path.length === 1 && i.path[0] === 'spec' && kind ? (kind.safeParse(rule.spec).error?.issues.map((k) => ({ ...k, path: ['spec', ...k.path] })) ?? [i]) : [i],
+  );
+  return { ok: false as const, errors: issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`) };
 }
+
+const SPEC_SCHEMAS = { threshold: ThresholdSpecSchema, absence: AbsenceSpecSchema, session: SessionSpecSchema };
