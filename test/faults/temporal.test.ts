@@ -10,34 +10,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../core/names';
 import { freePort, waitFor } from '../../scripts/infra/proc';
-import { ensureTemporalCli } from '../../scripts/infra/temporal-cli';
-import { waitForTemporal } from '../../scripts/infra/temporal-dev-server';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
-import { mib, RssSampler, spawnCapturedCommand, type CapturedChild } from '../support/faults-proc';
+import { mib, RssSampler, type CapturedChild } from '../support/faults-proc';
+import { startKillableTemporal as startTemporal } from '../support/faults-temporal';
 import { faultCase, faultSetup } from '../../testkit/faults-report';
 import { until } from '../../testkit/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OUTAGE_MS = 20_000;
-
-/** Start `temporal server start-dev` on `port` with a SQLite file; resolves when the namespace answers. */
-async function startTemporal(port: number, dbFile: string): Promise<CapturedChild> {
-  const cli = await ensureTemporalCli();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', 'default', '--log-level', 'error', '--headless', '--db-filename', dbFile];
-  for (const [name, type] of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
-  const child = spawnCapturedCommand('temporal', cli, args, process.env);
-  await Promise.race([
-    waitForTemporal(`127.0.0.1:${port}`, 'default', 90_000),
-    child.exited.then(({ code }) => {
-      throw new Error(`temporal exited with ${code}: ${child.output().slice(-2000)}`);
-    }),
-  ]);
-  await ensureSearchAttributes(`127.0.0.1:${port}`, 'default');
-  return child;
-}
 
 async function healthz(port: number): Promise<{ status: number; body: string }> {
   try {
