@@ -51,6 +51,8 @@ const schema = z.object({
   WEB_STATEMENT_TIMEOUT_MS: int(10_000),
   /** Estimated points one /api/series request may scan (refused with a coarser range beyond it). */
   WEB_QUERY_MAX_POINTS: int(5_000_000),
+  /** PostgreSQL JIT on the connections that run fleet and history queries (web, ctl query, alert evaluation); off by default (ADR 175). */
+  QUERY_JIT: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** History queries one user may run at once. */
   WEB_QUERIES_PER_USER: int(2),
   /** How often (ms) the web app mirrors session states from Temporal visibility into device_session_state (ADR 095). */

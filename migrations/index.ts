@@ -20,6 +20,7 @@ import * as alerts from './20261128180001_alerts';
 import * as widgetFleetQuery from './20261128190001_widget_fleet_query';
 import * as fleetRates from './20261128200001_fleet_rates';
 import * as alertRuleEvents from './20261128220001_alert_rule_events';
+import * as rollupBucketBrin from './20261128230001_rollup_bucket_brin';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -47,6 +48,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128190001_widget_fleet_query', widgetFleetQuery],
   ['20261128200001_fleet_rates', fleetRates],
   ['20261128220001_alert_rule_events', alertRuleEvents],
+  ['20261128230001_rollup_bucket_brin', rollupBucketBrin],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

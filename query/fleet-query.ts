@@ -27,10 +27,12 @@
  */
 import { z } from 'zod';
 import { parsePath } from '../core/path';
-import { modelPaths, isMetricName, findMetric, METRICS } from '../core/path-equivalence';
-import { compilePathPattern } from './path-pattern';
-import { chooseResolution, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
+import { QueryRefusedError, resolveFleetSeriesSet, type FleetSeries, type FleetSeriesSet } from './fleet-series';
+import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
+import { rankCandidateSeries, rankCandidates, summaryResolution } from './fleet-rank';
 import { COUNTER_INCREASE_SQL, FLEET_RATE_GAP_MS, SERIES_SHAPE_SQL } from '../storage/storage-mode';
+
+export { QueryRefusedError, resolveFleetSeries, type FleetSeries } from './fleet-series';
 
 /** Aggregations across the series of a group. */
 export const FLEET_AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'last'] as const;
@@ -84,15 +86,6 @@ export const FleetQuerySchema = z
 export type FleetQuery = z.input<typeof FleetQuerySchema>;
 type ParsedQuery = z.output<typeof FleetQuerySchema>;
 
-/** A query the model accepts but the budgets do not: the message names what to change. */
-export class QueryRefusedError extends Error {
-  readonly code = 'QUERY_REFUSED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueryRefusedError';
-  }
-}
-
 /** One aggregated line. */
 export interface FleetGroup {
   /** Label: device name, site, protocol, key value, `<device> <path>` or the aggregation's name. */
@@ -120,37 +113,6 @@ export interface FleetResult {
   /** Groups before top/bottom N. */
   groupCount: number;
   groups: FleetGroup[];
-}
-
-/** A matched series with what grouping needs. */
-export interface FleetSeries {
-  id: number;
-  deviceId: number;
-  deviceName: string;
-  site: string | null;
-  protocol: string;
-  path: string;
-}
-
-/** Series matching a pattern or metric (per device only its first model), ordered by device name and path; `limit` rows at most. */
-export async function resolveFleetSeries(db: Queryable, path: string, deviceIds: number[] | undefined, limit: number): Promise<FleetSeries[]> {
-  if (isMetricName(path) && !findMetric(path)) throw new QueryRefusedError(`Unknown metric ${path}; known: ${[...METRICS.keys()].join(', ')}`);
-  const regexes = modelPaths(path).map((m) => compilePathPattern(m.pattern).regex);
-  const res = await db.query<{ id: string; device_id: number; path: string; name: string; site: string | null; protocol: string }>(
-    // MATERIALIZED: each path is matched once (inlined, the patterns were matched again for the window function).
-    `WITH m AS MATERIALIZED (
-       SELECT s.id, s.device_id, s.path, d.name, d.site, d.protocol,
-              (SELECT min(r.i) FROM unnest($1::text[]) WITH ORDINALITY AS r(re, i) WHERE s.path ~ r.re) AS model
-         FROM series s JOIN devices d ON d.id = s.device_id
-        WHERE s.kind = 'number' AND (cardinality($2::int[]) = 0 OR s.device_id = ANY($2::int[]))
-     )
-     SELECT id, device_id, path, name, site, protocol
-       FROM (SELECT *, min(model) OVER (PARTITION BY device_id) AS first FROM m WHERE model IS NOT NULL) x
-      WHERE model = first
-      ORDER BY name, path LIMIT $3`,
-    [regexes, deviceIds ?? [], limit],
-  );
-  return res.rows.map((r) => ({ id: Number(r.id), deviceId: Number(r.device_id), deviceName: r.name, site: r.site, protocol: r.protocol, path: r.path }));
 }
 
 /** The group label of a series, or undefined when the series has no such key (it is left out). */
@@ -278,27 +240,31 @@ const FLEET_RATES_SQL = `WITH k AS (SELECT * FROM unnest($1::int[], $2::text[], 
 async function fleetRatesPlan(
   db: Queryable,
   q: ParsedQuery,
-  series: FleetSeries[],
+  matched: FleetSeriesSet,
   ids: number[],
   groups: number[],
   from: number,
 ): Promise<{ until: number; devices: number[]; shapes: string[]; groups: number[] } | undefined> {
   if (!q.rate || !['sum', 'avg', 'count'].includes(q.agg)) return undefined;
   if (q.groupBy !== undefined && !['device', 'site', 'protocol'].includes(q.groupBy)) return undefined;
+  if (ids.length !== matched.series.length) return undefined;
   const wm = await db.query<{ ms: number | null }>(`SELECT (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM storage_rollup_state WHERE name = 'fleet_rates_1m'`);
   const lastStep = Math.floor(q.to / MINUTE_MS) * MINUTE_MS;
   let until = Math.min(Number(wm.rows[0]?.ms ?? -Infinity), lastStep + MINUTE_MS);
   if (!(until > from)) return undefined;
-  const deviceOf = new Map(series.map((s) => [s.id, s.deviceId]));
+  const deviceOf = new Map(matched.series.map((s) => [s.id, s.deviceId]));
   const groupOfDevice = new Map<number, number>();
   ids.forEach((id, i) => groupOfDevice.set(deviceOf.get(id)!, groups[i]));
-  const shapes = await db.query<{ device_id: number; shape: string; total: number; matched: number }>(
-    `WITH m AS (SELECT unnest($1::bigint[]) AS id)
-     SELECT s.device_id, ${SERIES_SHAPE_SQL('s.path')} AS shape, count(*)::int AS total, count(m.id)::int AS matched
-       FROM series s LEFT JOIN m ON m.id = s.id
-      WHERE s.kind = 'number' AND s.device_id = ANY($2::int[])
-      GROUP BY 1, 2 HAVING count(m.id) > 0`,
-    [ids, [...groupOfDevice.keys()]],
+  // Depends on the series alone: kept with the match while the series table is unchanged (every matched series is in ids here).
+  const shapes = await matched.derive('fleet-rate shapes', () =>
+    db.query<{ device_id: number; shape: string; total: number; matched: number }>(
+      `WITH m AS (SELECT unnest($1::bigint[]) AS id)
+       SELECT s.device_id, ${SERIES_SHAPE_SQL('s.path')} AS shape, count(*)::int AS total, count(m.id)::int AS matched
+         FROM series s LEFT JOIN m ON m.id = s.id
+        WHERE s.kind = 'number' AND s.device_id = ANY($2::int[])
+        GROUP BY 1, 2 HAVING count(m.id) > 0`,
+      [ids, [...groupOfDevice.keys()]],
+    ),
   );
   if (shapes.rows.some((r) => r.total !== r.matched)) return undefined;
   // The rollup's newest bucket of these series, looked for near the end of the fast part first (rows past it are raw samples to the statement).
@@ -329,6 +295,12 @@ export interface FleetQueryCost {
   from: number;
   to: number;
   widthPx: number;
+  /**
+   * Rows the chosen sources are expected to read (ADR 175): pre-aggregated fleet rates (devices ×
+   * shapes × minutes) plus the per-series tail, or the ranking summary plus the ranked candidates'
+   * rows, or series × range at the chosen resolution (raw samples assumed one a second).
+   */
+  rowsRead: number;
 }
 
 /**
@@ -336,7 +308,11 @@ export interface FleetQueryCost {
  * QueryRefusedError on bad input; `budget` may refuse the query (returning the message)
  * once the series are matched, before samples are read.
  */
-export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budget?: (cost: FleetQueryCost) => string | undefined } = {}): Promise<FleetResult> {
+export async function queryFleet(
+  db: Queryable,
+  input: FleetQuery,
+  opts: { budget?: (cost: FleetQueryCost) => string | undefined; /** Series computed exactly for a top/bottom N (tests); default rankCandidates(N). */ candidates?: number } = {},
+): Promise<FleetResult> {
   const q: ParsedQuery = FleetQuerySchema.parse(input);
   const chosen = chooseResolution(q.from, q.to, q.widthPx, q.resolution);
   const bucketMs = Math.max(MIN_STEP_MS, chosen.bucketMs);
@@ -355,7 +331,8 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
     groups: [],
   };
 
-  const series = await resolveFleetSeries(db, q.path, q.deviceIds, MAX_FLEET_SERIES + 1);
+  const matched = await resolveFleetSeriesSet(db, q.path, q.deviceIds, MAX_FLEET_SERIES + 1);
+  const series = matched.series;
   if (series.length > MAX_FLEET_SERIES) {
     throw new QueryRefusedError(
       `The path matches more than ${MAX_FLEET_SERIES.toLocaleString('en-US')} series; narrow the pattern (e.g. a key value such as [name=Ethernet*]) or choose devices.`,
@@ -387,8 +364,6 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
     );
   }
   if (ids.length === 0) return result;
-  const refused = opts.budget?.({ seriesCount: ids.length, resolution: chosen.resolution, from: q.from, to: q.to, widthPx: q.widthPx });
-  if (refused !== undefined) throw new QueryRefusedError(refused);
 
   if (maxGapMs > MAX_FILL_STEPS * bucketMs) {
     throw new QueryRefusedError(`maxGapMs may span at most ${MAX_FILL_STEPS} steps: ${MAX_FILL_STEPS * bucketMs} ms at this range and width (steps of ${bucketMs} ms); ask for less or a longer range.`);
@@ -396,8 +371,29 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
   const stepIsUnit = chosen.resolution !== 'raw' && bucketMs === (chosen.resolution === '1m' ? MINUTE_MS : HOUR_MS);
   // Steps before `fastUntil` come from the pre-aggregated fleet rates when they answer exactly (ADR 145).
   const fast =
-    stepIsUnit && chosen.resolution === '1m' && maxGapMs === FLEET_RATE_GAP_MS ? await fleetRatesPlan(db, q, series, ids, groups, from) : undefined;
+    stepIsUnit && chosen.resolution === '1m' && maxGapMs === FLEET_RATE_GAP_MS ? await fleetRatesPlan(db, q, matched, ids, groups, from) : undefined;
   const fastUntil = fast?.until ?? from;
+  // A top/bottom N of single series among many ranks them on a rollup summary first and computes only the best exactly (ADR 175).
+  const n = q.top ?? q.bottom;
+  const candidates = n === undefined ? undefined : (opts.candidates ?? rankCandidates(n));
+  const preRank = order !== undefined && candidates !== undefined && q.groupBy === 'series' && (q.rate || q.agg === 'sum' || q.agg === 'avg') && ids.length > candidates;
+  const range = q.to - q.from;
+  const readFrom = fastUntil - Math.max(bucketMs, maxGapMs);
+  const rowsRead = fast
+    ? expectedRows(fast.devices.length, fastUntil - from, '1m') + expectedRows(ids.length, q.to - readFrom, chosen.resolution)
+    : preRank
+      ? expectedRows(ids.length, range, summaryResolution(range)) + expectedRows(candidates, range, chosen.resolution)
+      : expectedRows(ids.length, range, chosen.resolution);
+  const refused = opts.budget?.({ seriesCount: ids.length, resolution: chosen.resolution, from: q.from, to: q.to, widthPx: q.widthPx, rowsRead });
+  if (refused !== undefined) throw new QueryRefusedError(refused);
+  if (preRank) {
+    const kept = new Set(await rankCandidateSeries(db, ids, { from: q.from, to: q.to, rate: q.rate, order, candidates }));
+    for (let i = ids.length - 1; i >= 0; i--) {
+      if (kept.has(ids[i])) continue;
+      ids.splice(i, 1);
+      groups.splice(i, 1);
+    }
+  }
   const byGroup = new Map<number, { mean: number | null; values: Map<number, number | null> }>();
   const put = (g: number, t: number, v: number | null, mean: number | null) => {
     let entry = byGroup.get(g);
@@ -413,8 +409,7 @@ export async function queryFleet(db: Queryable, input: FleetQuery, opts: { budge
     }
   }
   if (fastUntil <= q.to) {
-    // A rate needs the value before the first step; a value standing for earlier steps needs its point up to maxGapMs later.
-    const readFrom = fastUntil - Math.max(bucketMs, maxGapMs);
+    // A rate needs the value before the first step (readFrom); a value standing for earlier steps needs its point up to maxGapMs later.
     const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(
       fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order),
       // With a fast part the ranking needs every group's tail: it is ranked below, over both parts.

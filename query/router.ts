@@ -29,6 +29,15 @@ export type Resolution = 'raw' | '1m' | '1h';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
+
+/** Raw samples per second of one series that budgets assume (the densest the collector's profiles produce). */
+export const RAW_POINTS_PER_S = 1;
+const ROWS_PER_MS: Record<Resolution, number> = { raw: RAW_POINTS_PER_S / 1000, '1m': 1 / MINUTE_MS, '1h': 1 / HOUR_MS };
+
+/** Rows (raw samples or rollup rows) that `series` series over `spanMs` of `resolution` data are expected to hold. */
+export function expectedRows(series: number, spanMs: number, resolution: Resolution): number {
+  return Math.ceil(series * Math.max(0, spanMs) * ROWS_PER_MS[resolution]);
+}
 /** Most series one query may return. */
 export const MAX_SERIES = 500;
 /** Most raw rows read when no aggregation applies. */

@@ -118,12 +118,13 @@ export async function runQueryCommand(db: Queryable, argv: string[], out: (s: st
 /** `ctl query` as a process: a small pool on DATABASE_URL, closed afterwards. */
 export async function queryMain(argv: string[]): Promise<number> {
   const { loadConfig } = await import('../core/config');
-  const { createPool } = await import('../storage/pool');
+  const { createPool, queryConnectionSettings, withServerSettings } = await import('../storage/pool');
   if (argv.includes('-h') || argv.includes('--help')) {
     console.log(QUERY_HELP);
     return 0;
   }
-  const pool = createPool(loadConfig().DATABASE_URL, 2);
+  const config = loadConfig();
+  const pool = createPool(withServerSettings(config.DATABASE_URL, queryConnectionSettings(config)), 2);
   try {
     return await runQueryCommand(pool, argv, (s) => console.log(s), (s) => console.error(s));
   } finally {

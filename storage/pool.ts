@@ -18,6 +18,28 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
   return pool;
 }
 
+/**
+ * The connection string with server settings for every session opened on it (libpq's
+ * `options`, e.g. `{ statement_timeout: '10000', jit: 'off' }`), added to any it has.
+ */
+export function withServerSettings(url: string, settings: Record<string, string>): string {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return url;
+  const u = new URL(url);
+  const options = [u.searchParams.get('options'), ...entries.map(([k, v]) => `-c ${k}=${v}`)].filter(Boolean).join(' ');
+  u.searchParams.set('options', options);
+  return u.toString();
+}
+
+/**
+ * The settings of connections that run fleet and history queries (query/): PostgreSQL's JIT
+ * off unless `QUERY_JIT` asks for it (ADR 175: it compiled the fleet statements' plans for
+ * 0.4–0.5 s of every answer, more than it saved).
+ */
+export function queryConnectionSettings(config: { QUERY_JIT: boolean }): Record<string, string> {
+  return config.QUERY_JIT ? {} : { jit: 'off' };
+}
+
 /** A knex instance for migrations and CRUD. */
 export function createKnex(connectionString: string, max = 5): Knex {
   const db = knexFactory({

@@ -20,7 +20,7 @@ import { createPlacementActivities } from '../activities/placement';
 import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
 import { alertRuleOptionsFromConfig } from '../temporal/alert-client';
-import { createKnex, createPool } from '../storage/pool';
+import { createKnex, createPool, queryConnectionSettings, withServerSettings } from '../storage/pool';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';
@@ -93,7 +93,7 @@ async function main() {
   installWorkerRuntime(config);
   const db = createKnex(config.DATABASE_URL);
   // Alert rules' fleet queries (query/fleet-query.ts) take a pg Pool.
-  const alertPool = createPool(config.DATABASE_URL, 3);
+  const alertPool = createPool(withServerSettings(config.DATABASE_URL, queryConnectionSettings(config)), 3);
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   let worker: Worker | undefined;

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { runMaintenance } from '../../storage/storage-mode';
-import { queryFleet, type FleetAggregation, type FleetQuery, type FleetResult } from '../../query/fleet-query';
+import { queryFleet, type FleetAggregation, type FleetQuery, type FleetQueryCost, type FleetResult } from '../../query/fleet-query';
 import { chooseResolution, HOUR_MS, MINUTE_MS, type Resolution } from '../../query/router';
 import { counterIncrease } from '../../query/rate';
 import { createTestDatabase, storageModesUnderTest, type TestDatabase } from '../support/db';
@@ -259,13 +259,15 @@ for (const mode of storageModesUnderTest()) {
       await f?.tdb.drop();
     });
 
-    /** Whether the last check read the pre-aggregated fleet rates. */
+    /** Whether the last check read the pre-aggregated fleet rates; whether it ranked series on a rollup summary first (ADR 175). */
     let readFleetRates = false;
-    const check = async (q: FleetQuery, groupOfSeries: (k: number) => string | undefined, label: string) => {
+    let rankedOnSummary = false;
+    const check = async (q: FleetQuery, groupOfSeries: (k: number) => string | undefined, label: string, opts: { candidates?: number } = {}) => {
       const texts: string[] = [];
       const pool = { query: (text: string, values?: unknown[]) => (texts.push(text), f.tdb.pool.query(text, values)) } as typeof f.tdb.pool;
-      const got = await queryFleet(pool, { ...q, deviceIds: f.deviceIds });
+      const got = await queryFleet(pool, { ...q, deviceIds: f.deviceIds }, opts);
       readFleetRates = texts.some((t) => t.includes('FROM fleet_rates_1m'));
+      rankedOnSummary = texts.some((t) => t.includes('WITH sm AS MATERIALIZED'));
       assertSame(got, reference(f, { ...q, groupOfSeries }), label);
       return got;
     };
@@ -354,6 +356,30 @@ for (const mode of storageModesUnderTest()) {
         bottom.groups.map((g) => g.key),
         [`fq-sw2 ${IN('Ethernet2')}`],
       );
+      assert.ok(!rankedOnSummary, 'six series, 12 candidates for a bottom 1: all computed exactly');
+    });
+
+    it('top and bottom N among more series than candidates: ranked on the rollup summary, the candidates computed exactly, the same answer', async () => {
+      const label = (k: number) => (isIn(k) ? `${deviceOf(k).name} ${pathOf(k)}` : undefined);
+      const ranges = [
+        // Raw 6 s steps over an hour with the reset; 1-minute steps over four hours with the late hour, the hole and churn; 1-hour steps over six hours.
+        { from: RESET_AT - 40 * 60_000, to: RESET_AT + 20 * 60_000, widthPx: 600 },
+        { from: T0 + 60 * 60_000, to: END - 60 * 60_000, widthPx: 240 },
+        { from: T0, to: END, widthPx: 6 },
+      ];
+      for (const range of ranges) {
+        for (const [order, n] of [['top', 2], ['bottom', 1], ['top', 1]] as const) {
+          const q = { path: IN('*'), ...range, rate: true, agg: 'sum', groupBy: 'series', [order]: n } as const;
+          await check(q, label, `${order} ${n} rate over ${range.to - range.from} ms, 3 candidates`, { candidates: 3 });
+          assert.ok(rankedOnSummary, 'ranked on the summary first');
+        }
+        // Values (no rate) ranked by their mean.
+        await check({ path: IN('*'), ...range, rate: false, agg: 'avg', groupBy: 'series', top: 2 }, label, 'top 2 values', { candidates: 3 });
+        assert.ok(rankedOnSummary);
+      }
+      // min/max of single series is not ranked on a summary (its mean of step minima differs from the mean).
+      await check({ path: IN('*'), ...ranges[1], rate: false, agg: 'min', groupBy: 'series', top: 2 }, label, 'top 2 min', { candidates: 3 });
+      assert.ok(!rankedOnSummary);
     });
 
     it('pre-aggregated fleet rates: 1-minute steps over the whole range (reset, wrap, hole, late hour, churn) as the reference; the rest from the rollup', async () => {
@@ -404,6 +430,45 @@ for (const mode of storageModesUnderTest()) {
       const fine = await check({ ...q, widthPx: 80, resolution: '1m' }, (k2) => (isIn(k2) ? deviceOf(k2).name : undefined), '1m steps with fleet rates and a raw tail');
       assert.deepEqual([fine.resolution, fine.bucketMs], ['1m', 60_000]);
       assert.ok(readFleetRates, 'the steps before the tail read the fleet rates');
+    });
+
+    it('the matched series are kept per pattern and matched again when series are added or removed; devices are read afresh', async () => {
+      // The pool itself (not a wrapper per call, as check uses): the cache is per pool.
+      const q = { path: IN('*'), from: T0 + 60 * 60_000, to: END - 60 * 60_000, widthPx: 240, rate: true, agg: 'sum', groupBy: 'site', deviceIds: f.deviceIds } as const;
+      const first = await queryFleet(f.tdb.pool, q);
+      assert.deepEqual(first.groups.map((g) => [g.key, g.series]), [['ams', 4], ['fra', 2]]);
+      const [added] = await f.tdb.db('series').insert({ device_id: f.deviceIds[2], path: IN('Ethernet9'), kind: 'number' }).returning('id');
+      try {
+        const more = await queryFleet(f.tdb.pool, q);
+        assert.deepEqual(more.groups.map((g) => [g.key, g.series]), [['ams', 4], ['fra', 3]], 'a new series is matched at once');
+        await f.tdb.db('devices').where({ id: f.deviceIds[2] }).update({ site: 'lon' });
+        const moved = await queryFleet(f.tdb.pool, q);
+        assert.deepEqual(moved.groups.map((g) => [g.key, g.series]), [['ams', 4], ['lon', 3]], 'a device moved to another site groups there at once');
+      } finally {
+        await f.tdb.db('devices').where({ id: f.deviceIds[2] }).update({ site: DEVICES[2].site });
+        await f.tdb.db('series').where({ id: Number(added.id) }).delete();
+      }
+      const after = await queryFleet(f.tdb.pool, q);
+      assert.deepEqual(after.groups.map((g) => [g.key, g.series]), [['ams', 4], ['fra', 2]], 'a removed series is gone at once');
+      assertSame(after, first, 'the same answer as before');
+    });
+
+    it('the budget sees the rows the chosen sources read: fleet rates and ranked candidates count far less than series × range', async () => {
+      const costs: FleetQueryCost[] = [];
+      const budget = (c: FleetQueryCost) => (costs.push(c), undefined);
+      await queryFleet(f.tdb.pool, { path: IN('*'), from: T0, to: END, widthPx: 360, rate: true, agg: 'sum', deviceIds: f.deviceIds }, { budget });
+      await queryFleet(f.tdb.pool, { path: IN('*'), from: T0 + HOUR_MS, to: T0 + 2 * HOUR_MS, widthPx: 600, rate: true, groupBy: 'series', top: 1, deviceIds: f.deviceIds }, { budget, candidates: 2 });
+      await queryFleet(f.tdb.pool, { path: IN('*'), from: T0 + HOUR_MS, to: T0 + 2 * HOUR_MS, widthPx: 600, rate: true, groupBy: 'device', deviceIds: f.deviceIds }, { budget });
+      const [rates, ranked, plain] = costs;
+      // Three devices × one shape × 360 minutes, plus six series over the tail's minutes (here the rollup covers the range: a few).
+      assert.ok(rates.rowsRead >= 3 * 300 && rates.rowsRead < 6 * 360, `fleet rates: ${rates.rowsRead} rows`);
+      // Six series' 60 rollup minutes to rank, then two candidates' raw hour (one sample a second assumed).
+      assert.equal(ranked.rowsRead, 6 * 60 + 2 * 3600);
+      assert.equal(plain.rowsRead, 6 * 3600, 'otherwise series × range');
+      await assert.rejects(
+        queryFleet(f.tdb.pool, { path: IN('*'), from: T0, to: END, widthPx: 360, rate: true, agg: 'sum', deviceIds: f.deviceIds }, { budget: (c) => (c.rowsRead > 100 ? `over budget: ${c.rowsRead} rows; ask for a shorter range` : undefined) }),
+        /over budget: \d+ rows; ask for a shorter range/,
+      );
     });
 
     it('refuses what it cannot answer, naming what to change', async () => {

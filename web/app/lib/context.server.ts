@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type pg from 'pg';
 import { createCookie, type Cookie } from 'react-router';
 import { loadConfig, resetConfig, type Config } from '../../../core/config';
-import { createKnex, createPool } from '../../../storage/pool';
+import { createKnex, createPool, queryConnectionSettings, withServerSettings } from '../../../storage/pool';
 import { loadKeyring, type Keyring } from '../../../storage/secrets';
 import { connectClient } from '../../../temporal/client';
 import { LiveHub } from './live-hub.server';
@@ -62,11 +62,7 @@ export function sessionSecrets(config: Config): string[] {
 
 /** The connection string with a server-side statement timeout for every query on it. */
 export function withStatementTimeout(url: string, ms: number): string {
-  if (ms <= 0) return url;
-  const u = new URL(url);
-  const options = [u.searchParams.get('options'), `-c statement_timeout=${ms}`].filter(Boolean).join(' ');
-  u.searchParams.set('options', options);
-  return u.toString();
+  return ms <= 0 ? url : withServerSettings(url, { statement_timeout: String(ms) });
 }
 
 /** The shared context (created on first use). */
@@ -74,7 +70,7 @@ export function ctx(): WebContext {
   if (!g.__switchTelemetry) {
     // Read the environment afresh (not the module-level cache): tests reset the context between databases.
     const config = loadConfig({ ...process.env });
-    const url = withStatementTimeout(config.DATABASE_URL, config.WEB_STATEMENT_TIMEOUT_MS);
+    const url = withServerSettings(withStatementTimeout(config.DATABASE_URL, config.WEB_STATEMENT_TIMEOUT_MS), queryConnectionSettings(config));
     const pool = createPool(url, 10);
     const livePool = createPool(url, 2);
     const replayPool = createPool(url, 2);

@@ -6,17 +6,12 @@
  * densest the collector's profiles produce; measured 1.73 M rows for 20 series
  * over 24 h), rollups at one row per minute or hour.
  */
-import { HOUR_MS, MINUTE_MS, chooseResolution, type Resolution } from '../../../query/router';
-
-/** Assumed raw samples per second of one series. */
-export const RAW_POINTS_PER_S = 1;
-
-const ROWS_PER_MS: Record<Resolution, number> = { raw: RAW_POINTS_PER_S / 1000, '1m': 1 / MINUTE_MS, '1h': 1 / HOUR_MS };
+import { HOUR_MS, MINUTE_MS, chooseResolution, expectedRows, type Resolution } from '../../../query/router';
 
 /** Points a history request is expected to scan. */
 export function estimatePoints(seriesCount: number, from: number, to: number, widthPx: number): { points: number; resolution: Resolution } {
   const { resolution } = chooseResolution(from, to, widthPx);
-  return { points: Math.ceil(seriesCount * (to - from) * ROWS_PER_MS[resolution]), resolution };
+  return { points: expectedRows(seriesCount, to - from, resolution), resolution };
 }
 
 /** A duration as people read it: 2 h 46 min, 6 d 22 h, 45 s. */
@@ -36,26 +31,31 @@ const NAMES: Record<Resolution, string> = { raw: 'raw samples', '1m': '1-minute 
 /**
  * Undefined when the request fits the budget; otherwise a message naming a
  * shorter range at this resolution and, where one fits, the coarser range that
- * makes the router read rollups instead.
+ * makes the router read rollups instead. `rowsRead`: what the chosen data sources
+ * actually read when the caller knows it (a fleet query's pre-aggregated rates or
+ * ranked candidates, ADR 175) instead of series × range.
  */
-export function overBudget(seriesCount: number, from: number, to: number, widthPx: number, maxPoints: number): string | undefined {
-  const { points, resolution } = estimatePoints(seriesCount, from, to, widthPx);
+export function overBudget(seriesCount: number, from: number, to: number, widthPx: number, maxPoints: number, rowsRead?: number): string | undefined {
+  const estimate = estimatePoints(seriesCount, from, to, widthPx);
+  const { resolution } = estimate;
+  const points = rowsRead ?? estimate.points;
   if (points <= maxPoints) return undefined;
   const fmt = (n: number) => n.toLocaleString('en-US');
-  const shorter = Math.floor(maxPoints / (seriesCount * ROWS_PER_MS[resolution]));
+  const shorter = Math.floor((maxPoints / points) * (to - from));
   const hints = [`a range of at most ${humanDuration(shorter)} at this resolution`];
   // The router switches to rollups once a pixel spans a minute (an hour).
   const coarser: Array<[Resolution, number]> = resolution === 'raw' ? [['1m', widthPx * MINUTE_MS], ['1h', widthPx * HOUR_MS]] : resolution === '1m' ? [['1h', widthPx * HOUR_MS]] : [];
   for (const [res, minRange] of coarser) {
     const range = Math.max(minRange, to - from);
-    if (seriesCount * range * ROWS_PER_MS[res] <= maxPoints) {
+    if (expectedRows(seriesCount, range, res) <= maxPoints) {
       hints.push(`a range of ${humanDuration(range)} or more (read from ${NAMES[res]})`);
       break;
     }
   }
   hints.push('or fewer series');
+  const what = rowsRead === undefined ? `points of ${NAMES[resolution]}` : `rows (pre-aggregated rates, ${NAMES[resolution]})`;
   return (
-    `This request would scan about ${fmt(points)} points of ${NAMES[resolution]} (${seriesCount} series over ${humanDuration(to - from)}; ` +
+    `This request would scan about ${fmt(points)} ${what} (${seriesCount} series over ${humanDuration(to - from)}; ` +
     `the limit is ${fmt(maxPoints)}). Ask for ${hints.join(', ')}.`
   );
 }

@@ -5,7 +5,7 @@
  * Signed-in users only; the body must be `application/json` (so a page of another
  * site cannot send it without the browser asking first). Errors are `{ error }`:
  * 400 invalid JSON or query (naming each field), 415 another content type, 422
- * refused by a budget (too many series or groups, or more points than
+ * refused by a budget (too many series or groups, or more rows read than
  * WEB_QUERY_MAX_POINTS — the message says what to change), 429 too many of the
  * user's history queries at once, 503 statement timeout.
  */
@@ -47,7 +47,8 @@ export async function action({ request }: Route.ActionArgs) {
   }
   try {
     return await queryFleet(pool, parsed.data, {
-      budget: (c) => overBudget(c.seriesCount, c.from, c.to, c.widthPx, config.WEB_QUERY_MAX_POINTS),
+      // What the chosen sources read (pre-aggregated rates, ranked candidates), not series × range (ADR 175).
+      budget: (c) => overBudget(c.seriesCount, c.from, c.to, c.widthPx, config.WEB_QUERY_MAX_POINTS, c.rowsRead),
     });
   } catch (err) {
     if (err instanceof QueryRefusedError) return data({ error: err.message }, 422);
