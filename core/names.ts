@@ -45,7 +45,34 @@ export const WORKFLOW_TYPES = {
   alertRule: 'alertRuleWorkflow',
   /** Run by the alert-reconcile Schedule: rule workflows match the alert_rules table. */
   alertReconcile: 'alertReconcileWorkflow',
+  /** One per confirmed bulk action (issue 19, ADR 170): runs it to the end whichever process dies. */
+  bulkAction: 'bulkActionWorkflow',
 } as const;
+
+/**
+ * Workflow id of a bulk action's runner. The record's id plus its start time: bulk ids are per
+ * database, so two databases on one Temporal namespace (test suites) never share a workflow.
+ */
+export function bulkActionWorkflowId(bulkId: number, startedAtMs: number): string {
+  return `bulk-action/${bulkId}-${startedAtMs.toString(36)}`;
+}
+
+/** Input of the bulk-action workflow: the bulk_actions record it runs (its plan is in the database). */
+export interface BulkActionInput {
+  bulkId: number;
+  /** Devices driven through Temporal at once; the control worker's BULK_CONCURRENCY when absent. */
+  concurrency?: number;
+}
+
+/** What a finished bulk action reports (its per-device results are in bulk_actions). */
+export interface BulkActionSummary {
+  bulkId: number;
+  count: number;
+  ok: number;
+  failed: number;
+  /** Calls made to Temporal by the last attempt of the runner (signals, updates, starts, visibility pages). */
+  temporalCalls: number;
+}
 
 /** Activity type of the Test connection probe (activities/probe.ts; task queue `device-sessions`). */
 export const PROBE_ACTIVITY = 'probeDevice';

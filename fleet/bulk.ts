@@ -3,25 +3,40 @@
  * pause and resume (signals, bounded concurrency, then acknowledged when visibility
  * shows each workflow in the new state: ADR 136), reconfigure (acknowledged workflow
  * updates), enable, disable, attach or detach a profile (one SQL statement, then a
- * reconfigure signal per running session), delete. Session calls run with bounded
- * concurrency; every action is recorded in bulk_actions (who, when, filter, count,
- * progress, the result per device), and may run in the background of the process that
- * started it (startBulkAction: the web app's progress page reads the record).
+ * reconfigure signal per running session), delete. Every action is recorded in
+ * bulk_actions (who, when, filter, count, progress, the result per device) with its plan
+ * (the devices), and runs as a workflow on the control worker (ADR 170): startBulkAction
+ * records and starts it, prepareBulkAction and carryOutBulkAction are its activities'
+ * work — in chunks, each device's result recorded as it comes, so a runner that dies is
+ * followed by one that carries on with the devices still without a result.
  * Also the session-state mirror: visibility → device_session_state.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { BulkAction } from '../core/device-filter';
-import type { DeviceSessionOptions, DeviceSessionStatus } from '../core/names';
-import { databaseNow, recordSessionStates, replaceSessionStates, type SelectedDevice } from '../storage/device-list';
+import { bulkActionWorkflowId, type BulkActionSummary, type DeviceSessionOptions, type DeviceSessionStatus } from '../core/names';
+import { databaseNow, recordSessionStates, replaceSessionStates } from '../storage/device-list';
 import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
-import { failBulkAction, finishBulkAction, insertBulkAction, updateBulkProgress } from '../storage/bulk-actions';
 import {
+  bulkActionPlan,
+  bulkDeviceResults,
+  failBulkAction,
+  finishBulkAction,
+  insertBulkAction,
+  markBulkDevicesSent,
+  pendingBulkDevices,
+  recordBulkResults,
+  type BulkResultRow,
+  type PlannedDevice,
+} from '../storage/bulk-actions';
+import {
+  bulkActionResult,
   listSessions,
   reconfigureDevice,
   signalPause,
   signalReconfigure,
   signalResume,
+  startBulkActionWorkflow,
   startDeviceSession,
   stopDeviceSession,
   type DeviceRef,
@@ -74,7 +89,7 @@ export async function forEachDevice(
   return results;
 }
 
-/** What a bulk action needs to run. */
+/** What a bulk action's runner needs (the control worker's activities). */
 export interface BulkDeps {
   db: Knex;
   client: Client;
@@ -85,7 +100,8 @@ export interface BulkDeps {
 /** A bulk action request. */
 export interface BulkRequest {
   action: BulkAction;
-  devices: SelectedDevice[];
+  /** The devices, in order (the devices view's selection: SelectedDevice). */
+  devices: PlannedDevice[];
   /** attach-profile, detach-profile. */
   profileId?: number;
   /** Who asked (recorded, and the workflows' reason). */
@@ -94,6 +110,8 @@ export interface BulkRequest {
   selection: 'filter' | 'ids';
   /** The filter as URL parameters, e.g. `site=lab-a&state=streaming`. */
   filter: string;
+  /** Devices driven through Temporal at once; the control worker's BULK_CONCURRENCY when absent. */
+  concurrency?: number;
 }
 
 /** The recorded bulk action and its per-device results. */
@@ -103,7 +121,7 @@ export interface BulkOutcome {
   ok: number;
   failed: number;
   ms: number;
-  /** Calls made to Temporal (signals, updates, starts, visibility pages). */
+  /** Calls made to Temporal by the runner's last attempt (signals, updates, starts, visibility pages). */
   temporalCalls: number;
 }
 
@@ -113,31 +131,22 @@ export interface BulkOutcome {
  */
 export const BULK_ACK_TIMEOUT_MS = 120_000;
 
+/** Devices a runner takes from the plan at a time (results recorded and progress heartbeated per chunk and every 500 ms). */
+export const BULK_CHUNK = 500;
+
 /**
- * Send `signal` to every device (`concurrency` calls at a time), then read visibility —
- * one listing of the workflows matching `acknowledgedWhere`, every second — until each
- * signalled workflow appears in it (acknowledged with its state), or `timeoutMs` passes
- * without one more acknowledgement. A rejected signal (no workflow) fails at once.
- * Returns one result per id, in order.
+ * Read visibility — one listing of the workflows matching `acknowledgedWhere`, every
+ * second — until each of `ids` (signalled) appears in it (acknowledged with its state), or
+ * `timeoutMs` passes without one more acknowledgement (those left fail). Reports each result
+ * as it happens; `onRead` after every listing.
  */
-export async function signalAndAwait(
+export async function awaitAcknowledged(
   client: Client,
   ids: number[],
-  opts: { concurrency: number; signal: (id: number) => Promise<void>; acknowledgedWhere: string; timeoutMs?: number; onResult?: (r: DeviceResult) => void; onCall?: () => void },
+  opts: { acknowledgedWhere: string; timeoutMs?: number; onResult?: (r: DeviceResult) => void; onCall?: () => void; onRead?: (pending: number) => void },
 ): Promise<DeviceResult[]> {
-  const pending = new Set<number>();
+  const pending = new Set(ids);
   const byId = new Map<number, DeviceResult>();
-  const sent = await forEachDevice(ids, opts.concurrency, async (id) => {
-    opts.onCall?.();
-    await opts.signal(id);
-  });
-  for (const r of sent) {
-    if (r.ok) pending.add(r.deviceId);
-    else {
-      byId.set(r.deviceId, r);
-      opts.onResult?.(r);
-    }
-  }
   const timeoutMs = opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS;
   let deadline = Date.now() + timeoutMs;
   while (pending.size > 0) {
@@ -150,6 +159,7 @@ export async function signalAndAwait(
       byId.set(s.deviceId, r);
       opts.onResult?.(r);
     }
+    opts.onRead?.(pending.size);
     if (pending.size === 0 || Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -161,8 +171,37 @@ export async function signalAndAwait(
   return ids.map((id) => byId.get(id)!);
 }
 
+/**
+ * Send `signal` to every device (`concurrency` calls at a time), then await each one's
+ * acknowledgement through visibility (awaitAcknowledged). A rejected signal (no workflow)
+ * fails at once. Returns one result per id, in order.
+ */
+export async function signalAndAwait(
+  client: Client,
+  ids: number[],
+  opts: { concurrency: number; signal: (id: number) => Promise<void>; acknowledgedWhere: string; timeoutMs?: number; onResult?: (r: DeviceResult) => void; onCall?: () => void },
+): Promise<DeviceResult[]> {
+  const sent = await forEachDevice(ids, opts.concurrency, async (id) => {
+    opts.onCall?.();
+    await opts.signal(id);
+  });
+  const byId = new Map<number, DeviceResult>();
+  for (const r of sent) {
+    if (r.ok) continue;
+    byId.set(r.deviceId, r);
+    opts.onResult?.(r);
+  }
+  const acked = await awaitAcknowledged(
+    client,
+    sent.filter((r) => r.ok).map((r) => r.deviceId),
+    opts,
+  );
+  for (const r of acked) byId.set(r.deviceId, r);
+  return ids.map((id) => byId.get(id)!);
+}
+
 /** Reconfigure a running session by signal, or start one when none runs (as the single-device path does). */
-async function reconfigureOrStart(deps: BulkDeps, d: SelectedDevice, reason: string): Promise<string> {
+async function reconfigureOrStart(deps: BulkDeps, d: PlannedDevice, reason: string): Promise<string> {
   const ref: DeviceRef = { id: d.id, name: d.name, protocol: d.protocol };
   if (d.hasWorkflow) {
     try {
@@ -176,148 +215,253 @@ async function reconfigureOrStart(deps: BulkDeps, d: SelectedDevice, reason: str
   return 'session started';
 }
 
-/** Run a bulk action, recording it in bulk_actions with progress while it runs and the results at the end. */
-export async function runBulkAction(deps: BulkDeps, req: BulkRequest): Promise<BulkOutcome> {
-  return (await startBulkAction(deps, req)).done;
+/**
+ * Record a bulk action with its plan and start its workflow on the control worker (ADR 170);
+ * the caller may wait for it (runBulkAction) or not (the web app answers with the progress
+ * page). A workflow that cannot be started is recorded as the action's error.
+ */
+export async function startBulkAction(deps: { db: Knex; client: Client }, req: BulkRequest): Promise<{ id: number; workflowId: string }> {
+  const startedAtMs = Date.now();
+  const id = await insertBulkAction(
+    deps.db,
+    { who: req.who, action: req.action, profileId: req.profileId, selection: req.selection, filter: req.filter, deviceCount: req.devices.length },
+    req.devices,
+    (bulkId) => bulkActionWorkflowId(bulkId, startedAtMs),
+  );
+  const workflowId = bulkActionWorkflowId(id, startedAtMs);
+  const n = req.devices.length;
+  try {
+    await startBulkActionWorkflow(deps.client, workflowId, { bulkId: id, concurrency: req.concurrency }, `Bulk ${req.action} (#${id}) of ${n} device${n === 1 ? '' : 's'} by ${req.who}`);
+  } catch (err) {
+    await failBulkAction(deps.db, id, `could not start its workflow: ${(err as Error).message}`).catch(() => undefined);
+    throw err;
+  }
+  return { id, workflowId };
+}
+
+/** Run a bulk action to its end (its workflow's result), then read its per-device results (ctl). */
+export async function runBulkAction(deps: { db: Knex; client: Client }, req: BulkRequest): Promise<BulkOutcome> {
+  const started = Date.now();
+  const { id, workflowId } = await startBulkAction(deps, req);
+  const summary = await bulkActionResult(deps.client, workflowId);
+  const rows = await bulkDeviceResults(deps.db, id);
+  const results: DeviceResult[] = rows.map((r) => ({
+    deviceId: r.id,
+    name: r.name,
+    ok: r.ok === true,
+    ...(r.state ? { state: r.state } : {}),
+    ...(r.note ? { note: r.note } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  }));
+  return { id, results, ok: summary.ok, failed: summary.failed, ms: Date.now() - started, temporalCalls: summary.temporalCalls };
+}
+
+/** A device's result as the record keeps it. */
+function resultRow(r: DeviceResult, name: string | undefined): BulkResultRow {
+  return { id: r.deviceId, name, ok: r.ok, state: r.state ?? r.status?.state, note: r.note, error: r.error };
 }
 
 /**
- * Record a bulk action and start it; `done` settles when it finished. A failure of the
- * whole action (not of one device) is recorded as the action's error and rejects `done`.
+ * Results written to the plan as they come, every 500 ms (and heartbeated: `onTick`), and at
+ * `flush()`; a failed write fails the next `flush()`, so the runner's attempt fails and its
+ * retry redoes the devices left without a result.
  */
-export async function startBulkAction(deps: BulkDeps, req: BulkRequest): Promise<{ id: number; done: Promise<BulkOutcome> }> {
-  const id = await insertBulkAction(deps.db, {
-    who: req.who,
-    action: req.action,
-    profileId: req.profileId,
-    selection: req.selection,
-    filter: req.filter,
-    deviceCount: req.devices.length,
-  });
-  const progress = progressWriter(deps.db, id);
-  const done = carryOut(deps, req, id, progress.count)
-    .finally(() => progress.stop())
-    .catch(async (err) => {
-      await failBulkAction(deps.db, id, (err as Error).message).catch(() => undefined);
-      throw err;
-    });
-  // The caller may not wait (the web app answers with the progress page): never an unhandled rejection.
-  done.catch(() => undefined);
-  return { id, done };
-}
-
-/** Counts results and writes done/failed to the record every 500 ms while they change (the progress page reads them). */
-function progressWriter(db: Knex, id: number): { count: (r: DeviceResult) => void; stop: () => void } {
-  let done = 0;
-  let failed = 0;
-  let written = 0;
+function resultRecorder(db: Knex, id: number, names: Map<number, string>, onTick: () => void) {
+  let buffer: BulkResultRow[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  let failure: Error | undefined;
+  const write = () => {
+    const rows = buffer;
+    buffer = [];
+    if (rows.length > 0) {
+      chain = chain.then(() => recordBulkResults(db, id, rows)).catch((err) => void (failure ??= err as Error));
+    }
+    return chain;
+  };
   const timer = setInterval(() => {
-    if (done === written) return;
-    written = done;
-    void updateBulkProgress(db, id, done, failed).catch(() => undefined);
+    void write();
+    onTick();
   }, 500);
   return {
-    count: (r) => {
-      done++;
-      if (!r.ok) failed++;
+    add: (r: DeviceResult) => void buffer.push(resultRow(r, names.get(r.deviceId))),
+    async flush() {
+      await write();
+      if (failure) throw failure;
+      onTick();
     },
     stop: () => clearInterval(timer),
   };
 }
 
-async function carryOut(deps: BulkDeps, req: BulkRequest, id: number, progress: (r: DeviceResult) => void): Promise<BulkOutcome> {
-  const { db } = deps;
-  const started = Date.now();
-  const reason = `bulk ${req.action} (#${id}) by ${req.who}`;
-  const byId = new Map(req.devices.map((d) => [d.id, d]));
-  const ids = req.devices.map((d) => d.id);
-  let temporalCalls = 0;
-  const session = (op: (d: SelectedDevice) => Promise<DeviceSessionStatus | string | void>) =>
-    forEachDevice(
-      ids,
-      deps.concurrency,
-      (deviceId) => {
-        temporalCalls++;
-        return op(byId.get(deviceId)!);
-      },
-      progress,
-    );
-  const needsWorkflow = (d: SelectedDevice) => {
-    if (!d.hasWorkflow) throw new Error('no session running');
-  };
-  const signalled = (signal: (id: number) => Promise<void>, acknowledgedWhere: string) =>
-    signalAndAwait(deps.client, ids, {
-      concurrency: deps.concurrency,
-      signal: async (deviceId) => (needsWorkflow(byId.get(deviceId)!), signal(deviceId)),
-      acknowledgedWhere,
-      onResult: progress,
-      onCall: () => temporalCalls++,
-    });
+/**
+ * The first step of a bulk action's workflow: check the record is this workflow's, and make
+ * the one SQL change of enable, disable, attach-profile and detach-profile for every planned
+ * device (idempotent: a retry sets what is set, attaches what is attached). Returns the action.
+ */
+export async function prepareBulkAction(db: Knex, id: number, workflowId: string): Promise<{ action: BulkAction; count: number; finished: boolean }> {
+  const plan = await bulkActionPlan(db, id);
+  if (!plan) throw new BulkRecordError(`no bulk action #${id} in this database`);
+  if (plan.workflowId !== workflowId) throw new BulkRecordError(`bulk action #${id} belongs to workflow ${plan.workflowId ?? '(none)'}, not ${workflowId}`);
+  const action = plan.action as BulkAction;
+  if (plan.finished) return { action, count: plan.count, finished: true };
+  const ids = (await pendingBulkDevices(db, id, { limit: plan.count })).map((d) => d.id);
+  if (ids.length > 0) {
+    if (action === 'enable' || action === 'disable') await setDevicesEnabled(db, ids, action === 'enable');
+    if (action === 'attach-profile' || action === 'detach-profile') {
+      if (!plan.profileId) throw new BulkRecordError(`${action} needs a profile`);
+      if (action === 'attach-profile') await attachProfileToDevices(db, ids, plan.profileId);
+      else await detachProfileFromDevices(db, ids, plan.profileId);
+    }
+  }
+  return { action, count: plan.count, finished: false };
+}
 
-  let results: DeviceResult[];
-  switch (req.action) {
-    // Signals and one visibility listing a second instead of an update each (ADR 136): an update holds a
-    // call open until the session ended (a heartbeat later), which bounded 5,000 pauses to ~47/s.
-    case 'pause':
-      results = await signalled((deviceId) => signalPause(deps.client, deviceId, reason), `SessionState = 'paused'`);
-      break;
-    case 'resume':
-      results = await signalled((deviceId) => signalResume(deps.client, deviceId, reason), `SessionState != 'paused'`);
-      break;
+/** A bulk action's record is missing or not the caller's (retrying cannot help). */
+export class BulkRecordError extends Error {
+  override name = 'BulkRecordError';
+}
+
+/**
+ * The work of a bulk action's workflow: every planned device still without a result, in
+ * chunks of BULK_CHUNK (pause and resume: signal the unsent, then await every signalled
+ * device's acknowledgement), each result recorded as it comes; then the record finished with
+ * every result. Safe to run again after a runner died: devices with a result are skipped, a
+ * signal is never sent twice once recorded as sent, a delete or a stop of a gone device is
+ * a no-op. `heartbeat` is called with the progress at least every 500 ms.
+ */
+export async function carryOutBulkAction(
+  deps: BulkDeps,
+  id: number,
+  opts: { workflowId: string; heartbeat: (progress: { done: number; pending: number }) => void; chunk?: number },
+): Promise<BulkActionSummary> {
+  const { db } = deps;
+  const plan = await bulkActionPlan(db, id);
+  if (!plan) throw new BulkRecordError(`no bulk action #${id} in this database`);
+  if (plan.workflowId !== opts.workflowId) throw new BulkRecordError(`bulk action #${id} belongs to workflow ${plan.workflowId ?? '(none)'}`);
+  const chunk = opts.chunk ?? BULK_CHUNK;
+  const action = plan.action as BulkAction;
+  const reason = `bulk ${action} (#${id}) by ${plan.who}`;
+  let temporalCalls = 0;
+  let done = 0;
+  let pending = plan.count;
+  if (!plan.finished) {
+    const planned = await pendingBulkDevices(db, id, { limit: plan.count });
+    const names = new Map(planned.map((d) => [d.id, d.name]));
+    pending = planned.length;
+    done = plan.count - pending;
+    const recorder = resultRecorder(db, id, names, () => opts.heartbeat({ done, pending }));
+    const record = (r: DeviceResult) => {
+      done++;
+      pending--;
+      recorder.add(r);
+    };
+    try {
+      if (action === 'pause' || action === 'resume') {
+        const signal = action === 'pause' ? signalPause : signalResume;
+        for (let unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true }); unsent.length > 0; unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true })) {
+          const running = new Set(unsent.filter((d) => d.hasWorkflow).map((d) => d.id));
+          const sent = await forEachDevice(
+            unsent.map((d) => d.id),
+            deps.concurrency,
+            async (deviceId) => {
+              if (!running.has(deviceId)) throw new Error('no session running');
+              temporalCalls++;
+              await signal(deps.client, deviceId, reason);
+            },
+          );
+          for (const r of sent) if (!r.ok) record(r);
+          await recorder.flush();
+          await markBulkDevicesSent(db, id, sent.filter((r) => r.ok).map((r) => r.deviceId));
+        }
+        const awaiting = await pendingBulkDevices(db, id, { limit: plan.count });
+        // Signals and one visibility listing a second instead of an update each (ADR 136): an update holds a
+        // call open until the session ended (a heartbeat later), which bounded 5,000 pauses to ~47/s.
+        await awaitAcknowledged(
+          deps.client,
+          awaiting.map((d) => d.id),
+          {
+            acknowledgedWhere: action === 'pause' ? `SessionState = 'paused'` : `SessionState != 'paused'`,
+            onResult: record,
+            onCall: () => temporalCalls++,
+          },
+        );
+        await recorder.flush();
+      } else {
+        const op = sessionOp(deps, action, reason);
+        let previous = '';
+        for (let next = await pendingBulkDevices(db, id, { limit: chunk }); next.length > 0; next = await pendingBulkDevices(db, id, { limit: chunk })) {
+          // Never loop on devices whose results cannot be recorded.
+          const key = next.map((d) => d.id).join(',');
+          if (key === previous) throw new Error('bulk action: results of a chunk were not recorded');
+          previous = key;
+          const byId = new Map(next.map((d) => [d.id, d]));
+          const results = await forEachDevice(
+            next.map((d) => d.id),
+            deps.concurrency,
+            (deviceId) => {
+              temporalCalls++;
+              return op(byId.get(deviceId)!);
+            },
+            action === 'delete' ? undefined : record,
+          );
+          if (action === 'delete') {
+            // Only the devices whose session was told to stop are deleted; a failed stop keeps its device.
+            await deleteDevices(db, results.filter((r) => r.ok).map((r) => r.deviceId));
+            for (const r of results) record(r);
+          }
+          await recorder.flush();
+        }
+      }
+    } finally {
+      recorder.stop();
+    }
+  }
+  return finishRecorded(db, id, temporalCalls);
+}
+
+/** One device's session operation of a non-signal bulk action. */
+function sessionOp(deps: BulkDeps, action: BulkAction, reason: string): (d: PlannedDevice) => Promise<DeviceSessionStatus | string | void> {
+  switch (action) {
     case 'reconfigure':
-      results = await session(async (d) => {
+      return async (d) => {
         if (!d.enabled && !d.hasWorkflow) return 'disabled: nothing to reconfigure';
         return d.hasWorkflow ? reconfigureDevice(deps.client, d.id, reason, d.name) : reconfigureOrStart(deps, d, reason);
-      });
-      break;
+      };
     case 'enable':
     case 'disable': {
-      const enabled = req.action === 'enable';
-      await setDevicesEnabled(db, ids, enabled);
-      results = await session(async (d) => {
+      const enabled = action === 'enable';
+      return async (d) => {
         if (!enabled && !d.hasWorkflow) return 'disabled (no session was running)';
         return reconfigureOrStart(deps, { ...d, enabled }, reason);
-      });
-      break;
+      };
     }
     case 'attach-profile':
-    case 'detach-profile': {
-      if (!req.profileId) throw new Error(`${req.action} needs a profile`);
-      if (req.action === 'attach-profile') {
-        await attachProfileToDevices(db, ids, req.profileId);
-      } else {
-        await detachProfileFromDevices(db, ids, req.profileId);
-      }
-      results = await session(async (d) => (d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)'));
-      break;
-    }
+    case 'detach-profile':
+      return async (d) => (d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)');
     case 'delete':
-      results = await session(async (d) => {
+      return async (d) => {
         if (d.hasWorkflow) await stopDeviceSession(deps.client, d.id, reason);
         return 'deleted';
-      });
-      // Only the devices whose session was told to stop are deleted; a failed stop keeps its device.
-      await deleteDevices(
-        db,
-        results.filter((r) => r.ok).map((r) => r.deviceId),
-      );
-      break;
+      };
+    default:
+      throw new BulkRecordError(`not a session action: ${action}`);
   }
-  for (const r of results) r.name = byId.get(r.deviceId)?.name;
+}
+
+/** Finish the record with every device's result (once) and mirror the acknowledged states; the summary. */
+async function finishRecorded(db: Knex, id: number, temporalCalls: number): Promise<BulkActionSummary> {
+  const rows = await bulkDeviceResults(db, id);
+  const missing = rows.filter((r) => r.ok === null).length;
+  if (missing > 0) throw new Error(`bulk action #${id}: ${missing} devices still without a result`);
+  const results = rows as BulkResultRow[];
   // Acknowledged states reach the list at once instead of at the next mirror pass.
   await recordSessionStates(
     db,
-    results
-      .filter((r) => r.status || r.state || r.note === 'session started')
-      .map((r) => ({ deviceId: r.deviceId, state: r.state ?? r.status?.state ?? 'connecting' })),
+    results.filter((r) => r.state || r.note === 'session started').map((r) => ({ deviceId: r.id, state: r.state ?? 'connecting' })),
   ).catch(() => undefined);
+  await finishBulkAction(db, id, results);
   const ok = results.filter((r) => r.ok).length;
-  await finishBulkAction(
-    db,
-    id,
-    results.map((r) => ({ id: r.deviceId, name: r.name, ok: r.ok, state: r.state ?? r.status?.state, note: r.note, error: r.error })),
-  );
-  return { id, results, ok, failed: results.length - ok, ms: Date.now() - started, temporalCalls };
+  return { bulkId: id, count: results.length, ok, failed: results.length - ok, temporalCalls };
 }
 
 /** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */

@@ -19,6 +19,7 @@ import * as collectorsRunning from './20261128150002_collectors_running';
 import * as alerts from './20261128180001_alerts';
 import * as widgetFleetQuery from './20261128190001_widget_fleet_query';
 import * as fleetRates from './20261128200001_fleet_rates';
+import * as bulkActionWorkflows from './20261128210001_bulk_action_workflows';
 import * as alertRuleEvents from './20261128220001_alert_rule_events';
 import * as rollupBucketBrin from './20261128230001_rollup_bucket_brin';
 
@@ -47,6 +48,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128180001_alerts', alerts],
   ['20261128190001_widget_fleet_query', widgetFleetQuery],
   ['20261128200001_fleet_rates', fleetRates],
+  ['20261128210001_bulk_action_workflows', bulkActionWorkflows],
   ['20261128220001_alert_rule_events', alertRuleEvents],
   ['20261128230001_rollup_bucket_brin', rollupBucketBrin],
 ];

@@ -181,8 +181,8 @@ export function selectFleet(ctl: Ctl, filter: DeviceFilter): Promise<SelectedDev
 }
 
 /**
- * Run a bulk action (as the web app's bulk page does: recorded in bulk_actions, session
- * calls with bounded concurrency) on devices chosen by selectFleet.
+ * Run a bulk action (as the web app's bulk page does: recorded in bulk_actions and run by its
+ * workflow on the control worker, ADR 170) on devices chosen by selectFleet, waiting for its end.
  */
 export async function runFleetAction(
   ctl: Ctl,
@@ -191,8 +191,8 @@ export async function runFleetAction(
   opts: { who: string; filter: DeviceFilter; profileId?: number; concurrency?: number },
 ): Promise<BulkOutcome> {
   return runBulkAction(
-    { db: ctl.db(), client: ctl.client, sessionOptions: sessionOptionsFromConfig(ctl.config), concurrency: opts.concurrency ?? ctl.config.BULK_CONCURRENCY },
-    { action, devices, profileId: opts.profileId, who: opts.who, selection: 'filter', filter: filterToParams(opts.filter).toString() },
+    { db: ctl.db(), client: ctl.client },
+    { action, devices, profileId: opts.profileId, who: opts.who, selection: 'filter', filter: filterToParams(opts.filter).toString(), concurrency: opts.concurrency },
   );
 }
 

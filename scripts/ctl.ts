@@ -58,7 +58,8 @@ Commands
 
 Filters (the web app's devices view; enable, disable, attach-profile, detach-profile and delete
 need one; with pause, resume and reconfigure they select from the database instead of visibility;
-these bulk actions are recorded in bulk_actions as the web app's are):
+these bulk actions are recorded in bulk_actions and run as workflows on the control worker as the
+web app's are; ctl waits for the workflow's end):
       --prefix <text>      name or address starts with
       --site <site>        --protocol gnmi|netconf      --enabled yes|no
       --state <state>      streaming, connecting, backoff, paused, auth-failed, config-invalid, disabled, not started
@@ -146,7 +147,7 @@ function statusRows(results: DeviceResult[]): string {
     rows.push([
       String(r.deviceId),
       s.deviceName ?? r.name ?? '',
-      r.ok ? (s.state ?? r.note ?? 'sent') : 'FAILED',
+      r.ok ? (s.state ?? r.state ?? r.note ?? 'sent') : 'FAILED',
       time(s.since),
       time(s.lastPointAt),
       s.attempt !== undefined ? String(s.attempt) : '',

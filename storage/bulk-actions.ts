@@ -1,7 +1,9 @@
 /**
  * The bulk-actions repository: every statement against bulk_actions, the record of each
  * bulk action (who, when, filter, count, progress, the result per device) that the bulk
- * runner (fleet/bulk.ts) writes and the web app's bulk page reads.
+ * runner (fleet/bulk.ts) writes and the web app's bulk page reads, and bulk_action_devices,
+ * its plan: the devices in order, each with its result once it has one (ADR 170: a runner
+ * that dies is followed by one that carries on with the devices still without a result).
  */
 import type { Knex } from 'knex';
 
@@ -25,30 +27,113 @@ export interface BulkResultRow {
   error?: string;
 }
 
-/** Record a bulk action as begun; returns its id. */
-export async function insertBulkAction(db: Knex, a: NewBulkAction): Promise<number> {
-  const [{ id }] = await db('bulk_actions')
-    .insert({
-      user_email: a.who,
-      action: a.action,
-      profile_id: a.profileId ?? null,
-      selection: a.selection,
-      filter: a.filter,
-      device_count: a.deviceCount,
-    })
-    .returning('id');
-  return Number(id);
+/** A device as a bulk action's plan holds it (what the runner needs, read when the action was confirmed). */
+export interface PlannedDevice {
+  id: number;
+  name: string;
+  protocol: 'gnmi' | 'netconf';
+  enabled: boolean;
+  /** Whether a session workflow ran for it when the action was confirmed. */
+  hasWorkflow: boolean;
 }
 
-/** Record progress while a bulk action runs (never over its finished record: a late write is dropped). */
-export async function updateBulkProgress(db: Knex, id: number, done: number, failed: number): Promise<void> {
-  await db('bulk_actions').where({ id }).whereNull('finished_at').update({ done, failed });
+/**
+ * Record a bulk action as begun, with its plan (the devices, in order) and the id of the
+ * workflow that will run it (`workflowIdOf(id)`), in one transaction; returns its id.
+ */
+export async function insertBulkAction(db: Knex, a: NewBulkAction, devices: PlannedDevice[] = [], workflowIdOf?: (id: number) => string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx('bulk_actions')
+      .insert({
+        user_email: a.who,
+        action: a.action,
+        profile_id: a.profileId ?? null,
+        selection: a.selection,
+        filter: a.filter,
+        device_count: a.deviceCount,
+      })
+      .returning('id');
+    const id = Number(row.id);
+    if (workflowIdOf) await tx('bulk_actions').where({ id }).update({ workflow_id: workflowIdOf(id) });
+    if (devices.length > 0) {
+      await tx.raw(
+        `INSERT INTO bulk_action_devices (bulk_id, position, device_id, name, protocol, enabled, has_workflow)
+         SELECT ?, p.ord - 1, p.device_id, p.name, p.protocol, p.enabled, p.has_workflow
+           FROM unnest(?::int[], ?::text[], ?::text[], ?::boolean[], ?::boolean[]) WITH ORDINALITY
+             AS p(device_id, name, protocol, enabled, has_workflow, ord)`,
+        [id, devices.map((d) => d.id), devices.map((d) => d.name), devices.map((d) => d.protocol), devices.map((d) => d.enabled), devices.map((d) => d.hasWorkflow)],
+      );
+    }
+    return id;
+  });
 }
 
-/** Record a bulk action as finished, with every device's result. */
+/** What a runner needs to know about a recorded bulk action, or undefined. */
+export async function bulkActionPlan(
+  db: Knex,
+  id: number,
+): Promise<{ id: number; action: string; profileId: number | null; who: string; workflowId: string | null; count: number; finished: boolean } | undefined> {
+  const r = await db('bulk_actions').where({ id }).first('id', 'action', 'profile_id', 'user_email', 'workflow_id', 'device_count', 'finished_at');
+  if (!r) return undefined;
+  return { id: Number(r.id), action: r.action, profileId: r.profile_id, who: r.user_email, workflowId: r.workflow_id, count: r.device_count, finished: r.finished_at !== null };
+}
+
+/**
+ * The next planned devices of a bulk action without a result, in plan order (at most
+ * `limit`); `unsent` leaves out those already signalled (pause, resume: awaiting acknowledgement).
+ */
+export async function pendingBulkDevices(db: Knex, id: number, opts: { limit: number; unsent?: boolean }): Promise<PlannedDevice[]> {
+  const q = db('bulk_action_devices').where({ bulk_id: id }).whereNull('ok');
+  if (opts.unsent) q.where({ sent: false });
+  const rows = await q.orderBy('position').limit(opts.limit).select('device_id', 'name', 'protocol', 'enabled', 'has_workflow');
+  return rows.map((r) => ({ id: r.device_id, name: r.name, protocol: r.protocol, enabled: r.enabled, hasWorkflow: r.has_workflow }));
+}
+
+/** Mark planned devices as signalled (their acknowledgement is awaited, the signal never sent again). */
+export async function markBulkDevicesSent(db: Knex, id: number, deviceIds: number[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await db('bulk_action_devices').where({ bulk_id: id }).whereIn('device_id', deviceIds).update({ sent: true });
+}
+
+/**
+ * Record devices' results (a device keeps its first result: a retried runner never
+ * overwrites one) and the action's done/failed counts from them (the progress page reads those).
+ */
+export async function recordBulkResults(db: Knex, id: number, results: BulkResultRow[]): Promise<void> {
+  if (results.length > 0) {
+    await db.raw(
+      `UPDATE bulk_action_devices d SET ok = r.ok, state = r.state, note = r.note, error = r.error
+         FROM unnest(?::int[], ?::boolean[], ?::text[], ?::text[], ?::text[]) AS r(device_id, ok, state, note, error)
+        WHERE d.bulk_id = ? AND d.device_id = r.device_id AND d.ok IS NULL`,
+      [results.map((r) => r.id), results.map((r) => r.ok), results.map((r) => r.state ?? null), results.map((r) => r.note ?? null), results.map((r) => r.error?.slice(0, 2000) ?? null), id] as Knex.RawBinding[],
+    );
+  }
+  await db.raw(
+    `UPDATE bulk_actions a SET done = c.done, failed = c.failed
+       FROM (SELECT count(ok)::int AS done, count(*) FILTER (WHERE NOT ok)::int AS failed FROM bulk_action_devices WHERE bulk_id = ?) c
+      WHERE a.id = ? AND a.finished_at IS NULL`,
+    [id, id],
+  );
+}
+
+/** Every planned device of a bulk action with its result (`ok` null: none yet), in plan order. */
+export async function bulkDeviceResults(db: Knex, id: number): Promise<Array<Omit<BulkResultRow, 'ok'> & { ok: boolean | null }>> {
+  const rows = await db('bulk_action_devices').where({ bulk_id: id }).orderBy('position').select('device_id', 'name', 'ok', 'state', 'note', 'error');
+  return rows.map((r) => ({
+    id: r.device_id,
+    name: r.name,
+    ok: r.ok,
+    ...(r.state !== null ? { state: r.state } : {}),
+    ...(r.note !== null ? { note: r.note } : {}),
+    ...(r.error !== null ? { error: r.error } : {}),
+  }));
+}
+
+/** Record a bulk action as finished, with every device's result (once: a finished record is left as it is). */
 export async function finishBulkAction(db: Knex, id: number, results: BulkResultRow[]): Promise<void> {
   await db('bulk_actions')
     .where({ id })
+    .whereNull('finished_at')
     .update({
       finished_at: db.fn.now(),
       done: results.length,
@@ -59,7 +144,7 @@ export async function finishBulkAction(db: Knex, id: number, results: BulkResult
 
 /** Record a bulk action as stopped by an error of the whole action (not of one device). */
 export async function failBulkAction(db: Knex, id: number, error: string): Promise<void> {
-  await db('bulk_actions').where({ id }).update({ finished_at: db.fn.now(), error: error.slice(0, 2000) });
+  await db('bulk_actions').where({ id }).whereNull('finished_at').update({ finished_at: db.fn.now(), error: error.slice(0, 2000) });
 }
 
 /** A recorded bulk action, newest first in listings. */
@@ -76,6 +161,13 @@ export interface BulkRecord {
   failed: number;
   /** Why the whole action stopped, when it did. */
   error: string | null;
+  /** The workflow running it (ADR 170); null for an action run inside a web process before that. */
+  workflowId: string | null;
+  /**
+   * Unfinished, and run inside a web process (before ADR 170): nothing carries it on, so it is
+   * shown as interrupted rather than running forever.
+   */
+  interrupted: boolean;
 }
 
 /** A bulk_actions row as a record. */
@@ -92,6 +184,8 @@ function recordOf(r: Record<string, any>): BulkRecord {
     done: r.done,
     failed: r.failed,
     error: r.error ?? null,
+    workflowId: r.workflow_id ?? null,
+    interrupted: r.finished_at === null && !r.workflow_id,
   };
 }
 

@@ -13,6 +13,8 @@ import {
   WORKFLOW_TYPES,
   type ProbeDeviceInput,
   type ProbeDeviceResult,
+  type BulkActionInput,
+  type BulkActionSummary,
   pauseSignal,
   pauseUpdate,
   reconfigureSignal,
@@ -81,6 +83,24 @@ export function probeDeviceConnection(client: Client, workflowId: string, input:
     workflowExecutionTimeout: input.timeoutMs + 15_000,
     staticSummary: `Test connection of ${input.name} (${input.protocol}, ${input.host}:${input.port})`,
   });
+}
+
+/** The bulk-action workflow's signature (by type name: its module imports activities, which import this one). */
+type BulkActionWorkflow = (input: BulkActionInput) => Promise<BulkActionSummary>;
+
+/** Start the workflow that runs a recorded bulk action (ADR 170) on the control worker. */
+export async function startBulkActionWorkflow(client: Client, workflowId: string, input: BulkActionInput, summary: string): Promise<void> {
+  await client.workflow.start<BulkActionWorkflow>(WORKFLOW_TYPES.bulkAction, {
+    workflowId,
+    taskQueue: TASK_QUEUES.control,
+    args: [input],
+    staticSummary: summary,
+  });
+}
+
+/** Wait for a bulk action's workflow to end; its summary (a failed action rejects). */
+export function bulkActionResult(client: Client, workflowId: string): Promise<BulkActionSummary> {
+  return client.workflow.getHandle<BulkActionWorkflow>(workflowId).result();
 }
 
 function handle(client: Client, deviceId: number) {

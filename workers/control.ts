@@ -17,6 +17,7 @@ import { createControlActivities } from '../activities/control';
 import { createAlertActivities } from '../activities/alerts';
 import { openKeyring } from '../storage/secrets';
 import { createPlacementActivities } from '../activities/placement';
+import { createBulkActivities } from '../activities/bulk';
 import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
 import { alertRuleOptionsFromConfig } from '../temporal/alert-client';
@@ -110,6 +111,7 @@ async function main() {
       activities: {
         ...createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
         ...createPlacementActivities({ db }),
+        ...createBulkActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: config.BULK_CONCURRENCY }),
         ...createAlertActivities({
           db,
           pool: alertPool,

@@ -2,8 +2,8 @@
  * The devices view's traffic columns and a bulk action's progress page (issue 19) in
  * Chromium, against the real web app, workers, Temporal and three streaming simulated
  * switches next to 10,000 seeded (disabled) devices: sorting by points/s and by last
- * seen (the traffic mirror, ADR 135), and a bulk action's progress while its workflows
- * cannot yet acknowledge (the control worker is stopped, so the signals wait): without
+ * seen (the traffic mirror, ADR 135), and a bulk action's progress while it cannot go on
+ * (the control worker, which runs its workflow and the sessions', is stopped): without
  * JavaScript the page refreshes itself until every device is acknowledged; with
  * JavaScript it updates in place (ADR 136).
  */
@@ -194,8 +194,8 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     await stopControl();
     await confirmBulk(page, 'resume', 'ids', /Resume on 4 devices.*rows selected/s);
     await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
-    // lab-sw-1 fails at once; the switches wait for the control worker; the line follows in place.
-    await page.waitForFunction(() => /1 of 4 devices done, 1 failed/.test(document.querySelector('[data-testid=bulk-progress-text]')?.textContent ?? ''), null, { timeout: 90_000 });
+    // The action's workflow waits for the control worker (ADR 170): the page says so and keeps re-reading in place.
+    await page.waitForFunction(() => /0 of 4 devices done, 0 failed/.test(document.querySelector('[data-testid=bulk-progress-text]')?.textContent ?? ''), null, { timeout: 90_000 });
     startControl();
     await page.getByTestId('bulk-summary').waitFor({ timeout: 90_000 });
     assert.match(await page.getByTestId('bulk-summary').innerText(), /^Resume: 3 of 4 acknowledged, 1 failed/);

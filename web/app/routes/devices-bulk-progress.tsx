@@ -1,7 +1,8 @@
 /**
  * `/devices/bulk/:bulkId`: one bulk action's progress, then its result per device
  * (issue 19, ADR 136). The confirmed bulk form answers with this page while the action
- * runs on in the web process. Without JavaScript the page refreshes itself every
+ * runs as a workflow on the control worker (ADR 170); an unfinished action recorded before
+ * that ran inside a web process and is shown as interrupted. Without JavaScript the page refreshes itself every
  * second (`<noscript><meta http-equiv=refresh>`) until the action is done; with
  * JavaScript it re-reads the record every second in place. Both read bulk_actions
  * (done, failed, of how many), which the runner updates while it works.
@@ -39,9 +40,12 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     count: a.count,
     done: a.done,
     failed: a.failed,
-    finished: a.finishedAt !== null,
+    // An action a web process ran (before ADR 170) and never finished: nothing carries it on.
+    finished: a.finishedAt !== null || a.interrupted,
+    interrupted: a.interrupted,
     error: a.error,
     seconds: ((a.finishedAt ?? new Date()).getTime() - a.startedAt.getTime()) / 1000,
+    workflowId: a.workflowId,
     results: shown,
     allResults: results.length,
   };
@@ -84,12 +88,19 @@ export default function BulkProgress() {
           </span>
         </div>
       )}
+      {a.interrupted ? (
+        <p className="error" data-testid="bulk-interrupted">
+          Interrupted: this action ran inside a web process that stopped before it finished (before bulk actions ran as
+          workflows). {n(a.done)} of {n(a.count)} devices were done then ({n(a.failed)} failed); the others were not acted on.{' '}
+          <Link to={back}>Back to the devices</Link>
+        </p>
+      ) : null}
       {a.error ? (
         <p className="error" data-testid="bulk-error">
           The action stopped: {a.error}
         </p>
       ) : null}
-      {a.finished && !a.error ? (
+      {a.finished && !a.error && !a.interrupted ? (
         <div data-testid="bulk-done">
           <p data-testid="bulk-summary">
             {a.label}: {n(a.done - a.failed)} of {n(a.count)} acknowledged, {n(a.failed)} failed, in {a.seconds.toFixed(1)} s. <Link to={back}>Back to the devices</Link>

@@ -1,8 +1,8 @@
 /**
  * Bulk actions on devices (admins): the devices view posts the rows picked, or
  * "all N matching this filter", with an action; this page asks for confirmation
- * stating the count, starts it (fleet/bulk.ts: signals or updates with bounded
- * concurrency) and answers with its progress page (devices-bulk-progress.tsx), which
+ * stating the count, starts it (fleet/bulk.ts: a workflow on the control worker, ADR 170,
+ * signals or updates with bounded concurrency) and answers with its progress page (devices-bulk-progress.tsx), which
  * ends with the result per device. Plain form posts: works without JavaScript.
  * GET lists recorded bulk actions (who, when, filter, count, progress).
  */
@@ -19,7 +19,6 @@ import { startBulkAction } from '../../../fleet/bulk';
 import { bulkActionResults, recentBulkActions } from '../../../storage/bulk-actions';
 import { BulkResultTable } from '../components/BulkResults';
 import { getProfileRef } from '../../../storage/profiles';
-import { sessionOptionsFromConfig } from '../../../temporal/fleet-client';
 import { BULK_ACTIONS, BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
 
 export function meta() {
@@ -52,7 +51,7 @@ const BulkForm = z.object({
 
 export async function action({ request }: Route.ActionArgs) {
   const user = await requireAdminAction(request);
-  const { db, config } = ctx();
+  const { db } = ctx();
   const form = await request.formData();
   const parsed = BulkForm.safeParse(Object.fromEntries([...form.entries()].filter(([k]) => k !== 'id')));
   if (!parsed.success) return data({ step: 'error' as const, message: 'Choose an action and which devices.' }, { status: 400 });
@@ -85,11 +84,8 @@ export async function action({ request }: Route.ActionArgs) {
   };
   if (f.confirm !== 'yes' || ask.changed || devices.length === 0) return ask;
   const client = await withTimeout(temporalClient(), 5000, 'connecting to Temporal');
-  // The action runs on in this process; the answer is its progress page (refreshing itself without JavaScript).
-  const { id } = await startBulkAction(
-    { db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: Math.max(1, config.BULK_CONCURRENCY) },
-    { action: f.op, devices, profileId: f.profileId, who: user.email, selection: f.scope, filter: f.filter },
-  );
+  // The action runs as a workflow on the control worker (ADR 170); the answer is its progress page (refreshing itself without JavaScript).
+  const { id } = await startBulkAction({ db, client }, { action: f.op, devices, profileId: f.profileId, who: user.email, selection: f.scope, filter: f.filter });
   return redirect(`/devices/bulk/${id}`);
 }
 
@@ -185,7 +181,7 @@ export default function DevicesBulk() {
                 <td>{r.action}</td>
                 <td>{r.selection === 'filter' ? `all matching ${r.filter}` : 'rows selected'}</td>
                 <td className="num">{r.count}</td>
-                <td className="num">{r.finishedAt ? r.done : <Link to={`/devices/bulk/${r.id}`}>{`${r.done} (running)`}</Link>}</td>
+                <td className="num">{r.finishedAt ? r.done : <Link to={`/devices/bulk/${r.id}`}>{`${r.done} (${r.interrupted ? 'interrupted' : 'running'})`}</Link>}</td>
                 <td className="num">{r.failed}</td>
               </tr>
             ))}
