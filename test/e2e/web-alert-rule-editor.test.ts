@@ -10,6 +10,7 @@
  *  - a wrong value comes back on the form with the values kept, without JavaScript too;
  *  - Preview replays the form's rule over the last 24 h without saving: the device's
  *    transitions and the notification count, and why the step is coarser than the interval;
+ *    POST /api/alert-rules/preview answers the same as JSON (422 for a session rule);
  *  - Delete asks first, then the rule is gone, its deletion recorded and its workflow ends.
  */
 import assert from 'node:assert/strict';
@@ -69,9 +70,13 @@ describe('web: alert rule editor — edit, preview, delete', function () {
     await until(
       'the preview to show the device firing',
       async () => {
+        // Each answer carries its end time (data-to): wait for a new one, never read the last answer again.
+        const shown = p.getByTestId('rule-preview');
+        const previous = (await shown.count()) > 0 ? await shown.getAttribute('data-to') : null;
         await p.getByTestId('rule-form').getByRole('button', { name: 'Preview' }).click();
-        await p.getByTestId('rule-preview-summary').waitFor({ timeout: 60_000 });
-        return (await p.getByTestId(`rule-preview-${device.name}`).locator('[data-transition=firing]').count()) > 0;
+        const answer = previous === null ? shown : p.locator(`[data-testid=rule-preview]:not([data-to="${previous}"])`);
+        await answer.waitFor({ timeout: 60_000 });
+        return (await answer.getByTestId(`rule-preview-${device.name}`).locator('[data-transition=firing]').count()) > 0;
       },
       120_000,
       2000,
@@ -179,6 +184,27 @@ describe('web: alert rule editor — edit, preview, delete', function () {
     assert.match(summary, /[1-9]\d* notifications? would have been sent, by 1 instance/);
     assert.equal(await page.getByTestId('rule-form').locator('[name=threshold]').inputValue(), '0', 'the form keeps what was previewed');
     await page.screenshot({ path: path.join(artifactsDir(), 'web-alert-rule-preview.png'), fullPage: true });
+    // The same replay as JSON.
+    const spec = { kind: 'threshold', path: IN_OCTETS, agg: 'max', groupBy: 'device', op: '>', threshold: 0, windowMs: 15_000 };
+    type Replay = { stepMs: number; coarser?: string; instances: Array<{ key: string; events: Array<{ to: string }> }> };
+    let json: Replay | undefined;
+    // At 1-minute steps the device fires once a whole minute of its samples has ended.
+    await until(
+      'the JSON preview to show the device firing',
+      async () => {
+        const api = await page.request.post(`${stack.web.url}/api/alert-rules/preview`, { data: { spec, intervalMs: 60_000 } });
+        assert.equal(api.status(), 200, await api.text());
+        json = (await api.json()) as Replay;
+        return json.instances.some((i) => i.key === device.name && i.events.some((e) => e.to === 'firing'));
+      },
+      120_000,
+      2000,
+    );
+    assert.equal(json!.stepMs, 60_000);
+    assert.equal(json!.coarser, undefined, 'one evaluation a minute: the rule interval');
+    const session = await page.request.post(`${stack.web.url}/api/alert-rules/preview`, { data: { spec: { kind: 'session' } } });
+    assert.equal(session.status(), 422);
+    assert.match(((await session.json()) as { error: string }).error, /threshold rules only/);
     const stored = await stack.tdb.db('alert_rules').where({ id: ruleId }).first('spec', 'version');
     assert.equal(stored.spec.threshold, 1e18, 'a preview saves nothing');
     assert.equal(stored.version, 3);

@@ -17,7 +17,7 @@ const INSTANCES_SHOWN = 50;
 export function AlertRulePreview({ preview: p, zone }: { preview: AlertPreview; zone: string }) {
   const shown = p.instances.slice(0, INSTANCES_SHOWN);
   return (
-    <div className="card" data-testid="rule-preview">
+    <div className="card" data-testid="rule-preview" data-to={p.to}>
       <h2>Preview: the last 24 h</h2>
       <p data-testid="rule-preview-summary">
         Evaluated {p.steps.toLocaleString('en-US')} times, every {humanDuration(p.stepMs)}
