@@ -3,8 +3,8 @@
  * BENCH_FLEET_QUERY_SERIES interfaces (default 10,000: 100 devices × 100 interfaces, 5 sites)
  * — the per-site total of in-octets rates over 1 h (raw samples), 24 h (1-minute rollup)
  * and 7 d (1-hour rollup), and the top 10 interfaces by rate over 1 h — p50/p95 of
- * BENCH_RUNS runs each, and whether /api/query's points budget (WEB_QUERY_MAX_POINTS,
- * default 5,000,000) would let each through.
+ * BENCH_RUNS runs each (after a first, cold query: coldMs), and whether /api/query's budget
+ * (WEB_QUERY_MAX_POINTS, default 5,000,000 rows read by the chosen sources) lets each through.
  *
  *   DATABASE_URL=postgres://… node --import tsx bench/fleet-query.ts
  *   npm run bench -- fleet-query     (a throwaway cluster)
@@ -14,12 +14,14 @@
  * would write for 1 s samples), which native mode allows and keeps seeding to minutes;
  * then one maintenance run (timed) computes the pre-aggregated fleet rates (ADR 145) from
  * them. BENCH_FLEET_RATES=off leaves those out (the statement over the rollup answers
- * everything: the figures before ADR 145); BENCH_JIT=off runs the queries on connections
- * with jit = off, BENCH_JIT=both each case both ways.
+ * everything: the figures before ADR 145). The queries run with the query role's connection
+ * settings (jit = off unless QUERY_JIT=true, ADR 175); BENCH_JIT=both also on the server's
+ * JIT default.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createKnex, createPool } from '../storage/pool';
+import { createPool, queryConnectionSettings, withServerSettings } from '../storage/pool';
+import { loadConfig } from '../core/config';
 import { migrateLatest } from '../migrations/index';
 import { runMaintenance } from '../storage/storage-mode';
 import { queryFleet, type FleetQuery } from '../query/fleet-query';
@@ -57,10 +59,9 @@ function explaining(pool: Queryable): Queryable {
 async function main() {
   const scratch = await openScratch('bench_fleet_query', 2, 4);
   const { db, pool } = scratch;
-  // BENCH_JIT=off: the queries run on connections that start with jit = off (a libpq `options` parameter); both: each case both ways.
-  const jitOff = createPool(`${scratch.url}${scratch.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jit=off')}`, 4);
-  const pools: Array<[string, Queryable]> =
-    process.env.BENCH_JIT === 'off' ? [['', jitOff]] : process.env.BENCH_JIT === 'both' ? [['', pool], [' (jit off)', jitOff]] : [['', pool]];
+  // The queries run on connections with the query role's settings (QUERY_JIT: jit = off unless asked, ADR 175); BENCH_JIT=both: each case also with the server's JIT default.
+  const queries = createPool(withServerSettings(scratch.url, queryConnectionSettings(loadConfig())), 4);
+  const pools: Array<[string, Queryable]> = process.env.BENCH_JIT === 'both' ? [['', queries], [' (server JIT default)', pool]] : [['', queries]];
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const now = Math.floor(Date.now() / HOUR) * HOUR;
@@ -77,12 +78,12 @@ async function main() {
          FROM devices d CROSS JOIN generate_series(1, $1::int) i ORDER BY d.id, i LIMIT $2`,
       [PER_DEVICE, SERIES],
     );
-    // Counter of series s at time t (s): rate 1000 + (s % 97) × 10 octets/s.
+    // Counter of series s at time t (s): rate 1000 + (s % 97) × 10 octets/s. Rows are written in time order, as ingest and maintenance write them.
     const counter = (ts: string) => `(${ts}) * (1000 + (s.id % 97) * 10)`;
     await pool.query(
       `INSERT INTO samples (time, series_id, value)
        SELECT to_timestamp(g), s.id, ${counter('g')}
-         FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, 10) g`,
+         FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, 10) g ORDER BY g, s.id`,
       [(now - HOUR - 60_000) / 1000, now / 1000],
     );
     console.log(`raw: ${SERIES} series × 1 h of 10 s samples in ${since(t)}`);
@@ -97,7 +98,7 @@ async function main() {
         await pool.query(
           `INSERT INTO ${table} (series_id, bucket, min, max, avg, last, count)
            SELECT s.id, to_timestamp(b), ${counter('b')}, ${counter(`b + ${unitS} - 1`)}, ${counter(`b + ${unitS / 2}`)}, ${counter(`b + ${unitS} - 1`)}, ${unitS}
-             FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, ${unitS}) b`,
+             FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, ${unitS}) b ORDER BY b, s.id`,
           [hi - 86_400, hi - unitS],
         );
       }
@@ -124,25 +125,32 @@ async function main() {
     // BENCH_FLEET_CASES=total,top: only the cases whose name contains one of these words.
     const only = process.env.BENCH_FLEET_CASES?.split(',').filter(Boolean);
     const chosen = cases.filter((c2) => !only || only.some((w) => c2.name.includes(w)));
-    for (const [suffix, queries] of pools) {
+    for (const [suffix, conns] of pools) {
       for (const c of chosen) {
-        const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(queries) : queries, c.query); // warm-up, and the shape of the answer
+        // Warm-up (the first query of a pattern also matches the series: coldMs), and the shape of the answer.
+        const cold = performance.now();
+        let rowsRead = 0;
+        const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(conns) : conns, c.query, { budget: (cost) => ((rowsRead = cost.rowsRead), undefined) });
+        const coldMs = +(performance.now() - cold).toFixed(1);
         const ms: number[] = [];
         for (let i = 0; i < RUNS; i++) {
           const s = performance.now();
-          await queryFleet(queries, c.query);
+          await queryFleet(conns, c.query);
           ms.push(performance.now() - s);
         }
-        const budget = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000);
+        // /api/query's budget counts the rows the chosen sources read (ADR 175); series × range as before, for comparison.
+        const seriesTimesRange = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000).points;
         const row = {
           case: c.name + suffix,
           ...stats(ms),
+          coldMs,
           resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
           series: first.seriesCount,
           groups: first.groups.length,
           pointsPerGroup: first.groups[0]?.points.length ?? 0,
-          estimatedPoints: budget.points,
-          withinApiBudget: budget.points <= MAX_POINTS,
+          rowsRead,
+          seriesTimesRange,
+          withinApiBudget: rowsRead <= MAX_POINTS,
         };
         out.push(row);
         console.log(JSON.stringify(row));
@@ -154,7 +162,7 @@ async function main() {
     fs.writeFileSync(file, JSON.stringify(result, null, 2));
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
-    await jitOff.end();
+    await queries.end();
     await scratch.close();
   }
 }
