@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import type { AlertRuleDefinition } from '../../core/alert-rules';
 import { ALERT_HEAD_MARK, ALERT_RULE_MARK } from '../../web/app/lib/chart-spec';
 import { createAlertRule, createContactPoint, recentAlertTransitions } from '../../storage/alerts';
+import { addWidget, createDashboard } from '../../storage/dashboards';
 import { parseKeyring } from '../../storage/secrets';
 import { alertRuleStatus, startAlertRule, stopAlertRule } from '../../temporal/alert-client';
 import { startDeviceSession } from '../../temporal/fleet-client';
@@ -147,6 +148,21 @@ describe('e2e: alerts fire and resolve on simulator faults (interface down, devi
     await alertsPageShows(`history-${linkRule.id}-${down.name}-resolved`);
     assert.match(await page.getByTestId(`history-${linkRule.id}-${down.name}-firing`).innerText(), /delivered /);
     assert.match(await page.getByTestId(`history-${linkRule.id}-${down.name}-resolved`).innerText(), /delivered /);
+
+    // A dashboard: the chart of this device's link carries both markers, the other device's chart none.
+    const db = stack.tdb.db;
+    const admin = await db('users').where({ email: stack.admin.email }).first('id');
+    const dashboardId = await createDashboard(db, { name: 'links', timeRange: '15m', live: true }, admin.id);
+    const widget = (deviceId: number, title: string) =>
+      addWidget(db, dashboardId, { title, deviceId, path: `/interfaces/interface[name=${LINK}]/state/counters/in-octets`, aggregate: 'none', groupBy: 'series', rate: true, chart: 'line', unit: 'bits/s', width: 6 });
+    const marked = await widget(down.id, 'link of the first switch');
+    const calm = await widget(devices[1].id, 'link of the second switch');
+    await page.goto(`${stack.web.url}/dashboards/${dashboardId}`);
+    for (const id of [marked, calm]) await page.locator(`[data-testid=widget-chart-${id}] svg`).waitFor({ timeout: 60_000 });
+    const dashboardMarks = (id: number) => page.locator(`[data-testid=widget-chart-${id}] svg g.${ALERT_RULE_MARK}_marks > *`);
+    await until('both markers on the dashboard chart', async () => (await dashboardMarks(marked).count()) === 2, 30_000, 250);
+    assert.equal(await dashboardMarks(calm).count(), 0, "the other device's chart has no marker");
+    assert.deepEqual([await page.getByTestId(`widget-chart-${marked}`).getAttribute('data-alert-markers'), await page.getByTestId(`widget-chart-${calm}`).getAttribute('data-alert-markers')], ['2', '0'], "the loader's markers per chart");
   });
 
   it('a device that becomes unreachable fires the absence rule; reachable again, it resolves; each transition delivered once', async () => {
