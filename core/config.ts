@@ -59,6 +59,11 @@ const schema = z.object({
   WEB_FLEET_STATE_SYNC_MS: int(5000),
   /** Devices a bulk action (web, ctl) drives through Temporal at once (128: 1,000 pauses in 21 s here, 32: 46 s). */
   BULK_CONCURRENCY: int(128),
+  /** Control worker: workflows kept in its sticky cache (beyond it each task replays the history); 0: the SDK's default from the heap size (ADR 170). */
+  CONTROL_MAX_CACHED_WORKFLOWS: int(0),
+  /** Control worker: workflow tasks run at once, and their pollers (the SDK's 40 and 10). */
+  CONTROL_WORKFLOW_TASK_SLOTS: int(40),
+  CONTROL_WORKFLOW_TASK_POLLERS: int(10),
   /** First admin of the web app, created at start-up when no user exists (else the /setup page asks). */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),

@@ -131,6 +131,15 @@ async function main() {
         }),
       },
       shutdownGraceTime: '5 seconds',
+      // Levers of workflow-task throughput (a bulk pause of thousands of sessions is thousands of tasks; ADR 170).
+      ...(config.CONTROL_MAX_CACHED_WORKFLOWS > 0 ? { maxCachedWorkflows: config.CONTROL_MAX_CACHED_WORKFLOWS } : {}),
+      maxConcurrentWorkflowTaskExecutions: Math.max(2, config.CONTROL_WORKFLOW_TASK_SLOTS),
+      workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.max(2, config.CONTROL_WORKFLOW_TASK_POLLERS) },
+    });
+    log.info('control worker options', {
+      maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      workflowTaskSlots: config.CONTROL_WORKFLOW_TASK_SLOTS,
+      workflowTaskPollers: config.CONTROL_WORKFLOW_TASK_POLLERS,
     });
     await ensureReconcileSchedule(client);
     await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
