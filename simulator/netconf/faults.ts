@@ -11,6 +11,11 @@ export interface FaultTarget {
   sendMessage(xml: string): void;
   /** Start sending a message that never ends (stops when the channel closes). */
   startNeverEndingMessage(): void;
+  /**
+   * A message written raw has begun and never ends: hold every regular message from now
+   * on, as a device would (a notification sent meanwhile would otherwise end the raw one).
+   */
+  openRawMessage(): void;
   terminateSubscriptions(reason: string): void;
   suspendSubscriptions(reason: string): void;
   readonly framing: 'eom' | 'chunked';
@@ -56,8 +61,10 @@ export class NetconfFaults {
   /** Announce a chunk of about 4 GB (base:1.1) or stream an unbounded message (base:1.0). */
   sendHugeChunkHeader(): void {
     for (const s of this.host.sessions()) {
-      if (s.framing === 'chunked') s.writeRaw(Buffer.from('\n#4294967295\n<notification>'));
-      else s.startNeverEndingMessage();
+      if (s.framing === 'chunked') {
+        s.openRawMessage();
+        s.writeRaw(Buffer.from('\n#4294967295\n<notification>'));
+      } else s.startNeverEndingMessage();
     }
   }
 
@@ -86,6 +93,7 @@ export class NetconfFaults {
     const block = Buffer.from('\n#1\nX'.repeat(perWrite));
     for (const s of this.host.sessions()) {
       if (s.framing !== 'chunked') continue;
+      s.openRawMessage();
       let left = dataBytes;
       const next = () => {
         if (left <= 0) return;

@@ -268,6 +268,8 @@ class ServerSession implements FaultTarget {
   private eventTimer?: NodeJS.Timeout;
   private neverEnding?: NodeJS.Timeout;
   private stopped = false;
+  /** A raw message that never ends is being written: regular messages are held (see openRawMessage). */
+  private rawMessageOpen = false;
   private lastOper = new Map<string, boolean>();
 
   constructor(private readonly stream: Duplex, private readonly sessionId: number, private readonly shared: SharedState) {
@@ -292,13 +294,18 @@ class ServerSession implements FaultTarget {
     this.send(xml);
   }
 
+  openRawMessage(): void {
+    this.rawMessageOpen = true;
+  }
+
   private send(xml: string, framing: Framing = this.framing): void {
-    if (this.stopped || this.shared.faults.stalled) return;
+    if (this.stopped || this.shared.faults.stalled || this.rawMessageOpen) return;
     this.stream.write(encodeMessage(xml, framing));
   }
 
   startNeverEndingMessage(): void {
     if (this.stopped || this.neverEnding) return;
+    this.openRawMessage();
     const block = Buffer.from('<interface><name>x</name></interface>'.repeat(100));
     const chunk = this.framing === 'chunked' ? Buffer.concat([Buffer.from(`\n#${block.length}\n`), block]) : block;
     this.writeRaw(Buffer.from(this.framing === 'chunked' ? '\n#14\n<notification>' : '<notification>'));
