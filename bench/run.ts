@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, live, query, fleet-query, fleet-ui.
+ * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, query, fleet-query, fleet-ui.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -14,6 +14,7 @@ import { run } from '../scripts/infra/proc';
 import { startBenchSystem, type BenchSystem } from './lib/system';
 import { copyCeiling, pipelineCapacity, round } from './scenarios/pipeline';
 import { failover } from './scenarios/failover';
+import { collectorLease, collectorLeaseOptions } from './scenarios/collector-lease';
 import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
 import { fleetUi } from './scenarios/fleet-ui';
@@ -59,7 +60,7 @@ async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
 }
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'live', 'query', 'fleet-query', 'fleet-ui'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'query', 'fleet-query', 'fleet-ui'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -164,6 +165,18 @@ async function main() {
       );
       if (r.rebalance) rows.push({ scenario: 'failover', metric: `a collector joins: each within its share ±10 % (≤ ${r.rebalance.mostInFlight} moves at once)`, value: r.rebalance.ms / 1000, target: 300, better: 'lower', unit: 's' });
       if (r.drain) rows.push({ scenario: 'failover', metric: `drain: ${r.drain.sessions} sessions moved off`, value: r.drain.ms / 1000, better: 'lower', unit: 's' });
+      return r;
+    });
+  }
+  if (scenarios.includes('lease')) {
+    results.lease = await withSystem('lease: a saturated collector keeps its lease', async (sys) => {
+      const r = await collectorLease(sys, collectorLeaseOptions());
+      rows.push(
+        { scenario: 'lease', metric: 'renewals after the lease had lapsed', value: r.renewalsAfterALapse, target: 0, better: 'lower', unit: 'renewals' },
+        { scenario: 'lease', metric: 'sessions claimed lost (collector alive)', value: r.sessionsClaimedLost, target: 0, better: 'lower', unit: 'sessions' },
+        { scenario: 'lease', metric: `longest gap between renewals (lease ${r.leaseMs / 1000} s)`, value: r.renewalGapMs.max / 1000, target: r.leaseMs / 1000, better: 'lower', unit: 's' },
+        { scenario: 'lease', metric: 'collector event-loop p99 meanwhile (max)', value: r.eventLoopP99Ms.max, better: 'lower', unit: 'ms' },
+      );
       return r;
     });
   }
