@@ -20,18 +20,13 @@ import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
 import { migrateLatest } from '../migrations/index';
 import { parseKeyring } from '../storage/secrets';
 import { openScratch, runBench } from './support/scratch';
-import { writeBenchResult } from './lib/results';
+import { timingStats, writeBenchResult } from './lib/results';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const INTERFACES = 10;
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const RULES = 1000;
 const INTERVAL_S = 60;
-
-function stats(ms: number[]) {
-  const s = [...ms].sort((a, b) => a - b);
-  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
-}
 
 async function main() {
   const scratch = await openScratch('bench_alerts', 4, 4);
@@ -77,7 +72,7 @@ async function main() {
         await acts.evaluateAlertRule(r);
         ms.push(performance.now() - t);
       }
-      const s = stats(ms);
+      const s = timingStats(ms);
       // 1,000 such rules at a 1-minute interval: evaluations per second × cost of one = busy seconds per second.
       const load = +((RULES / INTERVAL_S) * (s.medianMs / 1000)).toFixed(2);
       results[name] = { ...s, instances: first.observations.length, firing: first.observations.filter((o) => o.active).length, busySecondsPerSecondFor1000RulesEveryMinute: load };

@@ -20,17 +20,12 @@ import { previewAlertRule } from '../query/alert-preview';
 import { queryFleet } from '../query/fleet-query';
 import { runMaintenance } from '../storage/storage-mode';
 import { openScratch, runBench } from './support/scratch';
-import { writeBenchResult } from './lib/results';
+import { timingStats, writeBenchResult } from './lib/results';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100);
 const INTERFACES = 10;
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const PATH = '/interfaces/interface[name=*]/state/counters/in-octets';
-
-function stats(ms: number[]) {
-  const s = [...ms].sort((a, b) => a - b);
-  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
-}
 
 async function main() {
   const scratch = await openScratch('bench_alert_preview', 4, 4);
@@ -89,8 +84,8 @@ async function main() {
         replayThreshold(rule, answer.groups, answer.bucketMs);
         replayMs.push(performance.now() - t);
       }
-      const s = stats(ms);
-      const r = stats(replayMs);
+      const s = timingStats(ms);
+      const r = timingStats(replayMs);
       results[name] = { ...s, replay: r, steps: first.steps, stepMs: first.stepMs, resolution: first.resolution, coarser: first.coarser ?? null, instances: first.instances.length + first.quietInstances, notifications: first.notifications };
       console.log(
         `${name.padEnd(48)} median ${s.medianMs} ms, p95 ${s.p95Ms} ms (replay alone ${r.medianMs} ms); ${first.steps} steps of ${first.stepMs / 1000} s from ${first.resolution}, ${first.instances.length + first.quietInstances} instances, ${first.notifications} notifications`,

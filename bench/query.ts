@@ -13,16 +13,11 @@ import { runMaintenance } from '../storage/storage-mode';
 import { migrateLatest } from '../migrations/index';
 import { querySeries, type SeriesQuery } from '../query/router';
 import { openScratch, runBench } from './support/scratch';
-import { writeBenchResult } from './lib/results';
+import { timingStats, writeBenchResult } from './lib/results';
 
 const SERIES = 20;
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 1);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-
-function stats(ms: number[]) {
-  const s = [...ms].sort((a, b) => a - b);
-  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
-}
 
 async function main() {
   const scratch = await openScratch('bench_query', 2, 4);
@@ -69,7 +64,7 @@ async function main() {
         points = r.series.reduce((n, s) => n + s.points.length, 0);
         resolution = `${r.resolution}/${r.bucketMs / 1000}s`;
       }
-      return { ...stats(out), points, resolution };
+      return { ...timingStats(out), points, resolution };
     };
     const rollup = await time(panel);
     const raw = await time({ ...panel, resolution: 'raw' });

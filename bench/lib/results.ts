@@ -10,3 +10,9 @@ export function writeBenchResult(name: string, at: string, result: unknown): str
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
   return out;
 }
+
+/** Median and p95 (ms, one decimal) of a benchmark's timings. */
+export function timingStats(ms: number[]): { medianMs: number; p95Ms: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  return { medianMs: +s[Math.floor(s.length / 2)].toFixed(1), p95Ms: +s[Math.min(s.length - 1, Math.floor(s.length * 0.95))].toFixed(1) };
+}

@@ -41,7 +41,8 @@ export function meta({ data: d }: Route.MetaArgs) {
 
 async function ruleOf(params: { ruleId?: string }): Promise<AlertRuleDefinition | undefined> {
   if (params.ruleId === undefined) return undefined;
-  const rule = await getAlertRule(ctx().db, Number(params.ruleId));
+  const id = Number(params.ruleId);
+  const rule = Number.isSafeInteger(id) && id > 0 ? await getAlertRule(ctx().db, id) : undefined;
   if (!rule) throw data('No such alert rule', { status: 404 });
   return rule;
 }
