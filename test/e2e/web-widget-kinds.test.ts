@@ -96,6 +96,8 @@ describe('web: state-timeline and table widgets, times in the page zone', functi
   it('a state timeline of a 0/1 leaf: bands of its changes, no table', async () => {
     const id = await addWidget('Fan', UP, 'state-timeline');
     const panel = page.getByTestId(`widget-states-${id}`);
+    // The panel draws once its data arrived (after the page itself, on a loaded machine).
+    await panel.locator('svg rect').first().waitFor({ timeout: 30_000 });
     const bands = await panel.locator('svg rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-value')));
     assert.deepEqual(bands, ['1', '0', '1']);
     assert.equal(await page.getByTestId(`widget-states-${id}-table`).count(), 0, 'the timeline kind draws no table');

@@ -115,6 +115,8 @@ export async function pauseReconcileSchedule(client: Client, why: string): Promi
   const schedule = client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
   await waitFor('the reconcile schedule', async () => Boolean(await schedule.describe().catch(() => undefined)), 30_000);
   await schedule.pause(why);
+  // A run the schedule started before the pause may still be going: it would act on what the suite seeds next.
+  await waitFor('no reconcile run in flight', async () => (await schedule.describe()).info.runningActions.length === 0, 120_000);
 }
 
 /** Register the fleet's simulated switches the way `npm start` does (credentials admin/admin, default profiles and dashboard). */
