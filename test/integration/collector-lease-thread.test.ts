@@ -51,7 +51,8 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
       CREATE FUNCTION record_lease_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO lease_renewals VALUES (NEW.id, NEW.renewed_at, OLD.lease_until, NEW.loop_p99_ms); RETURN NEW; END $$;
       CREATE TRIGGER record_lease_renewal AFTER UPDATE OF lease_until ON collectors FOR EACH ROW EXECUTE FUNCTION record_lease_renewal();`);
-    monitor = startPlacementMonitor({ db: tdb.db, client: recordingClient, log, everyMs: 100, maxMoves: 0, leaseMs: 1000 });
+    // Ticks far apart enough that a loaded machine does not make the monitor think itself blind (it then waits a lease).
+    monitor = startPlacementMonitor({ db: tdb.db, client: recordingClient, log, everyMs: 250, maxMoves: 0, leaseMs: 1000 });
   });
 
   after(async () => {
@@ -88,8 +89,8 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   const dbNow = async (): Promise<Date> => (await tdb.db.raw(`SELECT clock_timestamp() AS t`)).rows[0].t;
 
   it('a main loop blocked for over twice the lease keeps it: renewed on time throughout, no session told to move', async () => {
-    const leaseMs = 3000;
-    const blockMs = 8000;
+    const leaseMs = 4000;
+    const blockMs = 10_000;
     const { child, deviceId } = await leaseHolder('busy-collector', { leaseMs, renewMs: 500, stallMs: 30_000, blockMs });
     const from = await dbNow();
     child.child.kill('SIGUSR2');
@@ -112,7 +113,7 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
 
   it('a main loop silent past COLLECTOR_STALL_MS lets the lease lapse: its session fails over; renewals resume when it answers', async () => {
     const stallMs = 2000;
-    const blockMs = 12_000;
+    const blockMs = 15_000;
     const { child, deviceId } = await leaseHolder('hung-collector', { leaseMs: 1500, renewMs: 250, stallMs, blockMs });
     child.child.kill('SIGUSR2');
     await until('the main loop blocked', () => child.output().includes('blocking'), 30_000, 20);
