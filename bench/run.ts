@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, query, fleet-query, fleet-ui.
+ * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, live-aggregate, query, fleet-query, fleet-ui.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -17,6 +17,7 @@ import { failover } from './scenarios/failover';
 import { collectorLease, collectorLeaseOptions } from './scenarios/collector-lease';
 import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
+import { liveAggregateLatency } from './scenarios/live-aggregate';
 import { fleetUi } from './scenarios/fleet-ui';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
@@ -60,7 +61,7 @@ async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
 }
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'query', 'fleet-query', 'fleet-ui'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -201,6 +202,25 @@ async function main() {
         { scenario: 'query', metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
         { scenario: 'query', metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
+      );
+      return r;
+    });
+  }
+
+  if (scenarios.includes('live-aggregate')) {
+    results.liveAggregate = await withSystem('live aggregate: emit → browser, BENCH_LIVE_AGG_DEVICES × BENCH_LIVE_AGG_INTERFACES interfaces behind one widget (issue 17)', async (sys) => {
+      const r = await liveAggregateLatency(sys, {
+        devices: num('BENCH_LIVE_AGG_DEVICES', 100),
+        interfaces: num('BENCH_LIVE_AGG_INTERFACES', 100),
+        intervalMs: num('BENCH_LIVE_AGG_INTERVAL_MS', 1000),
+        seconds: num('BENCH_LIVE_AGG_SECONDS', 60),
+        windowMs: num('BENCH_LIVE_AGG_WINDOW_MS', 15 * 60_000),
+      });
+      rows.push(
+        { scenario: 'live-aggregate', metric: `emit → browser p50, between (${r.series} series, ${r.stepMs} ms steps)`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
+        { scenario: 'live-aggregate', metric: `… and (p50, + one ${r.intervalMs} ms interval)`, value: r.upperP50Ms, better: 'lower', unit: 'ms' },
+        { scenario: 'live-aggregate', metric: `emit → browser p99, between (${r.series} series)`, value: r.latencyP99Ms, better: 'lower', unit: 'ms' },
+        { scenario: 'live-aggregate', metric: `… and (p99, + one interval)`, value: r.upperP99Ms, target: 1000, better: 'lower', unit: 'ms' },
       );
       return r;
     });

@@ -20,15 +20,24 @@ export interface LiveOptions {
   watch: number;
 }
 
-export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
+/**
+ * The live scenarios' system: the web build and Chromium ensured, a simulator of `devices` ×
+ * `interfaces`, the control worker, a collector and the web app (up within `webStartMs`).
+ */
+export async function startLiveStack(sys: BenchSystem, devices: number, interfaces: number, webStartMs = 60_000) {
   await ensureWebBuild();
   const chromiumPath = await ensureChromium();
-  const sim = await sys.startSimulator(o.devices, o.interfaces);
+  const sim = await sys.startSimulator(devices, interfaces);
   sys.spawn('control', 'workers/control.ts');
   await sys.startCollector('collector');
   const webPort = await freePort();
   sys.spawn('web', 'web/server.ts', { WEB_PORT: String(webPort) });
-  await waitFor('the web app', () => isPortOpen(webPort), 60_000);
+  await waitFor('the web app', () => isPortOpen(webPort), webStartMs);
+  return { chromiumPath, sim, webPort };
+}
+
+export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
+  const { chromiumPath, sim, webPort } = await startLiveStack(sys, o.devices, o.interfaces);
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'live' });
   // Watch in-octets of the first interfaces of the first devices.
   let series: number[] = [];
