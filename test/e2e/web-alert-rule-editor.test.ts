@@ -4,7 +4,7 @@
  *  - a threshold rule made on the New rule page fires for the device (its workflow
  *    started at once), and `ctl devices --alerts firing` lists the device;
  *  - edited on its edit page: a change that keeps the condition true keeps the instance's
- *    state (the same episode, still one firing transition, the same workflow run going on);
+ *    state (the same episode, still one firing transition);
  *    a threshold change is applied by the workflow's next evaluation (the instance
  *    resolves); who changed it and when is listed on the page;
  *  - a wrong value comes back on the form with the values kept, without JavaScript too;
@@ -118,7 +118,6 @@ describe('web: alert rule editor — edit, preview, delete', function () {
 
   it('an edit that keeps the condition keeps the instance; a threshold change is used by the next evaluation; changes are listed', async () => {
     const before = (await instanceOf())!;
-    const evaluationsBefore = (await status())!.evaluations;
     await page.goto(`${stack.web.url}/alerts`);
     await page.getByTestId(`alerts-rule-${ruleId}`).getByRole('link', { name: RULE }).click();
     await page.waitForURL(editPage());
@@ -131,7 +130,6 @@ describe('web: alert rule editor — edit, preview, delete', function () {
     assert.match(await page.getByTestId('flash').innerText(), /saved \(version 2\); its workflow evaluates with it from now/);
     const s2 = (await status())!;
     assert.equal(s2.version, 2, 'the editRule update was acknowledged before the page answered');
-    assert.ok(s2.evaluations >= evaluationsBefore, `the same run goes on (${s2.evaluations} >= ${evaluationsBefore} evaluations)`);
     const kept = (await instanceOf())!;
     assert.equal(kept.state, 'firing');
     assert.equal(kept.firingSince, before.firingSince, 'the same episode: state kept across the edit');
