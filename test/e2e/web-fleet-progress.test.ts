@@ -16,12 +16,13 @@ import { startDeviceSession } from '../../temporal/fleet-client';
 import { RECONCILE_SCHEDULE_ID, deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { parseKeyring } from '../../storage/secrets';
 import { seedSimulatedDevices } from '../../scripts/seed';
-import { waitFor, type ManagedChild } from '../../scripts/infra/proc';
+import type { ManagedChild } from '../../scripts/infra/proc';
 import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { artifactsDir, chromiumPath } from '../support/env';
 import { TEST_SECRETS_KEY, processEnv, spawnEntry, startWeb, startWorkers, testClient, type Workers } from '../support/system';
 import { createTestUser, signInPage, type TestUser } from '../../testkit/web-auth';
+import { endRunningWorkflows, pauseReconcileSchedule } from '../support/browser-rig';
 import { until } from '../../testkit/until';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -75,12 +76,9 @@ describe('web fleet: traffic sorts and bulk progress', function () {
     fleet = await startFleet({ gnmiCount: SIMS, interfaces: 2, namePrefix: 'fleetprog' });
     client = await testClient();
     // Workflow ids are per device id, and every suite's database numbers devices from 1: clear other suites' sessions.
-    for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(wf.workflowId).terminate('cleared by the fleet progress e2e suite').catch(() => undefined);
-    }
+    await endRunningWorkflows(client, 'cleared by the fleet progress e2e suite');
     [workers, web] = await Promise.all([startWorkers(tdb.url), startWeb(tdb.url, { WEB_FLEET_STATE_SYNC_MS: '1000' })]);
-    await waitFor('the reconcile schedule', async () => Boolean(await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe().catch(() => undefined)), 30_000);
-    await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).pause('fleet progress e2e suite');
+    await pauseReconcileSchedule(client, 'fleet progress e2e suite');
     admin = await createTestUser(tdb.db, 'admin', 'fleet-progress@example.test');
     const sims = await seedSimulatedDevices(
       tdb.db,
