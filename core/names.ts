@@ -13,6 +13,11 @@ export const TASK_QUEUES = {
   control: 'control',
   /** Long-running protocol sessions and the ingest batcher. */
   sessions: 'device-sessions',
+  /**
+   * Bulk-action workflows and their activities (ADR 170), polled by the control worker too: on
+   * `control` they would wait behind the thousands of session workflow tasks a bulk pause makes.
+   */
+  bulk: 'control-bulk',
 } as const;
 
 /**

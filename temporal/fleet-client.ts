@@ -88,11 +88,11 @@ export function probeDeviceConnection(client: Client, workflowId: string, input:
 /** The bulk-action workflow's signature (by type name: its module imports activities, which import this one). */
 type BulkActionWorkflow = (input: BulkActionInput) => Promise<BulkActionSummary>;
 
-/** Start the workflow that runs a recorded bulk action (ADR 170) on the control worker. */
+/** Start the workflow that runs a recorded bulk action (ADR 170) on the control worker's bulk queue. */
 export async function startBulkActionWorkflow(client: Client, workflowId: string, input: BulkActionInput, summary: string): Promise<void> {
   await client.workflow.start<BulkActionWorkflow>(WORKFLOW_TYPES.bulkAction, {
     workflowId,
-    taskQueue: TASK_QUEUES.control,
+    taskQueue: TASK_QUEUES.bulk,
     args: [input],
     staticSummary: summary,
   });

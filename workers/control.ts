@@ -1,5 +1,5 @@
 /**
- * Control worker (task queue `control`): the workflows and short activities
+ * Control worker (task queue `control`, and `control-bulk` for bulk actions): the workflows and short activities
  * (placement among them), the placement monitor (collector leases, rebalancing;
  * ADR 110). Also keeps the fleet-reconcile Schedule in place, and answers /livez and
  * /healthz on CONTROL_HEALTH_HOST:CONTROL_HEALTH_PORT (paths from core/roles.ts).
@@ -98,8 +98,11 @@ async function main() {
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   let worker: Worker | undefined;
+  let bulkWorker: Worker | undefined;
   let monitor: ReturnType<typeof startPlacementMonitor> | undefined;
-  const health = healthServer(() => worker?.getState() ?? 'INITIALIZED', db, client);
+  // Both workers' state: the first that is not RUNNING (a failed one fails liveness).
+  const state = () => [worker, bulkWorker].map((w) => w?.getState() ?? 'INITIALIZED').find((s) => s !== 'RUNNING') ?? 'RUNNING';
+  const health = healthServer(state, db, client);
   const healthPort = await listen(health, config.CONTROL_HEALTH_PORT, config.CONTROL_HEALTH_HOST);
   log.info('control health endpoints', { url: `http://${config.CONTROL_HEALTH_HOST}:${healthPort}${role('control').healthPath}` });
   try {
@@ -111,7 +114,6 @@ async function main() {
       activities: {
         ...createControlActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config) }),
         ...createPlacementActivities({ db }),
-        ...createBulkActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: config.BULK_CONCURRENCY }),
         ...createAlertActivities({
           db,
           pool: alertPool,
@@ -136,6 +138,16 @@ async function main() {
       maxConcurrentWorkflowTaskExecutions: Math.max(2, config.CONTROL_WORKFLOW_TASK_SLOTS),
       workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.max(2, config.CONTROL_WORKFLOW_TASK_POLLERS) },
     });
+    // Bulk actions on a task queue of their own (ADR 170): on `control` the bulk workflow's tasks would wait
+    // behind the session workflow tasks its own pause signals make (a minute and more for 5,000 sessions).
+    bulkWorker = await Worker.create({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: TASK_QUEUES.bulk,
+      workflowsPath: fileURLToPath(new URL('../workflows/bulk-action.ts', import.meta.url)),
+      activities: createBulkActivities({ db, client, sessionOptions: sessionOptionsFromConfig(config), concurrency: config.BULK_CONCURRENCY }),
+      shutdownGraceTime: '5 seconds',
+    });
     log.info('control worker options', {
       maxCachedWorkflows: worker.options.maxCachedWorkflows,
       workflowTaskSlots: config.CONTROL_WORKFLOW_TASK_SLOTS,
@@ -144,7 +156,7 @@ async function main() {
     await ensureReconcileSchedule(client);
     await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
     await ensureAlertReconcileSchedule(client);
-    log.info('control worker running', { taskQueue: TASK_QUEUES.control, temporal: config.TEMPORAL_ADDRESS });
+    log.info('control worker running', { taskQueues: [TASK_QUEUES.control, TASK_QUEUES.bulk], temporal: config.TEMPORAL_ADDRESS });
     monitor = startPlacementMonitor({
       db,
       client,
@@ -153,7 +165,7 @@ async function main() {
       maxMoves: config.PLACEMENT_MAX_MOVES,
       leaseMs: config.COLLECTOR_LEASE_MS,
     });
-    await worker.run();
+    await Promise.all([worker.run(), bulkWorker.run()]);
   } finally {
     await monitor?.stop();
     health.close();

@@ -5,4 +5,3 @@ export { storageMaintenanceWorkflow } from './storage-maintenance';
 export { deviceProbeWorkflow } from './device-probe';
 export { alertRuleWorkflow } from './alert-rule';
 export { alertReconcileWorkflow } from './alert-reconcile';
-export { bulkActionWorkflow } from './bulk-action';
