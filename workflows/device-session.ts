@@ -68,6 +68,8 @@ const PLACEMENT_PATCH = 'collector-placement';
 const LOST_QUEUES_KEPT = 8;
 /** `patched()` id of the direct stop of a cancelled placed session (ADR 160): histories recorded before it replay without it. */
 const DIRECT_STOP_PATCH = 'direct-session-stop';
+/** `patched()` id of forgetting a lost queue that placement found live again (ADR 160). */
+const PLACED_AGAIN_PATCH = 'lost-queue-placed-again';
 
 class DeviceSession {
   private m: SessionMachine;
@@ -88,8 +90,9 @@ class DeviceSession {
   private readonly sessions: ActivityInterfaceFor<SessionActivities>;
   private readonly control: ActivityInterfaceFor<ControlActivities>;
   private readonly placement: ActivityInterfaceFor<PlacementActivities>;
-  /** Collector task queues reported lost (ADR 110). */
-  private readonly lostQueues: string[] = [];
+  /** Collector task queues reported lost (ADR 110), each with the number of the loss signal. */
+  private readonly lostQueues: Array<{ queue: string; seq: number }> = [];
+  private lostSignals = 0;
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -131,10 +134,20 @@ class DeviceSession {
    * cancellation just requested would once a heartbeat response brought it there (placed sessions
    * heartbeat only every SESSION_PLACED_HEARTBEAT_THROTTLE_MS). Not awaited and its failure
    * ignored: the cancellation stays requested and its completion awaited (never two sessions per device).
+   * Also for a collector reported lost: if it is alive after all (a lease that lapsed under load), its
+   * attempt ends now instead of at its next heartbeat; if it is dead, the stop times out unstarted.
    */
-  private stopLocally(taskQueue: string, attempt: number): void {
+  private stopLocally(taskQueue: string, attempt: number, lost: boolean): void {
     const m = this.m;
-    const reason = m.stopRequested ? 'stop' : m.carried.paused ? 'pause' : m.running && m.running.generation !== m.carried.generation ? 'reconfigure' : 'history limit';
+    const reason = lost
+      ? 'collector lost'
+      : m.stopRequested
+        ? 'stop'
+        : m.carried.paused
+          ? 'pause'
+          : m.running && m.running.generation !== m.carried.generation
+            ? 'reconfigure'
+            : 'history limit';
     const direct = proxyActivities<LocalSessionActivities>({
       taskQueue,
       scheduleToStartTimeout: '10 seconds',
@@ -274,8 +287,8 @@ class DeviceSession {
     });
     setHandler(collectorLostSignal, (lost) => {
       // State only, no commands; idempotent (the monitor signals each placement once, a repeat changes nothing).
-      if (typeof lost?.taskQueue !== 'string' || this.lostQueues.includes(lost.taskQueue)) return;
-      this.lostQueues.push(lost.taskQueue);
+      if (typeof lost?.taskQueue !== 'string' || this.lostQueues.some((l) => l.queue === lost.taskQueue)) return;
+      this.lostQueues.push({ queue: lost.taskQueue, seq: ++this.lostSignals });
       if (this.lostQueues.length > LOST_QUEUES_KEPT) this.lostQueues.shift();
     });
     setHandler(statusQuery, () => this.status());
@@ -360,13 +373,19 @@ class DeviceSession {
     let sessions = this.sessions;
     let queue: string | undefined;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
+      const asked = this.lostSignals;
       const placed = await this.placement.placeSession(deviceId);
+      // A collector whose lease lapsed and was renewed (alive after all, e.g. under load) keeps its
+      // queue: when placement, asked after the loss was signalled, picks it again, it is live, not lost
+      // (otherwise every attempt placed there would count as lost at once, round after round).
+      const again = placed ? this.lostQueues.findIndex((l) => l.queue === placed.taskQueue && l.seq <= asked) : -1;
+      if (again >= 0 && patched(PLACED_AGAIN_PATCH)) this.lostQueues.splice(again, 1);
       if (placed) {
         queue = placed.taskQueue;
         sessions = this.placedSessions(placed.taskQueue);
       }
     }
-    const lost = () => queue !== undefined && this.lostQueues.includes(queue);
+    const lost = () => queue !== undefined && this.lostQueues.some((l) => l.queue === queue);
     const lostOutcome = (): AttemptOutcome => ({ kind: 'error', type: 'TIMEOUT', message: `collector lost (lease of ${queue} lapsed)` });
     const running = scope.run(() =>
       sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]),
@@ -379,7 +398,7 @@ class DeviceSession {
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
       scope.cancel();
-      if (queue !== undefined && !lost() && patched(DIRECT_STOP_PATCH)) this.stopLocally(queue, attempt);
+      if (queue !== undefined && patched(DIRECT_STOP_PATCH)) this.stopLocally(queue, attempt, lost());
       // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
       if (queue === undefined) await settled;
       else if (!lost()) await Promise.race([settled, condition(lost)]);
