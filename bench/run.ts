@@ -155,10 +155,12 @@ async function main() {
     results.failover = await withSystem('failover: kill -9 and SIGTERM', async (sys) => {
       const r = await failover(sys, {
         devices: num('BENCH_FAILOVER_DEVICES', 20),
-        intervalMs: 500,
+        interfaces: num('BENCH_FAILOVER_INTERFACES', 2),
+        intervalMs: num('BENCH_FAILOVER_INTERVAL_MS', 500),
         heartbeatTimeoutMs: num('BENCH_HEARTBEAT_TIMEOUT_MS', 10_000),
         placement: process.env.BENCH_FAILOVER_PLACEMENT !== 'false',
         maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 5),
+        join: process.env.BENCH_FAILOVER_JOIN !== 'false',
       });
       rows.push(
         { scenario: 'failover', metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, target: r.placement ? 3 : 10, better: 'lower', unit: 's' },

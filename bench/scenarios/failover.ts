@@ -6,6 +6,7 @@
  * queue) also: a third collector joining the loaded pair (time until each holds
  * its share ±10 %, most moves in flight) and a drain (time until empty).
  */
+import os from 'node:os';
 import type { ManagedChild } from '../../scripts/infra/proc';
 import { percentile } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
@@ -18,12 +19,16 @@ const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 /** Failover options. */
 export interface FailoverOptions {
   devices: number;
+  /** Simulated interfaces per device (each about 8 counters every `intervalMs`). */
+  interfaces?: number;
   intervalMs: number;
   heartbeatTimeoutMs: number;
   /** Place sessions on chosen collectors (ADR 110); false: the shared queue, failover by heartbeat timeout. */
   placement?: boolean;
   /** PLACEMENT_MAX_MOVES of the control worker. */
   maxMoves?: number;
+  /** With placement: a third collector joins the loaded pair, then is drained (false: skipped, the SIGTERM then hits the collector left with every session). */
+  join?: boolean;
 }
 
 /** Streaming sessions per collector, waited for until `done` holds; returns the time taken and the most moves seen in flight. */
@@ -49,14 +54,16 @@ async function streamingOn(port: number): Promise<number> {
 
 /** Largest gap between consecutive Ethernet1 in-octets samples per device, in [from, to]. */
 async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: number): Promise<Map<number, number>> {
+  // The probe series first: with thousands of devices the window holds millions of other samples.
   const res = await sys.db.raw(
-    `SELECT s.device_id, max(g) AS gap FROM (
+    `WITH probe AS (SELECT id, device_id FROM series WHERE path = ? AND device_id = ANY(?))
+     SELECT probe.device_id, max(g) AS gap FROM (
        SELECT series_id, extract(epoch FROM time - lag(time) OVER (PARTITION BY series_id ORDER BY time)) * 1000 AS g
-         FROM samples WHERE time BETWEEN to_timestamp(?::float8 / 1000) AND to_timestamp(?::float8 / 1000)
-     ) x JOIN series s ON s.id = x.series_id
-     WHERE s.path = ? AND s.device_id = ANY(?)
-     GROUP BY s.device_id`,
-    [from, to, PATH, deviceIds],
+         FROM samples WHERE series_id IN (SELECT id FROM probe)
+          AND time BETWEEN to_timestamp(?::float8 / 1000) AND to_timestamp(?::float8 / 1000)
+     ) x JOIN probe ON probe.id = x.series_id
+     GROUP BY probe.device_id`,
+    [PATH, deviceIds, from, to],
   );
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
@@ -69,7 +76,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   victim.child.kill(signal);
   process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
   // Wait for every device to have fresh points again, then measure gaps.
-  const deadline = Date.now() + o.heartbeatTimeoutMs * 4 + 60_000;
+  const deadline = Date.now() + o.heartbeatTimeoutMs * 4 + 60_000 + o.devices * 30;
   for (;;) {
     const res = await sys.db.raw(
       `SELECT count(DISTINCT s.device_id)::int AS n FROM samples x JOIN series s ON s.id = x.series_id
@@ -94,6 +101,10 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     samplesMissingPerSeries: moved.length ? round(missingSamples / moved.length, 1) : 0,
     recovered: g.size === ids.length,
     victimIndex,
+    /** Streaming sessions per collector just before the signal. */
+    sessionsPerCollector: counts,
+    /** The machine's 1-minute load average when the signal was sent (it is shared with other runs). */
+    loadAverage1m: round(os.loadavg()[0], 1),
   };
 }
 
@@ -104,8 +115,10 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     SESSION_HEARTBEAT_TIMEOUT_MS: String(o.heartbeatTimeoutMs),
     SESSION_PLACEMENT: String(placement),
     PLACEMENT_MAX_MOVES: String(o.maxMoves ?? 5),
+    // After a kill -9 the survivor must be able to take every session.
+    COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.devices)),
   };
-  const sim = await sys.startSimulator(o.devices, 2);
+  const sim = await sys.startSimulator(o.devices, o.interfaces ?? 2);
   sys.spawn('control', 'workers/control.ts', env);
   const collectors = [await sys.startCollector('collector-a', env), await sys.startCollector('collector-b', env)];
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
@@ -114,22 +127,26 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: 60_000 } : undefined,
   });
   const waitAll = async () => {
-    const deadline = Date.now() + 90_000;
+    // Thousands of sessions take minutes to place and dial on a loaded machine.
+    const limitMs = 90_000 + o.devices * 60;
+    const deadline = Date.now() + limitMs;
     while (Date.now() < deadline) {
       const total = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)))).reduce((a, b) => a + b, 0);
       if (total >= ids.length) return;
       await sleep(500);
     }
-    throw new Error('not every session streamed within 90 s');
+    throw new Error(`not every session streamed within ${limitMs / 1000} s`);
   };
+  const rampStart = Date.now();
   await waitAll();
+  process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL');
   // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
   let drain: (Awaited<ReturnType<typeof until>> & { sessions: number }) | undefined;
-  if (placement) {
+  if (placement && o.join !== false) {
     // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
     rebalance = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
     process.stderr.write(`  join: balanced ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`);

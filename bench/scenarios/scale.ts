@@ -4,6 +4,7 @@
  * time, re-attempts (a missed heartbeat shows up as one), Temporal CPU and
  * collector memory per 100 sessions.
  */
+import os from 'node:os';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { pauseDevice, resumeDevice } from '../../temporal/fleet-client';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
@@ -50,6 +51,12 @@ export interface ScaleStep {
   /** The same by operation (per session per minute), largest first. */
   temporalRequestsByOperation: Record<string, number>;
   eventLoopDelayP99MaxMs: number;
+  /** Renewals of the collector's lease that came after it had lapsed, during the hold (ADR 165; target 0). */
+  leaseLapsesDuringHold: number;
+  /** The longest gap between two lease renewals since the collector started (its /metrics gauge). */
+  leaseRenewalGapMaxSeconds: number;
+  /** The machine's 1-minute load average at the end of the hold (it is shared: other runs count too). */
+  loadAverage1m: number;
   restartReasons: Record<string, number>;
 }
 
@@ -83,6 +90,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     process.stderr.write(`  ${streaming}/${ids.length} sessions streaming after ${Math.round(rampSeconds)} s; holding for ${o.holdSeconds} s\n`);
     const failures0 = await scrape(collector.metricsPort, 'session_failures_total');
     const transitions0 = await scrape(collector.metricsPort, 'sessions_streaming_transitions_total');
+    const lapses0 = await scrape(collector.metricsPort, 'collector_lease_lapses_total');
     const heartbeats0 = await heartbeatRequests(sys.temporalMetricsPort);
     const requests0 = await frontendRequests(sys.temporalMetricsPort);
     const meter = new CpuMeter(() => ({ temporal: sys.temporalPids(), collector: [collector.child.pid!], simulator: [sim.child.child.pid!] }));
@@ -106,6 +114,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
     const reattempts = (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) - transitions0;
     const failures = (await scrape(collector.metricsPort, 'session_failures_total')) - failures0;
+    const leaseLapses = (await scrape(collector.metricsPort, 'collector_lease_lapses_total')) - lapses0;
+    const leaseGapMax = await scrape(collector.metricsPort, 'collector_lease_renewal_gap_max_seconds');
     const rss = percentile(rssSamples.length ? rssSamples : [rssBytes(collector.child.pid!)], 50);
     const restartReasons = reattempts > 0 ? await whyRestarted(sys, ids, t0) : {};
     if (reattempts > 0) process.stderr.write(`  re-attempts during the hold, by what the workflows recorded: ${JSON.stringify(restartReasons)}\n`);
@@ -126,10 +136,13 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
       temporalRequestsPerSessionPerMinute: perSessionMinute(Object.values(requests).reduce((a, b) => a + b, 0)),
       temporalRequestsByOperation: byOperation,
       eventLoopDelayP99MaxMs: round(loopP99Max * 1000, 1),
+      leaseLapsesDuringHold: leaseLapses,
+      leaseRenewalGapMaxSeconds: round(leaseGapMax, 2),
+      loadAverage1m: round(os.loadavg()[0], 1),
       restartReasons,
     });
     process.stderr.write(`  Temporal requests per session per minute: ${done.at(-1)!.temporalRequestsPerSessionPerMinute} (${JSON.stringify(byOperation)})\n`);
-    process.stderr.write(`  ${ids.length} sessions: collector RSS ${round(rss / 2 ** 20, 1)} MiB (+${done.at(-1)!.collectorRssKiBPerAddedSession} KiB per added session), CPU ${cpu.collector} %, Temporal ${cpu.temporal} %\n`);
+    process.stderr.write(`  ${ids.length} sessions: collector RSS ${round(rss / 2 ** 20, 1)} MiB (+${done.at(-1)!.collectorRssKiBPerAddedSession} KiB per added session), CPU ${cpu.collector} %, Temporal ${cpu.temporal} %, simulator ${cpu.simulator} %; event-loop p99 max ${round(loopP99Max * 1000, 1)} ms; lease lapses ${leaseLapses}, longest renewal gap ${round(leaseGapMax, 2)} s; load average ${round(os.loadavg()[0], 1)}\n`);
     previousRss = rss;
   }
   const last = done.at(-1)!;
@@ -159,6 +172,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     placement: o.placement !== false,
     pauseResume,
     eventLoopDelayP99MaxMs: last.eventLoopDelayP99MaxMs,
+    leaseLapsesDuringHold: done.reduce((n, s) => n + s.leaseLapsesDuringHold, 0),
+    leaseRenewalGapMaxSeconds: last.leaseRenewalGapMaxSeconds,
     restartReasons: last.restartReasons,
     steps: done,
   };
