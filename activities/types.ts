@@ -80,8 +80,12 @@ export interface AlertReconcileReport {
 
 /** Alerting activities on the `control` task queue (issue 18). */
 export interface AlertActivities {
-  /** Evaluate a rule: a fleet query (threshold), newest samples (absence), the session-state mirror (session). */
-  evaluateAlertRule(rule: import('../core/alert-rules').AlertRuleDefinition): Promise<AlertEvaluation>;
+  /**
+   * Evaluate a rule: a fleet query (threshold), newest samples (absence), the session-state mirror (session).
+   * With `step.at` (the interval boundary the workflow slept to, ADR 190) the data is read up to that time and
+   * rules asking the same question at the same step share one answer; without it, up to now, unshared.
+   */
+  evaluateAlertRule(rule: import('../core/alert-rules').AlertRuleDefinition, step?: { at: number }): Promise<AlertEvaluation>;
   /** Mirror the rule's instances and record its transitions (idempotent). */
   recordAlertState(input: {
     ruleId: number;

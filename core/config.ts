@@ -103,6 +103,8 @@ const schema = z.object({
   ALERT_WEBHOOK_TIMEOUT_MS: int(10000),
   ALERT_DELIVERY_MAX_ATTEMPTS: int(20),
   ALERT_MAX_EVALUATIONS: int(500),
+  /** Alert evaluation queries the control worker runs at once; rules sharing a query at a step share one (ADR 190). */
+  ALERT_EVAL_CONCURRENCY: int(3),
   SESSION_LEASE_MS: int(4 * 3600_000),
   SESSION_IDLE_TIMEOUT_MS: int(60_000),
   INGEST_BATCH_SIZE: int(5000),

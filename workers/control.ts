@@ -94,7 +94,7 @@ async function main() {
   installWorkerRuntime(config);
   const db = createKnex(config.DATABASE_URL);
   // Alert rules' fleet queries (query/fleet-query.ts) take a pg Pool.
-  const alertPool = createPool(withServerSettings(config.DATABASE_URL, queryConnectionSettings(config)), 3);
+  const alertPool = createPool(withServerSettings(config.DATABASE_URL, queryConnectionSettings(config)), Math.max(1, config.ALERT_EVAL_CONCURRENCY));
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   let worker: Worker | undefined;
@@ -122,6 +122,7 @@ async function main() {
           webhookTimeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
           ruleOptions: alertRuleOptionsFromConfig(config),
           refreshSessionMirror: true,
+          evalConcurrency: config.ALERT_EVAL_CONCURRENCY,
         }),
         ...createMaintenanceActivities({
           db,

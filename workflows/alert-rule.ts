@@ -13,6 +13,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -151,6 +152,8 @@ class AlertRule {
     setHandler(alertStopSignal, (req) => void (this.stopReason = req?.reason ?? 'rule deleted'));
 
     this.show();
+    /** The interval boundary the loop slept to (ADR 190); undefined for the first evaluation and wake-ups. */
+    let stepAt: number | undefined;
     for (;;) {
       if (this.stopReason !== undefined) {
         await this.resolveEverything(this.stopReason);
@@ -163,7 +166,8 @@ class AlertRule {
         continue;
       }
       this.wake = false;
-      await this.evaluateOnce();
+      await this.evaluateOnce(stepAt);
+      stepAt = undefined;
       if (this.evaluations >= this.opts.maxEvaluations || workflowInfo().continueAsNewSuggested) {
         await condition(() => this.inflight === 0 && allHandlersFinished());
         await continueAsNew<(input: AlertRuleWorkflowInput) => Promise<void>>({
@@ -172,16 +176,24 @@ class AlertRule {
           carried: { instances: this.instances, silencedUntil: this.silencedUntil, silencedBy: this.silencedBy, evaluations: 0 },
         });
       }
-      await condition(() => this.wake || this.stopReason !== undefined || !this.rule.enabled, this.rule.intervalMs);
+      const until = () => this.wake || this.stopReason !== undefined || !this.rule.enabled;
+      if (patched('alert-aligned-steps')) {
+        // Sleep to the next multiple of the interval (epoch-aligned, ADR 190): rules sharing a query and an
+        // interval evaluate it at the same step, once. A wake-up (edit, evaluateNow) evaluates at once, unaligned.
+        const next = (Math.floor(Date.now() / this.rule.intervalMs) + 1) * this.rule.intervalMs;
+        if (!(await condition(until, Math.max(1, next - Date.now())))) stepAt = next;
+      } else {
+        await condition(until, this.rule.intervalMs);
+      }
     }
   }
 
-  private async evaluateOnce(): Promise<void> {
+  private async evaluateOnce(stepAt: number | undefined): Promise<void> {
     const rule = this.rule;
     let silences: SilenceMatcher[][] = [];
     let result: ReturnType<typeof stepAlerts>;
     try {
-      const ev = await this.evaluate.evaluateAlertRule(rule);
+      const ev = await (stepAt === undefined ? this.evaluate.evaluateAlertRule(rule) : this.evaluate.evaluateAlertRule(rule, { at: stepAt }));
       silences = ev.silences;
       result = stepAlerts(this.instances, ev.observations, { ruleId: rule.id, now: Date.now(), forMs: rule.forMs, keepResolvedMs: this.opts.keepResolvedMs });
       this.lastError = undefined;
