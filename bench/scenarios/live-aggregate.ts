@@ -87,6 +87,12 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
     const arrivals = await page.evaluate(() => [...(window as unknown as { steps: Map<number, number> }).steps]);
     const latencies = arrivals.filter(([t]) => t >= from && t + stepMs < until - 5000).map(([t, at]) => at - (t + stepMs));
     if (latencies.length === 0) throw new Error('live-aggregate: no aggregated step reached the browser while measuring');
+    // Where the time goes: how far behind now each series' newest stored point is (the ingest side's share), median and worst.
+    const lag = await sys.db.raw(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50, max(lag) AS max
+         FROM (SELECT extract(epoch FROM now() - max(time)) * 1000 AS lag FROM samples WHERE time > now() - INTERVAL '2 minutes' GROUP BY series_id) x`,
+    );
+    const storedLag = { p50Ms: Math.round(Number(lag.rows[0].p50)), maxMs: Math.round(Number(lag.rows[0].max)) };
     return {
       devices: o.devices,
       series,
@@ -102,6 +108,8 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
       /** Plus one sampling interval: upper bound of emit → browser for the step's last point. */
       upperP50Ms: Math.round(percentile(latencies, 50)) + o.intervalMs,
       upperP99Ms: Math.round(percentile(latencies, 99)) + o.intervalMs,
+      /** Now − each series' newest stored point at the end (ingest lag, before the web process sees it). */
+      storedLag,
     };
   } finally {
     await browser.close();
