@@ -19,6 +19,7 @@ import { createAlertActivities } from '../activities/alerts';
 import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
 import { migrateLatest } from '../migrations/index';
 import { parseKeyring } from '../storage/secrets';
+import { seedInterfaceFleet } from './support/interface-fleet';
 import { openScratch, runBench } from './support/scratch';
 import { timingStats, writeBenchResult } from './lib/results';
 
@@ -33,26 +34,8 @@ async function main() {
   const { db, pool } = scratch;
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
-    let started = performance.now();
-    await pool.query(
-      `INSERT INTO devices (name, protocol, host, port, site)
-       SELECT 'dev-' || lpad(g::text, 4, '0'), 'gnmi', '127.0.0.1', 1, 'site-' || (g % 10) FROM generate_series(1, $1::int) g`,
-      [DEVICES],
-    );
-    await pool.query(
-      `INSERT INTO series (device_id, path, kind)
-       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
-         FROM devices d CROSS JOIN generate_series(1, $1::int) i`,
-      [INTERFACES],
-    );
-    await pool.query(
-      `INSERT INTO samples (time, series_id, value)
-       SELECT now() - make_interval(secs => t * 10), s.id, (600 - t) * 12500.0 * (1 + s.id % 7)
-         FROM series s CROSS JOIN generate_series(0, 59) t`,
-    );
-    await pool.query('ANALYZE devices; ANALYZE series; ANALYZE samples');
-    const series = Number((await pool.query('SELECT count(*) AS n FROM series')).rows[0].n);
-    const rows = Number((await pool.query('SELECT count(*) AS n FROM samples')).rows[0].n);
+    const started = performance.now();
+    const { series, samples: rows } = await seedInterfaceFleet(pool, { devices: DEVICES, interfaces: INTERFACES, sites: 10, minutes: 10 });
     console.log(`seeded ${DEVICES} devices, ${series.toLocaleString('en')} series, ${rows.toLocaleString('en')} samples in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const acts = createAlertActivities({ db, pool, ring: parseKeyring(`1:${Buffer.alloc(32, 1).toString('base64')}`), client: {} as Client });

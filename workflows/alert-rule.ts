@@ -152,8 +152,12 @@ class AlertRule {
     setHandler(alertStopSignal, (req) => void (this.stopReason = req?.reason ?? 'rule deleted'));
 
     this.show();
-    /** The interval boundary the loop slept to (ADR 190); undefined for the first evaluation and wake-ups. */
-    let stepAt: number | undefined;
+    /**
+     * The step an evaluation reads up to and shares (ADR 190): the interval boundary the loop slept to; for a run's
+     * first evaluation the boundary just past (rules started together, by a reconcile or a continue-as-new, share
+     * it); undefined for wake-ups (edit, evaluateNow), which read up to now.
+     */
+    let stepAt: number | undefined = patched('alert-aligned-steps') ? Math.floor(Date.now() / this.rule.intervalMs) * this.rule.intervalMs : undefined;
     for (;;) {
       if (this.stopReason !== undefined) {
         await this.resolveEverything(this.stopReason);
@@ -163,6 +167,7 @@ class AlertRule {
       if (!this.rule.enabled) {
         await this.resolveEverything('rule disabled');
         await condition(() => this.rule.enabled || this.stopReason !== undefined);
+        stepAt = undefined; // re-enabled: read up to now
         continue;
       }
       this.wake = false;
