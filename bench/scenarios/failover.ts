@@ -127,8 +127,8 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: 60_000 } : undefined,
   });
   const waitAll = async () => {
-    // Thousands of sessions take minutes to place and dial on a loaded machine.
-    const limitMs = 90_000 + o.devices * 60;
+    // Thousands of sessions take minutes to place and dial on a loaded machine (bench scale: 4-7 a second at load average 15-35).
+    const limitMs = 90_000 + o.devices * 250;
     const deadline = Date.now() + limitMs;
     while (Date.now() < deadline) {
       const total = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)))).reduce((a, b) => a + b, 0);
