@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
  * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
  * prints a table, and writes bench/results/latest.json and latest.svg.
- * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, live-aggregate, query, fleet-query, fleet-ui.
+ * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, live-aggregate, query, fleet-query, fleet-ui, alert-rules.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
 import fs from 'node:fs';
@@ -19,6 +19,7 @@ import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
 import { liveAggregateLatency } from './scenarios/live-aggregate';
 import { fleetUi } from './scenarios/fleet-ui';
+import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 
@@ -61,7 +62,7 @@ async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
 }
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'alert-rules'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -238,6 +239,23 @@ async function main() {
       }
       return r;
     });
+  }
+
+  if (scenarios.includes('alert-rules')) {
+    results.alertRules = await withSystem(
+      'alert-rules: BENCH_RULES rule workflows over 10,000 series (issue 18, ADR 190)',
+      async (sys) => {
+        const r = await alertRules(sys, alertRulesOptions());
+        rows.push(
+          { scenario: 'alert-rules', metric: `evaluations per second (${r.rules} rules, ${r.expectedEvaluationsPerSecond} due)`, value: r.evaluationsPerSecond ?? 0, target: r.expectedEvaluationsPerSecond, better: 'higher', unit: '/s' },
+          { scenario: 'alert-rules', metric: 'database seconds per second', value: r.databaseSecondsPerSecond, better: 'lower', unit: 's/s' },
+          { scenario: 'alert-rules', metric: 'rules evaluated per fleet query', value: r.rulesEvaluatedPerFleetQuery ?? 0, better: 'higher', unit: '' },
+          { scenario: 'alert-rules', metric: 'lateness p99 (worst minute)', value: r.lateness.p99MsWorstMinute ?? NaN, better: 'lower', unit: 'ms' },
+        );
+        return r;
+      },
+      { storage: 'native' },
+    );
   }
 
   if (scenarios.includes('fleet-ui')) {
