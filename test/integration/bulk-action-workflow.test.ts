@@ -15,17 +15,15 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { SA, TASK_QUEUES, WORKFLOW_TYPES, deviceSessionWorkflowId, pauseSignal, statusQuery, type DeviceSessionInput } from '../../core/names';
+import { SA, WORKFLOW_TYPES, deviceSessionWorkflowId, pauseSignal, statusQuery, type DeviceSessionInput } from '../../core/names';
 import { bulkActionResult } from '../../temporal/fleet-client';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { startBulkAction } from '../../fleet/bulk';
 import { getBulkAction, recentBulkActions, type PlannedDevice } from '../../storage/bulk-actions';
-import { ensureNamespace } from '../../scripts/infra/temporal-server';
-import { waitFor as waitForService, type ManagedChild } from '../../scripts/infra/proc';
+import type { ManagedChild } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { processEnv, spawnEntry } from '../support/system';
+import { openTestNamespace } from '../support/temporal-namespace';
 
 /** Where this test's session workflows run: no worker polls it until the test says so. */
 const HELD_QUEUE = `bulk-test-held-${crypto.randomBytes(3).toString('hex')}`;
@@ -79,13 +77,8 @@ describe('bulk actions as workflows: a dead control worker is replaced and the a
 
   before(async function () {
     this.timeout(180_000);
-    await quietWorkerRuntime();
     tdb = await createTestDatabase('bulk_workflow');
-    clientConnection = await Connection.connect({ address: temporalAddress() });
-    await ensureNamespace(clientConnection, namespace, 1);
-    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
-    client = new Client({ connection: clientConnection, namespace });
-    connection = await NativeConnection.connect({ address: temporalAddress() });
+    ({ clientConnection, client, connection } = await openTestNamespace(namespace));
   });
 
   after(async () => {

@@ -23,14 +23,11 @@ import { MetricsRegistry } from '../../core/metrics';
 import { TASK_QUEUES, deviceSessionWorkflowId, statusQuery, stopSignal, type DeviceSessionInput } from '../../core/names';
 import type { ProtocolSession, SessionContext } from '../../core/session';
 import { pauseDevice, reconfigureDevice, resumeDevice } from '../../temporal/fleet-client';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
-import { ensureNamespace } from '../../scripts/infra/temporal-server';
-import { waitFor as waitForService } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { recordHistories } from '../support/histories';
+import { openTestNamespace } from '../support/temporal-namespace';
 
 const EventType = protos.temporal.api.enums.v1.EventType;
 type HistoryEvent = protos.temporal.api.history.v1.IHistoryEvent;
@@ -75,13 +72,8 @@ describe('direct stop of placed sessions (ADR 160)', function () {
 
   before(async function () {
     this.timeout(180_000);
-    await quietWorkerRuntime();
     tdb = await createTestDatabase('direct-stop');
-    clientConnection = await Connection.connect({ address: temporalAddress() });
-    await ensureNamespace(clientConnection, namespace, 1);
-    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
-    client = new Client({ connection: clientConnection, namespace });
-    connection = await NativeConnection.connect({ address: temporalAddress() });
+    ({ clientConnection, client, connection } = await openTestNamespace(namespace));
     [{ id: deviceId }] = await tdb.db('devices').insert({ name: 'direct-stop-1', protocol: 'gnmi', host: '127.0.0.1', port: 1 }).returning('id');
     await startWorker({
       connection,

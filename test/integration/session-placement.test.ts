@@ -21,12 +21,9 @@ import { withinShare } from '../../core/placement';
 import { setDraining } from '../../storage/collectors';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
-import { ensureNamespace } from '../../scripts/infra/temporal-server';
-import { waitFor as waitForService } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { quietWorkerRuntime, temporalAddress } from '../support/env';
+import { openTestNamespace } from '../support/temporal-namespace';
 
 const DEVICES = 10;
 const LEASE_MS = 1500;
@@ -134,13 +131,8 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
 
   before(async function () {
     this.timeout(180_000);
-    await quietWorkerRuntime();
     tdb = await createTestDatabase('placement');
-    clientConnection = await Connection.connect({ address: temporalAddress() });
-    await ensureNamespace(clientConnection, namespace, 1);
-    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
-    client = new Client({ connection: clientConnection, namespace });
-    connection = await NativeConnection.connect({ address: temporalAddress() });
+    ({ clientConnection, client, connection } = await openTestNamespace(namespace));
     bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
     control = await Worker.create({
       connection,

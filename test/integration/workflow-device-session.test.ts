@@ -38,13 +38,10 @@ import {
   type RunSessionInput,
   type RunSessionResult,
 } from '../../core/names';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
-import { ensureNamespace } from '../../scripts/infra/temporal-server';
 import { until } from '../../testkit/until';
 import { waitQuiet } from '../support/workflow-quiet';
-import { waitFor as waitForService } from '../../scripts/infra/proc';
-import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { recordHistories } from '../support/histories';
+import { openTestNamespace } from '../support/temporal-namespace';
 
 
 /** One call of the fake session activity. */
@@ -128,13 +125,7 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
 
   before(async function () {
     this.timeout(180_000);
-    await quietWorkerRuntime();
-    clientConnection = await Connection.connect({ address: temporalAddress() });
-    await ensureNamespace(clientConnection, namespace, 1);
-    // The frontend may serve a new namespace a moment before the operator service knows it (NOT_FOUND meanwhile).
-    await waitForService('the operator service to know the namespace', async () => (await ensureSearchAttributes(temporalAddress(), namespace, clientConnection), true), 30_000, 100);
-    client = new Client({ connection: clientConnection, namespace });
-    connection = await NativeConnection.connect({ address: temporalAddress() });
+    ({ clientConnection, client, connection } = await openTestNamespace(namespace));
     bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietLogger });
   });
 
