@@ -89,19 +89,12 @@ describe('reliability (fast): alert delivery through a control worker and Tempor
         intervalMs: 1000,
         contactPointId,
       });
-      let firingKey: string | undefined;
       // The slow receiver: the first firing request is never answered; its sender dies with it open.
-      receiver.setHold((key) => {
-        if (firingKey === undefined && key.includes('-firing-')) {
-          firingKey = key;
-          return true;
-        }
-        return false;
-      });
+      const firingKey = receiver.holdFirst('-firing-');
       const first = await startControl('control-a');
       await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 5000, deliveryMaxIntervalMs: 2000 });
       await store(99);
-      await until('the firing request to reach the slow receiver', () => firingKey !== undefined, 120_000, 100);
+      await until('the firing request to reach the slow receiver', () => firingKey() !== undefined, 120_000, 100);
       assert.equal((await alertRuleStatus(client, rule.id))?.counts.firing, 1, 'the alert is firing when the fault strikes');
 
       const killedAt = Date.now();
@@ -114,7 +107,7 @@ describe('reliability (fast): alert delivery through a control worker and Tempor
       const serverUp = Date.now();
       await startControl('control-b');
       const workerUp = Date.now();
-      await until('the retried firing notification to be answered', async () => receiver.deduplicated(rule.id).has(firingKey!), 180_000, 100);
+      await until('the retried firing notification to be answered', async () => receiver.deduplicated(rule.id).has(firingKey()!), 180_000, 100);
       const firingAt = Date.now();
       await until('the resolved notification', async () => [...receiver.deduplicated(rule.id).values()].some((a) => a.body.status === 'resolved'), 180_000, 100);
       const resolvedAt = Date.now();
@@ -123,12 +116,12 @@ describe('reliability (fast): alert delivery through a control worker and Tempor
 
       const raw = receiver.arrivals.filter((a) => a.body.rule?.id === rule.id);
       const kept = [...receiver.deduplicated(rule.id).values()];
-      const attempts = await deliveryAttempts(tdb.db, firingKey!);
+      const attempts = await deliveryAttempts(tdb.db, firingKey()!);
       note(`Temporal down ${((restartAt - killedAt) / 1000).toFixed(1)} s, back ${((serverUp - restartAt) / 1000).toFixed(1)} s after its start; new control worker ready ${((workerUp - serverUp) / 1000).toFixed(1)} s later`);
       note(`firing answered ${((firingAt - killedAt) / 1000).toFixed(1)} s after the kill, resolution ${((resolvedAt - killedAt) / 1000).toFixed(1)} s after it`);
-      note(`requests ${raw.length} (firing ${raw.filter((a) => a.key === firingKey).length}), kept after deduplication ${kept.length}: ${kept.map((a) => a.body.status).join(', ')}; firing attempts recorded ${attempts.length}`);
+      note(`requests ${raw.length} (firing ${raw.filter((a) => a.key === firingKey()).length}), kept after deduplication ${kept.length}: ${kept.map((a) => a.body.status).join(', ')}; firing attempts recorded ${attempts.length}`);
       assert.deepEqual(kept.map((a) => a.body.status), ['firing', 'resolved'], 'each transition once after deduplication, none lost');
-      assert.ok(raw.filter((a) => a.key === firingKey).length >= 2, 'the killed attempt and its retry both reached the receiver');
+      assert.ok(raw.filter((a) => a.key === firingKey()).length >= 2, 'the killed attempt and its retry both reached the receiver');
       assert.ok(raw.every((a) => a.signatureOk), 'every request signed with the contact point secret');
       assert.deepEqual((await recentAlertTransitions(tdb.db, 10, rule.id)).map((t) => t.transition).sort(), ['firing', 'resolved'], 'two transitions recorded');
       assert.ok(attempts.some((a) => a.ok), 'the delivered attempt recorded');

@@ -148,31 +148,24 @@ describe('alerting: rule workflows and webhook delivery', function () {
       await until(`${name} to be ready`, ready, 180_000, 250);
       return child;
     };
-    let firingKey: string | undefined;
     // The slow receiver: holds the first firing request until its sender is gone.
-    receiver.setHold((key) => {
-      if (firingKey === undefined && key.includes('-firing-')) {
-        firingKey = key;
-        return true;
-      }
-      return false;
-    });
+    const firingKey = receiver.holdFirst('-firing-');
     const first = await startControl('control-a');
     await startAlertRule(client, rule, { deliveryAttemptTimeoutMs: 5000, deliveryMaxIntervalMs: 2000 });
     await store(99);
-    await until('the firing request to reach the slow receiver', () => firingKey !== undefined, 120_000, 100);
+    await until('the firing request to reach the slow receiver', () => firingKey() !== undefined, 120_000, 100);
     first.child.kill('SIGKILL');
     await first.exited;
     children.splice(children.indexOf(first), 1);
     await startControl('control-b');
-    await until('the retried firing notification to be answered', async () => receiver.deduplicated(rule.id).has(firingKey!), 120_000, 100);
+    await until('the retried firing notification to be answered', async () => receiver.deduplicated(rule.id).has(firingKey()!), 120_000, 100);
     await store(5);
     await until('the resolved notification', async () => receiver.deduplicated(rule.id).size === 2, 120_000, 100);
     receiver.setHold(undefined);
-    const raw = receiver.arrivals.filter((a) => a.key === firingKey);
+    const raw = receiver.arrivals.filter((a) => a.key === firingKey());
     assert.ok(raw.length >= 2, `the killed attempt and its retry both reached the receiver (${raw.length})`);
     assert.deepEqual([...receiver.deduplicated(rule.id).values()].map((a) => a.body.status), ['firing', 'resolved'], 'each transition once after deduplication');
-    await until('the retry recorded', async () => (await deliveryAttempts(tdb.db, firingKey!)).some((a) => a.ok && a.attempt >= 2), 30_000, 100);
+    await until('the retry recorded', async () => (await deliveryAttempts(tdb.db, firingKey()!)).some((a) => a.ok && a.attempt >= 2), 30_000, 100);
     await stopAlertRule(client, rule.id, 'test over');
     await client.workflow.getHandle(alertRuleWorkflowId(rule.id)).result();
     await Promise.allSettled(children.splice(0).map((c) => c.stop()));

@@ -42,6 +42,19 @@ export async function startWebhookReceiver(secret: string) {
     setHold(fn: ((key: string) => boolean) | undefined) {
       hold = fn;
     },
+    /**
+     * Hold the first request whose key contains `marker` (a slow receiver whose sender dies
+     * with the request open), answer every other; returns that request's key once it came.
+     */
+    holdFirst(marker: string): () => string | undefined {
+      let held: string | undefined;
+      hold = (key) => {
+        if (held !== undefined || !key.includes(marker)) return false;
+        held = key;
+        return true;
+      };
+      return () => held;
+    },
     /** Distinct transitions answered for a rule, as a deduplicating receiver keeps them. */
     deduplicated(ruleId: number): Map<string, Arrival> {
       const out = new Map<string, Arrival>();
