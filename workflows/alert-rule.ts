@@ -53,6 +53,8 @@ class AlertRule {
   private lastError?: string;
   private lastDeliveryError?: string;
   private inflight = 0;
+  /** Per instance, the end of its latest delivery (queued ones included): an instance's transitions reach the receiver in order. */
+  private readonly lastDelivery = new Map<string, Promise<void>>();
   private wake = false;
   private stopReason?: string;
   private readonly evaluate: Pick<AlertActivities, 'evaluateAlertRule'>;
@@ -161,7 +163,7 @@ class AlertRule {
     for (;;) {
       if (this.stopReason !== undefined) {
         await this.resolveEverything(this.stopReason);
-        await condition(() => this.inflight === 0 && allHandlersFinished());
+        await condition(() => this.inflight === 0 && this.lastDelivery.size === 0 && allHandlersFinished());
         return;
       }
       if (!this.rule.enabled) {
@@ -174,7 +176,7 @@ class AlertRule {
       await this.evaluateOnce(stepAt);
       stepAt = undefined;
       if (this.evaluations >= this.opts.maxEvaluations || workflowInfo().continueAsNewSuggested) {
-        await condition(() => this.inflight === 0 && allHandlersFinished());
+        await condition(() => this.inflight === 0 && this.lastDelivery.size === 0 && allHandlersFinished());
         await continueAsNew<(input: AlertRuleWorkflowInput) => Promise<void>>({
           rule: this.rule,
           options: this.input.options,
@@ -232,7 +234,23 @@ class AlertRule {
     this.show();
   }
 
-  private async deliver(transition: AlertTransition, contactPointId: number): Promise<void> {
+  /**
+   * Deliver after the instance's earlier transitions were delivered (or given up): a firing
+   * whose delivery is being retried is never overtaken by its resolution, which would leave
+   * a receiver showing a resolved alert as firing. Histories recorded before this rule
+   * (`patched('alert-delivery-in-order')` false) deliver at once, as they did.
+   */
+  private deliver(transition: AlertTransition, contactPointId: number): Promise<void> {
+    if (!patched('alert-delivery-in-order')) return this.deliverNow(transition, contactPointId);
+    const previous = this.lastDelivery.get(transition.key);
+    const done = (previous ?? Promise.resolve()).then(() => this.deliverNow(transition, contactPointId)).finally(() => {
+      if (this.lastDelivery.get(transition.key) === done) this.lastDelivery.delete(transition.key);
+    });
+    this.lastDelivery.set(transition.key, done);
+    return done;
+  }
+
+  private async deliverNow(transition: AlertTransition, contactPointId: number): Promise<void> {
     this.inflight++;
     try {
       await this.delivery.deliverAlertNotification({
