@@ -65,8 +65,12 @@ export interface AlertDeps {
 interface EvalShared {
   answers: StepCache<unknown>;
   limit: ConcurrencyLimit;
-  /** Figures since the last stats line: scheduled-to-start lateness and durations of aligned evaluations (ms). */
+  /**
+   * Figures since the last stats line, of aligned evaluations (ms): lateness (start − when it was due: the step
+   * plus the rule's phase, ADR 225), step age (start − the step) and durations.
+   */
   lateness: number[];
+  stepAge: number[];
   durations: number[];
   evaluations: number;
   /** Computations run (not shared) since the last stats line, by the key's first word (fleet, absence, silences, session). */
@@ -190,16 +194,18 @@ export function createAlertActivities(deps: AlertDeps): AlertActivities {
     answers: new StepCache(),
     limit: new ConcurrencyLimit(() => Math.max(1, deps.evalConcurrency ?? 3), Infinity),
     lateness: [],
+    stepAge: [],
     durations: [],
     evaluations: 0,
     computed: {},
     lastStatsAt: Date.now(),
   };
   const statsEveryMs = deps.statsEveryMs ?? 60_000;
-  const noteEvaluation = (at: number | undefined, started: number) => {
+  const noteEvaluation = (step: { at: number; dueAt?: number } | undefined, started: number) => {
     sh.evaluations++;
-    if (at !== undefined && sh.lateness.length < 100_000) {
-      sh.lateness.push(started - at);
+    if (step !== undefined && sh.lateness.length < 100_000) {
+      sh.lateness.push(started - (step.dueAt ?? step.at));
+      sh.stepAge.push(started - step.at);
       sh.durations.push(Date.now() - started);
     }
     if (Date.now() - sh.lastStatsAt < statsEveryMs) return;
@@ -214,10 +220,12 @@ export function createAlertActivities(deps: AlertDeps): AlertActivities {
       failedQueries: s.failed,
       latenessP50Ms: q(sh.lateness, 0.5),
       latenessP99Ms: q(sh.lateness, 0.99),
+      stepAgeP50Ms: q(sh.stepAge, 0.5),
+      stepAgeP99Ms: q(sh.stepAge, 0.99),
       durationP50Ms: q(sh.durations, 0.5),
       durationP99Ms: q(sh.durations, 0.99),
     });
-    Object.assign(sh, { lateness: [], durations: [], evaluations: 0, computed: {}, lastStatsAt: Date.now() });
+    Object.assign(sh, { lateness: [], stepAge: [], durations: [], evaluations: 0, computed: {}, lastStatsAt: Date.now() });
   };
   return {
     async evaluateAlertRule(rule, step): Promise<AlertEvaluation> {
@@ -226,7 +234,7 @@ export function createAlertActivities(deps: AlertDeps): AlertActivities {
       try {
         const observations = await evaluate(deps, sh, rule, at);
         const silences = (await stepShared(sh, at, rule.intervalMs, 'silences', () => activeSilences(deps.db))).map((s) => s.matchers);
-        noteEvaluation(at, started);
+        noteEvaluation(step, started);
         return { at: at ?? Date.now(), observations, silences };
       } catch (err) {
         // A rule the query model refuses (bad path, too many groups) will not get better by retrying.

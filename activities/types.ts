@@ -84,8 +84,9 @@ export interface AlertActivities {
    * Evaluate a rule: a fleet query (threshold), newest samples (absence), the session-state mirror (session).
    * With `step.at` (the interval boundary the workflow slept to, ADR 190) the data is read up to that time and
    * rules asking the same question at the same step share one answer; without it, up to now, unshared.
+   * `step.dueAt`: when the workflow woke for it (the step plus the rule's phase, ADR 225), for the lateness figures.
    */
-  evaluateAlertRule(rule: import('../core/alert-rules').AlertRuleDefinition, step?: { at: number }): Promise<AlertEvaluation>;
+  evaluateAlertRule(rule: import('../core/alert-rules').AlertRuleDefinition, step?: { at: number; dueAt?: number }): Promise<AlertEvaluation>;
   /** Mirror the rule's instances and record its transitions (idempotent). */
   recordAlertState(input: {
     ruleId: number;

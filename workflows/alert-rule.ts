@@ -15,6 +15,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -23,6 +24,7 @@ import {
 import type { AlertActivities } from '../activities/types';
 import { countStates, matchesAll, resolveAll, stepAlerts, type AlertInstance, type AlertTransition, type SilenceMatcher } from '../core/alert-machine';
 import type { AlertRuleDefinition } from '../core/alert-rules';
+import { alertStepPhaseMs, nextAlertStep } from '../core/alert-steps';
 import {
   TASK_QUEUES,
   alertEditUpdate,
@@ -59,6 +61,9 @@ class AlertRule {
   private stopReason?: string;
   private readonly evaluate: Pick<AlertActivities, 'evaluateAlertRule'>;
   private readonly record: Pick<AlertActivities, 'recordAlertState'>;
+  /** The same two as local activities (ADR 225): an evaluation is one workflow task, no activity tasks. */
+  private readonly evaluateLocal: Pick<AlertActivities, 'evaluateAlertRule'>;
+  private readonly recordLocal: Pick<AlertActivities, 'recordAlertState'>;
   private readonly delivery: Pick<AlertActivities, 'deliverAlertNotification'>;
 
   constructor(private readonly input: AlertRuleWorkflowInput) {
@@ -80,6 +85,21 @@ class AlertRule {
       startToCloseTimeout: '1 minute',
       retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
     });
+    // Evaluate and record run on the worker that runs the workflow task (every control worker has them), inside
+    // that task: at 1,000 rules each evaluation was three workflow tasks and two activity tasks through the
+    // server, and their backlog at each step made evaluations late (ADR 225). Both are idempotent, so a worker
+    // dying mid-way only means the next worker runs them again. Retries past a few seconds wait on a timer.
+    this.evaluateLocal = proxyLocalActivities<AlertActivities>({
+      startToCloseTimeout: '1 minute',
+      localRetryThreshold: '10 seconds',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['RULE_INVALID'] },
+    });
+    this.recordLocal = proxyLocalActivities<AlertActivities>({
+      startToCloseTimeout: '1 minute',
+      localRetryThreshold: '10 seconds',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    });
+    // Deliveries stay ordinary activities: a slow receiver's retries must not hold a workflow task.
     this.delivery = proxyActivities<AlertActivities>({
       taskQueue: TASK_QUEUES.control,
       startToCloseTimeout: this.opts.deliveryAttemptTimeoutMs,
@@ -160,6 +180,10 @@ class AlertRule {
      * it); undefined for wake-ups (edit, evaluateNow), which read up to now.
      */
     let stepAt: number | undefined = patched('alert-aligned-steps') ? Math.floor(Date.now() / this.rule.intervalMs) * this.rule.intervalMs : undefined;
+    /** When the evaluation of stepAt was due (the step plus the rule's phase; the step itself for a run's first). */
+    let dueAt = stepAt;
+    /** The step evaluated last: a rule woken early (an edit) never evaluates the same step twice. */
+    let lastStep: number | undefined;
     for (;;) {
       if (this.stopReason !== undefined) {
         await this.resolveEverything(this.stopReason);
@@ -173,7 +197,8 @@ class AlertRule {
         continue;
       }
       this.wake = false;
-      await this.evaluateOnce(stepAt);
+      await this.evaluateOnce(stepAt, dueAt);
+      if (stepAt !== undefined) lastStep = stepAt;
       stepAt = undefined;
       if (this.evaluations >= this.opts.maxEvaluations || workflowInfo().continueAsNewSuggested) {
         await condition(() => this.inflight === 0 && this.lastDelivery.size === 0 && allHandlersFinished());
@@ -185,22 +210,34 @@ class AlertRule {
       }
       const until = () => this.wake || this.stopReason !== undefined || !this.rule.enabled;
       if (patched('alert-aligned-steps')) {
-        // Sleep to the next multiple of the interval (epoch-aligned, ADR 190): rules sharing a query and an
-        // interval evaluate it at the same step, once. A wake-up (edit, evaluateNow) evaluates at once, unaligned.
-        const next = (Math.floor(Date.now() / this.rule.intervalMs) + 1) * this.rule.intervalMs;
-        if (!(await condition(until, Math.max(1, next - Date.now())))) stepAt = next;
+        if (patched('alert-step-phase')) {
+          // Wake a stable per-rule phase after the step (ADR 225): the step's answer is still shared (the
+          // evaluation reads up to the step), but a thousand rules no longer wake in the same instant.
+          const { step, wakeAt } = nextAlertStep(Date.now(), this.rule.intervalMs, alertStepPhaseMs(this.rule.id, this.rule.intervalMs), lastStep);
+          if (!(await condition(until, Math.max(1, wakeAt - Date.now())))) [stepAt, dueAt] = [step, wakeAt];
+        } else {
+          // Sleep to the next multiple of the interval (epoch-aligned, ADR 190): rules sharing a query and an
+          // interval evaluate it at the same step, once. A wake-up (edit, evaluateNow) evaluates at once, unaligned.
+          const next = (Math.floor(Date.now() / this.rule.intervalMs) + 1) * this.rule.intervalMs;
+          if (!(await condition(until, Math.max(1, next - Date.now())))) [stepAt, dueAt] = [next, next];
+        }
       } else {
         await condition(until, this.rule.intervalMs);
       }
     }
   }
 
-  private async evaluateOnce(stepAt: number | undefined): Promise<void> {
+  private async evaluateOnce(stepAt: number | undefined, dueAt: number | undefined): Promise<void> {
     const rule = this.rule;
     let silences: SilenceMatcher[][] = [];
     let result: ReturnType<typeof stepAlerts>;
     try {
-      const ev = await (stepAt === undefined ? this.evaluate.evaluateAlertRule(rule) : this.evaluate.evaluateAlertRule(rule, { at: stepAt }));
+      // Histories recorded before ADR 225 scheduled ordinary activities here (and passed no dueAt).
+      const local = patched('alert-local-activities');
+      const evaluate = local ? this.evaluateLocal : this.evaluate;
+      const ev = await (stepAt === undefined
+        ? evaluate.evaluateAlertRule(rule)
+        : evaluate.evaluateAlertRule(rule, local ? { at: stepAt, dueAt: dueAt ?? stepAt } : { at: stepAt }));
       silences = ev.silences;
       result = stepAlerts(this.instances, ev.observations, { ruleId: rule.id, now: Date.now(), forMs: rule.forMs, keepResolvedMs: this.opts.keepResolvedMs });
       this.lastError = undefined;
@@ -226,7 +263,7 @@ class AlertRule {
   /** Record the instances and transitions, then deliver the unsilenced ones in the background. */
   private async apply(transitions: AlertTransition[], silences: SilenceMatcher[][]): Promise<void> {
     const marked = transitions.map((t) => ({ ...t, silenced: this.silenced() || silences.some((m) => matchesAll(m, t.labels)) }));
-    await this.record.recordAlertState({ ruleId: this.rule.id, instances: Object.values(this.instances), transitions: marked });
+    await (patched('alert-local-activities') ? this.recordLocal : this.record).recordAlertState({ ruleId: this.rule.id, instances: Object.values(this.instances), transitions: marked });
     const contactPointId = this.rule.contactPointId;
     if (contactPointId !== null) {
       for (const t of marked) if (!t.silenced) void this.deliver(t, contactPointId);

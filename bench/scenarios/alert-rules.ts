@@ -11,8 +11,8 @@
  * statement, the ingest of the samples and the rules' state records included), the fleet
  * queries run against the rules evaluated (the control worker's per-minute figures), workflow
  * tasks per second (Temporal's frontend), control worker and Temporal CPU and RSS, lateness
- * of the aligned evaluations (activity start − the step it was scheduled for) p50/p99 per
- * minute, and the load average. `npm run bench -- alert-rules`, or standalone
+ * of the aligned evaluations (activity start − when it was due: the step plus the rule's
+ * phase, ADR 225) and the step's age at the start, p50/p99 per minute, and the load average. `npm run bench -- alert-rules`, or standalone
  * `node --import tsx bench/alert-rules.ts` (bench/results/alert-rules-<time>.json); knobs
  * BENCH_RULES, BENCH_ALERT_SECONDS, BENCH_DEVICES, BENCH_ALERT_EVAL_CONCURRENCY.
  */
@@ -56,6 +56,9 @@ interface Figures {
   failedQueries: number;
   latenessP50Ms: number | null;
   latenessP99Ms: number | null;
+  /** Start − the step (absent before ADR 225, when it was the lateness). */
+  stepAgeP50Ms?: number | null;
+  stepAgeP99Ms?: number | null;
   durationP50Ms: number | null;
   durationP99Ms: number | null;
 }
@@ -174,6 +177,11 @@ export async function alertRules(sys: BenchSystem, o: ReturnType<typeof alertRul
         p99MsPerMinute: lines.map((x) => x.latenessP99Ms),
         p50Ms: percentile(lines.map((x) => x.latenessP50Ms ?? NaN).filter(Number.isFinite), 50),
         p99MsWorstMinute: lines.length ? Math.max(...lines.map((x) => x.latenessP99Ms ?? 0)) : null,
+      },
+      // How old the step is when its evaluation starts: the lateness plus the rule's phase (ADR 225).
+      stepAge: {
+        p50MsPerMinute: lines.map((x) => x.stepAgeP50Ms ?? x.latenessP50Ms),
+        p99MsPerMinute: lines.map((x) => x.stepAgeP99Ms ?? x.latenessP99Ms),
       },
       evaluationMs: { p50PerMinute: lines.map((x) => x.durationP50Ms), p99PerMinute: lines.map((x) => x.durationP99Ms) },
       perMinute: lines,
