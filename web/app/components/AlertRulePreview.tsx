@@ -1,6 +1,6 @@
 /**
- * What a rule would have done over the last 24 h (issue 18): the rule form's Preview
- * answer — how it was evaluated (the step, and why when coarser than the rule's
+ * What a rule would have done over the last 24 h (issue 18; threshold, absence and session
+ * rules): the rule form's Preview answer — how it was evaluated (the step, and why when coarser than the rule's
  * interval), the notifications it would have sent, and per instance when it went
  * pending, fired, resolved (or cleared before `for` ran out). Times in the page's zone.
  */
@@ -21,11 +21,17 @@ export function AlertRulePreview({ preview: p, zone }: { preview: AlertPreview; 
       <h2>Preview: the last 24 h</h2>
       <p data-testid="rule-preview-summary">
         Evaluated {p.steps.toLocaleString('en-US')} times, every {humanDuration(p.stepMs)}
-        {p.coarser ? ` (the rule evaluates every ${humanDuration(p.intervalMs)}; coarser here: ${p.coarser})` : ''}, over {p.seriesCount} series from {formatStamp(p.from, zone)} to{' '}
+        {p.coarser ? ` (the rule evaluates every ${humanDuration(p.intervalMs)}; coarser here: ${p.coarser})` : ''},{' '}
+        {p.kind === 'session' ? 'over the recorded session states of the devices' : `over ${p.seriesCount} series`} from {formatStamp(p.from, zone)} to{' '}
         {formatStamp(p.to, zone)}: <strong>{p.notifications} notification{p.notifications === 1 ? '' : 's'}</strong> would have been sent
         {p.instances.length ? `, by ${p.instances.length} instance${p.instances.length === 1 ? '' : 's'}` : ''}
         {p.quietInstances ? `; ${p.quietInstances} instance${p.quietInstances === 1 ? '' : 's'} never left inactive` : ''}.
       </p>
+      {p.caveat ? (
+        <p className="muted" data-testid="rule-preview-caveat">
+          Note: {p.caveat}.
+        </p>
+      ) : null}
       {p.instances.length === 0 ? (
         <p className="muted">The rule would never have gone pending.</p>
       ) : (

@@ -18,15 +18,11 @@ export type PreviewOutcome = { ok: true; preview: AlertPreview } | { ok: false; 
 
 /** Preview a validated rule for `userId` (see the module comment). */
 export async function previewRuleForUser(userId: number, rule: { spec: AlertSpec; forMs: number; intervalMs: number }): Promise<PreviewOutcome> {
-  const spec = rule.spec;
-  if (spec.kind !== 'threshold') {
-    return { ok: false, status: 422, error: `A preview replays threshold rules only: no history of ${spec.kind === 'absence' ? 'silences per device' : 'session states'} is kept to replay.` };
-  }
   const { pool, config } = ctx();
   const release = await historyQueries.enter(userId);
   if (!release) return { ok: false, status: 429, error: `You already have ${config.WEB_QUERIES_PER_USER} history queries running and more waiting; try the preview again when they finish.` };
   try {
-    const preview = await previewAlertRule(pool, { spec, forMs: rule.forMs, intervalMs: rule.intervalMs }, {
+    const preview = await previewAlertRule(pool, { spec: rule.spec, forMs: rule.forMs, intervalMs: rule.intervalMs }, {
       budget: (c) => overBudget(c.seriesCount, c.from, c.to, c.widthPx, config.WEB_QUERY_MAX_POINTS),
     });
     return { ok: true, preview };

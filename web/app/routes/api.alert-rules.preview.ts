@@ -1,12 +1,13 @@
 /**
  * POST /api/alert-rules/preview, body: an alert rule as JSON (core/alert-rules.ts
  * AlertRuleInputSchema: name, spec, forMs, intervalMs, …) → what it would have done over
- * the last 24 h: { steps, stepMs, intervalMs, coarser?, resolution, seriesCount, from, to,
- * notifications, quietInstances, instances: [{ key, state, notifications, noDataSteps,
- * events: [{ at, to, value }] }] } (query/alert-preview.ts). Nothing is saved. Signed-in
- * users; `application/json` only. Errors are `{ error }`: 400 invalid JSON or rule, 415
- * another content type, 422 refused (not a threshold rule, or over the query budget —
- * the message says what to change), 429 too many of the user's history queries, 503
+ * the last 24 h, for every kind (threshold, absence, session): { kind, steps, stepMs,
+ * intervalMs, coarser?, caveat?, resolution, seriesCount, from, to, notifications,
+ * quietInstances, instances: [{ key, state, notifications, noDataSteps, events: [{ at, to,
+ * value }] }] } (query/alert-preview.ts). Nothing is saved. Signed-in users;
+ * `application/json` only. Errors are `{ error }`: 400 invalid JSON or rule, 415 another
+ * content type, 422 refused (over the query budget — the message says what to change — or
+ * too many session state changes), 429 too many of the user's history queries, 503
  * statement timeout.
  */
 import { data } from 'react-router';
