@@ -51,6 +51,7 @@ export function createBulkActivities(deps: BulkActivityDeps): BulkActivities {
         carryOutBulkAction({ ...deps, concurrency: Math.max(1, input.concurrency ?? deps.concurrency) }, input.bulkId, {
           workflowId: workflowId(),
           heartbeat: (progress) => Context.current().heartbeat(progress),
+          signal: Context.current().cancellationSignal,
         }),
       ),
     async bulkRecordFailure(bulkId, error) {

@@ -9,6 +9,7 @@ import type { DeviceSessionOptions } from '../core/names';
 import type { ControlActivities, DeviceSummary, ReconcileReport } from './types';
 import { describeDevice, listDeviceItems } from '../storage/devices';
 import { listSessions, signalReconfigure, startDeviceSession, stopDeviceSession } from '../temporal/fleet-client';
+import { settleEndedBulkActions } from '../fleet/bulk';
 
 const log = createLogger('reconcile');
 
@@ -55,6 +56,9 @@ export function createControlActivities(deps: ControlDeps): ControlActivities {
         }
       }
       if (report.started || report.reconfigured || report.stopped) log.info('reconciled the fleet', { ...report });
+      // Bulk actions whose workflow ended unfinished (terminated by hand): recorded as interrupted (ADR 205).
+      const interrupted = await settleEndedBulkActions(deps.db, deps.client).catch(() => []);
+      if (interrupted.length > 0) log.warn('bulk actions whose workflow ended unfinished, recorded as interrupted', { bulkIds: interrupted });
       return report;
     },
   };

@@ -19,6 +19,7 @@ import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
 import { liveAggregateLatency } from './scenarios/live-aggregate';
 import { fleetUi } from './scenarios/fleet-ui';
+import { bulkPause } from './scenarios/bulk-pause';
 import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
@@ -62,7 +63,7 @@ async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
 }
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'alert-rules'];
+  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
   const results: Record<string, unknown> = {
@@ -276,6 +277,20 @@ async function main() {
         { scenario: 'fleet-ui', metric: 'bulk pause: sessions not acknowledged', value: r.bulkPause.failed, target: 0, better: 'lower', unit: 'sessions' },
         { scenario: 'fleet-ui', metric: 'bulk pause: Temporal calls per second', value: r.bulkPause.temporalCallsPerSecond, better: 'lower', unit: 'calls/s' },
         { scenario: 'fleet-ui', metric: 'bulk pause: /devices and progress page p95 meanwhile', value: r.bulkPause.pagesDuringP95Ms, target: 150, better: 'lower', unit: 'ms' },
+      );
+      return r;
+    });
+  }
+
+  if (scenarios.includes('bulk-pause')) {
+    results.bulkPause = await withSystem('bulk-pause: a bulk pause of BENCH_BULK_SESSIONS session workflows (issue 19)', async (sys) => {
+      const r = await bulkPause(sys, { sessions: num('BENCH_BULK_SESSIONS', 5000), live: num('BENCH_BULK_LIVE', 300), maxSeconds: num('BENCH_BULK_MAX_S', 900) });
+      rows.push(
+        { scenario: 'bulk-pause', metric: `bulk pause of ${r.sessions} sessions (${r.live} live), all acknowledged`, value: r.seconds, target: 60, better: 'lower', unit: 's' },
+        { scenario: 'bulk-pause', metric: 'sessions not acknowledged', value: r.notAcknowledged, target: 0, better: 'lower', unit: 'sessions' },
+        { scenario: 'bulk-pause', metric: 'paused after the action started, p95', value: r.pausedAfterStartMs.p95, better: 'lower', unit: 'ms' },
+        { scenario: 'bulk-pause', metric: 'paused after its signal, p95', value: r.pausedAfterSignalMs.p95, better: 'lower', unit: 'ms' },
+        { scenario: 'bulk-pause', metric: 'workflow tasks completed per second', value: r.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
       return r;
     });

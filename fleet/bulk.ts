@@ -23,10 +23,12 @@ import {
   failBulkAction,
   finishBulkAction,
   insertBulkAction,
+  interruptBulkAction,
   markBulkDevicesSent,
   pendingBulkDevices,
   recordBulkResults,
   type BulkResultRow,
+  unfinishedWorkflowBulkActions,
   type PlannedDevice,
 } from '../storage/bulk-actions';
 import {
@@ -62,18 +64,20 @@ export interface DeviceResult {
 
 /**
  * Run `op` for every id, at most `concurrency` at a time; one result per id in
- * input order, never throwing for a single device's failure.
+ * input order, never throwing for a single device's failure. Once `signal` is aborted no
+ * further device is begun (those left have no result).
  */
 export async function forEachDevice(
   ids: number[],
   concurrency: number,
   op: (id: number) => Promise<DeviceSessionStatus | string | void>,
   onResult?: (r: DeviceResult) => void,
+  signal?: AbortSignal,
 ): Promise<DeviceResult[]> {
   const results: DeviceResult[] = new Array(ids.length);
   let next = 0;
   const lane = async () => {
-    while (next < ids.length) {
+    while (next < ids.length && !signal?.aborted) {
       const i = next++;
       try {
         const out = await op(ids[i]);
@@ -143,7 +147,15 @@ export const BULK_CHUNK = 500;
 export async function awaitAcknowledged(
   client: Client,
   ids: number[],
-  opts: { acknowledgedWhere: string; timeoutMs?: number; onResult?: (r: DeviceResult) => void; onCall?: () => void; onRead?: (pending: number) => void },
+  opts: {
+    acknowledgedWhere: string;
+    timeoutMs?: number;
+    onResult?: (r: DeviceResult) => void;
+    onCall?: () => void;
+    onRead?: (pending: number) => void;
+    /** Aborted: stop reading and leave the devices still waiting without a result. */
+    abort?: AbortSignal;
+  },
 ): Promise<DeviceResult[]> {
   const pending = new Set(ids);
   const byId = new Map<number, DeviceResult>();
@@ -160,6 +172,7 @@ export async function awaitAcknowledged(
       opts.onResult?.(r);
     }
     opts.onRead?.(pending.size);
+    if (opts.abort?.aborted) return ids.map((id) => byId.get(id)).filter((r): r is DeviceResult => r !== undefined);
     if (pending.size === 0 || Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -332,7 +345,7 @@ export class BulkRecordError extends Error {
 export async function carryOutBulkAction(
   deps: BulkDeps,
   id: number,
-  opts: { workflowId: string; heartbeat: (progress: { done: number; pending: number }) => void; chunk?: number },
+  opts: { workflowId: string; heartbeat: (progress: { done: number; pending: number }) => void; chunk?: number; signal?: AbortSignal },
 ): Promise<BulkActionSummary> {
   const { db } = deps;
   const plan = await bulkActionPlan(db, id);
@@ -344,6 +357,11 @@ export async function carryOutBulkAction(
   let temporalCalls = 0;
   let done = 0;
   let pending = plan.count;
+  // Cancelled (the workflow was terminated or cancelled: the next heartbeat says so): no further device is acted on.
+  const { signal } = opts;
+  const stopIfCancelled = () => {
+    if (signal?.aborted) throw new Error(`bulk action #${id} cancelled: its workflow ended`);
+  };
   if (!plan.finished) {
     const planned = await pendingBulkDevices(db, id, { limit: plan.count });
     const names = new Map(planned.map((d) => [d.id, d.name]));
@@ -357,7 +375,7 @@ export async function carryOutBulkAction(
     };
     try {
       if (action === 'pause' || action === 'resume') {
-        const signal = action === 'pause' ? signalPause : signalResume;
+        const sendSignal = action === 'pause' ? signalPause : signalResume;
         for (let unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true }); unsent.length > 0; unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true })) {
           const running = new Set(unsent.filter((d) => d.hasWorkflow).map((d) => d.id));
           const sent = await forEachDevice(
@@ -366,9 +384,12 @@ export async function carryOutBulkAction(
             async (deviceId) => {
               if (!running.has(deviceId)) throw new Error('no session running');
               temporalCalls++;
-              await signal(deps.client, deviceId, reason);
+              await sendSignal(deps.client, deviceId, reason);
             },
+            undefined,
+            signal,
           );
+          stopIfCancelled();
           for (const r of sent) if (!r.ok) record(r);
           await recorder.flush();
           await markBulkDevicesSent(db, id, sent.filter((r) => r.ok).map((r) => r.deviceId));
@@ -383,8 +404,10 @@ export async function carryOutBulkAction(
             acknowledgedWhere: action === 'pause' ? `SessionState = 'paused'` : `SessionState != 'paused'`,
             onResult: record,
             onCall: () => temporalCalls++,
+            abort: signal,
           },
         );
+        stopIfCancelled();
         await recorder.flush();
       } else {
         const op = sessionOp(deps, action, reason);
@@ -403,7 +426,9 @@ export async function carryOutBulkAction(
               return op(byId.get(deviceId)!);
             },
             action === 'delete' ? undefined : record,
+            signal,
           );
+          stopIfCancelled();
           if (action === 'delete') {
             // Only the devices whose session was told to stop are deleted; a failed stop keeps its device.
             await deleteDevices(db, results.filter((r) => r.ok).map((r) => r.deviceId));
@@ -462,6 +487,45 @@ async function finishRecorded(db: Knex, id: number, temporalCalls: number): Prom
   await finishBulkAction(db, id, results);
   const ok = results.filter((r) => r.ok).length;
   return { bulkId: id, count: results.length, ok, failed: results.length - ok, temporalCalls };
+}
+
+/** How long after its start a bulk action's workflow may still be missing (the record is written just before the start). */
+const BULK_START_GRACE_MS = 60_000;
+
+/**
+ * Bulk actions whose workflow ended without finishing their record — terminated by hand
+ * (`temporal workflow terminate`), cancelled, timed out, or missing — are recorded as
+ * interrupted: finished, with why and how far they got as their error (interruptBulkAction).
+ * All unfinished ones, or those of `ids`; one DescribeWorkflowExecution each (the pages ask
+ * for the records they show, the fleet reconciliation for all). Returns the ids marked.
+ */
+export async function settleEndedBulkActions(db: Knex, client: Client, ids?: number[]): Promise<number[]> {
+  const marked: number[] = [];
+  for (const a of await unfinishedWorkflowBulkActions(db, ids)) {
+    let ended: string;
+    try {
+      const handle = client.workflow.getHandle(a.workflowId);
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') continue;
+      ended = status.name.toLowerCase().replace('_', ' ');
+      if (status.name === 'TERMINATED') {
+        const history = await handle.fetchHistory();
+        const reason = history.events?.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason;
+        if (reason) ended += ` (${reason})`;
+      }
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || Date.now() - a.startedAt.getTime() < BULK_START_GRACE_MS) continue;
+      ended = 'not found';
+    }
+    const n = (x: number) => x.toLocaleString('en');
+    const did = await interruptBulkAction(
+      db,
+      a.id,
+      (c) => `interrupted: its workflow ${a.workflowId} was ${ended} with ${n(c.done)} of ${n(c.count)} devices done (${n(c.failed)} failed); the others were not acted on or not acknowledged`,
+    );
+    if (did) marked.push(a.id);
+  }
+  return marked;
 }
 
 /** Mirror the session state of every running session workflow (one visibility listing) into device_session_state. */

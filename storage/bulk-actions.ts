@@ -147,6 +147,37 @@ export async function failBulkAction(db: Knex, id: number, error: string): Promi
   await db('bulk_actions').where({ id }).whereNull('finished_at').update({ finished_at: db.fn.now(), error: error.slice(0, 2000) });
 }
 
+/** Unfinished bulk actions run by a workflow (all, or those of `ids`): the ones whose workflow may have ended without finishing them. */
+export async function unfinishedWorkflowBulkActions(db: Knex, ids?: number[]): Promise<Array<{ id: number; workflowId: string; startedAt: Date }>> {
+  const q = db('bulk_actions').whereNull('finished_at').whereNotNull('workflow_id');
+  if (ids) q.whereIn('id', ids);
+  const rows = await q.orderBy('id').select('id', 'workflow_id', 'started_at');
+  return rows.map((r) => ({ id: Number(r.id), workflowId: r.workflow_id, startedAt: r.started_at }));
+}
+
+/**
+ * Record a bulk action as interrupted (its workflow ended without finishing it): finished with
+ * `why` as its error, the counts and results of the devices that had a result (the others were
+ * not acted on, or not acknowledged). Once: a finished record is left as it is. True when it marked it.
+ */
+export async function interruptBulkAction(db: Knex, id: number, why: (counts: { done: number; failed: number; count: number }) => string): Promise<boolean> {
+  const [c] = (
+    await db.raw(
+      `SELECT count(ok)::int AS done, count(*) FILTER (WHERE NOT ok)::int AS failed, count(*)::int AS count FROM bulk_action_devices WHERE bulk_id = ?`,
+      [id],
+    )
+  ).rows as Array<{ done: number; failed: number; count: number }>;
+  const { rowCount } = await db.raw(
+    `UPDATE bulk_actions a SET finished_at = now(), error = ?, done = ?, failed = ?,
+            results = (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', device_id, 'name', name, 'ok', ok, 'state', state, 'note', note, 'error', error))
+                                                 ORDER BY position), '[]'::jsonb)
+                         FROM bulk_action_devices WHERE bulk_id = a.id AND ok IS NOT NULL)
+      WHERE a.id = ? AND a.finished_at IS NULL`,
+    [why(c).slice(0, 2000), c.done, c.failed, id],
+  );
+  return rowCount > 0;
+}
+
 /** A recorded bulk action, newest first in listings. */
 export interface BulkRecord {
   id: number;

@@ -5,7 +5,8 @@
  * acknowledgements outstanding) — a new control worker carries it on, no device is
  * signalled twice, and the record ends with the right counts and a result per device;
  * a delete whose runner already deleted some devices (then died) finishes without failing
- * them; a record left unfinished by a web process of before is shown as interrupted.
+ * them; a record left unfinished by a web process of before is shown as interrupted, and so is
+ * one whose workflow was terminated by hand (with what it had done).
  *
  * The paused devices' session workflows run on a task queue of this test, which nothing
  * polls until the test starts a worker for it: their pauses cannot be acknowledged before
@@ -17,7 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { SA, WORKFLOW_TYPES, deviceSessionWorkflowId, pauseSignal, statusQuery, type DeviceSessionInput } from '../../core/names';
 import { bulkActionResult } from '../../temporal/fleet-client';
-import { startBulkAction } from '../../fleet/bulk';
+import { settleEndedBulkActions, startBulkAction } from '../../fleet/bulk';
 import { getBulkAction, recentBulkActions, type PlannedDevice } from '../../storage/bulk-actions';
 import type { ManagedChild } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
@@ -53,12 +54,12 @@ describe('bulk actions as workflows: a dead control worker is replaced and the a
     return rows.map((r: { id: number; name: string }) => ({ id: r.id, name: r.name, protocol: 'gnmi' as const, enabled: true, hasWorkflow }));
   }
 
-  /** Start a device's session workflow on the held queue (as startDeviceSession does on the control queue). */
-  async function startHeldSession(d: PlannedDevice): Promise<void> {
+  /** Start a device's session workflow on a held queue (as startDeviceSession does on the control queue). */
+  async function startHeldSession(d: PlannedDevice, taskQueue = HELD_QUEUE): Promise<void> {
     const input: DeviceSessionInput = { deviceId: d.id, deviceName: d.name, protocol: d.protocol, options: {} };
     await client.workflow.start(WORKFLOW_TYPES.deviceSession, {
       workflowId: deviceSessionWorkflowId(d.id),
-      taskQueue: HELD_QUEUE,
+      taskQueue,
       args: [input],
       typedSearchAttributes: [
         { key: SA.DeviceId, value: String(d.id) },
@@ -168,6 +169,48 @@ describe('bulk actions as workflows: a dead control worker is replaced and the a
       again.map((d) => [d.name, true, 'deleted']),
     );
     assert.ok(id < second.id);
+  });
+
+  it('a bulk workflow terminated by hand leaves its record finished as interrupted, with what it had done', async () => {
+    // Sessions on a queue nothing ever polls: their pauses stay unacknowledged, so the action is mid-way when terminated.
+    const never = `${HELD_QUEUE}-never`;
+    const sessions = await addDevices('term', 4, true);
+    const without = await addDevices('term-none', 2, false);
+    for (const d of sessions) await startHeldSession(d, never);
+    if (!controls.some((c) => c.child.exitCode === null && c.child.signalCode === null)) startControl();
+    const { id, workflowId } = await startBulkAction({ db: tdb.db, client }, { action: 'pause', devices: [...sessions, ...without], who: 'bulk-test', selection: 'ids', filter: '' });
+    await until(
+      'the runner to have failed the devices without a session and signalled the others',
+      async () => {
+        const [{ sent }] = await tdb.db('bulk_action_devices').where({ bulk_id: id, sent: true }).count({ sent: '*' });
+        const record = await getBulkAction(tdb.db, id);
+        return Number(sent) === sessions.length && record?.done === without.length;
+      },
+      120_000,
+      200,
+    );
+    // Running: left as it is.
+    assert.deepEqual(await settleEndedBulkActions(tdb.db, client, [id]), []);
+    assert.equal((await getBulkAction(tdb.db, id))!.finishedAt, null);
+
+    await client.workflow.getHandle(workflowId).terminate('stopped by hand in a test');
+    assert.deepEqual(await settleEndedBulkActions(tdb.db, client, [id]), [id]);
+    const record = (await getBulkAction(tdb.db, id))!;
+    assert.ok(record.finishedAt, 'the record is finished');
+    assert.deepEqual([record.count, record.done, record.failed], [6, 2, 2]);
+    assert.equal(
+      record.error,
+      `interrupted: its workflow ${workflowId} was terminated (stopped by hand in a test) with 2 of 6 devices done (2 failed); the others were not acted on or not acknowledged`,
+    );
+    assert.deepEqual(
+      record.results!.map((r) => [r.name, r.ok, r.error]),
+      without.map((d) => [d.name, false, 'no session running']),
+    );
+    // Once: a second look changes nothing; the list shows it finished, not running.
+    assert.deepEqual(await settleEndedBulkActions(tdb.db, client), []);
+    const listed = (await recentBulkActions(tdb.db)).find((r) => r.id === id)!;
+    assert.ok(listed.finishedAt);
+    assert.equal(listed.error, record.error);
   });
 
   it('a record left running by a web process of before (no workflow) is listed as interrupted, a workflow-run one as running', async () => {

@@ -11,8 +11,10 @@ import { useEffect } from 'react';
 import { Link, useLoaderData, useRevalidator } from 'react-router';
 import type { Route } from './+types/devices-bulk-progress';
 import { requireAdmin } from '../lib/auth.server';
-import { ctx } from '../lib/context.server';
+import { ctx, temporalClient } from '../lib/context.server';
+import { withTimeout } from '../lib/sessions.server';
 import { getBulkAction } from '../../../storage/bulk-actions';
+import { settleEndedBulkActions } from '../../../fleet/bulk';
 import { BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
 import { BulkResultTable } from '../components/BulkResults';
 
@@ -27,8 +29,13 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   await requireAdmin(request);
   const id = Number(params.bulkId);
   if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 53) throw new Response('Not found', { status: 404 });
-  const a = await getBulkAction(ctx().db, id);
+  let a = await getBulkAction(ctx().db, id);
   if (!a) throw new Response('Not found', { status: 404 });
+  // Running by the record: is its workflow still running? One terminated by hand is recorded as interrupted (bounded: Temporal away leaves the record as it is).
+  if (a.finishedAt === null && a.workflowId) {
+    const marked = await withTimeout(temporalClient().then((client) => settleEndedBulkActions(ctx().db, client, [id])), 2000).catch(() => []);
+    if (marked.length > 0) a = (await getBulkAction(ctx().db, id)) ?? a;
+  }
   const results = a.results ?? [];
   const shown = [...results.filter((r) => !r.ok), ...results.filter((r) => r.ok)].slice(0, SHOWN_RESULTS);
   return {

@@ -15,7 +15,7 @@ import { withTimeout } from '../lib/sessions.server';
 import { formatStamp } from '../lib/time-format';
 import { useTimeZone } from '../components/TimeZone';
 import { selectFilteredDevices } from '../../../storage/device-list';
-import { startBulkAction } from '../../../fleet/bulk';
+import { settleEndedBulkActions, startBulkAction } from '../../../fleet/bulk';
 import { bulkActionResults, recentBulkActions } from '../../../storage/bulk-actions';
 import { BulkResultTable } from '../components/BulkResults';
 import { getProfileRef } from '../../../storage/profiles';
@@ -33,7 +33,13 @@ export async function loader({ request }: Route.LoaderArgs) {
     Number.isInteger(id) && id > 0 && id < 2 ** 53
       ? await bulkActionResults(db, id)
       : undefined;
-  const recent = await recentBulkActions(db);
+  let recent = await recentBulkActions(db);
+  // Running by their records: those whose workflow ended (terminated by hand) are recorded as interrupted.
+  const unfinished = recent.filter((r) => !r.finishedAt && r.workflowId).map((r) => r.id);
+  if (unfinished.length > 0) {
+    const marked = await withTimeout(temporalClient().then((client) => settleEndedBulkActions(db, client, unfinished)), 2000).catch(() => []);
+    if (marked.length > 0) recent = await recentBulkActions(db);
+  }
   return {
     recent: recent.map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null, filter: describeFilter(filterFromParams(new URLSearchParams(r.filter))) })),
     detail: detail ? { id: Number(detail.id), action: detail.action, results: detail.results ?? [] } : null,
