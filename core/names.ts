@@ -275,6 +275,8 @@ export const statusQuery = defineQuery<DeviceSessionStatus>('status');
 export interface CollectorLostPayload {
   taskQueue: string;
   collectorId: string;
+  /** Where the monitor placed the session meanwhile (ADR 200): its next attempt runs there without asking placement. */
+  placed?: SessionPlacement;
 }
 export const collectorLostSignal = defineSignal<[CollectorLostPayload]>('collectorLost');
 

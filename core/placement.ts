@@ -73,6 +73,42 @@ export function choosePlacement(
   return ranked[0].id;
 }
 
+/** A session to place in a batch: its placement now, if any. */
+export interface PlacementRequest {
+  deviceId: number;
+  /** The collector its placement names (absent: never placed). */
+  previous?: string;
+  /** Asked to move off `previous` (rebalance, drain). */
+  moving?: boolean;
+  /** The collector whose load counts this session now (running there, or placed there moments ago). */
+  countedOn?: string;
+}
+
+/**
+ * Place a batch of sessions at once (ADR 200), each decided as `choosePlacement` would one at a
+ * time under the placement lock: its own count leaves the collector that counts it, the choice is
+ * made, the chosen collector's count grows before the next one. Sticky to `previous` unless the
+ * session is moving (then it stays only when nowhere else has room). Returns each device's
+ * collector id, undefined where none can take it. `collectors` is not changed.
+ */
+export function placeBatch(collectors: readonly CollectorLoad[], requests: readonly PlacementRequest[]): Map<number, string | undefined> {
+  const loads = collectors.map((c) => ({ ...c }));
+  const byId = new Map(loads.map((c) => [c.id, c]));
+  const chosen = new Map<number, string | undefined>();
+  for (const r of requests) {
+    if (chosen.has(r.deviceId)) continue;
+    const counted = r.countedOn === undefined ? undefined : byId.get(r.countedOn);
+    if (counted) counted.sessions = Math.max(0, counted.sessions - 1);
+    const id =
+      choosePlacement(loads, { previous: r.moving ? undefined : r.previous, avoid: r.moving ? r.previous : undefined }) ??
+      (r.moving ? choosePlacement(loads, { previous: r.previous }) : undefined);
+    const to = id === undefined ? undefined : byId.get(id);
+    if (to) to.sessions++;
+    chosen.set(r.deviceId, id);
+  }
+  return chosen;
+}
+
 function overloaded(c: CollectorLoad): boolean {
   return (c.loopP99Ms ?? 0) > OVERLOADED_LOOP_P99_MS;
 }

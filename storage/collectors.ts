@@ -6,7 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
-import { choosePlacement, planRebalance, type CollectorLoad } from '../core/placement';
+import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
 /** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
 const STARTING_MS = 30_000;
@@ -178,24 +178,87 @@ export interface Placement {
  * no collector is registered and live: the caller uses the shared task queue.
  */
 export async function placeSession(db: Knex, deviceId: number): Promise<Placement | undefined> {
+  return (await placeSessions(db, [deviceId])).get(deviceId);
+}
+
+/**
+ * Place many devices' sessions in one transaction (ADR 200): one lock, one read of the loads,
+ * one write, each decided as if placed one after the other. A device that no longer exists,
+ * like one no collector can take, gets undefined (the shared task queue).
+ */
+export async function placeSessions(db: Knex, deviceIds: readonly number[]): Promise<Map<number, Placement | undefined>> {
+  if (deviceIds.length === 0) return new Map();
   return db.transaction(async (trx) => {
     await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
-    const loads = await liveLoads(trx, deviceId);
-    const { rows } = await trx.raw(`SELECT collector_id, move_requested_at FROM session_placements WHERE device_id = ?`, [deviceId]);
-    const previous = rows[0]?.collector_id as string | undefined;
-    const moving = rows[0]?.move_requested_at != null;
-    const id = choosePlacement(loads, { previous: moving ? undefined : previous, avoid: moving ? previous : undefined }) ??
-      // Asked to move but nowhere else has room: stay rather than stop collecting.
-      (moving ? choosePlacement(loads, { previous }) : undefined);
-    const chosen = loads.find((c) => c.id === id);
-    if (!chosen) return undefined;
+    return placeLocked(trx, deviceIds);
+  });
+}
+
+/** Place `deviceIds` inside a transaction that holds the placement lock. */
+async function placeLocked(trx: Knex.Transaction, deviceIds: readonly number[]): Promise<Map<number, Placement | undefined>> {
+  const ids = [...new Set(deviceIds)];
+  const loads = await liveLoads(trx);
+  // Each device's placement now and whether a live collector's load counts it (the rules of liveLoads).
+  const { rows } = await trx.raw(
+    `WITH batch AS (SELECT DISTINCT b.device_id FROM unnest(?::int[]) AS b(device_id) JOIN devices d ON d.id = b.device_id),
+          live AS (SELECT id, task_queue, running_devices FROM collectors WHERE lease_until > now()),
+          running AS (SELECT DISTINCT l.task_queue, r.device_id FROM live l CROSS JOIN LATERAL unnest(l.running_devices) AS r(device_id)
+                       JOIN batch ON batch.device_id = r.device_id)
+     SELECT batch.device_id, p.collector_id, p.move_requested_at IS NOT NULL AS moving,
+            CASE WHEN l.id IS NOT NULL AND (r.device_id IS NOT NULL OR p.placed_at > now() - make_interval(secs => ?::float8 / 1000)) THEN l.id END AS counted_on
+       FROM batch LEFT JOIN session_placements p ON p.device_id = batch.device_id
+       LEFT JOIN live l ON l.task_queue = p.task_queue
+       LEFT JOIN running r ON r.task_queue = p.task_queue AND r.device_id = p.device_id
+      ORDER BY batch.device_id`,
+    [ids, STARTING_MS],
+  );
+  const requests: PlacementRequest[] = rows.map((x: Record<string, unknown>) => ({
+    deviceId: Number(x.device_id),
+    previous: x.collector_id == null ? undefined : String(x.collector_id),
+    moving: Boolean(x.moving),
+    countedOn: x.counted_on == null ? undefined : String(x.counted_on),
+  }));
+  const chosen = placeBatch(loads, requests);
+  const queues = new Map(loads.map((c) => [c.id, c.taskQueue]));
+  const placed = new Map<number, Placement | undefined>(ids.map((id) => [id, undefined]));
+  for (const [deviceId, collectorId] of chosen) if (collectorId !== undefined) placed.set(deviceId, { collectorId, taskQueue: queues.get(collectorId)! });
+  const write = [...placed].filter((e): e is [number, Placement] => e[1] !== undefined);
+  if (write.length) {
     await trx.raw(
-      `INSERT INTO session_placements (device_id, collector_id, task_queue) VALUES (?, ?, ?)
+      `INSERT INTO session_placements (device_id, collector_id, task_queue)
+       SELECT * FROM unnest(?::int[], ?::text[], ?::text[])
        ON CONFLICT (device_id) DO UPDATE SET collector_id = excluded.collector_id, task_queue = excluded.task_queue,
          placed_at = now(), move_requested_at = NULL, lost_signalled_at = NULL`,
-      [deviceId, chosen.id, chosen.taskQueue],
+      [write.map(([d]) => d), write.map(([, p]) => p.collectorId), write.map(([, p]) => p.taskQueue)],
     );
-    return { collectorId: chosen.id, taskQueue: chosen.taskQueue };
+  }
+  return placed;
+}
+
+/** A session whose collector was lost, claimed by one monitor and (with `placed`) already placed elsewhere. */
+export interface LostPlacement {
+  deviceId: number;
+  /** The lost collector's queue and id. */
+  taskQueue: string;
+  collectorId: string;
+  /** Where it was placed in the same transaction (absent: no live collector can take it). */
+  placed?: Placement;
+}
+
+/**
+ * Claim every session whose collector is gone and place them all elsewhere, in one transaction
+ * under the placement lock (ADR 200): the monitor then tells each workflow where its next attempt
+ * runs, so failover costs no placement round trip per session. Each loss is claimed once (a
+ * second monitor waits for the lock, then finds the rows placed on live collectors). A session
+ * no collector can take keeps its lost placement, marked signalled.
+ */
+export async function claimAndPlaceLost(db: Knex): Promise<LostPlacement[]> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
+    const lost = await claimLostPlacements(trx);
+    if (lost.length === 0) return [];
+    const placed = await placeLocked(trx, lost.map((l) => l.deviceId));
+    return lost.map((l) => ({ ...l, placed: placed.get(l.deviceId) }));
   });
 }
 
@@ -204,7 +267,7 @@ export async function placeSession(db: Knex, deviceId: number): Promise<Placemen
  * returned once: they are marked as signalled in the same statement, so several monitors
  * never signal a session twice for the same loss.
  */
-export async function claimLostPlacements(db: Knex): Promise<Array<{ deviceId: number; taskQueue: string; collectorId: string }>> {
+export async function claimLostPlacements(db: Knex | Knex.Transaction): Promise<Array<{ deviceId: number; taskQueue: string; collectorId: string }>> {
   const { rows } = await db.raw(
     `UPDATE session_placements p SET lost_signalled_at = now()
       WHERE p.lost_signalled_at IS NULL
@@ -253,7 +316,15 @@ export async function forgetLostCollectors(db: Knex, olderThanMs: number): Promi
   return res.rowCount ?? 0;
 }
 
-/** Undo a claim whose signal could not be sent (Temporal away): the next monitor tick tries again. */
-export async function unclaimLostPlacement(db: Knex, deviceId: number, taskQueue: string): Promise<void> {
-  await db.raw(`UPDATE session_placements SET lost_signalled_at = NULL WHERE device_id = ? AND task_queue = ?`, [deviceId, taskQueue]);
+/**
+ * Undo a claim whose signal could not be sent (Temporal away): the next monitor tick tries again.
+ * A claim that also placed the session (`placedQueue`) gets its lost placement back, unless
+ * something placed it since: its workflow never learned of the loss nor of the new queue.
+ */
+export async function unclaimLostPlacement(db: Knex, lost: Omit<LostPlacement, 'placed'> & { placedQueue?: string }): Promise<void> {
+  await db.raw(
+    `UPDATE session_placements SET lost_signalled_at = NULL, task_queue = ?, collector_id = ?
+      WHERE device_id = ? AND task_queue = ?`,
+    [lost.taskQueue, lost.collectorId, lost.deviceId, lost.placedQueue ?? lost.taskQueue],
+  );
 }

@@ -1,8 +1,9 @@
 /**
  * The control worker's placement monitor (ADR 110), every PLACEMENT_MONITOR_MS:
- * sessions whose collector's lease lapsed are told at once (the collectorLost
- * signal, each placement once, whichever control worker claims it first), so
- * failover time is the lease, not a per-session heartbeat timeout; then at most
+ * sessions whose collector's lease lapsed are placed elsewhere in one batch and told at
+ * once (the collectorLost signal names the new queue, ADR 200; each placement once,
+ * whichever control worker claims it first), so failover time is the lease, not a
+ * per-session heartbeat timeout nor a placement round trip per session; then at most
  * PLACEMENT_MAX_MOVES sessions at a time are asked to move off collectors above
  * their share or draining (their collector hands them over cleanly at its next
  * renewal, and placement puts them on the least loaded).
@@ -12,7 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { collectorLostSignal, deviceSessionWorkflowId } from '../core/names';
 import type { Logger } from '../core/session';
-import { claimLostPlacements, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
+import { claimAndPlaceLost, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
 
 /** Settings and dependencies of the monitor. */
 export interface PlacementMonitorDeps {
@@ -42,16 +43,17 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     // Blind for a while (database away): collectors could not renew either; give them a lease's time.
     if (now - lastOk > 3 * deps.everyMs) sightedAt = now;
     if (now - sightedAt >= deps.leaseMs) {
-      const lost = await claimLostPlacements(deps.db);
+      // Claimed and placed elsewhere in one transaction (ADR 200); the signal names the new queue.
+      const lost = await claimAndPlaceLost(deps.db);
       if (lost.length) deps.log.warn('collector lease lapsed: failing its sessions over', { sessions: lost.length, collectors: [...new Set(lost.map((l) => l.collectorId))] });
       await Promise.all(
         lost.map(async (l) => {
           try {
-            await deps.client.workflow.getHandle(deviceSessionWorkflowId(l.deviceId)).signal(collectorLostSignal, { taskQueue: l.taskQueue, collectorId: l.collectorId });
+            await deps.client.workflow.getHandle(deviceSessionWorkflowId(l.deviceId)).signal(collectorLostSignal, { taskQueue: l.taskQueue, collectorId: l.collectorId, placed: l.placed });
           } catch (err) {
             if (err instanceof WorkflowNotFoundError) return;
             deps.log.warn('could not tell a session its collector is lost; retrying', { deviceId: l.deviceId, error: (err as Error).message });
-            await unclaimLostPlacement(deps.db, l.deviceId, l.taskQueue);
+            await unclaimLostPlacement(deps.db, { ...l, placedQueue: l.placed?.taskQueue });
           }
         }),
       );

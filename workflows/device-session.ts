@@ -44,6 +44,7 @@ import {
   type DeviceSessionStatus,
   type ReconfigureRequest,
   type SessionHeartbeat,
+  type SessionPlacement,
   type SessionState,
 } from '../core/names';
 import {
@@ -70,6 +71,10 @@ const LOST_QUEUES_KEPT = 8;
 const DIRECT_STOP_PATCH = 'direct-session-stop';
 /** `patched()` id of forgetting a lost queue that placement found live again (ADR 160). */
 const PLACED_AGAIN_PATCH = 'lost-queue-placed-again';
+/** `patched()` id of the next attempt going where the monitor placed a lost session (ADR 200), without the placement activity. */
+const PLACED_BY_MONITOR_PATCH = 'placed-by-monitor';
+/** A placement sent with a loss signal is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
+const MONITOR_PLACEMENT_FRESH_MS = 60_000;
 
 class DeviceSession {
   private m: SessionMachine;
@@ -93,6 +98,8 @@ class DeviceSession {
   /** Collector task queues reported lost (ADR 110), each with the number of the loss signal. */
   private readonly lostQueues: Array<{ queue: string; seq: number }> = [];
   private lostSignals = 0;
+  /** Where the monitor placed this session after its collector was lost (ADR 200), for the next attempt only. */
+  private placedByMonitor: { placement: SessionPlacement; at: number } | undefined;
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -290,6 +297,9 @@ class DeviceSession {
       if (typeof lost?.taskQueue !== 'string' || this.lostQueues.some((l) => l.queue === lost.taskQueue)) return;
       this.lostQueues.push({ queue: lost.taskQueue, seq: ++this.lostSignals });
       if (this.lostQueues.length > LOST_QUEUES_KEPT) this.lostQueues.shift();
+      if (typeof lost.placed?.taskQueue === 'string' && typeof lost.placed.collectorId === 'string') {
+        this.placedByMonitor = { placement: { taskQueue: lost.placed.taskQueue, collectorId: lost.placed.collectorId }, at: Date.now() };
+      }
     });
     setHandler(statusQuery, () => this.status());
   }
@@ -374,7 +384,8 @@ class DeviceSession {
     let queue: string | undefined;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
       const asked = this.lostSignals;
-      const placed = await this.placement.placeSession(deviceId);
+      const byMonitor = this.takePlacementByMonitor();
+      const placed = byMonitor && patched(PLACED_BY_MONITOR_PATCH) ? byMonitor : await this.placement.placeSession(deviceId);
       // A collector whose lease lapsed and was renewed (alive after all, e.g. under load) keeps its
       // queue: when placement, asked after the loss was signalled, picks it again, it is live, not lost
       // (otherwise every attempt placed there would count as lost at once, round after round).
@@ -405,6 +416,17 @@ class DeviceSession {
       if (!outcome) return lostOutcome();
     }
     return outcome!;
+  }
+
+  /**
+   * The placement the monitor sent with a loss signal, once: fresh and not itself reported lost since
+   * (the monitor recorded it, so asking placement would return it anyway while it is live).
+   */
+  private takePlacementByMonitor(): SessionPlacement | undefined {
+    const hint = this.placedByMonitor;
+    this.placedByMonitor = undefined;
+    if (!hint || Date.now() - hint.at > MONITOR_PLACEMENT_FRESH_MS) return undefined;
+    return this.lostQueues.some((l) => l.queue === hint.placement.taskQueue) ? undefined : hint.placement;
   }
 
   private shouldContinueAsNew(): boolean {

@@ -4,13 +4,15 @@
  * are the real ones; each "collector" is the real lease loop (workers/collector-lease.ts)
  * with a scripted session activity on its own task queue. Proves: sessions spread
  * over the registered collectors; a collector whose lease lapses loses its sessions
- * to the others within seconds although the session heartbeat timeout is a minute;
+ * to the others within seconds although the session heartbeat timeout is a minute
+ * (placed by the monitor with the claim: no placement activity per session, ADR 200);
  * a collector that joins receives its share, never more than PLACEMENT_MAX_MOVES
  * moving at once; a drained collector is emptied by clean hand-overs.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import protos from '@temporalio/proto';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
@@ -22,6 +24,7 @@ import { setDraining } from '../../storage/collectors';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
+import { recordHistories } from '../support/histories';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { openTestNamespace } from '../support/temporal-namespace';
 
@@ -29,10 +32,12 @@ const DEVICES = 10;
 const LEASE_MS = 1500;
 const PLACED_HEARTBEAT_TIMEOUT_MS = 60_000;
 const MAX_MOVES = 2;
+const EventType = protos.temporal.api.enums.v1.EventType;
 
 /** A scripted collector: the real lease loop, a fake session activity on its own queue. */
 interface FakeCollector {
   name: string;
+  taskQueue: string;
   /** Device ids whose session runs here now. */
   running: Set<number>;
   /** How each session here ended: 'handover', 'cancelled'. */
@@ -109,6 +114,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     let crashed = false;
     const c: FakeCollector = {
       name,
+      taskQueue: reg.taskQueue,
       running,
       ended,
       async crash() {
@@ -188,6 +194,18 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     console.log(`      lease failover: ${moved.length} sessions moved in ${(ms / 1000).toFixed(2)} s (lease ${LEASE_MS / 1000} s, session heartbeat timeout ${PLACED_HEARTBEAT_TIMEOUT_MS / 1000} s)`);
     assert.ok(ms < PLACED_HEARTBEAT_TIMEOUT_MS / 3, `moved after ${ms} ms`);
     assert.deepEqual(a.ended, [], 'the crashed collector never ended its sessions: the workflows moved on without it');
+    // The monitor placed them with the claim (ADR 200): after the loss signal, the next attempt was
+    // scheduled on the queue it named, with no placement activity in between.
+    for (const id of moved) {
+      const events = (await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? [];
+      const signal = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.workflowExecutionSignaledEventAttributes?.signalName === 'collectorLost');
+      assert.ok(signal >= 0, `device ${id} was told its collector is lost`);
+      const scheduled = events.slice(signal).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes);
+      const next = scheduled.filter((x) => x?.activityType?.name !== 'endLocalSession');
+      assert.equal(next[0]?.activityType?.name, 'runDeviceSession', `device ${id}: the next attempt without placeSession (${next.map((x) => x?.activityType?.name).join(', ')})`);
+      assert.equal(next[0]?.taskQueue?.name, b.taskQueue, 'on the queue of the collector left');
+    }
+    await recordHistories(client, moved.map(deviceSessionWorkflowId), 'placed-failover-monitor');
   });
 
   it('a joining collector receives its share with at most PLACEMENT_MAX_MOVES moving at once; a drained one is emptied by hand-overs', async () => {

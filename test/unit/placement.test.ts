@@ -4,10 +4,11 @@
  * a saturated event loop chosen last; rebalancing moves a joining collector's
  * share over within the move budget, empties a draining collector, and leaves a
  * spread within ±10 % alone. Placing a fleet one session at a time (as the
- * activity does under its lock) ends within the share of every collector.
+ * activity does under its lock) ends within the share of every collector; a batch
+ * (ADR 200) decides exactly as those one-by-one placements would.
  */
 import assert from 'node:assert/strict';
-import { choosePlacement, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
+import { choosePlacement, placeBatch, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
 
 const c = (id: string, sessions: number, more: Partial<CollectorLoad> = {}): CollectorLoad => ({ id, sessions, capacity: 1000, draining: false, ...more });
 
@@ -63,6 +64,42 @@ describe('session placement (pure)', () => {
     assert.deepEqual([...sharesOf([c('a', 0, { capacity: 100 }), c('b', 0, { capacity: 300 }), c('d', 0, { draining: true })], 40)], [['a', 10], ['b', 30]]);
     assert.ok(withinShare(11, 10) && withinShare(9, 10) && !withinShare(12, 10) && !withinShare(8, 10));
     assert.ok(withinShare(4, 3.33) && withinShare(3, 3.33) && !withinShare(5, 3.33));
+  });
+});
+
+describe('batch placement (pure, ADR 200)', () => {
+  it('decides a batch as one placement after another: new sessions spread, capacity respected, the input unchanged', () => {
+    const loads = [c('a', 0, { capacity: 4 }), c('b', 0, { capacity: 4 }), c('d', 0, { draining: true })];
+    const chosen = placeBatch(loads, Array.from({ length: 10 }, (_, i) => ({ deviceId: i + 1 })));
+    const per = (id: string) => [...chosen.values()].filter((x) => x === id).length;
+    assert.deepEqual([per('a'), per('b'), per('d')], [4, 4, 0]);
+    assert.deepEqual([chosen.get(9), chosen.get(10)], [undefined, undefined], 'no room left: the shared queue');
+    assert.deepEqual(loads.map((x) => x.sessions), [0, 0, 0]);
+  });
+
+  it('a session counted on its collector stays there within the share; a moving one leaves unless nowhere else has room', () => {
+    // a holds 6 (devices 1-6 among them), b holds 4: restarting 1-6 together keeps them on a.
+    const loads = [c('a', 6), c('b', 4)];
+    const again = placeBatch(loads, [1, 2, 3, 4, 5, 6].map((deviceId) => ({ deviceId, previous: 'a', countedOn: 'a' })));
+    assert.deepEqual([...new Set(again.values())], ['a']);
+    const moved = placeBatch(loads, [{ deviceId: 1, previous: 'a', countedOn: 'a', moving: true }]);
+    assert.equal(moved.get(1), 'b');
+    const stays = placeBatch([c('a', 3), c('b', 5, { capacity: 5 })], [{ deviceId: 1, previous: 'a', countedOn: 'a', moving: true }]);
+    assert.equal(stays.get(1), 'a');
+  });
+
+  it('a lost collector\'s sessions are shared by the live ones as placing them one by one would, each device once', () => {
+    const loads = [c('a', 10), c('b', 30), c('c', 20)];
+    const requests = Array.from({ length: 40 }, (_, i) => ({ deviceId: 100 + (i % 30), previous: 'gone' }));
+    const chosen = placeBatch(loads, requests);
+    assert.equal(chosen.size, 30);
+    let one = loads.map((x) => ({ ...x }));
+    for (const id of new Set(requests.map((r) => r.deviceId))) {
+      const to = choosePlacement(one, { previous: 'gone' });
+      one = one.map((x) => (x.id === to ? { ...x, sessions: x.sessions + 1 } : x));
+      assert.equal(chosen.get(id), to);
+    }
+    assert.deepEqual(one.map((x) => x.sessions), [30, 30, 30]);
   });
 });
 

@@ -1,0 +1,120 @@
+/**
+ * Placement in batches on real PostgreSQL (ADR 200): one transaction places many sessions
+ * within each collector's share and capacity, as placing them one after the other would;
+ * the monitor's claim of a lapsed collector's sessions places them all elsewhere at once,
+ * each exactly once when two control workers claim together, and a claim whose signal
+ * failed is given back; concurrent placement activity calls share transactions.
+ */
+import assert from 'node:assert/strict';
+import type { Knex } from 'knex';
+import { createPlacementActivities } from '../../activities/placement';
+import { claimAndPlaceLost, placeSessions, registerCollector, renewLease, unclaimLostPlacement, type CollectorRegistration } from '../../storage/collectors';
+import { createKnex } from '../../storage/pool';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+describe('placement in batches: shares, capacity, one claim per loss', function () {
+  this.timeout(60_000);
+  let tdb: TestDatabase;
+  let other: Knex;
+  before(async () => {
+    tdb = await createTestDatabase('placement_batch');
+    // A second control worker: its own connections to the same database.
+    other = createKnex(tdb.url, 5);
+  });
+  after(async () => {
+    await other?.destroy();
+    await tdb?.drop();
+  });
+
+  const reg = (id: string, capacity: number, leaseMs = 60_000): CollectorRegistration => ({ id, incarnation: '1', taskQueue: `q-${id}`, version: 'test', capacity, leaseMs });
+  const addDevices = async (prefix: string, n: number): Promise<number[]> =>
+    (
+      await tdb.db('devices')
+        .insert(Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
+        .returning('id')
+    ).map((r: { id: number }) => Number(r.id));
+  const queuesOf = async (ids: number[]): Promise<Map<number, string>> =>
+    new Map(
+      (await tdb.db('session_placements').whereIn('device_id', ids).select('device_id', 'task_queue')).map((r: { device_id: number; task_queue: string }) => [
+        Number(r.device_id),
+        r.task_queue,
+      ]),
+    );
+  const tally = (queues: Iterable<string | undefined>) => {
+    const n: Record<string, number> = {};
+    for (const q of queues) n[q ?? 'none'] = (n[q ?? 'none'] ?? 0) + 1;
+    return n;
+  };
+
+  it('places a batch within each collector\'s share and capacity; a full fleet leaves the rest to the shared queue', async () => {
+    await tdb.db.raw(`DELETE FROM collectors`);
+    for (const r of [reg('a', 30), reg('b', 30), reg('c', 60)]) await registerCollector(tdb.db, r);
+    await registerCollector(tdb.db, { ...reg('drained', 60) });
+    await tdb.db.raw(`UPDATE collectors SET draining = true WHERE id = 'drained'`);
+    const first = await addDevices('batch', 100);
+    const placed = await placeSessions(tdb.db, first);
+    assert.deepEqual(tally([...placed.values()].map((p) => p?.taskQueue)), { 'q-a': 25, 'q-b': 25, 'q-c': 50 }, 'shares follow capacity');
+    assert.deepEqual(tally((await queuesOf(first)).values()), { 'q-a': 25, 'q-b': 25, 'q-c': 50 }, 'the rows say the same');
+    // 120 places in all: of 30 more, 20 fit (a and b 5 each, c 10), 10 get none.
+    const more = await addDevices('over', 30);
+    const second = await placeSessions(tdb.db, more);
+    assert.deepEqual(tally([...second.values()].map((p) => p?.taskQueue)), { 'q-a': 5, 'q-b': 5, 'q-c': 10, none: 10 });
+    assert.equal((await queuesOf(more)).size, 20, 'no placement is recorded for a session nowhere has room for');
+  });
+
+  it('restarting a collector\'s running sessions together keeps them there; a deleted device gets none', async () => {
+    await tdb.db.raw(`DELETE FROM collectors`);
+    await tdb.db.raw(`DELETE FROM session_placements`);
+    for (const r of [reg('a', 100), reg('b', 100)]) await registerCollector(tdb.db, r);
+    const ids = await addDevices('sticky', 20);
+    const placed = await placeSessions(tdb.db, ids);
+    const on = (q: string) => ids.filter((id) => placed.get(id)?.taskQueue === q);
+    assert.equal(on('q-a').length, 10);
+    await renewLease(tdb.db, reg('a', 100), { sessions: 10 }, on('q-a'));
+    await renewLease(tdb.db, reg('b', 100), { sessions: 10 }, on('q-b'));
+    const again = await placeSessions(tdb.db, on('q-a'));
+    assert.deepEqual(tally([...again.values()].map((p) => p?.taskQueue)), { 'q-a': 10 });
+    const [gone] = await addDevices('gone', 1);
+    await tdb.db('devices').where({ id: gone }).delete();
+    const withGone = await placeSessions(tdb.db, [gone, ids[0]]);
+    assert.equal(withGone.get(gone), undefined);
+    assert.ok(withGone.get(ids[0]), 'the other device of the batch is placed');
+  });
+
+  it('two control workers claiming a lapsed collector at once: each session claimed and placed once, shared by the live ones', async () => {
+    await tdb.db.raw(`DELETE FROM collectors`);
+    await tdb.db.raw(`DELETE FROM session_placements`);
+    for (const r of [reg('x', 100), reg('y', 100), reg('z', 100)]) await registerCollector(tdb.db, r);
+    const ids = await addDevices('lost', 40);
+    await tdb.db.raw(`INSERT INTO session_placements (device_id, collector_id, task_queue) SELECT unnest(?::int[]), 'x', 'q-x'`, [ids]);
+    await renewLease(tdb.db, reg('x', 100, -1000), { sessions: 40 }, ids);
+    const [mine, theirs] = await Promise.all([claimAndPlaceLost(tdb.db), claimAndPlaceLost(other)]);
+    const all = [...mine, ...theirs];
+    assert.ok(mine.length === 0 || theirs.length === 0, `one claim takes the whole loss (${mine.length} + ${theirs.length})`);
+    assert.deepEqual(all.map((l) => l.deviceId).sort((a, b) => a - b), [...ids].sort((a, b) => a - b), 'every session once');
+    assert.ok(all.every((l) => l.taskQueue === 'q-x' && l.collectorId === 'x'), 'the lost queue is named');
+    assert.deepEqual(tally(all.map((l) => l.placed?.taskQueue)), { 'q-y': 20, 'q-z': 20 });
+    assert.deepEqual(tally((await queuesOf(ids)).values()), { 'q-y': 20, 'q-z': 20 }, 'recorded where the signals say');
+    assert.deepEqual(await claimAndPlaceLost(tdb.db), [], 'nothing is claimed twice');
+    // A signal that could not be sent gives the claim back: the next tick claims and places it again.
+    const failed = all[0];
+    await unclaimLostPlacement(tdb.db, { ...failed, placedQueue: failed.placed?.taskQueue });
+    assert.equal((await queuesOf([failed.deviceId])).get(failed.deviceId), 'q-x');
+    const retried = await claimAndPlaceLost(other);
+    assert.deepEqual(retried.map((l) => [l.deviceId, l.taskQueue]), [[failed.deviceId, 'q-x']]);
+    assert.ok(retried[0].placed && retried[0].placed.taskQueue !== 'q-x');
+  });
+
+  it('placement activity calls that arrive together are placed in one transaction, spread as one by one', async () => {
+    await tdb.db.raw(`DELETE FROM collectors`);
+    await tdb.db.raw(`DELETE FROM session_placements`);
+    for (const r of [reg('a', 100), reg('b', 100)]) await registerCollector(tdb.db, r);
+    const ids = await addDevices('together', 60);
+    const { placeSession } = createPlacementActivities({ db: tdb.db });
+    const placed = await Promise.all(ids.map((id) => placeSession(id)));
+    assert.deepEqual(tally(placed.map((p) => p?.taskQueue)), { 'q-a': 30, 'q-b': 30 });
+    // now() is a transaction's start: the first call runs alone, the 59 that waited for it share the next.
+    const { rows } = await tdb.db.raw(`SELECT count(DISTINCT placed_at)::int AS n FROM session_placements WHERE device_id = ANY(?::int[])`, [ids]);
+    assert.ok(rows[0].n <= 2, `${rows[0].n} transactions placed 60 sessions`);
+  });
+});
