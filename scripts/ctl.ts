@@ -29,6 +29,7 @@ import {
 } from './ctl-lib';
 import { queryMain } from './ctl-query';
 import { alertsMain } from './ctl-alerts';
+import { rulesMain } from './ctl-rules';
 import { drainCollector, printCollectors } from './ctl-collectors';
 
 /** Exit codes. */
@@ -53,6 +54,8 @@ Commands
   query <path> [options]    a fleet query: sum/avg/min/max/count/last by site, device, key…, top N (ctl query --help)
   collectors                collectors with their sessions, load, version and lease age
   alerts [list|silence|ack] alerts firing, pending, silenced; silence by labels, acknowledge (ctl alerts --help)
+  rules [list|show|create|edit|delete|preview]
+                            alert rules as JSON, as the web's rule editor makes them (ctl rules --help)
   drain <collector>         move every session off a collector (--wait: until it is empty)
   undrain <collector>       let a drained collector take sessions again
 
@@ -276,6 +279,8 @@ async function main(): Promise<number> {
   if (process.argv[2] === 'query') return queryMain(process.argv.slice(3));
   // `alerts` has options of its own (scripts/ctl-alerts.ts).
   if (process.argv[2] === 'alerts') return alertsMain(process.argv.slice(3));
+  // `rules` too (scripts/ctl-rules.ts).
+  if (process.argv[2] === 'rules') return rulesMain(process.argv.slice(3));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(process.argv.slice(2));

@@ -1,7 +1,8 @@
 /**
  * New and edit alert rule (issue 18), one module for /alerts/rules/new and
  * /alerts/rules/:ruleId/edit (admins). Save stores the rule, records who changed it
- * (alert_rule_events) and hands it to its workflow at once — started when new, the
+ * (alert_rule_events) and hands it to its workflow at once (fleet/alert-rule-changes.ts,
+ * shared with `ctl rules`) — started when new, the
  * `editRule` update when edited, which keeps every instance's state (the alert
  * reconcile would within a minute). Preview replays the form's rule over the last 24 h
  * without saving. Delete asks first (a confirmation step, with or without JavaScript),
@@ -22,18 +23,9 @@ import { AlertRulePreview } from '../components/AlertRulePreview';
 import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 import type { AlertRuleDefinition } from '../../../core/alert-rules';
 import { loadConfig } from '../../../core/config';
-import {
-  alertRuleEvents,
-  alertRuleNameTaken,
-  createAlertRule,
-  deleteAlertRule,
-  getAlertRule,
-  listContactPoints,
-  recordAlertRuleEvent,
-  updateAlertRule,
-} from '../../../storage/alerts';
-import { alertRuleOptionsFromConfig, editAlertRule, startAlertRule, stopAlertRule } from '../../../temporal/alert-client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { alertRuleEvents, getAlertRule, listContactPoints } from '../../../storage/alerts';
+import { alertRuleOptionsFromConfig } from '../../../temporal/alert-client';
+import { RuleNameTakenError, deleteAlertRuleChange, saveAlertRuleChange } from '../../../fleet/alert-rule-changes';
 
 export function meta({ data: d }: Route.MetaArgs) {
   return [{ title: `${d?.rule ? `Edit ${d.rule.name}` : 'New alert rule'} · switch-telemetry` }];
@@ -61,19 +53,6 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   };
 }
 
-/** Hand a saved rule to its workflow: started when missing (enabled rules), then the edit update, which keeps its instances. */
-async function applyToWorkflow(rule: AlertRuleDefinition, isNew: boolean): Promise<void> {
-  const client = await temporalClient();
-  if (rule.enabled) await startAlertRule(client, rule, alertRuleOptionsFromConfig(loadConfig()));
-  if (isNew) return;
-  try {
-    await editAlertRule(client, rule);
-  } catch (err) {
-    // A disabled rule whose workflow never ran: nothing to tell.
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-}
-
 export async function action({ request, params }: Route.ActionArgs) {
   const user = await requireAdminAction(request);
   const existing = await ruleOf(params);
@@ -83,14 +62,10 @@ export async function action({ request, params }: Route.ActionArgs) {
 
   if (intent === 'delete' && existing) {
     if (!isConfirmed(body)) return redirect(`/alerts/rules/${existing.id}/edit?confirm=delete`);
-    await db.transaction(async (trx) => {
-      await recordAlertRuleEvent(trx, { ruleId: existing.id, ruleName: existing.name, actor: user.email, kind: 'deleted', detail: { version: existing.version, rule: existing } });
-      await deleteAlertRule(trx, existing.id);
-    });
-    let message = `Rule ${existing.name} deleted; its workflow resolves what fires and ends.`;
-    await stopAlertRule(await temporalClient(), existing.id, `rule deleted by ${user.email}`).catch((err: Error) => {
-      message = `Rule ${existing.name} deleted, but its workflow was not told (${err.message}); the alert reconcile stops it within a minute.`;
-    });
+    const { workflowError } = await deleteAlertRuleChange(db, temporalClient, existing, user.email);
+    const message = workflowError
+      ? `Rule ${existing.name} deleted, but its workflow was not told (${workflowError}); the alert reconcile stops it within a minute.`
+      : `Rule ${existing.name} deleted; its workflow resolves what fires and ends.`;
     return redirect('/alerts', { headers: { 'Set-Cookie': await setFlash({ kind: 'info', message }) } });
   }
 
@@ -103,21 +78,21 @@ export async function action({ request, params }: Route.ActionArgs) {
     return outcome.ok ? { errors: null, values, preview: outcome.preview } : { errors: [outcome.error], values, preview: null };
   }
 
-  if (await alertRuleNameTaken(db, parsed.input.name, existing?.id)) {
-    return data({ errors: ['name: a rule with this name exists'], values, preview: null }, { status: 400 });
+  let change;
+  try {
+    change = await saveAlertRuleChange(db, temporalClient, { id: existing?.id, input: parsed.input, actor: user.email, options: alertRuleOptionsFromConfig(loadConfig()) });
+  } catch (err) {
+    if (err instanceof RuleNameTakenError) return data({ errors: ['name: a rule with this name exists'], values, preview: null }, { status: 400 });
+    throw err;
   }
-  const rule = await db.transaction(async (trx) => {
-    const saved = existing ? await updateAlertRule(trx, existing.id, parsed.input) : await createAlertRule(trx, parsed.input);
-    if (!saved) throw data('No such alert rule', { status: 404 });
-    await recordAlertRuleEvent(trx, { ruleId: saved.id, ruleName: saved.name, actor: user.email, kind: existing ? 'edited' : 'created', detail: { version: saved.version } });
-    return saved;
-  });
-  let flash = existing ? `Rule ${rule.name} saved (version ${rule.version}); its workflow evaluates with it from now.` : `Rule ${rule.name} created.`;
-  let kind: 'info' | 'warning' = 'info';
-  await applyToWorkflow(rule, !existing).catch((err: Error) => {
-    flash = `Rule ${rule.name} saved, but its workflow was not told (${err.message}); the alert reconcile applies it within a minute.`;
-    kind = 'warning';
-  });
+  if (!change) throw data('No such alert rule', { status: 404 });
+  const { rule, workflowError } = change;
+  const flash = workflowError
+    ? `Rule ${rule.name} saved, but its workflow was not told (${workflowError}); the alert reconcile applies it within a minute.`
+    : existing
+      ? `Rule ${rule.name} saved (version ${rule.version}); its workflow evaluates with it from now.`
+      : `Rule ${rule.name} created.`;
+  const kind: 'info' | 'warning' = workflowError ? 'warning' : 'info';
   return redirect('/alerts', { headers: { 'Set-Cookie': await setFlash({ kind, message: flash }) } });
 }
 
