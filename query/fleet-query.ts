@@ -30,6 +30,7 @@ import { parsePath } from '../core/path';
 import { QueryRefusedError, resolveFleetSeriesSet, type FleetSeries, type FleetSeriesSet } from './fleet-series';
 import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
 import { rankCandidateSeries, rankCandidates, summaryResolution } from './fleet-rank';
+import { fleetRateRows } from './fleet-rates-cache';
 import { COUNTER_INCREASE_SQL, FLEET_RATE_GAP_MS, SERIES_SHAPE_SQL } from '../storage/storage-mode';
 
 export { QueryRefusedError, resolveFleetSeries, type FleetSeries } from './fleet-series';
@@ -46,6 +47,8 @@ export const MAX_FLEET_GROUPS = 200;
 const MIN_STEP_MS = 1000;
 /** Most empty steps one series' value may stand for (maxGapMs / step). */
 const MAX_FILL_STEPS = 100;
+/** From this many series on, the newest rollup bucket near the end is found by reading the last minutes by time, not per series. */
+const BY_TIME_SERIES = 1000;
 /** Default silence a series' value may stand for (at least two steps). */
 const DEFAULT_MAX_GAP_MS = 30_000;
 
@@ -160,7 +163,11 @@ const STEP_OF = (col: string) => `date_bin(${MS(5)}, ${col}, TIMESTAMPTZ 'epoch'
 /**
  * Per series and step: avg, min, max, last and the time of the last — from raw samples, or a
  * rollup completed from raw. When the step is the rollup's own unit its rows are used as
- * they are (no regrouping); the raw part past the rollup's newest bucket is grouped.
+ * they are (no regrouping); the raw part past the rollup's newest bucket is grouped. That
+ * boundary is $9 (ms) when the caller has read it already (the fleet rates' plan): the
+ * rollup's rows before it, raw samples from it — one snapshot of the boundary, so a bucket
+ * rolled up meanwhile is not read twice, and no second probe of the newest bucket per series
+ * (ADR 210). NULL: the statement looks it up itself. Either form folds at planning (custom plans).
  */
 function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
   const last = (col: string, order: string) => `(array_agg(${col} ORDER BY ${order} DESC))[1]`;
@@ -172,12 +179,13 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
   }
   const { table, unit } = ROLLUPS[resolution];
   const rolled = `SELECT series_id, bucket AS time, min, max, avg, last, count
-                    FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}`;
+                    FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}
+                     AND ($9::float8 IS NULL OR bucket < ${TS(9)})`;
   // A sample past the rollup's newest bucket counts at its rollup bucket's start, like a rolled-up one.
   const tail = `SELECT series_id, time, value AS min, value AS max, value AS avg, value AS last, 1 AS count
                   FROM samples
                  WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
-                   AND time >= greatest(${TS(3)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)}))`;
+                   AND time >= greatest(${TS(3)}, coalesce(${TS(9)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)})))`;
   const grouped = (rows: string) => `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
                  ${last('last', 'time')} AS last, max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch')) AS lt
             FROM (${rows}) r GROUP BY 1, 2`;
@@ -187,7 +195,8 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
 
 /**
  * The statement: $1 series ids, $2 their group numbers, $3 read-from (ms), $4 to, $5 step,
- * $6 max gap, $7 first step, $8 N groups kept (top/bottom; NULL: all). `fillSteps` (the most
+ * $6 max gap, $7 first step, $8 N groups kept (top/bottom; NULL: all), $9 where raw samples
+ * take over from the rollup (ms; NULL: past its newest bucket of these series, looked up). `fillSteps` (the most
  * empty steps one value may stand for) is a whole number computed here, written as a literal.
  */
 function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
@@ -217,17 +226,6 @@ function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number
 }
 
 /**
- * The pre-aggregated fleet rates (ADR 145, storage/storage-mode.ts): per device, series shape
- * and minute, the sum of the series' rates and how many had one. $1 devices, $2 shapes,
- * $3 their group numbers, $4 first step (ms), $5 first step not read from them.
- */
-const FLEET_RATES_SQL = `WITH k AS (SELECT * FROM unnest($1::int[], $2::text[], $3::int[]) AS k(d, sh, g))
-  SELECT k.g, round(date_part('epoch', f.bucket) * 1000)::float8 AS t, sum(f.rate_sum) AS v, sum(f.series)::float8 AS n
-    FROM fleet_rates_1m f JOIN k ON k.d = f.device_id AND k.sh = f.shape
-   WHERE f.bucket >= ${TS(4)} AND f.bucket < ${TS(5)}
-   GROUP BY 1, 2`;
-
-/**
  * Whether fleet_rates_1m answers this query's steps before some time exactly, and with what:
  * a per-second rate summed, averaged or counted across series (1-minute steps, the default
  * maxGapMs: checked by the caller), grouped by a property of the device, where the matched
@@ -244,7 +242,7 @@ async function fleetRatesPlan(
   ids: number[],
   groups: number[],
   from: number,
-): Promise<{ until: number; devices: number[]; shapes: string[]; groups: number[] } | undefined> {
+): Promise<{ until: number; /** Where the rollup's rows end and raw samples take over (its newest bucket of these series + 1 minute). */ tailFrom: number; devices: number[]; shapes: string[]; groups: number[] } | undefined> {
   if (!q.rate || !['sum', 'avg', 'count'].includes(q.agg)) return undefined;
   if (q.groupBy !== undefined && !['device', 'site', 'protocol'].includes(q.groupBy)) return undefined;
   if (ids.length !== matched.series.length) return undefined;
@@ -268,10 +266,12 @@ async function fleetRatesPlan(
   );
   if (shapes.rows.some((r) => r.total !== r.matched)) return undefined;
   // The rollup's newest bucket of these series, looked for near the end of the fast part first (rows past it are raw samples to the statement).
+  // Near the end, many series are read by time (the bucket index: a few minutes of the rollup) rather than probed one by one on
+  // (series_id, bucket): `series_id + 0` keeps the planner off the latter (10,000 probes were 75-200 ms, ADR 210).
   let newest: number | null = null;
-  for (const since of [until - FLEET_RATE_GAP_MS - MINUTE_MS, from - FLEET_RATE_GAP_MS]) {
+  for (const [since, byTime] of [[until - FLEET_RATE_GAP_MS - MINUTE_MS, ids.length >= BY_TIME_SERIES], [from - FLEET_RATE_GAP_MS, false]] as const) {
     const res = await db.query<{ ms: number | null }>(
-      `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
+      `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id${byTime ? ' + 0' : ''} = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
       [ids, since],
     );
     newest = res.rows[0]?.ms ?? null;
@@ -282,6 +282,7 @@ async function fleetRatesPlan(
   if (!(until > from)) return undefined;
   return {
     until,
+    tailFrom,
     devices: shapes.rows.map((r) => Number(r.device_id)),
     shapes: shapes.rows.map((r) => r.shape),
     groups: shapes.rows.map((r) => groupOfDevice.get(Number(r.device_id))!),
@@ -401,19 +402,17 @@ export async function queryFleet(
     entry.values.set(t, v);
   };
   if (fast) {
-    const rows = await db.query<{ g: number; t: number; v: number; n: number }>(FLEET_RATES_SQL, [fast.devices, fast.shapes, fast.groups, from, fastUntil]);
-    for (const r of rows.rows) {
-      const sum = Number(r.v);
-      const n = Number(r.n);
-      put(Number(r.g), Number(r.t), q.agg === 'count' ? n : q.agg === 'avg' ? sum / n : sum, null);
-    }
+    // The pre-aggregated fleet rates (ADR 145), the minutes read by earlier queries kept while unchanged (ADR 210).
+    for (const r of await fleetRateRows(db, fast, from, fastUntil)) put(r.g, r.t, q.agg === 'count' ? r.n : q.agg === 'avg' ? r.v / r.n : r.v, null);
   }
   if (fastUntil <= q.to) {
     // A rate needs the value before the first step (readFrom); a value standing for earlier steps needs its point up to maxGapMs later.
+    // With a fast part the ranking needs every group's tail: it is ranked below, over both parts.
+    const params: unknown[] = [ids, groups, readFrom, q.to, bucketMs, maxGapMs, fastUntil, fast ? null : (q.top ?? q.bottom ?? null)];
+    if (chosen.resolution !== 'raw') params.push(fast?.tailFrom ?? null);
     const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(
       fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order),
-      // With a fast part the ranking needs every group's tail: it is ranked below, over both parts.
-      [ids, groups, readFrom, q.to, bucketMs, maxGapMs, fastUntil, fast ? null : (q.top ?? q.bottom ?? null)],
+      params,
     );
     for (const r of res.rows) put(Number(r.g), Number(r.t), r.v === null ? null : Number(r.v), r.mean === null ? null : Number(r.mean));
   }

@@ -413,6 +413,42 @@ for (const mode of storageModesUnderTest()) {
       }
     });
 
+    it('fleet rates read once are kept until a change touches their minutes: then those minutes are read again (ADR 210)', async () => {
+      const texts: string[] = [];
+      // One pool object for every call: the kept rows are per pool.
+      const pool = { query: (text: string, values?: unknown[]) => (texts.push(text), f.tdb.pool.query(text, values)) } as typeof f.tdb.pool;
+      const q = { path: IN('*'), from: T0, to: END, widthPx: 360, rate: true, agg: 'sum', deviceIds: f.deviceIds } as const;
+      const readsOf = () => texts.splice(0).filter((t) => t.includes('FROM fleet_rates_1m')).length;
+      const first = await queryFleet(pool, q);
+      assert.equal(readsOf(), 1, 'the first query reads the fleet rates');
+      assertSame(first, reference(f, { ...q, groupOfSeries: (k) => (isIn(k) ? 'sum' : undefined) }), 'first answer');
+      const again = await queryFleet(pool, q);
+      assert.equal(readsOf(), 0, 'nothing changed: the kept minutes answer');
+      assertSame(again, first, 'kept answer');
+      // A change in the middle (as maintenance's recompute of late points makes): that minute and the later ones are read again.
+      const minute = T0 + 3 * HOUR_MS;
+      const at = new Date(minute).toISOString();
+      const inOctets = `bucket = ? AND shape LIKE '%/in-octets' AND device_id = ANY(?::int[])`;
+      const updated = (await f.tdb.db.raw(`UPDATE fleet_rates_1m SET rate_sum = rate_sum + 1000 WHERE ${inOctets}`, [at, f.deviceIds])).rowCount as number;
+      assert.ok(updated > 0, 'the minute has fleet rates to change');
+      try {
+        const changed = await queryFleet(pool, q);
+        assert.equal(readsOf(), 1, 'the changed minutes are read again');
+        const before = first.groups[0].points.find((p) => p.t === minute)!.v!;
+        const after = changed.groups[0].points.find((p) => p.t === minute)!.v!;
+        assert.ok(Math.abs(after - before - 1000 * updated) < 1e-6, `the changed minute: ${before} -> ${after}`);
+        assert.deepEqual(
+          changed.groups[0].points.filter((p) => p.t !== minute),
+          first.groups[0].points.filter((p) => p.t !== minute),
+          'every other minute as before',
+        );
+      } finally {
+        await f.tdb.db.raw(`UPDATE fleet_rates_1m SET rate_sum = rate_sum - 1000 WHERE ${inOctets}`, [at, f.deviceIds]);
+      }
+      assertSame(await queryFleet(pool, q), first, 'the change undone is seen too');
+      assert.equal(readsOf(), 1);
+    });
+
     it('rollups completed from raw samples past their newest bucket (points not rolled up yet)', async () => {
       // sw1 Ethernet2 goes on for 20 minutes after END; no maintenance run brings it into the rollups.
       const k = 1;
