@@ -14,7 +14,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { BulkAction } from '../core/device-filter';
-import { bulkActionWorkflowId, type BulkActionSummary, type DeviceSessionOptions, type DeviceSessionStatus } from '../core/names';
+import { bulkActionWorkflowId, deviceSessionWorkflowId, type BulkActionSummary, type DeviceSessionOptions, type DeviceSessionStatus } from '../core/names';
 import { databaseNow, recordSessionStates, replaceSessionStates } from '../storage/device-list';
 import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
 import {
@@ -139,10 +139,18 @@ export const BULK_ACK_TIMEOUT_MS = 120_000;
 export const BULK_CHUNK = 500;
 
 /**
- * Read visibility — one listing of the workflows matching `acknowledgedWhere`, every
- * second — until each of `ids` (signalled) appears in it (acknowledged with its state), or
- * `timeoutMs` passes without one more acknowledgement (those left fail). Reports each result
- * as it happens; `onRead` after every listing.
+ * Devices asked about per visibility listing while acknowledgements are awaited: their workflow
+ * ids are in the query, so a listing returns only devices still waiting that now match, never
+ * the ones acknowledged before (listing those every second grew with the fleet: 5,000 rows a
+ * second at the end of a 5,000-device pause).
+ */
+export const BULK_ACK_LIST_CHUNK = 200;
+
+/**
+ * Read visibility every second — listings of the devices still waiting whose workflows match
+ * `acknowledgedWhere`, BULK_ACK_LIST_CHUNK devices a listing — until each of `ids` (signalled)
+ * appears (acknowledged with its state), or `timeoutMs` passes without one more
+ * acknowledgement (those left fail). Reports each result as it happens; `onRead` after every round.
  */
 export async function awaitAcknowledged(
   client: Client,
@@ -162,14 +170,18 @@ export async function awaitAcknowledged(
   const timeoutMs = opts.timeoutMs ?? BULK_ACK_TIMEOUT_MS;
   let deadline = Date.now() + timeoutMs;
   while (pending.size > 0) {
-    const listed = await listSessions(client, opts.acknowledgedWhere).catch(() => []);
-    opts.onCall?.();
-    for (const s of listed) {
-      if (!pending.delete(s.deviceId)) continue;
-      deadline = Date.now() + timeoutMs;
-      const r: DeviceResult = { deviceId: s.deviceId, ok: true, state: s.state };
-      byId.set(s.deviceId, r);
-      opts.onResult?.(r);
+    const waiting = [...pending];
+    for (let i = 0; i < waiting.length; i += BULK_ACK_LIST_CHUNK) {
+      const workflowIds = waiting.slice(i, i + BULK_ACK_LIST_CHUNK).map((id) => `'${deviceSessionWorkflowId(id)}'`);
+      const listed = await listSessions(client, `(${opts.acknowledgedWhere}) AND WorkflowId IN (${workflowIds.join(', ')})`).catch(() => []);
+      opts.onCall?.();
+      for (const s of listed) {
+        if (!pending.delete(s.deviceId)) continue;
+        deadline = Date.now() + timeoutMs;
+        const r: DeviceResult = { deviceId: s.deviceId, ok: true, state: s.state };
+        byId.set(s.deviceId, r);
+        opts.onResult?.(r);
+      }
     }
     opts.onRead?.(pending.size);
     if (opts.abort?.aborted) return ids.map((id) => byId.get(id)).filter((r): r is DeviceResult => r !== undefined);

@@ -5,8 +5,8 @@
  *
  * `live` devices stream from the simulator through one collector (their pause ends a real
  * stream: cancellation plus the direct stop, ADR 160); the other session workflows point at a
- * closed loopback port and wait in the queue or back off (the collector takes `live` sessions
- * on its own queue, and as many on the shared one, which fail to connect). Reported: seconds from
+ * loopback listener that never answers and wait in the queue or stay connecting (the collector
+ * takes `live` sessions on its own queue, and as many on the shared one). Reported: seconds from
  * the action's start until every device was acknowledged, per device the time from the bulk
  * action's start and from its pause signal to the workflow showing `paused` (read from each
  * workflow's history: the signal's event and the search-attribute change to paused), workflow
@@ -33,13 +33,25 @@ export interface BulkPauseOptions {
   maxSeconds: number;
 }
 
-/** A loopback port with nothing listening (sessions pointed there fail to connect). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
+/**
+ * A loopback listener that accepts connections and never answers: sessions pointed there stay
+ * connecting (a refused connection would back off and retry, round after round, and that churn of
+ * workflow tasks would be measured with the pause).
+ */
+async function silentListener(): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }
 
 /** When the workflow's history shows the pause signal and, after it, SessionState paused (ms since epoch), if it does. */
@@ -76,7 +88,8 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
       2000,
     );
   }
-  const port = await closedPort();
+  const silent = await silentListener();
+  const port = silent.port;
   const rows = (await sys.db.raw(
     `INSERT INTO devices (name, protocol, host, port, site, enabled)
      SELECT 'waiting-' || i, 'gnmi', '127.0.0.1', ?, 'site-' || (i % 40 + 1), true FROM generate_series(1, ?) AS i RETURNING id, name`,
@@ -162,6 +175,7 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
     },
   };
   process.stderr.write(`  ${JSON.stringify(r)}\n`);
+  silent.close();
   return r;
 }
 

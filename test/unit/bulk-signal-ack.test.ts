@@ -63,6 +63,9 @@ describe('bulk actions: signals acknowledged through visibility', () => {
       [4, 1, 2, 3],
     );
     assert.ok(queries.every((q) => q.includes(`(SessionState = 'paused')`) && q.includes(`ExecutionStatus = 'Running'`)));
+    // Each listing asks only about the devices still waiting (by workflow id): device 1, acknowledged on the first read, is not asked about again.
+    assert.ok(queries[0].includes(`WorkflowId IN ('${deviceSessionWorkflowId(1)}', '${deviceSessionWorkflowId(2)}', '${deviceSessionWorkflowId(3)}')`), queries[0]);
+    assert.ok(queries.slice(1).every((q) => !q.includes(`'${deviceSessionWorkflowId(1)}'`) && q.includes(`'${deviceSessionWorkflowId(3)}'`)), queries[1]);
     // Device 2's acknowledgement on the second read restarted the 1.5 s bound: more reads followed it.
     assert.ok(reads() >= 3, `${reads()} reads`);
   });
