@@ -1,24 +1,36 @@
 /**
- * Memory per idle streaming gNMI session, protocol layer only: a simulator process with
- * BENCH_SESSIONS targets (1 interface each), and in this process that many
- * gnmiProtocol.run sessions subscribed to the counters every BENCH_SCALE_INTERVAL_MS
- * (10 s). Once every session has delivered its first points, RSS, heap, external and
- * ArrayBuffer memory (after GC) are compared with the figures before the sessions began:
- * delta / sessions. No Temporal activity or heartbeat (bench/scenarios/scale.ts measures
- * the whole collector).
+ * Memory per idle streaming session, one layer at a time (issue 16). After one session (module
+ * loading and one-time costs in the baseline), BENCH_SESSIONS − 1 more are started; once every
+ * one is running, RSS, V8 heap (used and total), external and ArrayBuffer memory (after GC) are
+ * compared with the baseline: delta / sessions. "native" is RSS growth less V8 heap-total
+ * growth (malloc'd memory: nghttp2, sockets, the Temporal core, allocator slack).
+ *
+ *   BENCH_LAYER=gnmi (default)  the protocol layer alone: a simulator with BENCH_SESSIONS targets
+ *                               (1 interface each) and that many gnmiProtocol.run sessions
+ *                               subscribed to the counters every BENCH_SCALE_INTERVAL_MS (10 s)
+ *   BENCH_LAYER=temporal        the Temporal side alone: an in-memory dev server, a workflow worker
+ *                               in a child process, and in this process an activity worker like the
+ *                               collector's (30 s heartbeat throttle) holding BENCH_SESSIONS
+ *                               activities that heartbeat every second until cancelled — no protocol
  *
  *   node --expose-gc --import tsx bench/session-memory.ts
  *   BENCH_HEAP_SITES=15 …   also prints the allocation sites holding most of the sessions' heap
  *                           (V8 sampling heap profiler, live objects after GC)
+ * (bench/scenarios/scale.ts measures the whole collector.)
  */
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { gnmiProtocol } from '../protocols/gnmi/index';
 import { countersProfile } from './lib/system';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../simulator/gnmi/harness';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import { freePort, isPortOpen, startChild, waitFor } from '../scripts/infra/proc';
 import { entryArgs } from '../scripts/infra/entry';
+import { startDevServer } from '../scripts/infra/temporal-dev-server';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
@@ -58,7 +70,43 @@ async function printHeapSites(inspector: Session, top: number, sessions: number)
   for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${(bytes / sessions / 1024).toFixed(2).padStart(7)}  ${site}`);
 }
 
-async function main() {
+/** One layer under measurement: start session i (0-based), and how many have started fully. */
+interface Layer {
+  name: string;
+  sessions: number;
+  start(i: number): void;
+  ready(): number;
+}
+
+/** Baseline after the first session, then all the others; prints per-session growth. */
+async function measure(layer: Layer): Promise<void> {
+  // One session first, so module loading and the first one's one-time costs are in the baseline.
+  layer.start(0);
+  await waitFor('the first session', async () => layer.ready() === 1, 60_000, 50);
+  const heapSites = Number(process.env.BENCH_HEAP_SITES ?? 0);
+  const inspector = heapSites > 0 ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('HeapProfiler.startSampling', { samplingInterval: 1024 });
+  }
+  const before = await settledMemory();
+  for (let i = 1; i < layer.sessions; i++) layer.start(i);
+  await waitFor(`${layer.sessions} sessions running`, async () => layer.ready() === layer.sessions, 300_000, 100);
+  // Every session has run a while (a heartbeat throttle period, a few samples) before it is weighed.
+  const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 35_000);
+  await new Promise((r) => setTimeout(r, settleMs));
+  const after = await settledMemory();
+  const n = layer.sessions - 1;
+  const kib = (bytes: number) => (bytes / n / 1024).toFixed(1).padStart(7);
+  const per = (k: keyof NodeJS.MemoryUsage) => kib(after[k] - before[k]);
+  console.log(`${n} sessions, ${layer.name}, ${settleMs / 1000} s after the last started, after GC, KiB per session:`);
+  console.log(`  rss ${per('rss')}   heapUsed ${per('heapUsed')}   heapTotal ${per('heapTotal')}   native (rss - heapTotal) ${kib(after.rss - after.heapTotal - (before.rss - before.heapTotal))}   external ${per('external')}   arrayBuffers ${per('arrayBuffers')}`);
+  if (inspector) await printHeapSites(inspector, heapSites, n);
+  console.log(`  (process rss ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${layer.sessions} sessions, ${(before.rss / 2 ** 20).toFixed(1)} MiB with one)`);
+}
+
+/** The gNMI protocol layer: simulator targets and gnmiProtocol.run sessions, no Temporal. */
+async function gnmiLayer(): Promise<void> {
   const controlPort = await freePort();
   const base = 20000 + Math.floor(Math.random() * 20000);
   const sim = startChild('simulator', process.execPath, entryArgs(ROOT, 'simulator/main.ts'), {
@@ -72,41 +120,114 @@ async function main() {
     const ports = ((await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>).map((m) => m.port);
     const profiles = [gnmiProfile(countersProfile(INTERVAL_MS))];
     let delivered = 0;
-    const start = (i: number) => {
-      const device = localGnmiDevice(ports[i], { allowPlaintextCredentials: true }, { id: i + 1, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } });
-      const ctx = recordingContext(device, profiles);
-      let first = true;
-      // Count only: an idle session must not grow a recording of its points.
-      ctx.sink.push = () => {
-        if (first) delivered++;
-        first = false;
-      };
-      running.push({ ctx, done: gnmiProtocol.run(ctx).catch((err) => console.error(`session ${i + 1}: ${(err as Error).message}`)) });
-    };
-    // One session first, so module loading and the first channel's one-time costs are in the baseline.
-    start(0);
-    await waitFor('the first session', async () => delivered === 1, 60_000, 50);
-    const heapSites = Number(process.env.BENCH_HEAP_SITES ?? 0);
-    const inspector = heapSites > 0 ? new Session() : undefined;
-    if (inspector) {
-      inspector.connect();
-      await inspector.post('HeapProfiler.startSampling', { samplingInterval: 1024 });
-    }
-    const before = await settledMemory();
-    for (let i = 1; i < ports.length; i++) start(i);
-    await waitFor(`${ports.length} sessions delivering`, async () => delivered === ports.length, 180_000, 100);
-    const after = await settledMemory();
-    const n = ports.length - 1;
-    const per = (k: keyof NodeJS.MemoryUsage) => ((after[k] - before[k]) / n / 1024).toFixed(1).padStart(7);
-    console.log(`${n} idle streaming gNMI sessions (${INTERVAL_MS} ms SAMPLE of 1 interface's counters), after GC, KiB per session:`);
-    console.log(`  rss ${per('rss')}   heapUsed ${per('heapUsed')}   external ${per('external')}   arrayBuffers ${per('arrayBuffers')}`);
-    if (inspector) await printHeapSites(inspector, heapSites, n);
-    console.log(`  (process rss ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${ports.length} sessions, ${(before.rss / 2 ** 20).toFixed(1)} MiB with one)`);
+    await measure({
+      name: `idle streaming gNMI sessions (${INTERVAL_MS} ms SAMPLE of 1 interface's counters)`,
+      sessions: ports.length,
+      ready: () => delivered,
+      start(i) {
+        const device = localGnmiDevice(ports[i], { allowPlaintextCredentials: true }, { id: i + 1, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } });
+        const ctx = recordingContext(device, profiles);
+        let first = true;
+        // Count only: an idle session must not grow a recording of its points.
+        ctx.sink.push = () => {
+          if (first) delivered++;
+          first = false;
+        };
+        running.push({ ctx, done: gnmiProtocol.run(ctx).catch((err) => console.error(`session ${i + 1}: ${(err as Error).message}`)) });
+      },
+    });
   } finally {
     for (const r of running) r.ctx.controller.abort();
     await Promise.all(running.map((r) => r.done));
     await sim.stop();
   }
+}
+
+const WORKFLOW_QUEUE = 'session-memory-workflows';
+const HOLD_ACTIVITY_QUEUE = 'session-memory-activities';
+
+/** The Temporal side: activities held by an activity worker like the collector's, no protocol. */
+async function temporalLayer(): Promise<void> {
+  const port = await freePort();
+  const server = await startDevServer({ port, uiPort: 0, headless: true, quiet: true });
+  const workflows = startChild('workflow worker', process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    cwd: ROOT,
+    quietOnStop: true,
+    env: { ...process.env, BENCH_ROLE: 'workflows', BENCH_TEMPORAL_ADDRESS: server.address },
+  });
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  let started = 0;
+  const worker = await Worker.create({
+    connection,
+    taskQueue: HOLD_ACTIVITY_QUEUE,
+    maxConcurrentActivityTaskExecutions: SESSIONS + 10,
+    // As the collector's placed sessions (ADR 160): a heartbeat every second, sent at most every 30 s.
+    maxHeartbeatThrottleInterval: 30_000,
+    defaultHeartbeatThrottleInterval: 30_000,
+    activities: {
+      async holdSession(): Promise<void> {
+        const ctx = Context.current();
+        const hb = { attempt: 1, points: 0, lastPoint: '' };
+        const beat = setInterval(() => {
+          hb.points += 7;
+          hb.lastPoint = new Date().toISOString();
+          ctx.heartbeat(hb);
+        }, 1000);
+        ctx.heartbeat(hb);
+        started++;
+        try {
+          await ctx.cancelled;
+        } catch {
+          // cancelled: the bench is over
+        } finally {
+          clearInterval(beat);
+        }
+      },
+    },
+  });
+  const running = worker.run();
+  try {
+    const starts: Promise<unknown>[] = [];
+    await measure({
+      name: 'held Temporal activities (heartbeat every 1 s, throttled to 30 s)',
+      sessions: SESSIONS,
+      ready: () => started,
+      start(i) {
+        starts.push(client.workflow.start('holdWorkflow', { taskQueue: WORKFLOW_QUEUE, workflowId: `session-memory-${i}`, args: [HOLD_ACTIVITY_QUEUE] }));
+      },
+    });
+    await Promise.all(starts);
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await client.connection.close();
+    await workflows.stop();
+    await server.stop();
+  }
+}
+
+/** The workflow worker of the Temporal layer (a child process: its memory is not measured). */
+async function workflowWorker(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address: process.env.BENCH_TEMPORAL_ADDRESS! });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: WORKFLOW_QUEUE,
+    workflowsPath: fileURLToPath(new URL('./support/hold-workflow.ts', import.meta.url)),
+    maxCachedWorkflows: 0,
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  await worker.run();
+}
+
+async function main() {
+  if (process.env.BENCH_ROLE === 'workflows') return workflowWorker();
+  const layer = process.env.BENCH_LAYER ?? 'gnmi';
+  if (layer === 'gnmi') return gnmiLayer();
+  if (layer === 'temporal') return temporalLayer();
+  throw new Error(`BENCH_LAYER must be gnmi or temporal, not ${layer}`);
 }
 
 main().catch((err) => {

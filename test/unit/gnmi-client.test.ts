@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { chooseEncoding, encodingCandidates, type CapabilitiesOutcome } from '../../protocols/gnmi/client';
+import { chooseEncoding, encodingCandidates, gnmiChannelOptions, probeCapabilities, type CapabilitiesOutcome, type GnmiClient } from '../../protocols/gnmi/client';
 import { toGnmiSessionError, counterFor } from '../../protocols/gnmi/errors';
 import { buildSubscriptionList, isEncodingRejection } from '../../protocols/gnmi/subscribe';
 import { credentialsMetadata, transportSecurity } from '../../protocols/gnmi/tls';
@@ -160,6 +160,34 @@ describe('gNMI transport security settings', () => {
     assert.throws(() => credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify', allowPlaintextCredentials: true }, creds)), SessionError);
     assert.equal(credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify', allowUnverifiedCredentials: true }, creds)).get('password')[0], 'pw');
     assert.deepEqual(credentialsMetadata(localGnmiDevice(1, { tls: 'skip-verify' })).getMap(), {}, 'no username: nothing to protect');
+  });
+});
+
+describe('gNMI per-session memory (issue 16)', () => {
+  it('the channel keeps the device message limit and security options, with channelz off', () => {
+    const device = localGnmiDevice(57400, { maxMessageBytes: 1 << 20 });
+    const options = gnmiChannelOptions(device, { 'grpc.ssl_target_name_override': 'switch-1' });
+    assert.equal(options['grpc.max_receive_message_length'], 1 << 20);
+    assert.equal(options['grpc.ssl_target_name_override'], 'switch-1');
+    assert.equal(options['grpc.enable_channelz'], 0);
+    assert.equal(options['grpc.keepalive_time_ms'], 30_000);
+  });
+
+  it('an answered Capabilities keeps the encodings and version, not the model list', async () => {
+    const models = Array.from({ length: 300 }, (_, i) => ({ name: `openconfig-model-${i}`, organization: 'OpenConfig working group', version: '1.0.0' }));
+    const client = {
+      raw: {
+        Capabilities: (_req: unknown, _md: unknown, _opts: unknown, cb: (err: null, res: unknown) => void) => {
+          setImmediate(() => cb(null, { supported_models: models, supported_encodings: ['JSON', 'PROTO'], gNMI_version: '0.10.0' }));
+          return { cancel: () => undefined };
+        },
+      },
+      metadata: {},
+    } as unknown as GnmiClient;
+    const outcome = await probeCapabilities(client, 1000, new AbortController().signal);
+    assert.ok(outcome.answered);
+    assert.deepEqual(outcome.response, { supported_encodings: ['JSON', 'PROTO'], gNMI_version: '0.10.0' });
+    assert.deepEqual(encodingCandidates(outcome, undefined).candidates, ['PROTO', 'JSON']);
   });
 });
 
