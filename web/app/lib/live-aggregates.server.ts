@@ -80,7 +80,9 @@ export async function subscribeAggregate(
           if (r === undefined) continue;
           v = r;
         }
-        bySeries.set(p.s, [...(bySeries.get(p.s) ?? []), { t: p.t, v }]);
+        const list = bySeries.get(p.s);
+        if (list) list.push({ t: p.t, v });
+        else bySeries.set(p.s, [{ t: p.t, v }]);
       }
       const changes = rows.addBatch(bySeries);
       rows.prune(Date.now() - 10 * 60_000 - 100 * stepMs);

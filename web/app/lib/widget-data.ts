@@ -177,6 +177,8 @@ interface SeriesTrack {
   broken: boolean;
   /** Its most recent intervals between points (ms), for its own silence threshold. */
   intervals: number[];
+  /** Its silence threshold from those intervals (worked out when they change, not on every read: ADR 210). */
+  silenceMs: number;
 }
 
 /** A group's buckets: per bucket start, each series' sum and count of values. */
@@ -235,17 +237,31 @@ export class WidgetRows {
   }
 
   /** How long a series may be silent and still count as reporting: three of its usual intervals, at least maxGapMs. */
-  private silenceMs(track: SeriesTrack): number {
-    if (track.intervals.length < 3) return this.opts.maxGapMs;
-    const sorted = [...track.intervals].sort((a, b) => a - b);
+  private silenceOf(intervals: number[]): number {
+    if (intervals.length < 3) return this.opts.maxGapMs;
+    const sorted = intervals.slice().sort((a, b) => a - b);
     return Math.max(this.opts.maxGapMs, sorted[Math.floor(sorted.length / 2)] * 3);
   }
 
   /** Newest bucket start every active series of the group has reached (buckets up to it are complete). */
   private completeUpTo(group: string): number {
-    const tracks = [...(this.members.get(group) ?? [])].map((id) => this.tracks.get(id)!);
-    const head = Math.max(...tracks.map((t) => t.reached));
-    return Math.min(...tracks.filter((t) => t.reached >= head - this.silenceMs(t)).map((t) => t.reached));
+    // Plain loops: a fleet total has thousands of members and runs this on every batch.
+    let head = -Infinity;
+    for (const id of this.members.get(group) ?? []) head = Math.max(head, this.tracks.get(id)!.reached);
+    let upTo = Infinity;
+    for (const id of this.members.get(group) ?? []) {
+      const t = this.tracks.get(id)!;
+      if (t.reached >= head - t.silenceMs && t.reached < upTo) upTo = t.reached;
+    }
+    return upTo;
+  }
+
+  /** A group's bucket at `b` (created when absent), marked changed. */
+  private cellOf(buckets: Buckets, dirty: Set<number>, b: number): Map<number, { sum: number; n: number }> {
+    let bucket = buckets.get(b);
+    if (!bucket) buckets.set(b, (bucket = new Map()));
+    dirty.add(b);
+    return bucket;
   }
 
   /** Add points of one series (oldest first); returns the row changes. */
@@ -297,36 +313,31 @@ export class WidgetRows {
     const members = this.members.get(group) ?? new Set<number>();
     this.members.set(group, members);
     const width = this.opts.bucketMs;
-    const cellOf = (b: number) => {
-      const bucket = buckets.get(b) ?? new Map<number, { sum: number; n: number }>();
-      buckets.set(b, bucket);
-      dirty.add(b);
-      return bucket;
-    };
     for (const p of points) {
       let track = this.tracks.get(seriesId);
       if (track && p.t <= track.reached) continue; // already counted (history overlap, replay)
       if (!track) {
-        track = { reached: p.t, broken: p.v === null, intervals: [] };
+        track = { reached: p.t, broken: p.v === null, intervals: [], silenceMs: this.opts.maxGapMs };
         this.tracks.set(seriesId, track);
         members.add(seriesId);
       } else {
         const since = p.t - track.reached;
         const b0 = Math.floor(track.reached / width) * width;
         // Buckets between its previous point and this one take this point's value (the interval's rate).
-        if (p.v !== null && !track.broken && since <= this.silenceMs(track)) {
+        if (p.v !== null && !track.broken && since <= track.silenceMs) {
           for (let b = b0 + width; b < Math.floor(p.t / width) * width; b += width) {
-            const bucket = cellOf(b);
+            const bucket = this.cellOf(buckets, dirty, b);
             if (!bucket.has(seriesId)) bucket.set(seriesId, { sum: p.v * this.opts.scale, n: 1 });
           }
         }
         track.intervals.push(since);
         if (track.intervals.length > 16) track.intervals.shift();
+        track.silenceMs = this.silenceOf(track.intervals);
         track.reached = p.t;
         track.broken = p.v === null;
       }
       if (p.v === null) continue;
-      const bucket = cellOf(Math.floor(p.t / width) * width);
+      const bucket = this.cellOf(buckets, dirty, Math.floor(p.t / width) * width);
       const cell = bucket.get(seriesId) ?? { sum: 0, n: 0 };
       cell.sum += p.v * this.opts.scale;
       cell.n++;
