@@ -289,6 +289,9 @@ export interface SessionPlacement {
 /** Name of the PostgreSQL NOTIFY channel rung after each flush. */
 export const SAMPLES_CHANNEL = 'samples_ready';
 
+/** NOTIFY channel rung when alert transitions of devices' instances are recorded (payload: JSON device names, or `*`); live chart markers (ADR 226). */
+export const ALERT_MARKERS_CHANNEL = 'alert_markers';
+
 /** What a session activity tells its workflow (a signal, sent only on state changes). */
 export interface SessionEventPayload {
   /** `negotiated`: the encoding or Capabilities outcome became known after `streaming` was sent. */

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { AlertRuleInputSchema, AlertSpecSchema, type AlertRuleDefinition, type AlertRuleInput, type SilenceMatcher } from '../core/alert-rules';
 import type { AlertInstance, AlertTransition } from '../core/alert-machine';
+import { ALERT_MARKERS_CHANNEL } from '../core/names';
 import { seal, unseal, type Keyring } from './secrets';
 
 const aadFor = (contactPointId: number) => `alert-contact-point:${contactPointId}`;
@@ -265,6 +266,23 @@ export async function recordAlertTransitions(db: Knex, transitions: Array<AlertT
     )
     .onConflict('idempotency_key')
     .ignore();
+  await notifyAlertMarkers(db, kept.map((t) => t.labels.device).filter((d): d is string => typeof d === 'string'));
+}
+
+/**
+ * Ring the alert-marker doorbell (ALERT_MARKERS_CHANNEL) for devices whose instances got transitions: web processes
+ * send those devices' markers to the charts that show them (ADR 226). A payload that would pass NOTIFY's limit says `*`.
+ */
+export async function notifyAlertMarkers(db: Knex, deviceNames: string[]): Promise<void> {
+  const names = [...new Set(deviceNames)];
+  if (names.length === 0) return;
+  const payload = JSON.stringify(names);
+  await db.raw('SELECT pg_notify(?, ?)', [ALERT_MARKERS_CHANNEL, Buffer.byteLength(payload) < 7_000 ? payload : '*']);
+}
+
+/** Subscribe a dedicated connection to the alert-marker doorbell (notifyAlertMarkers). */
+export async function listenForAlertMarkers(client: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await client.query(`LISTEN ${ALERT_MARKERS_CHANNEL}`);
 }
 
 /** One delivery attempt's outcome. */

@@ -14,6 +14,7 @@ import { useLiveStream, type LivePoint } from './LiveStream';
 import { LIVE_COMPLETE_LAG_MS, LIVE_WIDTH_PX, fleetRows, type AggregateChanges, type WidgetQuery } from '../lib/widget-query';
 import type { FleetResult } from '../../../query/fleet-query';
 import { useTimeZone } from './TimeZone';
+import { alertMarkerKey, mergeAlertMarkers } from '../lib/alert-markers';
 
 /** What a chart shows. */
 export interface ChartDefinition {
@@ -46,6 +47,8 @@ interface Props extends ChartDefinition {
   onZoom?: (from: number, to: number) => void;
   /** Alert transitions to mark on the chart (from the page's loader); undefined: no marker layer. */
   markers?: ChartAlertMarker[];
+  /** With `markers`: the devices whose markers the page's live stream brings to this chart (ADR 226). */
+  markerDevices?: string[];
 }
 
 /** Whether a drawn view has a signal of this name (Vega throws when asked for an unknown one). */
@@ -86,7 +89,7 @@ interface HistoryResponse {
   series: Record<string, { points: Array<{ t: number; v: number | null }>; last?: { t: number; v: number } | null }>;
 }
 
-export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query, aggregateId, markers }: Props) {
+export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none', groupBy = 'series', kind = 'line', unit, title, height, from, to, live, testId = 'live-chart', outage, label, onZoom, query, aggregateId, markers, markerDevices }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const stream = useLiveStream();
   const timeZone = useTimeZone();
@@ -355,11 +358,19 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
     return () => clearInterval(t);
   }, [outage?.since, outage?.label]);
 
-  // Markers come with the page's data (loader): drawn when the chart is, replaced on revalidation.
-  const markersKey = markers ? markers.map((m) => `${m.t}|${m.transition}|${m.rule}|${m.instance}`).join(',') : '';
+  // Markers come with the page's data (loader), and live from the page's stream when it follows the chart's devices.
+  const [liveMarkers, setLiveMarkers] = useState<ChartAlertMarker[]>([]);
+  const subscribeMarkers = alertMarkers && markerDevices?.length ? stream?.subscribeMarkers : undefined;
+  useEffect(() => subscribeMarkers?.(setLiveMarkers), [subscribeMarkers]);
+  const shownMarkers = markers ? mergeAlertMarkers(markers, liveMarkers, markerDevices) : [];
+  const markersKey = shownMarkers.map(alertMarkerKey).join(',');
   const drawMarkers = useRef(() => {});
-  drawMarkers.current = () => markersView.current?.set(markers ?? []);
-  useEffect(() => drawMarkers.current(), [markersKey]);
+  drawMarkers.current = () => markersView.current?.set(shownMarkers);
+  // A block, not an expression: the view that set() returns must not become the effect's cleanup
+  // (React would call it when the markers change: "is not a function", the page's error boundary).
+  useEffect(() => {
+    drawMarkers.current();
+  }, [markersKey]);
 
   // Tick so "newest point N s ago" stays true between points.
   const [, setTick] = useState(0);
@@ -371,7 +382,7 @@ export function LiveChart({ series, rate = false, scale = 1, aggregate = 'none',
   const streamStatus = live && stream && status === 'live' && (!query || (aggregateId !== undefined && stream.aggregating)) ? stream.status : status;
   return (
     <div className="chart-wrap">
-      <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} data-alert-markers={markers?.length} />
+      <div ref={ref} className={`chart chart-${kind}`} data-testid={testId} data-point-count={count} data-status={status} data-alert-markers={markers ? shownMarkers.length : undefined} />
       {stats.length > 0 && (
         <table className="legend-table small" data-testid={`${testId}-legend`}>
           <thead>

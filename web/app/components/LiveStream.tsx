@@ -10,6 +10,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { AggregateChanges } from '../lib/widget-query';
+import type { ChartAlertMarker } from '../lib/chart-spec';
 
 /** A live sample: series id, time (ms), value. */
 export interface LivePoint {
@@ -20,12 +21,17 @@ export interface LivePoint {
 
 type Handler = (points: LivePoint[]) => void;
 type AggregateHandler = (changes: AggregateChanges) => void;
+/** A live alert marker: where an instance of `instance` (a device's name) fired or resolved. */
+export type LiveAlertMarker = ChartAlertMarker;
+type MarkersHandler = (markers: LiveAlertMarker[]) => void;
 
 interface LiveStreamApi {
   /** Receive points of these series (buffered ones first); returns unsubscribe. */
   subscribe(ids: number[], handler: Handler): () => void;
   /** Receive the aggregated rows the server computes for a widget of the dashboard (buffered ones first); returns unsubscribe. */
   subscribeAggregate(widgetId: number, handler: AggregateHandler): () => void;
+  /** Receive the followed devices' alert markers, the whole list each time (the latest one first); returns unsubscribe. */
+  subscribeMarkers(handler: MarkersHandler): () => void;
   /** Whether the stream carries the dashboard's aggregated widgets. */
   aggregating: boolean;
   status: string;
@@ -54,15 +60,24 @@ export function LiveStreamProvider({
   seriesIds,
   live = true,
   aggregates,
+  alerts,
   children,
 }: {
   seriesIds: number[];
   live?: boolean;
   aggregates?: { dashboardId: number; windowMs: number };
+  /** Also these devices' alert markers over the last `windowMs`, live (ADR 226). */
+  alerts?: { devices: string[]; windowMs: number };
   children: ReactNode;
 }) {
   const key = [...new Set(seriesIds)].sort((a, b) => a - b).join(',');
   const aggregateKey = aggregates ? `&dashboard=${aggregates.dashboardId}&window=${Math.round(aggregates.windowMs)}` : '';
+  // Markers start at the window's start when the stream opens (not part of the key: the window slides).
+  const alertDevices = alerts && alerts.devices.length > 0 ? JSON.stringify([...new Set(alerts.devices)].sort()) : '';
+  const alertsWindowMs = useRef(alerts?.windowMs ?? 0);
+  alertsWindowMs.current = alerts?.windowMs ?? 0;
+  const markersHandlers = useRef(new Set<MarkersHandler>());
+  const latestMarkers = useRef<LiveAlertMarker[] | null>(null);
   const aggregateHandlers = useRef(new Map<AggregateHandler, number>());
   const aggregateBuffer = useRef(new Map<number, AggregateChanges[]>());
   const [status, setStatus] = useState(live ? 'connecting' : 'paused');
@@ -72,7 +87,8 @@ export function LiveStreamProvider({
   useEffect(() => {
     buffer.current = new Map();
     aggregateBuffer.current = new Map();
-    if (!live || (key === '' && aggregateKey === '')) {
+    latestMarkers.current = null;
+    if (!live || (key === '' && aggregateKey === '' && alertDevices === '')) {
       setStatus(live ? 'idle' : 'paused');
       return;
     }
@@ -84,7 +100,8 @@ export function LiveStreamProvider({
     const open = () => {
       // Start a little in the past: history requests race the stream, and overlaps are dropped by time.
       const since = resumeFrom > 0 ? resumeFrom : Date.now() - 5000;
-      const es = new EventSource(`/api/live?${key ? `series=${key}&` : ''}since=${since}${aggregateKey}`);
+      const alertsKey = alertDevices ? `&alerts=${encodeURIComponent(alertDevices)}&alertsFrom=${Date.now() - alertsWindowMs.current}` : '';
+      const es = new EventSource(`/api/live?${key ? `series=${key}&` : ''}since=${since}${aggregateKey}${alertsKey}`);
       source = es;
       setStatus('connecting');
       es.onopen = () => {
@@ -102,7 +119,11 @@ export function LiveStreamProvider({
       };
       es.onmessage = (ev) => {
         if (Number(ev.lastEventId) > 0) resumeFrom = Number(ev.lastEventId);
-        const { points = [], aggregates: computed = [] } = JSON.parse(ev.data) as { points?: LivePoint[]; aggregates?: Array<AggregateChanges & { w: number }> };
+        const { points = [], aggregates: computed = [], markers } = JSON.parse(ev.data) as { points?: LivePoint[]; aggregates?: Array<AggregateChanges & { w: number }>; markers?: LiveAlertMarker[] };
+        if (markers) {
+          latestMarkers.current = markers;
+          for (const handler of markersHandlers.current) handler(markers);
+        }
         for (const { w, ...changes } of computed) {
           const list = aggregateBuffer.current.get(w) ?? [];
           list.push(changes);
@@ -129,7 +150,7 @@ export function LiveStreamProvider({
       if (retryTimer) clearTimeout(retryTimer);
       source?.close();
     };
-  }, [key, aggregateKey, live]);
+  }, [key, aggregateKey, alertDevices, live]);
 
   // Stable across status changes, so charts do not reload when the connection state flips.
   const subscribe = useCallback((ids: number[], handler: Handler) => {
@@ -150,8 +171,18 @@ export function LiveStreamProvider({
       aggregateHandlers.current.delete(handler);
     };
   }, []);
+  const subscribeMarkers = useCallback((handler: MarkersHandler) => {
+    if (latestMarkers.current) handler(latestMarkers.current);
+    markersHandlers.current.add(handler);
+    return () => {
+      markersHandlers.current.delete(handler);
+    };
+  }, []);
   const aggregating = aggregateKey !== '';
-  const api = useMemo<LiveStreamApi>(() => ({ status, live, subscribe, subscribeAggregate, aggregating }), [status, live, subscribe, subscribeAggregate, aggregating]);
+  const api = useMemo<LiveStreamApi>(
+    () => ({ status, live, subscribe, subscribeAggregate, subscribeMarkers, aggregating }),
+    [status, live, subscribe, subscribeAggregate, subscribeMarkers, aggregating],
+  );
   return <Ctx.Provider value={api}>{children}</Ctx.Provider>;
 }
 

@@ -12,7 +12,8 @@
  * further than `replayWindowMs`; streams are counted per user and in total.
  */
 import pg from 'pg';
-import { SAMPLES_CHANNEL } from '../../../core/names';
+import { ALERT_MARKERS_CHANNEL, SAMPLES_CHANNEL } from '../../../core/names';
+import { listenForAlertMarkers } from '../../../storage/alerts';
 import { listenForSamples, samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
 
 /** A sample delivered to a subscriber: series id, time (ms), value. */
@@ -61,6 +62,9 @@ export interface LiveHubOptions {
   maxStreams?: number;
 }
 
+/** Told which devices' alert markers changed (`'*'`: any device's, e.g. after the listener reconnected). */
+export type AlertMarkersListener = (devices: string[] | '*') => void;
+
 /** A stream slot: release it when the stream ends. */
 export type StreamAdmission = { ok: true; release: () => void } | { ok: false; message: string };
 
@@ -80,6 +84,7 @@ export class LiveHub {
   private readonly replayQueue: Array<() => void> = [];
   private readonly streamsByUser = new Map<number, number>();
   private streams = 0;
+  private readonly alertListeners = new Set<AlertMarkersListener>();
   /** Doorbells heard (tests, metrics). */
   doorbells = 0;
   /** Shared reads run (tests, metrics). */
@@ -143,6 +148,20 @@ export class LiveHub {
     return () => this.subs.delete(entry);
   }
 
+  /**
+   * Hear the alert-marker doorbell (storage/alerts.ts notifyAlertMarkers) on the hub's LISTEN connection (ADR 226):
+   * live-alert-markers.server.ts turns it into markers for the streams. Returns a function that stops listening.
+   */
+  async onAlertMarkers(listener: AlertMarkersListener): Promise<() => void> {
+    this.alertListeners.add(listener);
+    await this.ensureListening();
+    return () => this.alertListeners.delete(listener);
+  }
+
+  private alertMarkersChanged(devices: string[] | '*'): void {
+    for (const listener of this.alertListeners) listener(devices);
+  }
+
   /** A subscriber's backfill, page by page, on the replay pool. */
   private async replay(entry: Entry): Promise<void> {
     const limit = this.opts.maxConcurrentReplays ?? 2;
@@ -195,6 +214,15 @@ export class LiveHub {
         client.on('error', () => this.reconnectLater(client));
         client.on('end', () => this.reconnectLater(client));
         client.on('notification', (msg) => {
+          if (msg.channel === ALERT_MARKERS_CHANNEL) {
+            let devices: string[] | '*' = '*';
+            try {
+              if (msg.payload && msg.payload !== '*') devices = (JSON.parse(msg.payload) as unknown[]).map(String);
+            } catch {
+              // not a list: treat as any device
+            }
+            return this.alertMarkersChanged(devices);
+          }
           if (msg.channel !== SAMPLES_CHANNEL) return;
           this.doorbells++;
           if (!msg.payload || msg.payload === '*') this.pendingAll = true;
@@ -203,6 +231,7 @@ export class LiveHub {
         });
         await client.connect();
         await listenForSamples(client);
+        await listenForAlertMarkers(client);
         this.listener = client;
       })().finally(() => {
         this.connecting = undefined;
@@ -221,6 +250,7 @@ export class LiveHub {
       this.ensureListening()
         .then(() => {
           this.pendingAll = true; // catch up on anything missed while disconnected
+          this.alertMarkersChanged('*');
           void this.drain();
         })
         .catch(() => this.reconnectLater(client));

@@ -8,6 +8,8 @@
  * Signed-in users only. `since` and Last-Event-ID reach back at most
  * WEB_LIVE_REPLAY_MS (older history comes from /api/series); streams are capped
  * per user and per process (429 with the reason; the browser backs off).
+ * With `alerts=["leaf-1",…]&alertsFrom=ms` the stream also carries those devices'
+ * alert markers, sent whole when it opens and whenever one of them changes (ADR 226).
  */
 import { data } from 'react-router';
 import { z } from 'zod';
@@ -17,6 +19,7 @@ import { ctx } from '../lib/context.server';
 import type { LivePoint } from '../lib/live-hub.server';
 import { MAX_STREAM_SERIES } from '../lib/widget-data';
 import { subscribeDashboardAggregates, type AggregateChanges } from '../lib/live-aggregates.server';
+import { subscribeAlertMarkers } from '../lib/live-alert-markers.server';
 
 /** Bounds of one stream (tests lower them). */
 export const liveLimits = {
@@ -30,6 +33,9 @@ export const liveLimits = {
 /** Bytes queued before the stream reports back-pressure. */
 const QUEUE_HIGH_WATER = 64 * 1024;
 
+/** Devices one stream may follow the alert markers of (a dashboard's charts each show at most 10 devices' markers). */
+const MAX_MARKED_DEVICES = 100;
+
 const Query = z.object({
   series: z
     .string()
@@ -42,7 +48,22 @@ const Query = z.object({
   dashboard: z.coerce.number().int().positive().max(2 ** 31 - 1).optional(),
   /** The dashboard's window (ms): the aggregates' step is the history's for it. */
   window: z.coerce.number().int().min(60_000).max(7 * 24 * 3_600_000).default(3_600_000),
-}).refine((q) => q.series !== undefined || q.dashboard !== undefined, { message: 'give series, a dashboard, or both', path: ['series'] });
+  /** Also these devices' alert markers (a JSON list of names), from `alertsFrom` (ms): events `{ markers: [...] }` (ADR 226). */
+  alerts: z
+    .string()
+    .transform((s, c) => {
+      try {
+        const names = JSON.parse(s) as unknown;
+        if (Array.isArray(names) && names.length <= MAX_MARKED_DEVICES && names.every((n) => typeof n === 'string')) return names as string[];
+      } catch {
+        // reported below
+      }
+      c.addIssue({ code: 'custom', message: `a JSON list of at most ${MAX_MARKED_DEVICES} device names` });
+      return z.NEVER;
+    })
+    .optional(),
+  alertsFrom: z.coerce.number().nonnegative().optional(),
+}).refine((q) => q.series !== undefined || q.dashboard !== undefined || q.alerts !== undefined, { message: 'give series, a dashboard, alerts, or some of them', path: ['series'] });
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireApiUser(request);
@@ -59,11 +80,13 @@ export async function loader({ request }: Route.LoaderArgs) {
   const maxBacklog = liveLimits.maxBacklogBytes;
   let unsubscribe: (() => void) | undefined;
   let stopAggregates: (() => void) | undefined;
+  let stopMarkers: (() => void) | undefined;
   let keepalive: NodeJS.Timeout | undefined;
   const cleanup = () => {
     admission.release();
     unsubscribe?.();
     stopAggregates?.();
+    stopMarkers?.();
     if (keepalive) clearInterval(keepalive);
   };
   const stream = new ReadableStream<Uint8Array>(
@@ -99,6 +122,22 @@ export async function loader({ request }: Route.LoaderArgs) {
           };
           stopAggregates = (await subscribeDashboardAggregates(hub, db, pool, { dashboardId: parsed.data.dashboard, windowMs: parsed.data.window, deliver: send })).stop;
           if (!open) stopAggregates();
+        }
+        if (parsed.data.alerts?.length) {
+          // Markers carry no id: a reconnect sends the current list again.
+          const from = parsed.data.alertsFrom ?? Date.now() - parsed.data.window;
+          stopMarkers = (
+            await subscribeAlertMarkers(hub, db, {
+              devices: parsed.data.alerts,
+              from,
+              deliver: (markers) => {
+                if (!open) return false;
+                controller.enqueue(encoder.encode(`data: ${JSON.stringify({ markers })}\n\n`));
+                return true;
+              },
+            })
+          ).stop;
+          if (!open) stopMarkers();
         }
         if (!parsed.data.series) return;
         unsubscribe = await hub.subscribe({

@@ -65,7 +65,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const devicesOf = (w: (typeof capped)[number]) => [...new Set(w.series.map((x) => x.deviceName))];
   const marked = capped.map((w) => (w.query || w.chart === 'stat' ? [] : devicesOf(w))).map((names) => (names.length <= MARKED_DEVICES_PER_CHART ? names : []));
   const markers = await alertMarkersForDevices(db, [...new Set(marked.flat())], window.from, window.to);
-  const widgetsWithMarkers = capped.map((w, i) => ({ ...w, markers: markers.filter((m) => marked[i].includes(m.instance)) }));
+  const widgetsWithMarkers = capped.map((w, i) => ({ ...w, markers: markers.filter((m) => marked[i].includes(m.instance)), markerDevices: marked[i] }));
   return { dashboard, widgets: widgetsWithMarkers, window, refresh, canEdit: user.role === 'admin', now: Date.now() };
 }
 
@@ -84,6 +84,8 @@ export default function Dashboard() {
     return () => clearInterval(t);
   }, [every, revalidator]);
   const allIds = widgets.flatMap((w) => w.series.map((s) => s.id));
+  // The devices whose alert markers charts show: the stream brings theirs live (ADR 226).
+  const markedDevices = [...new Set(widgets.flatMap((w) => (w.query ? [] : w.markerDevices)))];
   // Aggregated charts the stream carries, computed in the web process (api.live, live-aggregates.server.ts); `last` is re-asked.
   const liveAggregated = widgets
     .filter((w) => w.query !== null && liveComputable(w.query) && isVegaChart(w.chart))
@@ -108,7 +110,12 @@ export default function Dashboard() {
       <RangePicker window={window} refresh={refresh} />
       <RangeNav window={window} now={window.to} />
       {widgets.length === 0 ? <p className="muted">This dashboard has no widgets yet.</p> : null}
-      <LiveStreamProvider seriesIds={allIds} live={window.live} aggregates={liveAggregated.length > 0 ? { dashboardId: dashboard.id, windowMs: window.to - window.from } : undefined}>
+      <LiveStreamProvider
+        seriesIds={allIds}
+        live={window.live}
+        aggregates={liveAggregated.length > 0 ? { dashboardId: dashboard.id, windowMs: window.to - window.from } : undefined}
+        alerts={{ devices: markedDevices, windowMs: window.to - window.from }}
+      >
         <div className="grid">
           {widgets.map((w) => (
             <div key={w.id} className={`card widget span-${w.width}`} data-testid={`widget-${w.id}`}>
@@ -171,6 +178,7 @@ export default function Dashboard() {
                   onZoom={zoom}
                   testId={`widget-chart-${w.id}`}
                   markers={w.query ? undefined : w.markers}
+                  markerDevices={w.query ? undefined : w.markerDevices}
                 />
               )}
               {!w.rate && isCounterPath(w.path) && w.matched > 0 ? (

@@ -504,7 +504,7 @@ export default function Device() {
         <RangePicker window={range} />
         <RangeNav window={range} now={loadedAt} />
       </div>
-      <LiveStreamProvider seriesIds={allIds} live={window.live}>
+      <LiveStreamProvider seriesIds={allIds} live={window.live} alerts={{ devices: [device.name], windowMs: window.to - window.from }}>
         <div className="grid">
           {charts.map((c, i) => (
             <div className={`card ${i < 2 ? 'span-12' : 'span-4'}`} key={c.key}>
@@ -527,6 +527,7 @@ export default function Device() {
                   label={c.title}
                   outage={chartOutage}
                   markers={markers}
+                  markerDevices={[device.name]}
                 />
               )}
             </div>
