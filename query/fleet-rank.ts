@@ -34,6 +34,34 @@ export function strideBuckets(from: number, to: number, strideMs: number): strin
 }
 
 /**
+ * Each series' mean counter rate over the named buckets ($6, every k-th: `n` of them, $5 ms apart), read
+ * side by side: one row per series with each bucket's last value as a column (a hash aggregate; ordering
+ * 140,000 rows per series and bucket for a window function spilled to disk and was most of the summary).
+ * Each bucket's increase is taken over the previous bucket the series has, one or two strides before (as
+ * the window over the present buckets did): resets give none, 32/64-bit wraps are followed.
+ */
+function rateSummarySql(table: string, n: number): string {
+  const col = (i: number) => `l${i}`;
+  const lasts = Array.from({ length: n }, (_, i) => `max(last) FILTER (WHERE bucket = ($6::timestamptz[])[${i + 1}]) AS ${col(i)}`).join(', ');
+  const increase = (cur: string, prev: string) => COUNTER_INCREASE_SQL.replace(/\blast\b/g, cur).replace(/\bpl\b/g, prev);
+  const incs: string[] = [];
+  const secs: string[] = [];
+  for (let i = 1; i < n; i++) {
+    // Over the bucket one stride before; when the series has none there, over the one two strides before.
+    const inc = i >= 2 ? `coalesce(${increase(col(i), col(i - 1))}, CASE WHEN ${col(i - 1)} IS NULL THEN ${increase(col(i), col(i - 2))} END)` : increase(col(i), col(i - 1));
+    const span = i >= 2 ? `CASE WHEN ${col(i - 1)} IS NOT NULL THEN 1 WHEN ${col(i - 2)} IS NOT NULL THEN 2 END` : '1';
+    incs.push(`coalesce(${inc}, 0)`);
+    secs.push(`CASE WHEN (${inc}) IS NOT NULL THEN ${span} ELSE 0 END`);
+  }
+  return `SELECT s, (${incs.join(' + ')}) / nullif((${secs.join(' + ')}) * $5::float8 / 1000, 0) AS v
+            FROM (SELECT series_id AS s, ${lasts}
+                    FROM ${table}
+                   WHERE series_id = ANY($1::bigint[]) AND bucket >= to_timestamp($2::float8 / 1000) AND bucket <= to_timestamp($3::float8 / 1000)
+                     AND bucket = ANY($6::timestamptz[])
+                   GROUP BY 1) p`;
+}
+
+/**
  * The series to compute exactly for a top (`order` top) or bottom N among `ids`: the
  * `candidates` best by their rollup summary over [from, to], plus every series without one.
  */
@@ -49,18 +77,8 @@ export async function rankCandidateSeries(
   const stride = Math.max(1, Math.floor((opts.to - opts.from) / unitMs / SUMMARY_BUCKETS));
   // A rate's first bucket needs the one before it, at most two strides earlier.
   const readFrom = opts.from - stride * unitMs;
-  const summary = opts.rate
-    ? `SELECT s, sum(inc) / sum(secs) AS v
-         FROM (SELECT s, (${COUNTER_INCREASE_SQL}) AS inc, date_part('epoch', b - pb) AS secs
-                 FROM (SELECT series_id AS s, bucket AS b, last, lag(bucket) OVER w AS pb, lag(last) OVER w AS pl
-                         FROM ${table}
-                        WHERE series_id = ANY($1::bigint[]) AND bucket >= to_timestamp($2::float8 / 1000) AND bucket <= to_timestamp($3::float8 / 1000)
-                          AND bucket = ANY($6::timestamptz[])
-                       WINDOW w AS (PARTITION BY series_id ORDER BY bucket)) r
-                WHERE pb IS NOT NULL AND b - pb <= $5::float8 * INTERVAL '1 millisecond') x
-        WHERE inc IS NOT NULL
-        GROUP BY s`
-    : `SELECT series_id AS s, sum(avg * count) / sum(count) AS v
+  const buckets = strideBuckets(readFrom, opts.to, stride * unitMs);
+  const summary = opts.rate ? rateSummarySql(table, buckets.length) : `SELECT series_id AS s, sum(avg * count) / sum(count) AS v
          FROM ${table}
         WHERE series_id = ANY($1::bigint[]) AND bucket >= to_timestamp($2::float8 / 1000) AND bucket <= to_timestamp($3::float8 / 1000)
         GROUP BY 1`;
@@ -69,7 +87,7 @@ export async function rankCandidateSeries(
      (SELECT s FROM sm WHERE v IS NOT NULL ORDER BY v ${opts.order === 'top' ? 'DESC' : 'ASC'}, s LIMIT $4)
      UNION ALL
      SELECT m.s FROM unnest($1::bigint[]) AS m(s) WHERE NOT EXISTS (SELECT 1 FROM sm WHERE sm.s = m.s AND sm.v IS NOT NULL)`,
-    opts.rate ? [ids, readFrom, opts.to, opts.candidates, 2 * stride * unitMs, strideBuckets(readFrom, opts.to, stride * unitMs)] : [ids, opts.from, opts.to, opts.candidates],
+    opts.rate ? [ids, readFrom, opts.to, opts.candidates, stride * unitMs, buckets] : [ids, opts.from, opts.to, opts.candidates],
   );
   return res.rows.map((r) => Number(r.s));
 }
