@@ -165,6 +165,8 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
     workflowTasksPerPause: round1(workflowTasks / o.sessions),
     temporalRequests: calls,
     cpuPercent: cpu,
+    // CPU time per paused session: what the machine must give each process for the pause, whatever its load.
+    cpuMsPerPause: Object.fromEntries(Object.entries(cpu).map(([k, pct]) => [k, round1((pct / 100) * seconds * 1000 / o.sessions)])),
     controlRssMaxMiB: Math.round(rssMax / 2 ** 20),
     loadAverage: { before: load0.map(round1), after: load1.map(round1) },
     settings: {
