@@ -17,6 +17,7 @@ import {
   type RunSessionResult,
   type SessionEventPayload,
   type SessionHeartbeat,
+  type SessionPlacement,
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
@@ -47,6 +48,8 @@ export interface SessionDeps {
    * placement moves the session elsewhere (rebalance, drain); the session ends as on SIGTERM.
    */
   handovers?: Map<number, () => void>;
+  /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200): handed back with the `handover` result. */
+  handoverPlacements?: ReadonlyMap<number, SessionPlacement>;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
   heartbeatLag?: LagTracker;
   /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
@@ -131,7 +134,10 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
       // A planned restart is a clean hand-over, not a failed activity (issue 21): the workflow fails
       // over at once and records the gap as it does for COLLECTOR_LEAVING.
-      const handover = (): RunSessionResult => ({ reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points });
+      const handover = (): RunSessionResult => {
+        const next = deps.handoverPlacements?.get(input.deviceId);
+        return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}) };
+      };
       if (deps.leaving?.aborted) return handover();
       ctx.heartbeat(readable(hb));
       const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));

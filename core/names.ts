@@ -338,6 +338,8 @@ export interface RunSessionResult {
   reason: 'lease' | 'disabled' | 'deleted' | 'completed' | 'handover';
   lastPointAt?: number;
   points: number;
+  /** With `handover` on SIGTERM: where the leaving collector placed the next attempt (ADR 200), so it needs no placement round trip. */
+  next?: SessionPlacement;
 }
 
 /** Heartbeat details of a session attempt (also read from a timed-out attempt). */

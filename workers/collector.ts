@@ -18,8 +18,8 @@ import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
-import { TASK_QUEUES } from '../core/names';
-import { setDraining } from '../storage/collectors';
+import { TASK_QUEUES, type SessionPlacement } from '../core/names';
+import { placeSessions, setDraining } from '../storage/collectors';
 import { holdLease, newRegistration } from './collector-lease';
 import { createPool, createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
@@ -114,6 +114,7 @@ async function main() {
   const heartbeatLag = new LagTracker();
   const gauges = registerGauges(liveSessions, heartbeatLag);
   const handovers = new Map<number, () => void>();
+  const handoverPlacements = new Map<number, SessionPlacement>();
   const dials = new DialLimiter(Math.max(1, config.COLLECTOR_MAX_CONCURRENT_DIALS));
   metrics.describe('session_dials', 'Sessions dialling their device now, and waiting for a dial slot (COLLECTOR_MAX_CONCURRENT_DIALS)');
   metrics.gauge('session_dials', () => [
@@ -143,6 +144,7 @@ async function main() {
         idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
         defaultLeaseMs: config.SESSION_LEASE_MS,
         handovers,
+        handoverPlacements,
       });
   const workerOptions = {
     connection,
@@ -204,8 +206,15 @@ async function main() {
     if (leaving.signal.aborted) return;
     log.info('collector leaving: ending sessions so they fail over now', { signal, sessions: liveSessions.size });
     // The Runtime's handler (installed first) already asked the worker to stop polling. Draining first,
-    // so placement sends the sessions elsewhere (bounded: a database away must not delay the hand-over).
-    const draining = setDraining(db, registration.id, true).catch(() => false);
+    // so placement sends the sessions elsewhere, then placing them all in one transaction: each hand-over
+    // result names its next collector, no placement round trip per session (ADR 200). Bounded: a
+    // database away must not delay the hand-over (sessions not placed by then ask placement as before).
+    const draining = setDraining(db, registration.id, true)
+      .then(() => placeSessions(db, [...handovers.keys()]))
+      .then((placed) => {
+        for (const [deviceId, p] of placed) if (p) handoverPlacements.set(deviceId, p);
+      })
+      .catch(() => false);
     void Promise.race([draining, new Promise((r) => setTimeout(r, 1000))]).then(() => leaving.abort());
     setTimeout(() => {
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });

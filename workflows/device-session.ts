@@ -71,10 +71,11 @@ const LOST_QUEUES_KEPT = 8;
 const DIRECT_STOP_PATCH = 'direct-session-stop';
 /** `patched()` id of forgetting a lost queue that placement found live again (ADR 160). */
 const PLACED_AGAIN_PATCH = 'lost-queue-placed-again';
-/** `patched()` id of the next attempt going where the monitor placed a lost session (ADR 200), without the placement activity. */
+/** `patched()` ids of the next attempt going where the monitor placed a lost session, or the leaving collector its session (ADR 200), without the placement activity. */
 const PLACED_BY_MONITOR_PATCH = 'placed-by-monitor';
-/** A placement sent with a loss signal is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
-const MONITOR_PLACEMENT_FRESH_MS = 60_000;
+const PLACED_BY_LEAVING_COLLECTOR_PATCH = 'placed-by-leaving-collector';
+/** A placement sent with a loss signal or a hand-over is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
+const PLACED_AHEAD_FRESH_MS = 60_000;
 
 class DeviceSession {
   private m: SessionMachine;
@@ -98,8 +99,8 @@ class DeviceSession {
   /** Collector task queues reported lost (ADR 110), each with the number of the loss signal. */
   private readonly lostQueues: Array<{ queue: string; seq: number }> = [];
   private lostSignals = 0;
-  /** Where the monitor placed this session after its collector was lost (ADR 200), for the next attempt only. */
-  private placedByMonitor: { placement: SessionPlacement; at: number } | undefined;
+  /** Where the monitor (collector lost) or the leaving collector (hand-over) placed the next attempt (ADR 200), for that attempt only. */
+  private placedAhead: { placement: SessionPlacement; at: number; by: 'monitor' | 'leaving-collector' } | undefined;
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -297,9 +298,7 @@ class DeviceSession {
       if (typeof lost?.taskQueue !== 'string' || this.lostQueues.some((l) => l.queue === lost.taskQueue)) return;
       this.lostQueues.push({ queue: lost.taskQueue, seq: ++this.lostSignals });
       if (this.lostQueues.length > LOST_QUEUES_KEPT) this.lostQueues.shift();
-      if (typeof lost.placed?.taskQueue === 'string' && typeof lost.placed.collectorId === 'string') {
-        this.placedByMonitor = { placement: { taskQueue: lost.placed.taskQueue, collectorId: lost.placed.collectorId }, at: Date.now() };
-      }
+      this.keepPlacedAhead(lost.placed, 'monitor');
     });
     setHandler(statusQuery, () => this.status());
   }
@@ -384,8 +383,11 @@ class DeviceSession {
     let queue: string | undefined;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
       const asked = this.lostSignals;
-      const byMonitor = this.takePlacementByMonitor();
-      const placed = byMonitor && patched(PLACED_BY_MONITOR_PATCH) ? byMonitor : await this.placement.placeSession(deviceId);
+      const ahead = this.takePlacedAhead();
+      const placed =
+        ahead && patched(ahead.by === 'monitor' ? PLACED_BY_MONITOR_PATCH : PLACED_BY_LEAVING_COLLECTOR_PATCH)
+          ? ahead.placement
+          : await this.placement.placeSession(deviceId);
       // A collector whose lease lapsed and was renewed (alive after all, e.g. under load) keeps its
       // queue: when placement, asked after the loss was signalled, picks it again, it is live, not lost
       // (otherwise every attempt placed there would count as lost at once, round after round).
@@ -403,7 +405,10 @@ class DeviceSession {
     );
     let outcome: AttemptOutcome | undefined;
     const settled = running.then(
-      (result): AttemptOutcome => (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt }),
+      (result): AttemptOutcome => {
+        if (result.reason === 'handover') this.keepPlacedAhead(result.next, 'leaving-collector');
+        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt });
+      },
       (error): AttemptOutcome => (outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt }),
     );
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
@@ -418,15 +423,21 @@ class DeviceSession {
     return outcome!;
   }
 
+  /** Keep a placement made ahead for the next attempt (state only: replays of histories without it are unchanged). */
+  private keepPlacedAhead(placed: SessionPlacement | undefined, by: 'monitor' | 'leaving-collector'): void {
+    if (typeof placed?.taskQueue !== 'string' || typeof placed.collectorId !== 'string') return;
+    this.placedAhead = { placement: { taskQueue: placed.taskQueue, collectorId: placed.collectorId }, at: Date.now(), by };
+  }
+
   /**
-   * The placement the monitor sent with a loss signal, once: fresh and not itself reported lost since
-   * (the monitor recorded it, so asking placement would return it anyway while it is live).
+   * The placement made ahead for this attempt, once: fresh and not on a queue reported lost since
+   * (it is recorded, so asking placement would return it anyway while its collector is live).
    */
-  private takePlacementByMonitor(): SessionPlacement | undefined {
-    const hint = this.placedByMonitor;
-    this.placedByMonitor = undefined;
-    if (!hint || Date.now() - hint.at > MONITOR_PLACEMENT_FRESH_MS) return undefined;
-    return this.lostQueues.some((l) => l.queue === hint.placement.taskQueue) ? undefined : hint.placement;
+  private takePlacedAhead(): { placement: SessionPlacement; by: 'monitor' | 'leaving-collector' } | undefined {
+    const ahead = this.placedAhead;
+    this.placedAhead = undefined;
+    if (!ahead || Date.now() - ahead.at > PLACED_AHEAD_FRESH_MS) return undefined;
+    return this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue) ? undefined : ahead;
   }
 
   private shouldContinueAsNew(): boolean {

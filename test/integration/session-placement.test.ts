@@ -7,7 +7,8 @@
  * to the others within seconds although the session heartbeat timeout is a minute
  * (placed by the monitor with the claim: no placement activity per session, ADR 200);
  * a collector that joins receives its share, never more than PLACEMENT_MAX_MOVES
- * moving at once; a drained collector is emptied by clean hand-overs.
+ * moving at once; a drained collector is emptied by clean hand-overs; a leaving
+ * collector (SIGTERM) places its sessions itself and they move without placement calls.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -17,10 +18,10 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
 import { createPlacementActivities } from '../../activities/placement';
-import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInput, type RunSessionInput, type RunSessionResult } from '../../core/names';
+import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInput, type RunSessionInput, type RunSessionResult, type SessionPlacement } from '../../core/names';
 import { createLogger } from '../../core/log';
 import { withinShare } from '../../core/placement';
-import { setDraining } from '../../storage/collectors';
+import { placeSessions, setDraining } from '../../storage/collectors';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
@@ -44,6 +45,8 @@ interface FakeCollector {
   ended: string[];
   /** Simulate a crash: stop renewing (the row stays, its lease lapses); sessions here freeze. */
   crash(): Promise<void>;
+  /** Leave as workers/collector.ts does on SIGTERM: drain, place every session here in one transaction, hand each over naming its next queue. */
+  leave(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     const running = new Set<number>();
     const ended: string[] = [];
     const handovers = new Map<number, () => void>();
+    const placedNext = new Map<number, SessionPlacement>();
     const frozen = new AbortController();
     const reg = newRegistration({ id: `${name}-${namespace}`, capacity: 100, leaseMs: LEASE_MS });
     const worker = await Worker.create({
@@ -85,7 +89,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
             });
             ended.push(why);
             if (why === 'cancelled') throw ctx.cancellationSignal.reason;
-            return { reason: 'handover', points: 0 };
+            return { reason: 'handover', points: 0, next: placedNext.get(input.deviceId) };
           } finally {
             running.delete(input.deviceId);
             handovers.delete(input.deviceId);
@@ -121,6 +125,11 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
         crashed = true;
         await lease.stop(false);
       },
+      async leave() {
+        await setDraining(tdb.db, reg.id, true);
+        for (const [id, p] of await placeSessions(tdb.db, [...running])) if (p) placedNext.set(id, p);
+        for (const handOver of [...handovers.values()]) handOver();
+      },
       async stop() {
         if (!crashed) await lease.stop(true);
         frozen.abort();
@@ -133,6 +142,11 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
   }
 
   const spread = () => collectors.map((c) => c.running.size);
+  /** placeSession activities in a device's workflow history so far. */
+  const placementActivities = async (id: number) =>
+    ((await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'placeSession',
+    ).length;
   const total = () => spread().reduce((n, x) => n + x, 0);
 
   before(async function () {
@@ -234,6 +248,24 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     } finally {
       clearInterval(watch);
     }
+  });
+
+  it('a leaving collector places its sessions itself: each next attempt goes there without a placement activity', async () => {
+    const [, b, c] = collectors;
+    assert.ok(await setDraining(tdb.db, `c-${namespace}`, false));
+    const leaving = [...b.running];
+    const placementsBefore = new Map<number, number>();
+    for (const id of leaving) placementsBefore.set(id, await placementActivities(id));
+    await b.leave();
+    await until('the other collector running every session', async () => c.running.size === DEVICES, 30_000, 50);
+    for (const id of leaving) {
+      assert.equal(await placementActivities(id), placementsBefore.get(id), `device ${id}: no placeSession after the hand-over`);
+      const events = (await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? [];
+      const last = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).at(-1)?.activityTaskScheduledEventAttributes;
+      assert.equal(last?.activityType?.name, 'runDeviceSession');
+      assert.equal(last?.taskQueue?.name, c.taskQueue);
+    }
+    await recordHistories(client, leaving.slice(0, 1).map(deviceSessionWorkflowId), 'placed-handover-ahead');
     // Nothing left to stop before the workflows end: a stop signal ends each.
     await Promise.all(deviceIds.map((id) => client.workflow.getHandle(deviceSessionWorkflowId(id)).signal(stopSignal, { reason: 'test over' })));
   });

@@ -110,6 +110,18 @@ describe('session activity', () => {
     assert.deepEqual(await env.run(runDeviceSession, input({ attempt: 4 })), { reason: 'handover', lastPointAt: undefined, points: 0 });
   });
 
+  it('a hand-over names the next collector when the leaving collector placed the session ahead (ADR 200)', async () => {
+    const leaving = new AbortController();
+    const next = { collectorId: 'other', taskQueue: 'device-sessions/other/1' };
+    const { deps: d, pushed } = deps(fakeProtocol(), { leaving: leaving.signal, handoverPlacements: new Map([[DEVICE_ID, next]]) });
+    const { runDeviceSession } = createSessionActivities(d);
+    const result = (await runUntil(() => new MockActivityEnvironment().run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => leaving.abort())) as RunSessionResult;
+    assert.equal(result.reason, 'handover');
+    assert.deepEqual(result.next, next);
+    const other = (await new MockActivityEnvironment().run(runDeviceSession, input({ deviceId: DEVICE_ID + 1 }))) as RunSessionResult;
+    assert.equal(other.next, undefined, 'a session not placed ahead asks placement as before');
+  });
+
   it('hands a session over when placement moves it elsewhere (rebalance, drain: ADR 110)', async () => {
     const handovers = new Map<number, () => void>();
     const { deps: d, pushed } = deps(fakeProtocol(), { handovers });
