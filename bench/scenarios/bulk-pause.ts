@@ -4,9 +4,10 @@
  * the figure fleet-ui reports at the end, alone, so it can be run at 1,000 to check a change.
  *
  * `live` devices stream from the simulator through one collector (their pause ends a real
- * stream: cancellation plus the direct stop, ADR 160); the other session workflows point at a
- * loopback listener that never answers and wait in the queue or stay connecting (the collector
- * takes `live` sessions on its own queue, and as many on the shared one). Reported: seconds from
+ * stream: cancellation plus the direct stop, ADR 160); the other session workflows (the same
+ * profile, placed as the control worker's defaults place them) point at a loopback listener that
+ * never answers and wait in the queue or stay connecting (the collector takes `live` sessions on
+ * its own queue, and as many on the shared one, where sessions go when no collector has room). Reported: seconds from
  * the action's start until every device was acknowledged, per device the time from the bulk
  * action's start and from its pause signal to the workflow showing `paused` (read from each
  * workflow's history: the signal's event and the search-attribute change to paused), workflow
@@ -32,6 +33,9 @@ export interface BulkPauseOptions {
   /** The pause is cut off after this long and reported as far as it got. */
   maxSeconds: number;
 }
+
+/** Session options as the control worker's defaults start them: placed on a collector's own queue (ADR 110). */
+const PLACED = { placement: true, placedHeartbeatTimeoutMs: 60_000 };
 
 /**
  * A loopback listener that accepts connections and never answers: sessions pointed there stay
@@ -75,7 +79,7 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
   if (live > 0) {
     const sim = await sys.startSimulator(live, 1);
     await sys.startCollector('collector', { COLLECTOR_MAX_SESSIONS: String(live) });
-    ids = await sys.addDevices(sim.ports, countersProfile(10_000), { prefix: 'live' });
+    ids = await sys.addDevices(sim.ports, countersProfile(10_000), { prefix: 'live', sessionOptions: PLACED });
   }
   // Paused: the schedule would restart or reconfigure sessions while the figures are taken.
   await waitFor('the reconcile schedule', async () => Boolean(await sys.client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe().catch(() => undefined)), 60_000);
@@ -95,8 +99,13 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
      SELECT 'waiting-' || i, 'gnmi', '127.0.0.1', ?, 'site-' || (i % 40 + 1), true FROM generate_series(1, ?) AS i RETURNING id, name`,
     [port, o.sessions - live],
   )).rows as Array<{ id: number; name: string }>;
+  // The live devices' profile: a valid configuration (without one each session would park as config-invalid).
+  const profile = await sys.db('device_profiles').first('profile_id');
+  if (profile) {
+    await sys.db.raw(`INSERT INTO device_profiles (device_id, profile_id) SELECT unnest(?::int[]), ?`, [rows.map((r) => r.id), profile.profile_id]);
+  }
   const t0 = performance.now();
-  await forEachDevice(rows.map((r) => r.id), 64, async (id) => void (await startDeviceSession(sys.client, { id, name: rows.find((r) => r.id === id)!.name, protocol: 'gnmi' }, {})));
+  await forEachDevice(rows.map((r) => r.id), 64, async (id) => void (await startDeviceSession(sys.client, { id, name: rows.find((r) => r.id === id)!.name, protocol: 'gnmi' }, PLACED)));
   await waitFor(
     `${o.sessions} session workflows running (visibility)`,
     async () => (await sys.client.workflow.count(`WorkflowType = 'deviceSessionWorkflow' AND ExecutionStatus = 'Running'`)).count >= o.sessions,
