@@ -12,6 +12,9 @@
  *                               in a child process, and in this process an activity worker like the
  *                               collector's (30 s heartbeat throttle) holding BENCH_SESSIONS
  *                               activities that heartbeat every second until cancelled — no protocol
+ *   BENCH_LAYER=collector       both, as the collector holds them: that worker runs the collector's
+ *                               session activity (activities/session.ts) over gNMI to simulator
+ *                               targets (device loaded by a fake, points counted: no database, no batcher)
  *
  *   node --expose-gc --import tsx bench/session-memory.ts
  *   BENCH_HEAP_SITES=15 …   also prints the allocation sites holding most of the sessions' heap
@@ -28,9 +31,15 @@ import { gnmiProtocol } from '../protocols/gnmi/index';
 import { countersProfile } from './lib/system';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../simulator/gnmi/harness';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
-import { freePort, isPortOpen, startChild, waitFor } from '../scripts/infra/proc';
+import type { Knex } from 'knex';
+import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../scripts/infra/proc';
+import { createSessionActivities } from '../activities/session';
+import { MetricsRegistry } from '../core/metrics';
+import type { RunSessionInput } from '../core/names';
+import type { Keyring } from '../storage/secrets';
 import { entryArgs } from '../scripts/infra/entry';
 import { startDevServer } from '../scripts/infra/temporal-dev-server';
+import { freePortBlock } from '../scripts/infra/temporal-server';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
@@ -106,18 +115,29 @@ async function measure(layer: Layer): Promise<void> {
 }
 
 /** The gNMI protocol layer: simulator targets and gnmiProtocol.run sessions, no Temporal. */
-async function gnmiLayer(): Promise<void> {
-  const controlPort = await freePort();
-  const base = 20000 + Math.floor(Math.random() * 20000);
-  const sim = startChild('simulator', process.execPath, entryArgs(ROOT, 'simulator/main.ts'), {
+/** A simulator process with SESSIONS gNMI targets of one interface each, and their ports. */
+async function startSimulator(): Promise<{ child: ManagedChild; ports: number[] }> {
+  // Ports as bench/lib/system.ts picks them: a random block of targets collided with other runs' ports on a shared machine.
+  const controlPort = await freePortBlock(1);
+  const child = startChild('simulator', process.execPath, entryArgs(ROOT, 'simulator/main.ts'), {
     cwd: ROOT,
     quiet: true,
-    env: { ...process.env, SIM_GNMI_COUNT: String(SESSIONS), SIM_GNMI_BASE_PORT: String(base), SIM_NETCONF_COUNT: '0', SIM_INTERFACES: '1', SIM_CONTROL_PORT: String(controlPort), LOG_LEVEL: 'warn' },
+    env: { ...process.env, SIM_GNMI_COUNT: String(SESSIONS), SIM_GNMI_BASE_PORT: '0', SIM_NETCONF_COUNT: '0', SIM_INTERFACES: '1', SIM_CONTROL_PORT: String(controlPort), LOG_LEVEL: 'warn' },
   });
-  const running: Array<{ ctx: RecordingContext; done: Promise<void> }> = [];
   try {
     await waitFor('the simulator', () => isPortOpen(controlPort), 120_000);
     const ports = ((await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>).map((m) => m.port);
+    return { child, ports };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
+async function gnmiLayer(): Promise<void> {
+  const { child: sim, ports } = await startSimulator();
+  const running: Array<{ ctx: RecordingContext; done: Promise<void> }> = [];
+  try {
     const profiles = [gnmiProfile(countersProfile(INTERVAL_MS))];
     let delivered = 0;
     await measure({
@@ -146,8 +166,12 @@ async function gnmiLayer(): Promise<void> {
 const WORKFLOW_QUEUE = 'session-memory-workflows';
 const HOLD_ACTIVITY_QUEUE = 'session-memory-activities';
 
-/** The Temporal side: activities held by an activity worker like the collector's, no protocol. */
-async function temporalLayer(): Promise<void> {
+/**
+ * Activities held by an activity worker like the collector's: `temporal`, one that only heartbeats
+ * (no protocol); `collector`, the collector's own session activity (activities/session.ts) over
+ * gNMI to simulator targets, its device loaded by a fake and its points counted, not stored.
+ */
+async function temporalLayer(withSessions: boolean): Promise<void> {
   const port = await freePort();
   const server = await startDevServer({ port, uiPort: 0, headless: true, quiet: true });
   const workflows = startChild('workflow worker', process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
@@ -159,6 +183,20 @@ async function temporalLayer(): Promise<void> {
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   let started = 0;
+  const sim = withSessions ? await startSimulator() : undefined;
+  const liveSessions = new Map<string, 'connecting' | 'streaming'>();
+  const profiles = [gnmiProfile(countersProfile(INTERVAL_MS))];
+  const sessionActivities = createSessionActivities({
+    db: undefined as unknown as Knex,
+    keyring: undefined as unknown as Keyring,
+    metrics: new MetricsRegistry(),
+    liveSessions,
+    handovers: new Map(),
+    heartbeatEveryMs: 1000,
+    sink: { push: () => undefined },
+    getProtocol: async () => gnmiProtocol,
+    loadDevice: async (id) => ({ enabled: true, profiles, config: localGnmiDevice(sim!.ports[id - 1], { allowPlaintextCredentials: true }, { id, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } }) }),
+  });
   const worker = await Worker.create({
     connection,
     taskQueue: HOLD_ACTIVITY_QUEUE,
@@ -167,6 +205,10 @@ async function temporalLayer(): Promise<void> {
     maxHeartbeatThrottleInterval: 30_000,
     defaultHeartbeatThrottleInterval: 30_000,
     activities: {
+      async runDeviceSession(input: RunSessionInput) {
+        started++;
+        return sessionActivities.runDeviceSession(input);
+      },
       async holdSession(): Promise<void> {
         const ctx = Context.current();
         const hb = { attempt: 1, points: 0, lastPoint: '' };
@@ -189,13 +231,22 @@ async function temporalLayer(): Promise<void> {
   });
   const running = worker.run();
   try {
-    const starts: Promise<unknown>[] = [];
+    const starts: Promise<void>[] = [];
+    const streaming = () => {
+      let n = 0;
+      for (const state of liveSessions.values()) if (state === 'streaming') n++;
+      return n;
+    };
     await measure({
-      name: 'held Temporal activities (heartbeat every 1 s, throttled to 30 s)',
-      sessions: SESSIONS,
-      ready: () => started,
+      name: withSessions
+        ? `the collector's session activities over gNMI (${INTERVAL_MS} ms SAMPLE of 1 interface's counters; heartbeat every 1 s, throttled to 30 s)`
+        : 'held Temporal activities (heartbeat every 1 s, throttled to 30 s)',
+      sessions: sim ? sim.ports.length : SESSIONS,
+      ready: withSessions ? streaming : () => started,
       start(i) {
-        starts.push(client.workflow.start('holdWorkflow', { taskQueue: WORKFLOW_QUEUE, workflowId: `session-memory-${i}`, args: [HOLD_ACTIVITY_QUEUE] }));
+        const args = withSessions ? [HOLD_ACTIVITY_QUEUE, 'runDeviceSession', { deviceId: i + 1, generation: 1, attempt: 1 } satisfies RunSessionInput] : [HOLD_ACTIVITY_QUEUE];
+        // The handle is dropped: only the worker's side is weighed.
+        starts.push(client.workflow.start('holdWorkflow', { taskQueue: WORKFLOW_QUEUE, workflowId: `session-memory-${i}`, args }).then(() => undefined));
       },
     });
     await Promise.all(starts);
@@ -205,6 +256,7 @@ async function temporalLayer(): Promise<void> {
     await client.connection.close();
     await workflows.stop();
     await server.stop();
+    await sim?.child.stop();
   }
 }
 
@@ -226,8 +278,8 @@ async function main() {
   if (process.env.BENCH_ROLE === 'workflows') return workflowWorker();
   const layer = process.env.BENCH_LAYER ?? 'gnmi';
   if (layer === 'gnmi') return gnmiLayer();
-  if (layer === 'temporal') return temporalLayer();
-  throw new Error(`BENCH_LAYER must be gnmi or temporal, not ${layer}`);
+  if (layer === 'temporal' || layer === 'collector') return temporalLayer(layer === 'collector');
+  throw new Error(`BENCH_LAYER must be gnmi, temporal or collector, not ${layer}`);
 }
 
 main().catch((err) => {
