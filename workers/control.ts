@@ -154,6 +154,15 @@ async function main() {
       workflowTaskSlots: config.CONTROL_WORKFLOW_TASK_SLOTS,
       workflowTaskPollers: config.CONTROL_WORKFLOW_TASK_POLLERS,
     });
+    // More session workflows than the sticky cache holds: their tasks replay whole histories (a bulk pause with
+    // under half of them cached took 1.7x the control worker's CPU; docs/web.md). A cached session workflow: ~280 KiB RSS.
+    const devices = await db('devices').count({ n: '*' }).then(([r]) => Number(r.n), () => 0);
+    if (devices > worker.options.maxCachedWorkflows) {
+      log.warn('more devices than workflows kept in the sticky cache: set CONTROL_MAX_CACHED_WORKFLOWS above the device count', {
+        devices,
+        maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      });
+    }
     await ensureReconcileSchedule(client);
     await ensureMaintenanceSchedule(client, config.MAINTENANCE_INTERVAL_S);
     await ensureAlertReconcileSchedule(client);
