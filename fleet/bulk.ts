@@ -519,7 +519,7 @@ export async function settleEndedBulkActions(db: Knex, client: Client, ids?: num
       const handle = client.workflow.getHandle(a.workflowId);
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') continue;
-      ended = status.name.toLowerCase().replace('_', ' ');
+      ended = status.name.toLowerCase().replace(/_/g, ' ');
       if (status.name === 'TERMINATED') {
         const history = await handle.fetchHistory();
         const reason = history.events?.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason;
