@@ -13,12 +13,19 @@
 import { replayAbsence, replaySession, replayThreshold, type PreviewReplay, type SessionStateChange } from '../core/alert-preview';
 import type { AlertRuleDefinition, AlertSpec } from '../core/alert-rules';
 import { QueryRefusedError, queryFleet, type FleetQuery, type FleetQueryCost, type FleetResult } from './fleet-query';
-import { MINUTE_MS, type Queryable, type Resolution } from './router';
+import { MINUTE_MS, chooseResolution, type Queryable, type Resolution } from './router';
 
 /** How far back a preview looks. */
 export const PREVIEW_RANGE_MS = 86_400_000;
 /** Most evaluations one preview replays (every 30 s over 24 h). */
 export const MAX_PREVIEW_STEPS = 2880;
+
+/**
+ * Steps one statement of a preview's fleet query covers (6 h at 1-minute steps): the range is
+ * read in consecutive statements of at most this many steps, each well within the web app's
+ * statement timeout and its sorts within work_mem, instead of one statement over the day.
+ */
+export const PREVIEW_CHUNK_STEPS = 360;
 
 /** Most recorded session-state changes one preview reads. */
 export const MAX_PREVIEW_STATE_CHANGES = 200_000;
@@ -58,9 +65,10 @@ async function fleetOverRange(
   from: number,
   to: number,
   budget?: (cost: FleetQueryCost) => string | undefined,
+  chunkSteps = PREVIEW_CHUNK_STEPS,
 ): Promise<{ res: FleetResult; coarser?: string }> {
   let { widthPx, coarser } = wantedSteps(intervalMs);
-  const query = (width: number) => queryFleet(db, { ...q, from, to, widthPx: width }, { budget });
+  const query = (width: number) => chunkedFleet(db, q, from, to, width, budget, chunkSteps);
   let res;
   try {
     res = await query(widthPx);
@@ -79,6 +87,56 @@ async function fleetOverRange(
 }
 
 /**
+ * The fleet query over [from, to] at `widthPx` steps, read in consecutive statements of at most
+ * `chunkSteps` steps (see PREVIEW_CHUNK_STEPS) with the step and resolution the whole range gets,
+ * merged into one answer as one statement would give it. The budget sees the whole range: its
+ * from, to and width, and each statement's rows read times the number of statements.
+ */
+async function chunkedFleet(
+  db: Queryable,
+  q: Omit<FleetQuery, 'from' | 'to' | 'widthPx'>,
+  from: number,
+  to: number,
+  widthPx: number,
+  budget: ((cost: FleetQueryCost) => string | undefined) | undefined,
+  chunkSteps: number,
+): Promise<FleetResult> {
+  const chunks = Math.ceil(widthPx / Math.max(1, chunkSteps));
+  if (chunks <= 1) return queryFleet(db, { ...q, from, to, widthPx }, { budget });
+  const chosen = chooseResolution(from, to, widthPx);
+  const step = Math.max(1000, chosen.bucketMs);
+  const start = Math.floor(from / step) * step;
+  const span = Math.ceil((to - start) / step / chunks) * step;
+  const wholeRange = budget && ((c: FleetQueryCost) => budget({ ...c, from, to, widthPx, rowsRead: c.rowsRead * chunks }));
+  // A value stands for empty steps up to maxGapMs before it (fleet-query.ts): each part reads that far past its end.
+  const reach = q.maxGapMs ?? Math.max(2 * step, 30_000);
+  const values = new Map<string, Map<number, number | null>>();
+  let first: FleetResult | undefined;
+  for (let a = start; a < to; a += span) {
+    const b = Math.min(a + span - 1, to);
+    const readTo = Math.min(b + reach, to);
+    const part = await queryFleet(db, { ...q, from: a, to: readTo, widthPx: Math.max(1, Math.ceil((readTo - a + 1) / step)), resolution: chosen.resolution }, { budget: wholeRange });
+    if (part.bucketMs !== step) throw new Error(`preview: a part's step ${part.bucketMs} ms differs from the range's ${step} ms`);
+    first ??= part;
+    for (const g of part.groups) {
+      let m = values.get(g.key);
+      if (!m) values.set(g.key, (m = new Map()));
+      for (const pt of g.points) if (pt.t <= b) m.set(pt.t, pt.v);
+    }
+  }
+  const times: number[] = [];
+  for (let t = start; t <= to; t += step) times.push(t);
+  const keys = [...values.keys()].sort();
+  return {
+    ...first!,
+    from: start,
+    to,
+    groupCount: keys.length,
+    groups: keys.map((key) => ({ key, series: first!.groups.find((g) => g.key === key)?.series ?? 0, mean: null, points: times.map((t) => ({ t, v: values.get(key)!.get(t) ?? null })) })),
+  };
+}
+
+/**
  * Preview a rule over the PREVIEW_RANGE_MS before `now`. `budget` is the caller's query budget
  * (the web app's WEB_QUERY_MAX_POINTS) for the fleet queries of threshold and absence rules:
  * see fleetOverRange.
@@ -86,19 +144,19 @@ async function fleetOverRange(
 export async function previewAlertRule(
   db: Queryable,
   rule: PreviewableRule,
-  opts: { now?: number; budget?: (cost: FleetQueryCost) => string | undefined } = {},
+  opts: { now?: number; budget?: (cost: FleetQueryCost) => string | undefined; /** Steps per statement (benchmarks compare); default PREVIEW_CHUNK_STEPS. */ chunkSteps?: number } = {},
 ): Promise<AlertPreview> {
   const to = opts.now ?? Date.now();
   const from = to - PREVIEW_RANGE_MS;
   const spec = rule.spec;
   if (spec.kind === 'threshold') {
-    const { res, coarser } = await fleetOverRange(db, { path: spec.path, rate: spec.rate, agg: spec.agg, groupBy: spec.groupBy }, rule.intervalMs, from, to, opts.budget);
+    const { res, coarser } = await fleetOverRange(db, { path: spec.path, rate: spec.rate, agg: spec.agg, groupBy: spec.groupBy }, rule.intervalMs, from, to, opts.budget, opts.chunkSteps);
     const replay = replayThreshold({ spec, forMs: rule.forMs }, res.groups, res.bucketMs);
     return { ...replay, kind: spec.kind, from: res.from, to, intervalMs: rule.intervalMs, resolution: res.resolution, seriesCount: res.seriesCount, coarser };
   }
   if (spec.kind === 'absence') {
     // Samples per device and step; no value may stand for a later empty step (maxGapMs 0): a step without samples is silence.
-    const { res, coarser } = await fleetOverRange(db, { path: spec.path, agg: 'count', groupBy: 'device', maxGapMs: 0 }, rule.intervalMs, from, to, opts.budget);
+    const { res, coarser } = await fleetOverRange(db, { path: spec.path, agg: 'count', groupBy: 'device', maxGapMs: 0 }, rule.intervalMs, from, to, opts.budget, opts.chunkSteps);
     const replay = replayAbsence({ spec, forMs: rule.forMs }, res.groups, res.bucketMs, res.from);
     const caveat =
       spec.silentMs % res.bucketMs === 0

@@ -89,6 +89,7 @@ describe('alert rule preview of absence and session rules over 24 h', function (
     );
     assert.equal(p.notifications, 2);
     assert.equal(p.quietInstances, 1, 'pk-steady never went silent');
+    assert.deepEqual(p, await previewAlertRule(tdb.pool, { spec: { kind: 'absence', path: CPU, silentMs: 10 * MIN }, forMs: 0, intervalMs: MIN }, { now: NOW, chunkSteps: Number.POSITIVE_INFINITY }), 'read in parts or at once: the same');
 
     const withFor = await previewAlertRule(tdb.pool, { spec: { kind: 'absence', path: CPU, silentMs: 25 * MIN }, forMs: 10 * MIN, intervalMs: MIN }, { now: NOW });
     assert.deepEqual(

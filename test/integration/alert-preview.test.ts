@@ -6,7 +6,8 @@
  * value sits between 70 and 90, resolves only once below 70; a 2-minute spike goes pending
  * and clears without a notification; a 30-minute hole is counted as evaluations without
  * data; the calm device never leaves inactive. The query budget: raw data over it is read
- * as 1-minute rollups instead (and the answer says so); over it even then, refused.
+ * as 1-minute rollups instead (and the answer says so); over it even then, refused. The day read
+ * in several statements answers as one statement over it (values and rates across the seams).
  */
 import assert from 'node:assert/strict';
 import { previewAlertRule, type PreviewableRule } from '../../query/alert-preview';
@@ -88,6 +89,11 @@ describe('alert rule preview over 24 h of stored samples', function () {
     assert.equal(p.notifications, 2);
     assert.equal(busy.noDataSteps, HOLE.from - HOLE.to + 1, 'each step of the hole is an evaluation without data');
     assert.equal(busy.state, 'inactive', 'the spike cleared last');
+    // The day is read in statements of PREVIEW_CHUNK_STEPS steps: the same answer as one statement over it.
+    const whole = await previewAlertRule(tdb.pool, RULE, { now: NOW, chunkSteps: Number.POSITIVE_INFINITY });
+    assert.deepEqual(p, whole);
+    const rate = { ...RULE, spec: { ...RULE.spec, rate: true, agg: 'max' as const, threshold: 0, recovery: undefined } };
+    assert.deepEqual(await previewAlertRule(tdb.pool, rate, { now: NOW, chunkSteps: 100 }), await previewAlertRule(tdb.pool, rate, { now: NOW, chunkSteps: Number.POSITIVE_INFINITY }), 'rates across part boundaries too');
   });
 
   it('reads 1-minute rollups when raw data at the interval would pass the query budget, and says so; refuses past it even then', async () => {
