@@ -30,26 +30,32 @@ function gnmiProfiles(ctx: SessionContext): GnmiProfileSpec[] {
 
 /**
  * Decode → sink → events, for one stream. Synchronous unless the decoder slices a large
- * notification or the batcher applies backpressure: a promise only then.
+ * notification or the batcher applies backpressure: a promise only then. No closure is named
+ * per notification or per session here: under tsx (esbuild keepNames) each closure bound to a
+ * name gets a `name` property of its own (~250 bytes, and a defineProperty call), issue 16.
  */
 function deliverer(ctx: SessionContext) {
   const decoder = new NotificationDecoder(ctx.device.id);
-  const deliver = (decoded: DecodedNotification): void | Promise<void> => {
-    for (const kind in decoded.skipped) ctx.count(SKIPPED_COUNTER, decoded.skipped[kind], { kind });
-    if (decoded.receiveTime) ctx.count(ZERO_TIMESTAMP_COUNTER);
-    if (decoded.duplicates > 0) ctx.count(DUPLICATE_LEAF_COUNTER, decoded.duplicates);
-    const points = decoded.points;
-    if (points.length === 0) return;
-    const announce = () => ctx.onEvent({ type: 'points', count: points.length, lastTimestamp: lastTimestamp(points) });
-    // One push per notification keeps an atomic notification together.
-    const pushed = ctx.sink.push(points);
-    if (pushed) return pushed.then(announce);
-    announce();
-  };
   return (n: WireNotification): void | Promise<void> => {
     const decoded = decoder.decodeSliced(n);
-    return decoded instanceof Promise ? decoded.then(deliver) : deliver(decoded);
+    return decoded instanceof Promise ? decoded.then((d) => deliverDecoded(ctx, d)) : deliverDecoded(ctx, decoded);
   };
+}
+
+function deliverDecoded(ctx: SessionContext, decoded: DecodedNotification): void | Promise<void> {
+  for (const kind in decoded.skipped) ctx.count(SKIPPED_COUNTER, decoded.skipped[kind], { kind });
+  if (decoded.receiveTime) ctx.count(ZERO_TIMESTAMP_COUNTER);
+  if (decoded.duplicates > 0) ctx.count(DUPLICATE_LEAF_COUNTER, decoded.duplicates);
+  const points = decoded.points;
+  if (points.length === 0) return;
+  // One push per notification keeps an atomic notification together.
+  const pushed = ctx.sink.push(points);
+  if (pushed) return pushed.then(() => announcePoints(ctx, points));
+  announcePoints(ctx, points);
+}
+
+function announcePoints(ctx: SessionContext, points: TelemetryPoint[]): void {
+  ctx.onEvent({ type: 'points', count: points.length, lastTimestamp: lastTimestamp(points) });
 }
 
 function lastTimestamp(points: TelemetryPoint[]): number {
