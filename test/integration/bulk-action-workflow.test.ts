@@ -194,7 +194,9 @@ describe('bulk actions as workflows: a dead control worker is replaced and the a
     assert.equal((await getBulkAction(tdb.db, id))!.finishedAt, null);
 
     await client.workflow.getHandle(workflowId).terminate('stopped by hand in a test');
-    assert.deepEqual(await settleEndedBulkActions(tdb.db, client, [id]), [id]);
+    // This call records it, unless the fleet reconciliation (every minute on the control worker) just did.
+    const marked = await settleEndedBulkActions(tdb.db, client, [id]);
+    assert.ok(marked.length === 0 || (marked.length === 1 && marked[0] === id), `marked: ${marked.join(', ')}`);
     const record = (await getBulkAction(tdb.db, id))!;
     assert.ok(record.finishedAt, 'the record is finished');
     assert.deepEqual([record.count, record.done, record.failed], [6, 2, 2]);
