@@ -108,27 +108,31 @@ function replaySteps(
   };
 }
 
+/** replaySteps over fleet-query groups (the same step times each): an evaluation at the end of each step, one observation per group. */
+function replayGroups(groups: readonly PreviewGroup[], stepMs: number, forMs: number, observe: (g: PreviewGroup, i: number, now: number) => AlertObservation): PreviewReplay {
+  const times = groups[0]?.points.map((p) => p.t) ?? [];
+  return replaySteps(
+    groups.map((g) => g.key),
+    times.length,
+    stepMs,
+    forMs,
+    (i) => times[i] + stepMs,
+    (i, now) => groups.map((g) => observe(g, i, now)),
+  );
+}
+
 /**
  * Replay a threshold rule over steps of `stepMs` (every group's points on the same step
  * times, as a fleet query returns them): see the module comment.
  */
 export function replayThreshold(rule: PreviewRule, groups: readonly PreviewGroup[], stepMs: number): PreviewReplay {
-  const times = groups[0]?.points.map((p) => p.t) ?? [];
   // How many earlier steps the window reaches: a step whose start lies within the window before the evaluation counts.
   const reach = Math.max(0, Math.ceil(rule.spec.windowMs / stepMs) - 1);
-  return replaySteps(
-    groups.map((g) => g.key),
-    times.length,
-    stepMs,
-    rule.forMs,
-    (i) => times[i] + stepMs,
-    (i) =>
-      groups.map((g) => {
-        let value: number | null = null;
-        for (let j = i; j >= Math.max(0, i - reach) && value === null; j--) value = g.points[j]?.v ?? null;
-        return { key: g.key, labels: {}, value, ...thresholdCondition(rule.spec, value) };
-      }),
-  );
+  return replayGroups(groups, stepMs, rule.forMs, (g, i) => {
+    let value: number | null = null;
+    for (let j = i; j >= Math.max(0, i - reach) && value === null; j--) value = g.points[j]?.v ?? null;
+    return { key: g.key, labels: {}, value, ...thresholdCondition(rule.spec, value) };
+  });
 }
 
 /**
@@ -144,22 +148,13 @@ export function replayAbsence(
   stepMs: number,
   from: number,
 ): PreviewReplay {
-  const times = groups[0]?.points.map((p) => p.t) ?? [];
   const newest = new Map(groups.map((g) => [g.key, from]));
-  return replaySteps(
-    groups.map((g) => g.key),
-    times.length,
-    stepMs,
-    rule.forMs,
-    (i) => times[i] + stepMs,
-    (i, now) =>
-      groups.map((g) => {
-        if ((g.points[i]?.v ?? 0) > 0) newest.set(g.key, now);
-        const silentMs = now - newest.get(g.key)!;
-        const active = silentMs >= rule.spec.silentMs;
-        return { key: g.key, labels: {}, value: silentMs / 1000, active, clear: !active };
-      }),
-  );
+  return replayGroups(groups, stepMs, rule.forMs, (g, i, now) => {
+    if ((g.points[i]?.v ?? 0) > 0) newest.set(g.key, now);
+    const silentMs = now - newest.get(g.key)!;
+    const active = silentMs >= rule.spec.silentMs;
+    return { key: g.key, labels: {}, value: silentMs / 1000, active, clear: !active };
+  });
 }
 
 /** One recorded change of a device's mirrored session state (`state` null: no row, no running session). */
