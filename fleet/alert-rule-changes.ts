@@ -12,7 +12,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { AlertRuleDefinition, AlertRuleInput } from '../core/alert-rules';
 import type { AlertRuleOptions } from '../core/names';
-import { alertRuleNameTaken, createAlertRule, deleteAlertRule, getAlertRule, recordAlertRuleEvent, updateAlertRule } from '../storage/alerts';
+import { alertRuleNameTaken, createAlertRule, deleteAlertRule, getAlertRule, listAlertRules, recordAlertRuleEvent, updateAlertRule } from '../storage/alerts';
 import { editAlertRule, startAlertRule, stopAlertRule } from '../temporal/alert-client';
 
 /** A rule name another rule already has (rule names are unique). */
@@ -94,6 +94,5 @@ export async function findAlertRule(db: Knex, ref: string): Promise<AlertRuleDef
     const byId = await getAlertRule(db, Number(ref));
     if (byId) return byId;
   }
-  const row = await db('alert_rules').where({ name: ref }).first('id');
-  return row ? getAlertRule(db, row.id) : undefined;
+  return (await listAlertRules(db)).find((r) => r.name === ref);
 }
