@@ -20,7 +20,7 @@ import {
   type SessionPlacement,
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
-import { SessionError, toSessionError, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
+import { SessionError, toSessionError, type Logger, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
 import { loadDeviceConfig, pinHostKey } from '../storage/devices';
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
@@ -86,6 +86,38 @@ export class LagTracker {
   }
 }
 
+/** A planned restart is a clean hand-over, not a failed activity (issue 21), naming where the leaving collector placed the next attempt (ADR 200). */
+function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHeartbeat): RunSessionResult {
+  const next = deps.handoverPlacements?.get(deviceId);
+  return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}) };
+}
+
+/**
+ * Ended by the direct stop: a cancellation when Temporal's reached us meanwhile, else a benign
+ * failure the workflow reads as its own request (it is interrupted), with the progress details.
+ */
+function stoppedFailure(ctx: Context, hb: SessionHeartbeat): Error {
+  return ctx.cancellationSignal.aborted
+    ? new CancelledFailure('session cancelled')
+    : ApplicationFailure.create({
+        type: 'SESSION_STOPPED',
+        message: 'SESSION_STOPPED: ended by the workflow (pause, reconfigure or stop; direct stop, ADR 160)',
+        nonRetryable: true,
+        details: [readable(hb)],
+        // Logged at debug level and not counted as a failure by the SDK's metrics.
+        category: 'BENIGN',
+      });
+}
+
+/** Tell the session's workflow something (streaming, negotiated); a failure is logged, never thrown. */
+function signalSessionEvent(client: Client | undefined, workflowId: string | undefined, log: Logger, payload: SessionEventPayload): void {
+  if (!workflowId) return;
+  client?.workflow
+    .getHandle(workflowId)
+    .signal(sessionEventSignal, payload)
+    .catch((err) => log.warn('could not signal workflow', { error: (err as Error).message }));
+}
+
 /** Heartbeat details with their times also as ISO text (Temporal Web shows them as they are). */
 function readable(hb: SessionHeartbeat): SessionHeartbeat {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -134,11 +166,8 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
       // A planned restart is a clean hand-over, not a failed activity (issue 21): the workflow fails
       // over at once and records the gap as it does for COLLECTOR_LEAVING.
-      const handover = (): RunSessionResult => {
-        const next = deps.handoverPlacements?.get(input.deviceId);
-        return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}) };
-      };
-      if (deps.leaving?.aborted) return handover();
+      // Module functions and bound ones here, not closures bound to names: under tsx each of those costs ~255 bytes per session (issue 16).
+      if (deps.leaving?.aborted) return handoverResult(deps, input.deviceId, hb);
       ctx.heartbeat(readable(hb));
       const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
       if (!loaded) return { reason: 'deleted', points: 0 };
@@ -168,26 +197,13 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         const why = (ctx.cancellationSignal.reason as Error | undefined)?.message;
         end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
       };
-      const onLeaving = () => end('leaving');
-      const moveOff = () => end('moved');
+      const onLeaving = end.bind(undefined, 'leaving');
+      const moveOff = end.bind(undefined, 'moved');
       deps.handovers?.set(input.deviceId, moveOff);
       const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
-      const stopHere = () => end('stopped');
+      const stopHere = end.bind(undefined, 'stopped');
       localStops.set(stopKey, stopHere);
       if (earlyStops.delete(stopKey)) stopHere();
-      // Ended by the direct stop: a cancellation when Temporal's reached us meanwhile, else a benign
-      // failure the workflow reads as its own request (it is interrupted), with the progress details.
-      const stopped = () =>
-        ctx.cancellationSignal.aborted
-          ? new CancelledFailure('session cancelled')
-          : ApplicationFailure.create({
-              type: 'SESSION_STOPPED',
-              message: 'SESSION_STOPPED: ended by the workflow (pause, reconfigure or stop; direct stop, ADR 160)',
-              nonRetryable: true,
-              details: [readable(hb)],
-              // Logged at debug level and not counted as a failure by the SDK's metrics.
-              category: 'BENIGN',
-            });
       if (ctx.cancellationSignal.aborted) onCancel();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       deps.leaving?.addEventListener('abort', onLeaving);
@@ -227,7 +243,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
             })
             .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
         }
-        signalWorkflow({
+        signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, {
           type: 'streaming',
           attempt: input.attempt,
           at: Date.now(),
@@ -235,14 +251,6 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
           encoding: hb.encoding,
           capabilities: hb.capabilities,
         });
-      };
-      const signalWorkflow = (payload: SessionEventPayload) => {
-        const workflowId = ctx.info.workflowExecution?.workflowId;
-        if (!workflowId) return;
-        deps.client?.workflow
-          .getHandle(workflowId)
-          .signal(sessionEventSignal, payload)
-          .catch((err) => log.warn('could not signal workflow', { error: (err as Error).message }));
       };
 
       const sink: PointSink = {
@@ -285,7 +293,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         hb.encoding = encoding;
         hb.capabilities = event.capabilities;
         log.info('negotiated', { encoding, capabilities: event.capabilities });
-        if (streaming) signalWorkflow({ type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
+        if (streaming) signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
       };
 
       let releaseDial = () => {};
@@ -297,26 +305,28 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
           sink,
           signal: abort.signal,
           onEvent,
-          count: (name, by, labels) => deps.metrics.inc(name, by ?? 1, labels),
+          count(name, by, labels) {
+            deps.metrics.inc(name, by ?? 1, labels);
+          },
           log,
-          saveHostKey: async (sha256) => {
+          async saveHostKey(sha256) {
             await pinHostKey(deps.db, input.deviceId, sha256);
           },
         });
         if (ending === 'leaving' || ending === 'moved') {
           deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-          return handover();
+          return handoverResult(deps, input.deviceId, hb);
         }
         if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
-        if (ending === 'stopped') throw stopped();
+        if (ending === 'stopped') throw stoppedFailure(ctx, hb);
         if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
         return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
       } catch (err) {
         if (ending === 'leaving' || ending === 'moved') {
           deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-          return handover();
+          return handoverResult(deps, input.deviceId, hb);
         }
-        if (ending === 'stopped') throw stopped();
+        if (ending === 'stopped') throw stoppedFailure(ctx, hb);
         if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
           ctx.heartbeat(readable(hb));
           throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
