@@ -26,6 +26,7 @@ import { startWebStack, type WebStack } from '../support/browser-rig';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 import { gnmiFaults, registerSimDevice, sampleCount, waitForState } from './session-support';
+import { spreadAlertRuleIds } from '../support/db';
 
 const SECRET = 'e2e-alert-faults-secret';
 const LINK = 'Ethernet1';
@@ -49,8 +50,7 @@ describe('e2e: alerts fire and resolve on simulator faults (interface down, devi
     page = stack.page;
     receiver = await startWebhookReceiver(SECRET);
     const { tdb, client, fleet } = stack;
-    // Workflow ids alert-rule/<id> must not meet another suite's rules on the shared Temporal server.
-    await tdb.db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [100_000 + Math.floor(Math.random() * 1_000_000_000)]);
+    await spreadAlertRuleIds(tdb.db);
     for (const sim of fleet.members) {
       // No random flap of the watched link during the test: only the fault takes it down.
       gnmiFaults(sim).interfaceDown(LINK, false);

@@ -27,6 +27,7 @@ import { artifactsDir } from '../support/env';
 import { startWebStack, type WebStack } from '../support/browser-rig';
 import { processEnv } from '../support/system';
 import { IN_OCTETS, registerSimDevice, sampleCount, waitForState } from './session-support';
+import { spreadAlertRuleIds } from '../support/db';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const RULE = 'octets moving';
@@ -47,8 +48,7 @@ describe('web: alert rule editor — edit, preview, delete', function () {
     });
     page = stack.page;
     const { tdb, client, fleet } = stack;
-    // Workflow ids alert-rule/<id> must not meet another suite's rules on the shared Temporal server.
-    await tdb.db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [100_000 + Math.floor(Math.random() * 1_000_000_000)]);
+    await spreadAlertRuleIds(tdb.db);
     const row = await registerSimDevice(tdb.db, fleet.members[0]);
     device = { id: row.id, name: row.name };
     await startDeviceSession(client, row);

@@ -18,6 +18,7 @@ import { startDeviceSession } from '../../temporal/fleet-client';
 import { until } from '../../testkit/until';
 import { startWebStack, type WebStack } from '../support/browser-rig';
 import { registerSimDevice, sampleCount, waitForState } from './session-support';
+import { spreadAlertRuleIds } from '../support/db';
 
 const PATH = '/interfaces/interface[name=*]/state/counters/in-octets';
 
@@ -38,8 +39,7 @@ describe('e2e: live alert markers on the device page and a dashboard', function 
       workers: { clearRunning: 'the live-alert-markers suite numbers its devices from 1' },
     });
     const { tdb, client, fleet } = stack;
-    // Workflow ids alert-rule/<id> must not meet another suite's rules on the shared Temporal server.
-    await tdb.db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [100_000 + Math.floor(Math.random() * 1_000_000_000)]);
+    await spreadAlertRuleIds(tdb.db);
     const d = await registerSimDevice(tdb.db, fleet.members[0]);
     device = { id: d.id, name: d.name };
     await startDeviceSession(client, d);

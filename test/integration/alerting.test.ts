@@ -26,7 +26,7 @@ import { runAlertsCommand } from '../../scripts/ctl-alerts';
 import { ensureNamespace } from '../../scripts/infra/temporal-server';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
 import { until } from '../../testkit/until';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, spreadAlertRuleIds, type TestDatabase } from '../support/db';
 import { quietWorkerRuntime, temporalAddress } from '../support/env';
 import { TEST_SECRETS_KEY, processEnv, spawnEntry } from '../support/system';
 import { startWebhookReceiver } from '../support/webhook-receiver';
@@ -55,8 +55,7 @@ describe('alerting: rule workflows and webhook delivery', function () {
     this.timeout(180_000);
     await quietWorkerRuntime();
     tdb = await createTestDatabase('alerting');
-    // Workflow ids alert-rule/<id> must not collide with other databases' on this Temporal server.
-    await tdb.db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [crypto.randomInt(1_000, 2_000_000_000)]);
+    await spreadAlertRuleIds(tdb.db);
     connection = await Connection.connect({ address: temporalAddress() });
     await ensureNamespace(connection, namespace, 1);
     client = new Client({ connection, namespace });

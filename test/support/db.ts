@@ -93,3 +93,11 @@ export async function createTestDatabase(label: string, opts: { migrate?: boolea
     },
   };
 }
+
+/**
+ * Start the suite's alert rule ids at a random point, so its workflow ids `alert-rule/<id>`
+ * never meet another suite's rules on a Temporal server the suites share.
+ */
+export async function spreadAlertRuleIds(db: Knex): Promise<void> {
+  await db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [crypto.randomInt(100_000, 2_000_000_000)]);
+}
