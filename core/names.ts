@@ -28,6 +28,14 @@ export function collectorTaskQueue(collectorId: string, incarnation: string): st
   return `${TASK_QUEUES.sessions}/${collectorId}/${incarnation}`;
 }
 
+/**
+ * A collector's stop queue (ADR 230): the direct stop of its placed sessions (ADR 160) runs here, on a
+ * worker of its own, so it never waits for an activity slot that its sessions hold for hours.
+ */
+export function collectorStopQueue(collectorQueue: string): string {
+  return `${collectorQueue}/stops`;
+}
+
 /** Workflow id of a device's session workflow. */
 export function deviceSessionWorkflowId(deviceId: number): string {
   return `device-session/${deviceId}`;

@@ -21,6 +21,7 @@ import { metrics } from '../core/metrics';
 import { TASK_QUEUES, type SessionPlacement } from '../core/names';
 import { placeSessions, setDraining } from '../storage/collectors';
 import { holdLease, newRegistration } from './collector-lease';
+import { localStopWorkerOptions } from './collector-stops';
 import { createPool, createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
@@ -169,6 +170,8 @@ async function main() {
     taskQueue: registration.taskQueue,
     activities: { ...sessionActivities },
   });
+  // The stop queue: the direct stops of this collector's placed sessions, with slots of its own (ADR 230).
+  const stopWorker = await Worker.create({ ...workerOptions, ...localStopWorkerOptions(registration.taskQueue, sessionActivities) });
   // The shared queue: Test connection, and sessions of workflows that predate placement.
   const sharedWorker = await Worker.create({
     ...workerOptions,
@@ -258,12 +261,12 @@ async function main() {
     metrics: `http://${config.COLLECTOR_METRICS_HOST}:${metricsPort}/metrics`,
   });
   try {
-    // Either worker failing stops the other: the process exits and a supervisor restarts it.
+    // Any worker failing stops the others: the process exits and a supervisor restarts it.
     const stopBoth = (err: unknown) => {
-      for (const w of [worker, sharedWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of [worker, sharedWorker, stopWorker]) if (w.getState() === 'RUNNING') w.shutdown();
       throw err;
     };
-    await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth)]);
+    await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth), stopWorker.run().catch(stopBoth)]);
   } finally {
     await lease.stop(true);
     log.info('collector stopping: flushing the batcher');

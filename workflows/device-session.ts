@@ -30,6 +30,7 @@ import type { ControlActivities, DeviceSummary, LocalSessionActivities, Placemen
 import {
   SA,
   TASK_QUEUES,
+  collectorStopQueue,
   collectorLostSignal,
   pauseSignal,
   pauseUpdate,
@@ -74,6 +75,8 @@ const PLACED_AGAIN_PATCH = 'lost-queue-placed-again';
 /** `patched()` ids of the next attempt going where the monitor placed a lost session, or the leaving collector its session (ADR 200), without the placement activity. */
 const PLACED_BY_MONITOR_PATCH = 'placed-by-monitor';
 const PLACED_BY_LEAVING_COLLECTOR_PATCH = 'placed-by-leaving-collector';
+/** `patched()` id of the direct stop on the collector's stop queue (ADR 230), not the queue whose slots its sessions hold. */
+const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 /** A placement sent with a loss signal or a hand-over is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
 const PLACED_AHEAD_FRESH_MS = 60_000;
 
@@ -157,7 +160,8 @@ class DeviceSession {
             ? 'reconfigure'
             : 'history limit';
     const direct = proxyActivities<LocalSessionActivities>({
-      taskQueue,
+      // A collector at COLLECTOR_MAX_SESSIONS has no activity slot free on its session queue (ADR 230).
+      taskQueue: patched(STOP_QUEUE_PATCH) ? collectorStopQueue(taskQueue) : taskQueue,
       scheduleToStartTimeout: '10 seconds',
       startToCloseTimeout: '5 seconds',
       retry: { initialInterval: '1 second', maximumAttempts: 3 },

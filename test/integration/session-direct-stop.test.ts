@@ -20,10 +20,11 @@ import { createSessionActivities } from '../../activities/session';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createLogger } from '../../core/log';
 import { MetricsRegistry } from '../../core/metrics';
-import { TASK_QUEUES, deviceSessionWorkflowId, statusQuery, stopSignal, type DeviceSessionInput } from '../../core/names';
+import { TASK_QUEUES, collectorStopQueue, deviceSessionWorkflowId, statusQuery, stopSignal, type DeviceSessionInput } from '../../core/names';
 import type { ProtocolSession, SessionContext } from '../../core/session';
 import { pauseDevice, reconfigureDevice, resumeDevice } from '../../temporal/fleet-client';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
+import { localStopWorkerOptions } from '../../workers/collector-stops';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { recordHistories } from '../support/histories';
@@ -46,6 +47,8 @@ describe('direct stop of placed sessions (ADR 160)', function () {
   const workers: Array<{ worker: Worker; run: Promise<void> }> = [];
   let lease: Awaited<ReturnType<typeof holdLease>> | undefined;
   let deviceId = 0;
+  /** The test collector's stop queue (ADR 230). */
+  let stopQueue = '';
   /** Why each fake stream ended (its abort signal's reason), in order. */
   const streamEnds: string[] = [];
   let streams = 0;
@@ -89,6 +92,7 @@ describe('direct stop of placed sessions (ADR 160)', function () {
       },
     });
     const reg = newRegistration({ id: `collector-${namespace}`, capacity: 10, leaseMs: 3000 });
+    stopQueue = collectorStopQueue(reg.taskQueue);
     const handovers = new Map<number, () => void>();
     const sessions = createSessionActivities({
       db: tdb.db,
@@ -107,15 +111,20 @@ describe('direct stop of placed sessions (ADR 160)', function () {
       }),
     });
     // The collector's own queue with a throttle far longer than any wait below: only the direct stop can end a session promptly.
+    // One activity slot, as a collector holding COLLECTOR_MAX_SESSIONS sessions: the running session fills it,
+    // so a direct stop scheduled on this queue could not start until the session ended (bench scale at 1,000).
     await startWorker({
       connection,
       namespace,
       taskQueue: reg.taskQueue,
       activities: sessions,
+      maxConcurrentActivityTaskExecutions: 1,
       maxHeartbeatThrottleInterval: '5 minutes',
       defaultHeartbeatThrottleInterval: '5 minutes',
       shutdownGraceTime: '1 second',
     });
+    // The collector's stop queue (ADR 230): direct stops only, never held by a session.
+    await startWorker({ connection, namespace, ...localStopWorkerOptions(reg.taskQueue, sessions), shutdownGraceTime: '1 second' });
     // The lease thread's settings (ADR 165) where holdLease takes them.
     const leaseThread = { databaseUrl: tdb.url, stallMs: 30_000 };
     lease = await holdLease(
@@ -184,7 +193,7 @@ describe('direct stop of placed sessions (ADR 160)', function () {
     assert.equal(cancelRequests.length, 2, 'the cancellation is still requested each time');
     const directStops = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'endLocalSession');
     assert.equal(directStops.length, 2, 'one direct stop per cancellation');
-    for (const s of directStops) assert.equal(s.activityTaskScheduledEventAttributes?.taskQueue?.name?.startsWith('device-sessions/'), true, 'on the collector\'s own queue');
+    for (const s of directStops) assert.equal(s.activityTaskScheduledEventAttributes?.taskQueue?.name, stopQueue, 'on the collector\'s own stop queue');
     const ended = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED && activityType(events, e.activityTaskFailedEventAttributes?.scheduledEventId) === 'runDeviceSession');
     assert.deepEqual(
       ended.map((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type),
