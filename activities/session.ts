@@ -48,8 +48,8 @@ export interface SessionDeps {
    * placement moves the session elsewhere (rebalance, drain); the session ends as on SIGTERM.
    */
   handovers?: Map<number, () => void>;
-  /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200): handed back with the `handover` result. */
-  handoverPlacements?: ReadonlyMap<number, SessionPlacement>;
+  /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200, 231): handed back with the `handover` result. */
+  handoverPlacements?: HandoverPlacements;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
   heartbeatLag?: LagTracker;
   /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
@@ -86,9 +86,37 @@ export class LagTracker {
   }
 }
 
+/**
+ * Where a leaving collector placed its sessions' next attempts (ADR 200, 231). The placement (one
+ * transaction for all of them) starts at SIGTERM while the streams end at once; each hand-over
+ * result waits for it, at most `boundMs` from its start (a session not placed by then asks placement).
+ */
+export class HandoverPlacements {
+  private readonly placed = new Map<number, SessionPlacement>();
+  private ready: Promise<unknown> = Promise.resolve();
+
+  /** Start placing; `place` resolves with each device's placement (undefined: none). */
+  start(place: () => Promise<ReadonlyMap<number, SessionPlacement | undefined>>, boundMs: number): void {
+    const placing = place()
+      .then((placed) => {
+        for (const [deviceId, p] of placed) if (p) this.placed.set(deviceId, p);
+      })
+      .catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((resolve) => (timer = setTimeout(resolve, boundMs)));
+    this.ready = Promise.race([placing, bound]).finally(() => clearTimeout(timer));
+  }
+
+  /** The next queue of a device's session, once the placement finished or its bound passed. */
+  async next(deviceId: number): Promise<SessionPlacement | undefined> {
+    await this.ready;
+    return this.placed.get(deviceId);
+  }
+}
+
 /** A planned restart is a clean hand-over, not a failed activity (issue 21), naming where the leaving collector placed the next attempt (ADR 200). */
-function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHeartbeat): RunSessionResult {
-  const next = deps.handoverPlacements?.get(deviceId);
+async function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHeartbeat): Promise<RunSessionResult> {
+  const next = await deps.handoverPlacements?.next(deviceId);
   return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}) };
 }
 

@@ -12,7 +12,7 @@ import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } 
 const STARTING_MS = 30_000;
 
 /** Serialises placement decisions and rebalancing (one transaction at a time reads and changes the counts). */
-const PLACEMENT_LOCK = 7_320_001;
+export const PLACEMENT_LOCK = 7_320_001;
 
 /** A collector's row as `ctl collectors` and the monitor read it. */
 export interface CollectorRow {

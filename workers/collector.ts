@@ -18,7 +18,7 @@ import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
-import { TASK_QUEUES, type SessionPlacement } from '../core/names';
+import { TASK_QUEUES } from '../core/names';
 import { placeSessions, setDraining } from '../storage/collectors';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
@@ -27,7 +27,7 @@ import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
 import { getProtocol } from '../protocols/index';
 import { DialLimiter } from '../protocols/dial-limiter';
-import { LagTracker, createSessionActivities } from '../activities/session';
+import { HandoverPlacements, LagTracker, createSessionActivities } from '../activities/session';
 import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -93,6 +93,15 @@ function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, h
   return { stop: () => clearInterval(roll), loopP99: () => current().p99 };
 }
 
+/**
+ * How long a leaving collector's hand-over results wait for its placement (ADR 231): the setting,
+ * within the shutdown bound (the worker's force time is COLLECTOR_SHUTDOWN_FORCE_MS - 2 s, and the
+ * results must reach Temporal before it).
+ */
+function handoverWaitMs(config: ReturnType<typeof loadConfig>): number {
+  return Math.max(0, Math.min(config.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS, config.COLLECTOR_SHUTDOWN_FORCE_MS / 2));
+}
+
 async function main() {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, 8);
@@ -115,7 +124,7 @@ async function main() {
   const heartbeatLag = new LagTracker();
   const gauges = registerGauges(liveSessions, heartbeatLag);
   const handovers = new Map<number, () => void>();
-  const handoverPlacements = new Map<number, SessionPlacement>();
+  const handoverPlacements = new HandoverPlacements();
   const dials = new DialLimiter(Math.max(1, config.COLLECTOR_MAX_CONCURRENT_DIALS));
   metrics.describe('session_dials', 'Sessions dialling their device now, and waiting for a dial slot (COLLECTOR_MAX_CONCURRENT_DIALS)');
   metrics.gauge('session_dials', () => [
@@ -210,15 +219,12 @@ async function main() {
     log.info('collector leaving: ending sessions so they fail over now', { signal, sessions: liveSessions.size });
     // The Runtime's handler (installed first) already asked the worker to stop polling. Draining first,
     // so placement sends the sessions elsewhere, then placing them all in one transaction: each hand-over
-    // result names its next collector, no placement round trip per session (ADR 200). Bounded: a
-    // database away must not delay the hand-over (sessions not placed by then ask placement as before).
-    const draining = setDraining(db, registration.id, true)
-      .then(() => placeSessions(db, [...handovers.keys()]))
-      .then((placed) => {
-        for (const [deviceId, p] of placed) if (p) handoverPlacements.set(deviceId, p);
-      })
-      .catch(() => false);
-    void Promise.race([draining, new Promise((r) => setTimeout(r, 1000))]).then(() => leaving.abort());
+    // result names its next collector, no placement round trip per session (ADR 200). The streams end at
+    // once; each hand-over result waits for that placement, bounded (ADR 231: a database away must not
+    // hold the hand-over; sessions not placed by then ask placement as before).
+    const running = [...handovers.keys()];
+    handoverPlacements.start(() => setDraining(db, registration.id, true).then(() => placeSessions(db, running)), handoverWaitMs(config));
+    leaving.abort();
     setTimeout(() => {
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
       process.exit(1);

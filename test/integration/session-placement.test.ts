@@ -18,10 +18,11 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
 import { createPlacementActivities } from '../../activities/placement';
-import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInput, type RunSessionInput, type RunSessionResult, type SessionPlacement } from '../../core/names';
+import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInput, type RunSessionInput, type RunSessionResult } from '../../core/names';
 import { createLogger } from '../../core/log';
 import { withinShare } from '../../core/placement';
-import { placeSessions, setDraining } from '../../storage/collectors';
+import { PLACEMENT_LOCK, placeSessions, setDraining } from '../../storage/collectors';
+import { HandoverPlacements } from '../../activities/session';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
@@ -45,8 +46,8 @@ interface FakeCollector {
   ended: string[];
   /** Simulate a crash: stop renewing (the row stays, its lease lapses); sessions here freeze. */
   crash(): Promise<void>;
-  /** Leave as workers/collector.ts does on SIGTERM: drain, place every session here in one transaction, hand each over naming its next queue. */
-  leave(): Promise<void>;
+  /** Leave as workers/collector.ts does on SIGTERM: drain and place every session here in one transaction while the streams end at once; each hand-over waits for it and names its next queue. */
+  leave(): void;
   stop(): Promise<void>;
 }
 
@@ -70,7 +71,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     const running = new Set<number>();
     const ended: string[] = [];
     const handovers = new Map<number, () => void>();
-    const placedNext = new Map<number, SessionPlacement>();
+    const placements = new HandoverPlacements();
     const frozen = new AbortController();
     const reg = newRegistration({ id: `${name}-${namespace}`, capacity: 100, leaseMs: LEASE_MS });
     const worker = await Worker.create({
@@ -89,7 +90,8 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
             });
             ended.push(why);
             if (why === 'cancelled') throw ctx.cancellationSignal.reason;
-            return { reason: 'handover', points: 0, next: placedNext.get(input.deviceId) };
+            // As activities/session.ts: the result waits for the leaving collector's placement, bounded (ADR 231).
+            return { reason: 'handover', points: 0, next: await placements.next(input.deviceId) };
           } finally {
             running.delete(input.deviceId);
             handovers.delete(input.deviceId);
@@ -125,9 +127,9 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
         crashed = true;
         await lease.stop(false);
       },
-      async leave() {
-        await setDraining(tdb.db, reg.id, true);
-        for (const [id, p] of await placeSessions(tdb.db, [...running])) if (p) placedNext.set(id, p);
+      leave() {
+        const ids = [...running];
+        placements.start(() => setDraining(tdb.db, reg.id, true).then(() => placeSessions(tdb.db, ids)), 60_000);
         for (const handOver of [...handovers.values()]) handOver();
       },
       async stop() {
@@ -256,7 +258,28 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     const leaving = [...b.running];
     const placementsBefore = new Map<number, number>();
     for (const id of leaving) placementsBefore.set(id, await placementActivities(id));
-    await b.leave();
+    // A slow placement (ADR 231): the placement lock held elsewhere, past the 1 s a leaving collector
+    // once allowed it, until every stream has ended and the placement is seen waiting for the lock.
+    const endedBefore = b.ended.length;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((r) => (locked = r));
+    const holder = tdb.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [PLACEMENT_LOCK]);
+      locked();
+      await released;
+    });
+    await lockHeld;
+    const leftAt = Date.now();
+    b.leave();
+    await until('every leaving stream ended at once', async () => b.ended.length === endedBefore + leaving.length, 30_000, 20);
+    // Marked draining: its placement, the next statement, now waits for the lock.
+    await until('the leaving collector draining', async () => (await tdb.db('collectors').where({ id: `b-${namespace}` }).first('draining'))?.draining === true, 30_000, 20);
+    await until('longer than the 1 s bound a leaving collector once gave its placement', async () => Date.now() - leftAt > 1500, 10_000, 50);
+    assert.equal(b.running.size, leaving.length, 'no hand-over result yet: each waits for the placement');
+    release();
+    await holder;
     await until('the other collector running every session', async () => c.running.size === DEVICES, 30_000, 50);
     for (const id of leaving) {
       assert.equal(await placementActivities(id), placementsBefore.get(id), `device ${id}: no placeSession after the hand-over`);

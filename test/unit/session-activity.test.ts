@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
-import { LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
+import { HandoverPlacements, LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
 import type { Gap } from '../../storage/gaps';
 import type { Keyring } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
@@ -113,13 +113,32 @@ describe('session activity', () => {
   it('a hand-over names the next collector when the leaving collector placed the session ahead (ADR 200)', async () => {
     const leaving = new AbortController();
     const next = { collectorId: 'other', taskQueue: 'device-sessions/other/1' };
-    const { deps: d, pushed } = deps(fakeProtocol(), { leaving: leaving.signal, handoverPlacements: new Map([[DEVICE_ID, next]]) });
+    const handoverPlacements = new HandoverPlacements();
+    handoverPlacements.start(async () => new Map([[DEVICE_ID, next]]), 60_000);
+    const { deps: d, pushed } = deps(fakeProtocol(), { leaving: leaving.signal, handoverPlacements });
     const { runDeviceSession } = createSessionActivities(d);
     const result = (await runUntil(() => new MockActivityEnvironment().run(runDeviceSession, input()), () => pushed.length > 0, 'the first point', () => leaving.abort())) as RunSessionResult;
     assert.equal(result.reason, 'handover');
     assert.deepEqual(result.next, next);
     const other = (await new MockActivityEnvironment().run(runDeviceSession, input({ deviceId: DEVICE_ID + 1 }))) as RunSessionResult;
     assert.equal(other.next, undefined, 'a session not placed ahead asks placement as before');
+  });
+
+  it('a hand-over result waits for the leaving collector\'s placement, at most its bound (ADR 231)', async () => {
+    const next = { collectorId: 'other', taskQueue: 'device-sessions/other/1' };
+    let placed!: (m: Map<number, typeof next>) => void;
+    const slow = new HandoverPlacements();
+    slow.start(() => new Promise((resolve) => (placed = resolve)), 60_000);
+    let answered: unknown = 'waiting';
+    const waiting = slow.next(DEVICE_ID).then((p) => (answered = p));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(answered, 'waiting', 'no answer while the placement runs');
+    placed(new Map([[DEVICE_ID, next]]));
+    await waiting;
+    assert.deepEqual(answered, next, 'the placement once it finished');
+    const stuck = new HandoverPlacements();
+    stuck.start(() => new Promise(() => undefined), 50);
+    assert.equal(await stuck.next(DEVICE_ID), undefined, 'a placement past its bound: none (the workflow asks placement)');
   });
 
   it('hands a session over when placement moves it elsewhere (rebalance, drain: ADR 110)', async () => {
