@@ -77,6 +77,8 @@ const PLACED_BY_MONITOR_PATCH = 'placed-by-monitor';
 const PLACED_BY_LEAVING_COLLECTOR_PATCH = 'placed-by-leaving-collector';
 /** `patched()` id of the direct stop on the collector's stop queue (ADR 230), not the queue whose slots its sessions hold. */
 const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
+/** `patched()` id of no direct stop to a queue reported lost (ADR 231): its row names the session's new collector, so a live one ends it at its next renewal. */
+const NO_STOP_TO_LOST_PATCH = 'no-direct-stop-to-lost-queue';
 /** A placement sent with a loss signal or a hand-over is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
 const PLACED_AHEAD_FRESH_MS = 60_000;
 
@@ -418,7 +420,9 @@ class DeviceSession {
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
       scope.cancel();
-      if (queue !== undefined && patched(DIRECT_STOP_PATCH)) this.stopLocally(queue, attempt, lost());
+      // Not to a queue reported lost (ADR 231): a dead collector's stop only timed out unstarted (a workflow
+      // task 10 s later); a live one sees the session placed elsewhere at its next lease renewal (ADR 200).
+      if (queue !== undefined && patched(DIRECT_STOP_PATCH) && !(lost() && patched(NO_STOP_TO_LOST_PATCH))) this.stopLocally(queue, attempt, lost());
       // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
       if (queue === undefined) await settled;
       else if (!lost()) await Promise.race([settled, condition(lost)]);
