@@ -474,7 +474,10 @@ describe('web charts: axis labels stay inside the chart', function () {
       await p.goto(`${web.url}/dashboards/${dashboardId}`);
       assert.equal(await p.getByTestId('tz-zone').innerText(), zone);
       // A custom range typed in Kolkata time is read in Kolkata time: 10:00 there is 04:30 UTC.
-      const day = (await p.locator('[data-testid=range-picker] input[name=to]').inputValue()).slice(0, 10);
+      // The day before Kolkata's today, so the range is in the past at any hour (today's 10:00 is
+      // still ahead while Kolkata's clock is before 10:00, i.e. from 18:30 to 04:30 UTC).
+      const today = (await p.locator('[data-testid=range-picker] input[name=to]').inputValue()).slice(0, 10);
+      const day = new Date(Date.parse(`${today}T00:00Z`) - 86_400_000).toISOString().slice(0, 10);
       await p.goto(`${web.url}/dashboards/${dashboardId}?range=custom&from=${day}T10:00&to=${day}T10:30&tz=${encodeURIComponent(zone)}`);
       assert.equal(await p.locator('[data-testid=range-picker] input[name=from]').inputValue(), `${day}T10:00`);
       // And back to UTC (after hydration: the charts have loaded their history).
