@@ -1,6 +1,9 @@
 /**
  * The system under benchmark: throwaway PostgreSQL (durable settings) and
  * Temporal, the simulator, control and collector workers as real processes.
+ * Temporal is the in-memory dev server, or with BENCH_TEMPORAL=server the
+ * production-shaped Temporal server (scripts/infra/temporal-server.ts) with its
+ * persistence and visibility on the run's own PostgreSQL cluster, as the topology runs it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,14 +19,33 @@ import type { DeviceSessionOptions } from '../../core/names';
 import { migrateLatest } from '../../migrations/index';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
 import { entryArgs } from '../../scripts/infra/entry';
-import { pidsMatching } from './procstat';
+import { cpuSeconds, pidsMatching, processTree } from './procstat';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
-import { freePortBlock } from '../../scripts/infra/temporal-server';
+import { freePortBlock, startTemporalServer, TEMPORAL_DATABASES, type RunningTemporalServer } from '../../scripts/infra/temporal-server';
 import { ensureProfile } from '../../storage/profiles';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const BENCH_SECRETS_KEY = `1:${Buffer.alloc(32, 9).toString('base64')}`;
+
+/** Which Temporal a bench system runs: the dev server (SQLite in memory) or the Temporal server on PostgreSQL. */
+export type BenchTemporal = 'dev' | 'server';
+
+/** BENCH_TEMPORAL as a list (default `dev`; `dev,server`: scale and failover run once on each, bench/README.md). */
+export function benchTemporalModes(): BenchTemporal[] {
+  const modes = (process.env.BENCH_TEMPORAL ?? 'dev').split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = modes.filter((m) => m !== 'dev' && m !== 'server');
+  if (bad.length || !modes.length) throw new Error(`BENCH_TEMPORAL must be dev, server or a comma list of them, not ${process.env.BENCH_TEMPORAL}`);
+  return [...new Set(modes)] as BenchTemporal[];
+}
+
+/** CPU of the Temporal side between two instants, % of one core. */
+export interface TemporalCpu {
+  /** The Temporal process (the dev server, or the server with all its services). */
+  process: number;
+  /** With the Temporal server: the PostgreSQL backends serving its databases (persistence and visibility); the dev server keeps them in its process. */
+  postgres?: number;
+}
 
 /** A running benchmark system. */
 export interface BenchSystem {
@@ -31,11 +53,19 @@ export interface BenchSystem {
   db: Knex;
   client: Client;
   tmp: string;
-  /** The Temporal dev server's Prometheus port (requests by operation, e.g. RecordActivityTaskHeartbeat). */
+  /** Which Temporal this system runs (BENCH_TEMPORAL). */
+  temporal: BenchTemporal;
+  /** The frontend address the processes and the bench client use. */
+  temporalAddress: string;
+  /** The Temporal server's Prometheus port, dev server or server alike (requests by operation, e.g. RecordActivityTaskHeartbeat). */
   temporalMetricsPort: number;
   env: NodeJS.ProcessEnv;
-  /** This run's Temporal dev server process(es): matched by its port (other engineers' dev servers are not ours). */
+  /** This run's Temporal process: the dev server matched by its port (other engineers' dev servers are not ours), or the server's child. */
   temporalPids(): number[];
+  /** Temporal's CPU from `from` to `to` (epoch ms), from a once-a-second sample of its processes' CPU time (undefined before the first two samples). */
+  temporalCpuBetween(from: number, to: number): TemporalCpu | undefined;
+  /** Signals sent to collectors started by startCollector (kill -9, SIGTERM), in order: when, to which. */
+  collectorSignals: Array<{ at: number; name: string; signal: string }>;
   spawn(name: string, file: string, extra?: Record<string, string>): ManagedChild;
   startCollector(name: string, extra?: Record<string, string>): Promise<ManagedChild & { metricsPort: number }>;
   /** Start a simulator process with `count` gNMI devices (`extra`: more settings, e.g. SIM_GNMI_GENERATOR); returns their ports. */
@@ -45,13 +75,18 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-/** Start PostgreSQL (fsync on: durable, like production; TimescaleDB preloaded when it can be had) and Temporal. */
-export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native' } = {}): Promise<BenchSystem> {
+/**
+ * Start PostgreSQL (fsync on: durable, like production; TimescaleDB preloaded when it can be had) and Temporal
+ * (`temporal`, default the first of BENCH_TEMPORAL).
+ */
+export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native'; temporal?: BenchTemporal } = {}): Promise<BenchSystem> {
+  const temporal = opts.temporal ?? benchTemporalModes()[0];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-bench-'));
   fs.chmodSync(tmp, 0o755);
   const temporalMetricsPort = await freePort();
+  // With the server, the throwaway services' dev server stays idle (no metrics port; nothing connects to it).
   const services = await startThrowawayServices(tmp, 'bench', {
-    temporalMetricsPort,
+    temporalMetricsPort: temporal === 'dev' ? temporalMetricsPort : undefined,
     pgSettings: ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on', 'max_wal_size=4GB', 'checkpoint_timeout=15min'],
     timescaledb: opts.storage === 'timescaledb',
   });
@@ -59,15 +94,27 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     await services.stop();
     throw new Error(`the timescaledb storage mode was asked for but TimescaleDB cannot be had: ${services.timescaledb.reason}`);
   }
+  let server: RunningTemporalServer | undefined;
+  if (temporal === 'server') {
+    process.stderr.write('  Temporal server on PostgreSQL: setting up its schemas and starting it…\n');
+    const started = Date.now();
+    server = await startTemporalServer({ adminUrl: services.adminDatabaseUrl, dir: path.join(tmp, 'temporal-server'), metricsPort: temporalMetricsPort, quiet: true }).catch(async (err) => {
+      await services.stop();
+      throw err;
+    });
+    process.stderr.write(`  Temporal server ${server.address} (schemas ${server.schema.temporal} / visibility ${server.schema.visibility}) up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const temporalAddress = server?.address ?? services.temporalAddress;
   const db = createKnex(services.databaseUrl);
   // Without a storage mode: as the server allows (auto); with one: that mode.
   await migrateLatest(db, opts.storage ? { storageTimescaledb: opts.storage === 'timescaledb' ? 'on' : 'off' } : {});
-  const connection = await Connection.connect({ address: services.temporalAddress });
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: services.databaseUrl,
-    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: server?.namespace ?? services.temporalNamespace,
     SECRETS_KEY: BENCH_SECRETS_KEY,
     DATA_DIR: path.join(tmp, 'data'),
     LOG_LEVEL: 'warn',
@@ -95,18 +142,42 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     children.push(child);
     return child;
   };
+  const temporalPids = () =>
+    server ? [server.child().child.pid!] : pidsMatching(`server start-dev --ip 127.0.0.1 --port ${services.temporalAddress.split(':').pop()} `);
+  // PostgreSQL backends titled `postgres: <user> temporal… <host>`: the server's persistence and visibility connections.
+  const temporalBackend = new RegExp(`^postgres: \\S+ (${TEMPORAL_DATABASES.persistence}|${TEMPORAL_DATABASES.visibility}) `);
+  const temporalPostgresPids = () =>
+    processTree(pidsMatching(path.join(tmp, 'postgres'))).filter((pid) => {
+      try {
+        return temporalBackend.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false; // gone
+      }
+    });
+  const cpuSamples = temporalCpuSampler(temporalPids, server ? temporalPostgresPids : undefined);
+  const collectorSignals: BenchSystem['collectorSignals'] = [];
   return {
     services,
     db,
     client,
     tmp,
+    temporal,
+    temporalAddress,
     temporalMetricsPort,
     env,
     spawn,
-    temporalPids: () => pidsMatching(`server start-dev --ip 127.0.0.1 --port ${services.temporalAddress.split(':').pop()} `),
+    temporalPids,
+    temporalCpuBetween: cpuSamples.between,
+    collectorSignals,
     async startCollector(name, extra = {}) {
       const metricsPort = await freePort();
       const child = spawn(name, 'workers/collector.ts', { ...extra, COLLECTOR_METRICS_PORT: String(metricsPort) });
+      // Note when a scenario signals it, so Temporal's CPU can be read over the failover that follows.
+      const kill = child.child.kill.bind(child.child);
+      child.child.kill = (signal?: NodeJS.Signals | number) => {
+        collectorSignals.push({ at: Date.now(), name, signal: String(signal ?? 'SIGTERM') });
+        return kill(signal);
+      };
       await waitFor(`${name} /healthz`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 90_000);
       return Object.assign(child, { metricsPort });
     },
@@ -162,11 +233,49 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     },
     async stop() {
       await Promise.allSettled(children.reverse().map((c) => c.stop(15_000)));
+      cpuSamples.stop();
       await connection.close();
       await db.destroy();
+      await server?.stop().catch((err) => console.error(err));
       await services.stop();
       fs.rmSync(tmp, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Cumulative CPU seconds of the Temporal process (and, with the server, its PostgreSQL
+ * backends) sampled once a second, so a scenario's window can be read afterwards.
+ * Per pid: a backend that exits between samples loses at most its last second.
+ */
+function temporalCpuSampler(processPids: () => number[], postgresPids?: () => number[]) {
+  const samples: Array<{ at: number; process: number; postgres: number }> = [];
+  const totals = { process: new Map<number, number>(), postgres: new Map<number, number>() };
+  const add = (into: Map<number, number>, pids: number[]) => {
+    for (const pid of pids) {
+      try {
+        into.set(pid, cpuSeconds(pid));
+      } catch {
+        // exited: keep its last reading
+      }
+    }
+    return [...into.values()].reduce((a, b) => a + b, 0);
+  };
+  const sample = () => samples.push({ at: Date.now(), process: add(totals.process, processPids()), postgres: postgresPids ? add(totals.postgres, postgresPids()) : 0 });
+  sample();
+  const timer = setInterval(sample, 1000);
+  timer.unref();
+  /** The sample at or before `t` (the first one when none). */
+  const at = (t: number) => samples.findLast((s) => s.at <= t) ?? samples[0];
+  return {
+    between(from: number, to: number): TemporalCpu | undefined {
+      const a = at(from);
+      const b = at(to);
+      if (!a || !b || b.at <= a.at) return undefined;
+      const pct = (x: number) => Math.round((x / ((b.at - a.at) / 1000)) * 1000) / 10;
+      return { process: pct(b.process - a.process), ...(postgresPids ? { postgres: pct(b.postgres - a.postgres) } : {}) };
+    },
+    stop: () => clearInterval(timer),
   };
 }
 

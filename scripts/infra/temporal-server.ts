@@ -185,7 +185,7 @@ export async function chooseServerPorts(frontend: number): Promise<TemporalServe
 }
 
 /** The server's config file (YAML text): one cluster, PostgreSQL for persistence and visibility, loopback only. */
-export function serverConfigYaml(opts: { adminUrl: string; ports: TemporalServerPorts; historyShards: number; logLevel: string; logFile: string }): string {
+export function serverConfigYaml(opts: { adminUrl: string; ports: TemporalServerPorts; historyShards: number; logLevel: string; logFile: string; metricsPort?: number }): string {
   const target = pgTarget(opts.adminUrl);
   const sql = (databaseName: string, maxConns: number) => ({
     sql: {
@@ -216,7 +216,11 @@ export function serverConfigYaml(opts: { adminUrl: string; ports: TemporalServer
         'postgres-visibility': sql(TEMPORAL_DATABASES.visibility, 10),
       },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      // Prometheus on loopback, configured as the dev server's --metrics-port does (same metric names).
+      ...(opts.metricsPort ? { metrics: { prometheus: { listenAddress: `127.0.0.1:${opts.metricsPort}`, handlerPath: '/metrics' } } } : {}),
+    },
     services: {
       frontend: service(ports.frontend, ports.membership.frontend, ports.frontendHttp),
       history: service(ports.history, ports.membership.history),
@@ -270,6 +274,8 @@ export interface TemporalServerOptions {
   retentionDays?: number;
   historyShards?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Serve Prometheus metrics on this loopback port (`/metrics`, as the dev server's --metrics-port); none when omitted. */
+  metricsPort?: number;
   /** Drop what the server prints outside its log file (start-up failures). */
   quiet?: boolean;
 }
@@ -329,7 +335,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   if (await isPortOpen(ports.frontend)) throw new Error(`port ${ports.frontend} is taken: cannot start the Temporal server's frontend there`);
   const configFile = path.join(opts.dir, 'temporal-server.yaml');
   const logFile = path.join(opts.dir, 'temporal-server.log');
-  fs.writeFileSync(configFile, serverConfigYaml({ adminUrl: opts.adminUrl, ports, historyShards: opts.historyShards ?? 4, logLevel: opts.logLevel ?? 'warn', logFile }), { mode: 0o600 });
+  fs.writeFileSync(configFile, serverConfigYaml({ adminUrl: opts.adminUrl, ports, historyShards: opts.historyShards ?? 4, logLevel: opts.logLevel ?? 'warn', logFile, metricsPort: opts.metricsPort }), { mode: 0o600 });
   const address = `127.0.0.1:${ports.frontend}`;
   let child: ManagedChild | undefined;
   const launch = async () => {
