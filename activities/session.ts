@@ -26,6 +26,7 @@ import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
 import type { LocalSessionActivities, SessionActivities } from './types';
+import type { WarmSessions, WarmStream } from './warm-sessions';
 
 /** What the session activity needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
@@ -60,6 +61,8 @@ export interface SessionDeps {
   /** Newest stored point of a device before a time (tests replace it). */
   lastStoredAt?: (deviceId: number, before: number) => Promise<number | undefined>;
   saveGap?: (gap: Gap) => Promise<void>;
+  /** Streams this collector dialled on a hand-over before their attempt came (ADR 235): an attempt adopts its device's. */
+  warm?: WarmSessions;
 }
 
 /** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
@@ -188,6 +191,18 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       return result;
     },
     async runDeviceSession(input: RunSessionInput): Promise<RunSessionResult> {
+      // Claimed before the device loads, so a warm start for it (ADR 235) cannot begin meanwhile.
+      const warm = deps.warm?.claim(input.deviceId);
+      try {
+        return await runAttempt(input, warm);
+      } finally {
+        deps.warm?.release(input.deviceId);
+      }
+    },
+  };
+
+  /** One attempt, taking over the device's warm stream when one runs here with the same configuration (ADR 235). */
+  async function runAttempt(input: RunSessionInput, warm: WarmStream | undefined): Promise<RunSessionResult> {
       const ctx = Context.current();
       const key = `${input.deviceId}/${input.attempt}`;
       const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
@@ -207,6 +222,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
           nonRetryable: true,
         });
       }
+      const adopted = deps.warm?.adopt(warm, loaded);
       const protocol = await deps.getProtocol(loaded.config.protocol);
       const abort = new AbortController();
       let ending: Ending | undefined;
@@ -326,21 +342,36 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
 
       let releaseDial = () => {};
       try {
-        if (deps.dials) releaseDial = await deps.dials.acquire(abort.signal);
-        await protocol.run({
-          device: loaded.config,
-          profiles: loaded.profiles,
-          sink,
-          signal: abort.signal,
-          onEvent,
-          count(name, by, labels) {
-            deps.metrics.inc(name, by ?? 1, labels);
-          },
-          log,
-          async saveHostKey(sha256) {
-            await pinHostKey(deps.db, input.deviceId, sha256);
-          },
-        });
+        if (adopted) {
+          // Already streaming since the hand-over: its points went to the batcher; from now on they come here.
+          log.info('adopted the warm stream', { pointsBefore: adopted.points, warmForMs: Date.now() - adopted.startedAt });
+          adopted.attach({ sink, onEvent });
+          hb.points = adopted.points;
+          if (adopted.firstPointAt !== undefined && !streaming) {
+            hb.lastPointAt = adopted.lastPointAt;
+            markStreaming(adopted.firstPointAt);
+          }
+          const stopAdopted = () => adopted.stop(abort.signal.reason);
+          if (abort.signal.aborted) stopAdopted();
+          else abort.signal.addEventListener('abort', stopAdopted, { once: true });
+          await adopted.done;
+        } else {
+          if (deps.dials) releaseDial = await deps.dials.acquire(abort.signal);
+          await protocol.run({
+            device: loaded.config,
+            profiles: loaded.profiles,
+            sink,
+            signal: abort.signal,
+            onEvent,
+            count(name, by, labels) {
+              deps.metrics.inc(name, by ?? 1, labels);
+            },
+            log,
+            async saveHostKey(sha256) {
+              await pinHostKey(deps.db, input.deviceId, sha256);
+            },
+          });
+        }
         if (ending === 'leaving' || ending === 'moved') {
           deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
           return handoverResult(deps, input.deviceId, hb);
@@ -373,6 +404,5 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
         if (localStops.get(stopKey) === stopHere) localStops.delete(stopKey);
       }
-    },
-  };
+  }
 }

@@ -83,6 +83,8 @@ const schema = z.object({
   COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   /** Leaving (SIGTERM): how long hand-over results wait for the collector's own placement of its sessions (ADR 231; at most half the force bound). */
   COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS: int(4_000),
+  /** Warm hand-over (ADR 235): how long a session dialled at once on a hand-over waits for its attempt to adopt it (ms); 0 turns warm hand-overs off. */
+  COLLECTOR_WARM_ADOPT_MS: int(120_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),
   /** This collector's name in the placement registry (ADR 110); default `<hostname>-<pid>`. */
   COLLECTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),

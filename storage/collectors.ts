@@ -6,6 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
+import pg from 'pg';
 import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
 /** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
@@ -186,12 +187,58 @@ export async function placeSession(db: Knex, deviceId: number): Promise<Placemen
  * one write, each decided as if placed one after the other. A device that no longer exists,
  * like one no collector can take, gets undefined (the shared task queue).
  */
-export async function placeSessions(db: Knex, deviceIds: readonly number[]): Promise<Map<number, Placement | undefined>> {
+export async function placeSessions(db: Knex, deviceIds: readonly number[], opts: { handoff?: boolean } = {}): Promise<Map<number, Placement | undefined>> {
   if (deviceIds.length === 0) return new Map();
   return db.transaction(async (trx) => {
     await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
-    return placeLocked(trx, deviceIds);
+    const placed = await placeLocked(trx, deviceIds);
+    if (opts.handoff) await notifyHandoff(trx, [...placed].flatMap(([deviceId, p]) => (p ? [{ deviceId, taskQueue: p.taskQueue }] : [])));
+    return placed;
   });
+}
+
+/** The channel on which collectors hear of running sessions handed to them (ADR 235); payload `<task queue>|<device id>,<device id>,…`. */
+export const HANDOFF_CHANNEL = 'session_handoff';
+/** PostgreSQL's NOTIFY payload limit is 8,000 bytes: ids are sent in chunks below it. */
+const HANDOFF_PAYLOAD_MAX = 7000;
+
+/**
+ * Tell the collectors which running sessions were just placed on them (ADR 235), so each dials
+ * its new devices at once instead of waiting for the sessions' next attempts. Sent with the
+ * transaction's commit (NOTIFY is transactional): never for a placement that rolled back.
+ */
+async function notifyHandoff(trx: Knex.Transaction, placed: ReadonlyArray<{ deviceId: number; taskQueue: string }>): Promise<void> {
+  const byQueue = new Map<string, number[]>();
+  for (const p of placed) {
+    const ids = byQueue.get(p.taskQueue);
+    if (ids) ids.push(p.deviceId);
+    else byQueue.set(p.taskQueue, [p.deviceId]);
+  }
+  const payloads: string[] = [];
+  for (const [queue, ids] of byQueue) {
+    let chunk = '';
+    for (const id of ids) {
+      if (chunk && queue.length + 1 + chunk.length + 1 + String(id).length > HANDOFF_PAYLOAD_MAX) {
+        payloads.push(`${queue}|${chunk}`);
+        chunk = '';
+      }
+      chunk = chunk ? `${chunk},${id}` : String(id);
+    }
+    if (chunk) payloads.push(`${queue}|${chunk}`);
+  }
+  if (payloads.length) await trx.raw(`SELECT pg_notify(?, x) FROM unnest(?::text[]) AS x`, [HANDOFF_CHANNEL, payloads]);
+}
+
+/** Parse a hand-over notification: the queue and its devices (undefined: not one of ours). */
+export function parseHandoff(payload: string): { taskQueue: string; deviceIds: number[] } | undefined {
+  const bar = payload.lastIndexOf('|');
+  if (bar <= 0) return undefined;
+  const deviceIds = payload
+    .slice(bar + 1)
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return { taskQueue: payload.slice(0, bar), deviceIds };
 }
 
 /** Place `deviceIds` inside a transaction that holds the placement lock. */
@@ -258,6 +305,20 @@ export async function claimAndPlaceLost(db: Knex): Promise<LostPlacement[]> {
     const lost = await claimLostPlacements(trx);
     if (lost.length === 0) return [];
     const placed = await placeLocked(trx, lost.map((l) => l.deviceId));
+    // The sessions the lost collectors last said they were running are dialled by their new collectors at once (ADR 235).
+    const { rows } = await trx.raw(
+      `SELECT DISTINCT c.task_queue, r.device_id FROM collectors c CROSS JOIN LATERAL unnest(c.running_devices) AS r(device_id)
+        WHERE c.task_queue = ANY(?::text[])`,
+      [[...new Set(lost.map((l) => l.taskQueue))]],
+    );
+    const running = new Set(rows.map((r: { task_queue: string; device_id: number }) => `${r.task_queue}/${r.device_id}`));
+    await notifyHandoff(
+      trx,
+      lost.flatMap((l) => {
+        const p = placed.get(l.deviceId);
+        return p && running.has(`${l.taskQueue}/${l.deviceId}`) ? [{ deviceId: l.deviceId, taskQueue: p.taskQueue }] : [];
+      }),
+    );
     return lost.map((l) => ({ ...l, placed: placed.get(l.deviceId) }));
   });
 }
@@ -327,4 +388,58 @@ export async function unclaimLostPlacement(db: Knex, lost: Omit<LostPlacement, '
       WHERE device_id = ? AND task_queue = ?`,
     [lost.taskQueue, lost.collectorId, lost.deviceId, lost.placedQueue ?? lost.taskQueue],
   );
+}
+
+/**
+ * Hear the hand-overs to one task queue (ADR 235) on a dedicated connection, reconnecting after a
+ * second when it drops (a hand-over missed meanwhile only costs the warm start: the attempt dials).
+ */
+export function listenForHandoffs(databaseUrl: string, taskQueue: string, onDevices: (deviceIds: number[]) => void, onError: (err: Error) => void): { close(): Promise<void> } {
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: databaseUrl });
+    client = c;
+    const again = (err?: Error) => {
+      if (client !== c) return;
+      client = undefined;
+      c.end().catch(() => undefined);
+      if (err) onError(err);
+      if (!closed) retry = setTimeout(connect, 1000);
+    };
+    c.on('error', again);
+    c.on('end', () => again());
+    c.on('notification', (msg) => {
+      const handoff = msg.channel === HANDOFF_CHANNEL && msg.payload ? parseHandoff(msg.payload) : undefined;
+      if (handoff && handoff.taskQueue === taskQueue && handoff.deviceIds.length) onDevices(handoff.deviceIds);
+    });
+    c.connect()
+      .then(() => c.query(`LISTEN ${HANDOFF_CHANNEL}`))
+      .catch((err) => again(err as Error));
+  };
+  connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    },
+  };
+}
+
+/** Devices among `ids` not to collect now: deleted, disabled, or paused or disabled as the session-state mirror says (ADR 095, 235). */
+export async function devicesNotToCollect(db: Knex, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await db.raw(
+    `SELECT w.id FROM unnest(?::int[]) AS w(id)
+       LEFT JOIN devices d ON d.id = w.id
+       LEFT JOIN device_session_state s ON s.device_id = w.id
+      WHERE d.id IS NULL OR NOT d.enabled OR s.state IN ('paused', 'disabled')`,
+    [ids],
+  );
+  return new Set(rows.map((r: { id: number }) => Number(r.id)));
 }

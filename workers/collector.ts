@@ -19,7 +19,9 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
-import { placeSessions, setDraining } from '../storage/collectors';
+import { listenForHandoffs, placeSessions, setDraining } from '../storage/collectors';
+import { loadDeviceConfig, pinHostKey } from '../storage/devices';
+import { WarmSessions } from '../activities/warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
 import { createPool, createKnex } from '../storage/pool';
@@ -140,6 +142,35 @@ async function main() {
   const client = await connectClient(config);
   const connection = await connectWorker(config);
   const registration = newRegistration({ id: config.COLLECTOR_ID, capacity: config.COLLECTOR_MAX_SESSIONS, leaseMs: config.COLLECTOR_LEASE_MS });
+  // Warm hand-over (ADR 235): running sessions placed here because their collector was lost or is
+  // leaving are dialled at once; their attempts adopt the streams when Temporal starts them here.
+  const warm =
+    config.COLLECTOR_WARM_ADOPT_MS > 0
+      ? new WarmSessions({
+          db,
+          loadDevice: (deviceId) => loadDeviceConfig(db, keyring, deviceId),
+          getProtocol,
+          sink: batcher,
+          metrics,
+          dials,
+          adoptWithinMs: config.COLLECTOR_WARM_ADOPT_MS,
+          saveHostKey: (deviceId, sha256) => pinHostKey(db, deviceId, sha256),
+          log,
+        })
+      : undefined;
+  warm?.startSweeping();
+  const handoffs = warm
+    ? listenForHandoffs(
+        config.DATABASE_URL,
+        registration.taskQueue,
+        (deviceIds) => {
+          if (leaving.signal.aborted) return;
+          log.info('sessions handed over: dialling them now (warm hand-over)', { sessions: deviceIds.length });
+          void warm.start(deviceIds);
+        },
+        (err) => log.warn('hand-over listener: connection lost, reconnecting', { error: err.message }),
+      )
+    : undefined;
   const sessionActivities = createSessionActivities({
         db,
         keyring,
@@ -155,6 +186,7 @@ async function main() {
         defaultLeaseMs: config.SESSION_LEASE_MS,
         handovers,
         handoverPlacements,
+        warm,
       });
   const workerOptions = {
     connection,
@@ -223,7 +255,9 @@ async function main() {
     // once; each hand-over result waits for that placement, bounded (ADR 231: a database away must not
     // hold the hand-over; sessions not placed by then ask placement as before).
     const running = [...handovers.keys()];
-    handoverPlacements.start(() => setDraining(db, registration.id, true).then(() => placeSessions(db, running)), handoverWaitMs(config));
+    // The new collectors hear of the placement with its commit and dial at once (warm hand-over, ADR 235).
+    warm?.close();
+    handoverPlacements.start(() => setDraining(db, registration.id, true).then(() => placeSessions(db, running, { handoff: true })), handoverWaitMs(config));
     leaving.abort();
     setTimeout(() => {
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
@@ -275,6 +309,7 @@ async function main() {
     await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth), stopWorker.run().catch(stopBoth)]);
   } finally {
     await lease.stop(true);
+    await handoffs?.close();
     log.info('collector stopping: flushing the batcher');
     await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
     gauges.stop();

@@ -343,6 +343,25 @@ describe('topology: the deployment shape on one machine', function () {
       `kill -9: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (collector lease ${secs(COLLECTOR_LEASE_MS)}, session heartbeat timeout ${secs(PLACED_HEARTBEAT_TIMEOUT_MS)}); gaps recorded for ${moved.filter((id) => gapped.has(id)).length}/${moved.length}`,
     );
     assert.deepEqual(moved.filter((id) => !gapped.has(id)), [], 'every moved session has a recorded gap');
+    // Warm hand-over (ADR 235): each moved session was dialled by its new collector when the placement
+    // committed (or its attempt was there first), and each warm stream was adopted by its attempt or ended for a counted reason.
+    const warm = async () => {
+      const texts = await Promise.all(liveCollectors().map(metricsText));
+      const sum = (name: string) => texts.reduce((a, t) => a + sumMetric(t, name), 0);
+      return {
+        starts: sum('session_warm_starts_total'),
+        adopted: sum('session_warm_adopted_total'),
+        ended: sum('session_warm_ended_total'),
+        skipped: sum('session_warm_skipped_total'),
+        waiting: sum('session_warm'),
+      };
+    };
+    await waitFor('no warm stream left waiting for its attempt', async () => (await warm()).waiting === 0, 60_000, 500);
+    const w = await warm();
+    figures.push(`kill -9 warm hand-over: ${w.starts} sessions dialled when placed, ${w.adopted} adopted by their attempts, ${w.ended} ended unadopted, ${w.skipped} skipped`);
+    assert.equal(w.starts + w.skipped, moved.length, 'every moved session was heard by its new collector');
+    assert.ok(w.starts > 0, 'warm hand-overs happened');
+    assert.equal(w.adopted + w.ended, w.starts, 'every warm stream was adopted or ended for a counted reason');
     // The lease (3 s) plus the monitor's tick, placement and a redial; a third of the heartbeat timeout leaves a loaded machine room.
     assert.ok(handover < PLACED_HEARTBEAT_TIMEOUT_MS / 3, `held elsewhere long before any session heartbeat timed out (${handover} ms)`);
     assert.ok(percentile(back, 99) <= PLACED_HEARTBEAT_TIMEOUT_MS / 3, `moved sessions store points again well within the session heartbeat timeout (p99 ${back.length ? percentile(back, 99) : 'n/a'} ms)`);

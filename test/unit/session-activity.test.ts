@@ -19,6 +19,8 @@ import { type RunSessionInput, type RunSessionResult } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { until } from '../../testkit/until';
+import { WarmSessions, type LoadedDevice } from '../../activities/warm-sessions';
+import { parseHandoff } from '../../storage/collectors';
 
 const DEVICE_ID = 42;
 
@@ -270,5 +272,117 @@ describe('session activity: dial cap', () => {
     assert.equal(dials.waiting, 0);
     await Promise.all([a, b]);
     assert.equal(dials.active, 0, 'every permit was given back');
+  });
+});
+
+describe('warm hand-over (ADR 235)', () => {
+  /** A collector's warm sessions over the fake protocol, and the session activities that adopt them. */
+  function warmRig(opts: { protocol?: ProtocolSession; loadDevice?: (id: number) => Promise<LoadedDevice | undefined>; unwanted?: Set<number> } = {}) {
+    const rig = deps(opts.protocol ?? fakeProtocol(), opts.loadDevice ? { loadDevice: opts.loadDevice } : {});
+    const warm = new WarmSessions({
+      db: undefined as unknown as Knex,
+      loadDevice: rig.deps.loadDevice!,
+      getProtocol: rig.deps.getProtocol,
+      sink: rig.deps.sink,
+      metrics: rig.deps.metrics,
+      adoptWithinMs: 60_000,
+      unwanted: async (ids) => new Set(ids.filter((id) => opts.unwanted?.has(id))),
+    });
+    rig.deps.warm = warm;
+    return { ...rig, warm, metrics: rig.deps.metrics, activities: createSessionActivities(rig.deps) };
+  }
+
+  it('streams at once, then the attempt adopts the stream without dialling again; the gap ends at the warm stream\'s first point', async () => {
+    let dials = 0;
+    let runsEnded = 0;
+    const counting: ProtocolSession = { protocol: 'gnmi', run: (ctx) => (dials++, fakeProtocol().run(ctx).finally(() => runsEnded++)) };
+    const { warm, pushed, gaps, metrics, activities } = warmRig({ protocol: counting });
+    await warm.start([DEVICE_ID]);
+    await until('points before any attempt', () => pushed.length >= 3, 5_000, 5);
+    const firstWarmPoint = pushed[0].timestamp;
+    assert.equal(metrics.get('session_warm_starts_total'), 1);
+    assert.equal(warm.waiting, 1);
+    const env = new MockActivityEnvironment();
+    const before = pushed.length;
+    const result = (await runUntil(
+      () => env.run(activities.runDeviceSession, input({ gapFrom: firstWarmPoint - 5_000, gapReason: 'collector lost' })),
+      () => pushed.length >= before + 3 && gaps.length === 1,
+      'more points through the attempt, and its gap',
+      () => env.cancel('WORKER_SHUTDOWN'),
+    )) as RunSessionResult;
+    assert.equal(dials, 1, 'the attempt adopted the running stream');
+    assert.equal(metrics.get('session_warm_adopted_total'), 1);
+    assert.equal(result.reason, 'handover');
+    assert.equal(result.points, pushed.length, 'the attempt counts the warm stream\'s points too');
+    assert.deepEqual([gaps[0].from, gaps[0].to], [firstWarmPoint - 5_000, firstWarmPoint], 'the gap closes at the first warm point');
+    assert.equal(warm.waiting, 0);
+    await until('the adopted stream to end with its attempt', () => runsEnded === 1, 5_000, 5);
+  });
+
+  it('an attempt that loads another configuration ends the warm stream and dials its own', async () => {
+    let dials = 0;
+    const counting: ProtocolSession = { protocol: 'gnmi', run: (ctx) => (dials++, fakeProtocol().run(ctx)) };
+    let port = 1;
+    const rig0 = deps(counting);
+    const loadDevice = async (id: number) => {
+      const d = (await rig0.deps.loadDevice!(id))!;
+      return { ...d, config: { ...d.config, port } };
+    };
+    const { warm, pushed, metrics, activities } = warmRig({ protocol: counting, loadDevice });
+    await warm.start([DEVICE_ID]);
+    await until('the warm stream\'s points', () => pushed.length > 0, 5_000, 5);
+    port = 2; // edited between the hand-over and the attempt
+    const env = new MockActivityEnvironment();
+    const before = pushed.length;
+    await runUntil(() => env.run(activities.runDeviceSession, input()), () => dials === 2 && pushed.length > before + 2, 'the attempt\'s own dial', () => env.cancel('WORKER_SHUTDOWN'));
+    assert.equal(metrics.get('session_warm_ended_total', { reason: 'config-changed' }), 1);
+    assert.equal(metrics.get('session_warm_adopted_total'), 0);
+  });
+
+  it('a stream nobody adopts ends: after COLLECTOR_WARM_ADOPT_MS, or when its device is paused, disabled or deleted', async () => {
+    const { warm, pushed, metrics } = warmRig({ unwanted: new Set([DEVICE_ID + 1]) });
+    await warm.start([DEVICE_ID, DEVICE_ID + 1]);
+    await until('both streams', () => warm.waiting === 2 && pushed.length > 0, 5_000, 5);
+    await warm.sweep();
+    assert.equal(metrics.get('session_warm_ended_total', { reason: 'unwanted' }), 1);
+    assert.equal(warm.waiting, 1);
+    await warm.sweep(Date.now() + 60_001);
+    assert.equal(metrics.get('session_warm_ended_total', { reason: 'expired' }), 1);
+    assert.equal(warm.waiting, 0);
+  });
+
+  it('no warm start for a device whose attempt already runs here, nor for one claimed while it loads', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const rig0 = deps(fakeProtocol());
+    const { warm, metrics } = warmRig({ loadDevice: async (id) => (await gate, rig0.deps.loadDevice!(id)) });
+    const starting = warm.start([DEVICE_ID]);
+    assert.equal(warm.claim(DEVICE_ID), undefined, 'nothing to adopt yet');
+    release();
+    await starting;
+    assert.equal(metrics.get('session_warm_starts_total'), 0, 'the attempt claimed the device while it loaded');
+    await warm.start([DEVICE_ID]);
+    assert.equal(metrics.get('session_warm_starts_total'), 0, 'its attempt runs here');
+    assert.equal(metrics.get('session_warm_skipped_total', { reason: 'attempt-here' }), 2, 'each skip is counted');
+    warm.release(DEVICE_ID);
+    await warm.start([DEVICE_ID]);
+    assert.equal(metrics.get('session_warm_starts_total'), 1, 'released: a hand-over may start it again');
+    warm.close();
+    assert.equal(metrics.get('session_warm_ended_total', { reason: 'leaving' }), 1);
+  });
+
+  it('a device that refuses the warm stream leaves nothing to adopt: the attempt dials and reports the failure itself', async () => {
+    const { warm, metrics, activities } = warmRig({ protocol: fakeProtocol({ failWith: new SessionError('AUTH_FAILED', 'credentials rejected') }) });
+    await warm.start([DEVICE_ID]);
+    await until('the warm stream to fail', () => metrics.get('session_warm_ended_total', { reason: 'failed' }) === 1, 5_000, 5);
+    assert.equal(warm.claim(DEVICE_ID), undefined);
+    warm.release(DEVICE_ID);
+    await assert.rejects(new MockActivityEnvironment().run(activities.runDeviceSession, input()), (e: unknown) => e instanceof ApplicationFailure && e.type === 'AUTH_FAILED');
+  });
+
+  it('reads hand-over notifications: queue names may contain bars, ids are positive integers', () => {
+    assert.deepEqual(parseHandoff('device-sessions/a|b/1|1,2,30'), { taskQueue: 'device-sessions/a|b/1', deviceIds: [1, 2, 30] });
+    assert.deepEqual(parseHandoff('q|x,0,-1,7'), { taskQueue: 'q', deviceIds: [7] });
+    assert.equal(parseHandoff('no-bar'), undefined);
   });
 });
