@@ -78,8 +78,14 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   const victimIndex = counts.indexOf(Math.max(...counts));
   const victim = collectors[victimIndex];
   const others = collectors.filter((c) => c !== victim);
-  const duplicates = () => Promise.all(others.map((c) => scrape(c.metricsPort, 'ingest_points_duplicate_total').catch(() => 0))).then((n) => n.reduce((a, b) => a + b, 0));
-  const [requests0, duplicates0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates()]);
+  const sumOthers = (name: string) => Promise.all(others.map((c) => scrape(c.metricsPort, name).catch(() => 0))).then((n) => n.reduce((a, b) => a + b, 0));
+  const duplicates = () => sumOthers('ingest_points_duplicate_total');
+  /** Warm hand-overs on the collectors taking the sessions (ADR 235): dialled when placed, adopted by their attempts, ended unadopted. */
+  const warm = async () => {
+    const [starts, adopted, ended, skipped] = await Promise.all(['session_warm_starts_total', 'session_warm_adopted_total', 'session_warm_ended_total', 'session_warm_skipped_total'].map(sumOthers));
+    return { starts, adopted, ended, skipped };
+  };
+  const [requests0, duplicates0, warm0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm()]);
   const before = Date.now();
   victim.child.kill(signal);
   process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
@@ -112,6 +118,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   );
   await sleep(2000);
   const receivedTwice = (await duplicates()) - duplicates0;
+  const warm1 = await warm();
+  const warmDelta = { starts: warm1.starts - warm0.starts, adopted: warm1.adopted - warm0.adopted, ended: warm1.ended - warm0.ended, skipped: warm1.skipped - warm0.skipped };
   const g = await gaps(sys, ids, before - 5000, Date.now(), !recovered);
   // The sessions that moved are the victim's: the devices with the largest gaps.
   const moved = [...g.values()].sort((a, b) => b - a).slice(0, counts[victimIndex]);
@@ -119,7 +127,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     `  ${signal}: every device fresh again after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
       `${placedRes.rows[0].n} placed in ${placedRes.rows[0].transactions} transactions (last +${Math.round(Number(placedRes.rows[0].last_ms ?? 0))} ms); ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
-      `${receivedTwice} points received twice; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`,
+      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`,
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
   return {
@@ -141,6 +149,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     signalsPerSecond: round((requests.SignalWorkflowExecution ?? 0) / windowS, 1),
     /** Points the other collectors received again after the hand-over (same series and time already stored: skipped by the samples key, ADR 030). */
     pointsReceivedTwice: receivedTwice,
+    /** Warm hand-overs (ADR 235) on the other collectors since the signal: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
+    warmHandover: warmDelta,
     victimIndex,
     /** Streaming sessions per collector just before the signal. */
     sessionsPerCollector: counts,
