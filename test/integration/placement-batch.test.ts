@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { createPlacementActivities } from '../../activities/placement';
-import { claimAndPlaceLost, placeSessions, registerCollector, renewLease, unclaimLostPlacement, type CollectorRegistration } from '../../storage/collectors';
+import { claimAndPlaceLost, placeSessions, registerCollector, renewLease, unclaimLostPlacement } from '../../storage/collectors';
 import { createKnex } from '../../storage/pool';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { addBareDevices, testCollector } from '../support/placement';
 
 describe('placement in batches: shares, capacity, one claim per loss', function () {
   this.timeout(60_000);
@@ -26,13 +27,8 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
     await tdb?.drop();
   });
 
-  const reg = (id: string, capacity: number, leaseMs = 60_000): CollectorRegistration => ({ id, incarnation: '1', taskQueue: `q-${id}`, version: 'test', capacity, leaseMs });
-  const addDevices = async (prefix: string, n: number): Promise<number[]> =>
-    (
-      await tdb.db('devices')
-        .insert(Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
-        .returning('id')
-    ).map((r: { id: number }) => Number(r.id));
+  const reg = testCollector;
+  const addDevices = (prefix: string, n: number) => addBareDevices(tdb.db, prefix, n);
   const queuesOf = async (ids: number[]): Promise<Map<number, string>> =>
     new Map(
       (await tdb.db('session_placements').whereIn('device_id', ids).select('device_id', 'task_queue')).map((r: { device_id: number; task_queue: string }) => [

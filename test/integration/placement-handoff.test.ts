@@ -6,9 +6,10 @@
  * a placement that rolls back tells nobody.
  */
 import assert from 'node:assert/strict';
-import { claimAndPlaceLost, listenForHandoffs, placeSessions, registerCollector, renewLease, type CollectorRegistration } from '../../storage/collectors';
+import { claimAndPlaceLost, listenForHandoffs, placeSessions, registerCollector, renewLease } from '../../storage/collectors';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { addBareDevices, testCollector } from '../support/placement';
 
 describe('warm hand-over: collectors hear the running sessions placed on them', function () {
   this.timeout(60_000);
@@ -23,13 +24,8 @@ describe('warm hand-over: collectors hear the running sessions placed on them', 
     await tdb?.drop();
   });
 
-  const reg = (id: string, capacity: number, leaseMs = 60_000): CollectorRegistration => ({ id, incarnation: '1', taskQueue: `q-${id}`, version: 'test', capacity, leaseMs });
-  const addDevices = async (prefix: string, n: number): Promise<number[]> =>
-    (
-      await tdb.db('devices')
-        .insert(Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
-        .returning('id')
-    ).map((r: { id: number }) => Number(r.id));
+  const reg = testCollector;
+  const addDevices = (prefix: string, n: number) => addBareDevices(tdb.db, prefix, n);
   /** Listen as collector `id` would; resolves once its LISTEN is in place (a notification sent by the probe arrives). */
   const listen = async (id: string) => {
     heard.set(`q-${id}`, []);
