@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
+import pg from 'pg';
 import { createDevice } from '../../storage/devices';
 import { createKnex } from '../../storage/pool';
 import { parseKeyring } from '../../storage/secrets';
@@ -17,6 +18,7 @@ import { startDeviceSession } from '../../temporal/fleet-client';
 import type { GnmiProfileSpec } from '../../core/device';
 import type { DeviceSessionOptions } from '../../core/names';
 import { migrateLatest } from '../../migrations/index';
+import { ensureDatabase } from '../../scripts/infra/postgres';
 import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../../scripts/infra/proc';
 import { entryArgs } from '../../scripts/infra/entry';
 import { cpuSeconds, pidsMatching, processTree } from './procstat';
@@ -98,6 +100,9 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
   if (temporal === 'server') {
     process.stderr.write('  Temporal server on PostgreSQL: setting up its schemas and starting it…\n');
     const started = Date.now();
+    // BENCH_TEMPORAL_SYNC_COMMIT=off: its databases commit without waiting for the WAL flush (a diagnosis: how much
+    // of the difference to the in-memory dev server is commit latency); set before the server opens a connection.
+    if (process.env.BENCH_TEMPORAL_SYNC_COMMIT === 'off') await withoutSyncCommit(services.adminDatabaseUrl, Object.values(TEMPORAL_DATABASES));
     server = await startTemporalServer({ adminUrl: services.adminDatabaseUrl, dir: path.join(tmp, 'temporal-server'), metricsPort: temporalMetricsPort, quiet: true }).catch(async (err) => {
       await services.stop();
       throw err;
@@ -241,6 +246,20 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/** `ALTER DATABASE … SET synchronous_commit = off` on each database (created when missing): new connections commit asynchronously. */
+async function withoutSyncCommit(adminUrl: string, databases: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const database of databases) {
+      await ensureDatabase(adminUrl, database);
+      await client.query(`ALTER DATABASE "${database}" SET synchronous_commit = off`);
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /**
