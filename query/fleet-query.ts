@@ -9,7 +9,7 @@
  * and an optional top/bottom N of the groups by their mean over the range.
  *
  * The data (raw samples, 1-minute or 1-hour rollups, completed from raw past the
- * rollup's newest bucket) and the step are chosen as the query router chooses them
+ * rollup's newest bucket and in the bucket holding `to`, up to `to`: ADR 240) and the step are chosen as the query router chooses them
  * (query/router.ts). Per series and step the database takes the step's value — its
  * average (sum, avg, count), min, max or last value; for a rate the non-negative
  * per-second increase of the step's last value over the previous step's, with 32/64-bit
@@ -28,7 +28,7 @@
 import { z } from 'zod';
 import { parsePath } from '../core/path';
 import { QueryRefusedError, resolveFleetSeriesSet, type FleetSeries, type FleetSeriesSet } from './fleet-series';
-import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, ROLLUPS, type Queryable, type Resolution } from './router';
+import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, rawTailFrom, rollupRowBeforeTo, ROLLUPS, type Queryable, type Resolution } from './router';
 import { rankCandidateSeries, rankCandidates, summaryResolution } from './fleet-rank';
 import { fleetRateRows } from './fleet-rates-cache';
 import { COUNTER_INCREASE_SQL, FLEET_RATE_GAP_MS, SERIES_SHAPE_SQL } from '../storage/storage-mode';
@@ -180,12 +180,13 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
   const { table, unit } = ROLLUPS[resolution];
   const rolled = `SELECT series_id, bucket AS time, min, max, avg, last, count
                     FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)} AND bucket <= ${TS(4)}
-                     AND ($9::float8 IS NULL OR bucket < ${TS(9)})`;
-  // A sample past the rollup's newest bucket counts at its rollup bucket's start, like a rolled-up one.
+                     AND ($9::float8 IS NULL OR bucket < ${TS(9)}) AND ${rollupRowBeforeTo(resolution, 4)}`;
+  // A sample past the rollup's newest bucket, or in the bucket holding `to` (read up to `to`: ADR 240), counts at its rollup bucket's start, like a rolled-up one.
+  const newest = `coalesce(${TS(9)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)}))`;
   const tail = `SELECT series_id, time, value AS min, value AS max, value AS avg, value AS last, 1 AS count
                   FROM samples
                  WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
-                   AND time >= greatest(${TS(3)}, coalesce(${TS(9)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)})))`;
+                   AND time >= greatest(${TS(3)}, ${rawTailFrom(resolution, 4, newest)})`;
   const grouped = (rows: string) => `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
                  ${last('last', 'time')} AS last, max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch')) AS lt
             FROM (${rows}) r GROUP BY 1, 2`;
@@ -231,7 +232,7 @@ function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number
  * maxGapMs: checked by the caller), grouped by a property of the device, where the matched
  * series of each device are every numeric series of their shapes (a pattern such as
  * `[name=Eth1*]` selects part of a shape: the statement over the rollup answers). The fast
- * part ends at the fleet rates' watermark and FLEET_RATE_GAP_MS before the rollup's newest
+ * part ends at the fleet rates' watermark, at the minute holding `to` and FLEET_RATE_GAP_MS before the rollup's newest
  * bucket of these series (the raw samples after it are read as the statement over the
  * rollup reads them, and a later point's rate stands for the minutes before it).
  */
@@ -247,8 +248,9 @@ async function fleetRatesPlan(
   if (q.groupBy !== undefined && !['device', 'site', 'protocol'].includes(q.groupBy)) return undefined;
   if (ids.length !== matched.series.length) return undefined;
   const wm = await db.query<{ ms: number | null }>(`SELECT (extract(epoch FROM watermark) * 1000)::float8 AS ms FROM storage_rollup_state WHERE name = 'fleet_rates_1m'`);
+  // The minute holding `to` is the statement's: its fleet rate would count the samples after `to` in it (ADR 240).
   const lastStep = Math.floor(q.to / MINUTE_MS) * MINUTE_MS;
-  let until = Math.min(Number(wm.rows[0]?.ms ?? -Infinity), lastStep + MINUTE_MS);
+  let until = Math.min(Number(wm.rows[0]?.ms ?? -Infinity), lastStep);
   if (!(until > from)) return undefined;
   const deviceOf = new Map(matched.series.map((s) => [s.id, s.deviceId]));
   const groupOfDevice = new Map<number, number>();

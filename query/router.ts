@@ -8,7 +8,10 @@
  * returns about one point per pixel, aggregates to that step (avg, min, max, last),
  * optionally turns counters into non-negative per-second rates, and returns gaps as
  * null points so lines break. Rollup reads are completed from raw samples past the
- * rollup's newest bucket, so results never depend on how recently rollups were refreshed.
+ * rollup's newest bucket, so results never depend on how recently rollups were refreshed;
+ * the bucket containing `to` is read from raw samples up to `to` too, so no sample after
+ * `to` counts (ADR 240; where retention has dropped that bucket's raw samples, its rollup
+ * row is the only source and is used whole).
  *
  * Every value is a bound parameter; the only text spliced into SQL comes from the
  * fixed tables below, chosen by the router, never by the caller.
@@ -128,6 +131,32 @@ export const ROLLUPS = {
 
 const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 
+/** Start of the rollup bucket (of `unit`) that contains `to`, given as parameter $n (ms). */
+const bucketHoldingTo = (unit: string, n: number) => `date_bin(${unit}, ${TS(n)}, TIMESTAMPTZ 'epoch')`;
+
+/**
+ * The condition on a row of rollup `table` that none of its samples lies after `to` ($n, ms): a bucket
+ * before the one containing `to`. That bucket itself counts only for a series whose raw samples in it are
+ * gone (retention drops whole days): the rollup is then the only source, used whole (ADR 240). Else those
+ * raw samples up to `to` stand in for it (rawTailFrom), so an answer never depends on whether the
+ * bucket was rolled up yet.
+ */
+export function rollupRowBeforeTo(rollup: keyof typeof ROLLUPS, n: number): string {
+  const { table, unit } = ROLLUPS[rollup];
+  const b = bucketHoldingTo(unit, n);
+  return `(bucket < ${b} OR (bucket = ${b} AND NOT EXISTS (
+            SELECT 1 FROM samples x WHERE x.series_id = ${table}.series_id AND x.time >= ${b} AND x.time < ${b} + ${unit})))`;
+}
+
+/**
+ * Where raw samples take over from rollup `rollup` when it ends at `boundary` (SQL, a timestamp; NULL:
+ * no rollup rows, raw from the start): there, or at the start of the bucket containing `to` ($n) if
+ * that is earlier (ADR 240).
+ */
+export function rawTailFrom(rollup: keyof typeof ROLLUPS, n: number, boundary: string): string {
+  return `least(coalesce(${boundary}, TIMESTAMPTZ '-infinity'), ${bucketHoldingTo(ROLLUPS[rollup].unit, n)})`;
+}
+
 interface Row {
   s: number;
   t: number;
@@ -184,11 +213,12 @@ async function readPoints(
     `WITH r AS (
        SELECT series_id, bucket AS time, min, max, avg, last, count
          FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)} AND bucket <= ${TS(3)}
+          AND ${rollupRowBeforeTo(resolution, 3)}
        UNION ALL
        SELECT series_id, time, value, value, value, value, 1
          FROM samples
         WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(3)}
-          AND time >= greatest(${TS(2)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[])))
+          AND time >= greatest(${TS(2)}, ${rawTailFrom(resolution, 3, `(SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]))`)})
      )
      SELECT series_id AS s, ${bucketOf('time')} AS t, ${ROLLUP_AGG[agg]}::float8 AS v
        FROM r GROUP BY 1, 2 ORDER BY 1, 2`,

@@ -16,8 +16,8 @@ import assert from 'node:assert/strict';
 import { runMaintenance, type MaintenanceSettings } from '../../storage/storage-mode';
 import { queryFleet, type FleetQuery, type FleetResult } from '../../query/fleet-query';
 import { HOUR_MS, MINUTE_MS, type Queryable } from '../../query/router';
-import { counterIncrease } from '../../query/rate';
 import { createTestDatabase, storageModesUnderTest, type TestDatabase } from '../support/db';
+import { fleetRateReference, near, rawRows } from '../support/fleet-reference';
 
 const DEVICES = 40;
 const PORTS = 26;
@@ -80,68 +80,7 @@ async function seed(tdb: TestDatabase): Promise<Fleet> {
   return { tdb, deviceIds, series };
 }
 
-/** Raw rows of every series: time (ms) and value, in time order. */
-async function rawRows(f: Fleet): Promise<Map<number, Array<{ t: number; v: number }>>> {
-  const res = await f.tdb.pool.query<{ s: string; t: number; v: number }>(
-    `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v FROM samples ORDER BY series_id, time`,
-  );
-  const out = new Map<number, Array<{ t: number; v: number }>>();
-  for (const r of res.rows) {
-    const list = out.get(Number(r.s)) ?? [];
-    list.push({ t: Number(r.t), v: Number(r.v) });
-    out.set(Number(r.s), list);
-  }
-  return out;
-}
-
-/**
- * The reference at 1-minute steps with the default maxGapMs (2 minutes): per series the last value
- * of each minute from `from` − 2 minutes to `to`; the rate of a minute over the series' previous
- * minute with a value, when at most 2 minutes before and not a reset, per second of the minutes
- * between; it stands for its minute and the empty one before it when the previous is 2 minutes
- * back. Summed, averaged or counted per group and step; a group's mean is over its steps with a value.
- */
-function reference(raw: Map<number, Array<{ t: number; v: number }>>, f: Fleet, q: { from: number; to: number; agg: 'sum' | 'avg' | 'count'; groupOf: (k: number) => string; top?: number }) {
-  const gapMs = 2 * MINUTE_MS;
-  const perGroup = new Map<string, { series: number; steps: Map<number, number[]> }>();
-  f.series.forEach((s, k) => {
-    const g = q.groupOf(k);
-    const group = perGroup.get(g) ?? { series: 0, steps: new Map<number, number[]>() };
-    perGroup.set(g, group);
-    group.series++;
-    const lastOfMinute = new Map<number, number>();
-    for (const r of raw.get(s.id) ?? []) {
-      const minute = Math.floor(r.t / MINUTE_MS) * MINUTE_MS;
-      if (minute >= q.from - gapMs && r.t <= q.to) lastOfMinute.set(minute, r.v);
-    }
-    const minutes = [...lastOfMinute.keys()].sort((a, b) => a - b);
-    for (let i = 1; i < minutes.length; i++) {
-      const [pb, b] = [minutes[i - 1], minutes[i]];
-      const increase = counterIncrease(lastOfMinute.get(pb)!, lastOfMinute.get(b)!);
-      if (b - pb > gapMs || increase === undefined) continue;
-      for (let step = b; step > pb && step >= b - gapMs + MINUTE_MS; step -= MINUTE_MS) {
-        if (step >= q.from) group.steps.set(step, [...(group.steps.get(step) ?? []), (increase * 1000) / (b - pb)]);
-      }
-    }
-  });
-  const groups = [...perGroup.entries()].map(([key, { series, steps }]) => {
-    const points: Array<{ t: number; v: number | null }> = [];
-    for (let t = q.from; t <= q.to; t += MINUTE_MS) {
-      const vs = steps.get(t);
-      const sum = vs?.reduce((a, b) => a + b, 0);
-      points.push({ t, v: vs === undefined ? null : q.agg === 'count' ? vs.length : q.agg === 'avg' ? sum! / vs.length : sum! });
-    }
-    const values = points.flatMap((p) => (p.v === null ? [] : [p.v]));
-    return { key, series, mean: values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length, points };
-  });
-  groups.sort((a, b) => (a.key < b.key ? -1 : 1));
-  if (q.top === undefined) return groups;
-  return groups.sort((a, b) => (b.mean ?? -Infinity) - (a.mean ?? -Infinity) || (a.key < b.key ? -1 : 1)).slice(0, q.top);
-}
-
-const near = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
-
-function assertMatches(got: FleetResult, want: ReturnType<typeof reference>, label: string) {
+function assertMatches(got: FleetResult, want: ReturnType<typeof fleetRateReference>, label: string) {
   assert.deepEqual([got.resolution, got.bucketMs], ['1m', MINUTE_MS], `${label}: 1-minute steps`);
   assert.deepEqual(
     got.groups.map((g) => [g.key, g.series, g.points.map((p) => p.t)]),
@@ -197,7 +136,7 @@ for (const mode of storageModesUnderTest()) {
       Number((await f.tdb.pool.query(`SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id = ANY($1::bigint[])`, [f.series.map((s) => s.id)])).rows[0].ms);
 
     it('with the newest minutes still raw: the by-time lookup answers, and fleet total, per site and top devices match the reference', async () => {
-      const raw = await rawRows(f);
+      const raw = await rawRows(f.tdb.pool);
       const newest = await newestBucket();
       assert.equal(newest, T0 + 17 * MINUTE_MS, 'the first maintenance run rolled up the minutes before 18');
       assert.ok(
@@ -220,7 +159,7 @@ for (const mode of storageModesUnderTest()) {
         assert.ok(ran.some((r) => r.text.includes('FROM fleet_rates_1m')), `${c.label}: the minutes before the tail read the fleet rates`);
         const tail = ran.find((r) => r.text.includes('AS m(s, g)'));
         assert.equal(tail?.values[8], newest + MINUTE_MS, `${c.label}: the tail statement takes raw samples from the minute after the newest bucket`);
-        assertMatches(got, reference(raw, f, { from: range.from, to: range.to, ...c.ref }), c.label);
+        assertMatches(got, fleetRateReference(raw, f.series, { from: range.from, to: range.to, ...c.ref }), c.label);
       }
       // What the data holds, seen in the answers: the top devices by rate, the early stop and the resets.
       const { got: top } = await run({ ...range, agg: 'sum', groupBy: 'device', top: 5 });
@@ -236,7 +175,7 @@ for (const mode of storageModesUnderTest()) {
 
     it('once every series has stopped: the by-time lookup finds nothing near the end, the per-series lookup answers, and the answers match the reference', async () => {
       await runMaintenance(f.tdb.db, SETTINGS, SECOND_NOW);
-      const raw = await rawRows(f);
+      const raw = await rawRows(f.tdb.pool);
       const newest = await newestBucket();
       assert.equal(newest, T0 + 23 * MINUTE_MS, 'the second maintenance run rolled up every minute');
       // Up to 30 min: the fleet rates' watermark is past it, so the by-time lookup looks from minute 28 on, where there is nothing.
@@ -249,7 +188,7 @@ for (const mode of storageModesUnderTest()) {
         const { got, ran } = await run(q);
         assert.deepEqual(lookups(ran), [{ byTime: true, ms: null }, { byTime: false, ms: newest }], `${label}: by time first (nothing), then per series`);
         assert.ok(ran.some((r) => r.text.includes('FROM fleet_rates_1m')), `${label}: read the fleet rates`);
-        assertMatches(got, reference(raw, f, { from: range.from, to: range.to, ...ref }), label);
+        assertMatches(got, fleetRateReference(raw, f.series, { from: range.from, to: range.to, ...ref }), label);
         assert.ok(got.groups[0].points.filter((p) => p.t > newest).every((p) => p.v === null), `${label}: no value after the last minute`);
       }
     });

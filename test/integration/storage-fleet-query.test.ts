@@ -135,7 +135,7 @@ function reference(f: Fixture, q: FleetQuery & { groupOfSeries: (index: number) 
   const readFrom = from - Math.max(step, maxGap);
   const unit = chosen.resolution === '1m' ? MINUTE_MS : chosen.resolution === '1h' ? HOUR_MS : 0;
   const agg = (q.agg ?? 'sum') as FleetAggregation;
-  // Which rows a step sees: raw rows in [readFrom, to]; at rollup resolution every row of a rollup bucket starting in it.
+  // Which rows a step sees: raw rows in [readFrom, to]; at rollup resolution every row at or before `to` of a rollup bucket starting in it (ADR 240).
   const at = (t: number) => (unit ? Math.floor(t / unit) * unit : t);
   type Cell = { sum: number; n: number; min: number; max: number; last: number; lastT: number };
   const perGroup = new Map<string, Map<number, Array<{ s: number; v: number; lt: number }>>>();
@@ -146,7 +146,7 @@ function reference(f: Fixture, q: FleetQuery & { groupOfSeries: (index: number) 
     members.set(g, (members.get(g) ?? 0) + 1);
     const cells = new Map<number, Cell>();
     for (const r of f.rows) {
-      if (r.s !== id || at(r.t) < readFrom || at(r.t) > q.to) continue;
+      if (r.s !== id || at(r.t) < readFrom || r.t > q.to) continue;
       const b = Math.floor(at(r.t) / step) * step;
       const c = cells.get(b) ?? { sum: 0, n: 0, min: Infinity, max: -Infinity, last: NaN, lastT: -Infinity };
       c.sum += r.v;

@@ -300,9 +300,12 @@ for (const mode of storageModesUnderTest()) {
       assertSameResult(rate.subject, rate.reference, '1m rate');
       const points = rate.subject.series[0].points;
       assert.ok(
-        points.every((p) => p.v !== null && Math.abs(p.v - 100_000) < 1),
+        points.slice(0, -1).every((p) => p.v !== null && Math.abs(p.v - 100_000) < 1),
         'constant 100 kB/s across the wrap at 10 h',
       );
+      // The step at `to` holds only the sample at `to`, not the minute's later one (ADR 240): half a minute's increase over the minute between steps.
+      assert.equal(points.at(-1)!.t, T0 + 28 * HOUR);
+      assert.ok(Math.abs(points.at(-1)!.v! - 50_000) < 1, `the step at \`to\`: ${points.at(-1)!.v}`);
     });
 
     it('48 hours on 40 px reads the 1-hour rollup; the data hole and the recorded gap come back as nulls', async () => {
