@@ -63,6 +63,8 @@ export interface SessionDeps {
   saveGap?: (gap: Gap) => Promise<void>;
   /** Streams this collector dialled on a hand-over before their attempt came (ADR 235): an attempt adopts its device's. */
   warm?: WarmSessions;
+  /** An attempt streams its device here now (its first point): the collector says so to the others (ADR 236). */
+  onStreaming?: (deviceId: number) => void;
 }
 
 /** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
@@ -265,9 +267,16 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
 
       const markStreaming = (firstPointAt: number) => {
         streaming = true;
+        deps.onStreaming?.(input.deviceId);
         deps.liveSessions?.set(key, 'streaming');
         deps.metrics.inc('sessions_streaming_transitions_total');
-        if (gapFrom !== undefined || input.gapReason !== undefined) {
+        // Make before break (ADR 236): the previous attempt streamed until after this stream's first point,
+        // so the device's data has no gap (its points still being flushed there must not read as one).
+        const overlapped = adopted !== undefined && gapFrom !== undefined && gapFrom >= firstPointAt;
+        if (overlapped) {
+          gapFrom = undefined;
+          log.info('hand-over overlapped the previous attempt: no gap');
+        } else if (gapFrom !== undefined || input.gapReason !== undefined) {
           // The previous attempt broke. The gap starts at the newest point actually stored
           // (the heartbeat's lastPointAt may be stale or include points never flushed).
           const hinted = gapFrom;

@@ -36,7 +36,7 @@ export interface StreamTarget {
 }
 
 /** Why a warm stream ended without being adopted. */
-export type WarmEnd = 'expired' | 'unwanted' | 'config-changed' | 'failed' | 'leaving';
+export type WarmEnd = 'expired' | 'unwanted' | 'config-changed' | 'failed' | 'leaving' | 'taken-elsewhere';
 
 /** The configuration a stream runs with, as one comparable value (secrets only hashed, never kept). */
 export function deviceFingerprint(loaded: LoadedDevice): string {
@@ -69,6 +69,7 @@ export class WarmStream {
     readonly fingerprint: string,
     private readonly fallback: PointSink,
     private readonly onPoints: (count: number) => void,
+    private readonly onFirstPoint: () => void = () => {},
   ) {}
 
   get signal(): AbortSignal {
@@ -101,7 +102,10 @@ export class WarmStream {
       if (this.target) return this.target.sink.push(points);
       if (points.length === 0) return;
       this.points += points.length;
-      if (this.firstPointAt === undefined) this.firstPointAt = points[0].timestamp;
+      if (this.firstPointAt === undefined) {
+        this.firstPointAt = points[0].timestamp;
+        this.onFirstPoint();
+      }
       let last = this.lastPointAt ?? 0;
       for (const p of points) if (p.timestamp > last) last = p.timestamp;
       this.lastPointAt = last;
@@ -131,6 +135,8 @@ export interface WarmDeps {
   adoptWithinMs: number;
   /** Store a newly approved host key (NETCONF first use), as the activity does. */
   saveHostKey?(deviceId: number, sha256: string): Promise<void>;
+  /** A warm stream's first point: this collector streams the device now (its old collector may end its stream, ADR 236). */
+  onUp?(deviceId: number): void;
   /** Devices among these that should not be collected now (paused, disabled, deleted); default: the database. */
   unwanted?(deviceIds: number[]): Promise<Set<number>>;
   log?: Logger;
@@ -217,12 +223,17 @@ export class WarmSessions {
     }
     if (this.closed) return this.skipped('leaving');
     if (!loaded || this.claimed.has(deviceId) || this.streams.has(deviceId)) return this.skipped('attempt-here');
-    const stream = new WarmStream(deviceId, deviceFingerprint(loaded), this.deps.sink, (n) => {
-      this.deps.metrics.inc('session_warm_points_total', n);
-      this.deps.metrics.inc('session_points_received_total', n, {
-        protocol: loaded!.config.protocol,
-      });
-    });
+    const protocolName = loaded.config.protocol;
+    const stream = new WarmStream(
+      deviceId,
+      deviceFingerprint(loaded),
+      this.deps.sink,
+      (n) => {
+        this.deps.metrics.inc('session_warm_points_total', n);
+        this.deps.metrics.inc('session_points_received_total', n, { protocol: protocolName });
+      },
+      () => this.deps.onUp?.(deviceId),
+    );
     this.streams.set(deviceId, stream);
     this.deps.metrics.inc('session_warm_starts_total');
     stream.done = this.run(stream, protocol, loaded);
@@ -335,6 +346,14 @@ export class WarmSessions {
     if (left.length === 0) return;
     const unwanted = await (this.deps.unwanted ?? ((ids: number[]) => devicesNotToCollect(this.deps.db, ids)))(left.map((s) => s.deviceId));
     for (const s of left) if (unwanted.has(s.deviceId) && !s.adopted && this.streams.get(s.deviceId) === s) this.endStream(s, 'unwanted');
+  }
+
+  /** Another collector streams these devices now (an attempt started there, ADR 236): their streams here, not adopted, end. */
+  takenElsewhere(deviceIds: Iterable<number>): void {
+    for (const id of deviceIds) {
+      const s = this.streams.get(id);
+      if (s && !s.adopted && !s.settled) this.endStream(s, 'taken-elsewhere');
+    }
   }
 
   /** The collector is leaving: end every stream not adopted, start no more. */

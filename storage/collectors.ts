@@ -214,19 +214,32 @@ async function notifyHandoff(trx: Knex.Transaction, placed: ReadonlyArray<{ devi
     if (ids) ids.push(p.deviceId);
     else byQueue.set(p.taskQueue, [p.deviceId]);
   }
-  const payloads: string[] = [];
-  for (const [queue, ids] of byQueue) {
-    let chunk = '';
-    for (const id of ids) {
-      if (chunk && queue.length + 1 + chunk.length + 1 + String(id).length > HANDOFF_PAYLOAD_MAX) {
-        payloads.push(`${queue}|${chunk}`);
-        chunk = '';
-      }
-      chunk = chunk ? `${chunk},${id}` : String(id);
-    }
-    if (chunk) payloads.push(`${queue}|${chunk}`);
-  }
+  const payloads = [...byQueue].flatMap(([queue, ids]) => announcements(queue, ids));
   if (payloads.length) await trx.raw(`SELECT pg_notify(?, x) FROM unnest(?::text[]) AS x`, [HANDOFF_CHANNEL, payloads]);
+}
+
+/** `<queue>|<id>,<id>,…` payloads, each under NOTIFY's size limit. */
+function announcements(queue: string, ids: readonly number[]): string[] {
+  const payloads: string[] = [];
+  let chunk = '';
+  for (const id of ids) {
+    if (chunk && queue.length + 1 + chunk.length + 1 + String(id).length > HANDOFF_PAYLOAD_MAX) {
+      payloads.push(`${queue}|${chunk}`);
+      chunk = '';
+    }
+    chunk = chunk ? `${chunk},${id}` : String(id);
+  }
+  if (chunk) payloads.push(`${queue}|${chunk}`);
+  return payloads;
+}
+
+/** The channel on which a collector says which handed-over sessions it now streams (ADR 236): their old collector ends its streams. */
+export const UP_CHANNEL = 'session_up';
+
+/** Announce that `taskQueue`'s collector streams these handed-over devices now (make before break, ADR 236). */
+export async function announceUp(db: Knex, taskQueue: string, deviceIds: readonly number[]): Promise<void> {
+  const payloads = announcements(taskQueue, deviceIds);
+  if (payloads.length) await db.raw(`SELECT pg_notify(?, x) FROM unnest(?::text[]) AS x`, [UP_CHANNEL, payloads]);
 }
 
 /** Parse a hand-over notification: the queue and its devices (undefined: not one of ours). */
@@ -390,11 +403,21 @@ export async function unclaimLostPlacement(db: Knex, lost: Omit<LostPlacement, '
   );
 }
 
+/** What a collector does with what it hears (ADR 235, 236). */
+export interface HandoffHandlers {
+  /** Running sessions placed on this collector's queue: dial them now. */
+  handedOver(deviceIds: number[]): void;
+  /** Devices another collector streams now after a hand-over (any queue): end them here if they are being handed over. */
+  up?(deviceIds: number[]): void;
+}
+
 /**
- * Hear the hand-overs to one task queue (ADR 235) on a dedicated connection, reconnecting after a
- * second when it drops (a hand-over missed meanwhile only costs the warm start: the attempt dials).
+ * Hear the hand-overs to one task queue (ADR 235), and the hand-overs completed elsewhere
+ * (ADR 236), on a dedicated connection, reconnecting after a second when it drops (a
+ * hand-over missed meanwhile only costs the warm start: the attempt dials; an `up` missed
+ * costs the overlap bound).
  */
-export function listenForHandoffs(databaseUrl: string, taskQueue: string, onDevices: (deviceIds: number[]) => void, onError: (err: Error) => void): { close(): Promise<void> } {
+export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): { close(): Promise<void> } {
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
@@ -412,11 +435,13 @@ export function listenForHandoffs(databaseUrl: string, taskQueue: string, onDevi
     c.on('error', again);
     c.on('end', () => again());
     c.on('notification', (msg) => {
-      const handoff = msg.channel === HANDOFF_CHANNEL && msg.payload ? parseHandoff(msg.payload) : undefined;
-      if (handoff && handoff.taskQueue === taskQueue && handoff.deviceIds.length) onDevices(handoff.deviceIds);
+      const heard = msg.payload ? parseHandoff(msg.payload) : undefined;
+      if (!heard || heard.deviceIds.length === 0) return;
+      if (msg.channel === HANDOFF_CHANNEL && heard.taskQueue === taskQueue) handlers.handedOver(heard.deviceIds);
+      else if (msg.channel === UP_CHANNEL && heard.taskQueue !== taskQueue) handlers.up?.(heard.deviceIds);
     });
     c.connect()
-      .then(() => c.query(`LISTEN ${HANDOFF_CHANNEL}`))
+      .then(() => c.query(`LISTEN ${HANDOFF_CHANNEL}; LISTEN ${UP_CHANNEL}`))
       .catch((err) => again(err as Error));
   };
   connect();

@@ -41,6 +41,8 @@ export interface LeaseDeps {
   handOver(deviceId: number): void;
   /** The registry no longer names this incarnation (replaced under the same id), or the lease thread ended: stop like on SIGTERM. */
   onEvicted(): void;
+  /** The registry marked this collector draining (true) or took it back (false): called on each change. */
+  onDraining?(draining: boolean): void;
   /** After each renewal: milliseconds since the previous one (the lease lapsed if more than leaseMs). */
   onRenewed?(gapMs: number): void;
 }
@@ -111,8 +113,10 @@ export async function holdLease(deps: LeaseDeps, reg: CollectorRegistration): Pr
       deps.onEvicted();
       return;
     }
-    if (m.draining !== draining) deps.log.info(m.draining ? 'collector draining' : 'collector no longer draining', { id: reg.id });
+    const changed = m.draining !== draining;
+    if (changed) deps.log.info(m.draining ? 'collector draining' : 'collector no longer draining', { id: reg.id });
     draining = m.draining;
+    if (changed) deps.onDraining?.(draining);
     for (const deviceId of m.endHere) deps.handOver(deviceId);
   });
   thread.on('error', (err) => deps.log.error('collector lease thread failed', { error: err.message }));

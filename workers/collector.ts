@@ -19,7 +19,8 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
-import { listenForHandoffs, placeSessions, setDraining } from '../storage/collectors';
+import { announceUp, listenForHandoffs, placeSessions, setDraining } from '../storage/collectors';
+import { HandoverWhenUp } from './collector-handover';
 import { loadDeviceConfig, pinHostKey } from '../storage/devices';
 import { WarmSessions } from '../activities/warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
@@ -104,6 +105,11 @@ function handoverWaitMs(config: ReturnType<typeof loadConfig>): number {
   return Math.max(0, Math.min(config.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS, config.COLLECTOR_SHUTDOWN_FORCE_MS / 2));
 }
 
+/** How long a leaving or drained collector keeps a stream for its new collector to take it (ADR 236): the setting, within half the shutdown bound. */
+function overlapMs(config: ReturnType<typeof loadConfig>): number {
+  return config.COLLECTOR_WARM_ADOPT_MS > 0 ? Math.max(0, Math.min(config.COLLECTOR_HANDOVER_OVERLAP_MS, config.COLLECTOR_SHUTDOWN_FORCE_MS / 2)) : 0;
+}
+
 async function main() {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, 8);
@@ -134,6 +140,8 @@ async function main() {
     [{ state: 'waiting' }, dials.waiting],
   ]);
   const leaving = new AbortController();
+  // Make before break (ADR 236): sessions being handed over end here when their new collector streams them.
+  const whenUp = new HandoverWhenUp((deviceId) => handovers.get(deviceId)?.(), metrics);
   // Every session listens on this one signal: no listener limit (Node warns past 10).
   setMaxListeners(0, leaving.signal);
 
@@ -155,18 +163,35 @@ async function main() {
           dials,
           adoptWithinMs: config.COLLECTOR_WARM_ADOPT_MS,
           saveHostKey: (deviceId, sha256) => pinHostKey(db, deviceId, sha256),
+          onUp: (deviceId) => upBatch.add(deviceId),
           log,
         })
       : undefined;
+  // Streaming now (a warm stream's first point, an attempt's first point): said in batches, so a collector
+  // handing the device over ends its stream, and one holding a warm stream for it that no attempt will adopt ends that (ADR 236).
+  const upBatch = new Set<number>();
+  const announcing = setInterval(() => {
+    if (upBatch.size === 0) return;
+    const ids = [...upBatch];
+    upBatch.clear();
+    announceUp(db, registration.taskQueue, ids).catch((err) => log.warn('could not announce taken-over sessions', { sessions: ids.length, error: (err as Error).message }));
+  }, 50);
+  announcing.unref();
   warm?.startSweeping();
   const handoffs = warm
     ? listenForHandoffs(
         config.DATABASE_URL,
         registration.taskQueue,
-        (deviceIds) => {
-          if (leaving.signal.aborted) return;
-          log.info('sessions handed over: dialling them now (warm hand-over)', { sessions: deviceIds.length });
-          void warm.start(deviceIds);
+        {
+          handedOver(deviceIds) {
+            if (leaving.signal.aborted) return;
+            log.info('sessions handed over: dialling them now (warm hand-over)', { sessions: deviceIds.length });
+            void warm.start(deviceIds);
+          },
+          up: (deviceIds) => {
+            whenUp.up(deviceIds);
+            warm.takenElsewhere(deviceIds);
+          },
         },
         (err) => log.warn('hand-over listener: connection lost, reconnecting', { error: err.message }),
       )
@@ -187,6 +212,7 @@ async function main() {
         handovers,
         handoverPlacements,
         warm,
+        onStreaming: (deviceId) => upBatch.add(deviceId),
       });
   const workerOptions = {
     connection,
@@ -197,8 +223,8 @@ async function main() {
     // Shared queue: heartbeats reach the server at least every 2 s, so a pause (cancellation) reaches the session quickly.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
-    // Sessions end on our own SIGTERM handler; the grace time is only a backstop.
-    shutdownGraceTime: '500 milliseconds',
+    // Sessions end on our own SIGTERM handler, each when its new collector streams it (ADR 236); the grace time is only a backstop.
+    shutdownGraceTime: overlapMs(config) + 500,
     shutdownForceTime: Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 2000),
   } as const;
   // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
@@ -240,25 +266,44 @@ async function main() {
       renewMs: Math.max(100, config.COLLECTOR_LEASE_RENEW_MS),
       runningDevices: () => [...handovers.keys()],
       loopP99Seconds: gauges.loopP99,
-      handOver: (deviceId) => handovers.get(deviceId)?.(),
+      // A session already handed over by make before break ends when its new collector streams it, or at the bound.
+      handOver: (deviceId) => (whenUp.has(deviceId) ? undefined : handovers.get(deviceId)?.()),
+      onDraining: (draining) => {
+        if (draining && !leaving.signal.aborted) void handOverAll('drained');
+      },
       onEvicted: () => process.kill(process.pid, 'SIGTERM'),
     },
     registration,
   );
 
+  /**
+   * Hand every running session over at once (SIGTERM, drained). Marked draining first (SIGTERM), so
+   * placement sends the sessions elsewhere, then placed in one transaction that tells the new collectors
+   * (ADR 200, 235): each hand-over result names its next queue, waiting for that placement at most its
+   * bound (ADR 231). Each stream is kept here until its new collector streams the device, at most the
+   * overlap bound (make before break, ADR 236). Resolves when every one has ended here.
+   */
+  const handOverAll = (why: 'leaving' | 'drained'): Promise<void> => {
+    const running = [...handovers.keys()];
+    const bound = overlapMs(config);
+    whenUp.expect(running, bound);
+    log.info(`collector ${why}: handing its sessions over`, { sessions: running.length, overlapMs: bound });
+    const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true }));
+    handoverPlacements.start(place, handoverWaitMs(config));
+    return whenUp.settled();
+  };
+
   const onTerminate = (signal: NodeJS.Signals) => {
     if (leaving.signal.aborted) return;
-    log.info('collector leaving: ending sessions so they fail over now', { signal, sessions: liveSessions.size });
-    // The Runtime's handler (installed first) already asked the worker to stop polling. Draining first,
-    // so placement sends the sessions elsewhere, then placing them all in one transaction: each hand-over
-    // result names its next collector, no placement round trip per session (ADR 200). The streams end at
-    // once; each hand-over result waits for that placement, bounded (ADR 231: a database away must not
-    // hold the hand-over; sessions not placed by then ask placement as before).
-    const running = [...handovers.keys()];
-    // The new collectors hear of the placement with its commit and dial at once (warm hand-over, ADR 235).
+    log.info('collector leaving: handing sessions over', { signal, sessions: liveSessions.size });
+    // The Runtime's handler (installed first) already asked the worker to stop polling; its grace time
+    // covers the overlap. Sessions the new collectors have not taken by then end here at once.
     warm?.close();
-    handoverPlacements.start(() => setDraining(db, registration.id, true).then(() => placeSessions(db, running, { handoff: true })), handoverWaitMs(config));
-    leaving.abort();
+    const bound = setTimeout(() => leaving.abort(), overlapMs(config));
+    void handOverAll('leaving').then(() => {
+      clearTimeout(bound);
+      leaving.abort();
+    });
     setTimeout(() => {
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
       process.exit(1);

@@ -34,7 +34,7 @@ describe('warm hand-over: collectors hear the running sessions placed on them', 
       if (ids.includes(PROBE)) probed = true;
       else heard.get(`q-${id}`)!.push(...ids);
     };
-    listeners.push(listenForHandoffs(tdb.url, `q-${id}`, onDevices, (err) => assert.fail(err)));
+    listeners.push(listenForHandoffs(tdb.url, `q-${id}`, { handedOver: onDevices }, (err) => assert.fail(err)));
     await until(
       `collector ${id} listening`,
       async () => {

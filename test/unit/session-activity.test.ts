@@ -319,6 +319,23 @@ describe('warm hand-over (ADR 235)', () => {
     await until('the adopted stream to end with its attempt', () => runsEnded === 1, 5_000, 5);
   });
 
+  it('no gap when the previous attempt streamed past the warm stream\'s first point (make before break, ADR 236)', async () => {
+    const { warm, pushed, gaps, activities } = warmRig();
+    await warm.start([DEVICE_ID]);
+    await until('warm points', () => pushed.length >= 2, 5_000, 5);
+    const env = new MockActivityEnvironment();
+    // The old collector's last point came after the new stream's first: the streams overlapped.
+    const lastOld = pushed[1].timestamp;
+    const before = pushed.length;
+    await runUntil(
+      () => env.run(activities.runDeviceSession, input({ gapFrom: lastOld, gapReason: 'COLLECTOR_LEAVING' })),
+      () => pushed.length >= before + 3,
+      'points through the attempt',
+      () => env.cancel('WORKER_SHUTDOWN'),
+    );
+    assert.deepEqual(gaps, [], 'no gap recorded');
+  });
+
   it('an attempt that loads another configuration ends the warm stream and dials its own', async () => {
     let dials = 0;
     const counting: ProtocolSession = { protocol: 'gnmi', run: (ctx) => (dials++, fakeProtocol().run(ctx)) };
@@ -339,7 +356,7 @@ describe('warm hand-over (ADR 235)', () => {
     assert.equal(metrics.get('session_warm_adopted_total'), 0);
   });
 
-  it('a stream nobody adopts ends: after COLLECTOR_WARM_ADOPT_MS, or when its device is paused, disabled or deleted', async () => {
+  it('a stream nobody adopts ends: after COLLECTOR_WARM_ADOPT_MS, when its device is paused, disabled or deleted, or when an attempt streams it elsewhere', async () => {
     const { warm, pushed, metrics } = warmRig({ unwanted: new Set([DEVICE_ID + 1]) });
     await warm.start([DEVICE_ID, DEVICE_ID + 1]);
     await until('both streams', () => warm.waiting === 2 && pushed.length > 0, 5_000, 5);
@@ -348,6 +365,12 @@ describe('warm hand-over (ADR 235)', () => {
     assert.equal(warm.waiting, 1);
     await warm.sweep(Date.now() + 60_001);
     assert.equal(metrics.get('session_warm_ended_total', { reason: 'expired' }), 1);
+    assert.equal(warm.waiting, 0);
+    // An attempt for the device started on another collector (say, from the shared queue): the stream here ends.
+    await warm.start([DEVICE_ID + 2]);
+    await until('a third stream', () => warm.waiting === 1, 5_000, 5);
+    warm.takenElsewhere([DEVICE_ID + 2, DEVICE_ID + 3]);
+    assert.equal(metrics.get('session_warm_ended_total', { reason: 'taken-elsewhere' }), 1);
     assert.equal(warm.waiting, 0);
   });
 
