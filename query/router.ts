@@ -135,23 +135,24 @@ const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 const bucketHoldingTo = (unit: string, n: number) => `date_bin(${unit}, ${TS(n)}, TIMESTAMPTZ 'epoch')`;
 
 /**
- * The condition on a row of rollup `table` that none of its samples lies after `to` ($n, ms): a bucket
- * before the one containing `to`. That bucket itself counts only for a series whose raw samples in it are
- * gone (retention drops whole days): the rollup is then the only source, used whole (ADR 240). Else those
- * raw samples up to `to` stand in for it (rawTailFrom), so an answer never depends on whether the
- * bucket was rolled up yet.
+ * The condition on the rows of rollup `rollup` a read takes: buckets before the one holding `to`
+ * ($n, ms), whose samples after `to` must not count — raw samples up to `to` stand in for it
+ * (rawTailFrom), so an answer never depends on whether that bucket was rolled up yet. Where none of
+ * the series ($1) has a raw sample in that bucket any more (retention drops whole days), its rollup
+ * row is the only source and is used whole (ADR 240). The lookup is one InitPlan per statement (the
+ * bucket's first raw sample, or that there is none); as an OR beside a known range it leaves the
+ * planner's row estimate of the rollup read as it was.
  */
 export function rollupRowBeforeTo(rollup: keyof typeof ROLLUPS, n: number): string {
-  const { table, unit } = ROLLUPS[rollup];
+  const { unit } = ROLLUPS[rollup];
   const b = bucketHoldingTo(unit, n);
-  return `(bucket < ${b} OR (bucket = ${b} AND NOT EXISTS (
-            SELECT 1 FROM samples x WHERE x.series_id = ${table}.series_id AND x.time >= ${b} AND x.time < ${b} + ${unit})))`;
+  return `(bucket < ${b} OR NOT EXISTS (SELECT 1 FROM samples x WHERE x.series_id = ANY($1::bigint[]) AND x.time >= ${b} AND x.time < ${b} + ${unit}))`;
 }
 
 /**
  * Where raw samples take over from rollup `rollup` when it ends at `boundary` (SQL, a timestamp; NULL:
  * no rollup rows, raw from the start): there, or at the start of the bucket containing `to` ($n) if
- * that is earlier (ADR 240).
+ * that is earlier (ADR 240; where that bucket's raw samples are gone, rollupRowBeforeTo takes its row).
  */
 export function rawTailFrom(rollup: keyof typeof ROLLUPS, n: number, boundary: string): string {
   return `least(coalesce(${boundary}, TIMESTAMPTZ '-infinity'), ${bucketHoldingTo(ROLLUPS[rollup].unit, n)})`;
