@@ -126,6 +126,8 @@ export class WarmStream {
 export interface WarmDeps {
   db: Knex;
   loadDevice(deviceId: number): Promise<LoadedDevice | undefined>;
+  /** Many devices in a few statements (a hand-over of thousands); missing ones are gone, `failed` could not be read. */
+  loadDevices?(deviceIds: number[]): Promise<{ devices: Map<number, LoadedDevice>; failed: Map<number, Error> }>;
   getProtocol(name: 'gnmi' | 'netconf'): Promise<ProtocolSession>;
   /** The collector's batcher. */
   sink: PointSink;
@@ -195,34 +197,59 @@ export class WarmSessions {
     (this.sweeping = setTimeout(loop, everyMs)).unref();
   }
 
-  /** Dial these devices now, each unless its attempt already runs here or a stream does. */
+  /** Dial these devices now, each unless its attempt already runs here or a stream does; loaded together when `loadDevices` is given. */
   async start(deviceIds: readonly number[]): Promise<void> {
-    await Promise.all(deviceIds.map((id) => this.startOne(id)));
+    const fresh: number[] = [];
+    for (const id of new Set(deviceIds)) {
+      if (this.closed) this.skipped('leaving');
+      else if (this.claimed.has(id) || this.streams.has(id) || this.starting.has(id)) this.skipped('attempt-here');
+      else {
+        this.starting.add(id);
+        fresh.push(id);
+      }
+    }
+    if (fresh.length === 0) return;
+    const loaded = await this.loadAll(fresh);
+    await Promise.all(fresh.map((id) => this.begin(id, loaded.get(id))));
+  }
+
+  /** Each device loaded, undefined when gone, or the error that kept it from loading. */
+  private async loadAll(ids: number[]): Promise<Map<number, LoadedDevice | Error | undefined>> {
+    const out = new Map<number, LoadedDevice | Error | undefined>();
+    try {
+      if (this.deps.loadDevices) {
+        const { devices, failed } = await this.deps.loadDevices(ids);
+        for (const id of ids) out.set(id, devices.get(id) ?? failed.get(id));
+      } else {
+        await Promise.all(ids.map(async (id) => out.set(id, await this.deps.loadDevice(id).catch((err: Error) => err))));
+      }
+    } catch (err) {
+      for (const id of ids) out.set(id, err as Error);
+    }
+    return out;
   }
 
   private skipped(reason: 'attempt-here' | 'not-collected' | 'load-failed' | 'leaving'): void {
     this.deps.metrics.inc('session_warm_skipped_total', 1, { reason });
   }
 
-  private async startOne(deviceId: number): Promise<void> {
-    if (this.closed) return this.skipped('leaving');
-    if (this.claimed.has(deviceId) || this.streams.has(deviceId) || this.starting.has(deviceId)) return this.skipped('attempt-here');
-    this.starting.add(deviceId);
-    let loaded: LoadedDevice | undefined;
+  private async begin(deviceId: number, loaded: LoadedDevice | Error | undefined): Promise<void> {
+    // Claimed by an attempt while loading: that attempt dials itself.
+    const cancelled = !this.starting.delete(deviceId);
+    if (loaded instanceof Error) {
+      this.log.warn('warm start: could not load the device', { deviceId, error: loaded.message });
+      return this.skipped('load-failed');
+    }
+    if (!loaded || !loaded.enabled || loaded.profiles.length === 0) return this.skipped('not-collected');
     let protocol: ProtocolSession;
     try {
-      loaded = await this.deps.loadDevice(deviceId);
-      if (!loaded || !loaded.enabled || loaded.profiles.length === 0) return this.skipped('not-collected');
       protocol = await this.deps.getProtocol(loaded.config.protocol);
     } catch (err) {
-      this.log.warn('warm start: could not load the device', { deviceId, error: (err as Error).message });
+      this.log.warn('warm start: no protocol for the device', { deviceId, error: (err as Error).message });
       return this.skipped('load-failed');
-    } finally {
-      // Claimed by an attempt while loading: that attempt dials itself.
-      if (!this.starting.delete(deviceId)) loaded = undefined;
     }
     if (this.closed) return this.skipped('leaving');
-    if (!loaded || this.claimed.has(deviceId) || this.streams.has(deviceId)) return this.skipped('attempt-here');
+    if (cancelled || this.claimed.has(deviceId) || this.streams.has(deviceId)) return this.skipped('attempt-here');
     const protocolName = loaded.config.protocol;
     const stream = new WarmStream(
       deviceId,

@@ -152,14 +152,14 @@ export function parseProfileRow(row: { id: number; name: string; protocol: 'gnmi
     : { id: row.id, name: row.name, protocol: 'netconf', netconf: parsed.data as NetconfProfileSpec };
 }
 
-/** Everything a session needs for one device, secrets decrypted; undefined when the device is gone. */
-export async function loadDeviceConfig(
-  db: Knex,
-  ring: Keyring,
-  deviceId: number,
-): Promise<{ config: DeviceConfig; enabled: boolean; profiles: SubscriptionProfile[] } | undefined> {
-  const row = (await db('devices').where({ id: deviceId }).first()) as DeviceRow | undefined;
-  if (!row) return undefined;
+/** A device as a session runs it: its configuration with secrets decrypted, whether enabled, its profiles of its protocol. */
+export interface SessionDevice {
+  config: DeviceConfig;
+  enabled: boolean;
+  profiles: SubscriptionProfile[];
+}
+
+function sessionDevice(row: DeviceRow, secrets: DeviceSecrets, profiles: SubscriptionProfile[]): SessionDevice {
   const config: DeviceConfig = {
     id: row.id,
     name: row.name,
@@ -167,12 +167,55 @@ export async function loadDeviceConfig(
     host: row.host,
     port: row.port,
     username: row.username ?? undefined,
-    secrets: await loadSecrets(db, ring, row.id),
+    secrets,
     gnmi: GnmiDeviceSettings.parse(row.settings?.gnmi ?? {}),
     netconf: NetconfDeviceSettings.parse(row.settings?.netconf ?? {}),
   };
-  const profiles = (await loadDeviceProfiles(db, deviceId)).filter((p) => p.protocol === row.protocol);
-  return { config, enabled: row.enabled, profiles };
+  return { config, enabled: row.enabled, profiles: profiles.filter((p) => p.protocol === row.protocol) };
+}
+
+/** Everything a session needs for one device, secrets decrypted; undefined when the device is gone. */
+export async function loadDeviceConfig(db: Knex, ring: Keyring, deviceId: number): Promise<SessionDevice | undefined> {
+  const row = (await db('devices').where({ id: deviceId }).first()) as DeviceRow | undefined;
+  if (!row) return undefined;
+  return sessionDevice(row, await loadSecrets(db, ring, row.id), await loadDeviceProfiles(db, deviceId));
+}
+
+/**
+ * `loadDeviceConfig` for many devices in three statements (a warm hand-over of thousands of
+ * sessions, ADR 235). Devices gone are missing from the map; one whose secrets cannot be
+ * decrypted is missing too, with its error in `failed`.
+ */
+export async function loadDeviceConfigs(db: Knex, ring: Keyring, deviceIds: number[]): Promise<{ devices: Map<number, SessionDevice>; failed: Map<number, Error> }> {
+  const devices = new Map<number, SessionDevice>();
+  const failed = new Map<number, Error>();
+  if (deviceIds.length === 0) return { devices, failed };
+  const [rows, creds, profileRows] = await Promise.all([
+    db('devices').whereIn('id', deviceIds) as Promise<DeviceRow[]>,
+    db('device_credentials').whereIn('device_id', deviceIds),
+    db('subscription_profiles as p')
+      .join('device_profiles as dp', 'dp.profile_id', 'p.id')
+      .whereIn('dp.device_id', deviceIds)
+      .orderBy(['dp.device_id', 'p.id'])
+      .select('dp.device_id', 'p.id', 'p.name', 'p.protocol', 'p.spec'),
+  ]);
+  const credsOf = new Map(creds.map((c: { device_id: number }) => [Number(c.device_id), c]));
+  const profilesOf = new Map<number, SubscriptionProfile[]>();
+  for (const r of profileRows as Array<{ device_id: number; id: number; name: string; protocol: 'gnmi' | 'netconf'; spec: unknown }>) {
+    const list = profilesOf.get(Number(r.device_id)) ?? [];
+    list.push(parseProfileRow(r));
+    profilesOf.set(Number(r.device_id), list);
+  }
+  for (const row of rows) {
+    try {
+      const c = credsOf.get(row.id) as { key_version: number; nonce: Buffer; ciphertext: Buffer; tag: Buffer } | undefined;
+      const secrets = c ? unseal<DeviceSecrets>(ring, { keyVersion: c.key_version, nonce: c.nonce, ciphertext: c.ciphertext, tag: c.tag }, aadFor(row.id)) : {};
+      devices.set(row.id, sessionDevice(row, secrets, profilesOf.get(row.id) ?? []));
+    } catch (err) {
+      failed.set(row.id, err as Error);
+    }
+  }
+  return { devices, failed };
 }
 
 /** Fields to update a device: blank secrets keep the stored ones unless `clearSecrets`. */

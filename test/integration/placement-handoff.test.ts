@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { claimAndPlaceLost, listenForHandoffs, placeSessions, registerCollector, renewLease } from '../../storage/collectors';
 import { until } from '../../testkit/until';
+import { createDevice, loadDeviceConfig, loadDeviceConfigs } from '../../storage/devices';
+import { ensureProfile } from '../../storage/profiles';
+import { parseKeyring } from '../../storage/secrets';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { addBareDevices, testCollector } from '../support/placement';
 
@@ -69,6 +72,23 @@ describe('warm hand-over: collectors hear the running sessions placed on them', 
     await until('both collectors to hear their sessions', () => heard.get('q-a')!.length + heard.get('q-b')!.length >= running.length, 10_000, 20);
     assert.deepEqual(sorted(heard.get('q-a')!), sorted(expected.get('q-a')!));
     assert.deepEqual(sorted(heard.get('q-b')!), sorted(expected.get('q-b')!));
+  });
+
+  it('a hand-over\'s devices load in three statements exactly as one by one (secrets, profiles of their protocol, gone, unreadable)', async () => {
+    const ring = parseKeyring(`1:${Buffer.alloc(32, 7).toString('base64')}`);
+    const gnmi = await ensureProfile(tdb.db, 'gnmi', { name: 'warm-gnmi', description: '', spec: { subscriptions: [{ path: '/interfaces', mode: 'sample', sampleIntervalMs: 1000 }] } });
+    const netconf = await ensureProfile(tdb.db, 'netconf', { name: 'warm-netconf', description: '', spec: { filter: '<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>' } });
+    const a = await createDevice(tdb.db, ring, { name: 'warm-a', protocol: 'gnmi', host: '127.0.0.1', port: 9339, username: 'u', secrets: { password: 'p-a' }, profileIds: [gnmi, netconf] });
+    const b = await createDevice(tdb.db, ring, { name: 'warm-b', protocol: 'netconf', host: '127.0.0.2', port: 830, enabled: false, profileIds: [netconf] });
+    const c = await createDevice(tdb.db, ring, { name: 'warm-c', protocol: 'gnmi', host: '127.0.0.3', port: 9339, secrets: { password: 'p-c' } });
+    // Sealed under another key: unreadable here, and only that device fails.
+    const other = await createDevice(tdb.db, parseKeyring(`1:${Buffer.alloc(32, 8).toString('base64')}`), { name: 'warm-x', protocol: 'gnmi', host: '127.0.0.4', port: 1, secrets: { password: 'x' } });
+    const { devices, failed } = await loadDeviceConfigs(tdb.db, ring, [a.id, b.id, c.id, other.id, 999_999]);
+    for (const d of [a, b, c]) assert.deepEqual(devices.get(d.id), await loadDeviceConfig(tdb.db, ring, d.id), `device ${d.name}`);
+    assert.deepEqual(devices.get(a.id)!.profiles.map((p) => p.id), [gnmi], 'only profiles of the device\'s protocol');
+    assert.equal(devices.has(999_999), false, 'a device gone is missing');
+    assert.deepEqual([...failed.keys()], [other.id]);
+    await assert.rejects(loadDeviceConfig(tdb.db, ring, other.id), (e: Error) => e.message === failed.get(other.id)!.message);
   });
 
   it('a leaving collector\'s placement is announced, thousands of ids in several notifications; a rolled-back one is not', async () => {
