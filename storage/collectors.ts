@@ -75,24 +75,31 @@ export async function renewLease(
   r: Pick<CollectorRegistration, 'id' | 'incarnation' | 'taskQueue' | 'leaseMs'>,
   load: CollectorLoadReport,
   runningDevices: number[],
-): Promise<{ owned: boolean; draining: boolean; endHere: number[] }> {
+): Promise<{ owned: boolean; draining: boolean; endHere: number[]; moveOff: number[] }> {
   const { rows } = await db.raw(
     `UPDATE collectors SET lease_until = now() + make_interval(secs => ?::float8 / 1000), renewed_at = now(),
         sessions = ?, cpu = ?, loop_p99_ms = ?, running_devices = ?::int[]
       WHERE id = ? AND incarnation = ? RETURNING draining`,
     [r.leaseMs, load.sessions, load.cpu ?? null, load.loopP99Ms ?? null, runningDevices, r.id, r.incarnation],
   );
-  if (rows.length === 0) return { owned: false, draining: false, endHere: [] };
-  const ends = runningDevices.length
+  if (rows.length === 0) return { owned: false, draining: false, endHere: [], moveOff: [] };
+  const ends: Array<{ device_id: number; placed_here: boolean }> = runningDevices.length
     ? (
         await db.raw(
-          `SELECT device_id FROM session_placements
+          `SELECT device_id, task_queue = ? AS placed_here FROM session_placements
             WHERE device_id = ANY(?::int[]) AND (task_queue <> ? OR move_requested_at IS NOT NULL)`,
-          [runningDevices, r.taskQueue],
+          [r.taskQueue, runningDevices, r.taskQueue],
         )
-      ).rows.map((x: { device_id: number }) => Number(x.device_id))
+      ).rows
     : [];
-  return { owned: true, draining: Boolean(rows[0].draining), endHere: ends };
+  return {
+    owned: true,
+    draining: Boolean(rows[0].draining),
+    // Placed elsewhere (this collector was thought lost, or the session moved on): end now.
+    endHere: ends.filter((x) => !x.placed_here).map((x) => Number(x.device_id)),
+    // Asked to move (rebalance, drain) and still placed here: the collector hands them over (ADR 236).
+    moveOff: ends.filter((x) => x.placed_here).map((x) => Number(x.device_id)),
+  };
 }
 
 /** Remove a collector's row (clean exit): its placements lapse at once. */

@@ -28,7 +28,7 @@ export type ToLeaseThread =
 
 /** Lease thread → main thread. */
 export type FromLeaseThread =
-  | { type: 'renewed'; owned: boolean; draining: boolean; endHere: number[]; gapMs: number }
+  | { type: 'renewed'; owned: boolean; draining: boolean; endHere: number[]; moveOff: number[]; gapMs: number }
   | { type: 'stalled'; silentMs: number }
   | { type: 'stopped' };
 
@@ -65,7 +65,7 @@ function run(data: LeaseThreadData, port: NonNullable<typeof parentPort>): void 
       const renewedAt = Date.now();
       if (failingSince !== undefined) log.info('collector lease renewed again', { afterMs: renewedAt - failingSince });
       failingSince = undefined;
-      post({ type: 'renewed', owned: r.owned, draining: r.draining, endHere: r.endHere, gapMs: renewedAt - lastRenewedAt });
+      post({ type: 'renewed', owned: r.owned, draining: r.draining, endHere: r.endHere, moveOff: r.moveOff, gapMs: renewedAt - lastRenewedAt });
       lastRenewedAt = renewedAt;
       if (!r.owned) stopped = true;
     } catch (err) {

@@ -39,6 +39,8 @@ export interface LeaseDeps {
   loopP99Seconds(): number;
   /** End the session of `deviceId` here with a clean hand-over. */
   handOver(deviceId: number): void;
+  /** Sessions placement asks to move elsewhere (rebalance, drain): hand them over (default: `handOver` each at once). */
+  moveOff?(deviceIds: number[]): void;
   /** The registry no longer names this incarnation (replaced under the same id), or the lease thread ended: stop like on SIGTERM. */
   onEvicted(): void;
   /** The registry marked this collector draining (true) or took it back (false): called on each change. */
@@ -118,6 +120,10 @@ export async function holdLease(deps: LeaseDeps, reg: CollectorRegistration): Pr
     draining = m.draining;
     if (changed) deps.onDraining?.(draining);
     for (const deviceId of m.endHere) deps.handOver(deviceId);
+    if (m.moveOff.length) {
+      if (deps.moveOff) deps.moveOff(m.moveOff);
+      else for (const deviceId of m.moveOff) deps.handOver(deviceId);
+    }
   });
   thread.on('error', (err) => deps.log.error('collector lease thread failed', { error: err.message }));
   // Its lifetime is the collector's: stop() ends it.

@@ -270,25 +270,32 @@ async function main() {
       // A session already handed over by make before break ends when its new collector streams it, or at the bound.
       handOver: (deviceId) => (whenUp.has(deviceId) ? undefined : handovers.get(deviceId)?.()),
       onDraining: (draining) => {
-        if (draining && !leaving.signal.aborted) void handOverAll('drained');
+        if (draining && !leaving.signal.aborted) void handOverSessions([...handovers.keys()], 'drained');
       },
+      // Rebalancing moves, make before break too (ADR 236); without an overlap, each is ended at once as before.
+      moveOff:
+        overlapMs(config) > 0
+          ? (deviceIds) => {
+              const ids = deviceIds.filter((id) => handovers.has(id) && !whenUp.has(id));
+              if (ids.length && !leaving.signal.aborted) void handOverSessions(ids, 'moved');
+            }
+          : undefined,
       onEvicted: () => process.kill(process.pid, 'SIGTERM'),
     },
     registration,
   );
 
   /**
-   * Hand every running session over at once (SIGTERM, drained). Marked draining first (SIGTERM), so
-   * placement sends the sessions elsewhere, then placed in one transaction that tells the new collectors
-   * (ADR 200, 235): each hand-over result names its next queue, waiting for that placement at most its
-   * bound (ADR 231). Each stream is kept here until its new collector streams the device, at most the
-   * overlap bound (make before break, ADR 236). Resolves when every one has ended here.
+   * Hand sessions over (SIGTERM and drained: every one; rebalancing: those asked to move). Marked
+   * draining first (SIGTERM), so placement sends the sessions elsewhere, then placed in one transaction
+   * that tells the new collectors (ADR 200, 235): each hand-over result names its next queue, waiting
+   * for that placement at most its bound (ADR 231). Each stream is kept here until its new collector
+   * streams the device, at most the overlap bound (make before break, ADR 236). Resolves when none waits.
    */
-  const handOverAll = (why: 'leaving' | 'drained'): Promise<void> => {
-    const running = [...handovers.keys()];
+  const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved'): Promise<void> => {
     const bound = overlapMs(config);
     whenUp.expect(running, bound);
-    log.info(`collector ${why}: handing its sessions over`, { sessions: running.length, overlapMs: bound });
+    (why === 'moved' ? log.debug : log.info).call(log, `collector ${why}: handing sessions over`, { sessions: running.length, overlapMs: bound });
     const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true }));
     handoverPlacements.start(place, handoverWaitMs(config));
     return whenUp.settled();
@@ -301,7 +308,7 @@ async function main() {
     // covers the overlap. Sessions the new collectors have not taken by then end here at once.
     warm?.close();
     const bound = setTimeout(() => leaving.abort(), overlapMs(config));
-    void handOverAll('leaving').then(() => {
+    void handOverSessions([...handovers.keys()], 'leaving').then(() => {
       clearTimeout(bound);
       leaving.abort();
     });
