@@ -140,6 +140,8 @@ async function main() {
     [{ state: 'waiting' }, dials.waiting],
   ]);
   const leaving = new AbortController();
+  /** SIGTERM received: every session is being handed over (ADR 236) and then `leaving` aborts the rest. */
+  let stopping = false;
   // Make before break (ADR 236): sessions being handed over end here when their new collector streams them.
   const whenUp = new HandoverWhenUp((deviceId) => handovers.get(deviceId)?.(), metrics);
   // Every session listens on this one signal: no listener limit (Node warns past 10).
@@ -269,15 +271,16 @@ async function main() {
       loopP99Seconds: gauges.loopP99,
       // A session already handed over by make before break ends when its new collector streams it, or at the bound.
       handOver: (deviceId) => (whenUp.has(deviceId) ? undefined : handovers.get(deviceId)?.()),
+      // Drained (not by our own SIGTERM, which hands everything over already): hand every session over.
       onDraining: (draining) => {
-        if (draining && !leaving.signal.aborted) void handOverSessions([...handovers.keys()], 'drained');
+        if (draining && !stopping) void handOverSessions([...handovers.keys()], 'drained');
       },
       // Rebalancing moves, make before break too (ADR 236); without an overlap, each is ended at once as before.
       moveOff:
         overlapMs(config) > 0
           ? (deviceIds) => {
               const ids = deviceIds.filter((id) => handovers.has(id) && !whenUp.has(id));
-              if (ids.length && !leaving.signal.aborted) void handOverSessions(ids, 'moved');
+              if (ids.length && !stopping) void handOverSessions(ids, 'moved');
             }
           : undefined,
       onEvicted: () => process.kill(process.pid, 'SIGTERM'),
@@ -302,7 +305,8 @@ async function main() {
   };
 
   const onTerminate = (signal: NodeJS.Signals) => {
-    if (leaving.signal.aborted) return;
+    if (stopping) return;
+    stopping = true;
     log.info('collector leaving: handing sessions over', { signal, sessions: liveSessions.size });
     // The Runtime's handler (installed first) already asked the worker to stop polling; its grace time
     // covers the overlap. Sessions the new collectors have not taken by then end here at once.
