@@ -84,9 +84,11 @@ const schema = z.object({
   /** Leaving (SIGTERM): how long hand-over results wait for the collector's own placement of its sessions (ADR 231; at most half the force bound). */
   COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS: int(4_000),
   /** Warm hand-over (ADR 235): how long a session dialled at once on a hand-over waits for its attempt to adopt it (ms); 0 turns warm hand-overs off. */
-  COLLECTOR_WARM_ADOPT_MS: int(120_000),
+  COLLECTOR_WARM_ADOPT_MS: int(600_000),
   /** Make before break (ADR 236): how long a leaving or drained collector keeps each stream until its new collector streams the device (ms, at most half COLLECTOR_SHUTDOWN_FORCE_MS); 0 ends them at once. */
   COLLECTOR_HANDOVER_OVERLAP_MS: int(4_000),
+  /** Make before break when drained or rebalancing (ADR 236): the same wait, with no shutdown to bound it (ms). */
+  COLLECTOR_MOVE_OVERLAP_MS: int(60_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),
   /** This collector's name in the placement registry (ADR 110); default `<hostname>-<pid>`. */
   COLLECTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),

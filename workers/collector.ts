@@ -296,7 +296,8 @@ async function main() {
    * streams the device, at most the overlap bound (make before break, ADR 236). Resolves when none waits.
    */
   const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved'): Promise<void> => {
-    const bound = overlapMs(config);
+    // Leaving: within the shutdown bound; drained or moving: no shutdown waits, the new collectors may take longer to dial.
+    const bound = why === 'leaving' ? overlapMs(config) : Math.max(overlapMs(config), config.COLLECTOR_WARM_ADOPT_MS > 0 ? config.COLLECTOR_MOVE_OVERLAP_MS : 0);
     whenUp.expect(running, bound);
     (why === 'moved' ? log.debug : log.info).call(log, `collector ${why}: handing sessions over`, { sessions: running.length, overlapMs: bound });
     const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true }));
