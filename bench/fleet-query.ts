@@ -2,7 +2,8 @@
  * Fleet-query benchmark (issue 17; not part of the test run): query/fleet-query.ts over
  * BENCH_FLEET_QUERY_SERIES interfaces (default 10,000: 100 devices × 100 interfaces, 5 sites)
  * — the per-site total of in-octets rates over 1 h (raw samples), 24 h (1-minute rollup)
- * and 7 d (1-hour rollup), and the top 10 interfaces by rate over 1 h — p50/p95 of
+ * and 7 d (1-hour rollup), and the top 10 interfaces by rate over 1 h, and the 7 d per-site total
+ * and 24 h fleet total again with `to` inside a rolled-up hour and minute (ADR 240, 255) — p50/p95 of
  * BENCH_RUNS runs each (after a first, cold query: coldMs), and whether /api/query's budget
  * (WEB_QUERY_MAX_POINTS, default 5,000,000 rows read by the chosen sources) lets each through.
  *
@@ -61,7 +62,13 @@ async function main() {
   const { db, pool } = scratch;
   // The queries run on connections with the query role's settings (QUERY_JIT: jit = off unless asked, ADR 175); BENCH_JIT=both: each case also with the server's JIT default.
   const queries = createPool(withServerSettings(scratch.url, queryConnectionSettings(loadConfig())), 4);
-  const pools: Array<[string, Queryable]> = process.env.BENCH_JIT === 'both' ? [['', queries], [' (server JIT default)', pool]] : [['', queries]];
+  const pools: Array<[string, Queryable]> =
+    process.env.BENCH_JIT === 'both'
+      ? [
+          ['', queries],
+          [' (server JIT default)', pool],
+        ]
+      : [['', queries]];
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const now = Math.floor(Date.now() / HOUR) * HOUR;
@@ -114,12 +121,35 @@ async function main() {
     }
     await pool.query('ANALYZE');
 
+    /** 29 min 35 s before the hour: inside a minute and an hour that the rollups hold. */
+    const inside = now - 29 * 60_000 - 35_000;
     const cases: Array<{ name: string; query: FleetQuery }> = [
-      { name: 'sum by site, 1 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - HOUR, to: now, widthPx: 1000 } },
-      { name: 'sum by site, 24 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 24 * HOUR, to: now, widthPx: 1000 } },
-      { name: 'sum by site, 7 d, 150 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 7 * 24 * HOUR, to: now, widthPx: 150 } },
+      {
+        name: 'sum by site, 1 h, 1000 px',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - HOUR, to: now, widthPx: 1000 },
+      },
+      {
+        name: 'sum by site, 24 h, 1000 px',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 24 * HOUR, to: now, widthPx: 1000 },
+      },
+      {
+        name: 'sum by site, 7 d, 150 px',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: now - 7 * 24 * HOUR, to: now, widthPx: 150 },
+      },
       { name: 'fleet total, 24 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', from: now - 24 * HOUR, to: now, widthPx: 1000 } },
-      { name: 'top 10 interfaces by rate, 1 h, 1000 px', query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'series', top: 10, from: now - HOUR, to: now, widthPx: 1000 } },
+      {
+        name: 'top 10 interfaces by rate, 1 h, 1000 px',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'series', top: 10, from: now - HOUR, to: now, widthPx: 1000 },
+      },
+      // `to` inside a rolled-up minute and hour (ADR 240, 255): the bucket holding it is not read whole from its rollup row.
+      {
+        name: 'sum by site, 7 d, 150 px, to inside a rolled-up hour',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', groupBy: 'site', from: inside - 7 * 24 * HOUR, to: inside, widthPx: 150 },
+      },
+      {
+        name: 'fleet total, 24 h, 1000 px, to inside a rolled-up minute',
+        query: { path: '/interfaces/interface[name=*]/state/counters/in-octets', rate: true, agg: 'sum', from: inside - 24 * HOUR, to: inside, widthPx: 1000 },
+      },
     ];
     const out: Array<Record<string, unknown>> = [];
     // BENCH_FLEET_CASES=total,top: only the cases whose name contains one of these words.
