@@ -81,6 +81,13 @@ const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 const NO_STOP_TO_LOST_PATCH = 'no-direct-stop-to-lost-queue';
 /** A placement sent with a loss signal or a hand-over is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
 const PLACED_AHEAD_FRESH_MS = 60_000;
+/**
+ * `patched()` id and bound of ADR 245: a placement made ahead stays good while its collector is not reported
+ * lost (its row records it, so placement would answer the same), up to COLLECTOR_WARM_ADOPT_MS's default:
+ * an attempt that Temporal starts minutes after a hand-over still goes there without a placement transaction.
+ */
+const PLACED_AHEAD_VALID_PATCH = 'placed-ahead-valid-10-min';
+const PLACED_AHEAD_VALID_MS = 600_000;
 
 class DeviceSession {
   private m: SessionMachine;
@@ -438,14 +445,18 @@ class DeviceSession {
   }
 
   /**
-   * The placement made ahead for this attempt, once: fresh and not on a queue reported lost since
-   * (it is recorded, so asking placement would return it anyway while its collector is live).
+   * The placement made ahead for this attempt, once: not on a queue reported lost since, and made at
+   * most PLACED_AHEAD_VALID_MS ago (60 s in histories from before ADR 245). It is recorded, so asking
+   * placement would return it anyway while its collector is live.
    */
   private takePlacedAhead(): { placement: SessionPlacement; by: 'monitor' | 'leaving-collector' } | undefined {
     const ahead = this.placedAhead;
     this.placedAhead = undefined;
-    if (!ahead || Date.now() - ahead.at > PLACED_AHEAD_FRESH_MS) return undefined;
-    return this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue) ? undefined : ahead;
+    if (!ahead || this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue)) return undefined;
+    const age = Date.now() - ahead.at;
+    // The patch is asked only where the answer differs, so histories recorded before it replay unchanged.
+    if (age <= PLACED_AHEAD_FRESH_MS) return ahead;
+    return age <= PLACED_AHEAD_VALID_MS && patched(PLACED_AHEAD_VALID_PATCH) ? ahead : undefined;
   }
 
   private shouldContinueAsNew(): boolean {

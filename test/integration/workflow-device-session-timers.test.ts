@@ -13,11 +13,25 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
-import { SEARCH_ATTRIBUTE_DEFINITIONS, TASK_QUEUES, statusQuery, stopSignal, type DeviceSessionInput, type DeviceSessionStatus, type RunSessionInput, type RunSessionResult } from '../../core/names';
+import {
+  SEARCH_ATTRIBUTE_DEFINITIONS,
+  TASK_QUEUES,
+  collectorLostSignal,
+  pauseSignal,
+  resumeSignal,
+  statusQuery,
+  stopSignal,
+  type DeviceSessionInput,
+  type DeviceSessionStatus,
+  type RunSessionInput,
+  type RunSessionResult,
+  type SessionPlacement,
+} from '../../core/names';
 import { retryWindow, initialMachine, COMPLETED_RESTART_MS } from '../../core/session-machine';
 import { ensureTemporalTestServer } from '../../scripts/infra/temporal-test-server';
 import protos from '@temporalio/proto';
 import { quietWorkerRuntime } from '../support/env';
+import { recordHistory } from '../support/histories';
 
 /** What each attempt does, in order: a result, or an error to throw. */
 type Step = () => RunSessionResult | Error;
@@ -121,6 +135,67 @@ describe('device-session workflow timers (time-skipping test server)', function 
     });
     assert.equal(scheduled.length, 1);
   });
+
+  /**
+   * ADR 245: where the monitor placed a session with the claim (its row names that collector) stays good
+   * for the next attempt while the collector is not reported lost, up to 10 min: an attempt starting
+   * 2 min later goes there with no placement activity (before, 60 s was the bound), one 11 min later asks.
+   * The session is paused meanwhile (the claim places paused sessions' rows too), resumed after the wait.
+   */
+  for (const [waitS, asksAgain] of [
+    [120, false],
+    [660, true],
+  ] as const) {
+    it(`an attempt starting ${waitS / 60} min after the monitor placed the session ${asksAgain ? 'asks placement again' : 'goes there without asking placement'}`, async () => {
+      const queues = { lost: `timers-lost-${seq}`, ahead: `timers-ahead-${seq}`, asked: `timers-asked-${seq}` };
+      const placeAnswers: SessionPlacement[] = [
+        { collectorId: 'lost', taskQueue: queues.lost },
+        { collectorId: 'asked', taskQueue: queues.asked },
+      ];
+      let placeCalls = 0;
+      const attempts: Array<{ queue: string; attempt: number }> = [];
+      const sessionOn = (queue: string) => ({
+        runDeviceSession: async (input: RunSessionInput): Promise<RunSessionResult> => {
+          attempts.push({ queue, attempt: input.attempt });
+          // The first attempt breaks (the workflow backs off, then is paused); the next ends the workflow.
+          if (attempts.length === 1) throw broken();
+          return { reason: 'deleted', points: 0 };
+        },
+      });
+      const control = {
+        describeDevice: async (): Promise<DeviceSummary> => ({ exists: true, enabled: true, name: 'sw-ahead', address: '127.0.0.1:1' }),
+        reconcileFleet: async () => ({ ensured: 0, started: 0, reconfigured: 0, stopped: 0 }),
+        placeSession: async (): Promise<SessionPlacement> => placeAnswers[Math.min(placeCalls++, placeAnswers.length - 1)],
+      };
+      const connection = env.nativeConnection;
+      const workers = [
+        await Worker.create({ connection, taskQueue: TASK_QUEUES.control, workflowBundle: bundle, activities: control }),
+        ...(await Promise.all(Object.values(queues).map((q) => Worker.create({ connection, taskQueue: q, activities: sessionOn(q) })))),
+      ];
+      const input: DeviceSessionInput = { deviceId: 6000 + ++seq, deviceName: 'sw-ahead', protocol: 'gnmi', options: { placement: true, initialBackoffMs: 20_000 } };
+      const runAll = (body: () => Promise<void>) => workers.reduce<() => Promise<void>>((inner, w) => () => w.runUntil(inner()), body)();
+      await runAll(async () => {
+        const h = await env.client.workflow.start('deviceSessionWorkflow', { taskQueue: TASK_QUEUES.control, workflowId: `device-session/ahead-${seq}`, args: [input] });
+        // Polled in real time (no time skipped): the pause must reach the workflow within its 10-20 s back-off.
+        const waitState = async (state: DeviceSessionStatus['state']) => {
+          while ((await h.query(statusQuery)).state !== state) await new Promise((r) => setTimeout(r, 50));
+        };
+        await waitState('backoff');
+        await h.signal(pauseSignal, { reason: 'test' });
+        await waitState('paused');
+        await h.signal(collectorLostSignal, { taskQueue: queues.lost, collectorId: 'lost', placed: { collectorId: 'ahead', taskQueue: queues.ahead } });
+        await env.sleep(waitS * 1000);
+        await h.signal(resumeSignal, {});
+        await h.result(); // the second attempt reports the device deleted
+        await recordHistory(h, asksAgain ? 'placed-ahead-asked-again' : 'placed-ahead-minutes-later');
+      });
+      assert.deepEqual(
+        attempts.map((a) => a.queue),
+        [queues.lost, asksAgain ? queues.asked : queues.ahead],
+      );
+      assert.equal(placeCalls, asksAgain ? 2 : 1, 'placement activities');
+    });
+  }
 });
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
