@@ -9,7 +9,8 @@
  * and an optional top/bottom N of the groups by their mean over the range.
  *
  * The data (raw samples, 1-minute or 1-hour rollups, completed from raw past the
- * rollup's newest bucket and in the bucket holding `to`, up to `to`: ADR 240) and the step are chosen as the query router chooses them
+ * rollup's newest bucket and in the bucket holding `to`, up to `to`: ADR 240; past the 1-hour rollup the
+ * 1-minute rollup's whole minutes first: ADR 255) and the step are chosen as the query router chooses them
  * (query/router.ts). Per series and step the database takes the step's value — its
  * average (sum, avg, count), min, max or last value; for a rate the non-negative
  * per-second increase of the step's last value over the previous step's, with 32/64-bit
@@ -28,7 +29,7 @@
 import { z } from 'zod';
 import { parsePath } from '../core/path';
 import { QueryRefusedError, resolveFleetSeriesSet, type FleetSeries, type FleetSeriesSet } from './fleet-series';
-import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, rawTailFrom, rollupRowBeforeTo, ROLLUPS, type Queryable, type Resolution } from './router';
+import { chooseResolution, expectedRows, HOUR_MS, MINUTE_MS, rawTailFrom, rollupRowBeforeTo, ROLLUPS, rowsPastRollup, type Queryable, type Resolution } from './router';
 import { rankCandidateSeries, rankCandidates, summaryResolution } from './fleet-rank';
 import { fleetRateRows } from './fleet-rates-cache';
 import { COUNTER_INCREASE_SQL, FLEET_RATE_GAP_MS, SERIES_SHAPE_SQL } from '../storage/storage-mode';
@@ -154,7 +155,6 @@ const ACROSS: Record<FleetAggregation, string> = {
   last: '(array_agg(f.v ORDER BY f.lt DESC, f.s DESC))[1]',
 };
 
-
 const TS = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 /** Times stay timestamps inside the statement (date_bin, interval arithmetic: cheap per row); milliseconds only in the answer. */
 const MS = (n: number) => `($${n}::float8 * INTERVAL '1 millisecond')`;
@@ -183,10 +183,8 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
                      AND ($9::float8 IS NULL OR bucket < ${TS(9)}) AND ${rollupRowBeforeTo(resolution, 4)}`;
   // A sample past the rollup's newest bucket, or in the bucket holding `to` (read up to `to`: ADR 240), counts at its rollup bucket's start, like a rolled-up one.
   const newest = `coalesce(${TS(9)}, (SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(3)}))`;
-  const tail = `SELECT series_id, time, value AS min, value AS max, value AS avg, value AS last, 1 AS count
-                  FROM samples
-                 WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(4)}
-                   AND time >= greatest(${TS(3)}, ${rawTailFrom(resolution, 4, newest)})`;
+  // Past the 1-hour rollup, the 1-minute rollup's whole minutes first, raw samples for the minute holding `to` (ADR 255).
+  const tail = `SELECT * FROM (${rowsPastRollup(resolution, 4, `greatest(${TS(3)}, ${rawTailFrom(resolution, 4, newest)})`)}) past`;
   const grouped = (rows: string) => `SELECT series_id AS s, ${STEP_OF('time')} AS b, sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max,
                  ${last('last', 'time')} AS last, max(date_bin(${unit}, time, TIMESTAMPTZ 'epoch')) AS lt
             FROM (${rows}) r GROUP BY 1, 2`;
@@ -202,9 +200,7 @@ function stepSource(resolution: Resolution, stepIsUnit: boolean): string {
  */
 function fleetSql(resolution: Resolution, stepIsUnit: boolean, fillSteps: number, agg: FleetAggregation, rate: boolean, order: 'top' | 'bottom' | undefined): string {
   if (!Number.isSafeInteger(fillSteps) || fillSteps < 0) throw new Error('fillSteps: a whole number');
-  const value = rate
-    ? `CASE WHEN pb IS NULL OR b - pb > ${MS(6)} THEN NULL ELSE (${COUNTER_INCREASE_SQL}) / date_part('epoch', lt - plt) END`
-    : STEP_VALUE[agg];
+  const value = rate ? `CASE WHEN pb IS NULL OR b - pb > ${MS(6)} THEN NULL ELSE (${COUNTER_INCREASE_SQL}) / date_part('epoch', lt - plt) END` : STEP_VALUE[agg];
   const rank = order === 'bottom' ? 'ASC' : 'DESC';
   // Each value stands for its own step (k = 0) and, within maxGapMs of the series' previous point, for
   // the empty steps before it (k = 1…fillSteps). A small constant range keeps the planner's estimate
@@ -243,7 +239,16 @@ async function fleetRatesPlan(
   ids: number[],
   groups: number[],
   from: number,
-): Promise<{ until: number; /** Where the rollup's rows end and raw samples take over (its newest bucket of these series + 1 minute). */ tailFrom: number; devices: number[]; shapes: string[]; groups: number[] } | undefined> {
+): Promise<
+  | {
+      until: number;
+      /** Where the rollup's rows end and raw samples take over (its newest bucket of these series + 1 minute). */ tailFrom: number;
+      devices: number[];
+      shapes: string[];
+      groups: number[];
+    }
+  | undefined
+> {
   if (!q.rate || !['sum', 'avg', 'count'].includes(q.agg)) return undefined;
   if (q.groupBy !== undefined && !['device', 'site', 'protocol'].includes(q.groupBy)) return undefined;
   if (ids.length !== matched.series.length) return undefined;
@@ -271,7 +276,10 @@ async function fleetRatesPlan(
   // Near the end, many series are read by time (the bucket index: a few minutes of the rollup) rather than probed one by one on
   // (series_id, bucket): `series_id + 0` keeps the planner off the latter (10,000 probes were 75-200 ms, ADR 210).
   let newest: number | null = null;
-  for (const [since, byTime] of [[until - FLEET_RATE_GAP_MS - MINUTE_MS, ids.length >= BY_TIME_SERIES], [from - FLEET_RATE_GAP_MS, false]] as const) {
+  for (const [since, byTime] of [
+    [until - FLEET_RATE_GAP_MS - MINUTE_MS, ids.length >= BY_TIME_SERIES],
+    [from - FLEET_RATE_GAP_MS, false],
+  ] as const) {
     const res = await db.query<{ ms: number | null }>(
       `SELECT (extract(epoch FROM max(bucket)) * 1000)::float8 AS ms FROM samples_1m WHERE series_id${byTime ? ' + 0' : ''} = ANY($1::bigint[]) AND bucket >= ${TS(2)}`,
       [ids, since],
@@ -337,9 +345,7 @@ export async function queryFleet(
   const matched = await resolveFleetSeriesSet(db, q.path, q.deviceIds, MAX_FLEET_SERIES + 1);
   const series = matched.series;
   if (series.length > MAX_FLEET_SERIES) {
-    throw new QueryRefusedError(
-      `The path matches more than ${MAX_FLEET_SERIES.toLocaleString('en-US')} series; narrow the pattern (e.g. a key value such as [name=Ethernet*]) or choose devices.`,
-    );
+    throw new QueryRefusedError(`The path matches more than ${MAX_FLEET_SERIES.toLocaleString('en-US')} series; narrow the pattern (e.g. a key value such as [name=Ethernet*]) or choose devices.`);
   }
   const labels: string[] = [];
   const groupOf = new Map<string, number>();
@@ -369,12 +375,13 @@ export async function queryFleet(
   if (ids.length === 0) return result;
 
   if (maxGapMs > MAX_FILL_STEPS * bucketMs) {
-    throw new QueryRefusedError(`maxGapMs may span at most ${MAX_FILL_STEPS} steps: ${MAX_FILL_STEPS * bucketMs} ms at this range and width (steps of ${bucketMs} ms); ask for less or a longer range.`);
+    throw new QueryRefusedError(
+      `maxGapMs may span at most ${MAX_FILL_STEPS} steps: ${MAX_FILL_STEPS * bucketMs} ms at this range and width (steps of ${bucketMs} ms); ask for less or a longer range.`,
+    );
   }
   const stepIsUnit = chosen.resolution !== 'raw' && bucketMs === (chosen.resolution === '1m' ? MINUTE_MS : HOUR_MS);
   // Steps before `fastUntil` come from the pre-aggregated fleet rates when they answer exactly (ADR 145).
-  const fast =
-    stepIsUnit && chosen.resolution === '1m' && maxGapMs === FLEET_RATE_GAP_MS ? await fleetRatesPlan(db, q, matched, ids, groups, from) : undefined;
+  const fast = stepIsUnit && chosen.resolution === '1m' && maxGapMs === FLEET_RATE_GAP_MS ? await fleetRatesPlan(db, q, matched, ids, groups, from) : undefined;
   const fastUntil = fast?.until ?? from;
   // A top/bottom N of single series among many ranks them on a rollup summary first and computes only the best exactly (ADR 175).
   const n = q.top ?? q.bottom;
@@ -412,10 +419,7 @@ export async function queryFleet(
     // With a fast part the ranking needs every group's tail: it is ranked below, over both parts.
     const params: unknown[] = [ids, groups, readFrom, q.to, bucketMs, maxGapMs, fastUntil, fast ? null : (q.top ?? q.bottom ?? null)];
     if (chosen.resolution !== 'raw') params.push(fast?.tailFrom ?? null);
-    const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(
-      fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order),
-      params,
-    );
+    const res = await db.query<{ g: number; t: number; v: number | null; mean: number | null }>(fleetSql(chosen.resolution, stepIsUnit, Math.floor(maxGapMs / bucketMs), q.agg, q.rate, order), params);
     for (const r of res.rows) put(Number(r.g), Number(r.t), r.v === null ? null : Number(r.v), r.mean === null ? null : Number(r.mean));
   }
   if (fast) {
@@ -446,6 +450,6 @@ export async function queryFleet(
     });
   }
   if (order === undefined) result.groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  else result.groups.sort((a, b) => ((order === 'top' ? (b.mean ?? -Infinity) - (a.mean ?? -Infinity) : (a.mean ?? Infinity) - (b.mean ?? Infinity)) || (a.key < b.key ? -1 : 1)));
+  else result.groups.sort((a, b) => (order === 'top' ? (b.mean ?? -Infinity) - (a.mean ?? -Infinity) : (a.mean ?? Infinity) - (b.mean ?? Infinity)) || (a.key < b.key ? -1 : 1));
   return result;
 }

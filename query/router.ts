@@ -11,7 +11,8 @@
  * rollup's newest bucket, so results never depend on how recently rollups were refreshed;
  * the bucket containing `to` is read from raw samples up to `to` too, so no sample after
  * `to` counts (ADR 240; where retention has dropped that bucket's raw samples, its rollup
- * row is the only source and is used whole).
+ * row is the only source and is used whole). Past the 1-hour rollup, the 1-minute rollup
+ * answers for whole minutes first, so only the minute holding `to` is read raw (ADR 255).
  *
  * Every value is a bound parameter; the only text spliced into SQL comes from the
  * fixed tables below, chosen by the router, never by the caller.
@@ -92,12 +93,7 @@ export interface QueryResult {
  * The data and step for a range drawn `widthPx` wide: the coarsest data whose unit
  * still fits in one pixel, aggregated to a whole number of its units per pixel.
  */
-export function chooseResolution(
-  from: number,
-  to: number,
-  widthPx: number,
-  forced: Resolution | 'auto' = 'auto',
-): { resolution: Resolution; bucketMs: number } {
+export function chooseResolution(from: number, to: number, widthPx: number, forced: Resolution | 'auto' = 'auto'): { resolution: Resolution; bucketMs: number } {
   const step = (to - from) / Math.max(1, widthPx);
   const unitsOf = (unit: number) => Math.max(1, Math.round(step / unit)) * unit;
   if (forced === '1h') return { resolution: '1h', bucketMs: unitsOf(HOUR_MS) };
@@ -158,6 +154,34 @@ export function rawTailFrom(rollup: keyof typeof ROLLUPS, n: number, boundary: s
   return `least(coalesce(${boundary}, TIMESTAMPTZ '-infinity'), ${bucketHoldingTo(ROLLUPS[rollup].unit, n)})`;
 }
 
+/** Columns of a rollup row read as a source: series_id, time (the bucket's start), min, max, avg, last, count. */
+const RAW_AS_ROLLUP_ROW = 'series_id, time, value AS min, value AS max, value AS avg, value AS last, 1 AS count';
+
+/**
+ * The rows (series_id, time, min, max, avg, last, count) that complete rollup `rollup` from `start`
+ * (SQL, a timestamp: where its rows end, rawTailFrom, not before the range's start) up to `to`
+ * ($n, ms). Past the 1-minute rollup: raw samples, one row each. Past the 1-hour rollup: first the
+ * 1-minute rollup's rows, for whole minutes before the one holding `to` (that minute's row only where
+ * retention dropped its raw samples: rollupRowBeforeTo), then raw samples from where those rows end
+ * (the newest of them + 1 minute, or `start` when there are none) or from the minute holding `to`,
+ * whichever is earlier (ADR 255). So a `to` inside a rolled-up hour reads at most one minute of raw
+ * samples per series, not up to an hour of them. Where the hour holding `to` is answered whole by its
+ * rollup row (no raw sample of these series in it: retention), its minutes are not read again.
+ */
+export function rowsPastRollup(rollup: keyof typeof ROLLUPS, n: number, start: string): string {
+  if (rollup === '1m') return `SELECT ${RAW_AS_ROLLUP_ROW} FROM samples WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(n)} AND time >= ${start}`;
+  const hour = bucketHoldingTo(ROLLUPS['1h'].unit, n);
+  return `WITH lo AS (SELECT ${start} AS t),
+       m1 AS (SELECT series_id, bucket AS time, min, max, avg, last, count FROM samples_1m
+               WHERE series_id = ANY($1::bigint[]) AND bucket >= (SELECT t FROM lo) AND bucket <= ${TS(n)} AND ${rollupRowBeforeTo('1m', n)}
+                 AND (bucket < ${hour} OR EXISTS (SELECT 1 FROM samples x WHERE x.series_id = ANY($1::bigint[]) AND x.time >= ${hour} AND x.time < ${hour} + ${ROLLUPS['1h'].unit})))
+     SELECT * FROM m1
+     UNION ALL
+     SELECT ${RAW_AS_ROLLUP_ROW} FROM samples
+      WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(n)}
+        AND time >= greatest((SELECT t FROM lo), ${rawTailFrom('1m', n, `(SELECT max(time) + ${ROLLUPS['1m'].unit} FROM m1)`)})`;
+}
+
 interface Row {
   s: number;
   t: number;
@@ -180,15 +204,7 @@ async function resolveSeries(db: Queryable, q: z.output<typeof SeriesQuerySchema
   return { rows: rows.slice(0, MAX_SERIES), truncated: rows.length > MAX_SERIES };
 }
 
-async function readPoints(
-  db: Queryable,
-  ids: number[],
-  from: number,
-  to: number,
-  resolution: Resolution,
-  bucketMs: number,
-  agg: Aggregation,
-): Promise<Row[]> {
+async function readPoints(db: Queryable, ids: number[], from: number, to: number, resolution: Resolution, bucketMs: number, agg: Aggregation): Promise<Row[]> {
   if (bucketMs === 0) {
     const res = await db.query<Row>(
       `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
@@ -216,10 +232,7 @@ async function readPoints(
          FROM ${table} WHERE series_id = ANY($1::bigint[]) AND bucket >= ${TS(2)} AND bucket <= ${TS(3)}
           AND ${rollupRowBeforeTo(resolution, 3)}
        UNION ALL
-       SELECT series_id, time, value, value, value, value, 1
-         FROM samples
-        WHERE series_id = ANY($1::bigint[]) AND time <= ${TS(3)}
-          AND time >= greatest(${TS(2)}, ${rawTailFrom(resolution, 3, `(SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]))`)})
+       SELECT * FROM (${rowsPastRollup(resolution, 3, `greatest(${TS(2)}, ${rawTailFrom(resolution, 3, `(SELECT max(bucket) + ${unit} FROM ${table} WHERE series_id = ANY($1::bigint[]))`)})`)}) past
      )
      SELECT series_id AS s, ${bucketOf('time')} AS t, ${ROLLUP_AGG[agg]}::float8 AS v
        FROM r GROUP BY 1, 2 ORDER BY 1, 2`,

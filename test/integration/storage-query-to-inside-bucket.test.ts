@@ -8,7 +8,9 @@
  * raw and again after the rollups (and the fleet rates) hold those buckets: the answers are the same
  * and equal a reference computed here from the raw rows at or before `to`. One counter resets just
  * after `to`, inside its minute (the whole minute's last value would give that step no rate). Last,
- * where a minute's raw samples are gone (as retention drops them), its rollup row answers, whole.
+ * where a minute's raw samples are gone (as retention drops them), its rollup row answers, whole; and
+ * with `to` inside a rolled-up hour, raw rows changed in its whole minutes do not show (the 1-minute
+ * rollup answers for them) while those changed in the minute holding `to` do (ADR 255).
  */
 import assert from 'node:assert/strict';
 import { runMaintenance, type MaintenanceSettings } from '../../storage/storage-mode';
@@ -160,7 +162,12 @@ for (const mode of storageModesUnderTest()) {
         ['on a minute boundary', boundary, MINUTE_MS],
         ['inside an hour', hour, HOUR_MS],
       ] as const) {
-        out.push({ label: `counter rates, to ${name}`, q: { ...range, deviceIds: f.deviceIds, path: IN_OCTETS, rate: true }, ref: { ...range, stepMs, agg: 'last', rate: true }, ids: idsOf(IN_OCTETS) });
+        out.push({
+          label: `counter rates, to ${name}`,
+          q: { ...range, deviceIds: f.deviceIds, path: IN_OCTETS, rate: true },
+          ref: { ...range, stepMs, agg: 'last', rate: true },
+          ids: idsOf(IN_OCTETS),
+        });
         for (const agg of ['avg', 'max', 'last'] as const) {
           out.push({ label: `gauge ${agg}, to ${name}`, q: { ...range, deviceIds: f.deviceIds, path: CPU, agg }, ref: { ...range, stepMs, agg }, ids: idsOf(CPU) });
         }
@@ -191,7 +198,11 @@ for (const mode of storageModesUnderTest()) {
           agg: 'sum',
           groupOf: q.groupBy === 'site' ? site : () => 'sum',
         });
-        assert.deepEqual(got.groups.map((g) => g.key), want.map((g) => g.key), `${label}: groups`);
+        assert.deepEqual(
+          got.groups.map((g) => g.key),
+          want.map((g) => g.key),
+          `${label}: groups`,
+        );
         for (const [i, g] of got.groups.entries()) assertPoints(g.points, want[i].points, `${label} ${g.key}`);
         return;
       }
@@ -257,7 +268,11 @@ for (const mode of storageModesUnderTest()) {
         const ran: string[] = [];
         const db: Queryable = { query: (text, values) => (ran.push(text), f.tdb.pool.query(text, values)) as never };
         const got = await queryFleet(db, c.q);
-        if (c.q.rate) assert.ok(ran.some((t) => t.includes('FROM fleet_rates_1m')), `${c.label}: read the fleet rates`);
+        if (c.q.rate)
+          assert.ok(
+            ran.some((t) => t.includes('FROM fleet_rates_1m')),
+            `${c.label}: read the fleet rates`,
+          );
         checkFleet(raw, c.label, c.q, got);
         const prior = beforeMaintenance.get(c.label) as FleetResult;
         got.groups.forEach((g, i) => assertPoints(g.points, prior.groups[i].points, `${c.label} ${g.key} as before maintenance`));
@@ -272,7 +287,10 @@ for (const mode of storageModesUnderTest()) {
       );
       const gauges = idsOf(CPU);
       const whole = new Map(rollup.rows.map((r) => [Number(r.s), { avg: Number(r.avg), max: Number(r.max) }]));
-      assert.ok(gauges.every((id) => whole.has(id)), 'the rollup holds the minute');
+      assert.ok(
+        gauges.every((id) => whole.has(id)),
+        'the rollup holds the minute',
+      );
       const deleted = await f.tdb.pool.query(`DELETE FROM samples WHERE time >= to_timestamp($1::float8 / 1000) AND time < to_timestamp($2::float8 / 1000)`, [bucket, bucket + MINUTE_MS]);
       assert.equal(deleted.rowCount, 6 * f.series.length, 'six samples a series in the minute');
 
@@ -284,7 +302,53 @@ for (const mode of storageModesUnderTest()) {
       const fleet = await queryFleet(f.tdb.pool, { from: T0 + 20 * MINUTE_MS, to: TO_DROPPED, widthPx: 30, deviceIds: f.deviceIds, path: CPU, agg: 'sum' });
       const last = fleet.groups[0].points.at(-1)!;
       assert.equal(last.t, bucket);
-      assert.ok(near(last.v, gauges.reduce((a, id) => a + whole.get(id)!.avg, 0)), `fleet sum at the last step: ${last.v}, the rollup rows' averages summed`);
+      assert.ok(
+        near(
+          last.v,
+          gauges.reduce((a, id) => a + whole.get(id)!.avg, 0),
+        ),
+        `fleet sum at the last step: ${last.v}, the rollup rows' averages summed`,
+      );
+    });
+
+    it('with `to` inside a rolled-up hour, its whole minutes are read from the 1-minute rollup and only the minute holding `to` from raw samples (ADR 255)', async () => {
+      const hour = Math.floor(TO_HOUR / HOUR_MS) * HOUR_MS;
+      const minute = Math.floor(TO_HOUR / MINUTE_MS) * MINUTE_MS;
+      const gauges = idsOf(CPU);
+      const alter = (from: number, to: number, by: number) =>
+        f.tdb.pool.query(`UPDATE samples SET value = value + $4 WHERE series_id = ANY($1::bigint[]) AND time >= to_timestamp($2::float8 / 1000) AND time < to_timestamp($3::float8 / 1000)`, [
+          gauges,
+          from,
+          to,
+          by,
+        ]);
+      // The minute holding `to` changes in raw only (its rollup row is not recomputed): the answers must show the change.
+      await alter(minute, minute + MINUTE_MS, 7);
+      const raw = await rawRows(f.tdb.pool);
+      // The hour's whole minutes before it change in raw only too: the answers must not, as their 1-minute rollup rows answer for them.
+      const changed = await alter(hour, minute, 1000);
+      assert.equal(changed.rowCount, 20 * 6 * gauges.length, 'six samples a gauge in each of the 20 whole minutes');
+      const rawNow = await rawRows(f.tdb.pool);
+
+      const range = { from: hour, to: TO_HOUR, widthPx: 1, resolution: '1h' as const };
+      for (const agg of ['avg', 'max', 'last'] as const) {
+        const got = await querySeries(f.tdb.pool, { ...range, deviceIds: f.deviceIds, path: CPU, agg });
+        assert.equal(got.resolution, '1h');
+        const want = seriesReference(raw, gauges, { ...range, stepMs: HOUR_MS, agg });
+        got.series.forEach((s, i) => assertPoints(s.points, want[i], `router gauge ${agg} (series ${s.path})`));
+        if (agg !== 'last') {
+          // Read raw for the whole hour, the answer would be the changed rows' (the test can tell the sources apart).
+          const fromRaw = seriesReference(rawNow, gauges, { ...range, stepMs: HOUR_MS, agg });
+          got.series.forEach((s, i) => assert.ok(!near(s.points[0].v, fromRaw[i][0].v), `router gauge ${agg}: not the changed raw rows' ${fromRaw[i][0].v}`));
+        }
+      }
+      for (const agg of ['sum', 'max'] as const) {
+        const got = await queryFleet(f.tdb.pool, { ...range, deviceIds: f.deviceIds, path: CPU, agg });
+        assert.equal(got.bucketMs, HOUR_MS);
+        assertPoints(got.groups[0].points, fleetReference(raw, gauges, { ...range, stepMs: HOUR_MS, agg }), `fleet gauge ${agg}`);
+        const fromRaw = fleetReference(rawNow, gauges, { ...range, stepMs: HOUR_MS, agg });
+        assert.ok(!near(got.groups[0].points[0].v, fromRaw[0].v), `fleet gauge ${agg}: not the changed raw rows' ${fromRaw[0].v}`);
+      }
     });
   });
 }
