@@ -32,14 +32,13 @@ import { countersProfile } from './lib/system';
 import { gnmiProfile, localGnmiDevice, recordingContext, type RecordingContext } from '../simulator/gnmi/harness';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import type { Knex } from 'knex';
-import { freePort, isPortOpen, startChild, waitFor, type ManagedChild } from '../scripts/infra/proc';
+import { freePort, startChild, waitFor } from '../scripts/infra/proc';
+import { startGnmiSimulator } from './lib/gnmi-sim';
 import { createSessionActivities } from '../activities/session';
 import { MetricsRegistry } from '../core/metrics';
 import type { RunSessionInput } from '../core/names';
 import type { Keyring } from '../storage/secrets';
-import { entryArgs } from '../scripts/infra/entry';
 import { startDevServer } from '../scripts/infra/temporal-dev-server';
-import { freePortBlock } from '../scripts/infra/temporal-server';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
@@ -114,26 +113,10 @@ async function measure(layer: Layer): Promise<void> {
   console.log(`  (process rss ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${layer.sessions} sessions, ${(before.rss / 2 ** 20).toFixed(1)} MiB with one)`);
 }
 
-/** The gNMI protocol layer: simulator targets and gnmiProtocol.run sessions, no Temporal. */
 /** A simulator process with SESSIONS gNMI targets of one interface each, and their ports. */
-async function startSimulator(): Promise<{ child: ManagedChild; ports: number[] }> {
-  // Ports as bench/lib/system.ts picks them: a random block of targets collided with other runs' ports on a shared machine.
-  const controlPort = await freePortBlock(1);
-  const child = startChild('simulator', process.execPath, entryArgs(ROOT, 'simulator/main.ts'), {
-    cwd: ROOT,
-    quiet: true,
-    env: { ...process.env, SIM_GNMI_COUNT: String(SESSIONS), SIM_GNMI_BASE_PORT: '0', SIM_NETCONF_COUNT: '0', SIM_INTERFACES: '1', SIM_CONTROL_PORT: String(controlPort), LOG_LEVEL: 'warn' },
-  });
-  try {
-    await waitFor('the simulator', () => isPortOpen(controlPort), 120_000);
-    const ports = ((await (await fetch(`http://127.0.0.1:${controlPort}/devices`)).json()) as Array<{ port: number }>).map((m) => m.port);
-    return { child, ports };
-  } catch (err) {
-    await child.stop();
-    throw err;
-  }
-}
+const startSimulator = () => startGnmiSimulator(SESSIONS);
 
+/** The gNMI protocol layer: simulator targets and gnmiProtocol.run sessions, no Temporal. */
 async function gnmiLayer(): Promise<void> {
   const { child: sim, ports } = await startSimulator();
   const running: Array<{ ctx: RecordingContext; done: Promise<void> }> = [];
