@@ -8,6 +8,17 @@
  * emitted at most one sampling interval before the step's end (the devices' timers are not in
  * phase). So for each step, (last version received − step end) is a lower bound of emit →
  * browser for the step's last point, and that plus the interval an upper bound; both printed.
+ *
+ * Where the time goes (`breakdown`): the stream is opened with `trace=1`, so each aggregate event
+ * says when the hub handed its points to the aggregation, when the changes were ready and written
+ * (web/app/lib/live-aggregates.server.ts AggregateTrace), and the newest sample time among its
+ * points (stamped by the simulator when it emits). Per event, p50/p99 of: emit of the newest point
+ * → hub (collector, batcher flush, COPY and commit, NOTIFY, the hub's read), hub → aggregated,
+ * aggregated → written to the stream, written → browser, and emit → browser for that point. Per
+ * step, the completion wait: a step is drawn once every series has a point in it (a total never
+ * dips), so a point emitted early in the step waits for the series whose first point in the step
+ * comes last (read from the stored samples afterwards): first version in the browser − step start
+ * = that wait + the pipeline. The collector's event-loop delay and mean flush time are scraped.
  */
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
@@ -16,7 +27,7 @@ import { createTestUser, signInPage } from '../../testkit/web-auth';
 import { addWidget, createDashboard } from '../../storage/dashboards';
 import { aggregateStepMs } from '../../web/app/lib/live-aggregates.server';
 import { percentile } from '../lib/procstat';
-import { sleep, type BenchSystem } from '../lib/system';
+import { scrape, sleep, type BenchSystem } from '../lib/system';
 import { startLiveStack } from './live';
 
 /** Live-aggregate options. */
@@ -31,7 +42,7 @@ export interface LiveAggregateOptions {
 
 export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOptions) {
   // The web app may first be rebuilt on a loaded machine: three minutes to start.
-  const { chromiumPath, sim, webPort } = await startLiveStack(sys, o.devices, o.interfaces, 180_000);
+  const { chromiumPath, sim, webPort, collectorMetricsPort } = await startLiveStack(sys, o.devices, o.interfaces, 180_000);
   // Only in-octets, every interval: one series per interface.
   await sys.addDevices(
     sim.ports,
@@ -67,16 +78,24 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
     await signInPage(page, base, user);
     await page.evaluate(
       ({ url }) => {
-        const w = window as unknown as { steps: Map<number, number> };
+        const w = window as unknown as { steps: Map<number, number>; firsts: Map<number, number>; traces: Array<Record<string, number>> };
         w.steps = new Map();
+        w.firsts = new Map();
+        w.traces = [];
         const es = new EventSource(url);
         es.onmessage = (ev) => {
           const now = Date.now();
-          // Each step's last version: when it arrived.
-          for (const a of (JSON.parse(ev.data).aggregates ?? []) as Array<{ insert: Array<{ t: number }> }>) for (const r of a.insert) w.steps.set(r.t, now);
+          // Each step's first and last version: when they arrived; each event's trace with its arrival.
+          for (const a of (JSON.parse(ev.data).aggregates ?? []) as Array<{ insert: Array<{ t: number }>; trace?: Record<string, number> }>) {
+            for (const r of a.insert) {
+              w.steps.set(r.t, now);
+              if (!w.firsts.has(r.t)) w.firsts.set(r.t, now);
+            }
+            if (a.trace) w.traces.push({ ...a.trace, at: now });
+          }
         };
       },
-      { url: `${base}/api/live?dashboard=${dashboardId}&window=${o.windowMs}` },
+      { url: `${base}/api/live?dashboard=${dashboardId}&window=${o.windowMs}&trace=1` },
     );
     // The stream first sends the steps since the history's end: measure only steps that start after the first one arrived.
     await waitFor('the first aggregated step', () => page.evaluate(() => (window as unknown as { steps: Map<number, number> }).steps.size > 0), 120_000);
@@ -94,13 +113,28 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
     }
     const until = Date.now();
     // Steps that ended at least 5 s before the end (their last version has had time to come).
-    const arrivals = await page.evaluate(() => [...(window as unknown as { steps: Map<number, number> }).steps]);
-    const latencies = arrivals.filter(([t]) => t >= from && t + stepMs < until - 5000).map(([t, at]) => at - (t + stepMs));
+    const seen = await page.evaluate(() => {
+      const w = window as unknown as { steps: Map<number, number>; firsts: Map<number, number>; traces: Array<Record<string, number>> };
+      return { arrivals: [...w.steps], firsts: [...w.firsts], traces: w.traces };
+    });
+    const measured = ([t]: [number, number]) => t >= from && t + stepMs < until - 5000;
+    const latencies = seen.arrivals.filter(measured).map(([t, at]) => at - (t + stepMs));
     if (latencies.length === 0) throw new Error('live-aggregate: no aggregated step reached the browser while measuring');
+    const breakdown = await whereTheTimeGoes(sys, { ...o, stepMs, collectorMetricsPort, firsts: seen.firsts.filter(measured), traces: seen.traces.filter((e) => e.at >= from && e.at <= until) });
     // Where the time goes: the stored lag's median series (median over the samples) and its worst series (p50 and worst over the samples).
     const storedLag = {
-      p50Ms: Math.round(percentile(lags.map((l) => l.p50), 50)),
-      worstSeriesP50Ms: Math.round(percentile(lags.map((l) => l.max), 50)),
+      p50Ms: Math.round(
+        percentile(
+          lags.map((l) => l.p50),
+          50,
+        ),
+      ),
+      worstSeriesP50Ms: Math.round(
+        percentile(
+          lags.map((l) => l.max),
+          50,
+        ),
+      ),
       worstSeriesMaxMs: Math.round(Math.max(...lags.map((l) => l.max))),
       samples: lags.length,
     };
@@ -121,8 +155,60 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
       upperP99Ms: Math.round(percentile(latencies, 99)) + o.intervalMs,
       /** Now − each series' newest stored point, sampled every 5 s while measuring (ingest lag, before the web process sees it): the median series, and the slowest series (which completes a step). */
       storedLag,
+      breakdown,
     };
   } finally {
     await browser.close();
   }
+}
+
+/** p50/p99/max of a list of ms, rounded. */
+function spread(ms: number[]) {
+  return ms.length === 0 ? null : { p50: Math.round(percentile(ms, 50)), p99: Math.round(percentile(ms, 99)), max: Math.round(Math.max(...ms)) };
+}
+
+/** The breakdown described in the module comment, from the events' traces, the steps' first versions, the stored samples and the collector's metrics. */
+async function whereTheTimeGoes(sys: BenchSystem, o: { intervalMs: number; stepMs: number; collectorMetricsPort: number; firsts: Array<[number, number]>; traces: Array<Record<string, number>> }) {
+  const stage = (f: (e: Record<string, number>) => number) => spread(o.traces.map(f));
+  // Per step: how long after its start the last series to report in it emitted its first point there.
+  const steps = o.firsts.map(([t]) => t);
+  const last = steps.length
+    ? await sys.db.raw(
+        `SELECT (extract(epoch FROM b) * 1000)::float8 AS t, (extract(epoch FROM max(first) - b) * 1000)::float8 AS wait
+           FROM (SELECT date_bin(? * INTERVAL '1 millisecond', time, TIMESTAMPTZ 'epoch') AS b, min(time) AS first
+                   FROM samples s JOIN series x ON x.id = s.series_id
+                  WHERE x.path LIKE '%/in-octets' AND time >= to_timestamp(?::float8 / 1000) AND time < to_timestamp(?::float8 / 1000)
+                  GROUP BY x.id, 1) f
+          GROUP BY b`,
+        [o.stepMs, Math.min(...steps), Math.max(...steps) + o.stepMs],
+      )
+    : { rows: [] };
+  const waitOf = new Map<number, number>((last.rows as Array<{ t: number; wait: number }>).map((r) => [Number(r.t), Number(r.wait)]));
+  const withWait = o.firsts.filter(([t]) => waitOf.has(t));
+  const metric = (name: string) => scrape(o.collectorMetricsPort, name).then((v) => Math.round(v * 1000));
+  return {
+    events: o.traces.length,
+    pointsPerEvent: spread(o.traces.map((e) => e.points)),
+    /** Per event, for its newest point: emit → the hub handed it over (ingest, commit, NOTIFY, the hub's read). */
+    emitToHubMs: stage((e) => e.hubAt - e.newest),
+    /** … for its oldest point (a read may carry several flushes). */
+    oldestEmitToHubMs: stage((e) => e.hubAt - e.oldest),
+    aggregateMs: stage((e) => e.aggregatedAt - e.hubAt),
+    writeMs: stage((e) => e.sentAt - e.aggregatedAt),
+    sseToBrowserMs: stage((e) => e.at - e.sentAt),
+    /** Emit of an event's newest point → the browser: the pipeline, without waiting for other series. */
+    emitToBrowserMs: stage((e) => e.at - e.newest),
+    /** Per step: step start → the last series' first point in it (the completion wait, about one sampling interval with devices out of phase). */
+    completionWaitMs: spread(withWait.map(([t]) => waitOf.get(t)!)),
+    /** Per step: its first version in the browser − (step start + completion wait): the pipeline for the point that completed it. */
+    completingPointToBrowserMs: spread(withWait.map(([t, at]) => at - t - waitOf.get(t)!)),
+    /** Per step: its first version in the browser − step start: emit → browser for a point emitted at the step's start. */
+    stepStartToFirstVersionMs: spread(withWait.map(([t, at]) => at - t)),
+    collector: {
+      eventLoopDelayP50Ms: await metric('event_loop_delay_seconds{quantile="0.5"}'),
+      eventLoopDelayP99Ms: await metric('event_loop_delay_seconds{quantile="0.99"}'),
+      meanFlushMs: await metric('ingest_flush_latency_seconds'),
+      flushIntervalMs: Number(process.env.INGEST_FLUSH_MS ?? 200),
+    },
+  };
 }

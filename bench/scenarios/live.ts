@@ -29,11 +29,11 @@ export async function startLiveStack(sys: BenchSystem, devices: number, interfac
   const chromiumPath = await ensureChromium();
   const sim = await sys.startSimulator(devices, interfaces);
   sys.spawn('control', 'workers/control.ts');
-  await sys.startCollector('collector');
+  const collector = await sys.startCollector('collector');
   const webPort = await freePort();
   sys.spawn('web', 'web/server.ts', { WEB_PORT: String(webPort) });
   await waitFor('the web app', () => isPortOpen(webPort), webStartMs);
-  return { chromiumPath, sim, webPort };
+  return { chromiumPath, sim, webPort, collectorMetricsPort: collector.metricsPort };
 }
 
 export async function liveLatency(sys: BenchSystem, o: LiveOptions) {

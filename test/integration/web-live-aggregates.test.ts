@@ -64,7 +64,10 @@ describe('web: live aggregates computed in the web process', function () {
     tdb = await createTestDatabase('web_live_aggregates');
     for (const dev of DEVICES) {
       const [{ id: deviceId }] = await tdb.db('devices').insert({ name: dev.name, site: dev.site, protocol: 'gnmi', host: '127.0.0.1', port: 1 }).returning('id');
-      const rows = await tdb.db('series').insert(Array.from({ length: IFACES }, (_, i) => ({ device_id: deviceId, path: OCTETS(i + 1), kind: 'number' }))).returning('id');
+      const rows = await tdb
+        .db('series')
+        .insert(Array.from({ length: IFACES }, (_, i) => ({ device_id: deviceId, path: OCTETS(i + 1), kind: 'number' })))
+        .returning('id');
       ids.push(rows.map((r: { id: number }) => Number(r.id)));
     }
     hub = new LiveHub({ pool: tdb.pool, connectionString: tdb.url });
@@ -81,7 +84,12 @@ describe('web: live aggregates computed in the web process', function () {
     const count = new Drawn();
     const top = new Drawn();
     const subs = [
-      await subscribeAggregate(hub, tdb.pool, { query: { path: 'interfaces: in-octets', rate: true, agg: 'sum', groupBy: 'site' }, stepMs: 1000, since: t0 - 1, deliver: (ch) => (drawn.apply(ch), true) }),
+      await subscribeAggregate(hub, tdb.pool, {
+        query: { path: 'interfaces: in-octets', rate: true, agg: 'sum', groupBy: 'site' },
+        stepMs: 1000,
+        since: t0 - 1,
+        deliver: (ch) => (drawn.apply(ch), true),
+      }),
       await subscribeAggregate(hub, tdb.pool, { query: { path: 'interfaces: in-octets', rate: true, agg: 'count' }, stepMs: 1000, since: t0 - 1, deliver: (ch) => (count.apply(ch), true) }),
       await subscribeAggregate(hub, tdb.pool, {
         query: { path: 'interfaces: in-octets', rate: true, agg: 'sum', groupBy: 'series', top: 2 },
@@ -91,11 +99,14 @@ describe('web: live aggregates computed in the web process', function () {
         deliver: (ch) => (top.apply(ch), true),
       }),
     ];
-    assert.deepEqual(subs.map((s) => [s.seriesCount, s.groups]), [
-      [12, ['ams', 'fra']],
-      [12, ['count']],
-      [2, ['la-sw3 Ethernet3', 'la-sw3 Ethernet4']],
-    ]);
+    assert.deepEqual(
+      subs.map((s) => [s.seriesCount, s.groups]),
+      [
+        [12, ['ams', 'fra']],
+        [12, ['count']],
+        [2, ['la-sw3 Ethernet3', 'la-sw3 Ethernet4']],
+      ],
+    );
     const sum = (site: string) => DEVICES.flatMap((dev, d) => (dev.site === site ? Array.from({ length: IFACES }, (_, i) => rateOf(d, i + 1)) : [])).reduce((a, b) => a + b, 0);
 
     for (let k = 0; k <= 3; k++) await tick(k);
@@ -112,7 +123,11 @@ describe('web: live aggregates computed in the web process', function () {
 
     for (const site of ['ams', 'fra']) {
       const steps = drawn.steps(site);
-      assert.deepEqual(steps.map((r) => r.t - t0), [1000, 2000, 3000, 4000, 5000, 6000], site);
+      assert.deepEqual(
+        steps.map((r) => r.t - t0),
+        [1000, 2000, 3000, 4000, 5000, 6000],
+        site,
+      );
       for (const r of steps) assert.equal(r.v, sum(site), `${site} at ${r.t - t0}`);
     }
     assert.deepEqual([...new Set([...drawn.rows.values()].map((r) => r.series))].sort(), ['ams', 'fra']);
@@ -134,7 +149,17 @@ describe('web: live aggregates computed in the web process', function () {
     const cookie = cookieFrom(res);
     const { id: userId } = await tdb.db('users').where({ email: user.email }).first('id');
     const dashboardId = await createDashboard(tdb.db, { name: 'live aggregates', timeRange: '15m', live: true }, userId);
-    const widgetId = await addWidget(tdb.db, dashboardId, { title: 'by site', deviceId: null, path: 'interfaces: in-octets', aggregate: 'sum', groupBy: 'site', rate: true, chart: 'line', unit: 'bits/s', width: 6 });
+    const widgetId = await addWidget(tdb.db, dashboardId, {
+      title: 'by site',
+      deviceId: null,
+      path: 'interfaces: in-octets',
+      aggregate: 'sum',
+      groupBy: 'site',
+      rate: true,
+      chart: 'line',
+      unit: 'bits/s',
+      width: 6,
+    });
     // A series-only widget on the same dashboard is not computed here (its series come by id).
     await addWidget(tdb.db, dashboardId, { title: 'one line each', deviceId: null, path: OCTETS(1), aggregate: 'none', groupBy: 'series', rate: true, chart: 'line', unit: 'bits/s', width: 6 });
     const joined = ctx().hub.size;
@@ -154,15 +179,53 @@ describe('web: live aggregates computed in the web process', function () {
     // A tick of every series (1 s apart in data time, recent) per look, until a complete step comes back as an aggregate.
     t0 = Math.floor(Date.now() / 1000) * 1000 - 20_000;
     let k = 0;
-    await until('an aggregate event', async () => {
-      if (/"aggregates"/.test(text)) return true;
-      await tick(k++);
-      return false;
-    }, 60_000, 250);
+    await until(
+      'an aggregate event',
+      async () => {
+        if (/"aggregates"/.test(text)) return true;
+        await tick(k++);
+        return false;
+      },
+      60_000,
+      250,
+    );
     const event = JSON.parse(/data: (\{"aggregates".*)\n/.exec(text)![1]) as { aggregates: Array<{ w: number; insert: Row[] }> };
     assert.equal(event.aggregates[0].w, widgetId);
-    assert.ok(event.aggregates[0].insert.every((r) => r.series === 'ams' || r.series === 'fra'), JSON.stringify(event.aggregates[0].insert));
+    assert.ok(
+      event.aggregates[0].insert.every((r) => r.series === 'ams' || r.series === 'fra'),
+      JSON.stringify(event.aggregates[0].insert),
+    );
+    assert.ok(!('trace' in event.aggregates[0]), 'no trace unless asked');
     await reader.cancel();
     await pump;
+
+    // With trace=1 (diagnosis, bench live-aggregate) each aggregate says where its time went, in order.
+    const traced = (await loader({ request: routeRequest(`/api/live?dashboard=${dashboardId}&window=900000&trace=1`, { cookie }), params: {}, context: {} } as never)) as Response;
+    assert.equal(traced.status, 200);
+    const tracedReader = traced.body!.getReader();
+    let tracedText = '';
+    const tracedPump = (async () => {
+      for (;;) {
+        const read = await tracedReader.read();
+        if (read.done) return;
+        tracedText += new TextDecoder().decode(read.value);
+      }
+    })().catch(() => undefined);
+    await until(
+      'a traced aggregate event',
+      async () => {
+        if (/"aggregates"/.test(tracedText)) return true;
+        await tick(k++);
+        return false;
+      },
+      60_000,
+      250,
+    );
+    const withTrace = JSON.parse(/data: (\{"aggregates".*)\n/.exec(tracedText)![1]) as { aggregates: Array<{ trace: Record<string, number> }> };
+    const trace = withTrace.aggregates[0].trace;
+    assert.ok(trace.points > 0 && trace.oldest <= trace.newest && trace.newest >= t0, JSON.stringify(trace));
+    assert.ok(trace.newest <= trace.hubAt && trace.hubAt <= trace.aggregatedAt && trace.aggregatedAt <= trace.sentAt && trace.sentAt <= Date.now(), JSON.stringify(trace));
+    await tracedReader.cancel();
+    await tracedPump;
   });
 });

@@ -21,14 +21,28 @@ import { chooseResolution, type Queryable } from '../../../query/router';
 import { nextRate } from '../../../query/rate';
 import { LIVE_COMPLETE_LAG_MS, LIVE_WIDTH_PX, MAX_STREAM_AGGREGATES, groupLabel, isServerAggregated, liveComputable, widgetQuery, type AggregateChanges, type WidgetQuery } from './widget-query';
 
-
 /** The step of an aggregated chart over a window of this length (the router's choice at LIVE_WIDTH_PX, at least 1 s). */
 export function aggregateStepMs(windowMs: number, now = Date.now()): number {
   return Math.max(1000, chooseResolution(now - windowMs, now, LIVE_WIDTH_PX).bucketMs);
 }
 
-
 export type { AggregateChanges };
+
+/**
+ * Where the time of one aggregated delivery went (diagnosis: `/api/live?trace=1`, `bench live-aggregate`):
+ * the points the hub handed over (their sample times: stamped at the device), when they reached the
+ * aggregation and when its changes were ready. Times in ms since the epoch, this process's clock.
+ */
+export interface AggregateTrace {
+  points: number;
+  /** Oldest and newest sample time among the points. */
+  oldest: number;
+  newest: number;
+  /** The hub handed the points over (its read of the doorbell's samples done). */
+  hubAt: number;
+  /** Rates taken and the steps combined: the changes go to the stream. */
+  aggregatedAt: number;
+}
 
 /** One aggregated widget fed from the hub. */
 export interface AggregateSubscription {
@@ -47,7 +61,7 @@ export interface AggregateSubscription {
 export async function subscribeAggregate(
   hub: LiveHub,
   db: Queryable,
-  opts: { query: WidgetQuery; stepMs: number; since: number; onlyGroups?: string[]; deliver: (changes: AggregateChanges, resumeFrom: number) => boolean },
+  opts: { query: WidgetQuery; stepMs: number; since: number; onlyGroups?: string[]; deliver: (changes: AggregateChanges, resumeFrom: number, trace: AggregateTrace) => boolean },
 ): Promise<AggregateSubscription> {
   const { query, stepMs } = opts;
   const agg = query.agg ?? 'sum';
@@ -69,8 +83,13 @@ export async function subscribeAggregate(
     seriesIds: series.map((s) => s.id),
     since: opts.since,
     deliver(points: LivePoint[], resumeFrom: number) {
+      const hubAt = Date.now();
+      let oldest = Infinity;
+      let newest = -Infinity;
       const bySeries = new Map<number, Array<{ t: number; v: number | null }>>();
       for (const p of points) {
+        if (p.t < oldest) oldest = p.t;
+        if (p.t > newest) newest = p.t;
         const prev = lastRaw.get(p.s);
         if (prev && p.t <= prev.t) continue;
         lastRaw.set(p.s, { t: p.t, v: p.v });
@@ -87,7 +106,7 @@ export async function subscribeAggregate(
       const changes = rows.addBatch(bySeries);
       rows.prune(Date.now() - 10 * 60_000 - 100 * stepMs);
       if (changes.insert.length === 0 && changes.remove.length === 0) return true;
-      return opts.deliver(changes, resumeFrom);
+      return opts.deliver(changes, resumeFrom, { points: points.length, oldest, newest, hubAt, aggregatedAt: Date.now() });
     },
   });
   return { seriesCount: series.length, groups: rows.groupNames(), stop: unsubscribe };
@@ -104,7 +123,7 @@ export async function subscribeDashboardAggregates(
   hub: LiveHub,
   db: Knex,
   pool: Queryable,
-  opts: { dashboardId: number; windowMs: number; deliver: (widgetId: number, changes: AggregateChanges) => boolean },
+  opts: { dashboardId: number; windowMs: number; deliver: (widgetId: number, changes: AggregateChanges, trace: AggregateTrace) => boolean },
 ): Promise<{ widgetIds: number[]; stop: () => void }> {
   const widgets = (await listWidgets(db, opts.dashboardId)).filter((w) => isServerAggregated(w) && isVegaChart(w.chart) && liveComputable(widgetQuery(w))).slice(0, MAX_STREAM_AGGREGATES);
   const stepMs = aggregateStepMs(opts.windowMs);
@@ -120,7 +139,7 @@ export async function subscribeDashboardAggregates(
         const ranked = await queryFleet(pool, { ...query, from: now - opts.windowMs, to: now, widthPx: LIVE_WIDTH_PX });
         onlyGroups = ranked.groups.map((g) => groupLabel(g.key, ranked.groupBy));
       }
-      subs.push(await subscribeAggregate(hub, pool, { query, stepMs, since, onlyGroups, deliver: (changes) => opts.deliver(w.id, changes) }));
+      subs.push(await subscribeAggregate(hub, pool, { query, stepMs, since, onlyGroups, deliver: (changes, _resumeFrom, trace) => opts.deliver(w.id, changes, trace) }));
     }
   } catch (err) {
     stop();

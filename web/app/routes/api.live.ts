@@ -18,7 +18,7 @@ import { requireApiUser } from '../lib/auth.server';
 import { ctx } from '../lib/context.server';
 import type { LivePoint } from '../lib/live-hub.server';
 import { MAX_STREAM_SERIES } from '../lib/widget-data';
-import { subscribeDashboardAggregates, type AggregateChanges } from '../lib/live-aggregates.server';
+import { subscribeDashboardAggregates, type AggregateChanges, type AggregateTrace } from '../lib/live-aggregates.server';
 import { subscribeAlertMarkers } from '../lib/live-alert-markers.server';
 
 /** Bounds of one stream (tests lower them). */
@@ -36,34 +36,48 @@ const QUEUE_HIGH_WATER = 64 * 1024;
 /** Devices one stream may follow the alert markers of (a dashboard's charts each show at most 10 devices' markers). */
 const MAX_MARKED_DEVICES = 100;
 
-const Query = z.object({
-  series: z
-    .string()
-    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of series ids')
-    .transform((s) => [...new Set(s.split(',').map(Number))])
-    .refine((ids) => ids.length <= liveLimits.maxSeries, `at most ${liveLimits.maxSeries} series`)
-    .optional(),
-  since: z.coerce.number().nonnegative().optional(),
-  /** Also this dashboard's aggregated widgets, computed here (issue 17): events `{ aggregates: [{ w, remove, insert }] }`. */
-  dashboard: z.coerce.number().int().positive().max(2 ** 31 - 1).optional(),
-  /** The dashboard's window (ms): the aggregates' step is the history's for it. */
-  window: z.coerce.number().int().min(60_000).max(7 * 24 * 3_600_000).default(3_600_000),
-  /** Also these devices' alert markers (a JSON list of names), from `alertsFrom` (ms): events `{ markers: [...] }` (ADR 226). */
-  alerts: z
-    .string()
-    .transform((s, c) => {
-      try {
-        const names = JSON.parse(s) as unknown;
-        if (Array.isArray(names) && names.length <= MAX_MARKED_DEVICES && names.every((n) => typeof n === 'string')) return names as string[];
-      } catch {
-        // reported below
-      }
-      c.addIssue({ code: 'custom', message: `a JSON list of at most ${MAX_MARKED_DEVICES} device names` });
-      return z.NEVER;
-    })
-    .optional(),
-  alertsFrom: z.coerce.number().nonnegative().optional(),
-}).refine((q) => q.series !== undefined || q.dashboard !== undefined || q.alerts !== undefined, { message: 'give series, a dashboard, alerts, or some of them', path: ['series'] });
+const Query = z
+  .object({
+    series: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'a comma-separated list of series ids')
+      .transform((s) => [...new Set(s.split(',').map(Number))])
+      .refine((ids) => ids.length <= liveLimits.maxSeries, `at most ${liveLimits.maxSeries} series`)
+      .optional(),
+    since: z.coerce.number().nonnegative().optional(),
+    /** Also this dashboard's aggregated widgets, computed here (issue 17): events `{ aggregates: [{ w, remove, insert }] }`. */
+    dashboard: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31 - 1)
+      .optional(),
+    /** The dashboard's window (ms): the aggregates' step is the history's for it. */
+    window: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(7 * 24 * 3_600_000)
+      .default(3_600_000),
+    /** Also these devices' alert markers (a JSON list of names), from `alertsFrom` (ms): events `{ markers: [...] }` (ADR 226). */
+    alerts: z
+      .string()
+      .transform((s, c) => {
+        try {
+          const names = JSON.parse(s) as unknown;
+          if (Array.isArray(names) && names.length <= MAX_MARKED_DEVICES && names.every((n) => typeof n === 'string')) return names as string[];
+        } catch {
+          // reported below
+        }
+        c.addIssue({ code: 'custom', message: `a JSON list of at most ${MAX_MARKED_DEVICES} device names` });
+        return z.NEVER;
+      })
+      .optional(),
+    alertsFrom: z.coerce.number().nonnegative().optional(),
+    /** Diagnosis (`bench live-aggregate`): each aggregate carries `trace`, where its time went (AggregateTrace) and when it was written. */
+    trace: z.literal('1').optional(),
+  })
+  .refine((q) => q.series !== undefined || q.dashboard !== undefined || q.alerts !== undefined, { message: 'give series, a dashboard, alerts, or some of them', path: ['series'] });
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await requireApiUser(request);
@@ -111,13 +125,15 @@ export async function loader({ request }: Route.LoaderArgs) {
         const fits = () => QUEUE_HIGH_WATER - (controller.desiredSize ?? 0) <= maxBacklog;
         if (parsed.data.dashboard !== undefined) {
           // Aggregate events carry no id: after a reconnect they start again a little before the history's end.
-          const send = (w: number, changes: AggregateChanges) => {
+          const traced = parsed.data.trace !== undefined;
+          const send = (w: number, changes: AggregateChanges, trace: AggregateTrace) => {
             if (!open) return false;
             if (!fits()) {
               close();
               return false;
             }
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify({ aggregates: [{ w, ...changes }] })}\n\n`));
+            const aggregate = traced ? { w, ...changes, trace: { ...trace, sentAt: Date.now() } } : { w, ...changes };
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify({ aggregates: [aggregate] })}\n\n`));
             return true;
           };
           stopAggregates = (await subscribeDashboardAggregates(hub, db, pool, { dashboardId: parsed.data.dashboard, windowMs: parsed.data.window, deliver: send })).stop;
