@@ -342,12 +342,22 @@ export interface RunSessionResult {
   /**
    * `handover`: the collector is leaving (SIGTERM); the attempt ends cleanly and another collector
    * takes over at once, the gap since `lastPointAt` recorded as for COLLECTOR_LEAVING (issue 21).
+   * `paused`: a bulk pause ended the attempt where it ran (ADR 250); the workflow pauses (`pause`).
    */
-  reason: 'lease' | 'disabled' | 'deleted' | 'completed' | 'handover';
+  reason: 'lease' | 'disabled' | 'deleted' | 'completed' | 'handover' | 'paused';
   lastPointAt?: number;
   points: number;
   /** With `handover` on SIGTERM: where the leaving collector placed the next attempt (ADR 200), so it needs no placement round trip. */
   next?: SessionPlacement;
+  /** With `paused`: who paused it (the pause reason, e.g. `bulk pause (#12) by admin@example.com`) and when the collector heard it (ms). */
+  pause?: BulkPauseEnding;
+}
+
+/** A pause delivered to the collector running the attempt (ADR 250), as the attempt's result reports it. */
+export interface BulkPauseEnding {
+  reason: string;
+  /** The collector's clock when it ended the attempt: a resume the workflow saw later wins. */
+  at: number;
 }
 
 /** Heartbeat details of a session attempt (also read from a timed-out attempt). */

@@ -7,7 +7,7 @@
  * continue-as-new). docs/sessions.md has the table this module implements;
  * test/unit/session-machine.test.ts checks every row. Safe inside workflow code.
  */
-import type { CarriedSessionState, DeviceSessionOptions, RunSessionResult, SessionState } from './names';
+import type { BulkPauseEnding, CarriedSessionState, DeviceSessionOptions, RunSessionResult, SessionState } from './names';
 import { failureHandling } from './session';
 
 /** Defaults of DeviceSessionOptions. */
@@ -64,13 +64,16 @@ export interface SessionMachine {
   readonly stopRequested: boolean;
   /** Bumped by resume: a running backoff ends at once. */
   readonly resumes: number;
+  /** Workflow time of the latest resume of this run: a pause the collector carried out before it is overridden (ADR 250). */
+  readonly resumedAt?: number;
   /** The backoff under way: when it started, its delay, its retry number, the resume count at its start. */
   readonly backoff?: { readonly at: number; readonly ms: number; readonly retry: number; readonly resumes: number };
 }
 
 /** How an attempt ended, as the workflow saw it. */
 export type AttemptOutcome =
-  | { kind: 'result'; reason: RunSessionResult['reason']; lastPointAt?: number }
+  /** `pause`: with reason `paused`, the pause the collector carried out (ADR 250). */
+  | { kind: 'result'; reason: RunSessionResult['reason']; lastPointAt?: number; pause?: BulkPauseEnding }
   /** `type`: the ApplicationFailure type (a session error code, COLLECTOR_LEAVING) or TIMEOUT (heartbeat lost). */
   | { kind: 'error'; type?: string; message: string; lastPointAt?: number };
 
@@ -84,7 +87,8 @@ export type MachineEvent =
   /** The running attempt reports points. */
   | { type: 'streaming'; attempt: number; now: number; detail?: string }
   | { type: 'pause'; reason?: string }
-  | { type: 'resume' }
+  /** `now`: when the workflow saw it (absent in tests of older rows: then it overrides no pause). */
+  | { type: 'resume'; now?: number }
   | { type: 'reconfigure' }
   | { type: 'stop' };
 
@@ -251,7 +255,7 @@ export function decide(m: SessionMachine, event: MachineEvent, random: () => num
       carried.pausedReason = undefined;
       carried.parked = undefined;
       carried.disabled = false;
-      return next({ resumes: m.resumes + 1 }, { type: 'none' });
+      return next({ resumes: m.resumes + 1, resumedAt: event.now ?? m.resumedAt }, { type: 'none' });
 
     case 'reconfigure':
       carried.generation++;
@@ -304,6 +308,15 @@ function ended(
         return next(reset, { type: 'restart', delayMs: COMPLETED_RESTART_MS, generation });
       case 'handover': // not reached: mapped to a COLLECTOR_LEAVING outcome above
         return next(reset, { type: 'next' });
+      case 'paused': {
+        // The collector ended the attempt for a bulk pause (ADR 250): paused as by a pause signal, with its reason;
+        // unless a resume reached the workflow after the collector ended it (the resume was meant last).
+        const pause = outcome.pause;
+        if (pause && m.resumedAt !== undefined && m.resumedAt >= pause.at) return next(reset, { type: 'next' });
+        carried.paused = true;
+        carried.pausedReason = (pause?.reason || 'paused by a bulk action').slice(0, MAX_REASON);
+        return next(reset, { type: 'next' });
+      }
     }
   }
 

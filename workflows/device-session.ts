@@ -263,7 +263,7 @@ class DeviceSession {
       resumeUpdate,
       async () => {
         const idle = IDLE_STATES.has(this.m.state);
-        this.step({ type: 'resume' });
+        this.step({ type: 'resume', now: Date.now() });
         const seq = ++this.requests;
         // From paused, parked, disabled or backoff: acknowledged once the next attempt starts.
         if (idle) await condition(settledAfter(seq, () => !IDLE_STATES.has(this.m.state) || this.m.carried.paused));
@@ -296,7 +296,7 @@ class DeviceSession {
       },
     );
     setHandler(pauseSignal, (req) => void this.step({ type: 'pause', reason: req?.reason }));
-    setHandler(resumeSignal, () => void this.step({ type: 'resume' }));
+    setHandler(resumeSignal, () => void this.step({ type: 'resume', now: Date.now() }));
     setHandler(reconfigureSignal, (req) => reconfigure(req));
     setHandler(stopSignal, () => void this.step({ type: 'stop' }));
     setHandler(sessionEventSignal, (event) => {
@@ -420,7 +420,7 @@ class DeviceSession {
     const settled = running.then(
       (result): AttemptOutcome => {
         if (result.reason === 'handover') this.keepPlacedAhead(result.next, 'leaving-collector');
-        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt });
+        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, ...(result.pause ? { pause: result.pause } : {}) });
       },
       (error): AttemptOutcome => (outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt }),
     );

@@ -416,3 +416,57 @@ describe('session machine: a planned hand-over (issue 21)', () => {
     assert.equal(d.state.carried.failingSince, undefined);
   });
 });
+
+describe('session machine: an attempt ended as paused by its collector (bulk pause, ADR 250)', () => {
+  const bulk = { reason: 'bulk pause (#7) by admin@example.com', at: T0 };
+  const pausedResult = (pause?: { reason: string; at: number }): AttemptOutcome => ({ kind: 'result', reason: 'paused', lastPointAt: T0 - 500, ...(pause ? { pause } : {}) });
+
+  it('is a pause: acknowledged with the bulk reason at the next step, no gap, no error, nothing started', () => {
+    const d = decide(running(), ended(pausedResult(bulk), T0 + 100), mid);
+    assert.equal(d.action.type, 'next');
+    assert.equal(d.state.carried.paused, true);
+    assert.equal(d.state.carried.pausedReason, bulk.reason);
+    assert.equal(d.state.carried.brokenSince, undefined, 'a pause is no break');
+    assert.equal(d.state.carried.lastPointAt, T0 - 500);
+    assert.equal(d.state.lastError, undefined);
+    const ack = decide(d.state, next, mid);
+    assert.equal(ack.action.type, 'acknowledge-pause');
+    assert.equal(ack.state.state, 'paused');
+    assert.equal(ack.state.detail, bulk.reason);
+    assert.equal(waitOver(ack.state, ack.action, false), false, 'waits for a resume');
+    const resumed = decide(ack.state, { type: 'resume', now: T0 + 5000 }, mid).state;
+    assert.equal(waitOver(resumed, ack.action, false), true);
+    assert.equal(decide(resumed, next, mid).action.type, 'start');
+  });
+
+  it('a resume the workflow saw after the collector ended the attempt wins: the session starts again', () => {
+    const resumedLater = decide(running(), { type: 'resume', now: T0 + 50 }, mid).state;
+    const d = decide(resumedLater, ended(pausedResult(bulk), T0 + 100), mid);
+    assert.equal(d.state.carried.paused, false);
+    assert.equal(d.action.type, 'next');
+    assert.equal(decide(d.state, next, mid).action.type, 'start');
+  });
+
+  it('a resume before the collector ended the attempt does not undo the pause', () => {
+    const resumedBefore = decide(running(), { type: 'resume', now: T0 - 50 }, mid).state;
+    const d = decide(resumedBefore, ended(pausedResult(bulk), T0 + 100), mid);
+    assert.equal(d.state.carried.paused, true);
+    assert.equal(decide(d.state, next, mid).action.type, 'acknowledge-pause');
+  });
+
+  it('a stop requested meanwhile still ends the workflow; a pause signal as well changes nothing', () => {
+    const stopping = decide(running(), { type: 'stop' }, mid).state;
+    const d = decide(stopping, ended(pausedResult(bulk)), mid);
+    assert.deepEqual(decide(d.state, next, mid).action, { type: 'stop', drain: true });
+    const signalled = decide(running(), { type: 'pause', reason: bulk.reason }, mid).state;
+    const twice = decide(signalled, ended(pausedResult(bulk)), mid);
+    assert.equal(twice.state.carried.paused, true);
+    assert.equal(decide(twice.state, next, mid).action.type, 'acknowledge-pause');
+  });
+
+  it('without the pause details it is still a pause, with a generic reason', () => {
+    const d = decide(running(), ended(pausedResult()), mid);
+    assert.equal(d.state.carried.paused, true);
+    assert.equal(d.state.carried.pausedReason, 'paused by a bulk action');
+  });
+});
