@@ -205,213 +205,213 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
 
   /** One attempt, taking over the device's warm stream when one runs here with the same configuration (ADR 235). */
   async function runAttempt(input: RunSessionInput, warm: WarmStream | undefined): Promise<RunSessionResult> {
-      const ctx = Context.current();
-      const key = `${input.deviceId}/${input.attempt}`;
-      const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
-      const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
-      // A planned restart is a clean hand-over, not a failed activity (issue 21): the workflow fails
-      // over at once and records the gap as it does for COLLECTOR_LEAVING.
-      // Module functions and bound ones here, not closures bound to names: under tsx each of those costs ~255 bytes per session (issue 16).
-      if (deps.leaving?.aborted) return handoverResult(deps, input.deviceId, hb);
+    const ctx = Context.current();
+    const key = `${input.deviceId}/${input.attempt}`;
+    const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
+    const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
+    // A planned restart is a clean hand-over, not a failed activity (issue 21): the workflow fails
+    // over at once and records the gap as it does for COLLECTOR_LEAVING.
+    // Module functions and bound ones here, not closures bound to names: under tsx each of those costs ~255 bytes per session (issue 16).
+    if (deps.leaving?.aborted) return handoverResult(deps, input.deviceId, hb);
+    ctx.heartbeat(readable(hb));
+    const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
+    if (!loaded) return { reason: 'deleted', points: 0 };
+    if (!loaded.enabled) return { reason: 'disabled', points: 0 };
+    if (loaded.profiles.length === 0) {
+      throw ApplicationFailure.create({
+        type: 'CONFIG_INVALID',
+        message: `CONFIG_INVALID: device ${loaded.config.name} has no ${loaded.config.protocol} subscription profile`,
+        nonRetryable: true,
+      });
+    }
+    const adopted = deps.warm?.adopt(warm, loaded);
+    const protocol = await deps.getProtocol(loaded.config.protocol);
+    const abort = new AbortController();
+    let ending: Ending | undefined;
+    let lastActivity = Date.now();
+    let streaming = false;
+    let gapFrom = input.gapFrom;
+    deps.liveSessions?.set(key, 'connecting');
+
+    const end = (why: NonNullable<typeof ending>) => {
+      if (!ending) ending = why;
+      abort.abort(why);
+    };
+    // The worker cancels with WORKER_SHUTDOWN when it shuts down, NOT_FOUND / TIMED_OUT when the
+    // server no longer knows this attempt (a stale one), CANCELLED when the workflow asked.
+    const onCancel = () => {
+      const why = (ctx.cancellationSignal.reason as Error | undefined)?.message;
+      end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
+    };
+    const onLeaving = end.bind(undefined, 'leaving');
+    const moveOff = end.bind(undefined, 'moved');
+    deps.handovers?.set(input.deviceId, moveOff);
+    const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
+    const stopHere = end.bind(undefined, 'stopped');
+    localStops.set(stopKey, stopHere);
+    if (earlyStops.delete(stopKey)) stopHere();
+    if (ctx.cancellationSignal.aborted) onCancel();
+    ctx.cancellationSignal.addEventListener('abort', onCancel);
+    deps.leaving?.addEventListener('abort', onLeaving);
+    const leaseTimer = setTimeout(() => end('lease'), input.leaseMs ?? deps.defaultLeaseMs ?? 4 * 3600_000);
+    const idleTimeoutMs = deps.idleTimeoutMs ?? 60_000;
+    const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
+    let lastTick = Date.now();
+    const beat = setInterval(() => {
+      const now = Date.now();
+      deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
+      lastTick = now;
       ctx.heartbeat(readable(hb));
-      const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
-      if (!loaded) return { reason: 'deleted', points: 0 };
-      if (!loaded.enabled) return { reason: 'disabled', points: 0 };
-      if (loaded.profiles.length === 0) {
-        throw ApplicationFailure.create({
-          type: 'CONFIG_INVALID',
-          message: `CONFIG_INVALID: device ${loaded.config.name} has no ${loaded.config.protocol} subscription profile`,
-          nonRetryable: true,
-        });
+      if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
+    }, heartbeatEveryMs);
+
+    const markStreaming = (firstPointAt: number) => {
+      streaming = true;
+      deps.onStreaming?.(input.deviceId);
+      deps.liveSessions?.set(key, 'streaming');
+      deps.metrics.inc('sessions_streaming_transitions_total');
+      // Make before break (ADR 236): the previous attempt streamed until after this stream's first point,
+      // so the device's data has no gap (its points still being flushed there must not read as one).
+      const overlapped = adopted !== undefined && gapFrom !== undefined && gapFrom >= firstPointAt;
+      if (overlapped) {
+        gapFrom = undefined;
+        log.info('hand-over overlapped the previous attempt: no gap');
+      } else if (gapFrom !== undefined || input.gapReason !== undefined) {
+        // The previous attempt broke. The gap starts at the newest point actually stored
+        // (the heartbeat's lastPointAt may be stale or include points never flushed).
+        const hinted = gapFrom;
+        gapFrom = undefined;
+        const lastStored = deps.lastStoredAt ?? ((id: number, before: number) => lastStoredPointAt(deps.db, id, before));
+        void lastStored(input.deviceId, firstPointAt)
+          .catch(() => undefined)
+          .then((stored) => {
+            const from = stored ?? hinted;
+            if (from === undefined || firstPointAt <= from) return;
+            return (deps.saveGap ?? ((gap: Gap) => recordGap(deps.db, gap)))({
+              deviceId: input.deviceId,
+              from,
+              to: firstPointAt,
+              reason: input.gapReason ?? 'session broken',
+            });
+          })
+          .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
       }
-      const adopted = deps.warm?.adopt(warm, loaded);
-      const protocol = await deps.getProtocol(loaded.config.protocol);
-      const abort = new AbortController();
-      let ending: Ending | undefined;
-      let lastActivity = Date.now();
-      let streaming = false;
-      let gapFrom = input.gapFrom;
-      deps.liveSessions?.set(key, 'connecting');
+      signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, {
+        type: 'streaming',
+        attempt: input.attempt,
+        at: Date.now(),
+        detail: hb.connectedAt ? undefined : 'first points',
+        encoding: hb.encoding,
+        capabilities: hb.capabilities,
+      });
+    };
 
-      const end = (why: NonNullable<typeof ending>) => {
-        if (!ending) ending = why;
-        abort.abort(why);
-      };
-      // The worker cancels with WORKER_SHUTDOWN when it shuts down, NOT_FOUND / TIMED_OUT when the
-      // server no longer knows this attempt (a stale one), CANCELLED when the workflow asked.
-      const onCancel = () => {
-        const why = (ctx.cancellationSignal.reason as Error | undefined)?.message;
-        end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
-      };
-      const onLeaving = end.bind(undefined, 'leaving');
-      const moveOff = end.bind(undefined, 'moved');
-      deps.handovers?.set(input.deviceId, moveOff);
-      const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
-      const stopHere = end.bind(undefined, 'stopped');
-      localStops.set(stopKey, stopHere);
-      if (earlyStops.delete(stopKey)) stopHere();
-      if (ctx.cancellationSignal.aborted) onCancel();
-      ctx.cancellationSignal.addEventListener('abort', onCancel);
-      deps.leaving?.addEventListener('abort', onLeaving);
-      const leaseTimer = setTimeout(() => end('lease'), input.leaseMs ?? deps.defaultLeaseMs ?? 4 * 3600_000);
-      const idleTimeoutMs = deps.idleTimeoutMs ?? 60_000;
-      const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
-      let lastTick = Date.now();
-      const beat = setInterval(() => {
-        const now = Date.now();
-        deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
-        lastTick = now;
-        ctx.heartbeat(readable(hb));
-        if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
-      }, heartbeatEveryMs);
-
-      const markStreaming = (firstPointAt: number) => {
-        streaming = true;
-        deps.onStreaming?.(input.deviceId);
-        deps.liveSessions?.set(key, 'streaming');
-        deps.metrics.inc('sessions_streaming_transitions_total');
-        // Make before break (ADR 236): the previous attempt streamed until after this stream's first point,
-        // so the device's data has no gap (its points still being flushed there must not read as one).
-        const overlapped = adopted !== undefined && gapFrom !== undefined && gapFrom >= firstPointAt;
-        if (overlapped) {
-          gapFrom = undefined;
-          log.info('hand-over overlapped the previous attempt: no gap');
-        } else if (gapFrom !== undefined || input.gapReason !== undefined) {
-          // The previous attempt broke. The gap starts at the newest point actually stored
-          // (the heartbeat's lastPointAt may be stale or include points never flushed).
-          const hinted = gapFrom;
-          gapFrom = undefined;
-          const lastStored = deps.lastStoredAt ?? ((id: number, before: number) => lastStoredPointAt(deps.db, id, before));
-          void lastStored(input.deviceId, firstPointAt)
-            .catch(() => undefined)
-            .then((stored) => {
-              const from = stored ?? hinted;
-              if (from === undefined || firstPointAt <= from) return;
-              return (deps.saveGap ?? ((gap: Gap) => recordGap(deps.db, gap)))({
-                deviceId: input.deviceId,
-                from,
-                to: firstPointAt,
-                reason: input.gapReason ?? 'session broken',
-              });
-            })
-            .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
-        }
-        signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, {
-          type: 'streaming',
-          attempt: input.attempt,
-          at: Date.now(),
-          detail: hb.connectedAt ? undefined : 'first points',
-          encoding: hb.encoding,
-          capabilities: hb.capabilities,
-        });
-      };
-
-      const sink: PointSink = {
-        push(points: TelemetryPoint[]) {
-          if (points.length === 0) return;
-          lastActivity = Date.now();
-          hb.points += points.length;
-          let last = hb.lastPointAt ?? 0;
-          for (const p of points) if (p.timestamp > last) last = p.timestamp;
-          hb.lastPointAt = last;
-          if (!streaming) {
-            releaseDial();
-            markStreaming(points[0].timestamp);
-          }
-          deps.metrics.inc('session_points_received_total', points.length, { protocol: loaded.config.protocol });
-          return deps.sink.push(points);
-        },
-      };
-      const onEvent = (event: SessionEvent) => {
+    const sink: PointSink = {
+      push(points: TelemetryPoint[]) {
+        if (points.length === 0) return;
         lastActivity = Date.now();
-        if (event.type === 'connected') {
+        hb.points += points.length;
+        let last = hb.lastPointAt ?? 0;
+        for (const p of points) if (p.timestamp > last) last = p.timestamp;
+        hb.lastPointAt = last;
+        if (!streaming) {
           releaseDial();
-          hb.connectedAt = Date.now();
-          log.info('connected', event.detail ? { detail: event.detail } : undefined);
-        } else if (event.type === 'dropped') {
-          deps.metrics.inc('session_points_dropped_total', event.count, { reason: event.reason });
-        } else if (event.type === 'warning') {
-          log.warn(event.message);
-        } else if (event.type === 'negotiated') {
-          recordNegotiated(event);
+          markStreaming(points[0].timestamp);
         }
-      };
-      // Encoding and Capabilities outcome: heartbeat details now, the workflow's status with the
-      // streaming signal, or in a signal of their own when they change after it (ADR 014).
-      const encodings = new Set<string>();
-      const recordNegotiated = (event: Extract<SessionEvent, { type: 'negotiated' }>) => {
-        encodings.add(event.encoding);
-        const encoding = [...encodings].join(', ');
-        if (encoding === hb.encoding && event.capabilities === hb.capabilities) return;
-        hb.encoding = encoding;
-        hb.capabilities = event.capabilities;
-        log.info('negotiated', { encoding, capabilities: event.capabilities });
-        if (streaming) signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
-      };
-
-      let releaseDial = () => {};
-      try {
-        if (adopted) {
-          // Already streaming since the hand-over: its points went to the batcher; from now on they come here.
-          log.info('adopted the warm stream', { pointsBefore: adopted.points, warmForMs: Date.now() - adopted.startedAt });
-          adopted.attach({ sink, onEvent });
-          hb.points = adopted.points;
-          if (adopted.firstPointAt !== undefined && !streaming) {
-            hb.lastPointAt = adopted.lastPointAt;
-            markStreaming(adopted.firstPointAt);
-          }
-          const stopAdopted = () => adopted.stop(abort.signal.reason);
-          if (abort.signal.aborted) stopAdopted();
-          else abort.signal.addEventListener('abort', stopAdopted, { once: true });
-          await adopted.done;
-        } else {
-          if (deps.dials) releaseDial = await deps.dials.acquire(abort.signal);
-          await protocol.run({
-            device: loaded.config,
-            profiles: loaded.profiles,
-            sink,
-            signal: abort.signal,
-            onEvent,
-            count(name, by, labels) {
-              deps.metrics.inc(name, by ?? 1, labels);
-            },
-            log,
-            async saveHostKey(sha256) {
-              await pinHostKey(deps.db, input.deviceId, sha256);
-            },
-          });
-        }
-        if (ending === 'leaving' || ending === 'moved') {
-          deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-          return handoverResult(deps, input.deviceId, hb);
-        }
-        if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
-        if (ending === 'stopped') throw stoppedFailure(ctx, hb);
-        if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
-        return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
-      } catch (err) {
-        if (ending === 'leaving' || ending === 'moved') {
-          deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-          return handoverResult(deps, input.deviceId, hb);
-        }
-        if (ending === 'stopped') throw stoppedFailure(ctx, hb);
-        if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
-          ctx.heartbeat(readable(hb));
-          throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
-        }
-        const se = ending === 'stalled' && !(err instanceof SessionError) ? new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`) : toSessionError(err);
-        deps.metrics.inc('session_failures_total', 1, { code: se.code });
-        log.warn('session ended with an error', { code: se.code, error: se.message });
-        throw ApplicationFailure.create({ type: se.code, message: se.message, nonRetryable: !se.retryable, details: [readable(hb)] });
-      } finally {
+        deps.metrics.inc('session_points_received_total', points.length, { protocol: loaded.config.protocol });
+        return deps.sink.push(points);
+      },
+    };
+    const onEvent = (event: SessionEvent) => {
+      lastActivity = Date.now();
+      if (event.type === 'connected') {
         releaseDial();
-        clearInterval(beat);
-        clearTimeout(leaseTimer);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
-        deps.leaving?.removeEventListener('abort', onLeaving);
-        deps.liveSessions?.delete(key);
-        if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
-        if (localStops.get(stopKey) === stopHere) localStops.delete(stopKey);
+        hb.connectedAt = Date.now();
+        log.info('connected', event.detail ? { detail: event.detail } : undefined);
+      } else if (event.type === 'dropped') {
+        deps.metrics.inc('session_points_dropped_total', event.count, { reason: event.reason });
+      } else if (event.type === 'warning') {
+        log.warn(event.message);
+      } else if (event.type === 'negotiated') {
+        recordNegotiated(event);
       }
+    };
+    // Encoding and Capabilities outcome: heartbeat details now, the workflow's status with the
+    // streaming signal, or in a signal of their own when they change after it (ADR 014).
+    const encodings = new Set<string>();
+    const recordNegotiated = (event: Extract<SessionEvent, { type: 'negotiated' }>) => {
+      encodings.add(event.encoding);
+      const encoding = [...encodings].join(', ');
+      if (encoding === hb.encoding && event.capabilities === hb.capabilities) return;
+      hb.encoding = encoding;
+      hb.capabilities = event.capabilities;
+      log.info('negotiated', { encoding, capabilities: event.capabilities });
+      if (streaming) signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
+    };
+
+    let releaseDial = () => {};
+    try {
+      if (adopted) {
+        // Already streaming since the hand-over: its points went to the batcher; from now on they come here.
+        log.info('adopted the warm stream', { pointsBefore: adopted.points, warmForMs: Date.now() - adopted.startedAt });
+        adopted.attach({ sink, onEvent });
+        hb.points = adopted.points;
+        if (adopted.firstPointAt !== undefined && !streaming) {
+          hb.lastPointAt = adopted.lastPointAt;
+          markStreaming(adopted.firstPointAt);
+        }
+        const stopAdopted = () => adopted.stop(abort.signal.reason);
+        if (abort.signal.aborted) stopAdopted();
+        else abort.signal.addEventListener('abort', stopAdopted, { once: true });
+        await adopted.done;
+      } else {
+        if (deps.dials) releaseDial = await deps.dials.acquire(abort.signal);
+        await protocol.run({
+          device: loaded.config,
+          profiles: loaded.profiles,
+          sink,
+          signal: abort.signal,
+          onEvent,
+          count(name, by, labels) {
+            deps.metrics.inc(name, by ?? 1, labels);
+          },
+          log,
+          async saveHostKey(sha256) {
+            await pinHostKey(deps.db, input.deviceId, sha256);
+          },
+        });
+      }
+      if (ending === 'leaving' || ending === 'moved') {
+        deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
+        return handoverResult(deps, input.deviceId, hb);
+      }
+      if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
+      if (ending === 'stopped') throw stoppedFailure(ctx, hb);
+      if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
+      return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
+    } catch (err) {
+      if (ending === 'leaving' || ending === 'moved') {
+        deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
+        return handoverResult(deps, input.deviceId, hb);
+      }
+      if (ending === 'stopped') throw stoppedFailure(ctx, hb);
+      if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
+        ctx.heartbeat(readable(hb));
+        throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
+      }
+      const se = ending === 'stalled' && !(err instanceof SessionError) ? new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`) : toSessionError(err);
+      deps.metrics.inc('session_failures_total', 1, { code: se.code });
+      log.warn('session ended with an error', { code: se.code, error: se.message });
+      throw ApplicationFailure.create({ type: se.code, message: se.message, nonRetryable: !se.retryable, details: [readable(hb)] });
+    } finally {
+      releaseDial();
+      clearInterval(beat);
+      clearTimeout(leaseTimer);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      deps.leaving?.removeEventListener('abort', onLeaving);
+      deps.liveSessions?.delete(key);
+      if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
+      if (localStops.get(stopKey) === stopHere) localStops.delete(stopKey);
+    }
   }
 }

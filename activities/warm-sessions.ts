@@ -20,7 +20,7 @@ import type { Logger, PointSink, ProtocolSession, SessionEvent } from '../core/s
 import type { DeviceConfig, SubscriptionProfile } from '../core/device';
 import type { TelemetryPoint } from '../core/point';
 import type { DialLimiter } from '../protocols/dial-limiter';
-import { devicesNotToCollect } from '../storage/collectors';
+import { devicesNotToCollect } from '../storage/devices';
 
 /** A device as the session activity loads it. */
 export interface LoadedDevice {
@@ -125,9 +125,8 @@ export class WarmStream {
 /** What the warm sessions of one collector need. */
 export interface WarmDeps {
   db: Knex;
-  loadDevice(deviceId: number): Promise<LoadedDevice | undefined>;
-  /** Many devices in a few statements (a hand-over of thousands); missing ones are gone, `failed` could not be read. */
-  loadDevices?(deviceIds: number[]): Promise<{ devices: Map<number, LoadedDevice>; failed: Map<number, Error> }>;
+  /** The devices of a hand-over in a few statements (thousands at once); missing ones are gone, `failed` could not be read. */
+  loadDevices(deviceIds: number[]): Promise<{ devices: Map<number, LoadedDevice>; failed: Map<number, Error> }>;
   getProtocol(name: 'gnmi' | 'netconf'): Promise<ProtocolSession>;
   /** The collector's batcher. */
   sink: PointSink;
@@ -197,7 +196,7 @@ export class WarmSessions {
     (this.sweeping = setTimeout(loop, everyMs)).unref();
   }
 
-  /** Dial these devices now, each unless its attempt already runs here or a stream does; loaded together when `loadDevices` is given. */
+  /** Dial these devices now (loaded together), each unless its attempt already runs here or a stream does. */
   async start(deviceIds: readonly number[]): Promise<void> {
     const fresh: number[] = [];
     for (const id of new Set(deviceIds)) {
@@ -217,12 +216,8 @@ export class WarmSessions {
   private async loadAll(ids: number[]): Promise<Map<number, LoadedDevice | Error | undefined>> {
     const out = new Map<number, LoadedDevice | Error | undefined>();
     try {
-      if (this.deps.loadDevices) {
-        const { devices, failed } = await this.deps.loadDevices(ids);
-        for (const id of ids) out.set(id, devices.get(id) ?? failed.get(id));
-      } else {
-        await Promise.all(ids.map(async (id) => out.set(id, await this.deps.loadDevice(id).catch((err: Error) => err))));
-      }
+      const { devices, failed } = await this.deps.loadDevices(ids);
+      for (const id of ids) out.set(id, devices.get(id) ?? failed.get(id));
     } catch (err) {
       for (const id of ids) out.set(id, err as Error);
     }

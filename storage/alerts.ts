@@ -280,11 +280,6 @@ export async function notifyAlertMarkers(db: Knex, deviceNames: string[]): Promi
   await db.raw('SELECT pg_notify(?, ?)', [ALERT_MARKERS_CHANNEL, Buffer.byteLength(payload) < 7_000 ? payload : '*']);
 }
 
-/** Subscribe a dedicated connection to the alert-marker doorbell (notifyAlertMarkers). */
-export async function listenForAlertMarkers(client: { query(sql: string): Promise<unknown> }): Promise<void> {
-  await client.query(`LISTEN ${ALERT_MARKERS_CHANNEL}`);
-}
-
 /** One delivery attempt's outcome. */
 export interface DeliveryAttempt {
   idempotencyKey: string;

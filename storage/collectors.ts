@@ -6,7 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
-import pg from 'pg';
+import { listenReconnecting, type Listener } from './listen';
 import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
 /** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
@@ -226,7 +226,7 @@ async function notifyHandoff(trx: Knex.Transaction, placed: ReadonlyArray<{ devi
 }
 
 /** `<queue>|<id>,<id>,…` payloads, each under NOTIFY's size limit. */
-function announcements(queue: string, ids: readonly number[]): string[] {
+export function announcements(queue: string, ids: readonly number[]): string[] {
   const payloads: string[] = [];
   let chunk = '';
   for (const id of ids) {
@@ -420,58 +420,19 @@ export interface HandoffHandlers {
 
 /**
  * Hear the hand-overs to one task queue (ADR 235), and the hand-overs completed elsewhere
- * (ADR 236), on a dedicated connection, reconnecting after a second when it drops (a
- * hand-over missed meanwhile only costs the warm start: the attempt dials; an `up` missed
- * costs the overlap bound).
+ * (ADR 236), on a dedicated connection that reconnects when it drops (a hand-over missed
+ * meanwhile only costs the warm start: the attempt dials; an `up` missed costs the overlap bound).
  */
-export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): { close(): Promise<void> } {
-  let client: pg.Client | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = () => {
-    if (closed) return;
-    const c = new pg.Client({ connectionString: databaseUrl });
-    client = c;
-    const again = (err?: Error) => {
-      if (client !== c) return;
-      client = undefined;
-      c.end().catch(() => undefined);
-      if (err) onError(err);
-      if (!closed) retry = setTimeout(connect, 1000);
-    };
-    c.on('error', again);
-    c.on('end', () => again());
-    c.on('notification', (msg) => {
-      const heard = msg.payload ? parseHandoff(msg.payload) : undefined;
+export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): Listener {
+  return listenReconnecting({
+    databaseUrl,
+    channels: [HANDOFF_CHANNEL, UP_CHANNEL],
+    onError,
+    onNotification(channel, payload) {
+      const heard = payload ? parseHandoff(payload) : undefined;
       if (!heard || heard.deviceIds.length === 0) return;
-      if (msg.channel === HANDOFF_CHANNEL && heard.taskQueue === taskQueue) handlers.handedOver(heard.deviceIds);
-      else if (msg.channel === UP_CHANNEL && heard.taskQueue !== taskQueue) handlers.up?.(heard.deviceIds);
-    });
-    c.connect()
-      .then(() => c.query(`LISTEN ${HANDOFF_CHANNEL}; LISTEN ${UP_CHANNEL}`))
-      .catch((err) => again(err as Error));
-  };
-  connect();
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => undefined);
+      if (channel === HANDOFF_CHANNEL && heard.taskQueue === taskQueue) handlers.handedOver(heard.deviceIds);
+      else if (channel === UP_CHANNEL && heard.taskQueue !== taskQueue) handlers.up?.(heard.deviceIds);
     },
-  };
-}
-
-/** Devices among `ids` not to collect now: deleted, disabled, or paused or disabled as the session-state mirror says (ADR 095, 235). */
-export async function devicesNotToCollect(db: Knex, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const { rows } = await db.raw(
-    `SELECT w.id FROM unnest(?::int[]) AS w(id)
-       LEFT JOIN devices d ON d.id = w.id
-       LEFT JOIN device_session_state s ON s.device_id = w.id
-      WHERE d.id IS NULL OR NOT d.enabled OR s.state IN ('paused', 'disabled')`,
-    [ids],
-  );
-  return new Set(rows.map((r: { id: number }) => Number(r.id)));
+  });
 }

@@ -420,3 +420,16 @@ export async function describeDevice(db: Knex, id: number): Promise<DeviceSummar
     profiles,
   };
 }
+
+/** Devices among `ids` not to collect now: deleted, disabled, or paused or disabled as the session-state mirror says (ADR 095, 235). */
+export async function devicesNotToCollect(db: Knex, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await db.raw(
+    `SELECT w.id FROM unnest(?::int[]) AS w(id)
+       LEFT JOIN devices d ON d.id = w.id
+       LEFT JOIN device_session_state s ON s.device_id = w.id
+      WHERE d.id IS NULL OR NOT d.enabled OR s.state IN ('paused', 'disabled')`,
+    [ids],
+  );
+  return new Set(rows.map((r: { id: number }) => Number(r.id)));
+}

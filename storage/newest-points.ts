@@ -6,7 +6,6 @@
  */
 import type { Knex } from 'knex';
 import type pg from 'pg';
-import { SAMPLES_CHANNEL } from '../core/names';
 
 /**
  * Time of the newest stored sample or state of a device within the last day (ms), or undefined.
@@ -81,7 +80,3 @@ export async function samplesSince(pool: pg.Pool, ids: number[], since: number, 
   return (await pool.query<LiveSampleRow>(SAMPLES_SINCE, [ids, since, limit])).rows;
 }
 
-/** Subscribe a dedicated connection to the ingest doorbell (NOTIFY on SAMPLES_CHANNEL, rung by storage/pg-writer.ts). */
-export async function listenForSamples(client: pg.Client): Promise<void> {
-  await client.query(`LISTEN ${SAMPLES_CHANNEL}`);
-}

@@ -21,7 +21,7 @@ import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
 import { announceUp, listenForHandoffs, placeSessions, setDraining } from '../storage/collectors';
 import { HandoverWhenUp } from './collector-handover';
-import { loadDeviceConfig, loadDeviceConfigs, pinHostKey } from '../storage/devices';
+import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
 import { WarmSessions } from '../activities/warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
@@ -158,7 +158,6 @@ async function main() {
     config.COLLECTOR_WARM_ADOPT_MS > 0
       ? new WarmSessions({
           db,
-          loadDevice: (deviceId) => loadDeviceConfig(db, keyring, deviceId),
           loadDevices: (deviceIds) => loadDeviceConfigs(db, keyring, deviceIds),
           getProtocol,
           sink: batcher,

@@ -281,7 +281,16 @@ describe('warm hand-over (ADR 235)', () => {
     const rig = deps(opts.protocol ?? fakeProtocol(), opts.loadDevice ? { loadDevice: opts.loadDevice } : {});
     const warm = new WarmSessions({
       db: undefined as unknown as Knex,
-      loadDevice: rig.deps.loadDevice!,
+      loadDevices: async (ids) => {
+        const devices = new Map<number, LoadedDevice>();
+        const failed = new Map<number, Error>();
+        for (const id of ids) {
+          const d = await rig.deps.loadDevice!(id).catch((err: Error) => err);
+          if (d instanceof Error) failed.set(id, d);
+          else if (d) devices.set(id, d);
+        }
+        return { devices, failed };
+      },
       getProtocol: rig.deps.getProtocol,
       sink: rig.deps.sink,
       metrics: rig.deps.metrics,

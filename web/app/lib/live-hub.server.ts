@@ -11,10 +11,10 @@
  * never slows the fan-out to everybody else; the shared read never looks back
  * further than `replayWindowMs`; streams are counted per user and in total.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { ALERT_MARKERS_CHANNEL, SAMPLES_CHANNEL } from '../../../core/names';
-import { listenForAlertMarkers } from '../../../storage/alerts';
-import { listenForSamples, samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
+import { listenReconnecting, type Listener } from '../../../storage/listen';
+import { samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
 
 /** A sample delivered to a subscriber: series id, time (ms), value. */
 export interface LivePoint {
@@ -73,13 +73,11 @@ type Row = LiveSampleRow;
 /** Fan-out of new samples to SSE clients. */
 export class LiveHub {
   private readonly subs = new Set<Entry>();
-  private listener: pg.Client | undefined;
-  private connecting: Promise<void> | undefined;
+  private listener: Listener | undefined;
   private pending = new Set<number>();
   private pendingAll = false;
   private running = false;
   private closed = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private replaysRunning = 0;
   private readonly replayQueue: Array<() => void> = [];
   private readonly streamsByUser = new Map<number, number>();
@@ -206,55 +204,41 @@ export class LiveHub {
     return false;
   }
 
+  /**
+   * Listen before a subscriber joins (it hears every doorbell after its backfill); fails when the
+   * database cannot be reached now. The connection, once started, reconnects by itself, and a shared
+   * read follows every reconnection.
+   */
   private async ensureListening(): Promise<void> {
-    if (this.listener || this.closed) return;
-    if (!this.connecting) {
-      this.connecting = (async () => {
-        const client = new pg.Client({ connectionString: this.opts.connectionString });
-        client.on('error', () => this.reconnectLater(client));
-        client.on('end', () => this.reconnectLater(client));
-        client.on('notification', (msg) => {
-          if (msg.channel === ALERT_MARKERS_CHANNEL) {
-            let devices: string[] | '*' = '*';
-            try {
-              if (msg.payload && msg.payload !== '*') devices = (JSON.parse(msg.payload) as unknown[]).map(String);
-            } catch {
-              // not a list: treat as any device
-            }
-            return this.alertMarkersChanged(devices);
+    if (this.closed) return;
+    this.listener ??= listenReconnecting({
+      databaseUrl: this.opts.connectionString,
+      channels: [SAMPLES_CHANNEL, ALERT_MARKERS_CHANNEL],
+      onNotification: (channel, payload) => {
+        if (channel === ALERT_MARKERS_CHANNEL) {
+          let devices: string[] | '*' = '*';
+          try {
+            if (payload && payload !== '*') devices = (JSON.parse(payload) as unknown[]).map(String);
+          } catch {
+            // not a list: treat as any device
           }
-          if (msg.channel !== SAMPLES_CHANNEL) return;
-          this.doorbells++;
-          if (!msg.payload || msg.payload === '*') this.pendingAll = true;
-          else for (const id of msg.payload.split(',')) this.pending.add(Number(id));
-          void this.drain();
-        });
-        await client.connect();
-        await listenForSamples(client);
-        await listenForAlertMarkers(client);
-        this.listener = client;
-      })().finally(() => {
-        this.connecting = undefined;
-      });
-    }
-    await this.connecting;
-  }
-
-  private reconnectLater(client: pg.Client): void {
-    if (this.listener !== client) return;
-    this.listener = undefined;
-    client.end().catch(() => undefined);
-    if (this.closed || this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.ensureListening()
-        .then(() => {
-          this.pendingAll = true; // catch up on anything missed while disconnected
-          this.alertMarkersChanged('*');
-          void this.drain();
-        })
-        .catch(() => this.reconnectLater(client));
-    }, 1000);
+          return this.alertMarkersChanged(devices);
+        }
+        if (channel !== SAMPLES_CHANNEL) return;
+        this.doorbells++;
+        if (!payload || payload === '*') this.pendingAll = true;
+        else for (const id of payload.split(',')) this.pending.add(Number(id));
+        void this.drain();
+      },
+      onConnected: (reconnected) => {
+        if (!reconnected) return;
+        // Catch up on anything missed while disconnected.
+        this.pendingAll = true;
+        this.alertMarkersChanged('*');
+        void this.drain();
+      },
+    });
+    await this.listener.ready();
   }
 
   /** Read and deliver new samples; coalesces doorbells that ring while a read runs. */
@@ -293,10 +277,9 @@ export class LiveHub {
   /** Stop listening and forget every subscriber. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.subs.clear();
     const l = this.listener;
     this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    await l?.close();
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * One reconnecting LISTEN connection (the live hub's doorbells, the collectors' hand-overs).
+ * A dedicated client LISTENs on the channels; when it drops or cannot connect, it tries again
+ * every `retryMs` until it is closed. Notifications sent while it was away are lost, so
+ * `onConnected(true)` tells the owner to catch up after a reconnect.
+ */
+import pg from 'pg';
+
+/** What to listen to and whom to tell. */
+export interface ListenOptions {
+  databaseUrl: string;
+  channels: readonly string[];
+  onNotification(channel: string, payload: string | undefined): void;
+  /** Listening now; `reconnected` when an earlier connection was lost or failed (anything sent meanwhile was missed). */
+  onConnected?(reconnected: boolean): void;
+  /** A connection failed or dropped (another attempt follows after `retryMs`). */
+  onError?(err: Error): void;
+  retryMs?: number;
+}
+
+/** A running listener. */
+export interface Listener {
+  /** True while the LISTEN connection is up. */
+  readonly connected: boolean;
+  /** Resolves when listening (at once if it is); rejects with the error of the next failed attempt otherwise (retrying goes on). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Channel names are identifiers we choose, never input: refuse anything else rather than quote it. */
+const CHANNEL = /^[a-z_][a-z0-9_]*$/;
+
+/** Listen on `channels`, reconnecting until closed. */
+export function listenReconnecting(opts: ListenOptions): Listener {
+  for (const ch of opts.channels) if (!CHANNEL.test(ch)) throw new Error(`not a channel name: ${JSON.stringify(ch)}`);
+  const retryMs = opts.retryMs ?? 1000;
+  let client: pg.Client | undefined;
+  let up = false;
+  let failed = false;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  let waiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
+  const settle = (err?: Error) => {
+    const w = waiters;
+    waiters = [];
+    for (const { resolve, reject } of w) err ? reject(err) : resolve();
+  };
+
+  const connect = () => {
+    retry = undefined;
+    if (closed) return;
+    const c = new pg.Client({ connectionString: opts.databaseUrl });
+    client = c;
+    const lost = (err?: Error) => {
+      if (client !== c) return;
+      client = undefined;
+      up = false;
+      failed = true;
+      c.end().catch(() => undefined);
+      if (err) opts.onError?.(err);
+      settle(err ?? new Error('the LISTEN connection ended'));
+      if (!closed) retry = setTimeout(connect, retryMs);
+    };
+    c.on('error', lost);
+    c.on('end', () => lost(closed ? undefined : new Error('the LISTEN connection ended')));
+    c.on('notification', (msg) => opts.onNotification(msg.channel, msg.payload));
+    c.connect()
+      .then(() => c.query(opts.channels.map((ch) => `LISTEN ${ch}`).join('; ')))
+      .then(() => {
+        if (client !== c) return;
+        up = true;
+        opts.onConnected?.(failed);
+        settle();
+      })
+      .catch((err) => lost(err as Error));
+  };
+  connect();
+  return {
+    get connected() {
+      return up;
+    },
+    ready() {
+      if (up) return Promise.resolve();
+      if (closed) return Promise.reject(new Error('the listener is closed'));
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      up = false;
+      settle(new Error('the listener is closed'));
+      await c?.end().catch(() => undefined);
+    },
+  };
+}
