@@ -2,7 +2,8 @@
  * The session activity (task queue `device-sessions`): holds one device's gNMI
  * stream or NETCONF session, forwards points to the process's batcher, and
  * heartbeats small details. Cancellation (pause, reconfigure) or the workflow's
- * direct stop (`endLocalSession`, ADR 160), the lease, or an idle timeout end it; failures become typed ApplicationFailures (non-retryable
+ * direct stop (`endLocalSession`, ADR 160), a bulk pause carried out here (a `paused` result, ADR 250),
+ * the lease, or an idle timeout end it; failures become typed ApplicationFailures (non-retryable
  * where retrying cannot help). Telemetry and secrets never enter Temporal.
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
@@ -12,6 +13,7 @@ import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
 import {
   sessionEventSignal,
+  type BulkPauseEnding,
   type EndLocalSessionInput,
   type RunSessionInput,
   type RunSessionResult,
@@ -49,6 +51,11 @@ export interface SessionDeps {
    * placement moves the session elsewhere (rebalance, drain); the session ends as on SIGTERM.
    */
   handovers?: Map<number, () => void>;
+  /**
+   * Filled with one function per running attempt, by device: the collector calls it for a bulk
+   * pause (ADR 250); the attempt ends with a `paused` result (false: it was already ending otherwise).
+   */
+  pauses?: Map<number, (pause: BulkPauseEnding) => boolean>;
   /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200, 231): handed back with the `handover` result. */
   handoverPlacements?: HandoverPlacements;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
@@ -158,7 +165,7 @@ function readable(hb: SessionHeartbeat): SessionHeartbeat {
 }
 
 /** Why a session is being ended (`stopped`: by the workflow's direct stop, ADR 160). */
-type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'moved' | 'gone' | 'stopped';
+type Ending = 'cancelled' | 'lease' | 'stalled' | 'leaving' | 'moved' | 'gone' | 'stopped' | 'paused';
 
 /** How long a direct stop for an attempt not (yet) running here is kept: it ends that attempt if it starts meanwhile. */
 const EARLY_STOP_KEPT_MS = 5 * 60_000;
@@ -246,6 +253,15 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
     const onLeaving = end.bind(undefined, 'leaving');
     const moveOff = end.bind(undefined, 'moved');
     deps.handovers?.set(input.deviceId, moveOff);
+    // A bulk pause carried out here (ADR 250): the attempt ends with a `paused` result, the workflow pauses on it.
+    let pausedBy: BulkPauseEnding | undefined;
+    const pauseHere = (pause: BulkPauseEnding): boolean => {
+      if (ending) return false;
+      pausedBy = pause;
+      end('paused');
+      return true;
+    };
+    deps.pauses?.set(input.deviceId, pauseHere);
     const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
     const stopHere = end.bind(undefined, 'stopped');
     localStops.set(stopKey, stopHere);
@@ -385,6 +401,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
         return handoverResult(deps, input.deviceId, hb);
       }
+      if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
       if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
       if (ending === 'stopped') throw stoppedFailure(ctx, hb);
       if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
@@ -394,6 +411,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
         return handoverResult(deps, input.deviceId, hb);
       }
+      if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
       if (ending === 'stopped') throw stoppedFailure(ctx, hb);
       if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
         ctx.heartbeat(readable(hb));
@@ -411,6 +429,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       deps.leaving?.removeEventListener('abort', onLeaving);
       deps.liveSessions?.delete(key);
       if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);
+      if (deps.pauses?.get(input.deviceId) === pauseHere) deps.pauses.delete(input.deviceId);
       if (localStops.get(stopKey) === stopHere) localStops.delete(stopKey);
     }
   }

@@ -18,8 +18,11 @@ import { bulkActionWorkflowId, deviceSessionWorkflowId, type BulkActionSummary, 
 import { databaseNow, recordSessionStates, replaceSessionStates } from '../storage/device-list';
 import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
 import {
+  askCollectorsToPause,
   bulkActionPlan,
+  bulkActionReason,
   bulkDeviceResults,
+  giveUpBulkPauseAnswers,
   failBulkAction,
   finishBulkAction,
   insertBulkAction,
@@ -28,6 +31,7 @@ import {
   pendingBulkDevices,
   recordBulkResults,
   type BulkResultRow,
+  unansweredBulkPauses,
   unfinishedWorkflowBulkActions,
   type PlannedDevice,
 } from '../storage/bulk-actions';
@@ -319,9 +323,17 @@ function resultRecorder(db: Knex, id: number, names: Map<number, string>, onTick
 }
 
 /**
+ * How long a bulk pause waits for the collectors asked to end their running attempts (ADR 250) to
+ * answer before it signals those devices instead (a collector answers in milliseconds; a dead or
+ * hung one never does, and its lease lapses within seconds).
+ */
+export const BULK_LOCAL_PAUSE_WAIT_MS = 10_000;
+
+/**
  * The first step of a bulk action's workflow: check the record is this workflow's, and make
  * the one SQL change of enable, disable, attach-profile and detach-profile for every planned
- * device (idempotent: a retry sets what is set, attaches what is attached). Returns the action.
+ * device (idempotent: a retry sets what is set, attaches what is attached); for a pause, ask
+ * the collectors running planned devices' attempts to end them as paused (ADR 250). Returns the action.
  */
 export async function prepareBulkAction(db: Knex, id: number, workflowId: string): Promise<{ action: BulkAction; count: number; finished: boolean }> {
   const plan = await bulkActionPlan(db, id);
@@ -337,6 +349,7 @@ export async function prepareBulkAction(db: Knex, id: number, workflowId: string
       if (action === 'attach-profile') await attachProfileToDevices(db, ids, plan.profileId);
       else await detachProfileFromDevices(db, ids, plan.profileId);
     }
+    if (action === 'pause') await askCollectorsToPause(db, id);
   }
   return { action, count: plan.count, finished: false };
 }
@@ -365,7 +378,7 @@ export async function carryOutBulkAction(
   if (plan.workflowId !== opts.workflowId) throw new BulkRecordError(`bulk action #${id} belongs to workflow ${plan.workflowId ?? '(none)'}`);
   const chunk = opts.chunk ?? BULK_CHUNK;
   const action = plan.action as BulkAction;
-  const reason = `bulk ${action} (#${id}) by ${plan.who}`;
+  const reason = bulkActionReason(action, id, plan.who);
   let temporalCalls = 0;
   let done = 0;
   let pending = plan.count;
@@ -387,6 +400,8 @@ export async function carryOutBulkAction(
     };
     try {
       if (action === 'pause' || action === 'resume') {
+        // Devices whose collector ends their attempt as paused (ADR 250) count as signalled; wait for those answers first.
+        if (action === 'pause') await awaitLocalPauses(db, id, signal);
         const sendSignal = action === 'pause' ? signalPause : signalResume;
         for (let unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true }); unsent.length > 0; unsent = await pendingBulkDevices(db, id, { limit: chunk, unsent: true })) {
           const running = new Set(unsent.filter((d) => d.hasWorkflow).map((d) => d.id));
@@ -454,6 +469,16 @@ export async function carryOutBulkAction(
     }
   }
   return finishRecorded(db, id, temporalCalls);
+}
+
+/**
+ * Wait until every collector asked to end planned devices' attempts (askCollectorsToPause) has
+ * answered, at most BULK_LOCAL_PAUSE_WAIT_MS; the devices still unanswered then get the signal.
+ */
+async function awaitLocalPauses(db: Knex, id: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + BULK_LOCAL_PAUSE_WAIT_MS;
+  while (!signal?.aborted && (await unansweredBulkPauses(db, id)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await giveUpBulkPauseAnswers(db, id);
 }
 
 /** One device's session operation of a non-signal bulk action. */

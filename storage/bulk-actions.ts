@@ -6,6 +6,7 @@
  * that dies is followed by one that carries on with the devices still without a result).
  */
 import type { Knex } from 'knex';
+import { announcements, parseHandoff } from './collectors';
 
 /** What is recorded when a bulk action begins. */
 export interface NewBulkAction {
@@ -236,4 +237,100 @@ export async function getBulkAction(db: Knex, id: number): Promise<(BulkRecord &
 /** One recorded bulk action's results, or undefined. */
 export async function bulkActionResults(db: Knex, id: number): Promise<{ id: number; action: string; results: BulkResultRow[] | null } | undefined> {
   return db('bulk_actions').where({ id }).first('id', 'action', 'results');
+}
+
+/** The reason a bulk action gives the sessions it acts on (shown in Temporal Web and the session's detail). */
+export function bulkActionReason(action: string, id: number, who: string): string {
+  return `bulk ${action} (#${id}) by ${who}`;
+}
+
+/** The channel on which a collector hears the devices of a bulk pause it runs (ADR 250); payload `<task queue>|<bulk id>|<device id>,…`. */
+export const BULK_PAUSE_CHANNEL = 'bulk_pause';
+
+/**
+ * Ask the collectors running the planned devices' attempts to end them as paused (ADR 250): the
+ * devices still without a result, not signalled and not asked before, that a live collector last
+ * reported running (collectors.running_devices) are marked `asked`, and each collector is told
+ * its devices by NOTIFY with the commit (never for a transaction that rolled back). Returns how
+ * many were asked.
+ */
+export async function askCollectorsToPause(db: Knex, id: number): Promise<number> {
+  return db.transaction(async (trx) => {
+    const { rows } = (await trx.raw(
+      `WITH running AS (
+         SELECT DISTINCT ON (r.device_id) r.device_id, c.task_queue
+           FROM collectors c CROSS JOIN LATERAL unnest(c.running_devices) AS r(device_id)
+          WHERE c.lease_until > now()
+          ORDER BY r.device_id, c.lease_until DESC)
+       UPDATE bulk_action_devices d SET local_stop = 'asked'
+         FROM running r
+        WHERE d.bulk_id = ? AND d.device_id = r.device_id AND d.ok IS NULL AND NOT d.sent AND d.local_stop IS NULL AND d.has_workflow
+       RETURNING d.device_id, r.task_queue`,
+      [id],
+    )) as { rows: Array<{ device_id: number; task_queue: string }> };
+    const byQueue = new Map<string, number[]>();
+    for (const r of rows) byQueue.set(r.task_queue, [...(byQueue.get(r.task_queue) ?? []), r.device_id]);
+    const payloads = [...byQueue].flatMap(([queue, ids]) => announcements(`${queue}|${id}`, ids));
+    if (payloads.length) await trx.raw(`SELECT pg_notify(?, x) FROM unnest(?::text[]) AS x`, [BULK_PAUSE_CHANNEL, payloads]);
+    return rows.length;
+  });
+}
+
+/** Parse a bulk-pause notification (undefined: not a well-formed one). */
+export function parseBulkPause(payload: string): { taskQueue: string; bulkId: number; deviceIds: number[] } | undefined {
+  const heard = parseHandoff(payload);
+  const bar = heard?.taskQueue.lastIndexOf('|') ?? -1;
+  if (!heard || bar <= 0) return undefined;
+  const bulkId = Number(heard.taskQueue.slice(bar + 1));
+  if (!Number.isInteger(bulkId) || bulkId <= 0) return undefined;
+  return { taskQueue: heard.taskQueue.slice(0, bar), bulkId, deviceIds: heard.deviceIds };
+}
+
+/**
+ * A collector's answer to a bulk pause (ADR 250): of the devices it was asked about (`asked`),
+ * those it runs (`here`) become `ended` and count as signalled (their acknowledgement is awaited),
+ * the others `not-running` (they get the signal). Only devices still `asked` are answered, so
+ * a collector answering after the runner stopped waiting (`unanswered`) ends nothing. Returns the
+ * devices to end here and the pause's reason.
+ */
+export async function answerBulkPause(db: Knex, id: number, asked: readonly number[], here: ReadonlySet<number>): Promise<{ end: number[]; reason?: string }> {
+  if (asked.length === 0) return { end: [] };
+  const { rows } = (await db.raw(
+    `UPDATE bulk_action_devices d SET local_stop = CASE WHEN n.here THEN 'ended' ELSE 'not-running' END, sent = d.sent OR n.here
+       FROM unnest(?::int[], ?::boolean[]) AS n(device_id, here), bulk_actions a
+      WHERE d.bulk_id = ? AND a.id = d.bulk_id AND d.device_id = n.device_id AND d.local_stop = 'asked' AND d.ok IS NULL
+     RETURNING d.device_id, n.here, a.action, a.user_email`,
+    [[...asked], asked.map((d) => here.has(d)), id],
+  )) as { rows: Array<{ device_id: number; here: boolean; action: string; user_email: string }> };
+  const end = rows.filter((r) => r.here).map((r) => r.device_id);
+  return { end, ...(rows[0] ? { reason: bulkActionReason(rows[0].action, id, rows[0].user_email) } : {}) };
+}
+
+/** Devices a collector answered `ended` but whose attempt ended otherwise meanwhile: back to the signal (ADR 250). */
+export async function unendBulkPause(db: Knex, id: number, deviceIds: readonly number[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await db.raw(
+    `UPDATE bulk_action_devices d SET local_stop = 'not-running', sent = false
+       FROM unnest(?::int[]) AS n(device_id)
+      WHERE d.bulk_id = ? AND d.device_id = n.device_id AND d.local_stop = 'ended' AND d.ok IS NULL`,
+    [[...deviceIds], id],
+  );
+}
+
+/** Devices of a bulk pause whose collector has not answered yet (`asked`). */
+export async function unansweredBulkPauses(db: Knex, id: number): Promise<number> {
+  const [r] = (await db.raw(`SELECT count(*)::int AS n FROM bulk_action_devices WHERE bulk_id = ? AND local_stop = 'asked'`, [id])).rows as Array<{ n: number }>;
+  return r.n;
+}
+
+/** Stop waiting for collectors' answers: devices still `asked` become `unanswered` (they get the signal; a late answer ends nothing). */
+export async function giveUpBulkPauseAnswers(db: Knex, id: number): Promise<number> {
+  const { rowCount } = await db.raw(`UPDATE bulk_action_devices SET local_stop = 'unanswered' WHERE bulk_id = ? AND local_stop = 'asked'`, [id]);
+  return rowCount ?? 0;
+}
+
+/** How a bulk pause reached its devices: counts by local_stop (`signal`: no collector asked). */
+export async function bulkPauseRoutes(db: Knex, id: number): Promise<Record<string, number>> {
+  const { rows } = await db.raw(`SELECT coalesce(local_stop, 'signal') AS route, count(*)::int AS n FROM bulk_action_devices WHERE bulk_id = ? GROUP BY 1`, [id]);
+  return Object.fromEntries((rows as Array<{ route: string; n: number }>).map((r) => [r.route, r.n]));
 }

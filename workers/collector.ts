@@ -25,6 +25,7 @@ import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
 import { WarmSessions } from '../activities/warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
+import { listenForBulkPauses, type LocalPauses } from './collector-bulk-pause';
 import { createPool, createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
@@ -198,6 +199,9 @@ async function main() {
         (err) => log.warn('hand-over listener: connection lost, reconnecting', { error: err.message }),
       )
     : undefined;
+  // A bulk pause ends the attempts running here as paused, without Temporal (ADR 250).
+  const pauses: LocalPauses = new Map();
+  const bulkPauses = listenForBulkPauses(config.DATABASE_URL, { db, taskQueue: registration.taskQueue, pauses, metrics, log });
   const sessionActivities = createSessionActivities({
         db,
         keyring,
@@ -212,6 +216,7 @@ async function main() {
         idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
         defaultLeaseMs: config.SESSION_LEASE_MS,
         handovers,
+        pauses,
         handoverPlacements,
         warm,
         onStreaming: (deviceId) => upBatch.add(deviceId),
@@ -367,6 +372,7 @@ async function main() {
   } finally {
     await lease.stop(true);
     await handoffs?.close();
+    await bulkPauses.close();
     log.info('collector stopping: flushing the batcher');
     await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
     gauges.stop();

@@ -4,21 +4,21 @@
  * the figure fleet-ui reports at the end, alone, so it can be run at 1,000 to check a change.
  *
  * `live` devices stream from the simulator through one collector (their pause ends a real
- * stream: cancellation plus the direct stop, ADR 160); the other session workflows (the same
+ * stream: the collector ends the attempt as paused, ADR 250); the other session workflows (the same
  * profile, placed as the control worker's defaults place them) point at a loopback listener that
  * never answers and wait in the queue or stay connecting (the collector takes `live` sessions on
  * its own queue, and as many on the shared one, where sessions go when no collector has room). Reported: seconds from
  * the action's start until every device was acknowledged, per device the time from the bulk
  * action's start and from its pause signal to the workflow showing `paused` (read from each
- * workflow's history: the signal's event and the search-attribute change to paused), workflow
- * tasks completed per second, Temporal requests by operation, CPU of the control worker and the
+ * workflow's history: the signal's event and the search-attribute change to paused), how the
+ * pause reached the devices (ended by their collector, signalled), workflow tasks completed per second, Temporal requests by operation, CPU of the control worker and the
  * Temporal dev server, and the control worker's RSS.
  */
 import net from 'node:net';
 import { startBulkAction, forEachDevice } from '../../fleet/bulk';
 import { startDeviceSession } from '../../temporal/fleet-client';
 import { RECONCILE_SCHEDULE_ID, deviceSessionWorkflowId, pauseSignal } from '../../core/names';
-import type { PlannedDevice } from '../../storage/bulk-actions';
+import { bulkPauseRoutes, type PlannedDevice } from '../../storage/bulk-actions';
 import { waitFor } from '../../scripts/infra/proc';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { CpuMeter, percentile, processTree, rssBytes } from '../lib/procstat';
@@ -169,6 +169,8 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
     lastSignalAfterMs: signalledBy,
     pausedAfterStartMs: { p50: percentile(fromStart, 50), p95: percentile(fromStart, 95), max: Math.max(...fromStart) },
     pausedAfterSignalMs: { p50: percentile(fromSignal, 50), p95: percentile(fromSignal, 95), max: Math.max(...fromSignal) },
+    // ended: by the collector running the attempt (ADR 250); signal, not-running, unanswered: by the pause signal.
+    routes: await bulkPauseRoutes(sys.db, bulkId),
     workflowTasks,
     workflowTasksPerSecond: round1(workflowTasks / seconds),
     workflowTasksPerPause: round1(workflowTasks / o.sessions),
