@@ -58,8 +58,11 @@ async function silentListener(): Promise<{ port: number; close: () => void }> {
   };
 }
 
-/** When the workflow's history shows the pause signal and, after it, SessionState paused (ms since epoch), if it does. */
-async function pauseTimes(sys: BenchSystem, deviceId: number): Promise<{ signalledAt?: number; pausedAt?: number }> {
+/**
+ * When the workflow's history shows the pause signal, if any, and SessionState paused after it and after `since` (the bulk
+ * action's start: a session whose collector ended it as paused gets no signal, ADR 250), in ms since epoch.
+ */
+async function pauseTimes(sys: BenchSystem, deviceId: number, since: number): Promise<{ signalledAt?: number; pausedAt?: number }> {
   const history = await sys.client.workflow.getHandle(deviceSessionWorkflowId(deviceId)).fetchHistory();
   let signalledAt: number | undefined;
   let pausedAt: number | undefined;
@@ -67,7 +70,7 @@ async function pauseTimes(sys: BenchSystem, deviceId: number): Promise<{ signall
     const at = e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : undefined;
     if (signalledAt === undefined && e.workflowExecutionSignaledEventAttributes?.signalName === pauseSignal.name) signalledAt = at;
     const sa = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.SessionState?.data;
-    if (signalledAt !== undefined && pausedAt === undefined && sa && Buffer.from(sa).toString().includes('paused')) pausedAt = at;
+    if (at !== undefined && at >= since && pausedAt === undefined && sa && Buffer.from(sa).toString().includes('paused')) pausedAt = at;
   }
   return { signalledAt, pausedAt };
 }
@@ -153,7 +156,7 @@ export async function bulkPause(sys: BenchSystem, o: BulkPauseOptions) {
   const seconds = ((record!.finished_at ?? new Date()).getTime() - startMs) / 1000;
   // Per device, from its workflow's history (all of them: a few seconds per thousand).
   const times: Array<{ signalledAt?: number; pausedAt?: number }> = [];
-  await forEachDevice(plan.map((d) => d.id), 16, async (id) => void times.push(await pauseTimes(sys, id)));
+  await forEachDevice(plan.map((d) => d.id), 16, async (id) => void times.push(await pauseTimes(sys, id, startMs)));
   const fromStart = times.filter((t) => t.pausedAt).map((t) => t.pausedAt! - startMs);
   const fromSignal = times.filter((t) => t.pausedAt && t.signalledAt).map((t) => t.pausedAt! - t.signalledAt!);
   const signalledBy = Math.max(...times.filter((t) => t.signalledAt).map((t) => t.signalledAt! - startMs));
