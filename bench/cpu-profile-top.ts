@@ -2,7 +2,10 @@
  * The functions a V8 CPU profile (`node --cpu-prof`) spent most time in: self time by function
  * and file, and total (inclusive) time of the heaviest call sites, as shares of the samples.
  *
- *   node --import tsx bench/cpu-profile-top.ts <file.cpuprofile> [rows]
+ *   node --import tsx bench/cpu-profile-top.ts <file.cpuprofile> [rows] [from-s] [to-s]
+ *
+ * Also prints the busy share (not idle) per 5 s of the profile; `from-s`/`to-s` (seconds since the
+ * profile started) restrict the tables to a window, e.g. a hand-over burst.
  */
 import fs from 'node:fs';
 
@@ -13,11 +16,26 @@ interface ProfileNode {
 }
 
 function main() {
-  const [file, rowsArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: cpu-profile-top.ts <file.cpuprofile> [rows]');
+  const [file, rowsArg, fromArg, toArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: cpu-profile-top.ts <file.cpuprofile> [rows] [from-s] [to-s]');
   const rows = Number(rowsArg ?? 30);
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Sample times (s since the start), the busy share per 5 s, then only the window's samples.
+  let t = 0;
+  const at = profile.timeDeltas.map((d) => (t += d) / 1e6);
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const buckets = new Map<number, { busy: number; all: number }>();
+  profile.samples.forEach((s, i) => {
+    const b = buckets.get(Math.floor(at[i] / 5)) ?? { busy: 0, all: 0 };
+    b.all++;
+    if (!idle.has(s)) b.busy++;
+    buckets.set(Math.floor(at[i] / 5), b);
+  });
+  console.log(`busy share per 5 s: ${[...buckets].map(([k, b]) => `${k * 5}s ${Math.round((b.busy / b.all) * 100)}%`).join(', ')}`);
+  const from = Number(fromArg ?? 0);
+  const to = Number(toArg ?? Infinity);
+  profile.samples = profile.samples.filter((_, i) => at[i] >= from && at[i] <= to);
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfCount = new Map<number, number>();

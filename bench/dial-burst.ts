@@ -8,7 +8,8 @@
  * First `BENCH_DIAL_BACKGROUND` sessions are dialled and left streaming (the collector's own
  * load), then `BENCH_DIAL_SESSIONS` more at once; reported: sessions streaming per second
  * during the burst (first point of each), time to first point p50/p99/max, the event loop's
- * delay p99 meanwhile, CPU of this process and of the simulator.
+ * delay p99 meanwhile, CPU of this process and of the simulator; then every stream is ended at
+ * once (as a collector handing all its sessions over does): seconds until every channel closed.
  *
  *   node --import tsx bench/dial-burst.ts
  *   BENCH_DIAL_PROFILE=/tmp/burst.cpuprofile …                                  (this side's V8 profile of the burst alone)
@@ -48,10 +49,13 @@ async function main() {
   );
   const firstPointAt = new Map<number, number>();
   let points = 0;
+  // Streams whose protocol run has ended (its channel closed): the teardown is timed too.
+  let ended = 0;
+  const protocol = { ...gnmiProtocol, run: (ctx: Parameters<typeof gnmiProtocol.run>[0]) => gnmiProtocol.run(ctx).finally(() => void ended++) };
   const warm = new WarmSessions({
     db: undefined as unknown as Knex,
     loadDevices: async (ids) => ({ devices: new Map(ids.map((id) => [id, devices.get(id)!])), failed: new Map() }),
-    getProtocol: async () => gnmiProtocol,
+    getProtocol: async () => protocol,
     sink: { push: (p) => void (points += p.length) },
     metrics: new MetricsRegistry(),
     dials: new DialLimiter(LIMIT),
@@ -99,7 +103,11 @@ async function main() {
       cpuSimulatorPercent: Math.round(((cpuSeconds(sim.child.pid!) - cpu0.sim) / s) * 100),
       pointsReceived: points,
     };
-    console.log(JSON.stringify(fig));
+    // End every stream at once, as a collector handing all its sessions over does: until each channel is closed.
+    const tEnd = performance.now();
+    warm.close();
+    await waitFor('every stream ended', async () => ended >= total, 600_000, 20);
+    console.log(JSON.stringify({ ...fig, endAllSeconds: Number(((performance.now() - tEnd) / 1000).toFixed(2)) }));
   } finally {
     warm.close();
     await sim.stop();

@@ -32,6 +32,9 @@ export function dialGnmi(device: DeviceConfig): GnmiClient {
  * what grpc-js keeps per channel is kept per session (issue 16): channelz is off — nothing here
  * reads it, and its trace entries and call counters then stay empty (grpc-js 1.14 still builds
  * the trackers; under 1 KiB of heap per session, measured in docs/performance.md).
+ * Each channel has a subchannel pool of its own (ADR 246): in grpc-js's process-wide pool every
+ * channel's close walks every other channel's entry, so a collector ending thousands of streams
+ * at once (a hand-over) stalled its event loop for seconds (5,000 closes: 5.4 s, here 0.15 s).
  */
 export function gnmiChannelOptions(device: DeviceConfig, securityOptions: grpc.ChannelOptions = {}): grpc.ChannelOptions {
   return {
@@ -42,6 +45,7 @@ export function gnmiChannelOptions(device: DeviceConfig, securityOptions: grpc.C
     'grpc.initial_reconnect_backoff_ms': 500,
     'grpc.max_reconnect_backoff_ms': 5_000,
     'grpc.enable_channelz': 0,
+    'grpc.use_local_subchannel_pool': 1,
   };
 }
 

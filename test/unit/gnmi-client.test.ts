@@ -171,6 +171,8 @@ describe('gNMI per-session memory (issue 16)', () => {
     assert.equal(options['grpc.ssl_target_name_override'], 'switch-1');
     assert.equal(options['grpc.enable_channelz'], 0);
     assert.equal(options['grpc.keepalive_time_ms'], 30_000);
+    // A subchannel pool per channel (ADR 246): in the process-wide one each close walks every session's entry.
+    assert.equal(options['grpc.use_local_subchannel_pool'], 1);
   });
 
   it('an answered Capabilities keeps the encodings and version, not the model list', async () => {
