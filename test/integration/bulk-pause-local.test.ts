@@ -19,22 +19,18 @@ import protos from '@temporalio/proto';
 import type { DeviceSummary } from '../../activities/types';
 import { createBulkActivities } from '../../activities/bulk';
 import { createPlacementActivities } from '../../activities/placement';
-import { createSessionActivities } from '../../activities/session';
-import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createLogger } from '../../core/log';
-import { MetricsRegistry } from '../../core/metrics';
 import { TASK_QUEUES, deviceSessionWorkflowId, pauseSignal, statusQuery, type DeviceSessionInput } from '../../core/names';
-import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
+import { SessionError } from '../../core/session';
 import { startBulkAction } from '../../fleet/bulk';
 import { bulkPauseRoutes, type PlannedDevice } from '../../storage/bulk-actions';
 import { bulkActionResult } from '../../temporal/fleet-client';
 import { listenForBulkPauses, type LocalPauses } from '../../workers/collector-bulk-pause';
-import { holdLease, newRegistration } from '../../workers/collector-lease';
-import { localStopWorkerOptions } from '../../workers/collector-stops';
 import type { Listener } from '../../storage/listen';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { recordHistories } from '../support/histories';
+import { startTestCollector, streamingProtocol, type TestCollector } from '../support/test-collector';
 import { openTestNamespace } from '../support/temporal-namespace';
 
 const EventType = protos.temporal.api.enums.v1.EventType;
@@ -53,7 +49,7 @@ describe('bulk pause ended where the sessions run (ADR 250)', function () {
   let connection: NativeConnection;
   let client: Client;
   const workers: Array<{ worker: Worker; run: Promise<void> }> = [];
-  let lease: Awaited<ReturnType<typeof holdLease>> | undefined;
+  let collector: TestCollector | undefined;
   let listener: Listener | undefined;
   let live: PlannedDevice[] = [];
   let parked: PlannedDevice;
@@ -61,22 +57,12 @@ describe('bulk pause ended where the sessions run (ADR 250)', function () {
   const streams = new Map<number, number>();
   const streamEnds = new Map<number, string[]>();
 
-  /** Live devices send a point every 100 ms until their session's signal aborts; the parked one refuses its credentials. */
-  const protocol: ProtocolSession = {
-    protocol: 'gnmi',
-    async run(ctx: SessionContext) {
-      const id = ctx.device.id;
-      if (id === parked.id) throw new SessionError('AUTH_FAILED', 'wrong password (test)');
-      streams.set(id, (streams.get(id) ?? 0) + 1);
-      ctx.onEvent({ type: 'connected' });
-      while (!ctx.signal.aborted) {
-        await ctx.sink.push([{ deviceId: id, path: '/x', timestamp: Date.now(), value: 1 } as never]);
-        // The fake device's sample interval (behaviour, not synchronisation).
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      streamEnds.set(id, [...(streamEnds.get(id) ?? []), String(ctx.signal.reason)]);
-    },
-  };
+  /** Live devices stream until their session ends; the parked one refuses its credentials. */
+  const protocol = streamingProtocol({
+    refuse: (id) => (id === parked.id ? new SessionError('AUTH_FAILED', 'wrong password (test)') : undefined),
+    started: (id) => void streams.set(id, (streams.get(id) ?? 0) + 1),
+    ended: (id, why) => void streamEnds.set(id, [...(streamEnds.get(id) ?? []), why]),
+  });
 
   async function startWorker(options: Parameters<typeof Worker.create>[0]): Promise<void> {
     const worker = await Worker.create(options);
@@ -108,62 +94,16 @@ describe('bulk pause ended where the sessions run (ADR 250)', function () {
       workflowBundle: await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/bulk-action.ts', import.meta.url).pathname, logger: quiet }),
       activities: createBulkActivities({ db: tdb.db, client, sessionOptions: {}, concurrency: 8 }),
     });
-    const reg = newRegistration({ id: `collector-${namespace}`, capacity: 10, leaseMs: 3000 });
-    const handovers = new Map<number, () => void>();
     const pauses: LocalPauses = new Map();
-    const metrics = new MetricsRegistry();
-    const sessions = createSessionActivities({
-      db: tdb.db,
-      keyring: undefined as never,
-      sink: { push: () => undefined },
-      getProtocol: async () => protocol,
-      client,
-      metrics,
-      handovers,
-      pauses,
-      lastStoredAt: async () => undefined,
-      saveGap: async () => undefined,
-      loadDevice: async (id) => ({
-        enabled: true,
-        config: { id, name: `device-${id}`, protocol: 'gnmi', host: '127.0.0.1', port: 1, secrets: {}, gnmi: GnmiDeviceSettings.parse({}), netconf: NetconfDeviceSettings.parse({}) },
-        profiles: [{ id: 1, name: 'p', protocol: 'gnmi' }],
-      }),
-    });
-    // The collector's own queue, its heartbeat throttle far longer than any wait below: a cancellation cannot end a stream promptly.
-    await startWorker({
-      connection,
-      namespace,
-      taskQueue: reg.taskQueue,
-      activities: sessions,
-      maxHeartbeatThrottleInterval: '5 minutes',
-      defaultHeartbeatThrottleInterval: '5 minutes',
-      shutdownGraceTime: '1 second',
-    });
-    await startWorker({ connection, namespace, ...localStopWorkerOptions(reg.taskQueue, sessions), shutdownGraceTime: '1 second' });
-    lease = await holdLease(
-      {
-        databaseUrl: tdb.url,
-        stallMs: 30_000,
-        db: tdb.db,
-        log,
-        capacity: 10,
-        leaseMs: 3000,
-        renewMs: 300,
-        runningDevices: () => [...handovers.keys()],
-        loopP99Seconds: () => 0,
-        handOver: (id) => handovers.get(id)?.(),
-        onEvicted: () => undefined,
-      },
-      reg,
-    );
-    listener = listenForBulkPauses(tdb.url, { db: tdb.db, taskQueue: reg.taskQueue, pauses, metrics, log });
+    collector = await startTestCollector({ connection, namespace, client, db: tdb.db, databaseUrl: tdb.url, log, id: `collector-${namespace}`, protocol, pauses });
+    listener = listenForBulkPauses(tdb.url, { db: tdb.db, taskQueue: collector.taskQueue, pauses, metrics: collector.metrics, log });
     await until('the bulk-pause listener connected', () => listener!.connected, 30_000, 50);
   });
 
   after(async () => {
     for (const d of [...live, parked].filter(Boolean)) await client?.workflow.getHandle(deviceSessionWorkflowId(d.id)).terminate('test over').catch(() => undefined);
     await listener?.close();
-    await lease?.stop(true);
+    await collector?.stop();
     for (const w of workers) w.worker.shutdown();
     await Promise.allSettled(workers.map((w) => w.run));
     await connection?.close();

@@ -16,18 +16,13 @@ import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker
 import protos from '@temporalio/proto';
 import type { DeviceSummary } from '../../activities/types';
 import { createPlacementActivities } from '../../activities/placement';
-import { createSessionActivities } from '../../activities/session';
-import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { createLogger } from '../../core/log';
-import { MetricsRegistry } from '../../core/metrics';
-import { TASK_QUEUES, collectorStopQueue, deviceSessionWorkflowId, statusQuery, stopSignal, type DeviceSessionInput } from '../../core/names';
-import type { ProtocolSession, SessionContext } from '../../core/session';
+import { TASK_QUEUES, deviceSessionWorkflowId, statusQuery, stopSignal, type DeviceSessionInput } from '../../core/names';
 import { pauseDevice, reconfigureDevice, resumeDevice } from '../../temporal/fleet-client';
-import { holdLease, newRegistration } from '../../workers/collector-lease';
-import { localStopWorkerOptions } from '../../workers/collector-stops';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { recordHistories } from '../support/histories';
+import { startTestCollector, streamingProtocol, type TestCollector } from '../support/test-collector';
 import { openTestNamespace } from '../support/temporal-namespace';
 
 const EventType = protos.temporal.api.enums.v1.EventType;
@@ -45,7 +40,7 @@ describe('direct stop of placed sessions (ADR 160)', function () {
   let connection: NativeConnection;
   let client: Client;
   const workers: Array<{ worker: Worker; run: Promise<void> }> = [];
-  let lease: Awaited<ReturnType<typeof holdLease>> | undefined;
+  let collector: TestCollector | undefined;
   let deviceId = 0;
   /** The test collector's stop queue (ADR 230). */
   let stopQueue = '';
@@ -54,19 +49,7 @@ describe('direct stop of placed sessions (ADR 160)', function () {
   let streams = 0;
 
   /** A device that sends a point every 100 ms until the session's signal aborts. */
-  const protocol: ProtocolSession = {
-    protocol: 'gnmi',
-    async run(ctx: SessionContext) {
-      streams++;
-      ctx.onEvent({ type: 'connected' });
-      while (!ctx.signal.aborted) {
-        await ctx.sink.push([{ deviceId, path: '/x', timestamp: Date.now(), value: 1 } as never]);
-        // The fake device's sample interval (behaviour, not synchronisation).
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      streamEnds.push(String(ctx.signal.reason));
-    },
-  };
+  const protocol = streamingProtocol({ started: () => void streams++, ended: (_id, why) => void streamEnds.push(why) });
 
   async function startWorker(options: Parameters<typeof Worker.create>[0]): Promise<void> {
     const worker = await Worker.create(options);
@@ -91,62 +74,16 @@ describe('direct stop of placed sessions (ADR 160)', function () {
         ...createPlacementActivities({ db: tdb.db }),
       },
     });
-    const reg = newRegistration({ id: `collector-${namespace}`, capacity: 10, leaseMs: 3000 });
-    stopQueue = collectorStopQueue(reg.taskQueue);
-    const handovers = new Map<number, () => void>();
-    const sessions = createSessionActivities({
-      db: tdb.db,
-      keyring: undefined as never,
-      sink: { push: () => undefined },
-      getProtocol: async () => protocol,
-      client,
-      metrics: new MetricsRegistry(),
-      handovers,
-      lastStoredAt: async () => undefined,
-      saveGap: async () => undefined,
-      loadDevice: async (id) => ({
-        enabled: true,
-        config: { id, name: 'direct-stop-1', protocol: 'gnmi', host: '127.0.0.1', port: 1, secrets: {}, gnmi: GnmiDeviceSettings.parse({}), netconf: NetconfDeviceSettings.parse({}) },
-        profiles: [{ id: 1, name: 'p', protocol: 'gnmi' }],
-      }),
-    });
-    // The collector's own queue with a throttle far longer than any wait below: only the direct stop can end a session promptly.
     // One activity slot, as a collector holding COLLECTOR_MAX_SESSIONS sessions: the running session fills it,
-    // so a direct stop scheduled on this queue could not start until the session ended (bench scale at 1,000).
-    await startWorker({
-      connection,
-      namespace,
-      taskQueue: reg.taskQueue,
-      activities: sessions,
-      maxConcurrentActivityTaskExecutions: 1,
-      maxHeartbeatThrottleInterval: '5 minutes',
-      defaultHeartbeatThrottleInterval: '5 minutes',
-      shutdownGraceTime: '1 second',
-    });
-    // The collector's stop queue (ADR 230): direct stops only, never held by a session.
-    await startWorker({ connection, namespace, ...localStopWorkerOptions(reg.taskQueue, sessions), shutdownGraceTime: '1 second' });
-    // The lease thread's settings (ADR 165) where holdLease takes them.
-    const leaseThread = { databaseUrl: tdb.url, stallMs: 30_000 };
-    lease = await holdLease(
-      {
-        ...leaseThread,
-        db: tdb.db,
-        log,
-        capacity: 10,
-        leaseMs: 3000,
-        renewMs: 300,
-        runningDevices: () => [...handovers.keys()],
-        loopP99Seconds: () => 0,
-        handOver: (id) => handovers.get(id)?.(),
-        onEvicted: () => undefined,
-      },
-      reg,
-    );
+    // so a direct stop scheduled on its session queue could not start until the session ended (bench scale at 1,000).
+    // Its stop queue (ADR 230) holds direct stops only, never a session.
+    collector = await startTestCollector({ connection, namespace, client, db: tdb.db, databaseUrl: tdb.url, log, id: `collector-${namespace}`, protocol, sessionSlots: 1 });
+    stopQueue = collector.stopQueue;
   });
 
   after(async () => {
     await client?.workflow.getHandle(deviceSessionWorkflowId(deviceId)).terminate('test over').catch(() => undefined);
-    await lease?.stop(true);
+    await collector?.stop();
     for (const w of workers) w.worker.shutdown();
     await Promise.allSettled(workers.map((w) => w.run));
     await connection?.close();
