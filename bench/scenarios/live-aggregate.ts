@@ -169,7 +169,7 @@ function spread(ms: number[]) {
 
 /** The breakdown described in the module comment, from the events' traces, the steps' first versions, the stored samples and the collector's metrics. */
 async function whereTheTimeGoes(sys: BenchSystem, o: { intervalMs: number; stepMs: number; collectorMetricsPort: number; firsts: Array<[number, number]>; traces: Array<Record<string, number>> }) {
-  const stage = (f: (e: Record<string, number>) => number) => spread(o.traces.map(f));
+  const stage = (f: (e: Record<string, number>) => number) => spread(o.traces.map(f).filter((v) => Number.isFinite(v)));
   // Per step: how long after its start the last series to report in it emitted its first point there.
   const steps = o.firsts.map(([t]) => t);
   const last = steps.length
@@ -191,6 +191,15 @@ async function whereTheTimeGoes(sys: BenchSystem, o: { intervalMs: number; stepM
     pointsPerEvent: spread(o.traces.map((e) => e.points)),
     /** Per event, for its newest point: emit → the hub handed it over (ingest, commit, NOTIFY, the hub's read). */
     emitToHubMs: stage((e) => e.hubAt - e.newest),
+    /** … split: emit → the doorbell heard by the web process (collector, batcher flush, COPY, commit, NOTIFY) … */
+    emitToDoorbellMs: stage((e) => e.heardAt - e.newest),
+    /** … doorbell → the shared read starts (waiting for the read before it) … */
+    doorbellToReadMs: stage((e) => e.readAt - e.heardAt),
+    /** … the shared read (from the oldest cursor of the subscribed series) and the rows it returned … */
+    readMs: stage((e) => e.readDoneAt - e.readAt),
+    rowsPerRead: spread(o.traces.map((e) => e.rows)),
+    /** … read done → handed to the aggregation (other subscribers first, the cursor filter). */
+    readToHubMs: stage((e) => e.hubAt - e.readDoneAt),
     /** … for its oldest point (a read may carry several flushes). */
     oldestEmitToHubMs: stage((e) => e.hubAt - e.oldest),
     aggregateMs: stage((e) => e.aggregatedAt - e.hubAt),

@@ -11,7 +11,7 @@
  * continue — and replace — the history's last rows. `last` is not computed live (the
  * browser re-asks the server for it).
  */
-import type { LiveHub, LivePoint } from './live-hub.server';
+import type { LiveHub, LivePoint, SharedReadTiming } from './live-hub.server';
 import { WidgetRows } from './widget-data';
 import type { Knex } from 'knex';
 import { MAX_FLEET_SERIES, groupKey, queryFleet, resolveFleetSeries } from '../../../query/fleet-query';
@@ -38,6 +38,11 @@ export interface AggregateTrace {
   /** Oldest and newest sample time among the points. */
   oldest: number;
   newest: number;
+  /** The shared read that brought them (absent for a subscriber's backfill): doorbell heard, read started and done, rows read. */
+  heardAt?: number;
+  readAt?: number;
+  readDoneAt?: number;
+  rows?: number;
   /** The hub handed the points over (its read of the doorbell's samples done). */
   hubAt: number;
   /** Rates taken and the steps combined: the changes go to the stream. */
@@ -82,7 +87,7 @@ export async function subscribeAggregate(
   const unsubscribe = await hub.subscribe({
     seriesIds: series.map((s) => s.id),
     since: opts.since,
-    deliver(points: LivePoint[], resumeFrom: number) {
+    deliver(points: LivePoint[], resumeFrom: number, timing?: SharedReadTiming) {
       const hubAt = Date.now();
       let oldest = Infinity;
       let newest = -Infinity;
@@ -106,7 +111,7 @@ export async function subscribeAggregate(
       const changes = rows.addBatch(bySeries);
       rows.prune(Date.now() - 10 * 60_000 - 100 * stepMs);
       if (changes.insert.length === 0 && changes.remove.length === 0) return true;
-      return opts.deliver(changes, resumeFrom, { points: points.length, oldest, newest, hubAt, aggregatedAt: Date.now() });
+      return opts.deliver(changes, resumeFrom, { points: points.length, oldest, newest, ...timing, hubAt, aggregatedAt: Date.now() });
     },
   });
   return { seriesCount: series.length, groups: rows.groupNames(), stop: unsubscribe };

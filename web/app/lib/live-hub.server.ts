@@ -23,6 +23,17 @@ export interface LivePoint {
   v: number;
 }
 
+/** When the shared read that delivers some points ran (diagnosis: the live aggregates' trace). Times in ms since the epoch. */
+export interface SharedReadTiming {
+  /** The first doorbell this read answers was heard. */
+  heardAt: number;
+  /** The read started (after the previous read, which coalesces doorbells ringing meanwhile) and ended. */
+  readAt: number;
+  readDoneAt: number;
+  /** Rows it returned (for every subscriber: from the oldest cursor). */
+  rows: number;
+}
+
 /** One connected client. */
 export interface Subscriber {
   seriesIds: number[];
@@ -32,7 +43,7 @@ export interface Subscriber {
    * the oldest cursor among the series that have delivered (a series whose samples are
    * ingested late holds it back; replays are dropped by the client by time).
    */
-  deliver(points: LivePoint[], resumeFrom: number): boolean;
+  deliver(points: LivePoint[], resumeFrom: number, timing?: SharedReadTiming): boolean;
   /** Points at or before this time (ms) were already delivered. */
   since: number;
 }
@@ -76,6 +87,8 @@ export class LiveHub {
   private listener: Listener | undefined;
   private pending = new Set<number>();
   private pendingAll = false;
+  /** When the first doorbell not yet answered by a shared read was heard. */
+  private heardAt: number | undefined;
   private running = false;
   private closed = false;
   private replaysRunning = 0;
@@ -186,7 +199,7 @@ export class LiveHub {
   }
 
   /** Deliver the rows newer than each of the subscriber's cursors; false when it was dropped. */
-  private deliverTo(sub: Entry, rows: Row[]): boolean {
+  private deliverTo(sub: Entry, rows: Row[], timing?: SharedReadTiming): boolean {
     const mine: LivePoint[] = [];
     for (const row of rows) {
       const cursor = sub.cursor.get(Number(row.s));
@@ -199,7 +212,7 @@ export class LiveHub {
     }
     let resumeFrom = Infinity;
     for (const id of sub.delivered) resumeFrom = Math.min(resumeFrom, sub.cursor.get(id)!);
-    if (sub.deliver(mine, resumeFrom)) return true;
+    if (sub.deliver(mine, resumeFrom, timing)) return true;
     this.subs.delete(sub);
     return false;
   }
@@ -226,6 +239,7 @@ export class LiveHub {
         }
         if (channel !== SAMPLES_CHANNEL) return;
         this.doorbells++;
+        this.heardAt ??= Date.now();
         if (!payload || payload === '*') this.pendingAll = true;
         else for (const id of payload.split(',')) this.pending.add(Number(id));
         void this.drain();
@@ -258,13 +272,17 @@ export class LiveHub {
         }
         this.pending.clear();
         this.pendingAll = false;
+        const heardAt = this.heardAt ?? Date.now();
+        this.heardAt = undefined;
         if (wanted.size === 0) break;
         const ids = [...wanted.keys()];
         // A quiet series keeps an old cursor; the shared read still never looks back past the window.
         const since = Math.max(Math.min(...wanted.values()), this.floor());
         this.sharedReads++;
+        const readAt = Date.now();
         const rows = await samplesSince(this.opts.pool, ids, since, this.opts.maxRows ?? 50_000);
-        for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, rows);
+        const timing = { heardAt, readAt, readDoneAt: Date.now(), rows: rows.length };
+        for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, rows, timing);
       }
     } catch {
       // The database is unreachable: try again on the next doorbell or reconnect.
