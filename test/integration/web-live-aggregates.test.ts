@@ -42,6 +42,20 @@ class Drawn {
   }
 }
 
+/** A response body's text as it streams in (`text`), and a way to stop reading it. */
+function readAll(res: Response): { text: string; stop: () => Promise<void> } {
+  const reader = res.body!.getReader();
+  const out = { text: '', stop: async () => (await reader.cancel(), await pump) };
+  const pump = (async () => {
+    for (;;) {
+      const read = await reader.read();
+      if (read.done) return;
+      out.text += new TextDecoder().decode(read.value);
+    }
+  })().catch(() => undefined);
+  return out;
+}
+
 describe('web: live aggregates computed in the web process', function () {
   this.timeout(90_000);
   let tdb: TestDatabase;
@@ -165,64 +179,47 @@ describe('web: live aggregates computed in the web process', function () {
     const joined = ctx().hub.size;
     const ok = (await loader({ request: routeRequest(`/api/live?dashboard=${dashboardId}&window=900000`, { cookie }), params: {}, context: {} } as never)) as Response;
     assert.equal(ok.status, 200);
-    const reader = ok.body!.getReader();
+    const stream = readAll(ok);
     await until('the aggregate to join the hub', () => ctx().hub.size > joined, 30_000);
     assert.equal(ctx().hub.size, joined + 1, 'one hub subscriber: the aggregated widget');
-    let text = '';
-    const pump = (async () => {
-      for (;;) {
-        const read = await reader.read();
-        if (read.done) return;
-        text += new TextDecoder().decode(read.value);
-      }
-    })().catch(() => undefined);
     // A tick of every series (1 s apart in data time, recent) per look, until a complete step comes back as an aggregate.
     t0 = Math.floor(Date.now() / 1000) * 1000 - 20_000;
     let k = 0;
     await until(
       'an aggregate event',
       async () => {
-        if (/"aggregates"/.test(text)) return true;
+        if (/"aggregates"/.test(stream.text)) return true;
         await tick(k++);
         return false;
       },
       60_000,
       250,
     );
-    const event = JSON.parse(/data: (\{"aggregates".*)\n/.exec(text)![1]) as { aggregates: Array<{ w: number; insert: Row[] }> };
+    const event = JSON.parse(/data: (\{"aggregates".*)\n/.exec(stream.text)![1]) as { aggregates: Array<{ w: number; insert: Row[] }> };
     assert.equal(event.aggregates[0].w, widgetId);
     assert.ok(
       event.aggregates[0].insert.every((r) => r.series === 'ams' || r.series === 'fra'),
       JSON.stringify(event.aggregates[0].insert),
     );
     assert.ok(!('trace' in event.aggregates[0]), 'no trace unless asked');
-    await reader.cancel();
-    await pump;
+    await stream.stop();
 
     // With trace=1 (diagnosis, bench live-aggregate) each aggregate says where its time went, in order.
     const traced = (await loader({ request: routeRequest(`/api/live?dashboard=${dashboardId}&window=900000&trace=1`, { cookie }), params: {}, context: {} } as never)) as Response;
     assert.equal(traced.status, 200);
-    const tracedReader = traced.body!.getReader();
-    let tracedText = '';
-    const tracedPump = (async () => {
-      for (;;) {
-        const read = await tracedReader.read();
-        if (read.done) return;
-        tracedText += new TextDecoder().decode(read.value);
-      }
-    })().catch(() => undefined);
+    const tracedStream = readAll(traced);
     // An aggregate brought by a shared read after a doorbell (the stream's backfill has no doorbell).
     await until(
       'a traced aggregate event from a shared read',
       async () => {
-        if (/"aggregates".*"heardAt"/.test(tracedText)) return true;
+        if (/"aggregates".*"heardAt"/.test(tracedStream.text)) return true;
         await tick(k++);
         return false;
       },
       60_000,
       250,
     );
-    const withTrace = JSON.parse(/data: (\{"aggregates".*"heardAt".*)\n/.exec(tracedText)![1]) as { aggregates: Array<{ trace: Record<string, number> }> };
+    const withTrace = JSON.parse(/data: (\{"aggregates".*"heardAt".*)\n/.exec(tracedStream.text)![1]) as { aggregates: Array<{ trace: Record<string, number> }> };
     const trace = withTrace.aggregates[0].trace;
     assert.ok(trace.points > 0 && trace.rows >= trace.points && trace.oldest <= trace.newest && trace.newest >= t0, JSON.stringify(trace));
     const order = [trace.newest, trace.heardAt, trace.readAt, trace.readDoneAt, trace.hubAt, trace.aggregatedAt, trace.sentAt, Date.now()];
@@ -230,7 +227,6 @@ describe('web: live aggregates computed in the web process', function () {
       order.every((t, i) => i === 0 || order[i - 1] <= t),
       `emit ≤ doorbell ≤ read ≤ read done ≤ hub ≤ aggregated ≤ written ≤ now: ${JSON.stringify(trace)}`,
     );
-    await tracedReader.cancel();
-    await tracedPump;
+    await tracedStream.stop();
   });
 });
