@@ -13,20 +13,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeviceSummary } from '../../activities/types';
-import {
-  SEARCH_ATTRIBUTE_DEFINITIONS,
-  TASK_QUEUES,
-  collectorLostSignal,
-  pauseSignal,
-  resumeSignal,
-  statusQuery,
-  stopSignal,
-  type DeviceSessionInput,
-  type DeviceSessionStatus,
-  type RunSessionInput,
-  type RunSessionResult,
-  type SessionPlacement,
-} from '../../core/names';
+import { SEARCH_ATTRIBUTE_DEFINITIONS, TASK_QUEUES, collectorLostSignal, pauseSignal, resumeSignal, statusQuery, stopSignal } from '../../core/names';
+import type { DeviceSessionInput, DeviceSessionStatus, RunSessionInput, RunSessionResult, SessionPlacement } from '../../core/names';
 import { retryWindow, initialMachine, COMPLETED_RESTART_MS } from '../../core/session-machine';
 import { ensureTemporalTestServer } from '../../scripts/infra/temporal-test-server';
 import protos from '@temporalio/proto';
