@@ -246,6 +246,9 @@ async function main() {
         { scenario: 'live-aggregate', metric: `… and (p50, + one ${r.intervalMs} ms interval)`, value: r.upperP50Ms, better: 'lower', unit: 'ms' },
         { scenario: 'live-aggregate', metric: `emit → browser p99, between (${r.series} series)`, value: r.latencyP99Ms, better: 'lower', unit: 'ms' },
         { scenario: 'live-aggregate', metric: `… and (p99, + one interval)`, value: r.upperP99Ms, target: 1000, better: 'lower', unit: 'ms' },
+        // The breakdown (trace=1): emit of each event's newest point → browser, and the wait for every series to reach a step (sampling, not pipeline).
+        { scenario: 'live-aggregate', metric: 'emit → browser p99, per event (its newest point)', value: r.breakdown.emitToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
+        { scenario: 'live-aggregate', metric: 'completion wait p50 (step start → every series has a point in it)', value: r.breakdown.completionWaitMs?.p50 ?? NaN, better: 'lower', unit: 'ms' },
       );
       return r;
     });
