@@ -126,10 +126,14 @@ export class HandoverPlacements {
   }
 }
 
-/** A planned restart is a clean hand-over, not a failed activity (issue 21), naming where the leaving collector placed the next attempt (ADR 200). */
-async function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHeartbeat): Promise<RunSessionResult> {
+/**
+ * A planned restart is a clean hand-over, not a failed activity (issue 21), naming where the leaving collector placed the next
+ * attempt (ADR 200) and, for a session streaming until now, when it ended (ADR 236).
+ */
+async function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHeartbeat, streaming = false): Promise<RunSessionResult> {
+  const streamedUntil = streaming ? Date.now() : undefined;
   const next = await deps.handoverPlacements?.next(deviceId);
-  return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}) };
+  return { reason: 'handover', lastPointAt: hb.lastPointAt, points: hb.points, ...(next ? { next } : {}), ...(streamedUntil ? { streamedUntil } : {}) };
 }
 
 /**
@@ -399,7 +403,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       }
       if (ending === 'leaving' || ending === 'moved') {
         deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-        return handoverResult(deps, input.deviceId, hb);
+        return handoverResult(deps, input.deviceId, hb, streaming);
       }
       if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
       if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
@@ -409,7 +413,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
     } catch (err) {
       if (ending === 'leaving' || ending === 'moved') {
         deps.metrics.inc('session_failovers_total', 1, { reason: ending === 'moved' ? 'moved' : 'collector_leaving' });
-        return handoverResult(deps, input.deviceId, hb);
+        return handoverResult(deps, input.deviceId, hb, streaming);
       }
       if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
       if (ending === 'stopped') throw stoppedFailure(ctx, hb);

@@ -349,6 +349,8 @@ export interface RunSessionResult {
   points: number;
   /** With `handover` on SIGTERM: where the leaving collector placed the next attempt (ADR 200), so it needs no placement round trip. */
   next?: SessionPlacement;
+  /** With `handover`: when the attempt, streaming until then, ended here (ms). Its data is complete up to then, so a next stream that began before records no gap (make before break, ADR 236). */
+  streamedUntil?: number;
   /** With `paused`: who paused it (the pause reason, e.g. `bulk pause (#12) by admin@example.com`) and when the collector heard it (ms). */
   pause?: BulkPauseEnding;
 }

@@ -73,7 +73,7 @@ export interface SessionMachine {
 /** How an attempt ended, as the workflow saw it. */
 export type AttemptOutcome =
   /** `pause`: with reason `paused`, the pause the collector carried out (ADR 250). */
-  | { kind: 'result'; reason: RunSessionResult['reason']; lastPointAt?: number; pause?: BulkPauseEnding }
+  | { kind: 'result'; reason: RunSessionResult['reason']; lastPointAt?: number; streamedUntil?: number; pause?: BulkPauseEnding }
   /** `type`: the ApplicationFailure type (a session error code, COLLECTOR_LEAVING) or TIMEOUT (heartbeat lost). */
   | { kind: 'error'; type?: string; message: string; lastPointAt?: number };
 
@@ -330,8 +330,11 @@ function ended(
     const detail = 'waiting for the device to be fixed (edit it, or resume / reconfigure)';
     return next({ lastError, state: handling.state, detail, failures: 0 }, { type: 'park' });
   }
-  // A broken session: the gap starts at the last point seen before the break.
-  if (carried.lastPointAt && carried.brokenSince === undefined) carried.brokenSince = carried.lastPointAt;
+  // A broken session: the gap starts at the last point seen before the break; after a hand-over of a
+  // streaming session, when that stream ended (its data is complete until then, ADR 236).
+  const streamedUntil = event.outcome.kind === 'result' ? event.outcome.streamedUntil : undefined;
+  const brokenSince = Math.max(carried.lastPointAt ?? 0, streamedUntil ?? 0);
+  if (brokenSince && carried.brokenSince === undefined) carried.brokenSince = brokenSince;
   carried.brokenReason = outcome.message.slice(0, MAX_REASON);
   let failures = healthy ? 0 : m.failures;
   const immediateFailovers = healthy ? 0 : m.immediateFailovers;

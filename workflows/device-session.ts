@@ -420,7 +420,7 @@ class DeviceSession {
     const settled = running.then(
       (result): AttemptOutcome => {
         if (result.reason === 'handover') this.keepPlacedAhead(result.next, 'leaving-collector');
-        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, ...(result.pause ? { pause: result.pause } : {}) });
+        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, streamedUntil: result.streamedUntil, ...(result.pause ? { pause: result.pause } : {}) });
       },
       (error): AttemptOutcome => (outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt }),
     );

@@ -96,6 +96,7 @@ describe('session activity', () => {
     assert.equal(result.reason, 'handover', 'a planned restart is not a failed activity');
     assert.ok(result.points > 0 && result.points === pushed.length);
     assert.equal(result.lastPointAt, pushed[pushed.length - 1].timestamp);
+    assert.ok(result.streamedUntil! >= result.lastPointAt!, 'a streaming session says when it ended: its data is complete until then (ADR 236)');
     assert.equal(live.size, 0, 'the session left the live map');
   });
 

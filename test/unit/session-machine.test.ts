@@ -415,6 +415,11 @@ describe('session machine: a planned hand-over (issue 21)', () => {
     assert.equal(d.state.lastError, undefined, 'a hand-over is not shown as an error');
     assert.equal(d.state.carried.failingSince, undefined);
   });
+  it('of a session streaming until it ended there: the break starts when that stream ended, not at its last point (make before break, ADR 236)', () => {
+    const d = decide(running(), ended({ kind: 'result', reason: 'handover', lastPointAt: T0 - 1000, streamedUntil: T0 - 200 }), mid);
+    assert.equal(d.state.carried.brokenSince, T0 - 200, 'the next stream, begun before T0 - 200, records no gap');
+    assert.equal(d.state.carried.lastPointAt, T0 - 1000, 'the last point is still the last point');
+  });
 });
 
 describe('session machine: an attempt ended as paused by its collector (bulk pause, ADR 250)', () => {
