@@ -378,7 +378,11 @@ async function main() {
     gauges.stop();
     server.close();
     await Promise.allSettled([connection.close(), client.connection.close(), db.destroy(), pool.end()]);
-    log.info('collector stopped', { written: metrics.total('ingest_points_written_total'), dropped: metrics.total('ingest_points_dropped_total') });
+    log.info('collector stopped', {
+      received: metrics.total('session_points_received_total'),
+      written: metrics.total('ingest_points_written_total'),
+      dropped: metrics.total('ingest_points_dropped_total'),
+    });
   }
 }
 

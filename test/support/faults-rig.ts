@@ -34,6 +34,14 @@ import { startTcpProxy, type ProxyShape, type TcpProxy } from './tcp-proxy';
 import { webAuthEnv } from './faults-web';
 import { until } from '../../testkit/until';
 
+/** The counters a collector's `collector stopped` log line reports (text or JSON logs), if it wrote one. */
+export function finalCounters(output: string): { received: number; dropped: number } | undefined {
+  const line = output.split('\n').findLast((l) => l.includes('collector stopped'));
+  const num = (key: string) => Number(line?.match(new RegExp(`\\b${key}["=:]+(\\d+)`))?.[1] ?? NaN);
+  const [received, dropped] = [num('received'), num('dropped')];
+  return Number.isFinite(received) && Number.isFinite(dropped) ? { received, dropped } : undefined;
+}
+
 /** Rig settings. */
 export interface RigOptions {
   label: string;
@@ -232,11 +240,19 @@ export class Rig {
     return child;
   }
 
-  /** Stop a collector gracefully, keeping its final counters in the totals. */
+  /**
+   * Stop a collector gracefully, keeping its final counters in the totals: those its last log line
+   * reports (a collector handing over make before break receives points until it exits, ADR 236),
+   * else its last scrape.
+   */
   async retireCollector(c: RigCollector): Promise<void> {
     const text = await this.metricsText(c);
     await c.stop(20_000);
-    if (text) {
+    const final = finalCounters(c.output());
+    if (final) {
+      this.retired.received += final.received;
+      this.retired.dropped += final.dropped;
+    } else if (text) {
       this.retired.received += sumMetric(text, 'session_points_received_total');
       this.retired.dropped += sumMetric(text, 'ingest_points_dropped_total');
     }
