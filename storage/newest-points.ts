@@ -80,3 +80,17 @@ export async function samplesSince(pool: pg.Pool, ids: number[], since: number, 
   return (await pool.query<LiveSampleRow>(SAMPLES_SINCE, [ids, since, limit])).rows;
 }
 
+const SAMPLES_SINCE_EACH = `SELECT l.s, l.t, l.v
+   FROM unnest($1::bigint[], $2::float8[]) AS w(id, since)
+   CROSS JOIN LATERAL (
+     SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+       FROM samples WHERE series_id = w.id AND time > to_timestamp(w.since / 1000)
+      ORDER BY time LIMIT $3) l
+  ORDER BY l.t
+  LIMIT $3`;
+
+/** Samples of each series `ids[i]` after its own `sinces[i]` (ms), oldest first, at most `limit` rows. */
+export async function samplesSinceEach(pool: pg.Pool, ids: number[], sinces: number[], limit: number): Promise<LiveSampleRow[]> {
+  return (await pool.query<LiveSampleRow>(SAMPLES_SINCE_EACH, [ids, sinces, limit])).rows;
+}
+

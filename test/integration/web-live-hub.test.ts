@@ -63,6 +63,36 @@ describe('web: live hub and /api/live', function () {
     assert.equal(hub.size, 0);
   });
 
+  it('a quiet series does not hold the shared read back: past the row limit each series is read from its own cursor until caught up', async () => {
+    const small = new LiveHub({ pool: tdb.pool, connectionString: tdb.url, maxRows: 100 });
+    // Series of its own: its 240 points must not show in the other tests' reads.
+    const { id: device } = await tdb.db('devices').first('id');
+    const [quiet, busy] = (await tdb.db('series').insert([
+      { device_id: device, path: '/quiet', kind: 'number' },
+      { device_id: device, path: '/busy', kind: 'number' },
+    ]).returning('id')).map((r: { id: number }) => r.id);
+    try {
+      const t0 = Date.now() + 60_000;
+      const got: LivePoint[] = [];
+      // One series stays quiet (its cursor stays at t0); the other gets 240 points at once.
+      const reads = small.sharedReads;
+      const unsub = await small.subscribe({ seriesIds: [quiet, busy], since: t0, deliver: (p) => (got.push(...p), true) });
+      // Its backfill done, a subscriber joins the shared read, which then reads for it once.
+      await until('the subscriber in the shared read', () => small.sharedReads > reads);
+      await tdb.pool.query(
+        `INSERT INTO samples (time, series_id, value) SELECT to_timestamp(($1::float8 + i * 1000) / 1000), $2, i FROM generate_series(1, 240) AS i`,
+        [t0, busy],
+      );
+      await tdb.pool.query(`SELECT pg_notify($1, $2)`, [SAMPLES_CHANNEL, String(busy)]);
+      await until('all 240 points delivered', () => got.length >= 240, 20_000);
+      unsub();
+      assert.deepEqual(got.map((p) => p.t), Array.from({ length: 240 }, (_, i) => t0 + (i + 1) * 1000), 'every point once, in order');
+      assert.ok(small.truncatedReads >= 1, 'the read hit the row limit and was read per series');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('a reconnect from the last event id gets exactly the points it missed, none twice', async () => {
     const t0 = Date.now() + 10_000;
     const first: LivePoint[] = [];

@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import { ALERT_MARKERS_CHANNEL, SAMPLES_CHANNEL } from '../../../core/names';
 import { listenReconnecting, type Listener } from '../../../storage/listen';
-import { samplesSince, type LiveSampleRow } from '../../../storage/newest-points';
+import { samplesSince, samplesSinceEach, type LiveSampleRow } from '../../../storage/newest-points';
 
 /** A sample delivered to a subscriber: series id, time (ms), value. */
 export interface LivePoint {
@@ -100,6 +100,8 @@ export class LiveHub {
   doorbells = 0;
   /** Shared reads run (tests, metrics). */
   sharedReads = 0;
+  /** Shared reads that hit `maxRows` and were read again per series (tests). */
+  truncatedReads = 0;
 
   constructor(private readonly opts: LiveHubOptions) {}
 
@@ -280,7 +282,16 @@ export class LiveHub {
         const since = Math.max(Math.min(...wanted.values()), this.floor());
         this.sharedReads++;
         const readAt = Date.now();
-        const rows = await samplesSince(this.opts.pool, ids, since, this.opts.maxRows ?? 50_000);
+        const limit = this.opts.maxRows ?? 50_000;
+        let rows = await samplesSince(this.opts.pool, ids, since, limit);
+        if (rows.length >= limit) {
+          // Truncated: a quiet series' old cursor held the read back, and the same oldest rows would come
+          // every time. Read each series from its own cursor instead, and go round again until caught up.
+          this.truncatedReads++;
+          const floor = this.floor();
+          rows = await samplesSinceEach(this.opts.pool, ids, ids.map((id) => Math.max(wanted.get(id)!, floor)), limit);
+          if (rows.length >= limit) this.pendingAll = true;
+        }
         const timing = { heardAt, readAt, readDoneAt: Date.now(), rows: rows.length };
         for (const sub of [...this.subs]) if (!sub.replaying) this.deliverTo(sub, rows, timing);
       }
