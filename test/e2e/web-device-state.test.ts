@@ -14,6 +14,7 @@ import { addWidget } from '../../storage/dashboards';
 import { startWebStack, type WebStack } from '../support/browser-rig';
 import { artifactsDir } from '../support/env';
 import { signInPage } from '../../testkit/web-auth';
+import { OPTIONAL_DAY } from '../support/time-text';
 
 const IFACES = ['Ethernet1', 'Ethernet2'];
 const counter = (name: string, leaf: string) => `/interfaces/interface[name=${name}]/state/counters/${leaf}`;
@@ -75,7 +76,7 @@ describe('web: device page state is true now', function () {
     const deviceId = await makeDevice('silent-switch');
     const stoppedAt = Date.now() - 3_600_000;
     await writeInterfaces(deviceId, stoppedAt - 10 * 60_000, stoppedAt);
-    const hhmm = new Date(stoppedAt).toISOString().slice(11, 16);
+    const hhmm = OPTIONAL_DAY + new Date(stoppedAt).toISOString().slice(11, 16);
     await page.goto(`${web.url}/devices/${deviceId}`);
 
     const rows = page.getByTestId('interfaces').locator('tbody tr');
