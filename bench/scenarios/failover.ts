@@ -14,6 +14,7 @@ import { round } from './pipeline';
 import { withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
+import { streamingOn } from '../lib/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -45,12 +46,6 @@ async function until(sys: BenchSystem, collectors: Array<{ metricsPort: number }
     await sleep(250);
   }
   return { ms: Date.now() - started, counts, mostInFlight, done: false };
-}
-
-async function streamingOn(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = /^sessions\{state="streaming"\} (\d+)/m.exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 /**
