@@ -4,6 +4,7 @@
  */
 import type { EndLocalSessionInput, ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
 import type { DeviceSummary } from '../storage/devices';
+import type { PlacementAskReason } from '../core/placement';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
 export interface SessionActivities {
@@ -29,7 +30,7 @@ export interface ProbeActivities {
 /** Session placement, on the `control` task queue (activities/placement.ts, ADR 110). */
 export interface PlacementActivities {
   /** The collector (task queue) the device's next attempt runs on; undefined: none registered, use the shared queue. */
-  placeSession(deviceId: number): Promise<SessionPlacement | undefined>;
+  placeSession(deviceId: number, reason?: PlacementAskReason): Promise<SessionPlacement | undefined>;
 }
 
 /** A device as the control side sees it (no secrets). */

@@ -53,10 +53,7 @@ export function withinShare(sessions: number, share: number, tolerance = PLACEME
  * (ties: fewer sessions, then id), saturated event loops last. `avoid` is never
  * chosen (the session is being moved off it).
  */
-export function choosePlacement(
-  collectors: readonly CollectorLoad[],
-  opts: { previous?: string; avoid?: string } = {},
-): string | undefined {
+export function choosePlacement(collectors: readonly CollectorLoad[], opts: { previous?: string; avoid?: string } = {}): string | undefined {
   const open = eligible(collectors).filter((c) => c.id !== opts.avoid && c.sessions < c.capacity);
   if (open.length === 0) return undefined;
   const total = collectors.reduce((n, c) => n + c.sessions, 0) + 1;
@@ -64,11 +61,7 @@ export function choosePlacement(
   const prev = open.find((c) => c.id === opts.previous);
   if (prev && !overloaded(prev) && prev.sessions + 1 <= Math.ceil((shares.get(prev.id) ?? 0) * (1 + PLACEMENT_TOLERANCE))) return prev.id;
   const ranked = [...open].sort(
-    (a, b) =>
-      Number(overloaded(a)) - Number(overloaded(b)) ||
-      (a.sessions + 1) / a.capacity - (b.sessions + 1) / b.capacity ||
-      a.sessions - b.sessions ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) => Number(overloaded(a)) - Number(overloaded(b)) || (a.sessions + 1) / a.capacity - (b.sessions + 1) / b.capacity || a.sessions - b.sessions || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   return ranked[0].id;
 }
@@ -100,8 +93,7 @@ export function placeBatch(collectors: readonly CollectorLoad[], requests: reado
     const counted = r.countedOn === undefined ? undefined : byId.get(r.countedOn);
     if (counted) counted.sessions = Math.max(0, counted.sessions - 1);
     const id =
-      choosePlacement(loads, { previous: r.moving ? undefined : r.previous, avoid: r.moving ? r.previous : undefined }) ??
-      (r.moving ? choosePlacement(loads, { previous: r.previous }) : undefined);
+      choosePlacement(loads, { previous: r.moving ? undefined : r.previous, avoid: r.moving ? r.previous : undefined }) ?? (r.moving ? choosePlacement(loads, { previous: r.previous }) : undefined);
     const to = id === undefined ? undefined : byId.get(id);
     if (to) to.sessions++;
     chosen.set(r.deviceId, id);
@@ -154,4 +146,50 @@ export function planRebalance(collectors: readonly CollectorLoad[], budget: numb
     }
   }
   return plan;
+}
+
+/**
+ * Why an attempt asks the placement activity instead of going where it was placed ahead (ADR 260),
+ * counted by the placement activity (`placement_asked_total{reason}` on the control worker's /metrics).
+ */
+export const PLACEMENT_ASK_REASONS = [
+  /** The run's first attempt (a new workflow, or the first after continue-as-new). */
+  'first-attempt',
+  /** Placed ahead, but on a queue reported lost since. */
+  'placed-ahead-lost',
+  /** Placed ahead longer ago than a placement made ahead stays valid (ADR 245). */
+  'placed-ahead-too-old',
+  /** The previous attempt was handed over without a next queue (the leaving collector's placement missed its wait, ADR 231). */
+  'handover-without-queue',
+  /** The previous attempt's collector was reported lost with no placement made ahead. */
+  'collector-lost',
+  /** The previous attempt timed out (heartbeat or schedule-to-start). */
+  'timeout',
+  /** The previous attempt failed with COLLECTOR_LEAVING (a collector leaving before ADR 200, or its worker shutting down). */
+  'collector-leaving',
+  /** The previous attempt failed otherwise (device, network, configuration). */
+  'error',
+  /** The previous attempt ended by request or by itself (pause, reconfigure, lease, completed). */
+  'ended',
+] as const;
+
+/** One of PLACEMENT_ASK_REASONS. */
+export type PlacementAskReason = (typeof PLACEMENT_ASK_REASONS)[number];
+
+/** How the previous attempt of the run ended, as far as placement cares. */
+export type PreviousAttempt = { kind: 'result'; reason: string; next?: boolean } | { kind: 'error'; type?: string; lost?: boolean };
+
+/**
+ * The reason an attempt asks placement: a placement made ahead that was refused (`refused`) says
+ * why; otherwise how the previous attempt ended (none: the run's first attempt).
+ */
+export function placementAskReason(previous: PreviousAttempt | undefined, refused?: 'lost' | 'too-old'): PlacementAskReason {
+  if (refused === 'lost') return 'placed-ahead-lost';
+  if (refused === 'too-old') return 'placed-ahead-too-old';
+  if (!previous) return 'first-attempt';
+  if (previous.kind === 'result') return previous.reason === 'handover' && !previous.next ? 'handover-without-queue' : 'ended';
+  if (previous.lost) return 'collector-lost';
+  if (previous.type === 'TIMEOUT') return 'timeout';
+  if (previous.type === 'COLLECTOR_LEAVING') return 'collector-leaving';
+  return 'error';
 }

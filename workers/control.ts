@@ -2,7 +2,7 @@
  * Control worker (task queue `control`, and `control-bulk` for bulk actions): the workflows and short activities
  * (placement among them), the placement monitor (collector leases, rebalancing;
  * ADR 110). Also keeps the fleet-reconcile Schedule in place, and answers /livez and
- * /healthz on CONTROL_HEALTH_HOST:CONTROL_HEALTH_PORT (paths from core/roles.ts).
+ * /healthz on CONTROL_HEALTH_HOST:CONTROL_HEALTH_PORT (paths from core/roles.ts), and /metrics there.
  */
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
+import { metrics } from '../core/metrics';
 import { RECONCILE_SCHEDULE_ID, TASK_QUEUES, WORKFLOW_TYPES } from '../core/names';
 import { ALERT_RECONCILE_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../core/names';
 import { createMaintenanceActivities } from '../activities/maintenance';
@@ -83,6 +84,10 @@ function healthServer(getState: () => string, db: ReturnType<typeof createKnex>,
         ok: state === 'RUNNING' && !dbProblem && !temporalProblem,
         body: { worker: state, database: dbProblem ? 'unreachable' : 'ok', temporal: temporalProblem ? 'unreachable' : 'ok' },
       });
+    } else if (url === '/metrics') {
+      // The placement activity's counters (why attempts ask placement, its transactions; ADR 260).
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(metrics.render());
     } else {
       res.writeHead(404).end();
     }

@@ -62,6 +62,7 @@ import {
   type MachineEvent,
   type SessionMachine,
 } from '../core/session-machine';
+import { placementAskReason, type PreviousAttempt } from '../core/placement';
 
 const RECENT_STATES = 20;
 /** `patched()` id of per-collector placement (ADR 110): histories recorded before it replay on the shared queue. */
@@ -113,6 +114,8 @@ class DeviceSession {
   private lostSignals = 0;
   /** Where the monitor (collector lost) or the leaving collector (hand-over) placed the next attempt (ADR 200), for that attempt only. */
   private placedAhead: { placement: SessionPlacement; at: number; by: 'monitor' | 'leaving-collector' } | undefined;
+  /** How this run's previous attempt ended: the placement activity counts why an attempt asks it (ADR 260). State only. */
+  private previousAttempt: PreviousAttempt | undefined;
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -159,15 +162,7 @@ class DeviceSession {
    */
   private stopLocally(taskQueue: string, attempt: number, lost: boolean): void {
     const m = this.m;
-    const reason = lost
-      ? 'collector lost'
-      : m.stopRequested
-        ? 'stop'
-        : m.carried.paused
-          ? 'pause'
-          : m.running && m.running.generation !== m.carried.generation
-            ? 'reconfigure'
-            : 'history limit';
+    const reason = lost ? 'collector lost' : m.stopRequested ? 'stop' : m.carried.paused ? 'pause' : m.running && m.running.generation !== m.carried.generation ? 'reconfigure' : 'history limit';
     const direct = proxyActivities<LocalSessionActivities>({
       // A collector at COLLECTOR_MAX_SESSIONS has no activity slot free on its session queue (ADR 230).
       taskQueue: patched(STOP_QUEUE_PATCH) ? collectorStopQueue(taskQueue) : taskQueue,
@@ -389,18 +384,16 @@ class DeviceSession {
     const { deviceId, deviceName, protocol } = this.input;
     const { attempt, generation, gapFrom, gapReason } = start;
     const scope = new CancellationScope();
-    const summary = `${protocol} session · ${deviceName}${this.device.address ? ` @ ${this.device.address}` : ''} · attempt ${attempt}${
-      generation ? ` · generation ${generation}` : ''
-    }`;
+    const summary = `${protocol} session · ${deviceName}${this.device.address ? ` @ ${this.device.address}` : ''} · attempt ${attempt}${generation ? ` · generation ${generation}` : ''}`;
     let sessions = this.sessions;
     let queue: string | undefined;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
       const asked = this.lostSignals;
-      const ahead = this.takePlacedAhead();
+      const { ahead, refused } = this.takePlacedAhead();
       const placed =
         ahead && patched(ahead.by === 'monitor' ? PLACED_BY_MONITOR_PATCH : PLACED_BY_LEAVING_COLLECTOR_PATCH)
           ? ahead.placement
-          : await this.placement.placeSession(deviceId);
+          : await this.placement.placeSession(deviceId, placementAskReason(this.previousAttempt, refused));
       // A collector whose lease lapsed and was renewed (alive after all, e.g. under load) keeps its
       // queue: when placement, asked after the loss was signalled, picks it again, it is live, not lost
       // (otherwise every attempt placed there would count as lost at once, round after round).
@@ -413,16 +406,20 @@ class DeviceSession {
     }
     const lost = () => queue !== undefined && this.lostQueues.some((l) => l.queue === queue);
     const lostOutcome = (): AttemptOutcome => ({ kind: 'error', type: 'TIMEOUT', message: `collector lost (lease of ${queue} lapsed)` });
-    const running = scope.run(() =>
-      sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]),
-    );
+    const running = scope.run(() => sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]));
     let outcome: AttemptOutcome | undefined;
     const settled = running.then(
       (result): AttemptOutcome => {
         if (result.reason === 'handover') this.keepPlacedAhead(result.next, 'leaving-collector');
+        this.previousAttempt = { kind: 'result', reason: result.reason, next: result.next !== undefined };
         return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, streamedUntil: result.streamedUntil, ...(result.pause ? { pause: result.pause } : {}) });
       },
-      (error): AttemptOutcome => (outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt }),
+      (error): AttemptOutcome => {
+        outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt };
+        // Cancelled for a pause, reconfigure or stop: ended by request, not a break.
+        this.previousAttempt = interrupted(this.m, generation, false) ? { kind: 'result', reason: 'interrupted' } : { kind: 'error', type: outcome.type, lost: lost() };
+        return outcome;
+      },
     );
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
@@ -433,7 +430,10 @@ class DeviceSession {
       // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
       if (queue === undefined) await settled;
       else if (!lost()) await Promise.race([settled, condition(lost)]);
-      if (!outcome) return lostOutcome();
+      if (!outcome) {
+        this.previousAttempt = { kind: 'error', type: 'TIMEOUT', lost: true };
+        return lostOutcome();
+      }
     }
     return outcome!;
   }
@@ -449,14 +449,15 @@ class DeviceSession {
    * most PLACED_AHEAD_VALID_MS ago (60 s in histories from before ADR 245). It is recorded, so asking
    * placement would return it anyway while its collector is live.
    */
-  private takePlacedAhead(): { placement: SessionPlacement; by: 'monitor' | 'leaving-collector' } | undefined {
+  private takePlacedAhead(): { ahead?: { placement: SessionPlacement; by: 'monitor' | 'leaving-collector' }; refused?: 'lost' | 'too-old' } {
     const ahead = this.placedAhead;
     this.placedAhead = undefined;
-    if (!ahead || this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue)) return undefined;
+    if (!ahead) return {};
+    if (this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue)) return { refused: 'lost' };
     const age = Date.now() - ahead.at;
     // The patch is asked only where the answer differs, so histories recorded before it replay unchanged.
-    if (age <= PLACED_AHEAD_FRESH_MS) return ahead;
-    return age <= PLACED_AHEAD_VALID_MS && patched(PLACED_AHEAD_VALID_PATCH) ? ahead : undefined;
+    if (age <= PLACED_AHEAD_FRESH_MS) return { ahead };
+    return age <= PLACED_AHEAD_VALID_MS && patched(PLACED_AHEAD_VALID_PATCH) ? { ahead } : { refused: 'too-old' };
   }
 
   private shouldContinueAsNew(): boolean {

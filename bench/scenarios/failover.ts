@@ -7,11 +7,11 @@
  * its share ±10 %, most moves in flight) and a drain (time until empty).
  */
 import os from 'node:os';
-import type { ManagedChild } from '../../scripts/infra/proc';
+import { freePort, type ManagedChild } from '../../scripts/infra/proc';
 import { percentile } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
-import { withinShare } from '../../core/placement';
+import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { streamingOn } from '../lib/collectors';
@@ -31,6 +31,22 @@ export interface FailoverOptions {
   maxMoves?: number;
   /** With placement: a third collector joins the loaded pair, then is drained (false: skipped, the SIGTERM then hits the collector left with every session). */
   join?: boolean;
+}
+
+/**
+ * The control worker's placement counters (ADR 260): placeSession calls by why the attempt asked
+ * (no placement made ahead, one refused, how the previous attempt ended) and the transactions they ran.
+ */
+async function placementAsked(controlPort: number): Promise<{ transactions: number; byReason: Record<string, number> }> {
+  const reasons = [...PLACEMENT_ASK_REASONS, 'unnamed'];
+  const [transactions, ...counts] = await Promise.all([scrape(controlPort, 'placement_transactions_total'), ...reasons.map((r) => scrape(controlPort, `placement_asked_total{reason="${r}"}`))]);
+  return { transactions, byReason: Object.fromEntries(reasons.map((r, i) => [r, counts[i]])) };
+}
+
+/** What the placement counters grew by between two readings (reasons that did not grow left out). */
+function askedBetween(a: Awaited<ReturnType<typeof placementAsked>>, b: Awaited<ReturnType<typeof placementAsked>>) {
+  const byReason = Object.fromEntries(Object.entries(b.byReason).flatMap(([r, n]) => (n - (a.byReason[r] ?? 0) > 0 ? [[r, n - (a.byReason[r] ?? 0)]] : [])));
+  return { asked: Object.values(byReason).reduce((x, y) => x + y, 0), transactions: b.transactions - a.transactions, byReason };
 }
 
 /** Streaming sessions per collector, waited for until `done` holds; returns the time taken and the most moves seen in flight. */
@@ -68,7 +84,7 @@ async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: num
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
 
-async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM') {
+async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM', controlPort: number) {
   const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
   const victimIndex = counts.indexOf(Math.max(...counts));
   const victim = collectors[victimIndex];
@@ -80,7 +96,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     const [starts, adopted, ended, skipped] = await Promise.all(['session_warm_starts_total', 'session_warm_adopted_total', 'session_warm_ended_total', 'session_warm_skipped_total'].map(sumOthers));
     return { starts, adopted, ended, skipped };
   };
-  const [requests0, duplicates0, warm0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm()]);
+  const [requests0, duplicates0, warm0, asked0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort)]);
   const before = Date.now();
   victim.child.kill(signal);
   process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
@@ -104,6 +120,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   }
   const windowS = (Date.now() - before) / 1000;
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
+  const asked = askedBetween(asked0, await placementAsked(controlPort));
   // Placements made since the signal: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
   const placedRes = await sys.db.raw(
     `SELECT count(*)::int AS n, count(DISTINCT placed_at)::int AS transactions,
@@ -122,7 +139,11 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     `  ${signal}: every device fresh again after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
       `${placedRes.rows[0].n} placed in ${placedRes.rows[0].transactions} transactions (last +${Math.round(Number(placedRes.rows[0].last_ms ?? 0))} ms); ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
-      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`,
+      `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
+      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}\n`,
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
   return {
@@ -138,6 +159,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     recoveredAfterMs,
     /** Sessions placed after the signal, in how many transactions, the last how long after the signal. */
     placements: { sessions: placedRes.rows[0].n, transactions: placedRes.rows[0].transactions, lastAfterMs: Math.round(Number(placedRes.rows[0].last_ms ?? 0)) },
+    /** placeSession activity calls since the signal (until recovered or the deadline), the transactions they ran, and why each attempt asked (ADR 260). */
+    placementAsked: asked,
     /** Temporal frontend requests per second from the signal to recovery (or the deadline), all and by the busiest operations. */
     temporalRequestsPerSecond: round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1),
     workflowTasksPerSecond: round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1),
@@ -165,7 +188,9 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.devices)),
   };
   const sim = await sys.startSimulator(o.devices, o.interfaces ?? 2);
-  sys.spawn('control', 'workers/control.ts', env);
+  // A known port for the control worker's /metrics (the placement counters).
+  const controlPort = await freePort();
+  sys.spawn('control', 'workers/control.ts', { ...env, CONTROL_HEALTH_PORT: String(controlPort) });
   const collectors = [await sys.startCollector('collector-a', env), await sys.startCollector('collector-b', env)];
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
     prefix: 'fo',
@@ -187,7 +212,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   await waitAll();
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
-  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL');
+  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort);
   // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
@@ -210,6 +235,16 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
   if (streamingNow < ids.length) await waitAll();
   // New sessions only land on the new collector when some move; make the split visible.
-  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM');
-  return { devices: o.devices, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, kill9: kill, rebalance, drain, sigterm: term, collectorsWritten: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_written_total').catch(() => NaN))) };
+  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort);
+  return {
+    devices: o.devices,
+    intervalMs: o.intervalMs,
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    placement,
+    kill9: kill,
+    rebalance,
+    drain,
+    sigterm: term,
+    collectorsWritten: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_written_total').catch(() => NaN))),
+  };
 }

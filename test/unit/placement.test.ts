@@ -8,7 +8,7 @@
  * (ADR 200) decides exactly as those one-by-one placements would.
  */
 import assert from 'node:assert/strict';
-import { choosePlacement, placeBatch, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
+import { choosePlacement, placeBatch, placementAskReason, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
 
 const c = (id: string, sessions: number, more: Partial<CollectorLoad> = {}): CollectorLoad => ({ id, sessions, capacity: 1000, draining: false, ...more });
 
@@ -57,11 +57,20 @@ describe('session placement (pure)', () => {
       const to = choosePlacement(loads);
       loads = loads.map((x) => (x.id === to ? { ...x, sessions: x.sessions + 1 } : x));
     }
-    assert.deepEqual(loads.map((x) => x.sessions), [10, 10, 10]);
+    assert.deepEqual(
+      loads.map((x) => x.sessions),
+      [10, 10, 10],
+    );
   });
 
   it('shares follow capacity; within ±10 % rounds outward', () => {
-    assert.deepEqual([...sharesOf([c('a', 0, { capacity: 100 }), c('b', 0, { capacity: 300 }), c('d', 0, { draining: true })], 40)], [['a', 10], ['b', 30]]);
+    assert.deepEqual(
+      [...sharesOf([c('a', 0, { capacity: 100 }), c('b', 0, { capacity: 300 }), c('d', 0, { draining: true })], 40)],
+      [
+        ['a', 10],
+        ['b', 30],
+      ],
+    );
     assert.ok(withinShare(11, 10) && withinShare(9, 10) && !withinShare(12, 10) && !withinShare(8, 10));
     assert.ok(withinShare(4, 3.33) && withinShare(3, 3.33) && !withinShare(5, 3.33));
   });
@@ -70,17 +79,26 @@ describe('session placement (pure)', () => {
 describe('batch placement (pure, ADR 200)', () => {
   it('decides a batch as one placement after another: new sessions spread, capacity respected, the input unchanged', () => {
     const loads = [c('a', 0, { capacity: 4 }), c('b', 0, { capacity: 4 }), c('d', 0, { draining: true })];
-    const chosen = placeBatch(loads, Array.from({ length: 10 }, (_, i) => ({ deviceId: i + 1 })));
+    const chosen = placeBatch(
+      loads,
+      Array.from({ length: 10 }, (_, i) => ({ deviceId: i + 1 })),
+    );
     const per = (id: string) => [...chosen.values()].filter((x) => x === id).length;
     assert.deepEqual([per('a'), per('b'), per('d')], [4, 4, 0]);
     assert.deepEqual([chosen.get(9), chosen.get(10)], [undefined, undefined], 'no room left: the shared queue');
-    assert.deepEqual(loads.map((x) => x.sessions), [0, 0, 0]);
+    assert.deepEqual(
+      loads.map((x) => x.sessions),
+      [0, 0, 0],
+    );
   });
 
   it('a session counted on its collector stays there within the share; a moving one leaves unless nowhere else has room', () => {
     // a holds 6 (devices 1-6 among them), b holds 4: restarting 1-6 together keeps them on a.
     const loads = [c('a', 6), c('b', 4)];
-    const again = placeBatch(loads, [1, 2, 3, 4, 5, 6].map((deviceId) => ({ deviceId, previous: 'a', countedOn: 'a' })));
+    const again = placeBatch(
+      loads,
+      [1, 2, 3, 4, 5, 6].map((deviceId) => ({ deviceId, previous: 'a', countedOn: 'a' })),
+    );
     assert.deepEqual([...new Set(again.values())], ['a']);
     const moved = placeBatch(loads, [{ deviceId: 1, previous: 'a', countedOn: 'a', moving: true }]);
     assert.equal(moved.get(1), 'b');
@@ -88,7 +106,7 @@ describe('batch placement (pure, ADR 200)', () => {
     assert.equal(stays.get(1), 'a');
   });
 
-  it('a lost collector\'s sessions are shared by the live ones as placing them one by one would, each device once', () => {
+  it("a lost collector's sessions are shared by the live ones as placing them one by one would, each device once", () => {
     const loads = [c('a', 10), c('b', 30), c('c', 20)];
     const requests = Array.from({ length: 40 }, (_, i) => ({ deviceId: 100 + (i % 30), previous: 'gone' }));
     const chosen = placeBatch(loads, requests);
@@ -99,7 +117,10 @@ describe('batch placement (pure, ADR 200)', () => {
       one = one.map((x) => (x.id === to ? { ...x, sessions: x.sessions + 1 } : x));
       assert.equal(chosen.get(id), to);
     }
-    assert.deepEqual(one.map((x) => x.sessions), [30, 30, 30]);
+    assert.deepEqual(
+      one.map((x) => x.sessions),
+      [30, 30, 30],
+    );
   });
 });
 
@@ -111,14 +132,28 @@ describe('rebalance planning (pure)', () => {
   it('a collector joining a loaded pair receives its share, at most `budget` moves at a time', () => {
     let loads = [c('a', 15), c('b', 15), c('c', 0)];
     const first = planRebalance(loads, 4);
-    assert.equal([...first.values()].reduce((n, x) => n + x, 0), 4, 'the budget bounds the moves');
-    assert.deepEqual([...first], [['a', 2], ['b', 2]], 'taken round-robin from the most loaded');
+    assert.equal(
+      [...first.values()].reduce((n, x) => n + x, 0),
+      4,
+      'the budget bounds the moves',
+    );
+    assert.deepEqual(
+      [...first],
+      [
+        ['a', 2],
+        ['b', 2],
+      ],
+      'taken round-robin from the most loaded',
+    );
     let rounds = 0;
     for (let plan = first; plan.size > 0; plan = planRebalance(loads, 4)) {
       loads = applyPlan(loads, plan);
       assert.ok(++rounds < 10, 'converges');
     }
-    assert.deepEqual(loads.map((x) => x.sessions), [10, 10, 10]);
+    assert.deepEqual(
+      loads.map((x) => x.sessions),
+      [10, 10, 10],
+    );
   });
 
   it('moves already in flight count against the excess of their collector', () => {
@@ -129,11 +164,35 @@ describe('rebalance planning (pure)', () => {
     let loads = [c('a', 10, { draining: true }), c('b', 10), c('c', 10)];
     assert.deepEqual([...planRebalance(loads, 3)], [['a', 3]]);
     for (let plan = planRebalance(loads, 3); plan.size > 0; plan = planRebalance(loads, 3)) loads = applyPlan(loads, plan);
-    assert.deepEqual(loads.map((x) => x.sessions), [0, 15, 15]);
+    assert.deepEqual(
+      loads.map((x) => x.sessions),
+      [0, 15, 15],
+    );
   });
 
   it('plans nothing without budget or without an open collector', () => {
     assert.equal(planRebalance([c('a', 15), c('b', 0)], 0).size, 0);
     assert.equal(planRebalance([c('a', 15, { draining: true })], 5).size, 0);
+  });
+});
+
+describe('why an attempt asks placement (ADR 260)', () => {
+  it('names a refused placement made ahead before how the previous attempt ended', () => {
+    const handedOver = { kind: 'result', reason: 'handover', next: true } as const;
+    assert.equal(placementAskReason(handedOver, 'lost'), 'placed-ahead-lost');
+    assert.equal(placementAskReason(handedOver, 'too-old'), 'placed-ahead-too-old');
+  });
+  it('otherwise names how the previous attempt ended', () => {
+    const table: Array<[Parameters<typeof placementAskReason>[0], string]> = [
+      [undefined, 'first-attempt'],
+      [{ kind: 'result', reason: 'handover' }, 'handover-without-queue'],
+      [{ kind: 'result', reason: 'handover', next: true }, 'ended'],
+      [{ kind: 'result', reason: 'completed' }, 'ended'],
+      [{ kind: 'error', type: 'TIMEOUT', lost: true }, 'collector-lost'],
+      [{ kind: 'error', type: 'TIMEOUT' }, 'timeout'],
+      [{ kind: 'error', type: 'COLLECTOR_LEAVING' }, 'collector-leaving'],
+      [{ kind: 'error', type: 'UNAVAILABLE' }, 'error'],
+    ];
+    for (const [previous, reason] of table) assert.equal(placementAskReason(previous), reason, JSON.stringify(previous));
   });
 });
