@@ -18,8 +18,20 @@
  * everything: the figures before ADR 145). The queries run with the query role's connection
  * settings (jit = off unless QUERY_JIT=true, ADR 175); BENCH_JIT=both also on the server's
  * JIT default.
+ *
+ * BENCH_FLEET_INGEST_RATE (points/s, default 0: an idle database; a list such as `0,20000,50000`
+ * runs every case once per rate, on the same data) writes live samples into the same scratch
+ * database meanwhile, through the project's write path (bench/support/steady-ingest.ts: the
+ * ingest batcher and its PostgreSQL writer — binary COPY, the doorbell — in a child process, as a
+ * collector would), spread over every series, stamped with the clock: after every case's `to`, so
+ * the answers are those of the idle database and the difference is the cost of sharing the
+ * machine and the database with ingest. After BENCH_FLEET_INGEST_WARMUP_S (10) the cases run; the
+ * rate written meanwhile (and offered, dropped, flushes) and the load average before and after
+ * are reported beside them. Maintenance (rollups) does not run meanwhile.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { createPool, queryConnectionSettings, withServerSettings } from '../storage/pool';
 import { loadConfig } from '../core/config';
@@ -29,11 +41,14 @@ import { queryFleet, type FleetQuery } from '../query/fleet-query';
 import type { Queryable } from '../query/router';
 import { estimatePoints } from '../web/app/lib/query-budget';
 import { openScratch, runBench } from './support/scratch';
+import { steadyIngest } from './support/steady-ingest';
 
 const SERIES = Number(process.env.BENCH_FLEET_QUERY_SERIES ?? 10_000);
 const PER_DEVICE = 100;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MAX_POINTS = Number(process.env.WEB_QUERY_MAX_POINTS ?? 5_000_000);
+const INGEST_RATES = (process.env.BENCH_FLEET_INGEST_RATE ?? '0').split(',').map(Number);
+const INGEST_WARMUP_MS = Number(process.env.BENCH_FLEET_INGEST_WARMUP_S ?? 10) * 1000;
 const HOUR = 3_600_000;
 const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
 
@@ -152,41 +167,61 @@ async function main() {
       },
     ];
     const out: Array<Record<string, unknown>> = [];
+    const ingestPhases: Array<Record<string, unknown>> = [];
     // BENCH_FLEET_CASES=total,top: only the cases whose name contains one of these words.
     const only = process.env.BENCH_FLEET_CASES?.split(',').filter(Boolean);
     const chosen = cases.filter((c2) => !only || only.some((w) => c2.name.includes(w)));
-    for (const [suffix, conns] of pools) {
-      for (const c of chosen) {
-        // Warm-up (the first query of a pattern also matches the series: coldMs), and the shape of the answer.
-        const cold = performance.now();
-        let rowsRead = 0;
-        const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(conns) : conns, c.query, { budget: (cost) => ((rowsRead = cost.rowsRead), undefined) });
-        const coldMs = +(performance.now() - cold).toFixed(1);
-        const ms: number[] = [];
-        for (let i = 0; i < RUNS; i++) {
-          const s = performance.now();
-          await queryFleet(conns, c.query);
-          ms.push(performance.now() - s);
+    const loadavg = () => os.loadavg().map((l) => +l.toFixed(2));
+    for (const rate of INGEST_RATES) {
+      const ingest = rate > 0 ? await steadyIngest(scratch.url, rate) : undefined;
+      const ingestSuffix = rate > 0 ? `, ingesting ${rate} points/s` : '';
+      if (ingest) await sleep(INGEST_WARMUP_MS);
+      const mark = ingest?.since();
+      const loadBefore = loadavg();
+      try {
+        for (const [jitSuffix, conns] of pools) {
+          const suffix = jitSuffix + ingestSuffix;
+          for (const c of chosen) {
+            // Warm-up (the first query of a pattern also matches the series: coldMs), and the shape of the answer.
+            const cold = performance.now();
+            let rowsRead = 0;
+            const first = await queryFleet(process.env.BENCH_EXPLAIN ? explaining(conns) : conns, c.query, { budget: (cost) => ((rowsRead = cost.rowsRead), undefined) });
+            const coldMs = +(performance.now() - cold).toFixed(1);
+            const ms: number[] = [];
+            for (let i = 0; i < RUNS; i++) {
+              const s = performance.now();
+              await queryFleet(conns, c.query);
+              ms.push(performance.now() - s);
+            }
+            // /api/query's budget counts the rows the chosen sources read (ADR 175); series × range as before, for comparison.
+            const seriesTimesRange = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000).points;
+            const row = {
+              case: c.name + suffix,
+              ...stats(ms),
+              coldMs,
+              ingestRate: rate,
+              resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
+              series: first.seriesCount,
+              groups: first.groups.length,
+              pointsPerGroup: first.groups[0]?.points.length ?? 0,
+              rowsRead,
+              seriesTimesRange,
+              withinApiBudget: rowsRead <= MAX_POINTS,
+            };
+            out.push(row);
+            console.log(JSON.stringify(row));
+          }
         }
-        // /api/query's budget counts the rows the chosen sources read (ADR 175); series × range as before, for comparison.
-        const seriesTimesRange = estimatePoints(first.seriesCount, c.query.from, c.query.to, c.query.widthPx ?? 1000).points;
-        const row = {
-          case: c.name + suffix,
-          ...stats(ms),
-          coldMs,
-          resolution: `${first.resolution}/${first.bucketMs / 1000}s`,
-          series: first.seriesCount,
-          groups: first.groups.length,
-          pointsPerGroup: first.groups[0]?.points.length ?? 0,
-          rowsRead,
-          seriesTimesRange,
-          withinApiBudget: rowsRead <= MAX_POINTS,
-        };
-        out.push(row);
-        console.log(JSON.stringify(row));
+        // The rate written while the cases ran (the child reports every second).
+        if (ingest) await sleep(1100);
+        const phase = { ingestRate: rate, loadavgBefore: loadBefore, loadavgAfter: loadavg(), ...(ingest && mark ? { ingest: ingest.rateSince(mark) } : {}) };
+        ingestPhases.push(phase);
+        console.log(JSON.stringify(phase));
+      } finally {
+        await ingest?.stop();
       }
     }
-    const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), cases: out };
+    const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), cases: out, ingest: ingestPhases };
     fs.mkdirSync(RESULTS, { recursive: true });
     const file = path.join(RESULTS, `fleet-query-${result.at.replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, JSON.stringify(result, null, 2));

@@ -240,14 +240,18 @@ async function main() {
         intervalMs: num('BENCH_LIVE_AGG_INTERVAL_MS', 1000),
         seconds: num('BENCH_LIVE_AGG_SECONDS', 60),
         windowMs: num('BENCH_LIVE_AGG_WINDOW_MS', 15 * 60_000),
+        extraCounters: (process.env.BENCH_LIVE_AGG_EXTRA_COUNTERS ?? '').split(',').filter(Boolean),
       });
       rows.push(
         { scenario: 'live-aggregate', metric: `emit → browser p50, between (${r.series} series, ${r.stepMs} ms steps)`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
         { scenario: 'live-aggregate', metric: `… and (p50, + one ${r.intervalMs} ms interval)`, value: r.upperP50Ms, better: 'lower', unit: 'ms' },
         { scenario: 'live-aggregate', metric: `emit → browser p99, between (${r.series} series)`, value: r.latencyP99Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: `… and (p99, + one interval)`, value: r.upperP99Ms, target: 1000, better: 'lower', unit: 'ms' },
-        // The breakdown (trace=1): emit of each event's newest point → browser, and the wait for every series to reach a step (sampling, not pipeline).
+        { scenario: 'live-aggregate', metric: `… and (p99, + one interval)`, value: r.upperP99Ms, better: 'lower', unit: 'ms' },
+        // The target's reading (ADR 270): a step is drawn once every series has a point in it, so emit → browser counts from the point that completed it (when the answer first exists),
+        // and each later version from its newest point; the wait for every series to reach a step is sampling, not pipeline, and reported beside them.
+        { scenario: 'live-aggregate', metric: 'emit → browser p99, the point completing each step (ADR 270)', value: r.breakdown.completingPointToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
         { scenario: 'live-aggregate', metric: 'emit → browser p99, per event (its newest point)', value: r.breakdown.emitToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
+        { scenario: 'live-aggregate', metric: `ingest while measuring (widget's series + ${r.extraCounters.length} extra counters)`, value: r.ingestPointsPerSecond, better: 'higher', unit: 'points/s' },
         { scenario: 'live-aggregate', metric: 'completion wait p50 (step start → every series has a point in it)', value: r.breakdown.completionWaitMs?.p50 ?? NaN, better: 'lower', unit: 'ms' },
       );
       return r;

@@ -19,7 +19,15 @@
  * dips), so a point emitted early in the step waits for the series whose first point in the step
  * comes last (read from the stored samples afterwards): first version in the browser − step start
  * = that wait + the pipeline. The collector's event-loop delay and mean flush time are scraped.
+ *
+ * The target's reading (ADR 270): emit → browser of the point that completes each step (first
+ * version − step start − completion wait) and of each event's newest point; the completion wait
+ * is sampling, reported beside them. `extraCounters` (BENCH_LIVE_AGG_EXTRA_COUNTERS, e.g.
+ * `out-octets,in-unicast-pkts`) subscribes further counters of every interface at the same
+ * interval — ingest load on the same collector, database and doorbell, in no widget; the points
+ * written per second while measuring and the load average are reported.
  */
+import os from 'node:os';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../scripts/infra/chromium';
 import { waitFor } from '../../scripts/infra/proc';
@@ -38,19 +46,28 @@ export interface LiveAggregateOptions {
   seconds: number;
   /** The dashboard's window (ms): its step is the history's for it. */
   windowMs: number;
+  /** Further counters of every interface subscribed at the same interval (e.g. out-octets): ingest load beside the widget's series, none of them in it. */
+  extraCounters?: string[];
 }
 
 export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOptions) {
   // The web app may first be rebuilt on a loaded machine: three minutes to start.
   const { chromiumPath, sim, webPort, collectorMetricsPort } = await startLiveStack(sys, o.devices, o.interfaces, 180_000);
-  // Only in-octets, every interval: one series per interface.
+  // In-octets every interval (one series per interface, the widget's), and the extra counters beside it (ingest load only).
+  const counters = ['in-octets', ...(o.extraCounters ?? [])];
   await sys.addDevices(
     sim.ports,
     {
       mode: 'stream',
       pollIntervalMs: 10_000,
       updatesOnly: false,
-      subscriptions: [{ path: '/interfaces/interface/state/counters/in-octets', mode: 'sample', sampleIntervalMs: o.intervalMs, heartbeatIntervalMs: 0, suppressRedundant: false }],
+      subscriptions: counters.map((c) => ({
+        path: `/interfaces/interface/state/counters/${c}`,
+        mode: 'sample' as const,
+        sampleIntervalMs: o.intervalMs,
+        heartbeatIntervalMs: 0,
+        suppressRedundant: false,
+      })),
     },
     { prefix: 'agg' },
   );
@@ -100,6 +117,8 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
     // The stream first sends the steps since the history's end: measure only steps that start after the first one arrived.
     await waitFor('the first aggregated step', () => page.evaluate(() => (window as unknown as { steps: Map<number, number> }).steps.size > 0), 120_000);
     const from = Date.now();
+    const writtenAtStart = await scrape(collectorMetricsPort, 'ingest_points_written_total');
+    const loadavgBefore = os.loadavg().map((l) => +l.toFixed(2));
     // Meanwhile, every 5 s: how far behind now each series' newest stored point is (the ingest side's share), median and worst series.
     const lags: Array<{ p50: number; max: number }> = [];
     while (Date.now() - from < o.seconds * 1000) {
@@ -112,6 +131,9 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
       await sleep(Math.max(0, Math.min(next, from + o.seconds * 1000) - Date.now()));
     }
     const until = Date.now();
+    // The whole ingest while measuring (the widget's series and the extra counters), and the machine's load.
+    const ingestPointsPerSecond = ((await scrape(collectorMetricsPort, 'ingest_points_written_total')) - writtenAtStart) / ((until - from) / 1000);
+    const loadavgAfter = os.loadavg().map((l) => +l.toFixed(2));
     // Steps that ended at least 5 s before the end (their last version has had time to come).
     const seen = await page.evaluate(() => {
       const w = window as unknown as { steps: Map<number, number>; firsts: Map<number, number>; traces: Array<Record<string, number>> };
@@ -145,6 +167,10 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
       windowMs: o.windowMs,
       stepMs,
       seconds: o.seconds,
+      extraCounters: o.extraCounters ?? [],
+      ingestPointsPerSecond: Math.round(ingestPointsPerSecond),
+      loadavgBefore,
+      loadavgAfter,
       steps: latencies.length,
       /** Step end → its last version in the browser (lower bound of emit → browser). */
       latencyP50Ms: Math.round(percentile(latencies, 50)),
