@@ -141,11 +141,14 @@ async function main() {
         sessions: num('BENCH_SESSIONS', 1000),
         steps,
         holdSeconds: num('BENCH_HOLD_SECONDS', 300),
+        stepHoldSeconds: process.env.BENCH_STEP_HOLD_SECONDS ? num('BENCH_STEP_HOLD_SECONDS', 300) : undefined,
         intervalMs: num('BENCH_SCALE_INTERVAL_MS', 10_000),
         placement: process.env.BENCH_SCALE_PLACEMENT !== 'false',
         pauses: num('BENCH_SCALE_PAUSES', 20),
+        collectors: num('BENCH_COLLECTORS', 1),
+        maxSessionsPerCollector: process.env.BENCH_SCALE_MAX_SESSIONS ? num('BENCH_SCALE_MAX_SESSIONS', 1000) : undefined,
       });
-      const scenario = `scale${temporalLabel(mode)}`;
+      const scenario = `scale${r.collectors > 1 ? ` (${r.collectors} collectors)` : ''}${temporalLabel(mode)}`;
       rows.push(
         { scenario, metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 1000, better: 'higher', unit: 'sessions' },
         { scenario, metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
@@ -156,6 +159,8 @@ async function main() {
         { scenario, metric: 'Temporal requests per session (all operations)', value: r.temporalRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
         { scenario, metric: `pause acknowledged p95 (${r.pauseResume.sessions} one after another)`, value: r.pauseResume.pauseMs.p95, better: 'lower', unit: 'ms' },
         { scenario, metric: 'Temporal CPU per 100 sessions', value: r.temporalCpuPercentPer100Sessions, better: 'lower', unit: '% of a core' },
+        { scenario, metric: 'lease lapses during holds', value: r.leaseLapsesDuringHold, target: 0, better: 'lower', unit: 'lapses' },
+        ...r.perCollector.map((c) => ({ scenario, metric: `${c.name} RSS growth per session held (from idle, ${c.sessions})`, value: c.rssKiBPerSessionFromIdle, target: 150, better: 'lower' as const, unit: 'KiB' })),
       );
       return { temporal: mode, ...r };
     }, { temporal: mode });
