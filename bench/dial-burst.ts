@@ -12,6 +12,7 @@
  * once (as a collector handing all its sessions over does): seconds until every channel closed.
  *
  *   node --import tsx bench/dial-burst.ts
+ *   GNMI_TRANSPORT=http2 …                                                      (the node:http2 client, ADR 265)
  *   BENCH_DIAL_PROFILE=/tmp/burst.cpuprofile …                                  (this side's V8 profile of the burst alone)
  *   BENCH_SIM_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" …                (the simulator's)
  *   node --import tsx bench/cpu-profile-top.ts <file.cpuprofile>                (read one)
@@ -29,6 +30,7 @@ import { countersProfile } from './lib/system';
 import { cpuSeconds, percentile } from './lib/procstat';
 import { startGnmiSimulator } from './lib/gnmi-sim';
 import { waitFor } from '../scripts/infra/proc';
+import { gnmiTransportSetting } from '../core/config';
 import type { Knex } from 'knex';
 
 const BURST = Number(process.env.BENCH_DIAL_SESSIONS ?? 1000);
@@ -90,7 +92,9 @@ async function main() {
     const s = (performance.now() - t0) / 1000;
     const self = process.cpuUsage(cpu0.self);
     const times = burst.map((id) => (firstPointAt.get(id)! - t0) / 1000);
+    const selfCpuS = (self.user + self.system) / 1e6;
     const fig = {
+      transport: gnmiTransportSetting(),
       burst: BURST,
       background: BACKGROUND,
       dialLimit: LIMIT,
@@ -99,7 +103,9 @@ async function main() {
       firstPointP50S: Number(percentile(times, 50).toFixed(2)),
       firstPointP99S: Number(percentile(times, 99).toFixed(2)),
       eventLoopDelayP99Ms: Number((loop.percentile(99) / 1e6).toFixed(1)),
-      cpuSelfPercent: Math.round(((self.user + self.system) / 1e6 / s) * 100),
+      cpuSelfPercent: Math.round((selfCpuS / s) * 100),
+      // The burst's CPU per session dialled (its first points' decoding and delivery included; background streams too, when any).
+      cpuSelfMsPerDial: Number(((selfCpuS * 1000) / BURST).toFixed(2)),
       cpuSimulatorPercent: Math.round(((cpuSeconds(sim.child.pid!) - cpu0.sim) / s) * 100),
       pointsReceived: points,
     };

@@ -17,6 +17,7 @@
  *                               targets (device loaded by a fake, points counted: no database, no batcher)
  *
  *   node --expose-gc --import tsx bench/session-memory.ts
+ *   GNMI_TRANSPORT=http2 …  the gNMI sessions on the node:http2 client (ADR 265), gnmi and collector layers
  *   BENCH_HEAP_SITES=15 …   also prints the allocation sites holding most of the sessions' heap
  *                           (V8 sampling heap profiler, live objects after GC)
  * (bench/scenarios/scale.ts measures the whole collector.)
@@ -39,6 +40,7 @@ import { MetricsRegistry } from '../core/metrics';
 import type { RunSessionInput } from '../core/names';
 import type { Keyring } from '../storage/secrets';
 import { startDevServer } from '../scripts/infra/temporal-dev-server';
+import { gnmiTransportSetting } from '../core/config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
@@ -65,7 +67,8 @@ interface SamplingNode {
 async function printHeapSites(inspector: Session, top: number, sessions: number): Promise<void> {
   const { profile } = (await inspector.post('HeapProfiler.getSamplingProfile')) as { profile: { head: SamplingNode } };
   const bySite = new Map<string, number>();
-  const frame = (n: SamplingNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*switch-telemetry\/|^file:\/\/.*?\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
+  const frame = (n: SamplingNode) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*switch-telemetry\/|^file:\/\/.*?\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
   const walk = (n: SamplingNode, parent?: SamplingNode) => {
     if (n.selfSize > 0) {
       const key = `${frame(n)}  ← ${parent ? frame(parent) : ''}`;
@@ -107,8 +110,10 @@ async function measure(layer: Layer): Promise<void> {
   const n = layer.sessions - 1;
   const kib = (bytes: number) => (bytes / n / 1024).toFixed(1).padStart(7);
   const per = (k: keyof NodeJS.MemoryUsage) => kib(after[k] - before[k]);
-  console.log(`${n} sessions, ${layer.name}, ${settleMs / 1000} s after the last started, after GC, KiB per session:`);
-  console.log(`  rss ${per('rss')}   heapUsed ${per('heapUsed')}   heapTotal ${per('heapTotal')}   native (rss - heapTotal) ${kib(after.rss - after.heapTotal - (before.rss - before.heapTotal))}   external ${per('external')}   arrayBuffers ${per('arrayBuffers')}`);
+  console.log(`${n} sessions, ${layer.name}, gNMI transport ${gnmiTransportSetting()}, ${settleMs / 1000} s after the last started, after GC, KiB per session:`);
+  console.log(
+    `  rss ${per('rss')}   heapUsed ${per('heapUsed')}   heapTotal ${per('heapTotal')}   native (rss - heapTotal) ${kib(after.rss - after.heapTotal - (before.rss - before.heapTotal))}   external ${per('external')}   arrayBuffers ${per('arrayBuffers')}`,
+  );
   if (inspector) await printHeapSites(inspector, heapSites, n);
   console.log(`  (process rss ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${layer.sessions} sessions, ${(before.rss / 2 ** 20).toFixed(1)} MiB with one)`);
 }
@@ -178,7 +183,11 @@ async function temporalLayer(withSessions: boolean): Promise<void> {
     heartbeatEveryMs: 1000,
     sink: { push: () => undefined },
     getProtocol: async () => gnmiProtocol,
-    loadDevice: async (id) => ({ enabled: true, profiles, config: localGnmiDevice(sim!.ports[id - 1], { allowPlaintextCredentials: true }, { id, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } }) }),
+    loadDevice: async (id) => ({
+      enabled: true,
+      profiles,
+      config: localGnmiDevice(sim!.ports[id - 1], { allowPlaintextCredentials: true }, { id, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } }),
+    }),
   });
   const worker = await Worker.create({
     connection,

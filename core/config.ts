@@ -79,6 +79,8 @@ const schema = z.object({
   COLLECTOR_ACTIVITY_POLLERS: int(10),
   /** Sessions of one collector that may be connecting at once (reconnect storms queue behind it). */
   COLLECTOR_MAX_CONCURRENT_DIALS: int(64),
+  /** gRPC client of gNMI sessions: grpc-js, or the lighter one on node:http2 (ADR 265). */
+  GNMI_TRANSPORT: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   /** On SIGTERM the collector exits within this bound even if something hangs. */
   COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   /** Leaving (SIGTERM): how long hand-over results wait for the collector's own placement of its sessions (ADR 231; at most half the force bound). */
@@ -262,6 +264,16 @@ export function logSettings(env: NodeJS.ProcessEnv = process.env): { LOG_FORMAT:
   const parsed = schema.pick({ LOG_FORMAT: true, LOG_LEVEL: true }).safeParse({ LOG_FORMAT: env.LOG_FORMAT, LOG_LEVEL: env.LOG_LEVEL || undefined });
   if (parsed.success) return parsed.data;
   return { LOG_FORMAT: env.LOG_FORMAT === 'json' ? 'json' : 'text', LOG_LEVEL: 'info' };
+}
+
+/**
+ * The gNMI transport alone, read at each dial (the protocol layer runs in tests and benchmarks
+ * without the whole configuration); an invalid value fails the dial, naming the setting.
+ */
+export function gnmiTransportSetting(env: NodeJS.ProcessEnv = process.env): 'grpc-js' | 'http2' {
+  const parsed = schema.shape.GNMI_TRANSPORT.safeParse(env.GNMI_TRANSPORT || undefined);
+  if (!parsed.success) throw new Error(`Invalid configuration:\n  GNMI_TRANSPORT: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
 }
 
 /** Forget the cached configuration (tests change the environment). */

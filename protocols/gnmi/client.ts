@@ -3,28 +3,53 @@
  * credentials metadata, Capabilities, and the encoding choice.
  */
 import * as grpc from '@grpc/grpc-js';
+import { gnmiTransportSetting } from '../../core/config';
 import type { DeviceConfig, GnmiEncoding } from '../../core/device';
 import { SessionError } from '../../core/session';
 import { toGnmiSessionError } from './errors';
-import { gnmiProto, type WireCapabilityResponse, type WireEncoding } from './proto';
+import { dialGnmiHttp2 } from './h2-transport';
+import { gnmiProto, type WireCapabilityResponse, type WireEncoding, type WireSubscribeRequest, type WireSubscribeResponse } from './proto';
 import { credentialsMetadata, transportSecurity } from './tls';
 
-/** A connected-on-demand gNMI client of one device. */
+/** Which gRPC client carries a device's calls (GNMI_TRANSPORT; ADR 265). */
+export type GnmiTransport = 'grpc-js' | 'http2';
+
+/** A unary call's callback: a gRPC-shaped error (code, details), or the response. */
+export type GnmiUnaryDone<T> = (err: (Error & { code: number; details?: string }) | null, response?: T) => void;
+
+/** A Subscribe call: requests written, responses read in order; errors are gRPC-shaped. */
+export interface GnmiSubscribeCall extends AsyncIterable<WireSubscribeResponse> {
+  write(request: WireSubscribeRequest): void;
+  cancel(): void;
+}
+
+/** A connected-on-demand gNMI client of one device, whichever transport carries it. */
 export interface GnmiClient {
-  readonly raw: grpc.Client & Record<string, Function>;
-  readonly metadata: grpc.Metadata;
   /** Transport label shown on the device (lab modes say so). */
   readonly security: string;
+  /** Capabilities, failing with DEADLINE_EXCEEDED after `timeoutMs`. */
+  capabilities(timeoutMs: number, done: GnmiUnaryDone<WireCapabilityResponse>): { cancel(): void };
+  subscribe(): GnmiSubscribeCall;
   close(): void;
 }
 
-/** Create the channel for a device (no I/O until the first call). */
-export function dialGnmi(device: DeviceConfig): GnmiClient {
+/** Create the client of a device (no I/O until the first call) on the configured transport. */
+export function dialGnmi(device: DeviceConfig, transport: GnmiTransport = gnmiTransportSetting()): GnmiClient {
+  return transport === 'http2' ? dialGnmiHttp2(device) : dialGnmiGrpcJs(device);
+}
+
+/** The grpc-js client: one channel per device. */
+function dialGnmiGrpcJs(device: DeviceConfig): GnmiClient {
   const security = transportSecurity(device);
   const metadata = credentialsMetadata(device);
   const { CollectorClient: Client } = gnmiProto();
-  const raw = new Client(`${device.host}:${device.port}`, security.credentials, gnmiChannelOptions(device, security.options)) as GnmiClient['raw'];
-  return { raw, metadata, security: security.label, close: () => raw.close() };
+  const raw = new Client(`${device.host}:${device.port}`, security.credentials, gnmiChannelOptions(device, security.options)) as grpc.Client & Record<string, Function>;
+  return {
+    security: security.label,
+    capabilities: (timeoutMs, done) => raw.Capabilities({}, metadata, { deadline: new Date(Date.now() + timeoutMs) }, done) as grpc.ClientUnaryCall,
+    subscribe: () => raw.Subscribe(metadata) as grpc.ClientDuplexStream<WireSubscribeRequest, WireSubscribeResponse>,
+    close: () => raw.close(),
+  };
 }
 
 /**
@@ -50,9 +75,7 @@ export function gnmiChannelOptions(device: DeviceConfig, securityOptions: grpc.C
 }
 
 /** How a Capabilities call ended: answered, or not (the session subscribes anyway; ADR 014). */
-export type CapabilitiesOutcome =
-  | { answered: true; response: WireCapabilityResponse }
-  | { answered: false; reason: 'unimplemented' | 'timeout'; detail: string };
+export type CapabilitiesOutcome = { answered: true; response: WireCapabilityResponse } | { answered: false; reason: 'unimplemented' | 'timeout'; detail: string };
 
 /** What the session records about Capabilities (heartbeat, status query, device page). */
 export type CapabilitiesState = 'answered' | 'unimplemented' | 'timeout';
@@ -69,11 +92,10 @@ export function capabilitiesState(c: CapabilitiesOutcome): CapabilitiesState {
  */
 export function probeCapabilities(client: GnmiClient, timeoutMs: number, signal: AbortSignal): Promise<CapabilitiesOutcome> {
   return new Promise((resolve, reject) => {
-    const deadline = new Date(Date.now() + timeoutMs);
-    const call = client.raw.Capabilities({}, client.metadata, { deadline }, (err: grpc.ServiceError | null, res: WireCapabilityResponse) => {
+    const call = client.capabilities(timeoutMs, (err, res) => {
       signal.removeEventListener('abort', onAbort);
       // Only what the session reads is kept for its life: a device may list hundreds of models.
-      if (!err) return resolve({ answered: true, response: { supported_encodings: res.supported_encodings, gNMI_version: res.gNMI_version } });
+      if (!err) return resolve({ answered: true, response: { supported_encodings: res?.supported_encodings, gNMI_version: res?.gNMI_version } });
       if (err.code === grpc.status.UNIMPLEMENTED) {
         return resolve({ answered: false, reason: 'unimplemented', detail: `Capabilities: UNIMPLEMENTED ${err.details ?? ''}`.trim() });
       }
@@ -102,10 +124,7 @@ const PREFERENCE: WireEncoding[] = ['PROTO', 'JSON_IETF', 'JSON'];
  * Pick the encoding: the override when given (a warning when the device does not
  * list it), else the first of PROTO, JSON_IETF, JSON the device supports.
  */
-export function chooseEncoding(
-  supported: WireEncoding[] | undefined,
-  override: GnmiEncoding | undefined,
-): { encoding: WireEncoding; warning?: string } {
+export function chooseEncoding(supported: WireEncoding[] | undefined, override: GnmiEncoding | undefined): { encoding: WireEncoding; warning?: string } {
   const list = supported ?? [];
   if (override) {
     const enc = WIRE_ENCODING[override];
@@ -131,10 +150,7 @@ export const FALLBACK_ORDER: WireEncoding[] = ['JSON_IETF', 'JSON', 'PROTO'];
  * the rest of JSON_IETF, JSON, PROTO the device lists. Without an answer: the
  * profile's or device's named encoding, else JSON_IETF, then the rest of that order.
  */
-export function encodingCandidates(
-  caps: CapabilitiesOutcome,
-  override: GnmiEncoding | undefined,
-): { candidates: WireEncoding[]; warning?: string } {
+export function encodingCandidates(caps: CapabilitiesOutcome, override: GnmiEncoding | undefined): { candidates: WireEncoding[]; warning?: string } {
   if (caps.answered) {
     const { encoding, warning } = chooseEncoding(caps.response.supported_encodings, override);
     const listed = caps.response.supported_encodings ?? [];

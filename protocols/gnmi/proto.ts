@@ -47,6 +47,19 @@ export function gnmiProto() {
   return loaded;
 }
 
+let root: protobuf.Root | undefined;
+
+/** gnmi.proto as one protobufjs root (field names as written), loaded once. */
+function gnmiRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
+    root.loadSync('gnmi.proto', { keepCase: true });
+    root.resolveAll();
+  }
+  return root;
+}
+
 let subscribeResponseType: protobuf.Type | undefined;
 
 /**
@@ -55,15 +68,25 @@ let subscribeResponseType: protobuf.Type | undefined;
  * proto3 defaults ('' / false / [] / null) from the message prototypes, oneof names are
  * getters. The collector's hot path (ADR 101); the decoder accepts both shapes.
  */
-export function readSubscribeResponse(bytes: Buffer): WireSubscribeResponse {
-  if (!subscribeResponseType) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
-    root.loadSync('gnmi.proto', { keepCase: true });
-    root.resolveAll();
-    subscribeResponseType = root.lookupType('gnmi.SubscribeResponse');
-  }
+export function readSubscribeResponse(bytes: Uint8Array): WireSubscribeResponse {
+  subscribeResponseType ??= gnmiRoot().lookupType('gnmi.SubscribeResponse');
   return subscribeResponseType.decode(bytes) as unknown as WireSubscribeResponse;
+}
+
+let subscribeRequestType: protobuf.Type | undefined;
+
+/** A SubscribeRequest's bytes from its wire object, as proto-loader serializes it (fromObject, then encode). */
+export function writeSubscribeRequest(request: WireSubscribeRequest): Uint8Array {
+  subscribeRequestType ??= gnmiRoot().lookupType('gnmi.SubscribeRequest');
+  return subscribeRequestType.encode(subscribeRequestType.fromObject(request)).finish();
+}
+
+let capabilityResponseType: protobuf.Type | undefined;
+
+/** A CapabilityResponse as proto-loader's plain object (enums as names, LOADER_OPTIONS). */
+export function readCapabilityResponse(bytes: Uint8Array): WireCapabilityResponse {
+  capabilityResponseType ??= gnmiRoot().lookupType('gnmi.CapabilityResponse');
+  return capabilityResponseType.toObject(capabilityResponseType.decode(bytes), { longs: String, enums: String, oneofs: true, defaults: false }) as WireCapabilityResponse;
 }
 
 /** A 64-bit integer as protobufjs decodes it (a `long` Long): two 32-bit halves. */

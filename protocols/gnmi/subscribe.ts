@@ -70,7 +70,11 @@ export interface StreamHandlers {
  * A CONFIG_INVALID SessionError, so it parks the session when no fallback is left.
  */
 export class EncodingRejectedError extends SessionError {
-  constructor(readonly encoding: WireEncoding, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly encoding: WireEncoding,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super('CONFIG_INVALID', message, options);
     this.name = 'EncodingRejectedError';
   }
@@ -93,14 +97,9 @@ const MAX_LOOP_SLICE_MS = 10;
  * (resolves), or it fails (rejects with a SessionError). POLL sends a Poll every
  * pollIntervalMs after the first sync_response.
  */
-export async function runSubscription(
-  client: GnmiClient,
-  list: WireSubscriptionList,
-  opts: { pollIntervalMs: number; signal: AbortSignal },
-  handlers: StreamHandlers,
-): Promise<void> {
+export async function runSubscription(client: GnmiClient, list: WireSubscriptionList, opts: { pollIntervalMs: number; signal: AbortSignal }, handlers: StreamHandlers): Promise<void> {
   if (opts.signal.aborted) return;
-  const call = client.raw.Subscribe(client.metadata) as import('@grpc/grpc-js').ClientDuplexStream<unknown, WireSubscribeResponse>;
+  const call = client.subscribe();
   const onAbort = () => call.cancel();
   opts.signal.addEventListener('abort', onAbort, { once: true });
   let pollTimer: NodeJS.Timeout | undefined;
@@ -108,7 +107,7 @@ export async function runSubscription(
   try {
     call.write({ subscribe: list });
     let sliceStart = performance.now();
-    for await (const msg of call as AsyncIterable<WireSubscribeResponse>) {
+    for await (const msg of call) {
       if (!responded) {
         responded = true;
         handlers.onAccepted?.();

@@ -29,7 +29,10 @@ describe('gNMI encoding choice', () => {
     });
   }
   it('no usable encoding is a configuration error', () => {
-    assert.throws(() => chooseEncoding(['ASCII', 'BYTES'], undefined), (e: SessionError) => e.code === 'CONFIG_INVALID');
+    assert.throws(
+      () => chooseEncoding(['ASCII', 'BYTES'], undefined),
+      (e: SessionError) => e.code === 'CONFIG_INVALID',
+    );
   });
 });
 
@@ -77,11 +80,14 @@ describe('gNMI SubscriptionList from a profile', () => {
     assert.equal(list.encoding, 'JSON_IETF');
     assert.equal(list.updates_only, true);
     assert.deepEqual(list.prefix, { origin: 'openconfig', target: 'leaf1', elem: [{ name: 'interfaces' }, { name: 'interface', key: { name: 'Ethernet1' } }] });
-    assert.deepEqual(list.subscription!.map((s) => [s.mode, s.sample_interval, s.heartbeat_interval, s.suppress_redundant]), [
-      ['SAMPLE', '1500000000', '0', false],
-      ['ON_CHANGE', '10000000000', '60000000000', true],
-      ['TARGET_DEFINED', '10000000000', '0', false],
-    ]);
+    assert.deepEqual(
+      list.subscription!.map((s) => [s.mode, s.sample_interval, s.heartbeat_interval, s.suppress_redundant]),
+      [
+        ['SAMPLE', '1500000000', '0', false],
+        ['ON_CHANGE', '10000000000', '60000000000', true],
+        ['TARGET_DEFINED', '10000000000', '0', false],
+      ],
+    );
     assert.deepEqual(list.subscription![0].path, { elem: [{ name: 'state' }, { name: 'counters' }] });
   });
 
@@ -99,7 +105,11 @@ describe('gNMI SubscriptionList from a profile', () => {
 
   it('a malformed path or clashing origin is a configuration error', () => {
     for (const spec of [{ subscriptions: [{ path: '/a[name' }] }, { origin: 'x', subscriptions: [{ path: 'y:/a' }] }, { prefix: 'nope', subscriptions: [{ path: '/a' }] }]) {
-      assert.throws(() => buildSubscriptionList(GnmiProfileSpec.parse(spec), 'JSON'), (e: SessionError) => e.code === 'CONFIG_INVALID', JSON.stringify(spec));
+      assert.throws(
+        () => buildSubscriptionList(GnmiProfileSpec.parse(spec), 'JSON'),
+        (e: SessionError) => e.code === 'CONFIG_INVALID',
+        JSON.stringify(spec),
+      );
     }
   });
 });
@@ -146,7 +156,10 @@ describe('gNMI transport security settings', () => {
     const creds = { username: 'admin', secrets: { password: 'pw' } };
     const md = credentialsMetadata(localGnmiDevice(1, { tls: 'tls' }, creds));
     assert.deepEqual([md.get('username'), md.get('password')], [['admin'], ['pw']]);
-    assert.throws(() => credentialsMetadata(localGnmiDevice(1, { tls: 'insecure' }, creds)), (e: SessionError) => e.code === 'CONFIG_INVALID');
+    assert.throws(
+      () => credentialsMetadata(localGnmiDevice(1, { tls: 'insecure' }, creds)),
+      (e: SessionError) => e.code === 'CONFIG_INVALID',
+    );
     assert.equal(credentialsMetadata(localGnmiDevice(1, { tls: 'insecure', allowPlaintextCredentials: true }, creds)).get('username')[0], 'admin');
     assert.deepEqual(credentialsMetadata(localGnmiDevice(1, { tls: 'insecure' })).getMap(), {});
   });
@@ -178,13 +191,10 @@ describe('gNMI per-session memory (issue 16)', () => {
   it('an answered Capabilities keeps the encodings and version, not the model list', async () => {
     const models = Array.from({ length: 300 }, (_, i) => ({ name: `openconfig-model-${i}`, organization: 'OpenConfig working group', version: '1.0.0' }));
     const client = {
-      raw: {
-        Capabilities: (_req: unknown, _md: unknown, _opts: unknown, cb: (err: null, res: unknown) => void) => {
-          setImmediate(() => cb(null, { supported_models: models, supported_encodings: ['JSON', 'PROTO'], gNMI_version: '0.10.0' }));
-          return { cancel: () => undefined };
-        },
+      capabilities: (_timeoutMs: number, cb: (err: null, res: unknown) => void) => {
+        setImmediate(() => cb(null, { supported_models: models, supported_encodings: ['JSON', 'PROTO'], gNMI_version: '0.10.0' }));
+        return { cancel: () => undefined };
       },
-      metadata: {},
     } as unknown as GnmiClient;
     const outcome = await probeCapabilities(client, 1000, new AbortController().signal);
     assert.ok(outcome.answered);
