@@ -4,7 +4,7 @@
  * for every series of DATABASE_URL's `series` table, BENCH_INGEST_RATE points per second in
  * ticks of 100 ms, through the project's write path — storage/batcher.ts IngestBatcher with its
  * PostgreSQL writer (series cache, binary COPY, the NOTIFY doorbell, one transaction per flush)
- * and the collector's INGEST_* settings. Each point is stamped with its tick's time (counters
+ * with the collector's batch size, flush interval and buffer bound (INGEST_*). Each point is stamped with its tick's time (counters
  * rising at 1000 + (id % 97) × 10 per second, as bench/fleet-query.ts seeds them), so none is
  * late. Backpressure is honoured: a tick that finds the buffer full waits, and the figures
  * show what was written, not what was asked.
@@ -50,16 +50,8 @@ async function main() {
     path: r.path,
   }));
   if (series.length === 0) throw new Error('steady-ingest: no numeric series to write to');
-  const batcher = new IngestBatcher({
-    pool,
-    batchSize: config.INGEST_BATCH_SIZE,
-    flushIntervalMs: config.INGEST_FLUSH_MS,
-    maxBuffered: config.INGEST_MAX_BUFFERED,
-    maxHeld: config.INGEST_MAX_HELD,
-    lateAfterMs: config.INGEST_LATE_AFTER_MS,
-    maxSeriesPerDevice: config.INGEST_MAX_SERIES_PER_DEVICE,
-    maxFutureMs: config.INGEST_MAX_FUTURE_MS,
-  });
+  // The collector's batch size, flush interval and bound; its other settings' defaults are the batcher's.
+  const batcher = new IngestBatcher({ pool, batchSize: config.INGEST_BATCH_SIZE, flushIntervalMs: config.INGEST_FLUSH_MS, maxBuffered: config.INGEST_MAX_BUFFERED });
   let offered = 0;
   let next = 0; // the next series to write (round robin)
   let carry = 0; // the fraction of a point owed by the ticks so far
