@@ -10,50 +10,18 @@ import type { SessionPlacement } from '../core/names';
 import { metrics as processMetrics, type MetricsRegistry } from '../core/metrics';
 import { PLACEMENT_ASK_REASONS, type PlacementAskReason } from '../core/placement';
 import { placeSessions } from '../storage/collectors';
+import { groupCommit } from '../core/group-commit';
 import type { PlacementActivities } from './types';
 
 /** Sessions placed in one transaction at most. */
 const MAX_BATCH = 2_000;
 
 /**
- * Group commit of placements: while one batch's transaction runs, the calls that arrive wait and
- * go together in the next. A lone call runs at once (no added delay). A batch that fails is tried
- * again device by device, so one bad device does not fail the others.
+ * Group commit of placements (core/group-commit.ts): the calls that arrive together or while one
+ * batch's transaction runs go together in the next; a batch that fails is tried again device by device.
  */
 export function placementBatcher(db: Knex, onTransaction: () => void = () => {}): (deviceId: number) => Promise<SessionPlacement | undefined> {
-  let waiting: Array<{ deviceId: number; resolve: (p: SessionPlacement | undefined) => void; reject: (e: unknown) => void }> = [];
-  let busy = false;
-  const drain = async () => {
-    busy = true;
-    try {
-      while (waiting.length) {
-        const batch = waiting.slice(0, MAX_BATCH);
-        waiting = waiting.slice(batch.length);
-        try {
-          onTransaction();
-          const placed = await placeSessions(
-            db,
-            batch.map((w) => w.deviceId),
-          );
-          for (const w of batch) w.resolve(placed.get(w.deviceId));
-        } catch (err) {
-          if (batch.length === 1) batch[0].reject(err);
-          else
-            for (const w of batch) {
-              onTransaction();
-              await placeSessions(db, [w.deviceId]).then((p) => w.resolve(p.get(w.deviceId)), w.reject);
-            }
-        }
-      }
-    } finally {
-      busy = false;
-    }
-  };
-  return (deviceId) =>
-    new Promise((resolve, reject) => {
-      waiting.push({ deviceId, resolve, reject });
-      if (!busy) void drain();
-    });
+  return groupCommit(async (deviceIds: number[]) => ({ values: await placeSessions(db, deviceIds) }), { maxBatch: MAX_BATCH, onBatch: onTransaction });
 }
 
 /**

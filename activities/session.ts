@@ -23,7 +23,7 @@ import {
 } from '../core/names';
 import type { TelemetryPoint } from '../core/point';
 import { SessionError, toSessionError, type Logger, type PointSink, type ProtocolSession, type SessionEvent } from '../core/session';
-import { loadDeviceConfig, pinHostKey } from '../storage/devices';
+import { batchedDeviceLoader, pinHostKey, type loadDeviceConfig } from '../storage/devices';
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
@@ -60,7 +60,7 @@ export interface SessionDeps {
   handoverPlacements?: HandoverPlacements;
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
   heartbeatLag?: LagTracker;
-  /** Loads a device (default: from the database, secrets decrypted); tests pass a fake. */
+  /** Loads a device (default: from the database, secrets decrypted, the loads of attempts starting together in one batch, ADR 261); tests pass a fake. */
   loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
   /** Stores a gap record (default: the gaps table); tests pass a fake. */
   /** Caps concurrent dials of this process (reconnect storms); none when absent. */
@@ -186,6 +186,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
   const localStops = new Map<string, () => void>();
   /** Direct stops that came before their attempt started here, with when they came. */
   const earlyStops = new Map<string, number>();
+  const loadDevice = deps.loadDevice ?? batchedDeviceLoader(deps.db, deps.keyring);
   deps.metrics.describe('session_direct_stops_total', 'Direct stops of a session (ADR 160), by whether the attempt ran here');
   return {
     async endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'> {
@@ -225,7 +226,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
     // Module functions and bound ones here, not closures bound to names: under tsx each of those costs ~255 bytes per session (issue 16).
     if (deps.leaving?.aborted) return handoverResult(deps, input.deviceId, hb);
     ctx.heartbeat(readable(hb));
-    const loaded = await (deps.loadDevice ? deps.loadDevice(input.deviceId) : loadDeviceConfig(deps.db, deps.keyring, input.deviceId));
+    const loaded = await loadDevice(input.deviceId);
     if (!loaded) return { reason: 'deleted', points: 0 };
     if (!loaded.enabled) return { reason: 'disabled', points: 0 };
     if (loaded.profiles.length === 0) {
@@ -366,7 +367,8 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       hb.encoding = encoding;
       hb.capabilities = event.capabilities;
       log.info('negotiated', { encoding, capabilities: event.capabilities });
-      if (streaming) signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
+      if (streaming)
+        signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
     };
 
     let releaseDial = () => {};

@@ -4,16 +4,9 @@
  * only by loadDeviceConfig (inside activities) and for the web app's merge on edit.
  */
 import type { Knex } from 'knex';
-import {
-  GnmiDeviceSettings,
-  GnmiProfileSpec,
-  NetconfDeviceSettings,
-  NetconfProfileSpec,
-  type DeviceConfig,
-  type DeviceSecrets,
-  type SubscriptionProfile,
-} from '../core/device';
+import { GnmiDeviceSettings, GnmiProfileSpec, NetconfDeviceSettings, NetconfProfileSpec, type DeviceConfig, type DeviceSecrets, type SubscriptionProfile } from '../core/device';
 import { seal, unseal, type Keyring } from './secrets';
+import { groupCommit } from '../core/group-commit';
 
 /** A device row without secrets. */
 export interface DeviceRow {
@@ -97,11 +90,7 @@ export async function loadSecrets(db: Knex, ring: Keyring, deviceId: number, opt
   const q = db('device_credentials').where({ device_id: deviceId }).first();
   const row = await (opts.forUpdate ? q.forUpdate() : q);
   if (!row) return {};
-  return unseal<DeviceSecrets>(
-    ring,
-    { keyVersion: row.key_version, nonce: row.nonce, ciphertext: row.ciphertext, tag: row.tag },
-    aadFor(deviceId),
-  );
+  return unseal<DeviceSecrets>(ring, { keyVersion: row.key_version, nonce: row.nonce, ciphertext: row.ciphertext, tag: row.tag }, aadFor(deviceId));
 }
 
 /**
@@ -218,6 +207,24 @@ export async function loadDeviceConfigs(db: Knex, ring: Keyring, deviceIds: numb
   return { devices, failed };
 }
 
+/** Device loads in one batch at most. */
+const DEVICE_LOAD_BATCH = 500;
+
+/**
+ * `loadDeviceConfig` by group commit (ADR 261): the loads that arrive in one event-loop turn, or
+ * while the previous batch runs, are one `loadDeviceConfigs` (three statements) instead of three
+ * statements each; a device whose secrets cannot be decrypted rejects its own load only.
+ */
+export function batchedDeviceLoader(db: Knex, ring: Keyring, onBatch?: (size: number) => void): (deviceId: number) => Promise<SessionDevice | undefined> {
+  return groupCommit(
+    async (deviceIds: number[]) => {
+      const { devices, failed } = await loadDeviceConfigs(db, ring, deviceIds);
+      return { values: devices, failed };
+    },
+    { maxBatch: DEVICE_LOAD_BATCH, onBatch },
+  );
+}
+
 /** Fields to update a device: blank secrets keep the stored ones unless `clearSecrets`. */
 export interface DeviceUpdate extends NewDevice {
   clearSecrets?: boolean;
@@ -283,7 +290,9 @@ export async function listDeviceItems(
   db: Knex,
   opts: { ids?: number[]; protocol?: 'gnmi' | 'netconf'; anyOf?: { ids: number[]; names: string[] }; orderBy?: 'name' | 'id' } = {},
 ): Promise<DeviceListItem[]> {
-  const q = db('devices').select('id', 'name', 'protocol', 'host', 'port', 'site', 'enabled').orderBy(opts.orderBy ?? 'name');
+  const q = db('devices')
+    .select('id', 'name', 'protocol', 'host', 'port', 'site', 'enabled')
+    .orderBy(opts.orderBy ?? 'name');
   if (opts.ids) q.whereIn('id', opts.ids);
   if (opts.protocol) q.where({ protocol: opts.protocol });
   const anyOf = opts.anyOf;
@@ -326,9 +335,7 @@ export async function approveHostKey(db: Knex, id: number): Promise<void> {
   await db('devices')
     .where({ id })
     .update({
-      settings: db.raw(
-        `jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,acceptNewHostKey}', 'true'::jsonb)`,
-      ),
+      settings: db.raw(`jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,acceptNewHostKey}', 'true'::jsonb)`),
       updated_at: db.fn.now(),
     });
 }
@@ -338,10 +345,7 @@ export async function pinHostKey(db: Knex, id: number, sha256: string): Promise<
   await db('devices')
     .where({ id })
     .update({
-      settings: db.raw(
-        `jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,hostKeySha256}', to_jsonb(?::text))`,
-        [sha256],
-      ),
+      settings: db.raw(`jsonb_set(jsonb_set(settings, '{netconf}', coalesce(settings->'netconf', '{}'::jsonb)), '{netconf,hostKeySha256}', to_jsonb(?::text))`, [sha256]),
       updated_at: db.fn.now(),
     });
 }
@@ -405,11 +409,7 @@ export interface DeviceSummary {
 export async function describeDevice(db: Knex, id: number): Promise<DeviceSummary> {
   const row = await db('devices').where({ id }).first();
   if (!row) return { exists: false, enabled: false };
-  const profiles = await db('subscription_profiles as p')
-    .join('device_profiles as dp', 'dp.profile_id', 'p.id')
-    .where('dp.device_id', id)
-    .orderBy('p.name')
-    .pluck('p.name');
+  const profiles = await db('subscription_profiles as p').join('device_profiles as dp', 'dp.profile_id', 'p.id').where('dp.device_id', id).orderBy('p.name').pluck('p.name');
   return {
     exists: true,
     enabled: row.enabled,
