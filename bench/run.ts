@@ -150,7 +150,7 @@ async function main() {
       });
       const scenario = `scale${r.collectors > 1 ? ` (${r.collectors} collectors)` : ''}${temporalLabel(mode)}`;
       rows.push(
-        { scenario, metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 1000, better: 'higher', unit: 'sessions' },
+        { scenario, metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 5000, better: 'higher', unit: 'sessions' }, // issue 16: 5,000 held 10 min on two collectors
         { scenario, metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
         { scenario, metric: 'collector RSS per 100 sessions', value: r.collectorRssMiBPer100Sessions, better: 'lower', unit: 'MiB' },
         { scenario, metric: 'collector RSS growth per session (from none)', value: r.collectorRssKiBPerSession, better: 'lower', unit: 'KiB' },
