@@ -122,12 +122,16 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
   const asked = askedBetween(asked0, await placementAsked(controlPort));
   // Placements made since the signal: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
-  const placedRes = await sys.db.raw(
-    `SELECT count(*)::int AS n, count(DISTINCT placed_at)::int AS transactions,
-            extract(epoch FROM max(placed_at) - to_timestamp(?::float8 / 1000)) * 1000 AS last_ms
-       FROM session_placements WHERE placed_at > to_timestamp(?::float8 / 1000)`,
-    [before, before],
-  );
+  const placedSince = async () =>
+    (
+      await sys.db.raw(
+        `SELECT count(*)::int AS n, count(DISTINCT placed_at)::int AS transactions,
+                extract(epoch FROM max(placed_at) - to_timestamp(?::float8 / 1000)) * 1000 AS last_ms
+           FROM session_placements WHERE placed_at > to_timestamp(?::float8 / 1000)`,
+        [before, before],
+      )
+    ).rows[0] as { n: number; transactions: number; last_ms: number | null };
+  const placedRes = { rows: [await placedSince()] };
   await sleep(2000);
   const receivedTwice = (await duplicates()) - duplicates0;
   const warm1 = await warm();
@@ -135,6 +139,34 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   const g = await gaps(sys, ids, before - 5000, Date.now(), !recovered);
   // The sessions that moved are the victim's: the devices with the largest gaps.
   const moved = [...g.values()].sort((a, b) => b - a).slice(0, counts[victimIndex]);
+  // Data flows again before the moved sessions' attempts have all started (warm streams store points meanwhile, ADR 235):
+  // wait until every warm stream since the signal is adopted or ended and every session streams, then count the placement work of the whole move.
+  const settleDeadline = Date.now() + 60_000 + o.devices * 60;
+  let settledAfterMs: number | undefined;
+  while (Date.now() < settleDeadline) {
+    const w = await warm();
+    const streaming = (await Promise.all(others.map((c) => streamingOn(c.metricsPort).catch(() => 0)))).reduce((a, b) => a + b, 0);
+    if (w.adopted - warm0.adopted + (w.ended - warm0.ended) >= w.starts - warm0.starts && streaming >= ids.length) {
+      settledAfterMs = Date.now() - before;
+      break;
+    }
+    await sleep(1000);
+  }
+  const [settledAsked, settledPlaced, settledWarm] = await Promise.all([placementAsked(controlPort).then((a) => askedBetween(asked0, a)), placedSince(), warm()]);
+  const settled = {
+    afterMs: settledAfterMs,
+    placements: { sessions: settledPlaced.n, transactions: settledPlaced.transactions, lastAfterMs: Math.round(Number(settledPlaced.last_ms ?? 0)) },
+    placementAsked: settledAsked,
+    warmAdopted: settledWarm.adopted - warm0.adopted,
+  };
+  process.stderr.write(
+    `  ${signal}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
+      `${settled.placements.sessions} placed in ${settled.placements.transactions} transactions; placeSession asked ${settledAsked.asked} times in ${settledAsked.transactions} transactions, ` +
+      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; load ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}\n`,
+  );
   process.stderr.write(
     `  ${signal}: every device fresh again after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
       `${placedRes.rows[0].n} placed in ${placedRes.rows[0].transactions} transactions (last +${Math.round(Number(placedRes.rows[0].last_ms ?? 0))} ms); ` +
@@ -161,6 +193,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     placements: { sessions: placedRes.rows[0].n, transactions: placedRes.rows[0].transactions, lastAfterMs: Math.round(Number(placedRes.rows[0].last_ms ?? 0)) },
     /** placeSession activity calls since the signal (until recovered or the deadline), the transactions they ran, and why each attempt asked (ADR 260). */
     placementAsked: asked,
+    /** The same from the signal until the move settled (every warm stream adopted or ended, all streaming; or its deadline). */
+    settled,
     /** Temporal frontend requests per second from the signal to recovery (or the deadline), all and by the busiest operations. */
     temporalRequestsPerSecond: round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1),
     workflowTasksPerSecond: round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1),
