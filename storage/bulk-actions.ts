@@ -6,7 +6,7 @@
  * that dies is followed by one that carries on with the devices still without a result).
  */
 import type { Knex } from 'knex';
-import { announcements, parseHandoff } from './collectors';
+import { announcements, parseDeviceIds } from './collectors';
 
 /** What is recorded when a bulk action begins. */
 export interface NewBulkAction {
@@ -276,14 +276,14 @@ export async function askCollectorsToPause(db: Knex, id: number): Promise<number
   });
 }
 
-/** Parse a bulk-pause notification (undefined: not a well-formed one). */
+/** Parse a bulk-pause notification, `<task queue>|<bulk id>|<device id>,…` (undefined: not a well-formed one; the queue may hold bars). */
 export function parseBulkPause(payload: string): { taskQueue: string; bulkId: number; deviceIds: number[] } | undefined {
-  const heard = parseHandoff(payload);
-  const bar = heard?.taskQueue.lastIndexOf('|') ?? -1;
-  if (!heard || bar <= 0) return undefined;
-  const bulkId = Number(heard.taskQueue.slice(bar + 1));
+  const idsBar = payload.lastIndexOf('|');
+  const bulkBar = idsBar > 0 ? payload.lastIndexOf('|', idsBar - 1) : -1;
+  if (bulkBar <= 0) return undefined;
+  const bulkId = Number(payload.slice(bulkBar + 1, idsBar));
   if (!Number.isInteger(bulkId) || bulkId <= 0) return undefined;
-  return { taskQueue: heard.taskQueue.slice(0, bar), bulkId, deviceIds: heard.deviceIds };
+  return { taskQueue: payload.slice(0, bulkBar), bulkId, deviceIds: parseDeviceIds(payload.slice(idsBar + 1)) };
 }
 
 /**

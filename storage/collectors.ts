@@ -6,7 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
-import { listenReconnecting, type Listener } from './listen';
+import { listenReconnecting, type Listener, type NotificationRoute } from './listen';
 import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
 /** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
@@ -253,12 +253,15 @@ export async function announceUp(db: Knex, taskQueue: string, deviceIds: readonl
 export function parseHandoff(payload: string): { taskQueue: string; deviceIds: number[] } | undefined {
   const bar = payload.lastIndexOf('|');
   if (bar <= 0) return undefined;
-  const deviceIds = payload
-    .slice(bar + 1)
+  return { taskQueue: payload.slice(0, bar), deviceIds: parseDeviceIds(payload.slice(bar + 1)) };
+}
+
+/** The device ids of a notification's `<id>,<id>,…` part; anything not a positive integer is left out. */
+export function parseDeviceIds(list: string): number[] {
+  return list
     .split(',')
     .map(Number)
     .filter((n) => Number.isInteger(n) && n > 0);
-  return { taskQueue: payload.slice(0, bar), deviceIds };
 }
 
 /** Place `deviceIds` inside a transaction that holds the placement lock. */
@@ -419,20 +422,23 @@ export interface HandoffHandlers {
 }
 
 /**
- * Hear the hand-overs to one task queue (ADR 235), and the hand-overs completed elsewhere
- * (ADR 236), on a dedicated connection that reconnects when it drops (a hand-over missed
- * meanwhile only costs the warm start: the attempt dials; an `up` missed costs the overlap bound).
+ * The hand-overs to one task queue (ADR 235), and the hand-overs completed elsewhere (ADR 236),
+ * as heard on a reconnecting LISTEN connection (a hand-over missed while it reconnects only costs
+ * the warm start: the attempt dials; an `up` missed costs the overlap bound).
  */
-export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): Listener {
-  return listenReconnecting({
-    databaseUrl,
+export function handoffRoute(taskQueue: string, handlers: HandoffHandlers): NotificationRoute {
+  return {
     channels: [HANDOFF_CHANNEL, UP_CHANNEL],
-    onError,
     onNotification(channel, payload) {
       const heard = payload ? parseHandoff(payload) : undefined;
       if (!heard || heard.deviceIds.length === 0) return;
       if (channel === HANDOFF_CHANNEL && heard.taskQueue === taskQueue) handlers.handedOver(heard.deviceIds);
       else if (channel === UP_CHANNEL && heard.taskQueue !== taskQueue) handlers.up?.(heard.deviceIds);
     },
-  });
+  };
+}
+
+/** Hear hand-overs on a connection of their own (reconnecting). */
+export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): Listener {
+  return listenReconnecting({ databaseUrl, onError, ...handoffRoute(taskQueue, handlers) });
 }

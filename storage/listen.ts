@@ -1,5 +1,6 @@
 /**
- * One reconnecting LISTEN connection (the live hub's doorbells, the collectors' hand-overs).
+ * One reconnecting LISTEN connection (the live hub's doorbells; a collector's hand-overs,
+ * taken-over announcements and bulk pauses on one connection, by combineRoutes).
  * A dedicated client LISTENs on the channels; when it drops or cannot connect, it tries again
  * every `retryMs` until it is closed. Notifications sent while it was away are lost, so
  * `onConnected(true)` tells the owner to catch up after a reconnect.
@@ -25,6 +26,24 @@ export interface Listener {
   /** Resolves when listening (at once if it is); rejects with the error of the next failed attempt otherwise (retrying goes on). */
   ready(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Channels and what to do with what is heard on them: one part of a connection's listening. */
+export interface NotificationRoute {
+  channels: readonly string[];
+  onNotification(channel: string, payload: string | undefined): void;
+}
+
+/** Several routes on one connection: every channel LISTENed once, each notification given to the routes that listen on its channel. */
+export function combineRoutes(...routes: NotificationRoute[]): NotificationRoute {
+  const byChannel = new Map<string, NotificationRoute[]>();
+  for (const r of routes) for (const ch of r.channels) byChannel.set(ch, [...(byChannel.get(ch) ?? []), r]);
+  return {
+    channels: [...byChannel.keys()],
+    onNotification(channel, payload) {
+      for (const r of byChannel.get(channel) ?? []) r.onNotification(channel, payload);
+    },
+  };
 }
 
 /** Channel names are identifiers we choose, never input: refuse anything else rather than quote it. */

@@ -11,7 +11,7 @@ import type { MetricsRegistry } from '../core/metrics';
 import type { BulkPauseEnding } from '../core/names';
 import type { Logger } from '../core/session';
 import { BULK_PAUSE_CHANNEL, answerBulkPause, parseBulkPause, unendBulkPause } from '../storage/bulk-actions';
-import { listenReconnecting, type Listener } from '../storage/listen';
+import { listenReconnecting, type Listener, type NotificationRoute } from '../storage/listen';
 
 /** Running attempts of this collector by device: ends the attempt as paused; false when it was already ending otherwise. */
 export type LocalPauses = Map<number, (pause: BulkPauseEnding) => boolean>;
@@ -44,11 +44,10 @@ export async function pauseHere(deps: BulkPauseDeps, bulkId: number, deviceIds: 
   return ended;
 }
 
-/** Hear bulk pauses for this collector (own connection, reconnecting) and carry them out. */
-export function listenForBulkPauses(databaseUrl: string, deps: BulkPauseDeps): Listener {
+/** The bulk pauses for this collector, as heard on a reconnecting LISTEN connection: carried out here. */
+export function bulkPauseRoute(deps: BulkPauseDeps): NotificationRoute {
   deps.metrics.describe('session_bulk_pauses_total', 'Devices of bulk pauses this collector was asked to end (ADR 250), by whether it ended their attempt');
-  return listenReconnecting({
-    databaseUrl,
+  return {
     channels: [BULK_PAUSE_CHANNEL],
     onNotification(_channel, payload) {
       const heard = payload ? parseBulkPause(payload) : undefined;
@@ -56,6 +55,14 @@ export function listenForBulkPauses(databaseUrl: string, deps: BulkPauseDeps): L
       // Unanswered, the bulk action signals these devices after its wait (BULK_LOCAL_PAUSE_WAIT_MS).
       pauseHere(deps, heard.bulkId, heard.deviceIds).catch((err) => deps.log.warn('bulk pause: could not answer', { bulkId: heard.bulkId, error: (err as Error).message }));
     },
+  };
+}
+
+/** Hear bulk pauses for this collector on a connection of their own (reconnecting). */
+export function listenForBulkPauses(databaseUrl: string, deps: BulkPauseDeps): Listener {
+  return listenReconnecting({
+    databaseUrl,
+    ...bulkPauseRoute(deps),
     onError: (err) => deps.log.warn('bulk-pause listener: connection lost, reconnecting', { error: err.message }),
   });
 }

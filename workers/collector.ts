@@ -19,13 +19,14 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
-import { announceUp, listenForHandoffs, placeSessions, setDraining } from '../storage/collectors';
+import { announceUp, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
+import { combineRoutes, listenReconnecting } from '../storage/listen';
 import { HandoverWhenUp } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
 import { WarmSessions } from '../activities/warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
-import { listenForBulkPauses, type LocalPauses } from './collector-bulk-pause';
+import { bulkPauseRoute, type LocalPauses } from './collector-bulk-pause';
 import { createPool, createKnex } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
@@ -181,27 +182,30 @@ async function main() {
   }, 50);
   announcing.unref();
   warm?.startSweeping();
-  const handoffs = warm
-    ? listenForHandoffs(
-        config.DATABASE_URL,
-        registration.taskQueue,
-        {
-          handedOver(deviceIds) {
-            if (leaving.signal.aborted) return;
-            log.info('sessions handed over: dialling them now (warm hand-over)', { sessions: deviceIds.length });
-            void warm.start(deviceIds);
-          },
-          up: (deviceIds) => {
-            whenUp.up(deviceIds);
-            warm.takenElsewhere(deviceIds);
-          },
-        },
-        (err) => log.warn('hand-over listener: connection lost, reconnecting', { error: err.message }),
-      )
-    : undefined;
   // A bulk pause ends the attempts running here as paused, without Temporal (ADR 250).
   const pauses: LocalPauses = new Map();
-  const bulkPauses = listenForBulkPauses(config.DATABASE_URL, { db, taskQueue: registration.taskQueue, pauses, metrics, log });
+  // One LISTEN connection (reconnecting) for hand-overs, taken-over announcements and bulk pauses.
+  const routes = [bulkPauseRoute({ db, taskQueue: registration.taskQueue, pauses, metrics, log })];
+  if (warm) {
+    routes.push(
+      handoffRoute(registration.taskQueue, {
+        handedOver(deviceIds) {
+          if (leaving.signal.aborted) return;
+          log.info('sessions handed over: dialling them now (warm hand-over)', { sessions: deviceIds.length });
+          void warm.start(deviceIds);
+        },
+        up: (deviceIds) => {
+          whenUp.up(deviceIds);
+          warm.takenElsewhere(deviceIds);
+        },
+      }),
+    );
+  }
+  const notifications = listenReconnecting({
+    databaseUrl: config.DATABASE_URL,
+    ...combineRoutes(...routes),
+    onError: (err) => log.warn('notification listener (hand-overs, bulk pauses): connection lost, reconnecting', { error: err.message }),
+  });
   const sessionActivities = createSessionActivities({
         db,
         keyring,
@@ -371,8 +375,7 @@ async function main() {
     await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth), stopWorker.run().catch(stopBoth)]);
   } finally {
     await lease.stop(true);
-    await handoffs?.close();
-    await bulkPauses.close();
+    await notifications.close();
     log.info('collector stopping: flushing the batcher');
     await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
     gauges.stop();

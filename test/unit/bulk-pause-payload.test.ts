@@ -27,5 +27,10 @@ describe('bulk pause notification payload (ADR 250)', () => {
     assert.equal(parseBulkPause(`${queue}|x|1,2`), undefined);
     assert.equal(parseBulkPause(`|7|1,2`), undefined);
     assert.equal(parseBulkPause('7|1,2'), undefined);
+    assert.equal(parseBulkPause(`${queue}||1,2`), undefined, 'an empty bulk id');
+  });
+
+  it('keeps bars inside the queue name', () => {
+    assert.deepEqual(parseBulkPause('device-sessions/a|b/1|9|4,x,0,5'), { taskQueue: 'device-sessions/a|b/1', bulkId: 9, deviceIds: [4, 5] });
   });
 });
