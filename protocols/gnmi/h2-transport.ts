@@ -73,6 +73,7 @@ class H2Call implements GnmiSubscribeCall {
     stream.on('response', onResponse);
     stream.on('trailers', onTrailers);
     stream.on('data', onData);
+    stream.on('end', onStreamEnd);
     stream.on('error', onStreamError);
     stream.on('close', onStreamClose);
     if (timeoutMs !== undefined) this.deadlineTimer = setTimeout(onDeadline, timeoutMs, this);
@@ -175,13 +176,24 @@ class H2Call implements GnmiSubscribeCall {
     }
   }
 
+  /**
+   * The device's side ended and every message it sent was read: the status it sent decides. Our
+   * side of a bidi stream is still open (half-closed), so the stream is closed here: no close
+   * event would come otherwise.
+   */
+  ended(): void {
+    if (this.outcome !== undefined) return;
+    if (this.received === undefined) return this.fail(new GrpcCallError(GrpcStatus.UNAVAILABLE, 'Connection dropped: the stream ended without a status'));
+    if (this.received === null && this.reader.midMessage) return this.fail(new GrpcCallError(GrpcStatus.INTERNAL, 'The stream ended inside a message'));
+    if (this.received) return this.fail(this.received);
+    this.finish(null);
+    if (!this.stream.closed) this.stream.close();
+  }
+
   /** The stream closed: whatever it did not say (status, error, reset) decides the outcome. */
   closed(error: Error | undefined): void {
     if (this.outcome !== undefined) return;
-    if (this.received !== undefined) {
-      if (this.received === null && this.reader.midMessage) return this.fail(new GrpcCallError(GrpcStatus.INTERNAL, 'The stream ended inside a message'));
-      return this.received ? this.fail(this.received) : this.finish(null);
-    }
+    if (this.received !== undefined) return this.ended();
     const connError = this.connection.lastError;
     if (error || connError) {
       const cause = connError ?? error!;
@@ -252,6 +264,9 @@ function onTrailers(this: CallStream, headers: http2.IncomingHttpHeaders): void 
 }
 function onData(this: CallStream, chunk: Buffer): void {
   this[CALL]?.data(chunk);
+}
+function onStreamEnd(this: CallStream): void {
+  this[CALL]?.ended();
 }
 function onStreamError(this: CallStream, err: Error): void {
   const call = this[CALL];
