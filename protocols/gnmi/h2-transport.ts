@@ -20,9 +20,14 @@ import { decodeGrpcMessage, frameGrpcMessage, GrpcFramingError, GrpcMessageReade
 import { readCapabilityResponse, readSubscribeResponse, writeSubscribeRequest, type WireCapabilityResponse, type WireSubscribeRequest, type WireSubscribeResponse } from './proto';
 import { credentialsHeaders, tlsMaterial, type TlsMaterial } from './tls';
 
-/** Keepalive as the grpc-js channel had it (gnmiChannelOptions): a ping every 30 s, answered within 10 s. */
-export const KEEPALIVE_TIME_MS = 30_000;
-export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/** Keepalive pings while calls are open: one every `timeMs`, answered within `timeoutMs` or the connection is dropped. */
+export interface Http2Keepalive {
+  timeMs: number;
+  timeoutMs: number;
+}
+
+/** Keepalive as the grpc-js channel has it (gnmiChannelOptions): a ping every 30 s, answered within 10 s. */
+export const GNMI_KEEPALIVE: Http2Keepalive = { timeMs: 30_000, timeoutMs: 10_000 };
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY } = http2.constants;
 
@@ -183,7 +188,11 @@ class H2Call implements GnmiSubscribeCall {
    */
   ended(): void {
     if (this.outcome !== undefined) return;
-    if (this.received === undefined) return this.fail(new GrpcCallError(GrpcStatus.UNAVAILABLE, 'Connection dropped: the stream ended without a status'));
+    if (this.received === undefined) {
+      // A stream destroyed with its session (keepalive, socket error) ends too: its close event says why.
+      if (this.stream.destroyed || this.connection.lastError) return;
+      return this.fail(new GrpcCallError(GrpcStatus.UNAVAILABLE, 'Connection dropped: the stream ended without a status'));
+    }
     if (this.received === null && this.reader.midMessage) return this.fail(new GrpcCallError(GrpcStatus.INTERNAL, 'The stream ended inside a message'));
     if (this.received) return this.fail(this.received);
     this.finish(null);
@@ -197,7 +206,8 @@ class H2Call implements GnmiSubscribeCall {
     const connError = this.connection.lastError;
     if (error || connError) {
       const cause = connError ?? error!;
-      this.fail(new GrpcCallError(GrpcStatus.UNAVAILABLE, connError ? `No connection established. Last error: ${cause.message}` : `Connection dropped: ${cause.message}`));
+      const what = this.connection.established ? 'Connection dropped' : 'No connection established. Last error';
+      this.fail(new GrpcCallError(GrpcStatus.UNAVAILABLE, `${what}: ${cause.message}`));
     } else if (this.stream.rstCode) {
       this.fail(new GrpcCallError(grpcStatusFromReset(this.stream.rstCode), `Received RST_STREAM with code ${this.stream.rstCode}`));
     } else {
@@ -312,6 +322,8 @@ class H2Connection {
   session: Session | null = null;
   /** Why the current session failed (a connect or TLS error), for the calls it takes down. */
   lastError: Error | undefined;
+  /** Whether the current session's connection (and TLS handshake) completed. */
+  established = false;
   readonly calls = new Set<H2Call>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingOutstanding = false;
@@ -321,6 +333,7 @@ class H2Connection {
     private readonly options: http2.SecureClientSessionOptions,
     private readonly headers: http2.OutgoingHttpHeaders,
     readonly maxMessageBytes: number,
+    private readonly keepalive: Http2Keepalive,
   ) {}
 
   call(method: string, timeoutMs: number | undefined, done?: GnmiUnaryDone<WireCapabilityResponse>): H2Call {
@@ -336,6 +349,7 @@ class H2Connection {
   private open(): Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
     this.lastError = undefined;
+    this.established = false;
     const session = http2.connect(this.url, this.options) as Session;
     session[CONNECTION] = this;
     session.on('error', onSessionError);
@@ -347,7 +361,9 @@ class H2Connection {
   }
 
   connected(session: Session): void {
-    if (session === this.session) this.armKeepalive(KEEPALIVE_TIME_MS);
+    if (session !== this.session) return;
+    this.established = true;
+    this.armKeepalive(this.keepalive.timeMs);
   }
 
   /** A session that failed or was told to go away takes no new calls; its calls end as their streams do. */
@@ -364,7 +380,7 @@ class H2Connection {
     if (!session || session.destroyed) return;
     if (this.pingOutstanding) {
       // No answer to the last ping within the timeout: the path is dead although the socket is open.
-      this.lastError = new Error(`keepalive ping not answered within ${KEEPALIVE_TIMEOUT_MS} ms`);
+      this.lastError = new Error(`keepalive ping not answered within ${this.keepalive.timeoutMs} ms`);
       session.destroy();
       return;
     }
@@ -373,11 +389,11 @@ class H2Connection {
       session.ping((err) => {
         if (err || session !== this.session) return;
         this.pingOutstanding = false;
-        this.armKeepalive(KEEPALIVE_TIME_MS);
+        this.armKeepalive(this.keepalive.timeMs);
       });
-      this.armKeepalive(KEEPALIVE_TIMEOUT_MS);
+      this.armKeepalive(this.keepalive.timeoutMs);
     } else {
-      this.armKeepalive(KEEPALIVE_TIME_MS);
+      this.armKeepalive(this.keepalive.timeMs);
     }
   }
 
@@ -391,7 +407,7 @@ class H2Connection {
   }
 
   private armKeepalive(ms: number): void {
-    this.disarmKeepalive();
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
     this.keepaliveTimer = setTimeout(onKeepalive, ms, this);
     this.keepaliveTimer.unref();
   }
@@ -443,7 +459,7 @@ function connectOptions(device: DeviceConfig, tls: TlsMaterial): http2.SecureCli
 }
 
 /** A gNMI client of one device on node:http2; no I/O until the first call (as with grpc-js). */
-export function dialGnmiHttp2(device: DeviceConfig): GnmiClient {
+export function dialGnmiHttp2(device: DeviceConfig, keepalive: Http2Keepalive = GNMI_KEEPALIVE): GnmiClient {
   const tls = tlsMaterial(device);
   const creds = credentialsHeaders(device);
   const host = net.isIPv6(device.host) ? `[${device.host}]` : device.host;
@@ -459,7 +475,7 @@ export function dialGnmiHttp2(device: DeviceConfig): GnmiClient {
     headers.username = creds.username;
     headers.password = creds.password;
   }
-  const connection = new H2Connection(url, connectOptions(device, tls), headers, device.gnmi.maxMessageBytes);
+  const connection = new H2Connection(url, connectOptions(device, tls), headers, device.gnmi.maxMessageBytes, keepalive);
   return {
     security: tls.label,
     capabilities(timeoutMs, done) {
