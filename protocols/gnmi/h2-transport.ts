@@ -475,18 +475,30 @@ export function dialGnmiHttp2(device: DeviceConfig, keepalive: Http2Keepalive = 
     headers.username = creds.username;
     headers.password = creds.password;
   }
-  const connection = new H2Connection(url, connectOptions(device, tls), headers, device.gnmi.maxMessageBytes, keepalive);
-  return {
-    security: tls.label,
-    capabilities(timeoutMs, done) {
-      const call = connection.call('/gnmi.gNMI/Capabilities', timeoutMs, done);
-      // CapabilityRequest has no fields set: an empty message, and the request side ends.
-      call.writeLast(EMPTY);
-      return call;
-    },
-    subscribe: () => connection.call('/gnmi.gNMI/Subscribe', undefined),
-    close: () => connection.close(),
-  };
+  return new Http2GnmiClient(new H2Connection(url, connectOptions(device, tls), headers, device.gnmi.maxMessageBytes, keepalive), tls.label);
+}
+
+/** The GnmiClient over one H2Connection (a class: no closures per session). */
+class Http2GnmiClient implements GnmiClient {
+  constructor(
+    private readonly connection: H2Connection,
+    readonly security: string,
+  ) {}
+
+  capabilities(timeoutMs: number, done: GnmiUnaryDone<WireCapabilityResponse>): H2Call {
+    const call = this.connection.call('/gnmi.gNMI/Capabilities', timeoutMs, done);
+    // CapabilityRequest has no fields set: an empty message, and the request side ends.
+    call.writeLast(EMPTY);
+    return call;
+  }
+
+  subscribe(): H2Call {
+    return this.connection.call('/gnmi.gNMI/Subscribe', undefined);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
 }
 
 const EMPTY = new Uint8Array(0);
