@@ -22,10 +22,12 @@
  *
  * The target's reading (ADR 270): emit → browser of the point that completes each step (first
  * version − step start − completion wait) and of each event's newest point; the completion wait
- * is sampling, reported beside them. `extraCounters` (BENCH_LIVE_AGG_EXTRA_COUNTERS, e.g.
- * `out-octets,in-unicast-pkts`) subscribes further counters of every interface at the same
- * interval — ingest load on the same collector, database and doorbell, in no widget; the points
- * written per second while measuring and the load average are reported.
+ * is sampling, reported beside them. `extraPointsPerSecond` (BENCH_LIVE_AGG_EXTRA_POINTS) adds
+ * ingest load in no widget on the same collector, database and doorbell: a second simulator of
+ * devices with as many interfaces streaming out-octets at the same interval (devices rounded up;
+ * their own streams: a second subscription on the widget's devices would share a stream, whose
+ * simulated target skips a tick while the stream is blocked). The points written per second while
+ * measuring and the load average are reported.
  */
 import os from 'node:os';
 import { chromium } from 'playwright-core';
@@ -46,43 +48,40 @@ export interface LiveAggregateOptions {
   seconds: number;
   /** The dashboard's window (ms): its step is the history's for it. */
   windowMs: number;
-  /** Further counters of every interface subscribed at the same interval (e.g. out-octets): ingest load beside the widget's series, none of them in it. */
-  extraCounters?: string[];
+  /** Ingest load beside the widget's series (points/s, none of them in it): devices of `interfaces` interfaces streaming out-octets at `intervalMs`. */
+  extraPointsPerSecond?: number;
 }
 
 export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOptions) {
   // The web app may first be rebuilt on a loaded machine: three minutes to start.
   const { chromiumPath, sim, webPort, collectorMetricsPort } = await startLiveStack(sys, o.devices, o.interfaces, 180_000);
-  // In-octets every interval (one series per interface, the widget's), and the extra counters beside it (ingest load only).
-  const counters = ['in-octets', ...(o.extraCounters ?? [])];
-  await sys.addDevices(
-    sim.ports,
-    {
-      mode: 'stream',
-      pollIntervalMs: 10_000,
-      updatesOnly: false,
-      subscriptions: counters.map((c) => ({
-        path: `/interfaces/interface/state/counters/${c}`,
-        mode: 'sample' as const,
-        sampleIntervalMs: o.intervalMs,
-        heartbeatIntervalMs: 0,
-        suppressRedundant: false,
-      })),
-    },
-    { prefix: 'agg' },
-  );
+  // One counter of every interface, every interval: in-octets (one series per interface, the widget's) and, on the extra devices, out-octets (load only).
+  const oneCounter = (counter: string) => ({
+    mode: 'stream' as const,
+    pollIntervalMs: 10_000,
+    updatesOnly: false,
+    subscriptions: [{ path: `/interfaces/interface/state/counters/${counter}`, mode: 'sample' as const, sampleIntervalMs: o.intervalMs, heartbeatIntervalMs: 0, suppressRedundant: false }],
+  });
+  await sys.addDevices(sim.ports, oneCounter('in-octets'), { prefix: 'agg' });
+  const extraDevices = Math.ceil(((o.extraPointsPerSecond ?? 0) * o.intervalMs) / 1000 / o.interfaces);
+  if (extraDevices > 0) {
+    const load = await sys.startSimulator(extraDevices, o.interfaces);
+    await sys.addDevices(load.ports, oneCounter('out-octets'), { prefix: 'load' });
+  }
   const expected = o.devices * o.interfaces;
   const path = '/interfaces/interface[name=*]/state/counters/in-octets';
-  // The widget's series are resolved when the stream opens: wait until every interface has reported.
+  // The widget's series are resolved when the stream opens: wait until every interface has reported (and the load's, so it runs while measuring).
+  const seriesOf = async (counter: string) => Number((await sys.db('series').where('path', 'like', `%/${counter}`).count<{ n: string }[]>({ n: '*' }))[0].n);
   let series = 0;
   await waitFor(
     `${expected} in-octets series`,
     async () => {
-      series = Number((await sys.db('series').where('path', 'like', '%/in-octets').count<{ n: string }[]>({ n: '*' }))[0].n);
+      series = await seriesOf('in-octets');
       return series >= expected;
     },
     10 * 60_000,
   );
+  await waitFor(`${extraDevices * o.interfaces} out-octets series of the load`, async () => (await seriesOf('out-octets')) >= extraDevices * o.interfaces, 10 * 60_000);
   const user = await createTestUser(sys.db, 'admin');
   const userId = Number((await sys.db('users').where({ email: user.email }).first('id')).id);
   const dashboardId = await createDashboard(sys.db, { name: 'bench live aggregate', timeRange: '15m', live: true }, userId);
@@ -167,7 +166,7 @@ export async function liveAggregateLatency(sys: BenchSystem, o: LiveAggregateOpt
       windowMs: o.windowMs,
       stepMs,
       seconds: o.seconds,
-      extraCounters: o.extraCounters ?? [],
+      extraDevices,
       ingestPointsPerSecond: Math.round(ingestPointsPerSecond),
       loadavgBefore,
       loadavgAfter,
