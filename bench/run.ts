@@ -177,6 +177,7 @@ async function main() {
         placement: process.env.BENCH_FAILOVER_PLACEMENT !== 'false',
         maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 5),
         join: process.env.BENCH_FAILOVER_JOIN !== 'false',
+        capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
       });
       // Temporal's CPU from each signal until every device was fresh again (the dev server's SQLite work is in its process;
       // the server's persistence work is in its PostgreSQL backends, reported beside it).

@@ -29,6 +29,8 @@ export interface FailoverOptions {
   placement?: boolean;
   /** PLACEMENT_MAX_MOVES of the control worker. */
   maxMoves?: number;
+  /** COLLECTOR_MAX_SESSIONS of each collector (default: the device count, at least 1,000, so the survivor of the kill -9 can hold all). */
+  capacity?: number;
   /** With placement: a third collector joins the loaded pair, then is drained (false: skipped, the SIGTERM then hits the collector left with every session). */
   join?: boolean;
 }
@@ -162,7 +164,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   process.stderr.write(
     `  ${signal}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
       `${settled.placements.sessions} placed in ${settled.placements.transactions} transactions; placeSession asked ${settledAsked.asked} times in ${settledAsked.transactions} transactions, ` +
-      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; load ${os
+      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; the collector signalled exited ${victim.child.exitCode ?? victim.child.signalCode ?? 'not yet'}; load ${os
         .loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}\n`,
@@ -193,6 +195,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     placements: { sessions: placedRes.rows[0].n, transactions: placedRes.rows[0].transactions, lastAfterMs: Math.round(Number(placedRes.rows[0].last_ms ?? 0)) },
     /** placeSession activity calls since the signal (until recovered or the deadline), the transactions they ran, and why each attempt asked (ADR 260). */
     placementAsked: asked,
+    /** How the collector signalled exited (SIGTERM: 0, or 1 when its shutdown passed COLLECTOR_SHUTDOWN_FORCE_MS and it forced its exit). */
+    victimExit: victim.child.exitCode ?? victim.child.signalCode ?? undefined,
     /** The same from the signal until the move settled (every warm stream adopted or ended, all streaming; or its deadline). */
     settled,
     /** Temporal frontend requests per second from the signal to recovery (or the deadline), all and by the busiest operations. */
@@ -219,7 +223,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     SESSION_PLACEMENT: String(placement),
     PLACEMENT_MAX_MOVES: String(o.maxMoves ?? 5),
     // After a kill -9 the survivor must be able to take every session.
-    COLLECTOR_MAX_SESSIONS: String(Math.max(1000, o.devices)),
+    COLLECTOR_MAX_SESSIONS: String(o.capacity ?? Math.max(1000, o.devices)),
   };
   const sim = await sys.startSimulator(o.devices, o.interfaces ?? 2);
   // A known port for the control worker's /metrics (the placement counters).
