@@ -28,6 +28,11 @@ const HOUR_MS = 3_600_000;
 export const RAW_TABLES = ['samples', 'states'] as const;
 export type RawTable = (typeof RAW_TABLES)[number];
 
+/** Native mode: the BRIN indexes (`i.indexrelid`) of the 1-minute rollup and of the raw tables' partitions (ADR 271). */
+const BRIN_INDEXES = `pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  WHERE a.amname = 'brin' AND c.relkind = 'i'
+    AND (i.indrelid = to_regclass('samples_1m') OR i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent IN (to_regclass('samples'), to_regclass('states'))))`;
+
 /** How the samples table is stored. */
 export type StorageMode = 'timescaledb' | 'native' | 'missing';
 
@@ -554,6 +559,11 @@ export async function runMaintenance(db: Knex, settings: MaintenanceSettings, no
   await db.raw(`DELETE FROM samples_1m WHERE bucket < ?`, [rollupCutoff]);
   await db.raw(`DELETE FROM samples_1h WHERE bucket < ?`, [rollupCutoff]);
   await db.raw(`DELETE FROM fleet_rates_1m WHERE bucket < ?`, [rollupCutoff]);
+  // BRIN indexes are not summarized on insert: a bitmap scan reads every block range appended since
+  // the last VACUUM whole, and autovacuum comes round only after a fifth of a table is new (hours of
+  // raw samples in today's partition, days of rollup rows). The fleet query reads the newest rollup
+  // minutes and raw samples by time through them: summarize the whole ranges appended (ADR 271).
+  await db.raw(`SELECT brin_summarize_new_values(i.indexrelid) FROM ${BRIN_INDEXES}`);
   report.rows1m = rollups.rows1m;
   report.rows1h = rollups.rows1h;
   report.lateBuckets1m = rollups.late.buckets1m;

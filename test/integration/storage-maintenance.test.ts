@@ -119,6 +119,40 @@ for (const mode of storageModesUnderTest()) {
         const rolled = await tdb.pool.query(`SELECT count(*)::int AS n FROM samples_1m`);
         assert.equal(rolled.rows[0].n, 60);
       });
+
+    if (mode === 'native')
+      it('leaves no block range of the rollup or the raw partitions unsummarized (ADR 271: a bitmap scan reads such a range whole)', async () => {
+        const deviceId = (await tdb.db('series').where({ id: seriesId }).first('device_id')).device_id;
+        const ids = (await tdb.db('series').insert([1, 2, 3, 4].map((i) => ({ device_id: deviceId, path: `/rolled/${i}`, kind: 'number' }))).returning('id')).map((r) => Number(r.id));
+        const now = Date.now();
+        const lastMinute = Math.floor(now / 60_000) * 60;
+        // Rollup rows as runs append them and an hour of raw samples, each more than one block range (128 pages); autovacuum kept out, so only the run can summarize them.
+        await runMaintenance(tdb.db, settings, now); // today's partitions
+        const tables = await tdb.pool.query(`SELECT inhrelid::regclass::text AS t FROM pg_inherits WHERE inhparent = 'samples'::regclass UNION ALL SELECT 'samples_1m'`);
+        for (const { t } of tables.rows) await tdb.pool.query(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`);
+        await tdb.pool.query(
+          `INSERT INTO samples_1m (series_id, bucket, min, max, avg, last, count)
+           SELECT s, to_timestamp(b), b, b, b, b, 1 FROM generate_series($2::bigint, $3::bigint, 60) b CROSS JOIN unnest($1::bigint[]) s ORDER BY b, s`,
+          [ids, lastMinute - 5000 * 60, lastMinute],
+        );
+        await tdb.pool.query(
+          `INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t::float8 / 10), s, t FROM generate_series($2::bigint, $3::bigint) t CROSS JOIN unnest($1::bigint[]) s ORDER BY t, s`,
+          [ids, lastMinute * 10 - 6000, lastMinute * 10],
+        );
+        const pages = await tdb.pool.query(
+          `SELECT c.relname AS t, pg_relation_size(c.oid) / current_setting('block_size')::int AS n FROM pg_class c WHERE c.oid = 'samples_1m'::regclass OR c.oid = (SELECT tableoid FROM samples ORDER BY time DESC LIMIT 1)`,
+        );
+        for (const { t, n } of pages.rows) assert.ok(Number(n) > 128, `${t}: ${n} pages, more than one block range`);
+        await runMaintenance(tdb.db, settings, now);
+        const left = await tdb.pool.query(
+          `SELECT c.relname AS index, brin_summarize_new_values(c.oid)::int AS ranges FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND c.relkind = 'i' ORDER BY 1`,
+        );
+        assert.deepEqual(
+          left.rows.filter((r) => r.ranges > 0),
+          [],
+          'block ranges the maintenance run left unsummarized',
+        );
+      });
   });
 }
 
