@@ -144,6 +144,8 @@ async function main() {
   const leaving = new AbortController();
   /** SIGTERM received: every session is being handed over (ADR 236) and then `leaving` aborts the rest. */
   let stopping = false;
+  /** The sessions handed over at SIGTERM: reported running until the exit, so if the exit is forced (results lost) the monitor tells their workflows (ADR 262). */
+  let handedOverAtExit: number[] = [];
   // Make before break (ADR 236): sessions being handed over end here when their new collector streams them.
   const whenUp = new HandoverWhenUp((deviceId) => handovers.get(deviceId)?.(), metrics);
   // Every session listens on this one signal: no listener limit (Node warns past 10).
@@ -275,7 +277,7 @@ async function main() {
       capacity: config.COLLECTOR_MAX_SESSIONS,
       leaseMs: config.COLLECTOR_LEASE_MS,
       renewMs: Math.max(100, config.COLLECTOR_LEASE_RENEW_MS),
-      runningDevices: () => [...handovers.keys()],
+      runningDevices: () => (stopping ? [...new Set([...handedOverAtExit, ...handovers.keys()])] : [...handovers.keys()]),
       loopP99Seconds: gauges.loopP99,
       // A session already handed over by make before break ends when its new collector streams it, or at the bound.
       handOver: (deviceId) => (whenUp.has(deviceId) ? undefined : handovers.get(deviceId)?.()),
@@ -320,6 +322,7 @@ async function main() {
     // The Runtime's handler (installed first) already asked the worker to stop polling; its grace time
     // covers the overlap. Sessions the new collectors have not taken by then end here at once.
     warm?.close();
+    handedOverAtExit = [...handovers.keys()];
     const bound = setTimeout(() => leaving.abort(), overlapMs(config));
     void handOverSessions([...handovers.keys()], 'leaving').then(() => {
       clearTimeout(bound);
@@ -366,6 +369,7 @@ async function main() {
     maxSessions: config.COLLECTOR_MAX_SESSIONS,
     metrics: `http://${config.COLLECTOR_METRICS_HOST}:${metricsPort}/metrics`,
   });
+  let workersDone = false;
   try {
     // Any worker failing stops the others: the process exits and a supervisor restarts it.
     const stopBoth = (err: unknown) => {
@@ -373,8 +377,10 @@ async function main() {
       throw err;
     };
     await Promise.all([worker.run().catch(stopBoth), sharedWorker.run().catch(stopBoth), stopWorker.run().catch(stopBoth)]);
+    workersDone = true;
   } finally {
-    await lease.stop(true);
+    // Every result reported: the row goes. Otherwise (a forced shutdown) it stays to lapse, naming the sessions handed over (ADR 262).
+    await lease.stop(workersDone);
     await notifications.close();
     log.info('collector stopping: flushing the batcher');
     await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));

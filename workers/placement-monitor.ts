@@ -13,7 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { collectorLostSignal, deviceSessionWorkflowId } from '../core/names';
 import type { Logger } from '../core/session';
-import { claimAndPlaceLost, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
+import { claimAndPlaceLost, claimHandedOverFromLost, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
 
 /** Settings and dependencies of the monitor. */
 export interface PlacementMonitorDeps {
@@ -28,6 +28,8 @@ export interface PlacementMonitorDeps {
 
 /** A move not done after this long is given up (its collector is stuck or gone) and may be asked again. */
 const MOVE_STALE_MS = 30_000;
+/** A lost collector's hand-overs are looked at this long after its lease ended: its sessions' own claim has run by then (ADR 262). */
+const HANDED_OVER_AFTER_MS = 5_000;
 /** Rows of collectors lost longer than this are forgotten. */
 const FORGET_AFTER_MS = 10 * 60_000;
 
@@ -56,6 +58,21 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
             await unclaimLostPlacement(deps.db, { ...l, placedQueue: l.placed?.taskQueue });
           }
         }),
+      );
+      // Sessions it handed over whose results may be lost with it (a forced exit, ADR 262): told where they went.
+      const handedOver = await claimHandedOverFromLost(deps.db, HANDED_OVER_AFTER_MS);
+      if (handedOver.length)
+        deps.log.warn('collector lost after handing sessions over: telling their workflows', { sessions: handedOver.length, collectors: [...new Set(handedOver.map((l) => l.collectorId))] });
+      await Promise.all(
+        handedOver.map((l) =>
+          deps.client.workflow
+            .getHandle(deviceSessionWorkflowId(l.deviceId))
+            .signal(collectorLostSignal, { taskQueue: l.taskQueue, collectorId: l.collectorId, placed: l.placed })
+            .catch((err) => {
+              // Not retried: such a session still fails over at its heartbeat timeout, as before.
+              if (!(err instanceof WorkflowNotFoundError)) deps.log.warn('could not tell a handed-over session its collector is lost', { deviceId: l.deviceId, error: (err as Error).message });
+            }),
+        ),
       );
     }
     const moved = await requestMoves(deps.db, deps.maxMoves, MOVE_STALE_MS);

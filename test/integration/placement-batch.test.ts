@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { createPlacementActivities } from '../../activities/placement';
-import { claimAndPlaceLost, placeSessions, registerCollector, renewLease, unclaimLostPlacement } from '../../storage/collectors';
+import { claimAndPlaceLost, claimHandedOverFromLost, placeSessions, registerCollector, renewLease, unclaimLostPlacement } from '../../storage/collectors';
 import { createKnex } from '../../storage/pool';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { addBareDevices, testCollector } from '../support/placement';
@@ -31,10 +31,7 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
   const addDevices = (prefix: string, n: number) => addBareDevices(tdb.db, prefix, n);
   const queuesOf = async (ids: number[]): Promise<Map<number, string>> =>
     new Map(
-      (await tdb.db('session_placements').whereIn('device_id', ids).select('device_id', 'task_queue')).map((r: { device_id: number; task_queue: string }) => [
-        Number(r.device_id),
-        r.task_queue,
-      ]),
+      (await tdb.db('session_placements').whereIn('device_id', ids).select('device_id', 'task_queue')).map((r: { device_id: number; task_queue: string }) => [Number(r.device_id), r.task_queue]),
     );
   const tally = (queues: Iterable<string | undefined>) => {
     const n: Record<string, number> = {};
@@ -42,7 +39,7 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
     return n;
   };
 
-  it('places a batch within each collector\'s share and capacity; a full fleet leaves the rest to the shared queue', async () => {
+  it("places a batch within each collector's share and capacity; a full fleet leaves the rest to the shared queue", async () => {
     await tdb.db.raw(`DELETE FROM collectors`);
     for (const r of [reg('a', 30), reg('b', 30), reg('c', 60)]) await registerCollector(tdb.db, r);
     await registerCollector(tdb.db, { ...reg('drained', 60) });
@@ -58,7 +55,7 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
     assert.equal((await queuesOf(more)).size, 20, 'no placement is recorded for a session nowhere has room for');
   });
 
-  it('restarting a collector\'s running sessions together keeps them there; a deleted device gets none', async () => {
+  it("restarting a collector's running sessions together keeps them there; a deleted device gets none", async () => {
     await tdb.db.raw(`DELETE FROM collectors`);
     await tdb.db.raw(`DELETE FROM session_placements`);
     for (const r of [reg('a', 100), reg('b', 100)]) await registerCollector(tdb.db, r);
@@ -87,8 +84,15 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
     const [mine, theirs] = await Promise.all([claimAndPlaceLost(tdb.db), claimAndPlaceLost(other)]);
     const all = [...mine, ...theirs];
     assert.ok(mine.length === 0 || theirs.length === 0, `one claim takes the whole loss (${mine.length} + ${theirs.length})`);
-    assert.deepEqual(all.map((l) => l.deviceId).sort((a, b) => a - b), [...ids].sort((a, b) => a - b), 'every session once');
-    assert.ok(all.every((l) => l.taskQueue === 'q-x' && l.collectorId === 'x'), 'the lost queue is named');
+    assert.deepEqual(
+      all.map((l) => l.deviceId).sort((a, b) => a - b),
+      [...ids].sort((a, b) => a - b),
+      'every session once',
+    );
+    assert.ok(
+      all.every((l) => l.taskQueue === 'q-x' && l.collectorId === 'x'),
+      'the lost queue is named',
+    );
     assert.deepEqual(tally(all.map((l) => l.placed?.taskQueue)), { 'q-y': 20, 'q-z': 20 });
     assert.deepEqual(tally((await queuesOf(ids)).values()), { 'q-y': 20, 'q-z': 20 }, 'recorded where the signals say');
     assert.deepEqual(await claimAndPlaceLost(tdb.db), [], 'nothing is claimed twice');
@@ -97,8 +101,53 @@ describe('placement in batches: shares, capacity, one claim per loss', function 
     await unclaimLostPlacement(tdb.db, { ...failed, placedQueue: failed.placed?.taskQueue });
     assert.equal((await queuesOf([failed.deviceId])).get(failed.deviceId), 'q-x');
     const retried = await claimAndPlaceLost(other);
-    assert.deepEqual(retried.map((l) => [l.deviceId, l.taskQueue]), [[failed.deviceId, 'q-x']]);
+    assert.deepEqual(
+      retried.map((l) => [l.deviceId, l.taskQueue]),
+      [[failed.deviceId, 'q-x']],
+    );
     assert.ok(retried[0].placed && retried[0].placed.taskQueue !== 'q-x');
+  });
+
+  /**
+   * ADR 262: a collector that placed its sessions elsewhere on SIGTERM, then was lost without removing its row (a forced exit:
+   * its results may never have reached Temporal), still names them; once its lease has ended a while, the monitor's claim returns
+   * them with where they were placed, once. Sessions the monitor itself placed after the loss (told already) and devices placed on
+   * the lost queue are not among them. Before ADR 262 nothing found them: their workflows waited for the heartbeat timeout.
+   */
+  it('a collector lost after handing its sessions over: those sessions are claimed once, with the placement it made', async () => {
+    await tdb.db.raw(`DELETE FROM collectors`);
+    await tdb.db.raw(`DELETE FROM session_placements`);
+    for (const r of [reg('leaving', 100), reg('taker', 100)]) await registerCollector(tdb.db, r);
+    const handed = await addDevices('handed', 6);
+    const notHanded = await addDevices('kept', 3);
+    await tdb.db.raw(`INSERT INTO session_placements (device_id, collector_id, task_queue) SELECT unnest(?::int[]), 'leaving', 'q-leaving'`, [[...handed, ...notHanded]]);
+    // SIGTERM: draining, its running sessions placed elsewhere in one transaction; it keeps reporting them until it exits.
+    await tdb.db.raw(`UPDATE collectors SET draining = true WHERE id = 'leaving'`);
+    const moved = await placeSessions(tdb.db, handed, { handoff: true });
+    assert.ok([...moved.values()].every((p) => p?.taskQueue === 'q-taker'));
+    await renewLease(tdb.db, reg('leaving', 100), { sessions: 9 }, [...handed, ...notHanded]);
+    assert.deepEqual(await claimHandedOverFromLost(tdb.db, 0), [], 'nothing while its lease runs');
+    // Forced exit: the row stays and its lease lapses (10 s ago; the hand-over was 20 s ago); the monitor's own claim places the rest.
+    await tdb.db.raw(`UPDATE session_placements SET placed_at = placed_at - interval '20 seconds' WHERE device_id = ANY(?::int[])`, [handed]);
+    await tdb.db.raw(`UPDATE collectors SET lease_until = now() - interval '10 seconds' WHERE id = 'leaving'`);
+    const lost = await claimAndPlaceLost(tdb.db);
+    assert.deepEqual(
+      lost.map((l) => l.deviceId).sort((a, b) => a - b),
+      notHanded,
+      "the sessions still placed on it are the monitor claim's",
+    );
+    assert.deepEqual(await claimHandedOverFromLost(tdb.db, 60_000), [], 'not before its lease ended `afterMs` ago');
+    const claimed = await claimHandedOverFromLost(tdb.db, 5_000);
+    assert.deepEqual(
+      claimed.map((l) => l.deviceId).sort((a, b) => a - b),
+      handed,
+      'the sessions it handed over, not those the monitor placed after the loss',
+    );
+    assert.ok(
+      claimed.every((l) => l.taskQueue === 'q-leaving' && l.collectorId === 'leaving' && l.placed?.taskQueue === 'q-taker'),
+      'lost queue and placement named',
+    );
+    assert.deepEqual(await claimHandedOverFromLost(other, 5_000), [], 'claimed once');
   });
 
   it('placement activity calls that arrive together are placed in one transaction, spread as one by one', async () => {
