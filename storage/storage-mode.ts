@@ -33,6 +33,28 @@ const BRIN_INDEXES = `pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg
   WHERE a.amname = 'brin' AND c.relkind = 'i'
     AND (i.indrelid = to_regclass('samples_1m') OR i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent IN (to_regclass('samples'), to_regclass('states'))))`;
 
+/**
+ * BRIN indexes are not summarized on insert: a bitmap scan reads every block range appended since
+ * the last VACUUM whole, and autovacuum comes round only after a fifth of a table is new (hours of
+ * raw samples in today's partition, days of rollup rows). The fleet query reads the newest rollup
+ * minutes and raw samples by time through them, so each run summarizes the whole ranges appended
+ * (ADR 271). Each table's lock is taken with NOWAIT: a table autovacuum is working on is skipped
+ * (its VACUUM summarizes them), never waited for — a waiting lock request cancels an autovacuum.
+ */
+async function summarizeBrinIndexes(db: Knex): Promise<void> {
+  const indexes = (await db.raw(`SELECT i.indexrelid::regclass::text AS index, i.indrelid::regclass::text AS tbl FROM ${BRIN_INDEXES}`)).rows as Array<{ index: string; tbl: string }>;
+  for (const { index, tbl } of indexes) {
+    try {
+      await db.transaction(async (trx) => {
+        await trx.raw(`LOCK TABLE ${tbl} IN SHARE UPDATE EXCLUSIVE MODE NOWAIT`);
+        await trx.raw(`SELECT brin_summarize_new_values(?::regclass)`, [index]);
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available: next run
+    }
+  }
+}
+
 /** How the samples table is stored. */
 export type StorageMode = 'timescaledb' | 'native' | 'missing';
 
@@ -559,11 +581,7 @@ export async function runMaintenance(db: Knex, settings: MaintenanceSettings, no
   await db.raw(`DELETE FROM samples_1m WHERE bucket < ?`, [rollupCutoff]);
   await db.raw(`DELETE FROM samples_1h WHERE bucket < ?`, [rollupCutoff]);
   await db.raw(`DELETE FROM fleet_rates_1m WHERE bucket < ?`, [rollupCutoff]);
-  // BRIN indexes are not summarized on insert: a bitmap scan reads every block range appended since
-  // the last VACUUM whole, and autovacuum comes round only after a fifth of a table is new (hours of
-  // raw samples in today's partition, days of rollup rows). The fleet query reads the newest rollup
-  // minutes and raw samples by time through them: summarize the whole ranges appended (ADR 271).
-  await db.raw(`SELECT brin_summarize_new_values(i.indexrelid) FROM ${BRIN_INDEXES}`);
+  await summarizeBrinIndexes(db);
   report.rows1m = rollups.rows1m;
   report.rows1h = rollups.rows1h;
   report.lateBuckets1m = rollups.late.buckets1m;

@@ -153,6 +153,31 @@ for (const mode of storageModesUnderTest()) {
           'block ranges the maintenance run left unsummarized',
         );
       });
+
+    if (mode === 'native')
+      it('does not wait for a BRIN summary of a table another session holds (an autovacuum would be cancelled)', async () => {
+        const deviceId = (await tdb.db('series').where({ id: seriesId }).first('device_id')).device_id;
+        const ids = (await tdb.db('series').insert([1, 2, 3, 4].map((i) => ({ device_id: deviceId, path: `/held/${i}`, kind: 'number' }))).returning('id')).map((r) => Number(r.id));
+        await tdb.pool.query('ALTER TABLE samples_1m SET (autovacuum_enabled = false)');
+        const lastMinute = Math.floor(Date.now() / 60_000) * 60;
+        await tdb.pool.query(
+          `INSERT INTO samples_1m (series_id, bucket, min, max, avg, last, count)
+           SELECT s, to_timestamp(b), b, b, b, b, 1 FROM generate_series($2::bigint, $3::bigint, 60) b CROSS JOIN unnest($1::bigint[]) s ORDER BY b, s`,
+          [ids, lastMinute - 5000 * 60, lastMinute],
+        );
+        // Another session holds the lock VACUUM takes: the run goes by without waiting for it (waiting, it would hang here).
+        const holder = await tdb.pool.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query('LOCK TABLE samples_1m IN SHARE UPDATE EXCLUSIVE MODE');
+          await runMaintenance(tdb.db, settings, Date.now());
+          const left = await holder.query(`SELECT brin_summarize_new_values('samples_1m_bucket_brin'::regclass)::int AS n`);
+          assert.ok(left.rows[0].n > 0, 'the held table was left for a later run');
+          await holder.query('ROLLBACK');
+        } finally {
+          holder.release();
+        }
+      });
   });
 }
 
