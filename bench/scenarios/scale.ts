@@ -16,6 +16,7 @@ import { CpuMeter, percentile, pidsMatching, processTree, rssBytes } from '../li
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { streamingOn } from '../lib/collectors';
 import { round } from './pipeline';
+import { gnmiTransportSetting } from '../../core/config';
 
 /** Scale options. */
 export interface ScaleOptions {
@@ -129,7 +130,9 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   const control = sys.spawn('control', 'workers/control.ts');
   const names = count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => `collector-${String.fromCharCode(97 + i)}`);
   const collectors: Collector[] = await Promise.all(names.map((name) => sys.startCollector(name, { COLLECTOR_MAX_SESSIONS: String(maxSessions) })));
-  process.stderr.write(`  ${count} collector(s), COLLECTOR_MAX_SESSIONS=${maxSessions} each\n`);
+  // The collectors inherit the bench's environment (sys.env), GNMI_TRANSPORT included (ADR 265).
+  const gnmiTransport = gnmiTransportSetting(sys.env);
+  process.stderr.write(`  ${count} collector(s), COLLECTOR_MAX_SESSIONS=${maxSessions} each, gNMI transport ${gnmiTransport}\n`);
   // Each collector's RSS with no session (the lowest of 15 s of samples: start-up garbage is
   // released in that time), so the per-session figure is the growth, not the whole process divided.
   const idleRss = collectors.map(() => Infinity);
@@ -270,6 +273,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     sessions: last.sessions,
     collectors: count,
     maxSessionsPerCollector: maxSessions,
+    gnmiTransport,
     streamingAfterRamp: last.streamingAfterRamp,
     rampSeconds: last.rampSeconds,
     holdSeconds: o.holdSeconds,
