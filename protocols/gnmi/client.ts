@@ -9,29 +9,13 @@ import { SessionError } from '../../core/session';
 import { toGnmiSessionError } from './errors';
 import { dialGnmiHttp2 } from './h2-transport';
 import { gnmiProto, type WireCapabilityResponse, type WireEncoding, type WireSubscribeRequest, type WireSubscribeResponse } from './proto';
+import type { GnmiClient } from './transport';
 import { credentialsMetadata, transportSecurity } from './tls';
+
+export type { GnmiClient, GnmiSubscribeCall, GnmiUnaryDone } from './transport';
 
 /** Which gRPC client carries a device's calls (GNMI_TRANSPORT; ADR 265). */
 export type GnmiTransport = 'grpc-js' | 'http2';
-
-/** A unary call's callback: a gRPC-shaped error (code, details), or the response. */
-export type GnmiUnaryDone<T> = (err: (Error & { code: number; details?: string }) | null, response?: T) => void;
-
-/** A Subscribe call: requests written, responses read in order; errors are gRPC-shaped. */
-export interface GnmiSubscribeCall extends AsyncIterable<WireSubscribeResponse> {
-  write(request: WireSubscribeRequest): void;
-  cancel(): void;
-}
-
-/** A connected-on-demand gNMI client of one device, whichever transport carries it. */
-export interface GnmiClient {
-  /** Transport label shown on the device (lab modes say so). */
-  readonly security: string;
-  /** Capabilities, failing with DEADLINE_EXCEEDED after `timeoutMs`. */
-  capabilities(timeoutMs: number, done: GnmiUnaryDone<WireCapabilityResponse>): { cancel(): void };
-  subscribe(): GnmiSubscribeCall;
-  close(): void;
-}
 
 /** Create the client of a device (no I/O until the first call) on the configured transport. */
 export function dialGnmi(device: DeviceConfig, transport: GnmiTransport = gnmiTransportSetting()): GnmiClient {

@@ -15,7 +15,7 @@ import net from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { DeviceConfig } from '../../core/device';
-import type { GnmiClient, GnmiSubscribeCall, GnmiUnaryDone } from './client';
+import type { GnmiClient, GnmiSubscribeCall, GnmiUnaryDone } from './transport';
 import { decodeGrpcMessage, frameGrpcMessage, GrpcFramingError, GrpcMessageReader, grpcStatusFromHttp, grpcTimeoutHeader } from './grpc-framing';
 import { readCapabilityResponse, readSubscribeResponse, writeSubscribeRequest, type WireCapabilityResponse, type WireSubscribeRequest, type WireSubscribeResponse } from './proto';
 import { credentialsHeaders, tlsMaterial, type TlsMaterial } from './tls';
