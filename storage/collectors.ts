@@ -342,29 +342,36 @@ export async function claimAndPlaceLost(db: Knex): Promise<LostPlacement[]> {
         return p && running.has(`${l.taskQueue}/${l.deviceId}`) ? [{ deviceId: l.deviceId, taskQueue: p.taskQueue }] : [];
       }),
     );
+    // What is left of their reported lists are sessions they had handed over before they were lost (ADR 262).
+    await trx.raw(
+      `UPDATE collectors c SET running_devices = array(SELECT d FROM unnest(c.running_devices) AS d WHERE d <> ALL(?::int[]))
+        WHERE c.task_queue = ANY(?::text[])`,
+      [lost.map((l) => l.deviceId), [...new Set(lost.map((l) => l.taskQueue))]],
+    );
     return lost.map((l) => ({ ...l, placed: placed.get(l.deviceId) }));
   });
 }
 
 /**
  * Sessions a collector handed over shortly before it was lost (ADR 262): devices it still reported
- * running whose placement it had moved to another live collector before its lease ended (its
- * SIGTERM hand-over, reported until it exits; a move in flight). Their attempts' results may never
- * have reached Temporal (a forced exit), so their workflows are told as for a lost collector, with
- * the placement made. A clean exit removes the collector's row, so nothing is found then. Looked at
- * only `afterMs` after the lease ended, when the monitor's claim (which reads the same list for the
- * warm hand-over) has run; each collector once: its list is cleared in the same statement.
+ * running whose placement it had moved to another live collector (its SIGTERM hand-over, reported
+ * until it exits; a move in flight). Their attempts' results may never have reached Temporal (a
+ * forced exit), so their workflows are told as for a lost collector, with the placement made. The
+ * sessions still placed on it are the monitor's claim (claimAndPlaceLost), which takes them off the
+ * list; a clean exit removes the collector's row, so nothing is found then. Looked at only `afterMs`
+ * after the lease ended, when that claim (which reads the list for the warm hand-over) has run; each
+ * collector once: its list is cleared in the same statement.
  */
 export async function claimHandedOverFromLost(db: Knex, afterMs: number): Promise<LostPlacement[]> {
   const { rows } = await db.raw(
-    `WITH lost AS (SELECT id, task_queue, lease_until, running_devices FROM collectors
+    `WITH lost AS (SELECT id, task_queue, running_devices FROM collectors
                     WHERE lease_until < now() - make_interval(secs => ?::float8 / 1000) AND cardinality(running_devices) > 0
                     FOR UPDATE SKIP LOCKED),
           cleared AS (UPDATE collectors c SET running_devices = '{}' FROM lost WHERE c.id = lost.id
-                      RETURNING lost.id, lost.task_queue, lost.lease_until, lost.running_devices)
+                      RETURNING lost.id, lost.task_queue, lost.running_devices)
      SELECT DISTINCT cleared.id AS lost_id, cleared.task_queue AS lost_queue, p.device_id, p.collector_id, p.task_queue
        FROM cleared CROSS JOIN LATERAL unnest(cleared.running_devices) AS r(device_id)
-       JOIN session_placements p ON p.device_id = r.device_id AND p.task_queue <> cleared.task_queue AND p.placed_at <= cleared.lease_until
+       JOIN session_placements p ON p.device_id = r.device_id AND p.task_queue <> cleared.task_queue
        JOIN collectors l ON l.task_queue = p.task_queue AND l.lease_until > now()`,
     [afterMs],
   );

@@ -48,6 +48,8 @@ interface FakeCollector {
   crash(): Promise<void>;
   /** Leave as workers/collector.ts does on SIGTERM: drain and place every session here in one transaction while the streams end at once; each hand-over waits for it and names its next queue. */
   leave(): void;
+  /** Leave as a forced exit does (ADR 262): place every session elsewhere, then die with their hand-over results never delivered; the row stays, naming them. */
+  leaveLosingResults(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
       shutdownGraceTime: '1 second',
     });
     const run = worker.run();
+    let losingResults = false;
     const lease = await holdLease(
       {
         db: tdb.db,
@@ -112,7 +115,8 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
         renewMs: 300,
         runningDevices: () => [...running],
         loopP99Seconds: () => 0,
-        handOver: (id) => handovers.get(id)?.(),
+        // Once leaving with its results lost, nothing it ends reaches Temporal: as if it never ended them.
+        handOver: (id) => (losingResults ? undefined : handovers.get(id)?.()),
         onEvicted: () => undefined,
       },
       reg,
@@ -132,6 +136,24 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
         placements.start(() => setDraining(tdb.db, reg.id, true).then(() => placeSessions(tdb.db, ids)), 60_000);
         for (const handOver of [...handovers.values()]) handOver();
       },
+      async leaveLosingResults() {
+        const ids = [...running];
+        losingResults = true;
+        await setDraining(tdb.db, reg.id, true);
+        await placeSessions(tdb.db, ids, { handoff: true });
+        // As workers/collector.ts: the sessions handed over are reported until the exit.
+        await until(
+          'the leaving collector reporting every session',
+          async () => {
+            const row = await tdb.db('collectors').where({ id: reg.id }).first('running_devices');
+            return ids.every((id) => (row?.running_devices ?? []).map(Number).includes(id));
+          },
+          30_000,
+          50,
+        );
+        crashed = true;
+        await lease.stop(false);
+      },
       async stop() {
         if (!crashed) await lease.stop(true);
         frozen.abort();
@@ -146,9 +168,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
   const spread = () => collectors.map((c) => c.running.size);
   /** placeSession activities in a device's workflow history so far. */
   const placementActivities = async (id: number) =>
-    ((await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? []).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'placeSession',
-    ).length;
+    ((await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'placeSession').length;
   const total = () => spread().reduce((n, x) => n + x, 0);
 
   before(async function () {
@@ -168,7 +188,8 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     });
     controlRun = control.run();
     monitor = startPlacementMonitor({ db: tdb.db, client, log, everyMs: 200, maxMoves: MAX_MOVES, leaseMs: LEASE_MS });
-    const rows = await tdb.db('devices')
+    const rows = await tdb
+      .db('devices')
       .insert(Array.from({ length: DEVICES }, (_, i) => ({ name: `place-${i}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
       .returning('id');
     deviceIds = rows.map((r: { id: number }) => r.id);
@@ -216,7 +237,10 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
       const events = (await client.workflow.getHandle(deviceSessionWorkflowId(id)).fetchHistory()).events ?? [];
       const signal = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.workflowExecutionSignaledEventAttributes?.signalName === 'collectorLost');
       assert.ok(signal >= 0, `device ${id} was told its collector is lost`);
-      const scheduled = events.slice(signal).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes);
+      const scheduled = events
+        .slice(signal)
+        .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        .map((e) => e.activityTaskScheduledEventAttributes);
       const next = scheduled.filter((x) => x?.activityType?.name !== 'endLocalSession');
       assert.equal(next[0]?.activityType?.name, 'runDeviceSession', `device ${id}: the next attempt without placeSession (${next.map((x) => x?.activityType?.name).join(', ')})`);
       assert.equal(next[0]?.taskQueue?.name, b.taskQueue, 'on the queue of the collector left');
@@ -275,7 +299,18 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     b.leave();
     await until('every leaving stream ended at once', async () => b.ended.length === endedBefore + leaving.length, 30_000, 20);
     // Marked draining: its placement, the next statement, now waits for the lock.
-    await until('the leaving collector draining', async () => (await tdb.db('collectors').where({ id: `b-${namespace}` }).first('draining'))?.draining === true, 30_000, 20);
+    await until(
+      'the leaving collector draining',
+      async () =>
+        (
+          await tdb
+            .db('collectors')
+            .where({ id: `b-${namespace}` })
+            .first('draining')
+        )?.draining === true,
+      30_000,
+      20,
+    );
     await until('longer than the 1 s bound a leaving collector once gave its placement', async () => Date.now() - leftAt > 1500, 10_000, 50);
     assert.equal(b.running.size, leaving.length, 'no hand-over result yet: each waits for the placement');
     release();
@@ -291,5 +326,47 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
     await recordHistories(client, leaving.slice(0, 1).map(deviceSessionWorkflowId), 'placed-handover-ahead');
     // Nothing left to stop before the workflows end: a stop signal ends each.
     await Promise.all(deviceIds.map((id) => client.workflow.getHandle(deviceSessionWorkflowId(id)).signal(stopSignal, { reason: 'test over' })));
+  });
+  it('a leaving collector whose hand-over results are lost (forced exit): its sessions move within seconds, without placement activities (ADR 262)', async () => {
+    const ids = (
+      await tdb
+        .db('devices')
+        .insert(Array.from({ length: 4 }, (_, i) => ({ name: `forced-${i}`, protocol: 'gnmi', host: '127.0.0.1', port: 1 })))
+        .returning('id')
+    ).map((r: { id: number }) => Number(r.id));
+    const leaving = await startCollector('forced');
+    const taker = collectors.find((c) => c.name === 'c')!;
+    // Every other collector draining: the new sessions go to the one that will leave.
+    assert.ok(await setDraining(tdb.db, `c-${namespace}`, true));
+    for (const id of ids) {
+      const input: DeviceSessionInput = { deviceId: id, deviceName: `forced-${id}`, protocol: 'gnmi', options: { placement: true, placedHeartbeatTimeoutMs: PLACED_HEARTBEAT_TIMEOUT_MS } };
+      await client.workflow.start('deviceSessionWorkflow', { taskQueue: TASK_QUEUES.control, workflowId: deviceSessionWorkflowId(id), args: [input] });
+    }
+    await until('the new sessions running on the collector that will leave', async () => ids.every((id) => leaving.running.has(id)), 60_000, 50);
+    assert.ok(await setDraining(tdb.db, `c-${namespace}`, false));
+    const placementsBefore = new Map<number, number>();
+    for (const id of ids) placementsBefore.set(id, await placementActivities(id));
+    const leftAt = Date.now();
+    await leaving.leaveLosingResults();
+    // Before ADR 262 nothing told these workflows: each waited for its heartbeat timeout (60 s), then asked placement.
+    await until('the collector left running every session whose result was lost', async () => ids.every((id) => taker.running.has(id)), PLACED_HEARTBEAT_TIMEOUT_MS / 3, 50).catch(async (err) => {
+      const placements = (await tdb.db.raw(`SELECT device_id, task_queue, placed_at FROM session_placements WHERE device_id = ANY(?::int[])`, [ids])).rows;
+      const where = ids.map(
+        (id) =>
+          `${id}: ${
+            collectors
+              .filter((c) => c.running.has(id))
+              .map((c) => c.name)
+              .join(',') || 'nowhere'
+          }`,
+      );
+      const registry = (await tdb.db.raw(`SELECT id, lease_until < now() AS lapsed, draining, running_devices FROM collectors`)).rows;
+      throw new Error(`${(err as Error).message}: running ${where.join('; ')}; placements ${JSON.stringify(placements)}; collectors ${JSON.stringify(registry)}`);
+    });
+    console.log(
+      `      forced exit: ${ids.length} sessions moved in ${((Date.now() - leftAt) / 1000).toFixed(2)} s (lease ${LEASE_MS / 1000} s, heartbeat timeout ${PLACED_HEARTBEAT_TIMEOUT_MS / 1000} s)`,
+    );
+    for (const id of ids) assert.equal(await placementActivities(id), placementsBefore.get(id), `device ${id}: no placeSession after the lost hand-over`);
+    await Promise.all(ids.map((id) => client.workflow.getHandle(deviceSessionWorkflowId(id)).signal(stopSignal, { reason: 'test over' })));
   });
 });
