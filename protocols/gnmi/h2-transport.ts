@@ -20,7 +20,10 @@ import { decodeGrpcMessage, frameGrpcMessage, GrpcFramingError, GrpcMessageReade
 import { readCapabilityResponse, readSubscribeResponse, writeSubscribeRequest, type WireCapabilityResponse, type WireSubscribeRequest, type WireSubscribeResponse } from './proto';
 import { credentialsHeaders, tlsMaterial, type TlsMaterial } from './tls';
 
-/** Keepalive pings while calls are open: one every `timeMs`, answered within `timeoutMs` or the connection is dropped. */
+/**
+ * Keepalive while calls are open: a ping after `timeMs` without data, answered within `timeoutMs`
+ * (or data arriving meanwhile) or the connection is dropped.
+ */
 export interface Http2Keepalive {
   timeMs: number;
   timeoutMs: number;
@@ -145,6 +148,7 @@ class H2Call implements GnmiSubscribeCall {
   }
 
   data(chunk: Buffer): void {
+    this.connection.readSinceCheck = true;
     if (this.outcome !== undefined) return;
     let messages: Buffer[] | undefined;
     try {
@@ -327,6 +331,8 @@ class H2Connection {
   readonly calls = new Set<H2Call>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingOutstanding = false;
+  /** Whether data arrived since the last keepalive check: proof the path works, as grpc-go counts it. */
+  readSinceCheck = false;
 
   constructor(
     private readonly url: string,
@@ -378,13 +384,17 @@ class H2Connection {
     this.keepaliveTimer = undefined;
     const session = this.session;
     if (!session || session.destroyed) return;
+    const read = this.readSinceCheck;
+    this.readSinceCheck = false;
     if (this.pingOutstanding) {
-      // No answer to the last ping within the timeout: the path is dead although the socket is open.
+      // On a slow link the ack queues behind the data; data still arriving shows the path alive.
+      if (read) return this.armKeepalive(this.keepalive.timeoutMs);
+      // No answer to the last ping within the timeout, and nothing else: the path is dead although the socket is open.
       this.lastError = new Error(`keepalive ping not answered within ${this.keepalive.timeoutMs} ms`);
       session.destroy();
       return;
     }
-    if (this.calls.size > 0) {
+    if (this.calls.size > 0 && !read) {
       this.pingOutstanding = true;
       session.ping((err) => {
         if (err || session !== this.session) return;

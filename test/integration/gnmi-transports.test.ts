@@ -235,7 +235,7 @@ describe('gNMI transports: http2 keepalive', function () {
         () => undefined,
         (e) => e as SessionError,
       );
-      // Pings answered while data flows: the stream stays up well past several keepalive periods.
+      // While data flows (it proves the path, and a ping's ack may queue behind it) the stream stays up past several keepalive periods.
       const began = Date.now();
       while (received < 20) {
         assert.equal(await Promise.race([outcome, new Promise((r) => setTimeout(r, 50, 'running'))]), 'running', 'the stream failed while the path worked');
