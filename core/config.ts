@@ -79,8 +79,8 @@ const schema = z.object({
   COLLECTOR_ACTIVITY_POLLERS: int(10),
   /** Sessions of one collector that may be connecting at once (reconnect storms queue behind it). */
   COLLECTOR_MAX_CONCURRENT_DIALS: int(64),
-  /** gRPC client of gNMI sessions: grpc-js, or the lighter one on node:http2 (ADR 265). */
-  GNMI_TRANSPORT: z.enum(['grpc-js', 'http2']).default('grpc-js'),
+  /** gRPC client of gNMI sessions: the lighter one on node:http2 (ADR 265), or grpc-js. */
+  GNMI_TRANSPORT: z.enum(['grpc-js', 'http2']).default('http2'),
   /** On SIGTERM the collector exits within this bound even if something hangs. */
   COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
   /** Leaving (SIGTERM): how long hand-over results wait for the collector's own placement of its sessions (ADR 231; at most half the force bound). */
