@@ -6,7 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
-import { listenReconnecting, type Listener, type NotificationRoute } from './listen';
+import type { NotificationRoute } from './listen';
 import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
 /** A placement this recent counts as load although its collector has not reported the session running yet (ms). */
@@ -473,9 +473,4 @@ export function handoffRoute(taskQueue: string, handlers: HandoffHandlers): Noti
       else if (channel === UP_CHANNEL && heard.taskQueue !== taskQueue) handlers.up?.(heard.deviceIds);
     },
   };
-}
-
-/** Hear hand-overs on a connection of their own (reconnecting). */
-export function listenForHandoffs(databaseUrl: string, taskQueue: string, handlers: HandoffHandlers, onError: (err: Error) => void): Listener {
-  return listenReconnecting({ databaseUrl, onError, ...handoffRoute(taskQueue, handlers) });
 }

@@ -11,7 +11,7 @@ import type { MetricsRegistry } from '../core/metrics';
 import type { BulkPauseEnding } from '../core/names';
 import type { Logger } from '../core/session';
 import { BULK_PAUSE_CHANNEL, answerBulkPause, parseBulkPause, unendBulkPause } from '../storage/bulk-actions';
-import { listenReconnecting, type Listener, type NotificationRoute } from '../storage/listen';
+import type { NotificationRoute } from '../storage/listen';
 
 /** Running attempts of this collector by device: ends the attempt as paused; false when it was already ending otherwise. */
 export type LocalPauses = Map<number, (pause: BulkPauseEnding) => boolean>;
@@ -56,13 +56,4 @@ export function bulkPauseRoute(deps: BulkPauseDeps): NotificationRoute {
       pauseHere(deps, heard.bulkId, heard.deviceIds).catch((err) => deps.log.warn('bulk pause: could not answer', { bulkId: heard.bulkId, error: (err as Error).message }));
     },
   };
-}
-
-/** Hear bulk pauses for this collector on a connection of their own (reconnecting). */
-export function listenForBulkPauses(databaseUrl: string, deps: BulkPauseDeps): Listener {
-  return listenReconnecting({
-    databaseUrl,
-    ...bulkPauseRoute(deps),
-    onError: (err) => deps.log.warn('bulk-pause listener: connection lost, reconnecting', { error: err.message }),
-  });
 }

@@ -25,8 +25,8 @@ import { SessionError } from '../../core/session';
 import { startBulkAction } from '../../fleet/bulk';
 import { bulkPauseRoutes, type PlannedDevice } from '../../storage/bulk-actions';
 import { bulkActionResult } from '../../temporal/fleet-client';
-import { listenForBulkPauses, type LocalPauses } from '../../workers/collector-bulk-pause';
-import type { Listener } from '../../storage/listen';
+import { bulkPauseRoute, type LocalPauses } from '../../workers/collector-bulk-pause';
+import { listenReconnecting, type Listener } from '../../storage/listen';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { recordHistories } from '../support/histories';
@@ -96,7 +96,7 @@ describe('bulk pause ended where the sessions run (ADR 250)', function () {
     });
     const pauses: LocalPauses = new Map();
     collector = await startTestCollector({ connection, namespace, client, db: tdb.db, databaseUrl: tdb.url, log, id: `collector-${namespace}`, protocol, pauses });
-    listener = listenForBulkPauses(tdb.url, { db: tdb.db, taskQueue: collector.taskQueue, pauses, metrics: collector.metrics, log });
+    listener = listenReconnecting({ databaseUrl: tdb.url, ...bulkPauseRoute({ db: tdb.db, taskQueue: collector.taskQueue, pauses, metrics: collector.metrics, log }) });
     await until('the bulk-pause listener connected', () => listener!.connected, 30_000, 50);
   });
 

@@ -6,7 +6,8 @@
  * a placement that rolls back tells nobody.
  */
 import assert from 'node:assert/strict';
-import { claimAndPlaceLost, listenForHandoffs, placeSessions, registerCollector, renewLease } from '../../storage/collectors';
+import { claimAndPlaceLost, handoffRoute, placeSessions, registerCollector, renewLease } from '../../storage/collectors';
+import { listenReconnecting } from '../../storage/listen';
 import { until } from '../../testkit/until';
 import { createDevice, loadDeviceConfig, loadDeviceConfigs } from '../../storage/devices';
 import { ensureProfile } from '../../storage/profiles';
@@ -37,7 +38,7 @@ describe('warm hand-over: collectors hear the running sessions placed on them', 
       if (ids.includes(PROBE)) probed = true;
       else heard.get(`q-${id}`)!.push(...ids);
     };
-    listeners.push(listenForHandoffs(tdb.url, `q-${id}`, { handedOver: onDevices }, (err) => assert.fail(err)));
+    listeners.push(listenReconnecting({ databaseUrl: tdb.url, ...handoffRoute(`q-${id}`, { handedOver: onDevices }), onError: (err) => assert.fail(err) }));
     await until(
       `collector ${id} listening`,
       async () => {
