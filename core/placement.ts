@@ -163,7 +163,11 @@ export const PLACEMENT_ASK_REASONS = [
   'handover-without-queue',
   /** The previous attempt's collector was reported lost with no placement made ahead. */
   'collector-lost',
-  /** The previous attempt timed out (heartbeat or schedule-to-start). */
+  /** The previous attempt's heartbeats stopped (a collector that died or stalled, not reported lost first). */
+  'heartbeat-timeout',
+  /** The previous attempt was never picked up by a worker of its queue in time (schedule-to-start). */
+  'schedule-to-start-timeout',
+  /** The previous attempt timed out otherwise (start-to-close, or a kind the history did not name). */
   'timeout',
   /** The previous attempt failed with COLLECTOR_LEAVING (a collector leaving before ADR 200, or its worker shutting down). */
   'collector-leaving',
@@ -177,7 +181,7 @@ export const PLACEMENT_ASK_REASONS = [
 export type PlacementAskReason = (typeof PLACEMENT_ASK_REASONS)[number];
 
 /** How the previous attempt of the run ended, as far as placement cares. */
-export type PreviousAttempt = { kind: 'result'; reason: string; next?: boolean } | { kind: 'error'; type?: string; lost?: boolean };
+export type PreviousAttempt = { kind: 'result'; reason: string; next?: boolean } | { kind: 'error'; type?: string; lost?: boolean; timeout?: string };
 
 /**
  * The reason an attempt asks placement: a placement made ahead that was refused (`refused`) says
@@ -189,7 +193,11 @@ export function placementAskReason(previous: PreviousAttempt | undefined, refuse
   if (!previous) return 'first-attempt';
   if (previous.kind === 'result') return previous.reason === 'handover' && !previous.next ? 'handover-without-queue' : 'ended';
   if (previous.lost) return 'collector-lost';
-  if (previous.type === 'TIMEOUT') return 'timeout';
+  if (previous.type === 'TIMEOUT') {
+    if (previous.timeout === 'heartbeat') return 'heartbeat-timeout';
+    if (previous.timeout === 'schedule-to-start') return 'schedule-to-start-timeout';
+    return 'timeout';
+  }
   if (previous.type === 'COLLECTOR_LEAVING') return 'collector-leaving';
   return 'error';
 }

@@ -415,9 +415,12 @@ class DeviceSession {
         return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, streamedUntil: result.streamedUntil, ...(result.pause ? { pause: result.pause } : {}) });
       },
       (error): AttemptOutcome => {
-        outcome = { kind: 'error', ...describeFailure(error), lastPointAt: heartbeatOf(error)?.lastPointAt };
+        const { timeout, ...failure } = describeFailure(error);
+        outcome = { kind: 'error', ...failure, lastPointAt: heartbeatOf(error)?.lastPointAt };
         // Cancelled for a pause, reconfigure or stop: ended by request, not a break.
-        this.previousAttempt = interrupted(this.m, generation, false) ? { kind: 'result', reason: 'interrupted' } : { kind: 'error', type: outcome.type, lost: lost() };
+        this.previousAttempt = interrupted(this.m, generation, false)
+          ? { kind: 'result', reason: 'interrupted' }
+          : { kind: 'error', type: outcome.type, lost: lost(), ...(timeout ? { timeout } : {}) };
         return outcome;
       },
     );
@@ -495,13 +498,13 @@ function heartbeatOf(error: unknown): SessionHeartbeat | undefined {
   return undefined;
 }
 
-/** The failure type and a readable message of a failed attempt. */
-function describeFailure(error: unknown): { type?: string; message: string } {
+/** The failure type and a readable message of a failed attempt (and, for a timeout, its kind: heartbeat, schedule-to-start, …). */
+function describeFailure(error: unknown): { type?: string; message: string; timeout?: string } {
   let cause: unknown = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
   if (cause instanceof TimeoutFailure) {
     const kind = String(cause.timeoutType).toLowerCase().replace('timeout_type_', '').replace(/_/g, '-');
-    return { type: 'TIMEOUT', message: `collector lost (${kind} timeout)` };
+    return { type: 'TIMEOUT', message: `collector lost (${kind} timeout)`, timeout: kind };
   }
   while (cause instanceof Error && (cause as { cause?: unknown }).cause) cause = (cause as { cause?: unknown }).cause;
   return { message: cause instanceof Error ? cause.message : String(cause) };

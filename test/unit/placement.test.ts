@@ -190,6 +190,10 @@ describe('why an attempt asks placement (ADR 260)', () => {
       [{ kind: 'result', reason: 'completed' }, 'ended'],
       [{ kind: 'error', type: 'TIMEOUT', lost: true }, 'collector-lost'],
       [{ kind: 'error', type: 'TIMEOUT' }, 'timeout'],
+      [{ kind: 'error', type: 'TIMEOUT', timeout: 'heartbeat' }, 'heartbeat-timeout'],
+      [{ kind: 'error', type: 'TIMEOUT', timeout: 'schedule-to-start' }, 'schedule-to-start-timeout'],
+      [{ kind: 'error', type: 'TIMEOUT', timeout: 'start-to-close' }, 'timeout'],
+      [{ kind: 'error', type: 'TIMEOUT', timeout: 'heartbeat', lost: true }, 'collector-lost'],
       [{ kind: 'error', type: 'COLLECTOR_LEAVING' }, 'collector-leaving'],
       [{ kind: 'error', type: 'UNAVAILABLE' }, 'error'],
     ];
