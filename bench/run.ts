@@ -189,8 +189,11 @@ async function main() {
       process.stderr.write(`  Temporal (${mode}) CPU, % of a core, until recovered: kill -9 ${JSON.stringify(temporalCpu.kill9)}, SIGTERM ${JSON.stringify(temporalCpu.sigterm)}\n`);
       const scenario = `failover${temporalLabel(mode)}`;
       rows.push(
-        { scenario, metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, target: r.placement ? 3 : 10, better: 'lower', unit: 's' },
-        { scenario, metric: 'SIGTERM: gap p99', value: r.sigterm.gapP99Ms / 1000, target: r.placement ? 0.5 : 2, better: 'lower', unit: 's' }, // issue 20: ≤ 0.5 s per session with placement
+        // Issue 20's bounds (kill -9 ≤ 3 s, SIGTERM ≤ 0.5 s per session) are judged on the delay the move added beyond one sample interval.
+        { scenario, metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, better: 'lower', unit: 's' },
+        { scenario, metric: `kill -9: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.kill9.delayP99Ms / 1000, target: r.placement ? 3 : 10, better: 'lower', unit: 's' },
+        { scenario, metric: 'SIGTERM: gap p99', value: r.sigterm.gapP99Ms / 1000, better: 'lower', unit: 's' },
+        { scenario, metric: `SIGTERM: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.sigterm.delayP99Ms / 1000, target: r.placement ? 0.5 : 2, better: 'lower', unit: 's' },
         { scenario, metric: 'kill -9: workflow tasks completed per second until recovered', value: r.kill9.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
         { scenario, metric: 'SIGTERM: workflow tasks completed per second until recovered', value: r.sigterm.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
