@@ -39,6 +39,7 @@ import {
   type RunSessionResult,
 } from '../../core/names';
 import { until } from '../../testkit/until';
+import { startDeviceSession } from '../../temporal/fleet-client';
 import { waitQuiet } from '../support/workflow-quiet';
 import { recordHistories } from '../support/histories';
 import { openTestNamespace } from '../support/temporal-namespace';
@@ -275,10 +276,13 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
     ['AUTH_FAILED', 'auth-failed'],
     ['HOST_KEY_MISMATCH', 'config-invalid'],
   ] as const) {
-    it(`parks in ${state} on ${type}, makes no further attempt, and a resume retries at once`, async () => {
+    it(`parks in ${state} on ${type}, makes no further attempt, says in Temporal Web what it waits for, and a resume retries at once`, async () => {
       const fleet = new FakeFleet([() => ApplicationFailure.nonRetryable(`${type} the device said no`, type)]);
       await withWorkers(fleet, async () => {
-        const h = await start();
+        // Started as the web app and ctl start it, so its Temporal Web row names the device.
+        const options = { heartbeatTimeoutMs: 5_000, initialBackoffMs: 400, maxBackoffMs: 1_600 };
+        const h = await startDeviceSession(client, { id: 1000 + ++seq, name: 'sw-parked', protocol: 'gnmi' }, options);
+        started.push(h);
         await waitState(h, state);
         await waitQuiet(h); // no timer, no activity: nothing happens while parked
         assert.equal(fleet.calls.length, 1);
@@ -287,6 +291,11 @@ describe('device-session workflow logic (fake activities, real Temporal)', funct
         assert.equal(parked.parkedReason, parked.lastError);
         assert.ok(parked.failingSince);
         assert.equal(parked.nextRetryAt, undefined);
+        // Temporal Web (issue 21): the list row's summary names the device; the current details say the state and what it waits for.
+        assert.equal(await (await h.describe()).staticSummary(), 'Telemetry session of sw-parked (gnmi)');
+        const details = (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+        assert.match(details, new RegExp(`^\\*\\*${state}\\*\\* — waiting for the device to be fixed \\(edit it, or resume / reconfigure\\)`), details);
+        assert.match(details, new RegExp(`last error: ${type} the device said no`), details);
         const resumed = await h.executeUpdate(resumeUpdate, { args: [{}] });
         assert.ok(['connecting', 'streaming'].includes(resumed.state), resumed.state);
         await waitFor('a second attempt', () => fleet.calls.length === 2);

@@ -10,16 +10,17 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
-import { HandoverPlacements, LagTracker, createSessionActivities, type SessionDeps } from '../../activities/session';
+import { createSessionActivities, type SessionDeps } from '../../activities/session';
+import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import type { Gap } from '../../storage/gaps';
 import type { Keyring } from '../../storage/secrets';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
-import { MetricsRegistry } from '../../core/metrics';
-import { type RunSessionInput, type RunSessionResult } from '../../core/names';
+import { LagTracker, MetricsRegistry } from '../../core/metrics';
+import { type RunSessionInput, type RunSessionResult, type SessionHeartbeat } from '../../core/names';
 import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { until } from '../../testkit/until';
-import { WarmSessions, type LoadedDevice } from '../../activities/warm-sessions';
+import { WarmSessions, type LoadedDevice } from '../../workers/collector-warm-sessions';
 import { parseHandoff } from '../../storage/collectors';
 
 const DEVICE_ID = 42;
@@ -98,6 +99,21 @@ describe('session activity', () => {
     assert.equal(result.lastPointAt, pushed[pushed.length - 1].timestamp);
     assert.ok(result.streamedUntil! >= result.lastPointAt!, 'a streaming session says when it ended: its data is complete until then (ADR 236)');
     assert.equal(live.size, 0, 'the session left the live map');
+  });
+
+  it('heartbeat details carry the connection and newest point as ISO times beside the numbers (Temporal Web shows them as sent; issue 21)', async () => {
+    const { deps: d, pushed } = deps(fakeProtocol());
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'r' } } as never);
+    const beats: SessionHeartbeat[] = [];
+    env.on('heartbeat', (details: SessionHeartbeat) => beats.push(details));
+    const { runDeviceSession } = createSessionActivities(d);
+    const ready = () => pushed.length >= 3 && beats.some((b) => b.lastPointAt !== undefined);
+    await runUntil(() => env.run(runDeviceSession, input()), ready, 'a heartbeat after points', () => env.cancel('WORKER_SHUTDOWN'));
+    const beat = beats.findLast((b) => b.lastPointAt !== undefined)!;
+    assert.equal(typeof beat.connectedAt, 'number');
+    assert.equal(beat.connected, new Date(beat.connectedAt!).toISOString());
+    assert.equal(beat.lastPoint, new Date(beat.lastPointAt!).toISOString());
+    assert.match(beat.lastPoint!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it('hands every session over when the collector starts leaving (SIGTERM)', async () => {
