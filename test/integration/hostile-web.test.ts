@@ -14,7 +14,7 @@ import { ensureWebBuild } from '../../scripts/infra/web-build';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { mib, rssBytes, spawnCaptured, type CapturedChild } from '../support/faults-proc';
 import { untilExit } from '../support/faults-rig';
-import { webAuthEnv, webClient, type WebClient } from '../support/faults-web';
+import { readSse, sseEvents, webAuthEnv, webClient, type WebClient } from '../support/faults-web';
 import { TEST_SECRETS_KEY } from '../support/system';
 import { createTestUser, type TestUser } from '../../testkit/web-auth';
 
@@ -92,7 +92,10 @@ describe('hostile requests to the web process', function () {
       ...webAuthEnv(),
     });
     webPort = port;
-    await untilExit(web, waitFor('the web server', () => isPortOpen(port), 90_000));
+    await untilExit(
+      web,
+      waitFor('the web server', () => isPortOpen(port), 90_000),
+    );
     admin = await webClient(base);
     viewerUser = await createTestUser(tdb.db, 'viewer');
   });
@@ -134,11 +137,21 @@ describe('hostile requests to the web process', function () {
       `/api/series?series=${seriesId}&from=-1e309&to=NaN`,
       `/api/live?series=${encodeURIComponent(`${seriesId}); DROP TABLE samples; --`)}`,
       `/api/live?series=${encodeURIComponent(`${seriesId},2 UNION SELECT password_hash FROM users`)}`,
-      `/api/live?series=${seriesId}&since=${encodeURIComponent("now(); DROP TABLE series")}`,
+      `/api/live?series=${seriesId}&since=${encodeURIComponent('now(); DROP TABLE series')}`,
     ];
-    for (const p of bad) await refused(p, () => admin.fetch(p), (s) => s === 400, /series|from|to|since|invalid|expected/i);
+    for (const p of bad)
+      await refused(
+        p,
+        () => admin.fetch(p),
+        (s) => s === 400,
+        /series|from|to|since|invalid|expected/i,
+      );
     const paths = `/api/paths?device=${deviceId}&q=${encodeURIComponent("' OR 1=1; DROP TABLE series; --")}`;
-    const body = await refused(paths, () => admin.fetch(paths), (s) => s === 200 || s === 400);
+    const body = await refused(
+      paths,
+      () => admin.fetch(paths),
+      (s) => s === 200 || s === 400,
+    );
     assert.doesNotMatch(body, /in-octets/, 'an injected prefix matches nothing');
     assert.equal(await samplesCount(), before, 'samples intact');
     assert.equal(Number((await tdb.db('series').count<{ count: string }[]>('* as count'))[0].count), 1, 'series intact');
@@ -146,7 +159,12 @@ describe('hostile requests to the web process', function () {
 
   it('oversized input: 201 series in one stream, a 200 kB URL, a 1 MB form field → 4xx', async () => {
     const ids = Array.from({ length: 201 }, (_, i) => i + 1).join(',');
-    await refused('201 series', () => admin.fetch(`/api/live?series=${ids}`), (s) => s === 400, /series/);
+    await refused(
+      '201 series',
+      () => admin.fetch(`/api/live?series=${ids}`),
+      (s) => s === 400,
+      /series/,
+    );
     await refused('200 kB URL', () => admin.fetch(`/api/series?series=${seriesId}&from=0&to=1&x=${'a'.repeat(200_000)}`), is4xx);
     const form = new URLSearchParams({ name: 'x'.repeat(1_000_000), protocol: 'gnmi', host: '127.0.0.1', port: '57400' });
     await refused(
@@ -161,9 +179,22 @@ describe('hostile requests to the web process', function () {
     const form = new URLSearchParams({ name: 'cross-origin', protocol: 'gnmi', host: '127.0.0.1', port: '57400' }).toString();
     const headers = { 'content-type': 'application/x-www-form-urlencoded' };
     // React Router itself answers a foreign Origin on an action with 400; the app's own check says 403.
-    await refused('Origin: evil', () => admin.fetch('/devices/new', { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: form }), (s) => s === 403 || s === 400, /cross-site|origin|refused|bad request/i);
-    await refused('Sec-Fetch-Site: cross-site', () => admin.fetch('/devices/new', { method: 'POST', headers: { ...headers, 'sec-fetch-site': 'cross-site' }, body: form }), (s) => s === 403);
-    await refused(`pause from evil`, () => admin.fetch(`/devices/${deviceId}`, { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: 'intent=pause' }), (s) => s === 403 || s === 400);
+    await refused(
+      'Origin: evil',
+      () => admin.fetch('/devices/new', { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: form }),
+      (s) => s === 403 || s === 400,
+      /cross-site|origin|refused|bad request/i,
+    );
+    await refused(
+      'Sec-Fetch-Site: cross-site',
+      () => admin.fetch('/devices/new', { method: 'POST', headers: { ...headers, 'sec-fetch-site': 'cross-site' }, body: form }),
+      (s) => s === 403,
+    );
+    await refused(
+      `pause from evil`,
+      () => admin.fetch(`/devices/${deviceId}`, { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: 'intent=pause' }),
+      (s) => s === 403 || s === 400,
+    );
     assert.equal((await tdb.db('devices').where({ name: 'cross-origin' })).length, 0);
   });
 
@@ -172,19 +203,47 @@ describe('hostile requests to the web process', function () {
     assert.ok(viewer.cookie, 'the viewer signed in');
     const same = { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'sec-fetch-site': 'same-origin' };
     const form = new URLSearchParams({ name: 'by-viewer', protocol: 'gnmi', host: '127.0.0.1', port: '57400' }).toString();
-    await refused('viewer creates a device', () => viewer.fetch('/devices/new', { method: 'POST', headers: same, body: form }), (s) => s === 403);
-    await refused('viewer pauses a device', () => viewer.fetch(`/devices/${deviceId}`, { method: 'POST', headers: same, body: 'intent=pause' }), (s) => s === 403);
-    await refused('viewer edits a device', () => viewer.fetch(`/devices/${deviceId}/edit`, { method: 'POST', headers: same, body: form }), (s) => s === 403);
-    await refused('viewer creates a user', () => viewer.fetch('/users', { method: 'POST', headers: same, body: new URLSearchParams({ email: 'x@example.test', password: 'longenough1', role: 'admin' }).toString() }), (s) => s === 403);
+    await refused(
+      'viewer creates a device',
+      () => viewer.fetch('/devices/new', { method: 'POST', headers: same, body: form }),
+      (s) => s === 403,
+    );
+    await refused(
+      'viewer pauses a device',
+      () => viewer.fetch(`/devices/${deviceId}`, { method: 'POST', headers: same, body: 'intent=pause' }),
+      (s) => s === 403,
+    );
+    await refused(
+      'viewer edits a device',
+      () => viewer.fetch(`/devices/${deviceId}/edit`, { method: 'POST', headers: same, body: form }),
+      (s) => s === 403,
+    );
+    await refused(
+      'viewer creates a user',
+      () => viewer.fetch('/users', { method: 'POST', headers: same, body: new URLSearchParams({ email: 'x@example.test', password: 'longenough1', role: 'admin' }).toString() }),
+      (s) => s === 403,
+    );
     assert.equal((await tdb.db('devices').where({ name: 'by-viewer' })).length, 0);
     assert.equal((await tdb.db('users').where({ email: 'x@example.test' })).length, 0);
   });
 
   it('SSE and JSON APIs without a session → 401, not a stream', async () => {
-    const res = await refused('SSE without a session', () => fetch(`${base}/api/live?series=${seriesId}`, { headers: { accept: 'text/event-stream' } }), (s) => s === 401);
+    const res = await refused(
+      'SSE without a session',
+      () => fetch(`${base}/api/live?series=${seriesId}`, { headers: { accept: 'text/event-stream' } }),
+      (s) => s === 401,
+    );
     assert.doesNotMatch(res, /^data: /m);
-    await refused('series without a session', () => fetch(`${base}/api/series?series=${seriesId}&from=0&to=${Date.now()}`), (s) => s === 401);
-    await refused('SSE with a forged cookie', () => fetch(`${base}/api/live?series=${seriesId}`, { headers: { cookie: `${admin.cookie.split('=')[0]}=forged.value` } }), (s) => s === 401);
+    await refused(
+      'series without a session',
+      () => fetch(`${base}/api/series?series=${seriesId}&from=0&to=${Date.now()}`),
+      (s) => s === 401,
+    );
+    await refused(
+      'SSE with a forged cookie',
+      () => fetch(`${base}/api/live?series=${seriesId}`, { headers: { cookie: `${admin.cookie.split('=')[0]}=forged.value` } }),
+      (s) => s === 401,
+    );
   });
 
   it('a 64 MiB body to /login — declared or chunked — gets 413 at once, and the process memory stays flat', async () => {
@@ -245,11 +304,19 @@ describe('hostile requests to the web process', function () {
     const same = { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'sec-fetch-site': 'same-origin' };
     for (const target of ['/\t/evil.example', '/\\evil.example', '/\r\n//evil.example', '/\u0000//evil.example', '//evil.example', 'https://evil.example/']) {
       const value = target;
-      const res = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: same, body: new URLSearchParams({ email: viewerUser.email, password: viewerUser.password, redirectTo: value }).toString() });
+      const res = await fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: same,
+        body: new URLSearchParams({ email: viewerUser.email, password: viewerUser.password, redirectTo: value }).toString(),
+      });
       await res.body?.cancel();
       assert.equal(res.status, 302, target);
       const location = res.headers.get('location') ?? '';
-      assert.ok(new URL(location, base).origin === base && /^\/(?![\/\\])/.test(location) && !/[\u0000-\u001f\\]/.test(location), `redirectTo ${JSON.stringify(value)} → Location ${JSON.stringify(location)}`);
+      assert.ok(
+        new URL(location, base).origin === base && /^\/(?![\/\\])/.test(location) && !/[\u0000-\u001f\\]/.test(location),
+        `redirectTo ${JSON.stringify(value)} → Location ${JSON.stringify(location)}`,
+      );
     }
     for (const who of [undefined, admin.cookie]) {
       const setup = await fetch(`${base}/setup`, { redirect: 'manual', headers: who ? { cookie: who } : {} });
@@ -261,5 +328,52 @@ describe('hostile requests to the web process', function () {
     const detail = (await (await admin.fetch('/healthz')).json()) as Record<string, unknown>;
     assert.equal(detail.ok, true);
     assert.equal(typeof detail.liveClients, 'number', 'admins see the detail');
+  });
+
+  it('a day of raw points asked for by since=0 and Last-Event-ID, and 500 raw series over 16 h: bounded answers, web RSS flat', async () => {
+    // The issue's measurement: 240,000 old points replayed to one client in 8 s. A day of them, one every 0.36 s.
+    const [{ id: busy }] = await tdb.db('series').insert({ device_id: deviceId, path: '/interfaces/interface[name=Ethernet2]/state/counters/in-octets', kind: 'number' }).returning('id');
+    const newest = Date.now();
+    await tdb.pool.query(`INSERT INTO samples (time, series_id, value) SELECT to_timestamp(($1::float8 - g * 360) / 1000), $2, g FROM generate_series(0, 239999) g`, [newest, busy]);
+    const windowMs = 5 * 60_000; // WEB_LIVE_REPLAY_MS's default, which this web process runs with
+    for (const [what, init] of [
+      ['since=0', { path: `/api/live?series=${busy}&since=0`, headers: {} }],
+      ['Last-Event-ID: 1', { path: `/api/live?series=${busy}`, headers: { 'last-event-id': '1' } }],
+    ] as const) {
+      const before = rssBytes(web.pid)!;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(web.pid) ?? 0)), 20);
+      const started = Date.now();
+      const res = await admin.fetch(init.path, { headers: { accept: 'text/event-stream', ...init.headers } });
+      assert.equal(res.status, 200, what);
+      // The replay is over once the newest stored point arrived.
+      const points = sseEvents(await readSse(res, 30_000, (text) => sseEvents(text).some((e) => e.points.some((p) => p.t === newest)))).flatMap((e) => e.points);
+      const ms = Date.now() - started;
+      clearInterval(sampler);
+      peak = Math.max(peak, rssBytes(web.pid) ?? 0);
+      const oldest = Math.min(...points.map((p) => p.t));
+      measured.push(
+        `${what} over 240,000 points of the last 24 h: ${points.length} points replayed in ${ms} ms, oldest ${Math.round((newest - oldest) / 1000)} s old; web RSS ${mib(before)} → peak ${mib(peak)}`,
+      );
+      assert.ok(
+        points.some((p) => p.t === newest),
+        `${what}: the replay reached the newest point`,
+      );
+      assert.ok(oldest >= newest - windowMs - 2000, `${what}: nothing older than the window (oldest ${Math.round((newest - oldest) / 1000)} s)`);
+      assert.ok(points.length <= windowMs / 360 + 10, `${what}: ${points.length} points, not the day's 240,000`);
+      assert.ok(peak - before < 24 * 1024 * 1024, `${what}: web RSS grew by ${mib(peak - before)}`);
+    }
+    const ids = Array.from({ length: 500 }, (_, i) => busy + i).join(',');
+    const before = rssBytes(web.pid)!;
+    const started = Date.now();
+    const big = await admin.fetch(`/api/series?series=${ids}&from=${newest - 16 * 3600_000}&to=${newest}&width=1000`);
+    const body = (await big.json()) as { error?: string };
+    const ms = Date.now() - started;
+    const after = rssBytes(web.pid)!;
+    measured.push(`/api/series, 500 series × 16 h raw at 1000 px: ${big.status} after ${ms} ms; web RSS ${mib(before)} → ${mib(after)}`);
+    assert.equal(big.status, 422, JSON.stringify(body));
+    assert.match(body.error ?? '', /points of raw samples.*Ask for a range of at most/);
+    assert.ok(ms < 1000, `refused before any query ran (${ms} ms)`);
+    assert.ok(after - before < 8 * 1024 * 1024, `web RSS grew by ${mib(after - before)}`);
   });
 });
