@@ -75,8 +75,9 @@ async function main() {
           : 'native only (TEST_STORAGE_MODES)';
       process.stderr.write(`  PostgreSQL ${withoutPassword(services.databaseUrl)} (${tsLine})\n  Temporal ${services.temporalAddress}\n`);
     }
+    // The topology suite signs in with Chromium on each web process too.
+    if (suites.includes('e2e') || suites.includes('topology')) env.CHROMIUM_PATH = await ensureChromium();
     if (suites.includes('e2e')) {
-      env.CHROMIUM_PATH = await ensureChromium();
       await ensureWebBuild();
     }
     if (wanted.length === 0 && extra.length === 0) {

@@ -11,6 +11,8 @@
  * flags, port and host settings, health path, required settings) with a clean
  * environment — PATH and HOME plus the role's settings — and a data folder of
  * its own, so nothing is shared between processes but PostgreSQL and Temporal.
+ * Secrets (the database password, the secrets key, the session secret) reach
+ * the roles only as files named by `*_FILE` settings, as in deploy/.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -89,6 +91,8 @@ export interface Topology {
   databaseUrl: string;
   temporal: RunningTemporalServer;
   ui?: RunningTemporalUi;
+  /** The `migrate` run (exited 0 before anything else started). */
+  migrate: RoleProcess;
   simulator: RoleProcess;
   control: RoleProcess;
   collectors: RoleProcess[];
@@ -127,7 +131,8 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
 
   const spawnRole = (roleName: RoleName, name: string, env: Record<string, string>): RoleProcess => {
     const spec = role(roleName);
-    const missing = spec.requiredEnv.filter((k) => !env[k]);
+    // A setting may come as itself or as its file (`<name>_FILE`), as a deployment's secrets do.
+    const missing = spec.requiredEnv.filter((k) => !env[k] && !env[`${k}_FILE`]);
     if (missing.length) throw new Error(`${name}: the ${roleName} role needs ${missing.join(', ')}`);
     // Own process group: a terminal's Ctrl-C reaches only us, and we stop the roles in order.
     const child = startChild(name, process.execPath, entryArgs(ROOT, spec.entry), { env, cwd: ROOT, quiet: opts.quiet, quietOnStop: true, detached: true });
@@ -187,12 +192,15 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     // 1. PostgreSQL, with TimescaleDB preloaded when it is installed or can be built (TIMESCALEDB_SOURCE).
     const timescale = await ensureTimescaleDb(await installPostgres());
     const pgPort = await freePort();
+    // The roles read the password from this file (DATABASE_PASSWORD_FILE), as from a mounted secret.
+    const databasePasswordFile = path.join(opts.dir, 'postgres.password');
     const postgres = await startManagedPostgres({
       dir: path.join(opts.dir, 'postgres'),
       port: pgPort,
       database: 'switch_telemetry',
       ephemeral: opts.ephemeral,
       timescaledb: timescale.available,
+      passwordFile: databasePasswordFile,
     });
     stoppers.push({ what: 'PostgreSQL', stop: postgres.stop });
     log(`PostgreSQL on 127.0.0.1:${pgPort}: ${timescale.available ? `TimescaleDB ${timescale.version} preloaded` : `native partitions (${timescale.reason})`}`);
@@ -209,18 +217,24 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       stoppers.push({ what: 'Temporal Web', stop: ui.stop });
     }
 
-    // Shared settings: what every role of one deployment gets from its ConfigMap and Secret.
+    // Shared settings: what every role of one deployment gets from its ConfigMap and Secret. Secrets
+    // reach the roles only as files (`*_FILE`), as Compose secrets and Kubernetes Secret volumes give them.
     const keysDir = path.join(opts.dir, 'keys');
     fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
-    const secretsKey = persistentSecret(path.join(keysDir, 'secrets-key'), () => formatKeyring({ current: 1, keys: new Map([[1, crypto.randomBytes(32)]]) }));
-    const sessionSecret = persistentSecret(path.join(keysDir, 'session-secret'), () => crypto.randomBytes(32).toString('base64url'));
+    const secretsKeyFile = path.join(keysDir, 'secrets-key');
+    const sessionSecretFile = path.join(keysDir, 'session-secret');
+    const secretsKey = persistentSecret(secretsKeyFile, () => formatKeyring({ current: 1, keys: new Map([[1, crypto.randomBytes(32)]]) }));
+    persistentSecret(sessionSecretFile, () => crypto.randomBytes(32).toString('base64url'));
     const adminPassword = persistentSecret(path.join(keysDir, 'admin-password'), () => crypto.randomBytes(12).toString('base64url'));
     const admin = { email: 'admin@topology.local', password: adminPassword };
+    const databaseUrl = new URL(postgres.url);
+    databaseUrl.password = '';
     const sharedEnv: Record<string, string> = {
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_PASSWORD_FILE: databasePasswordFile,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
-      SECRETS_KEY: secretsKey,
+      SECRETS_KEY_FILE: secretsKeyFile,
       // With TimescaleDB preloaded the migrations must use it (a failure stops migrate, loudly).
       STORAGE_TIMESCALEDB: postgres.timescaledb ? 'on' : 'auto',
       LOG_LEVEL: 'info',
@@ -307,7 +321,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       const env = roleEnv(name, {
         ...(spec.port ? { [spec.port.env]: String(await freePort()) } : {}),
         ...(spec.hostEnv ? { [spec.hostEnv]: '127.0.0.1' } : {}),
-        ...(roleName === 'web' ? { SESSION_SECRET: sessionSecret, ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
+        ...(roleName === 'web' ? { SESSION_SECRET_FILE: sessionSecretFile, ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
         ...extra,
       });
       const p = spawnRole(roleName, name, env);
@@ -339,6 +353,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       databaseUrl: postgres.url,
       temporal,
       ui,
+      migrate,
       simulator,
       control,
       collectors,

@@ -28,13 +28,15 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { withinShare } from '../../core/placement';
+import { role } from '../../core/roles';
 import { entryArgs } from '../../scripts/infra/entry';
 import { waitFor } from '../../scripts/infra/proc';
 import { startTopology, type RoleProcess, type Topology } from '../../scripts/infra/topology';
 import { assertTimescaleDbServer, storageModesUnderTest } from '../support/db';
 import { sumMetric } from '../support/faults-rig';
 import { readSse, sseEvents } from '../support/faults-web';
-import { signIn } from '../../testkit/web-auth';
+import { signIn, signInPage } from '../../testkit/web-auth';
+import { launchBrowser } from '../support/browser-rig';
 
 const HEARTBEAT_TIMEOUT_MS = 4000;
 /** Placed sessions' heartbeat timeout: long on purpose, failover must come from the collector lease (ADR 110). */
@@ -290,8 +292,18 @@ describe('topology: the deployment shape on one machine', function () {
     assert.equal(new Set(all.map((p) => p.pid)).size, all.length);
     assert.equal(new Set(all.map((p) => p.env.DATA_DIR)).size, all.length);
     assert.ok(all.every((p) => p.alive()));
-    assert.equal(topo.simulator.env.DATABASE_URL ?? topo.simulator.env.SECRETS_KEY, undefined);
-    assert.equal(new Set(topo.webs.map((w) => w.env.SESSION_SECRET)).size, 1, 'the web processes share SESSION_SECRET (sign-in works on either)');
+    assert.equal(topo.simulator.env.DATABASE_URL ?? topo.simulator.env.SECRETS_KEY ?? topo.simulator.env.SECRETS_KEY_FILE, undefined);
+    // Secrets reach the roles as files only, as Compose secrets and Kubernetes Secret volumes give them (deploy/).
+    for (const p of [...all.filter((x) => x !== topo.simulator), topo.migrate]) {
+      const spec = role(p.role);
+      for (const name of spec.requiredEnv) assert.ok(p.env[name] || p.env[`${name}_FILE`], `${p.name}: ${name} or ${name}_FILE`);
+      for (const name of ['SECRETS_KEY', 'SESSION_SECRET', 'DATABASE_PASSWORD']) assert.equal(p.env[name], undefined, `${p.name}: ${name} is not in its environment`);
+      assert.equal(new URL(p.env.DATABASE_URL).password, '', `${p.name}: DATABASE_URL carries no password`);
+      for (const [name, file] of Object.entries(p.env).filter(([k]) => k.endsWith('_FILE'))) assert.ok(fs.readFileSync(file, 'utf8').trim(), `${p.name}: ${name} names a file with the secret`);
+      assert.ok(p.env.DATABASE_PASSWORD_FILE, `${p.name}: the database password as a file`);
+    }
+    assert.equal(topo.migrate.child.child.exitCode, 0, 'migrate ran once and exited 0');
+    assert.equal(new Set(topo.webs.map((w) => w.env.SESSION_SECRET_FILE)).size, 1, 'the web processes share SESSION_SECRET_FILE (sign-in works on either)');
   });
 
   it('placement spreads the sessions over the collectors within their share ±10 %; SQL visibility finds them by search attribute', async () => {
@@ -321,6 +333,37 @@ describe('topology: the deployment shape on one machine', function () {
     const body = (await ui.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
     assert.equal(new Set(body.executions?.map((e) => e.execution.workflowId)).size, DEVICES, 'Temporal Web lists every session workflow');
     await checkpoint('steady state');
+  });
+
+  it('a browser signs in on either web process and sees the same device page with its live charts streaming', async () => {
+    const device = topo.devices[0];
+    const { browser, page } = await launchBrowser({ width: 1200, height: 800 });
+    try {
+      const pages = [page, await browser.newPage({ viewport: { width: 1200, height: 800 } })]; // a context each: its own cookies
+      const charts = '.card [data-point-count]';
+      const pointCount = (p: typeof page) => p.evaluate((sel) => [...document.querySelectorAll(sel)].reduce((n, c) => n + Number(c.getAttribute('data-point-count')), 0), charts);
+      const seen: string[][] = [];
+      for (const [i, web] of topo.webs.entries()) {
+        const p = pages[i];
+        await signInPage(p, web.url!, topo.admin);
+        await p.goto(`${web.url}/devices/${device.id}`);
+        await p.waitForFunction(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status') === 'live', null, { timeout: 60_000 });
+        seen.push(await p.locator('.card:has([data-point-count]) > h2').allTextContents());
+      }
+      // Each page's charts keep taking points from its own web process (live streams, not a reload).
+      const before = await Promise.all(pages.map(pointCount));
+      await Promise.all(
+        pages.map((p, i) =>
+          p.waitForFunction(({ sel, n }) => [...document.querySelectorAll(sel)].reduce((m, c) => m + Number(c.getAttribute('data-point-count')), 0) >= n + 2, { sel: charts, n: before[i] }, { timeout: 60_000 }),
+        ),
+      );
+      const after = await Promise.all(pages.map(pointCount));
+      figures.push(`browser on ${topo.webs.map((w) => w.name).join(' and ')}: ${seen[0].length} live charts each; points drawn ${before.join(' / ')} -> ${after.join(' / ')}`);
+      assert.ok(seen[0].length > 0, 'the device page has live charts');
+      assert.deepEqual(seen[1], seen[0], 'both web processes serve the same charts');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('kill -9 of a collector: its sessions move to the others once its lease lapses (not after the session heartbeat timeout), with gaps recorded', async () => {
