@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseXml } from '../../protocols/netconf/xml';
-import { applySubtreeFilter, configData, deviceData, flattenLeaves, toXml, xpathToFilter, UnsupportedFilterError } from '../../simulator/netconf/data';
+import { applySubtreeFilter, configData, deviceData, flattenLeaves, toXml, xpathToFilter, UnsupportedFilterError, type DataNode } from '../../simulator/netconf/data';
 import { SimDevice } from '../../simulator/model';
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
@@ -49,13 +49,22 @@ describe('netconf simulator trees: NMDA /interfaces, running configuration', () 
 
   it('an NMDA device serves /interfaces with statistics and oper-status beside /interfaces-state', () => {
     const d = nmda();
-    assert.deepEqual(d.map((n) => n.name), ['interfaces', 'interfaces-state', 'system-state', 'system-health']);
+    assert.deepEqual(
+      d.map((n) => n.name),
+      ['interfaces', 'interfaces-state', 'system-state', 'system-health'],
+    );
     const out = toXml(applySubtreeFilter(d, filter(`<interfaces xmlns="${IF}"><interface><name>Ethernet2</name><oper-status/><statistics><in-octets/></statistics></interface></interfaces>`)));
-    assert.match(out, /^<interfaces xmlns="[^"]+"><interface><name>Ethernet2<\/name><oper-status>(up|down)<\/oper-status><statistics><in-octets>\d+<\/in-octets><\/statistics><\/interface><\/interfaces>$/);
+    assert.match(
+      out,
+      /^<interfaces xmlns="[^"]+"><interface><name>Ethernet2<\/name><oper-status>(up|down)<\/oper-status><statistics><in-octets>\d+<\/in-octets><\/statistics><\/interface><\/interfaces>$/,
+    );
   });
 
   it('a pre-NMDA device serves /interfaces-state only', () => {
-    assert.deepEqual(data().map((n) => n.name), ['interfaces-state', 'system-state', 'system-health']);
+    assert.deepEqual(
+      data().map((n) => n.name),
+      ['interfaces-state', 'system-state', 'system-health'],
+    );
   });
 
   it('the running configuration has no state and filters like the rest', () => {
@@ -67,4 +76,23 @@ describe('netconf simulator trees: NMDA /interfaces, running configuration', () 
     assert.match(one, /<interface><name>Ethernet1<\/name><enabled>(true|false)<\/enabled><\/interface>/);
     assert.doesNotMatch(one, /Ethernet2|hostname/);
   });
+});
+
+describe('netconf simulator: subtree filters on every tree it serves (issue 13)', () => {
+  const device = () => new SimDevice({ name: 'every', interfaces: 2, now: () => 1000 });
+  const trees: Array<[string, DataNode[]]> = [
+    ['operational (NMDA)', deviceData(device(), 0, { nmda: true })],
+    ['running configuration', configData(device())],
+  ];
+  for (const [where, roots] of trees) {
+    for (const root of roots) {
+      it(`${where}: /${root.name} by a selection node, and one of its children by a containment node`, () => {
+        assert.equal(toXml(applySubtreeFilter(roots, filter(`<${root.name} xmlns="${root.ns}"/>`))), toXml([root]), 'the whole tree, nothing else');
+        const child = root.children![0];
+        const narrowed = applySubtreeFilter(roots, filter(`<${root.name} xmlns="${root.ns}"><${child.name}/></${root.name}>`));
+        assert.equal(toXml(narrowed), toXml([{ ...root, children: root.children!.filter((c) => c.name === child.name) }]), `only ${child.name}`);
+        assert.deepEqual(applySubtreeFilter(roots, filter(`<${root.name} xmlns="urn:not-this-one"/>`)), [], 'another namespace selects nothing');
+      });
+    }
+  }
 });
