@@ -216,6 +216,17 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
     await running;
   });
 
+  it("Capabilities UNIMPLEMENTED, the profile and the device both name one: the profile's is asked first", async () => {
+    target.faults.capabilities('unimplemented');
+    const ctx = recordingContext(localGnmiDevice(target.port, { encoding: 'json' }), [profile({ encoding: 'proto' })]);
+    const running = gnmiProtocol.run(ctx);
+    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
+    assert.deepEqual(target.subscriptions.map((l) => l.encoding), ['PROTO']);
+    assert.deepEqual(ctx.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' });
+    ctx.controller.abort();
+    await running;
+  });
+
   it('every encoding refused: CONFIG_INVALID naming what was tried (the session parks)', async () => {
     target.faults.capabilities('unimplemented');
     target.faults.limitEncodings([]);
