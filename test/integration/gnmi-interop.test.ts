@@ -32,7 +32,11 @@ const ETH0 = '/interfaces/interface[name=eth0]/state';
 const VALUES: Array<FakeValue & { expect?: { path: string; kind: 'number' | 'text' } }> = [
   { path: ['interfaces', 'interface[name=eth0]', 'state', 'counters', 'in-octets'], uint: { value: 1000, min: 0, max: 1e12 }, expect: { path: `${ETH0}/counters/in-octets`, kind: 'number' } },
   { path: ['interfaces', 'interface[name=eth0]', 'state', 'mtu'], int: { value: 1500, min: 0, max: 1e6 }, expect: { path: `${ETH0}/mtu`, kind: 'number' } },
-  { path: ['components', 'component[name=cpu0]', 'state', 'temperature'], double: { value: 40, min: 30, max: 50 }, expect: { path: '/components/component[name=cpu0]/state/temperature', kind: 'number' } },
+  {
+    path: ['components', 'component[name=cpu0]', 'state', 'temperature'],
+    double: { value: 40, min: 30, max: 50 },
+    expect: { path: '/components/component[name=cpu0]/state/temperature', kind: 'number' },
+  },
   { path: ['interfaces', 'interface[name=eth0]', 'state', 'oper-status'], string: ['UP', 'DOWN'], expect: { path: `${ETH0}/oper-status`, kind: 'text' } },
   { path: ['interfaces', 'interface[name=eth0]', 'state', 'enabled'], bool: [true, false], expect: { path: `${ETH0}/enabled`, kind: 'text' } },
   { path: ['system', 'dns', 'state', 'servers'], stringList: ['10.0.0.1', '10.0.0.2'], expect: { path: '/system/dns/state/servers', kind: 'text' } },
@@ -55,13 +59,9 @@ describe('gNMI interoperability: the OpenConfig reference fake target (fake_serv
   const config = () => fakeConfigText({ target: 'fake-leaf', startNs: BigInt(Date.now()) * 1_000_000n, periodMs: PERIOD_MS, values: VALUES });
   const startFake = async () => (fake = await startFakeGnmiTarget({ port, cert: pki.good.cert, key: pki.good.key, config: config() }));
   const status = (pred: (s: DeviceSessionStatus) => boolean, what: string) => waitForStatus(client, deviceId, pred, what, 30_000);
-  const series = async () =>
-    (await db.db('series').where({ device_id: deviceId }).select('id', 'path', 'kind')) as Array<{ id: number; path: string; kind: string }>;
+  const series = async () => (await db.db('series').where({ device_id: deviceId }).select('id', 'path', 'kind')) as Array<{ id: number; path: string; kind: string }>;
   const countRows = async (table: 'samples' | 'states', path: string, extra = '') => {
-    const { rows } = await db.db.raw(
-      `SELECT count(*)::int AS n FROM ${table} t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ? ${extra}`,
-      [deviceId, path],
-    );
+    const { rows } = await db.db.raw(`SELECT count(*)::int AS n FROM ${table} t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ? ${extra}`, [deviceId, path]);
     return rows[0].n as number;
   };
 
@@ -92,7 +92,10 @@ describe('gNMI interoperability: the OpenConfig reference fake target (fake_serv
   });
 
   after(async () => {
-    await client?.workflow.getHandle(`device-session/${deviceId}`).terminate('test over').catch(() => undefined);
+    await client?.workflow
+      .getHandle(`device-session/${deviceId}`)
+      .terminate('test over')
+      .catch(() => undefined);
     await workers?.stop();
     await fake?.stop();
     await client?.connection.close();
@@ -123,13 +126,16 @@ describe('gNMI interoperability: the OpenConfig reference fake target (fake_serv
     for (const v of VALUES) assert.equal(byPath.get(v.expect!.path), v.expect!.kind, v.expect!.path);
     assert.equal(byPath.size, VALUES.length, `nothing else stored: ${[...byPath.keys()].join(', ')}`);
 
-    const { rows: counters } = await db.db.raw(
-      `SELECT t.value FROM samples t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ? ORDER BY t.time`,
-      [deviceId, `${ETH0}/counters/in-octets`],
-    );
+    const { rows: counters } = await db.db.raw(`SELECT t.value FROM samples t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ? ORDER BY t.time`, [
+      deviceId,
+      `${ETH0}/counters/in-octets`,
+    ]);
     const values = counters.map((r: { value: number }) => Number(r.value));
     assert.equal(values[0], 1000, 'the configured start value');
-    assert.ok(values.every((v: number, i: number) => i === 0 || v > values[i - 1]), `the uint counter grows: ${values.slice(0, 8)}`);
+    assert.ok(
+      values.every((v: number, i: number) => i === 0 || v > values[i - 1]),
+      `the uint counter grows: ${values.slice(0, 8)}`,
+    );
 
     const text = async (path: string) =>
       (await db.db.raw(`SELECT t.value FROM states t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ? ORDER BY t.time`, [deviceId, path])).rows.map(
@@ -138,8 +144,13 @@ describe('gNMI interoperability: the OpenConfig reference fake target (fake_serv
     assert.ok(new Set(await text(`${ETH0}/oper-status`)).has('UP'));
     assert.ok((await text(`${ETH0}/enabled`)).every((v: string) => v === 'true' || v === 'false'));
     assert.deepEqual(JSON.parse((await text('/system/dns/state/servers'))[0]), ['10.0.0.1', '10.0.0.2'], 'leaf-list as JSON text');
-    const temps = (await db.db.raw(`SELECT t.value FROM samples t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ?`, [deviceId, '/components/component[name=cpu0]/state/temperature'])).rows;
-    assert.ok(temps.slice(1).every((r: { value: number }) => r.value >= 30 && r.value <= 50), 'doubles in the configured range');
+    const temps = (
+      await db.db.raw(`SELECT t.value FROM samples t JOIN series s ON s.id = t.series_id WHERE s.device_id = ? AND s.path = ?`, [deviceId, '/components/component[name=cpu0]/state/temperature'])
+    ).rows;
+    assert.ok(
+      temps.slice(1).every((r: { value: number }) => r.value >= 30 && r.value <= 50),
+      'doubles in the configured range',
+    );
   });
 
   it('stores the subtree delete as one null state at the subtree path, after the value under it', async () => {
@@ -164,12 +175,7 @@ describe('gNMI interoperability: the OpenConfig reference fake target (fake_serv
     await startFake();
     const after = await status((x) => x.state === 'streaming' && x.attempt > first.attempt, 'streaming again on a later attempt');
     assert.equal(after.capabilities, 'unimplemented');
-    await waitFor(
-      'new samples after the restart',
-      async () => (await countRows('samples', `${ETH0}/counters/in-octets`, `AND t.time > to_timestamp(${restartedAt / 1000})`)) >= 3,
-      20_000,
-      200,
-    );
+    await waitFor('new samples after the restart', async () => (await countRows('samples', `${ETH0}/counters/in-octets`, `AND t.time > to_timestamp(${restartedAt / 1000})`)) >= 3, 20_000, 200);
   });
 });
 
@@ -190,12 +196,24 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
     const ctx = recordingContext(localGnmiDevice(target.port), [profile()]);
     const running = gnmiProtocol.run(ctx);
     await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(target.subscriptions.map((l) => l.encoding), ['JSON_IETF', 'JSON', 'PROTO']);
+    assert.deepEqual(
+      target.subscriptions.map((l) => l.encoding),
+      ['JSON_IETF', 'JSON', 'PROTO'],
+    );
     const warnings = ctx.events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
     assert.match(warnings[0], /does not implement the gNMI Capabilities RPC/);
-    assert.ok(warnings.some((w) => /refused encoding JSON_IETF.*trying JSON$/.test(w)), warnings.join('\n'));
-    assert.ok(warnings.some((w) => /refused encoding JSON .*trying PROTO$/.test(w)), warnings.join('\n'));
-    assert.deepEqual(ctx.events.filter((e) => e.type === 'negotiated'), [{ type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' }]);
+    assert.ok(
+      warnings.some((w) => /refused encoding JSON_IETF.*trying JSON$/.test(w)),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => /refused encoding JSON .*trying PROTO$/.test(w)),
+      warnings.join('\n'),
+    );
+    assert.deepEqual(
+      ctx.events.filter((e) => e.type === 'negotiated'),
+      [{ type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' }],
+    );
     assert.equal(ctx.counters.get('gnmi_capabilities_unanswered_total{"reason":"unimplemented"}'), 1);
     ctx.controller.abort();
     await running;
@@ -208,8 +226,14 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
     const running = gnmiProtocol.run(ctx);
     await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
     assert.ok(Date.now() - started >= 300, 'waited for the deadline');
-    assert.deepEqual(target.subscriptions.map((l) => l.encoding), ['JSON']);
-    assert.deepEqual(ctx.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'JSON', capabilities: 'timeout' });
+    assert.deepEqual(
+      target.subscriptions.map((l) => l.encoding),
+      ['JSON'],
+    );
+    assert.deepEqual(
+      ctx.events.find((e) => e.type === 'negotiated'),
+      { type: 'negotiated', encoding: 'JSON', capabilities: 'timeout' },
+    );
     assert.ok(ctx.events.some((e) => e.type === 'warning' && /Capabilities not answered within 300 ms/.test(e.message)));
     assert.ok(!ctx.events.some((e) => e.type === 'connected'), 'a silent device proves no connection until data arrives');
     ctx.controller.abort();
@@ -221,8 +245,14 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
     const ctx = recordingContext(localGnmiDevice(target.port, { encoding: 'json' }), [profile({ encoding: 'proto' })]);
     const running = gnmiProtocol.run(ctx);
     await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(target.subscriptions.map((l) => l.encoding), ['PROTO']);
-    assert.deepEqual(ctx.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' });
+    assert.deepEqual(
+      target.subscriptions.map((l) => l.encoding),
+      ['PROTO'],
+    );
+    assert.deepEqual(
+      ctx.events.find((e) => e.type === 'negotiated'),
+      { type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' },
+    );
     ctx.controller.abort();
     await running;
   });
@@ -239,8 +269,14 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
     const ctx = recordingContext(localGnmiDevice(target.port), [profile()]);
     const running = gnmiProtocol.run(ctx);
     await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(target.subscriptions.map((l) => l.encoding), ['JSON_IETF']);
-    assert.deepEqual(ctx.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'JSON_IETF', capabilities: 'answered' });
+    assert.deepEqual(
+      target.subscriptions.map((l) => l.encoding),
+      ['JSON_IETF'],
+    );
+    assert.deepEqual(
+      ctx.events.find((e) => e.type === 'negotiated'),
+      { type: 'negotiated', encoding: 'JSON_IETF', capabilities: 'answered' },
+    );
     ctx.controller.abort();
     await running;
   });
