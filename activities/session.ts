@@ -27,8 +27,7 @@ import { batchedDeviceLoader, pinHostKey, type loadDeviceConfig } from '../stora
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
-import type { LocalSessionActivities, SessionActivities } from './types';
-import type { WarmSessions, WarmStream } from './warm-sessions';
+import type { LocalSessionActivities, SessionActivities, WarmStreamHandle, WarmStreams } from './types';
 
 /** What the session activity needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
@@ -56,10 +55,10 @@ export interface SessionDeps {
    * pause (ADR 250); the attempt ends with a `paused` result (false: it was already ending otherwise).
    */
   pauses?: Map<number, (pause: BulkPauseEnding) => boolean>;
-  /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200, 231): handed back with the `handover` result. */
-  handoverPlacements?: HandoverPlacements;
-  /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics. */
-  heartbeatLag?: LagTracker;
+  /** Where the collector, leaving, placed each of its sessions' next attempts (ADR 200, 231; workers/collector-handover-placements.ts): handed back with the `handover` result. */
+  handoverPlacements?: { next(deviceId: number): Promise<SessionPlacement | undefined> };
+  /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics (core/metrics.ts LagTracker). */
+  heartbeatLag?: { observe(lateMs: number): void };
   /** Loads a device (default: from the database, secrets decrypted, the loads of attempts starting together in one batch, ADR 261); tests pass a fake. */
   loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
   /** Stores a gap record (default: the gaps table); tests pass a fake. */
@@ -69,61 +68,9 @@ export interface SessionDeps {
   lastStoredAt?: (deviceId: number, before: number) => Promise<number | undefined>;
   saveGap?: (gap: Gap) => Promise<void>;
   /** Streams this collector dialled on a hand-over before their attempt came (ADR 235): an attempt adopts its device's. */
-  warm?: WarmSessions;
+  warm?: WarmStreams;
   /** An attempt streams its device here now (its first point): the collector says so to the others (ADR 236). */
   onStreaming?: (deviceId: number) => void;
-}
-
-/** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
-export class LagTracker {
-  private max = 0;
-  private lastMax = 0;
-  private windowStarted = Date.now();
-  constructor(private readonly windowMs = 10_000) {}
-  observe(lateMs: number): void {
-    this.roll();
-    if (lateMs > this.max) this.max = lateMs;
-  }
-  /** Largest lateness (ms) over the current and the previous window. */
-  get maxMs(): number {
-    this.roll();
-    return Math.max(this.max, this.lastMax);
-  }
-  private roll(): void {
-    if (Date.now() - this.windowStarted >= this.windowMs) {
-      this.lastMax = this.max;
-      this.max = 0;
-      this.windowStarted = Date.now();
-    }
-  }
-}
-
-/**
- * Where a leaving collector placed its sessions' next attempts (ADR 200, 231). The placement (one
- * transaction for all of them) starts at SIGTERM while the streams end at once; each hand-over
- * result waits for it, at most `boundMs` from its start (a session not placed by then asks placement).
- */
-export class HandoverPlacements {
-  private readonly placed = new Map<number, SessionPlacement>();
-  private ready: Promise<unknown> = Promise.resolve();
-
-  /** Start placing; `place` resolves with each device's placement (undefined: none). */
-  start(place: () => Promise<ReadonlyMap<number, SessionPlacement | undefined>>, boundMs: number): void {
-    const placing = place()
-      .then((placed) => {
-        for (const [deviceId, p] of placed) if (p) this.placed.set(deviceId, p);
-      })
-      .catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise((resolve) => (timer = setTimeout(resolve, boundMs)));
-    this.ready = Promise.race([placing, bound]).finally(() => clearTimeout(timer));
-  }
-
-  /** The next queue of a device's session, once the placement finished or its bound passed. */
-  async next(deviceId: number): Promise<SessionPlacement | undefined> {
-    await this.ready;
-    return this.placed.get(deviceId);
-  }
 }
 
 /**
@@ -216,7 +163,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
   };
 
   /** One attempt, taking over the device's warm stream when one runs here with the same configuration (ADR 235). */
-  async function runAttempt(input: RunSessionInput, warm: WarmStream | undefined): Promise<RunSessionResult> {
+  async function runAttempt(input: RunSessionInput, warm: WarmStreamHandle | undefined): Promise<RunSessionResult> {
     const ctx = Context.current();
     const key = `${input.deviceId}/${input.attempt}`;
     const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });

@@ -3,8 +3,11 @@
  * only; the workers wire the implementations built by the factories.
  */
 import type { EndLocalSessionInput, ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
-import type { DeviceSummary } from '../storage/devices';
+import type { DeviceSummary, SessionDevice } from '../storage/devices';
 import type { PlacementAskReason } from '../core/placement';
+import type { PointSink, SessionEvent } from '../core/session';
+import type { AlertEvaluation } from '../core/alert-machine';
+import type { AlertNotification } from '../core/alert-notification';
 
 /** Activities on the `device-sessions` task queue (collector workers). */
 export interface SessionActivities {
@@ -20,6 +23,32 @@ export interface SessionActivities {
  */
 export interface LocalSessionActivities {
   endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'>;
+}
+
+/** Where an adopted warm stream's points and events go: the adopting attempt's own handlers. */
+export interface StreamTarget {
+  sink: PointSink;
+  onEvent(event: SessionEvent): void;
+}
+
+/** A stream the collector dialled on a hand-over before its attempt came (ADR 235), as the session activity adopts it. */
+export interface WarmStreamHandle {
+  readonly startedAt: number;
+  /** Points received before adoption. */
+  readonly points: number;
+  readonly firstPointAt?: number;
+  readonly lastPointAt?: number;
+  /** The protocol run: resolves when the stream ended as asked, rejects when the device broke it. */
+  readonly done: Promise<void>;
+  attach(target: StreamTarget): void;
+  stop(reason?: unknown): void;
+}
+
+/** The collector's warm streams (workers/collector-warm-sessions.ts): claimed when an attempt begins, adopted once it loaded its device, released when it ends. */
+export interface WarmStreams {
+  claim(deviceId: number): WarmStreamHandle | undefined;
+  adopt(stream: WarmStreamHandle | undefined, loaded: SessionDevice): WarmStreamHandle | undefined;
+  release(deviceId: number): void;
 }
 
 /** Test connection, also on the `device-sessions` task queue (activities/probe.ts; name PROBE_ACTIVITY). */
@@ -55,21 +84,9 @@ export interface ReconcileReport {
   stopped: number;
 }
 
-/** What one evaluation of an alert rule found (activities/alerts.ts). */
-export interface AlertEvaluation {
-  /** When the data was read (ms, the activity's clock). */
-  at: number;
-  observations: import('../core/alert-machine').AlertObservation[];
-  /** Matchers of the silences in force (each silence's list must all match). */
-  silences: Array<import('../core/alert-machine').SilenceMatcher[]>;
-}
-
-/** One notification to deliver (no secrets: the activity loads the contact point's). */
-export interface AlertNotification {
-  transition: import('../core/alert-machine').AlertTransition;
-  rule: { id: number; name: string; severity: string };
-  contactPointId: number;
-}
+/** What one evaluation of an alert rule found (query/alert-evaluation.ts), and one notification to deliver. */
+export type { AlertEvaluation } from '../core/alert-machine';
+export type { AlertNotification } from '../core/alert-notification';
 
 /** What an alert reconciliation did. */
 export interface AlertReconcileReport {

@@ -23,7 +23,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gnmiProtocol } from '../protocols/gnmi/index';
 import { DialLimiter } from '../protocols/dial-limiter';
 import { MetricsRegistry } from '../core/metrics';
-import { WarmSessions, type LoadedDevice } from '../activities/warm-sessions';
+import { WarmSessions, type LoadedDevice } from '../workers/collector-warm-sessions';
 import { gnmiProfile, localGnmiDevice } from '../simulator/gnmi/harness';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import { countersProfile } from './lib/system';

@@ -231,3 +231,12 @@ export function matchesAll(matchers: readonly SilenceMatcher[], labels: Readonly
     }
   });
 }
+
+/** What one evaluation of an alert rule found (query/alert-evaluation.ts). */
+export interface AlertEvaluation {
+  /** When the data was read (ms, the activity's clock). */
+  at: number;
+  observations: AlertObservation[];
+  /** Matchers of the silences in force (each silence's list must all match). */
+  silences: Array<SilenceMatcher[]>;
+}

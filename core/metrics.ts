@@ -70,3 +70,27 @@ export class MetricsRegistry {
 
 /** The process-wide registry. */
 export const metrics = new MetricsRegistry();
+
+/** The largest lateness seen in a window, e.g. of heartbeat ticks; read (and reset) by /metrics. */
+export class LagTracker {
+  private max = 0;
+  private lastMax = 0;
+  private windowStarted = Date.now();
+  constructor(private readonly windowMs = 10_000) {}
+  observe(lateMs: number): void {
+    this.roll();
+    if (lateMs > this.max) this.max = lateMs;
+  }
+  /** Largest lateness (ms) over the current and the previous window. */
+  get maxMs(): number {
+    this.roll();
+    return Math.max(this.max, this.lastMax);
+  }
+  private roll(): void {
+    if (Date.now() - this.windowStarted >= this.windowMs) {
+      this.lastMax = this.max;
+      this.max = 0;
+      this.windowStarted = Date.now();
+    }
+  }
+}

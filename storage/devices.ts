@@ -259,6 +259,12 @@ export async function getDevice(db: Knex, id: number): Promise<DeviceRow | undef
   return db('devices').where({ id }).first();
 }
 
+/** How many devices there are. */
+export async function countDevices(db: Knex): Promise<number> {
+  const [row] = await db('devices').count({ n: '*' });
+  return Number(row.n);
+}
+
 /** A device row by its (unique) name, or undefined. */
 export async function findDeviceByName(db: Knex, name: string): Promise<DeviceRow | undefined> {
   return db('devices').where({ name }).first();

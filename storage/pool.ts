@@ -57,7 +57,8 @@ export function createKnex(connectionString: string, max = 5): Knex {
   return db;
 }
 
-/** Whether the database answers a trivial statement (health checks); throws its error when not. */
-export async function pingDatabase(pool: pg.Pool): Promise<void> {
-  await pool.query('SELECT 1');
+/** Whether the database answers a trivial statement (health checks), through a pg pool or a knex instance; throws its error when not. */
+export async function pingDatabase(db: pg.Pool | Knex): Promise<void> {
+  if (db instanceof pg.Pool) await db.query('SELECT 1');
+  else await db.raw('SELECT 1');
 }

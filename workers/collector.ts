@@ -17,22 +17,23 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
-import { metrics } from '../core/metrics';
+import { LagTracker, metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
 import { announceUp, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
 import { combineRoutes, listenReconnecting } from '../storage/listen';
 import { HandoverWhenUp } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
-import { WarmSessions } from '../activities/warm-sessions';
+import { WarmSessions } from './collector-warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
 import { bulkPauseRoute, type LocalPauses } from './collector-bulk-pause';
-import { createPool, createKnex } from '../storage/pool';
+import { createPool, createKnex, pingDatabase } from '../storage/pool';
 import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
 import { getProtocol } from '../protocols/index';
 import { DialLimiter } from '../protocols/dial-limiter';
-import { HandoverPlacements, LagTracker, createSessionActivities } from '../activities/session';
+import { createSessionActivities } from '../activities/session';
+import { HandoverPlacements } from './collector-handover-placements';
 import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -351,7 +352,7 @@ async function main() {
       if (sharedWorker.getState() !== 'RUNNING') problems.push(`shared-queue worker ${sharedWorker.getState()}: not polling`);
       // The worker stays RUNNING while Temporal is away (polls retry), so ask Temporal too.
       const [dbProblem, temporalProblem] = await Promise.all([
-        reachable(() => pool.query('SELECT 1')),
+        reachable(() => pingDatabase(pool)),
         reachable(() => client.connection.workflowService.getSystemInfo({})),
       ]);
       if (dbProblem) problems.push(`database unreachable: ${dbProblem}`);

@@ -22,7 +22,8 @@ import { createBulkActivities } from '../activities/bulk';
 import { startPlacementMonitor } from './placement-monitor';
 import { sessionOptionsFromConfig } from '../temporal/fleet-client';
 import { alertRuleOptionsFromConfig } from '../temporal/alert-client';
-import { createKnex, createPool, queryConnectionSettings, withServerSettings } from '../storage/pool';
+import { createKnex, createPool, pingDatabase, queryConnectionSettings, withServerSettings } from '../storage/pool';
+import { countDevices } from '../storage/devices';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';
@@ -76,7 +77,7 @@ function healthServer(getState: () => string, db: ReturnType<typeof createKnex>,
     } else if (url === spec.healthPath) {
       const state = getState();
       const [dbProblem, temporalProblem] = await Promise.all([
-        reachable(() => db.raw('SELECT 1')),
+        reachable(() => pingDatabase(db)),
         reachable(() => client.connection.workflowService.getSystemInfo({})),
       ]);
       if (dbProblem || temporalProblem) log.warn('health check failed', { database: dbProblem, temporal: temporalProblem });
@@ -161,7 +162,7 @@ async function main() {
     });
     // More session workflows than the sticky cache holds: their tasks replay whole histories (a bulk pause with
     // under half of them cached took 1.7x the control worker's CPU; docs/web.md). A cached session workflow: ~280 KiB RSS.
-    const devices = await db('devices').count({ n: '*' }).then(([r]) => Number(r.n), () => 0);
+    const devices = await countDevices(db).catch(() => 0);
     if (devices > worker.options.maxCachedWorkflows) {
       log.warn('more devices than workflows kept in the sticky cache: set CONTROL_MAX_CACHED_WORKFLOWS above the device count', {
         devices,

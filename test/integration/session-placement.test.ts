@@ -22,7 +22,7 @@ import { TASK_QUEUES, deviceSessionWorkflowId, stopSignal, type DeviceSessionInp
 import { createLogger } from '../../core/log';
 import { withinShare } from '../../core/placement';
 import { PLACEMENT_LOCK, placeSessions, setDraining } from '../../storage/collectors';
-import { HandoverPlacements } from '../../activities/session';
+import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';

@@ -4,7 +4,7 @@
  * (a slow receiver), and deduplicates on the Idempotency-Key header as a receiver should.
  */
 import http from 'node:http';
-import { signBody } from '../../activities/alerts';
+import { signBody } from '../../core/alert-notification';
 import { freePort } from '../../scripts/infra/proc';
 
 /** One request the receiver got. */

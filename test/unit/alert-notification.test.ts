@@ -1,13 +1,13 @@
 /**
- * Webhook bodies and signatures of alert notifications (activities/alerts.ts, docs/alerting.md):
+ * Webhook bodies and signatures of alert notifications (core/alert-notification.ts, docs/alerting.md):
  * the generic body carries the idempotency key and the facts; the Slack-compatible one a text
  * line plus the same key and the generic body; the signature is HMAC-SHA256 over
  * "<timestamp>.<body>", checked against an independent computation.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { notificationBody, signBody } from '../../activities/alerts';
-import type { AlertNotification } from '../../activities/types';
+import { notificationBody, signBody } from '../../core/alert-notification';
+import type { AlertNotification } from '../../core/alert-notification';
 
 const n: AlertNotification = {
   contactPointId: 1,

@@ -2,12 +2,12 @@
  * Shared alert evaluation per step (ADR 190): the single-flight step cache (core/step-cache.ts)
  * — concurrent callers of one key share one computation, later callers the settled answer
  * until it expires, failures are never kept, different keys never share — and the key a
- * threshold rule's fleet query is shared under (activities/alerts.ts thresholdQuery): rules
+ * threshold rule's fleet query is shared under (query/alert-evaluation.ts thresholdQuery): rules
  * differing only in their comparison, severity or `for` share it; any other difference, or
  * another step, does not.
  */
 import assert from 'node:assert/strict';
-import { thresholdQuery } from '../../activities/alerts';
+import { thresholdQuery } from '../../query/alert-evaluation';
 import { StepCache } from '../../core/step-cache';
 import type { AlertRuleDefinition } from '../../core/alert-rules';
 

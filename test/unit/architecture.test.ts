@@ -8,10 +8,19 @@ import path from 'node:path';
 import { describe, it } from 'mocha';
 import fs from 'node:fs';
 import { importCycles, importsOf, layerViolations, readImportGraph, sourceFiles, sqlIn, type ImportEdge } from '../support/import-graph';
+import { WORKFLOW_TYPES } from '../../core/names';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 const edge = (from: string, to: string, typeOnly = false): ImportEdge => ({ from, to, typeOnly });
+
+/** Workflow ids rebuilt by hand (`device-session/${…}`) and workflow type names in quotes, as `line: text` entries. */
+function handWrittenWorkflowNames(text: string): string[] {
+  const typeNames = Object.values(WORKFLOW_TYPES).join('|');
+  const re = new RegExp(`(?:device-session|device-probe|alert-rule|bulk-action)/\\$\\{|['"\`](?:${typeNames})['"\`]`);
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^\s*\/\/.*$/gm, '');
+  return code.split('\n').flatMap((line, i) => (re.test(line) ? [`${i + 1}: ${line.trim()}`] : []));
+}
 
 describe('architecture: direction of imports', () => {
   const graph = readImportGraph(ROOT);
@@ -40,11 +49,29 @@ describe('architecture: direction of imports', () => {
     assert.deepEqual(importCycles(graph), []);
   });
 
-  it('the web app and the activities hold no SQL: their statements live in storage/ (or query/)', () => {
-    const files = sourceFiles(ROOT).filter((f) => f.startsWith('web/') || f.startsWith('activities/'));
-    assert.ok(files.length > 50, `only ${files.length} files of web/ and activities/ read`);
+  it('no SQL outside storage/, query/ and migrations/: routes, workers, scripts and activities call repositories', () => {
+    // Not checked: tests and benchmarks (their own fixtures), scripts/infra (cluster administration:
+    // roles, databases, the Temporal schema; no table of ours), temporal/ (no database; `.query(` there is a workflow query).
+    const CHECKED = ['core', 'protocols', 'fleet', 'activities', 'workflows', 'workers', 'web', 'simulator', 'scripts', 'testkit'];
+    const files = sourceFiles(ROOT).filter((f) => CHECKED.includes(f.split('/')[0]) && !f.startsWith('scripts/infra/'));
+    assert.ok(files.length > 150, `only ${files.length} files read`);
+    for (const l of ['web', 'activities', 'workers', 'scripts']) assert.ok(files.some((f) => f.startsWith(`${l}/`)), `no file of ${l} read`);
     const found = files.flatMap((f) => sqlIn(fs.readFileSync(path.join(ROOT, f), 'utf8')).map((hit) => `${f}:${hit}`));
     assert.deepEqual(found, []);
+  });
+
+  it('migrations import nothing of ours but core/config.ts: their SQL is frozen in them (ADR 080)', () => {
+    const fromMigrations = graph.filter((e) => e.from.startsWith('migrations/') && !e.to.startsWith('migrations/'));
+    assert.ok(fromMigrations.length > 0, 'no import of a migration read');
+    assert.deepEqual(fromMigrations.filter((e) => e.to !== 'core/config.ts').map((e) => `${e.from} → ${e.to}`), []);
+  });
+
+  it('workflow ids and type names are built only in core/names.ts', () => {
+    const files = sourceFiles(ROOT).filter((f) => !/^(test|bench)\//.test(f) && f !== 'core/names.ts');
+    const found = files.flatMap((f) => handWrittenWorkflowNames(fs.readFileSync(path.join(ROOT, f), 'utf8')).map((hit) => `${f}:${hit}`));
+    assert.deepEqual(found, []);
+    const sample = ["const id = `device-session/${deviceId}`;", "client.workflow.start('alertRuleWorkflow', opts);", '// `device-session/${id}` in a comment', "log.info('one workflow per device: device-session/<id>');"];
+    assert.deepEqual(handWrittenWorkflowNames(sample.join('\n')).map((h) => Number(h.split(':')[0])), [1, 2]);
   });
 
   it('recognises SQL in code and not in comments or prose', () => {

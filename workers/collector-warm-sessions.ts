@@ -17,23 +17,13 @@ import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
 import type { Logger, PointSink, ProtocolSession, SessionEvent } from '../core/session';
-import type { DeviceConfig, SubscriptionProfile } from '../core/device';
 import type { TelemetryPoint } from '../core/point';
 import type { DialLimiter } from '../protocols/dial-limiter';
-import { devicesNotToCollect } from '../storage/devices';
+import { devicesNotToCollect, type SessionDevice } from '../storage/devices';
+import type { StreamTarget, WarmStreamHandle, WarmStreams } from '../activities/types';
 
 /** A device as the session activity loads it. */
-export interface LoadedDevice {
-  config: DeviceConfig;
-  enabled: boolean;
-  profiles: SubscriptionProfile[];
-}
-
-/** Where an adopted stream's points and events go: the adopting attempt's own handlers. */
-export interface StreamTarget {
-  sink: PointSink;
-  onEvent(event: SessionEvent): void;
-}
+export type LoadedDevice = SessionDevice;
 
 /** Why a warm stream ended without being adopted. */
 export type WarmEnd = 'expired' | 'unwanted' | 'config-changed' | 'failed' | 'leaving' | 'taken-elsewhere';
@@ -50,7 +40,7 @@ export function deviceFingerprint(loaded: LoadedDevice): string {
  * collector's sink and events are remembered (connected, the negotiated encoding); after it,
  * both go to the adopting attempt, which also ends the stream through `stop`.
  */
-export class WarmStream {
+export class WarmStream implements WarmStreamHandle {
   private readonly abort = new AbortController();
   private target?: StreamTarget;
   readonly startedAt = Date.now();
@@ -148,7 +138,7 @@ export interface WarmDeps {
  * now holds sessions that were running elsewhere); the session activity calls `claim` when an
  * attempt begins here, taking the device's stream if one runs, and `release` when it ends.
  */
-export class WarmSessions {
+export class WarmSessions implements WarmStreams {
   private readonly streams = new Map<number, WarmStream>();
   /** Attempts running here, by device (a warm start for such a device is skipped). */
   private readonly claimed = new Map<number, number>();

@@ -1,0 +1,30 @@
+/** The leaving collector's placements of its sessions, read by the session activity (SessionDeps.handoverPlacements). */
+import type { SessionPlacement } from '../core/names';
+
+/**
+ * Where a leaving collector placed its sessions' next attempts (ADR 200, 231). The placement (one
+ * transaction for all of them) starts at SIGTERM while the streams end at once; each hand-over
+ * result waits for it, at most `boundMs` from its start (a session not placed by then asks placement).
+ */
+export class HandoverPlacements {
+  private readonly placed = new Map<number, SessionPlacement>();
+  private ready: Promise<unknown> = Promise.resolve();
+
+  /** Start placing; `place` resolves with each device's placement (undefined: none). */
+  start(place: () => Promise<ReadonlyMap<number, SessionPlacement | undefined>>, boundMs: number): void {
+    const placing = place()
+      .then((placed) => {
+        for (const [deviceId, p] of placed) if (p) this.placed.set(deviceId, p);
+      })
+      .catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((resolve) => (timer = setTimeout(resolve, boundMs)));
+    this.ready = Promise.race([placing, bound]).finally(() => clearTimeout(timer));
+  }
+
+  /** The next queue of a device's session, once the placement finished or its bound passed. */
+  async next(deviceId: number): Promise<SessionPlacement | undefined> {
+    await this.ready;
+    return this.placed.get(deviceId);
+  }
+}
