@@ -177,7 +177,12 @@ const schema = z.object({
 export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
 /** The validated configuration. */
-export type Config = z.infer<typeof schema> & { DATABASE_URL: string; TEMPORAL_UI_URL: string };
+export type Config = z.infer<typeof schema> & {
+  DATABASE_URL: string;
+  TEMPORAL_UI_URL: string;
+  /** Services the environment names instead of the embedded ones `npm start` runs: DATABASE_URL (or its file) set, TEMPORAL_ADDRESS set. */
+  external: { database: boolean; temporal: boolean };
+};
 
 let cached: Config | undefined;
 
@@ -237,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...c,
     DATABASE_URL: c.DATABASE_URL ?? managedDatabaseUrl(c.DATA_DIR, c.PG_PORT, 'switch_telemetry'),
     TEMPORAL_UI_URL: c.TEMPORAL_UI_URL ?? `http://127.0.0.1:${c.TEMPORAL_UI_PORT}`,
+    external: { database: c.DATABASE_URL !== undefined, temporal: Boolean(env.TEMPORAL_ADDRESS) },
   };
   if (env === process.env) cached = config;
   return config;

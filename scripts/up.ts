@@ -50,13 +50,13 @@ async function main() {
     step('PostgreSQL');
     // The managed cluster preloads TimescaleDB when it is installed or can be built (TIMESCALEDB_SOURCE).
     let timescaledb = false;
-    if (!process.env.DATABASE_URL) {
+    if (!config.external.database) {
       const ts = await ensureTimescaleDb(await installPostgres());
       timescaledb = ts.available;
       process.stderr.write(ts.available ? `  TimescaleDB ${ts.version}: preloaded\n` : `  ${ts.reason} (storage stays on native PostgreSQL)\n`);
     }
     const pg = await ensurePostgres({
-      databaseUrl: process.env.DATABASE_URL,
+      databaseUrl: config.external.database ? config.DATABASE_URL : undefined,
       dir: path.join(config.DATA_DIR, 'postgres'),
       port: config.PG_PORT,
       database: 'switch_telemetry',
@@ -70,10 +70,10 @@ async function main() {
 
     step('Temporal');
     let temporal: TemporalServer;
-    if (process.env.TEMPORAL_ADDRESS) {
+    if (config.external.temporal) {
       await waitForTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
       await ensureSearchAttributes(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
-      temporal = { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, uiUrl: process.env.TEMPORAL_UI_URL, stop: async () => undefined };
+      temporal = { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, uiUrl: config.TEMPORAL_UI_URL, stop: async () => undefined };
     } else {
       const port = Number(config.TEMPORAL_ADDRESS.split(':').pop());
       temporal = await startDevServer({ port, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db'), ownProcessGroup: true });
@@ -140,7 +140,7 @@ async function main() {
         `  Temporal Web:   ${temporal.uiUrl ?? config.TEMPORAL_UI_URL}   (one workflow per device: device-session/<id>)`,
         `  Collector:      http://127.0.0.1:${config.COLLECTOR_METRICS_PORT}/metrics`,
         `  Simulator:      http://${config.SIM_HOST}:${config.SIM_CONTROL_PORT}/devices`,
-        `  Database:       ${withoutPassword(pg.url)}${process.env.DATABASE_URL ? '' : `   (password in ${path.join(config.DATA_DIR, 'postgres.password')})`}`,
+        `  Database:       ${withoutPassword(pg.url)}${config.external.database ? '' : `   (password in ${path.join(config.DATA_DIR, 'postgres.password')})`}`,
         'Press Ctrl-C to stop everything.',
         '',
       ].join('\n'),

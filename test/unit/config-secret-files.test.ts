@@ -29,6 +29,12 @@ describe('secret settings from files', () => {
     assert.equal(c.TEMPORAL_API_KEY, 'key-123');
   });
 
+  it('says which services the environment names instead of the embedded ones npm start runs (scripts/up.ts reads only this)', () => {
+    assert.deepEqual(loadConfig({}).external, { database: false, temporal: false });
+    assert.deepEqual(loadConfig({ DATABASE_URL_FILE: file('url2', 'postgres://app:pw@db:5432/t\n'), TEMPORAL_ADDRESS: 'temporal:7233' }).external, { database: true, temporal: true });
+    assert.deepEqual(loadConfig({ DATABASE_URL: 'postgres://app@db:5432/t', TEMPORAL_ADDRESS: '' }).external, { database: true, temporal: false });
+  });
+
   it('puts DATABASE_PASSWORD_FILE into DATABASE_URL, escaped', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://app@db:5432/telemetry', DATABASE_PASSWORD_FILE: file('pw', 'p@ss:w/rd%\n') });
     const url = new URL(c.DATABASE_URL);
