@@ -12,7 +12,6 @@ export { matchesAll, type SilenceMatcher } from './alert-machine';
 export const ALERT_SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const ALERT_OPERATORS = ['>', '<', '>=', '<='] as const;
-export type AlertOperator = (typeof ALERT_OPERATORS)[number];
 /** Session states a session rule may watch (from the device_session_state mirror). */
 export const ALERT_SESSION_STATES = ['auth-failed', 'config-invalid', 'backoff'] as const;
 
@@ -93,11 +92,6 @@ export interface AlertRuleDefinition {
   enabled: boolean;
   version: number;
 }
-
-/** Label matcher of a silence: `name=value` (exact) or `name=~regex`. */
-export const SilenceMatcherSchema = z
-  .object({ name: z.string().min(1).max(64), value: z.string().max(256), regex: z.boolean().default(false) })
-  .strict();
 
 /** Parse `a=b`, `a=~re` into matchers (ctl, the silence form). */
 export function parseMatchers(text: string): SilenceMatcher[] {

@@ -142,12 +142,6 @@ export async function updateAlertRule(db: Knex, id: number, input: AlertRuleInpu
   return row ? toDefinition(row) : undefined;
 }
 
-/** Enable or disable a rule (a new version). */
-export async function setAlertRuleEnabled(db: Knex, id: number, enabled: boolean): Promise<AlertRuleDefinition | undefined> {
-  const [row] = await db('alert_rules').where({ id }).update({ enabled, version: db.raw('version + 1'), updated_at: db.fn.now() }).returning('*');
-  return row ? toDefinition(row) : undefined;
-}
-
 /** Delete a rule (its instances, transitions go with it). */
 export async function deleteAlertRule(db: Knex, id: number): Promise<void> {
   await db('alert_rules').where({ id }).delete();

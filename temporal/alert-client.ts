@@ -10,7 +10,6 @@ import {
   alertEditUpdate,
   alertEvaluateSignal,
   alertRuleWorkflowId,
-  alertSilenceUpdate,
   alertStatusQuery,
   alertStopSignal,
   ruleIdFromWorkflowId,
@@ -48,11 +47,6 @@ const handle = (client: Client, ruleId: number) => client.workflow.getHandle<typ
 /** Hand a running workflow the rule's new definition (edit, enable, disable); its instances are kept. */
 export function editAlertRule(client: Client, rule: AlertRuleDefinition): Promise<AlertRuleStatus> {
   return handle(client, rule.id).executeUpdate(alertEditUpdate, { args: [rule] });
-}
-
-/** Silence a whole rule until `until` (ms; 0 lifts it). */
-export function silenceAlertRule(client: Client, ruleId: number, until: number, by: string): Promise<AlertRuleStatus> {
-  return handle(client, ruleId).executeUpdate(alertSilenceUpdate, { args: [{ until, by }] });
 }
 
 /** Ask a rule's workflow to evaluate at once (a silence changed); missing workflows are fine. */

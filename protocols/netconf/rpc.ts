@@ -158,11 +158,6 @@ export function getDataXml(spec: FilterSpec, datastore = 'operational'): string 
   return `<get-data xmlns="${nmda}" xmlns:ds="${NETCONF_NS.datastores}"><datastore>ds:${escapeXml(datastore)}</datastore>${f}</get-data>`;
 }
 
-/** `<get-config>` of a datastore (default running), optionally filtered. */
-export function getConfigXml(spec?: FilterSpec, source = 'running'): string {
-  return `<get-config><source><${source}/></source>${spec ? filterXml(spec) : ''}</get-config>`;
-}
-
 /** RFC 5277 create-subscription. */
 export function createSubscriptionXml(stream: string, spec?: FilterSpec): string {
   const f = spec ? filterXml(spec) : '';

@@ -6,7 +6,7 @@
  * RFC 6241 subtree filtering, a tiny XPath subset, XML output, and the
  * flattened leaf view that on-change subscriptions diff.
  */
-import { escapeXml, parseXml, type XmlNode } from '../../protocols/netconf/xml';
+import { escapeXml, type XmlNode } from '../../protocols/netconf/xml';
 import type { SimDevice } from '../model';
 
 /** Namespaces and module names of the served models. */
@@ -176,11 +176,6 @@ function matchNode(d: DataNode, f: XmlNode): DataNode | undefined {
   // Key leaves and content-match leaves come along with what was selected.
   const kids = d.children.flatMap((c) => (selected.has(c) ? [selected.get(c)!] : c.key || matchedNames.has(c.name) ? [c] : []));
   return { ...d, children: kids };
-}
-
-/** Parse the content of a subtree filter element. */
-export function parseSubtreeFilter(filterXml: string): XmlNode[] {
-  return parseXml(`<filter>${filterXml}</filter>`).children;
 }
 
 /**

@@ -73,9 +73,3 @@ export async function fleetStateMirror(waitMs = 3000): Promise<{ lastOkAt?: numb
   await withTimeout(m.first, waitMs, 'reading session states').catch(() => undefined);
   return { lastOkAt: m.lastOkAt, lastError: m.lastError, pointsPerSecond: m.pointsPerSecond };
 }
-
-/** Read the states again now (after a single-device action), bounded. */
-export async function refreshFleetState(waitMs = 3000): Promise<void> {
-  const m = g.__fleetStateMirror;
-  if (m && m.owner === ctx()) await withTimeout(syncOnce(m), waitMs, 'reading session states').catch(() => undefined);
-}

@@ -7,13 +7,6 @@ import type { z } from 'zod';
 /** Field name (dotted path, e.g. "gnmi.tls") → first error message. */
 export type FieldErrors = Record<string, string>;
 
-/** What an action returns when validation fails: the submitted values and the errors. */
-export interface FormFailure {
-  values: Record<string, string>;
-  errors: FieldErrors;
-  message?: string;
-}
-
 /** The first message for every failing field of a zod error. */
 export function fieldErrors(error: z.ZodError): FieldErrors {
   const out: FieldErrors = {};

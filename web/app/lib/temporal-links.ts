@@ -25,7 +25,6 @@ export const SESSION_VIEWS = {
   /** Running but not streaming (connecting, retrying, paused, parked). */
   notStreaming: `${SESSIONS} AND ${RUNNING} AND SessionState != 'streaming'`,
 } as const;
-export type SessionView = keyof typeof SESSION_VIEWS;
 
 /** Every run of one device's session (continued-as-new runs included), newest first. */
 export const deviceSessionQuery = (deviceId: number) => `${SESSIONS} AND DeviceId = '${Math.trunc(deviceId)}'`;
