@@ -39,8 +39,8 @@ function scratch(prefix: string): string {
 }
 
 /** Connects, or returns the error message. */
-async function connectError(url: string): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url });
+async function connectError(url: string | pg.ClientConfig): Promise<string | undefined> {
+  const client = new pg.Client(typeof url === 'string' ? { connectionString: url } : url);
   try {
     await client.connect();
     return undefined;
@@ -60,10 +60,7 @@ describe('storage: the migration decides the mode from the catalog before creati
     assert.equal(chooseTimescale('auto', facts(true, false)).timescale, false);
     assert.match(chooseTimescale('auto', facts(true, false)).note!, /not preloaded.*shared_preload_libraries = 'timescaledb'/);
     assert.match(chooseTimescale('auto', facts(false, false)).note!, /not installed/);
-    assert.throws(
-      () => chooseTimescale('on', facts(true, false)),
-      /STORAGE_TIMESCALEDB=on .* without preloading it: set shared_preload_libraries = 'timescaledb'/,
-    );
+    assert.throws(() => chooseTimescale('on', facts(true, false)), /STORAGE_TIMESCALEDB=on .* without preloading it: set shared_preload_libraries = 'timescaledb'/);
     assert.throws(() => chooseTimescale('on', facts(false, false)), /not installed/);
     // The extension exists but the server no longer preloads it: its event triggers would fail any DDL.
     assert.throws(() => chooseTimescale('auto', facts(true, false, true)), /exists in this database but the server does not preload it/);
@@ -171,15 +168,9 @@ describe('TimescaleDB source: the tarball is checked before anything is built', 
     assert.equal(installedTimescaleDb(empty), undefined);
     const hint = timescaleDbHint('TimescaleDB is not installed for this PostgreSQL');
     assert.ok(!hint.includes('\n'));
-    assert.match(
-      hint,
-      /set TIMESCALEDB_SOURCE to the TimescaleDB 2\.28\.3 source tarball \(https:\/\/github\.com\/timescale\/timescaledb\/releases\/tag\/2\.28\.3\)/,
-    );
+    assert.match(hint, /set TIMESCALEDB_SOURCE to the TimescaleDB 2\.28\.3 source tarball \(https:\/\/github\.com\/timescale\/timescaledb\/releases\/tag\/2\.28\.3\)/);
     const missing = await ensureTimescaleDb(path.join(root, 'postgresql', '0', 'bin'), { source: path.join(root, 'absent.tar.gz') }).catch((e: Error) => e);
-    assert.ok(
-      !(missing instanceof Error) && !missing.available && /TIMESCALEDB_SOURCE .*absent\.tar\.gz does not exist/.test(missing.reason ?? ''),
-      String(JSON.stringify(missing)),
-    );
+    assert.ok(!(missing instanceof Error) && !missing.available && /TIMESCALEDB_SOURCE .*absent\.tar\.gz does not exist/.test(missing.reason ?? ''), String(JSON.stringify(missing)));
   });
 });
 
@@ -203,6 +194,11 @@ describe('managed PostgreSQL: scram-sha-256 with a generated password, a private
       await client.end();
       assert.equal(sockets, path.join(root, 'pg-socket'));
       assert.equal(fs.statSync(sockets).mode & 0o777, 0o700);
+      // The socket asks for the password too (trust on local connections made any local user superuser).
+      assert.match((await connectError({ host: sockets, port, user: 'postgres', database: 'x' })) ?? 'connected over the socket', /password/);
+      assert.equal(await connectError({ host: sockets, port, user: 'postgres', database: 'x', password }), undefined, 'with the password it connects');
+      const hba = fs.readFileSync(path.join(root, 'pg', 'pg_hba.conf'), 'utf8');
+      assert.ok(!/^[^#].*\strust\s*$/m.test(hba), 'no trust line');
     } finally {
       await cluster.stop();
       fs.rmSync(root, { recursive: true, force: true });
@@ -217,10 +213,7 @@ describe('managed PostgreSQL: scram-sha-256 with a generated password, a private
       const cluster = await startManagedPostgres({ dir, port, database: 'x' });
       await cluster.stop();
       fs.rmSync(path.join(root, 'postgres.password'));
-      await assert.rejects(
-        startManagedPostgres({ dir, port, database: 'x' }),
-        /uses a password kept in .*postgres\.password, which is missing: restore that file/,
-      );
+      await assert.rejects(startManagedPostgres({ dir, port, database: 'x' }), /uses a password kept in .*postgres\.password, which is missing: restore that file/);
       assert.ok(!fs.existsSync(path.join(root, 'postgres.password')), 'no new password was left behind');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
