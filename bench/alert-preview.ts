@@ -25,6 +25,7 @@ import type { Queryable } from '../query/router';
 import { queryFleet } from '../query/fleet-query';
 import { runMaintenance } from '../storage/storage-mode';
 import { openScratch, runBench } from './support/scratch';
+import { seedInterfaceSeries } from './support/interface-fleet';
 import { timingStats, writeBenchResult } from './lib/results';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100);
@@ -38,17 +39,7 @@ async function main() {
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const started = performance.now();
-    await pool.query(
-      `INSERT INTO devices (name, protocol, host, port, site)
-       SELECT 'dev-' || lpad(g::text, 4, '0'), 'gnmi', '127.0.0.1', 1, 'site-' || (g % 10) FROM generate_series(1, $1::int) g`,
-      [DEVICES],
-    );
-    await pool.query(
-      `INSERT INTO series (device_id, path, kind)
-       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
-         FROM devices d CROSS JOIN generate_series(1, $1::int) i`,
-      [INTERFACES],
-    );
+    await seedInterfaceSeries(pool, { devices: DEVICES, interfaces: INTERFACES });
     // A day of 1-minute counters; every series busier for an hour a few times a day.
     await pool.query(
       `INSERT INTO samples (time, series_id, value)

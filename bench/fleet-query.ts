@@ -48,6 +48,7 @@ import { queryFleet, type FleetQuery } from '../query/fleet-query';
 import type { Queryable } from '../query/router';
 import { estimatePoints } from '../web/app/lib/query-budget';
 import { openScratch, runBench } from './support/scratch';
+import { seedInterfaceSeries } from './support/interface-fleet';
 import { steadyIngest } from './support/steady-ingest';
 
 const SERIES = Number(process.env.BENCH_FLEET_QUERY_SERIES ?? 10_000);
@@ -108,17 +109,7 @@ async function main() {
     const now = Math.floor(Date.now() / HOUR) * HOUR;
     const devices = Math.ceil(SERIES / PER_DEVICE);
     let t = performance.now();
-    await pool.query(
-      `INSERT INTO devices (name, protocol, host, port, site)
-       SELECT 'bench-' || d, 'gnmi', '127.0.0.1', 1, 'site-' || (d % 5) FROM generate_series(1, $1::int) d`,
-      [devices],
-    );
-    await pool.query(
-      `INSERT INTO series (device_id, path, kind)
-       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
-         FROM devices d CROSS JOIN generate_series(1, $1::int) i ORDER BY d.id, i LIMIT $2`,
-      [PER_DEVICE, SERIES],
-    );
+    await seedInterfaceSeries(pool, { devices, interfaces: PER_DEVICE, sites: 5, maxSeries: SERIES });
     // Counter of series s at time t (s): rate 1000 + (s % 97) × 10 octets/s. Rows are written in time order, as ingest and maintenance write them.
     const counter = (ts: string) => `(${ts}) * (1000 + (s.id % 97) * 10)`;
     await pool.query(

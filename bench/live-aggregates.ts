@@ -16,6 +16,7 @@ import { migrateLatest } from '../migrations/index';
 import { LiveHub } from '../web/app/lib/live-hub.server';
 import { subscribeAggregate } from '../web/app/lib/live-aggregates.server';
 import { openScratch, runBench } from './support/scratch';
+import { seedInterfaceSeries } from './support/interface-fleet';
 import { writeBenchResult } from './lib/results';
 
 const SERIES = Number(process.env.BENCH_LIVE_AGG_SERIES ?? 10_000);
@@ -31,16 +32,7 @@ async function main() {
   try {
     await migrateLatest(db, { storageTimescaledb: 'off' });
     const devices = Math.ceil(SERIES / PER_DEVICE);
-    await pool.query(
-      `INSERT INTO devices (name, site, protocol, host, port) SELECT 'agg-sw' || d, 'site-' || (d % 5), 'gnmi', '127.0.0.1', 1 FROM generate_series(1, $1::int) d`,
-      [devices],
-    );
-    await pool.query(
-      `INSERT INTO series (device_id, path, kind)
-       SELECT d.id, '/interfaces/interface[name=Ethernet' || i || ']/state/counters/in-octets', 'number'
-         FROM devices d CROSS JOIN generate_series(1, $1::int) i`,
-      [PER_DEVICE],
-    );
+    await seedInterfaceSeries(pool, { devices, interfaces: PER_DEVICE, sites: 5 });
     const ids = (await pool.query<{ id: string }>('SELECT id FROM series ORDER BY id LIMIT $1', [SERIES])).rows.map((r) => Number(r.id));
     console.log(`${ids.length} series on ${devices} devices`);
 
