@@ -46,7 +46,8 @@ describe('group commit (core/group-commit.ts)', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(r.batches, [[1]]);
     const later = [look(2), look(3), look(4)];
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A batch is drained from setImmediate: three event-loop turns are when a second one would have started.
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
     assert.equal(r.batches.length, 1, 'the next batch waits for the running one');
     r.release();
     assert.deepEqual(await Promise.all([first, ...later]), [10, 20, 30, 40]);
