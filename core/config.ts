@@ -14,6 +14,8 @@ const schema = z.object({
   /** Port of the PostgreSQL cluster the scripts manage when DATABASE_URL is unset. */
   PG_PORT: int(54329),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  /** Port of the Temporal dev server `npm start` starts when TEMPORAL_ADDRESS is unset. */
+  TEMPORAL_DEV_PORT: int(7233),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: int(8233),
   TEMPORAL_UI_URL: z.string().optional(),

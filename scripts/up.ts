@@ -75,8 +75,7 @@ async function main() {
       await ensureSearchAttributes(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
       temporal = { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, uiUrl: config.TEMPORAL_UI_URL, stop: async () => undefined };
     } else {
-      const port = Number(config.TEMPORAL_ADDRESS.split(':').pop());
-      temporal = await startDevServer({ port, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db'), ownProcessGroup: true });
+      temporal = await startDevServer({ port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFile: path.join(config.DATA_DIR, 'temporal.db'), ownProcessGroup: true });
     }
     shutdown.register('temporal', temporal.stop);
 
@@ -95,6 +94,9 @@ async function main() {
       NODE_ENV: 'production',
       // Readable lines in the terminal this runs in; LOG_FORMAT=json still asks for JSON.
       LOG_FORMAT: config.LOG_FORMAT,
+      // One collector: on Ctrl-C no other collector can take its streams, so make before break (ADR 236)
+      // would only keep them for its whole bound (4 s of a 5.6 s stop, measured); COLLECTOR_HANDOVER_OVERLAP_MS set in the environment still wins.
+      COLLECTOR_HANDOVER_OVERLAP_MS: process.env.COLLECTOR_HANDOVER_OVERLAP_MS ?? '0',
     };
     const children: ManagedChild[] = [];
     const tsx = (name: 'simulator' | 'control' | 'collector' | 'web', file: string) => {
