@@ -19,7 +19,10 @@ export interface ProxyShape {
 export interface TcpProxy {
   /** Port the proxy listens on (127.0.0.1). */
   port: number;
-  targetPort: number;
+  /** Where new connections go. */
+  readonly targetPort: number;
+  /** Send new connections to another port from now on (a load balancer whose backend died); open ones stay. */
+  retarget(port: number): void;
   /** Open client connections. */
   readonly connections: number;
   /** Connections accepted since start. */
@@ -109,9 +112,10 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
   const reshapers = new Set<() => void>();
   const acceptedAt: number[] = [];
   let bytesDown = 0;
+  let targetPort = opts.targetPort;
   const server = net.createServer((client) => {
     acceptedAt.push(Date.now());
-    const upstream = net.connect({ host: opts.targetHost ?? '127.0.0.1', port: opts.targetPort });
+    const upstream = net.connect({ host: opts.targetHost ?? '127.0.0.1', port: targetPort });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     const pair: [net.Socket, net.Socket] = [client, upstream];
@@ -138,7 +142,12 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
   });
   return {
     port: (server.address() as net.AddressInfo).port,
-    targetPort: opts.targetPort,
+    get targetPort() {
+      return targetPort;
+    },
+    retarget(port) {
+      targetPort = port;
+    },
     get connections() {
       return pairs.size;
     },

@@ -37,6 +37,7 @@ import { sumMetric } from '../support/faults-rig';
 import { readSse, sseEvents } from '../support/faults-web';
 import { signIn, signInPage } from '../../testkit/web-auth';
 import { launchBrowser } from '../support/browser-rig';
+import { startTcpProxy } from '../support/tcp-proxy';
 
 const HEARTBEAT_TIMEOUT_MS = 4000;
 /** Placed sessions' heartbeat timeout: long on purpose, failover must come from the collector lease (ADR 110). */
@@ -546,40 +547,67 @@ describe('topology: the deployment shape on one machine', function () {
     await signIn(second.url!, topo.admin.email, topo.admin.password);
     const live = (base: string, headers: Record<string, string>, query: string) =>
       fetch(`${base}/api/live?series=${series}${query}`, { headers: { accept: 'text/event-stream', cookie, ...headers }, signal: AbortSignal.timeout(60_000) });
-    const openedAt = Date.now();
-    const stream1 = await live(first.url!, {}, `&since=${openedAt}`);
-    assert.equal(stream1.status, 200, 'the live stream opened on the first web process');
-    const reading = readSse(stream1, 60_000);
-    const storedAfter = async (ms: number) =>
-      (await pool.query(`SELECT 1 FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) LIMIT 1`, [series, ms])).rowCount === 1;
-    await waitFor('live points on the first stream', () => storedAfter(openedAt + 5000), 30_000, 250);
-    const killedAt = Date.now();
-    await first.kill9();
-    const events1 = sseEvents(await reading);
-    assert.ok(events1.length > 0, 'events arrived before the kill');
-    const lastId = events1[events1.length - 1].id!;
-    // While no stream is open (EventSource waits before it reconnects), points keep being stored.
-    await waitFor('a point stored while no stream was open', () => storedAfter(killedAt + 1000), 30_000, 250);
-    // The browser's EventSource reconnects; the load balancer sends it to the other process, with the same cookie.
-    const stream2 = await live(second.url!, { 'last-event-id': String(lastId) }, '');
-    assert.equal(stream2.status, 200, 'the other web process accepts the session cookie and the resume point');
-    const resumedAt = Date.now();
-    const text2 = await readSse(stream2, 30_000, (t) => sseEvents(t).some((e) => e.points.some((p) => p.t > resumedAt + 3000)));
-    const got = [...events1, ...sseEvents(text2)].flatMap((e) => e.points).map((p) => p.t);
-    const newest = Math.max(...got);
-    const stored = (
-      await pool.query<{ t: number }>(
-        `SELECT (extract(epoch FROM time) * 1000)::float8 AS t FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) AND time <= to_timestamp($3::float8 / 1000) ORDER BY time`,
-        [series, openedAt, newest],
-      )
-    ).rows.map((r) => r.t);
-    const missing = stored.filter((t) => !got.some((g) => Math.abs(g - t) < 0.01));
-    const duplicates = got.length - new Set(got).size;
-    figures.push(`web kill -9 under a live stream: resumed on the other process ${secs(resumedAt - killedAt)} after the kill; ${got.length} points delivered, ${stored.length} stored in the window, ${missing.length} missing, ${duplicates} duplicates`);
-    assert.deepEqual(missing, [], 'every stored point of the window was delivered');
-    assert.equal(duplicates, 0, 'no point delivered twice');
-    assert.ok(got.some((t) => t > killedAt && t < resumedAt), 'points stored while no stream was open were replayed by the other process');
-    assert.ok(got.some((t) => t > resumedAt + 3000), 'the other process carries on live');
+    // A browser behind a load balancer (a TCP proxy) that sends it to the first web process, with the device's live chart open.
+    const balancer = await startTcpProxy({ targetPort: first.port! });
+    const { browser, page } = await launchBrowser({ width: 1200, height: 800 });
+    try {
+      const chartPoints = () => page.evaluate(() => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')));
+      const viaBalancer = `http://127.0.0.1:${balancer.port}`;
+      await signInPage(page, viaBalancer, topo.admin);
+      await page.goto(`${viaBalancer}/devices/${device.id}`);
+      await page.waitForFunction(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status') === 'live', null, { timeout: 60_000 });
+      await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+      const openedAt = Date.now();
+      const stream1 = await live(first.url!, {}, `&since=${openedAt}`);
+      assert.equal(stream1.status, 200, 'the live stream opened on the first web process');
+      const reading = readSse(stream1, 60_000);
+      const storedAfter = async (ms: number) =>
+        (await pool.query(`SELECT 1 FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) LIMIT 1`, [series, ms])).rowCount === 1;
+      await waitFor('live points on the first stream', () => storedAfter(openedAt + 5000), 30_000, 250);
+      const killedAt = Date.now();
+      const chartAtKill = await chartPoints();
+      await first.kill9();
+      balancer.retarget(second.port!); // the load balancer's health check takes the dead backend out
+      // The browser's chart, meanwhile: its stream reconnects through the balancer, to the other process.
+      const chartBack = page
+        .waitForFunction((n) => Number(document.querySelector('[data-testid=live-chart]')?.getAttribute('data-point-count')) >= n + 2, chartAtKill, { timeout: 90_000 })
+        .then(() => Date.now() - killedAt);
+      chartBack.catch(() => undefined); // awaited below
+      const events1 = sseEvents(await reading);
+      assert.ok(events1.length > 0, 'events arrived before the kill');
+      const lastId = events1[events1.length - 1].id!;
+      // While no stream is open (EventSource waits before it reconnects), points keep being stored.
+      await waitFor('a point stored while no stream was open', () => storedAfter(killedAt + 1000), 30_000, 250);
+      // The browser's EventSource reconnects; the load balancer sends it to the other process, with the same cookie.
+      const stream2 = await live(second.url!, { 'last-event-id': String(lastId) }, '');
+      assert.equal(stream2.status, 200, 'the other web process accepts the session cookie and the resume point');
+      const resumedAt = Date.now();
+      const text2 = await readSse(stream2, 30_000, (t) => sseEvents(t).some((e) => e.points.some((p) => p.t > resumedAt + 3000)));
+      const got = [...events1, ...sseEvents(text2)].flatMap((e) => e.points).map((p) => p.t);
+      const newest = Math.max(...got);
+      const stored = (
+        await pool.query<{ t: number }>(
+          `SELECT (extract(epoch FROM time) * 1000)::float8 AS t FROM samples WHERE series_id = $1 AND time > to_timestamp($2::float8 / 1000) AND time <= to_timestamp($3::float8 / 1000) ORDER BY time`,
+          [series, openedAt, newest],
+        )
+      ).rows.map((r) => r.t);
+      const missing = stored.filter((t) => !got.some((g) => Math.abs(g - t) < 0.01));
+      const duplicates = got.length - new Set(got).size;
+      figures.push(`web kill -9 under a live stream: resumed on the other process ${secs(resumedAt - killedAt)} after the kill; ${got.length} points delivered, ${stored.length} stored in the window, ${missing.length} missing, ${duplicates} duplicates`);
+      assert.deepEqual(missing, [], 'every stored point of the window was delivered');
+      assert.equal(duplicates, 0, 'no point delivered twice');
+      assert.ok(got.some((t) => t > killedAt && t < resumedAt), 'points stored while no stream was open were replayed by the other process');
+      assert.ok(got.some((t) => t > resumedAt + 3000), 'the other process carries on live');
+      // The browser's chart reconnected through the balancer to the other process and carries on, without a reload.
+      const chartResumed = await chartBack;
+      assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
+      assert.equal(await page.evaluate(() => document.querySelector('[data-testid=live-chart]')?.getAttribute('data-status')), 'live');
+      assert.ok(balancer.acceptedAt.some((t) => t > killedAt), 'the browser reconnected through the balancer');
+      figures.push(`browser chart through a balancer: ${chartAtKill} points at the kill, two more drawn ${secs(chartResumed)} after it, by the other process (no reload)`);
+    } finally {
+      await browser.close();
+      await balancer.close();
+    }
     await checkpoint('after the web process was killed');
   });
 });
