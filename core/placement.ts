@@ -5,6 +5,7 @@
  * the control worker's monitor and the placement activity act on their answers.
  * No I/O, no clock, no randomness: unit tests check every rule.
  */
+import type { SessionPlacement } from './names';
 
 /** A collector as placement sees it. */
 export interface CollectorLoad {
@@ -200,4 +201,31 @@ export function placementAskReason(previous: PreviousAttempt | undefined, refuse
   }
   if (previous.type === 'COLLECTOR_LEAVING') return 'collector-leaving';
   return 'error';
+}
+
+/** A placement made ahead of a session's next attempt (ADR 200): by the monitor (its collector was lost) or by the leaving collector. */
+export interface PlacedAhead {
+  placement: SessionPlacement;
+  /** When the workflow learnt it (workflow time, ms). */
+  at: number;
+  by: 'monitor' | 'leaving-collector';
+}
+
+/** Before ADR 245 a placement made ahead was used only by an attempt starting this soon after it (ms). */
+export const PLACED_AHEAD_FRESH_MS = 60_000;
+/** ADR 245: a placement made ahead stays good this long (COLLECTOR_WARM_ADOPT_MS's default) while its collector is not reported lost. */
+export const PLACED_AHEAD_VALID_MS = 600_000;
+
+/**
+ * Whether an attempt starting at `now` goes where its session was placed ahead: not when that queue was
+ * reported lost since (`lostQueues`), nor when the placement is older than PLACED_AHEAD_VALID_MS. Between
+ * PLACED_AHEAD_FRESH_MS and that bound it depends on `validPatched` (the workflow's patched() marker of
+ * ADR 245), asked only there, so histories recorded before it replay unchanged.
+ */
+export function placedAheadFor(ahead: PlacedAhead | undefined, lostQueues: readonly string[], now: number, validPatched: () => boolean): { ahead?: PlacedAhead; refused?: 'lost' | 'too-old' } {
+  if (!ahead) return {};
+  if (lostQueues.includes(ahead.placement.taskQueue)) return { refused: 'lost' };
+  const age = now - ahead.at;
+  if (age <= PLACED_AHEAD_FRESH_MS) return { ahead };
+  return age <= PLACED_AHEAD_VALID_MS && validPatched() ? { ahead } : { refused: 'too-old' };
 }

@@ -192,6 +192,15 @@ export function waitOver(m: SessionMachine, action: SessionAction, continueAsNew
   }
 }
 
+/** Why the workflow ends a running attempt (the direct stop's reason, ADR 160): its collector lost, stop, pause, reconfigure, or the history limit. */
+export function interruptionReason(m: SessionMachine, collectorLost: boolean): 'collector lost' | 'stop' | 'pause' | 'reconfigure' | 'history limit' {
+  if (collectorLost) return 'collector lost';
+  if (m.stopRequested) return 'stop';
+  if (m.carried.paused) return 'pause';
+  if (m.running && m.running.generation !== m.carried.generation) return 'reconfigure';
+  return 'history limit';
+}
+
 /** True when session events of `attempt` are about the attempt in flight (not a stale one). */
 export function isCurrentAttempt(m: SessionMachine, attempt: number | undefined): boolean {
   return attempt === m.attempt && m.running !== undefined;

@@ -55,6 +55,7 @@ import {
   decide,
   initialMachine,
   interrupted,
+  interruptionReason,
   isCurrentAttempt,
   waitOver,
   type AttemptOutcome,
@@ -62,7 +63,7 @@ import {
   type MachineEvent,
   type SessionMachine,
 } from '../core/session-machine';
-import { placementAskReason, type PreviousAttempt } from '../core/placement';
+import { placedAheadFor, placementAskReason, type PlacedAhead, type PreviousAttempt } from '../core/placement';
 
 const RECENT_STATES = 20;
 /** `patched()` id of per-collector placement (ADR 110): histories recorded before it replay on the shared queue. */
@@ -80,15 +81,12 @@ const PLACED_BY_LEAVING_COLLECTOR_PATCH = 'placed-by-leaving-collector';
 const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 /** `patched()` id of no direct stop to a queue reported lost (ADR 231): its row names the session's new collector, so a live one ends it at its next renewal. */
 const NO_STOP_TO_LOST_PATCH = 'no-direct-stop-to-lost-queue';
-/** A placement sent with a loss signal or a hand-over is used only by an attempt starting this soon after it (ms); later ones ask placement again. */
-const PLACED_AHEAD_FRESH_MS = 60_000;
 /**
- * `patched()` id and bound of ADR 245: a placement made ahead stays good while its collector is not reported
- * lost (its row records it, so placement would answer the same), up to COLLECTOR_WARM_ADOPT_MS's default:
- * an attempt that Temporal starts minutes after a hand-over still goes there without a placement transaction.
+ * `patched()` id of ADR 245: a placement made ahead stays good while its collector is not reported lost (its
+ * row records it, so placement would answer the same), up to PLACED_AHEAD_VALID_MS (core/placement.ts): an
+ * attempt that Temporal starts minutes after a hand-over still goes there without a placement transaction.
  */
 const PLACED_AHEAD_VALID_PATCH = 'placed-ahead-valid-10-min';
-const PLACED_AHEAD_VALID_MS = 600_000;
 
 class DeviceSession {
   private m: SessionMachine;
@@ -113,7 +111,7 @@ class DeviceSession {
   private readonly lostQueues: Array<{ queue: string; seq: number }> = [];
   private lostSignals = 0;
   /** Where the monitor (collector lost) or the leaving collector (hand-over) placed the next attempt (ADR 200), for that attempt only. */
-  private placedAhead: { placement: SessionPlacement; at: number; by: 'monitor' | 'leaving-collector' } | undefined;
+  private placedAhead: PlacedAhead | undefined;
   /** How this run's previous attempt ended: the placement activity counts why an attempt asks it (ADR 260). State only. */
   private previousAttempt: PreviousAttempt | undefined;
 
@@ -161,8 +159,7 @@ class DeviceSession {
    * attempt ends now instead of at its next heartbeat; if it is dead, the stop times out unstarted.
    */
   private stopLocally(taskQueue: string, attempt: number, lost: boolean): void {
-    const m = this.m;
-    const reason = lost ? 'collector lost' : m.stopRequested ? 'stop' : m.carried.paused ? 'pause' : m.running && m.running.generation !== m.carried.generation ? 'reconfigure' : 'history limit';
+    const reason = interruptionReason(this.m, lost);
     const direct = proxyActivities<LocalSessionActivities>({
       // A collector at COLLECTOR_MAX_SESSIONS has no activity slot free on its session queue (ADR 230).
       taskQueue: patched(STOP_QUEUE_PATCH) ? collectorStopQueue(taskQueue) : taskQueue,
@@ -447,20 +444,12 @@ class DeviceSession {
     this.placedAhead = { placement: { taskQueue: placed.taskQueue, collectorId: placed.collectorId }, at: Date.now(), by };
   }
 
-  /**
-   * The placement made ahead for this attempt, once: not on a queue reported lost since, and made at
-   * most PLACED_AHEAD_VALID_MS ago (60 s in histories from before ADR 245). It is recorded, so asking
-   * placement would return it anyway while its collector is live.
-   */
-  private takePlacedAhead(): { ahead?: { placement: SessionPlacement; by: 'monitor' | 'leaving-collector' }; refused?: 'lost' | 'too-old' } {
+  /** The placement made ahead for this attempt, once, if core/placement.ts's placedAheadFor still takes it. */
+  private takePlacedAhead(): ReturnType<typeof placedAheadFor> {
     const ahead = this.placedAhead;
     this.placedAhead = undefined;
-    if (!ahead) return {};
-    if (this.lostQueues.some((l) => l.queue === ahead.placement.taskQueue)) return { refused: 'lost' };
-    const age = Date.now() - ahead.at;
-    // The patch is asked only where the answer differs, so histories recorded before it replay unchanged.
-    if (age <= PLACED_AHEAD_FRESH_MS) return { ahead };
-    return age <= PLACED_AHEAD_VALID_MS && patched(PLACED_AHEAD_VALID_PATCH) ? { ahead } : { refused: 'too-old' };
+    const lost = this.lostQueues.map((l) => l.queue);
+    return placedAheadFor(ahead, lost, Date.now(), () => patched(PLACED_AHEAD_VALID_PATCH));
   }
 
   private shouldContinueAsNew(): boolean {

@@ -8,7 +8,19 @@
  * (ADR 200) decides exactly as those one-by-one placements would.
  */
 import assert from 'node:assert/strict';
-import { choosePlacement, placeBatch, placementAskReason, planRebalance, sharesOf, withinShare, type CollectorLoad } from '../../core/placement';
+import {
+  PLACED_AHEAD_FRESH_MS,
+  PLACED_AHEAD_VALID_MS,
+  choosePlacement,
+  placeBatch,
+  placedAheadFor,
+  placementAskReason,
+  planRebalance,
+  sharesOf,
+  withinShare,
+  type CollectorLoad,
+  type PlacedAhead,
+} from '../../core/placement';
 
 const c = (id: string, sessions: number, more: Partial<CollectorLoad> = {}): CollectorLoad => ({ id, sessions, capacity: 1000, draining: false, ...more });
 
@@ -198,5 +210,37 @@ describe('why an attempt asks placement (ADR 260)', () => {
       [{ kind: 'error', type: 'UNAVAILABLE' }, 'error'],
     ];
     for (const [previous, reason] of table) assert.equal(placementAskReason(previous), reason, JSON.stringify(previous));
+  });
+});
+
+describe('a placement made ahead, taken by the next attempt (ADR 200, 245)', () => {
+  const T = 1_700_000_000_000;
+  const ahead: PlacedAhead = { placement: { taskQueue: 'device-sessions/b/1', collectorId: 'b' }, at: T, by: 'monitor' };
+  /** The answer, and whether the ADR 245 marker was asked. */
+  const take = (age: number, lost: string[] = [], patched = true) => {
+    let asked = false;
+    const r = placedAheadFor(ahead, lost, T + age, () => ((asked = true), patched));
+    return { ...r, asked };
+  };
+
+  it('is taken up to a minute old without asking the marker, so older histories replay', () => {
+    assert.deepEqual(take(0), { ahead, asked: false });
+    assert.deepEqual(take(PLACED_AHEAD_FRESH_MS), { ahead, asked: false });
+  });
+
+  it('between a minute and ten minutes only where the marker says so (ADR 245); later it is too old', () => {
+    assert.deepEqual(take(PLACED_AHEAD_FRESH_MS + 1), { ahead, asked: true });
+    assert.deepEqual(take(PLACED_AHEAD_VALID_MS), { ahead, asked: true });
+    assert.deepEqual(take(5 * 60_000, [], false), { refused: 'too-old', asked: true });
+    assert.deepEqual(take(PLACED_AHEAD_VALID_MS + 1), { refused: 'too-old', asked: false });
+  });
+
+  it('is refused when its queue was reported lost since, whatever its age; none made, none taken', () => {
+    assert.deepEqual(take(0, ['device-sessions/a/1', 'device-sessions/b/1']), { refused: 'lost', asked: false });
+    assert.deepEqual(take(0, ['device-sessions/a/1']), { ahead, asked: false });
+    assert.deepEqual(
+      placedAheadFor(undefined, [], T, () => true),
+      {},
+    );
   });
 });

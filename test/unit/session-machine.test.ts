@@ -14,6 +14,7 @@ import {
   IMMEDIATE_FAILOVERS,
   decide,
   initialMachine,
+  interruptionReason,
   retryDelay,
   retryWindow,
   waitOver,
@@ -316,6 +317,15 @@ describe('session machine: failover burst, parking, requests, lease', () => {
     const start = decide(resumed, next, mid);
     assert.equal(start.action.type, 'start');
     assert.equal((start.action as { gapFrom?: number }).gapFrom, undefined, 'no points yet, no gap');
+  });
+
+  it('says why it ends a running attempt (the reason of its direct stop): collector lost, stop, pause, reconfigure, else the history limit', () => {
+    const m = running();
+    assert.equal(interruptionReason(m, true), 'collector lost');
+    assert.equal(interruptionReason(decide(m, { type: 'stop' }, mid).state, false), 'stop');
+    assert.equal(interruptionReason(decide(m, { type: 'pause' }, mid).state, false), 'pause');
+    assert.equal(interruptionReason(decide(m, { type: 'reconfigure' }, mid).state, false), 'reconfigure');
+    assert.equal(interruptionReason(m, false), 'history limit');
   });
 
   it('resume during a backoff retries at once; reconfigure reads the device first', () => {
