@@ -6,6 +6,7 @@
  * runs the statements.
  */
 import type { Knex } from 'knex';
+import { countDevices } from './devices';
 
 /** A series matching one of the models: `model` is the index of the model it matched. */
 export interface MatchingSeriesRow {
@@ -46,8 +47,7 @@ export async function devicesPerModel(db: Knex, regexes: string[], kind: 'number
     .from(matchingSeries(db, null, regexes, kind).as('c'))
     .groupBy('model')
     .select('model', db.raw('count(DISTINCT device_id)::int AS n'))) as Array<{ model: number; n: number }>;
-  const [{ n }] = await db('devices').count({ n: '*' });
-  return { byModel, fleet: Number(n) };
+  return { byModel, fleet: await countDevices(db) };
 }
 
 /** How many matching series one device (or every device when null) has. */
