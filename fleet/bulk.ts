@@ -17,6 +17,8 @@ import type { BulkAction } from '../core/device-filter';
 import { bulkActionWorkflowId, deviceSessionWorkflowId, type BulkActionSummary, type DeviceSessionOptions, type DeviceSessionStatus } from '../core/names';
 import { databaseNow, recordSessionStates, replaceSessionStates } from '../storage/device-list';
 import { attachProfileToDevices, deleteDevices, detachProfileFromDevices, setDevicesEnabled } from '../storage/devices';
+import { getProfileRef } from '../storage/profiles';
+import { foreignProfilesRefusal } from '../core/profile-protocol';
 import {
   askCollectorsToPause,
   bulkActionPlan,
@@ -341,13 +343,18 @@ export async function prepareBulkAction(db: Knex, id: number, workflowId: string
   if (plan.workflowId !== workflowId) throw new BulkRecordError(`bulk action #${id} belongs to workflow ${plan.workflowId ?? '(none)'}, not ${workflowId}`);
   const action = plan.action as BulkAction;
   if (plan.finished) return { action, count: plan.count, finished: true };
-  const ids = (await pendingBulkDevices(db, id, { limit: plan.count })).map((d) => d.id);
+  const pending = await pendingBulkDevices(db, id, { limit: plan.count });
+  const ids = pending.map((d) => d.id);
   if (ids.length > 0) {
     if (action === 'enable' || action === 'disable') await setDevicesEnabled(db, ids, action === 'enable');
     if (action === 'attach-profile' || action === 'detach-profile') {
       if (!plan.profileId) throw new BulkRecordError(`${action} needs a profile`);
-      if (action === 'attach-profile') await attachProfileToDevices(db, ids, plan.profileId);
-      else await detachProfileFromDevices(db, ids, plan.profileId);
+      if (action === 'attach-profile') {
+        // A profile attaches only to devices of its protocol; the others are refused by carryOutBulkAction, naming it (issue 21).
+        const profile = await getProfileRef(db, plan.profileId);
+        const fitting = profile ? pending.filter((d) => d.protocol === profile.protocol).map((d) => d.id) : [];
+        if (fitting.length > 0) await attachProfileToDevices(db, fitting, plan.profileId);
+      } else await detachProfileFromDevices(db, ids, plan.profileId);
     }
     if (action === 'pause') await askCollectorsToPause(db, id);
   }
@@ -437,7 +444,8 @@ export async function carryOutBulkAction(
         stopIfCancelled();
         await recorder.flush();
       } else {
-        const op = sessionOp(deps, action, reason);
+        const profile = action === 'attach-profile' && plan.profileId ? await getProfileRef(db, plan.profileId) : undefined;
+        const op = sessionOp(deps, action, reason, profile);
         let previous = '';
         for (let next = await pendingBulkDevices(db, id, { limit: chunk }); next.length > 0; next = await pendingBulkDevices(db, id, { limit: chunk })) {
           // Never loop on devices whose results cannot be recorded.
@@ -482,7 +490,12 @@ async function awaitLocalPauses(db: Knex, id: number, signal?: AbortSignal): Pro
 }
 
 /** One device's session operation of a non-signal bulk action. */
-function sessionOp(deps: BulkDeps, action: BulkAction, reason: string): (d: PlannedDevice) => Promise<DeviceSessionStatus | string | void> {
+function sessionOp(
+  deps: BulkDeps,
+  action: BulkAction,
+  reason: string,
+  profile?: { name: string; protocol: 'gnmi' | 'netconf' },
+): (d: PlannedDevice) => Promise<DeviceSessionStatus | string | void> {
   switch (action) {
     case 'reconfigure':
       return async (d) => {
@@ -499,7 +512,12 @@ function sessionOp(deps: BulkDeps, action: BulkAction, reason: string): (d: Plan
     }
     case 'attach-profile':
     case 'detach-profile':
-      return async (d) => (d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)');
+      return async (d) => {
+        // Not attached by prepareBulkAction: a device of the other protocol would skip the profile without a word.
+        const refused = profile && foreignProfilesRefusal(d.protocol, [profile]);
+        if (refused) throw new Error(refused);
+        return d.hasWorkflow ? reconfigureOrStart(deps, d, reason) : 'profiles changed (no session running)';
+      };
     case 'delete':
       return async (d) => {
         if (d.hasWorkflow) await stopDeviceSession(deps.client, d.id, reason);

@@ -41,8 +41,8 @@ export async function listProfileNames(db: Knex): Promise<Array<{ id: number; na
 }
 
 /** A profile's id and name, or undefined. */
-export async function getProfileRef(db: Knex, id: number): Promise<{ id: number; name: string } | undefined> {
-  return db('subscription_profiles').where({ id }).first('id', 'name');
+export async function getProfileRef(db: Knex, id: number): Promise<{ id: number; name: string; protocol: 'gnmi' | 'netconf' } | undefined> {
+  return db('subscription_profiles').where({ id }).first('id', 'name', 'protocol');
 }
 
 /** A profile's id by its id (all digits) or its name; undefined when none. */

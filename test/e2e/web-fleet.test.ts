@@ -43,7 +43,7 @@ describe('web fleet view with 10,000 devices', function () {
   const count = async (p: Page, state: string) => Number((await p.getByTestId(`strip-${state}`).locator('strong').innerText()).replace(/,/g, ''));
 
   /** Submit the bulk form (rows ticked, or every device of the filter), confirm, and return the summary line. */
-  async function bulk(p: Page, op: string, opts: { scope: 'ids' | 'filter'; profile?: string; expect: RegExp }): Promise<string> {
+  async function bulk(p: Page, op: string, opts: { scope: 'ids' | 'filter'; profile?: string; expect: RegExp; otherProtocol?: RegExp }): Promise<string> {
     const form = p.getByTestId('bulk-form');
     await form.locator(`input[name=scope][value=${opts.scope}]`).check();
     await form.locator('select[name=op]').selectOption(op);
@@ -51,6 +51,8 @@ describe('web fleet view with 10,000 devices', function () {
     await form.getByRole('button', { name: 'Review…' }).click();
     const text = await p.getByTestId('bulk-confirm-text').innerText();
     assert.match(text, opts.expect);
+    if (opts.otherProtocol) assert.match(await p.getByTestId('bulk-other-protocol').innerText(), opts.otherProtocol);
+    else assert.equal(await p.getByTestId('bulk-other-protocol').count(), 0);
     await p.getByTestId('bulk-confirm').getByRole('button').click();
     return p.getByTestId('bulk-summary').innerText();
   }
@@ -231,14 +233,21 @@ describe('web fleet view with 10,000 devices', function () {
     assert.match(await bulk(page, 'disable', { scope: 'filter', expect: /Disable on 1 device\b/ }), /Disable: 1 of 1 acknowledged/);
     await waitFor('the session to park as disabled', async () => (await client.workflow.getHandle(deviceSessionWorkflowId(id)).query(statusQuery)).state === 'disabled', 20_000);
 
-    // Attach a profile to the 111 devices of a search, then filter by it, then detach.
+    // Attach a gNMI profile to the 111 devices of a search (22 of them NETCONF: refused, said before and after, never
+    // dropped silently — issue 21), then filter by it, then detach.
     const profileName = (await tdb.db('subscription_profiles').where({ id: profileId }).first('name')).name as string;
     await nojsPage.goto(`${web.url}/devices?q=lab-sw-99`);
-    assert.match(await bulk(nojsPage, 'attach-profile', { scope: 'filter', profile: profileName, expect: /Attach profile “.+” on 111 devices/ }), /111 of 111 acknowledged/);
+    const otherProtocol = new RegExp(`^22 of them are devices of the other protocol: “${profileName}” is a gNMI profile, so it is not attached to them`);
+    assert.match(await bulk(nojsPage, 'attach-profile', { scope: 'filter', profile: profileName, expect: /Attach profile “.+” on 111 devices/, otherProtocol }), /89 of 111 acknowledged, 22 failed/);
+    assert.equal(
+      Number((await tdb.db('device_profiles as dp').join('devices as d', 'd.id', 'dp.device_id').where({ 'dp.profile_id': profileId, 'd.protocol': 'netconf' }).count('* as n'))[0].n),
+      0,
+      'no NETCONF device has the gNMI profile',
+    );
     await nojsPage.goto(`${web.url}/devices?profile=${profileId}`);
-    assert.match(await range(nojsPage), new RegExp(`of ${111 + SIMS} devices`));
+    assert.match(await range(nojsPage), new RegExp(`of ${89 + SIMS} devices`));
     await nojsPage.goto(`${web.url}/devices?q=lab-sw-99&profile=${profileId}`);
-    assert.match(await bulk(nojsPage, 'detach-profile', { scope: 'filter', profile: profileName, expect: /on 111 devices/ }), /111 of 111 acknowledged/);
+    assert.match(await bulk(nojsPage, 'detach-profile', { scope: 'filter', profile: profileName, expect: /on 89 devices/ }), /89 of 89 acknowledged/);
     assert.equal(Number((await tdb.db('device_profiles').where({ profile_id: profileId }).count('* as n'))[0].n), SIMS);
 
     // Delete: the confirmation states the count; cancelled nothing, confirmed removes exactly them.

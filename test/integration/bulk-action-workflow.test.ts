@@ -171,6 +171,24 @@ describe('bulk actions as workflows: a dead control worker is replaced and the a
     assert.ok(id < second.id);
   });
 
+  it('attaching a profile refuses the devices of the other protocol, naming it, and attaches it to the rest (never dropped silently)', async () => {
+    const gnmi = await addDevices('mixed-gnmi', 2, false);
+    const [nc] = await tdb.db('devices').insert({ name: 'mixed-netconf-1', protocol: 'netconf', host: '127.0.0.1', port: 1, enabled: true }).returning(['id', 'name']);
+    const devices: PlannedDevice[] = [...gnmi, { id: nc.id, name: nc.name, protocol: 'netconf', enabled: true, hasWorkflow: false }];
+    const [{ id: profileId }] = await tdb.db('subscription_profiles').insert({ name: 'bulk-netconf-only', protocol: 'netconf', spec: JSON.stringify({ netconf: { method: 'get' } }) }).returning('id');
+    const { id, workflowId } = await startBulkAction({ db: tdb.db, client }, { action: 'attach-profile', devices, profileId, who: 'bulk-test', selection: 'ids', filter: '' });
+    const summary = await bulkActionResult(client, workflowId);
+    assert.deepEqual([summary.count, summary.ok, summary.failed], [3, 1, 2]);
+    assert.deepEqual(await tdb.db('device_profiles').where({ profile_id: profileId }).pluck('device_id'), [nc.id], 'attached to the NETCONF device only');
+    const record = (await getBulkAction(tdb.db, id))!;
+    const byName = new Map(record.results!.map((r) => [r.name, r]));
+    assert.equal(byName.get('mixed-netconf-1')!.ok, true);
+    for (const d of gnmi) {
+      assert.equal(byName.get(d.name)!.ok, false, d.name);
+      assert.equal(byName.get(d.name)!.error, 'Not attached: bulk-netconf-only (NETCONF) is a profile of the other protocol; a gNMI device can only use gNMI profiles.');
+    }
+  });
+
   it('a bulk workflow terminated by hand leaves its record finished as interrupted, with what it had done', async () => {
     // Sessions on a queue nothing ever polls: their pauses stay unacknowledged, so the action is mid-way when terminated.
     const never = `${HELD_QUEUE}-never`;

@@ -221,6 +221,15 @@ describe('web: loaders and actions', function () {
     const bad = await call(routes.profileEdit.action, routeRequest('/profiles/new', { cookie: adminCookie, form: { name: 'p', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.subscriptions': '/ok sample 1s\n/x warp' } }));
     assert.equal(bad.status, 400);
     assert.match((bad.body as { errors: Record<string, string> }).errors['gnmi.subscriptions'], /Line 2/);
+    // A device of the other protocol (ticked before the protocol changed without JavaScript) is refused, naming it, never dropped silently.
+    const foreign = await call(
+      routes.profileEdit.action,
+      routeRequest('/profiles/new', { cookie: adminCookie, form: { name: 'nc-for-gnmi', protocol: 'netconf', 'netconf.method': 'get', 'netconf.period': '10s', 'netconf.filterType': 'subtree', 'netconf.filter': '<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>', deviceIds: String(deviceId) } }),
+    );
+    assert.equal(foreign.status, 400, JSON.stringify(foreign.body));
+    const { name } = await tdb.db('devices').where({ id: deviceId }).first('name');
+    assert.equal((foreign.body as { errors: Record<string, string> }).errors.deviceIds, `Not attached: ${name} (gNMI) is a device of the other protocol; a NETCONF profile can only be attached to NETCONF devices.`);
+    assert.equal(await tdb.db('subscription_profiles').where({ name: 'nc-for-gnmi' }).first(), undefined, 'nothing saved');
     const ok = await call(
       routes.profileEdit.action,
       routeRequest('/profiles/new', { cookie: adminCookie, form: { name: 'counters-fast', protocol: 'gnmi', 'gnmi.mode': 'stream', 'gnmi.subscriptions': '/interfaces/interface/state/counters sample 500ms', deviceIds: String(deviceId) } }),

@@ -15,6 +15,7 @@ import { fieldErrors, submittedValues, type FieldErrors } from '../lib/forms';
 import { setFlash } from '../lib/flash.server';
 import { isSecretsUnreadable } from '../../../storage/secrets';
 import { listProfiles, profileProtocols } from '../../../storage/profiles';
+import { foreignProfilesRefusal } from '../../../core/profile-protocol';
 import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { testConnection } from '../lib/probe.server';
 import { pinHostKeyOnFirstUse, recordDeviceEvent } from '../../../storage/device-events';
@@ -106,12 +107,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   if (parsed.success && !testing && (await deviceNameTaken(db, parsed.data.name, device?.id))) errors = { name: 'Another device has this name' };
   if (parsed.success && !errors.profileIds) {
     // A profile of the other protocol would be dropped silently by the session: refuse it, naming it.
-    const chosen = await profileProtocols(db, parsed.data.profileIds);
-    const foreign = chosen.filter((p) => p.protocol !== parsed.data.protocol).map((p) => `${p.name} (${p.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'})`);
-    if (foreign.length) {
-      const mine = parsed.data.protocol === 'gnmi' ? 'gNMI' : 'NETCONF';
-      errors = { ...errors, profileIds: `Not attached: ${foreign.join(', ')} ${foreign.length === 1 ? 'is a profile' : 'are profiles'} of the other protocol; a ${mine} device can only use ${mine} profiles.` };
-    }
+    const refused = foreignProfilesRefusal(parsed.data.protocol, await profileProtocols(db, parsed.data.profileIds));
+    if (refused) errors = { ...errors, profileIds: refused };
   }
   if (!parsed.success || Object.keys(errors).length) return data({ values, errors }, 400);
   const input = parsed.data;

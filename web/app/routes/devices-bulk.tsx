@@ -19,6 +19,7 @@ import { settleEndedBulkActions, startBulkAction } from '../../../fleet/bulk';
 import { bulkActionResults, recentBulkActions } from '../../../storage/bulk-actions';
 import { BulkResultTable } from '../components/BulkResults';
 import { getProfileRef } from '../../../storage/profiles';
+import { protocolLabel } from '../../../core/profile-protocol';
 import { BULK_ACTIONS, BULK_ACTION_LABELS, describeFilter, filterFromParams, type BulkAction } from '../../../core/device-filter';
 
 export function meta() {
@@ -86,6 +87,8 @@ export async function action({ request }: Route.ActionArgs) {
     count: devices.length,
     names: devices.slice(0, 20).map((d) => d.name),
     profile: profile ?? null,
+    // Devices of the other protocol an attach will refuse (issue 21: never dropped silently).
+    otherProtocol: f.op === 'attach-profile' && profile ? devices.filter((d) => d.protocol !== profile.protocol).length : 0,
     changed: f.confirm === 'yes' && f.expected !== devices.length,
   };
   if (f.confirm !== 'yes' || ask.changed || devices.length === 0) return ask;
@@ -133,6 +136,12 @@ export default function DevicesBulk() {
               {result.names.join(', ')}
               {result.count > result.names.length ? `, and ${(result.count - result.names.length).toLocaleString('en')} more` : ''}.
             </p>
+            {result.otherProtocol > 0 && result.profile ? (
+              <p className="warning" data-testid="bulk-other-protocol">
+                {result.otherProtocol.toLocaleString('en')} of them {result.otherProtocol === 1 ? 'is a device' : 'are devices'} of the other protocol: “{result.profile.name}” is a{' '}
+                {protocolLabel(result.profile.protocol)} profile, so it is not attached to {result.otherProtocol === 1 ? 'it' : 'them'}; each is listed as refused.
+              </p>
+            ) : null}
             <input type="hidden" name="op" value={result.action} />
             <input type="hidden" name="scope" value={result.scope} />
             <input type="hidden" name="filter" value={result.filter} />

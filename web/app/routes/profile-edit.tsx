@@ -15,6 +15,7 @@ import { gnmiEncodingOptions } from '../lib/device-form';
 import { reconfigureSession } from '../lib/sessions.server';
 import { listDeviceItems, parseProfileRow } from '../../../storage/devices';
 import { deleteProfile, getProfile, profileDeviceIds, profileNameTaken, saveProfile } from '../../../storage/profiles';
+import { foreignDevicesRefusal } from '../../../core/profile-protocol';
 import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {
@@ -93,8 +94,11 @@ export async function action({ request, params }: Route.ActionArgs) {
   if (!parsed.ok) return data({ values, errors: parsed.errors }, 400);
   if (await profileNameTaken(db, parsed.head.name, row?.id)) return data({ values, errors: { name: 'Another profile has this name' } as FieldErrors }, 400);
   const { head, spec } = parsed;
-  // Only devices of the profile's protocol can use it.
-  const sameProtocol = (await listDeviceItems(db, { ids: head.deviceIds, protocol: head.protocol })).map((d) => d.id);
+  // Only devices of the profile's protocol can use it: others ticked (e.g. the protocol changed without JavaScript) are refused, naming them.
+  const ticked = await listDeviceItems(db, { ids: head.deviceIds });
+  const refused = foreignDevicesRefusal(head.protocol, ticked);
+  if (refused) return data({ values, errors: { deviceIds: refused } as FieldErrors }, 400);
+  const sameProtocol = ticked.map((d) => d.id);
   const before = row ? await profileDeviceIds(db, row.id) : [];
   const id = await saveProfile(db, { id: row?.id, name: head.name, protocol: head.protocol, description: head.description ?? null, spec }, sameProtocol);
   await reconfigureDevices([...new Set([...before, ...sameProtocol])], `profile ${head.name} changed by ${user.email}`);
@@ -246,6 +250,11 @@ export default function ProfileEdit() {
         )}
         <fieldset disabled={!canEdit}>
           <legend>Attached devices</legend>
+          {errors.deviceIds ? (
+            <p className="field-error" data-testid="error-deviceIds">
+              {errors.deviceIds}
+            </p>
+          ) : null}
           {devices.filter((d) => d.protocol === protocol).map((d) => (
             <label className="check" key={d.id}>
               <input type="checkbox" name="deviceIds" value={d.id} defaultChecked={attached.has(d.id)} /> {d.name} <span className="muted">({d.protocol})</span>
