@@ -28,6 +28,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { withinShare } from '../../core/placement';
+import { SETTING_NAMES } from '../../core/config';
 import { role } from '../../core/roles';
 import { entryArgs } from '../../scripts/infra/entry';
 import { waitFor } from '../../scripts/infra/proc';
@@ -302,6 +303,12 @@ describe('topology: the deployment shape on one machine', function () {
       assert.equal(new URL(p.env.DATABASE_URL).password, '', `${p.name}: DATABASE_URL carries no password`);
       for (const [name, file] of Object.entries(p.env).filter(([k]) => k.endsWith('_FILE'))) assert.ok(fs.readFileSync(file, 'utf8').trim(), `${p.name}: ${name} names a file with the secret`);
       assert.ok(p.env.DATABASE_PASSWORD_FILE, `${p.name}: the database password as a file`);
+    }
+    // Every variable a role gets is a setting of core/config.ts (a misspelt one would silently leave its default), as the deploy-file test checks for Compose and Kubernetes.
+    const settings = new Set(SETTING_NAMES);
+    for (const p of [...all, topo.migrate]) {
+      const unknown = Object.keys(p.env).filter((k) => !settings.has(k) && !['PATH', 'HOME', 'TMPDIR', 'NODE_ENV'].includes(k));
+      assert.deepEqual(unknown, [], `${p.name}: variables that are not settings`);
     }
     assert.equal(topo.migrate.child.child.exitCode, 0, 'migrate ran once and exited 0');
     assert.equal(new Set(topo.webs.map((w) => w.env.SESSION_SECRET_FILE)).size, 1, 'the web processes share SESSION_SECRET_FILE (sign-in works on either)');
