@@ -74,6 +74,14 @@ describe('architecture: direction of imports', () => {
     assert.deepEqual(handWrittenWorkflowNames(sample.join('\n')).map((h) => Number(h.split(':')[0])), [1, 2]);
   });
 
+  it('activities/ stays thin: under 1,000 lines (issue 15; collector machinery goes to workers/, decisions to core/, reads to storage/ or query/)', () => {
+    const files = sourceFiles(ROOT).filter((f) => f.startsWith('activities/'));
+    assert.ok(files.length >= 5, `only ${files.length} files of activities/ read`);
+    const lines = files.map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').length - 1);
+    const total = lines.reduce((a, b) => a + b, 0);
+    assert.ok(total < 1000, `activities/ has ${total} lines: ${files.map((f, i) => `${f} ${lines[i]}`).join(', ')}`);
+  });
+
   it('recognises SQL in code and not in comments or prose', () => {
     const text = [
       "await ctx().pool.query('SELECT 1');",
