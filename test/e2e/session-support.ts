@@ -5,10 +5,11 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { createDevice, type DeviceRow } from '../../storage/devices';
+import { createDevice, type DeviceRow, type NewDevice } from '../../storage/devices';
 import { parseKeyring } from '../../storage/secrets';
 import { deviceStatus } from '../../temporal/fleet-client';
-import type { GnmiProfileSpec } from '../../core/device';
+import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
+import type { GnmiProfileSpec, NetconfDeviceSettings } from '../../core/device';
 import { deviceSessionWorkflowId, type DeviceSessionStatus, type SessionState } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../storage/profiles';
@@ -46,16 +47,28 @@ export const EXTRA_PROFILE: { name: string; description: string; spec: GnmiProfi
 
 /** Register a simulated gNMI target as a device with the fast profile. */
 export async function registerSimDevice(db: Knex, sim: FleetMember, extra: { enabled?: boolean; site?: string } = {}): Promise<DeviceRow> {
-  const profileId = await ensureProfile(db, 'gnmi', FAST_PROFILE);
+  return registerMember(db, sim, await ensureProfile(db, 'gnmi', FAST_PROFILE), { gnmi: { tls: 'insecure', allowPlaintextCredentials: true } }, extra);
+}
+
+/**
+ * Register a simulated NETCONF server as a device with the default ietf-interfaces profile,
+ * its host key pinned unless `settings` says otherwise (`{}`: nothing pinned).
+ */
+export async function registerSimNetconfDevice(db: Knex, sim: FleetMember, settings: Partial<NetconfDeviceSettings> = { hostKeySha256: sim.hostKeySha256 }): Promise<DeviceRow> {
+  return registerMember(db, sim, await ensureProfile(db, 'netconf', DEFAULT_NETCONF_PROFILE), { netconf: settings });
+}
+
+/** A fleet member as a device with one profile; the simulator's credentials (admin/admin). */
+function registerMember(db: Knex, sim: FleetMember, profileId: number, settings: NewDevice['settings'], extra: { enabled?: boolean; site?: string } = {}): Promise<DeviceRow> {
   return createDevice(db, parseKeyring(TEST_SECRETS_KEY), {
     name: sim.name,
-    protocol: 'gnmi',
+    protocol: sim.protocol,
     host: sim.host,
     port: sim.port,
     username: 'admin',
     site: extra.site ?? 'lab',
     enabled: extra.enabled ?? true,
-    settings: { gnmi: { tls: 'insecure', allowPlaintextCredentials: true } },
+    settings,
     secrets: { password: 'admin' },
     profileIds: [profileId],
   });

@@ -8,14 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
-import { createDevice, getDevice, type DeviceRow } from '../../storage/devices';
+import { getDevice, type DeviceRow } from '../../storage/devices';
 import { deviceEvents, pinHostKeyOnFirstUse } from '../../storage/device-events';
-import { ensureProfile } from '../../storage/profiles';
-import { parseKeyring } from '../../storage/secrets';
-import { TEST_SECRETS_KEY } from '../support/system';
 import { startWebStack, type WebStack } from '../support/browser-rig';
-import { waitForState } from './session-support';
+import { registerSimNetconfDevice, waitForState } from './session-support';
 
 /** A well-formed fingerprint no simulator presents. */
 const OTHER_KEY = `SHA256:${'Q'.repeat(43)}`;
@@ -44,21 +40,10 @@ describe('web: NETCONF host key trusted on first use from Test connection', func
     ({ tdb, web, page, admin } = stack);
     client = stack.client!;
     const fleet = stack.fleet!;
-    const profileId = await ensureProfile(tdb.db, 'netconf', DEFAULT_NETCONF_PROFILE);
     const sim = fleet.members[0];
     presented = sim.hostKeySha256!;
-    device = await createDevice(tdb.db, parseKeyring(TEST_SECRETS_KEY), {
-      name: 'tofu-nc',
-      protocol: 'netconf',
-      host: sim.host,
-      port: sim.port,
-      username: 'admin',
-      site: 'lab',
-      enabled: true,
-      settings: { netconf: {} },
-      secrets: { password: 'admin' },
-      profileIds: [profileId],
-    });
+    // No key pinned: the test pins it from Test connection.
+    device = await registerSimNetconfDevice(tdb.db, sim, {});
   });
 
   after(async () => stack?.stop());
