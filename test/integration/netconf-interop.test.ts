@@ -9,15 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SubscriptionProfile } from '../../core/device';
-import type { TelemetryPoint } from '../../core/point';
-import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
+import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { UNREQUESTED_COUNTER } from '../../protocols/netconf/session';
 import { generateEd25519KeyPair } from '../../simulator/netconf/server';
 import { ensurePythonVenv } from '../../scripts/infra/pyvenv';
 import { NETCONF_SERVER_PACKAGES, publicKeyOf, startPythonNetconfServer, writeKeyFile, type PythonNetconfServer } from '../peers/netconf-peers';
 import { until as untilEvery } from '../../testkit/until';
-import { localNetconfDevice } from '../support/netconf-device';
+import { localNetconfDevice, recordSession, type RecordedSession } from '../support/netconf-device';
 
 const until = (what: string, cond: () => boolean, ms = 10_000) => untilEvery(what, cond, ms, 25);
 
@@ -25,30 +24,12 @@ const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const PASSWORD = 'interop-secret';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 5000, messageTimeoutMs: 3000, connectTimeoutMs: 10_000 });
 
-interface Run {
-  points: TelemetryPoint[];
-  events: SessionEvent[];
-  counters: Map<string, number>;
-  abort: AbortController;
-  done: Promise<void>;
-}
+type Run = RecordedSession;
 
 function collect(port: number, hostKeySha256: string, filter: string, periodMs = 200): Run {
   const device = localNetconfDevice({ port, hostKeySha256 }, {}, { id: 31, name: 'python-netconf', secrets: { password: PASSWORD } });
   const profile: SubscriptionProfile = { id: 1, name: 'ifs', protocol: 'netconf', netconf: { method: 'get', filterType: 'subtree', filter, periodMs, dampeningMs: 0, stream: 'NETCONF', listKeys: {} } };
-  const r = { points: [], events: [], counters: new Map(), abort: new AbortController() } as unknown as Run;
-  const ctx: SessionContext = {
-    device,
-    profiles: [profile],
-    sink: { push: (p) => void r.points.push(...p) },
-    signal: r.abort.signal,
-    onEvent: (e) => r.events.push(e),
-    count: (name, by = 1) => r.counters.set(name, (r.counters.get(name) ?? 0) + by),
-    log: { info() {}, warn() {}, error() {}, debug() {} },
-  };
-  r.done = protocol.run(ctx);
-  r.done.catch(() => {});
-  return r;
+  return recordSession(protocol, device, profile);
 }
 
 const valuesOf = (r: Run, p: string) => r.points.filter((x) => x.path === p).map((x) => x.value as number);

@@ -5,43 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { NetconfProfileSpec, type SubscriptionProfile } from '../../core/device';
-import type { TelemetryPoint } from '../../core/point';
-import { SessionError, type SessionContext, type SessionEvent } from '../../core/session';
+import { SessionError } from '../../core/session';
 import { createNetconfProtocol } from '../../protocols/netconf/index';
 import { SimDevice } from '../../simulator/model';
 import { startNetconfServer, type NetconfServer } from '../../simulator/netconf/server';
 import { DEFAULT_NETCONF_PROFILE } from '../../core/default-profiles';
 import { until as untilEvery } from '../../testkit/until';
-import { localNetconfDevice } from '../support/netconf-device';
+import { localNetconfDevice, recordSession, type RecordedSession } from '../support/netconf-device';
 
 const until = (what: string, cond: () => boolean, ms = 8000) => untilEvery(what, cond, ms);
 
 const IF = 'urn:ietf:params:xml:ns:yang:ietf-interfaces';
 const protocol = createNetconfProtocol({ rpcTimeoutMs: 2000, messageTimeoutMs: 1000, idleTimeoutMs: 3000, connectTimeoutMs: 3000 });
 
-interface Run {
-  points: TelemetryPoint[];
-  events: SessionEvent[];
-  abort: AbortController;
-  done: Promise<void>;
-}
+type Run = RecordedSession;
 
 function collect(server: NetconfServer, spec: NetconfProfileSpec): Run {
-  const device = localNetconfDevice(server, {}, { id: 9, name: 'nmda' });
   const profile: SubscriptionProfile = { id: 1, name: 'p', protocol: 'netconf', netconf: spec };
-  const r = { points: [], events: [], abort: new AbortController() } as unknown as Run;
-  const ctx: SessionContext = {
-    device,
-    profiles: [profile],
-    sink: { push: (p) => void r.points.push(...p) },
-    signal: r.abort.signal,
-    onEvent: (e) => r.events.push(e),
-    count: () => {},
-    log: { info() {}, warn() {}, error() {}, debug() {} },
-  };
-  r.done = protocol.run(ctx);
-  r.done.catch(() => {});
-  return r;
+  return recordSession(protocol, localNetconfDevice(server, {}, { id: 9, name: 'nmda' }), profile);
 }
 
 const getData = (filter: string): NetconfProfileSpec => NetconfProfileSpec.parse({ method: 'get-data', filter, periodMs: 150 });
