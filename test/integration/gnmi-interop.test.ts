@@ -190,17 +190,24 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
   const profile = (extra: object = {}) =>
     gnmiProfile({ subscriptions: [{ path: '/interfaces/interface/state/counters', mode: 'sample', sampleIntervalMs: 100, heartbeatIntervalMs: 0, suppressRedundant: false }], ...extra });
 
+  /** Run the session until five points arrived, then end it: the encodings the target was asked for, in order, and what the session recorded. */
+  async function streamUntilPoints(device: Parameters<typeof recordingContext>[0], extra: object = {}) {
+    const ctx = recordingContext(device, [profile(extra)]);
+    const started = Date.now();
+    const running = gnmiProtocol.run(ctx);
+    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
+    const tookMs = Date.now() - started;
+    ctx.controller.abort();
+    await running;
+    const warnings = ctx.events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    return { asked: target.subscriptions.map((l) => l.encoding), negotiated: ctx.events.filter((e) => e.type === 'negotiated'), warnings, ctx, tookMs };
+  }
+
   it('Capabilities UNIMPLEMENTED and only PROTO accepted: tries JSON_IETF, JSON, then streams PROTO', async () => {
     target.faults.capabilities('unimplemented');
     target.faults.limitEncodings(['PROTO']);
-    const ctx = recordingContext(localGnmiDevice(target.port), [profile()]);
-    const running = gnmiProtocol.run(ctx);
-    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(
-      target.subscriptions.map((l) => l.encoding),
-      ['JSON_IETF', 'JSON', 'PROTO'],
-    );
-    const warnings = ctx.events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    const { asked, negotiated, warnings, ctx } = await streamUntilPoints(localGnmiDevice(target.port));
+    assert.deepEqual(asked, ['JSON_IETF', 'JSON', 'PROTO']);
     assert.match(warnings[0], /does not implement the gNMI Capabilities RPC/);
     assert.ok(
       warnings.some((w) => /refused encoding JSON_IETF.*trying JSON$/.test(w)),
@@ -210,51 +217,28 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
       warnings.some((w) => /refused encoding JSON .*trying PROTO$/.test(w)),
       warnings.join('\n'),
     );
-    assert.deepEqual(
-      ctx.events.filter((e) => e.type === 'negotiated'),
-      [{ type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' }],
-    );
+    assert.deepEqual(negotiated, [{ type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' }]);
     assert.equal(ctx.counters.get('gnmi_capabilities_unanswered_total{"reason":"unimplemented"}'), 1);
-    ctx.controller.abort();
-    await running;
   });
 
   it('Capabilities never answered: subscribes after the device deadline with the named encoding', async () => {
     target.faults.capabilities('silent');
-    const ctx = recordingContext(localGnmiDevice(target.port, { capabilitiesTimeoutMs: 300, encoding: 'json' }), [profile()]);
-    const started = Date.now();
-    const running = gnmiProtocol.run(ctx);
-    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.ok(Date.now() - started >= 300, 'waited for the deadline');
-    assert.deepEqual(
-      target.subscriptions.map((l) => l.encoding),
-      ['JSON'],
+    const { asked, negotiated, warnings, ctx, tookMs } = await streamUntilPoints(localGnmiDevice(target.port, { capabilitiesTimeoutMs: 300, encoding: 'json' }));
+    assert.ok(tookMs >= 300, 'waited for the deadline');
+    assert.deepEqual(asked, ['JSON']);
+    assert.deepEqual(negotiated, [{ type: 'negotiated', encoding: 'JSON', capabilities: 'timeout' }]);
+    assert.ok(
+      warnings.some((w) => /Capabilities not answered within 300 ms/.test(w)),
+      warnings.join('\n'),
     );
-    assert.deepEqual(
-      ctx.events.find((e) => e.type === 'negotiated'),
-      { type: 'negotiated', encoding: 'JSON', capabilities: 'timeout' },
-    );
-    assert.ok(ctx.events.some((e) => e.type === 'warning' && /Capabilities not answered within 300 ms/.test(e.message)));
     assert.ok(!ctx.events.some((e) => e.type === 'connected'), 'a silent device proves no connection until data arrives');
-    ctx.controller.abort();
-    await running;
   });
 
   it("Capabilities UNIMPLEMENTED, the profile and the device both name one: the profile's is asked first", async () => {
     target.faults.capabilities('unimplemented');
-    const ctx = recordingContext(localGnmiDevice(target.port, { encoding: 'json' }), [profile({ encoding: 'proto' })]);
-    const running = gnmiProtocol.run(ctx);
-    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(
-      target.subscriptions.map((l) => l.encoding),
-      ['PROTO'],
-    );
-    assert.deepEqual(
-      ctx.events.find((e) => e.type === 'negotiated'),
-      { type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' },
-    );
-    ctx.controller.abort();
-    await running;
+    const { asked, negotiated } = await streamUntilPoints(localGnmiDevice(target.port, { encoding: 'json' }), { encoding: 'proto' });
+    assert.deepEqual(asked, ['PROTO']);
+    assert.deepEqual(negotiated, [{ type: 'negotiated', encoding: 'PROTO', capabilities: 'unimplemented' }]);
   });
 
   it('every encoding refused: CONFIG_INVALID naming what was tried (the session parks)', async () => {
@@ -266,18 +250,8 @@ describe('gNMI encoding fallback against a partial target (simulator without Cap
 
   it('Capabilities answered: the listed encoding is used, no fallback needed, recorded as answered', async () => {
     target.faults.limitEncodings(['JSON_IETF']);
-    const ctx = recordingContext(localGnmiDevice(target.port), [profile()]);
-    const running = gnmiProtocol.run(ctx);
-    await ctx.waitFor(() => ctx.points.length >= 5, 10_000, 'points');
-    assert.deepEqual(
-      target.subscriptions.map((l) => l.encoding),
-      ['JSON_IETF'],
-    );
-    assert.deepEqual(
-      ctx.events.find((e) => e.type === 'negotiated'),
-      { type: 'negotiated', encoding: 'JSON_IETF', capabilities: 'answered' },
-    );
-    ctx.controller.abort();
-    await running;
+    const { asked, negotiated } = await streamUntilPoints(localGnmiDevice(target.port));
+    assert.deepEqual(asked, ['JSON_IETF']);
+    assert.deepEqual(negotiated, [{ type: 'negotiated', encoding: 'JSON_IETF', capabilities: 'answered' }]);
   });
 });
