@@ -70,6 +70,23 @@ export function SelectField({
   );
 }
 
+/** The protocol select of the device and profile forms; `onProtocol` hears each change (the form then shows that protocol's fields). */
+export function ProtocolField({ defaultValue, errors, onProtocol }: { defaultValue?: string; errors?: Record<string, string>; onProtocol(protocol: 'gnmi' | 'netconf'): void }) {
+  return (
+    <SelectField
+      name="protocol"
+      label="Protocol"
+      defaultValue={defaultValue}
+      errors={errors}
+      options={[
+        ['gnmi', 'gNMI'],
+        ['netconf', 'NETCONF'],
+      ]}
+      onChange={(e) => onProtocol(e.currentTarget.value === 'netconf' ? 'netconf' : 'gnmi')}
+    />
+  );
+}
+
 /** A checkbox with its label after it. */
 export function CheckField({ name, label, errors, hint, ...rest }: Common & React.InputHTMLAttributes<HTMLInputElement>) {
   return (

@@ -20,7 +20,7 @@ import { reconfigureSession, startSession } from '../lib/sessions.server';
 import { testConnection } from '../lib/probe.server';
 import { pinHostKeyOnFirstUse, recordDeviceEvent } from '../../../storage/device-events';
 import type { ProbeDeviceResult } from '../../../core/names';
-import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
+import { CheckField, ProtocolField, SelectField, TextArea, TextField } from '../components/Field';
 import { useTimeZone } from '../components/TimeZone';
 import { formatStamp } from '../lib/time-format';
 
@@ -173,17 +173,7 @@ export default function DeviceEdit() {
         <fieldset>
           <legend>Device</legend>
           <TextField name="name" label="Name" defaultValue={values.name} errors={errors} required />
-          <SelectField
-            name="protocol"
-            label="Protocol"
-            defaultValue={values.protocol}
-            errors={errors}
-            options={[
-              ['gnmi', 'gNMI'],
-              ['netconf', 'NETCONF'],
-            ]}
-            onChange={(e) => setProtocol(e.currentTarget.value === 'netconf' ? 'netconf' : 'gnmi')}
-          />
+          <ProtocolField defaultValue={values.protocol} errors={errors} onProtocol={setProtocol} />
           {hydrated ? null : (
             <button type="submit" name="intent" value="protocol" className="secondary" formNoValidate data-testid="show-protocol-fields">
               Show the fields of this protocol

@@ -16,7 +16,7 @@ import { reconfigureSession } from '../lib/sessions.server';
 import { listDeviceItems, parseProfileRow } from '../../../storage/devices';
 import { deleteProfile, getProfile, profileDeviceIds, profileNameTaken, saveProfile } from '../../../storage/profiles';
 import { foreignDevicesRefusal } from '../../../core/profile-protocol';
-import { CheckField, SelectField, TextArea, TextField } from '../components/Field';
+import { CheckField, ProtocolField, SelectField, TextArea, TextField } from '../components/Field';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.profile ? data.profile.name : 'New profile'} · switch-telemetry` }];
@@ -143,17 +143,7 @@ export default function ProfileEdit() {
         <fieldset disabled={!canEdit}>
           <legend>Profile</legend>
           <TextField name="name" label="Name" defaultValue={values.name} errors={errors} />
-          <SelectField
-            name="protocol"
-            label="Protocol"
-            defaultValue={values.protocol}
-            errors={errors}
-            options={[
-              ['gnmi', 'gNMI'],
-              ['netconf', 'NETCONF'],
-            ]}
-            onChange={(e) => setProtocol(e.currentTarget.value === 'netconf' ? 'netconf' : 'gnmi')}
-          />
+          <ProtocolField defaultValue={values.protocol} errors={errors} onProtocol={setProtocol} />
           {showFields}
           <TextField name="description" label="Description" defaultValue={values.description} errors={errors} />
         </fieldset>
