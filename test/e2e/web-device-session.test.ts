@@ -65,6 +65,8 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
     assert.equal(await page.getByTestId('outage').count(), 0, 'a streaming device has no outage line');
     assert.match(await page.getByTestId('live-chart-status').innerText(), /^Live, newest point \d+ s ago$/);
     await shot(page, 'device-healthy');
+    // A mark on the drawn chart: an outage beginning must add its band to this chart, not draw a new one.
+    await page.evaluate(() => document.querySelector('[data-testid=live-chart] svg')?.setAttribute('data-drawn-before', 'yes'));
 
     const lastSeen = Date.now();
     await fleet.members[0].close();
@@ -78,6 +80,8 @@ describe('web: device page over live sessions (healthy, retrying, parked)', func
     assert.match(await page.getByTestId('last-error-when').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\)/, 'the error says when it happened (in the page zone, named: ADR 125)');
     // Its charts draw the gap as open up to now.
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=live-chart] svg text')].some((t) => (t.textContent ?? '').startsWith('No data since')), null, { timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid=live-chart] svg[data-drawn-before=yes]').count(), 1, 'the same chart, not drawn again when the outage began');
+    assert.equal(await page.getByTestId('live-chart-legend').locator('tbody tr').count(), 2, 'its legend table stays');
     // Rows turn stale once the counters are older than three intervals (30 s floor).
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=interfaces] tr[data-stale=yes]').length === 2, null, { timeout: 10_000 });
     await shot(page, 'device-retrying');

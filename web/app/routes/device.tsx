@@ -262,6 +262,9 @@ function AlertsPanel({ alerts, zone, now }: { alerts: Array<{ ruleName: string; 
   );
 }
 
+/** The charts' outage layer while there is no outage: no band. */
+const NO_OUTAGE = { since: undefined, label: '' };
+
 export default function Device() {
   const { device, status, lastPointAt, intervalMs, outage, parked, lastError, gaps, drops, events, alerts, markers, interfaces, charts, workflowUrl, workflowRunsUrl, canEdit, window: range, now: loadedAt } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
@@ -285,7 +288,8 @@ export default function Device() {
   }, [loadedAt]);
   const confirm = canEdit && (params.get('confirm') === 'delete' || params.get('confirm') === 'disable') ? (params.get('confirm') as 'delete' | 'disable') : null;
   const lastPointStale = isStale(lastPointAt, now, intervalMs ?? undefined);
-  const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt, zone) } : undefined;
+  // Always an outage layer (empty while there is none): an outage beginning or ending changes its band, never re-draws the chart.
+  const chartOutage = outage && outage.kind !== 'disabled' ? { since: outage.since, label: outageLine({ ...outage, retryAt: undefined }, loadedAt, zone) } : NO_OUTAGE;
   // A live range keeps the window it was opened with (the charts slide it themselves): refreshes of the
   // overview must not redraw them; a new range (picker, zoom, shift) does.
   const rangeKey = `${range.key}|${range.live}|${range.key === 'custom' ? `${range.from}-${range.to}` : ''}`;
