@@ -2,10 +2,11 @@
  * What the device-session workflow shows of its state machine (core/session-machine.ts): the state last
  * shown and since when, its detail, the recent changes, the encoding and Capabilities outcome the session
  * reported, the status query's answer and Temporal Web's current details text; and the validation of
- * requests (pause, resume, reconfigure). Plain state, no Temporal calls: the workflow upserts the search
+ * the workflow's input (a non-retryable CONFIG_INVALID failure) and of its requests (pause, resume, reconfigure). Plain state, no Temporal calls: the workflow upserts the search
  * attribute and sets the current details from what `show` returns.
  */
-import type { DeviceSessionStatus, SessionEventPayload, SessionState } from './names';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DeviceSessionInput, DeviceSessionStatus, SessionEventPayload, SessionState } from './names';
 import { MAX_REASON, type SessionMachine } from './session-machine';
 
 /** Recent state changes kept for the status query. */
@@ -93,5 +94,18 @@ export function validateReconfigure(req: { deviceName?: unknown } | undefined): 
   validateRequest(req);
   if (req?.deviceName !== undefined && (typeof req.deviceName !== 'string' || !req.deviceName.trim() || req.deviceName.length > 255)) {
     throw new Error('deviceName must be a non-empty string of at most 255 characters');
+  }
+}
+
+/** Validates the workflow's input: a malformed one fails the workflow at once (non-retryable CONFIG_INVALID). */
+export function validateInput(input: DeviceSessionInput): void {
+  if (!Number.isInteger(input?.deviceId) || input.deviceId <= 0) {
+    throw ApplicationFailure.nonRetryable(`invalid deviceId ${JSON.stringify(input?.deviceId)}`, 'CONFIG_INVALID');
+  }
+  if (input.protocol !== 'gnmi' && input.protocol !== 'netconf') {
+    throw ApplicationFailure.nonRetryable(`invalid protocol ${JSON.stringify(input.protocol)}`, 'CONFIG_INVALID');
+  }
+  if (typeof input.deviceName !== 'string' || !input.deviceName) {
+    throw ApplicationFailure.nonRetryable('deviceName is required', 'CONFIG_INVALID');
   }
 }

@@ -1,19 +1,19 @@
 /**
  * The device-session workflow: one per device. Every decision (retry at once,
  * back off and for how long, park, restart, continue-as-new, stop, acknowledge
- * a pause) is made by the pure state machine in core/session-machine.ts; this
- * file interprets its actions with Temporal: the session activity in a
+ * a pause) is made by the pure state machine in core/session-machine.ts; where
+ * attempts run (lost queues, placements made ahead, why placement is asked, how
+ * a settled or lost attempt counts) by core/session-placement-memory.ts; what is
+ * shown (status, recent changes, current details) by core/session-display.ts.
+ * This file interprets them with Temporal: the session activity in a
  * cancellation scope, timers, search attributes, current details, memo,
  * continue-as-new, and the update / signal / query handlers. Deterministic:
  * imports activity types only; Date.now() and Math.random() are the workflow's
- * replay-safe versions, and the `patched()` marker of ADR 042 is asked exactly
- * where it always was (when a backoff is drawn), so recorded histories replay.
+ * replay-safe versions, and every `patched()` marker is asked here, exactly
+ * where it always was, so recorded histories replay.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -44,13 +44,9 @@ import {
   type DeviceSessionInput,
   type DeviceSessionStatus,
   type ReconfigureRequest,
-  type SessionHeartbeat,
-  type SessionPlacement,
-  type SessionState,
 } from '../core/names';
 import {
   IDLE_STATES,
-  MAX_REASON,
   SHOWING_ACTIONS,
   decide,
   initialMachine,
@@ -63,20 +59,17 @@ import {
   type MachineEvent,
   type SessionMachine,
 } from '../core/session-machine';
-import { placedAheadFor, placementAskReason, type PlacedAhead, type PreviousAttempt } from '../core/placement';
+import { SessionPlacementMemory } from '../core/session-placement-memory';
+import { SessionDisplay, validateInput, validateReconfigure, validateRequest } from '../core/session-display';
 
-const RECENT_STATES = 20;
 /** `patched()` id of per-collector placement (ADR 110): histories recorded before it replay on the shared queue. */
 const PLACEMENT_PATCH = 'collector-placement';
-/** Lost collector queues remembered (a loss signalled while the placement answer was on its way). */
-const LOST_QUEUES_KEPT = 8;
 /** `patched()` id of the direct stop of a cancelled placed session (ADR 160): histories recorded before it replay without it. */
 const DIRECT_STOP_PATCH = 'direct-session-stop';
 /** `patched()` id of forgetting a lost queue that placement found live again (ADR 160). */
 const PLACED_AGAIN_PATCH = 'lost-queue-placed-again';
 /** `patched()` ids of the next attempt going where the monitor placed a lost session, or the leaving collector its session (ADR 200), without the placement activity. */
-const PLACED_BY_MONITOR_PATCH = 'placed-by-monitor';
-const PLACED_BY_LEAVING_COLLECTOR_PATCH = 'placed-by-leaving-collector';
+const PLACED_AHEAD_PATCHES = { monitor: 'placed-by-monitor', 'leaving-collector': 'placed-by-leaving-collector' } as const;
 /** `patched()` id of the direct stop on the collector's stop queue (ADR 230), not the queue whose slots its sessions hold. */
 const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 /** `patched()` id of no direct stop to a queue reported lost (ADR 231): its row names the session's new collector, so a live one ends it at its next renewal. */
@@ -90,14 +83,9 @@ const PLACED_AHEAD_VALID_PATCH = 'placed-ahead-valid-10-min';
 
 class DeviceSession {
   private m: SessionMachine;
-  /** The state last shown, since when, its detail, and the recent changes (status query, Temporal Web). */
-  private shown: SessionState = 'connecting';
-  private since = Date.now();
-  private shownDetail = '';
-  private readonly recent: NonNullable<DeviceSessionStatus['recent']> = [];
-  /** gNMI encoding and Capabilities outcome the latest session reported (status query only). */
-  private encoding: string | undefined;
-  private capabilities: DeviceSessionStatus['capabilities'];
+  /** The state last shown (status query, Temporal Web) and the placement memory: plain state, core/. */
+  private readonly display = new SessionDisplay(Date.now());
+  private readonly where = new SessionPlacementMemory();
   /** Set while waiting for handlers before continue-as-new: pending updates acknowledge. */
   private draining = false;
   /** Requests (pause, resume, reconfigure) received, and how many had been seen at the last shown state. */
@@ -107,13 +95,6 @@ class DeviceSession {
   private readonly sessions: ActivityInterfaceFor<SessionActivities>;
   private readonly control: ActivityInterfaceFor<ControlActivities>;
   private readonly placement: ActivityInterfaceFor<PlacementActivities>;
-  /** Collector task queues reported lost (ADR 110), each with the number of the loss signal. */
-  private readonly lostQueues: Array<{ queue: string; seq: number }> = [];
-  private lostSignals = 0;
-  /** Where the monitor (collector lost) or the leaving collector (hand-over) placed the next attempt (ADR 200), for that attempt only. */
-  private placedAhead: PlacedAhead | undefined;
-  /** How this run's previous attempt ended: the placement activity counts why an attempt asks it (ADR 260). State only. */
-  private previousAttempt: PreviousAttempt | undefined;
 
   constructor(private readonly input: DeviceSessionInput) {
     this.m = initialMachine(input.options, input.carried);
@@ -151,12 +132,9 @@ class DeviceSession {
   }
 
   /**
-   * The direct stop (ADR 160): ask the collector holding attempt `attempt` to end it now, as the
-   * cancellation just requested would once a heartbeat response brought it there (placed sessions
-   * heartbeat only every SESSION_PLACED_HEARTBEAT_THROTTLE_MS). Not awaited and its failure
-   * ignored: the cancellation stays requested and its completion awaited (never two sessions per device).
-   * Also for a collector reported lost: if it is alive after all (a lease that lapsed under load), its
-   * attempt ends now instead of at its next heartbeat; if it is dead, the stop times out unstarted.
+   * The direct stop (ADR 160): ask the collector holding attempt `attempt` to end it now, not at its next heartbeat
+   * response (placed sessions heartbeat seldom). Not awaited, its failure ignored: the cancellation stays requested
+   * and its completion awaited (never two sessions per device). A dead collector's stop times out unstarted.
    */
   private stopLocally(taskQueue: string, attempt: number, lost: boolean): void {
     const reason = interruptionReason(this.m, lost);
@@ -172,27 +150,7 @@ class DeviceSession {
   }
 
   status(): DeviceSessionStatus {
-    const m = this.m;
-    const backoff = m.state === 'backoff' ? m.backoff : undefined;
-    return {
-      deviceId: this.input.deviceId,
-      deviceName: this.input.deviceName,
-      state: this.shown,
-      since: this.since,
-      detail: this.shownDetail,
-      attempt: m.attempt,
-      generation: m.carried.generation,
-      lastPointAt: m.carried.lastPointAt,
-      lastError: m.lastError,
-      paused: m.carried.paused,
-      recent: [...this.recent],
-      encoding: this.encoding,
-      capabilities: this.capabilities,
-      failingSince: isoOf(m.carried.failingSince),
-      nextRetryAt: backoff ? isoOf(backoff.at + backoff.ms) : undefined,
-      backoffMs: backoff?.ms,
-      parkedReason: m.carried.parked?.error,
-    };
+    return this.display.status(this.m, this.input);
   }
 
   /** Apply an event; show the state when the action says so. Returns the action. */
@@ -205,22 +163,10 @@ class DeviceSession {
 
   /** Show the machine's state: search attribute, recent changes, Temporal Web's current details. */
   private show(): void {
-    const { state, detail, lastError, attempt, carried } = this.m;
     this.stateSeenRequests = this.requests;
-    if (state !== this.shown || detail !== this.shownDetail) {
-      this.recent.push({ state, at: Date.now(), detail: detail || undefined, backoffMs: state === 'backoff' ? this.m.backoff?.ms : undefined });
-      if (this.recent.length > RECENT_STATES) this.recent.shift();
-    }
-    if (state !== this.shown) {
-      this.shown = state;
-      this.since = Date.now();
-      upsertSearchAttributes([{ key: SA.SessionState, value: state }]);
-    }
-    this.shownDetail = detail;
-    const where = this.device.address ? ` · ${this.device.address}` : '';
-    const lines = [`**${state}**${detail ? ` — ${detail}` : ''}`, `${this.input.protocol}${where} · attempt ${attempt} · generation ${carried.generation}`];
-    if (lastError && state !== 'streaming') lines.push(`last error: ${lastError.slice(0, 300)}`);
-    setCurrentDetails(lines.join('\n\n'));
+    const { stateChanged, details } = this.display.show(this.m, Date.now(), { protocol: this.input.protocol, address: this.device.address });
+    if (stateChanged) upsertSearchAttributes([{ key: SA.SessionState, value: this.m.state }]);
+    setCurrentDetails(details);
   }
 
   private installHandlers(): void {
@@ -276,16 +222,7 @@ class DeviceSession {
         await condition(settledAfter(seq, () => (this.m.running?.generation ?? -1) >= target || IDLE_STATES.has(this.m.state)));
         return this.status();
       },
-      {
-        validator: (req) => {
-          validateRequest(req);
-          if (req?.deviceName !== undefined && (typeof req.deviceName !== 'string' || !req.deviceName.trim() || req.deviceName.length > 255)) {
-            throw new Error('deviceName must be a non-empty string of at most 255 characters');
-          }
-          rejectWhenStopping();
-        },
-        description: 'Restart the session with the device configuration now in the database.',
-      },
+      { validator: (req) => (validateReconfigure(req), rejectWhenStopping()), description: 'Restart the session with the device configuration now in the database.' },
     );
     setHandler(pauseSignal, (req) => void this.step({ type: 'pause', reason: req?.reason }));
     setHandler(resumeSignal, () => void this.step({ type: 'resume', now: Date.now() }));
@@ -294,17 +231,11 @@ class DeviceSession {
     setHandler(sessionEventSignal, (event) => {
       if (!isCurrentAttempt(this.m, event?.attempt)) return; // a stale attempt
       // State only, no commands: replays of histories without these fields are unchanged (ADR 014).
-      if (typeof event.encoding === 'string') this.encoding = event.encoding.slice(0, 100);
-      if (event.capabilities) this.capabilities = event.capabilities;
+      this.display.reported(event);
       if (event.type === 'streaming') this.step({ type: 'streaming', attempt: event.attempt, now: Date.now(), detail: event.detail });
     });
-    setHandler(collectorLostSignal, (lost) => {
-      // State only, no commands; idempotent (the monitor signals each placement once, a repeat changes nothing).
-      if (typeof lost?.taskQueue !== 'string' || this.lostQueues.some((l) => l.queue === lost.taskQueue)) return;
-      this.lostQueues.push({ queue: lost.taskQueue, seq: ++this.lostSignals });
-      if (this.lostQueues.length > LOST_QUEUES_KEPT) this.lostQueues.shift();
-      this.keepPlacedAhead(lost.placed, 'monitor');
-    });
+    // State only, no commands; idempotent (the monitor signals each placement once, a repeat changes nothing).
+    setHandler(collectorLostSignal, (lost) => this.where.collectorLost(lost?.taskQueue, lost?.placed, Date.now()));
     setHandler(statusQuery, () => this.status());
   }
 
@@ -385,41 +316,21 @@ class DeviceSession {
     let sessions = this.sessions;
     let queue: string | undefined;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
-      const asked = this.lostSignals;
-      const { ahead, refused } = this.takePlacedAhead();
-      const placed =
-        ahead && patched(ahead.by === 'monitor' ? PLACED_BY_MONITOR_PATCH : PLACED_BY_LEAVING_COLLECTOR_PATCH)
-          ? ahead.placement
-          : await this.placement.placeSession(deviceId, placementAskReason(this.previousAttempt, refused));
-      // A collector whose lease lapsed and was renewed (alive after all, e.g. under load) keeps its
-      // queue: when placement, asked after the loss was signalled, picks it again, it is live, not lost
-      // (otherwise every attempt placed there would count as lost at once, round after round).
-      const again = placed ? this.lostQueues.findIndex((l) => l.queue === placed.taskQueue && l.seq <= asked) : -1;
-      if (again >= 0 && patched(PLACED_AGAIN_PATCH)) this.lostQueues.splice(again, 1);
+      const { ahead, refused, asked } = this.where.takePlacedAhead(Date.now(), () => patched(PLACED_AHEAD_VALID_PATCH));
+      const placed = ahead && patched(PLACED_AHEAD_PATCHES[ahead.by]) ? ahead.placement : await this.placement.placeSession(deviceId, this.where.askReason(refused));
       if (placed) {
+        this.where.placedOn(placed.taskQueue, asked, () => patched(PLACED_AGAIN_PATCH));
         queue = placed.taskQueue;
         sessions = this.placedSessions(placed.taskQueue);
       }
     }
-    const lost = () => queue !== undefined && this.lostQueues.some((l) => l.queue === queue);
-    const lostOutcome = (): AttemptOutcome => ({ kind: 'error', type: 'TIMEOUT', message: `collector lost (lease of ${queue} lapsed)` });
+    const lost = () => this.where.isLost(queue);
     const running = scope.run(() => sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]));
     let outcome: AttemptOutcome | undefined;
     const settled = running.then(
-      (result): AttemptOutcome => {
-        if (result.reason === 'handover') this.keepPlacedAhead(result.next, 'leaving-collector');
-        this.previousAttempt = { kind: 'result', reason: result.reason, next: result.next !== undefined };
-        return (outcome = { kind: 'result', reason: result.reason, lastPointAt: result.lastPointAt, streamedUntil: result.streamedUntil, ...(result.pause ? { pause: result.pause } : {}) });
-      },
-      (error): AttemptOutcome => {
-        const { timeout, ...failure } = describeFailure(error);
-        outcome = { kind: 'error', ...failure, lastPointAt: heartbeatOf(error)?.lastPointAt };
-        // Cancelled for a pause, reconfigure or stop: ended by request, not a break.
-        this.previousAttempt = interrupted(this.m, generation, false)
-          ? { kind: 'result', reason: 'interrupted' }
-          : { kind: 'error', type: outcome.type, lost: lost(), ...(timeout ? { timeout } : {}) };
-        return outcome;
-      },
+      (result) => (outcome = this.where.settled(result, Date.now())),
+      // Cancelled for a pause, reconfigure or stop: ended by request, not a break.
+      (error) => (outcome = this.where.failed(error, interrupted(this.m, generation, false), lost())),
     );
     await Promise.race([settled, condition(() => lost() || interrupted(this.m, generation, this.shouldContinueAsNew()))]);
     if (!outcome) {
@@ -430,26 +341,9 @@ class DeviceSession {
       // A dead collector never confirms the cancellation: its lapsed lease ends the wait (ADR 110).
       if (queue === undefined) await settled;
       else if (!lost()) await Promise.race([settled, condition(lost)]);
-      if (!outcome) {
-        this.previousAttempt = { kind: 'error', type: 'TIMEOUT', lost: true };
-        return lostOutcome();
-      }
+      if (!outcome) return this.where.lostAttempt(queue);
     }
     return outcome!;
-  }
-
-  /** Keep a placement made ahead for the next attempt (state only: replays of histories without it are unchanged). */
-  private keepPlacedAhead(placed: SessionPlacement | undefined, by: 'monitor' | 'leaving-collector'): void {
-    if (typeof placed?.taskQueue !== 'string' || typeof placed.collectorId !== 'string') return;
-    this.placedAhead = { placement: { taskQueue: placed.taskQueue, collectorId: placed.collectorId }, at: Date.now(), by };
-  }
-
-  /** The placement made ahead for this attempt, once, if core/placement.ts's placedAheadFor still takes it. */
-  private takePlacedAhead(): ReturnType<typeof placedAheadFor> {
-    const ahead = this.placedAhead;
-    this.placedAhead = undefined;
-    const lost = this.lostQueues.map((l) => l.queue);
-    return placedAheadFor(ahead, lost, Date.now(), () => patched(PLACED_AHEAD_VALID_PATCH));
   }
 
   private shouldContinueAsNew(): boolean {
@@ -464,51 +358,8 @@ class DeviceSession {
   }
 }
 
-function isoOf(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
-}
-
-function validateRequest(req: unknown): void {
-  if (req === undefined || req === null) return;
-  if (typeof req !== 'object' || Array.isArray(req)) throw new Error('the request must be an object');
-  const reason = (req as { reason?: unknown }).reason;
-  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON)) {
-    throw new Error(`reason must be a string of at most ${MAX_REASON} characters`);
-  }
-}
-
-function heartbeatOf(error: unknown): SessionHeartbeat | undefined {
-  let e: unknown = error;
-  while (e instanceof Error) {
-    if (e instanceof TimeoutFailure && e.lastHeartbeatDetails) return e.lastHeartbeatDetails as SessionHeartbeat;
-    if (e instanceof ApplicationFailure && e.details?.[0]) return e.details[0] as SessionHeartbeat;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** The failure type and a readable message of a failed attempt (and, for a timeout, its kind: heartbeat, schedule-to-start, …). */
-function describeFailure(error: unknown): { type?: string; message: string; timeout?: string } {
-  let cause: unknown = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
-  if (cause instanceof TimeoutFailure) {
-    const kind = String(cause.timeoutType).toLowerCase().replace('timeout_type_', '').replace(/_/g, '-');
-    return { type: 'TIMEOUT', message: `collector lost (${kind} timeout)`, timeout: kind };
-  }
-  while (cause instanceof Error && (cause as { cause?: unknown }).cause) cause = (cause as { cause?: unknown }).cause;
-  return { message: cause instanceof Error ? cause.message : String(cause) };
-}
-
 /** One workflow per device: holds the device's telemetry session durably. */
 export async function deviceSessionWorkflow(input: DeviceSessionInput): Promise<void> {
-  if (!Number.isInteger(input?.deviceId) || input.deviceId <= 0) {
-    throw ApplicationFailure.nonRetryable(`invalid deviceId ${JSON.stringify(input?.deviceId)}`, 'CONFIG_INVALID');
-  }
-  if (input.protocol !== 'gnmi' && input.protocol !== 'netconf') {
-    throw ApplicationFailure.nonRetryable(`invalid protocol ${JSON.stringify(input.protocol)}`, 'CONFIG_INVALID');
-  }
-  if (typeof input.deviceName !== 'string' || !input.deviceName) {
-    throw ApplicationFailure.nonRetryable('deviceName is required', 'CONFIG_INVALID');
-  }
+  validateInput(input);
   await new DeviceSession(input).run();
 }

@@ -10,7 +10,7 @@ import { describe, it } from 'mocha';
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
 import { LOST_QUEUES_KEPT, SessionPlacementMemory, describeFailure, heartbeatOf } from '../../core/session-placement-memory';
 import { PLACED_AHEAD_FRESH_MS, PLACED_AHEAD_VALID_MS } from '../../core/placement';
-import { SessionDisplay, validateReconfigure, validateRequest } from '../../core/session-display';
+import { SessionDisplay, validateInput, validateReconfigure, validateRequest } from '../../core/session-display';
 import { decide, initialMachine } from '../../core/session-machine';
 import type { RunSessionResult } from '../../core/names';
 
@@ -232,7 +232,7 @@ describe('session display (pure)', () => {
     assert.equal(status.capabilities, 'unimplemented');
   });
 
-  it('validates requests', () => {
+  it('validates the input and requests', () => {
     validateRequest(undefined);
     validateRequest({ reason: 'ok' });
     assert.throws(() => validateRequest([]), /must be an object/);
@@ -240,5 +240,10 @@ describe('session display (pure)', () => {
     validateReconfigure({ deviceName: 'sw1' });
     assert.throws(() => validateReconfigure({ deviceName: ' ' }), /deviceName must be/);
     assert.throws(() => validateReconfigure({ deviceName: 'x'.repeat(256) }), /deviceName must be/);
+    validateInput({ deviceId: 1, deviceName: 'sw1', protocol: 'gnmi' });
+    const configInvalid = (re: RegExp) => (e: unknown) => e instanceof ApplicationFailure && e.type === 'CONFIG_INVALID' && e.nonRetryable && re.test(e.message);
+    assert.throws(() => validateInput({ deviceId: 0, deviceName: 'sw1', protocol: 'gnmi' }), configInvalid(/invalid deviceId 0/));
+    assert.throws(() => validateInput({ deviceId: 1, deviceName: 'sw1', protocol: 'snmp' as never }), configInvalid(/invalid protocol "snmp"/));
+    assert.throws(() => validateInput({ deviceId: 1, deviceName: '', protocol: 'netconf' }), configInvalid(/deviceName is required/));
   });
 });
