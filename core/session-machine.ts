@@ -192,6 +192,21 @@ export function waitOver(m: SessionMachine, action: SessionAction, continueAsNew
   }
 }
 
+/** A request an update answers once the machine has settled: pause, resume, or a reconfigure to configuration `generation`. */
+export type AcknowledgedRequest = { type: 'pause' } | { type: 'resume' } | { type: 'reconfigure'; generation: number };
+
+/**
+ * Whether the update for `request` may answer (once a state was shown after it): a pause once paused (its attempt ended,
+ * WAIT_CANCELLATION_COMPLETED: no more points); a resume once an attempt started (out of the idle states) or paused again;
+ * a reconfigure once an attempt of the new configuration started, or the machine settled without one (paused, parked
+ * again, disabled, backing off).
+ */
+export function acknowledged(m: SessionMachine, request: AcknowledgedRequest): boolean {
+  if (request.type === 'pause') return m.state === 'paused';
+  if (request.type === 'resume') return !IDLE_STATES.has(m.state) || m.carried.paused;
+  return (m.running?.generation ?? -1) >= request.generation || IDLE_STATES.has(m.state);
+}
+
 /** Why the workflow ends a running attempt (the direct stop's reason, ADR 160): its collector lost, stop, pause, reconfigure, or the history limit. */
 export function interruptionReason(m: SessionMachine, collectorLost: boolean): 'collector lost' | 'stop' | 'pause' | 'reconfigure' | 'history limit' {
   if (collectorLost) return 'collector lost';
@@ -214,8 +229,7 @@ export function isCurrentAttempt(m: SessionMachine, attempt: number | undefined)
 export function decide(m: SessionMachine, event: MachineEvent, random: () => number, timerFloor: () => boolean = () => true): Decision {
   const carried: CarriedSessionState = { ...m.carried };
   const next = (changes: Partial<SessionMachine>, action: SessionAction): Decision => ({ state: { ...m, carried, ...changes }, action });
-  const show = (state: SessionState, detail: string, changes: Partial<SessionMachine>, action: SessionAction) =>
-    next({ state, detail, ...changes }, action);
+  const show = (state: SessionState, detail: string, changes: Partial<SessionMachine>, action: SessionAction) => next({ state, detail, ...changes }, action);
 
   switch (event.type) {
     case 'next': {
@@ -278,13 +292,7 @@ export function decide(m: SessionMachine, event: MachineEvent, random: () => num
 }
 
 /** After an attempt: the outcome classified (docs/sessions.md, "After an attempt"). */
-function ended(
-  m: SessionMachine,
-  carried: CarriedSessionState,
-  event: Extract<MachineEvent, { type: 'ended' }>,
-  random: () => number,
-  timerFloor: () => boolean,
-): Decision {
+function ended(m: SessionMachine, carried: CarriedSessionState, event: Extract<MachineEvent, { type: 'ended' }>, random: () => number, timerFloor: () => boolean): Decision {
   const { now } = event;
   // A planned hand-over (the collector left cleanly, issue 21) is handled as COLLECTOR_LEAVING,
   // except that it is no error: no last error, and the device is not failing because of it.

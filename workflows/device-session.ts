@@ -48,6 +48,7 @@ import {
 import {
   IDLE_STATES,
   SHOWING_ACTIONS,
+  acknowledged,
   decide,
   initialMachine,
   interrupted,
@@ -74,11 +75,7 @@ const PLACED_AHEAD_PATCHES = { monitor: 'placed-by-monitor', 'leaving-collector'
 const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 /** `patched()` id of no direct stop to a queue reported lost (ADR 231): its row names the session's new collector, so a live one ends it at its next renewal. */
 const NO_STOP_TO_LOST_PATCH = 'no-direct-stop-to-lost-queue';
-/**
- * `patched()` id of ADR 245: a placement made ahead stays good while its collector is not reported lost (its
- * row records it, so placement would answer the same), up to PLACED_AHEAD_VALID_MS (core/placement.ts): an
- * attempt that Temporal starts minutes after a hand-over still goes there without a placement transaction.
- */
+/** `patched()` id of ADR 245: a placement made ahead stays good up to PLACED_AHEAD_VALID_MS while its collector is not reported lost. */
 const PLACED_AHEAD_VALID_PATCH = 'placed-ahead-valid-10-min';
 
 class DeviceSession {
@@ -191,8 +188,7 @@ class DeviceSession {
         this.step({ type: 'pause', reason: req?.reason });
         const seq = ++this.requests;
         if (alreadyPaused) return this.status();
-        // Acknowledged once the session has ended (WAIT_CANCELLATION_COMPLETED): no more points.
-        await condition(settledAfter(seq, () => this.m.state === 'paused'));
+        await condition(settledAfter(seq, () => acknowledged(this.m, { type: 'pause' })));
         return this.status();
       },
       { validator: (req) => (validateRequest(req), rejectWhenStopping()), description: 'Stop collecting; returns once the session has ended.' },
@@ -204,7 +200,7 @@ class DeviceSession {
         this.step({ type: 'resume', now: Date.now() });
         const seq = ++this.requests;
         // From paused, parked, disabled or backoff: acknowledged once the next attempt starts.
-        if (idle) await condition(settledAfter(seq, () => !IDLE_STATES.has(this.m.state) || this.m.carried.paused));
+        if (idle) await condition(settledAfter(seq, () => acknowledged(this.m, { type: 'resume' })));
         return this.status();
       },
       { validator: (req) => (validateRequest(req), rejectWhenStopping()), description: 'Resume collecting (also retries a parked or disabled session at once).' },
@@ -216,10 +212,8 @@ class DeviceSession {
         const seq = ++this.requests;
         // While paused nothing runs: the new configuration applies on resume.
         if (this.m.state === 'paused' && this.m.carried.paused) return this.status();
-        const target = this.m.carried.generation;
-        // Acknowledged once a session with the new configuration started, or the state machine
-        // settled in a state without one (paused, parked again, disabled, backing off).
-        await condition(settledAfter(seq, () => (this.m.running?.generation ?? -1) >= target || IDLE_STATES.has(this.m.state)));
+        const request = { type: 'reconfigure', generation: this.m.carried.generation } as const;
+        await condition(settledAfter(seq, () => acknowledged(this.m, request)));
         return this.status();
       },
       { validator: (req) => (validateReconfigure(req), rejectWhenStopping()), description: 'Restart the session with the device configuration now in the database.' },

@@ -11,7 +11,7 @@ import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, Timeou
 import { LOST_QUEUES_KEPT, SessionPlacementMemory, describeFailure, heartbeatOf } from '../../core/session-placement-memory';
 import { PLACED_AHEAD_FRESH_MS, PLACED_AHEAD_VALID_MS } from '../../core/placement';
 import { SessionDisplay, validateInput, validateReconfigure, validateRequest } from '../../core/session-display';
-import { decide, initialMachine } from '../../core/session-machine';
+import { acknowledged, decide, initialMachine, type SessionMachine } from '../../core/session-machine';
 import type { RunSessionResult } from '../../core/names';
 
 const T = 1_800_000_000_000;
@@ -246,4 +246,25 @@ describe('session display (pure)', () => {
     assert.throws(() => validateInput({ deviceId: 1, deviceName: 'sw1', protocol: 'snmp' as never }), configInvalid(/invalid protocol "snmp"/));
     assert.throws(() => validateInput({ deviceId: 1, deviceName: '', protocol: 'netconf' }), configInvalid(/deviceName is required/));
   });
+});
+
+describe('session requests acknowledged (pure)', () => {
+  const base = initialMachine(undefined, undefined);
+  const with_ = (state: SessionMachine['state'], more: Partial<SessionMachine> = {}, paused = false): SessionMachine => ({
+    ...base,
+    ...more,
+    state,
+    carried: { ...base.carried, paused, generation: 2 },
+  });
+  const cases: Array<[string, SessionMachine, Parameters<typeof acknowledged>[1], boolean]> = [
+    ['pause, still streaming', with_('streaming', { running: { generation: 2 } }, true), { type: 'pause' }, false],
+    ['pause, paused', with_('paused', {}, true), { type: 'pause' }, true],
+    ['resume, still in backoff', with_('backoff'), { type: 'resume' }, false],
+    ['resume, connecting', with_('connecting', { running: { generation: 2 } }), { type: 'resume' }, true],
+    ['resume, paused again', with_('paused', {}, true), { type: 'resume' }, true],
+    ['reconfigure, the old generation running', with_('streaming', { running: { generation: 1 } }), { type: 'reconfigure', generation: 2 }, false],
+    ['reconfigure, the new generation running', with_('connecting', { running: { generation: 2 } }), { type: 'reconfigure', generation: 2 }, true],
+    ['reconfigure, parked again', with_('auth-failed'), { type: 'reconfigure', generation: 2 }, true],
+  ];
+  for (const [name, m, request, answer] of cases) it(`${name}: ${answer ? 'answers' : 'waits'}`, () => assert.equal(acknowledged(m, request), answer));
 });
