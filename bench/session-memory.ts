@@ -35,7 +35,7 @@ import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import type { Knex } from 'knex';
 import { freePort, startChild, waitFor } from '../scripts/infra/proc';
 import { startGnmiSimulator } from './lib/gnmi-sim';
-import { createSessionActivities } from '../activities/session';
+import { createSessionActivities } from '../workers/collector-session-runner';
 import { MetricsRegistry } from '../core/metrics';
 import type { RunSessionInput } from '../core/names';
 import type { Keyring } from '../storage/secrets';

@@ -32,7 +32,7 @@ import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
 import { getProtocol } from '../protocols/index';
 import { DialLimiter } from '../protocols/dial-limiter';
-import { createSessionActivities } from '../activities/session';
+import { createSessionActivities } from './collector-session-runner';
 import { HandoverPlacements } from './collector-handover-placements';
 import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';

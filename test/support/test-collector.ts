@@ -8,7 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { createSessionActivities } from '../../activities/session';
+import { createSessionActivities } from '../../workers/collector-session-runner';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { MetricsRegistry } from '../../core/metrics';
 import { collectorStopQueue } from '../../core/names';

@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
-import { createSessionActivities, type SessionDeps } from '../../activities/session';
+import { createSessionActivities, type SessionDeps } from '../../workers/collector-session-runner';
 import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import type { Gap } from '../../storage/gaps';
 import type { Keyring } from '../../storage/secrets';

@@ -27,7 +27,7 @@ import { batchedDeviceLoader, pinHostKey, type loadDeviceConfig } from '../stora
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
-import type { LocalSessionActivities, SessionActivities, WarmStreamHandle, WarmStreams } from './types';
+import type { LocalSessionActivities, SessionActivities, WarmStreamHandle, WarmStreams } from '../activities/types';
 
 /** What the session activity needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
