@@ -2,7 +2,7 @@
  * Activity signatures the workflows call. Workflows import this file as types
  * only; the workers wire the implementations built by the factories.
  */
-import type { EndLocalSessionInput, ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionPlacement } from '../core/names';
+import type { EndLocalSessionInput, ProbeDeviceInput, ProbeDeviceResult, RunSessionInput, RunSessionResult, SessionHeartbeat, SessionPlacement } from '../core/names';
 import type { DeviceSummary, SessionDevice } from '../storage/devices';
 import type { PlacementAskReason } from '../core/placement';
 import type { PointSink, SessionEvent } from '../core/session';
@@ -23,6 +23,24 @@ export interface SessionActivities {
  */
 export interface LocalSessionActivities {
   endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'>;
+}
+
+/** What one session attempt needs of the activity it runs in: the session activity builds it from Temporal's activity context. */
+export interface SessionAttemptHost {
+  /** Progress details for the workflow and Temporal Web (the worker throttles what reaches the server). */
+  heartbeat(details: SessionHeartbeat): void;
+  /** Aborted when Temporal cancels the attempt; the reason's message says why (CANCELLED, WORKER_SHUTDOWN, NOT_FOUND, TIMED_OUT). */
+  readonly cancellation: AbortSignal;
+  readonly workflowId?: string;
+  readonly runId?: string;
+}
+
+/** The collector's session runner (workers/collector-session-runner.ts), as the session activity drives it. */
+export interface SessionRunner {
+  /** One attempt of a device session, until it ends (see SessionActivities.runDeviceSession). */
+  run(input: RunSessionInput, host: SessionAttemptHost): Promise<RunSessionResult>;
+  /** The direct stop of one attempt (see LocalSessionActivities.endLocalSession). */
+  endLocal(input: EndLocalSessionInput): Promise<'ended' | 'not-running'>;
 }
 
 /** Where an adopted warm stream's points and events go: the adopting attempt's own handlers. */

@@ -91,7 +91,7 @@ async function run(frames: Buffer[], expected: number): Promise<number> {
     const sliced = decoder.decodeSliced(msg.update!);
     const decoded = sliced instanceof Promise ? await sliced : sliced;
     for (const kind in decoded.skipped) metrics.inc('gnmi_values_skipped_total', decoded.skipped[kind], { kind });
-    // What the session's sink does per push (activities/session.ts), then the batcher.
+    // What the session's sink does per push (workers/collector-session-runner.ts), then the batcher.
     hbPoints += decoded.points.length;
     for (const p of decoded.points) if (p.timestamp > lastPointAt) lastPointAt = p.timestamp;
     metrics.inc('session_points_received_total', decoded.points.length, { protocol: 'gnmi' });

@@ -13,7 +13,7 @@
  *                               collector's (30 s heartbeat throttle) holding BENCH_SESSIONS
  *                               activities that heartbeat every second until cancelled — no protocol
  *   BENCH_LAYER=collector       both, as the collector holds them: that worker runs the collector's
- *                               session activity (activities/session.ts) over gNMI to simulator
+ *                               session activity (activities/session.ts, its runner workers/collector-session-runner.ts) over gNMI to simulator
  *                               targets (device loaded by a fake, points counted: no database, no batcher)
  *
  *   node --expose-gc --import tsx bench/session-memory.ts
@@ -35,7 +35,8 @@ import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import type { Knex } from 'knex';
 import { freePort, startChild, waitFor } from '../scripts/infra/proc';
 import { startGnmiSimulator } from './lib/gnmi-sim';
-import { createSessionActivities } from '../workers/collector-session-runner';
+import { createSessionActivities } from '../activities/session';
+import { createSessionRunner } from '../workers/collector-session-runner';
 import { MetricsRegistry } from '../core/metrics';
 import type { RunSessionInput } from '../core/names';
 import type { Keyring } from '../storage/secrets';
@@ -156,7 +157,7 @@ const HOLD_ACTIVITY_QUEUE = 'session-memory-activities';
 
 /**
  * Activities held by an activity worker like the collector's: `temporal`, one that only heartbeats
- * (no protocol); `collector`, the collector's own session activity (activities/session.ts) over
+ * (no protocol); `collector`, the collector's own session activity (activities/session.ts and its runner) over
  * gNMI to simulator targets, its device loaded by a fake and its points counted, not stored.
  */
 async function temporalLayer(withSessions: boolean): Promise<void> {
@@ -174,7 +175,7 @@ async function temporalLayer(withSessions: boolean): Promise<void> {
   const sim = withSessions ? await startSimulator() : undefined;
   const liveSessions = new Map<string, 'connecting' | 'streaming'>();
   const profiles = [gnmiProfile(countersProfile(INTERVAL_MS))];
-  const sessionActivities = createSessionActivities({
+  const runner = createSessionRunner({
     db: undefined as unknown as Knex,
     keyring: undefined as unknown as Keyring,
     metrics: new MetricsRegistry(),
@@ -189,6 +190,7 @@ async function temporalLayer(withSessions: boolean): Promise<void> {
       config: localGnmiDevice(sim!.ports[id - 1], { allowPlaintextCredentials: true }, { id, username: SIM_USERNAME, secrets: { password: SIM_PASSWORD } }),
     }),
   });
+  const sessionActivities = createSessionActivities({ runner });
   const worker = await Worker.create({
     connection,
     taskQueue: HOLD_ACTIVITY_QUEUE,

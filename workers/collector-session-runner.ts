@@ -1,13 +1,14 @@
 /**
- * The session activity (task queue `device-sessions`): holds one device's gNMI
- * stream or NETCONF session, forwards points to the process's batcher, and
- * heartbeats small details. Cancellation (pause, reconfigure) or the workflow's
- * direct stop (`endLocalSession`, ADR 160), a bulk pause carried out here (a `paused` result, ADR 250),
- * the lease, or an idle timeout end it; failures become typed ApplicationFailures (non-retryable
- * where retrying cannot help). Telemetry and secrets never enter Temporal.
+ * The collector's session runner: one attempt of a device session, as the session activity
+ * (activities/session.ts) runs it. Holds one device's gNMI stream or NETCONF session (or adopts
+ * the warm one, ADR 235), forwards points to the process's batcher, and heartbeats small details
+ * through its host (the activity's Temporal context). Cancellation (pause, reconfigure) or the
+ * workflow's direct stop (`endLocal`, ADR 160), a bulk pause carried out here (a `paused` result,
+ * ADR 250), a hand-over, the lease, or an idle timeout end it; failures become typed
+ * ApplicationFailures (non-retryable where retrying cannot help). Telemetry and secrets never enter Temporal.
  */
-import { Context, CancelledFailure } from '@temporalio/activity';
-import { ApplicationFailure, type Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
@@ -27,9 +28,9 @@ import { batchedDeviceLoader, pinHostKey, type loadDeviceConfig } from '../stora
 import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
-import type { LocalSessionActivities, SessionActivities, WarmStreamHandle, WarmStreams } from '../activities/types';
+import type { SessionAttemptHost, SessionRunner, WarmStreamHandle, WarmStreams } from '../activities/types';
 
-/** What the session activity needs, wired by the collector worker (tests pass their own). */
+/** What the session runner needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
   db: Knex;
   keyring: Keyring;
@@ -87,8 +88,8 @@ async function handoverResult(deps: SessionDeps, deviceId: number, hb: SessionHe
  * Ended by the direct stop: a cancellation when Temporal's reached us meanwhile, else a benign
  * failure the workflow reads as its own request (it is interrupted), with the progress details.
  */
-function stoppedFailure(ctx: Context, hb: SessionHeartbeat): Error {
-  return ctx.cancellationSignal.aborted
+function stoppedFailure(host: SessionAttemptHost, hb: SessionHeartbeat): Error {
+  return host.cancellation.aborted
     ? new CancelledFailure('session cancelled')
     : ApplicationFailure.create({
         type: 'SESSION_STOPPED',
@@ -127,8 +128,8 @@ function localStopKey(deviceId: number, runId: string | undefined, attempt: numb
   return `${deviceId}/${runId ?? ''}/${attempt}`;
 }
 
-/** Build the session activities, and the direct stop that ends one of them here (ADR 160). */
-export function createSessionActivities(deps: SessionDeps): SessionActivities & LocalSessionActivities {
+/** Build the session runner: its attempts, and the direct stop that ends one of them here (ADR 160). */
+export function createSessionRunner(deps: SessionDeps): SessionRunner {
   /** Attempts running in this process, by localStopKey: ends that attempt. */
   const localStops = new Map<string, () => void>();
   /** Direct stops that came before their attempt started here, with when they came. */
@@ -136,7 +137,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
   const loadDevice = deps.loadDevice ?? batchedDeviceLoader(deps.db, deps.keyring);
   deps.metrics.describe('session_direct_stops_total', 'Direct stops of a session (ADR 160), by whether the attempt ran here');
   return {
-    async endLocalSession(input: EndLocalSessionInput): Promise<'ended' | 'not-running'> {
+    async endLocal(input: EndLocalSessionInput): Promise<'ended' | 'not-running'> {
       const key = localStopKey(input.deviceId, input.runId, input.attempt);
       const stop = localStops.get(key);
       let result: 'ended' | 'not-running' = 'ended';
@@ -151,11 +152,11 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       createLogger('session', { deviceId: input.deviceId, attempt: input.attempt }).info('direct stop', { reason: input.reason, result });
       return result;
     },
-    async runDeviceSession(input: RunSessionInput): Promise<RunSessionResult> {
+    async run(input: RunSessionInput, host: SessionAttemptHost): Promise<RunSessionResult> {
       // Claimed before the device loads, so a warm start for it (ADR 235) cannot begin meanwhile.
       const warm = deps.warm?.claim(input.deviceId);
       try {
-        return await runAttempt(input, warm);
+        return await runAttempt(input, host, warm);
       } finally {
         deps.warm?.release(input.deviceId);
       }
@@ -163,8 +164,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
   };
 
   /** One attempt, taking over the device's warm stream when one runs here with the same configuration (ADR 235). */
-  async function runAttempt(input: RunSessionInput, warm: WarmStreamHandle | undefined): Promise<RunSessionResult> {
-    const ctx = Context.current();
+  async function runAttempt(input: RunSessionInput, host: SessionAttemptHost, warm: WarmStreamHandle | undefined): Promise<RunSessionResult> {
     const key = `${input.deviceId}/${input.attempt}`;
     const log = createLogger('session', { deviceId: input.deviceId, attempt: input.attempt });
     const hb: SessionHeartbeat = { attempt: input.attempt, points: 0 };
@@ -172,7 +172,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
     // over at once and records the gap as it does for COLLECTOR_LEAVING.
     // Module functions and bound ones here, not closures bound to names: under tsx each of those costs ~255 bytes per session (issue 16).
     if (deps.leaving?.aborted) return handoverResult(deps, input.deviceId, hb);
-    ctx.heartbeat(readable(hb));
+    host.heartbeat(readable(hb));
     const loaded = await loadDevice(input.deviceId);
     if (!loaded) return { reason: 'deleted', points: 0 };
     if (!loaded.enabled) return { reason: 'disabled', points: 0 };
@@ -199,7 +199,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
     // The worker cancels with WORKER_SHUTDOWN when it shuts down, NOT_FOUND / TIMED_OUT when the
     // server no longer knows this attempt (a stale one), CANCELLED when the workflow asked.
     const onCancel = () => {
-      const why = (ctx.cancellationSignal.reason as Error | undefined)?.message;
+      const why = (host.cancellation.reason as Error | undefined)?.message;
       end(why === 'WORKER_SHUTDOWN' ? 'leaving' : why === 'NOT_FOUND' || why === 'TIMED_OUT' ? 'gone' : 'cancelled');
     };
     const onLeaving = end.bind(undefined, 'leaving');
@@ -214,12 +214,12 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       return true;
     };
     deps.pauses?.set(input.deviceId, pauseHere);
-    const stopKey = localStopKey(input.deviceId, ctx.info.workflowExecution?.runId, input.attempt);
+    const stopKey = localStopKey(input.deviceId, host.runId, input.attempt);
     const stopHere = end.bind(undefined, 'stopped');
     localStops.set(stopKey, stopHere);
     if (earlyStops.delete(stopKey)) stopHere();
-    if (ctx.cancellationSignal.aborted) onCancel();
-    ctx.cancellationSignal.addEventListener('abort', onCancel);
+    if (host.cancellation.aborted) onCancel();
+    host.cancellation.addEventListener('abort', onCancel);
     deps.leaving?.addEventListener('abort', onLeaving);
     const leaseTimer = setTimeout(() => end('lease'), input.leaseMs ?? deps.defaultLeaseMs ?? 4 * 3600_000);
     const idleTimeoutMs = deps.idleTimeoutMs ?? 60_000;
@@ -229,7 +229,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       const now = Date.now();
       deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
       lastTick = now;
-      ctx.heartbeat(readable(hb));
+      host.heartbeat(readable(hb));
       if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
     }, heartbeatEveryMs);
 
@@ -264,7 +264,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
           })
           .catch((err) => log.warn('could not record gap', { error: (err as Error).message }));
       }
-      signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, {
+      signalSessionEvent(deps.client, host.workflowId, log, {
         type: 'streaming',
         attempt: input.attempt,
         at: Date.now(),
@@ -314,8 +314,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       hb.encoding = encoding;
       hb.capabilities = event.capabilities;
       log.info('negotiated', { encoding, capabilities: event.capabilities });
-      if (streaming)
-        signalSessionEvent(deps.client, ctx.info.workflowExecution?.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
+      if (streaming) signalSessionEvent(deps.client, host.workflowId, log, { type: 'negotiated', attempt: input.attempt, at: Date.now(), encoding, capabilities: hb.capabilities });
     };
 
     let releaseDial = () => {};
@@ -356,7 +355,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       }
       if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
       if (ending === 'cancelled' || ending === 'gone') throw new CancelledFailure(`session ${ending}`);
-      if (ending === 'stopped') throw stoppedFailure(ctx, hb);
+      if (ending === 'stopped') throw stoppedFailure(host, hb);
       if (ending === 'stalled') throw new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`);
       return { reason: ending === 'lease' ? 'lease' : 'completed', lastPointAt: hb.lastPointAt, points: hb.points };
     } catch (err) {
@@ -365,9 +364,9 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
         return handoverResult(deps, input.deviceId, hb, streaming);
       }
       if (ending === 'paused') return { reason: 'paused', lastPointAt: hb.lastPointAt, points: hb.points, pause: pausedBy };
-      if (ending === 'stopped') throw stoppedFailure(ctx, hb);
+      if (ending === 'stopped') throw stoppedFailure(host, hb);
       if (ending === 'cancelled' || ending === 'gone' || err instanceof CancelledFailure) {
-        ctx.heartbeat(readable(hb));
+        host.heartbeat(readable(hb));
         throw err instanceof CancelledFailure ? err : new CancelledFailure('session cancelled');
       }
       const se = ending === 'stalled' && !(err instanceof SessionError) ? new SessionError('STALLED', `no data for ${idleTimeoutMs} ms`) : toSessionError(err);
@@ -378,7 +377,7 @@ export function createSessionActivities(deps: SessionDeps): SessionActivities & 
       releaseDial();
       clearInterval(beat);
       clearTimeout(leaseTimer);
-      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      host.cancellation.removeEventListener('abort', onCancel);
       deps.leaving?.removeEventListener('abort', onLeaving);
       deps.liveSessions?.delete(key);
       if (deps.handovers?.get(input.deviceId) === moveOff) deps.handovers.delete(input.deviceId);

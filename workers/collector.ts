@@ -32,7 +32,8 @@ import { openKeyring } from '../storage/secrets';
 import { IngestBatcher } from '../storage/batcher';
 import { getProtocol } from '../protocols/index';
 import { DialLimiter } from '../protocols/dial-limiter';
-import { createSessionActivities } from './collector-session-runner';
+import { createSessionActivities } from '../activities/session';
+import { createSessionRunner } from './collector-session-runner';
 import { HandoverPlacements } from './collector-handover-placements';
 import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';
@@ -209,25 +210,26 @@ async function main() {
     ...combineRoutes(...routes),
     onError: (err) => log.warn('notification listener (hand-overs, bulk pauses): connection lost, reconnecting', { error: err.message }),
   });
-  const sessionActivities = createSessionActivities({
-        db,
-        keyring,
-        dials,
-        sink: batcher,
-        getProtocol,
-        client,
-        metrics,
-        liveSessions,
-        leaving: leaving.signal,
-        heartbeatLag,
-        idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
-        defaultLeaseMs: config.SESSION_LEASE_MS,
-        handovers,
-        pauses,
-        handoverPlacements,
-        warm,
-        onStreaming: (deviceId) => upBatch.add(deviceId),
-      });
+  const runner = createSessionRunner({
+    db,
+    keyring,
+    dials,
+    sink: batcher,
+    getProtocol,
+    client,
+    metrics,
+    liveSessions,
+    leaving: leaving.signal,
+    heartbeatLag,
+    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
+    defaultLeaseMs: config.SESSION_LEASE_MS,
+    handovers,
+    pauses,
+    handoverPlacements,
+    warm,
+    onStreaming: (deviceId) => upBatch.add(deviceId),
+  });
+  const sessionActivities = createSessionActivities({ runner });
   const workerOptions = {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -260,7 +262,7 @@ async function main() {
     activities: { ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }), ...sessionActivities },
   });
   // Renewal gaps as the lease thread measured them: a gap past COLLECTOR_LEASE_MS is a lapse (ADR 165).
-  metrics.describe('collector_lease_renewal_gap_max_seconds', 'Longest time between two renewals of this collector\'s lease');
+  metrics.describe('collector_lease_renewal_gap_max_seconds', "Longest time between two renewals of this collector's lease");
   metrics.describe('collector_lease_lapses_total', 'Renewals that came after the lease had lapsed (its sessions were failed over)');
   metrics.inc('collector_lease_lapses_total', 0);
   let leaseGapMaxMs = 0;
@@ -351,10 +353,7 @@ async function main() {
       if (state !== 'RUNNING') problems.push(`worker ${state}: not polling for sessions`);
       if (sharedWorker.getState() !== 'RUNNING') problems.push(`shared-queue worker ${sharedWorker.getState()}: not polling`);
       // The worker stays RUNNING while Temporal is away (polls retry), so ask Temporal too.
-      const [dbProblem, temporalProblem] = await Promise.all([
-        reachable(() => pingDatabase(pool)),
-        reachable(() => client.connection.workflowService.getSystemInfo({})),
-      ]);
+      const [dbProblem, temporalProblem] = await Promise.all([reachable(() => pingDatabase(pool)), reachable(() => client.connection.workflowService.getSystemInfo({}))]);
       if (dbProblem) problems.push(`database unreachable: ${dbProblem}`);
       if (temporalProblem) problems.push(`Temporal unreachable: ${temporalProblem}`);
       res.writeHead(problems.length ? 503 : 200, { 'content-type': 'application/json' });

@@ -1,7 +1,7 @@
 /**
  * The direct stop of placed sessions (ADR 160) on the real Temporal dev server and
  * PostgreSQL: the real device-session workflow, placement activity and lease loop, and
- * the real session activities (activities/session.ts: runDeviceSession and
+ * the real session activities (activities/session.ts over workers/collector-session-runner.ts: runDeviceSession and
  * endLocalSession) on the collector's own queue, with a fake protocol. The collector's
  * heartbeat throttle is minutes long, as for placed sessions in production (30 s), so a
  * cancellation could only reach the session in a heartbeat response minutes later:

@@ -92,7 +92,7 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
             });
             ended.push(why);
             if (why === 'cancelled') throw ctx.cancellationSignal.reason;
-            // As activities/session.ts: the result waits for the leaving collector's placement, bounded (ADR 231).
+            // As workers/collector-session-runner.ts: the result waits for the leaving collector's placement, bounded (ADR 231).
             return { reason: 'handover', points: 0, next: await placements.next(input.deviceId) };
           } finally {
             running.delete(input.deviceId);

@@ -1,6 +1,6 @@
 /**
  * A collector as the placed-session integration tests need it, in the test's process: the real
- * session activities (activities/session.ts) with a fake protocol and fake device loading, on the
+ * session activities (activities/session.ts over workers/collector-session-runner.ts) with a fake protocol and fake device loading, on the
  * collector's own queue with a heartbeat throttle minutes long (as placed sessions in production:
  * only a direct stop or the collector itself ends a session promptly), its stop queue (ADR 230),
  * and the real lease loop reporting the devices it runs (ADR 110, 165).
@@ -8,13 +8,14 @@
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { createSessionActivities } from '../../workers/collector-session-runner';
+import { createSessionActivities } from '../../activities/session';
 import { GnmiDeviceSettings, NetconfDeviceSettings } from '../../core/device';
 import { MetricsRegistry } from '../../core/metrics';
 import { collectorStopQueue } from '../../core/names';
 import type { Logger, ProtocolSession } from '../../core/session';
 import type { LocalPauses } from '../../workers/collector-bulk-pause';
 import { holdLease, newRegistration } from '../../workers/collector-lease';
+import { createSessionRunner } from '../../workers/collector-session-runner';
 import { localStopWorkerOptions } from '../../workers/collector-stops';
 
 /** What the test collector is given. */
@@ -47,7 +48,7 @@ export async function startTestCollector(o: TestCollectorOptions): Promise<TestC
   const reg = newRegistration({ id: o.id, capacity: 10, leaseMs: 3000 });
   const handovers = new Map<number, () => void>();
   const metrics = new MetricsRegistry();
-  const sessions = createSessionActivities({
+  const runner = createSessionRunner({
     db: o.db,
     keyring: undefined as never,
     sink: { push: () => undefined },
@@ -64,6 +65,7 @@ export async function startTestCollector(o: TestCollectorOptions): Promise<TestC
       profiles: [{ id: 1, name: 'p', protocol: 'gnmi' }],
     }),
   });
+  const sessions = createSessionActivities({ runner });
   const workers = [
     await Worker.create({
       connection: o.connection,

@@ -1,5 +1,6 @@
 /**
- * The session activity alone (MockActivityEnvironment, a fake protocol): how
+ * The session activity alone over the collector's session runner (workers/collector-session-runner.ts;
+ * MockActivityEnvironment, a fake protocol): how
  * each way of ending becomes what the workflow sees — a worker shutdown or a
  * leaving collector is a clean `handover` result (the workflow fails over at once,
  * with the last point), a workflow cancel is a cancellation, bad credentials are a
@@ -10,7 +11,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
-import { createSessionActivities, type SessionDeps } from '../../workers/collector-session-runner';
+import { createSessionActivities as activitiesOver } from '../../activities/session';
+import { createSessionRunner, type SessionDeps } from '../../workers/collector-session-runner';
 import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import type { Gap } from '../../storage/gaps';
 import type { Keyring } from '../../storage/secrets';
@@ -76,6 +78,9 @@ function deps(protocol: ProtocolSession, extra: Partial<SessionDeps> = {}) {
   };
   return { deps: d, pushed, gaps, live };
 }
+
+/** The session activities as the collector wires them: the activity over a runner with these deps. */
+const createSessionActivities = (d: SessionDeps) => activitiesOver({ runner: createSessionRunner(d) });
 
 const input = (extra: Partial<RunSessionInput> = {}): RunSessionInput => ({ deviceId: DEVICE_ID, generation: 0, attempt: 3, ...extra });
 
