@@ -14,10 +14,11 @@ export interface SessionActivityDeps {
 /** Build the session activity and the direct stop over the collector's runner. */
 export function createSessionActivities({ runner }: SessionActivityDeps): SessionActivities & LocalSessionActivities {
   return {
-    async runDeviceSession(input) {
+    // Not async: the runner's promise is the activity's, no second promise layer per attempt (issue 16).
+    runDeviceSession(input) {
       return runner.run(input, attemptHost(Context.current()));
     },
-    async endLocalSession(input) {
+    endLocalSession(input) {
       return runner.endLocal(input);
     },
   };
