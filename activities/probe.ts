@@ -20,6 +20,7 @@ import { getProfile } from '../storage/profiles';
 import type { Keyring } from '../storage/secrets';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { ProbeActivities } from './types';
+import { protocolLabel } from '../core/profile-protocol';
 
 export interface ProbeDeps {
   db: Knex;
@@ -47,7 +48,7 @@ export function createProbeActivities(deps: ProbeDeps): ProbeActivities {
 
       const row = input.profileId ? await getProfile(deps.db, input.profileId) : undefined;
       if (!row || row.protocol !== input.protocol) {
-        return { ok: false, elapsedMs: elapsed(), code: 'NO_PROFILE', error: `Choose a ${input.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'} subscription profile: the probe fetches one sample of it.` };
+        return { ok: false, elapsedMs: elapsed(), code: 'NO_PROFILE', error: `Choose a ${protocolLabel(input.protocol)} subscription profile: the probe fetches one sample of it.` };
       }
       const profile = parseProfileRow(row);
 

@@ -14,16 +14,19 @@ export function protocolLabel(protocol: Protocol): string {
 
 /** Why profiles of the other protocol are not attached to a device of `deviceProtocol`; undefined when every profile fits. */
 export function foreignProfilesRefusal(deviceProtocol: Protocol, profiles: Array<{ name: string; protocol: Protocol }>): string | undefined {
-  const foreign = profiles.filter((p) => p.protocol !== deviceProtocol).map((p) => `${p.name} (${protocolLabel(p.protocol)})`);
-  if (foreign.length === 0) return undefined;
   const mine = protocolLabel(deviceProtocol);
-  return `Not attached: ${foreign.join(', ')} ${foreign.length === 1 ? 'is a profile' : 'are profiles'} of the other protocol; a ${mine} device can only use ${mine} profiles.`;
+  return otherProtocolRefusal(deviceProtocol, profiles, 'a profile', 'profiles', `a ${mine} device can only use ${mine} profiles`);
 }
 
 /** Why devices of the other protocol are not attached to a profile of `profileProtocol`; undefined when every device fits. */
 export function foreignDevicesRefusal(profileProtocol: Protocol, devices: Array<{ name: string; protocol: Protocol }>): string | undefined {
-  const foreign = devices.filter((d) => d.protocol !== profileProtocol).map((d) => `${d.name} (${protocolLabel(d.protocol)})`);
-  if (foreign.length === 0) return undefined;
   const mine = protocolLabel(profileProtocol);
-  return `Not attached: ${foreign.join(', ')} ${foreign.length === 1 ? 'is a device' : 'are devices'} of the other protocol; a ${mine} profile can only be attached to ${mine} devices.`;
+  return otherProtocolRefusal(profileProtocol, devices, 'a device', 'devices', `a ${mine} profile can only be attached to ${mine} devices`);
+}
+
+/** The one wording of both refusals: the items of the other protocol named, then the rule. */
+function otherProtocolRefusal(protocol: Protocol, items: Array<{ name: string; protocol: Protocol }>, one: string, many: string, rule: string): string | undefined {
+  const foreign = items.filter((i) => i.protocol !== protocol).map((i) => `${i.name} (${protocolLabel(i.protocol)})`);
+  if (foreign.length === 0) return undefined;
+  return `Not attached: ${foreign.join(', ')} ${foreign.length === 1 ? `is ${one}` : `are ${many}`} of the other protocol; ${rule}.`;
 }

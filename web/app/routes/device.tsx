@@ -31,6 +31,7 @@ import { ConfirmStep, isConfirmed } from '../components/ConfirmStep';
 import { resolveWindow } from '../lib/widget-data';
 import { formatStamp, formatTime } from '../lib/time-format';
 import { useTimeZone } from '../components/TimeZone';
+import { protocolLabel } from '../../../core/profile-protocol';
 
 export function meta({ data }: Route.MetaArgs) {
   return [{ title: `${data?.device.name ?? 'Device'} · switch-telemetry` }];
@@ -385,7 +386,7 @@ export default function Device() {
             ) : null}
             <dt>Address</dt>
             <dd>
-              {device.protocol === 'gnmi' ? 'gNMI' : 'NETCONF'} · {device.host}:{device.port}
+              {protocolLabel(device.protocol)} · {device.host}:{device.port}
               {device.site ? ` · site ${device.site}` : ''}
             </dd>
             {device.protocol === 'gnmi' ? (
