@@ -41,13 +41,46 @@ function capacitySearch() {
 
 type Row = { scenario: string; metric: string; value: number; target?: number; better: 'higher' | 'lower'; unit: string };
 
-async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>, opts: Parameters<typeof startBenchSystem>[0] = {}): Promise<T> {
+// One run's results, written after every scenario (a run of hours loses nothing to a later failure or an interrupt).
+const results: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
+  startedAt: new Date().toISOString(),
+};
+const rows: Row[] = [];
+/** Scenarios that failed: each is reported with its error and the run goes on with the next. */
+const failures: Array<{ scenario: string; error: string }> = [];
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+/** The results so far to the run's timestamped file (`complete: false` until the last scenario is done). */
+function saveProgress(complete: boolean) {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, failures, table: rows };
+  fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(out, null, 2));
+  return out;
+}
+
+/**
+ * A scenario on a system of its own. A scenario that throws is recorded in `failures` (its result is
+ * `{ error }`) and the run continues; the results so far are saved either way.
+ */
+async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>, opts: Parameters<typeof startBenchSystem>[0] = {}): Promise<T | { error: string }> {
   process.stderr.write(`\n▶ ${name}\n`);
-  const sys = await startBenchSystem(opts);
+  const started = Date.now();
   try {
-    return await fn(sys);
+    const sys = await startBenchSystem(opts);
+    try {
+      return await fn(sys);
+    } finally {
+      await sys.stop();
+    }
+  } catch (err) {
+    const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    failures.push({ scenario: name, error });
+    process.stderr.write(`  ✗ ${name} failed after ${Math.round((Date.now() - started) / 1000)} s; the run goes on:\n${error}\n`);
+    return { error };
   } finally {
-    await sys.stop();
+    process.stderr.write(`  (${name}: ${Math.round((Date.now() - started) / 1000)} s)\n`);
+    saveProgress(false);
   }
 }
 
@@ -66,17 +99,18 @@ async function main() {
   const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
-  const results: Record<string, unknown> = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
-    startedAt: new Date().toISOString(),
-  };
-  const rows: Row[] = [];
 
   if (scenarios.includes('pipeline')) {
-    // Each storage mode on a system of its own (BENCH_STORAGE_MODES), side by side in one report.
+    // Each storage mode on a system of its own (BENCH_STORAGE_MODES) with one collector, then the modes in
+    // BENCH_PIPELINE_TWO_COLLECTORS (default: the first listed; `none`: no such run) with two sharing the
+    // devices: capacity with one collector and with two, side by side in one report.
+    const storages = (process.env.BENCH_STORAGE_MODES ?? 'timescaledb,native').split(',') as Array<'timescaledb' | 'native'>;
+    const twoIn = (process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0]).split(',').filter((m) => storages.includes(m as 'native'));
+    const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoIn.map((storage) => ({ storage: storage as 'timescaledb' | 'native', collectors: 2 }))];
     const pipelines: Record<string, unknown> = {};
-    for (const storage of (process.env.BENCH_STORAGE_MODES ?? 'timescaledb,native').split(',') as Array<'timescaledb' | 'native'>) {
-      pipelines[storage] = await withSystem(`pipeline (${storage}): COPY ceiling and capacity`, async (sys) => {
+    for (const { storage, collectors } of runs) {
+      const label = collectors === 1 ? storage : `${storage}, ${collectors} collectors`;
+      pipelines[label] = await withSystem(`pipeline (${label}): COPY ceiling and capacity`, async (sys) => {
         const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
         process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
         const cap = await pipelineCapacity(sys, {
@@ -84,21 +118,23 @@ async function main() {
           interfaces: num('BENCH_INTERFACES', 48),
           intervalMs: num('BENCH_INTERVAL_MS', 100),
           search: capacitySearch(),
+          collectors,
         });
         const s = cap.sustained;
         const ratio = s ? round(s.committedPerSecond / ceiling.rowsPerSecond, 3) : 0;
+        const scenario = `capacity (${label})`;
         rows.push(
-          { scenario: `ceiling (${storage})`, metric: 'COPY rows/s', value: ceiling.rowsPerSecond, better: 'higher', unit: 'rows/s' },
-          { scenario: `capacity (${storage})`, metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: s?.committedPerSecond ?? 0, target: 200_000, better: 'higher', unit: 'points/s' },
-          { scenario: `capacity (${storage})`, metric: 'share of COPY ceiling', value: ratio, target: 0.5, better: 'higher', unit: 'ratio' },
-          { scenario: `capacity (${storage})`, metric: 'collector CPU per point', value: s?.cpuUsPerPoint.collector ?? NaN, target: 2.5, better: 'lower', unit: 'µs' },
-          { scenario: `capacity (${storage})`, metric: 'PostgreSQL CPU per point', value: s?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
-          { scenario: `capacity (${storage})`, metric: 'load generator CPU per point', value: s?.cpuUsPerPoint.simulator ?? NaN, better: 'lower', unit: 'µs' },
-          { scenario: `capacity (${storage})`, metric: 'collector RSS', value: s?.rssMaxMiB.collector ?? NaN, better: 'lower', unit: 'MiB' },
-          { scenario: `capacity (${storage})`, metric: 'collector event-loop p99 (max)', value: s?.eventLoopP99MaxMs ?? NaN, better: 'lower', unit: 'ms' },
-          { scenario: `capacity (${storage})`, metric: 'ingest lag p99', value: s?.lagP99Ms ?? NaN, target: 2000, better: 'lower', unit: 'ms' },
+          { scenario: `ceiling (${label})`, metric: 'COPY rows/s', value: ceiling.rowsPerSecond, better: 'higher', unit: 'rows/s' },
+          { scenario, metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: s?.committedPerSecond ?? 0, target: 200_000, better: 'higher', unit: 'points/s' },
+          { scenario, metric: 'share of COPY ceiling', value: ratio, target: 0.5, better: 'higher', unit: 'ratio' },
+          { scenario, metric: collectors === 1 ? 'collector CPU per point' : 'collectors\' CPU per point (together)', value: s?.cpuUsPerPoint.collector ?? NaN, target: 2.5, better: 'lower', unit: 'µs' },
+          { scenario, metric: 'PostgreSQL CPU per point', value: s?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
+          { scenario, metric: 'load generator CPU per point', value: s?.cpuUsPerPoint.simulator ?? NaN, better: 'lower', unit: 'µs' },
+          { scenario, metric: collectors === 1 ? 'collector RSS' : 'collectors\' RSS (together)', value: s?.rssMaxMiB.collector ?? NaN, better: 'lower', unit: 'MiB' },
+          { scenario, metric: 'collector event-loop p99 (max)', value: s?.eventLoopP99MaxMs ?? NaN, better: 'lower', unit: 'ms' },
+          { scenario, metric: 'ingest lag p99', value: s?.lagP99Ms ?? NaN, target: 2000, better: 'lower', unit: 'ms' },
         );
-        return { ceiling, capacity: cap, ratioToCeiling: ratio };
+        return { storage, ceiling, capacity: cap, ratioToCeiling: ratio };
       }, { storage });
     }
     results.pipeline = pipelines;
@@ -128,6 +164,31 @@ async function main() {
       return { ...r, oursOverTheirs: ratios };
     });
   }
+  if (scenarios.includes('live')) {
+    // Under the capacity load: the rate the pipeline held with one collector in native storage (the live system's
+    // storage) in this run, else in its first mode; without a pipeline run, the realistic generator at 100,800 points/s.
+    const pipelines = (results.pipeline ?? {}) as Record<string, { capacity?: { sustained?: { committedPerSecond: number } } }>;
+    const capacity = (pipelines.native ?? Object.values(pipelines)[0])?.capacity?.sustained?.committedPerSecond;
+    const offered = process.env.BENCH_LIVE_RATE ? num('BENCH_LIVE_RATE', 0) : capacity;
+    results.live = await withSystem(`live latency: emit → browser${offered ? ` at ${Math.round(offered)} points/s (the capacity load)` : ''}`, async (sys) => {
+      const r = await liveLatency(sys, {
+        devices: num('BENCH_LIVE_DEVICES', 30),
+        interfaces: num('BENCH_INTERFACES', 48),
+        intervalMs: num('BENCH_INTERVAL_MS', 100),
+        seconds: num('BENCH_LIVE_SECONDS', 60),
+        watch: 20,
+        offeredPointsPerSecond: offered,
+      });
+      const under = `${r.writtenPointsPerSecond} points/s written${offered ? ', the capacity load' : ''}`;
+      rows.push(
+        { scenario: 'live', metric: `emit → browser p50 (${under})`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
+        { scenario: 'live', metric: `emit → browser p99 (${under})`, value: r.latencyP99Ms, target: 250, better: 'lower', unit: 'ms' },
+        { scenario: 'live', metric: 'points dropped while measuring', value: r.pointsDropped, target: 0, better: 'lower', unit: 'points' },
+      );
+      return r;
+    });
+  }
+
   // BENCH_TEMPORAL: scale and failover run once per Temporal listed, side by side (rows and results keyed by it
   // unless only the dev server ran); every other scenario runs on the first listed.
   const temporalModes = benchTemporalModes();
@@ -136,16 +197,16 @@ async function main() {
   if (scenarios.includes('scale')) {
     const scales: Record<string, unknown> = {};
     for (const mode of temporalModes) scales[mode] = await withSystem(`scale: concurrent sessions${temporalLabel(mode)}`, async (sys) => {
-      const steps = (process.env.BENCH_SESSION_STEPS ?? '100').split(',').filter(Boolean).map(Number);
+      const steps = (process.env.BENCH_SESSION_STEPS ?? '100,1000,3000').split(',').filter(Boolean).map(Number);
       const r = await scale(sys, {
-        sessions: num('BENCH_SESSIONS', 1000),
+        sessions: num('BENCH_SESSIONS', 5000),
         steps,
-        holdSeconds: num('BENCH_HOLD_SECONDS', 300),
-        stepHoldSeconds: process.env.BENCH_STEP_HOLD_SECONDS ? num('BENCH_STEP_HOLD_SECONDS', 300) : undefined,
+        holdSeconds: num('BENCH_HOLD_SECONDS', 600),
+        stepHoldSeconds: num('BENCH_STEP_HOLD_SECONDS', 120),
         intervalMs: num('BENCH_SCALE_INTERVAL_MS', 10_000),
         placement: process.env.BENCH_SCALE_PLACEMENT !== 'false',
         pauses: num('BENCH_SCALE_PAUSES', 20),
-        collectors: num('BENCH_COLLECTORS', 1),
+        collectors: num('BENCH_COLLECTORS', 2),
         maxSessionsPerCollector: process.env.BENCH_SCALE_MAX_SESSIONS ? num('BENCH_SCALE_MAX_SESSIONS', 1000) : undefined,
       });
       const scenario = `scale${r.collectors > 1 ? ` (${r.collectors} collectors)` : ''}${temporalLabel(mode)}`;
@@ -170,12 +231,12 @@ async function main() {
     const failovers: Record<string, unknown> = {};
     for (const mode of temporalModes) failovers[mode] = await withSystem(`failover: kill -9 and SIGTERM${temporalLabel(mode)}`, async (sys) => {
       const r = await failover(sys, {
-        devices: num('BENCH_FAILOVER_DEVICES', 20),
-        interfaces: num('BENCH_FAILOVER_INTERFACES', 2),
-        intervalMs: num('BENCH_FAILOVER_INTERVAL_MS', 500),
+        devices: num('BENCH_FAILOVER_DEVICES', 5000),
+        interfaces: num('BENCH_FAILOVER_INTERFACES', 1),
+        intervalMs: num('BENCH_FAILOVER_INTERVAL_MS', 1000),
         heartbeatTimeoutMs: num('BENCH_HEARTBEAT_TIMEOUT_MS', 10_000),
         placement: process.env.BENCH_FAILOVER_PLACEMENT !== 'false',
-        maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 5),
+        maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 20),
         join: process.env.BENCH_FAILOVER_JOIN !== 'false',
         capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
       });
@@ -215,20 +276,6 @@ async function main() {
       return r;
     });
   }
-  if (scenarios.includes('live')) {
-    results.live = await withSystem('live latency: emit → browser', async (sys) => {
-      const r = await liveLatency(
-        sys,
-        { devices: num('BENCH_LIVE_DEVICES', 30), interfaces: num('BENCH_INTERFACES', 48), intervalMs: num('BENCH_INTERVAL_MS', 100), seconds: num('BENCH_LIVE_SECONDS', 60), watch: 20 },
-      );
-      rows.push(
-        { scenario: 'live', metric: 'emit → browser p50', value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live', metric: 'emit → browser p99', value: r.latencyP99Ms, target: 300, better: 'lower', unit: 'ms' },
-      );
-      return r;
-    });
-  }
-
   if (scenarios.includes('query')) {
     results.query = await withSystem('query: 24 h × 20-series panel, rollups against raw', async (sys) => {
       const r = await scratchBench<{ rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number }>(sys, 'query.ts');
@@ -339,14 +386,15 @@ async function main() {
     });
   }
 
-  results.table = rows;
-  fs.mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(results, null, 2));
-  fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2));
+  const out = saveProgress(true);
+  fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
   printTable(rows);
-  process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg\n`);
+  process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg (and ${stamp}.json)\n`);
+  if (failures.length) {
+    process.stderr.write(`${failures.length} scenario(s) failed: ${failures.map((f) => f.scenario).join('; ')} (their errors are in the results' failures)\n`);
+    process.exitCode = 1;
+  }
 }
 
 function printTable(rows: Row[]) {

@@ -8,7 +8,8 @@ import { freePort, isPortOpen, waitFor } from '../../scripts/infra/proc';
 import { ensureWebBuild } from '../../scripts/infra/web-build';
 import { createTestUser, signInPage } from '../../testkit/web-auth';
 import { percentile } from '../lib/procstat';
-import { countersProfile, sleep, type BenchSystem } from '../lib/system';
+import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
+import { COUNTERS_PER_INTERFACE, setSimulatorRate } from './pipeline';
 
 /** Live-latency options. */
 export interface LiveOptions {
@@ -18,16 +19,21 @@ export interface LiveOptions {
   seconds: number;
   /** Series the browser watches. */
   watch: number;
+  /**
+   * Points per second to offer (the capacity the pipeline scenario found in the same run): the cheap generator
+   * at that rate instead of the realistic one at `intervalMs` (devices × interfaces × 7 counters per interval).
+   */
+  offeredPointsPerSecond?: number;
 }
 
 /**
  * The live scenarios' system: the web build and Chromium ensured, a simulator of `devices` ×
  * `interfaces`, the control worker, a collector and the web app (up within `webStartMs`).
  */
-export async function startLiveStack(sys: BenchSystem, devices: number, interfaces: number, webStartMs = 60_000) {
+export async function startLiveStack(sys: BenchSystem, devices: number, interfaces: number, webStartMs = 60_000, simulatorEnv: Record<string, string> = {}) {
   await ensureWebBuild();
   const chromiumPath = await ensureChromium();
-  const sim = await sys.startSimulator(devices, interfaces);
+  const sim = await sys.startSimulator(devices, interfaces, simulatorEnv);
   sys.spawn('control', 'workers/control.ts');
   const collector = await sys.startCollector('collector');
   const webPort = await freePort();
@@ -37,7 +43,10 @@ export async function startLiveStack(sys: BenchSystem, devices: number, interfac
 }
 
 export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
-  const { chromiumPath, sim, webPort } = await startLiveStack(sys, o.devices, o.interfaces);
+  const rated = o.offeredPointsPerSecond !== undefined;
+  const { chromiumPath, sim, webPort, collectorMetricsPort } = await startLiveStack(sys, o.devices, o.interfaces, 60_000, rated ? { SIM_GNMI_GENERATOR: 'templates' } : {});
+  const offered = rated ? o.offeredPointsPerSecond! : (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
+  if (rated) await setSimulatorRate(sim.controlPort, (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs / offered);
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'live' });
   // Watch in-octets of the first interfaces of the first devices.
   let series: number[] = [];
@@ -70,13 +79,20 @@ export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
     );
     await sleep(5000); // let the stream settle, then measure
     await page.evaluate(() => ((window as unknown as { latencies: number[] }).latencies = []));
+    const before = { written: await scrape(collectorMetricsPort, 'ingest_points_written_total'), dropped: await scrape(collectorMetricsPort, 'ingest_points_dropped_total'), at: performance.now() };
     await sleep(o.seconds * 1000);
     const latencies = await page.evaluate(() => (window as unknown as { latencies: number[] }).latencies);
+    const seconds = (performance.now() - before.at) / 1000;
     return {
       devices: o.devices,
       watchedSeries: series.length,
       intervalMs: o.intervalMs,
       seconds: o.seconds,
+      generator: rated ? 'templates' : 'realistic',
+      offeredPointsPerSecond: Math.round(offered),
+      // What the pipeline carried while the browser measured (the load the latency was measured under).
+      writtenPointsPerSecond: Math.round(((await scrape(collectorMetricsPort, 'ingest_points_written_total')) - before.written) / seconds),
+      pointsDropped: (await scrape(collectorMetricsPort, 'ingest_points_dropped_total')) - before.dropped,
       points: latencies.length,
       latencyP50Ms: Math.round(percentile(latencies, 50)),
       latencyP99Ms: Math.round(percentile(latencies, 99)),

@@ -12,7 +12,7 @@ import { pidsMatching, processTree } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 
 /** Leaves per simulated interface in the counters subtree. */
-const COUNTERS_PER_INTERFACE = 7;
+export const COUNTERS_PER_INTERFACE = 7;
 
 /** Raw COPY of `rows` synthetic rows into a table shaped like samples; rows/s. */
 export async function copyCeiling(sys: BenchSystem, rows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
@@ -42,6 +42,8 @@ export interface PipelineOptions {
   /** Sample interval at rate factor 1; the search speeds the simulator up or slows it down from there. */
   intervalMs: number;
   search: Omit<CapacityOptions, 'lagP99BoundMs'>;
+  /** Collectors sharing the devices (placed by the product's placement); 1 by default. */
+  collectors?: number;
 }
 
 /** Ingest lag bound of a held window. */
@@ -57,20 +59,30 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
   // The first rate from the start: a warm-up at full speed would leave a backlog the first window inherits.
   await setSimulatorRate(sim.controlPort, base / o.search.startRate);
   const control = sys.spawn('control', 'workers/control.ts');
-  const collector = await sys.startCollector('collector');
+  const count = Math.max(1, o.collectors ?? 1);
+  const names = count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => `collector-${String.fromCharCode(97 + i)}`);
+  // Every collector up before the first device, so placement spreads the sessions over all of them.
+  const collectors = await Promise.all(names.map((name) => sys.startCollector(name)));
+  const sum = async (metric: string) => (await Promise.all(collectors.map((c) => scrape(c.metricsPort, metric)))).reduce((a, b) => a + b, 0);
   const deviceIds = await sys.addDevices(sim.ports, countersProfile(o.intervalMs));
-  process.stderr.write(`  ${o.devices} devices × ${o.interfaces} interfaces × ${COUNTERS_PER_INTERFACE} counters (cheap generator); ${o.search.windowSeconds} s windows; warming up…\n`);
+  process.stderr.write(
+    `  ${o.devices} devices × ${o.interfaces} interfaces × ${COUNTERS_PER_INTERFACE} counters (cheap generator) on ${count} collector(s); ${o.search.windowSeconds} s windows; warming up…\n`,
+  );
   const warmDeadline = Date.now() + 90_000;
-  while (Date.now() < warmDeadline && (await scrape(collector.metricsPort, 'sessions_streaming_transitions_total')) < o.devices) await sleep(1000);
+  while (Date.now() < warmDeadline && (await sum('sessions_streaming_transitions_total')) < o.devices) await sleep(1000);
+  const sessionsPerCollector = await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'sessions_streaming_transitions_total')));
+  if (count > 1) process.stderr.write(`  sessions per collector: ${sessionsPerCollector.join(' / ')}\n`);
   const probes = await probeSeries(sys.db, deviceIds);
   const target: CapacityTarget = {
     setRate: (rate) => setSimulatorRate(sim.controlPort, base / rate),
-    committed: () => scrape(collector.metricsPort, 'ingest_points_written_total'),
-    dropped: () => scrape(collector.metricsPort, 'ingest_points_dropped_total'),
+    committed: () => sum('ingest_points_written_total'),
+    dropped: () => sum('ingest_points_dropped_total'),
     lagMs: () => newestLagMs(sys.db, 'samples', 'series_id', 'bigint', probes),
-    eventLoopP99Ms: async () => (await scrape(collector.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}')) * 1000,
+    // The worst collector's event loop.
+    eventLoopP99Ms: async () => Math.max(...(await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'event_loop_delay_seconds{quantile="0.99"}'))))) * 1000,
     pids: () => ({
-      collector: [collector.child.pid!],
+      // Every collector together: CPU per point and RSS are the sums.
+      collector: collectors.map((c) => c.child.pid!),
       simulator: [sim.child.child.pid!],
       // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours).
       postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
@@ -79,7 +91,7 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
     }),
   };
   const r = await searchCapacity(target, { ...o.search, lagP99BoundMs: LAG_P99_BOUND_MS }, (l) => process.stderr.write(l + '\n'));
-  return { devices: o.devices, interfaces: o.interfaces, ...r };
+  return { devices: o.devices, interfaces: o.interfaces, collectors: count, sessionsPerCollector, ...r };
 }
 
 /** One series per device whose newest row stands for the device's ingest lag (waits until each device has one). */
