@@ -63,7 +63,8 @@ export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
   try {
     const page = await browser.newPage();
     const base = `http://127.0.0.1:${webPort}`;
-    // /api/live needs a signed-in user, like any browser.
+    // /api/live needs a signed-in user, like any browser. An admin first: with none, /login is the first-run page that creates one.
+    await createTestUser(sys.db, 'admin');
     await signInPage(page, base, await createTestUser(sys.db, 'viewer'));
     await page.evaluate(
       ({ url }) => {
