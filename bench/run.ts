@@ -65,6 +65,8 @@ function saveProgress(complete: boolean) {
  */
 async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>, opts: Parameters<typeof startBenchSystem>[0] = {}): Promise<T | { error: string }> {
   process.stderr.write(`\n▶ ${name}\n`);
+  // Saved at the start too: the scenario before has stored its result by now (its caller assigns it on return).
+  saveProgress(false);
   const started = Date.now();
   try {
     const sys = await startBenchSystem(opts);
@@ -108,6 +110,7 @@ async function main() {
     const twoIn = (process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0]).split(',').filter((m) => storages.includes(m as 'native'));
     const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoIn.map((storage) => ({ storage: storage as 'timescaledb' | 'native', collectors: 2 }))];
     const pipelines: Record<string, unknown> = {};
+    results.pipeline = pipelines; // filled run by run, so the results saved after each hold the runs so far
     for (const { storage, collectors } of runs) {
       const label = collectors === 1 ? storage : `${storage}, ${collectors} collectors`;
       pipelines[label] = await withSystem(`pipeline (${label}): COPY ceiling and capacity`, async (sys) => {
@@ -137,7 +140,6 @@ async function main() {
         return { storage, ceiling, capacity: cap, ratioToCeiling: ratio };
       }, { storage });
     }
-    results.pipeline = pipelines;
   }
   if (scenarios.includes('telegraf')) {
     results.telegraf = await withSystem('telegraf: the peer under the same load and search', async (sys) => {
