@@ -427,7 +427,7 @@ async function chart(rows: Row[]): Promise<string> {
       {
         mark: 'bar',
         encoding: {
-          y: { field: 'metric', type: 'nominal', sort: null, title: null },
+          y: { field: 'metric', type: 'nominal', sort: null, title: null, axis: { labelLimit: 560 } },
           x: { field: 'score', type: 'quantitative', title: 'share of target (capped at 3)' },
           color: { field: 'met', type: 'nominal', scale: { domain: ['target met', 'below target'], range: ['#2f9e44', '#e03131'] }, title: null },
         },
@@ -439,7 +439,15 @@ async function chart(rows: Row[]): Promise<string> {
   return view.toSVG();
 }
 
-main().catch((err) => {
+// `--chart`: draw latest.svg again from latest.json's table (no scenario runs).
+const main_ = process.argv.includes('--chart')
+  ? async () => {
+      const { table } = JSON.parse(fs.readFileSync(path.join(RESULTS, 'latest.json'), 'utf8')) as { table: Row[] };
+      fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(table));
+      process.stderr.write(`drew ${path.relative(process.cwd(), RESULTS)}/latest.svg from latest.json\n`);
+    }
+  : main;
+main_().catch((err) => {
   console.error(err);
   process.exit(1);
 });
