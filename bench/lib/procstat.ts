@@ -11,6 +11,17 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
+/**
+ * CPU seconds of a process and of its children that have exited and been waited for (`cutime` +
+ * `cstime`): a PostgreSQL postmaster's figure grows by the whole CPU of each backend, autovacuum
+ * worker or TimescaleDB job worker that ends, which a reading of the live processes never sees.
+ */
+export function cpuSecondsWithReapedChildren(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
+}
+
 /** Resident memory in bytes. */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -67,9 +78,11 @@ export class CpuMeter {
     for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: new Map(pids.map((p) => [p, safeCpu(p)])), at: now });
   }
   /**
-   * CPU % per process group since begin() (100 % = one core). Counted per process: one that
-   * started since counts whole, one that exited since is left out (never a negative figure
-   * when short-lived processes, e.g. PostgreSQL backends, come and go).
+   * CPU % per process group since begin() (100 % = one core). Counted per process, each with its
+   * exited children (`cpuSecondsWithReapedChildren`): one that started since counts whole; one that
+   * exited since is counted through its parent when the parent is in the group (a PostgreSQL
+   * cluster's postmaster: short-lived backends and background workers), else left out (never a
+   * negative figure when processes come and go).
    */
   end(): Record<string, number> {
     const now = performance.now();
@@ -90,7 +103,7 @@ export class CpuMeter {
 
 function safeCpu(pid: number): number {
   try {
-    return cpuSeconds(pid);
+    return cpuSecondsWithReapedChildren(pid);
   } catch {
     return 0;
   }
@@ -107,3 +120,27 @@ export function percentile(values: number[], p: number): number {
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[idx];
 }
+
+/**
+ * A PostgreSQL cluster's processes by kind, from their titles: `backends` (client connections:
+ * `postgres: <user> <db> <host> <activity>`), `background` (the live auxiliary processes: WAL writer,
+ * checkpointer, background writer, launchers, TimescaleDB's scheduler and job workers) and
+ * `postmaster` (the postmaster itself, which with `cpuSecondsWithReapedChildren` carries every child
+ * that ended: autovacuum and job workers, closed connections).
+ */
+export function postgresProcessesByKind(pids: number[]): { backends: number[]; background: number[]; postmaster: number[] } {
+  const out = { backends: [] as number[], background: [] as number[], postmaster: [] as number[] };
+  for (const pid of pids) {
+    let title: string;
+    try {
+      title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue; // gone
+    }
+    if (!title.startsWith('postgres:')) out.postmaster.push(pid);
+    else if (/^postgres: \S+ \S+ (\[local\]|\d|::)/.test(title)) out.backends.push(pid);
+    else out.background.push(pid);
+  }
+  return out;
+}
+
