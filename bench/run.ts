@@ -440,15 +440,14 @@ async function chart(rows: Row[]): Promise<string> {
   return view.toSVG();
 }
 
-// `--chart`: draw latest.svg again from latest.json's table (no scenario runs).
-const main_ = process.argv.includes('--chart')
-  ? async () => {
-      const { table } = JSON.parse(fs.readFileSync(path.join(RESULTS, 'latest.json'), 'utf8')) as { table: Row[] };
-      fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(table));
-      process.stderr.write(`drew ${path.relative(process.cwd(), RESULTS)}/latest.svg from latest.json\n`);
-    }
-  : main;
-main_().catch((err) => {
+/** `--chart`: draw latest.svg again from latest.json's table (no scenario runs). */
+async function redrawChart() {
+  const { table } = JSON.parse(fs.readFileSync(path.join(RESULTS, 'latest.json'), 'utf8')) as { table: Row[] };
+  fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(table));
+  process.stderr.write(`drew ${path.relative(process.cwd(), RESULTS)}/latest.svg from latest.json\n`);
+}
+
+(process.argv.includes('--chart') ? redrawChart : main)().catch((err) => {
   console.error(err);
   process.exit(1);
 });

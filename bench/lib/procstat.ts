@@ -4,10 +4,15 @@ import os from 'node:os';
 
 const TICKS = 100; // USER_HZ on Linux
 
+/** The fields of /proc/<pid>/stat after the command name (field 3, state, is [0]). */
+function statFields(pid: number): string[] {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU seconds (user + system) a process has used so far, children not included. */
 export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
@@ -17,8 +22,7 @@ export function cpuSeconds(pid: number): number {
  * worker or TimescaleDB job worker that ends, which a reading of the live processes never sees.
  */
 export function cpuSecondsWithReapedChildren(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
 }
 
@@ -49,8 +53,7 @@ export function processTree(roots: number[]): number[] {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      parent.set(Number(d), Number(statFields(Number(d))[1]));
     } catch {
       // gone
     }
@@ -122,25 +125,27 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * A PostgreSQL cluster's processes by kind, from their titles: `backends` (client connections:
- * `postgres: <user> <db> <host> <activity>`), `background` (the live auxiliary processes: WAL writer,
- * checkpointer, background writer, launchers, TimescaleDB's scheduler and job workers) and
- * `postmaster` (the postmaster itself, which with `cpuSecondsWithReapedChildren` carries every child
- * that ended: autovacuum and job workers, closed connections).
+ * A PostgreSQL cluster's processes as CPU-meter groups: `postgres` (all of them) and the same split by
+ * kind, from their titles: `postgres:backends` (client connections: `postgres: <user> <db> <host>
+ * <activity>`), `postgres:background` (the live auxiliary processes: WAL writer, checkpointer,
+ * background writer, launchers, TimescaleDB's scheduler and job workers) and
+ * `postgres:postmaster+ended` (the postmaster itself, which with `cpuSecondsWithReapedChildren`
+ * carries every child that ended: autovacuum and job workers, closed connections).
  */
-export function postgresProcessesByKind(pids: number[]): { backends: number[]; background: number[]; postmaster: number[] } {
-  const out = { backends: [] as number[], background: [] as number[], postmaster: [] as number[] };
-  for (const pid of pids) {
+export function postgresGroups(cluster: number[]): Record<string, number[]> {
+  const backends: number[] = [];
+  const background: number[] = [];
+  const postmaster: number[] = [];
+  for (const pid of cluster) {
     let title: string;
     try {
       title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
     } catch {
       continue; // gone
     }
-    if (!title.startsWith('postgres:')) out.postmaster.push(pid);
-    else if (/^postgres: \S+ \S+ (\[local\]|\d|::)/.test(title)) out.backends.push(pid);
-    else out.background.push(pid);
+    if (!title.startsWith('postgres:')) postmaster.push(pid);
+    else if (/^postgres: \S+ \S+ (\[local\]|\d|::)/.test(title)) backends.push(pid);
+    else background.push(pid);
   }
-  return out;
+  return { postgres: cluster, 'postgres:backends': backends, 'postgres:background': background, 'postgres:postmaster+ended': postmaster };
 }
-

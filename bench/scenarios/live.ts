@@ -45,8 +45,10 @@ export async function startLiveStack(sys: BenchSystem, devices: number, interfac
 export async function liveLatency(sys: BenchSystem, o: LiveOptions) {
   const rated = o.offeredPointsPerSecond !== undefined;
   const { chromiumPath, sim, webPort, collectorMetricsPort } = await startLiveStack(sys, o.devices, o.interfaces, 60_000, rated ? { SIM_GNMI_GENERATOR: 'templates' } : {});
-  const offered = rated ? o.offeredPointsPerSecond! : (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
-  if (rated) await setSimulatorRate(sim.controlPort, (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs / offered);
+  // Points per second at rate factor 1 (every sample interval as configured); a rated run scales it to the offered rate.
+  const base = (o.devices * o.interfaces * COUNTERS_PER_INTERFACE * 1000) / o.intervalMs;
+  const offered = o.offeredPointsPerSecond ?? base;
+  if (rated) await setSimulatorRate(sim.controlPort, base / offered);
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), { prefix: 'live' });
   // Watch in-octets of the first interfaces of the first devices.
   let series: number[] = [];

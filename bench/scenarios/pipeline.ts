@@ -8,7 +8,7 @@ import { findPostgresBin } from '../../scripts/infra/postgres';
 import { run } from '../../scripts/infra/proc';
 import type { Knex } from 'knex';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../lib/capacity';
-import { pidsMatching, postgresProcessesByKind, processTree } from '../lib/procstat';
+import { pidsMatching, postgresGroups, processTree } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 
 /** Leaves per simulated interface in the counters subtree. */
@@ -86,10 +86,7 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
       simulator: [sim.child.child.pid!],
       // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours),
       // and the same split by kind (where PostgreSQL's CPU per point goes).
-      ...((cluster) => {
-        const kinds = postgresProcessesByKind(cluster);
-        return { postgres: cluster, 'postgres:backends': kinds.backends, 'postgres:background': kinds.background, 'postgres:postmaster+ended': kinds.postmaster };
-      })(processTree(pidsMatching(path.join(sys.tmp, 'postgres')))),
+      ...postgresGroups(processTree(pidsMatching(path.join(sys.tmp, 'postgres')))),
       temporal: sys.temporalPids(),
       control: [control.child.pid!],
     }),
