@@ -263,7 +263,14 @@ async function main() {
         { scenario, metric: 'SIGTERM: workflow tasks completed per second until recovered', value: r.sigterm.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
       if (r.rebalance) rows.push({ scenario, metric: `a collector joins: each within its share ±10 % (≤ ${r.rebalance.mostInFlight} moves at once)`, value: r.rebalance.ms / 1000, target: 300, better: 'lower', unit: 's' });
-      if (r.drain) rows.push({ scenario, metric: `drain: ${r.drain.sessions} sessions moved off`, value: r.drain.ms / 1000, better: 'lower', unit: 's' });
+      if (r.drain)
+        rows.push(
+          { scenario, metric: `drain: ${r.drain.sessions} sessions moved off`, value: r.drain.ms / 1000, better: 'lower', unit: 's' },
+          // Deployments stop a collector by draining it first (preStop, pre_stop): issue 20's hand-over bound applies to the drain too.
+          { scenario, metric: 'drain: gap p99', value: r.drain.gapP99Ms / 1000, better: 'lower', unit: 's' },
+          { scenario, metric: `drain: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.drain.delayP99Ms / 1000, target: 0.5, better: 'lower', unit: 's' },
+          { scenario, metric: 'drain: points received twice', value: r.drain.pointsReceivedTwice, target: 0, better: 'lower', unit: 'points' },
+        );
       return { temporal: mode, ...r, temporalCpu };
     }, { temporal: mode });
     results.failover = byTemporal(failovers);

@@ -86,11 +86,31 @@ async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: num
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
 
-async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM', controlPort: number) {
-  const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
-  const victimIndex = counts.indexOf(Math.max(...counts));
-  const victim = collectors[victimIndex];
-  const others = collectors.filter((c) => c !== victim);
+/** One hand-over to measure: what sets it going, from which collector, and when it counts as done. */
+interface HandOverStep {
+  /** Names the step in the log ('SIGKILL', 'SIGTERM', 'drain'). */
+  label: string;
+  /** Index in `collectors` of the collector the sessions leave; the others receive them. */
+  leavingIndex: number;
+  /** Sessions the leaving collector streamed when the step began. */
+  leavingSessions: number;
+  /** Sets the move going (a signal, the draining flag). */
+  start: () => Promise<void>;
+  /** The devices whose sessions leave, when known; otherwise the devices with the largest gaps, `leavingSessions` of them. */
+  moving?: number[];
+  /** Besides every device fresh again, what must hold before the move counts as done (default: 3 s since the start). */
+  handedOver?: () => boolean;
+}
+
+/**
+ * Measure one hand-over of the sessions on `collectors[step.leavingIndex]` to the others: per moving
+ * session the largest gap in its stored points and the delay it added beyond one sample interval, the
+ * points the receiving collectors got twice, their warm hand-overs (ADR 235), the placements made and
+ * the placeSession asks by reason (ADR 260), until every device is fresh again and once the move settled.
+ */
+async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, controlPort: number, step: HandOverStep) {
+  const { label } = step;
+  const others = collectors.filter((_, i) => i !== step.leavingIndex);
   const sumOthers = (name: string) => Promise.all(others.map((c) => scrape(c.metricsPort, name).catch(() => 0))).then((n) => n.reduce((a, b) => a + b, 0));
   const duplicates = () => sumOthers('ingest_points_duplicate_total');
   /** Warm hand-overs on the collectors taking the sessions (ADR 235): dialled when placed, adopted by their attempts, ended unadopted. */
@@ -100,9 +120,9 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   };
   const [requests0, duplicates0, warm0, asked0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort)]);
   const before = Date.now();
-  victim.child.kill(signal);
-  process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
-  // Wait for every device to have fresh points again, then measure gaps.
+  await step.start();
+  // Wait for every device to have fresh points again (and the step's own condition), then measure gaps.
+  const handedOver = step.handedOver ?? (() => Date.now() - before > 3000);
   const deadline = Date.now() + o.heartbeatTimeoutMs * 4 + 60_000 + o.devices * 30;
   let recovered = false;
   let recoveredAfterMs: number | undefined;
@@ -112,8 +132,8 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
         WHERE s.path = ? AND s.device_id = ANY(?) AND x.time > to_timestamp(?::float8 / 1000)`,
       [PATH, ids, Date.now() - 2000],
     );
-    recovered = res.rows[0].n === ids.length;
-    if (recovered && Date.now() - before > 3000) {
+    recovered = res.rows[0].n === ids.length && handedOver();
+    if (recovered) {
       recoveredAfterMs = Date.now() - before;
       break;
     }
@@ -123,7 +143,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
   const windowS = (Date.now() - before) / 1000;
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
   const asked = askedBetween(asked0, await placementAsked(controlPort));
-  // Placements made since the signal: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
+  // Placements made since the start: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
   const placedSince = async () =>
     (
       await sys.db.raw(
@@ -133,16 +153,16 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
         [before, before],
       )
     ).rows[0] as { n: number; transactions: number; last_ms: number | null };
-  const placedRes = { rows: [await placedSince()] };
+  const placed = await placedSince();
   await sleep(2000);
   const receivedTwice = (await duplicates()) - duplicates0;
   const warm1 = await warm();
   const warmDelta = { starts: warm1.starts - warm0.starts, adopted: warm1.adopted - warm0.adopted, ended: warm1.ended - warm0.ended, skipped: warm1.skipped - warm0.skipped };
-  const g = await gaps(sys, ids, before - 5000, Date.now(), !recovered);
-  // The sessions that moved are the victim's: the devices with the largest gaps.
-  const moved = [...g.values()].sort((a, b) => b - a).slice(0, counts[victimIndex]);
+  const g = await gaps(sys, step.moving ?? ids, before - 5000, Date.now(), !recovered);
+  // The sessions that moved: the devices named, else the devices with the largest gaps.
+  const moved = step.moving ? [...g.values()] : [...g.values()].sort((a, b) => b - a).slice(0, step.leavingSessions);
   // Data flows again before the moved sessions' attempts have all started (warm streams store points meanwhile, ADR 235):
-  // wait until every warm stream since the signal is adopted or ended and every session streams, then count the placement work of the whole move.
+  // wait until every warm stream since the start is adopted or ended and every session streams, then count the placement work of the whole move.
   const settleDeadline = Date.now() + 60_000 + o.devices * 60;
   let settledAfterMs: number | undefined;
   while (Date.now() < settleDeadline) {
@@ -161,28 +181,18 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     placementAsked: settledAsked,
     warmAdopted: settledWarm.adopted - warm0.adopted,
   };
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
   process.stderr.write(
-    `  ${signal}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
+    `  ${label}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
       `${settled.placements.sessions} placed in ${settled.placements.transactions} transactions; placeSession asked ${settledAsked.asked} times in ${settledAsked.transactions} transactions, ` +
-      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; the collector signalled exited ${victim.child.exitCode ?? victim.child.signalCode ?? 'not yet'}; load ${os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')}\n`,
-  );
-  process.stderr.write(
-    `  ${signal}: every device fresh again after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
-      `${placedRes.rows[0].n} placed in ${placedRes.rows[0].transactions} transactions (last +${Math.round(Number(placedRes.rows[0].last_ms ?? 0))} ms); ` +
-      `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
-      `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
-      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')}\n`,
+      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; load ${load()}\n`,
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
-  return {
-    signal,
-    sessionsOnVictim: counts[victimIndex],
+  const figures = {
     gapP50Ms: Math.round(percentile(moved, 50)),
     gapP99Ms: Math.round(percentile(moved, 99)),
     /**
@@ -192,33 +202,99 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     delayP50Ms: Math.max(0, Math.round(percentile(moved, 50) - o.intervalMs)),
     delayP99Ms: Math.max(0, Math.round(percentile(moved, 99) - o.intervalMs)),
     gapMaxMs: Math.round(Math.max(0, ...moved)),
+    /** Sessions the gaps are read from (the moving devices that had a probe series in the window). */
+    sessionsMeasured: moved.length,
     samplesMissingPerSeries: moved.length ? round(missingSamples / moved.length, 1) : 0,
-    /** Every device had fresh points again before the deadline (else the open gaps are counted up to the measurement). */
+  };
+  process.stderr.write(
+    `  ${label}: every device fresh again${step.handedOver ? ' and handed over' : ''} after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
+      `gap p50 / p99 / max ${figures.gapP50Ms} / ${figures.gapP99Ms} / ${figures.gapMaxMs} ms, delay p99 ${figures.delayP99Ms} ms over ${moved.length} sessions; ` +
+      `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
+      `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
+      `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
+      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
+  );
+  return {
+    ...figures,
+    /** Every device had fresh points again (and the step's condition held) before the deadline (else the open gaps are counted up to the measurement). */
     recovered,
-    /** From the signal until every device had a point less than 2 s old (checked every 0.5 s; at least 3 s). */
+    /** From the start until every device had a point less than 2 s old and the step's condition held (checked every 0.5 s). */
     recoveredAfterMs,
-    /** Sessions placed after the signal, in how many transactions, the last how long after the signal. */
-    placements: { sessions: placedRes.rows[0].n, transactions: placedRes.rows[0].transactions, lastAfterMs: Math.round(Number(placedRes.rows[0].last_ms ?? 0)) },
-    /** placeSession activity calls since the signal (until recovered or the deadline), the transactions they ran, and why each attempt asked (ADR 260). */
+    /** Sessions placed after the start, in how many transactions, the last how long after the start. */
+    placements: { sessions: placed.n, transactions: placed.transactions, lastAfterMs: Math.round(Number(placed.last_ms ?? 0)) },
+    /** placeSession activity calls since the start (until recovered or the deadline), the transactions they ran, and why each attempt asked (ADR 260). */
     placementAsked: asked,
-    /** How the collector signalled exited (SIGTERM: 0, or 1 when its shutdown passed COLLECTOR_SHUTDOWN_FORCE_MS and it forced its exit). */
-    victimExit: victim.child.exitCode ?? victim.child.signalCode ?? undefined,
-    /** The same from the signal until the move settled (every warm stream adopted or ended, all streaming; or its deadline). */
+    /** The same from the start until the move settled (every warm stream adopted or ended, all streaming; or its deadline). */
     settled,
-    /** Temporal frontend requests per second from the signal to recovery (or the deadline), all and by the busiest operations. */
+    /** Temporal frontend requests per second from the start to recovery (or the deadline), all and by the busiest operations. */
     temporalRequestsPerSecond: round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1),
     workflowTasksPerSecond: round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1),
     signalsPerSecond: round((requests.SignalWorkflowExecution ?? 0) / windowS, 1),
     /** Points the other collectors received again after the hand-over (same series and time already stored: skipped by the samples key, ADR 030). */
     pointsReceivedTwice: receivedTwice,
-    /** Warm hand-overs (ADR 235) on the other collectors since the signal: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
+    /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
+    /** The machine's 1-minute load average when the step started (it is shared with other runs). */
+    loadAverage1m: round(os.loadavg()[0], 1),
+  };
+}
+
+/** kill -9 or SIGTERM of the collector with the most sessions, measured as a hand-over. */
+async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM', controlPort: number) {
+  const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
+  const victimIndex = counts.indexOf(Math.max(...counts));
+  const victim = collectors[victimIndex];
+  const figures = await handOver(sys, ids, o, collectors, controlPort, {
+    label: signal,
+    leavingIndex: victimIndex,
+    leavingSessions: counts[victimIndex],
+    start: async () => {
+      victim.child.kill(signal);
+      process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
+    },
+  });
+  const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
+  process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}\n`);
+  return {
+    signal,
+    sessionsOnVictim: counts[victimIndex],
+    ...figures,
+    /** How the collector signalled exited (SIGTERM: 0, or 1 when its shutdown passed COLLECTOR_SHUTDOWN_FORCE_MS and it forced its exit). */
+    victimExit,
     victimIndex,
     /** Streaming sessions per collector just before the signal. */
     sessionsPerCollector: counts,
-    /** The machine's 1-minute load average when the signal was sent (it is shared with other runs). */
-    loadAverage1m: round(os.loadavg()[0], 1),
   };
+}
+
+/**
+ * Drain `collectors[index]` (how deployments stop a collector: preStop, pre_stop) and measure it as a hand-over of
+ * exactly the sessions placed on it: the time until it is empty and the most moves in flight, and per session the
+ * figures a signal gets (gap, delay, points received twice, placements and asks).
+ */
+async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, index: number, controlPort: number) {
+  const drained = collectors[index];
+  const row = (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${drained.child.pid}`))!;
+  const sessions = await streamingOn(drained.metricsPort);
+  const moving: number[] = (await sys.db.raw(`SELECT device_id FROM session_placements WHERE task_queue = ?`, [row.taskQueue])).rows.map((r: { device_id: number }) => Number(r.device_id));
+  let emptied: Promise<Awaited<ReturnType<typeof until>>> | undefined;
+  let empty = false;
+  const figures = await handOver(sys, ids, o, collectors, controlPort, {
+    label: 'drain',
+    leavingIndex: index,
+    leavingSessions: sessions,
+    moving,
+    start: async () => {
+      await setDraining(sys.db, row.id, true);
+      process.stderr.write(`  drain of the collector holding ${sessions} of ${ids.length} sessions (${moving.length} placed on it)\n`);
+      emptied = until(sys, [drained], (n) => n[0] === 0, 300_000).then((r) => ((empty = true), r));
+    },
+    handedOver: () => empty,
+  });
+  const e = await emptied!;
+  process.stderr.write(`  drain: ${sessions} sessions moved off in ${(e.ms / 1000).toFixed(1)} s, at most ${e.mostInFlight} moves in flight\n`);
+  await setDraining(sys.db, row.id, false);
+  return { ...e, sessions, sessionsPlaced: moving.length, ...figures };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
@@ -260,20 +336,13 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
-  let drain: (Awaited<ReturnType<typeof until>> & { sessions: number }) | undefined;
+  let drain: Awaited<ReturnType<typeof oneDrain>> | undefined;
   if (placement && o.join !== false) {
     // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
     rebalance = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
     process.stderr.write(`  join: balanced ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`);
-    // Drain the joined collector, time until it is empty, then take it back.
-    const joined = collectors[kill.victimIndex];
-    const id = (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${joined.child.pid}`))!.id;
-    const sessions = await streamingOn(joined.metricsPort);
-    await setDraining(sys.db, id, true);
-    const emptied = await until(sys, [joined], (n) => n[0] === 0, 300_000);
-    drain = { ...emptied, sessions };
-    process.stderr.write(`  drain: ${sessions} sessions moved off in ${(emptied.ms / 1000).toFixed(1)} s, at most ${emptied.mostInFlight} moves in flight\n`);
-    await setDraining(sys.db, id, false);
+    // Drain the joined collector (measured as a hand-over of its sessions), then take it back.
+    drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort);
     await until(sys, collectors, (n) => n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
   } else await sleep(5000);
   const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
