@@ -6,10 +6,10 @@
  * hold (ADR 110); it also polls the shared `device-sessions` queue (Test
  * connection, and sessions of workflows started before placement).
  *
- * SIGTERM: stop polling, place every session elsewhere in one transaction and
- * keep each stream until its new collector streams the device (make before break,
- * ADR 236; a session placed nowhere ends at once, ADR 282), flush the batcher,
- * exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS) makes sure it never hangs.
+ * SIGTERM: stop polling, end every session at once with COLLECTOR_LEAVING (the
+ * workflows retry on another collector immediately, not after a heartbeat
+ * timeout), flush the batcher, exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS)
+ * makes sure it never hangs.
  */
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
@@ -21,7 +21,7 @@ import { LagTracker, metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
 import { announceUp, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
 import { combineRoutes, listenReconnecting } from '../storage/listen';
-import { HandoverWhenUp, nowhereToGo } from './collector-handover';
+import { HandoverWhenUp } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
 import { WarmSessions } from './collector-warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
@@ -306,8 +306,7 @@ async function main() {
    * draining first (SIGTERM), so placement sends the sessions elsewhere, then placed in one transaction
    * that tells the new collectors (ADR 200, 235): each hand-over result names its next queue, waiting
    * for that placement at most its bound (ADR 231). Each stream is kept here until its new collector
-   * streams the device, at most the overlap bound (make before break, ADR 236); leaving, only while a
-   * collector was told to take it (ADR 282). Resolves when none waits.
+   * streams the device, at most the overlap bound (make before break, ADR 236). Resolves when none waits.
    */
   const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved'): Promise<void> => {
     // Leaving: within the shutdown bound; drained or moving: no shutdown waits, the new collectors may take longer to dial.
@@ -315,10 +314,7 @@ async function main() {
     whenUp.expect(running, bound);
     (why === 'moved' ? log.debug : log.info).call(log, `collector ${why}: handing sessions over`, { sessions: running.length, overlapMs: bound });
     const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true }));
-    const placed = handoverPlacements.start(place, handoverWaitMs(config));
-    // Leaving (ADR 282): a stream is kept only for a collector told to take it; the rest end now, so a lone
-    // collector (npm start, a last replica) stops at once however long the overlap.
-    if (why === 'leaving') void placed.then((p) => whenUp.nowhere(nowhereToGo(running, p)));
+    handoverPlacements.start(place, handoverWaitMs(config));
     return whenUp.settled();
   };
 
