@@ -5,7 +5,7 @@ import os from 'node:os';
 const TICKS = 100; // USER_HZ on Linux
 
 /** The fields of /proc/<pid>/stat after the command name (field 3, state, is [0]). */
-function statFields(pid: number): string[] {
+export function statFields(pid: number): string[] {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
