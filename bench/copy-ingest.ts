@@ -29,6 +29,7 @@ import { migrateLatest } from '../migrations/index';
 import { freePort } from '../scripts/infra/proc';
 import { installPostgres, startManagedPostgres } from '../scripts/infra/postgres';
 import { ensureTimescaleDb } from '../scripts/infra/timescaledb';
+import { writeBenchResult } from './lib/results';
 import { cpuSeconds } from './lib/procstat';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
@@ -194,10 +195,7 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log(lines.join('\n'));
-  const out = path.join(import.meta.dirname, 'results', `copy-ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2));
-  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  writeBenchResult('copy-ingest', new Date().toISOString(), results);
 }
 
 main().catch((err) => {

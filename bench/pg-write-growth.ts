@@ -33,6 +33,7 @@ import { migrateLatest } from '../migrations/index';
 import { freePort } from '../scripts/infra/proc';
 import { installPostgres, startManagedPostgres } from '../scripts/infra/postgres';
 import { ensureTimescaleDb } from '../scripts/infra/timescaledb';
+import { writeBenchResult } from './lib/results';
 import { cpuSeconds, cpuSecondsWithReapedChildren, processTree, statFields } from './lib/procstat';
 
 const ROWS = Number(process.env.BENCH_GROWTH_ROWS ?? 45_000_000);
@@ -214,10 +215,7 @@ async function main() {
   } finally {
     for (const o of open) await o.close();
   }
-  const out = path.join(import.meta.dirname, 'results', `pg-write-growth-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2));
-  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  writeBenchResult('pg-write-growth', new Date().toISOString(), results);
 }
 
 main().catch((err) => {
