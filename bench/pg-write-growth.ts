@@ -74,6 +74,8 @@ function parseVariants(spec: string): Variant[] {
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function stats(c: pg.PoolClient) {
+  // This backend's own WAL and buffer counts reach the shared statistics only every second or so: send them first.
+  await c.query('SELECT pg_stat_force_next_flush()');
   const wal = (await c.query('SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi FROM pg_stat_wal')).rows[0];
   const bg = (await c.query('SELECT buffers_backend::float8 AS backend, checkpoints_timed + checkpoints_req AS checkpoints FROM pg_stat_bgwriter')).rows[0];
   return { walBytes: Number(wal.bytes), walFpi: Number(wal.fpi), buffersBackend: Number(bg.backend), checkpoints: Number(bg.checkpoints) };
@@ -206,7 +208,7 @@ async function main() {
         const w = await open[i].write(REPORT);
         windows[i].push(w);
         process.stderr.write(
-          `  ${v.label}: ${(w.rowsStored / 1e6).toFixed(1)}M rows (${w.tableMiB} MiB): ${w.rowsPerSecond} rows/s, backend ${w.backendUsPerRow} µs/row, cluster ${w.clusterUsPerRow} µs/row, ` +
+          `  ${v.label}: ${w.rowsStored.toLocaleString('en')} rows (${w.tableMiB} MiB): ${w.rowsPerSecond} rows/s, backend ${w.backendUsPerRow} µs/row, cluster ${w.clusterUsPerRow} µs/row, ` +
             `WAL ${w.walBytesPerRow} B/row, ${w.fullPageImagesPer1000Rows} FPI and ${w.backendWritesPer1000Rows} backend writes per 1,000 rows, ${w.checkpoints} checkpoints; load ${os.loadavg()[0].toFixed(1)}\n`,
         );
       }
