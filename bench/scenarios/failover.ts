@@ -120,6 +120,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   };
   const [requests0, duplicates0, warm0, asked0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort)]);
   const before = Date.now();
+  const loadAtStart = os.loadavg()[0];
   await step.start();
   // Wait for every device to have fresh points again (and the step's own condition), then measure gaps.
   const handedOver = step.handedOver ?? (() => Date.now() - before > 3000);
@@ -235,7 +236,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
-    loadAverage1m: round(os.loadavg()[0], 1),
+    loadAverage1m: round(loadAtStart, 1),
   };
 }
 
