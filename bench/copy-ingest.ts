@@ -30,6 +30,7 @@ import { freePort } from '../scripts/infra/proc';
 import { installPostgres, startManagedPostgres } from '../scripts/infra/postgres';
 import { ensureTimescaleDb } from '../scripts/infra/timescaledb';
 import { writeBenchResult } from './lib/results';
+import { insertSamplesByUnnest } from './lib/unnest-flush';
 import { cpuSeconds } from './lib/procstat';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
@@ -47,13 +48,7 @@ async function flush(c: pg.PoolClient, method: Method, b: Batch): Promise<number
   try {
     let inserted = 0;
     if (method === 'unnest') {
-      const res = await c.query(
-        `INSERT INTO samples (time, series_id, value)
-         SELECT to_timestamp(t), s, v FROM unnest($1::float8[], $2::bigint[], $3::float8[]) AS u(t, s, v)
-         ON CONFLICT DO NOTHING`,
-        [Array.from(b.time, (t) => t / 1000), Array.from(b.series), Array.from(b.value)],
-      );
-      inserted = res.rowCount ?? 0;
+      inserted = await insertSamplesByUnnest(c, b.time, b.series, b.value);
     } else if (method === 'staging') {
       await c.query('CREATE TEMP TABLE IF NOT EXISTS samples_stage (time timestamptz, series_id bigint, value float8) ON COMMIT DELETE ROWS');
       await copyIn(c, 'COPY samples_stage (time, series_id, value) FROM STDIN (FORMAT binary)', b);

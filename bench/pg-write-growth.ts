@@ -34,7 +34,8 @@ import { freePort } from '../scripts/infra/proc';
 import { installPostgres, startManagedPostgres } from '../scripts/infra/postgres';
 import { ensureTimescaleDb } from '../scripts/infra/timescaledb';
 import { writeBenchResult } from './lib/results';
-import { cpuSeconds, cpuSecondsWithReapedChildren, processTree, statFields } from './lib/procstat';
+import { insertSamplesByUnnest } from './lib/unnest-flush';
+import { CpuMeter, processTree, statFields } from './lib/procstat';
 
 const ROWS = Number(process.env.BENCH_GROWTH_ROWS ?? 45_000_000);
 const REPORT = Number(process.env.BENCH_GROWTH_REPORT ?? 5_000_000);
@@ -109,12 +110,8 @@ async function openVariant(timescale: boolean, v: Variant) {
     const c = await pool.connect();
     const backend = Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p);
     const postmaster = Number(statFields(backend)[1]);
-    // The whole cluster: the postmaster with its ended children, and every live process under it.
-    const clusterCpu = () =>
-      cpuSecondsWithReapedChildren(postmaster) +
-      processTree([postmaster])
-        .filter((p) => p !== postmaster)
-        .reduce((a, p) => a + safeCpu(p), 0);
+    // The flush backend, and the whole cluster: the postmaster (carrying its ended children) and every process under it.
+    const cpu = new CpuMeter(() => ({ backend: [backend], cluster: processTree([postmaster]) }));
     // Times as the pipeline's at 150,000 points/s, ending now (inside today's chunk or partition).
     const step = (SERIES / RATE) * 1000;
     const t0 = Date.now() - (ROWS / SERIES) * step - 60_000;
@@ -124,7 +121,9 @@ async function openVariant(timescale: boolean, v: Variant) {
     const value: number[] = [];
     let done = 0;
     const write = async (rows: number) => {
-      const mark = { at: performance.now(), backend: cpuSeconds(backend), cluster: clusterCpu(), ...(await stats(c)) };
+      const mark = await stats(c);
+      const started = performance.now();
+      cpu.begin();
       const until = Math.min(ROWS, done + rows);
       const from = done;
       while (done < until) {
@@ -137,28 +136,22 @@ async function openVariant(timescale: boolean, v: Variant) {
           value.push(j * 1.5);
         }
         await c.query('BEGIN');
-        const inserted =
-          v.flush === 'copy'
-            ? await insertSamplesByCopy(c as pg.PoolClient, time, series, value)
-            : ((
-                await c.query(
-                  `INSERT INTO samples (time, series_id, value)
-                   SELECT to_timestamp(t / 1000), s, x FROM unnest($1::float8[], $2::bigint[], $3::float8[]) AS u(t, s, x)
-                   ON CONFLICT DO NOTHING`,
-                  [time, series, value],
-                )
-              ).rowCount ?? 0);
+        const inserted = v.flush === 'copy' ? await insertSamplesByCopy(c, time, series, value) : await insertSamplesByUnnest(c, time, series, value);
         await c.query('COMMIT');
         if (inserted !== time.length) throw new Error(`inserted ${inserted} of ${time.length}`);
         done += time.length;
       }
-      const now = { at: performance.now(), backend: cpuSeconds(backend), cluster: clusterCpu(), ...(await stats(c)) };
+      const percent = cpu.end();
+      const seconds = (performance.now() - started) / 1000;
+      const now = await stats(c);
       const n = done - from;
+      // CpuMeter gives % of a core over the window: µs per row = % / 100 × the window's seconds × 10⁶ / rows.
+      const usPerRow = (p: number) => round(((p / 100) * seconds * 1e6) / n);
       return {
         rowsStored: done,
-        rowsPerSecond: Math.round(n / ((now.at - mark.at) / 1000)),
-        backendUsPerRow: round(((now.backend - mark.backend) * 1e6) / n),
-        clusterUsPerRow: round(((now.cluster - mark.cluster) * 1e6) / n),
+        rowsPerSecond: Math.round(n / seconds),
+        backendUsPerRow: usPerRow(percent.backend),
+        clusterUsPerRow: usPerRow(percent.cluster),
         walBytesPerRow: round((now.walBytes - mark.walBytes) / n, 1),
         fullPageImagesPer1000Rows: round(((now.walFpi - mark.walFpi) * 1000) / n),
         backendWritesPer1000Rows: round(((now.buffersBackend - mark.buffersBackend) * 1000) / n),
@@ -176,14 +169,6 @@ async function openVariant(timescale: boolean, v: Variant) {
   } catch (err) {
     await close();
     throw err;
-  }
-}
-
-function safeCpu(pid: number): number {
-  try {
-    return cpuSeconds(pid);
-  } catch {
-    return 0; // ended between the listing and the reading: the postmaster's reaped figure has it
   }
 }
 
