@@ -5,7 +5,7 @@
  * (30 devices × 336 counters, each device's points sharing a timestamp, times advancing as at 150,000 points/s, batches of 5,000 by the batcher's
  * binary COPY) as fast as one connection can, with no collector or generator beside it, and
  * prints, for every BENCH_GROWTH_REPORT rows, the flush backend's and the whole cluster's CPU
- * per row, the WAL bytes and full-page images per row, the buffers the backend had to write
+ * per row, the shared-buffer accesses per row (page visits: a load-independent count of the work), the WAL bytes and full-page images per row, the buffers the backend had to write
  * itself, and the table's size. Each variant runs on a fresh cluster of its own; the variants
  * write in turns, so that a window of each sees the same load on a shared machine:
  *
@@ -79,7 +79,10 @@ async function stats(c: pg.PoolClient) {
   await c.query('SELECT pg_stat_force_next_flush()');
   const wal = (await c.query('SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi FROM pg_stat_wal')).rows[0];
   const bg = (await c.query('SELECT buffers_backend::float8 AS backend, checkpoints_timed + checkpoints_req AS checkpoints FROM pg_stat_bgwriter')).rows[0];
-  return { walBytes: Number(wal.bytes), walFpi: Number(wal.fpi), buffersBackend: Number(bg.backend), checkpoints: Number(bg.checkpoints) };
+  // Shared-buffer accesses (found or read) in this database: a count of the page visits behind each row, which unlike CPU
+  // time does not vary with the machine's load. Autovacuum and TimescaleDB's jobs add theirs, a small share.
+  const db = (await c.query('SELECT (blks_hit + blks_read)::float8 AS blocks FROM pg_stat_database WHERE datname = current_database()')).rows[0];
+  return { walBytes: Number(wal.bytes), walFpi: Number(wal.fpi), buffersBackend: Number(bg.backend), checkpoints: Number(bg.checkpoints), blocks: Number(db.blocks) };
 }
 
 /** One variant's cluster, connection and meters; `write` stores the next `rows` rows and returns that window's figures. */
@@ -152,6 +155,7 @@ async function openVariant(timescale: boolean, v: Variant) {
         rowsPerSecond: Math.round(n / seconds),
         backendUsPerRow: usPerRow(percent.backend),
         clusterUsPerRow: usPerRow(percent.cluster),
+        bufferAccessesPerRow: round((now.blocks - mark.blocks) / n),
         walBytesPerRow: round((now.walBytes - mark.walBytes) / n, 1),
         fullPageImagesPer1000Rows: round(((now.walFpi - mark.walFpi) * 1000) / n),
         backendWritesPer1000Rows: round(((now.buffersBackend - mark.buffersBackend) * 1000) / n),
@@ -193,7 +197,7 @@ async function main() {
         const w = await open[i].write(REPORT);
         windows[i].push(w);
         process.stderr.write(
-          `  ${v.label}: ${w.rowsStored.toLocaleString('en')} rows (${w.tableMiB} MiB): ${w.rowsPerSecond} rows/s, backend ${w.backendUsPerRow} µs/row, cluster ${w.clusterUsPerRow} µs/row, ` +
+          `  ${v.label}: ${w.rowsStored.toLocaleString('en')} rows (${w.tableMiB} MiB): ${w.rowsPerSecond} rows/s, backend ${w.backendUsPerRow} µs/row, cluster ${w.clusterUsPerRow} µs/row, ${w.bufferAccessesPerRow} buffer accesses/row, ` +
             `WAL ${w.walBytesPerRow} B/row, ${w.fullPageImagesPer1000Rows} FPI and ${w.backendWritesPer1000Rows} backend writes per 1,000 rows, ${w.checkpoints} checkpoints; load ${os.loadavg()[0].toFixed(1)}\n`,
         );
       }
