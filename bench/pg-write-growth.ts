@@ -16,11 +16,12 @@
  *   BENCH_GROWTH_REPORT   rows per reported window (5,000,000)
  *   BENCH_GROWTH_MODE     timescaledb (default) or native
  *   BENCH_GROWTH_VARIANTS `;`-separated; each a `,`-separated list of server settings
- *                         (`shared_buffers=2GB`) and `time-index=default|none|brin|asc`
- *                         (TimescaleDB's default B-tree on time DESC, none, a BRIN like native
- *                         mode, or a B-tree on time ascending), and `flush=copy|unnest` (the
- *                         batcher's binary COPY, or an `INSERT … SELECT … FROM unnest`).
- *                         Default: `default;shared_buffers=2GB;time-index=brin`.
+ *                         (`shared_buffers=2GB`) and, TimescaleDB mode, `time-index=brin|btree|none|asc`
+ *                         (the BRIN on time the migrations make, ADR 289; TimescaleDB's default
+ *                         B-tree on time DESC that it replaced; none; a B-tree on time ascending),
+ *                         and `flush=copy|unnest` (the batcher's binary COPY, or an
+ *                         `INSERT … SELECT … FROM unnest`).
+ *                         Default: `default;time-index=btree`.
  * Writes bench/results/pg-write-growth-<time>.json.
  */
 import fs from 'node:fs';
@@ -51,7 +52,7 @@ const DURABLE = ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on', 'ma
 interface Variant {
   label: string;
   settings: string[];
-  timeIndex: 'default' | 'none' | 'brin' | 'asc';
+  timeIndex: 'brin' | 'btree' | 'none' | 'asc';
   /** How batches are written: the batcher's binary COPY, or one `INSERT … SELECT … FROM unnest(…) ON CONFLICT DO NOTHING`. */
   flush: 'copy' | 'unnest';
 }
@@ -62,8 +63,8 @@ function parseVariants(spec: string): Variant[] {
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s && s !== 'default');
-    const timeIndex = (parts.find((p) => p.startsWith('time-index='))?.slice('time-index='.length) ?? 'default') as Variant['timeIndex'];
-    if (!['default', 'none', 'brin', 'asc'].includes(timeIndex)) throw new Error(`time-index must be default, none, brin or asc, not ${timeIndex}`);
+    const timeIndex = (parts.find((p) => p.startsWith('time-index='))?.slice('time-index='.length) ?? 'brin') as Variant['timeIndex'];
+    if (!['brin', 'btree', 'none', 'asc'].includes(timeIndex)) throw new Error(`time-index must be brin, btree, none or asc, not ${timeIndex}`);
     const flush = (parts.find((p) => p.startsWith('flush='))?.slice('flush='.length) ?? 'copy') as Variant['flush'];
     if (!['copy', 'unnest'].includes(flush)) throw new Error(`flush must be copy or unnest, not ${flush}`);
     const settings = parts.filter((p) => !p.startsWith('time-index=') && !p.startsWith('flush='));
@@ -100,9 +101,9 @@ async function openVariant(timescale: boolean, v: Variant) {
   };
   try {
     await migrateLatest(db, { storageTimescaledb: MODE === 'timescaledb' ? 'on' : 'off' });
-    if (MODE === 'timescaledb' && v.timeIndex !== 'default') {
-      await db.raw('DROP INDEX samples_time_idx');
-      if (v.timeIndex === 'brin') await db.raw('CREATE INDEX samples_time_brin ON samples USING brin (time)');
+    if (MODE === 'timescaledb' && v.timeIndex !== 'brin') {
+      await db.raw('DROP INDEX samples_time_brin');
+      if (v.timeIndex === 'btree') await db.raw('CREATE INDEX samples_time_idx ON samples (time DESC)');
       if (v.timeIndex === 'asc') await db.raw('CREATE INDEX samples_time_asc ON samples (time)');
     }
     const [dev] = await db('devices').insert({ name: 'bench', protocol: 'gnmi', host: 'h', port: 1 }).returning('id');
@@ -177,7 +178,7 @@ async function openVariant(timescale: boolean, v: Variant) {
 }
 
 async function main() {
-  const variants = parseVariants(process.env.BENCH_GROWTH_VARIANTS ?? 'default;shared_buffers=2GB;time-index=brin');
+  const variants = parseVariants(process.env.BENCH_GROWTH_VARIANTS ?? 'default;time-index=btree');
   const bin = await installPostgres();
   let timescale = false;
   if (MODE === 'timescaledb') {

@@ -25,6 +25,7 @@ import * as rollupBucketBrin from './20261128230001_rollup_bucket_brin';
 import * as sessionStateChanges from './20261129010001_session_state_changes';
 import * as fleetRatesChanges from './20261129020001_fleet_rates_changes';
 import * as bulkLocalPause from './20261129030002_bulk_local_pause';
+import * as timescaledbTimeBrin from './20261129120001_timescaledb_time_brin';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -57,6 +58,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261129010001_session_state_changes', sessionStateChanges],
   ['20261129020001_fleet_rates_changes', fleetRatesChanges],
   ['20261129030002_bulk_local_pause', bulkLocalPause],
+  ['20261129120001_timescaledb_time_brin', timescaledbTimeBrin],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

@@ -28,7 +28,10 @@ const HOUR_MS = 3_600_000;
 export const RAW_TABLES = ['samples', 'states'] as const;
 export type RawTable = (typeof RAW_TABLES)[number];
 
-/** Native mode: the BRIN indexes (`i.indexrelid`) of the 1-minute rollup and of the raw tables' partitions (ADR 271). */
+/**
+ * The BRIN indexes (`i.indexrelid`) of the 1-minute rollup (native mode) and of the raw tables' partitions or
+ * chunks (both modes: a chunk inherits from its hypertable; ADRs 271 and 289).
+ */
 const BRIN_INDEXES = `pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
   WHERE a.amname = 'brin' AND c.relkind = 'i'
     AND (i.indrelid = to_regclass('samples_1m') OR i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent IN (to_regclass('samples'), to_regclass('states'))))`;
@@ -36,9 +39,10 @@ const BRIN_INDEXES = `pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg
 /**
  * BRIN indexes are not summarized on insert: a bitmap scan reads every block range appended since
  * the last VACUUM whole, and autovacuum comes round only after a fifth of a table is new (hours of
- * raw samples in today's partition, days of rollup rows). The fleet query reads the newest rollup
- * minutes and raw samples by time through them, so each run summarizes the whole ranges appended
- * (ADR 271). Each table's lock is taken with NOWAIT: a table autovacuum is working on is skipped
+ * raw samples in today's partition or chunk, days of rollup rows). The fleet query reads the newest
+ * rollup minutes and raw samples by time through them, and in TimescaleDB mode the continuous
+ * aggregates' refresh reads raw samples by time, so each run summarizes the whole ranges appended
+ * (ADRs 271, 289). Each table's lock is taken with NOWAIT: a table autovacuum is working on is skipped
  * (its VACUUM summarizes them), never waited for — a waiting lock request cancels an autovacuum.
  */
 async function summarizeBrinIndexes(db: Knex): Promise<void> {
@@ -546,6 +550,7 @@ export async function runMaintenance(db: Knex, settings: MaintenanceSettings, no
     const complete1m = Math.floor((nowMs - (settings.rollupLagMs ?? 30_000)) / MINUTE_MS) * MINUTE_MS;
     const fleetWm = await advanceFleetRates(db, complete1m, settings.rollupLookbackMs ?? ROLLUP_LOOKBACK_MS, true);
     await db.raw(`DELETE FROM fleet_rates_1m WHERE bucket < ?`, [new Date(nowMs - settings.rollupRetentionDays * DAY_MS).toISOString()]);
+    await summarizeBrinIndexes(db);
     return {
       ...report,
       lateBuckets1m: late.buckets1m,

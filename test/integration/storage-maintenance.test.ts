@@ -154,6 +154,48 @@ for (const mode of storageModesUnderTest()) {
         );
       });
 
+    if (mode === 'timescaledb')
+      it('indexes the raw hypertables by time with a BRIN, not the default B-tree, and leaves no block range of a chunk being written unsummarized (ADR 289)', async () => {
+        const indexes = await tdb.pool.query(
+          `SELECT i.indrelid::regclass::text AS tbl, c.relname AS index, a.amname AS am FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+            WHERE i.indrelid IN ('samples'::regclass, 'states'::regclass) ORDER BY 1, 2`,
+        );
+        assert.deepEqual(indexes.rows, [
+          { tbl: 'samples', index: 'samples_pkey', am: 'btree' },
+          { tbl: 'samples', index: 'samples_time_brin', am: 'brin' },
+          { tbl: 'states', index: 'states_pkey', am: 'btree' },
+          { tbl: 'states', index: 'states_time_brin', am: 'brin' },
+        ]);
+        const deviceId = (await tdb.db('series').where({ id: seriesId }).first('device_id')).device_id;
+        const ids = (await tdb.db('series').insert([1, 2, 3, 4].map((i) => ({ device_id: deviceId, path: `/chunked/${i}`, kind: 'number' }))).returning('id')).map((r) => Number(r.id));
+        // Half an hour of raw samples at yesterday noon (UTC: inside one daily chunk), several block ranges (128 pages) of that
+        // chunk; autovacuum kept out, so only the run can summarize them.
+        const noon = (Math.floor(Date.now() / DAY) * DAY - DAY / 2) / 100;
+        const insert = (from: number, to: number) =>
+          tdb.pool.query(
+            `INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t::float8 / 10), s, t FROM generate_series($2::bigint, $3::bigint) t CROSS JOIN unnest($1::bigint[]) s ORDER BY t, s`,
+            [ids, from, to],
+          );
+        await insert(noon, noon);
+        const chunk = (await tdb.pool.query(`SELECT tableoid::regclass::text AS t FROM samples WHERE series_id = $1`, [ids[0]])).rows[0].t as string;
+        await tdb.pool.query(`ALTER TABLE ${chunk} SET (autovacuum_enabled = false)`);
+        await insert(noon + 1, noon + 18_000);
+        const pages = (await tdb.pool.query(`SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS n`, [chunk])).rows[0].n;
+        assert.ok(Number(pages) > 3 * 128, `${chunk}: ${pages} pages, several block ranges`);
+        await runMaintenance(tdb.db, settings, Date.now());
+        const left = await tdb.pool.query(
+          `SELECT c.relname AS index, brin_summarize_new_values(c.oid)::int AS ranges FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+            WHERE a.amname = 'brin' AND i.indrelid = $1::regclass`,
+          [chunk],
+        );
+        assert.equal(left.rows.length, 1, `${chunk} has its BRIN on time`);
+        assert.deepEqual(
+          left.rows.filter((r) => r.ranges > 0),
+          [],
+          'block ranges of the chunk the maintenance run left unsummarized',
+        );
+      });
+
     if (mode === 'native')
       it('does not wait for a BRIN summary of a table another session holds (an autovacuum would be cancelled)', async () => {
         const deviceId = (await tdb.db('series').where({ id: seriesId }).first('device_id')).device_id;
