@@ -15,7 +15,7 @@ import { gnmiProto, type WireSubscribeResponse } from '../protocols/gnmi/proto';
 import type pg from 'pg';
 import { IngestBatcher, type BatchWriter } from '../storage/batcher';
 import { SeriesCache } from '../storage/series-cache';
-import { MetricsRegistry } from '../core/metrics';
+import { MetricsRegistry, metricsKey } from '../core/metrics';
 import type { TelemetryPoint } from '../core/point';
 import { SimDevice } from '../simulator/model';
 import { leafPath, pathSelects } from '../simulator/gnmi/match';
@@ -85,6 +85,7 @@ async function run(frames: Buffer[], expected: number): Promise<number> {
   const decoder = new NotificationDecoder(1);
   let hbPoints = 0;
   let lastPointAt = 0;
+  const receivedKey = metricsKey({ protocol: 'gnmi' });
   const cpu0 = process.cpuUsage();
   for (const f of frames) {
     const msg = readResponse(f) as WireSubscribeResponse;
@@ -94,7 +95,7 @@ async function run(frames: Buffer[], expected: number): Promise<number> {
     // What the session's sink does per push (workers/collector-session-runner.ts), then the batcher.
     hbPoints += decoded.points.length;
     for (const p of decoded.points) if (p.timestamp > lastPointAt) lastPointAt = p.timestamp;
-    metrics.inc('session_points_received_total', decoded.points.length, { protocol: 'gnmi' });
+    metrics.incKey('session_points_received_total', receivedKey, decoded.points.length);
     const pushed = batcher.push(decoded.points);
     if (pushed) await pushed;
   }

@@ -12,6 +12,11 @@ function labelKey(labels?: Labels): string {
   return '{' + keys.map((k) => `${k}="${String(labels[k]).replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`).join(',') + '}';
 }
 
+/** The key of a label set for MetricsRegistry.incKey. */
+export function metricsKey(labels?: Labels): string {
+  return labelKey(labels);
+}
+
 /** Counters and gauges keyed by name and labels. */
 export class MetricsRegistry {
   private readonly counters = new Map<string, Map<string, number>>();
@@ -25,10 +30,14 @@ export class MetricsRegistry {
 
   /** Add to a counter. */
   inc(name: string, by = 1, labels?: Labels): void {
+    this.incKey(name, labelKey(labels), by);
+  }
+
+  /** inc() with the key of its labels made once by the caller (metricsKey): no key string per call, for counts made per notification. */
+  incKey(name: string, key: string, by = 1): void {
     let series = this.counters.get(name);
     if (!series) this.counters.set(name, (series = new Map()));
-    const k = labelKey(labels);
-    series.set(k, (series.get(k) ?? 0) + by);
+    series.set(key, (series.get(key) ?? 0) + by);
   }
 
   /** Current value of a counter (tests, status pages). */

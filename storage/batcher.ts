@@ -152,7 +152,8 @@ export class IngestBatcher implements PointSink {
 
   private kick(delayMs: number): void {
     if (this.flushing || this.closed) return;
-    const wait = Math.max(delayMs, this.retryAt - Date.now());
+    // No clock read unless a retry is pending: kick runs on every push.
+    const wait = this.retryAt > 0 ? Math.max(delayMs, this.retryAt - Date.now()) : delayMs;
     if (this.timer) {
       if (wait > 0) return; // a timer is already set
       clearTimeout(this.timer);

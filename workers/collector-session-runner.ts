@@ -11,7 +11,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
-import type { MetricsRegistry } from '../core/metrics';
+import { metricsKey, type MetricsRegistry } from '../core/metrics';
 import {
   sessionEventSignal,
   type BulkPauseEnding,
@@ -274,6 +274,8 @@ export function createSessionRunner(deps: SessionDeps): SessionRunner {
       });
     };
 
+    // The counter's label key, made once: a push comes with every notification.
+    const receivedKey = metricsKey({ protocol: loaded.config.protocol });
     const sink: PointSink = {
       push(points: TelemetryPoint[]) {
         if (points.length === 0) return;
@@ -286,7 +288,7 @@ export function createSessionRunner(deps: SessionDeps): SessionRunner {
           releaseDial();
           markStreaming(points[0].timestamp);
         }
-        deps.metrics.inc('session_points_received_total', points.length, { protocol: loaded.config.protocol });
+        deps.metrics.incKey('session_points_received_total', receivedKey, points.length);
         return deps.sink.push(points);
       },
     };

@@ -11,8 +11,8 @@ import { iterateJsonLeaves, JsonPayloadError, parseJsonExact, type JsonLeaf } fr
 import { fromWirePath, WirePathError } from './paths';
 
 const EMPTY_ELEMS: PathElem[] = [];
-import type { WireEncoding, WireInt64, WireNotification, WireTypedValue, WireUpdate } from './proto';
-import { decimal64ToNumber, float32ToNumber, integerFromWire, millisFromWireNanos, type LeafValue } from './values';
+import type { WireEncoding, WireInt64, WireNotification, WirePath, WireTypedValue, WireUpdate } from './proto';
+import { decimal64ToNumber, float32ToNumber, integerFromWire, millisFromWireNanos, smallIntegerFromLong, type LeafValue } from './values';
 
 /** A notification the collector cannot make sense of (ends the attempt). */
 export class DecodeError extends Error {
@@ -33,7 +33,8 @@ export type DecodedValue =
 function leafListText(elements: WireTypedValue[]): string {
   const items: Array<string | number | boolean> = [];
   for (const el of elements) {
-    const d = decodeScalar(el) ?? (el.value === 'any_val' ? anyElement(el) : undefined);
+    const kind = el.value;
+    const d = decodeScalar(el, kind) ?? (kind === 'any_val' ? anyElement(el) : undefined);
     if (!d) continue;
     items.push(d.exact ?? d.value);
   }
@@ -53,9 +54,13 @@ function anyElement(el: WireTypedValue): LeafValue {
   }
 }
 
-/** Scalar kinds; undefined for kinds that are not scalars. Throws TypeError on bad content. */
-function decodeScalar(v: WireTypedValue): LeafValue | undefined {
-  switch (v.value) {
+/**
+ * Scalar kinds; undefined for kinds that are not scalars. Throws TypeError on bad content.
+ * `kind` is v.value read once by the caller: on a protobufjs message that oneof name is a
+ * getter allocating an Object.keys array per read (hot path).
+ */
+function decodeScalar(v: WireTypedValue, kind = v.value): LeafValue | undefined {
+  switch (kind) {
     case 'string_val':
       return { value: v.string_val ?? '' };
     case 'ascii_val':
@@ -79,20 +84,20 @@ function decodeScalar(v: WireTypedValue): LeafValue | undefined {
   }
 }
 
-/** Decode one TypedValue found at `base` (the update's full path elements). */
-export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]): DecodedValue {
-  if (!v || !v.value) return { kind: 'skip', reason: 'unknown' };
+/** Decode one TypedValue found at `base` (the update's full path elements); `kind` is v.value, read once. */
+export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[], kind = v?.value): DecodedValue {
+  if (!v || !kind) return { kind: 'skip', reason: 'unknown' };
   try {
-    const scalar = decodeScalar(v);
+    const scalar = decodeScalar(v, kind);
     if (scalar) return { kind: 'leaf', leaf: scalar };
-    switch (v.value) {
+    switch (kind) {
       case 'leaflist_val':
         return { kind: 'leaf', leaf: { value: leafListText(v.leaflist_val?.element ?? []) } };
       case 'json_val':
       case 'json_ietf_val': {
-        const raw = (v.value === 'json_val' ? v.json_val : v.json_ietf_val) ?? Buffer.alloc(0);
+        const raw = (kind === 'json_val' ? v.json_val : v.json_ietf_val) ?? Buffer.alloc(0);
         const parsed = parseJsonExact(Buffer.from(raw).toString('utf8'));
-        return { kind: 'tree', leaves: guarded(iterateJsonLeaves(parsed, v.value === 'json_ietf_val', base), v.value) };
+        return { kind: 'tree', leaves: guarded(iterateJsonLeaves(parsed, kind === 'json_ietf_val', base), kind) };
       }
       case 'any_val':
         try {
@@ -109,7 +114,7 @@ export function decodeTypedValue(v: WireTypedValue | undefined, base: PathElem[]
     }
   } catch (err) {
     if (err instanceof JsonPayloadError) throw new DecodeError(err.message, { cause: err });
-    throw new DecodeError(`bad ${v.value}: ${(err as Error).message}`, { cause: err });
+    throw new DecodeError(`bad ${kind}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -177,6 +182,9 @@ export class NotificationDecoder {
    * (fewer bytes surviving scavenges: less GC).
    */
   private readonly paths = new Map<string, string>();
+  /** Leaf paths by prefix text, then by relative names (LeafPaths); they count towards MAX_INTERNED_PATHS. */
+  private readonly leafPaths = new Map<string, LeafPaths>();
+  private leafPathCount = 0;
 
   constructor(private readonly deviceId: number, private readonly now: () => number = Date.now) {}
 
@@ -254,26 +262,45 @@ export class NotificationDecoder {
     const deleteCount = points.length;
     // The prefix is formatted once per notification; each update appends its relative part.
     const prefixText = formatElems(prefix.elems);
+    // Leaf paths of this prefix by their relative names (see LeafPaths), kept for one origin.
+    const known = this.leafPaths.get(prefixText);
+    const leafPaths = known && known.origin === (prefix.origin || '') ? known : undefined;
     let sinceYield = 0;
     const updates = n.update ?? [];
     for (const u of updates) {
-      let rel: StructuredPath;
-      try {
-        rel = fromWirePath(u.path);
-      } catch (err) {
-        if (err instanceof WirePathError) throw new DecodeError(err.message, { cause: err });
-        throw err;
-      }
-      const origin = (prefix.elems.length > 0 ? prefix.origin || rel.origin : rel.origin || prefix.origin) ?? '';
       const val = u.val ?? legacyValue(u);
+      // Read once: on a protobufjs message this oneof name is a getter that allocates per read.
+      const kind = val?.value;
       // Only JSON trees need the structured path (to extend it with their leaves).
-      const isTree = val?.value === 'json_val' || val?.value === 'json_ietf_val';
-      const full: StructuredPath | undefined = isTree ? joinPaths(prefix, rel) : undefined;
-      const decoded = decodeTypedValue(val, full ? full.elems : EMPTY_ELEMS);
+      const isTree = kind === 'json_val' || kind === 'json_ietf_val';
+      let path = leafPaths && !isTree ? leafPaths.find(u.path) : undefined;
+      let rel: StructuredPath | undefined;
+      if (path === undefined) {
+        try {
+          rel = fromWirePath(u.path);
+        } catch (err) {
+          if (err instanceof WirePathError) throw new DecodeError(err.message, { cause: err });
+          throw err;
+        }
+      }
+      // An integer below 2^53 (nearly every counter) is read here: no LeafValue or DecodedValue object per point.
+      const int = kind === 'uint_val' ? val!.uint_val : kind === 'int_val' ? val!.int_val : undefined;
+      const small = typeof int === 'object' && int !== null ? smallIntegerFromLong(int) : undefined;
+      if (small !== undefined) {
+        points.push(this.make(path ?? this.leafPath(prefix, prefixText, u.path, rel!), ts, small));
+        if (++sinceYield >= LEAVES_PER_STEP) {
+          sinceYield = 0;
+          yield;
+        }
+        continue;
+      }
+      const full: StructuredPath | undefined = isTree ? joinPaths(prefix, rel!) : undefined;
+      const decoded = decodeTypedValue(val, full ? full.elems : EMPTY_ELEMS, kind);
       if (decoded.kind === 'skip') {
         skipped[decoded.reason] = (skipped[decoded.reason] ?? 0) + 1;
       } else if (decoded.kind === 'leaf') {
-        points.push(this.point(withOrigin(origin, prefixText + formatElems(rel.elems)), ts, decoded.leaf.value, decoded.leaf.exact));
+        path ??= this.leafPath(prefix, prefixText, u.path, rel!);
+        points.push(this.make(path, ts, decoded.leaf.value, decoded.leaf.exact));
       } else {
         for (const l of decoded.leaves) {
           points.push(this.point(formatPath({ origin: full!.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
@@ -292,14 +319,40 @@ export class NotificationDecoder {
   }
 
   private point(text: string, timestamp: number, value: TelemetryPoint['value'], exact?: string): TelemetryPoint {
-    let path = this.paths.get(text);
-    if (path === undefined) {
-      path = text;
-      if (this.paths.size < MAX_INTERNED_PATHS) this.paths.set(path, path);
-    }
+    return this.make(this.intern(text), timestamp, value, exact);
+  }
+
+  private make(path: string, timestamp: number, value: TelemetryPoint['value'], exact?: string): TelemetryPoint {
     const p: TelemetryPoint = { deviceId: this.deviceId, path, timestamp, value };
     if (exact !== undefined) p.exact = exact;
     return p;
+  }
+
+  /** The stored string for a path text (stored if there is room). */
+  private intern(text: string): string {
+    const path = this.paths.get(text);
+    if (path !== undefined) return path;
+    if (this.paths.size + this.leafPathCount < MAX_INTERNED_PATHS) this.paths.set(text, text);
+    return text;
+  }
+
+  /**
+   * A leaf update's path when LeafPaths did not have it: formatted as before, then kept
+   * in the prefix's LeafPaths when its shape allows (keyless names, no origin of its own).
+   */
+  private leafPath(prefix: StructuredPath, prefixText: string, wire: WirePath | undefined, rel: StructuredPath): string {
+    const origin = (prefix.elems.length > 0 ? prefix.origin || rel.origin : rel.origin || prefix.origin) ?? '';
+    const text = withOrigin(origin, prefixText + formatElems(rel.elems));
+    const known = this.paths.get(text);
+    if (known !== undefined) return known;
+    // With no origin of its own, the update's path takes the prefix's: the text depends on prefix text, origin and names only.
+    const storable = !wire?.origin && rel.elems.length > 0 && rel.elems.every((e) => !e.keys) && this.paths.size + this.leafPathCount < MAX_INTERNED_PATHS;
+    if (!storable) return this.intern(text);
+    let leaves = this.leafPaths.get(prefixText);
+    if (!leaves) this.leafPaths.set(prefixText, (leaves = new LeafPaths(prefix.origin || '', rel.elems)));
+    if (leaves.origin !== (prefix.origin || '') || !leaves.add(rel.elems, text)) return this.intern(text);
+    this.leafPathCount++;
+    return text;
   }
 
   private resolveAlias(prefix: StructuredPath): StructuredPath {
@@ -312,6 +365,54 @@ export class NotificationDecoder {
     if (typeof ns !== 'string') return millisFromWireNanos(ns);
     if (!/^-?\d+$/.test(ns)) throw new DecodeError(`bad timestamp ${JSON.stringify(ns.slice(0, 40))}`);
     return nanosToMillis(ns);
+  }
+}
+
+/** Whether an object has an enumerable key (a PathElem's key map); no Object.keys array. */
+function hasKeys(o: object | undefined): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+/**
+ * The leaf paths a stream sent under one prefix text, found from the update's wire path
+ * without formatting it: the per-point cost was fromWirePath's objects, the relative
+ * text, and hashing a fresh prefix + relative concatenation in the intern map (the largest
+ * self-time share of the decoder). An update path of keyless names whose leading names
+ * are this prefix's `stem` (e.g. `counters` of `counters/in-octets`) is looked up by its
+ * last name. Other shapes, a second stem or another origin under the same prefix text
+ * take the formatting path (same text, just slower). Holds no more than the flat intern map held for these
+ * paths: one map entry per leaf.
+ */
+class LeafPaths {
+  private readonly stem: string[];
+  private readonly byName = new Map<string, string>();
+
+  constructor(
+    /** The prefix's origin these paths were formatted with. */
+    readonly origin: string,
+    elems: readonly PathElem[],
+  ) {
+    this.stem = elems.slice(0, -1).map((e) => e.name);
+  }
+
+  /** The stored path of a wire path of this shape, else undefined. */
+  find(wire: WirePath | undefined): string | undefined {
+    const elems = wire?.elem;
+    if (!elems || elems.length !== this.stem.length + 1 || wire.origin) return undefined;
+    for (let i = 0; i < this.stem.length; i++) if (elems[i].name !== this.stem[i] || hasKeys(elems[i].key)) return undefined;
+    const last = elems[this.stem.length];
+    return hasKeys(last.key) ? undefined : this.byName.get(last.name);
+  }
+
+  /** Keep `path` for keyless `elems` that have this stem; false when the shape differs. */
+  add(elems: readonly PathElem[], path: string): boolean {
+    if (elems.length !== this.stem.length + 1) return false;
+    for (let i = 0; i < this.stem.length; i++) if (elems[i].name !== this.stem[i]) return false;
+    const name = elems[this.stem.length].name;
+    if (this.byName.has(name)) return false;
+    this.byName.set(name, path);
+    return true;
   }
 }
 

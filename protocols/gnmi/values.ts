@@ -33,10 +33,15 @@ export function integerFromText(text: string): LeafValue {
  */
 export function integerFromWire(v: WireInt64): LeafValue {
   if (typeof v === 'string') return integerFromText(v);
+  const value = smallIntegerFromLong(v);
+  return value !== undefined ? { value } : integerFromText(v.toString());
+}
+
+/** A WireLong below 2^53 in magnitude as its exact number; undefined for larger ones (they need text). */
+export function smallIntegerFromLong(v: WireLong): number | undefined {
   const { low, high } = v;
   const small = v.unsigned ? high >>> 0 < 0x200000 : high > -0x200000 && high < 0x200000;
-  if (small) return { value: high * 0x1_0000_0000 + (low >>> 0) };
-  return integerFromText(v.toString());
+  return small ? high * 0x1_0000_0000 + (low >>> 0) : undefined;
 }
 
 /**

@@ -509,3 +509,40 @@ describe('gNMI decoder: conventions of real targets (table-driven)', () => {
     });
   }
 });
+
+describe('gNMI decoder: a stream decodes its known leaf paths as it did the first time', () => {
+  const shape = (p: { path: string; value: unknown; exact?: string }) => ({ path: p.path, value: p.value, exact: p.exact });
+  // Shapes the per-prefix leaf lookup must tell apart: stems, keys, origins, escapes, and the slower paths.
+  const notifications: WireNotification[] = [
+    { timestamp: TS, prefix, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '1' } }, { path: leaf('mtu'), val: { uint_val: '2' } }] },
+    { timestamp: TS, prefix, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '3' } }, { path: { elem: [{ name: 'other' }, { name: 'in-octets' }] }, val: { int_val: '-4' } }] },
+    { timestamp: TS, prefix, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets', key: { k: 'v' } }] }, val: { uint_val: '5' } }] },
+    { timestamp: TS, prefix, update: [{ path: { elem: [{ name: 'a/b[c' }, { name: 'd\\e' }] }, val: { string_val: 's' } }, { path: { elem: [{ name: 'counters' }] }, val: { uint_val: '6' } }] },
+    { timestamp: TS, prefix: { ...prefix, origin: 'openconfig' }, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '7' } }] },
+    { timestamp: TS, prefix: { ...prefix, origin: 'vendor' }, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '8' } }] },
+    { timestamp: TS, prefix, update: [{ path: { origin: 'vendor', elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '9' } }] },
+    { timestamp: TS, prefix: { elem: [] }, update: [{ path: { origin: 'vendor', elem: [{ name: 'x' }] }, val: { uint_val: '10' } }, { path: { elem: [{ name: 'x' }] }, val: { uint_val: '11' } }] },
+    { timestamp: TS, prefix, update: [{ path: { element: ['counters', 'in-octets'] }, val: { uint_val: '12' } }, { path: { elem: [] }, val: { uint_val: '13' } }] },
+    { timestamp: TS, prefix, update: [{ path: leaf('big'), val: { uint_val: '18446744073709551615' } }, { path: leaf('neg'), val: { int_val: '-9007199254740993' } }] },
+    { timestamp: TS, prefix, update: [{ path: leaf('mtu'), val: { double_val: 1.5 } }, { path: leaf('mtu'), val: { uint_val: '14' } }, { path: leaf('tree'), val: { json_val: json({ a: 1 }) } }] },
+    { timestamp: TS, prefix, delete: [leaf('mtu')], update: [{ path: leaf('mtu'), val: { uint_val: '15' } }, { path: leaf('gone'), val: { proto_bytes: Buffer.from([1]) } }] },
+    { timestamp: TS, prefix: { elem: [{ name: 'interfaces' }, { name: 'interface', key: { name: 'Ethernet2' } }, { name: 'state' }] }, update: [{ path: { elem: [{ name: 'counters' }, { name: 'in-octets' }] }, val: { uint_val: '16' } }] },
+    { timestamp: TS, prefix: { origin: 'vendor', elem: [{ name: 'system' }] }, update: [{ path: leaf('uptime'), val: { uint_val: '17' } }] },
+    { timestamp: TS, prefix: { elem: [{ name: 'system' }] }, update: [{ path: leaf('uptime'), val: { uint_val: '18' } }] },
+    { timestamp: TS, prefix: { origin: 'openconfig', elem: [{ name: 'system' }] }, update: [{ path: leaf('uptime'), val: { uint_val: '19' } }] },
+  ];
+  for (const [reader, read] of READERS) {
+    it(`every notification twice through one decoder gives what a new decoder gives (${reader})`, () => {
+      const decoder = new NotificationDecoder(7, () => 1);
+      for (let round = 0; round < 3; round++) {
+        for (const n of notifications) {
+          const got = decoder.decode(wire(n, read));
+          const want = new NotificationDecoder(7, () => 1).decode(wire(n, read));
+          assert.deepEqual(got.points.map(shape), want.points.map(shape), `round ${round}: ${JSON.stringify(n.update?.map((u) => u.path))}`);
+          assert.deepEqual(got.skipped, want.skipped);
+          assert.equal(got.duplicates, want.duplicates);
+        }
+      }
+    });
+  }
+});
