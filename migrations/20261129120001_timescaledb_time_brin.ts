@@ -1,8 +1,8 @@
 /**
  * TimescaleDB mode: the raw hypertables index time with a BRIN, as native mode's partitions do,
  * instead of the B-tree on `time DESC` that create_hypertable adds by default (ADR 289). Every
- * stored point paid for that B-tree: about 3 of the 6 shared-buffer visits of its insert, 70 of
- * its ~190 bytes of WAL and a quarter of the flush connection's CPU (bench/pg-write-growth.ts).
+ * stored point paid for that B-tree: about 3 of the 6 shared-buffer visits of its insert (the BRIN takes 2), 70 of
+ * its ~190 bytes of WAL and 12–35 % of the flush connection's CPU (bench/pg-write-growth.ts).
  * Reads by series use the primary key (series_id, time); reads of a time range across series
  * (the continuous aggregates' refresh) find their chunk by its time constraint and their block
  * ranges by the BRIN, which the maintenance run keeps summarized (ADR 271).
