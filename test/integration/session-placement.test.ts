@@ -278,13 +278,10 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
 
   it('a leaving collector places its sessions itself: each next attempt goes there without a placement activity', async () => {
     const [, b, c] = collectors;
-    assert.ok(await setDraining(tdb.db, `c-${namespace}`, false));
-    const leaving = [...b.running];
-    const placementsBefore = new Map<number, number>();
-    for (const id of leaving) placementsBefore.set(id, await placementActivities(id));
     // A slow placement (ADR 231): the placement lock held elsewhere, past the 1 s a leaving collector
     // once allowed it, until every stream has ended and the placement is seen waiting for the lock.
-    const endedBefore = b.ended.length;
+    // Held before c takes sessions again: the monitor's rebalancing takes the same lock, so none of b's
+    // sessions moves to c between the snapshot below and b leaving (a move there ended one early).
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let locked!: () => void;
@@ -295,6 +292,11 @@ describe('session placement: per-collector queues, lease failover, rebalance, dr
       await released;
     });
     await lockHeld;
+    assert.ok(await setDraining(tdb.db, `c-${namespace}`, false));
+    const leaving = [...b.running];
+    const placementsBefore = new Map<number, number>();
+    for (const id of leaving) placementsBefore.set(id, await placementActivities(id));
+    const endedBefore = b.ended.length;
     const leftAt = Date.now();
     b.leave();
     await until('every leaving stream ended at once', async () => b.ended.length === endedBefore + leaving.length, 30_000, 20);
