@@ -288,25 +288,21 @@ export class NotificationDecoder {
       const small = typeof int === 'object' && int !== null ? smallIntegerFromLong(int) : undefined;
       if (small !== undefined) {
         points.push(this.make(path ?? this.leafPath(prefix, prefixText, u.path, rel!), ts, small));
-        if (++sinceYield >= LEAVES_PER_STEP) {
-          sinceYield = 0;
-          yield;
-        }
-        continue;
-      }
-      const full: StructuredPath | undefined = isTree ? joinPaths(prefix, rel!) : undefined;
-      const decoded = decodeTypedValue(val, full ? full.elems : EMPTY_ELEMS, kind);
-      if (decoded.kind === 'skip') {
-        skipped[decoded.reason] = (skipped[decoded.reason] ?? 0) + 1;
-      } else if (decoded.kind === 'leaf') {
-        path ??= this.leafPath(prefix, prefixText, u.path, rel!);
-        points.push(this.make(path, ts, decoded.leaf.value, decoded.leaf.exact));
       } else {
-        for (const l of decoded.leaves) {
-          points.push(this.point(formatPath({ origin: full!.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
-          if (++sinceYield === LEAVES_PER_STEP) {
-            sinceYield = 0;
-            yield;
+        const full: StructuredPath | undefined = isTree ? joinPaths(prefix, rel!) : undefined;
+        const decoded = decodeTypedValue(val, full ? full.elems : EMPTY_ELEMS, kind);
+        if (decoded.kind === 'skip') {
+          skipped[decoded.reason] = (skipped[decoded.reason] ?? 0) + 1;
+        } else if (decoded.kind === 'leaf') {
+          path ??= this.leafPath(prefix, prefixText, u.path, rel!);
+          points.push(this.make(path, ts, decoded.leaf.value, decoded.leaf.exact));
+        } else {
+          for (const l of decoded.leaves) {
+            points.push(this.point(formatPath({ origin: full!.origin, elems: l.elems }), ts, l.leaf.value, l.leaf.exact));
+            if (++sinceYield === LEAVES_PER_STEP) {
+              sinceYield = 0;
+              yield;
+            }
           }
         }
       }
