@@ -10,12 +10,18 @@
  *   DATABASE_URL=postgres://… node --import tsx bench/fleet-query.ts
  *   npm run bench -- fleet-query     (a throwaway cluster)
  *
- * Works in a scratch native-mode database next to DATABASE_URL's, dropped at the end. The
- * raw hour holds 10 s samples; the rollup tables are written directly (what maintenance
- * would write for 1 s samples), which native mode allows and keeps seeding to minutes;
- * then one maintenance run (timed) computes the pre-aggregated fleet rates (ADR 145) from
- * them. BENCH_FLEET_RATES=off leaves those out (the statement over the rollup answers
- * everything: the figures before ADR 145). The queries run with the query role's connection
+ * Works in a scratch database next to DATABASE_URL's, dropped at the end, in the storage mode
+ * BENCH_STORAGE names (`npm run bench` sets its system's mode; standalone default `native`).
+ * The raw hour holds 10 s samples. Native: the rollup tables are written directly (what
+ * maintenance would write for 1 s samples), which native mode allows and keeps seeding to
+ * minutes. TimescaleDB: the rollups are continuous aggregates, which only a refresh writes, so
+ * the raw samples go on before the hour — one a minute over the 23 h before it, one an hour over
+ * the 6 days before those (the fewest that give every rollup bucket the queries read the same
+ * rates) — and the continuous aggregates are refreshed over the 7 days (timed); their `min`,
+ * `max`, `avg` and `count` then come from those samples, their `last` (what the rates read) is the
+ * same counter. Then one maintenance run (timed) computes the pre-aggregated fleet rates (ADR 145)
+ * over the 24 h. BENCH_FLEET_RATES=off leaves those out (the statement over the rollup answers
+ * everything: the figures before ADR 145). The seeding time (`seedSeconds`) is in the result. The queries run with the query role's connection
  * settings (jit = off unless QUERY_JIT=true, ADR 175); BENCH_JIT=both also on the server's
  * JIT default.
  *
@@ -50,6 +56,7 @@ import { estimatePoints } from '../web/app/lib/query-budget';
 import { openScratch, runBench } from './support/scratch';
 import { seedInterfaceSeries } from './support/interface-fleet';
 import { steadyIngest } from './support/steady-ingest';
+import { benchStorage, checkedStorageMode, migrateOptions, refreshContinuousAggregates } from './support/storage';
 
 const SERIES = Number(process.env.BENCH_FLEET_QUERY_SERIES ?? 10_000);
 const PER_DEVICE = 100;
@@ -91,6 +98,13 @@ async function autovacuumOff(pool: Queryable) {
   for (const { t } of tables.rows) await pool.query(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`);
 }
 
+/** Migrate the scratch database in BENCH_STORAGE's mode (standalone: native, as before); the mode asked for. */
+async function migrateScratch(db: Parameters<typeof migrateLatest>[0]) {
+  const asked = benchStorage('native');
+  await migrateLatest(db, migrateOptions(asked));
+  return asked;
+}
+
 async function main() {
   const scratch = await openScratch('bench_fleet_query', 2, 4);
   const { db, pool } = scratch;
@@ -104,26 +118,46 @@ async function main() {
         ]
       : [['', queries]];
   try {
-    await migrateLatest(db, { storageTimescaledb: 'off' });
+    const storage = await checkedStorageMode(db, await migrateScratch(db));
     if (SETTLE === 'none') await autovacuumOff(pool);
     const now = Math.floor(Date.now() / HOUR) * HOUR;
     const devices = Math.ceil(SERIES / PER_DEVICE);
-    let t = performance.now();
+    const seedStarted = performance.now();
+    let t = seedStarted;
     await seedInterfaceSeries(pool, { devices, interfaces: PER_DEVICE, sites: 5, maxSeries: SERIES });
     // Counter of series s at time t (s): rate 1000 + (s % 97) × 10 octets/s. Rows are written in time order, as ingest and maintenance write them.
     const counter = (ts: string) => `(${ts}) * (1000 + (s.id % 97) * 10)`;
-    await pool.query(
-      `INSERT INTO samples (time, series_id, value)
-       SELECT to_timestamp(g), s.id, ${counter('g')}
-         FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, 10) g ORDER BY g, s.id`,
-      [(now - HOUR - 60_000) / 1000, now / 1000],
-    );
+    /** Raw samples every `stepS` from `fromS` to `toS` (epoch seconds, both included), in statements of about 2,000,000 rows. */
+    const raw = async (fromS: number, toS: number, stepS: number) => {
+      const span = Math.max(1, Math.floor(2_000_000 / SERIES)) * stepS;
+      for (let lo = fromS; lo <= toS; lo += span) {
+        await pool.query(
+          `INSERT INTO samples (time, series_id, value)
+           SELECT to_timestamp(g), s.id, ${counter('g')}
+             FROM series s CROSS JOIN generate_series($1::bigint, $2::bigint, $3::bigint) g ORDER BY g, s.id`,
+          [lo, Math.min(lo + span - stepS, toS), stepS],
+        );
+      }
+    };
+    await raw((now - HOUR - 60_000) / 1000, now / 1000, 10);
     console.log(`raw: ${SERIES} series × 1 h of 10 s samples in ${since(t)}`);
     t = performance.now();
-    for (const [table, unitS, spanH] of [
-      ['samples_1m', 60, 24],
-      ['samples_1h', 3600, 24 * 7],
-    ] as const) {
+    if (storage === 'timescaledb') {
+      // Continuous aggregates: only a refresh writes them, from raw samples (the refresh policies' work over the 7 days at once).
+      await raw((now - 24 * HOUR) / 1000, (now - HOUR - 120_000) / 1000, 60);
+      await raw((now - 7 * 24 * HOUR) / 1000, (now - 25 * HOUR) / 1000, 3600);
+      console.log(`raw: ${SERIES} series × 23 h of 1-minute and 6 d of 1-hour samples in ${since(t)}`);
+      t = performance.now();
+      await refreshContinuousAggregates(pool, now - 7 * 24 * HOUR, now);
+      console.log(`continuous aggregates refreshed over 7 d in ${since(t)}`);
+      t = performance.now();
+    }
+    for (const [table, unitS, spanH] of storage === 'timescaledb'
+      ? []
+      : ([
+          ['samples_1m', 60, 24],
+          ['samples_1h', 3600, 24 * 7],
+        ] as const)) {
       // One day per statement: bounded memory and visible progress.
       for (let day = 0; day < spanH / 24; day++) {
         const hi = now / 1000 - day * 86_400;
@@ -139,7 +173,13 @@ async function main() {
     }
     if (process.env.BENCH_FLEET_RATES !== 'off') {
       // The rollups above count as done up to now; the run computes the fleet rates over their 24 h.
-      await pool.query(`INSERT INTO storage_rollup_state (name, watermark) VALUES ('samples_1m', to_timestamp($1::float8 / 1000)), ('samples_1h', to_timestamp($1::float8 / 1000))`, [now]);
+      if (storage === 'native') {
+        await pool.query(`INSERT INTO storage_rollup_state (name, watermark) VALUES ('samples_1m', to_timestamp($1::float8 / 1000)), ('samples_1h', to_timestamp($1::float8 / 1000))`, [now]);
+      } else {
+        // TimescaleDB's 1-minute rollup reaches back 7 days (hourly buckets before the last 24 h): the fleet rates start 24 h back,
+        // as native's (its rollup starts there): a watermark one look-back (ROLLUP_LOOKBACK_MS, 10 min) after that.
+        await pool.query(`INSERT INTO storage_rollup_state (name, watermark) VALUES ('fleet_rates_1m', to_timestamp($1::float8 / 1000))`, [now - 24 * HOUR + 10 * 60_000]);
+      }
       const report = await runMaintenance(db, { retentionDays: 30, rollupRetentionDays: 400, partitionsAheadDays: 1 });
       console.log(`maintenance run with the fleet rates over 24 h: ${since(t)} (fleet rates up to ${report.watermarkFleetRates})`);
       t = performance.now();
@@ -152,6 +192,8 @@ async function main() {
       await pool.query('VACUUM (ANALYZE)');
     }
     console.log(`${SETTLE === 'none' ? 'ANALYZE (as loaded, autovacuum off)' : 'VACUUM (ANALYZE)'}: ${since(t)}`);
+    const seedSeconds = +((performance.now() - seedStarted) / 1000).toFixed(1);
+    console.log(`seeded (${storage}) in ${seedSeconds} s`);
     t = performance.now();
 
     /** 29 min 35 s before the hour: inside a minute and an hour that the rollups hold. */
@@ -239,7 +281,7 @@ async function main() {
         await ingest?.stop();
       }
     }
-    const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), cases: out, ingest: ingestPhases };
+    const result = { benchmark: 'fleet-query', series: SERIES, runs: RUNS, at: new Date().toISOString(), storage, seedSeconds, cases: out, ingest: ingestPhases };
     fs.mkdirSync(RESULTS, { recursive: true });
     const file = path.join(RESULTS, `fleet-query-${result.at.replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, JSON.stringify(result, null, 2));

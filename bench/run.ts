@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- scenario …]`: runs the benchmark scenarios on this machine
- * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario),
+ * (simulator on loopback, throwaway PostgreSQL and Temporal per scenario and storage mode:
+ * each runs once in every mode of BENCH_STORAGE_MODES, timescaledb and native by default),
  * prints a table, and writes bench/results/latest.json and latest.svg.
  * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, live-aggregate, query, fleet-query, fleet-ui, alert-rules.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
@@ -12,6 +13,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { run } from '../scripts/infra/proc';
 import { benchTemporalModes, startBenchSystem, type BenchSystem, type BenchTemporal } from './lib/system';
+import { benchStorageModes, parseStorageModes, type BenchStorage } from './support/storage';
 import { copyCeiling, pipelineCapacity, round } from './scenarios/pipeline';
 import { failover } from './scenarios/failover';
 import { collectorLease, collectorLeaseOptions } from './scenarios/collector-lease';
@@ -86,29 +88,64 @@ async function withSystem<T>(name: string, fn: (sys: BenchSystem) => Promise<T>,
   }
 }
 
-/** Run a bench script that seeds a scratch database next to the system's and prints where it wrote its JSON; that JSON. */
-async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T> {
+/**
+ * Run a bench script that seeds a scratch database next to the system's, in the system's storage mode (BENCH_STORAGE), and
+ * prints where it wrote its JSON; that JSON (its `storage` checked against the system's, its seeding time printed).
+ */
+async function scratchBench<T>(sys: BenchSystem, script: string): Promise<T & { storage?: string; seedSeconds?: number }> {
   const out = await run(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script)], {
-    env: { ...process.env, DATABASE_URL: sys.services.databaseUrl },
+    env: { ...process.env, DATABASE_URL: sys.services.databaseUrl, BENCH_STORAGE: sys.storage },
     quiet: true,
   });
   const file = /wrote (\S+\.json)/.exec(out)?.[1];
   if (!file) throw new Error(`bench/${script} printed no result file:\n${out}`);
-  return JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as T;
+  const r = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as T & { storage?: string; seedSeconds?: number };
+  if (r.storage !== sys.storage) throw new Error(`bench/${script} ran in the ${r.storage ?? 'unreported'} storage mode, not the system's ${sys.storage}`);
+  if (r.seedSeconds !== undefined) process.stderr.write(`  seeded its scratch database (${r.storage}) in ${r.seedSeconds} s\n`);
+  return r;
 }
+
+/**
+ * A scenario once per storage mode of BENCH_STORAGE_MODES, each on a system of its own, its results in `results[key]`
+ * keyed by mode (filled mode by mode, so the results saved after each hold the modes so far) and, with `temporalKey`
+ * (scale and failover when BENCH_TEMPORAL lists more than the dev server), by that below it: `results[key][storage][temporal]`.
+ * `fn` gets the system and the label its rows' scenario carries: the mode (`timescaledb`), with the Temporal (`native, Temporal server`).
+ */
+async function perStorage(
+  key: string,
+  title: string | ((storage: BenchStorage) => string),
+  fn: (sys: BenchSystem, label: string) => Promise<unknown>,
+  opts: { temporal?: BenchTemporal; temporalKey?: BenchTemporal } = {},
+): Promise<void> {
+  const byStorage = (results[key] ??= {}) as Record<string, Record<string, unknown> | unknown>;
+  for (const storage of benchStorageModes()) {
+    const label = opts.temporalKey ? `${storage}, Temporal ${opts.temporalKey}` : storage;
+    const name = `${typeof title === 'string' ? title : title(storage)} (${label})`;
+    if (opts.temporalKey) byStorage[storage] ??= {};
+    const r = await withSystem(name, (sys) => fn(sys, label), { storage, temporal: opts.temporal });
+    if (opts.temporalKey) (byStorage[storage] as Record<string, unknown>)[opts.temporalKey] = r;
+    else byStorage[storage] = r;
+  }
+}
+
+/** What `results.pipeline` holds per run (`timescaledb`, `native`, `timescaledb, 2 collectors`), or the run's error. */
+type PipelineRun = { storage?: BenchStorage; capacity?: { sustained?: { committedPerSecond: number } } };
 
 async function main() {
   const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const scenarios = wanted.length ? wanted : all;
+  // Every scenario runs once per storage mode (an unknown name stops the run here, before any scenario).
+  const storages = benchStorageModes();
+  results.storageModes = storages;
 
   if (scenarios.includes('pipeline')) {
     // Each storage mode on a system of its own (BENCH_STORAGE_MODES) with one collector, then the modes in
     // BENCH_PIPELINE_TWO_COLLECTORS (default: the first listed; `none`: no such run) with two sharing the
     // devices: capacity with one collector and with two, side by side in one report.
-    const storages = (process.env.BENCH_STORAGE_MODES ?? 'timescaledb,native').split(',') as Array<'timescaledb' | 'native'>;
-    const twoIn = (process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0]).split(',').filter((m) => storages.includes(m as 'native'));
-    const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoIn.map((storage) => ({ storage: storage as 'timescaledb' | 'native', collectors: 2 }))];
+    const two = process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0];
+    const twoIn = two === 'none' ? [] : parseStorageModes(two, 'BENCH_PIPELINE_TWO_COLLECTORS').filter((m) => storages.includes(m));
+    const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoIn.map((storage) => ({ storage, collectors: 2 }))];
     const pipelines: Record<string, unknown> = {};
     results.pipeline = pipelines; // filled run by run, so the results saved after each hold the runs so far
     for (const { storage, collectors } of runs) {
@@ -141,8 +178,10 @@ async function main() {
       }, { storage });
     }
   }
+  const pipelines = () => (results.pipeline ?? {}) as Record<string, PipelineRun>;
+  const held = (p?: PipelineRun) => p?.capacity?.sustained?.committedPerSecond;
   if (scenarios.includes('telegraf')) {
-    results.telegraf = await withSystem('telegraf: the peer under the same load and search', async (sys) => {
+    await perStorage('telegraf', 'telegraf: the peer under the same load and search', async (sys, label) => {
       const r = await telegrafCapacity(
         sys,
         { devices: num('BENCH_DEVICES', 30), interfaces: num('BENCH_INTERFACES', 48), intervalMs: num('BENCH_INTERVAL_MS', 100), search: capacitySearch() },
@@ -150,31 +189,35 @@ async function main() {
         SIM_PASSWORD,
       );
       const theirs = r.sustained;
-      const ours = Object.entries((results.pipeline ?? {}) as Record<string, { capacity?: { sustained?: { committedPerSecond: number } } }>);
+      const scenario = `telegraf (${label})`;
       rows.push(
-        { scenario: 'telegraf', metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: theirs?.committedPerSecond ?? 0, better: 'higher', unit: 'points/s' },
-        { scenario: 'telegraf', metric: 'Telegraf CPU per point', value: theirs?.cpuUsPerPoint.telegraf ?? NaN, better: 'lower', unit: 'µs' },
-        { scenario: 'telegraf', metric: 'PostgreSQL CPU per point', value: theirs?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
-        { scenario: 'telegraf', metric: 'Telegraf RSS', value: theirs?.rssMaxMiB.telegraf ?? NaN, better: 'lower', unit: 'MiB' },
+        { scenario, metric: 'points/s sustained (no drops, lag p99 < 2 s)', value: theirs?.committedPerSecond ?? 0, better: 'higher', unit: 'points/s' },
+        { scenario, metric: 'Telegraf CPU per point', value: theirs?.cpuUsPerPoint.telegraf ?? NaN, better: 'lower', unit: 'µs' },
+        { scenario, metric: 'PostgreSQL CPU per point', value: theirs?.cpuUsPerPoint.postgres ?? NaN, better: 'lower', unit: 'µs' },
+        { scenario, metric: 'Telegraf RSS', value: theirs?.rssMaxMiB.telegraf ?? NaN, better: 'lower', unit: 'MiB' },
       );
+      // Ours over theirs in the same storage mode: each pipeline run in it (one collector, and two where that ran).
       const ratios: Record<string, number> = {};
-      for (const [storage, p] of ours) {
-        if (!p.capacity?.sustained || !theirs) continue;
-        ratios[storage] = round(p.capacity.sustained.committedPerSecond / theirs.committedPerSecond, 2);
-        rows.push({ scenario: 'telegraf', metric: `capacity ours (${storage}) / theirs`, value: ratios[storage], better: 'higher', unit: 'ratio' });
+      for (const [run, p] of Object.entries(pipelines())) {
+        const ours = held(p);
+        if (p.storage !== sys.storage || !ours || !theirs) continue;
+        ratios[run] = round(ours / theirs.committedPerSecond, 2);
+        rows.push({ scenario, metric: `capacity ours (${run}) / theirs`, value: ratios[run], better: 'higher', unit: 'ratio' });
       }
       return { ...r, oursOverTheirs: ratios };
     });
   }
   if (scenarios.includes('live')) {
-    // Under the capacity load: the rate the pipeline held with one collector in native storage (the live system's
-    // storage) in this run, else in its first mode; without a pipeline run, the realistic generator at 100,800 points/s.
-    const pipelines = (results.pipeline ?? {}) as Record<string, { capacity?: { sustained?: { committedPerSecond: number } } }>;
-    const held = (p?: { capacity?: { sustained?: { committedPerSecond: number } } }) => p?.capacity?.sustained?.committedPerSecond;
-    const capacity = held(pipelines.native) ?? Object.values(pipelines).map(held).find(Boolean);
-    const offered = process.env.BENCH_LIVE_RATE ? num('BENCH_LIVE_RATE', 0) : capacity;
-    const load = process.env.BENCH_LIVE_RATE ? 'BENCH_LIVE_RATE' : 'the capacity load';
-    results.live = await withSystem(`live latency: emit → browser${offered ? ` at ${Math.round(offered)} points/s (${load})` : ''}`, async (sys) => {
+    // Under the capacity load: the rate the pipeline held with one collector in the same storage mode in this run;
+    // BENCH_LIVE_RATE instead when set; without either, the realistic generator at 100,800 points/s.
+    const liveLoad = (storage: BenchStorage) =>
+      process.env.BENCH_LIVE_RATE ? { offered: num('BENCH_LIVE_RATE', 0), load: 'BENCH_LIVE_RATE' } : { offered: held(pipelines()[storage]), load: `the capacity load, ${storage}` };
+    const title = (storage: BenchStorage) => {
+      const { offered, load } = liveLoad(storage);
+      return `live latency: emit → browser${offered ? ` at ${Math.round(offered)} points/s (${load})` : ''}`;
+    };
+    await perStorage('live', title, async (sys, label) => {
+      const { offered, load } = liveLoad(sys.storage);
       const r = await liveLatency(sys, {
         devices: num('BENCH_LIVE_DEVICES', 30),
         interfaces: num('BENCH_INTERFACES', 48),
@@ -184,23 +227,22 @@ async function main() {
         offeredPointsPerSecond: offered,
       });
       const under = `${r.writtenPointsPerSecond} points/s written${offered ? `, ${load}` : ''}`;
+      const scenario = `live (${label})`;
       rows.push(
-        { scenario: 'live', metric: `emit → browser p50 (${under})`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live', metric: `emit → browser p99 (${under})`, value: r.latencyP99Ms, target: 250, better: 'lower', unit: 'ms' },
-        { scenario: 'live', metric: 'points dropped while measuring', value: r.pointsDropped, target: 0, better: 'lower', unit: 'points' },
+        { scenario, metric: `emit → browser p50 (${under})`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: `emit → browser p99 (${under})`, value: r.latencyP99Ms, target: 250, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'points dropped while measuring', value: r.pointsDropped, target: 0, better: 'lower', unit: 'points' },
       );
-      return r;
+      return { storage: sys.storage, ...r };
     });
   }
 
-  // BENCH_TEMPORAL: scale and failover run once per Temporal listed, side by side (rows and results keyed by it
-  // unless only the dev server ran); every other scenario runs on the first listed.
+  // BENCH_TEMPORAL: scale and failover run once per Temporal listed (and per storage mode), side by side (rows and
+  // results keyed by it unless only the dev server ran); every other scenario runs on the first listed.
   const temporalModes = benchTemporalModes();
-  const temporalLabel = (mode: BenchTemporal) => (temporalModes.length === 1 && mode === 'dev' ? '' : ` (Temporal ${mode})`);
-  const byTemporal = (out: Record<string, unknown>) => (temporalModes.length === 1 && temporalModes[0] === 'dev' ? out.dev : out);
+  const temporalKey = (mode: BenchTemporal) => (temporalModes.length === 1 && mode === 'dev' ? undefined : mode);
   if (scenarios.includes('scale')) {
-    const scales: Record<string, unknown> = {};
-    for (const mode of temporalModes) scales[mode] = await withSystem(`scale: concurrent sessions${temporalLabel(mode)}`, async (sys) => {
+    for (const mode of temporalModes) await perStorage('scale', 'scale: concurrent sessions', async (sys, label) => {
       const steps = (process.env.BENCH_SESSION_STEPS ?? '100,1000,3000').split(',').filter(Boolean).map(Number);
       const r = await scale(sys, {
         sessions: num('BENCH_SESSIONS', 5000),
@@ -213,7 +255,7 @@ async function main() {
         collectors: num('BENCH_COLLECTORS', 2),
         maxSessionsPerCollector: process.env.BENCH_SCALE_MAX_SESSIONS ? num('BENCH_SCALE_MAX_SESSIONS', 1000) : undefined,
       });
-      const scenario = `scale${r.collectors > 1 ? ` (${r.collectors} collectors)` : ''}${temporalLabel(mode)}`;
+      const scenario = `scale (${r.collectors > 1 ? `${r.collectors} collectors, ` : ''}${label})`;
       rows.push(
         { scenario, metric: 'sessions streaming (min during hold)', value: r.minStreamingDuringHold, target: 5000, better: 'higher', unit: 'sessions' }, // issue 16: 5,000 held 10 min on two collectors
         { scenario, metric: 'session restarts during hold', value: r.sessionRestartsDuringHold, target: 0, better: 'lower', unit: 'restarts' },
@@ -227,13 +269,11 @@ async function main() {
         { scenario, metric: 'lease lapses during holds', value: r.leaseLapsesDuringHold, target: 0, better: 'lower', unit: 'lapses' },
         ...r.perCollector.map((c) => ({ scenario, metric: `${c.name} RSS growth per session held (from idle, ${c.sessions})`, value: c.rssKiBPerSessionFromIdle, target: 150, better: 'lower' as const, unit: 'KiB' })),
       );
-      return { temporal: mode, ...r };
-    }, { temporal: mode });
-    results.scale = byTemporal(scales);
+      return { temporal: mode, storage: sys.storage, ...r };
+    }, { temporal: mode, temporalKey: temporalKey(mode) });
   }
   if (scenarios.includes('failover')) {
-    const failovers: Record<string, unknown> = {};
-    for (const mode of temporalModes) failovers[mode] = await withSystem(`failover: kill -9 and SIGTERM${temporalLabel(mode)}`, async (sys) => {
+    for (const mode of temporalModes) await perStorage('failover', 'failover: kill -9 and SIGTERM', async (sys, label) => {
       const r = await failover(sys, {
         devices: num('BENCH_FAILOVER_DEVICES', 5000),
         interfaces: num('BENCH_FAILOVER_INTERFACES', 1),
@@ -252,7 +292,7 @@ async function main() {
       };
       const temporalCpu = { kill9: cpuAfter(r.kill9, 'SIGKILL'), sigterm: cpuAfter(r.sigterm, 'SIGTERM') };
       process.stderr.write(`  Temporal (${mode}) CPU, % of a core, until recovered: kill -9 ${JSON.stringify(temporalCpu.kill9)}, SIGTERM ${JSON.stringify(temporalCpu.sigterm)}\n`);
-      const scenario = `failover${temporalLabel(mode)}`;
+      const scenario = `failover (${label})`;
       rows.push(
         // Issue 20's bounds (kill -9 ≤ 3 s, SIGTERM ≤ 0.5 s per session) are judged on the delay the move added beyond one sample interval.
         { scenario, metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, better: 'lower', unit: 's' },
@@ -271,36 +311,37 @@ async function main() {
           { scenario, metric: `drain: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.drain.delayP99Ms / 1000, target: 0.5, better: 'lower', unit: 's' },
           { scenario, metric: 'drain: points received twice', value: r.drain.pointsReceivedTwice, target: 0, better: 'lower', unit: 'points' },
         );
-      return { temporal: mode, ...r, temporalCpu };
-    }, { temporal: mode });
-    results.failover = byTemporal(failovers);
+      return { temporal: mode, storage: sys.storage, ...r, temporalCpu };
+    }, { temporal: mode, temporalKey: temporalKey(mode) });
   }
   if (scenarios.includes('lease')) {
-    results.lease = await withSystem('lease: a saturated collector keeps its lease', async (sys) => {
+    await perStorage('lease', 'lease: a saturated collector keeps its lease', async (sys, label) => {
       const r = await collectorLease(sys, collectorLeaseOptions());
+      const scenario = `lease (${label})`;
       rows.push(
-        { scenario: 'lease', metric: 'renewals after the lease had lapsed', value: r.renewalsAfterALapse, target: 0, better: 'lower', unit: 'renewals' },
-        { scenario: 'lease', metric: 'sessions claimed lost (collector alive)', value: r.sessionsClaimedLost, target: 0, better: 'lower', unit: 'sessions' },
-        { scenario: 'lease', metric: `longest gap between renewals (lease ${r.leaseMs / 1000} s)`, value: r.renewalGapMs.max / 1000, target: r.leaseMs / 1000, better: 'lower', unit: 's' },
-        { scenario: 'lease', metric: 'collector event-loop p99 meanwhile (max)', value: r.eventLoopP99Ms.max, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'renewals after the lease had lapsed', value: r.renewalsAfterALapse, target: 0, better: 'lower', unit: 'renewals' },
+        { scenario, metric: 'sessions claimed lost (collector alive)', value: r.sessionsClaimedLost, target: 0, better: 'lower', unit: 'sessions' },
+        { scenario, metric: `longest gap between renewals (lease ${r.leaseMs / 1000} s)`, value: r.renewalGapMs.max / 1000, target: r.leaseMs / 1000, better: 'lower', unit: 's' },
+        { scenario, metric: 'collector event-loop p99 meanwhile (max)', value: r.eventLoopP99Ms.max, better: 'lower', unit: 'ms' },
       );
-      return r;
+      return { storage: sys.storage, ...r };
     });
   }
   if (scenarios.includes('query')) {
-    results.query = await withSystem('query: 24 h × 20-series panel, rollups against raw', async (sys) => {
+    await perStorage('query', 'query: 24 h × 20-series panel, rollups against raw', async (sys, label) => {
       const r = await scratchBench<{ rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number }>(sys, 'query.ts');
+      const scenario = `query (${label})`;
       rows.push(
-        { scenario: 'query', metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
-        { scenario: 'query', metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
-        { scenario: 'query', metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'panel p50 with rollups', value: r.rollup.medianMs, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'panel p95 with rollups', value: r.rollup.p95Ms, target: 100, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'panel p95 from raw samples', value: r.raw.p95Ms, better: 'lower', unit: 'ms' },
       );
       return r;
     });
   }
 
   if (scenarios.includes('live-aggregate')) {
-    results.liveAggregate = await withSystem('live aggregate: emit → browser, BENCH_LIVE_AGG_DEVICES × BENCH_LIVE_AGG_INTERFACES interfaces behind one widget (issue 17)', async (sys) => {
+    await perStorage('liveAggregate', 'live aggregate: emit → browser, BENCH_LIVE_AGG_DEVICES × BENCH_LIVE_AGG_INTERFACES interfaces behind one widget (issue 17)', async (sys, label) => {
       const r = await liveAggregateLatency(sys, {
         devices: num('BENCH_LIVE_AGG_DEVICES', 100),
         interfaces: num('BENCH_LIVE_AGG_INTERFACES', 100),
@@ -309,54 +350,52 @@ async function main() {
         windowMs: num('BENCH_LIVE_AGG_WINDOW_MS', 15 * 60_000),
         extraPointsPerSecond: num('BENCH_LIVE_AGG_EXTRA_POINTS', 0),
       });
+      const scenario = `live-aggregate (${label})`;
       rows.push(
-        { scenario: 'live-aggregate', metric: `emit → browser p50, between (${r.series} series, ${r.stepMs} ms steps)`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: `… and (p50, + one ${r.intervalMs} ms interval)`, value: r.upperP50Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: `emit → browser p99, between (${r.series} series)`, value: r.latencyP99Ms, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: `… and (p99, + one interval)`, value: r.upperP99Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: `emit → browser p50, between (${r.series} series, ${r.stepMs} ms steps)`, value: r.latencyP50Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: `… and (p50, + one ${r.intervalMs} ms interval)`, value: r.upperP50Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: `emit → browser p99, between (${r.series} series)`, value: r.latencyP99Ms, better: 'lower', unit: 'ms' },
+        { scenario, metric: `… and (p99, + one interval)`, value: r.upperP99Ms, better: 'lower', unit: 'ms' },
         // The target's reading (ADR 270): a step is drawn once every series has a point in it, so emit → browser counts from the point that completed it (when the answer first exists),
         // and each later version from its newest point; the wait for every series to reach a step is sampling, not pipeline, and reported beside them.
-        { scenario: 'live-aggregate', metric: 'emit → browser p99, the point completing each step (ADR 270)', value: r.breakdown.completingPointToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: 'emit → browser p99, per event (its newest point)', value: r.breakdown.emitToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
-        { scenario: 'live-aggregate', metric: `ingest while measuring (widget's series + ${r.extraDevices} load devices)`, value: r.ingestPointsPerSecond, better: 'higher', unit: 'points/s' },
-        { scenario: 'live-aggregate', metric: 'completion wait p50 (step start → every series has a point in it)', value: r.breakdown.completionWaitMs?.p50 ?? NaN, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'emit → browser p99, the point completing each step (ADR 270)', value: r.breakdown.completingPointToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'emit → browser p99, per event (its newest point)', value: r.breakdown.emitToBrowserMs?.p99 ?? NaN, target: 1000, better: 'lower', unit: 'ms' },
+        { scenario, metric: `ingest while measuring (widget's series + ${r.extraDevices} load devices)`, value: r.ingestPointsPerSecond, better: 'higher', unit: 'points/s' },
+        { scenario, metric: 'completion wait p50 (step start → every series has a point in it)', value: r.breakdown.completionWaitMs?.p50 ?? NaN, better: 'lower', unit: 'ms' },
       );
-      return r;
+      return { storage: sys.storage, ...r };
     });
   }
 
   if (scenarios.includes('fleet-query')) {
-    results.fleetQuery = await withSystem('fleet-query: aggregates over BENCH_FLEET_QUERY_SERIES interfaces (issue 17)', async (sys) => {
+    await perStorage('fleetQuery', 'fleet-query: aggregates over BENCH_FLEET_QUERY_SERIES interfaces (issue 17)', async (sys, label) => {
       const r = await scratchBench<{ series: number; cases: Array<{ case: string; medianMs: number; p95Ms: number; resolution: string }> }>(sys, 'fleet-query.ts');
       // Issue 17's targets: the 24 h fleet total p95 ≤ 200 ms on rollups, the top 10 over 1 h p95 ≤ 300 ms.
       const targetOf = (name: string) => (name.startsWith('fleet total, 24 h') ? 200 : name.startsWith('top 10 interfaces by rate, 1 h') ? 300 : undefined);
       for (const c of r.cases) {
-        rows.push({ scenario: 'fleet-query', metric: `${c.case} over ${r.series} series (${c.resolution}) p95`, value: c.p95Ms, target: targetOf(c.case), better: 'lower', unit: 'ms' });
+        rows.push({ scenario: `fleet-query (${label})`, metric: `${c.case} over ${r.series} series (${c.resolution}) p95`, value: c.p95Ms, target: targetOf(c.case), better: 'lower', unit: 'ms' });
       }
       return r;
     });
   }
 
   if (scenarios.includes('alert-rules')) {
-    results.alertRules = await withSystem(
-      'alert-rules: BENCH_RULES rule workflows over 10,000 series (issue 18, ADR 190)',
-      async (sys) => {
-        const r = await alertRules(sys, alertRulesOptions());
-        rows.push(
-          { scenario: 'alert-rules', metric: `evaluations per second (${r.rules} rules, ${r.expectedEvaluationsPerSecond} due)`, value: r.evaluationsPerSecond ?? 0, target: r.expectedEvaluationsPerSecond, better: 'higher', unit: '/s' },
-          { scenario: 'alert-rules', metric: 'database seconds per second', value: r.databaseSecondsPerSecond, better: 'lower', unit: 's/s' },
-          { scenario: 'alert-rules', metric: 'rules evaluated per fleet query', value: r.rulesEvaluatedPerFleetQuery ?? 0, better: 'higher', unit: '' },
-          { scenario: 'alert-rules', metric: 'lateness p50 (median of minutes)', value: r.lateness.p50Ms ?? NaN, better: 'lower', unit: 'ms' },
-          { scenario: 'alert-rules', metric: 'lateness p99 (worst minute)', value: r.lateness.p99MsWorstMinute ?? NaN, better: 'lower', unit: 'ms' },
-        );
-        return r;
-      },
-      { storage: 'native' },
-    );
+    await perStorage('alertRules', 'alert-rules: BENCH_RULES rule workflows over 10,000 series (issue 18, ADR 190)', async (sys, label) => {
+      const r = await alertRules(sys, alertRulesOptions());
+      const scenario = `alert-rules (${label})`;
+      rows.push(
+        { scenario, metric: `evaluations per second (${r.rules} rules, ${r.expectedEvaluationsPerSecond} due)`, value: r.evaluationsPerSecond ?? 0, target: r.expectedEvaluationsPerSecond, better: 'higher', unit: '/s' },
+        { scenario, metric: 'database seconds per second', value: r.databaseSecondsPerSecond, better: 'lower', unit: 's/s' },
+        { scenario, metric: 'rules evaluated per fleet query', value: r.rulesEvaluatedPerFleetQuery ?? 0, better: 'higher', unit: '' },
+        { scenario, metric: 'lateness p50 (median of minutes)', value: r.lateness.p50Ms ?? NaN, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'lateness p99 (worst minute)', value: r.lateness.p99MsWorstMinute ?? NaN, better: 'lower', unit: 'ms' },
+      );
+      return { storage: sys.storage, ...r };
+    });
   }
 
   if (scenarios.includes('fleet-ui')) {
-    results.fleetUi = await withSystem('fleet-ui: the devices view with 10,000 devices', async (sys) => {
+    await perStorage('fleetUi', 'fleet-ui: the devices view with 10,000 devices', async (sys, label) => {
       const r = await fleetUi(sys, {
         devices: num('BENCH_FLEET_DEVICES', 10_000),
         streaming: num('BENCH_FLEET_STREAMING', 5000),
@@ -364,39 +403,40 @@ async function main() {
         runs: num('BENCH_FLEET_RUNS', 20),
         bulk: num('BENCH_FLEET_BULK', 1) !== 0,
       });
+      const scenario = `fleet-ui (${label})`;
       rows.push(
-        { scenario: 'fleet-ui', metric: '/devices server time p95 (all filters and sorts)', value: r.serverP95Ms, target: 150, better: 'lower', unit: 'ms' },
-        { scenario: 'fleet-ui', metric: `/devices p95 of the slowest case (${r.worstCase.name})`, value: r.worstCase.p95Ms, target: 150, better: 'lower', unit: 'ms' },
-        { scenario: 'fleet-ui', metric: 'HTML of one devices page (50 rows)', value: Math.round(r.htmlBytesDefaultPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
-        { scenario: 'fleet-ui', metric: 'HTML of one devices page (200 rows)', value: Math.round(r.htmlBytes200PerPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
+        { scenario, metric: '/devices server time p95 (all filters and sorts)', value: r.serverP95Ms, target: 150, better: 'lower', unit: 'ms' },
+        { scenario, metric: `/devices p95 of the slowest case (${r.worstCase.name})`, value: r.worstCase.p95Ms, target: 150, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'HTML of one devices page (50 rows)', value: Math.round(r.htmlBytesDefaultPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
+        { scenario, metric: 'HTML of one devices page (200 rows)', value: Math.round(r.htmlBytes200PerPage / 102.4) / 10, target: 200, better: 'lower', unit: 'KiB' },
       );
       if (r.bulkPause) {
         const b = r.bulkPause;
         rows.push(
-          { scenario: 'fleet-ui', metric: `bulk pause of ${b.workflows} sessions (${b.liveSessions} live), all acknowledged`, value: b.seconds, target: 60, better: 'lower', unit: 's' },
-          { scenario: 'fleet-ui', metric: 'bulk pause: sessions not acknowledged', value: b.failed, target: 0, better: 'lower', unit: 'sessions' },
-          { scenario: 'fleet-ui', metric: 'bulk pause: Temporal calls per second', value: b.temporalCallsPerSecond, better: 'lower', unit: 'calls/s' },
-          { scenario: 'fleet-ui', metric: 'bulk pause: /devices and progress page p95 meanwhile', value: b.pagesDuringP95Ms, target: 150, better: 'lower', unit: 'ms' },
+          { scenario, metric: `bulk pause of ${b.workflows} sessions (${b.liveSessions} live), all acknowledged`, value: b.seconds, target: 60, better: 'lower', unit: 's' },
+          { scenario, metric: 'bulk pause: sessions not acknowledged', value: b.failed, target: 0, better: 'lower', unit: 'sessions' },
+          { scenario, metric: 'bulk pause: Temporal calls per second', value: b.temporalCallsPerSecond, better: 'lower', unit: 'calls/s' },
+          { scenario, metric: 'bulk pause: /devices and progress page p95 meanwhile', value: b.pagesDuringP95Ms, target: 150, better: 'lower', unit: 'ms' },
         );
       }
-      return r;
+      return { storage: sys.storage, ...r };
     });
   }
 
   if (scenarios.includes('bulk-pause')) {
-    results.bulkPause = await withSystem('bulk-pause: a bulk pause of BENCH_BULK_SESSIONS session workflows (issue 19)', async (sys) => {
+    await perStorage('bulkPause', 'bulk-pause: a bulk pause of BENCH_BULK_SESSIONS session workflows (issue 19)', async (sys, label) => {
       const r = await bulkPause(sys, { sessions: num('BENCH_BULK_SESSIONS', 5000), live: num('BENCH_BULK_LIVE', 300), maxSeconds: num('BENCH_BULK_MAX_S', 900) });
+      const scenario = `bulk-pause (${label})`;
       rows.push(
-        { scenario: 'bulk-pause', metric: `bulk pause of ${r.sessions} sessions (${r.live} live), all acknowledged`, value: r.seconds, target: 60, better: 'lower', unit: 's' },
-        { scenario: 'bulk-pause', metric: 'sessions not acknowledged', value: r.notAcknowledged, target: 0, better: 'lower', unit: 'sessions' },
-        { scenario: 'bulk-pause', metric: 'paused after the action started, p95', value: r.pausedAfterStartMs.p95, better: 'lower', unit: 'ms' },
-        { scenario: 'bulk-pause', metric: 'paused after its signal, p95', value: r.pausedAfterSignalMs.p95, better: 'lower', unit: 'ms' },
-        { scenario: 'bulk-pause', metric: 'workflow tasks completed per second', value: r.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
+        { scenario, metric: `bulk pause of ${r.sessions} sessions (${r.live} live), all acknowledged`, value: r.seconds, target: 60, better: 'lower', unit: 's' },
+        { scenario, metric: 'sessions not acknowledged', value: r.notAcknowledged, target: 0, better: 'lower', unit: 'sessions' },
+        { scenario, metric: 'paused after the action started, p95', value: r.pausedAfterStartMs.p95, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'paused after its signal, p95', value: r.pausedAfterSignalMs.p95, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'workflow tasks completed per second', value: r.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
-      return r;
+      return { storage: sys.storage, ...r };
     });
   }
-
   const out = saveProgress(true);
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));

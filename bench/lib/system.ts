@@ -25,6 +25,7 @@ import { cpuSeconds, pidsMatching, processTree } from './procstat';
 import { startThrowawayServices, type ThrowawayServices } from '../../scripts/infra/services';
 import { freePortBlock, startTemporalServer, TEMPORAL_DATABASES, type RunningTemporalServer } from '../../scripts/infra/temporal-server';
 import { ensureProfile } from '../../storage/profiles';
+import { checkedStorageMode, migrateOptions, type BenchStorage } from '../support/storage';
 import { SIM_PASSWORD, SIM_USERNAME } from '../../simulator/fleet';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -57,6 +58,8 @@ export interface BenchSystem {
   tmp: string;
   /** Which Temporal this system runs (BENCH_TEMPORAL). */
   temporal: BenchTemporal;
+  /** The storage mode its database was migrated in (the one asked for, or what the server allowed). */
+  storage: BenchStorage;
   /** The frontend address the processes and the bench client use. */
   temporalAddress: string;
   /** The Temporal server's Prometheus port, dev server or server alike (requests by operation, e.g. RecordActivityTaskHeartbeat). */
@@ -81,7 +84,7 @@ export interface BenchSystem {
  * Start PostgreSQL (fsync on: durable, like production; TimescaleDB preloaded when it can be had) and Temporal
  * (`temporal`, default the first of BENCH_TEMPORAL).
  */
-export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native'; temporal?: BenchTemporal } = {}): Promise<BenchSystem> {
+export async function startBenchSystem(opts: { storage?: BenchStorage; temporal?: BenchTemporal } = {}): Promise<BenchSystem> {
   const temporal = opts.temporal ?? benchTemporalModes()[0];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switch-telemetry-bench-'));
   fs.chmodSync(tmp, 0o755);
@@ -112,7 +115,14 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
   const temporalAddress = server?.address ?? services.temporalAddress;
   const db = createKnex(services.databaseUrl);
   // Without a storage mode: as the server allows (auto); with one: that mode.
-  await migrateLatest(db, opts.storage ? { storageTimescaledb: opts.storage === 'timescaledb' ? 'on' : 'off' } : {});
+  const storage = await migrateLatest(db, migrateOptions(opts.storage))
+    .then(() => checkedStorageMode(db, opts.storage))
+    .catch(async (err) => {
+      await db.destroy();
+      await server?.stop().catch(() => undefined);
+      await services.stop();
+      throw err;
+    });
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const env: NodeJS.ProcessEnv = {
@@ -167,6 +177,7 @@ export async function startBenchSystem(opts: { storage?: 'timescaledb' | 'native
     client,
     tmp,
     temporal,
+    storage,
     temporalAddress,
     temporalMetricsPort,
     env,

@@ -2,7 +2,7 @@
  * Alert rule workflows benchmark (issue 18, ADR 190; not part of the test run): BENCH_RULES
  * (default 1,000) alert-rule workflows on a real Temporal dev server and the real control
  * worker process, over 10,000 in-octets series (1,000 devices × 10 interfaces, 10 sites) in a
- * throwaway PostgreSQL (native mode) that go on receiving a sample each every 10 s. The rules
+ * throwaway PostgreSQL (either storage mode) that go on receiving a sample each every 10 s. The rules
  * are drawn from a few shared questions (rate max by site, rate summed by interface[name],
  * rate averaged fleet-wide, the raw counter's max by site; all over the last minute) with
  * different thresholds, severities and `for`, at intervals of 30 s, 60 s and 120 s. After a
@@ -63,7 +63,7 @@ interface Figures {
   durationP99Ms: number | null;
 }
 
-/** Run the scenario on a started system (native storage, migrated; no control worker yet); its figures. */
+/** Run the scenario on a started system (either storage mode, migrated; no control worker yet); its figures. */
 export async function alertRules(sys: BenchSystem, o: ReturnType<typeof alertRulesOptions>) {
   const { rules: RULES, devices: DEVICES, seconds: SECONDS, evalConcurrency: EVAL_CONCURRENCY } = o;
   const t0 = performance.now();

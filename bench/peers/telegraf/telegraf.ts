@@ -27,8 +27,13 @@ const TABLE = 'ifcounters';
 /** Tag columns in that table: ours (`device`, one per [[inputs.gnmi]]) and the plugin's. */
 const TAGS = ['device', 'source', 'name', 'path'];
 
-/** Our Telegraf configuration: one [[inputs.gnmi]] per device (its `device` tag), one PostgreSQL output. */
-export function telegrafConfig(o: { databaseUrl: string; devices: Array<{ name: string; port: number }>; intervalMs: number; username: string; password: string }): string {
+/**
+ * Our Telegraf configuration: one [[inputs.gnmi]] per device (its `device` tag), one PostgreSQL output.
+ * `timescaledb`: the output makes its table a hypertable with its own `create_templates` setting, as the
+ * plugin's documentation shows it for TimescaleDB (`create_hypertable(… 'time', chunk_time_interval => INTERVAL '1d')`:
+ * day chunks like ours, and TimescaleDB's default B-tree on time, which the plugin's example keeps).
+ */
+export function telegrafConfig(o: { databaseUrl: string; devices: Array<{ name: string; port: number }>; intervalMs: number; username: string; password: string; timescaledb?: boolean }): string {
   const url = new URL(o.databaseUrl);
   url.searchParams.set('sslmode', 'disable');
   url.searchParams.set('pool_max_conns', '2'); // parallel COPYs, one per core
@@ -47,8 +52,12 @@ export function telegrafConfig(o: { databaseUrl: string; devices: Array<{ name: 
     '[[outputs.postgresql]]',
     `  connection = ${JSON.stringify(url.toString())}`,
     '  timestamp_column_type = "timestamp with time zone"',
-    '  # The default table plus an index for the benchmark\'s lag probe (newest row per device).',
-    `  create_templates = ['''CREATE TABLE {{ .table }} ({{ .columns }})''', '''CREATE INDEX ON {{ .table }} (device, time)''']`,
+    `  # The default table${o.timescaledb ? ' as a hypertable' : ''} plus an index for the benchmark\'s lag probe (newest row per device).`,
+    `  create_templates = [${[
+      `'''CREATE TABLE {{ .table }} ({{ .columns }})'''`,
+      ...(o.timescaledb ? [`'''SELECT create_hypertable({{ .table|quoteLiteral }}, 'time', chunk_time_interval => INTERVAL '1d')'''`] : []),
+      `'''CREATE INDEX ON {{ .table }} (device, time)'''`,
+    ].join(', ')}]`,
     '',
   ];
   for (const d of o.devices) {
@@ -91,7 +100,8 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
   // The first rate from the start (7 counters per interface; checked against the table below).
   await setSimulatorRate(sim.controlPort, (o.devices * o.interfaces * 7 * 1000) / o.intervalMs / o.search.startRate);
   const conf = path.join(sys.tmp, 'telegraf.conf');
-  fs.writeFileSync(conf, telegrafConfig({ databaseUrl: sys.services.databaseUrl, devices: members, intervalMs: o.intervalMs, username, password }), { mode: 0o600 });
+  const timescaledb = sys.storage === 'timescaledb';
+  fs.writeFileSync(conf, telegrafConfig({ databaseUrl: sys.services.databaseUrl, devices: members, intervalMs: o.intervalMs, username, password, timescaledb }), { mode: 0o600 });
   const child = startChild('telegraf', telegraf, ['--config', conf], { quiet: !process.env.BENCH_VERBOSE, env: { ...process.env, GOMAXPROCS: '2' } });
   try {
     process.stderr.write(`  Telegraf ${TELEGRAF.version}: ${o.devices} devices, the same load and search; waiting for its first rows…\n`);
@@ -102,12 +112,22 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
       await sleep(1000);
     }
     const layout = (await sys.db.raw(`SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [TABLE])).rows as Array<{ name: string; type: string }>;
+    const hypertable = timescaledb && Number((await sys.db.raw(`SELECT count(*) AS n FROM timescaledb_information.hypertables WHERE hypertable_name = ?`, [TABLE])).rows[0].n) === 1;
+    if (timescaledb && !hypertable) throw new Error(`Telegraf's ${TABLE} is not a hypertable: its create_templates did not run as configured`);
     const fieldsPerRow = layout.filter((c) => c.name !== 'time' && !TAGS.includes(c.name)).length;
     const base = (o.devices * o.interfaces * fieldsPerRow * 1000) / o.intervalMs;
     const target: CapacityTarget = {
       setRate: (rate) => setSimulatorRate(sim.controlPort, base / rate),
-      // Rows inserted (the statistics views lag by up to a second) × fields per row = points.
-      committed: async () => Number((await sys.db.raw(`SELECT coalesce(sum(n_tup_ins), 0) AS n FROM pg_stat_user_tables WHERE relname = ?`, [TABLE])).rows[0].n) * fieldsPerRow,
+      // Rows inserted (the statistics views lag by up to a second) × fields per row = points; a hypertable's rows are counted in its chunks.
+      committed: async () =>
+        Number(
+          (
+            await sys.db.raw(
+              `SELECT coalesce(sum(n_tup_ins), 0) AS n FROM pg_stat_user_tables WHERE relid = ?::regclass OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::regclass)`,
+              [TABLE, TABLE],
+            )
+          ).rows[0].n,
+        ) * fieldsPerRow,
       dropped: async () => 0, // Telegraf logs buffer overflows; they show here as points not committed
       lagMs: () => newestLagMs(sys.db, TABLE, 'device', 'text', members.map((m) => m.name)),
       pids: () => ({
@@ -119,7 +139,7 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
     };
     const r = await searchCapacity(target, { ...o.search, lagP99BoundMs: LAG_P99_BOUND_MS }, (l) => process.stderr.write(l + '\n'));
     const sample = (await sys.db.raw(`SELECT * FROM ${TABLE} ORDER BY time DESC LIMIT 1`)).rows[0];
-    return { version: TELEGRAF.version, buildSecondsThisRun: buildSeconds, table: TABLE, layout, fieldsPerRow, sampleRow: sample, ...r };
+    return { version: TELEGRAF.version, storage: sys.storage, hypertable, buildSecondsThisRun: buildSeconds, table: TABLE, layout, fieldsPerRow, sampleRow: sample, ...r };
   } finally {
     await child.stop(10_000);
   }
