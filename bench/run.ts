@@ -211,7 +211,7 @@ async function main() {
     // Under the capacity load: the rate the pipeline held with one collector in the same storage mode in this run;
     // BENCH_LIVE_RATE instead when set; without either, the realistic generator at 100,800 points/s.
     const liveLoad = (storage: BenchStorage) =>
-      process.env.BENCH_LIVE_RATE ? { offered: num('BENCH_LIVE_RATE', 0), load: 'BENCH_LIVE_RATE' } : { offered: held(pipelines()[storage]), load: `the capacity load, ${storage}` };
+      process.env.BENCH_LIVE_RATE ? { offered: num('BENCH_LIVE_RATE', 0), load: 'BENCH_LIVE_RATE' } : { offered: held(pipelines()[storage]), load: 'the capacity load' };
     const title = (storage: BenchStorage) => {
       const { offered, load } = liveLoad(storage);
       return `live latency: emit → browser${offered ? ` at ${Math.round(offered)} points/s (${load})` : ''}`;
