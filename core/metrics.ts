@@ -5,16 +5,12 @@
 
 type Labels = Record<string, string>;
 
-function labelKey(labels?: Labels): string {
+/** The key of a label set, as rendered after a metric's name; callers on hot paths make it once for MetricsRegistry.incKey. */
+export function metricsKey(labels?: Labels): string {
   if (!labels) return '';
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return '';
   return '{' + keys.map((k) => `${k}="${String(labels[k]).replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`).join(',') + '}';
-}
-
-/** The key of a label set for MetricsRegistry.incKey. */
-export function metricsKey(labels?: Labels): string {
-  return labelKey(labels);
 }
 
 /** Counters and gauges keyed by name and labels. */
@@ -30,7 +26,7 @@ export class MetricsRegistry {
 
   /** Add to a counter. */
   inc(name: string, by = 1, labels?: Labels): void {
-    this.incKey(name, labelKey(labels), by);
+    this.incKey(name, metricsKey(labels), by);
   }
 
   /** inc() with the key of its labels made once by the caller (metricsKey): no key string per call, for counts made per notification. */
@@ -42,7 +38,7 @@ export class MetricsRegistry {
 
   /** Current value of a counter (tests, status pages). */
   get(name: string, labels?: Labels): number {
-    return this.counters.get(name)?.get(labelKey(labels)) ?? 0;
+    return this.counters.get(name)?.get(metricsKey(labels)) ?? 0;
   }
 
   /** Sum of a counter over every label set. */
@@ -71,7 +67,7 @@ export class MetricsRegistry {
     for (const [name, read] of this.gauges) {
       if (this.help.has(name)) lines.push(`# HELP ${name} ${this.help.get(name)}`);
       lines.push(`# TYPE ${name} gauge`);
-      for (const [labels, v] of read()) lines.push(`${name}${labelKey(labels)} ${Number.isFinite(v) ? v : 'NaN'}`);
+      for (const [labels, v] of read()) lines.push(`${name}${metricsKey(labels)} ${Number.isFinite(v) ? v : 'NaN'}`);
     }
     return lines.join('\n') + '\n';
   }

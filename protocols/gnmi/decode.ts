@@ -326,8 +326,11 @@ export class NotificationDecoder {
 
   /** The stored string for a path text (stored if there is room). */
   private intern(text: string): string {
-    const path = this.paths.get(text);
-    if (path !== undefined) return path;
+    return this.paths.get(text) ?? this.store(text);
+  }
+
+  /** Store a path text not stored yet (if there is room); the text. */
+  private store(text: string): string {
     if (this.paths.size + this.leafPathCount < MAX_INTERNED_PATHS) this.paths.set(text, text);
     return text;
   }
@@ -343,10 +346,11 @@ export class NotificationDecoder {
     if (known !== undefined) return known;
     // With no origin of its own, the update's path takes the prefix's: the text depends on prefix text, origin and names only.
     const storable = !wire?.origin && rel.elems.length > 0 && rel.elems.every((e) => !e.keys) && this.paths.size + this.leafPathCount < MAX_INTERNED_PATHS;
-    if (!storable) return this.intern(text);
+    // Not in the map (looked up above): store it without a second lookup (keyed paths come this way every time).
+    if (!storable) return this.store(text);
     let leaves = this.leafPaths.get(prefixText);
     if (!leaves) this.leafPaths.set(prefixText, (leaves = new LeafPaths(prefix.origin || '', rel.elems)));
-    if (leaves.origin !== (prefix.origin || '') || !leaves.add(rel.elems, text)) return this.intern(text);
+    if (leaves.origin !== (prefix.origin || '') || !leaves.add(rel.elems, text)) return this.store(text);
     this.leafPathCount++;
     return text;
   }
