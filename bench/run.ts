@@ -6,6 +6,7 @@
  * Scenarios: pipeline (COPY ceiling + capacity), telegraf (the peer, same load and search), scale, failover, lease (a saturated collector's lease), live, live-aggregate, query, fleet-query, fleet-ui, alert-rules.
  * Sizes come from BENCH_* environment variables (see bench/README.md).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,8 +48,57 @@ type Row = { scenario: string; metric: string; value: number; target?: number; b
 const results: Record<string, unknown> = {
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
   startedAt: new Date().toISOString(),
+  // The commit the scenarios ran on, `-dirty` with uncommitted changes to tracked files (a resumed run's units may come from others: `units`).
+  commit: (() => {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: import.meta.dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    try {
+      return git('rev-parse', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : '');
+    } catch {
+      return undefined;
+    }
+  })(),
 };
 const rows: Row[] = [];
+
+/**
+ * BENCH_RESUME=<a run's JSON>: go on with an interrupted or partial run (a full run takes hours): every unit (a scenario in
+ * one storage mode, and for scale and failover one Temporal) that file holds without an error is taken from it, with its
+ * table rows, instead of run again; the rest runs. `results.units` says for each unit which run made it and at which commit.
+ */
+const resumeFile = process.env.BENCH_RESUME ? path.resolve(process.env.BENCH_RESUME) : undefined;
+type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string };
+type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
+const prior: RunFile | undefined = resumeFile ? (JSON.parse(fs.readFileSync(resumeFile, 'utf8')) as RunFile) : undefined;
+if (prior && !Array.isArray(prior.table)) throw new Error(`BENCH_RESUME=${resumeFile}: not a bench run's results (no table)`);
+/** The table-row scenario names a results key writes (`<name> (<label>)`; scale's may say `N collectors, ` before the label). */
+const ROW_NAMES: Record<string, string[]> = { pipeline: ['ceiling', 'capacity'], liveAggregate: ['live-aggregate'], fleetQuery: ['fleet-query'], fleetUi: ['fleet-ui'], bulkPause: ['bulk-pause'], alertRules: ['alert-rules'] };
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Where each unit of this run's results came from: this run, or the run it was resumed from (and that one's origin). */
+const units: Record<string, UnitOrigin> = {};
+
+/**
+ * Unit `key`/`path` (e.g. pipeline/`timescaledb, 2 collectors`, scale/native/server) from the resumed run, with its rows
+ * (those whose scenario is one of the key's names with `label`), or undefined to run it.
+ */
+function fromPrior(key: string, pathInKey: string[], label: string): unknown {
+  if (!prior) return undefined;
+  let r: unknown = prior[key];
+  for (const p of pathInKey) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
+  if (!r || typeof r !== 'object' || 'error' in r) return undefined;
+  const names = (ROW_NAMES[key] ?? [key]).map(escape).join('|');
+  const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${escape(label)}\\)$`);
+  rows.push(...prior.table!.filter((row) => mine.test(row.scenario)));
+  const unit = [key, ...pathInKey].join('/');
+  units[unit] = prior.units?.[unit] ?? { startedAt: prior.startedAt, commit: prior.commit, resumedFrom: path.basename(resumeFile!) };
+  process.stderr.write(`\n▶ ${unit}: taken from ${path.basename(resumeFile!)} (run ${units[unit].startedAt}), not run again\n`);
+  return r;
+}
+
+/** This run made `unit`. */
+function ranHere(unit: string) {
+  units[unit] = { startedAt: new Date().toISOString(), commit: results.commit as string | undefined };
+}
+
 /** Scenarios that failed: each is reported with its error and the run goes on with the next. */
 const failures: Array<{ scenario: string; error: string }> = [];
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -56,7 +106,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 /** The results so far to the run's timestamped file (`complete: false` until the last scenario is done). */
 function saveProgress(complete: boolean) {
   fs.mkdirSync(RESULTS, { recursive: true });
-  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, failures, table: rows };
+  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFile && path.basename(resumeFile), units, failures, table: rows };
   fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(out, null, 2));
   return out;
 }
@@ -122,7 +172,12 @@ async function perStorage(
     const label = opts.temporalKey ? `${storage}, Temporal ${opts.temporalKey}` : storage;
     const name = `${typeof title === 'string' ? title : title(storage)} (${label})`;
     if (opts.temporalKey) byStorage[storage] ??= {};
-    const r = await withSystem(name, (sys) => fn(sys, label), { storage, temporal: opts.temporal });
+    const where = opts.temporalKey ? [storage, opts.temporalKey] : [storage];
+    let r = fromPrior(key, where, label);
+    if (r === undefined) {
+      ranHere([key, ...where].join('/'));
+      r = await withSystem(name, (sys) => fn(sys, label), { storage, temporal: opts.temporal });
+    }
     if (opts.temporalKey) (byStorage[storage] as Record<string, unknown>)[opts.temporalKey] = r;
     else byStorage[storage] = r;
   }
@@ -150,6 +205,12 @@ async function main() {
     results.pipeline = pipelines; // filled run by run, so the results saved after each hold the runs so far
     for (const { storage, collectors } of runs) {
       const label = collectors === 1 ? storage : `${storage}, ${collectors} collectors`;
+      const taken = fromPrior('pipeline', [label], label);
+      if (taken !== undefined) {
+        pipelines[label] = taken;
+        continue;
+      }
+      ranHere(`pipeline/${label}`);
       pipelines[label] = await withSystem(`pipeline (${label}): COPY ceiling and capacity`, async (sys) => {
         const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
         process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
@@ -272,6 +333,14 @@ async function main() {
       return { temporal: mode, storage: sys.storage, ...r };
     }, { temporal: mode, temporalKey: temporalKey(mode) });
   }
+  /** A hand-over step's baseline rows: the staying sessions' gap p99 over the same window, and the moved p99 beyond it. */
+  const stayingRows = (scenario: string, step: string, f: { staying?: { gapP99Ms: number }; delayBeyondStayingP99Ms?: number }): Row[] =>
+    f.staying
+      ? [
+          { scenario, metric: `${step}: gap p99 of the sessions that stayed (same window)`, value: f.staying.gapP99Ms / 1000, better: 'lower', unit: 's' },
+          { scenario, metric: `${step}: moved gap p99 beyond the staying p99`, value: (f.delayBeyondStayingP99Ms ?? 0) / 1000, better: 'lower', unit: 's' },
+        ]
+      : [];
   if (scenarios.includes('failover')) {
     for (const mode of temporalModes) await perStorage('failover', 'failover: kill -9 and SIGTERM', async (sys, label) => {
       const r = await failover(sys, {
@@ -299,6 +368,8 @@ async function main() {
         { scenario, metric: `kill -9: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.kill9.delayP99Ms / 1000, target: r.placement ? 3 : 10, better: 'lower', unit: 's' },
         { scenario, metric: 'SIGTERM: gap p99', value: r.sigterm.gapP99Ms / 1000, better: 'lower', unit: 's' },
         { scenario, metric: `SIGTERM: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.sigterm.delayP99Ms / 1000, target: r.placement ? 0.5 : 2, better: 'lower', unit: 's' },
+        // The sessions that stayed put, over the same window: what the machine's load alone did to their gaps (the baseline of the delays above).
+        ...(['kill9', 'sigterm'] as const).flatMap((k) => stayingRows(scenario, k === 'kill9' ? 'kill -9' : 'SIGTERM', r[k])),
         { scenario, metric: 'kill -9: workflow tasks completed per second until recovered', value: r.kill9.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
         { scenario, metric: 'SIGTERM: workflow tasks completed per second until recovered', value: r.sigterm.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
@@ -310,6 +381,7 @@ async function main() {
           { scenario, metric: 'drain: gap p99', value: r.drain.gapP99Ms / 1000, better: 'lower', unit: 's' },
           { scenario, metric: `drain: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.drain.delayP99Ms / 1000, target: 0.5, better: 'lower', unit: 's' },
           { scenario, metric: 'drain: points received twice', value: r.drain.pointsReceivedTwice, target: 0, better: 'lower', unit: 'points' },
+          ...stayingRows(scenario, 'drain', r.drain),
         );
       return { temporal: mode, storage: sys.storage, ...r, temporalCpu };
     }, { temporal: mode, temporalKey: temporalKey(mode) });
