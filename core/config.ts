@@ -121,6 +121,11 @@ const schema = z.object({
   SESSION_IDLE_TIMEOUT_MS: int(60_000),
   INGEST_BATCH_SIZE: int(5000),
   INGEST_FLUSH_MS: int(200),
+  /**
+   * Flushes a collector runs at once, points split by device (storage/batcher.ts): each lane keeps one
+   * device's points in order and uses a connection of its own. 1: one flush at a time.
+   */
+  INGEST_FLUSH_LANES: z.coerce.number().int().min(1).max(16).default(1),
   INGEST_MAX_BUFFERED: int(200_000),
   /** While PostgreSQL is down, points held in memory before the oldest are dropped (counted). */
   INGEST_MAX_HELD: int(1_000_000),

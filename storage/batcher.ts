@@ -15,6 +15,13 @@
  *   and counted (`ingest_points_dropped_total{reason="database_unavailable"}`).
  *   Flushes are retried with capped, jittered exponential backoff.
  *
+ * Lanes (`lanes`, INGEST_FLUSH_LANES, default 1): with more than one, points go to lane
+ * `deviceId % lanes`, and each lane flushes its own batches one at a time, so up to `lanes`
+ * flushes (transactions, connections) run at once while one device's points still commit in
+ * the order they came (a live cursor per series never passes a point committed later). The
+ * bounds are shared between the lanes: `maxBuffered` counts every lane's points, `maxHeld`
+ * is split evenly. While a flush is failing, the other lanes wait for its retry.
+ *
  * A failed batch is put back in front and written again, so the writer must be idempotent:
  * the PostgreSQL writer inserts ON CONFLICT DO NOTHING on the key (series_id, time), and
  * rows a retry finds stored already (`rows − inserted`) are counted in
@@ -40,8 +47,10 @@ export interface BatcherOptions {
   pool?: pg.Pool;
   /** Where batches go instead of PostgreSQL (unit tests). */
   writer?: BatchWriter;
-  /** Flush when this many points are buffered. */
+  /** Flush when this many points are buffered (in one lane). */
   batchSize?: number;
+  /** Lanes flushing at the same time, points split by device (default 1: one flush at a time). */
+  lanes?: number;
   /** Flush at least this often (ms). */
   flushIntervalMs?: number;
   /** Above this many buffered points (while PostgreSQL accepts writes), push() applies backpressure. */
@@ -62,12 +71,17 @@ export interface BatcherOptions {
   onFlushed?: (info: WriteResult) => void;
 }
 
+/** One lane: its buffer and its flushes, one at a time. */
+class Lane {
+  buffer: TelemetryPoint[] = [];
+  timer: NodeJS.Timeout | undefined;
+  flushing: Promise<void> | undefined;
+}
+
 /** Batched, bounded writer of telemetry points. */
 export class IngestBatcher implements PointSink {
-  private buffer: TelemetryPoint[] = [];
+  private readonly lanes: Lane[];
   private waiters: Array<() => void> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
   private closed = false;
   private failures = 0;
   private retryAt = 0;
@@ -78,14 +92,18 @@ export class IngestBatcher implements PointSink {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  /** Per lane. */
   private readonly maxHeld: number;
   private readonly maxBackoffMs: number;
 
   constructor(private readonly opts: BatcherOptions) {
+    const lanes = opts.lanes ?? 1;
+    if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`IngestBatcher: lanes must be a whole number of at least 1, not ${lanes}`);
+    this.lanes = Array.from({ length: lanes }, () => new Lane());
     this.batchSize = opts.batchSize ?? 5000;
     this.flushIntervalMs = Math.min(opts.flushIntervalMs ?? 200, 250);
     this.maxBuffered = opts.maxBuffered ?? 200_000;
-    this.maxHeld = Math.max(opts.maxHeld ?? this.maxBuffered * 5, this.maxBuffered);
+    this.maxHeld = Math.ceil(Math.max(opts.maxHeld ?? this.maxBuffered * 5, this.maxBuffered) / lanes);
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.metrics.describe('ingest_points_received_total', 'Points handed to the batcher');
@@ -94,7 +112,7 @@ export class IngestBatcher implements PointSink {
     this.metrics.describe('ingest_points_dropped_total', 'Points dropped, by reason');
     this.metrics.describe('ingest_flush_failures_total', 'Flushes that failed and were retried');
     this.metrics.describe('ingest_backpressure_waits_total', 'Pushes told to wait because the buffer was full');
-    this.metrics.gauge('ingest_buffered_points', () => this.buffer.length);
+    this.metrics.gauge('ingest_buffered_points', () => this.buffered);
     if (opts.writer) {
       this.writer = opts.writer;
     } else if (opts.pool) {
@@ -113,9 +131,11 @@ export class IngestBatcher implements PointSink {
     }
   }
 
-  /** Points waiting to be written. */
+  /** Points waiting to be written, in every lane. */
   get buffered(): number {
-    return this.buffer.length;
+    let n = 0;
+    for (const lane of this.lanes) n += lane.buffer.length;
+    return n;
   }
 
   /** Whether the last flush failed (PostgreSQL unreachable or refusing writes). */
@@ -131,65 +151,91 @@ export class IngestBatcher implements PointSink {
       this.metrics.inc('ingest_points_dropped_total', points.length, { reason: 'closed' });
       return;
     }
-    for (const p of points) this.buffer.push(p);
-    this.dropOverflow(this.databaseDown ? 'database_unavailable' : 'buffer_full');
-    if (this.buffer.length >= this.batchSize) this.kick(0);
-    else this.kick(this.flushIntervalMs);
-    if (this.buffer.length > this.maxBuffered && !this.databaseDown) {
+    const reason = this.databaseDown ? 'database_unavailable' : 'buffer_full';
+    if (this.lanes.length === 1) {
+      const lane = this.lanes[0];
+      for (const p of points) lane.buffer.push(p);
+      this.accepted(lane, reason);
+    } else {
+      // A push is usually one session's points, so one device and one lane; split only when it is not.
+      const n = this.lanes.length;
+      let touched: Set<Lane> | undefined;
+      let only: Lane | undefined;
+      for (const p of points) {
+        const lane = this.lanes[p.deviceId % n];
+        lane.buffer.push(p);
+        if (only === undefined) only = lane;
+        else if (lane !== only) (touched ??= new Set([only])).add(lane);
+      }
+      for (const lane of touched ?? [only!]) this.accepted(lane, reason);
+    }
+    if (this.buffered > this.maxBuffered && !this.databaseDown) {
       this.metrics.inc('ingest_backpressure_waits_total');
       return new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  /** Drop the oldest points beyond maxHeld, counting them. */
-  private dropOverflow(reason: string): void {
-    if (this.buffer.length <= this.maxHeld) return;
-    const excess = this.buffer.length - this.maxHeld;
-    this.buffer.splice(0, excess);
+  /** Points were added to `lane`: bound it, and flush it by size now or by time. */
+  private accepted(lane: Lane, reason: string): void {
+    this.dropOverflow(lane, reason);
+    this.kick(lane, lane.buffer.length >= this.batchSize ? 0 : this.flushIntervalMs);
+  }
+
+  /** Drop the lane's oldest points beyond its share of maxHeld, counting them. */
+  private dropOverflow(lane: Lane, reason: string): void {
+    if (lane.buffer.length <= this.maxHeld) return;
+    const excess = lane.buffer.length - this.maxHeld;
+    lane.buffer.splice(0, excess);
     this.metrics.inc('ingest_points_dropped_total', excess, { reason });
     this.opts.log?.warn('ingest buffer over its bound: dropped the oldest points', { dropped: excess, reason });
   }
 
-  private kick(delayMs: number): void {
-    if (this.flushing || this.closed) return;
+  private kick(lane: Lane, delayMs: number): void {
+    if (lane.flushing || this.closed) return;
     // No clock read unless a retry is pending: kick runs on every push.
     const wait = this.retryAt > 0 ? Math.max(delayMs, this.retryAt - Date.now()) : delayMs;
-    if (this.timer) {
+    if (lane.timer) {
       if (wait > 0) return; // a timer is already set
-      clearTimeout(this.timer);
+      clearTimeout(lane.timer);
     }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
+    lane.timer = setTimeout(() => {
+      lane.timer = undefined;
+      void this.flushLane(lane);
     }, wait);
-    this.timer.unref?.();
+    lane.timer.unref?.();
   }
 
   private releaseWaiters(): void {
     // While the database is down, holding sessions back would only get them disconnected.
-    if (!this.databaseDown && this.buffer.length > this.maxBuffered / 2) return;
+    if (!this.databaseDown && this.buffered > this.maxBuffered / 2) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
   }
 
-  /** Write what is buffered now (one batch at a time); resolves when that flush ends. */
+  /** Write what is buffered now (each lane one batch, the lanes at once); resolves when those flushes end. */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.buffer.length === 0) {
+    if (this.lanes.length === 1) return this.flushLane(this.lanes[0]);
+    return Promise.all(this.lanes.map((lane) => this.flushLane(lane))).then(() => undefined);
+  }
+
+  /** Write what `lane` holds now (one batch at a time); resolves when that flush ends. */
+  private flushLane(lane: Lane): Promise<void> {
+    if (lane.flushing) return lane.flushing;
+    if (lane.buffer.length === 0) {
       this.releaseWaiters();
       return Promise.resolve();
     }
-    this.flushing = this.flushOnce().finally(() => {
-      this.flushing = undefined;
+    lane.flushing = this.flushOnce(lane).finally(() => {
+      lane.flushing = undefined;
       this.releaseWaiters();
-      if (this.buffer.length > 0) this.kick(this.buffer.length >= this.batchSize ? 0 : this.flushIntervalMs);
+      if (lane.buffer.length > 0) this.kick(lane, lane.buffer.length >= this.batchSize ? 0 : this.flushIntervalMs);
     });
-    return this.flushing;
+    return lane.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
-    const batch = this.buffer.splice(0, this.batchSize * 4);
+  private async flushOnce(lane: Lane): Promise<void> {
+    const batch = lane.buffer.splice(0, this.batchSize * 4);
     const started = performance.now();
     try {
       const rows = await this.writer.write(batch);
@@ -203,32 +249,35 @@ export class IngestBatcher implements PointSink {
       this.opts.onFlushed?.(rows);
     } catch (err) {
       // Put the batch back in front and retry with capped, jittered backoff; nothing is lost here.
-      this.buffer = batch.concat(this.buffer);
+      lane.buffer = batch.concat(lane.buffer);
       this.failures++;
       this.metrics.inc('ingest_flush_failures_total');
       const base = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 10));
       const delay = Math.round(base / 2 + (Math.random() * base) / 2);
       this.retryAt = Date.now() + delay;
-      this.opts.log?.warn('ingest flush failed; will retry', { error: (err as Error).message, retryInMs: delay, buffered: this.buffer.length });
-      this.dropOverflow('database_unavailable');
+      this.opts.log?.warn('ingest flush failed; will retry', { error: (err as Error).message, retryInMs: delay, buffered: this.buffered });
+      this.dropOverflow(lane, 'database_unavailable');
     }
   }
 
   /** Flush everything buffered (retrying until `timeoutMs`), then refuse new points. */
   async close(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.buffer.length > 0 && Date.now() < deadline) {
+    while (this.buffered > 0 && Date.now() < deadline) {
       this.retryAt = 0;
       await this.flush();
-      if (this.buffer.length > 0 && this.failures > 0) await new Promise((r) => setTimeout(r, 200));
+      if (this.buffered > 0 && this.failures > 0) await new Promise((r) => setTimeout(r, 200));
     }
-    if (this.flushing) await this.flushing;
+    await Promise.all(this.lanes.map((lane) => lane.flushing));
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.buffer.length > 0) {
-      this.metrics.inc('ingest_points_dropped_total', this.buffer.length, { reason: 'shutdown' });
-      this.opts.log?.error('shutdown with unwritten points', { dropped: this.buffer.length });
-      this.buffer = [];
+    const left = this.buffered;
+    for (const lane of this.lanes) {
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.buffer = [];
+    }
+    if (left > 0) {
+      this.metrics.inc('ingest_points_dropped_total', left, { reason: 'shutdown' });
+      this.opts.log?.error('shutdown with unwritten points', { dropped: left });
     }
     for (const w of this.waiters.splice(0)) w();
   }

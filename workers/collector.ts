@@ -116,7 +116,8 @@ function overlapMs(config: ReturnType<typeof loadConfig>): number {
 
 async function main() {
   const config = loadConfig();
-  const pool = createPool(config.DATABASE_URL, 8);
+  // Each ingest lane holds a connection while it flushes; the rest serve device loads, placement and the lease.
+  const pool = createPool(config.DATABASE_URL, 7 + config.INGEST_FLUSH_LANES);
   const db = createKnex(config.DATABASE_URL, 8);
   // Refuses to create a fresh key while stored secrets need one that is missing (ADR 044).
   const keyring = await openKeyring(db, { key: config.SECRETS_KEY, keyFile: config.SECRETS_KEY_FILE, dataDir: config.DATA_DIR });
@@ -124,6 +125,7 @@ async function main() {
     pool,
     batchSize: config.INGEST_BATCH_SIZE,
     flushIntervalMs: config.INGEST_FLUSH_MS,
+    lanes: config.INGEST_FLUSH_LANES,
     maxBuffered: config.INGEST_MAX_BUFFERED,
     maxHeld: config.INGEST_MAX_HELD,
     lateAfterMs: config.INGEST_LATE_AFTER_MS,
