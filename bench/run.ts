@@ -94,9 +94,12 @@ function fromPrior(key: string, pathInKey: string[], label: string): unknown {
   return r;
 }
 
-/** This run made `unit`. */
-function ranHere(unit: string) {
-  units[unit] = { startedAt: new Date().toISOString(), commit: results.commit as string | undefined };
+/** Run `unit` here and record it once it has a result (an interrupted unit leaves no record, so a resumed run runs it). */
+async function ranHere<T>(unit: string, runUnit: () => Promise<T>): Promise<T> {
+  const startedAt = new Date().toISOString();
+  const r = await runUnit();
+  units[unit] = { startedAt, commit: results.commit as string | undefined };
+  return r;
 }
 
 /** Scenarios that failed: each is reported with its error and the run goes on with the next. */
@@ -174,10 +177,7 @@ async function perStorage(
     if (opts.temporalKey) byStorage[storage] ??= {};
     const where = opts.temporalKey ? [storage, opts.temporalKey] : [storage];
     let r = fromPrior(key, where, label);
-    if (r === undefined) {
-      ranHere([key, ...where].join('/'));
-      r = await withSystem(name, (sys) => fn(sys, label), { storage, temporal: opts.temporal });
-    }
+    r ??= await ranHere([key, ...where].join('/'), () => withSystem(name, (sys) => fn(sys, label), { storage, temporal: opts.temporal }));
     if (opts.temporalKey) (byStorage[storage] as Record<string, unknown>)[opts.temporalKey] = r;
     else byStorage[storage] = r;
   }
@@ -210,8 +210,7 @@ async function main() {
         pipelines[label] = taken;
         continue;
       }
-      ranHere(`pipeline/${label}`);
-      pipelines[label] = await withSystem(`pipeline (${label}): COPY ceiling and capacity`, async (sys) => {
+      pipelines[label] = await ranHere(`pipeline/${label}`, () => withSystem(`pipeline (${label}): COPY ceiling and capacity`, async (sys) => {
         const ceiling = await copyCeiling(sys, num('BENCH_COPY_ROWS', 2_000_000));
         process.stderr.write(`  COPY ceiling: ${ceiling.rowsPerSecond} rows/s\n`);
         const cap = await pipelineCapacity(sys, {
@@ -236,7 +235,7 @@ async function main() {
           { scenario, metric: 'ingest lag p99', value: s?.lagP99Ms ?? NaN, target: 2000, better: 'lower', unit: 'ms' },
         );
         return { storage, ceiling, capacity: cap, ratioToCeiling: ratio };
-      }, { storage });
+      }, { storage }));
     }
   }
   const pipelines = () => (results.pipeline ?? {}) as Record<string, PipelineRun>;
@@ -373,10 +372,10 @@ async function main() {
         { scenario, metric: 'kill -9: workflow tasks completed per second until recovered', value: r.kill9.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
         { scenario, metric: 'SIGTERM: workflow tasks completed per second until recovered', value: r.sigterm.workflowTasksPerSecond, better: 'higher', unit: 'tasks/s' },
       );
-      if (r.rebalance) rows.push({ scenario, metric: `a collector joins: each within its share ±10 % (≤ ${r.rebalance.mostInFlight} moves at once)`, value: r.rebalance.ms / 1000, target: 300, better: 'lower', unit: 's' });
+      if (r.rebalance) rows.push({ scenario, metric: `a collector joins: each within its share ±10 % (≤ ${r.rebalance.mostInFlight} moves at once)`, value: r.rebalance.done ? r.rebalance.ms / 1000 : NaN, target: 300, better: 'lower', unit: 's' }); // NaN: not balanced by the deadline (not met)
       if (r.drain)
         rows.push(
-          { scenario, metric: `drain: ${r.drain.sessions} sessions moved off`, value: r.drain.ms / 1000, better: 'lower', unit: 's' },
+          { scenario, metric: `drain: ${r.drain.sessions} sessions moved off`, value: r.drain.done ? r.drain.ms / 1000 : NaN, better: 'lower', unit: 's' },
           // Deployments stop a collector by draining it first (preStop, pre_stop): issue 20's hand-over bound applies to the drain too.
           { scenario, metric: 'drain: gap p99', value: r.drain.gapP99Ms / 1000, better: 'lower', unit: 's' },
           { scenario, metric: `drain: delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: r.drain.delayP99Ms / 1000, target: 0.5, better: 'lower', unit: 's' },

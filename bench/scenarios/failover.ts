@@ -322,7 +322,9 @@ async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     handedOver: () => empty,
   });
   const e = await emptied!;
-  process.stderr.write(`  drain: ${sessions} sessions moved off in ${(e.ms / 1000).toFixed(1)} s, at most ${e.mostInFlight} moves in flight\n`);
+  process.stderr.write(
+    `  drain: ${e.done ? `${sessions} sessions moved off in` : `not empty by the deadline (${e.counts[0]} of ${sessions} left) after`} ${(e.ms / 1000).toFixed(1)} s, at most ${e.mostInFlight} moves in flight\n`,
+  );
   await setDraining(sys.db, row.id, false);
   return { ...e, sessions, sessionsPlaced: moving.length, ...figures };
 }
@@ -370,7 +372,9 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   if (placement && o.join !== false) {
     // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
     rebalance = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
-    process.stderr.write(`  join: balanced ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`);
+    process.stderr.write(
+      `  join: ${rebalance.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`,
+    );
     // Drain the joined collector (measured as a hand-over of its sessions), then take it back.
     drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort);
     await until(sys, collectors, (n) => n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
