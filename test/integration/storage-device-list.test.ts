@@ -158,10 +158,12 @@ describe('storage: device traffic mirror and sorting by points/s and last seen',
 
   it('sorts by points/s and by last seen in both directions, ties in natural name order', async () => {
     await tdb.db.raw(`DELETE FROM device_activity`);
+    // One clock reading: rtr-2 and rtr-3 must tie on last seen (two readings a millisecond apart broke the tie in CI).
+    const now = Date.now();
     await tdb.db('device_activity').insert([
-      { device_id: ids['rtr-10'], points_per_second: 5, last_seen: new Date(Date.now() - 1000) },
-      { device_id: ids['rtr-2'], points_per_second: 5, last_seen: new Date(Date.now() - 60_000) },
-      { device_id: ids['rtr-3'], points_per_second: 0.5, last_seen: new Date(Date.now() - 60_000) },
+      { device_id: ids['rtr-10'], points_per_second: 5, last_seen: new Date(now - 1000) },
+      { device_id: ids['rtr-2'], points_per_second: 5, last_seen: new Date(now - 60_000) },
+      { device_id: ids['rtr-3'], points_per_second: 0.5, last_seen: new Date(now - 60_000) },
     ]);
     assert.deepEqual(await names('sort=points&dir=desc'), ['rtr-2', 'rtr-10', 'rtr-3', 'rtr-1']);
     assert.deepEqual(await names('sort=points'), ['rtr-1', 'rtr-3', 'rtr-2', 'rtr-10']);
