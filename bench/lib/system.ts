@@ -309,12 +309,17 @@ function temporalCpuSampler(processPids: () => number[], postgresPids?: () => nu
   };
 }
 
+/** A process's /metrics text. */
+async function metricsOf(metricsPort: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+}
+
 /**
  * Sum of a metric on a collector's /metrics over its label sets; `name` may include a
  * label selector, e.g. `event_loop_delay_seconds{quantile="0.99"}`.
  */
 export async function scrape(metricsPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const text = await metricsOf(metricsPort);
   const exact = name.includes('{');
   let sum = 0;
   for (const line of text.split('\n')) {
@@ -322,6 +327,18 @@ export async function scrape(metricsPort: number, name: string): Promise<number>
     if (match) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** One counter of a process's /metrics summed by the values of one label, e.g. `{ STALLED: 3, UNAVAILABLE: 12 }`. */
+export async function scrapeByLabel(metricsPort: number, name: string, label: string): Promise<Record<string, number>> {
+  const text = await metricsOf(metricsPort);
+  const series = new RegExp(`^${name}\\{(?:[^}]*,)?${label}="([^"]*)"`);
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = series.exec(line);
+    if (m) out[m[1]] = (out[m[1]] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
 }
 
 /** A gNMI profile of interface counters sampled every `intervalMs`. */

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
 import { percentile } from '../lib/procstat';
-import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
+import { countersProfile, scrape, scrapeByLabel, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
@@ -134,7 +134,13 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     const [starts, adopted, ended, skipped] = await Promise.all(['session_warm_starts_total', 'session_warm_adopted_total', 'session_warm_ended_total', 'session_warm_skipped_total'].map(sumOthers));
     return { starts, adopted, ended, skipped };
   };
-  const [requests0, duplicates0, warm0, asked0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort)]);
+  /** Attempts that ended in an error on the collectors taking the sessions, by the error's code (session_failures_total). */
+  const failures = async () => {
+    const byCode: Record<string, number> = {};
+    for (const c of others) for (const [code, n] of Object.entries(await scrapeByLabel(c.metricsPort, 'session_failures_total', 'code').catch(() => ({})))) byCode[code] = (byCode[code] ?? 0) + n;
+    return byCode;
+  };
+  const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
   const before = Date.now();
   const loadAtStart = os.loadavg()[0];
   await step.start();
@@ -195,12 +201,15 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     }
     await sleep(1000);
   }
-  const [settledAsked, settledPlaced, settledWarm] = await Promise.all([placementAsked(controlPort).then((a) => askedBetween(asked0, a)), placedSince(), warm()]);
+  const [settledAsked, settledPlaced, settledWarm, failures1] = await Promise.all([placementAsked(controlPort).then((a) => askedBetween(asked0, a)), placedSince(), warm(), failures()]);
+  const attemptFailures = Object.fromEntries(Object.entries(failures1).flatMap(([code, n]) => (n - (failures0[code] ?? 0) > 0 ? [[code, n - (failures0[code] ?? 0)]] : [])));
   const settled = {
     afterMs: settledAfterMs,
     placements: { sessions: settledPlaced.n, transactions: settledPlaced.transactions, lastAfterMs: Math.round(Number(settledPlaced.last_ms ?? 0)) },
     placementAsked: settledAsked,
     warmAdopted: settledWarm.adopted - warm0.adopted,
+    /** Attempts on the receiving collectors that ended in an error, by code, from the start until the move settled. */
+    attemptFailures,
   };
   const load = () =>
     os
@@ -210,7 +219,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   process.stderr.write(
     `  ${label}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
       `${settled.placements.sessions} placed in ${settled.placements.transactions} transactions; placeSession asked ${settledAsked.asked} times in ${settledAsked.transactions} transactions, ` +
-      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; load ${load()}\n`,
+      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; attempts failed there by code ${JSON.stringify(attemptFailures)}; load ${load()}\n`,
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
   const movedGaps = gapFigures(moved);
