@@ -45,9 +45,14 @@ async function placementAsked(controlPort: number): Promise<{ transactions: numb
   return { transactions, byReason: Object.fromEntries(reasons.map((r, i) => [r, counts[i]])) };
 }
 
+/** What counters keyed by a label grew by between two readings (keys that did not grow left out). */
+function grewBy(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(b).flatMap(([k, n]) => (n - (a[k] ?? 0) > 0 ? [[k, n - (a[k] ?? 0)]] : [])));
+}
+
 /** What the placement counters grew by between two readings (reasons that did not grow left out). */
 function askedBetween(a: Awaited<ReturnType<typeof placementAsked>>, b: Awaited<ReturnType<typeof placementAsked>>) {
-  const byReason = Object.fromEntries(Object.entries(b.byReason).flatMap(([r, n]) => (n - (a.byReason[r] ?? 0) > 0 ? [[r, n - (a.byReason[r] ?? 0)]] : [])));
+  const byReason = grewBy(a.byReason, b.byReason);
   return { asked: Object.values(byReason).reduce((x, y) => x + y, 0), transactions: b.transactions - a.transactions, byReason };
 }
 
@@ -86,12 +91,16 @@ async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: num
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
 
+/** A collector's live row in the registry (its id ends with its process id), if it has one. */
+async function registryRow(sys: BenchSystem, collector: ManagedChild) {
+  return (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${collector.child.pid}`));
+}
+
 /**
- * The devices placed on `collector` (session_placements by its task queue), read before a step sets the move going;
+ * The devices placed on a collector (session_placements by its task queue), read before a step sets the move going;
  * `undefined` when it has no live registry row or no placements (placement off: the shared queue).
  */
-async function placedOn(sys: BenchSystem, collector: ManagedChild): Promise<number[] | undefined> {
-  const row = (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${collector.child.pid}`));
+async function placedOn(sys: BenchSystem, row: { taskQueue: string } | undefined): Promise<number[] | undefined> {
   if (!row) return undefined;
   const ids = (await sys.db.raw(`SELECT device_id FROM session_placements WHERE task_queue = ?`, [row.taskQueue])).rows.map((r: { device_id: number }) => Number(r.device_id));
   return ids.length ? ids : undefined;
@@ -202,7 +211,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     await sleep(1000);
   }
   const [settledAsked, settledPlaced, settledWarm, failures1] = await Promise.all([placementAsked(controlPort).then((a) => askedBetween(asked0, a)), placedSince(), warm(), failures()]);
-  const attemptFailures = Object.fromEntries(Object.entries(failures1).flatMap(([code, n]) => (n - (failures0[code] ?? 0) > 0 ? [[code, n - (failures0[code] ?? 0)]] : [])));
+  const attemptFailures = grewBy(failures0, failures1);
   const settled = {
     afterMs: settledAfterMs,
     placements: { sessions: settledPlaced.n, transactions: settledPlaced.transactions, lastAfterMs: Math.round(Number(settledPlaced.last_ms ?? 0)) },
@@ -223,6 +232,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
   const movedGaps = gapFigures(moved);
+  const stayedGaps = stayed.length ? gapFigures(stayed) : undefined;
   const figures = {
     ...movedGaps,
     /**
@@ -238,8 +248,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
      * The sessions that did not move, over the same window (only when the moving ones are known): their largest gaps are
      * what the machine's load alone did to a 1-interval gap, and the moved p99 beyond the staying p99 is the move's own share.
      */
-    staying: stayed.length ? { sessions: stayed.length, ...gapFigures(stayed) } : undefined,
-    delayBeyondStayingP99Ms: stayed.length ? Math.max(0, movedGaps.gapP99Ms - gapFigures(stayed).gapP99Ms) : undefined,
+    staying: stayedGaps && { sessions: stayed.length, ...stayedGaps },
+    delayBeyondStayingP99Ms: stayedGaps && Math.max(0, movedGaps.gapP99Ms - stayedGaps.gapP99Ms),
   };
   process.stderr.write(
     `  ${label}: every device fresh again${step.handedOver ? ' and handed over' : ''} after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
@@ -286,7 +296,7 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
     label: signal,
     leavingIndex: victimIndex,
     leavingSessions: counts[victimIndex],
-    moving: await placedOn(sys, victim),
+    moving: await placedOn(sys, await registryRow(sys, victim)),
     start: async () => {
       victim.child.kill(signal);
       process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
@@ -313,9 +323,9 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
  */
 async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, index: number, controlPort: number) {
   const drained = collectors[index];
-  const row = (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${drained.child.pid}`))!;
+  const row = (await registryRow(sys, drained))!;
   const sessions = await streamingOn(drained.metricsPort);
-  const moving = (await placedOn(sys, drained)) ?? [];
+  const moving = (await placedOn(sys, row)) ?? [];
   let emptied: Promise<Awaited<ReturnType<typeof until>>> | undefined;
   let empty = false;
   const figures = await handOver(sys, ids, o, collectors, controlPort, {
