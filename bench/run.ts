@@ -26,6 +26,7 @@ import { bulkPause } from './scenarios/bulk-pause';
 import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
+import { regexEscape } from '../query/path-pattern';
 
 // BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
 const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
@@ -72,7 +73,6 @@ const prior: RunFile | undefined = resumeFile ? (JSON.parse(fs.readFileSync(resu
 if (prior && !Array.isArray(prior.table)) throw new Error(`BENCH_RESUME=${resumeFile}: not a bench run's results (no table)`);
 /** The table-row scenario names a results key writes (`<name> (<label>)`; scale's may say `N collectors, ` before the label). */
 const ROW_NAMES: Record<string, string[]> = { pipeline: ['ceiling', 'capacity'], liveAggregate: ['live-aggregate'], fleetQuery: ['fleet-query'], fleetUi: ['fleet-ui'], bulkPause: ['bulk-pause'], alertRules: ['alert-rules'] };
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Where each unit of this run's results came from: this run, or the run it was resumed from (and that one's origin). */
 const units: Record<string, UnitOrigin> = {};
 
@@ -85,8 +85,8 @@ function fromPrior(key: string, pathInKey: string[], label: string): unknown {
   let r: unknown = prior[key];
   for (const p of pathInKey) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
   if (!r || typeof r !== 'object' || 'error' in r) return undefined;
-  const names = (ROW_NAMES[key] ?? [key]).map(escape).join('|');
-  const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${escape(label)}\\)$`);
+  const names = (ROW_NAMES[key] ?? [key]).map(regexEscape).join('|');
+  const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${regexEscape(label)}\\)$`);
   rows.push(...prior.table!.filter((row) => mine.test(row.scenario)));
   const unit = [key, ...pathInKey].join('/');
   units[unit] = prior.units?.[unit] ?? { startedAt: prior.startedAt, commit: prior.commit, resumedFrom: path.basename(resumeFile!) };

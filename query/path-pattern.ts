@@ -28,7 +28,8 @@ const VALUE_CHAR = '(?:[^\\]\\\\]|\\\\.)';
 const ANY_KEYS = `(?:\\[${VALUE_CHAR}*\\])*`;
 const ANY_ELEM = `${NAME_CHAR}+${ANY_KEYS}`;
 
-function regexEscape(text: string): string {
+/** `text` as a literal inside a regular expression (without the `u` flag: `-` and `/` are escaped too). */
+export function regexEscape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, (c) => `\\${c}`);
 }
 
