@@ -62,36 +62,100 @@ const results: Record<string, unknown> = {
 const rows: Row[] = [];
 
 /**
- * BENCH_RESUME=<a run's JSON>: go on with an interrupted or partial run (a full run takes hours): every unit (a scenario in
- * one storage mode, and for scale and failover one Temporal) that file holds without an error is taken from it, with its
- * table rows, instead of run again; the rest runs. `results.units` says for each unit which run made it and at which commit.
+ * BENCH_RESUME=<a run's JSON>[,<another>…]: go on with an interrupted or partial run (a full run takes hours): every unit (a
+ * scenario in one storage mode, and for scale and failover one Temporal) those files hold without an error is taken from
+ * the first that holds it, with its table rows, instead of run again; the rest of the scenarios named runs. Units of the
+ * scenarios not named are carried over too, so parts run on different days add up to one report. `results.units` says for
+ * each unit which run made it and at which commit; `results.missing` lists what a full run with these settings still lacks.
  */
-const resumeFile = process.env.BENCH_RESUME ? path.resolve(process.env.BENCH_RESUME) : undefined;
+const resumeFiles = (process.env.BENCH_RESUME ?? '')
+  .split(',')
+  .map((f) => f.trim())
+  .filter(Boolean)
+  .map((f) => path.resolve(f));
 type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string };
 type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
-const prior: RunFile | undefined = resumeFile ? (JSON.parse(fs.readFileSync(resumeFile, 'utf8')) as RunFile) : undefined;
-if (prior && !Array.isArray(prior.table)) throw new Error(`BENCH_RESUME=${resumeFile}: not a bench run's results (no table)`);
+const priors = resumeFiles.map((file) => {
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
+  if (!Array.isArray(data.table)) throw new Error(`BENCH_RESUME: ${file} is not a bench run's results (no table)`);
+  return { file, data };
+});
+/** The results key of each scenario name. */
+const RESULTS_KEY: Record<string, string> = { 'live-aggregate': 'liveAggregate', 'fleet-query': 'fleetQuery', 'fleet-ui': 'fleetUi', 'bulk-pause': 'bulkPause', 'alert-rules': 'alertRules' };
 /** The table-row scenario names a results key writes (`<name> (<label>)`; scale's may say `N collectors, ` before the label). */
 const ROW_NAMES: Record<string, string[]> = { pipeline: ['ceiling', 'capacity'], liveAggregate: ['live-aggregate'], fleetQuery: ['fleet-query'], fleetUi: ['fleet-ui'], bulkPause: ['bulk-pause'], alertRules: ['alert-rules'] };
 /** Where each unit of this run's results came from: this run, or the run it was resumed from (and that one's origin). */
 const units: Record<string, UnitOrigin> = {};
 
+/** The rows' label of a unit below its results key: the pipeline run's label, the storage mode, or the mode with its Temporal. */
+const unitLabel = (key: string, where: string[]) => (key === 'pipeline' || where.length === 1 ? where[0] : `${where[0]}, Temporal ${where[1]}`);
+
 /**
- * Unit `key`/`path` (e.g. pipeline/`timescaledb, 2 collectors`, scale/native/server) from the resumed run, with its rows
- * (those whose scenario is one of the key's names with `label`), or undefined to run it.
+ * Unit `key`/`path` (e.g. pipeline/`timescaledb, 2 collectors`, scale/native/server) from the first resumed run holding it
+ * without an error, with its rows (those whose scenario is one of the key's names with `label`), or undefined to run it.
  */
 function fromPrior(key: string, pathInKey: string[], label: string): unknown {
-  if (!prior) return undefined;
-  let r: unknown = prior[key];
-  for (const p of pathInKey) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
-  if (!r || typeof r !== 'object' || 'error' in r) return undefined;
-  const names = (ROW_NAMES[key] ?? [key]).map(regexEscape).join('|');
-  const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${regexEscape(label)}\\)$`);
-  rows.push(...prior.table!.filter((row) => mine.test(row.scenario)));
   const unit = [key, ...pathInKey].join('/');
-  units[unit] = prior.units?.[unit] ?? { startedAt: prior.startedAt, commit: prior.commit, resumedFrom: path.basename(resumeFile!) };
-  process.stderr.write(`\n▶ ${unit}: taken from ${path.basename(resumeFile!)} (run ${units[unit].startedAt}), not run again\n`);
-  return r;
+  for (const { file, data } of priors) {
+    let r: unknown = data[key];
+    for (const p of pathInKey) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
+    if (!r || typeof r !== 'object' || 'error' in r) continue;
+    const names = (ROW_NAMES[key] ?? [key]).map(regexEscape).join('|');
+    const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${regexEscape(label)}\\)$`);
+    rows.push(...data.table!.filter((row) => mine.test(row.scenario)));
+    units[unit] = data.units?.[unit] ?? { startedAt: data.startedAt, commit: data.commit, resumedFrom: path.basename(file) };
+    process.stderr.write(`\n▶ ${unit}: taken from ${path.basename(file)} (run ${units[unit].startedAt}), not run again\n`);
+    return r;
+  }
+  return undefined;
+}
+
+/**
+ * The resumed runs' units of `key` this run has not taken or made (a scenario not named on the command line, a storage
+ * mode or Temporal not in this run's settings): carried over as they are, in `results[key]` at their place, with their rows.
+ */
+function carryPrior(key: string) {
+  for (const { data } of priors)
+    for (const unit of Object.keys(data.units ?? {})) {
+      const [k, ...where] = unit.split('/');
+      if (k !== key || units[unit] || !where.length) continue;
+      const r = fromPrior(key, where, unitLabel(key, where));
+      if (r === undefined) continue;
+      let at = (results[key] ??= {}) as Record<string, unknown>;
+      for (const p of where.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+      at[where.at(-1)!] = r;
+    }
+}
+
+const ALL_SCENARIOS = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
+
+/** The storage modes whose pipeline also runs with two collectors: BENCH_PIPELINE_TWO_COLLECTORS, default the first mode (`none`: none). */
+function twoCollectorModes(storages: BenchStorage[]): BenchStorage[] {
+  const two = process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0];
+  return two === 'none' ? [] : parseStorageModes(two, 'BENCH_PIPELINE_TWO_COLLECTORS').filter((m) => storages.includes(m));
+}
+
+/**
+ * The units a full run with this run's settings (BENCH_STORAGE_MODES, BENCH_PIPELINE_TWO_COLLECTORS, BENCH_TEMPORAL) has
+ * and this one has not, or has only as an error: what a resumed run still has to run.
+ */
+function missingUnits(): string[] {
+  const storages = benchStorageModes();
+  const temporals = benchTemporalModes();
+  const expected = [...storages.map((s) => `pipeline/${s}`), ...twoCollectorModes(storages).map((s) => `pipeline/${s}, 2 collectors`)];
+  for (const name of ALL_SCENARIOS.filter((n) => n !== 'pipeline')) {
+    const key = RESULTS_KEY[name] ?? name;
+    for (const s of storages) {
+      if (name !== 'scale' && name !== 'failover') expected.push(`${key}/${s}`);
+      else for (const t of temporals) expected.push(temporals.length === 1 && t === 'dev' ? `${key}/${s}` : `${key}/${s}/${t}`);
+    }
+  }
+  const held = (unit: string) => {
+    let r: unknown = results;
+    for (const p of unit.split('/')) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
+    return !!r && typeof r === 'object' && !('error' in r);
+  };
+  return expected.filter((u) => !units[u] || !held(u));
 }
 
 /** Run `unit` here and record it once it has a result (an interrupted unit leaves no record, so a resumed run runs it). */
@@ -109,7 +173,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 /** The results so far to the run's timestamped file (`complete: false` until the last scenario is done). */
 function saveProgress(complete: boolean) {
   fs.mkdirSync(RESULTS, { recursive: true });
-  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFile && path.basename(resumeFile), units, failures, table: rows };
+  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFiles.length ? resumeFiles.map((f) => path.basename(f)) : undefined, units, missing: missingUnits(), failures, table: rows };
   fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(out, null, 2));
   return out;
 }
@@ -187,9 +251,8 @@ async function perStorage(
 type PipelineRun = { storage?: BenchStorage; capacity?: { sustained?: { committedPerSecond: number } } };
 
 async function main() {
-  const all = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
-  const wanted = process.argv.slice(2).filter((a) => all.includes(a));
-  const scenarios = wanted.length ? wanted : all;
+  const wanted = process.argv.slice(2).filter((a) => ALL_SCENARIOS.includes(a));
+  const scenarios = wanted.length ? wanted : ALL_SCENARIOS;
   // Every scenario runs once per storage mode (an unknown name stops the run here, before any scenario).
   const storages = benchStorageModes();
   results.storageModes = storages;
@@ -198,9 +261,7 @@ async function main() {
     // Each storage mode on a system of its own (BENCH_STORAGE_MODES) with one collector, then the modes in
     // BENCH_PIPELINE_TWO_COLLECTORS (default: the first listed; `none`: no such run) with two sharing the
     // devices: capacity with one collector and with two, side by side in one report.
-    const two = process.env.BENCH_PIPELINE_TWO_COLLECTORS ?? storages[0];
-    const twoIn = two === 'none' ? [] : parseStorageModes(two, 'BENCH_PIPELINE_TWO_COLLECTORS').filter((m) => storages.includes(m));
-    const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoIn.map((storage) => ({ storage, collectors: 2 }))];
+    const runs = [...storages.map((storage) => ({ storage, collectors: 1 })), ...twoCollectorModes(storages).map((storage) => ({ storage, collectors: 2 }))];
     const pipelines: Record<string, unknown> = {};
     results.pipeline = pipelines; // filled run by run, so the results saved after each hold the runs so far
     for (const { storage, collectors } of runs) {
@@ -240,6 +301,7 @@ async function main() {
   }
   const pipelines = () => (results.pipeline ?? {}) as Record<string, PipelineRun>;
   const held = (p?: PipelineRun) => p?.capacity?.sustained?.committedPerSecond;
+  carryPrior('pipeline');
   if (scenarios.includes('telegraf')) {
     await perStorage('telegraf', 'telegraf: the peer under the same load and search', async (sys, label) => {
       const r = await telegrafCapacity(
@@ -267,6 +329,7 @@ async function main() {
       return { ...r, oursOverTheirs: ratios };
     });
   }
+  carryPrior('telegraf');
   if (scenarios.includes('live')) {
     // Under the capacity load: the rate the pipeline held with one collector in the same storage mode in this run;
     // BENCH_LIVE_RATE instead when set; without either, the realistic generator at 100,800 points/s.
@@ -301,6 +364,7 @@ async function main() {
   // results keyed by it unless only the dev server ran); every other scenario runs on the first listed.
   const temporalModes = benchTemporalModes();
   const temporalKey = (mode: BenchTemporal) => (temporalModes.length === 1 && mode === 'dev' ? undefined : mode);
+  carryPrior('live');
   if (scenarios.includes('scale')) {
     for (const mode of temporalModes) await perStorage('scale', 'scale: concurrent sessions', async (sys, label) => {
       const steps = (process.env.BENCH_SESSION_STEPS ?? '100,1000,3000').split(',').filter(Boolean).map(Number);
@@ -340,6 +404,7 @@ async function main() {
           { scenario, metric: `${step}: moved gap p99 beyond the staying p99`, value: (f.delayBeyondStayingP99Ms ?? 0) / 1000, better: 'lower', unit: 's' },
         ]
       : [];
+  carryPrior('scale');
   if (scenarios.includes('failover')) {
     for (const mode of temporalModes) await perStorage('failover', 'failover: kill -9 and SIGTERM', async (sys, label) => {
       const r = await failover(sys, {
@@ -385,6 +450,7 @@ async function main() {
       return { temporal: mode, storage: sys.storage, ...r, temporalCpu };
     }, { temporal: mode, temporalKey: temporalKey(mode) });
   }
+  carryPrior('failover');
   if (scenarios.includes('lease')) {
     await perStorage('lease', 'lease: a saturated collector keeps its lease', async (sys, label) => {
       const r = await collectorLease(sys, collectorLeaseOptions());
@@ -398,6 +464,7 @@ async function main() {
       return { storage: sys.storage, ...r };
     });
   }
+  carryPrior('lease');
   if (scenarios.includes('query')) {
     await perStorage('query', 'query: 24 h × 20-series panel, rollups against raw', async (sys, label) => {
       const r = await scratchBench<{ rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number }>(sys, 'query.ts');
@@ -411,6 +478,7 @@ async function main() {
     });
   }
 
+  carryPrior('query');
   if (scenarios.includes('live-aggregate')) {
     await perStorage('liveAggregate', 'live aggregate: emit → browser, BENCH_LIVE_AGG_DEVICES × BENCH_LIVE_AGG_INTERFACES interfaces behind one widget (issue 17)', async (sys, label) => {
       const r = await liveAggregateLatency(sys, {
@@ -438,6 +506,7 @@ async function main() {
     });
   }
 
+  carryPrior('liveAggregate');
   if (scenarios.includes('fleet-query')) {
     await perStorage('fleetQuery', 'fleet-query: aggregates over BENCH_FLEET_QUERY_SERIES interfaces (issue 17)', async (sys, label) => {
       const r = await scratchBench<{ series: number; cases: Array<{ case: string; medianMs: number; p95Ms: number; resolution: string }> }>(sys, 'fleet-query.ts');
@@ -450,6 +519,7 @@ async function main() {
     });
   }
 
+  carryPrior('fleetQuery');
   if (scenarios.includes('alert-rules')) {
     await perStorage('alertRules', 'alert-rules: BENCH_RULES rule workflows over 10,000 series (issue 18, ADR 190)', async (sys, label) => {
       const r = await alertRules(sys, alertRulesOptions());
@@ -465,6 +535,7 @@ async function main() {
     });
   }
 
+  carryPrior('alertRules');
   if (scenarios.includes('fleet-ui')) {
     await perStorage('fleetUi', 'fleet-ui: the devices view with 10,000 devices', async (sys, label) => {
       const r = await fleetUi(sys, {
@@ -494,6 +565,7 @@ async function main() {
     });
   }
 
+  carryPrior('fleetUi');
   if (scenarios.includes('bulk-pause')) {
     await perStorage('bulkPause', 'bulk-pause: a bulk pause of BENCH_BULK_SESSIONS session workflows (issue 19)', async (sys, label) => {
       const r = await bulkPause(sys, { sessions: num('BENCH_BULK_SESSIONS', 5000), live: num('BENCH_BULK_LIVE', 300), maxSeconds: num('BENCH_BULK_MAX_S', 900) });
@@ -508,11 +580,13 @@ async function main() {
       return { storage: sys.storage, ...r };
     });
   }
+  carryPrior('bulkPause');
   const out = saveProgress(true);
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
   printTable(rows);
   process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg (and ${stamp}.json)\n`);
+  if (out.missing.length) process.stderr.write(`not a full run: ${out.missing.length} unit(s) missing (${out.missing.join('; ')}); BENCH_RESUME=${path.join(RESULTS, `${stamp}.json`)} runs them\n`);
   if (failures.length) {
     process.stderr.write(`${failures.length} scenario(s) failed: ${failures.map((f) => f.scenario).join('; ')} (their errors are in the results' failures)\n`);
     process.exitCode = 1;
