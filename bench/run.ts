@@ -119,11 +119,13 @@ function carryPrior(key: string) {
     for (const unit of Object.keys(data.units ?? {})) {
       const [k, ...where] = unit.split('/');
       if (k !== key || units[unit] || !where.length) continue;
-      const r = fromPrior(key, where, unitLabel(key, where));
-      if (r === undefined) continue;
+      // Never over this run's own results: an older part keyed otherwise (scale by mode alone, this run by mode and
+      // Temporal) stays out rather than replace them.
       let at = (results[key] ??= {}) as Record<string, unknown>;
       for (const p of where.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
-      at[where.at(-1)!] = r;
+      if (at[where.at(-1)!] !== undefined) continue;
+      const r = fromPrior(key, where, unitLabel(key, where));
+      if (r !== undefined) at[where.at(-1)!] = r;
     }
 }
 
