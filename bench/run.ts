@@ -26,7 +26,7 @@ import { bulkPause } from './scenarios/bulk-pause';
 import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
-import { regexEscape } from '../query/path-pattern';
+import { ALL_SCENARIOS, ResumedRuns, expectedUnits, missingUnits, type Row, type UnitOrigin } from './lib/resume';
 
 // BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
 const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
@@ -42,8 +42,6 @@ function capacitySearch() {
     bisectSteps: num('BENCH_BISECT_STEPS', 2),
   };
 }
-
-type Row = { scenario: string; metric: string; value: number; target?: number; better: 'higher' | 'lower'; unit: string };
 
 // One run's results, written after every scenario (a run of hours loses nothing to a later failure or an interrupt).
 const results: Record<string, unknown> = {
@@ -73,63 +71,13 @@ const resumeFiles = (process.env.BENCH_RESUME ?? '')
   .map((f) => f.trim())
   .filter(Boolean)
   .map((f) => path.resolve(f));
-type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string };
-type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
-const priors = resumeFiles.map((file) => {
-  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
-  if (!Array.isArray(data.table)) throw new Error(`BENCH_RESUME: ${file} is not a bench run's results (no table)`);
-  return { file, data };
-});
-/** The results key of each scenario name. */
-const RESULTS_KEY: Record<string, string> = { 'live-aggregate': 'liveAggregate', 'fleet-query': 'fleetQuery', 'fleet-ui': 'fleetUi', 'bulk-pause': 'bulkPause', 'alert-rules': 'alertRules' };
-/** The table-row scenario names a results key writes (`<name> (<label>)`; scale's may say `N collectors, ` before the label). */
-const ROW_NAMES: Record<string, string[]> = { pipeline: ['ceiling', 'capacity'], liveAggregate: ['live-aggregate'], fleetQuery: ['fleet-query'], fleetUi: ['fleet-ui'], bulkPause: ['bulk-pause'], alertRules: ['alert-rules'] };
 /** Where each unit of this run's results came from: this run, or the run it was resumed from (and that one's origin). */
 const units: Record<string, UnitOrigin> = {};
-
-/** The rows' label of a unit below its results key: the pipeline run's label, the storage mode, or the mode with its Temporal. */
-const unitLabel = (key: string, where: string[]) => (key === 'pipeline' || where.length === 1 ? where[0] : `${where[0]}, Temporal ${where[1]}`);
-
-/**
- * Unit `key`/`path` (e.g. pipeline/`timescaledb, 2 collectors`, scale/native/server) from the first resumed run holding it
- * without an error, with its rows (those whose scenario is one of the key's names with `label`), or undefined to run it.
- */
-function fromPrior(key: string, pathInKey: string[], label: string): unknown {
-  const unit = [key, ...pathInKey].join('/');
-  for (const { file, data } of priors) {
-    let r: unknown = data[key];
-    for (const p of pathInKey) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
-    if (!r || typeof r !== 'object' || 'error' in r) continue;
-    const names = (ROW_NAMES[key] ?? [key]).map(regexEscape).join('|');
-    const mine = new RegExp(`^(${names}) \\((\\d+ collectors, )?${regexEscape(label)}\\)$`);
-    rows.push(...data.table!.filter((row) => mine.test(row.scenario)));
-    units[unit] = data.units?.[unit] ?? { startedAt: data.startedAt, commit: data.commit, resumedFrom: path.basename(file) };
-    process.stderr.write(`\n▶ ${unit}: taken from ${path.basename(file)} (run ${units[unit].startedAt}), not run again\n`);
-    return r;
-  }
-  return undefined;
-}
-
-/**
- * The resumed runs' units of `key` this run has not taken or made (a scenario not named on the command line, a storage
- * mode or Temporal not in this run's settings): carried over as they are, in `results[key]` at their place, with their rows.
- */
-function carryPrior(key: string) {
-  for (const { data } of priors)
-    for (const unit of Object.keys(data.units ?? {})) {
-      const [k, ...where] = unit.split('/');
-      if (k !== key || units[unit] || !where.length) continue;
-      // Never over this run's own results: an older part keyed otherwise (scale by mode alone, this run by mode and
-      // Temporal) stays out rather than replace them.
-      let at = (results[key] ??= {}) as Record<string, unknown>;
-      for (const p of where.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
-      if (at[where.at(-1)!] !== undefined) continue;
-      const r = fromPrior(key, where, unitLabel(key, where));
-      if (r !== undefined) at[where.at(-1)!] = r;
-    }
-}
-
-const ALL_SCENARIOS = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
+const resumed = new ResumedRuns(ResumedRuns.read(resumeFiles), rows, units);
+/** Unit `key`/`where` from the resumed runs (bench/lib/resume.ts), or undefined to run it. */
+const fromPrior = (key: string, where: string[], label: string) => resumed.take(key, where, label);
+/** The resumed runs' other units of `key`, carried into this run's results. */
+const carryPrior = (key: string) => resumed.carry(key, results);
 
 /** The storage modes whose pipeline also runs with two collectors: BENCH_PIPELINE_TWO_COLLECTORS, default the first mode (`none`: none). */
 function twoCollectorModes(storages: BenchStorage[]): BenchStorage[] {
@@ -137,28 +85,8 @@ function twoCollectorModes(storages: BenchStorage[]): BenchStorage[] {
   return two === 'none' ? [] : parseStorageModes(two, 'BENCH_PIPELINE_TWO_COLLECTORS').filter((m) => storages.includes(m));
 }
 
-/**
- * The units a full run with this run's settings (BENCH_STORAGE_MODES, BENCH_PIPELINE_TWO_COLLECTORS, BENCH_TEMPORAL) has
- * and this one has not, or has only as an error: what a resumed run still has to run.
- */
-function missingUnits(): string[] {
-  const storages = benchStorageModes();
-  const temporals = benchTemporalModes();
-  const expected = [...storages.map((s) => `pipeline/${s}`), ...twoCollectorModes(storages).map((s) => `pipeline/${s}, 2 collectors`)];
-  for (const name of ALL_SCENARIOS.filter((n) => n !== 'pipeline')) {
-    const key = RESULTS_KEY[name] ?? name;
-    for (const s of storages) {
-      if (name !== 'scale' && name !== 'failover') expected.push(`${key}/${s}`);
-      else for (const t of temporals) expected.push(temporals.length === 1 && t === 'dev' ? `${key}/${s}` : `${key}/${s}/${t}`);
-    }
-  }
-  const held = (unit: string) => {
-    let r: unknown = results;
-    for (const p of unit.split('/')) r = r && typeof r === 'object' ? (r as Record<string, unknown>)[p] : undefined;
-    return !!r && typeof r === 'object' && !('error' in r);
-  };
-  return expected.filter((u) => !units[u] || !held(u));
-}
+/** What a full run with this run's settings (BENCH_STORAGE_MODES, BENCH_PIPELINE_TWO_COLLECTORS, BENCH_TEMPORAL) has and this one lacks. */
+const missing = () => missingUnits(expectedUnits(benchStorageModes(), twoCollectorModes(benchStorageModes()), benchTemporalModes()), results, units);
 
 /** Run `unit` here and record it once it has a result (an interrupted unit leaves no record, so a resumed run runs it). */
 async function ranHere<T>(unit: string, runUnit: () => Promise<T>): Promise<T> {
@@ -175,7 +103,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 /** The results so far to the run's timestamped file (`complete: false` until the last scenario is done). */
 function saveProgress(complete: boolean) {
   fs.mkdirSync(RESULTS, { recursive: true });
-  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFiles.length ? resumeFiles.map((f) => path.basename(f)) : undefined, units, missing: missingUnits(), failures, table: rows };
+  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFiles.length ? resumeFiles.map((f) => path.basename(f)) : undefined, units, missing: missing(), failures, table: rows };
   fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(out, null, 2));
   return out;
 }
