@@ -26,7 +26,7 @@ import { bulkPause } from './scenarios/bulk-pause';
 import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
-import { ALL_SCENARIOS, ResumedRuns, expectedUnits, missingUnits, type Row, type UnitOrigin } from './lib/resume';
+import { ALL_SCENARIOS, ResumedRuns, expectedUnits, inRunOrder, missingUnits, resultsKey, type Row, type UnitOrigin } from './lib/resume';
 
 // BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
 const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
@@ -103,7 +103,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 /** The results so far to the run's timestamped file (`complete: false` until the last scenario is done). */
 function saveProgress(complete: boolean) {
   fs.mkdirSync(RESULTS, { recursive: true });
-  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFiles.length ? resumeFiles.map((f) => path.basename(f)) : undefined, units, missing: missing(), failures, table: rows };
+  const out = { ...results, complete, finishedAt: complete ? new Date().toISOString() : undefined, resumedFrom: resumeFiles.length ? resumeFiles.map((f) => path.basename(f)) : undefined, units, missing: missing(), failures, table: inRunOrder(rows) };
   fs.writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify(out, null, 2));
   return out;
 }
@@ -186,6 +186,9 @@ async function main() {
   // Every scenario runs once per storage mode (an unknown name stops the run here, before any scenario).
   const storages = benchStorageModes();
   results.storageModes = storages;
+  // The resumed runs' units of the scenarios not named, carried in before anything runs, so the file saved after each
+  // scenario holds them however this run ends (those of the named scenarios' other modes follow each scenario).
+  for (const name of ALL_SCENARIOS) if (!scenarios.includes(name)) carryPrior(resultsKey(name));
 
   if (scenarios.includes('pipeline')) {
     // Each storage mode on a system of its own (BENCH_STORAGE_MODES) with one collector, then the modes in
@@ -513,8 +516,8 @@ async function main() {
   carryPrior('bulkPause');
   const out = saveProgress(true);
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2));
-  fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(rows));
-  printTable(rows);
+  fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(out.table));
+  printTable(out.table);
   process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg (and ${stamp}.json)\n`);
   if (out.missing.length) process.stderr.write(`not a full run: ${out.missing.length} unit(s) missing (${out.missing.join('; ')}); BENCH_RESUME=${path.join(RESULTS, `${stamp}.json`)} runs them\n`);
   if (failures.length) {

@@ -15,7 +15,7 @@ export type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: str
 export type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
 
 /** Every scenario of `npm run bench`, in the order a run makes them. */
-export const ALL_SCENARIOS = ['pipeline', 'telegraf', 'scale', 'failover', 'lease', 'live', 'live-aggregate', 'query', 'fleet-query', 'fleet-ui', 'bulk-pause', 'alert-rules'];
+export const ALL_SCENARIOS = ['pipeline', 'telegraf', 'live', 'scale', 'failover', 'lease', 'query', 'live-aggregate', 'fleet-query', 'alert-rules', 'fleet-ui', 'bulk-pause'];
 /** The results key of a scenario name that is not its own. */
 const RESULTS_KEY: Record<string, string> = { 'live-aggregate': 'liveAggregate', 'fleet-query': 'fleetQuery', 'fleet-ui': 'fleetUi', 'bulk-pause': 'bulkPause', 'alert-rules': 'alertRules' };
 export const resultsKey = (scenario: string) => RESULTS_KEY[scenario] ?? scenario;
@@ -28,6 +28,19 @@ const ROW_NAMES: Record<string, string[]> = {
   bulkPause: ['bulk-pause'],
   alertRules: ['alert-rules'],
 };
+
+/** `rows` in the order a run makes its scenarios (stable: each scenario's rows as they were), however they were taken or carried. */
+export function inRunOrder(rows: Row[]): Row[] {
+  const rank = (row: Row) => {
+    const name = row.scenario.split(' (')[0];
+    const i = ALL_SCENARIOS.indexOf(name === 'ceiling' || name === 'capacity' ? 'pipeline' : name);
+    return i < 0 ? ALL_SCENARIOS.length : i;
+  };
+  return rows
+    .map((row, i) => ({ row, i, rank: rank(row) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((r) => r.row);
+}
 
 /** The rows' label of a unit below its results key: the pipeline run's label, the storage mode, or the mode with its Temporal. */
 export const unitLabel = (key: string, where: string[]) => (key === 'pipeline' || where.length === 1 ? where[0] : `${where[0]}, Temporal ${where[1]}`);

@@ -114,6 +114,9 @@ type Collector = ManagedChild & { metricsPort: number };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const loads = () => os.loadavg().map((x) => round(x, 1));
 
+/** A change with its sign (`+12.5`, `-3.1`): memory can shrink from one step to the next when the heap is collected. */
+const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
+
 /** Counters of one collector read at the start and the end of a hold. */
 async function holdCounters(c: Collector) {
   const [transitions, failures, moves, lapses] = await Promise.all(
@@ -255,11 +258,11 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const step = done.at(-1)!;
     process.stderr.write(`  Temporal requests per session per minute: ${step.temporalRequestsPerSessionPerMinute} (${JSON.stringify(byOperation)})\n`);
     process.stderr.write(
-      `  ${ids.length} sessions: collectors' RSS ${step.collectorRssMiB} MiB (+${step.collectorRssKiBPerAddedSession} KiB per added session), CPU ${step.collectorCpuPercent} %, Temporal ${cpu.temporal} %, PostgreSQL ${cpu.postgres} %, control ${cpu.control} %, simulator ${cpu.simulator} %; restarts ${reattempts}; load average ${loadBefore.join(' ')} -> ${loadAfter.join(' ')}\n`,
+      `  ${ids.length} sessions: collectors' RSS ${step.collectorRssMiB} MiB (${signed(step.collectorRssKiBPerAddedSession)} KiB per added session), CPU ${step.collectorCpuPercent} %, Temporal ${cpu.temporal} %, PostgreSQL ${cpu.postgres} %, control ${cpu.control} %, simulator ${cpu.simulator} %; restarts ${reattempts}; load average ${loadBefore.join(' ')} -> ${loadAfter.join(' ')}\n`,
     );
     for (const c of perCollector) {
       process.stderr.write(
-        `    ${c.name}: ${c.sessions} sessions (lowest ${c.minStreamingDuringHold}), RSS ${c.rssMiB} MiB (+${c.rssKiBPerAddedSession} KiB per added session, ${c.rssKiBPerSessionFromIdle} KiB per session from idle), CPU ${c.cpuPercent} %, event-loop p99 max ${c.eventLoopDelayP99MaxMs} ms, restarts ${c.sessionRestartsDuringHold}, failures ${c.sessionFailuresDuringHold}, moved off ${c.sessionMovesDuringHold}, lease lapses ${c.leaseLapsesDuringHold}, longest renewal gap ${c.leaseRenewalGapMaxSeconds} s\n`,
+        `    ${c.name}: ${c.sessions} sessions (lowest ${c.minStreamingDuringHold}), RSS ${c.rssMiB} MiB (${signed(c.rssKiBPerAddedSession)} KiB per added session, ${c.rssKiBPerSessionFromIdle} KiB per session from idle), CPU ${c.cpuPercent} %, event-loop p99 max ${c.eventLoopDelayP99MaxMs} ms, restarts ${c.sessionRestartsDuringHold}, failures ${c.sessionFailuresDuringHold}, moved off ${c.sessionMovesDuringHold}, lease lapses ${c.leaseLapsesDuringHold}, longest renewal gap ${c.leaseRenewalGapMaxSeconds} s\n`,
       );
     }
     previousRss = rss;

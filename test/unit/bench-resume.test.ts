@@ -3,7 +3,7 @@
  * rows; units of scenarios not run carried over without replacing this run's own; what a full run still lacks.
  */
 import assert from 'node:assert/strict';
-import { ResumedRuns, expectedUnits, missingUnits, type Row, type RunFile, type UnitOrigin } from '../../bench/lib/resume';
+import { ResumedRuns, expectedUnits, inRunOrder, missingUnits, type Row, type RunFile, type UnitOrigin } from '../../bench/lib/resume';
 
 const row = (scenario: string, metric = 'm', value = 1): Row => ({ scenario, metric, value, better: 'lower', unit: 'ms' });
 
@@ -105,6 +105,32 @@ describe('bench: a run in parts (BENCH_RESUME)', () => {
     resumed.carry('scale', results);
     assert.deepEqual(results.scale, { native: { dev: { streaming: 5000 } } });
     assert.deepEqual(rows, []);
+  });
+
+  it("orders rows as a run makes its scenarios, each scenario's rows as they were", () => {
+    const carriedFirst = [
+      row('lease (native)', 'a'),
+      row('lease (native)', 'b'),
+      row('scale (2 collectors, native, Temporal dev)'),
+      row('capacity (native)'),
+      row('ceiling (native)'),
+      row('fleet-query (native)'),
+      row('telegraf (native)'),
+      row('something else (native)'),
+    ];
+    assert.deepEqual(
+      inRunOrder(carriedFirst).map((r) => `${r.scenario} ${r.metric}`),
+      [
+        'capacity (native) m',
+        'ceiling (native) m',
+        'telegraf (native) m',
+        'scale (2 collectors, native, Temporal dev) m',
+        'lease (native) a',
+        'lease (native) b',
+        'fleet-query (native) m',
+        'something else (native) m',
+      ],
+    );
   });
 
   it('lists the units a full run with the same settings would have and this one lacks or holds only as an error', () => {
