@@ -349,6 +349,7 @@ async function main() {
         maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 20),
         join: process.env.BENCH_FAILOVER_JOIN !== 'false',
         capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
+        collectors: num('BENCH_FAILOVER_COLLECTORS', 2),
       });
       // Temporal's CPU from each signal until every device was fresh again (the dev server's SQLite work is in its process;
       // the server's persistence work is in its PostgreSQL backends, reported beside it).
@@ -358,7 +359,8 @@ async function main() {
       };
       const temporalCpu = { kill9: cpuAfter(r.kill9, 'SIGKILL'), sigterm: cpuAfter(r.sigterm, 'SIGTERM') };
       process.stderr.write(`  Temporal (${mode}) CPU, % of a core, until recovered: kill -9 ${JSON.stringify(temporalCpu.kill9)}, SIGTERM ${JSON.stringify(temporalCpu.sigterm)}\n`);
-      const scenario = `failover (${label})`;
+      // The default two collectors unnamed in the rows (as before); another fleet size before the label, as scale's.
+      const scenario = `failover (${r.collectors !== 2 ? `${r.collectors} collectors, ` : ''}${label})`;
       rows.push(
         // Issue 20's bounds (kill -9 ≤ 3 s, SIGTERM ≤ 0.5 s per session) are judged on the delay the move added beyond one sample interval.
         { scenario, metric: 'kill -9: gap p99', value: r.kill9.gapP99Ms / 1000, better: 'lower', unit: 's' },

@@ -31,8 +31,13 @@ export interface FailoverOptions {
   maxMoves?: number;
   /** COLLECTOR_MAX_SESSIONS of each collector (default: the device count, at least 1,000, so the survivor of the kill -9 can hold all). */
   capacity?: number;
-  /** With placement: a third collector joins the loaded pair, then is drained (false: skipped, the SIGTERM then hits the collector left with every session). */
+  /** With placement: a collector joins the loaded fleet in the killed one's place, then is drained (false: skipped, the SIGTERM then hits the collector holding most). */
   join?: boolean;
+  /**
+   * Collectors sharing the sessions (default 2). A kill -9 moves the victim's share over the others: with two the survivor
+   * dials all of it, with more each dials its part (docs/sessions.md, what kill -9 at 5,000 needs).
+   */
+  collectors?: number;
 }
 
 /**
@@ -362,7 +367,11 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   // A known port for the control worker's /metrics (the placement counters).
   const controlPort = await freePort();
   sys.spawn('control', 'workers/control.ts', { ...env, CONTROL_HEALTH_PORT: String(controlPort) });
-  const collectors = [await sys.startCollector('collector-a', env), await sys.startCollector('collector-b', env)];
+  const fleet = o.collectors ?? 2;
+  if (!Number.isInteger(fleet) || fleet < 2 || fleet > 25) throw new Error(`failover needs 2 to 25 collectors, not ${o.collectors}`);
+  const collectorName = (i: number) => `collector-${String.fromCharCode(97 + i)}`;
+  const collectors: Array<ManagedChild & { metricsPort: number }> = [];
+  for (let i = 0; i < fleet; i++) collectors.push(await sys.startCollector(collectorName(i), env));
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
     prefix: 'fo',
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
@@ -384,8 +393,8 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort);
-  // Bring the fleet back to two collectors, let sessions settle, then SIGTERM.
-  collectors[kill.victimIndex] = await sys.startCollector('collector-c', env);
+  // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
+  collectors[kill.victimIndex] = await sys.startCollector(collectorName(fleet), env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
   let drain: Awaited<ReturnType<typeof oneDrain>> | undefined;
   if (placement && o.join !== false) {
@@ -404,6 +413,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort);
   return {
     devices: o.devices,
+    collectors: fleet,
     intervalMs: o.intervalMs,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     placement,
