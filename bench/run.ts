@@ -322,6 +322,7 @@ async function main() {
         { scenario, metric: 'heartbeats reaching Temporal per session', value: r.heartbeatRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
         { scenario, metric: 'Temporal requests per session (all operations)', value: r.temporalRequestsPerSessionPerMinute, better: 'lower', unit: 'per minute' },
         { scenario, metric: `pause acknowledged p95 (${r.pauseResume.sessions} one after another)`, value: r.pauseResume.pauseMs.p95, better: 'lower', unit: 'ms' },
+        { scenario, metric: 'pauses and resumes not acknowledged', value: r.pauseResume.notAcknowledged.length, target: 0, better: 'lower', unit: 'updates' },
         { scenario, metric: 'Temporal CPU per 100 sessions', value: r.temporalCpuPercentPer100Sessions, better: 'lower', unit: '% of a core' },
         { scenario, metric: 'lease lapses during holds', value: r.leaseLapsesDuringHold, target: 0, better: 'lower', unit: 'lapses' },
         ...r.perCollector.map((c) => ({ scenario, metric: `${c.name} RSS growth per session held (from idle, ${c.sessions})`, value: c.rssKiBPerSessionFromIdle, target: 150, better: 'lower' as const, unit: 'KiB' })),
