@@ -135,9 +135,12 @@ for (const mode of storageModesUnderTest()) {
            SELECT s, to_timestamp(b), b, b, b, b, 1 FROM generate_series($2::bigint, $3::bigint, 60) b CROSS JOIN unnest($1::bigint[]) s ORDER BY b, s`,
           [ids, lastMinute - 5000 * 60, lastMinute],
         );
+        // Ten minutes of raw samples within one day's partition, the one the newest row is in: shortly after midnight UTC the
+        // last ten minutes would leave today's partition only the minutes since, fewer than one block range (CI at 00:0x).
+        const rawFrom = Math.max(lastMinute - 600, Math.floor(now / 86_400_000) * 86_400) * 10;
         await tdb.pool.query(
           `INSERT INTO samples (time, series_id, value) SELECT to_timestamp(t::float8 / 10), s, t FROM generate_series($2::bigint, $3::bigint) t CROSS JOIN unnest($1::bigint[]) s ORDER BY t, s`,
-          [ids, lastMinute * 10 - 6000, lastMinute * 10],
+          [ids, rawFrom, rawFrom + 6000],
         );
         const pages = await tdb.pool.query(
           `SELECT c.relname AS t, pg_relation_size(c.oid) / current_setting('block_size')::int AS n FROM pg_class c WHERE c.oid = 'samples_1m'::regclass OR c.oid = (SELECT tableoid FROM samples ORDER BY time DESC LIMIT 1)`,
