@@ -187,7 +187,7 @@ async function main() {
   const storages = benchStorageModes();
   results.storageModes = storages;
   // The resumed runs' units of the scenarios not named, carried in before anything runs, so the file saved after each
-  // scenario holds them however this run ends (those of the named scenarios' other modes follow each scenario).
+  // scenario holds them however this run ends (those of the named scenarios' other modes at the end).
   for (const name of ALL_SCENARIOS) if (!scenarios.includes(name)) carryPrior(resultsKey(name));
 
   if (scenarios.includes('pipeline')) {
@@ -234,7 +234,6 @@ async function main() {
   }
   const pipelines = () => (results.pipeline ?? {}) as Record<string, PipelineRun>;
   const held = (p?: PipelineRun) => p?.capacity?.sustained?.committedPerSecond;
-  carryPrior('pipeline');
   if (scenarios.includes('telegraf')) {
     await perStorage('telegraf', 'telegraf: the peer under the same load and search', async (sys, label) => {
       const r = await telegrafCapacity(
@@ -262,7 +261,6 @@ async function main() {
       return { ...r, oursOverTheirs: ratios };
     });
   }
-  carryPrior('telegraf');
   if (scenarios.includes('live')) {
     // Under the capacity load: the rate the pipeline held with one collector in the same storage mode in this run;
     // BENCH_LIVE_RATE instead when set; without either, the realistic generator at 100,800 points/s.
@@ -297,7 +295,6 @@ async function main() {
   // results keyed by it unless only the dev server ran); every other scenario runs on the first listed.
   const temporalModes = benchTemporalModes();
   const temporalKey = (mode: BenchTemporal) => (temporalModes.length === 1 && mode === 'dev' ? undefined : mode);
-  carryPrior('live');
   if (scenarios.includes('scale')) {
     for (const mode of temporalModes) await perStorage('scale', 'scale: concurrent sessions', async (sys, label) => {
       const steps = (process.env.BENCH_SESSION_STEPS ?? '100,1000,3000').split(',').filter(Boolean).map(Number);
@@ -338,7 +335,6 @@ async function main() {
           { scenario, metric: `${step}: moved gap p99 beyond the staying p99`, value: (f.delayBeyondStayingP99Ms ?? 0) / 1000, better: 'lower', unit: 's' },
         ]
       : [];
-  carryPrior('scale');
   if (scenarios.includes('failover')) {
     for (const mode of temporalModes) await perStorage('failover', 'failover: kill -9 and SIGTERM', async (sys, label) => {
       const r = await failover(sys, {
@@ -386,7 +382,6 @@ async function main() {
       return { temporal: mode, storage: sys.storage, ...r, temporalCpu };
     }, { temporal: mode, temporalKey: temporalKey(mode) });
   }
-  carryPrior('failover');
   if (scenarios.includes('lease')) {
     await perStorage('lease', 'lease: a saturated collector keeps its lease', async (sys, label) => {
       const r = await collectorLease(sys, collectorLeaseOptions());
@@ -400,7 +395,6 @@ async function main() {
       return { storage: sys.storage, ...r };
     });
   }
-  carryPrior('lease');
   if (scenarios.includes('query')) {
     await perStorage('query', 'query: 24 h × 20-series panel, rollups against raw', async (sys, label) => {
       const r = await scratchBench<{ rollup: { medianMs: number; p95Ms: number }; raw: { medianMs: number; p95Ms: number }; rawToRollupRatio: number }>(sys, 'query.ts');
@@ -414,7 +408,6 @@ async function main() {
     });
   }
 
-  carryPrior('query');
   if (scenarios.includes('live-aggregate')) {
     await perStorage('liveAggregate', 'live aggregate: emit → browser, BENCH_LIVE_AGG_DEVICES × BENCH_LIVE_AGG_INTERFACES interfaces behind one widget (issue 17)', async (sys, label) => {
       const r = await liveAggregateLatency(sys, {
@@ -442,7 +435,6 @@ async function main() {
     });
   }
 
-  carryPrior('liveAggregate');
   if (scenarios.includes('fleet-query')) {
     await perStorage('fleetQuery', 'fleet-query: aggregates over BENCH_FLEET_QUERY_SERIES interfaces (issue 17)', async (sys, label) => {
       const r = await scratchBench<{ series: number; cases: Array<{ case: string; medianMs: number; p95Ms: number; resolution: string }> }>(sys, 'fleet-query.ts');
@@ -455,7 +447,6 @@ async function main() {
     });
   }
 
-  carryPrior('fleetQuery');
   if (scenarios.includes('alert-rules')) {
     await perStorage('alertRules', 'alert-rules: BENCH_RULES rule workflows over 10,000 series (issue 18, ADR 190)', async (sys, label) => {
       const r = await alertRules(sys, alertRulesOptions());
@@ -471,7 +462,6 @@ async function main() {
     });
   }
 
-  carryPrior('alertRules');
   if (scenarios.includes('fleet-ui')) {
     await perStorage('fleetUi', 'fleet-ui: the devices view with 10,000 devices', async (sys, label) => {
       const r = await fleetUi(sys, {
@@ -501,7 +491,6 @@ async function main() {
     });
   }
 
-  carryPrior('fleetUi');
   if (scenarios.includes('bulk-pause')) {
     await perStorage('bulkPause', 'bulk-pause: a bulk pause of BENCH_BULK_SESSIONS session workflows (issue 19)', async (sys, label) => {
       const r = await bulkPause(sys, { sessions: num('BENCH_BULK_SESSIONS', 5000), live: num('BENCH_BULK_LIVE', 300), maxSeconds: num('BENCH_BULK_MAX_S', 900) });
@@ -516,7 +505,8 @@ async function main() {
       return { storage: sys.storage, ...r };
     });
   }
-  carryPrior('bulkPause');
+  // The named scenarios' other units (storage modes or Temporals not in this run's settings); rows are saved in run order.
+  for (const name of ALL_SCENARIOS) carryPrior(resultsKey(name));
   const out = saveProgress(true);
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(out.table));
