@@ -26,6 +26,7 @@ import { bulkPause } from './scenarios/bulk-pause';
 import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
+import { describeProbe, probeMachine } from './lib/machine-probe';
 import { ALL_SCENARIOS, ResumedRuns, expectedUnits, inRunOrder, missingUnits, resultsKey, type Row, type UnitOrigin } from './lib/resume';
 
 // BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
@@ -91,8 +92,11 @@ const missing = () => missingUnits(expectedUnits(benchStorageModes(), twoCollect
 /** Run `unit` here and record it once it has a result (an interrupted unit leaves no record, so a resumed run runs it). */
 async function ranHere<T>(unit: string, runUnit: () => Promise<T>): Promise<T> {
   const startedAt = new Date().toISOString();
+  // Before the unit's system starts: how fast the machine is this hour (bench/lib/machine-probe.ts), kept with the unit.
+  const probe = probeMachine();
+  process.stderr.write(`\n  ${unit}: ${describeProbe(probe)}`);
   const r = await runUnit();
-  units[unit] = { startedAt, commit: results.commit as string | undefined };
+  units[unit] = { startedAt, commit: results.commit as string | undefined, probe };
   return r;
 }
 
@@ -512,6 +516,8 @@ async function main() {
   fs.writeFileSync(path.join(RESULTS, 'latest.svg'), await chart(out.table));
   printTable(out.table);
   process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS)}/latest.json and latest.svg (and ${stamp}.json)\n`);
+  const probed = Object.entries(units).filter(([, u]) => u.probe);
+  if (probed.length) process.stderr.write(`machine probe per unit, ms per round (lower is faster; units made in other hours compare by it): ${probed.map(([u, o]) => `${u} ${o.probe!.workMs}`).join('; ')}\n`);
   if (out.missing.length) process.stderr.write(`not a full run: ${out.missing.length} unit(s) missing (${out.missing.join('; ')}); BENCH_RESUME=${path.join(RESULTS, `${stamp}.json`)} runs them\n`);
   if (failures.length) {
     process.stderr.write(`${failures.length} scenario(s) failed: ${failures.map((f) => f.scenario).join('; ')} (their errors are in the results' failures)\n`);

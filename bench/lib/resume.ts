@@ -8,10 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { regexEscape } from '../../query/path-pattern';
+import type { MachineProbe } from './machine-probe';
 
 export type Row = { scenario: string; metric: string; value: number; target?: number; better: 'higher' | 'lower'; unit: string };
-/** Which run made a unit, at which commit, and the file it was taken from when it was. */
-export type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string };
+/** Which run made a unit, at which commit, how fast the machine was just before (`probe`), and the file it was taken from when it was. */
+export type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string; probe?: MachineProbe };
 export type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
 
 /** Every scenario of `npm run bench`, in the order a run makes them. */
