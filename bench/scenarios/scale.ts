@@ -61,8 +61,14 @@ export interface ScaleCollectorStep {
   rssKiBPerSessionFromIdle: number;
   cpuPercent: number;
   eventLoopDelayP99MaxMs: number;
-  /** Sessions that reached streaming again during the hold (attempts beyond the first: they all streamed when it began). */
+  /**
+   * Sessions that reached streaming again during the hold: its streaming transitions beyond the growth in the sessions
+   * streaming on it (a session that first streamed during the hold, when the ramp did not finish by its deadline, is
+   * not a restart; a session that broke and came back on another collector counts as a failure or move there instead).
+   */
   sessionRestartsDuringHold: number;
+  /** Sessions streaming on it at the end of the hold beyond those at its start (first streams of an unfinished ramp). */
+  sessionFirstStreamsDuringHold: number;
   sessionFailuresDuringHold: number;
   /** Sessions it let go to another collector during the hold (moved, leaving). */
   sessionMovesDuringHold: number;
@@ -215,8 +221,9 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
         rssKiBPerSessionFromIdle: round((rss[j] - idleRss[j]) / 1024 / Math.max(1, held[j]), 1),
         cpuPercent: cpu[names[j]],
         eventLoopDelayP99MaxMs: round(loopP99Max[j] * 1000, 1),
-        // A re-attempt during the hold means a session broke (for instance a heartbeat timeout).
-        sessionRestartsDuringHold: counters1[j].transitions - counters0[j].transitions,
+        // A re-attempt during the hold means a session broke (for instance a heartbeat timeout); first streams are not re-attempts.
+        sessionRestartsDuringHold: Math.max(0, counters1[j].transitions - counters0[j].transitions - Math.max(0, held[j] - split[j])),
+        sessionFirstStreamsDuringHold: Math.max(0, held[j] - split[j]),
         sessionFailuresDuringHold: counters1[j].failures - counters0[j].failures,
         sessionMovesDuringHold: counters1[j].moves - counters0[j].moves,
         leaseLapsesDuringHold: counters1[j].lapses - counters0[j].lapses,
@@ -262,7 +269,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     );
     for (const c of perCollector) {
       process.stderr.write(
-        `    ${c.name}: ${c.sessions} sessions (lowest ${c.minStreamingDuringHold}), RSS ${c.rssMiB} MiB (${signed(c.rssKiBPerAddedSession)} KiB per added session, ${c.rssKiBPerSessionFromIdle} KiB per session from idle), CPU ${c.cpuPercent} %, event-loop p99 max ${c.eventLoopDelayP99MaxMs} ms, restarts ${c.sessionRestartsDuringHold}, failures ${c.sessionFailuresDuringHold}, moved off ${c.sessionMovesDuringHold}, lease lapses ${c.leaseLapsesDuringHold}, longest renewal gap ${c.leaseRenewalGapMaxSeconds} s\n`,
+        `    ${c.name}: ${c.sessions} sessions (lowest ${c.minStreamingDuringHold}), RSS ${c.rssMiB} MiB (${signed(c.rssKiBPerAddedSession)} KiB per added session, ${c.rssKiBPerSessionFromIdle} KiB per session from idle), CPU ${c.cpuPercent} %, event-loop p99 max ${c.eventLoopDelayP99MaxMs} ms, restarts ${c.sessionRestartsDuringHold}, first streams in the hold ${c.sessionFirstStreamsDuringHold}, failures ${c.sessionFailuresDuringHold}, moved off ${c.sessionMovesDuringHold}, lease lapses ${c.leaseLapsesDuringHold}, longest renewal gap ${c.leaseRenewalGapMaxSeconds} s\n`,
       );
     }
     previousRss = rss;
