@@ -1,6 +1,6 @@
 /**
  * A fixed amount of CPU work, timed before each benchmark unit: the same code on the same machine takes
- * from one to three times as long from one hour to the next here (a shared VM whose slowness `/proc/stat`
+ * up to four times as long from one hour to the next here (a shared VM whose slowness `/proc/stat`
  * does not show as steal), so a run made in parts needs a yardstick to tell the machine's hours apart
  * from the code's changes. Lower is faster; compare units by their ratio.
  */
