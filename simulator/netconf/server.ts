@@ -120,12 +120,12 @@ function loadHostKey(opts: NetconfServerOptions): string | Buffer {
 /**
  * A new ed25519 private key (OpenSSH format) that ssh2 can read back: about one in two
  * hundred keys ssh2's generator makes fails its own parser ("Malformed OpenSSH private
- * key"), so draw again — a few tries are plenty.
+ * key"), so draw again — a few tries are plenty. `encrypted`: the private half encrypted (bcrypt KDF).
  */
-export function generateEd25519KeyPair(): { private: string; public: string } {
+export function generateEd25519KeyPair(encrypted?: { passphrase: string; cipher: string; rounds: number }): { private: string; public: string } {
   for (let i = 0; i < 20; i++) {
-    const pair = utils.generateKeyPairSync('ed25519');
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+    const pair = encrypted ? utils.generateKeyPairSync('ed25519', encrypted) : utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private, encrypted?.passphrase) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
   }
   throw new Error('could not generate a readable ed25519 key');
 }

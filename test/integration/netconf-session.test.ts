@@ -74,13 +74,8 @@ const PASSPHRASE = 'correct horse battery staple';
 
 /** OpenSSH format, bcrypt KDF (what `ssh-keygen` writes by default). */
 function encryptedOpenSshKey(): EncryptedKey {
-  // ssh2's generator now and then makes a key its own parser refuses ("Malformed OpenSSH public key", as in
-  // generateEd25519KeyPair): draw again until both halves read back.
-  for (let i = 0; i < 20; i++) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: PASSPHRASE, cipher: 'aes256-ctr', rounds: 16 });
-    if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private, PASSPHRASE) instanceof Error)) return { ...pair, passphrase: PASSPHRASE };
-  }
-  throw new Error('could not generate a readable encrypted ed25519 key');
+  // Drawn again until ssh2 reads both halves back (its generator now and then makes a "Malformed OpenSSH public key").
+  return { ...generateEd25519KeyPair({ passphrase: PASSPHRASE, cipher: 'aes256-ctr', rounds: 16 }), passphrase: PASSPHRASE };
 }
 
 /** Traditional PEM PKCS#1 RSA with a DEK-Info header (`ssh-keygen -m PEM`, `openssl genrsa -aes256`). */
