@@ -6,3 +6,13 @@ export async function streamingOn(port: number): Promise<number> {
   const m = /^sessions\{state="streaming"\} (\d+)/m.exec(text);
   return m ? Number(m[1]) : 0;
 }
+
+/** The bench's collector names: `collector` alone, else `collector-a`, `collector-b`, … (index `i` of a fleet). */
+export function collectorName(i: number): string {
+  return `collector-${String.fromCharCode(97 + i)}`;
+}
+
+/** Names for `count` collectors started together: one is `collector`, more are `collector-a`, `collector-b`, …. */
+export function collectorNames(count: number): string[] {
+  return count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => collectorName(i));
+}

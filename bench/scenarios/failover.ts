@@ -14,7 +14,7 @@ import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { streamingOn } from '../lib/collectors';
+import { collectorName, streamingOn } from '../lib/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -369,7 +369,6 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   sys.spawn('control', 'workers/control.ts', { ...env, CONTROL_HEALTH_PORT: String(controlPort) });
   const fleet = o.collectors ?? 2;
   if (!Number.isInteger(fleet) || fleet < 2 || fleet > 25) throw new Error(`failover needs 2 to 25 collectors, not ${o.collectors}`);
-  const collectorName = (i: number) => `collector-${String.fromCharCode(97 + i)}`;
   const collectors: Array<ManagedChild & { metricsPort: number }> = [];
   for (let i = 0; i < fleet; i++) collectors.push(await sys.startCollector(collectorName(i), env));
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {

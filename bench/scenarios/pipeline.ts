@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../lib/capacity';
 import { pidsMatching, postgresGroups, processTree } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
+import { collectorNames } from '../lib/collectors';
 
 /** Leaves per simulated interface in the counters subtree. */
 export const COUNTERS_PER_INTERFACE = 7;
@@ -60,7 +61,7 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
   await setSimulatorRate(sim.controlPort, base / o.search.startRate);
   const control = sys.spawn('control', 'workers/control.ts');
   const count = Math.max(1, o.collectors ?? 1);
-  const names = count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => `collector-${String.fromCharCode(97 + i)}`);
+  const names = collectorNames(count);
   // Every collector up before the first device, so placement spreads the sessions over all of them.
   const collectors = await Promise.all(names.map((name) => sys.startCollector(name)));
   const sum = async (metric: string) => (await Promise.all(collectors.map((c) => scrape(c.metricsPort, metric)))).reduce((a, b) => a + b, 0);

@@ -14,7 +14,7 @@ import { pauseDevice, resumeDevice } from '../../temporal/fleet-client';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { CpuMeter, percentile, pidsMatching, processTree, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
-import { streamingOn } from '../lib/collectors';
+import { collectorNames, streamingOn } from '../lib/collectors';
 import { round } from './pipeline';
 import { gnmiTransportSetting } from '../../core/config';
 
@@ -137,7 +137,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
   const maxSessions = o.maxSessionsPerCollector ?? (count === 1 ? Math.max(1000, o.sessions) : Math.max(1000, Math.ceil((o.sessions / count) * 1.1)));
   const sim = await sys.startSimulator(o.sessions, 1);
   const control = sys.spawn('control', 'workers/control.ts');
-  const names = count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => `collector-${String.fromCharCode(97 + i)}`);
+  const names = collectorNames(count);
   const collectors: Collector[] = await Promise.all(names.map((name) => sys.startCollector(name, { COLLECTOR_MAX_SESSIONS: String(maxSessions) })));
   // The collectors inherit the bench's environment (sys.env), GNMI_TRANSPORT included (ADR 265).
   const gnmiTransport = gnmiTransportSetting(sys.env);
@@ -212,6 +212,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const rss = collectors.map((c, j) => percentile(rssSamples[j].length ? rssSamples[j] : [rssBytes(c.child.pid!)], 50));
     const perCollector: ScaleCollectorStep[] = [];
     for (const [j, c] of collectors.entries()) {
+      // Sessions that first streamed during the hold (a ramp that had not finished by its deadline): not re-attempts.
+      const firstStreams = Math.max(0, held[j] - split[j]);
       perCollector.push({
         name: names[j],
         sessions: held[j],
@@ -222,8 +224,8 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
         cpuPercent: cpu[names[j]],
         eventLoopDelayP99MaxMs: round(loopP99Max[j] * 1000, 1),
         // A re-attempt during the hold means a session broke (for instance a heartbeat timeout); first streams are not re-attempts.
-        sessionRestartsDuringHold: Math.max(0, counters1[j].transitions - counters0[j].transitions - Math.max(0, held[j] - split[j])),
-        sessionFirstStreamsDuringHold: Math.max(0, held[j] - split[j]),
+        sessionRestartsDuringHold: Math.max(0, counters1[j].transitions - counters0[j].transitions - firstStreams),
+        sessionFirstStreamsDuringHold: firstStreams,
         sessionFailuresDuringHold: counters1[j].failures - counters0[j].failures,
         sessionMovesDuringHold: counters1[j].moves - counters0[j].moves,
         leaseLapsesDuringHold: counters1[j].lapses - counters0[j].lapses,
