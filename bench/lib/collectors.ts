@@ -7,7 +7,7 @@ export async function streamingOn(port: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** The bench's collector names: `collector` alone, else `collector-a`, `collector-b`, … (index `i` of a fleet). */
+/** The name of collector `i` of a fleet: `collector-a`, `collector-b`, …. */
 export function collectorName(i: number): string {
   return `collector-${String.fromCharCode(97 + i)}`;
 }
