@@ -529,7 +529,7 @@ function printTable(rows: Row[]) {
   const lines = [['scenario', 'metric', 'value', 'target', 'met'].join(' | ')];
   for (const r of rows) {
     const met = r.target === undefined ? '' : (r.better === 'higher' ? r.value >= r.target : r.value <= r.target) ? 'yes' : 'no';
-    lines.push([r.scenario, r.metric, `${r.value} ${r.unit}`, r.target === undefined ? '' : `${r.better === 'higher' ? '≥' : '≤'} ${r.target}`, met].join(' | '));
+    lines.push([r.scenario, r.metric, Number.isNaN(r.value) ? 'none (not reached by its deadline, or not measured)' : `${r.value} ${r.unit}`, r.target === undefined ? '' : `${r.better === 'higher' ? '≥' : '≤'} ${r.target}`, met].join(' | '));
   }
   console.log('\n' + lines.join('\n'));
 }
