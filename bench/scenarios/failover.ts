@@ -96,6 +96,40 @@ async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: num
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
 
+/**
+ * Per device, the two halves of its gap around `atMs` (the signal): how old its newest stored probe sample was at that
+ * moment, and how long after it the first sample with a later device timestamp came. A kill -9 loses what the victim
+ * received but had not stored, which shows in the first half; the redial and first point show in the second.
+ */
+async function gapHalves(sys: BenchSystem, deviceIds: number[], atMs: number, toMs: number): Promise<Map<number, { ageMs: number; nextMs: number }>> {
+  const res = await sys.db.raw(
+    `WITH probe AS (SELECT id, device_id FROM series WHERE path = ? AND device_id = ANY(?))
+     SELECT probe.device_id,
+            extract(epoch FROM to_timestamp(?::float8 / 1000) - max(x.time) FILTER (WHERE x.time <= to_timestamp(?::float8 / 1000))) * 1000 AS age,
+            extract(epoch FROM min(x.time) FILTER (WHERE x.time > to_timestamp(?::float8 / 1000)) - to_timestamp(?::float8 / 1000)) * 1000 AS next
+       FROM samples x JOIN probe ON probe.id = x.series_id
+      WHERE x.time BETWEEN to_timestamp(?::float8 / 1000) AND to_timestamp(?::float8 / 1000)
+      GROUP BY probe.device_id`,
+    [PATH, deviceIds, atMs, atMs, atMs, atMs, atMs - 300_000, toMs],
+  );
+  const out = new Map<number, { ageMs: number; nextMs: number }>();
+  for (const r of res.rows as Array<{ device_id: number; age: number | null; next: number | null }>) out.set(Number(r.device_id), { ageMs: Number(r.age ?? NaN), nextMs: Number(r.next ?? NaN) });
+  return out;
+}
+
+/** p50/p99 of each half of the gaps of `devices` (devices without a sample on one side are left out of that side). */
+function halvesFigures(halves: Map<number, { ageMs: number; nextMs: number }>, devices: number[]) {
+  const of = (pick: (h: { ageMs: number; nextMs: number }) => number) => devices.flatMap((id) => (halves.has(id) && Number.isFinite(pick(halves.get(id)!)) ? [pick(halves.get(id)!)] : []));
+  const ages = of((h) => h.ageMs);
+  const nexts = of((h) => h.nextMs);
+  return {
+    lastStoredAgeP50Ms: Math.round(percentile(ages, 50)),
+    lastStoredAgeP99Ms: Math.round(percentile(ages, 99)),
+    firstAfterP50Ms: Math.round(percentile(nexts, 50)),
+    firstAfterP99Ms: Math.round(percentile(nexts, 99)),
+  };
+}
+
 /** A collector's live row in the registry (its id ends with its process id), if it has one. */
 async function registryRow(sys: BenchSystem, collector: ManagedChild) {
   return (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${collector.child.pid}`));
@@ -202,6 +236,15 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   // The sessions that moved: the devices named, else the devices with the largest gaps.
   const moved = movingSet ? [...g].flatMap(([id, ms]) => (movingSet.has(id) ? [ms] : [])) : [...g.values()].sort((a, b) => b - a).slice(0, step.leavingSessions);
   const stayed = movingSet ? [...g].flatMap(([id, ms]) => (movingSet.has(id) ? [] : [ms])) : [];
+  // The gap's two halves around the start, for the moved and the staying sessions (only when the moving ones are known).
+  const halves = movingSet ? await gapHalves(sys, ids, before, Date.now()) : undefined;
+  const split = halves && {
+    moved: halvesFigures(halves, step.moving!),
+    staying: halvesFigures(
+      halves,
+      ids.filter((id) => !movingSet!.has(id)),
+    ),
+  };
   // Data flows again before the moved sessions' attempts have all started (warm streams store points meanwhile, ADR 235):
   // wait until every warm stream since the start is adopted or ended and every session streams, then count the placement work of the whole move.
   const settleDeadline = Date.now() + 60_000 + o.devices * 60;
@@ -255,12 +298,21 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
      */
     staying: stayedGaps && { sessions: stayed.length, ...stayedGaps },
     delayBeyondStayingP99Ms: stayedGaps && Math.max(0, movedGaps.gapP99Ms - stayedGaps.gapP99Ms),
+    /**
+     * The gaps split at the start: the age of each session's newest stored sample at that moment (what a killed collector
+     * had received, or the device had sent, but never got stored) and the time from it to the first later sample (redial and first point).
+     */
+    split,
   };
   process.stderr.write(
     `  ${label}: every device fresh again${step.handedOver ? ' and handed over' : ''} after ${recoveredAfterMs === undefined ? 'never (deadline)' : `${(recoveredAfterMs / 1000).toFixed(1)} s`}; ` +
       `gap p50 / p99 / max ${figures.gapP50Ms} / ${figures.gapP99Ms} / ${figures.gapMaxMs} ms, delay p99 ${figures.delayP99Ms} ms over ${moved.length} sessions; ` +
       (figures.staying
         ? `the ${figures.staying.sessions} staying: gap p50 / p99 / max ${figures.staying.gapP50Ms} / ${figures.staying.gapP99Ms} / ${figures.staying.gapMaxMs} ms (moved p99 beyond it ${figures.delayBeyondStayingP99Ms} ms); `
+        : '') +
+      (split
+        ? `split at the start, moved: newest stored sample p50 / p99 ${split.moved.lastStoredAgeP50Ms} / ${split.moved.lastStoredAgeP99Ms} ms old, the next ${split.moved.firstAfterP50Ms} / ${split.moved.firstAfterP99Ms} ms after; ` +
+          `staying: ${split.staying.lastStoredAgeP50Ms} / ${split.staying.lastStoredAgeP99Ms} ms old, next ${split.staying.firstAfterP50Ms} / ${split.staying.firstAfterP99Ms} ms after; `
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
