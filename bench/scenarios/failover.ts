@@ -300,7 +300,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     delayBeyondStayingP99Ms: stayedGaps && Math.max(0, movedGaps.gapP99Ms - stayedGaps.gapP99Ms),
     /**
      * The gaps split at the start: the age of each session's newest stored sample at that moment (what a killed collector
-     * had received, or the device had sent, but never got stored) and the time from it to the first later sample (redial and first point).
+     * had received, or the device had sent, but never got stored) and the time from the start to the first later sample (redial and first point).
      */
     split,
   };
