@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
-import { percentile } from '../lib/procstat';
+import { CpuMeter, percentile } from '../lib/procstat';
 import { countersProfile, scrape, scrapeByLabel, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
@@ -172,7 +172,7 @@ interface HandOverStep {
  * points the receiving collectors got twice, their warm hand-overs (ADR 235), the placements made and
  * the placeSession asks by reason (ADR 260), until every device is fresh again and once the move settled.
  */
-async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, controlPort: number, step: HandOverStep) {
+async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, controlPort: number, simulatorPid: number, step: HandOverStep) {
   const { label } = step;
   const others = collectors.filter((_, i) => i !== step.leavingIndex);
   const sumOthers = (name: string) => Promise.all(others.map((c) => scrape(c.metricsPort, name).catch(() => 0))).then((n) => n.reduce((a, b) => a + b, 0));
@@ -189,6 +189,9 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     return byCode;
   };
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
+  // CPU of the device side (the one simulator process) and of the receiving collectors while the move is under way.
+  const meter = new CpuMeter(() => ({ simulator: [simulatorPid], receiving: others.map((c) => c.child.pid!) }));
+  meter.begin();
   const before = Date.now();
   const loadAtStart = os.loadavg()[0];
   await step.start();
@@ -212,6 +215,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     await sleep(500);
   }
   const windowS = (Date.now() - before) / 1000;
+  const cpuUntilRecovered = meter.end();
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
   const asked = askedBetween(asked0, await placementAsked(controlPort));
   // Placements made since the start: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
@@ -315,6 +319,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
           `staying: ${split.staying.lastStoredAgeP50Ms} / ${split.staying.lastStoredAgeP99Ms} ms old, next ${split.staying.firstAfterP50Ms} / ${split.staying.firstAfterP99Ms} ms after; `
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
+      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receiving}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
@@ -339,17 +344,27 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     pointsReceivedTwice: receivedTwice,
     /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
+    /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial) and the receiving collectors together. */
+    cpuUntilRecovered: { simulator: cpuUntilRecovered.simulator, receivingCollectors: cpuUntilRecovered.receiving },
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
     loadAverage1m: round(loadAtStart, 1),
   };
 }
 
 /** kill -9 or SIGTERM of the collector with the most sessions, measured as a hand-over. */
-async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, signal: 'SIGKILL' | 'SIGTERM', controlPort: number) {
+async function oneFailover(
+  sys: BenchSystem,
+  ids: number[],
+  o: FailoverOptions,
+  collectors: Array<ManagedChild & { metricsPort: number }>,
+  signal: 'SIGKILL' | 'SIGTERM',
+  controlPort: number,
+  simulatorPid: number,
+) {
   const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
   const victimIndex = counts.indexOf(Math.max(...counts));
   const victim = collectors[victimIndex];
-  const figures = await handOver(sys, ids, o, collectors, controlPort, {
+  const figures = await handOver(sys, ids, o, collectors, controlPort, simulatorPid, {
     label: signal,
     leavingIndex: victimIndex,
     leavingSessions: counts[victimIndex],
@@ -378,14 +393,14 @@ async function oneFailover(sys: BenchSystem, ids: number[], o: FailoverOptions, 
  * exactly the sessions placed on it: the time until it is empty and the most moves in flight, and per session the
  * figures a signal gets (gap, delay, points received twice, placements and asks).
  */
-async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, index: number, controlPort: number) {
+async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, index: number, controlPort: number, simulatorPid: number) {
   const drained = collectors[index];
   const row = (await registryRow(sys, drained))!;
   const sessions = await streamingOn(drained.metricsPort);
   const moving = (await placedOn(sys, row)) ?? [];
   let emptied: Promise<Awaited<ReturnType<typeof until>>> | undefined;
   let empty = false;
-  const figures = await handOver(sys, ids, o, collectors, controlPort, {
+  const figures = await handOver(sys, ids, o, collectors, controlPort, simulatorPid, {
     label: 'drain',
     leavingIndex: index,
     leavingSessions: sessions,
@@ -443,7 +458,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   await waitAll();
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
-  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort);
+  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, sim.child.child.pid!);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector(collectorName(fleet), env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
@@ -455,13 +470,13 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
       `  join: ${rebalance.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`,
     );
     // Drain the joined collector (measured as a hand-over of its sessions), then take it back.
-    drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort);
+    drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort, sim.child.child.pid!);
     await until(sys, collectors, (n) => n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
   } else await sleep(5000);
   const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
   if (streamingNow < ids.length) await waitAll();
   // New sessions only land on the new collector when some move; make the split visible.
-  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort);
+  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort, sim.child.child.pid!);
   return {
     devices: o.devices,
     collectors: fleet,
