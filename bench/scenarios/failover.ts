@@ -119,9 +119,9 @@ async function gapHalves(sys: BenchSystem, deviceIds: number[], atMs: number, to
 
 /** p50/p99 of each half of the gaps of `devices` (devices without a sample on one side are left out of that side). */
 function halvesFigures(halves: Map<number, { ageMs: number; nextMs: number }>, devices: number[]) {
-  const of = (pick: (h: { ageMs: number; nextMs: number }) => number) => devices.flatMap((id) => (halves.has(id) && Number.isFinite(pick(halves.get(id)!)) ? [pick(halves.get(id)!)] : []));
-  const ages = of((h) => h.ageMs);
-  const nexts = of((h) => h.nextMs);
+  const known = devices.flatMap((id) => halves.get(id) ?? []);
+  const ages = known.map((h) => h.ageMs).filter(Number.isFinite);
+  const nexts = known.map((h) => h.nextMs).filter(Number.isFinite);
   return {
     lastStoredAgeP50Ms: Math.round(percentile(ages, 50)),
     lastStoredAgeP99Ms: Math.round(percentile(ages, 99)),
@@ -190,7 +190,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   };
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
   // CPU of the device side (the one simulator process) and of the receiving collectors while the move is under way.
-  const meter = new CpuMeter(() => ({ simulator: [simulatorPid], receiving: others.map((c) => c.child.pid!) }));
+  const meter = new CpuMeter(() => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!) }));
   meter.begin();
   const before = Date.now();
   const loadAtStart = os.loadavg()[0];
@@ -319,7 +319,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
           `staying: ${split.staying.lastStoredAgeP50Ms} / ${split.staying.lastStoredAgeP99Ms} ms old, next ${split.staying.firstAfterP50Ms} / ${split.staying.firstAfterP99Ms} ms after; `
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
-      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receiving}; ` +
+      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
@@ -345,7 +345,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
     /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial) and the receiving collectors together. */
-    cpuUntilRecovered: { simulator: cpuUntilRecovered.simulator, receivingCollectors: cpuUntilRecovered.receiving },
+    cpuUntilRecovered,
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
     loadAverage1m: round(loadAtStart, 1),
   };
@@ -431,6 +431,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     COLLECTOR_MAX_SESSIONS: String(o.capacity ?? Math.max(1000, o.devices)),
   };
   const sim = await sys.startSimulator(o.devices, o.interfaces ?? 2);
+  const simulatorPid = sim.child.child.pid!;
   // A known port for the control worker's /metrics (the placement counters).
   const controlPort = await freePort();
   sys.spawn('control', 'workers/control.ts', { ...env, CONTROL_HEALTH_PORT: String(controlPort) });
@@ -458,7 +459,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   await waitAll();
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
-  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, sim.child.child.pid!);
+  const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await sys.startCollector(collectorName(fleet), env);
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
@@ -470,13 +471,13 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
       `  join: ${rebalance.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`,
     );
     // Drain the joined collector (measured as a hand-over of its sessions), then take it back.
-    drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort, sim.child.child.pid!);
+    drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort, simulatorPid);
     await until(sys, collectors, (n) => n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
   } else await sleep(5000);
   const streamingNow = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)))).reduce((a, b) => a + b, 0);
   if (streamingNow < ids.length) await waitAll();
   // New sessions only land on the new collector when some move; make the split visible.
-  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort, sim.child.child.pid!);
+  const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort, simulatorPid);
   return {
     devices: o.devices,
     collectors: fleet,
