@@ -351,7 +351,10 @@ function ended(m: SessionMachine, carried: CarriedSessionState, event: Extract<M
   // streaming session, when that stream ended (its data is complete until then, ADR 236).
   const streamedUntil = event.outcome.kind === 'result' ? event.outcome.streamedUntil : undefined;
   const brokenSince = Math.max(carried.lastPointAt ?? 0, streamedUntil ?? 0);
-  if (brokenSince && carried.brokenSince === undefined) carried.brokenSince = brokenSince;
+  // An attempt that streamed settled the break before it itself (its first point recorded that gap, or found the
+  // hand-over overlapped, ADR 236), even if its streaming event had not reached the workflow: the break starts afresh.
+  const streamed = streamedUntil !== undefined || streamingSince !== undefined;
+  if (brokenSince && (carried.brokenSince === undefined || streamed)) carried.brokenSince = brokenSince;
   carried.brokenReason = outcome.message.slice(0, MAX_REASON);
   let failures = healthy ? 0 : m.failures;
   const immediateFailovers = healthy ? 0 : m.immediateFailovers;

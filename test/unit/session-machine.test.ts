@@ -430,6 +430,13 @@ describe('session machine: a planned hand-over (issue 21)', () => {
     assert.equal(d.state.carried.brokenSince, T0 - 200, 'the next stream, begun before T0 - 200, records no gap');
     assert.equal(d.state.carried.lastPointAt, T0 - 1000, 'the last point is still the last point');
   });
+  it('moved again before the workflow heard it stream: the break starts when that stream ended, not at the earlier break it settled', () => {
+    const first = cycle(running(), { kind: 'result', reason: 'handover', lastPointAt: T0 - 5000, streamedUntil: T0 - 4000 });
+    assert.deepEqual(first.actions.filter((a) => a.type === 'start').map((a) => a.type === 'start' && a.gapFrom), [T0 - 4000]);
+    // The next attempt streamed (it adopted a warm stream: no gap) and was moved on before its streaming event arrived.
+    const again = decide(first.m, ended({ kind: 'result', reason: 'handover', lastPointAt: T0 - 300, streamedUntil: T0 - 100 }), mid);
+    assert.equal(again.state.carried.brokenSince, T0 - 100, 'not T0 - 4000: the following stream, begun before T0 - 100, records no gap');
+  });
 });
 
 describe('session machine: an attempt ended as paused by its collector (bulk pause, ADR 250)', () => {
