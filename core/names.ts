@@ -323,6 +323,8 @@ export interface RunSessionInput {
   gapFrom?: number;
   gapReason?: string;
   leaseMs?: number;
+  /** Its workflow places sessions but no collector was live when it asked: run on the shared queue until its collector moves it onto placement (ADR 292). */
+  unplaced?: boolean;
 }
 
 /**

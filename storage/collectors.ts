@@ -194,11 +194,11 @@ export async function placeSession(db: Knex, deviceId: number): Promise<Placemen
  * one write, each decided as if placed one after the other. A device that no longer exists,
  * like one no collector can take, gets undefined (the shared task queue).
  */
-export async function placeSessions(db: Knex, deviceIds: readonly number[], opts: { handoff?: boolean } = {}): Promise<Map<number, Placement | undefined>> {
+export async function placeSessions(db: Knex, deviceIds: readonly number[], opts: { handoff?: boolean; movingOff?: string } = {}): Promise<Map<number, Placement | undefined>> {
   if (deviceIds.length === 0) return new Map();
   return db.transaction(async (trx) => {
     await trx.raw(`SELECT pg_advisory_xact_lock(?)`, [PLACEMENT_LOCK]);
-    const placed = await placeLocked(trx, deviceIds);
+    const placed = await placeLocked(trx, deviceIds, opts.movingOff);
     if (opts.handoff) await notifyHandoff(trx, [...placed].flatMap(([deviceId, p]) => (p ? [{ deviceId, taskQueue: p.taskQueue }] : [])));
     return placed;
   });
@@ -264,8 +264,8 @@ export function parseDeviceIds(list: string): number[] {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
-/** Place `deviceIds` inside a transaction that holds the placement lock. */
-async function placeLocked(trx: Knex.Transaction, deviceIds: readonly number[]): Promise<Map<number, Placement | undefined>> {
+/** Place `deviceIds` inside a transaction that holds the placement lock; `movingOff`: each is moving off that collector (placed there only when nowhere else has room). */
+async function placeLocked(trx: Knex.Transaction, deviceIds: readonly number[], movingOff?: string): Promise<Map<number, Placement | undefined>> {
   const ids = [...new Set(deviceIds)];
   const loads = await liveLoads(trx);
   // Each device's placement now and whether a live collector's load counts it (the rules of liveLoads).
@@ -284,8 +284,8 @@ async function placeLocked(trx: Knex.Transaction, deviceIds: readonly number[]):
   );
   const requests: PlacementRequest[] = rows.map((x: Record<string, unknown>) => ({
     deviceId: Number(x.device_id),
-    previous: x.collector_id == null ? undefined : String(x.collector_id),
-    moving: Boolean(x.moving),
+    previous: movingOff ?? (x.collector_id == null ? undefined : String(x.collector_id)),
+    moving: movingOff !== undefined || Boolean(x.moving),
     countedOn: x.counted_on == null ? undefined : String(x.counted_on),
   }));
   const chosen = placeBatch(loads, requests);
@@ -429,6 +429,12 @@ export async function requestMoves(db: Knex, maxMoves: number, staleMs: number):
     }
     return moved;
   });
+}
+
+/** Whether a live collector other than `id` takes sessions (registered, lease current, not draining, capacity above 0). */
+export async function anotherCollectorLive(db: Knex, id: string): Promise<boolean> {
+  const { rows } = await db.raw(`SELECT EXISTS (SELECT 1 FROM collectors WHERE id <> ? AND lease_until > now() AND NOT draining AND capacity > 0) AS live`, [id]);
+  return Boolean(rows[0].live);
 }
 
 /** Forget collectors whose lease lapsed more than `olderThanMs` ago (their placements were signalled long since). */

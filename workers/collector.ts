@@ -19,7 +19,7 @@ import { loadConfig } from '../core/config';
 import { createLogger } from '../core/log';
 import { LagTracker, metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
-import { announceUp, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
+import { announceUp, anotherCollectorLive, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
 import { combineRoutes, listenReconnecting } from '../storage/listen';
 import { HandoverWhenUp } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
@@ -35,6 +35,7 @@ import { DialLimiter } from '../protocols/dial-limiter';
 import { createSessionActivities } from '../activities/session';
 import { createSessionRunner } from './collector-session-runner';
 import { HandoverPlacements } from './collector-handover-placements';
+import { UnplacedSessions } from './collector-unplaced';
 import { createProbeActivities } from '../activities/probe';
 import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
@@ -232,6 +233,12 @@ async function main() {
     onStreaming: (deviceId) => upBatch.add(deviceId),
   });
   const sessionActivities = createSessionActivities({ runner });
+  // The shared queue's sessions that placement could not place when they began (ADR 292): moved onto placement below.
+  const unplaced = new UnplacedSessions(metrics);
+  const sharedSessionActivities: typeof sessionActivities = {
+    ...sessionActivities,
+    runDeviceSession: (input) => unplaced.track(input, () => sessionActivities.runDeviceSession(input)),
+  };
   const workerOptions = {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -261,7 +268,7 @@ async function main() {
   const sharedWorker = await Worker.create({
     ...workerOptions,
     taskQueue: TASK_QUEUES.sessions,
-    activities: { ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }), ...sessionActivities },
+    activities: { ...createProbeActivities({ db, keyring, dials, getProtocol, metrics }), ...sharedSessionActivities },
   });
   // Renewal gaps as the lease thread measured them: a gap past COLLECTOR_LEASE_MS is a lapse (ADR 165).
   metrics.describe('collector_lease_renewal_gap_max_seconds', "Longest time between two renewals of this collector's lease");
@@ -277,6 +284,7 @@ async function main() {
       onRenewed: (gapMs) => {
         leaseGapMaxMs = Math.max(leaseGapMaxMs, gapMs);
         if (gapMs > config.COLLECTOR_LEASE_MS) metrics.inc('collector_lease_lapses_total');
+        if (unplaced.size > 0) void moveUnplaced().catch((err) => log.warn('could not move unplaced sessions onto placement', { error: (err as Error).message }));
       },
       log,
       capacity: config.COLLECTOR_MAX_SESSIONS,
@@ -310,15 +318,28 @@ async function main() {
    * for that placement at most its bound (ADR 231). Each stream is kept here until its new collector
    * streams the device, at most the overlap bound (make before break, ADR 236). Resolves when none waits.
    */
-  const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved'): Promise<void> => {
+  const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved' | 'unplaced'): Promise<void> => {
     // Leaving: within the shutdown bound; drained or moving: no shutdown waits, the new collectors may take longer to dial.
     const bound = why === 'leaving' ? overlapMs(config) : Math.max(overlapMs(config), config.COLLECTOR_WARM_ADOPT_MS > 0 ? config.COLLECTOR_MOVE_OVERLAP_MS : 0);
     whenUp.expect(running, bound);
-    (why === 'moved' ? log.debug : log.info).call(log, `collector ${why}: handing sessions over`, { sessions: running.length, overlapMs: bound });
-    const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true }));
+    const said = why === 'unplaced' ? 'unplaced sessions: handing them over onto placement' : `collector ${why}: handing sessions over`;
+    (why === 'moved' ? log.debug : log.info).call(log, said, { sessions: running.length, overlapMs: bound });
+    // Unplaced sessions (ADR 292) go to another collector: placed here they would be redialled, not handed over.
+    const movingOff = why === 'unplaced' ? registration.id : undefined;
+    const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true, movingOff }));
     handoverPlacements.start(place, handoverWaitMs(config));
     return whenUp.settled();
   };
+
+  /**
+   * At each renewal while unplaced sessions run here (ADR 292): at most PLACEMENT_MAX_MOVES of them in flight, each
+   * handed over to another live collector; with none live (or this one draining or leaving) they stay until there is.
+   */
+  async function moveUnplaced(): Promise<void> {
+    if (stopping || lease.draining() || !(await anotherCollectorLive(db, registration.id))) return;
+    const ids = unplaced.take(Math.max(1, config.PLACEMENT_MAX_MOVES), (id) => handovers.has(id) && !whenUp.has(id));
+    if (ids.length) void handOverSessions(ids, 'unplaced');
+  }
 
   const onTerminate = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -77,6 +77,8 @@ const STOP_QUEUE_PATCH = 'direct-stop-own-slots';
 const NO_STOP_TO_LOST_PATCH = 'no-direct-stop-to-lost-queue';
 /** `patched()` id of ADR 245: a placement made ahead stays good up to PLACED_AHEAD_VALID_MS while its collector is not reported lost. */
 const PLACED_AHEAD_VALID_PATCH = 'placed-ahead-valid-10-min';
+/** `patched()` id of ADR 292: an attempt placement could not place (no live collector) says so, and its collector moves it onto placement. */
+const UNPLACED_FLAG_PATCH = 'unplaced-attempt-flag';
 
 class DeviceSession {
   private m: SessionMachine;
@@ -309,6 +311,7 @@ class DeviceSession {
     const summary = `${protocol} session · ${deviceName}${this.device.address ? ` @ ${this.device.address}` : ''} · attempt ${attempt}${generation ? ` · generation ${generation}` : ''}`;
     let sessions = this.sessions;
     let queue: string | undefined;
+    let unplaced = false;
     if (this.m.opts.placement && patched(PLACEMENT_PATCH)) {
       const { ahead, refused, asked } = this.where.takePlacedAhead(Date.now(), () => patched(PLACED_AHEAD_VALID_PATCH));
       const placed = ahead && patched(PLACED_AHEAD_PATCHES[ahead.by]) ? ahead.placement : await this.placement.placeSession(deviceId, this.where.askReason(refused));
@@ -316,10 +319,15 @@ class DeviceSession {
         this.where.placedOn(placed.taskQueue, asked, () => patched(PLACED_AGAIN_PATCH));
         queue = placed.taskQueue;
         sessions = this.placedSessions(placed.taskQueue);
+      } else {
+        // No collector was live (the fleet started before its collectors registered): the shared queue, flagged,
+        // so the collector running it moves it onto placement once another collector is live (ADR 292).
+        unplaced = patched(UNPLACED_FLAG_PATCH);
       }
     }
     const lost = () => this.where.isLost(queue);
-    const running = scope.run(() => sessions.runDeviceSession.executeWithOptions({ summary }, [{ deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs }]));
+    const input = { deviceId, generation, attempt, gapFrom, gapReason, leaseMs: this.m.opts.leaseMs, ...(unplaced ? { unplaced } : {}) };
+    const running = scope.run(() => sessions.runDeviceSession.executeWithOptions({ summary }, [input]));
     let outcome: AttemptOutcome | undefined;
     const settled = running.then(
       (result) => (outcome = this.where.settled(result, Date.now())),
