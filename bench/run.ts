@@ -351,6 +351,7 @@ async function main() {
         join: process.env.BENCH_FAILOVER_JOIN !== 'false',
         capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
         collectors: num('BENCH_FAILOVER_COLLECTORS', 2),
+        pin: process.env.BENCH_FAILOVER_PIN === 'true',
       });
       // Temporal's CPU from each signal until every device was fresh again (the dev server's SQLite work is in its process;
       // the server's persistence work is in its PostgreSQL backends, reported beside it).

@@ -149,3 +149,10 @@ export function postgresGroups(cluster: number[]): Record<string, number[]> {
   }
   return { postgres: cluster, 'postgres:backends': backends, 'postgres:background': background, 'postgres:postmaster+ended': postmaster };
 }
+
+/** CPU seconds the whole machine has been busy so far, all cores (/proc/stat: everything but idle and iowait). */
+export function machineBusySeconds(): number {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal || 0)) / TICKS;
+}

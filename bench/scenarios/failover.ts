@@ -6,9 +6,11 @@
  * queue) also: a third collector joining the loaded pair (time until each holds
  * its share ±10 %, most moves in flight) and a drain (time until empty).
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
 import { CpuMeter, percentile } from '../lib/procstat';
+import { CpuTimeline } from '../lib/cpu-timeline';
 import { countersProfile, scrape, scrapeByLabel, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
@@ -38,6 +40,16 @@ export interface FailoverOptions {
    * dials all of it, with more each dials its part (docs/sessions.md, what kill -9 at 5,000 needs).
    */
   collectors?: number;
+  /**
+   * Pin the simulator to CPU 0 and every collector to CPU 1 (`taskset`; PostgreSQL, Temporal and the control worker stay
+   * unpinned): whether the one simulator process serving every device sets the pace of a kill -9 at 5,000.
+   */
+  pin?: boolean;
+}
+
+/** Pin a process and all its threads (and what it starts later) to one CPU. */
+function pinTo(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 /**
@@ -190,8 +202,12 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   };
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
   // CPU of the device side (the one simulator process) and of the receiving collectors while the move is under way.
-  const meter = new CpuMeter(() => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!) }));
+  const groups = () => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!), temporal: sys.temporalPids() });
+  const meter = new CpuMeter(groups);
   meter.begin();
+  // The same in 5 s slices, with the whole machine: a saturated burst in the first seconds shows (the window's average hides it).
+  const timeline = new CpuTimeline(groups, 5000);
+  timeline.start();
   const before = Date.now();
   const loadAtStart = os.loadavg()[0];
   await step.start();
@@ -216,6 +232,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   }
   const windowS = (Date.now() - before) / 1000;
   const cpuUntilRecovered = meter.end();
+  const cpuSlices = timeline.stop();
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
   const asked = askedBetween(asked0, await placementAsked(controlPort));
   // Placements made since the start: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
@@ -319,7 +336,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
           `staying: ${split.staying.lastStoredAgeP50Ms} / ${split.staying.lastStoredAgeP99Ms} ms old, next ${split.staying.firstAfterP50Ms} / ${split.staying.firstAfterP99Ms} ms after; `
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
-      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}; ` +
+      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, Temporal ${cpuUntilRecovered.temporal}; ` +
+      `per 5 s (simulator / receiving / Temporal / machine): ${cpuSlices.map((x) => `${x.untilS} s ${x.simulator}/${x.receivingCollectors}/${x.temporal}/${x.machine}`).join(', ')}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
@@ -346,6 +364,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     warmHandover: warmDelta,
     /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial) and the receiving collectors together. */
     cpuUntilRecovered,
+    /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
+    cpuSlices,
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
     loadAverage1m: round(loadAtStart, 1),
   };
@@ -432,13 +452,19 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   };
   const sim = await sys.startSimulator(o.devices, o.interfaces ?? 2);
   const simulatorPid = sim.child.child.pid!;
+  if (o.pin) pinTo(simulatorPid, 0);
   // A known port for the control worker's /metrics (the placement counters).
   const controlPort = await freePort();
   sys.spawn('control', 'workers/control.ts', { ...env, CONTROL_HEALTH_PORT: String(controlPort) });
   const fleet = o.collectors ?? 2;
   if (!Number.isInteger(fleet) || fleet < 2 || fleet > 25) throw new Error(`failover needs 2 to 25 collectors, not ${o.collectors}`);
   const collectors: Array<ManagedChild & { metricsPort: number }> = [];
-  for (let i = 0; i < fleet; i++) collectors.push(await sys.startCollector(collectorName(i), env));
+  const startCollector = async (name: string) => {
+    const c = await sys.startCollector(name, env);
+    if (o.pin) pinTo(c.child.pid!, Math.min(1, os.cpus().length - 1));
+    return c;
+  };
+  for (let i = 0; i < fleet; i++) collectors.push(await startCollector(collectorName(i)));
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
     prefix: 'fo',
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
@@ -461,7 +487,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   await sleep(3000);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
-  collectors[kill.victimIndex] = await sys.startCollector(collectorName(fleet), env);
+  collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
   let rebalance: Awaited<ReturnType<typeof until>> | undefined;
   let drain: Awaited<ReturnType<typeof oneDrain>> | undefined;
   if (placement && o.join !== false) {
