@@ -200,9 +200,14 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     for (const c of others) for (const [code, n] of Object.entries(await scrapeByLabel(c.metricsPort, 'session_failures_total', 'code').catch(() => ({})))) byCode[code] = (byCode[code] ?? 0) + n;
     return byCode;
   };
+  const groups = () => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!), temporal: sys.temporalPids() });
+  // The 5 s before the signal: whether the machine had room before the move began.
+  const baseline = new CpuTimeline(groups, 5000);
+  baseline.start();
+  await sleep(5000);
+  const cpuBefore = baseline.stop()[0];
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
   // CPU of the device side (the one simulator process) and of the receiving collectors while the move is under way.
-  const groups = () => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!), temporal: sys.temporalPids() });
   const meter = new CpuMeter(groups);
   meter.begin();
   // The same in 5 s slices, with the whole machine: a saturated burst in the first seconds shows (the window's average hides it).
@@ -220,7 +225,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     const res = await sys.db.raw(
       `SELECT count(DISTINCT s.device_id)::int AS n FROM samples x JOIN series s ON s.id = x.series_id
         WHERE s.path = ? AND s.device_id = ANY(?) AND x.time > to_timestamp(?::float8 / 1000)`,
-      [PATH, ids, Date.now() - 2000],
+      // Fresh: a sample within two intervals (at least 2 s).
+      [PATH, ids, Date.now() - Math.max(2000, 2 * o.intervalMs)],
     );
     recovered = res.rows[0].n === ids.length && handedOver();
     if (recovered) {
@@ -337,7 +343,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
       `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, Temporal ${cpuUntilRecovered.temporal}; ` +
-      `per 5 s (simulator / receiving / Temporal / machine): ${cpuSlices.map((x) => `${x.untilS} s ${x.simulator}/${x.receivingCollectors}/${x.temporal}/${x.machine}`).join(', ')}; ` +
+      `per 5 s (simulator / receiving / Temporal / machine): before ${cpuBefore?.simulator}/${cpuBefore?.receivingCollectors}/${cpuBefore?.temporal}/${cpuBefore?.machine}, ${cpuSlices.map((x) => `${x.untilS} s ${x.simulator}/${x.receivingCollectors}/${x.temporal}/${x.machine}`).join(', ')}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
@@ -346,7 +352,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     ...figures,
     /** Every device had fresh points again (and the step's condition held) before the deadline (else the open gaps are counted up to the measurement). */
     recovered,
-    /** From the start until every device had a point less than 2 s old and the step's condition held (checked every 0.5 s). */
+    /** From the start until every device had a point less than two intervals (at least 2 s) old and the step's condition held (checked every 0.5 s). */
     recoveredAfterMs,
     /** Sessions placed after the start, in how many transactions, the last how long after the start. */
     placements: { sessions: placed.n, transactions: placed.transactions, lastAfterMs: Math.round(Number(placed.last_ms ?? 0)) },
@@ -366,6 +372,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     cpuUntilRecovered,
     /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
     cpuSlices,
+    /** The same over the 5 s before the start. */
+    cpuBefore,
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
     loadAverage1m: round(loadAtStart, 1),
   };
