@@ -225,8 +225,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     const res = await sys.db.raw(
       `SELECT count(DISTINCT s.device_id)::int AS n FROM samples x JOIN series s ON s.id = x.series_id
         WHERE s.path = ? AND s.device_id = ANY(?) AND x.time > to_timestamp(?::float8 / 1000)`,
-      // Fresh: a sample within two intervals (at least 2 s).
-      [PATH, ids, Date.now() - Math.max(2000, 2 * o.intervalMs)],
+      // Fresh: a sample since the start, within two intervals (at least 2 s).
+      [PATH, ids, Math.max(before, Date.now() - Math.max(2000, 2 * o.intervalMs))],
     );
     recovered = res.rows[0].n === ids.length && handedOver();
     if (recovered) {
@@ -258,7 +258,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   const warmDelta = { starts: warm1.starts - warm0.starts, adopted: warm1.adopted - warm0.adopted, ended: warm1.ended - warm0.ended, skipped: warm1.skipped - warm0.skipped };
   // Every device's largest gap over the same window: the moving sessions', and as a baseline the staying sessions' (the
   // simulator's timers running late and the receiving collectors' ingest stalls reach them too, the move does not).
-  const g = await gaps(sys, ids, before - 5000, Date.now(), !recovered);
+  const g = await gaps(sys, ids, before - Math.max(5000, 2 * o.intervalMs), Date.now(), !recovered);
   const movingSet = step.moving ? new Set(step.moving) : undefined;
   // The sessions that moved: the devices named, else the devices with the largest gaps.
   const moved = movingSet ? [...g].flatMap(([id, ms]) => (movingSet.has(id) ? [ms] : [])) : [...g.values()].sort((a, b) => b - a).slice(0, step.leavingSessions);
@@ -352,7 +352,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     ...figures,
     /** Every device had fresh points again (and the step's condition held) before the deadline (else the open gaps are counted up to the measurement). */
     recovered,
-    /** From the start until every device had a point less than two intervals (at least 2 s) old and the step's condition held (checked every 0.5 s). */
+    /** From the start until every device had a point since the start and less than two intervals (at least 2 s) old and the step's condition held (checked every 0.5 s). */
     recoveredAfterMs,
     /** Sessions placed after the start, in how many transactions, the last how long after the start. */
     placements: { sessions: placed.n, transactions: placed.transactions, lastAfterMs: Math.round(Number(placed.last_ms ?? 0)) },
