@@ -207,7 +207,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   await sleep(5000);
   const cpuBefore = baseline.stop()[0];
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
-  // CPU of the device side (the one simulator process) and of the receiving collectors while the move is under way.
+  // CPU of the device side (the one simulator process), of the receiving collectors and of Temporal while the move is under way.
   const meter = new CpuMeter(groups);
   meter.begin();
   // The same in 5 s slices, with the whole machine: a saturated burst in the first seconds shows (the window's average hides it).
@@ -368,7 +368,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     pointsReceivedTwice: receivedTwice,
     /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
-    /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial) and the receiving collectors together. */
+    /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the receiving collectors together, and Temporal. */
     cpuUntilRecovered,
     /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
     cpuSlices,

@@ -17,6 +17,7 @@ import { startFleet, type Fleet } from '../../simulator/fleet';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { processEnv, scrapeCounter, spawnEntry, startCollector, testClient } from '../support/system';
 import { until } from '../../testkit/until';
+import { streamingOn } from '../../bench/lib/collectors';
 import { recordHistories, registerSimDevice } from './session-support';
 
 const DEVICES = 6;
@@ -44,10 +45,7 @@ describe('sessions started before any collector registered: moved onto placement
   const ids: number[] = [];
 
   /** Streaming sessions on a collector, from its /metrics. */
-  async function streaming(c: Collector): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
-    return Number(/^sessions\{state="streaming"\} (\d+)/m.exec(text)?.[1] ?? 0);
-  }
+  const streaming = (c: Collector) => streamingOn(c.metricsPort);
 
   /** Device → the live collector whose own queue its placement names (absent: not placed on a live collector). */
   async function placedOn(): Promise<Map<number, string>> {
