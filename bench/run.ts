@@ -16,7 +16,7 @@ import { run } from '../scripts/infra/proc';
 import { benchTemporalModes, startBenchSystem, type BenchSystem, type BenchTemporal } from './lib/system';
 import { benchStorageModes, parseStorageModes, type BenchStorage } from './support/storage';
 import { copyCeiling, pipelineCapacity, round } from './scenarios/pipeline';
-import { failover } from './scenarios/failover';
+import { failover, rolling, type FailoverOptions } from './scenarios/failover';
 import { collectorLease, collectorLeaseOptions } from './scenarios/collector-lease';
 import { scale } from './scenarios/scale';
 import { liveLatency } from './scenarios/live';
@@ -27,7 +27,7 @@ import { alertRules, alertRulesOptions } from './scenarios/alert-rules';
 import { telegrafCapacity } from './peers/telegraf/telegraf';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
 import { describeProbe, probeMachine } from './lib/machine-probe';
-import { ALL_SCENARIOS, ResumedRuns, expectedUnits, inRunOrder, missingUnits, resultsKey, type Row, type UnitOrigin } from './lib/resume';
+import { ALL_SCENARIOS, ON_DEMAND_SCENARIOS, ResumedRuns, expectedUnits, inRunOrder, missingUnits, resultsKey, type Row, type UnitOrigin } from './lib/resume';
 
 // BENCH_OUT: another folder for the results (quick runs that must not replace the committed latest.json).
 const RESULTS = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(import.meta.dirname, 'results');
@@ -184,8 +184,24 @@ async function perStorage(
 /** What `results.pipeline` holds per run (`timescaledb`, `native`, `timescaledb, 2 collectors`), or the run's error. */
 type PipelineRun = { storage?: BenchStorage; capacity?: { sustained?: { committedPerSecond: number } } };
 
+/** The options `failover` and `rolling` share, from BENCH_FAILOVER_* (bench/README.md). */
+function failoverOptions(): FailoverOptions {
+  return {
+    devices: num('BENCH_FAILOVER_DEVICES', 5000),
+    interfaces: num('BENCH_FAILOVER_INTERFACES', 1),
+    intervalMs: num('BENCH_FAILOVER_INTERVAL_MS', 1000),
+    heartbeatTimeoutMs: num('BENCH_HEARTBEAT_TIMEOUT_MS', 10_000),
+    placement: process.env.BENCH_FAILOVER_PLACEMENT !== 'false',
+    maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 20),
+    join: process.env.BENCH_FAILOVER_JOIN !== 'false',
+    capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
+    collectors: num('BENCH_FAILOVER_COLLECTORS', 2),
+    pin: process.env.BENCH_FAILOVER_PIN === 'true',
+  };
+}
+
 async function main() {
-  const wanted = process.argv.slice(2).filter((a) => ALL_SCENARIOS.includes(a));
+  const wanted = process.argv.slice(2).filter((a) => ALL_SCENARIOS.includes(a) || ON_DEMAND_SCENARIOS.includes(a));
   const scenarios = wanted.length ? wanted : ALL_SCENARIOS;
   // Every scenario runs once per storage mode (an unknown name stops the run here, before any scenario).
   const storages = benchStorageModes();
@@ -341,18 +357,7 @@ async function main() {
       : [];
   if (scenarios.includes('failover')) {
     for (const mode of temporalModes) await perStorage('failover', 'failover: kill -9 and SIGTERM', async (sys, label) => {
-      const r = await failover(sys, {
-        devices: num('BENCH_FAILOVER_DEVICES', 5000),
-        interfaces: num('BENCH_FAILOVER_INTERFACES', 1),
-        intervalMs: num('BENCH_FAILOVER_INTERVAL_MS', 1000),
-        heartbeatTimeoutMs: num('BENCH_HEARTBEAT_TIMEOUT_MS', 10_000),
-        placement: process.env.BENCH_FAILOVER_PLACEMENT !== 'false',
-        maxMoves: num('BENCH_PLACEMENT_MAX_MOVES', 20),
-        join: process.env.BENCH_FAILOVER_JOIN !== 'false',
-        capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
-        collectors: num('BENCH_FAILOVER_COLLECTORS', 2),
-        pin: process.env.BENCH_FAILOVER_PIN === 'true',
-      });
+      const r = await failover(sys, failoverOptions());
       // Temporal's CPU from each signal until every device was fresh again (the dev server's SQLite work is in its process;
       // the server's persistence work is in its PostgreSQL backends, reported beside it).
       const cpuAfter = (step: { recoveredAfterMs?: number }, signal: string) => {
@@ -386,6 +391,24 @@ async function main() {
         );
       return { temporal: mode, storage: sys.storage, ...r, temporalCpu };
     }, { temporal: mode, temporalKey: temporalKey(mode) });
+  }
+  if (scenarios.includes('rolling')) {
+    await perStorage('rolling', 'rolling restart of every collector', async (sys, label) => {
+      const r = await rolling(sys, failoverOptions());
+      const scenario = `rolling (${r.collectors !== 2 ? `${r.collectors} collectors, ` : ''}${label})`;
+      rows.push(
+        ...r.steps.flatMap((s) => [
+          { scenario, metric: `${s.collector}: drain of ${s.drain.sessions} sessions`, value: s.drain.done ? s.drain.ms / 1000 : NaN, better: 'lower' as const, unit: 's' },
+          { scenario, metric: `${s.collector}: drain delay p99 (gap − the ${r.intervalMs / 1000} s interval)`, value: s.drain.delayP99Ms / 1000, target: 0.5, better: 'lower' as const, unit: 's' },
+          { scenario, metric: `${s.collector}: points received twice`, value: s.drain.pointsReceivedTwice, target: 0, better: 'lower' as const, unit: 'points' },
+        ]),
+        { scenario, metric: 'over the restart: largest gap per device, p99', value: r.gapP99Ms / 1000, better: 'lower', unit: 's' },
+        { scenario, metric: 'over the restart: samples missing (from the gaps)', value: r.samplesMissing, target: 0, better: 'lower', unit: 'samples' },
+        { scenario, metric: 'over the restart: points counted dropped', value: r.pointsDropped, target: 0, better: 'lower', unit: 'points' },
+        { scenario, metric: 'new fleet within its shares ±10 % after the last stop', value: r.balanced ? r.balancedAfterMs / 1000 : NaN, target: 300, better: 'lower', unit: 's' }, // NaN: not balanced by the deadline
+      );
+      return { storage: sys.storage, ...r };
+    });
   }
   if (scenarios.includes('lease')) {
     await perStorage('lease', 'lease: a saturated collector keeps its lease', async (sys, label) => {

@@ -5,6 +5,8 @@
  * placement (ADR 110, the default; BENCH_FAILOVER_PLACEMENT=false for the shared
  * queue) also: a third collector joining the loaded pair (time until each holds
  * its share ±10 %, most moves in flight) and a drain (time until empty).
+ * Scenario `rolling` (on demand) starts the same fleet and restarts every
+ * collector in turn: a replacement started, the old one drained, then stopped.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -16,7 +18,7 @@ import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { collectorName, streamingOn } from '../lib/collectors';
+import { collectorName, streamingOn, warmOn } from '../lib/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -421,7 +423,17 @@ async function oneFailover(
  * exactly the sessions placed on it: the time until it is empty and the most moves in flight, and per session the
  * figures a signal gets (gap, delay, points received twice, placements and asks).
  */
-async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, collectors: Array<ManagedChild & { metricsPort: number }>, index: number, controlPort: number, simulatorPid: number) {
+async function oneDrain(
+  sys: BenchSystem,
+  ids: number[],
+  o: FailoverOptions,
+  collectors: Array<ManagedChild & { metricsPort: number }>,
+  index: number,
+  controlPort: number,
+  simulatorPid: number,
+  /** Take the draining flag back once empty (false: the collector is about to stop, as in a rolling restart). */
+  undrain = true,
+) {
   const drained = collectors[index];
   const row = (await registryRow(sys, drained))!;
   const sessions = await streamingOn(drained.metricsPort);
@@ -444,12 +456,103 @@ async function oneDrain(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   process.stderr.write(
     `  drain: ${e.done ? `${sessions} sessions moved off in` : `not empty by the deadline (${e.counts[0]} of ${sessions} left) after`} ${(e.ms / 1000).toFixed(1)} s, at most ${e.mostInFlight} moves in flight\n`,
   );
-  await setDraining(sys.db, row.id, false);
+  if (undrain) await setDraining(sys.db, row.id, false);
   return { ...e, sessions, sessionsPlaced: moving.length, ...figures };
 }
 
-/** kill -9, then SIGTERM, each on the collector with the most sessions. */
-export async function failover(sys: BenchSystem, o: FailoverOptions) {
+/** Sum of a counter on a collector's /metrics over all its labels. */
+async function total(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))) sum += Number(m[1]);
+  return sum;
+}
+
+/**
+ * A rolling restart of every collector, the way the Kubernetes Deployment makes one (maxSurge 1; preStop `ctl drain --wait`,
+ * then SIGTERM): for each collector of the fleet in turn, start its replacement, drain it (measured as a hand-over of the
+ * sessions placed on it), wait until its batcher holds nothing and its received count stands still, keep its final
+ * counters, then SIGTERM it. Then the time until the new fleet holds its shares, and over the whole restart each
+ * device's largest gap, the points counted dropped and received twice.
+ */
+async function rollingRestart(
+  sys: BenchSystem,
+  ids: number[],
+  o: FailoverOptions,
+  collectors: Array<ManagedChild & { metricsPort: number }>,
+  startCollector: (name: string) => Promise<ManagedChild & { metricsPort: number }>,
+  controlPort: number,
+  simulatorPid: number,
+) {
+  const began = Date.now();
+  const old = [...collectors];
+  const steps = [];
+  for (const [n, c] of old.entries()) {
+    const replacement = await startCollector(collectorName(old.length + n));
+    collectors.push(replacement);
+    process.stderr.write(`  rolling restart ${n + 1} / ${old.length}: ${replacement.name} started in place of ${c.name}\n`);
+    const failures0 = await total(c.metricsPort, 'session_failures_total');
+    const drain = await oneDrain(sys, ids, o, collectors, collectors.indexOf(c), controlPort, simulatorPid, false);
+    // Empty: its counters are final once its batcher is flushed and nothing more arrives.
+    const read = async () => ({
+      received: await total(c.metricsPort, 'session_points_received_total'),
+      buffered: await total(c.metricsPort, 'ingest_buffered_points'),
+      dropped: await total(c.metricsPort, 'ingest_points_dropped_total'),
+      failures: (await total(c.metricsPort, 'session_failures_total')) - failures0,
+    });
+    let last = await read();
+    const flushDeadline = Date.now() + 30_000;
+    for (;;) {
+      await sleep(500);
+      const next = await read();
+      const still = next.received === last.received && next.buffered === 0;
+      last = next;
+      if (still || Date.now() > flushDeadline) break;
+    }
+    const stopAt = Date.now();
+    c.child.kill('SIGTERM');
+    const exit = await c.exited;
+    const exitMs = Date.now() - stopAt;
+    collectors.splice(collectors.indexOf(c), 1);
+    process.stderr.write(
+      `  rolling restart ${n + 1} / ${old.length}: ${c.name} exited ${exit} ${(exitMs / 1000).toFixed(1)} s after SIGTERM; its final counters: ${last.received} points received, ${last.dropped} dropped, ${last.buffered} still buffered, ${last.failures} attempts failed during its drain\n`,
+    );
+    steps.push({ collector: c.name, replacement: replacement.name, drain, exitCode: exit, exitAfterMs: exitMs, final: last });
+  }
+  const balance = await until(sys, collectors, (counts) => counts.reduce((a, b) => a + b, 0) === ids.length && counts.every((x) => withinShare(x, ids.length / counts.length)), 300_000);
+  const g = [...(await gaps(sys, ids, began, Date.now())).values()];
+  const missingSamples = g.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
+  const droppedByLive = (await Promise.all(collectors.map((c) => total(c.metricsPort, 'ingest_points_dropped_total').catch(() => NaN)))).reduce((a, b) => a + b, 0);
+  const figures = {
+    steps,
+    /** After the last stop: the new fleet's streaming sessions, and whether (and when) each held its share ±10 %. */
+    balanced: balance.done,
+    balancedAfterMs: balance.ms,
+    sessionsPerCollector: balance.counts,
+    mostMovesInFlight: balance.mostInFlight,
+    /** Over the whole restart, each device's largest gap between two probe samples (one interval when nothing was lost). */
+    ...gapFigures(g),
+    sessionsMeasured: g.length,
+    /** Samples missing over the whole restart, from the gaps (a gap of k intervals misses k − 1). */
+    samplesMissing: missingSamples,
+    /** Points counted dropped: by the stopped collectors (final counters) and by the new ones so far. */
+    pointsDropped: steps.reduce((a, s) => a + s.final.dropped, 0) + droppedByLive,
+    pointsReceivedTwice: steps.reduce((a, s) => a + s.drain.pointsReceivedTwice, 0),
+    tookMs: Date.now() - began,
+  };
+  process.stderr.write(
+    `  rolling restart of ${old.length} collectors: ${balance.done ? 'balanced' : 'not balanced by the deadline,'} ${balance.counts.join(' / ')} ${(balance.ms / 1000).toFixed(1)} s after the last stop; ` +
+      `over ${(figures.tookMs / 1000).toFixed(1)} s every device's largest gap p50 / p99 / max ${figures.gapP50Ms} / ${figures.gapP99Ms} / ${figures.gapMaxMs} ms, ${missingSamples} samples missing, ` +
+      `${figures.pointsDropped} points counted dropped, ${figures.pointsReceivedTwice} received twice; drains: ${steps.map((s) => `${s.collector} ${s.drain.sessions} in ${(s.drain.ms / 1000).toFixed(1)} s, delay p99 ${s.drain.delayP99Ms} ms, exit ${s.exitCode}`).join('; ')}\n`,
+  );
+  return figures;
+}
+
+/**
+ * The fleet every step starts from: the simulator, the control worker (its /metrics on a known port), the collectors and
+ * the devices, returned once every session streams.
+ */
+async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   const placement = o.placement ?? true;
   const env = {
     SESSION_HEARTBEAT_TIMEOUT_MS: String(o.heartbeatTimeoutMs),
@@ -493,16 +596,33 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   await waitAll();
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
+  return { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
+}
+
+/** Scenario `rolling` (on demand): every session streaming on the fleet, then a rolling restart of every collector. */
+export async function rolling(sys: BenchSystem, o: FailoverOptions) {
+  if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
+  const { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
+  const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
+  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, ...restart };
+}
+
+/** kill -9, then SIGTERM, each on the collector with the most sessions. */
+export async function failover(sys: BenchSystem, o: FailoverOptions) {
+  const { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
-  let rebalance: Awaited<ReturnType<typeof until>> | undefined;
+  let rebalance: (Awaited<ReturnType<typeof until>> & { warm: number[] }) | undefined;
   let drain: Awaited<ReturnType<typeof oneDrain>> | undefined;
   if (placement && o.join !== false) {
     // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
-    rebalance = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
+    const joined = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
+    // Sessions counted above only once their attempt streams: a warm stream still waiting for its attempt (from the kill -9's
+    // move, or this join's) stores points on its collector but is not counted there.
+    rebalance = { ...joined, warm: await Promise.all(collectors.map((c) => warmOn(c.metricsPort).catch(() => NaN))) };
     process.stderr.write(
-      `  join: ${rebalance.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${rebalance.counts.join(' / ')} after ${(rebalance.ms / 1000).toFixed(1)} s, at most ${rebalance.mostInFlight} moves in flight\n`,
+      `  join: ${joined.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${joined.counts.join(' / ')} after ${(joined.ms / 1000).toFixed(1)} s, at most ${joined.mostInFlight} moves in flight; warm streams waiting for their attempt ${rebalance.warm.join(' / ')}\n`,
     );
     // Drain the joined collector (measured as a hand-over of its sessions), then take it back.
     drain = await oneDrain(sys, ids, o, collectors, kill.victimIndex, controlPort, simulatorPid);
