@@ -209,6 +209,20 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   await sleep(5000);
   const cpuBefore = baseline.stop()[0];
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
+  // Make before break on the leaving collector (ADR 236): its streams ended because the new collector streamed the device
+  // (`up`) or at the bound. It may exit any moment (SIGTERM), so it is read every 250 ms and the last reading kept.
+  const leaving = collectors[step.leavingIndex];
+  const handoversEnded = () => scrapeByLabel(leaving.metricsPort, 'session_handovers_total', 'ended');
+  const handovers0 = await handoversEnded().catch(() => ({}));
+  let handovers1: Record<string, number> = handovers0;
+  const handoverReader = setInterval(
+    () =>
+      void handoversEnded().then(
+        (h) => (handovers1 = h),
+        () => undefined,
+      ),
+    250,
+  );
   // CPU of the device side (the one simulator process), of the receiving collectors and of Temporal while the move is under way.
   const meter = new CpuMeter(groups);
   meter.begin();
@@ -239,6 +253,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     await sleep(500);
   }
   const windowS = (Date.now() - before) / 1000;
+  clearInterval(handoverReader);
+  const handoversByEnd = grewBy(handovers0, handovers1);
   const cpuUntilRecovered = meter.end();
   const cpuSlices = timeline.stop();
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
@@ -348,7 +364,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
       `per 5 s (simulator / receiving / Temporal / machine): before ${cpuBefore?.simulator}/${cpuBefore?.receivingCollectors}/${cpuBefore?.temporal}/${cpuBefore?.machine}, ${cpuSlices.map((x) => `${x.untilS} s ${x.simulator}/${x.receivingCollectors}/${x.temporal}/${x.machine}`).join(', ')}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
-      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; load ${load()}\n`,
+      `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; ` +
+      `the leaving collector's streams ended by make before break ${JSON.stringify(handoversByEnd)} (up: the new collector streamed the device first; bound: it had not); load ${load()}\n`,
   );
   return {
     ...figures,
@@ -370,6 +387,12 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     pointsReceivedTwice: receivedTwice,
     /** Warm hand-overs (ADR 235) on the other collectors since the start: dialled when placed, adopted by their attempts (so far), ended unadopted, skipped. */
     warmHandover: warmDelta,
+    /**
+     * The leaving collector's streams ended by make before break (ADR 236) until recovered, by why: `up` (its new collector
+     * streamed the device first: no gap) or `bound` (COLLECTOR_HANDOVER_OVERLAP_MS, or COLLECTOR_MOVE_OVERLAP_MS for a drain,
+     * passed first). Read every 250 ms while it answers; empty after a kill -9.
+     */
+    handoversByEnd,
     /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the receiving collectors together, and Temporal. */
     cpuUntilRecovered,
     /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
@@ -460,14 +483,6 @@ async function oneDrain(
   return { ...e, sessions, sessionsPlaced: moving.length, ...figures };
 }
 
-/** Sum of a counter on a collector's /metrics over all its labels. */
-async function total(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))) sum += Number(m[1]);
-  return sum;
-}
-
 /**
  * A rolling restart of every collector, the way the Kubernetes Deployment makes one (maxSurge 1; preStop `ctl drain --wait`,
  * then SIGTERM): for each collector of the fleet in turn, start its replacement, drain it (measured as a hand-over of the
@@ -491,14 +506,14 @@ async function rollingRestart(
     const replacement = await startCollector(collectorName(old.length + n));
     collectors.push(replacement);
     process.stderr.write(`  rolling restart ${n + 1} / ${old.length}: ${replacement.name} started in place of ${c.name}\n`);
-    const failures0 = await total(c.metricsPort, 'session_failures_total');
+    const failures0 = await scrape(c.metricsPort, 'session_failures_total');
     const drain = await oneDrain(sys, ids, o, collectors, collectors.indexOf(c), controlPort, simulatorPid, false);
     // Empty: its counters are final once its batcher is flushed and nothing more arrives.
     const read = async () => ({
-      received: await total(c.metricsPort, 'session_points_received_total'),
-      buffered: await total(c.metricsPort, 'ingest_buffered_points'),
-      dropped: await total(c.metricsPort, 'ingest_points_dropped_total'),
-      failures: (await total(c.metricsPort, 'session_failures_total')) - failures0,
+      received: await scrape(c.metricsPort, 'session_points_received_total'),
+      buffered: await scrape(c.metricsPort, 'ingest_buffered_points'),
+      dropped: await scrape(c.metricsPort, 'ingest_points_dropped_total'),
+      failures: (await scrape(c.metricsPort, 'session_failures_total')) - failures0,
     });
     let last = await read();
     const flushDeadline = Date.now() + 30_000;
@@ -522,7 +537,7 @@ async function rollingRestart(
   const balance = await until(sys, collectors, (counts) => counts.reduce((a, b) => a + b, 0) === ids.length && counts.every((x) => withinShare(x, ids.length / counts.length)), 300_000);
   const g = [...(await gaps(sys, ids, began, Date.now())).values()];
   const missingSamples = g.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
-  const droppedByLive = (await Promise.all(collectors.map((c) => total(c.metricsPort, 'ingest_points_dropped_total').catch(() => NaN)))).reduce((a, b) => a + b, 0);
+  const droppedByLive = (await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'ingest_points_dropped_total').catch(() => NaN)))).reduce((a, b) => a + b, 0);
   const figures = {
     steps,
     /** After the last stop: the new fleet's streaming sessions, and whether (and when) each held its share ±10 %. */
