@@ -608,12 +608,13 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
     // Thousands of sessions take minutes to place and dial on a loaded machine (bench scale: 4-7 a second at load average 15-35).
     const limitMs = 90_000 + o.devices * 250;
     const deadline = Date.now() + limitMs;
+    let counts: number[] = [];
     while (Date.now() < deadline) {
-      const total = (await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)))).reduce((a, b) => a + b, 0);
-      if (total >= ids.length) return;
+      counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
+      if (counts.reduce((a, b) => a + b, 0) >= ids.length) return;
       await sleep(500);
     }
-    throw new Error(`not every session streamed within ${limitMs / 1000} s`);
+    throw new Error(`not every session streamed within ${limitMs / 1000} s: ${counts.reduce((a, b) => a + b, 0)} of ${ids.length} (${counts.join(' / ')}), load average ${os.loadavg()[0].toFixed(1)}`);
   };
   const rampStart = Date.now();
   await waitAll();
