@@ -3,7 +3,7 @@
  * rows; units of scenarios not run carried over without replacing this run's own; what a full run still lacks.
  */
 import assert from 'node:assert/strict';
-import { ResumedRuns, expectedUnits, inRunOrder, missingUnits, type Row, type RunFile, type UnitOrigin } from '../../bench/lib/resume';
+import { ON_DEMAND_SCENARIOS, ResumedRuns, expectedUnits, inRunOrder, missingUnits, type Row, type RunFile, type UnitOrigin } from '../../bench/lib/resume';
 
 const row = (scenario: string, metric = 'm', value = 1): Row => ({ scenario, metric, value, better: 'lower', unit: 'ms' });
 
@@ -138,6 +138,9 @@ describe('bench: a run in parts (BENCH_RESUME)', () => {
     assert.equal(devOnly.length, 3 + 11 * 2);
     assert.ok(devOnly.includes('pipeline/timescaledb, 2 collectors'));
     assert.ok(devOnly.includes('scale/native') && devOnly.includes('fleetUi/timescaledb') && devOnly.includes('bulkPause/native'));
+    // Scenarios run only when named (the rolling restart) are never a unit a full run lacks.
+    assert.ok(ON_DEMAND_SCENARIOS.includes('rolling'));
+    assert.ok(!devOnly.some((u) => ON_DEMAND_SCENARIOS.some((name) => u.startsWith(`${name}/`))));
     const both = expectedUnits(['native'], [], ['dev', 'server']);
     assert.deepEqual(
       both.filter((u) => /^(scale|failover)\//.test(u)),
