@@ -91,21 +91,25 @@ async function until(sys: BenchSystem, collectors: Array<{ metricsPort: number }
 }
 
 /**
- * Largest gap between consecutive Ethernet1 in-octets samples per device, in [from, to]; with
- * `open`, a device also counts its open gap (to − its last sample): used when not every device
- * was back by the deadline, where leaving them out read a hand-over still under way as a short one.
+ * Largest gap between consecutive Ethernet1 in-octets samples per device, in [from, to], counting
+ * from `from` to its first sample too (a device whose stored data already lagged when the window
+ * began has a hole there, which consecutive samples alone never show); with `open`, a device also
+ * counts its open gap (to − its last sample): used when not every device was back by the deadline,
+ * where leaving them out read a hand-over still under way as a short one. A device with no sample in
+ * the window is left out.
  */
 async function gaps(sys: BenchSystem, deviceIds: number[], from: number, to: number, open = false): Promise<Map<number, number>> {
   // The probe series first: with thousands of devices the window holds millions of other samples.
   const res = await sys.db.raw(
     `WITH probe AS (SELECT id, device_id FROM series WHERE path = ? AND device_id = ANY(?))
-     SELECT probe.device_id, greatest(max(g), CASE WHEN ? THEN extract(epoch FROM to_timestamp(?::float8 / 1000) - max(time)) * 1000 END) AS gap FROM (
+     SELECT probe.device_id, greatest(max(g), extract(epoch FROM min(time) - to_timestamp(?::float8 / 1000)) * 1000,
+                                      CASE WHEN ? THEN extract(epoch FROM to_timestamp(?::float8 / 1000) - max(time)) * 1000 END) AS gap FROM (
        SELECT series_id, time, extract(epoch FROM time - lag(time) OVER (PARTITION BY series_id ORDER BY time)) * 1000 AS g
          FROM samples WHERE series_id IN (SELECT id FROM probe)
           AND time BETWEEN to_timestamp(?::float8 / 1000) AND to_timestamp(?::float8 / 1000)
      ) x JOIN probe ON probe.id = x.series_id
      GROUP BY probe.device_id`,
-    [PATH, deviceIds, open, to, from, to],
+    [PATH, deviceIds, from, open, to, from, to],
   );
   return new Map(res.rows.map((r: { device_id: number; gap: number }) => [r.device_id, Number(r.gap)]));
 }
@@ -210,7 +214,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   const cpuBefore = baseline.stop()[0];
   const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
   // Make before break on the leaving collector (ADR 236): its streams ended because the new collector streamed the device
-  // (`up`) or at the bound. It may exit any moment (SIGTERM), so it is read every 250 ms and the last reading kept.
+  // (`up`) or at the bound. It may exit any moment (SIGTERM), so it is read every 100 ms and the last reading kept (a
+  // collector that hands over and exits within one reading leaves nothing: 20 sessions did).
   const leaving = collectors[step.leavingIndex];
   const handoversEnded = () => scrapeByLabel(leaving.metricsPort, 'session_handovers_total', 'ended');
   const handovers0 = await handoversEnded().catch(() => ({}));
@@ -221,7 +226,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
         (h) => (handovers1 = h),
         () => undefined,
       ),
-    250,
+    100,
   );
   // CPU of the device side (the one simulator process), of the receiving collectors and of Temporal while the move is under way.
   const meter = new CpuMeter(groups);
@@ -390,7 +395,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     /**
      * The leaving collector's streams ended by make before break (ADR 236) until recovered, by why: `up` (its new collector
      * streamed the device first: no gap) or `bound` (COLLECTOR_HANDOVER_OVERLAP_MS, or COLLECTOR_MOVE_OVERLAP_MS for a drain,
-     * passed first). Read every 250 ms while it answers; empty after a kill -9.
+     * passed first). Read every 100 ms while it answers; empty after a kill -9, and when it exits within one reading.
      */
     handoversByEnd,
     /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the receiving collectors together, and Temporal. */
