@@ -76,6 +76,8 @@ class Lane {
   buffer: TelemetryPoint[] = [];
   timer: NodeJS.Timeout | undefined;
   flushing: Promise<void> | undefined;
+  /** Points in the write under way (not in `buffer` meanwhile). */
+  writing = 0;
 }
 
 /** Batched, bounded writer of telemetry points. */
@@ -135,6 +137,13 @@ export class IngestBatcher implements PointSink {
   get buffered(): number {
     let n = 0;
     for (const lane of this.lanes) n += lane.buffer.length;
+    return n;
+  }
+
+  /** Points received and not yet committed: those buffered and those in a write under way (what a forced exit loses). */
+  get unwritten(): number {
+    let n = this.buffered;
+    for (const lane of this.lanes) n += lane.writing;
     return n;
   }
 
@@ -236,9 +245,11 @@ export class IngestBatcher implements PointSink {
 
   private async flushOnce(lane: Lane): Promise<void> {
     const batch = lane.buffer.splice(0, this.batchSize * 4);
+    lane.writing = batch.length;
     const started = performance.now();
     try {
       const rows = await this.writer.write(batch);
+      lane.writing = 0;
       if (this.failures > 0) this.opts.log?.info('ingest flush succeeded again', { afterFailures: this.failures });
       this.failures = 0;
       this.retryAt = 0;
@@ -249,6 +260,7 @@ export class IngestBatcher implements PointSink {
       this.opts.onFlushed?.(rows);
     } catch (err) {
       // Put the batch back in front and retry with capped, jittered backoff; nothing is lost here.
+      lane.writing = 0;
       lane.buffer = batch.concat(lane.buffer);
       this.failures++;
       this.metrics.inc('ingest_flush_failures_total');

@@ -355,7 +355,13 @@ async function main() {
       leaving.abort();
     });
     setTimeout(() => {
-      log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', { boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS });
+      // The points received and not committed die with the process, and so do its counters: this line is their only record.
+      log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', {
+        boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS,
+        pointsLost: batcher.unwritten,
+        sessionsStillHere: liveSessions.size,
+        handovers: { up: metrics.get('session_handovers_total', { ended: 'up' }), bound: metrics.get('session_handovers_total', { ended: 'bound' }) },
+      });
       process.exit(1);
     }, config.COLLECTOR_SHUTDOWN_FORCE_MS).unref();
   };

@@ -74,6 +74,25 @@ describe('ingest batcher: lanes', () => {
     await until('both written', () => writer.written.length === 200);
   });
 
+  it('counts as unwritten the points buffered and those in a write under way, until the write commits', async () => {
+    batcher = new IngestBatcher({ writer, batchSize: 100, flushIntervalMs: 3_600_000, lanes: 2 });
+    batcher.push(points(100, 1));
+    await until('the first write', () => writer.open.length === 1);
+    batcher.push(points(30, 1));
+    // 100 in the write under way (no longer buffered), 30 buffered behind it in the same lane.
+    assert.equal(batcher.buffered, 30);
+    assert.equal(batcher.unwritten, 130);
+    writer.open[0].end(new Error('connection lost'));
+    // A failed write puts its points back: still unwritten, now buffered, none counted twice.
+    await until('the failed batch buffered again', () => batcher!.buffered === 130);
+    assert.equal(batcher.unwritten, 130);
+    void batcher.flush();
+    await until('the retry', () => writer.open.length === 1);
+    writer.open[0].end();
+    await until('written', () => batcher!.unwritten === 0);
+    assert.equal(writer.written.length, 130);
+  });
+
   it('with two lanes, devices in different lanes are written at once', async () => {
     batcher = new IngestBatcher({ writer, batchSize: 100, flushIntervalMs: 3_600_000, lanes: 2 });
     batcher.push(points(100, 1));
