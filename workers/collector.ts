@@ -356,9 +356,13 @@ async function main() {
     });
     setTimeout(() => {
       // The points received and not committed die with the process, and so do its counters: this line is their only record.
+      const pointsLost = batcher.unwritten;
       log.error('forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS', {
         boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS,
-        pointsLost: batcher.unwritten,
+        pointsLost,
+        // The final counters, as `collector stopped` gives them on a clean exit; dropped includes the points lost here.
+        received: metrics.total('session_points_received_total'),
+        dropped: metrics.total('ingest_points_dropped_total') + pointsLost,
         sessionsStillHere: liveSessions.size,
         handovers: { up: metrics.get('session_handovers_total', { ended: 'up' }), bound: metrics.get('session_handovers_total', { ended: 'bound' }) },
       });

@@ -1,0 +1,80 @@
+/**
+ * A collector stopped while PostgreSQL refuses it, with a short shutdown bound
+ * (COLLECTOR_SHUTDOWN_FORCE_MS): it cannot commit what it holds, so its shutdown
+ * drops those points or passes the bound and is forced out. Either way its
+ * counters die with it, and its last log line (`collector stopped`, or `forced
+ * exit` with `pointsLost`) is the only record: the points it received and never
+ * committed are counted there as dropped, so stored = received − dropped holds.
+ */
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { adminDatabaseUrl } from '../support/env';
+import { finalCounters, startRig, sumMetric, type Rig } from '../support/faults-rig';
+import { until } from '../../testkit/until';
+
+/** Refuse (or allow again) new connections to `database`; when refusing, also end every connection it has but ours. */
+async function refuseConnections(database: string, refuse: boolean): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`ALTER DATABASE "${database}" WITH ALLOW_CONNECTIONS ${refuse ? 'false' : 'true'}`);
+    if (refuse) await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+  } finally {
+    await admin.end();
+  }
+}
+
+describe('reliability: a collector stopped while the database refuses it counts what it could not store', function () {
+  this.timeout(180_000);
+  let rig: Rig;
+  let refused = false;
+
+  before(async () => {
+    rig = await startRig({ label: 'rel_forced_exit', devices: 3, interfaces: 2, sampleMs: 200, env: { COLLECTOR_SHUTDOWN_FORCE_MS: '3000' } });
+  });
+
+  after(async () => {
+    if (refused) await refuseConnections(rig.tdb.name, false).catch(() => undefined);
+    await rig?.stop();
+  });
+
+  it('stored = received − dropped with the counters of its last log line; the points it held are counted dropped', async () => {
+    await rig.waitAllFlowing(Date.now(), 60_000);
+    const [c] = rig.collectors;
+    refused = true;
+    await refuseConnections(rig.tdb.name, true);
+    // Points keep arriving and cannot be written: wait until the collector holds some after a failed flush.
+    let held = 0;
+    await until(
+      'the collector holding points it cannot write',
+      async () => {
+        const text = (await rig.metricsText(c)) ?? '';
+        held = sumMetric(text, 'ingest_buffered_points');
+        return sumMetric(text, 'ingest_flush_failures_total') > 0 && held > 0;
+      },
+      60_000,
+      200,
+    );
+    const stoppedAt = Date.now();
+    c.child.kill('SIGTERM');
+    const exit = await c.exited;
+    const exitedAfter = Date.now() - stoppedAt;
+    refused = false;
+    await refuseConnections(rig.tdb.name, false);
+    const output = c.output();
+    const forced = output.includes('forced exit');
+    const final = finalCounters(output);
+    console.log(
+      `      ${held} points held when SIGTERM came; exited ${exit.code ?? exit.signal} after ${(exitedAfter / 1000).toFixed(1)} s (${forced ? 'forced exit' : 'within the bound'}); ` +
+        `last line: received ${final?.received}, dropped ${final?.dropped}`,
+    );
+    assert.ok(final, `the collector's last log line gives its final counters:\n${output.slice(-3000)}`);
+    assert.ok(exitedAfter < 3000 + 2000, `exited within the shutdown bound (3 s) and a margin, after ${exitedAfter} ms`);
+    assert.equal(exit.code, forced ? 1 : 0, 'a forced exit, and only a forced exit, exits with status 1');
+    assert.ok(final.dropped >= held, `the points it held (${held}) are counted dropped (${final.dropped})`);
+    // The collector is gone: what is stored now is final.
+    const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM samples)::int + (SELECT count(*) FROM states)::int AS n`);
+    assert.equal(rows[0].n, final.received - final.dropped, 'stored = received − dropped');
+    rig.forgetCollector(c);
+  });
+});
