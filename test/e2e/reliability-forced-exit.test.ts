@@ -1,10 +1,11 @@
 /**
- * A collector stopped while PostgreSQL refuses it, with a short shutdown bound
- * (COLLECTOR_SHUTDOWN_FORCE_MS): it cannot commit what it holds, so its shutdown
- * drops those points or passes the bound and is forced out. Either way its
- * counters die with it, and its last log line (`collector stopped`, or `forced
- * exit` with `pointsLost`) is the only record: the points it received and never
- * committed are counted there as dropped, so stored = received − dropped holds.
+ * A collector stopped while PostgreSQL refuses it, with a shutdown bound
+ * (COLLECTOR_SHUTDOWN_FORCE_MS) of 8 s: its sessions end at the 4 s
+ * make-before-break bound, then its batcher retries for up to 5 s (the bound
+ * less 3 s), so the shutdown passes the bound and the process is forced out
+ * holding points it never committed. Its counters die with it; its `forced exit`
+ * log line is the only record, and counts those points (`pointsLost`) as
+ * dropped, so stored = received − dropped holds with its counters.
  */
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -30,7 +31,7 @@ describe('reliability: a collector stopped while the database refuses it counts 
   let refused = false;
 
   before(async () => {
-    rig = await startRig({ label: 'rel_forced_exit', devices: 3, interfaces: 2, sampleMs: 200, env: { COLLECTOR_SHUTDOWN_FORCE_MS: '3000' } });
+    rig = await startRig({ label: 'rel_forced_exit', devices: 3, interfaces: 2, sampleMs: 200, env: { COLLECTOR_SHUTDOWN_FORCE_MS: '8000' } });
   });
 
   after(async () => {
@@ -69,8 +70,10 @@ describe('reliability: a collector stopped while the database refuses it counts 
         `last line: received ${final?.received}, dropped ${final?.dropped}`,
     );
     assert.ok(final, `the collector's last log line gives its final counters:\n${output.slice(-3000)}`);
-    assert.ok(exitedAfter < 3000 + 2000, `exited within the shutdown bound (3 s) and a margin, after ${exitedAfter} ms`);
-    assert.equal(exit.code, forced ? 1 : 0, 'a forced exit, and only a forced exit, exits with status 1');
+    assert.ok(exitedAfter < 8000 + 2000, `exited within the shutdown bound (8 s) and a margin, after ${exitedAfter} ms`);
+    assert.ok(forced, `the shutdown passed its bound and the exit was forced:\n${output.slice(-3000)}`);
+    assert.equal(exit.code, 1, 'a forced exit exits with status 1');
+    assert.match(output, /forced exit.*pointsLost[=":]+[1-9]/, 'the forced exit line counts the points it loses');
     assert.ok(final.dropped >= held, `the points it held (${held}) are counted dropped (${final.dropped})`);
     // The collector is gone: what is stored now is final.
     const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM samples)::int + (SELECT count(*) FROM states)::int AS n`);
