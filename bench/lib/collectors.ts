@@ -7,16 +7,6 @@ export async function streamingOn(port: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/**
- * Warm streams on the collector on `port`: devices it dialled when their session was placed on it, still waiting for the
- * session's attempt to adopt them (its `session_warm` gauge, ADR 235). They store points but are not in `streamingOn`.
- */
-export async function warmOn(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = /^session_warm (\d+)/m.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
 /** The name of collector `i` of a fleet: `collector-a`, `collector-b`, …. */
 export function collectorName(i: number): string {
   return `collector-${String.fromCharCode(97 + i)}`;

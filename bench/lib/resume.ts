@@ -15,9 +15,9 @@ export type Row = { scenario: string; metric: string; value: number; target?: nu
 export type UnitOrigin = { startedAt: string; commit?: string; resumedFrom?: string; probe?: MachineProbe };
 export type RunFile = Record<string, unknown> & { startedAt: string; commit?: string; table?: Row[]; units?: Record<string, UnitOrigin> };
 
-/** Every scenario of `npm run bench`, in the order a run makes them. */
 /** Scenarios run only when named (`npm run bench -- rolling`): not part of a full run, so a resumed run never waits for them. */
 export const ON_DEMAND_SCENARIOS = ['rolling'];
+/** Every scenario of `npm run bench`, in the order a run makes them. */
 export const ALL_SCENARIOS = ['pipeline', 'telegraf', 'live', 'scale', 'failover', 'lease', 'query', 'live-aggregate', 'fleet-query', 'alert-rules', 'fleet-ui', 'bulk-pause'];
 /** The results key of a scenario name that is not its own. */
 const RESULTS_KEY: Record<string, string> = { 'live-aggregate': 'liveAggregate', 'fleet-query': 'fleetQuery', 'fleet-ui': 'fleetUi', 'bulk-pause': 'bulkPause', 'alert-rules': 'alertRules' };

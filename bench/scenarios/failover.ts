@@ -18,7 +18,7 @@ import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { collectorName, streamingOn, warmOn } from '../lib/collectors';
+import { collectorName, streamingOn } from '../lib/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -542,6 +542,7 @@ async function rollingRestart(
   const balance = await until(sys, collectors, (counts) => counts.reduce((a, b) => a + b, 0) === ids.length && counts.every((x) => withinShare(x, ids.length / counts.length)), 300_000);
   const ended = Date.now();
   const g = [...(await gaps(sys, ids, began, ended)).values()];
+  const restartGaps = gapFigures(g);
   // Every device moved, so no staying session gives a baseline. The simulator's timers run late on a busy machine, which
   // alone stretches a gap past one interval; the baseline is the largest gaps over a window as long (at most 5 min) after it.
   const baselineMs = Math.min(ended - began, 300_000);
@@ -556,12 +557,12 @@ async function rollingRestart(
     sessionsPerCollector: balance.counts,
     mostMovesInFlight: balance.mostInFlight,
     /** Over the whole restart, each device's largest gap between two probe samples (one interval when nothing was lost). */
-    ...gapFigures(g),
+    ...restartGaps,
     sessionsMeasured: g.length,
     /** The same over a window as long (at most 5 min) right after, with nothing moving: what the machine alone does to a one-interval gap. */
     baseline: { windowMs: baselineMs, ...baseline },
     /** The restart's gap p99 beyond the baseline's: what the restart added. */
-    gapBeyondBaselineP99Ms: Math.max(0, gapFigures(g).gapP99Ms - baseline.gapP99Ms),
+    gapBeyondBaselineP99Ms: Math.max(0, restartGaps.gapP99Ms - baseline.gapP99Ms),
     /** Points counted dropped: by the stopped collectors (final counters) and by the new ones so far. */
     pointsDropped: steps.reduce((a, s) => a + s.final.dropped, 0) + droppedByLive,
     pointsReceivedTwice: steps.reduce((a, s) => a + s.drain.pointsReceivedTwice, 0),
@@ -648,8 +649,8 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     // The joined collector receives its share by rebalancing (moves bounded by PLACEMENT_MAX_MOVES).
     const joined = await until(sys, collectors, (n) => n.reduce((a, b) => a + b, 0) === ids.length && n.every((x) => withinShare(x, ids.length / n.length)), 300_000);
     // Sessions counted above only once their attempt streams: a warm stream still waiting for its attempt (from the kill -9's
-    // move, or this join's) stores points on its collector but is not counted there.
-    rebalance = { ...joined, warm: await Promise.all(collectors.map((c) => warmOn(c.metricsPort).catch(() => NaN))) };
+    // move, or this join's; the `session_warm` gauge, ADR 235) stores points on its collector but is not counted there.
+    rebalance = { ...joined, warm: await Promise.all(collectors.map((c) => scrape(c.metricsPort, 'session_warm').catch(() => NaN))) };
     process.stderr.write(
       `  join: ${joined.done ? 'balanced' : 'not balanced by the deadline, streaming'} ${joined.counts.join(' / ')} after ${(joined.ms / 1000).toFixed(1)} s, at most ${joined.mostInFlight} moves in flight; warm streams waiting for their attempt ${rebalance.warm.join(' / ')}\n`,
     );
