@@ -10,19 +10,20 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { adminDatabaseUrl } from '../support/env';
+import { terminateBackends } from '../support/db';
 import { finalCounters, startRig, sumMetric, type Rig } from '../support/faults-rig';
 import { until } from '../../testkit/until';
 
-/** Refuse (or allow again) new connections to `database`; when refusing, also end every connection it has but ours. */
+/** Refuse (or allow again) new connections to `database`; when refusing, also end every connection it has. */
 async function refuseConnections(database: string, refuse: boolean): Promise<void> {
   const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
   await admin.connect();
   try {
     await admin.query(`ALTER DATABASE "${database}" WITH ALLOW_CONNECTIONS ${refuse ? 'false' : 'true'}`);
-    if (refuse) await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
   } finally {
     await admin.end();
   }
+  if (refuse) await terminateBackends(database);
 }
 
 describe('reliability: a collector stopped while the database refuses it counts what it could not store', function () {

@@ -11,25 +11,9 @@
  *   and every received point is stored exactly once.
  */
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { adminDatabaseUrl } from '../support/env';
+import { terminateBackends } from '../support/db';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { instrumentSimulator } from '../support/faults-sim';
-
-/** Terminate every backend connected to the rig's database except our own; returns how many. */
-async function terminateBackends(database: string): Promise<number> {
-  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  try {
-    const { rows } = await admin.query<{ n: number }>(
-      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-      [database],
-    );
-    return rows[0].n;
-  } finally {
-    await admin.end();
-  }
-}
 
 describe('reliability (fast): database connections terminated, reconnect storm', function () {
   this.timeout(180_000);

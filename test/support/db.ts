@@ -101,3 +101,18 @@ export async function createTestDatabase(label: string, opts: { migrate?: boolea
 export async function spreadAlertRuleIds(db: Knex): Promise<void> {
   await db.raw(`SELECT setval('alert_rules_id_seq', ?)`, [crypto.randomInt(100_000, 2_000_000_000)]);
 }
+
+/** Terminate every backend connected to `database` except our own; returns how many. */
+export async function terminateBackends(database: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+      [database],
+    );
+    return rows[0].n;
+  } finally {
+    await admin.end();
+  }
+}
