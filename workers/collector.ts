@@ -41,6 +41,7 @@ import { connectClient, connectWorker } from '../temporal/client';
 import { installWorkerRuntime } from '../temporal/runtime';
 import { role } from '../core/roles';
 import { listen, reachable, sendHealth, workerAlive } from './health';
+import { shutdownBudget } from './collector-shutdown';
 
 const log = createLogger('collector');
 
@@ -101,22 +102,15 @@ function registerGauges(liveSessions: Map<string, 'connecting' | 'streaming'>, h
   return { stop: () => clearInterval(roll), loopP99: () => current().p99 };
 }
 
-/**
- * How long a leaving collector's hand-over results wait for its placement (ADR 231): the setting,
- * within the shutdown bound (the worker's force time is COLLECTOR_SHUTDOWN_FORCE_MS - 2 s, and the
- * results must reach Temporal before it).
- */
-function handoverWaitMs(config: ReturnType<typeof loadConfig>): number {
-  return Math.max(0, Math.min(config.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS, config.COLLECTOR_SHUTDOWN_FORCE_MS / 2));
-}
-
-/** How long a leaving or drained collector keeps a stream for its new collector to take it (ADR 236): the setting, within half the shutdown bound. */
-function overlapMs(config: ReturnType<typeof loadConfig>): number {
-  return config.COLLECTOR_WARM_ADOPT_MS > 0 ? Math.max(0, Math.min(config.COLLECTOR_HANDOVER_OVERLAP_MS, config.COLLECTOR_SHUTDOWN_FORCE_MS / 2)) : 0;
-}
-
 async function main() {
   const config = loadConfig();
+  const budget = shutdownBudget(config);
+  for (const held of budget.heldBelow) {
+    log.warn(`${held.setting} held to ${held.heldTo} ms on SIGTERM: COLLECTOR_SHUTDOWN_FORCE_MS is too short for ${held.value} ms`, {
+      boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS,
+      workerForceMs: budget.workerForceMs,
+    });
+  }
   // Each ingest lane holds a connection while it flushes; the rest serve device loads, placement and the lease.
   const pool = createPool(config.DATABASE_URL, 7 + config.INGEST_FLUSH_LANES);
   const db = createKnex(config.DATABASE_URL, 8);
@@ -249,8 +243,8 @@ async function main() {
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
     // Sessions end on our own SIGTERM handler, each when its new collector streams it (ADR 236); the grace time is only a backstop.
-    shutdownGraceTime: overlapMs(config) + 500,
-    shutdownForceTime: Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 2000),
+    shutdownGraceTime: budget.workerGraceMs,
+    shutdownForceTime: budget.workerForceMs,
   } as const;
   // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
   // (endLocalSession), so their heartbeats carry progress only and go out rarely (ADR 160).
@@ -300,7 +294,7 @@ async function main() {
       },
       // Rebalancing moves, make before break too (ADR 236); without an overlap, each is ended at once as before.
       moveOff:
-        overlapMs(config) > 0
+        budget.overlapMs > 0
           ? (deviceIds) => {
               const ids = deviceIds.filter((id) => handovers.has(id) && !whenUp.has(id));
               if (ids.length && !stopping) void handOverSessions(ids, 'moved');
@@ -320,14 +314,14 @@ async function main() {
    */
   const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved' | 'unplaced'): Promise<void> => {
     // Leaving: within the shutdown bound; drained or moving: no shutdown waits, the new collectors may take longer to dial.
-    const bound = why === 'leaving' ? overlapMs(config) : Math.max(overlapMs(config), config.COLLECTOR_WARM_ADOPT_MS > 0 ? config.COLLECTOR_MOVE_OVERLAP_MS : 0);
+    const bound = why === 'leaving' ? budget.leavingOverlapMs : Math.max(budget.overlapMs, config.COLLECTOR_WARM_ADOPT_MS > 0 ? config.COLLECTOR_MOVE_OVERLAP_MS : 0);
     whenUp.expect(running, bound);
     const said = why === 'unplaced' ? 'unplaced sessions: handing them over onto placement' : `collector ${why}: handing sessions over`;
     (why === 'moved' ? log.debug : log.info).call(log, said, { sessions: running.length, overlapMs: bound });
     // Unplaced sessions (ADR 292) go to another collector: placed here they would be redialled, not handed over.
     const movingOff = why === 'unplaced' ? registration.id : undefined;
     const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true, movingOff }));
-    handoverPlacements.start(place, handoverWaitMs(config));
+    handoverPlacements.start(place, budget.handoverWaitMs);
     return whenUp.settled();
   };
 
@@ -349,7 +343,7 @@ async function main() {
     // covers the overlap. Sessions the new collectors have not taken by then end here at once.
     warm?.close();
     handedOverAtExit = [...handovers.keys()];
-    const bound = setTimeout(() => leaving.abort(), overlapMs(config));
+    const bound = setTimeout(() => leaving.abort(), budget.leavingOverlapMs);
     void handOverSessions([...handovers.keys()], 'leaving').then(() => {
       clearTimeout(bound);
       leaving.abort();
@@ -416,7 +410,7 @@ async function main() {
     await lease.stop(workersDone);
     await notifications.close();
     log.info('collector stopping: flushing the batcher');
-    await batcher.close(Math.max(1000, config.COLLECTOR_SHUTDOWN_FORCE_MS - 3000));
+    await batcher.close(budget.batcherCloseMs);
     gauges.stop();
     server.close();
     await Promise.allSettled([connection.close(), client.connection.close(), db.destroy(), pool.end()]);

@@ -6,12 +6,18 @@
  * holding points it never committed. Its counters die with it; its `forced exit`
  * log line is the only record, and counts those points (`pointsLost`) as
  * dropped, so stored = received − dropped holds with its counters.
+ *
+ * Then a collector with a 3 s bound, stopped the same way: too short for make
+ * before break, so its streams end at once, its batcher gives up after 1 s
+ * counting what it held as dropped, and it exits 0 within the bound. (Before
+ * the shutdown budget, half the bound of overlap outlasted the worker's force
+ * time and it exited 1 with GracefulShutdownPeriodExpiredError.)
  */
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { adminDatabaseUrl } from '../support/env';
 import { terminateBackends } from '../support/db';
-import { finalCounters, startRig, sumMetric, type Rig } from '../support/faults-rig';
+import { finalCounters, startRig, sumMetric, type Rig, type RigCollector } from '../support/faults-rig';
 import { until } from '../../testkit/until';
 
 /** Refuse (or allow again) new connections to `database`; when refusing, also end every connection it has. */
@@ -40,9 +46,8 @@ describe('reliability: a collector stopped while the database refuses it counts 
     await rig?.stop();
   });
 
-  it('stored = received − dropped with the counters of its last log line; the points it held are counted dropped', async () => {
-    await rig.waitAllFlowing(Date.now(), 60_000);
-    const [c] = rig.collectors;
+  /** Refuse the database, wait until `c` holds points it cannot write, SIGTERM it and collect how it ended. */
+  async function stopWhileRefused(c: RigCollector) {
     refused = true;
     await refuseConnections(rig.tdb.name, true);
     // Points keep arriving and cannot be written: wait until the collector holds some after a failed flush.
@@ -71,14 +76,39 @@ describe('reliability: a collector stopped while the database refuses it counts 
         `last line: received ${final?.received}, dropped ${final?.dropped}`,
     );
     assert.ok(final, `the collector's last log line gives its final counters:\n${output.slice(-3000)}`);
+    rig.forgetCollector(c);
+    return { held, exit, exitedAfter, output, forced, final };
+  }
+
+  /** Samples and states stored. */
+  async function storedRows(): Promise<number> {
+    const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM samples)::int + (SELECT count(*) FROM states)::int AS n`);
+    return rows[0].n;
+  }
+
+  it('stored = received − dropped with the counters of its last log line; the points it held are counted dropped', async () => {
+    await rig.waitAllFlowing(Date.now(), 60_000);
+    const { held, exit, exitedAfter, output, forced, final } = await stopWhileRefused(rig.collectors[0]);
     assert.ok(exitedAfter < 8000 + 2000, `exited within the shutdown bound (8 s) and a margin, after ${exitedAfter} ms`);
     assert.ok(forced, `the shutdown passed its bound and the exit was forced:\n${output.slice(-3000)}`);
     assert.equal(exit.code, 1, 'a forced exit exits with status 1');
     assert.match(output, /forced exit.*pointsLost[=":]+[1-9]/, 'the forced exit line counts the points it loses');
     assert.ok(final.dropped >= held, `the points it held (${held}) are counted dropped (${final.dropped})`);
     // The collector is gone: what is stored now is final.
-    const { rows } = await rig.tdb.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM samples)::int + (SELECT count(*) FROM states)::int AS n`);
-    assert.equal(rows[0].n, final.received - final.dropped, 'stored = received − dropped');
-    rig.forgetCollector(c);
+    assert.equal(await storedRows(), final.received - final.dropped, 'stored = received − dropped');
+  });
+
+  it('a 3 s bound ends make before break at once and exits 0 within it, counting the points it held as dropped', async () => {
+    const before = await storedRows();
+    const c = await rig.startCollector('collector-3s', { COLLECTOR_SHUTDOWN_FORCE_MS: '3000' });
+    await rig.waitAllFlowing(Date.now(), 90_000);
+    const { held, exit, exitedAfter, output, forced, final } = await stopWhileRefused(c);
+    assert.match(output, /COLLECTOR_HANDOVER_OVERLAP_MS held to 0 ms on SIGTERM/, 'the collector said at start that the bound leaves no overlap');
+    assert.doesNotMatch(output, /GracefulShutdownPeriodExpired|IllegalStateError/, 'the worker shut down within its force time');
+    assert.ok(!forced, `the shutdown ended within its bound:\n${output.slice(-3000)}`);
+    assert.equal(exit.code, 0, `a shutdown within its bound exits 0:\n${output.slice(-3000)}`);
+    assert.ok(exitedAfter < 3000 + 2000, `exited within the shutdown bound (3 s) and a margin, after ${exitedAfter} ms`);
+    assert.ok(final.dropped >= held, `the points it held (${held}) are counted dropped (${final.dropped})`);
+    assert.equal((await storedRows()) - before, final.received - final.dropped, 'stored since it started = received − dropped');
   });
 });
