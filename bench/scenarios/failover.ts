@@ -219,6 +219,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   const leaving = collectors[step.leavingIndex];
   const handoversEnded = () => scrapeByLabel(leaving.metricsPort, 'session_handovers_total', 'ended');
   const handovers0 = await handoversEnded().catch(() => ({}));
+  // Streams it was already keeping for a new collector (rebalancing towards one that just joined) when the step began.
+  const waitingAtStart = await scrape(leaving.metricsPort, 'session_handovers_waiting').catch(() => NaN);
   let handovers1: Record<string, number> = handovers0;
   const handoverReader = setInterval(
     () =>
@@ -370,7 +372,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; ` +
-      `the leaving collector's streams ended by make before break ${JSON.stringify(handoversByEnd)} (up: the new collector streamed the device first; bound: it had not); load ${load()}\n`,
+      `the leaving collector's streams ended by make before break ${JSON.stringify(handoversByEnd)} (up: the new collector streamed the device first; bound: it had not), ` +
+      `before the step ${JSON.stringify(handovers0)} with ${waitingAtStart} waiting; load ${load()}\n`,
   );
   return {
     ...figures,
@@ -398,6 +401,11 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
      * passed first). Read every 100 ms while it answers; empty after a kill -9, and when it exits within one reading.
      */
     handoversByEnd,
+    /**
+     * The same counter before the step (hand-overs it had already made since it started, e.g. rebalancing moves towards a
+     * collector that had just joined), and its streams still kept for a new collector then (`session_handovers_waiting`).
+     */
+    handoversBeforeStep: { ...handovers0, waiting: waitingAtStart },
     /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the receiving collectors together, and Temporal. */
     cpuUntilRecovered,
     /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
