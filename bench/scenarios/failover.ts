@@ -618,17 +618,48 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: 60_000 } : undefined,
   });
+  /** Where the sessions not streaming are, for a ramp that missed its deadline: each collector's sessions by state, warm streams, failed attempts by code; placements; devices storing. */
+  const rampState = async () => {
+    const per = await Promise.all(
+      collectors.map(async (c) => {
+        const [states, warm, failures] = await Promise.all([
+          scrapeByLabel(c.metricsPort, 'sessions', 'state'),
+          scrape(c.metricsPort, 'session_warm'),
+          scrapeByLabel(c.metricsPort, 'session_failures_total', 'code'),
+        ]).catch(() => [{}, NaN, {}] as const);
+        return `${c.name}: sessions ${JSON.stringify(states)}, warm ${warm}, failed attempts ${JSON.stringify(failures)}`;
+      }),
+    );
+    const placed = (await sys.db.raw(`SELECT count(*)::int AS n FROM session_placements WHERE device_id = ANY(?)`, [ids])).rows[0].n;
+    const storing = (
+      await sys.db.raw(
+        `SELECT count(DISTINCT s.device_id)::int AS n FROM samples x JOIN series s ON s.id = x.series_id WHERE s.path = ? AND s.device_id = ANY(?) AND x.time > now() - interval '30 seconds'`,
+        [PATH, ids],
+      )
+    ).rows[0].n;
+    return `${per.join('; ')}; ${placed} placed; ${storing} devices stored a sample in the last 30 s`;
+  };
   const waitAll = async () => {
     // Thousands of sessions take minutes to place and dial on a loaded machine (bench scale: 4-7 a second at load average 15-35).
     const limitMs = 90_000 + o.devices * 250;
     const deadline = Date.now() + limitMs;
     let counts: number[] = [];
+    const began = Date.now();
+    let said = began;
     while (Date.now() < deadline) {
       counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
       if (counts.reduce((a, b) => a + b, 0) >= ids.length) return;
+      if (Date.now() - said >= 60_000) {
+        said = Date.now();
+        process.stderr.write(
+          `  … ${counts.reduce((a, b) => a + b, 0)} of ${ids.length} sessions streaming (${counts.join(' / ')}) after ${Math.round((said - began) / 1000)} s, load average ${os.loadavg()[0].toFixed(1)}\n`,
+        );
+      }
       await sleep(500);
     }
-    throw new Error(`not every session streamed within ${limitMs / 1000} s: ${counts.reduce((a, b) => a + b, 0)} of ${ids.length} (${counts.join(' / ')}), load average ${os.loadavg()[0].toFixed(1)}`);
+    throw new Error(
+      `not every session streamed within ${limitMs / 1000} s: ${counts.reduce((a, b) => a + b, 0)} of ${ids.length} (${counts.join(' / ')}), load average ${os.loadavg()[0].toFixed(1)}; ${await rampState().catch((err: Error) => `state unread: ${err.message}`)}`,
+    );
   };
   const rampStart = Date.now();
   await waitAll();
