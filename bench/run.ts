@@ -197,6 +197,7 @@ function failoverOptions(): FailoverOptions {
     capacity: process.env.BENCH_FAILOVER_CAPACITY ? num('BENCH_FAILOVER_CAPACITY', 1000) : undefined,
     collectors: num('BENCH_FAILOVER_COLLECTORS', 2),
     pin: process.env.BENCH_FAILOVER_PIN === 'true',
+    rampMs: process.env.BENCH_FAILOVER_RAMP_S ? num('BENCH_FAILOVER_RAMP_S', 1340) * 1000 : undefined,
   };
 }
 

@@ -47,6 +47,8 @@ export interface FailoverOptions {
    * unpinned): whether the one simulator process serving every device sets the pace of a kill -9 at 5,000.
    */
   pin?: boolean;
+  /** How long the ramp may take until every session streams (default 90 s + 250 ms per device: 1,340 s at 5,000). */
+  rampMs?: number;
 }
 
 /** Pin a process and all its threads (and what it starts later) to one CPU. */
@@ -641,7 +643,7 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   };
   const waitAll = async () => {
     // Thousands of sessions take minutes to place and dial on a loaded machine (bench scale: 4-7 a second at load average 15-35).
-    const limitMs = 90_000 + o.devices * 250;
+    const limitMs = o.rampMs ?? 90_000 + o.devices * 250;
     const deadline = Date.now() + limitMs;
     let counts: number[] = [];
     const began = Date.now();
