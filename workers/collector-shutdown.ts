@@ -31,8 +31,8 @@ export interface ShutdownBudget {
   handoverWaitMs: number;
   /** How long the batcher may keep flushing once the workers are done. */
   batcherCloseMs: number;
-  /** Settings the bound held below their value, each said once at start. */
-  heldBelow: { setting: keyof ShutdownSettings; value: number; heldTo: number }[];
+  /** Settings the bound held below their value, and when the held value applies; each said once at start. */
+  heldBelow: { setting: keyof ShutdownSettings; value: number; heldTo: number; when: 'on SIGTERM' | 'for every hand-over' }[];
 }
 
 /** Time between the end of the worker's grace and its force time, for the sessions' results to reach Temporal. */
@@ -50,9 +50,9 @@ export function shutdownBudget(s: ShutdownSettings): ShutdownBudget {
   const leavingOverlapMs = Math.min(overlapSetting, beforeForce);
   const handoverWaitMs = Math.min(Math.max(0, s.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS), beforeForce);
   const heldBelow: ShutdownBudget['heldBelow'] = [];
-  if (leavingOverlapMs < overlapSetting) heldBelow.push({ setting: 'COLLECTOR_HANDOVER_OVERLAP_MS', value: overlapSetting, heldTo: leavingOverlapMs });
+  if (leavingOverlapMs < overlapSetting) heldBelow.push({ setting: 'COLLECTOR_HANDOVER_OVERLAP_MS', value: overlapSetting, heldTo: leavingOverlapMs, when: 'on SIGTERM' });
   if (handoverWaitMs < s.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS)
-    heldBelow.push({ setting: 'COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS', value: s.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS, heldTo: handoverWaitMs });
+    heldBelow.push({ setting: 'COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS', value: s.COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS, heldTo: handoverWaitMs, when: 'for every hand-over' });
   return {
     workerForceMs,
     workerGraceMs: leavingOverlapMs + END_MS,

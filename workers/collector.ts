@@ -106,7 +106,7 @@ async function main() {
   const config = loadConfig();
   const budget = shutdownBudget(config);
   for (const held of budget.heldBelow) {
-    log.warn(`${held.setting} held to ${held.heldTo} ms on SIGTERM: COLLECTOR_SHUTDOWN_FORCE_MS is too short for ${held.value} ms`, {
+    log.warn(`${held.setting} held to ${held.heldTo} ms ${held.when}: COLLECTOR_SHUTDOWN_FORCE_MS is too short for ${held.value} ms`, {
       boundMs: config.COLLECTOR_SHUTDOWN_FORCE_MS,
       workerForceMs: budget.workerForceMs,
     });

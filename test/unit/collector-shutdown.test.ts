@@ -41,8 +41,8 @@ describe('collector shutdown budget', () => {
     // Drains and rebalancing moves wait for no shutdown: their overlap stays within half the bound.
     assert.equal(b.overlapMs, 1500);
     assert.deepEqual(
-      b.heldBelow.map((h) => `${h.setting} ${h.value}→${h.heldTo}`),
-      ['COLLECTOR_HANDOVER_OVERLAP_MS 4000→0', 'COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS 4000→0'],
+      b.heldBelow.map((h) => `${h.setting} ${h.value}→${h.heldTo} ${h.when}`),
+      ['COLLECTOR_HANDOVER_OVERLAP_MS 4000→0 on SIGTERM', 'COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS 4000→0 for every hand-over'],
     );
   });
 
