@@ -190,9 +190,14 @@ export async function loadDeviceConfigs(db: Knex, ring: Keyring, deviceIds: numb
   ]);
   const credsOf = new Map(creds.map((c: { device_id: number }) => [Number(c.device_id), c]));
   const profilesOf = new Map<number, SubscriptionProfile[]>();
+  // A profile attached to many devices comes once per device; it is validated once and shared
+  // (the devices' sessions then find it validated too, protocols/gnmi/index.ts).
+  const parsed = new Map<number, SubscriptionProfile>();
   for (const r of profileRows as Array<{ device_id: number; id: number; name: string; protocol: 'gnmi' | 'netconf'; spec: unknown }>) {
     const list = profilesOf.get(Number(r.device_id)) ?? [];
-    list.push(parseProfileRow(r));
+    let profile = parsed.get(r.id);
+    if (!profile) parsed.set(r.id, (profile = parseProfileRow(r)));
+    list.push(profile);
     profilesOf.set(Number(r.device_id), list);
   }
   for (const row of rows) {

@@ -227,4 +227,22 @@ describe('gNMI collector ↔ simulator: modes and encodings', function () {
     await run;
     assert.equal(maxInFlight, 1);
   });
+
+  it('a profile object shared by sessions streams in each; an invalid one fails every session that has it, before any dial', async () => {
+    const shared = gnmiProfile({ subscriptions: [sub('/interfaces/interface/state')] });
+    const one = recordingContext(localGnmiDevice(target.port), [shared]);
+    const two = recordingContext(localGnmiDevice(target.port), [shared]);
+    for (const ctx of [one, two]) running.push({ ctx, run: gnmiProtocol.run(ctx) });
+    for (const ctx of [one, two]) await ctx.waitFor(() => at(ctx, `${E1}/counters/in-octets`).length >= 1, 5000, 'a sample in each session');
+    // Not through gnmiProfile (it validates): a stored spec that no longer passes the schema.
+    const invalid = { id: 9, name: 'no-subscriptions', protocol: 'gnmi' as const, gnmi: { subscriptions: [] } as unknown as GnmiProfileSpec };
+    const asked = target.subscriptions.length;
+    for (let i = 0; i < 2; i++) {
+      const err = await gnmiProtocol.run(recordingContext(localGnmiDevice(target.port), [invalid])).then(() => null, (e) => e);
+      assert.ok(err instanceof SessionError, `run ${i + 1} failed with a SessionError`);
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.match(err.message, /profile no-subscriptions: subscriptions/);
+    }
+    assert.equal(target.subscriptions.length, asked, 'the invalid profile never subscribed');
+  });
 });

@@ -84,9 +84,11 @@ describe('warm hand-over: collectors hear the running sessions placed on them', 
     const c = await createDevice(tdb.db, ring, { name: 'warm-c', protocol: 'gnmi', host: '127.0.0.3', port: 9339, secrets: { password: 'p-c' } });
     // Sealed under another key: unreadable here, and only that device fails.
     const other = await createDevice(tdb.db, parseKeyring(`1:${Buffer.alloc(32, 8).toString('base64')}`), { name: 'warm-x', protocol: 'gnmi', host: '127.0.0.4', port: 1, secrets: { password: 'x' } });
-    const { devices, failed } = await loadDeviceConfigs(tdb.db, ring, [a.id, b.id, c.id, other.id, 999_999]);
-    for (const d of [a, b, c]) assert.deepEqual(devices.get(d.id), await loadDeviceConfig(tdb.db, ring, d.id), `device ${d.name}`);
+    const a2 = await createDevice(tdb.db, ring, { name: 'warm-a2', protocol: 'gnmi', host: '127.0.0.5', port: 9339, profileIds: [gnmi] });
+    const { devices, failed } = await loadDeviceConfigs(tdb.db, ring, [a.id, a2.id, b.id, c.id, other.id, 999_999]);
+    for (const d of [a, a2, b, c]) assert.deepEqual(devices.get(d.id), await loadDeviceConfig(tdb.db, ring, d.id), `device ${d.name}`);
     assert.deepEqual(devices.get(a.id)!.profiles.map((p) => p.id), [gnmi], 'only profiles of the device\'s protocol');
+    assert.equal(devices.get(a2.id)!.profiles[0], devices.get(a.id)!.profiles[0], 'a profile of several devices is validated once and shared');
     assert.equal(devices.has(999_999), false, 'a device gone is missing');
     assert.deepEqual([...failed.keys()], [other.id]);
     await assert.rejects(loadDeviceConfig(tdb.db, ring, other.id), (e: Error) => e.message === failed.get(other.id)!.message);
