@@ -29,6 +29,12 @@ export interface LocalSessionActivities {
 export interface SessionAttemptHost {
   /** Progress details for the workflow and Temporal Web (the worker throttles what reaches the server). */
   heartbeat(details: SessionHeartbeat): void;
+  /**
+   * Hand progress to `heartbeat` at most this often, ms; every heartbeat tick when absent. The worker sends at most one
+   * heartbeat per throttle interval, with the newest details, so handing them over more often only replaces details not yet
+   * sent, and each hand-over costs a call into the SDK's native core (ADR 294).
+   */
+  readonly heartbeatRecordEveryMs?: number;
   /** Aborted when Temporal cancels the attempt; the reason's message says why (CANCELLED, WORKER_SHUTDOWN, NOT_FOUND, TIMED_OUT). */
   readonly cancellation: AbortSignal;
   readonly workflowId?: string;

@@ -225,12 +225,18 @@ export function createSessionRunner(deps: SessionDeps): SessionRunner {
     const idleTimeoutMs = deps.idleTimeoutMs ?? 60_000;
     const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
     let lastTick = Date.now();
+    // Placed sessions hand their progress to the SDK every half throttle interval, not every tick (ADR 294).
+    const recordEveryMs = host.heartbeatRecordEveryMs ?? 0;
+    let lastRecorded = lastTick;
     const beat = setInterval(() => {
       const now = Date.now();
       deps.heartbeatLag?.observe(Math.max(0, now - lastTick - heartbeatEveryMs));
       lastTick = now;
-      host.heartbeat(readable(hb));
-      if (Date.now() - lastActivity > idleTimeoutMs) end('stalled');
+      if (now - lastRecorded >= recordEveryMs) {
+        lastRecorded = now;
+        host.heartbeat(readable(hb));
+      }
+      if (now - lastActivity > idleTimeoutMs) end('stalled');
     }, heartbeatEveryMs);
 
     const markStreaming = (firstPointAt: number) => {

@@ -226,6 +226,12 @@ async function main() {
     warm,
     onStreaming: (deviceId) => upBatch.add(deviceId),
   });
+  // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
+  // (endLocalSession), so their heartbeats carry progress only and go out rarely (ADR 160); they hand
+  // their progress to the SDK every half of that interval, not every second (ADR 294).
+  const placedThrottleMs = Math.max(1000, Math.min(config.SESSION_PLACED_HEARTBEAT_THROTTLE_MS, config.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS / 2));
+  const placedSessionActivities = createSessionActivities({ runner, heartbeatThrottleMs: placedThrottleMs });
+  // The shared queue's sessions: every heartbeat tick (their throttle is 2 s; a pause reaches them in a heartbeat response).
   const sessionActivities = createSessionActivities({ runner });
   // The shared queue's sessions that placement could not place when they began (ADR 292): moved onto placement below.
   const unplaced = new UnplacedSessions(metrics);
@@ -246,15 +252,12 @@ async function main() {
     shutdownGraceTime: budget.workerGraceMs,
     shutdownForceTime: budget.workerForceMs,
   } as const;
-  // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
-  // (endLocalSession), so their heartbeats carry progress only and go out rarely (ADR 160).
-  const placedThrottleMs = Math.max(1000, Math.min(config.SESSION_PLACED_HEARTBEAT_THROTTLE_MS, config.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS / 2));
   const worker = await Worker.create({
     ...workerOptions,
     maxHeartbeatThrottleInterval: placedThrottleMs,
     defaultHeartbeatThrottleInterval: placedThrottleMs,
     taskQueue: registration.taskQueue,
-    activities: { ...sessionActivities },
+    activities: { ...placedSessionActivities },
   });
   // The stop queue: the direct stops of this collector's placed sessions, with slots of its own (ADR 230).
   const stopWorker = await Worker.create({ ...workerOptions, ...localStopWorkerOptions(registration.taskQueue, sessionActivities) });

@@ -11,7 +11,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
-import { createSessionActivities as activitiesOver } from '../../activities/session';
+import { createSessionActivities as activitiesOver, recordEvery } from '../../activities/session';
 import { createSessionRunner, type SessionDeps } from '../../workers/collector-session-runner';
 import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import type { Gap } from '../../storage/gaps';
@@ -119,6 +119,32 @@ describe('session activity', () => {
     assert.equal(beat.connected, new Date(beat.connectedAt!).toISOString());
     assert.equal(beat.lastPoint, new Date(beat.lastPointAt!).toISOString());
     assert.match(beat.lastPoint!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('a placed session hands its progress to the SDK every half throttle interval, not every tick; the shared queue\'s every tick (ADR 294)', async () => {
+    assert.equal(recordEvery(30_000, 60_000), 15_000, 'the defaults: a 30 s throttle, a 60 s heartbeat timeout');
+    assert.equal(recordEvery(30_000, 3_000), 1_200, 'a workflow asking a shorter timeout: the SDK throttles to 0.8 × it');
+    assert.equal(recordEvery(30_000, undefined), 15_000, 'no heartbeat timeout');
+    for (const [throttleMs, timeoutMs, everyMs] of [
+      [undefined, 10_000, 0],
+      [400, 10_000, 200],
+      [400, 250, 100],
+    ] as const) {
+      const { deps: d } = deps(fakeProtocol());
+      let ticks = 0;
+      d.heartbeatLag = { observe: () => void ticks++ };
+      const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'device-session/42', runId: 'r' }, heartbeatTimeoutMs: timeoutMs } as never);
+      const beats: number[] = [];
+      env.on('heartbeat', () => beats.push(Date.now()));
+      const { runDeviceSession } = activitiesOver({ runner: createSessionRunner(d), heartbeatThrottleMs: throttleMs });
+      await runUntil(() => env.run(runDeviceSession, input()), () => beats.length >= 4, 'four heartbeats', () => env.cancel('WORKER_SHUTDOWN'));
+      const spacing = beats.slice(2).map((at, i) => at - beats[i + 1]);
+      const label = `throttle ${throttleMs ?? 'none'}, timeout ${timeoutMs}`;
+      assert.ok(spacing.every((ms) => ms >= everyMs - 5), `${label}: ${spacing.join(', ')} ms apart, at least ${everyMs}`);
+      // 50 ms ticks: every tick hands progress over, or about one in every (everyMs / 50).
+      if (everyMs === 0) assert.ok(ticks <= beats.length, `${label}: ${ticks} ticks, ${beats.length} heartbeats`);
+      else assert.ok(ticks >= (beats.length - 1) * (everyMs / 50) - 1, `${label}: ${ticks} ticks for ${beats.length} heartbeats`);
+    }
   });
 
   it('hands every session over when the collector starts leaving (SIGTERM)', async () => {
