@@ -141,9 +141,9 @@ describe('session activity', () => {
       const spacing = beats.slice(2).map((at, i) => at - beats[i + 1]);
       const label = `throttle ${throttleMs ?? 'none'}, timeout ${timeoutMs}`;
       assert.ok(spacing.every((ms) => ms >= everyMs - 5), `${label}: ${spacing.join(', ')} ms apart, at least ${everyMs}`);
-      // 50 ms ticks: every tick hands progress over, or about one in every (everyMs / 50).
+      // Without a throttle every 50 ms tick hands progress over (the first heartbeat comes before any tick). With one, the
+      // spacing above is the check: ticks run late on a busy machine, so their count per heartbeat is not asserted.
       if (everyMs === 0) assert.ok(ticks <= beats.length, `${label}: ${ticks} ticks, ${beats.length} heartbeats`);
-      else assert.ok(ticks >= (beats.length - 1) * (everyMs / 50) - 1, `${label}: ${ticks} ticks for ${beats.length} heartbeats`);
     }
   });
 
