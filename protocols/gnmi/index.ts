@@ -12,28 +12,14 @@ import { NotificationDecoder, type DecodedNotification } from './decode';
 import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, SYNC_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
 import type { WireNotification } from './proto';
 import { buildSubscriptionList, EncodingRejectedError, runSubscription } from './subscribe';
-
-/**
- * Profile specs this process has validated, by object: devices loaded together share their
- * profiles' objects (storage/devices.ts), so thousands of sessions dialled at once validate each
- * profile once, not once per session (issue 20). Specs are not changed after loading.
- */
-const validatedSpecs = new WeakMap<object, GnmiProfileSpec>();
+import { validatedProfileSpec } from '../profile-spec';
 
 /** The gNMI profiles of a session, validated (defaults applied). */
 function gnmiProfiles(ctx: SessionContext): GnmiProfileSpec[] {
   const out: GnmiProfileSpec[] = [];
   for (const p of ctx.profiles) {
     if (p.protocol !== 'gnmi' || !p.gnmi) continue;
-    let spec = validatedSpecs.get(p.gnmi);
-    if (!spec) {
-      const parsed = GnmiProfileSpec.safeParse(p.gnmi);
-      if (!parsed.success) {
-        throw new SessionError('CONFIG_INVALID', `profile ${p.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      }
-      validatedSpecs.set(p.gnmi, (spec = parsed.data));
-    }
-    out.push(spec);
+    out.push(validatedProfileSpec(GnmiProfileSpec, p.name, p.gnmi));
   }
   if (out.length === 0) throw new SessionError('CONFIG_INVALID', 'no gNMI subscription profile is attached to the device');
   return out;

@@ -11,6 +11,7 @@ import type { TelemetryPoint } from '../../core/point';
 import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
 import { NetconfChannel, RpcFailure } from './channel';
 import { listKeyLookup, treeToPoints, type KeyLookup } from './points';
+import { validatedProfileSpec } from '../profile-spec';
 import {
   advertisesModule,
   CAP,
@@ -156,11 +157,8 @@ class NetconfSession {
     const out: Profile[] = [];
     for (const p of this.ctx.profiles) {
       if (p.protocol !== 'netconf') continue;
-      const parsed = NetconfProfileSpec.safeParse(p.netconf ?? {});
-      if (!parsed.success) {
-        throw new SessionError('CONFIG_INVALID', `profile ${p.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      }
-      out.push({ name: p.name, spec: parsed.data, keys: listKeyLookup(parsed.data.listKeys) });
+      const spec = validatedProfileSpec(NetconfProfileSpec, p.name, p.netconf ?? {});
+      out.push({ name: p.name, spec, keys: listKeyLookup(spec.listKeys) });
     }
     if (out.length === 0) throw new SessionError('CONFIG_INVALID', 'no NETCONF subscription profile is attached to the device');
     return out;
