@@ -270,9 +270,8 @@ export function managedDatabaseUrl(dataDir: string, port: number, database: stri
 }
 
 type LogSettings = { LOG_FORMAT: 'text' | 'json'; LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' };
-const pickLogSchema = () => schema.pick({ LOG_FORMAT: true, LOG_LEVEL: true });
-let logSchema: ReturnType<typeof pickLogSchema> | undefined;
-let lastLogSettings: { key: string; value: LogSettings } | undefined;
+const logSchema = schema.pick({ LOG_FORMAT: true, LOG_LEVEL: true });
+let lastLogSettings: { format: string | undefined; level: string | undefined; value: LogSettings } | undefined;
 
 /**
  * The log settings alone, read on every call (loggers exist before, and while, the whole
@@ -281,12 +280,12 @@ let lastLogSettings: { key: string; value: LogSettings } | undefined;
  * and parsing the schema each time was about 2 % of a dial's CPU, issue 20).
  */
 export function logSettings(env: NodeJS.ProcessEnv = process.env): LogSettings {
-  const key = JSON.stringify([env.LOG_FORMAT, env.LOG_LEVEL]);
-  if (lastLogSettings?.key === key) return lastLogSettings.value;
-  logSchema ??= pickLogSchema();
-  const parsed = logSchema.safeParse({ LOG_FORMAT: env.LOG_FORMAT, LOG_LEVEL: env.LOG_LEVEL || undefined });
-  const value: LogSettings = parsed.success ? parsed.data : { LOG_FORMAT: env.LOG_FORMAT === 'json' ? 'json' : 'text', LOG_LEVEL: 'info' };
-  lastLogSettings = { key, value };
+  const format = env.LOG_FORMAT;
+  const level = env.LOG_LEVEL;
+  if (lastLogSettings && lastLogSettings.format === format && lastLogSettings.level === level) return lastLogSettings.value;
+  const parsed = logSchema.safeParse({ LOG_FORMAT: format, LOG_LEVEL: level || undefined });
+  const value: LogSettings = parsed.success ? parsed.data : { LOG_FORMAT: format === 'json' ? 'json' : 'text', LOG_LEVEL: 'info' };
+  lastLogSettings = { format, level, value };
   return value;
 }
 
