@@ -419,6 +419,11 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   };
 }
 
+/** A collector's last output lines when it exited other than cleanly or by SIGKILL (the bench runs it at LOG_LEVEL=warn): why. */
+function exitLines(c: ManagedChild, exit: number | string | undefined): string[] {
+  return exit === undefined || exit === 0 || exit === 'SIGKILL' ? [] : c.tail().slice(-12);
+}
+
 /** kill -9 or SIGTERM of the collector with the most sessions, measured as a hand-over. */
 async function oneFailover(
   sys: BenchSystem,
@@ -443,13 +448,18 @@ async function oneFailover(
     },
   });
   const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
-  process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}\n`);
+  const lastLines = exitLines(victim, victimExit);
+  process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
   return {
     signal,
     sessionsOnVictim: counts[victimIndex],
     ...figures,
-    /** How the collector signalled exited (SIGTERM: 0, or 1 when its shutdown passed COLLECTOR_SHUTDOWN_FORCE_MS and it forced its exit). */
+    /**
+     * How the collector signalled exited: SIGTERM 0, or 1 when its shutdown failed (it passed COLLECTOR_SHUTDOWN_FORCE_MS
+     * and forced its exit, or its Temporal worker passed its own force time); `victimLastLines` then says which.
+     */
     victimExit,
+    victimLastLines: lastLines,
     victimIndex,
     /** Streaming sessions per collector just before the signal. */
     sessionsPerCollector: counts,
@@ -544,10 +554,11 @@ async function rollingRestart(
     const exit = await c.exited;
     const exitMs = Date.now() - stopAt;
     collectors.splice(collectors.indexOf(c), 1);
+    const lastLines = exitLines(c, exit ?? undefined);
     process.stderr.write(
-      `  rolling restart ${n + 1} / ${old.length}: ${c.name} exited ${exit} ${(exitMs / 1000).toFixed(1)} s after SIGTERM; its final counters: ${last.received} points received, ${last.dropped} dropped, ${last.buffered} still buffered, ${last.failures} attempts failed during its drain\n`,
+      `  rolling restart ${n + 1} / ${old.length}: ${c.name} exited ${exit} ${(exitMs / 1000).toFixed(1)} s after SIGTERM; its final counters: ${last.received} points received, ${last.dropped} dropped, ${last.buffered} still buffered, ${last.failures} attempts failed during its drain${lastLines.map((l) => `\n    | ${l}`).join('')}\n`,
     );
-    steps.push({ collector: c.name, replacement: replacement.name, drain, exitCode: exit, exitAfterMs: exitMs, final: last });
+    steps.push({ collector: c.name, replacement: replacement.name, drain, exitCode: exit, exitAfterMs: exitMs, final: last, lastLines });
   }
   const balance = await until(sys, collectors, (counts) => counts.reduce((a, b) => a + b, 0) === ids.length && counts.every((x) => withinShare(x, ids.length / counts.length)), 300_000);
   const ended = Date.now();

@@ -74,7 +74,12 @@ export interface ManagedChild {
   child: ChildProcess;
   exited: Promise<number | null>;
   stop(graceMs?: number): Promise<void>;
+  /** Its last output lines (at most TAIL_LINES, kept even when quiet): why a child exited as it did. */
+  tail(): string[];
 }
+
+/** Output lines each child keeps for `tail()`. */
+const TAIL_LINES = 40;
 
 /** Spawn a long-lived process with prefixed output. */
 export function startChild(
@@ -87,12 +92,15 @@ export function startChild(
   const child = spawn(cmd, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `[${name}] `;
   let stopping = false;
+  const last: string[] = [];
   const relay = (stream: NodeJS.WriteStream) => {
     let partial = '';
     return (chunk: Buffer) => {
-      if (quiet || (quietOnStop && stopping)) return;
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
+      last.push(...lines.filter((line) => line.trim()));
+      if (last.length > TAIL_LINES) last.splice(0, last.length - TAIL_LINES);
+      if (quiet || (quietOnStop && stopping)) return;
       for (const line of lines) stream.write(prefix + line + '\n');
     };
   };
@@ -117,6 +125,7 @@ export function startChild(
       await exited;
       clearTimeout(timer);
     },
+    tail: () => [...last],
   };
 }
 
