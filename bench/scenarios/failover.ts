@@ -18,7 +18,7 @@ import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { collectorName, streamingOn } from '../lib/collectors';
+import { collectorName, forcedExitHandovers, streamingOn } from '../lib/collectors';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -449,7 +449,9 @@ async function oneFailover(
   });
   const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
   const lastLines = exitLines(victim, victimExit);
-  process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
+  const finalHandovers = forcedExitHandovers(lastLines);
+  const said = finalHandovers ? `; its streams ended by make before break, by its own final count: up ${finalHandovers.up}, bound ${finalHandovers.bound}` : '';
+  process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${said}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
   return {
     signal,
     sessionsOnVictim: counts[victimIndex],
@@ -460,6 +462,8 @@ async function oneFailover(
      */
     victimExit,
     victimLastLines: lastLines,
+    /** After a forced exit: how its streams ended by make before break, from its own final counters (`handoversByEnd` misses those ended in its last 100 ms). */
+    victimFinalHandovers: finalHandovers,
     victimIndex,
     /** Streaming sessions per collector just before the signal. */
     sessionsPerCollector: counts,
