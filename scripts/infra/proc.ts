@@ -98,7 +98,7 @@ export function startChild(
     return (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
-      last.push(...lines.filter((line) => line.trim()));
+      last.push(...lines.filter((line) => line.trim()).slice(-TAIL_LINES));
       if (last.length > TAIL_LINES) last.splice(0, last.length - TAIL_LINES);
       if (quiet || (quietOnStop && stopping)) return;
       for (const line of lines) stream.write(prefix + line + '\n');
