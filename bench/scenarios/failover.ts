@@ -449,7 +449,8 @@ async function oneFailover(
   });
   const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
   const lastLines = exitLines(victim, victimExit);
-  const finalHandovers = forcedExitHandovers(lastLines);
+  // From its whole kept tail: a stack trace after the forced-exit line could push it out of the last lines shown.
+  const finalHandovers = lastLines.length ? forcedExitHandovers(victim.tail()) : undefined;
   const said = finalHandovers ? `; its streams ended by make before break, by its own final count: up ${finalHandovers.up}, bound ${finalHandovers.bound}` : '';
   process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${said}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
   return {
