@@ -16,22 +16,3 @@ export function collectorName(i: number): string {
 export function collectorNames(count: number): string[] {
   return count === 1 ? ['collector'] : Array.from({ length: count }, (_, i) => collectorName(i));
 }
-
-/**
- * How a collector's make-before-break hand-overs ended (`up`, `bound`), from its `forced exit` log line among `lines`:
- * its own final counters, which /metrics no longer serves once it exits. Undefined when no such line is there.
- */
-export function forcedExitHandovers(lines: string[]): { up: number; bound: number } | undefined {
-  for (const line of [...lines].reverse()) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: unknown; handovers?: { up?: unknown; bound?: unknown } };
-      if (typeof entry.msg !== 'string' || !entry.msg.startsWith('forced exit')) continue;
-      const { up, bound } = entry.handovers ?? {};
-      if (typeof up === 'number' && typeof bound === 'number') return { up, bound };
-    } catch {
-      // not a log line of ours
-    }
-  }
-  return undefined;
-}

@@ -18,7 +18,8 @@ import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
 import { listCollectors, setDraining } from '../../storage/collectors';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { collectorName, forcedExitHandovers, streamingOn } from '../lib/collectors';
+import { collectorName, streamingOn } from '../lib/collectors';
+import { finalCounters } from '../../testkit/collector-final';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -450,7 +451,7 @@ async function oneFailover(
   const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
   const lastLines = exitLines(victim, victimExit);
   // From its whole kept tail: a stack trace after the forced-exit line could push it out of the last lines shown.
-  const finalHandovers = lastLines.length ? forcedExitHandovers(victim.tail()) : undefined;
+  const finalHandovers = lastLines.length ? finalCounters(victim.tail().join('\n'))?.handovers : undefined;
   const said = finalHandovers ? `; its streams ended by make before break, by its own final count: up ${finalHandovers.up}, bound ${finalHandovers.bound}` : '';
   process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${said}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
   return {

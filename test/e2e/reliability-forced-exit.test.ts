@@ -17,7 +17,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { adminDatabaseUrl } from '../support/env';
 import { terminateBackends } from '../support/db';
-import { finalCounters, startRig, sumMetric, type Rig, type RigCollector } from '../support/faults-rig';
+import { startRig, sumMetric, type Rig, type RigCollector } from '../support/faults-rig';
+import { finalCounters } from '../../testkit/collector-final';
 import { until } from '../../testkit/until';
 
 /** Refuse (or allow again) new connections to `database`; when refusing, also end every connection it has. */

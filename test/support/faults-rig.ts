@@ -33,17 +33,7 @@ import { TEST_SECRETS_KEY } from './system';
 import { startTcpProxy, type ProxyShape, type TcpProxy } from './tcp-proxy';
 import { webAuthEnv } from './faults-web';
 import { until } from '../../testkit/until';
-
-/**
- * The counters a collector's last `collector stopped` line reports (text or JSON logs), or its `forced exit` line when
- * its shutdown passed the bound (dropped there includes the points received and never committed), if it wrote one.
- */
-export function finalCounters(output: string): { received: number; dropped: number } | undefined {
-  const line = output.split('\n').findLast((l) => l.includes('collector stopped') || l.includes('forced exit'));
-  const num = (key: string) => Number(line?.match(new RegExp(`\\b${key}["=:]+(\\d+)`))?.[1] ?? NaN);
-  const [received, dropped] = [num('received'), num('dropped')];
-  return Number.isFinite(received) && Number.isFinite(dropped) ? { received, dropped } : undefined;
-}
+import { finalCounters } from '../../testkit/collector-final';
 
 /** Rig settings. */
 export interface RigOptions {
