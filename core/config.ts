@@ -83,14 +83,18 @@ const schema = z.object({
   COLLECTOR_MAX_CONCURRENT_DIALS: int(64),
   /** gRPC client of gNMI sessions: the lighter one on node:http2 (ADR 265), or grpc-js. */
   GNMI_TRANSPORT: z.enum(['grpc-js', 'http2']).default('http2'),
-  /** On SIGTERM the collector exits within this bound even if something hangs. */
-  COLLECTOR_SHUTDOWN_FORCE_MS: int(10_000),
+  /** On SIGTERM the collector exits within this bound even if something hangs (60 s: room for the overlap below, the results and the last flush, ADR 293, 295). */
+  COLLECTOR_SHUTDOWN_FORCE_MS: int(60_000),
   /** Leaving (SIGTERM): how long hand-over results wait for the collector's own placement of its sessions (ADR 231; at most half the force bound, less under 6 s: ADR 293). */
   COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS: int(4_000),
   /** Warm hand-over (ADR 235): how long a session dialled at once on a hand-over waits for its attempt to adopt it (ms); 0 turns warm hand-overs off. */
   COLLECTOR_WARM_ADOPT_MS: int(600_000),
-  /** Make before break (ADR 236): how long a leaving or drained collector keeps each stream until its new collector streams the device (ms, at most half COLLECTOR_SHUTDOWN_FORCE_MS; on SIGTERM less under a 6 s bound, ADR 293); 0 ends them at once. */
-  COLLECTOR_HANDOVER_OVERLAP_MS: int(4_000),
+  /**
+   * Make before break (ADR 236): how long a leaving or drained collector keeps each stream until its new collector streams the device (ms, at
+   * most half COLLECTOR_SHUTDOWN_FORCE_MS; on SIGTERM less under a 6 s bound, ADR 293); 0 ends them at once. On SIGTERM only sessions placed on
+   * another collector wait (ADR 295): with none to take them (a lone collector) the streams end at once.
+   */
+  COLLECTOR_HANDOVER_OVERLAP_MS: int(30_000),
   /** Make before break when drained or rebalancing (ADR 236): the same wait, with no shutdown to bound it (ms). */
   COLLECTOR_MOVE_OVERLAP_MS: int(60_000),
   SESSION_HEARTBEAT_TIMEOUT_MS: int(10_000),

@@ -94,9 +94,6 @@ async function main() {
       NODE_ENV: 'production',
       // Readable lines in the terminal this runs in; LOG_FORMAT=json still asks for JSON.
       LOG_FORMAT: config.LOG_FORMAT,
-      // One collector (ADR 280): on Ctrl-C no other collector can take its streams, so make before break (ADR 236)
-      // would only keep them for its whole bound (4 s of a 5.6 s stop, measured); COLLECTOR_HANDOVER_OVERLAP_MS set in the environment still wins.
-      COLLECTOR_HANDOVER_OVERLAP_MS: process.env.COLLECTOR_HANDOVER_OVERLAP_MS ?? '0',
     };
     const children: ManagedChild[] = [];
     const tsx = (name: 'simulator' | 'control' | 'collector' | 'web', file: string) => {

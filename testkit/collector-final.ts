@@ -7,8 +7,11 @@
 export interface CollectorFinalCounters {
   received: number;
   dropped: number;
-  /** Only in a `forced exit` line: streams ended because the new collector streamed the device (`up`) or at the bound. */
-  handovers?: { up: number; bound: number };
+  /**
+   * Only in a `forced exit` line: streams ended because the new collector streamed the device (`up`), at the bound, or
+   * at once with no collector told to take them (`nowhere`, ADR 295; absent from lines of collectors before it).
+   */
+  handovers?: { up: number; bound: number; nowhere?: number };
 }
 
 export function finalCounters(output: string): CollectorFinalCounters | undefined {
@@ -20,13 +23,14 @@ export function finalCounters(output: string): CollectorFinalCounters | undefine
   return handovers ? { received, dropped, handovers } : { received, dropped };
 }
 
-/** `handovers={"up":…,"bound":…}` (text) or `"handovers":{…}` (JSON), when both counts are there. */
+/** `handovers={"up":…,"bound":…,"nowhere":…}` (text) or `"handovers":{…}` (JSON), when up and bound are there. */
 function handoversIn(line: string): CollectorFinalCounters['handovers'] {
   const object = line.match(/\bhandovers["=:]+(\{[^}]*\})/)?.[1];
   if (!object) return undefined;
   try {
-    const { up, bound } = JSON.parse(object) as { up?: unknown; bound?: unknown };
-    return typeof up === 'number' && typeof bound === 'number' ? { up, bound } : undefined;
+    const { up, bound, nowhere } = JSON.parse(object) as { up?: unknown; bound?: unknown; nowhere?: unknown };
+    if (typeof up !== 'number' || typeof bound !== 'number') return undefined;
+    return typeof nowhere === 'number' ? { up, bound, nowhere } : { up, bound };
   } catch {
     return undefined;
   }

@@ -10,16 +10,23 @@ export class HandoverPlacements {
   private readonly placed = new Map<number, SessionPlacement>();
   private ready: Promise<unknown> = Promise.resolve();
 
-  /** Start placing; `place` resolves with each device's placement (undefined: none). */
-  start(place: () => Promise<ReadonlyMap<number, SessionPlacement | undefined>>, boundMs: number): void {
-    const placing = place()
-      .then((placed) => {
+  /**
+   * Start placing; `place` resolves with each device's placement (undefined: none). Resolves with that
+   * placement once done, or undefined when it failed or its bound passed first (ADR 295 reads it).
+   */
+  start(place: () => Promise<ReadonlyMap<number, SessionPlacement | undefined>>, boundMs: number): Promise<ReadonlyMap<number, SessionPlacement | undefined> | undefined> {
+    const placing = place().then(
+      (placed) => {
         for (const [deviceId, p] of placed) if (p) this.placed.set(deviceId, p);
-      })
-      .catch(() => undefined);
+        return placed;
+      },
+      () => undefined,
+    );
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise((resolve) => (timer = setTimeout(resolve, boundMs)));
-    this.ready = Promise.race([placing, bound]).finally(() => clearTimeout(timer));
+    const bound = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, boundMs, undefined)));
+    const settled = Promise.race([placing, bound]).finally(() => clearTimeout(timer));
+    this.ready = settled;
+    return settled;
   }
 
   /** The next queue of a device's session, once the placement finished or its bound passed. */

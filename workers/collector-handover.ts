@@ -7,8 +7,18 @@
  */
 import type { MetricsRegistry } from '../core/metrics';
 
-/** Why a session waiting to be handed over was ended here. */
-type EndedBy = 'up' | 'bound';
+/** Why a session waiting to be handed over was ended here: its new collector streams it, the bound passed, or it had nowhere to go (ADR 295). */
+type EndedBy = 'up' | 'bound' | 'nowhere';
+
+/**
+ * The sessions a leaving collector keeps no stream for (ADR 295): those its hand-over placement put on
+ * no collector (none live, not draining and with room), or every one when that placement failed or was
+ * not done within its bound. No collector was told to take them, so none will say it streams them, and
+ * their next attempts start only once these end: keeping them would only delay the stop by the overlap.
+ */
+export function nowhereToGo(running: readonly number[], placed: ReadonlyMap<number, unknown> | undefined): number[] {
+  return placed ? running.filter((id) => placed.get(id) === undefined) : [...running];
+}
 
 /** The sessions of this collector waiting for their new collector to stream them. */
 export class HandoverWhenUp {
@@ -19,7 +29,10 @@ export class HandoverWhenUp {
     private readonly handOver: (deviceId: number) => void,
     private readonly metrics: MetricsRegistry,
   ) {
-    metrics.describe('session_handovers_total', 'Sessions handed over by make before break (ADR 236), by what ended them here: their new collector streaming them (up), or the bound');
+    metrics.describe(
+      'session_handovers_total',
+      'Sessions handed over by make before break (ADR 236), by what ended them here: their new collector streaming them (up), the bound, or nowhere to go (ADR 295)',
+    );
     metrics.gauge('session_handovers_waiting', () => this.pending.size);
     metrics.describe('session_handovers_waiting', 'Sessions streaming here until their new collector streams them (ADR 236)');
   }
@@ -37,6 +50,11 @@ export class HandoverWhenUp {
   /** Another collector streams these devices now. */
   up(deviceIds: Iterable<number>): void {
     for (const id of deviceIds) if (this.pending.has(id)) this.end(id, 'up');
+  }
+
+  /** End these waiting sessions now: no collector will take them (ADR 295). */
+  nowhere(deviceIds: Iterable<number>): void {
+    for (const id of deviceIds) if (this.pending.has(id)) this.end(id, 'nowhere');
   }
 
   /** The session of `deviceId` waits here for its new collector. */

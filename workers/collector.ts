@@ -6,10 +6,10 @@
  * hold (ADR 110); it also polls the shared `device-sessions` queue (Test
  * connection, and sessions of workflows started before placement).
  *
- * SIGTERM: stop polling, end every session at once with COLLECTOR_LEAVING (the
- * workflows retry on another collector immediately, not after a heartbeat
- * timeout), flush the batcher, exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS)
- * makes sure it never hangs.
+ * SIGTERM: stop polling, place every session elsewhere in one transaction and
+ * keep each stream until its new collector streams the device (make before break,
+ * ADR 236; a session placed nowhere ends at once, ADR 295), flush the batcher,
+ * exit; a hard bound (COLLECTOR_SHUTDOWN_FORCE_MS) makes sure it never hangs.
  */
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
@@ -21,7 +21,7 @@ import { LagTracker, metrics } from '../core/metrics';
 import { TASK_QUEUES } from '../core/names';
 import { announceUp, anotherCollectorLive, handoffRoute, placeSessions, setDraining } from '../storage/collectors';
 import { combineRoutes, listenReconnecting } from '../storage/listen';
-import { HandoverWhenUp } from './collector-handover';
+import { HandoverWhenUp, nowhereToGo } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
 import { WarmSessions } from './collector-warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
@@ -313,7 +313,8 @@ async function main() {
    * draining first (SIGTERM), so placement sends the sessions elsewhere, then placed in one transaction
    * that tells the new collectors (ADR 200, 235): each hand-over result names its next queue, waiting
    * for that placement at most its bound (ADR 231). Each stream is kept here until its new collector
-   * streams the device, at most the overlap bound (make before break, ADR 236). Resolves when none waits.
+   * streams the device, at most the overlap bound (make before break, ADR 236); leaving, only while a
+   * collector was told to take it (ADR 295). Resolves when none waits.
    */
   const handOverSessions = (running: number[], why: 'leaving' | 'drained' | 'moved' | 'unplaced'): Promise<void> => {
     // Leaving: within the shutdown bound; drained or moving: no shutdown waits, the new collectors may take longer to dial.
@@ -324,7 +325,10 @@ async function main() {
     // Unplaced sessions (ADR 292) go to another collector: placed here they would be redialled, not handed over.
     const movingOff = why === 'unplaced' ? registration.id : undefined;
     const place = () => (why === 'leaving' ? setDraining(db, registration.id, true) : Promise.resolve(true)).then(() => placeSessions(db, running, { handoff: true, movingOff }));
-    handoverPlacements.start(place, budget.handoverWaitMs);
+    const placed = handoverPlacements.start(place, budget.handoverWaitMs);
+    // Leaving (ADR 295): a stream is kept only for a collector told to take it; the rest end now, so a lone
+    // collector (npm start, a last replica) stops at once however long the overlap.
+    if (why === 'leaving') void placed.then((p) => whenUp.nowhere(nowhereToGo(running, p)));
     return whenUp.settled();
   };
 
@@ -361,7 +365,11 @@ async function main() {
         received: metrics.total('session_points_received_total'),
         dropped: metrics.total('ingest_points_dropped_total') + pointsLost,
         sessionsStillHere: liveSessions.size,
-        handovers: { up: metrics.get('session_handovers_total', { ended: 'up' }), bound: metrics.get('session_handovers_total', { ended: 'bound' }) },
+        handovers: {
+          up: metrics.get('session_handovers_total', { ended: 'up' }),
+          bound: metrics.get('session_handovers_total', { ended: 'bound' }),
+          nowhere: metrics.get('session_handovers_total', { ended: 'nowhere' }),
+        },
       });
       process.exit(1);
     }, config.COLLECTOR_SHUTDOWN_FORCE_MS).unref();

@@ -452,7 +452,7 @@ async function oneFailover(
   const lastLines = exitLines(victim, victimExit);
   // From its whole kept tail: a stack trace after the forced-exit line could push it out of the last lines shown.
   const finalHandovers = lastLines.length ? finalCounters(victim.tail().join('\n'))?.handovers : undefined;
-  const said = finalHandovers ? `; its streams ended by make before break, by its own final count: up ${finalHandovers.up}, bound ${finalHandovers.bound}` : '';
+  const said = finalHandovers ? `; its streams ended by make before break, by its own final count: up ${finalHandovers.up}, bound ${finalHandovers.bound}, nowhere ${finalHandovers.nowhere ?? 0}` : '';
   process.stderr.write(`  ${signal}: the collector signalled exited ${victimExit ?? 'not yet'}${said}${lastLines.map((l) => `\n    | ${l}`).join('')}\n`);
   return {
     signal,

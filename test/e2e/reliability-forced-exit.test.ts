@@ -1,17 +1,21 @@
 /**
- * A collector stopped while PostgreSQL refuses it, with a shutdown bound
- * (COLLECTOR_SHUTDOWN_FORCE_MS) of 8 s: its sessions end at the 4 s
- * make-before-break bound, then its batcher retries for up to 5 s (the bound
- * less 3 s), so the shutdown passes the bound and the process is forced out
- * holding points it never committed. Its counters die with it; its `forced exit`
- * log line is the only record, and counts those points (`pointsLost`) as
- * dropped, so stored = received − dropped holds with its counters.
+ * A collector stopped while PostgreSQL hangs its writes, with a shutdown bound
+ * (COLLECTOR_SHUTDOWN_FORCE_MS) of 8 s: its sessions end at once (no other
+ * collector to take them, ADR 295), but its batcher's last flush never returns,
+ * so the shutdown passes the bound and the process is forced out holding points
+ * it never committed. Its counters die with it; its `forced exit` log line is the
+ * only record, and counts those points (`pointsLost`) as dropped, so stored =
+ * received − dropped holds with its counters.
  *
- * Then a collector with a 3 s bound, stopped the same way: too short for make
- * before break, so its streams end at once, its batcher gives up after 1 s
- * counting what it held as dropped, and it exits 0 within the bound. (Before
- * the shutdown budget, half the bound of overlap outlasted the worker's force
- * time and it exited 1 with GracefulShutdownPeriodExpiredError.)
+ * Then a collector with a 3 s bound, stopped while PostgreSQL refuses it: too
+ * short for make before break, so its streams end at once, its batcher gives up
+ * after 1 s counting what it held as dropped, and it exits 0 within the bound.
+ * (Before the shutdown budget, half the bound of overlap outlasted the worker's
+ * force time and it exited 1 with GracefulShutdownPeriodExpiredError.)
+ *
+ * Before ADR 295 the first case refused the database too: the 4 s overlap and
+ * then 5 s of batcher retries passed the bound. A collector with nowhere to hand
+ * its sessions now ends them at once, so only a write that hangs forces it out.
  */
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -33,7 +37,7 @@ async function refuseConnections(database: string, refuse: boolean): Promise<voi
   if (refuse) await terminateBackends(database);
 }
 
-describe('reliability: a collector stopped while the database refuses it counts what it could not store', function () {
+describe('reliability: a collector stopped while the database hangs or refuses it counts what it could not store', function () {
   this.timeout(180_000);
   let rig: Rig;
   let refused = false;
@@ -47,7 +51,25 @@ describe('reliability: a collector stopped while the database refuses it counts 
     await rig?.stop();
   });
 
-  /** Refuse the database, wait until `c` holds points it cannot write, SIGTERM it and collect how it ended. */
+  /** SIGTERM `c` and collect how it ended. */
+  async function stopAndRead(c: RigCollector, held: number) {
+    const stoppedAt = Date.now();
+    c.child.kill('SIGTERM');
+    const exit = await c.exited;
+    const exitedAfter = Date.now() - stoppedAt;
+    const output = c.output();
+    const forced = output.includes('forced exit');
+    const final = finalCounters(output);
+    console.log(
+      `      ${held} points held when SIGTERM came; exited ${exit.code ?? exit.signal} after ${(exitedAfter / 1000).toFixed(1)} s (${forced ? 'forced exit' : 'within the bound'}); ` +
+        `last line: received ${final?.received}, dropped ${final?.dropped}`,
+    );
+    assert.ok(final, `the collector's last log line gives its final counters:\n${output.slice(-3000)}`);
+    rig.forgetCollector(c);
+    return { exit, exitedAfter, output, forced, final };
+  }
+
+  /** Refuse the database, wait until `c` holds points after a failed flush, then stop it. */
   async function stopWhileRefused(c: RigCollector) {
     refused = true;
     await refuseConnections(rig.tdb.name, true);
@@ -63,22 +85,40 @@ describe('reliability: a collector stopped while the database refuses it counts 
       60_000,
       200,
     );
-    const stoppedAt = Date.now();
-    c.child.kill('SIGTERM');
-    const exit = await c.exited;
-    const exitedAfter = Date.now() - stoppedAt;
+    const stopped = await stopAndRead(c, held);
     refused = false;
     await refuseConnections(rig.tdb.name, false);
-    const output = c.output();
-    const forced = output.includes('forced exit');
-    const final = finalCounters(output);
-    console.log(
-      `      ${held} points held when SIGTERM came; exited ${exit.code ?? exit.signal} after ${(exitedAfter / 1000).toFixed(1)} s (${forced ? 'forced exit' : 'within the bound'}); ` +
-        `last line: received ${final?.received}, dropped ${final?.dropped}`,
-    );
-    assert.ok(final, `the collector's last log line gives its final counters:\n${output.slice(-3000)}`);
-    rig.forgetCollector(c);
-    return { held, exit, exitedAfter, output, forced, final };
+    return { held, ...stopped };
+  }
+
+  /**
+   * Hang the collector's writes (a transaction holds the points tables locked), wait until one of its writes
+   * waits on that lock with more points buffered behind it, then stop it. Before the lock goes, the waiting
+   * writes' backends are ended, so no write of the dead process commits after it.
+   */
+  async function stopWhileHanging(c: RigCollector) {
+    const locker = await rig.tdb.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE samples, states IN ACCESS EXCLUSIVE MODE');
+      let held = 0;
+      await until(
+        'a write of the collector waiting on the lock, with points buffered behind it',
+        async () => {
+          const { rows } = await locker.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation IN ('samples'::regclass, 'states'::regclass)`);
+          held = sumMetric((await rig.metricsText(c)) ?? '', 'ingest_buffered_points');
+          return rows[0].n > 0 && held > 0;
+        },
+        60_000,
+        200,
+      );
+      const stopped = await stopAndRead(c, held);
+      await locker.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE NOT granted AND relation IN ('samples'::regclass, 'states'::regclass) AND pid <> pg_backend_pid()`);
+      return { held, ...stopped };
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+    }
   }
 
   /** Samples and states stored. */
@@ -89,7 +129,7 @@ describe('reliability: a collector stopped while the database refuses it counts 
 
   it('stored = received − dropped with the counters of its last log line; the points it held are counted dropped', async () => {
     await rig.waitAllFlowing(Date.now(), 60_000);
-    const { held, exit, exitedAfter, output, forced, final } = await stopWhileRefused(rig.collectors[0]);
+    const { held, exit, exitedAfter, output, forced, final } = await stopWhileHanging(rig.collectors[0]);
     assert.ok(exitedAfter < 8000 + 2000, `exited within the shutdown bound (8 s) and a margin, after ${exitedAfter} ms`);
     assert.ok(forced, `the shutdown passed its bound and the exit was forced:\n${output.slice(-3000)}`);
     assert.equal(exit.code, 1, 'a forced exit exits with status 1');

@@ -311,7 +311,7 @@ describe('deploy files', function () {
       const s = project.services.collector;
       assert.equal(s.deploy?.replicas, 3);
       assert.ok(!s.ports?.length, 'no published port (three replicas would clash)');
-      const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 10_000);
+      const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 60_000);
       assert.ok(durationMs(s.stop_grace_period ?? '10s') > bound, `stop_grace_period ${s.stop_grace_period} > COLLECTOR_SHUTDOWN_FORCE_MS ${bound} ms`);
     });
 
@@ -327,7 +327,7 @@ describe('deploy files', function () {
       assert.match(script, / --wait /);
       assert.match(script, /\|\| true$/, 'a failing pre_stop hook would abort the stop');
       const drainS = Number(/--timeout (\d+)/.exec(script)?.[1]);
-      const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 10_000);
+      const bound = Number(s.environment?.COLLECTOR_SHUTDOWN_FORCE_MS ?? 60_000);
       assert.ok(durationMs(s.stop_grace_period ?? '10s') > drainS * 1000 + bound, `stop_grace_period ${s.stop_grace_period} > drain ${drainS} s + COLLECTOR_SHUTDOWN_FORCE_MS ${bound} ms`);
     });
 
@@ -437,7 +437,7 @@ describe('deploy files', function () {
         const collector = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switch-telemetry-collector')!;
         assert.equal(collector.spec.replicas, 3);
         const container = collector.spec.template.spec.containers[0];
-        const bound = Number(container.env?.find((e: { name: string }) => e.name === 'COLLECTOR_SHUTDOWN_FORCE_MS')?.value ?? 10_000);
+        const bound = Number(container.env?.find((e: { name: string }) => e.name === 'COLLECTOR_SHUTDOWN_FORCE_MS')?.value ?? 60_000);
         assert.ok(collector.spec.template.spec.terminationGracePeriodSeconds * 1000 > bound, 'terminationGracePeriodSeconds > COLLECTOR_SHUTDOWN_FORCE_MS');
         const podLabels = collector.spec.template.metadata.labels as Env;
         const matches = (selector: Env) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);

@@ -23,6 +23,11 @@ describe("a collector's final counters from its last log line", () => {
     assert.deepEqual(finalCounters('info collector collector stopped received=50 written=50 dropped=0'), { received: 50, dropped: 0 });
   });
 
+  it('reads the streams ended with nowhere to go (ADR 295) when the line has them', () => {
+    const text = 'error collector forced exit: shutdown took longer than COLLECTOR_SHUTDOWN_FORCE_MS pointsLost=7 received=120 dropped=7 handovers={"up":0,"bound":0,"nowhere":3}';
+    assert.deepEqual(finalCounters(text)?.handovers, { up: 0, bound: 0, nowhere: 3 });
+  });
+
   it('is undefined without such a line; has no hand-overs for another line or a line without both counts', () => {
     assert.equal(finalCounters(''), undefined);
     assert.equal(finalCounters('{not json'), undefined);
