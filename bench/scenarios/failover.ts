@@ -10,9 +10,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
-import { CpuMeter, percentile } from '../lib/procstat';
-import { CpuTimeline } from '../lib/cpu-timeline';
+import { CpuMeter, percentile, pidsMatching, processTree } from '../lib/procstat';
+import { CpuTimeline, type CpuSlice } from '../lib/cpu-timeline';
 import { countersProfile, scrape, scrapeByLabel, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
 import { PLACEMENT_ASK_REASONS, withinShare } from '../../core/placement';
@@ -187,6 +188,11 @@ interface HandOverStep {
   handedOver?: () => boolean;
 }
 
+/** One CPU slice of a step, as the step's line prints it: simulator / receiving / leaving / PostgreSQL / Temporal / machine. */
+function sliceText(label: string, x: CpuSlice | undefined): string {
+  return `${label} ${x?.simulator}/${x?.receivingCollectors}/${x?.leavingCollector}/${x?.postgres}/${x?.temporal}/${x?.machine}`;
+}
+
 /**
  * Measure one hand-over of the sessions on `collectors[step.leavingIndex]` to the others: per moving
  * session the largest gap in its stored points and the delay it added beyond one sample interval, the
@@ -209,7 +215,16 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     for (const c of others) for (const [code, n] of Object.entries(await scrapeByLabel(c.metricsPort, 'session_failures_total', 'code').catch(() => ({})))) byCode[code] = (byCode[code] ?? 0) + n;
     return byCode;
   };
-  const groups = () => ({ simulator: [simulatorPid], receivingCollectors: others.map((c) => c.child.pid!), temporal: sys.temporalPids() });
+  const leaving = collectors[step.leavingIndex];
+  // The leaving collector counts nothing once it has exited (a kill -9 at once); PostgreSQL is the whole cluster (the points,
+  // and with the Temporal server its persistence too).
+  const groups = () => ({
+    simulator: [simulatorPid],
+    receivingCollectors: others.map((c) => c.child.pid!),
+    leavingCollector: [leaving.child.pid!],
+    postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
+    temporal: sys.temporalPids(),
+  });
   // The 5 s before the signal: whether the machine had room before the move began.
   const baseline = new CpuTimeline(groups, 5000);
   baseline.start();
@@ -219,7 +234,6 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   // Make before break on the leaving collector (ADR 236): its streams ended because the new collector streamed the device
   // (`up`) or at the bound. It may exit any moment (SIGTERM), so it is read every 100 ms and the last reading kept (a
   // collector that hands over and exits within one reading leaves nothing: 20 sessions did).
-  const leaving = collectors[step.leavingIndex];
   const handoversEnded = () => scrapeByLabel(leaving.metricsPort, 'session_handovers_total', 'ended');
   const handovers0 = await handoversEnded().catch(() => ({}));
   // Streams it was already keeping for a new collector (rebalancing towards one that just joined) when the step began.
@@ -370,8 +384,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
           `staying: ${split.staying.lastStoredAgeP50Ms} / ${split.staying.lastStoredAgeP99Ms} ms old, next ${split.staying.firstAfterP50Ms} / ${split.staying.firstAfterP99Ms} ms after; `
         : '') +
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
-      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, Temporal ${cpuUntilRecovered.temporal}; ` +
-      `per 5 s (simulator / receiving / Temporal / machine): before ${cpuBefore?.simulator}/${cpuBefore?.receivingCollectors}/${cpuBefore?.temporal}/${cpuBefore?.machine}, ${cpuSlices.map((x) => `${x.untilS} s ${x.simulator}/${x.receivingCollectors}/${x.temporal}/${x.machine}`).join(', ')}; ` +
+      `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, the leaving one ${cpuUntilRecovered.leavingCollector}, PostgreSQL ${cpuUntilRecovered.postgres}, Temporal ${cpuUntilRecovered.temporal}; ` +
+      `per 5 s (simulator / receiving / leaving / PostgreSQL / Temporal / machine): ${[sliceText('before', cpuBefore), ...cpuSlices.map((x) => sliceText(`${x.untilS} s`, x))].join(', ')}; ` +
       `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; ` +
@@ -409,7 +423,10 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
      * collector that had just joined), and its streams still kept for a new collector then (`session_handovers_waiting`).
      */
     handoversBeforeStep: { ...handovers0, waiting: waitingAtStart },
-    /** CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the receiving collectors together, and Temporal. */
+    /**
+     * CPU, % of a core, from the start until recovered (or the deadline): the simulator (every device's side of every redial), the
+     * receiving collectors together, the leaving collector (nothing once it exited), PostgreSQL (the whole cluster) and Temporal.
+     */
     cpuUntilRecovered,
     /** The same per 5 s slice from the start (`untilS`: the slice's end), with the whole machine's busy time (`machine`, % of a core, at most 100 × cores). */
     cpuSlices,
