@@ -112,10 +112,11 @@ describe('reliability: a collector stopped while the database hangs or refuses i
         60_000,
         200,
       );
-      const stopped = await stopAndRead(c, held);
-      await locker.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE NOT granted AND relation IN ('samples'::regclass, 'states'::regclass) AND pid <> pg_backend_pid()`);
-      return { held, ...stopped };
+      return { held, ...(await stopAndRead(c, held)) };
     } finally {
+      await locker
+        .query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE NOT granted AND relation IN ('samples'::regclass, 'states'::regclass) AND pid <> pg_backend_pid()`)
+        .catch(() => undefined);
       await locker.query('ROLLBACK').catch(() => undefined);
       locker.release();
     }
