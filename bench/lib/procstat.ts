@@ -73,19 +73,21 @@ export function processTree(roots: number[]): number[] {
 
 /** Measures CPU % of a set of processes over an interval. */
 export class CpuMeter {
-  /** CPU seconds of every process of a group at begin(), by pid. */
-  private start = new Map<string, { cpu: Map<number, number>; at: number }>();
+  /** CPU seconds of every process of a group at begin(), and its parent, by pid. */
+  private start = new Map<string, { cpu: Map<number, { seconds: number; parent: number }>; at: number }>();
   constructor(private readonly pids: () => Record<string, number[]>) {}
   begin(): void {
     const now = performance.now();
-    for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: new Map(pids.map((p) => [p, safeCpu(p)])), at: now });
+    for (const [name, pids] of Object.entries(this.pids())) this.start.set(name, { cpu: new Map(pids.map((p) => [p, { seconds: safeCpu(p), parent: safeParent(p) }])), at: now });
   }
   /**
    * CPU % per process group since begin() (100 % = one core). Counted per process, each with its
    * exited children (`cpuSecondsWithReapedChildren`): one that started since counts whole; one that
    * exited since is counted through its parent when the parent is in the group (a PostgreSQL
    * cluster's postmaster: short-lived backends and background workers), else left out (never a
-   * negative figure when processes come and go).
+   * negative figure when processes come and go). The parent's figure then grows by the child's whole
+   * life, so what the child had used by begin() is taken off again: without that, the backends of a
+   * killed collector counted minutes of CPU into the 5 s in which they ended.
    */
   end(): Record<string, number> {
     const now = performance.now();
@@ -94,13 +96,23 @@ export class CpuMeter {
       const s = this.start.get(name);
       if (!s) continue;
       let used = 0;
-      for (const pid of pids) used += Math.max(0, safeCpu(pid) - (s.cpu.get(pid) ?? 0));
-      out[name] = Math.round((used / ((now - s.at) / 1000)) * 1000) / 10;
+      for (const pid of pids) used += Math.max(0, safeCpu(pid) - (s.cpu.get(pid)?.seconds ?? 0));
+      const live = new Set(pids);
+      for (const [pid, before] of s.cpu) if (!live.has(pid) && live.has(before.parent)) used -= before.seconds;
+      out[name] = Math.round((Math.max(0, used) / ((now - s.at) / 1000)) * 1000) / 10;
     }
     return out;
   }
   static cores(): number {
     return os.cpus().length;
+  }
+}
+
+function safeParent(pid: number): number {
+  try {
+    return Number(statFields(pid)[1]);
+  } catch {
+    return 0;
   }
 }
 
