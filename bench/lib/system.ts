@@ -67,6 +67,8 @@ export interface BenchSystem {
   env: NodeJS.ProcessEnv;
   /** This run's Temporal process: the dev server matched by its port (other engineers' dev servers are not ours), or the server's child. */
   temporalPids(): number[];
+  /** Every process of this run's PostgreSQL cluster: the postmaster, its backends and background workers. */
+  postgresPids(): number[];
   /** Temporal's CPU from `from` to `to` (epoch ms), from a once-a-second sample of its processes' CPU time (undefined before the first two samples). */
   temporalCpuBetween(from: number, to: number): TemporalCpu | undefined;
   /** Signals sent to collectors started by startCollector (kill -9, SIGTERM), in order: when, to which. */
@@ -161,8 +163,9 @@ export async function startBenchSystem(opts: { storage?: BenchStorage; temporal?
     server ? [server.child().child.pid!] : pidsMatching(`server start-dev --ip 127.0.0.1 --port ${services.temporalAddress.split(':').pop()} `);
   // PostgreSQL backends titled `postgres: <user> temporal… <host>`: the server's persistence and visibility connections.
   const temporalBackend = new RegExp(`^postgres: \\S+ (${TEMPORAL_DATABASES.persistence}|${TEMPORAL_DATABASES.visibility}) `);
+  const postgresPids = () => processTree(pidsMatching(path.join(tmp, 'postgres')));
   const temporalPostgresPids = () =>
-    processTree(pidsMatching(path.join(tmp, 'postgres'))).filter((pid) => {
+    postgresPids().filter((pid) => {
       try {
         return temporalBackend.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
       } catch {
@@ -183,6 +186,7 @@ export async function startBenchSystem(opts: { storage?: BenchStorage; temporal?
     env,
     spawn,
     temporalPids,
+    postgresPids,
     temporalCpuBetween: cpuSamples.between,
     collectorSignals,
     async startCollector(name, extra = {}) {

@@ -10,9 +10,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { freePort, type ManagedChild } from '../../scripts/infra/proc';
-import { CpuMeter, percentile, pidsMatching, processTree } from '../lib/procstat';
+import { CpuMeter, percentile } from '../lib/procstat';
 import { CpuTimeline, type CpuSlice } from '../lib/cpu-timeline';
 import { countersProfile, scrape, scrapeByLabel, sleep, type BenchSystem } from '../lib/system';
 import { round } from './pipeline';
@@ -222,7 +221,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     simulator: [simulatorPid],
     receivingCollectors: others.map((c) => c.child.pid!),
     leavingCollector: [leaving.child.pid!],
-    postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
+    postgres: sys.postgresPids(),
     temporal: sys.temporalPids(),
   });
   // The 5 s before the signal: whether the machine had room before the move began.

@@ -8,7 +8,7 @@ import { findPostgresBin } from '../../scripts/infra/postgres';
 import { run } from '../../scripts/infra/proc';
 import type { Knex } from 'knex';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../lib/capacity';
-import { pidsMatching, postgresGroups, processTree } from '../lib/procstat';
+import { postgresGroups } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { collectorNames } from '../lib/collectors';
 
@@ -87,7 +87,7 @@ export async function pipelineCapacity(sys: BenchSystem, o: PipelineOptions) {
       simulator: [sim.child.child.pid!],
       // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours),
       // and the same split by kind (where PostgreSQL's CPU per point goes).
-      ...postgresGroups(processTree(pidsMatching(path.join(sys.tmp, 'postgres')))),
+      ...postgresGroups(sys.postgresPids()),
       temporal: sys.temporalPids(),
       control: [control.child.pid!],
     }),

@@ -7,12 +7,11 @@
  * PostgreSQL's CPU and Temporal requests per session per minute.
  */
 import os from 'node:os';
-import path from 'node:path';
 import type { ManagedChild } from '../../scripts/infra/proc';
 import { deviceSessionWorkflowId, statusQuery } from '../../core/names';
 import { pauseDevice, resumeDevice } from '../../temporal/fleet-client';
 import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
-import { CpuMeter, percentile, pidsMatching, processTree, rssBytes } from '../lib/procstat';
+import { CpuMeter, percentile, rssBytes } from '../lib/procstat';
 import { countersProfile, scrape, sleep, type BenchSystem } from '../lib/system';
 import { collectorNames, streamingOn } from '../lib/collectors';
 import { round } from './pipeline';
@@ -150,7 +149,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectors.forEach((c, j) => (idleRss[j] = Math.min(idleRss[j], rssBytes(c.child.pid!))));
   }
   const streamingEach = () => Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
-  const postgresPids = () => processTree(pidsMatching(path.join(sys.tmp, 'postgres')));
+  const postgresPids = () => sys.postgresPids();
   const ids: number[] = [];
   const done: ScaleStep[] = [];
   let previousRss = [...idleRss];

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { ensureGoTool } from '../../../scripts/infra/go-tools';
 import { startChild } from '../../../scripts/infra/proc';
 import { searchCapacity, type CapacityOptions, type CapacityTarget } from '../../lib/capacity';
-import { pidsMatching, processTree } from '../../lib/procstat';
 import { sleep, type BenchSystem } from '../../lib/system';
 import { LAG_P99_BOUND_MS, newestLagMs, setSimulatorRate } from '../../scenarios/pipeline';
 
@@ -134,7 +133,7 @@ export async function telegrafCapacity(sys: BenchSystem, o: PeerOptions, usernam
         telegraf: [child.child.pid!],
         simulator: [sim.child.child.pid!],
         // This run's cluster only: its postmaster and backends (other clusters on the machine are not ours).
-        postgres: processTree(pidsMatching(path.join(sys.tmp, 'postgres'))),
+        postgres: sys.postgresPids(),
       }),
     };
     const r = await searchCapacity(target, { ...o.search, lagP99BoundMs: LAG_P99_BOUND_MS }, (l) => process.stderr.write(l + '\n'));
