@@ -149,7 +149,6 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     collectors.forEach((c, j) => (idleRss[j] = Math.min(idleRss[j], rssBytes(c.child.pid!))));
   }
   const streamingEach = () => Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
-  const postgresPids = () => sys.postgresPids();
   const ids: number[] = [];
   const done: ScaleStep[] = [];
   let previousRss = [...idleRss];
@@ -177,7 +176,7 @@ export async function scale(sys: BenchSystem, o: ScaleOptions) {
     const requests0 = await frontendRequests(sys.temporalMetricsPort);
     const meter = new CpuMeter(() => ({
       temporal: sys.temporalPids(),
-      postgres: postgresPids(),
+      postgres: sys.postgresPids(),
       control: [control.child.pid!],
       simulator: [sim.child.child.pid!],
       ...Object.fromEntries(collectors.map((c, j) => [names[j], [c.child.pid!]])),
