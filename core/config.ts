@@ -103,6 +103,8 @@ const schema = z.object({
   /** A collector's liveness lease (ms) and how often it renews it: a lapsed lease fails its sessions over at once. */
   COLLECTOR_LEASE_MS: int(3000),
   COLLECTOR_LEASE_RENEW_MS: int(1000),
+  /** Hold a liveness lock on a database connection of its own (ADR 296): when the process dies the lock goes with the connection and its lease ends at once. */
+  COLLECTOR_LIVENESS_LOCK: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** A collector whose main thread posts nothing to its lease thread for this long (ms) is hung: the lease is no longer renewed, so its sessions fail over (ADR 165). */
   COLLECTOR_STALL_MS: int(30_000),
   /** Place sessions on chosen collectors' own task queues (ADR 110); false: first poller of the shared queue. */

@@ -26,6 +26,7 @@ import * as sessionStateChanges from './20261129010001_session_state_changes';
 import * as fleetRatesChanges from './20261129020001_fleet_rates_changes';
 import * as bulkLocalPause from './20261129030002_bulk_local_pause';
 import * as timescaledbTimeBrin from './20261129120001_timescaledb_time_brin';
+import * as collectorLiveness from './20261201000001_collector_liveness';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -59,6 +60,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261129020001_fleet_rates_changes', fleetRatesChanges],
   ['20261129030002_bulk_local_pause', bulkLocalPause],
   ['20261129120001_timescaledb_time_brin', timescaledbTimeBrin],
+  ['20261201000001_collector_liveness', collectorLiveness],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

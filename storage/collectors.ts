@@ -6,6 +6,7 @@
  * decisions themselves are core/placement.ts; this module reads and writes.
  */
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import type { NotificationRoute } from './listen';
 import { placeBatch, planRebalance, type CollectorLoad, type PlacementRequest } from '../core/placement';
 
@@ -105,6 +106,48 @@ export async function renewLease(
 /** Remove a collector's row (clean exit): its placements lapse at once. */
 export async function removeCollector(db: Knex, id: string, incarnation: string): Promise<void> {
   await db.raw(`DELETE FROM collectors WHERE id = ? AND incarnation = ?`, [id, incarnation]);
+}
+
+/** The advisory-lock class of the collectors' liveness locks (ADR 296); the key is the row's `liveness_key`. */
+export const LIVENESS_LOCK = 7_320_002;
+
+/** How much later than its renewal interval a collector whose liveness lock is gone must be before it counts as gone (ms). */
+const LIVENESS_MISSED_RENEWAL_MARGIN_MS = 500;
+
+/**
+ * Take this collector's liveness lock (ADR 296) on `client`, a connection kept for it alone, and say so
+ * in the collector's row with its renewal interval. `key-taken`: another session holds that key (try
+ * another); `not-registered`: the row no longer names this incarnation (the lock is given back).
+ */
+export async function takeLivenessLock(client: pg.ClientBase, r: Pick<CollectorRegistration, 'id' | 'incarnation'>, key: number, renewMs: number): Promise<'held' | 'key-taken' | 'not-registered'> {
+  const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS ok', [LIVENESS_LOCK, key]);
+  if (!rows[0].ok) return 'key-taken';
+  const res = await client.query('UPDATE collectors SET liveness_key = $1, liveness_at = now(), liveness_renew_ms = $2 WHERE id = $3 AND incarnation = $4', [key, renewMs, r.id, r.incarnation]);
+  if (res.rowCount) return 'held';
+  await client.query('SELECT pg_advisory_unlock($1, $2)', [LIVENESS_LOCK, key]);
+  return 'not-registered';
+}
+
+/**
+ * Collectors whose process is gone (ADR 296): their liveness lock was taken since PostgreSQL last
+ * started (a restart drops every lock, so an older one says nothing), no session holds it now, and
+ * they are late for a renewal (a live collector whose lock connection only dropped keeps renewing,
+ * and takes its lock again). Their lease ends now, so the claim that follows fails their sessions
+ * over without waiting for it to run out. Returns them with how long ago each last renewed.
+ */
+export async function endLeasesOfGoneCollectors(db: Knex): Promise<Array<{ id: string; renewedMsAgo: number }>> {
+  const { rows } = await db.raw(
+    `UPDATE collectors c SET lease_until = now()
+      WHERE c.lease_until > now() AND c.liveness_key IS NOT NULL AND c.liveness_at > pg_postmaster_start_time()
+        AND c.renewed_at < now() - make_interval(secs => (c.liveness_renew_ms + ?)::float8 / 1000)
+        AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                           AND l.classid = ?::oid AND l.objid = c.liveness_key::oid)
+      RETURNING c.id, (extract(epoch FROM now() - c.renewed_at) * 1000)::float8 AS renewed_ms_ago`,
+    [LIVENESS_MISSED_RENEWAL_MARGIN_MS, LIVENESS_LOCK],
+  );
+  return rows.map((x: { id: string; renewed_ms_ago: number }) => ({ id: String(x.id), renewedMsAgo: Math.round(Number(x.renewed_ms_ago)) }));
 }
 
 /** Every collector with its lease age and placements, live first. */

@@ -1,6 +1,7 @@
 /**
  * One reconnecting LISTEN connection (the live hub's doorbells; a collector's hand-overs,
- * taken-over announcements and bulk pauses on one connection, by combineRoutes).
+ * taken-over announcements and bulk pauses on one connection, by combineRoutes; with no
+ * channels and a `setup`, a collector's liveness connection, ADR 296).
  * A dedicated client LISTENs on the channels; when it drops or cannot connect, it tries again
  * every `retryMs` until it is closed. Notifications sent while it was away are lost, so
  * `onConnected(true)` tells the owner to catch up after a reconnect.
@@ -14,6 +15,8 @@ export interface ListenOptions {
   onNotification(channel: string, payload: string | undefined): void;
   /** Listening now; `reconnected` when an earlier connection was lost or failed (anything sent meanwhile was missed). */
   onConnected?(reconnected: boolean): void;
+  /** Run on each new connection once it listens, before it counts as up; a failure drops it and another attempt follows. */
+  setup?(client: pg.Client): Promise<void>;
   /** A connection failed or dropped (another attempt follows after `retryMs`). */
   onError?(err: Error): void;
   retryMs?: number;
@@ -84,7 +87,8 @@ export function listenReconnecting(opts: ListenOptions): Listener {
     c.on('end', () => lost(closed ? undefined : new Error('the LISTEN connection ended')));
     c.on('notification', (msg) => opts.onNotification(msg.channel, msg.payload));
     c.connect()
-      .then(() => c.query(opts.channels.map((ch) => `LISTEN ${ch}`).join('; ')))
+      .then(() => (opts.channels.length ? c.query(opts.channels.map((ch) => `LISTEN ${ch}`).join('; ')) : undefined))
+      .then(() => opts.setup?.(c))
       .then(() => {
         if (client !== c) return;
         up = true;

@@ -7,11 +7,17 @@
  * said (hand-overs, draining, ownership). A main thread silent for
  * COLLECTOR_STALL_MS is hung: renewals stop, the lease lapses and the sessions
  * fail over, as they do when the process dies (kill -9 ends this thread too).
+ *
+ * It also holds the collector's liveness lock (ADR 296) on a connection of its own: when the
+ * process dies, that connection closes and the lock goes with it, and the placement monitor
+ * ends the lease at once instead of waiting for it to run out.
  */
+import { randomInt } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../core/log';
 import { createKnex } from '../storage/pool';
-import { renewLease, type CollectorRegistration } from '../storage/collectors';
+import { listenReconnecting, type Listener } from '../storage/listen';
+import { renewLease, takeLivenessLock, type CollectorRegistration } from '../storage/collectors';
 
 /** What the thread is started with. */
 export interface LeaseThreadData {
@@ -19,6 +25,8 @@ export interface LeaseThreadData {
   registration: Pick<CollectorRegistration, 'id' | 'incarnation' | 'taskQueue' | 'leaseMs'>;
   renewMs: number;
   stallMs: number;
+  /** Hold the liveness lock (COLLECTOR_LIVENESS_LOCK, ADR 296). */
+  livenessLock: boolean;
 }
 
 /** Main thread → lease thread. */
@@ -67,7 +75,10 @@ function run(data: LeaseThreadData, port: NonNullable<typeof parentPort>): void 
       failingSince = undefined;
       post({ type: 'renewed', owned: r.owned, draining: r.draining, endHere: r.endHere, moveOff: r.moveOff, gapMs: renewedAt - lastRenewedAt });
       lastRenewedAt = renewedAt;
-      if (!r.owned) stopped = true;
+      if (!r.owned) {
+        stopped = true;
+        void liveness?.close();
+      }
     } catch (err) {
       failingSince ??= now;
       log.warn('could not renew the collector lease', { error: (err as Error).message, failingForMs: now - failingSince });
@@ -78,6 +89,7 @@ function run(data: LeaseThreadData, port: NonNullable<typeof parentPort>): void 
     await tick();
     if (!stopped) timer = setTimeout(loop, data.renewMs);
   };
+  const liveness = data.livenessLock ? holdLivenessLock(data, log) : undefined;
   // The first renewal at once: the main thread waits for it before taking sessions.
   void loop();
 
@@ -88,11 +100,42 @@ function run(data: LeaseThreadData, port: NonNullable<typeof parentPort>): void 
     } else if (m.type === 'stop') {
       stopped = true;
       clearTimeout(timer);
-      void db.destroy().finally(() => {
+      void Promise.allSettled([liveness?.close(), db.destroy()]).finally(() => {
         post({ type: 'stopped' });
         port.close();
       });
     }
+  });
+}
+
+/**
+ * The liveness lock on a connection of its own, taken again whenever that connection comes back
+ * (a new key when another session holds the one drawn; keys are random, so that is rare). It is
+ * retried every quarter second at most: a live collector whose connection was cut holds its lock
+ * again well before it could be late for a renewal, which the monitor also requires (ADR 296).
+ */
+function holdLivenessLock(data: LeaseThreadData, log: ReturnType<typeof createLogger>): Listener {
+  let held = false;
+  let failing = false;
+  return listenReconnecting({
+    databaseUrl: data.databaseUrl,
+    channels: [],
+    onNotification: () => undefined,
+    retryMs: Math.min(250, data.renewMs),
+    async setup(client) {
+      const outcome = await takeLivenessLock(client, data.registration, randomInt(1, 2 ** 31 - 1), data.renewMs);
+      if (outcome !== 'held') throw new Error(outcome === 'key-taken' ? 'the liveness key drawn is held by another session' : 'the registry no longer names this collector');
+    },
+    onConnected() {
+      if (held) log.info('collector liveness lock held again');
+      held = true;
+      failing = false;
+    },
+    // Said once per outage, not at every retry.
+    onError(err) {
+      if (!failing) log.warn('collector liveness connection lost or refused (its lease still counts); trying again', { error: err.message });
+      failing = true;
+    },
   });
 }
 

@@ -33,6 +33,8 @@ export interface LeaseDeps {
   renewMs: number;
   /** A main thread that posts no load for this long is hung: renewals stop and the sessions fail over (COLLECTOR_STALL_MS). */
   stallMs: number;
+  /** Hold a liveness lock on a connection of its own, so that the process's death ends the lease at once (COLLECTOR_LIVENESS_LOCK, ADR 296; default true). */
+  livenessLock?: boolean;
   /** Device ids of the sessions running now. */
   runningDevices(): number[];
   /** Event-loop delay p99 (seconds) of the last window. */
@@ -90,7 +92,7 @@ export async function holdLease(deps: LeaseDeps, reg: CollectorRegistration): Pr
   let stopped = false;
   let lastCpu = process.cpuUsage();
   let lastAt = Date.now();
-  const data: LeaseThreadData = { databaseUrl: deps.databaseUrl, registration: reg, renewMs: deps.renewMs, stallMs: deps.stallMs };
+  const data: LeaseThreadData = { databaseUrl: deps.databaseUrl, registration: reg, renewMs: deps.renewMs, stallMs: deps.stallMs, livenessLock: deps.livenessLock ?? true };
   const thread = startTsThread(new URL('./collector-lease-thread.ts', import.meta.url), data);
   const postLoad = () => {
     const now = Date.now();

@@ -278,6 +278,7 @@ async function main() {
       db,
       databaseUrl: config.DATABASE_URL,
       stallMs: config.COLLECTOR_STALL_MS,
+      livenessLock: config.COLLECTOR_LIVENESS_LOCK,
       onRenewed: (gapMs) => {
         leaseGapMaxMs = Math.max(leaseGapMaxMs, gapMs);
         if (gapMs > config.COLLECTOR_LEASE_MS) metrics.inc('collector_lease_lapses_total');

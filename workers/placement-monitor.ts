@@ -1,6 +1,7 @@
 /**
  * The control worker's placement monitor (ADR 110), every PLACEMENT_MONITOR_MS:
- * sessions whose collector's lease lapsed are placed elsewhere in one batch and told at
+ * sessions whose collector's lease lapsed, or whose collector's process is gone (its liveness
+ * lock went with its database connection, ADR 296), are placed elsewhere in one batch and told at
  * once (the collectorLost signal names the new queue, ADR 200; each placement once,
  * whichever control worker claims it first), so failover time is the lease, not a
  * per-session heartbeat timeout nor a placement round trip per session; then at most
@@ -13,7 +14,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { collectorLostSignal, deviceSessionWorkflowId } from '../core/names';
 import type { Logger } from '../core/session';
-import { claimAndPlaceLost, claimHandedOverFromLost, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
+import { claimAndPlaceLost, claimHandedOverFromLost, endLeasesOfGoneCollectors, forgetLostCollectors, requestMoves, unclaimLostPlacement } from '../storage/collectors';
 
 /** Settings and dependencies of the monitor. */
 export interface PlacementMonitorDeps {
@@ -45,6 +46,9 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     // Blind for a while (database away): collectors could not renew either; give them a lease's time.
     if (now - lastOk > 3 * deps.everyMs) sightedAt = now;
     if (now - sightedAt >= deps.leaseMs) {
+      // A collector whose process died lost its liveness lock with its connection: its lease ends now (ADR 296).
+      const gone = await endLeasesOfGoneCollectors(deps.db);
+      for (const g of gone) deps.log.warn('collector process gone (its liveness lock went with its database connection): its lease ends now', { collector: g.id, renewedMsAgo: g.renewedMsAgo });
       // Claimed and placed elsewhere in one transaction (ADR 200); the signal names the new queue.
       const lost = await claimAndPlaceLost(deps.db);
       if (lost.length) deps.log.warn('collector lease lapsed: failing its sessions over', { sessions: lost.length, collectors: [...new Set(lost.map((l) => l.collectorId))] });

@@ -7,11 +7,16 @@
  * renewal came before the previous lease ran out — and no session is told to move;
  * a main loop silent past COLLECTOR_STALL_MS is hung: the lease lapses and its
  * session fails over; once it answers again the lease is renewed again.
+ *
+ * The liveness lock (ADR 296): a collector killed with SIGKILL loses the lock with its database
+ * connection, and the monitor fails its session over before its lease could have run out; without
+ * the lock, only when the lease has run out. A collector whose lock connection alone is cut (the
+ * backend terminated) keeps renewing, takes its lock again, and nothing moves.
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { createLogger } from '../../core/log';
-import { placeSession } from '../../storage/collectors';
+import { LIVENESS_LOCK, placeSession } from '../../storage/collectors';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -24,7 +29,7 @@ interface RenewalRow {
   loop_p99_ms: number | null;
 }
 
-describe('collector lease thread: a busy main loop keeps the lease, a hung one fails over', function () {
+describe('collector lease thread: a busy main loop keeps the lease, a hung one fails over, a dead one at once', function () {
   this.timeout(120_000);
   const log = createLogger('lease-thread-test', {}, { level: process.env.TEST_VERBOSE ? 'debug' : 'error' });
   let tdb: TestDatabase;
@@ -62,7 +67,9 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   });
 
   /** A lease holder for one new device whose session is placed on it. */
-  async function leaseHolder(name: string, o: { leaseMs: number; renewMs: number; stallMs: number; blockMs: number }) {
+  async function leaseHolder(name: string, o: { leaseMs: number; renewMs: number; stallMs: number; blockMs: number; liveness?: boolean }) {
+    // The earlier cases' collectors leave first: the new session is placed on this one alone.
+    await Promise.allSettled(children.splice(0).map((c) => c.stop(5000)));
     const [{ id: deviceId }] = await tdb.db('devices').insert({ name, protocol: 'gnmi', host: '127.0.0.1', port: 1 }).returning('id');
     const child = spawnCaptured(name, 'test/support/lease-holder.ts', {
       ...process.env,
@@ -75,6 +82,7 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
       LEASE_STALL_MS: String(o.stallMs),
       LEASE_BLOCK_MS: String(o.blockMs),
       LEASE_DEVICES: String(deviceId),
+      LEASE_LIVENESS: String(o.liveness ?? true),
     });
     children.push(child);
     await until(`${name} holding its lease`, () => child.output().includes('ready ') || !child.alive(), 60_000, 50);
@@ -87,6 +95,22 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   const renewals = async (collectorId: string, from: Date, to: Date): Promise<RenewalRow[]> =>
     (await tdb.db.raw(`SELECT at, lease_until_before, loop_p99_ms FROM lease_renewals WHERE collector_id = ? AND at BETWEEN ? AND ? ORDER BY at`, [collectorId, from, to])).rows;
   const dbNow = async (): Promise<Date> => (await tdb.db.raw(`SELECT clock_timestamp() AS t`)).rows[0].t;
+  const liveness = async (collectorId: string): Promise<{ liveness_key: number | null; liveness_at: Date | null }> =>
+    (await tdb.db.raw(`SELECT liveness_key, liveness_at FROM collectors WHERE id = ?`, [collectorId])).rows[0];
+  /** When the collector's lease would have run out: its last renewal (as recorded) and the lease. */
+  const leaseEnd = async (collectorId: string, leaseMs: number): Promise<number> => {
+    const { rows } = await tdb.db.raw(`SELECT max(at) AS at FROM lease_renewals WHERE collector_id = ?`, [collectorId]);
+    return new Date(rows[0].at).getTime() + leaseMs;
+  };
+  /** Kill a lease holder with SIGKILL; returns how long after the kill the monitor told its session, and whether that came before its lease ran out. */
+  async function killAndWaitForFailover(child: CapturedChild, deviceId: number, collectorId: string, leaseMs: number) {
+    const killedAt = await dbNow();
+    await child.kill9();
+    await until('the monitor telling the session its collector is lost', () => signalled.includes(deviceId), 60_000, 20);
+    const toldAt = await dbNow();
+    const end = await leaseEnd(collectorId, leaseMs);
+    return { afterMs: toldAt.getTime() - killedAt.getTime(), beforeLeaseEndMs: end - toldAt.getTime() };
+  }
 
   it('a main loop blocked for over twice the lease keeps it: renewed on time throughout, no session told to move', async () => {
     const leaseMs = 4000;
@@ -103,7 +127,9 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
     const rows = await renewals('busy-collector', from, to);
     const late = rows.filter((r) => r.at.getTime() > r.lease_until_before.getTime());
     const advertisedMs = Math.max(...rows.map((r) => r.loop_p99_ms ?? 0));
-    console.log(`      main loop blocked ${blockMs / 1000} s: ${rows.length} renewals meanwhile and after (lease ${leaseMs / 1000} s), ${late.length} after a lapse; advertised event-loop p99 up to ${(advertisedMs / 1000).toFixed(1)} s`);
+    console.log(
+      `      main loop blocked ${blockMs / 1000} s: ${rows.length} renewals meanwhile and after (lease ${leaseMs / 1000} s), ${late.length} after a lapse; advertised event-loop p99 up to ${(advertisedMs / 1000).toFixed(1)} s`,
+    );
     assert.ok(rows.length >= blockMs / leaseMs, `renewed ${rows.length} times while blocked for ${blockMs} ms`);
     assert.deepEqual(late, [], 'no renewal came after its lease had run out');
     assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
@@ -129,5 +155,51 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
     assert.ok(stillBlocked, 'the failover came while the main loop was still hung');
     assert.ok(failedOverMs >= stallMs, `failed over after ${failedOverMs} ms, before the stall bound`);
     assert.match(child.output(), /silent past COLLECTOR_STALL_MS/);
+  });
+
+  it('a collector killed with SIGKILL loses its liveness lock with its connection: its session fails over before its lease could run out (ADR 296)', async () => {
+    const leaseMs = 10_000;
+    const { child, deviceId } = await leaseHolder('killed-collector', { leaseMs, renewMs: 250, stallMs: 30_000, blockMs: 0 });
+    await until('the liveness lock held', async () => (await liveness('killed-collector')).liveness_at !== null, 30_000, 50);
+    const r = await killAndWaitForFailover(child, deviceId, 'killed-collector', leaseMs);
+    console.log(
+      `      kill -9 with the liveness lock: session told ${(r.afterMs / 1000).toFixed(2)} s after the kill, ${(r.beforeLeaseEndMs / 1000).toFixed(2)} s before its ${leaseMs / 1000} s lease would have run out`,
+    );
+    assert.ok(r.beforeLeaseEndMs > 0, `told ${r.beforeLeaseEndMs} ms before the lease's end: it waited for the lease`);
+  });
+
+  it('without the liveness lock a killed collector fails over only when its lease has run out', async () => {
+    const leaseMs = 3000;
+    const { child, deviceId } = await leaseHolder('killed-without-lock', { leaseMs, renewMs: 250, stallMs: 30_000, blockMs: 0, liveness: false });
+    assert.equal((await liveness('killed-without-lock')).liveness_key, null, 'no liveness lock advertised');
+    const r = await killAndWaitForFailover(child, deviceId, 'killed-without-lock', leaseMs);
+    console.log(`      kill -9 without the liveness lock: session told ${(r.afterMs / 1000).toFixed(2)} s after the kill (lease ${leaseMs / 1000} s)`);
+    assert.ok(r.beforeLeaseEndMs <= 0, `told ${r.beforeLeaseEndMs} ms before the lease's end`);
+  });
+
+  it('a collector whose liveness connection alone is cut keeps its lease, takes its lock again, and nothing moves', async () => {
+    const leaseMs = 3000;
+    const renewMs = 250;
+    const { child, deviceId } = await leaseHolder('cut-collector', { leaseMs, renewMs, stallMs: 30_000, blockMs: 0 });
+    await until('the liveness lock held', async () => (await liveness('cut-collector')).liveness_at !== null, 30_000, 50);
+    const before = await liveness('cut-collector');
+    const { rows } = await tdb.db.raw(
+      `SELECT pg_terminate_backend(l.pid) AS ended FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ?::oid AND l.objid = ?::oid
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [LIVENESS_LOCK, before.liveness_key],
+    );
+    assert.deepEqual(
+      rows.map((x: { ended: boolean }) => x.ended),
+      [true],
+      'the one backend holding the lock was ended',
+    );
+    const cutAt = await dbNow();
+    await until('the lock taken again', async () => ((await liveness('cut-collector')).liveness_at?.getTime() ?? 0) > before.liveness_at!.getTime(), 30_000, 50);
+    // A lease's worth of renewals after the cut, the monitor ticking every 250 ms meanwhile.
+    await until('a lease of renewals after the cut', async () => (await renewals('cut-collector', cutAt, await dbNow())).length >= leaseMs / renewMs, 60_000, 100);
+    assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
+    assert.match(child.output(), /liveness connection lost or refused/);
+    assert.match(child.output(), /liveness lock held again/);
   });
 });

@@ -3,7 +3,7 @@
  * the real holdLease (renewals on their thread, ADR 165) for one registered collector
  * running LEASE_DEVICES. SIGUSR2 blocks its main event loop with a busy loop for
  * LEASE_BLOCK_MS — a saturated or hung collector — then it prints `unblocked`.
- * Prints `ready <taskQueue>` once the lease is held.
+ * Prints `ready <taskQueue>` once the lease is held. LEASE_LIVENESS=false: no liveness lock (ADR 296).
  */
 import { createKnex } from '../../storage/pool';
 import { createLogger } from '../../core/log';
@@ -30,6 +30,7 @@ async function main() {
       leaseMs,
       renewMs: Number(env('LEASE_RENEW_MS')),
       stallMs: Number(env('LEASE_STALL_MS')),
+      livenessLock: process.env.LEASE_LIVENESS !== 'false',
       runningDevices: () => devices,
       loopP99Seconds: () => 0,
       handOver: () => undefined,
