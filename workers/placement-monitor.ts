@@ -1,7 +1,8 @@
 /**
  * The control worker's placement monitor (ADR 110), every PLACEMENT_MONITOR_MS:
  * sessions whose collector's lease lapsed, or whose collector's process is gone (its liveness
- * lock went with its database connection, ADR 296), are placed elsewhere in one batch and told at
+ * lock went with its database connection, ADR 296; looked for every 250 ms, a tick follows at
+ * once), are placed elsewhere in one batch and told at
  * once (the collectorLost signal names the new queue, ADR 200; each placement once,
  * whichever control worker claims it first), so failover time is the lease, not a
  * per-session heartbeat timeout nor a placement round trip per session; then at most
@@ -31,6 +32,8 @@ export interface PlacementMonitorDeps {
 const MOVE_STALE_MS = 30_000;
 /** A lost collector's hand-overs are looked at this long after its lease ended: its sessions' own claim has run by then (ADR 262). */
 const HANDED_OVER_AFTER_MS = 5_000;
+/** How often the liveness check runs (ms; at most once a tick). */
+const LIVENESS_CHECK_MS = 250;
 /** Rows of collectors lost longer than this are forgotten. */
 const FORGET_AFTER_MS = 10 * 60_000;
 
@@ -46,9 +49,6 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     // Blind for a while (database away): collectors could not renew either; give them a lease's time.
     if (now - lastOk > 3 * deps.everyMs) sightedAt = now;
     if (now - sightedAt >= deps.leaseMs) {
-      // A collector whose process died lost its liveness lock with its connection: its lease ends now (ADR 296).
-      const gone = await endLeasesOfGoneCollectors(deps.db);
-      for (const g of gone) deps.log.warn('collector process gone (its liveness lock went with its database connection): its lease ends now', { collector: g.id, renewedMsAgo: g.renewedMsAgo });
       // Claimed and placed elsewhere in one transaction (ADR 200); the signal names the new queue.
       const lost = await claimAndPlaceLost(deps.db);
       if (lost.length) deps.log.warn('collector lease lapsed: failing its sessions over', { sessions: lost.length, collectors: [...new Set(lost.map((l) => l.collectorId))] });
@@ -88,20 +88,58 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     lastOk = Date.now();
   };
   let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  let again = false;
   const loop = () => {
     if (stopped) return;
+    ticking = true;
     running = tick()
       .catch((err) => deps.log.warn('placement monitor tick failed', { error: (err as Error).message }))
       .finally(() => {
-        if (!stopped) timer = setTimeout(loop, deps.everyMs);
+        ticking = false;
+        if (stopped) return;
+        timer = setTimeout(loop, again ? 0 : deps.everyMs);
+        again = false;
       });
   };
+  /** A tick now, or as soon as the one under way ends. */
+  const tickSoon = () => {
+    if (stopped) return;
+    if (ticking) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    loop();
+  };
   timer = setTimeout(loop, deps.everyMs);
+
+  // The liveness check (ADR 296), one cheap statement, four times a tick: a collector whose process died lost its
+  // liveness lock with its connection; its lease ends now and a tick fails its sessions over at once.
+  const checkEveryMs = Math.max(50, Math.min(LIVENESS_CHECK_MS, deps.everyMs));
+  let checkTimer: NodeJS.Timeout | undefined;
+  let checking: Promise<void> = Promise.resolve();
+  const check = async () => {
+    if (Date.now() - sightedAt < deps.leaseMs) return;
+    const gone = await endLeasesOfGoneCollectors(deps.db);
+    for (const g of gone) deps.log.warn('collector process gone (its liveness lock went with its database connection): its lease ends now', { collector: g.id, renewedMsAgo: g.renewedMsAgo });
+    if (gone.length) tickSoon();
+  };
+  const checkLoop = () => {
+    if (stopped) return;
+    checking = check()
+      .catch((err) => deps.log.debug('liveness check failed (the next check looks again)', { error: (err as Error).message }))
+      .finally(() => {
+        if (!stopped) checkTimer = setTimeout(checkLoop, checkEveryMs);
+      });
+  };
+  checkTimer = setTimeout(checkLoop, checkEveryMs);
   return {
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await running;
+      clearTimeout(checkTimer);
+      await Promise.all([running, checking]);
     },
   };
 }
