@@ -700,20 +700,22 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   await waitAll();
   process.stderr.write(`  ${ids.length} sessions streaming after ${((Date.now() - rampStart) / 1000).toFixed(1)} s\n`);
   await sleep(3000);
-  return { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
+  // The collectors inherit the environment: whether they hold a liveness lock (ADR 296).
+  const livenessLock = process.env.COLLECTOR_LIVENESS_LOCK !== 'false';
+  return { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
 }
 
 /** Scenario `rolling` (on demand): every session streaming on the fleet, then a rolling restart of every collector. */
 export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
-  const { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
+  const { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
   const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
-  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, ...restart };
+  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, ...restart };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
 export async function failover(sys: BenchSystem, o: FailoverOptions) {
-  const { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
+  const { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
@@ -742,6 +744,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     intervalMs: o.intervalMs,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     placement,
+    livenessLock,
     kill9: kill,
     rebalance,
     drain,
