@@ -5,8 +5,8 @@
  * simulator with 30 switches — separate processes configured only by environment. It
  * proves, in order: placement spreads the sessions over the collectors within their
  * share ±10 % (and Temporal Web lists them); kill -9 of a collector moves its sessions
- * to the others once its lease lapses, however long the session heartbeat timeout, with
- * gaps recorded; a collector that joins receives its share by rebalancing; `ctl drain`
+ * to the others once its liveness lock goes with its connection (ADR 296), before its lease
+ * could lapse and however long the session heartbeat timeout, with gaps recorded; a collector that joins receives its share by rebalancing; `ctl drain`
  * empties a collector; SIGTERM hands over at once; a rolling restart of every collector
  * (drain, stop) loses no point;
  * restarting the Temporal server loses no session; a web process killed under a live
@@ -374,7 +374,7 @@ describe('topology: the deployment shape on one machine', function () {
     }
   });
 
-  it('kill -9 of a collector: its sessions move to the others once its lease lapses (not after the session heartbeat timeout), with gaps recorded', async () => {
+  it('kill -9 of a collector: its sessions move to the others once its liveness lock is gone, before its lease lapses (not after the session heartbeat timeout), with gaps recorded', async () => {
     const held = await holders();
     const { victim, moved } = busiest(held);
     assert.ok(moved.length > 0, 'the victim holds sessions');
@@ -390,9 +390,12 @@ describe('topology: the deployment shape on one machine', function () {
       return moved.every((id) => gapped.has(id));
     }, 30_000, 500).catch(() => undefined);
     const back = [...firstPoints.values()];
+    // The monitor ended the victim's lease when its liveness lock went with its connection (ADR 296): a lapsed lease would end a whole lease after the last renewal.
+    const [ended] = (await pool.query(`SELECT (extract(epoch FROM lease_until - renewed_at) * 1000)::float8 AS ms FROM collectors WHERE id LIKE $1`, [`%-${victim.pid}`])).rows;
     figures.push(
-      `kill -9: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (collector lease ${secs(COLLECTOR_LEASE_MS)}, session heartbeat timeout ${secs(PLACED_HEARTBEAT_TIMEOUT_MS)}); gaps recorded for ${moved.filter((id) => gapped.has(id)).length}/${moved.length}`,
+      `kill -9: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (collector lease ${secs(COLLECTOR_LEASE_MS)}, ended ${ended ? secs(ended.ms) : 'n/a'} after its last renewal; session heartbeat timeout ${secs(PLACED_HEARTBEAT_TIMEOUT_MS)}); gaps recorded for ${moved.filter((id) => gapped.has(id)).length}/${moved.length}`,
     );
+    assert.ok(ended && ended.ms < COLLECTOR_LEASE_MS, `the victim's lease was ended before it ran out, by its liveness lock (${ended ? ended.ms : 'no row'} ms after its last renewal)`);
     assert.deepEqual(moved.filter((id) => !gapped.has(id)), [], 'every moved session has a recorded gap');
     // Warm hand-over (ADR 235): each moved session was dialled by its new collector when the placement
     // committed (or its attempt was there first), and each warm stream was adopted by its attempt or ended for a counted reason.
@@ -413,7 +416,7 @@ describe('topology: the deployment shape on one machine', function () {
     assert.equal(w.starts + w.skipped, moved.length, 'every moved session was heard by its new collector');
     assert.ok(w.starts > 0, 'warm hand-overs happened');
     assert.equal(w.adopted + w.ended, w.starts, 'every warm stream was adopted or ended for a counted reason');
-    // The lease (3 s) plus the monitor's tick, placement and a redial; a third of the heartbeat timeout leaves a loaded machine room.
+    // The liveness check (or at worst the 3 s lease) plus placement and a redial; a third of the heartbeat timeout leaves a loaded machine room.
     assert.ok(handover < PLACED_HEARTBEAT_TIMEOUT_MS / 3, `held elsewhere long before any session heartbeat timed out (${handover} ms)`);
     assert.ok(percentile(back, 99) <= PLACED_HEARTBEAT_TIMEOUT_MS / 3, `moved sessions store points again well within the session heartbeat timeout (p99 ${back.length ? percentile(back, 99) : 'n/a'} ms)`);
     const after = await holders();
