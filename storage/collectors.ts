@@ -53,14 +53,15 @@ export interface CollectorLoadReport {
   loopP99Ms?: number;
 }
 
-/** Register (or re-register after a restart under the same id: new incarnation, not draining). */
+/** Register (or re-register after a restart under the same id: new incarnation, not draining, no liveness lock until it takes its own, ADR 296). */
 export async function registerCollector(db: Knex, r: CollectorRegistration): Promise<void> {
   await db.raw(
     `INSERT INTO collectors (id, incarnation, task_queue, version, capacity, lease_until)
      VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float8 / 1000))
      ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, task_queue = excluded.task_queue,
        version = excluded.version, capacity = excluded.capacity, lease_until = excluded.lease_until,
-       started_at = now(), renewed_at = now(), draining = false, sessions = 0`,
+       started_at = now(), renewed_at = now(), draining = false, sessions = 0,
+       liveness_key = NULL, liveness_at = NULL, liveness_renew_ms = NULL`,
     [r.id, r.incarnation, r.taskQueue, r.version, r.capacity, r.leaseMs],
   );
 }

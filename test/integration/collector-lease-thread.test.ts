@@ -15,8 +15,10 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
+import pg from 'pg';
 import { createLogger } from '../../core/log';
-import { LIVENESS_LOCK, placeSession } from '../../storage/collectors';
+import { LIVENESS_LOCK, placeSession, registerCollector, takeLivenessLock } from '../../storage/collectors';
+import { newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -201,5 +203,27 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
     assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
     assert.match(child.output(), /liveness connection lost or refused/);
     assert.match(child.output(), /liveness lock held again/);
+  });
+
+  it('a collector registered again under its id holds no liveness lock until it takes its own; the old incarnation can no longer take one', async () => {
+    const old = newRegistration({ id: 're-registered', capacity: 10, leaseMs: 3000 });
+    await registerCollector(tdb.db, old);
+    const first = new pg.Client({ connectionString: tdb.url });
+    await first.connect();
+    assert.equal(await takeLivenessLock(first, old, 424242, 1000), 'held');
+    // The old process dies (its lock goes with its connection); a new one registers under the same id.
+    await first.end();
+    await registerCollector(tdb.db, { ...old, incarnation: 'newer' });
+    assert.deepEqual(await liveness('re-registered'), { liveness_key: null, liveness_at: null }, "the dead incarnation's lock no longer speaks for the row");
+    const second = new pg.Client({ connectionString: tdb.url });
+    await second.connect();
+    try {
+      assert.equal(await takeLivenessLock(second, old, 424243, 1000), 'not-registered');
+      const { rows } = await second.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`);
+      assert.equal(rows[0].n, 0, 'the lock taken for a row it does not own was given back');
+      assert.equal(await takeLivenessLock(second, { ...old, incarnation: 'newer' }, 424243, 1000), 'held');
+    } finally {
+      await second.end();
+    }
   });
 });
