@@ -21,7 +21,7 @@ import { until } from '../../testkit/until';
 const LEASE_MS = 3000;
 const SAMPLE_MS = 500;
 const KILL_CASE = 'collector kill -9 mid-batch (2 collectors, 10 placed sessions)';
-const KILL_CHECKS = "the lost collector's sessions move when its lease lapses; recovery time; points lost with the process ≤ its unflushed batch and covered by recorded gaps; no duplicates";
+const KILL_CHECKS = "the lost collector's sessions move when its liveness lock goes with its connection (ADR 296) or its lease lapses; recovery time; points lost with the process ≤ its unflushed batch and covered by recorded gaps; no duplicates";
 const TERM_CASE = 'collector SIGTERM (2 collectors, 10 placed sessions)';
 const TERM_CHECKS = 'every session handed over make before break; longest break in each device\'s data; breaks over two sample intervals covered by recorded gaps; stored = received − dropped; no duplicates';
 
