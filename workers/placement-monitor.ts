@@ -39,11 +39,9 @@ const FORGET_AFTER_MS = 10 * 60_000;
 
 /** Start the monitor; `stop()` ends it after the tick under way. */
 export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Promise<void> } {
-  let stopped = false;
   let lastOk = Date.now();
   let sightedAt = Date.now();
   let lastForget = 0;
-  let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     const now = Date.now();
     // Blind for a while (database away): collectors could not renew either; give them a lease's time.
@@ -87,59 +85,61 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     }
     lastOk = Date.now();
   };
-  let timer: NodeJS.Timeout | undefined;
-  let ticking = false;
-  let again = false;
-  const loop = () => {
-    if (stopped) return;
-    ticking = true;
-    running = tick()
-      .catch((err) => deps.log.warn('placement monitor tick failed', { error: (err as Error).message }))
-      .finally(() => {
-        ticking = false;
-        if (stopped) return;
-        timer = setTimeout(loop, again ? 0 : deps.everyMs);
-        again = false;
-      });
-  };
-  /** A tick now, or as soon as the one under way ends. */
-  const tickSoon = () => {
-    if (stopped) return;
-    if (ticking) {
-      again = true;
-      return;
-    }
-    clearTimeout(timer);
-    loop();
-  };
-  timer = setTimeout(loop, deps.everyMs);
+  const ticks = repeating(deps.everyMs, tick, (err) => deps.log.warn('placement monitor tick failed', { error: err.message }));
 
   // The liveness check (ADR 296), one cheap statement, four times a tick: a collector whose process died lost its
   // liveness lock with its connection; its lease ends now and a tick fails its sessions over at once.
-  const checkEveryMs = Math.max(50, Math.min(LIVENESS_CHECK_MS, deps.everyMs));
-  let checkTimer: NodeJS.Timeout | undefined;
-  let checking: Promise<void> = Promise.resolve();
   const check = async () => {
     if (Date.now() - sightedAt < deps.leaseMs) return;
     const gone = await endLeasesOfGoneCollectors(deps.db);
     for (const g of gone) deps.log.warn('collector process gone (its liveness lock went with its database connection): its lease ends now', { collector: g.id, renewedMsAgo: g.renewedMsAgo });
-    if (gone.length) tickSoon();
+    if (gone.length) ticks.soon();
   };
-  const checkLoop = () => {
+  const checks = repeating(Math.max(50, Math.min(LIVENESS_CHECK_MS, deps.everyMs)), check, (err) => deps.log.debug('liveness check failed (the next check looks again)', { error: err.message }));
+  return {
+    async stop() {
+      await Promise.all([ticks.stop(), checks.stop()]);
+    },
+  };
+}
+
+/**
+ * `task` every `everyMs`, counted from the end of the run before; `soon()` runs it now, or as soon as
+ * the run under way ends; `stop()` ends the repetition after the run under way.
+ */
+function repeating(everyMs: number, task: () => Promise<void>, onError: (err: Error) => void): { soon(): void; stop(): Promise<void> } {
+  let stopped = false;
+  let running = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+  const run = () => {
     if (stopped) return;
-    checking = check()
-      .catch((err) => deps.log.debug('liveness check failed (the next check looks again)', { error: (err as Error).message }))
+    running = true;
+    current = task()
+      .catch((err) => onError(err as Error))
       .finally(() => {
-        if (!stopped) checkTimer = setTimeout(checkLoop, checkEveryMs);
+        running = false;
+        if (stopped) return;
+        timer = setTimeout(run, again ? 0 : everyMs);
+        again = false;
       });
   };
-  checkTimer = setTimeout(checkLoop, checkEveryMs);
+  timer = setTimeout(run, everyMs);
   return {
+    soon() {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      clearTimeout(timer);
+      run();
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      clearTimeout(checkTimer);
-      await Promise.all([running, checking]);
+      await current;
     },
   };
 }
