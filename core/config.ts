@@ -117,6 +117,8 @@ const schema = z.object({
   PLACEMENT_MAX_MOVES: int(5),
   /** How often (ms) the control worker checks collector leases and balance. */
   PLACEMENT_MONITOR_MS: int(1000),
+  /** A lost collector's sessions that their new collectors dial at once are told once those streams are up, at most this long (ms) after the loss (ADR 297); 0: at once. */
+  PLACEMENT_LOST_SIGNAL_HOLD_MS: int(30_000),
   /** Alerting (issue 18): one webhook attempt's timeout, attempts per notification before giving up, continue-as-new bound of a rule workflow. */
   ALERT_WEBHOOK_TIMEOUT_MS: int(10000),
   ALERT_DELIVERY_MAX_ATTEMPTS: int(20),

@@ -27,6 +27,7 @@ import * as fleetRatesChanges from './20261129020001_fleet_rates_changes';
 import * as bulkLocalPause from './20261129030002_bulk_local_pause';
 import * as timescaledbTimeBrin from './20261129120001_timescaledb_time_brin';
 import * as collectorLiveness from './20261201000001_collector_liveness';
+import * as collectorWarmHandOver from './20261201000002_collector_warm_hand_over';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -61,6 +62,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261129030002_bulk_local_pause', bulkLocalPause],
   ['20261129120001_timescaledb_time_brin', timescaledbTimeBrin],
   ['20261201000001_collector_liveness', collectorLiveness],
+  ['20261201000002_collector_warm_hand_over', collectorWarmHandOver],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

@@ -44,6 +44,8 @@ export interface CollectorRegistration {
   version: string;
   capacity: number;
   leaseMs: number;
+  /** Dials the running sessions handed to it at once (warm hand-over, ADR 235); default true. */
+  warmHandOver?: boolean;
 }
 
 /** Advertised load, sent with every lease renewal. */
@@ -56,13 +58,13 @@ export interface CollectorLoadReport {
 /** Register (or re-register after a restart under the same id: new incarnation, not draining, no liveness lock until it takes its own, ADR 296). */
 export async function registerCollector(db: Knex, r: CollectorRegistration): Promise<void> {
   await db.raw(
-    `INSERT INTO collectors (id, incarnation, task_queue, version, capacity, lease_until)
-     VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float8 / 1000))
+    `INSERT INTO collectors (id, incarnation, task_queue, version, capacity, lease_until, warm_hand_over)
+     VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float8 / 1000), ?)
      ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, task_queue = excluded.task_queue,
-       version = excluded.version, capacity = excluded.capacity, lease_until = excluded.lease_until,
+       version = excluded.version, capacity = excluded.capacity, lease_until = excluded.lease_until, warm_hand_over = excluded.warm_hand_over,
        started_at = now(), renewed_at = now(), draining = false, sessions = 0,
        liveness_key = NULL, liveness_at = NULL, liveness_renew_ms = NULL`,
-    [r.id, r.incarnation, r.taskQueue, r.version, r.capacity, r.leaseMs],
+    [r.id, r.incarnation, r.taskQueue, r.version, r.capacity, r.leaseMs, r.warmHandOver ?? true],
   );
 }
 
@@ -357,6 +359,8 @@ export interface LostPlacement {
   collectorId: string;
   /** Where it was placed in the same transaction (absent: no live collector can take it). */
   placed?: Placement;
+  /** Announced to its new collector as running, which dials it at once (warm hand-over, ADR 235). */
+  warm?: boolean;
 }
 
 /**
@@ -392,7 +396,17 @@ export async function claimAndPlaceLost(db: Knex): Promise<LostPlacement[]> {
         WHERE c.task_queue = ANY(?::text[])`,
       [lost.map((l) => l.deviceId), [...new Set(lost.map((l) => l.taskQueue))]],
     );
-    return lost.map((l) => ({ ...l, placed: placed.get(l.deviceId) }));
+    // Which of the new collectors dial what they are handed (a collector with warm hand-over off waits for the attempt).
+    const queues = [...new Set([...placed.values()].flatMap((p) => (p ? [p.taskQueue] : [])))];
+    const dialling = new Set(
+      queues.length
+        ? (await trx.raw(`SELECT task_queue FROM collectors WHERE task_queue = ANY(?::text[]) AND warm_hand_over`, [queues])).rows.map((r: { task_queue: string }) => r.task_queue)
+        : [],
+    );
+    return lost.map((l) => {
+      const p = placed.get(l.deviceId);
+      return { ...l, placed: p, warm: Boolean(p && dialling.has(p.taskQueue) && running.has(`${l.taskQueue}/${l.deviceId}`)) };
+    });
   });
 }
 

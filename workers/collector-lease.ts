@@ -61,10 +61,10 @@ export function collectorVersion(): string {
 }
 
 /** The collector's registration: COLLECTOR_ID (default `<hostname>-<pid>`) and a new incarnation. */
-export function newRegistration(deps: Pick<LeaseDeps, 'id' | 'capacity' | 'leaseMs'>): CollectorRegistration {
+export function newRegistration(deps: Pick<LeaseDeps, 'id' | 'capacity' | 'leaseMs'> & { warmHandOver?: boolean }): CollectorRegistration {
   const id = deps.id ?? `${os.hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100);
   const incarnation = randomBytes(4).toString('hex');
-  return { id, incarnation, taskQueue: collectorTaskQueue(id, incarnation), version: collectorVersion(), capacity: deps.capacity, leaseMs: deps.leaseMs };
+  return { id, incarnation, taskQueue: collectorTaskQueue(id, incarnation), version: collectorVersion(), capacity: deps.capacity, leaseMs: deps.leaseMs, warmHandOver: deps.warmHandOver ?? true };
 }
 
 /**

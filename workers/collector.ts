@@ -154,7 +154,7 @@ async function main() {
   installWorkerRuntime(config, { shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
   const client = await connectClient(config);
   const connection = await connectWorker(config);
-  const registration = newRegistration({ id: config.COLLECTOR_ID, capacity: config.COLLECTOR_MAX_SESSIONS, leaseMs: config.COLLECTOR_LEASE_MS });
+  const registration = newRegistration({ id: config.COLLECTOR_ID, capacity: config.COLLECTOR_MAX_SESSIONS, leaseMs: config.COLLECTOR_LEASE_MS, warmHandOver: config.COLLECTOR_WARM_ADOPT_MS > 0 });
   // Warm hand-over (ADR 235): running sessions placed here because their collector was lost or is
   // leaving are dialled at once; their attempts adopt the streams when Temporal starts them here.
   const warm =

@@ -180,6 +180,8 @@ async function main() {
       everyMs: Math.max(100, config.PLACEMENT_MONITOR_MS),
       maxMoves: config.PLACEMENT_MAX_MOVES,
       leaseMs: config.COLLECTOR_LEASE_MS,
+      lostSignalHoldMs: config.PLACEMENT_LOST_SIGNAL_HOLD_MS,
+      databaseUrl: config.DATABASE_URL,
     });
     await Promise.all([worker.run(), bulkWorker.run()]);
   } finally {

@@ -229,7 +229,16 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   baseline.start();
   await sleep(5000);
   const cpuBefore = baseline.stop()[0];
-  const [requests0, duplicates0, warm0, asked0, failures0] = await Promise.all([frontendRequests(sys.temporalMetricsPort), duplicates(), warm(), placementAsked(controlPort), failures()]);
+  // Lost sessions told by the control worker, at once or after their new streams came up (ADR 297).
+  const lostTold = () => scrapeByLabel(controlPort, 'placement_lost_told_total', 'when').catch(() => ({}) as Record<string, number>);
+  const [requests0, duplicates0, warm0, asked0, failures0, told0] = await Promise.all([
+    frontendRequests(sys.temporalMetricsPort),
+    duplicates(),
+    warm(),
+    placementAsked(controlPort),
+    failures(),
+    lostTold(),
+  ]);
   // Make before break on the leaving collector (ADR 236): its streams ended because the new collector streamed the device
   // (`up`) or at the bound. It may exit any moment (SIGTERM), so it is read every 100 ms and the last reading kept (a
   // collector that hands over and exits within one reading leaves nothing: 20 sessions did).
@@ -326,7 +335,13 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     }
     await sleep(1000);
   }
-  const [settledAsked, settledPlaced, settledWarm, failures1] = await Promise.all([placementAsked(controlPort).then((a) => askedBetween(asked0, a)), placedSince(), warm(), failures()]);
+  const [settledAsked, settledPlaced, settledWarm, failures1, told1] = await Promise.all([
+    placementAsked(controlPort).then((a) => askedBetween(asked0, a)),
+    placedSince(),
+    warm(),
+    failures(),
+    lostTold(),
+  ]);
   const attemptFailures = grewBy(failures0, failures1);
   const settled = {
     afterMs: settledAfterMs,
@@ -335,6 +350,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     warmAdopted: settledWarm.adopted - warm0.adopted,
     /** Attempts on the receiving collectors that ended in an error, by code, from the start until the move settled. */
     attemptFailures,
+    /** A lost collector's sessions told where they went (collectorLost), by when (ADR 297): `at-once`, or held until `up` (all their new streams up), `quiet`, `bound`. */
+    lostTold: grewBy(told0, told1),
   };
   const load = () =>
     os
@@ -344,7 +361,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   process.stderr.write(
     `  ${label}: settled (every warm stream adopted or ended, all streaming) ${settledAfterMs === undefined ? 'never (deadline)' : `after ${(settledAfterMs / 1000).toFixed(1)} s`}: ` +
       `${settled.placements.sessions} placed in ${settled.placements.transactions} transactions; placeSession asked ${settledAsked.asked} times in ${settledAsked.transactions} transactions, ` +
-      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; attempts failed there by code ${JSON.stringify(attemptFailures)}; load ${load()}\n`,
+      `by reason ${JSON.stringify(settledAsked.byReason)}; ${settled.warmAdopted} adopted; attempts failed there by code ${JSON.stringify(attemptFailures)}; ` +
+      `lost sessions told ${JSON.stringify(settled.lostTold)}; load ${load()}\n`,
   );
   const missingSamples = moved.reduce((a, v) => a + Math.max(0, Math.round(v / o.intervalMs) - 1), 0);
   const movedGaps = gapFigures(moved);
@@ -702,20 +720,22 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   await sleep(3000);
   // The collectors inherit the environment: whether they hold a liveness lock (ADR 296).
   const livenessLock = process.env.COLLECTOR_LIVENESS_LOCK !== 'false';
-  return { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
+  // The control worker inherits it too: how long it holds a lost collector's warm sessions' signals for their new streams (ADR 297).
+  const lostSignalHoldMs = Number(process.env.PLACEMENT_LOST_SIGNAL_HOLD_MS ?? 30_000);
+  return { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
 }
 
 /** Scenario `rolling` (on demand): every session streaming on the fleet, then a rolling restart of every collector. */
 export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
-  const { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
+  const { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
   const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
-  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, ...restart };
+  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, lostSignalHoldMs, ...restart };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
 export async function failover(sys: BenchSystem, o: FailoverOptions) {
-  const { placement, livenessLock, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
+  const { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
@@ -745,6 +765,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     placement,
     livenessLock,
+    lostSignalHoldMs,
     kill9: kill,
     rebalance,
     drain,
