@@ -88,18 +88,19 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
     "Sessions of lost collectors told where they went, by when: at once, or held until their new streams were up (ADR 297: all up, none came up for 2 s, the hold's bound, the monitor stopping)",
   );
   const holdMs = deps.lostSignalHoldMs ?? 0;
-  const hold =
-    holdMs > 0 && deps.databaseUrl
-      ? new SignalHold({
-          holdMs,
-          quietMs: Math.min(deps.lostSignalQuietMs ?? HOLD_QUIET_MS, holdMs),
-          send: async (lost, reason, heldMs) => {
-            deps.log.info('telling failed-over sessions where they went', { sessions: lost.length, released: reason, heldMs });
-            metrics.inc('placement_lost_told_total', lost.length, { when: reason });
-            await tell(lost);
-          },
-        })
-      : undefined;
+  // Where `session_up` is heard: only when signals are held at all.
+  const upUrl = holdMs > 0 ? deps.databaseUrl : undefined;
+  const hold = upUrl
+    ? new SignalHold({
+        holdMs,
+        quietMs: Math.min(deps.lostSignalQuietMs ?? HOLD_QUIET_MS, holdMs),
+        send: async (lost, reason, heldMs) => {
+          deps.log.info('telling failed-over sessions where they went', { sessions: lost.length, released: reason, heldMs });
+          metrics.inc('placement_lost_told_total', lost.length, { when: reason });
+          await tell(lost);
+        },
+      })
+    : undefined;
   if (hold) {
     metrics.describe('placement_lost_held', 'Sessions of lost collectors not told yet while their new collectors bring their streams up (ADR 297), by whether the stream is up already');
     metrics.gauge('placement_lost_held', () => [
@@ -109,9 +110,9 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
   }
   // Who streams what now: the hold's release (a notification missed while reconnecting costs the quiet wait).
   const upListener =
-    hold && deps.databaseUrl
+    hold && upUrl
       ? listenReconnecting({
-          databaseUrl: deps.databaseUrl,
+          databaseUrl: upUrl,
           channels: [UP_CHANNEL],
           onNotification(_channel, payload) {
             const heard = payload ? parseHandoff(payload) : undefined;
@@ -129,11 +130,13 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
       const lost = await claimAndPlaceLost(deps.db);
       if (lost.length) deps.log.warn('collector lease lapsed: failing its sessions over', { sessions: lost.length, collectors: [...new Set(lost.map((l) => l.collectorId))] });
       // Streams being dialled by their new collectors (warm) are told once those are up, while the listener hears it; the rest now.
-      const warm = hold && upListener?.connected ? lost.filter((l) => l.warm && l.placed) : [];
+      // (`warm` is only ever set on a session the claim placed.)
+      const holding = Boolean(hold && upListener?.connected);
+      const warm = holding ? lost.filter((l) => l.warm) : [];
+      const atOnce = holding ? lost.filter((l) => !l.warm) : lost;
       if (warm.length) hold!.hold(warm);
-      const now = warm.length ? lost.filter((l) => !(l.warm && l.placed)) : lost;
-      if (now.length) metrics.inc('placement_lost_told_total', now.length, { when: 'at-once' });
-      await tell(now);
+      if (atOnce.length) metrics.inc('placement_lost_told_total', atOnce.length, { when: 'at-once' });
+      await tell(atOnce);
       // Sessions it handed over whose results may be lost with it (a forced exit, ADR 262): told where they went.
       const handedOver = await claimHandedOverFromLost(deps.db, HANDED_OVER_AFTER_MS);
       if (handedOver.length)
