@@ -698,13 +698,14 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
     // Past the limit a ramp still gaining goes on (a slow hour of the machine, not a fault): bench/lib/ramp.ts.
     const limitMs = o.rampMs ?? 90_000 + o.devices * 250;
     let counts: number[] = [];
+    let streaming = 0;
     const began = Date.now();
     let said = began;
     let most = 0;
     let grewAt = began;
     for (;;) {
       counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort).catch(() => 0)));
-      const streaming = counts.reduce((a, b) => a + b, 0);
+      streaming = counts.reduce((a, b) => a + b, 0);
       if (streaming >= ids.length) return;
       const now = Date.now();
       if (streaming > most) [most, grewAt] = [streaming, now];
@@ -716,7 +717,7 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
       await sleep(500);
     }
     throw new Error(
-      `not every session streamed within ${((Date.now() - began) / 1000).toFixed(0)} s (limit ${limitMs / 1000} s; none more for ${((Date.now() - grewAt) / 1000).toFixed(0)} s): ${counts.reduce((a, b) => a + b, 0)} of ${ids.length} (${counts.join(' / ')}), load average ${os.loadavg()[0].toFixed(1)}; ${await rampState().catch((err: Error) => `state unread: ${err.message}`)}`,
+      `not every session streamed within ${((Date.now() - began) / 1000).toFixed(0)} s (limit ${limitMs / 1000} s; none more for ${((Date.now() - grewAt) / 1000).toFixed(0)} s): ${streaming} of ${ids.length} (${counts.join(' / ')}), load average ${os.loadavg()[0].toFixed(1)}; ${await rampState().catch((err: Error) => `state unread: ${err.message}`)}`,
     );
   };
   const rampStart = Date.now();
