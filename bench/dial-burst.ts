@@ -16,6 +16,8 @@
  *   BENCH_DIAL_PROFILE=/tmp/burst.cpuprofile …                                  (this side's V8 profile of the burst alone)
  *   BENCH_SIM_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" …                (the simulator's)
  *   node --import tsx bench/cpu-profile-top.ts <file.cpuprofile>                (read one)
+ *   BENCH_DIAL_CAPABILITIES=ask …                                               (the burst asks Capabilities; default: it subscribes
+ *                                                                               with the answer recorded before, as a hand-over does, ADR 298)
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -26,6 +28,8 @@ import { MetricsRegistry } from '../core/metrics';
 import { WarmSessions, type LoadedDevice } from '../workers/collector-warm-sessions';
 import { gnmiProfile, localGnmiDevice } from '../simulator/gnmi/harness';
 import { SIM_PASSWORD, SIM_USERNAME } from '../simulator/fleet';
+import { SUPPORTED_ENCODINGS } from '../simulator/gnmi/stream';
+import { GNMI_VERSION } from '../simulator/gnmi/target';
 import { countersProfile } from './lib/system';
 import { cpuSeconds, percentile } from './lib/procstat';
 import { startGnmiSimulator } from './lib/gnmi-sim';
@@ -37,6 +41,8 @@ const BURST = Number(process.env.BENCH_DIAL_SESSIONS ?? 1000);
 const BACKGROUND = Number(process.env.BENCH_DIAL_BACKGROUND ?? 0);
 const LIMIT = Number(process.env.BENCH_DIAL_LIMIT ?? 64);
 const INTERVAL_MS = Number(process.env.BENCH_DIAL_INTERVAL_MS ?? 1000);
+/** `known`: the burst's devices come with the Capabilities answer a simulated target gives (a hand-over, ADR 298); `ask`: they ask. */
+const CAPABILITIES = process.env.BENCH_DIAL_CAPABILITIES ?? 'known';
 
 async function main() {
   const total = BACKGROUND + BURST;
@@ -74,6 +80,7 @@ async function main() {
       console.log(`${BACKGROUND} background sessions streaming after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const burst = ids.slice(BACKGROUND);
+    if (CAPABILITIES === 'known') for (const id of burst) devices.get(id)!.knownCapabilities = { encodings: [...SUPPORTED_ENCODINGS], gnmiVersion: GNMI_VERSION };
     const loop = monitorEventLoopDelay({ resolution: 10 });
     const cpu0 = { self: process.cpuUsage(), sim: cpuSeconds(sim.child.pid!) };
     const profileTo = process.env.BENCH_DIAL_PROFILE;
@@ -98,6 +105,7 @@ async function main() {
       burst: BURST,
       background: BACKGROUND,
       dialLimit: LIMIT,
+      capabilities: CAPABILITIES,
       seconds: Number(s.toFixed(2)),
       streamingPerSecond: Number((BURST / s).toFixed(1)),
       firstPointP50S: Number(percentile(times, 50).toFixed(2)),

@@ -89,6 +89,8 @@ const schema = z.object({
   COLLECTOR_HANDOVER_PLACEMENT_WAIT_MS: int(4_000),
   /** Warm hand-over (ADR 235): how long a session dialled at once on a hand-over waits for its attempt to adopt it (ms); 0 turns warm hand-overs off. */
   COLLECTOR_WARM_ADOPT_MS: int(600_000),
+  /** Warm hand-over of a gNMI session: subscribe with what the device answered to Capabilities on its previous collector instead of asking again (ADR 298); false asks every time. */
+  GNMI_HANDOVER_REUSES_CAPABILITIES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /**
    * Make before break (ADR 236): how long a leaving or drained collector keeps each stream until its new collector streams the device (ms, at
    * most half COLLECTOR_SHUTDOWN_FORCE_MS; on SIGTERM less under a 6 s bound, ADR 293); 0 ends them at once. On SIGTERM only sessions placed on

@@ -29,6 +29,12 @@ export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** What a gNMI device answered to Capabilities, kept for the next collector that takes its running session over (ADR 298). */
+export interface GnmiCapabilitiesAnswer {
+  encodings: string[];
+  gnmiVersion: string;
+}
+
 /** What a protocol session receives. */
 export interface SessionContext {
   device: DeviceConfig;
@@ -44,6 +50,12 @@ export interface SessionContext {
   saveHostKey?(sha256: string): Promise<void>;
   /** Told the SSH host key a NETCONF device presented and the pinned one (SHA-256 fingerprints) before they are compared: Test connection shows them. */
   onHostKey?(key: { presented: string; pinned?: string }): void;
+  /**
+   * gNMI (ADR 298): `known` is what the device answered to the collector that streamed it before a
+   * hand-over, so the session subscribes without asking Capabilities again; `onAnswered` hears every
+   * answer the device gives.
+   */
+  gnmiCapabilities?: { known?: GnmiCapabilitiesAnswer; onAnswered?(answer: GnmiCapabilitiesAnswer): void };
 }
 
 /** A protocol implementation: run until ctx.signal aborts (resolve) or the session breaks (reject with SessionError). */

@@ -28,6 +28,7 @@ import * as bulkLocalPause from './20261129030002_bulk_local_pause';
 import * as timescaledbTimeBrin from './20261129120001_timescaledb_time_brin';
 import * as collectorLiveness from './20261201000001_collector_liveness';
 import * as collectorWarmHandOver from './20261201000002_collector_warm_hand_over';
+import * as gnmiCapabilities from './20261202000001_gnmi_capabilities';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -63,6 +64,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261129120001_timescaledb_time_brin', timescaledbTimeBrin],
   ['20261201000001_collector_liveness', collectorLiveness],
   ['20261201000002_collector_warm_hand_over', collectorWarmHandOver],
+  ['20261202000001_gnmi_capabilities', gnmiCapabilities],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

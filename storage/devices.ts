@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { GnmiDeviceSettings, GnmiProfileSpec, NetconfDeviceSettings, NetconfProfileSpec, type DeviceConfig, type DeviceSecrets, type SubscriptionProfile } from '../core/device';
 import { seal, unseal, type Keyring } from './secrets';
 import { groupCommit } from '../core/group-commit';
+import type { GnmiCapabilitiesAnswer } from '../core/session';
 
 /** A device row without secrets. */
 export interface DeviceRow {
@@ -146,6 +147,8 @@ export interface SessionDevice {
   config: DeviceConfig;
   enabled: boolean;
   profiles: SubscriptionProfile[];
+  /** gNMI: what the device answered to Capabilities when dialled with this configuration, where loaded (a warm hand-over, ADR 298). */
+  knownCapabilities?: GnmiCapabilitiesAnswer;
 }
 
 function sessionDevice(row: DeviceRow, secrets: DeviceSecrets, profiles: SubscriptionProfile[]): SessionDevice {

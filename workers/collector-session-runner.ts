@@ -29,6 +29,7 @@ import { lastStoredPointAt, recordGap, type Gap } from '../storage/gaps';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import type { Keyring } from '../storage/secrets';
 import type { SessionAttemptHost, SessionRunner, WarmStreamHandle, WarmStreams } from '../activities/types';
+import { capabilitiesHooks, type WarmDeps } from './collector-warm-sessions';
 
 /** What the session runner needs, wired by the collector worker (tests pass their own). */
 export interface SessionDeps {
@@ -60,6 +61,8 @@ export interface SessionDeps {
   handoverPlacements?: { next(deviceId: number): Promise<SessionPlacement | undefined> };
   /** Observes how late each heartbeat tick fires (event-loop pressure), for /metrics (core/metrics.ts LagTracker). */
   heartbeatLag?: { observe(lateMs: number): void };
+  /** A gNMI device answered Capabilities (ADR 298): recorded for the next hand-over. */
+  onCapabilities?: WarmDeps['onCapabilities'];
   /** Loads a device (default: from the database, secrets decrypted, the loads of attempts starting together in one batch, ADR 261); tests pass a fake. */
   loadDevice?: (deviceId: number) => ReturnType<typeof loadDeviceConfig>;
   /** Stores a gap record (default: the gaps table); tests pass a fake. */
@@ -355,6 +358,8 @@ export function createSessionRunner(deps: SessionDeps): SessionRunner {
           async saveHostKey(sha256) {
             await pinHostKey(deps.db, input.deviceId, sha256);
           },
+          // An attempt's own dial always asks Capabilities; the answer is kept for the next hand-over (ADR 298).
+          gnmiCapabilities: capabilitiesHooks({ ...loaded, knownCapabilities: undefined }, deps.onCapabilities),
         });
       }
       if (ending === 'leaving' || ending === 'moved') {

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createLogger } from '../core/log';
 import type { MetricsRegistry } from '../core/metrics';
-import type { Logger, PointSink, ProtocolSession, SessionEvent } from '../core/session';
+import type { GnmiCapabilitiesAnswer, Logger, PointSink, ProtocolSession, SessionContext, SessionEvent } from '../core/session';
 import type { TelemetryPoint } from '../core/point';
 import type { DialLimiter } from '../protocols/dial-limiter';
 import { devicesNotToCollect, type SessionDevice } from '../storage/devices';
@@ -112,6 +112,11 @@ export class WarmStream implements WarmStreamHandle {
   }
 }
 
+/** A session's Capabilities hooks (ADR 298): the answer loaded with the device, and where new answers go. */
+export function capabilitiesHooks(loaded: LoadedDevice, record: WarmDeps['onCapabilities']): SessionContext['gnmiCapabilities'] {
+  return { known: loaded.knownCapabilities, onAnswered: record && ((answer) => record(loaded.config, answer)) };
+}
+
 /** What the warm sessions of one collector need. */
 export interface WarmDeps {
   db: Knex;
@@ -128,6 +133,8 @@ export interface WarmDeps {
   saveHostKey?(deviceId: number, sha256: string): Promise<void>;
   /** A warm stream's first point: this collector streams the device now (its old collector may end its stream, ADR 236). */
   onUp?(deviceId: number): void;
+  /** A gNMI device answered Capabilities (ADR 298): recorded for the next hand-over. */
+  onCapabilities?(config: LoadedDevice['config'], answer: GnmiCapabilitiesAnswer): void;
   /** Devices among these that should not be collected now (paused, disabled, deleted); default: the database. */
   unwanted?(deviceIds: number[]): Promise<Set<number>>;
   log?: Logger;
@@ -285,6 +292,7 @@ export class WarmSessions implements WarmStreams {
         count: (name, by, labels) => this.deps.metrics.inc(name, by ?? 1, labels),
         log,
         saveHostKey: this.deps.saveHostKey ? (sha256) => this.deps.saveHostKey!(stream.deviceId, sha256) : undefined,
+        gnmiCapabilities: capabilitiesHooks(loaded, this.deps.onCapabilities),
       });
       if (!stream.adopted && !stream.signal.aborted) this.ended(stream, 'failed', 'the device ended the stream');
     } catch (err) {

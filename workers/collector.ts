@@ -23,6 +23,7 @@ import { announceUp, anotherCollectorLive, handoffRoute, placeSessions, setDrain
 import { combineRoutes, listenReconnecting } from '../storage/listen';
 import { HandoverWhenUp, nowhereToGo } from './collector-handover';
 import { loadDeviceConfigs, pinHostKey } from '../storage/devices';
+import { capabilitiesRecorder, withKnownCapabilities } from '../storage/gnmi-capabilities';
 import { WarmSessions } from './collector-warm-sessions';
 import { holdLease, newRegistration } from './collector-lease';
 import { localStopWorkerOptions } from './collector-stops';
@@ -157,11 +158,17 @@ async function main() {
   const registration = newRegistration({ id: config.COLLECTOR_ID, capacity: config.COLLECTOR_MAX_SESSIONS, leaseMs: config.COLLECTOR_LEASE_MS, warmHandOver: config.COLLECTOR_WARM_ADOPT_MS > 0 });
   // Warm hand-over (ADR 235): running sessions placed here because their collector was lost or is
   // leaving are dialled at once; their attempts adopt the streams when Temporal starts them here.
+  // Every Capabilities answer is kept; a warm hand-over subscribes with it instead of asking again (ADR 298).
+  const onCapabilities = capabilitiesRecorder(db, log);
   const warm =
     config.COLLECTOR_WARM_ADOPT_MS > 0
       ? new WarmSessions({
           db,
-          loadDevices: (deviceIds) => loadDeviceConfigs(db, keyring, deviceIds),
+          loadDevices: async (deviceIds) => {
+            const loaded = await loadDeviceConfigs(db, keyring, deviceIds);
+            return config.GNMI_HANDOVER_REUSES_CAPABILITIES ? withKnownCapabilities(db, loaded) : loaded;
+          },
+          onCapabilities,
           getProtocol,
           sink: batcher,
           metrics,
@@ -225,6 +232,7 @@ async function main() {
     handoverPlacements,
     warm,
     onStreaming: (deviceId) => upBatch.add(deviceId),
+    onCapabilities,
   });
   // Placed sessions: this collector's own queue (ADR 110). A pause reaches them by the direct stop
   // (endLocalSession), so their heartbeats carry progress only and go out rarely (ADR 160); they hand

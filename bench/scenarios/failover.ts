@@ -728,20 +728,22 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   const livenessLock = process.env.COLLECTOR_LIVENESS_LOCK !== 'false';
   // The control worker inherits it too: how long it holds a lost collector's warm sessions' signals for their new streams (ADR 297).
   const lostSignalHoldMs = Number(process.env.PLACEMENT_LOST_SIGNAL_HOLD_MS ?? 30_000);
-  return { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
+  // And whether a hand-over subscribes with the Capabilities answer the device gave before (ADR 298).
+  const handoverReusesCapabilities = process.env.GNMI_HANDOVER_REUSES_CAPABILITIES !== 'false';
+  return { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll };
 }
 
 /** Scenario `rolling` (on demand): every session streaming on the fleet, then a rolling restart of every collector. */
 export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
-  const { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
+  const { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
   const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
-  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, lostSignalHoldMs, ...restart };
+  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, ...restart };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
 export async function failover(sys: BenchSystem, o: FailoverOptions) {
-  const { placement, livenessLock, lostSignalHoldMs, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
+  const { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
@@ -772,6 +774,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
     placement,
     livenessLock,
     lostSignalHoldMs,
+    handoverReusesCapabilities,
     kill9: kill,
     rebalance,
     drain,

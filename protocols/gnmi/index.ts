@@ -6,11 +6,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GnmiProfileSpec } from '../../core/device';
 import type { TelemetryPoint } from '../../core/point';
-import { SessionError, type ProtocolSession, type SessionContext } from '../../core/session';
+import { SessionError, type GnmiCapabilitiesAnswer, type ProtocolSession, type SessionContext } from '../../core/session';
 import { capabilitiesState, dialGnmi, encodingCandidates, probeCapabilities, type CapabilitiesOutcome, type GnmiClient } from './client';
 import { NotificationDecoder, type DecodedNotification } from './decode';
 import { CAPABILITIES_MISSING_COUNTER, counterFor, SKIPPED_COUNTER, SYNC_COUNTER, toGnmiSessionError, ZERO_TIMESTAMP_COUNTER, DUPLICATE_LEAF_COUNTER } from './errors';
-import type { WireNotification } from './proto';
+import type { WireEncoding, WireNotification } from './proto';
 import { buildSubscriptionList, EncodingRejectedError, runSubscription } from './subscribe';
 import { validatedProfileSpec } from '../profile-spec';
 
@@ -73,6 +73,7 @@ async function runProfile(
   caps: CapabilitiesOutcome,
   signal: AbortSignal,
   onSync: () => void,
+  onSubscribed: () => void,
 ): Promise<void> {
   const { candidates, warning } = encodingCandidates(caps, profile.encoding ?? ctx.device.gnmi.encoding);
   if (warning) ctx.onEvent({ type: 'warning', message: warning });
@@ -87,6 +88,7 @@ async function runProfile(
       const onAccepted = () => {
         if (accepted) return;
         accepted = true;
+        onSubscribed();
         ctx.onEvent({ type: 'negotiated', encoding, capabilities: capabilitiesState(caps) });
       };
       try {
@@ -109,6 +111,11 @@ async function runProfile(
   }
 }
 
+/** A Capabilities answer the device gave to an earlier dial, as if given now (ADR 298). */
+function knownOutcome(known: GnmiCapabilitiesAnswer): CapabilitiesOutcome {
+  return { answered: true, response: { supported_encodings: known.encodings as WireEncoding[], gNMI_version: known.gnmiVersion } };
+}
+
 /** The gNMI ProtocolSession. */
 export const gnmiProtocol: ProtocolSession = {
   protocol: 'gnmi',
@@ -121,9 +128,18 @@ export const gnmiProtocol: ProtocolSession = {
     const onOuterAbort = () => inner.abort();
     ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
     try {
-      const caps = await probeCapabilities(client, ctx.device.gnmi.capabilitiesTimeoutMs, inner.signal);
+      const known = ctx.gnmiCapabilities?.known;
+      const caps = known ? knownOutcome(known) : await probeCapabilities(client, ctx.device.gnmi.capabilitiesTimeoutMs, inner.signal);
       if (ctx.signal.aborted) return;
-      if (caps.answered) {
+      // Told what the device answered before a hand-over (ADR 298): connected once a Subscribe is answered.
+      let onAccepted = () => {};
+      if (known) {
+        onAccepted = () => {
+          onAccepted = () => {};
+          ctx.onEvent({ type: 'connected', detail: `gNMI ${known.gnmiVersion || 'unknown'} over ${client.security}; Capabilities as answered to its previous collector` });
+        };
+      } else if (caps.answered) {
+        ctx.gnmiCapabilities?.onAnswered?.({ encodings: caps.response.supported_encodings ?? [], gnmiVersion: caps.response.gNMI_version ?? '' });
         ctx.onEvent({ type: 'connected', detail: `gNMI ${caps.response.gNMI_version || 'unknown'} over ${client.security}` });
       } else {
         // Nothing parks for a missing Capabilities (issue 13): subscribe without it, and say so.
@@ -144,7 +160,7 @@ export const gnmiProtocol: ProtocolSession = {
             synced = true;
             if (--unsynced === 0) ctx.onEvent({ type: 'synced' });
           };
-          return runProfile(ctx, client, profile, caps, inner.signal, onSync).catch((err) => {
+          return runProfile(ctx, client, profile, caps, inner.signal, onSync, () => onAccepted()).catch((err) => {
             const e = toGnmiSessionError(err, 'Subscribe');
             first ??= e;
             inner.abort();

@@ -49,6 +49,9 @@ export interface GnmiTarget {
 }
 
 /** Models the simulator announces in Capabilities. */
+/** The gNMI version the simulated targets answer in Capabilities. */
+export const GNMI_VERSION = '0.10.0';
+
 export const SUPPORTED_MODELS = [
   { name: 'openconfig-interfaces', organization: 'OpenConfig working group', version: '3.0.0' },
   { name: 'openconfig-platform', organization: 'OpenConfig working group', version: '0.24.0' },
@@ -91,7 +94,7 @@ export async function startGnmiTarget(opts: GnmiTargetOptions): Promise<GnmiTarg
       if (faults.capabilitiesMode === 'unimplemented') return cb(statusError(grpc.status.UNIMPLEMENTED, 'method Capabilities not implemented') as grpc.ServiceError);
       if (faults.capabilitiesMode === 'silent') return;
       const supported_encodings = SUPPORTED_ENCODINGS.filter((e) => faults.acceptsEncoding(e));
-      cb(null, { supported_models: SUPPORTED_MODELS, supported_encodings, gNMI_version: '0.10.0' });
+      cb(null, { supported_models: SUPPORTED_MODELS, supported_encodings, gNMI_version: GNMI_VERSION });
     },
     Get(call: grpc.ServerUnaryCall<WireGetRequest, unknown>, cb: grpc.sendUnaryData<unknown>) {
       const err = authError(call.metadata);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { gnmiProtocol } from '../../protocols/gnmi/index';
 import { dialGnmiHttp2 } from '../../protocols/gnmi/h2-transport';
 import { buildSubscriptionList, runSubscription } from '../../protocols/gnmi/subscribe';
-import { SessionError } from '../../core/session';
+import { SessionError, type GnmiCapabilitiesAnswer } from '../../core/session';
 import type { DeviceConfig } from '../../core/device';
 import { SimDevice } from '../../simulator/model';
 import { generatePki, type TestPki } from '../../simulator/gnmi/certs';
@@ -25,8 +25,9 @@ const profile = gnmiProfile({
 const creds = { username: 'admin', secrets: { password: 's3cret' } };
 
 /** Run until `points` points arrived, then abort; returns the context (events, counters). */
-async function streams(device: DeviceConfig, points = 2): Promise<RecordingContext> {
+async function streams(device: DeviceConfig, points = 2, capabilities?: RecordingContext['gnmiCapabilities']): Promise<RecordingContext> {
   const ctx = recordingContext(device, [profile]);
+  ctx.gnmiCapabilities = capabilities;
   const running = gnmiProtocol.run(ctx);
   const failed = running.then(
     () => undefined,
@@ -146,6 +147,29 @@ for (const transport of ['grpc-js', 'http2'] as const) {
       const silent = await streams(localGnmiDevice(t.port, { capabilitiesTimeoutMs: 300, encoding: 'json' }));
       assert.ok(Date.now() - began >= 300, 'waited for the deadline');
       assert.ok(silent.events.some((e) => e.type === 'warning' && /Capabilities not answered within 300 ms/.test(e.message)));
+    });
+
+    it('told what the device answered before (a hand-over, ADR 298): subscribes without asking; an own dial asks and hands the answer on', async () => {
+      const t = await start();
+      const answers: GnmiCapabilitiesAnswer[] = [];
+      const onAnswered = (a: GnmiCapabilitiesAnswer) => answers.push(a);
+      await streams(localGnmiDevice(t.port), 2, { onAnswered });
+      assert.equal(answers.length, 1);
+      assert.equal(answers[0].gnmiVersion, '0.10.0');
+      assert.deepEqual([...answers[0].encodings].sort(), ['JSON', 'JSON_IETF', 'PROTO']);
+      // Capabilities never answered from now on: a dial that asked would wait out its 60 s deadline before subscribing.
+      t.faults.capabilities('silent');
+      const told = await streams(localGnmiDevice(t.port, { capabilitiesTimeoutMs: 60_000 }), 2, { known: answers[0], onAnswered });
+      assert.equal(answers.length, 1, 'nothing asked, so nothing answered');
+      const connected = told.events.findIndex((e) => e.type === 'connected');
+      assert.ok(connected >= 0, JSON.stringify(told.events));
+      assert.match(String((told.events[connected] as { detail?: string }).detail), /^gNMI 0\.10\.0 over .+; Capabilities as answered to its previous collector$/);
+      assert.deepEqual(told.events.find((e) => e.type === 'negotiated'), { type: 'negotiated', encoding: 'PROTO', capabilities: 'answered' });
+      assert.ok(!told.events.some((e) => e.type === 'warning'), JSON.stringify(told.events));
+      // The device no longer takes the encoding it listed then: the next one listed is tried, as after a fresh answer.
+      t.faults.limitEncodings(['JSON_IETF']);
+      const changed = await streams(localGnmiDevice(t.port, { capabilitiesTimeoutMs: 60_000 }), 2, { known: answers[0] });
+      assert.equal((changed.events.find((e) => e.type === 'negotiated') as { encoding: string }).encoding, 'JSON_IETF', JSON.stringify(changed.events));
     });
 
     it('an oversized message is PROTOCOL_ERROR with its counter, a malformed one PROTOCOL_ERROR, a dropped stream UNAVAILABLE', async () => {
