@@ -359,7 +359,7 @@ export function createSessionRunner(deps: SessionDeps): SessionRunner {
             await pinHostKey(deps.db, input.deviceId, sha256);
           },
           // An attempt's own dial always asks Capabilities; the answer is kept for the next hand-over (ADR 298).
-          gnmiCapabilities: capabilitiesHooks({ ...loaded, knownCapabilities: undefined }, deps.onCapabilities),
+          gnmiCapabilities: capabilitiesHooks(loaded.config, undefined, deps.onCapabilities),
         });
       }
       if (ending === 'leaving' || ending === 'moved') {

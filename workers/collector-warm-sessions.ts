@@ -112,9 +112,13 @@ export class WarmStream implements WarmStreamHandle {
   }
 }
 
-/** A session's Capabilities hooks (ADR 298): the answer loaded with the device, and where new answers go. */
-export function capabilitiesHooks(loaded: LoadedDevice, record: WarmDeps['onCapabilities']): SessionContext['gnmiCapabilities'] {
-  return { known: loaded.knownCapabilities, onAnswered: record && ((answer) => record(loaded.config, answer)) };
+/** A session's Capabilities hooks (ADR 298): the earlier answer to subscribe with, if any, and where new answers go. */
+export function capabilitiesHooks(
+  config: LoadedDevice['config'],
+  known: GnmiCapabilitiesAnswer | undefined,
+  record: WarmDeps['onCapabilities'],
+): SessionContext['gnmiCapabilities'] {
+  return { known, onAnswered: record && ((answer) => record(config, answer)) };
 }
 
 /** What the warm sessions of one collector need. */
@@ -292,7 +296,7 @@ export class WarmSessions implements WarmStreams {
         count: (name, by, labels) => this.deps.metrics.inc(name, by ?? 1, labels),
         log,
         saveHostKey: this.deps.saveHostKey ? (sha256) => this.deps.saveHostKey!(stream.deviceId, sha256) : undefined,
-        gnmiCapabilities: capabilitiesHooks(loaded, this.deps.onCapabilities),
+        gnmiCapabilities: capabilitiesHooks(loaded.config, loaded.knownCapabilities, this.deps.onCapabilities),
       });
       if (!stream.adopted && !stream.signal.aborted) this.ended(stream, 'failed', 'the device ended the stream');
     } catch (err) {
