@@ -29,6 +29,7 @@ import * as timescaledbTimeBrin from './20261129120001_timescaledb_time_brin';
 import * as collectorLiveness from './20261201000001_collector_liveness';
 import * as collectorWarmHandOver from './20261201000002_collector_warm_hand_over';
 import * as gnmiCapabilities from './20261202000001_gnmi_capabilities';
+import * as collectorLivenessConfirmed from './20261202000002_collector_liveness_confirmed';
 
 /** Settings a caller may hand the migrations instead of the environment (loadConfig is cached per process). */
 export type MigrationSettings = SamplesMigrationSettings;
@@ -65,6 +66,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261201000001_collector_liveness', collectorLiveness],
   ['20261201000002_collector_warm_hand_over', collectorWarmHandOver],
   ['20261202000001_gnmi_capabilities', gnmiCapabilities],
+  ['20261202000002_collector_liveness_confirmed', collectorLivenessConfirmed],
 ];
 
 /** A knex migration source over the static list; each `up` receives `settings`. */

@@ -55,7 +55,7 @@ export interface CollectorLoadReport {
   loopP99Ms?: number;
 }
 
-/** Register (or re-register after a restart under the same id: new incarnation, not draining, no liveness lock until it takes its own, ADR 296). */
+/** Register (or re-register after a restart under the same id: new incarnation, not draining, no liveness lock until it takes its own, ADR 296, no renewal backend until it renews, ADR 299). */
 export async function registerCollector(db: Knex, r: CollectorRegistration): Promise<void> {
   await db.raw(
     `INSERT INTO collectors (id, incarnation, task_queue, version, capacity, lease_until, warm_hand_over)
@@ -63,7 +63,7 @@ export async function registerCollector(db: Knex, r: CollectorRegistration): Pro
      ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, task_queue = excluded.task_queue,
        version = excluded.version, capacity = excluded.capacity, lease_until = excluded.lease_until, warm_hand_over = excluded.warm_hand_over,
        started_at = now(), renewed_at = now(), draining = false, sessions = 0,
-       liveness_key = NULL, liveness_at = NULL, liveness_renew_ms = NULL`,
+       liveness_key = NULL, liveness_at = NULL, liveness_renew_ms = NULL, renewal_pid = NULL, liveness_missing_at = NULL`,
     [r.id, r.incarnation, r.taskQueue, r.version, r.capacity, r.leaseMs, r.warmHandOver ?? true],
   );
 }
@@ -82,7 +82,7 @@ export async function renewLease(
 ): Promise<{ owned: boolean; draining: boolean; endHere: number[]; moveOff: number[] }> {
   const { rows } = await db.raw(
     `UPDATE collectors SET lease_until = now() + make_interval(secs => ?::float8 / 1000), renewed_at = now(),
-        sessions = ?, cpu = ?, loop_p99_ms = ?, running_devices = ?::int[]
+        sessions = ?, cpu = ?, loop_p99_ms = ?, running_devices = ?::int[], renewal_pid = pg_backend_pid()
       WHERE id = ? AND incarnation = ? RETURNING draining`,
     [r.leaseMs, load.sessions, load.cpu ?? null, load.loopP99Ms ?? null, runningDevices, r.id, r.incarnation],
   );
@@ -118,6 +118,13 @@ export const LIVENESS_LOCK = 7_320_002;
 const LIVENESS_MISSED_RENEWAL_MARGIN_MS = 500;
 
 /**
+ * How long a collector's liveness lock must have been seen gone, with the backend of its renewals gone
+ * too, before it counts as gone without a missed renewal (ADR 299). A live collector whose connections
+ * were all cut takes its lock again within tens of milliseconds (it reconnects at once once).
+ */
+export const LIVENESS_CONFIRM_MS = 500;
+
+/**
  * Take this collector's liveness lock (ADR 296) on `client`, a connection kept for it alone, and say so
  * in the collector's row with its renewal interval. `key-taken`: another session holds that key (try
  * another); `not-registered`: the row no longer names this incarnation (the lock is given back).
@@ -132,25 +139,50 @@ export async function takeLivenessLock(client: pg.ClientBase, r: Pick<CollectorR
 }
 
 /**
- * Collectors whose process is gone (ADR 296): their liveness lock was taken since PostgreSQL last
- * started (a restart drops every lock, so an older one says nothing), no session holds it now, and
- * they are late for a renewal (a live collector whose lock connection only dropped keeps renewing,
- * and takes its lock again). Their lease ends now, so the claim that follows fails their sessions
- * over without waiting for it to run out. Returns them with how long ago each last renewed.
+ * Collectors whose process is gone. A collector is a candidate when its liveness lock (ADR 296) was
+ * taken since PostgreSQL last started (a restart drops every lock, so an older one says nothing) and
+ * no session holds it now; the first time it is seen so, `liveness_missing_at` says when. It is gone
+ * when either
+ * - it is late for a renewal by more than half a second (ADR 296: a live collector whose lock
+ *   connection alone dropped keeps renewing, and takes its lock again), or
+ * - (ADR 299) the backend its renewals go through is gone too and the lock has been missing for
+ *   LIVENESS_CONFIRM_MS: every connection of the process closed, which is what a death does; a live
+ *   collector whose connections were all cut holds its lock again within that time.
+ * Their lease ends now, so the claim that follows fails their sessions over without waiting for it to
+ * run out. Returns them with how long ago each last renewed and which rule said so.
  */
-export async function endLeasesOfGoneCollectors(db: Knex): Promise<Array<{ id: string; renewedMsAgo: number }>> {
+export async function endLeasesOfGoneCollectors(db: Knex): Promise<Array<{ id: string; renewedMsAgo: number; rule: 'missed-renewal' | 'connections-gone' }>> {
   const { rows } = await db.raw(
-    `UPDATE collectors c SET lease_until = now()
-      WHERE c.lease_until > now() AND c.liveness_key IS NOT NULL AND c.liveness_at > pg_postmaster_start_time()
-        AND c.renewed_at < now() - make_interval(secs => (c.liveness_renew_ms + ?)::float8 / 1000)
-        AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                           AND l.classid = ?::oid AND l.objid = c.liveness_key::oid)
-      RETURNING c.id, (extract(epoch FROM now() - c.renewed_at) * 1000)::float8 AS renewed_ms_ago`,
-    [LIVENESS_MISSED_RENEWAL_MARGIN_MS, LIVENESS_LOCK],
+    `WITH candidate AS (
+       SELECT c.id,
+              (c.liveness_missing_at IS NOT NULL AND c.liveness_missing_at >= c.liveness_at) AS seen_before,
+              c.renewed_at < now() - make_interval(secs => (c.liveness_renew_ms + ?)::float8 / 1000) AS missed_renewal,
+              (c.liveness_missing_at IS NOT NULL AND c.liveness_missing_at >= c.liveness_at
+                 AND c.liveness_missing_at <= now() - make_interval(secs => ?::float8 / 1000)
+                 AND c.renewal_pid IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.renewal_pid)) AS connections_gone
+         FROM collectors c
+        WHERE c.lease_until > now() AND c.liveness_key IS NOT NULL AND c.liveness_at > pg_postmaster_start_time()
+          AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                             AND l.classid = ?::oid AND l.objid = c.liveness_key::oid))
+     UPDATE collectors c
+        SET liveness_missing_at = CASE WHEN k.seen_before THEN c.liveness_missing_at ELSE now() END,
+            lease_until = CASE WHEN k.missed_renewal OR k.connections_gone THEN now() ELSE c.lease_until END
+       FROM candidate k
+      WHERE c.id = k.id AND (NOT k.seen_before OR k.missed_renewal OR k.connections_gone)
+      RETURNING c.id, k.missed_renewal OR k.connections_gone AS gone, k.missed_renewal,
+                (extract(epoch FROM now() - c.renewed_at) * 1000)::float8 AS renewed_ms_ago`,
+    [LIVENESS_MISSED_RENEWAL_MARGIN_MS, LIVENESS_CONFIRM_MS, LIVENESS_LOCK],
   );
-  return rows.map((x: { id: string; renewed_ms_ago: number }) => ({ id: String(x.id), renewedMsAgo: Math.round(Number(x.renewed_ms_ago)) }));
+  return rows
+    .filter((x: { gone: boolean }) => x.gone)
+    .map((x: { id: string; renewed_ms_ago: number; missed_renewal: boolean }) => ({
+      id: String(x.id),
+      renewedMsAgo: Math.round(Number(x.renewed_ms_ago)),
+      rule: x.missed_renewal ? ('missed-renewal' as const) : ('connections-gone' as const),
+    }));
 }
 
 /** Every collector with its lease age and placements, live first. */

@@ -20,6 +20,8 @@ export interface ListenOptions {
   /** A connection failed or dropped (another attempt follows after `retryMs`). */
   onError?(err: Error): void;
   retryMs?: number;
+  /** The wait before the first attempt after a connection that was up dropped (default `retryMs`); later attempts wait `retryMs`. */
+  reconnectMs?: number;
 }
 
 /** A running listener. */
@@ -75,13 +77,14 @@ export function listenReconnecting(opts: ListenOptions): Listener {
     client = c;
     const lost = (err?: Error) => {
       if (client !== c) return;
+      const wasUp = up;
       client = undefined;
       up = false;
       failed = true;
       c.end().catch(() => undefined);
       if (err) opts.onError?.(err);
       settle(err ?? new Error('the LISTEN connection ended'));
-      if (!closed) retry = setTimeout(connect, retryMs);
+      if (!closed) retry = setTimeout(connect, wasUp ? (opts.reconnectMs ?? retryMs) : retryMs);
     };
     c.on('error', lost);
     c.on('end', () => lost(closed ? undefined : new Error('the LISTEN connection ended')));

@@ -111,8 +111,8 @@ function run(data: LeaseThreadData, port: NonNullable<typeof parentPort>): void 
 /**
  * The liveness lock on a connection of its own, taken again whenever that connection comes back
  * (a new key when another session holds the one drawn; keys are random, so that is rare). It is
- * retried every quarter second at most: a live collector whose connection was cut holds its lock
- * again well before it could be late for a renewal, which the monitor also requires (ADR 296).
+ * retried at once after a drop, then every quarter second at most: a live collector whose connection
+ * was cut holds its lock again well before the monitor could count it gone (ADRs 296 and 299).
  */
 function holdLivenessLock(data: LeaseThreadData, log: ReturnType<typeof createLogger>): Listener {
   let held = false;
@@ -122,6 +122,8 @@ function holdLivenessLock(data: LeaseThreadData, log: ReturnType<typeof createLo
     channels: [],
     onNotification: () => undefined,
     retryMs: Math.min(250, data.renewMs),
+    // A dropped connection is replaced at once, well within LIVENESS_CONFIRM_MS (ADR 299).
+    reconnectMs: 0,
     async setup(client) {
       const outcome = await takeLivenessLock(client, data.registration, randomInt(1, 2 ** 31 - 1), data.renewMs);
       if (outcome !== 'held') throw new Error(outcome === 'key-taken' ? 'the liveness key drawn is held by another session' : 'the registry no longer names this collector');

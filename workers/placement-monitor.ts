@@ -163,13 +163,19 @@ export function startPlacementMonitor(deps: PlacementMonitorDeps): { stop(): Pro
   };
   const ticks = repeating(deps.everyMs, tick, (err) => deps.log.warn('placement monitor tick failed', { error: err.message }));
 
-  // The liveness check (ADR 296), one cheap statement, four times a tick: a collector whose process died lost its
-  // liveness lock with its connection; its lease ends now and a tick fails its sessions over at once.
+  // The liveness check (ADRs 296 and 299), one cheap statement, four times a tick: a collector whose process died lost its
+  // liveness lock with its connections; its lease ends now and a tick fails its sessions over at once.
   const check = async () => {
     hold?.check();
     if (Date.now() - sightedAt < deps.leaseMs) return;
     const gone = await endLeasesOfGoneCollectors(deps.db);
-    for (const g of gone) deps.log.warn('collector process gone (its liveness lock went with its database connection): its lease ends now', { collector: g.id, renewedMsAgo: g.renewedMsAgo });
+    for (const g of gone)
+      deps.log.warn(
+        g.rule === 'connections-gone'
+          ? 'collector process gone (its liveness lock and the connection it renews on both went): its lease ends now'
+          : 'collector process gone (its liveness lock went with its database connection, and it missed a renewal): its lease ends now',
+        { collector: g.id, renewedMsAgo: g.renewedMsAgo },
+      );
     if (gone.length) ticks.soon();
   };
   const checks = repeating(Math.max(50, Math.min(LIVENESS_CHECK_MS, deps.everyMs)), check, (err) => deps.log.debug('liveness check failed (the next check looks again)', { error: err.message }));

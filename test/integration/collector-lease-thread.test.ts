@@ -12,12 +12,17 @@
  * connection, and the monitor fails its session over before its lease could have run out; without
  * the lock, only when the lease has run out. A collector whose lock connection alone is cut (the
  * backend terminated) keeps renewing, takes its lock again, and nothing moves.
+ *
+ * ADR 299: a killed collector whose next renewal is seconds away is still told within a second (its
+ * lock and the backend it renews on are both gone); a live one whose every connection is cut takes
+ * its lock again before that counts, and nothing moves. The statement itself, driven step by step.
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import { createLogger } from '../../core/log';
-import { LIVENESS_LOCK, placeSession, registerCollector, takeLivenessLock } from '../../storage/collectors';
+import { endLeasesOfGoneCollectors, LIVENESS_CONFIRM_MS, LIVENESS_LOCK, placeSession, registerCollector, renewLease, takeLivenessLock } from '../../storage/collectors';
+import { createKnex } from '../../storage/pool';
 import { newRegistration } from '../../workers/collector-lease';
 import { startPlacementMonitor } from '../../workers/placement-monitor';
 import { until } from '../../testkit/until';
@@ -99,6 +104,18 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   const dbNow = async (): Promise<Date> => (await tdb.db.raw(`SELECT clock_timestamp() AS t`)).rows[0].t;
   const liveness = async (collectorId: string): Promise<{ liveness_key: number | null; liveness_at: Date | null }> =>
     (await tdb.db.raw(`SELECT liveness_key, liveness_at FROM collectors WHERE id = ?`, [collectorId])).rows[0];
+  /** The backends holding a collector's liveness lock and renewing its lease, as PostgreSQL lists them. */
+  const backendsOf = async (collectorId: string): Promise<{ lock: number[]; renewal: number[] }> => {
+    const { rows } = await tdb.db.raw(
+      `SELECT (SELECT coalesce(array_agg(l.pid), '{}') FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ?::oid AND l.objid = c.liveness_key::oid
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS lock,
+              (SELECT coalesce(array_agg(a.pid), '{}') FROM pg_stat_activity a WHERE a.pid = c.renewal_pid) AS renewal
+         FROM collectors c WHERE c.id = ?`,
+      [LIVENESS_LOCK, collectorId],
+    );
+    return { lock: rows[0].lock.map(Number), renewal: rows[0].renewal.map(Number) };
+  };
   /** When the collector's lease would have run out: its last renewal (as recorded) and the lease. */
   const leaseEnd = async (collectorId: string, leaseMs: number): Promise<number> => {
     const { rows } = await tdb.db.raw(`SELECT max(at) AS at FROM lease_renewals WHERE collector_id = ?`, [collectorId]);
@@ -203,6 +220,111 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
     assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
     assert.match(child.output(), /liveness connection lost or refused/);
     assert.match(child.output(), /liveness lock held again/);
+  });
+
+  it('a collector killed seconds before its next renewal is told within a second: its lock and its renewal backend are gone (ADR 299)', async () => {
+    const leaseMs = 20_000;
+    const renewMs = 5000;
+    const { child, deviceId } = await leaseHolder('killed-between-renewals', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
+    await until('the liveness lock held', async () => (await liveness('killed-between-renewals')).liveness_at !== null, 30_000, 50);
+    // Kill just after a renewal: the missed-renewal rule (ADR 296) could not speak for renewMs + 0.5 s.
+    const from = await dbNow();
+    await until('a renewal', async () => (await renewals('killed-between-renewals', from, await dbNow())).length > 0, 30_000, 20);
+    assert.equal((await backendsOf('killed-between-renewals')).renewal.length, 1, 'the backend the renewals go through is known');
+    const r = await killAndWaitForFailover(child, deviceId, 'killed-between-renewals', leaseMs);
+    console.log(`      kill -9 ${renewMs / 1000} s before the next renewal: session told ${(r.afterMs / 1000).toFixed(2)} s after the kill`);
+    assert.ok(r.afterMs < renewMs, `told ${r.afterMs} ms after the kill: it waited for a missed renewal`);
+    assert.ok(r.afterMs >= LIVENESS_CONFIRM_MS - 100, `told ${r.afterMs} ms after the kill, before the lock could have been missing for ${LIVENESS_CONFIRM_MS} ms`);
+  });
+
+  it('a collector whose every connection is cut takes its lock again before that counts: nothing moves (ADR 299)', async () => {
+    const leaseMs = 20_000;
+    const renewMs = 5000;
+    const { child, deviceId } = await leaseHolder('all-cut-collector', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
+    await until('the liveness lock held', async () => (await liveness('all-cut-collector')).liveness_at !== null, 30_000, 50);
+    const before = await liveness('all-cut-collector');
+    const b = await backendsOf('all-cut-collector');
+    assert.equal(b.lock.length + b.renewal.length, 2, 'one backend holds the lock, one renews');
+    const cutAt = await dbNow();
+    const { rows } = await tdb.db.raw(`SELECT pg_terminate_backend(pid) AS ended FROM unnest(?::int[]) AS pid`, [[...b.lock, ...b.renewal]]);
+    assert.deepEqual(
+      rows.map((x: { ended: boolean }) => x.ended),
+      [true, true],
+    );
+    await until('the lock taken again', async () => ((await liveness('all-cut-collector')).liveness_at?.getTime() ?? 0) > before.liveness_at!.getTime(), 30_000, 20);
+    const retakenAfterMs = (await liveness('all-cut-collector')).liveness_at!.getTime() - cutAt.getTime();
+    // The renewal backend comes back only at the next renewal, seconds later; the monitor checks every 250 ms meanwhile.
+    await until('a renewal after the cut', async () => (await renewals('all-cut-collector', cutAt, await dbNow())).length > 0, 30_000, 100);
+    console.log(`      every connection cut: lock held again ${(retakenAfterMs / 1000).toFixed(3)} s after the cut; renewed again at the next renewal; nothing moved`);
+    assert.ok(!signalled.includes(deviceId), 'the monitor never told the session to move');
+    assert.ok(child.alive());
+  });
+
+  it('the statement: a missing lock is marked first; gone only after the confirm time with the renewal backend gone, or after a missed renewal (ADR 299)', async () => {
+    const reg = newRegistration({ id: 'statement-collector', capacity: 10, leaseMs: 60_000 });
+    await registerCollector(tdb.db, reg);
+    const gone = async () => (await endLeasesOfGoneCollectors(tdb.db)).filter((g) => g.id === reg.id);
+    const missingAt = async (): Promise<Date | null> => (await tdb.db.raw(`SELECT liveness_missing_at FROM collectors WHERE id = ?`, [reg.id])).rows[0].liveness_missing_at;
+    const connect = async () => {
+      const lock = new pg.Client({ connectionString: tdb.url });
+      await lock.connect();
+      // A renewal interval of a minute: the missed-renewal rule cannot speak here.
+      assert.equal(await takeLivenessLock(lock, reg, 515151, 60_000), 'held');
+      const renewer = createKnex(tdb.url, 1);
+      await renewLease(renewer, reg, { sessions: 0 }, []);
+      return { lock, renewer };
+    };
+    let c = await connect();
+    assert.deepEqual(await gone(), [], 'held and renewing: not a candidate');
+    assert.equal(await missingAt(), null);
+
+    // The lock connection alone dropped: marked missing, but the renewal backend lives, so never gone.
+    await c.lock.end();
+    await until('the lock gone', async () => (await backendsOf(reg.id)).lock.length === 0, 10_000, 20);
+    assert.deepEqual(await gone(), []);
+    const marked = await missingAt();
+    assert.ok(marked, 'the missing lock is marked');
+    await until('past the confirm time', async () => (await dbNow()).getTime() - marked.getTime() > LIVENESS_CONFIRM_MS + 100, 10_000, 50);
+    assert.deepEqual(await gone(), [], 'the renewal backend still lives: not gone');
+    assert.equal((await missingAt())?.getTime(), marked.getTime(), 'the mark is kept, not moved on');
+    await c.renewer.destroy();
+
+    // Taken again: the old mark no longer counts. Then every connection closes.
+    c = await connect();
+    assert.deepEqual(await gone(), []);
+    await Promise.all([c.lock.end(), c.renewer.destroy()]);
+    await until(
+      'the lock and the renewal backend gone',
+      async () => {
+        const b = await backendsOf(reg.id);
+        return b.lock.length === 0 && b.renewal.length === 0;
+      },
+      10_000,
+      20,
+    );
+    assert.deepEqual(await gone(), [], 'first seen missing now: marked, not yet gone');
+    const remarked = await missingAt();
+    assert.ok(remarked && remarked.getTime() > marked.getTime(), 'a fresh mark for the fresh loss');
+    assert.deepEqual(await gone(), [], 'within the confirm time: not yet gone');
+    await until('past the confirm time', async () => (await dbNow()).getTime() - remarked.getTime() > LIVENESS_CONFIRM_MS, 10_000, 50);
+    const ended = await gone();
+    assert.deepEqual(
+      ended.map((g) => g.rule),
+      ['connections-gone'],
+    );
+    const { rows } = await tdb.db.raw(`SELECT lease_until <= now() AS ended FROM collectors WHERE id = ?`, [reg.id]);
+    assert.equal(rows[0].ended, true, 'its lease ended now');
+    assert.deepEqual(await gone(), [], 'told once: an ended lease is no longer a candidate');
+
+    // An older collector that never said which backend renews: only a missed renewal counts.
+    await registerCollector(tdb.db, reg);
+    c = await connect();
+    await tdb.db.raw(`UPDATE collectors SET renewal_pid = NULL, liveness_renew_ms = 200 WHERE id = ?`, [reg.id]);
+    await Promise.all([c.lock.end(), c.renewer.destroy()]);
+    let late: Awaited<ReturnType<typeof gone>> = [];
+    await until('gone by a missed renewal', async () => (late = await gone()).length > 0, 10_000, 50);
+    assert.equal(late[0].rule, 'missed-renewal');
+    assert.ok(late[0].renewedMsAgo >= 700, `gone ${late[0].renewedMsAgo} ms after its renewal, before it was late by 0.5 s`);
   });
 
   it('a collector registered again under its id holds no liveness lock until it takes its own; the old incarnation can no longer take one', async () => {
