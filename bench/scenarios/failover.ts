@@ -157,6 +157,17 @@ async function registryRow(sys: BenchSystem, collector: ManagedChild) {
   return (await listCollectors(sys.db)).find((c) => c.live && c.id.endsWith(`-${collector.child.pid}`));
 }
 
+/** A signalled collector's row after the step: its lease's end and the liveness lock's first missing mark, in ms after `signalledAt`. */
+async function detectionOf(sys: BenchSystem, id: string, signalledAt: number): Promise<{ leaseEndedAfterMs?: number; lockMissingSeenAfterMs?: number } | undefined> {
+  const { rows } = await sys.db.raw(
+    `SELECT (extract(epoch FROM lease_until) * 1000)::float8 AS lease_until_ms, (extract(epoch FROM liveness_missing_at) * 1000)::float8 AS missing_ms FROM collectors WHERE id = ?`,
+    [id],
+  );
+  if (!rows.length) return undefined;
+  const after = (ms: number | null) => (ms === null ? undefined : Math.round(Number(ms) - signalledAt));
+  return { leaseEndedAfterMs: after(rows[0].lease_until_ms), lockMissingSeenAfterMs: after(rows[0].missing_ms) };
+}
+
 /**
  * The devices placed on a collector (session_placements by its task queue), read before a step sets the move going;
  * `undefined` when it has no live registry row or no placements (placement off: the shared queue).
@@ -473,17 +484,27 @@ async function oneFailover(
   const counts = await Promise.all(collectors.map((c) => streamingOn(c.metricsPort)));
   const victimIndex = counts.indexOf(Math.max(...counts));
   const victim = collectors[victimIndex];
+  const victimRow = await registryRow(sys, victim);
+  let signalledAt = 0;
   const figures = await handOver(sys, ids, o, collectors, controlPort, simulatorPid, {
     label: signal,
     leavingIndex: victimIndex,
     leavingSessions: counts[victimIndex],
-    moving: await placedOn(sys, await registryRow(sys, victim)),
+    moving: await placedOn(sys, victimRow),
     start: async () => {
+      signalledAt = Date.now();
       victim.child.kill(signal);
       process.stderr.write(`  ${signal} to the collector holding ${counts[victimIndex]} of ${ids.length} sessions\n`);
     },
   });
   const victimExit = victim.child.exitCode ?? victim.child.signalCode ?? undefined;
+  const detection = victimRow ? await detectionOf(sys, victimRow.id, signalledAt) : undefined;
+  if (detection?.leaseEndedAfterMs !== undefined)
+    process.stderr.write(
+      `  ${signal}: the victim's lease ended +${detection.leaseEndedAfterMs} ms after the signal` +
+        (detection.lockMissingSeenAfterMs !== undefined ? ` (its liveness lock first seen missing +${detection.lockMissingSeenAfterMs} ms, ADR 299)` : '') +
+        '\n',
+    );
   const lastLines = exitLines(victim, victimExit);
   // From its whole kept tail: a stack trace after the forced-exit line could push it out of the last lines shown.
   const finalHandovers = lastLines.length ? finalCounters(victim.tail().join('\n'))?.handovers : undefined;
@@ -492,6 +513,11 @@ async function oneFailover(
   return {
     signal,
     sessionsOnVictim: counts[victimIndex],
+    /**
+     * A killed collector's detection (ADRs 296, 299): when its lease was ended (`lease_until`, set to the monitor's now()) and
+     * when the monitor first saw its liveness lock missing, after the signal (ms). Undefined after a SIGTERM (its row is removed).
+     */
+    detection,
     ...figures,
     /**
      * How the collector signalled exited: SIGTERM 0, or 1 when its shutdown failed (it passed COLLECTOR_SHUTDOWN_FORCE_MS
@@ -738,7 +764,17 @@ export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
   const { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
   const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
-  return { devices: o.devices, collectors: fleet, intervalMs: o.intervalMs, heartbeatTimeoutMs: o.heartbeatTimeoutMs, placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, ...restart };
+  return {
+    devices: o.devices,
+    collectors: fleet,
+    intervalMs: o.intervalMs,
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    placement,
+    livenessLock,
+    lostSignalHoldMs,
+    handoverReusesCapabilities,
+    ...restart,
+  };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */

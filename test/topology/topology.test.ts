@@ -390,7 +390,7 @@ describe('topology: the deployment shape on one machine', function () {
       return moved.every((id) => gapped.has(id));
     }, 30_000, 500).catch(() => undefined);
     const back = [...firstPoints.values()];
-    // The monitor ended the victim's lease when its liveness lock went with its connection (ADR 296): a lapsed lease would end a whole lease after the last renewal.
+    // The monitor ended the victim's lease when its liveness lock went with its connections (ADRs 296, 299): a lapsed lease would end a whole lease after the last renewal.
     const [ended] = (await pool.query(`SELECT (extract(epoch FROM lease_until - renewed_at) * 1000)::float8 AS ms FROM collectors WHERE id LIKE $1`, [`%-${victim.pid}`])).rows;
     figures.push(
       `kill -9: ${moved.length} sessions moved; held elsewhere after ${secs(handover)}; points again after p50 ${secs(percentile(back, 50))}, p99 ${secs(percentile(back, 99))} (collector lease ${secs(COLLECTOR_LEASE_MS)}, ended ${ended ? secs(ended.ms) : 'n/a'} after its last renewal; session heartbeat timeout ${secs(PLACED_HEARTBEAT_TIMEOUT_MS)}); gaps recorded for ${moved.filter((id) => gapped.has(id)).length}/${moved.length}`,
