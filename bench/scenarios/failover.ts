@@ -762,24 +762,30 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
 /** Scenario `rolling` (on demand): every session streaming on the fleet, then a rolling restart of every collector. */
 export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   if (o.placement === false) throw new Error('a rolling restart drains collectors, which needs placement (BENCH_FAILOVER_PLACEMENT)');
-  const { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids } = await startFleet(sys, o);
+  const started = await startFleet(sys, o);
+  const { simulatorPid, controlPort, collectors, startCollector, ids } = started;
   const restart = await rollingRestart(sys, ids, o, collectors, startCollector, controlPort, simulatorPid);
+  return { ...runSettings(o, started), ...restart };
+}
+
+/** What a failover or rolling run was made with, first in its result. */
+function runSettings(o: FailoverOptions, f: Awaited<ReturnType<typeof startFleet>>) {
   return {
     devices: o.devices,
-    collectors: fleet,
+    collectors: f.fleet,
     intervalMs: o.intervalMs,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-    placement,
-    livenessLock,
-    lostSignalHoldMs,
-    handoverReusesCapabilities,
-    ...restart,
+    placement: f.placement,
+    livenessLock: f.livenessLock,
+    lostSignalHoldMs: f.lostSignalHoldMs,
+    handoverReusesCapabilities: f.handoverReusesCapabilities,
   };
 }
 
 /** kill -9, then SIGTERM, each on the collector with the most sessions. */
 export async function failover(sys: BenchSystem, o: FailoverOptions) {
-  const { placement, livenessLock, lostSignalHoldMs, handoverReusesCapabilities, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = await startFleet(sys, o);
+  const started = await startFleet(sys, o);
+  const { placement, simulatorPid, controlPort, fleet, collectors, startCollector, ids, waitAll } = started;
   const kill = await oneFailover(sys, ids, o, collectors, 'SIGKILL', controlPort, simulatorPid);
   // Bring the fleet back to its size with a new collector in the killed one's place, let sessions settle, then SIGTERM.
   collectors[kill.victimIndex] = await startCollector(collectorName(fleet));
@@ -803,14 +809,7 @@ export async function failover(sys: BenchSystem, o: FailoverOptions) {
   // New sessions only land on the new collector when some move; make the split visible.
   const term = await oneFailover(sys, ids, o, collectors, 'SIGTERM', controlPort, simulatorPid);
   return {
-    devices: o.devices,
-    collectors: fleet,
-    intervalMs: o.intervalMs,
-    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-    placement,
-    livenessLock,
-    lostSignalHoldMs,
-    handoverReusesCapabilities,
+    ...runSettings(o, started),
     kill9: kill,
     rebalance,
     drain,
