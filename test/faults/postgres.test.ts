@@ -142,6 +142,7 @@ describe('faults: PostgreSQL (paused, restarted, connections terminated)', funct
   it('PostgreSQL connections terminated every 2 s for 20 s', () =>
     faultCase('pg_terminate_backend every 2 s (20 s)', 'no loss, no duplicates, /healthz recovers', async (note) => {
       let terminated = 0;
+      const controlSaidBefore = rig.control.output().length;
       const started = Date.now();
       while (Date.now() - started < 20_000) {
         const [row] = await adminQuery<{ n: number }>(
@@ -160,5 +161,7 @@ describe('faults: PostgreSQL (paused, restarted, connections terminated)', funct
       assert.equal(a.dropped, 0);
       assert.equal(a.duplicates, 0);
       assert.equal((await healthz(rig.collectors[0].metricsPort)).status, 200);
+      // Every connection of a live collector cut at once: it holds its liveness lock again before the monitor could call it gone (ADRs 296, 299).
+      assert.doesNotMatch(rig.control.output().slice(controlSaidBefore), /collector process gone|collector lease lapsed|collector lost after/);
     }));
 });
