@@ -120,7 +120,7 @@ const LIVENESS_MISSED_RENEWAL_MARGIN_MS = 500;
 /**
  * How long a collector's liveness lock must have been seen gone, with the backend of its renewals gone
  * too, before it counts as gone without a missed renewal (ADR 299). A live collector whose connections
- * were all cut takes its lock again within tens of milliseconds (it reconnects at once once).
+ * were all cut takes its lock again within tens of milliseconds (its lock connection is replaced at once after a drop).
  */
 export const LIVENESS_CONFIRM_MS = 500;
 
