@@ -116,6 +116,15 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
     );
     return { lock: rows[0].lock.map(Number), renewal: rows[0].renewal.map(Number) };
   };
+  /** End these backends; whether each was ended, in order. */
+  const terminate = async (pids: number[]): Promise<boolean[]> =>
+    (await tdb.db.raw(`SELECT pg_terminate_backend(pid) AS ended FROM unnest(?::int[]) WITH ORDINALITY AS t(pid, n) ORDER BY n`, [pids])).rows.map((x: { ended: boolean }) => x.ended);
+  /** A lease holder (below) once it holds its liveness lock, with the lock as its row first said so. */
+  const leaseHolderWithLock = async (name: string, o: Parameters<typeof leaseHolder>[1]) => {
+    const holder = await leaseHolder(name, o);
+    await until('the liveness lock held', async () => (await liveness(name)).liveness_at !== null, 30_000, 50);
+    return { ...holder, lockedAs: await liveness(name) };
+  };
   /** When the collector's lease would have run out: its last renewal (as recorded) and the lease. */
   const leaseEnd = async (collectorId: string, leaseMs: number): Promise<number> => {
     const { rows } = await tdb.db.raw(`SELECT max(at) AS at FROM lease_renewals WHERE collector_id = ?`, [collectorId]);
@@ -178,8 +187,7 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
 
   it('a collector killed with SIGKILL loses its liveness lock with its connection: its session fails over before its lease could run out (ADR 296)', async () => {
     const leaseMs = 10_000;
-    const { child, deviceId } = await leaseHolder('killed-collector', { leaseMs, renewMs: 250, stallMs: 30_000, blockMs: 0 });
-    await until('the liveness lock held', async () => (await liveness('killed-collector')).liveness_at !== null, 30_000, 50);
+    const { child, deviceId } = await leaseHolderWithLock('killed-collector', { leaseMs, renewMs: 250, stallMs: 30_000, blockMs: 0 });
     const r = await killAndWaitForFailover(child, deviceId, 'killed-collector', leaseMs);
     console.log(
       `      kill -9 with the liveness lock: session told ${(r.afterMs / 1000).toFixed(2)} s after the kill, ${(r.beforeLeaseEndMs / 1000).toFixed(2)} s before its ${leaseMs / 1000} s lease would have run out`,
@@ -199,20 +207,8 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   it('a collector whose liveness connection alone is cut keeps its lease, takes its lock again, and nothing moves', async () => {
     const leaseMs = 3000;
     const renewMs = 250;
-    const { child, deviceId } = await leaseHolder('cut-collector', { leaseMs, renewMs, stallMs: 30_000, blockMs: 0 });
-    await until('the liveness lock held', async () => (await liveness('cut-collector')).liveness_at !== null, 30_000, 50);
-    const before = await liveness('cut-collector');
-    const { rows } = await tdb.db.raw(
-      `SELECT pg_terminate_backend(l.pid) AS ended FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ?::oid AND l.objid = ?::oid
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [LIVENESS_LOCK, before.liveness_key],
-    );
-    assert.deepEqual(
-      rows.map((x: { ended: boolean }) => x.ended),
-      [true],
-      'the one backend holding the lock was ended',
-    );
+    const { child, deviceId, lockedAs: before } = await leaseHolderWithLock('cut-collector', { leaseMs, renewMs, stallMs: 30_000, blockMs: 0 });
+    assert.deepEqual(await terminate((await backendsOf('cut-collector')).lock), [true], 'the one backend holding the lock was ended');
     const cutAt = await dbNow();
     await until('the lock taken again', async () => ((await liveness('cut-collector')).liveness_at?.getTime() ?? 0) > before.liveness_at!.getTime(), 30_000, 50);
     // A lease's worth of renewals after the cut, the monitor ticking every 250 ms meanwhile.
@@ -225,8 +221,7 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   it('a collector killed seconds before its next renewal is told within a second: its lock and its renewal backend are gone (ADR 299)', async () => {
     const leaseMs = 20_000;
     const renewMs = 5000;
-    const { child, deviceId } = await leaseHolder('killed-between-renewals', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
-    await until('the liveness lock held', async () => (await liveness('killed-between-renewals')).liveness_at !== null, 30_000, 50);
+    const { child, deviceId } = await leaseHolderWithLock('killed-between-renewals', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
     // Kill just after a renewal: the missed-renewal rule (ADR 296) could not speak for renewMs + 0.5 s.
     const from = await dbNow();
     await until('a renewal', async () => (await renewals('killed-between-renewals', from, await dbNow())).length > 0, 30_000, 20);
@@ -240,17 +235,11 @@ describe('collector lease thread: a busy main loop keeps the lease, a hung one f
   it('a collector whose every connection is cut takes its lock again before that counts: nothing moves (ADR 299)', async () => {
     const leaseMs = 20_000;
     const renewMs = 5000;
-    const { child, deviceId } = await leaseHolder('all-cut-collector', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
-    await until('the liveness lock held', async () => (await liveness('all-cut-collector')).liveness_at !== null, 30_000, 50);
-    const before = await liveness('all-cut-collector');
+    const { child, deviceId, lockedAs: before } = await leaseHolderWithLock('all-cut-collector', { leaseMs, renewMs, stallMs: 60_000, blockMs: 0 });
     const b = await backendsOf('all-cut-collector');
     assert.equal(b.lock.length + b.renewal.length, 2, 'one backend holds the lock, one renews');
     const cutAt = await dbNow();
-    const { rows } = await tdb.db.raw(`SELECT pg_terminate_backend(pid) AS ended FROM unnest(?::int[]) AS pid`, [[...b.lock, ...b.renewal]]);
-    assert.deepEqual(
-      rows.map((x: { ended: boolean }) => x.ended),
-      [true, true],
-    );
+    assert.deepEqual(await terminate([...b.lock, ...b.renewal]), [true, true]);
     await until('the lock taken again', async () => ((await liveness('all-cut-collector')).liveness_at?.getTime() ?? 0) > before.liveness_at!.getTime(), 30_000, 20);
     const retakenAfterMs = (await liveness('all-cut-collector')).liveness_at!.getTime() - cutAt.getTime();
     // The renewal backend comes back only at the next renewal, seconds later; the monitor checks every 250 ms meanwhile.
