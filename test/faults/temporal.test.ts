@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from '../../scripts/infra/proc';
+import { freePort } from '../../scripts/infra/proc';
 import { describeAccounting, startRig, type Rig } from '../support/faults-rig';
 import { mib, RssSampler, type CapturedChild } from '../support/faults-proc';
 import { startKillableTemporal as startTemporal } from '../support/faults-temporal';
@@ -72,16 +72,7 @@ describe('faults: Temporal server killed and restarted', function () {
       temporal = await startTemporal(port, path.join(dir, 'temporal.db'));
       const serverUp = Date.now();
       // Workers reconnect: the control worker answers queries again, and sessions report streaming.
-      let statuses: Array<{ state: string }> = [];
-      await waitFor(
-        'every session workflow answering its status query as streaming',
-        async () => {
-          statuses = await rig.statuses();
-          return statuses.every((s) => s.state === 'streaming');
-        },
-        120_000,
-        1000,
-      );
+      await rig.waitAllStreaming(120_000, 1000);
       const answered = Date.now();
       const recovered = await rig.waitAllFlowing(answered, 60_000);
       const runsAfter = await Promise.all(rig.devices.map((d) => rig.client.workflow.getHandle(`device-session/${d.id}`).describe()));

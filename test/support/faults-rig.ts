@@ -355,6 +355,24 @@ export class Rig {
     return Promise.all(this.devices.map((d) => this.client.workflow.getHandle(deviceSessionWorkflowId(d.id)).query(statusQuery)));
   }
 
+  /**
+   * Wait until every session workflow answers its status query as streaming. The workflow
+   * learns it from a signal the collector sends at the first point, which may land after
+   * those points are committed, so a test that saw points stored waits for this fact too.
+   */
+  async waitAllStreaming(timeoutMs = 30_000, intervalMs = 250): Promise<DeviceSessionStatus[]> {
+    let states: DeviceSessionStatus[] = [];
+    await waitFor(
+      'every session workflow answering its status query as streaming',
+      async () => (states = await this.statuses()).every((s) => s.state === 'streaming'),
+      timeoutMs,
+      intervalMs,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; states: ${JSON.stringify(states.map((s) => [s.state, s.lastError]))}\n${this.tail()}`);
+    });
+    return states;
+  }
+
   /** Gaps recorded since `sinceMs`, per device id. */
   async gapsSince(sinceMs: number): Promise<Map<number, number>> {
     const rows = await this.tdb.db('gaps').where('ended_at', '>', new Date(sinceMs)).select('device_id');
