@@ -21,6 +21,7 @@ import { frontendRequests, requestsBetween } from '../lib/temporal-metrics';
 import { collectorName, streamingOn } from '../lib/collectors';
 import { rampGivesUp } from '../lib/ramp';
 import { finalCounters } from '../../testkit/collector-final';
+import { loadConfig } from '../../core/config';
 
 const PATH = '/interfaces/interface[name=Ethernet1]/state/counters/in-octets';
 
@@ -238,9 +239,12 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   });
   // The 5 s before the signal: whether the machine had room before the move began.
   const baseline = new CpuTimeline(groups, 5000);
+  const requestsAtBaseline = await frontendRequests(sys.temporalMetricsPort);
+  const baselineFrom = Date.now();
   baseline.start();
   await sleep(5000);
   const cpuBefore = baseline.stop()[0];
+  const requestsBefore = steadyRequests(requestsBetween(requestsAtBaseline, await frontendRequests(sys.temporalMetricsPort)), (Date.now() - baselineFrom) / 1000, ids.length);
   // Lost sessions told by the control worker, at once or after their new streams came up (ADR 297).
   const lostTold = () => scrapeByLabel(controlPort, 'placement_lost_told_total', 'when').catch(() => ({}) as Record<string, number>);
   const [requests0, duplicates0, warm0, asked0, failures0, told0] = await Promise.all([
@@ -415,7 +419,8 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
       `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, the leaving one ${cpuUntilRecovered.leavingCollector}, PostgreSQL ${cpuUntilRecovered.postgres}, Temporal ${cpuUntilRecovered.temporal}; ` +
       `per 5 s (simulator / receiving / leaving / PostgreSQL / Temporal / machine): ${[sliceText('before', cpuBefore), ...cpuSlices.map((x) => sliceText(`${x.untilS} s`, x))].join(', ')}; ` +
-      `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s; ` +
+      `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s ` +
+      `(in the 5 s before: ${requestsBefore.perSecond} requests/s, ${requestsBefore.perSessionPerMinute} per session per minute, ${requestsBefore.heartbeatsPerSessionPerMinute} of them heartbeats); ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; ` +
       `the leaving collector's streams ended by make before break ${JSON.stringify(handoversByEnd)} (up: the new collector streamed the device first; bound: it had not), ` +
@@ -461,8 +466,20 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     cpuSlices,
     /** The same over the 5 s before the start. */
     cpuBefore,
+    /** Temporal frontend requests over the 5 s before the start: per second, and heartbeats and all requests per session per minute (the steady state the step starts from). */
+    temporalBefore: requestsBefore,
     /** The machine's 1-minute load average when the step started (it is shared with other runs). */
     loadAverage1m: round(loadAtStart, 1),
+  };
+}
+
+/** Temporal requests over a window of `seconds` with `sessions` running: per second, and per session per minute (all, and heartbeats). */
+function steadyRequests(requests: Record<string, number>, seconds: number, sessions: number) {
+  const all = Object.values(requests).reduce((a, b) => a + b, 0);
+  return {
+    perSecond: round(all / seconds, 1),
+    perSessionPerMinute: round((all / seconds / sessions) * 60, 2),
+    heartbeatsPerSessionPerMinute: round(((requests.RecordActivityTaskHeartbeat ?? 0) / seconds / sessions) * 60, 2),
   };
 }
 
@@ -696,7 +713,8 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
   const ids = await sys.addDevices(sim.ports, countersProfile(o.intervalMs), {
     prefix: 'fo',
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-    sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: 60_000 } : undefined,
+    // The product's setting (SESSION_PLACED_HEARTBEAT_TIMEOUT_MS), as the control worker would start them.
+    sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: loadConfig().SESSION_PLACED_HEARTBEAT_TIMEOUT_MS } : undefined,
   });
   /** Where the sessions not streaming are, for a ramp that missed its deadline: each collector's sessions by state, warm streams, failed attempts by code; placements; devices storing. */
   const rampState = async () => {
@@ -779,6 +797,8 @@ function runSettings(o: FailoverOptions, f: Awaited<ReturnType<typeof startFleet
     livenessLock: f.livenessLock,
     lostSignalHoldMs: f.lostSignalHoldMs,
     handoverReusesCapabilities: f.handoverReusesCapabilities,
+    placedHeartbeatTimeoutMs: loadConfig().SESSION_PLACED_HEARTBEAT_TIMEOUT_MS,
+    placedHeartbeatThrottleMs: loadConfig().SESSION_PLACED_HEARTBEAT_THROTTLE_MS,
   };
 }
 
