@@ -21,7 +21,7 @@ import {
   startDeviceSession,
   stopDeviceSession,
 } from '../../temporal/fleet-client';
-import { deviceSessionWorkflowId, type DeviceSessionOptions } from '../../core/names';
+import { deviceSessionWorkflowId, RECONCILE_SCHEDULE_ID, type DeviceSessionOptions } from '../../core/names';
 import { waitFor } from '../../scripts/infra/proc';
 import { ensureProfile } from '../../storage/profiles';
 import { startFleet, type Fleet, type FleetMember } from '../../simulator/fleet';
@@ -324,6 +324,27 @@ describe('device sessions end to end (two collectors, real Temporal)', function 
         reconfigured: number;
         stopped: number;
       }>;
+    // This test runs the reconciliation itself and counts what each run did: the control worker's
+    // minute schedule is paused meanwhile (and a run of it under way waited for), so it cannot do a
+    // step first and leave the counted run nothing to do (a clean-clone CI run of 01acd45 saw started 0).
+    const schedule = client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+    // The control worker creates it once its worker is up: wait for it (at once in a whole run of this file).
+    const scheduleExists = () => schedule.describe().then(() => true, () => false);
+    await waitFor('the control worker to create the reconcile schedule', scheduleExists, 30_000);
+    await schedule.pause('session-lifecycle: the test runs reconciliation itself');
+    try {
+      for (const a of (await schedule.describe()).info.runningActions) {
+        const run = client.workflow.getHandle(a.workflow.workflowId, undefined, { firstExecutionRunId: a.workflow.firstExecutionRunId });
+        await run.result().catch(() => undefined);
+      }
+      await reconcileSteps(reconcile);
+    } finally {
+      await schedule.unpause('session-lifecycle: done');
+    }
+  });
+
+  /** Added, disabled, re-enabled and deleted, each followed by one reconcile run. */
+  const reconcileSteps = async (reconcile: () => Promise<{ started: number; reconfigured: number; stopped: number }>) => {
     const added = await registerSimDevice(tdb.db, fleet.members[C]);
     ids[C] = added.id;
     started.push(added.id);
@@ -356,7 +377,7 @@ describe('device sessions end to end (two collectors, real Temporal)', function 
     await handle.result();
     assert.equal((await handle.describe()).status.name, 'COMPLETED');
     await waitFor('stream closed', async () => openStreams(fleet.members[C]) === 0, 5000);
-  });
+  };
 
   it('exposes /metrics (sessions by state, points, flush latency, event-loop delay, heartbeat lag) and /healthz', async () => {
     const holder = (await collectorHolding(ids[A]))!;
