@@ -111,10 +111,10 @@ const schema = z.object({
   COLLECTOR_STALL_MS: int(30_000),
   /** Place sessions on chosen collectors' own task queues (ADR 110); false: first poller of the shared queue. */
   SESSION_PLACEMENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  /** Heartbeat timeout of placed sessions (ms): progress only, the collector lease detects a dead collector. */
-  SESSION_PLACED_HEARTBEAT_TIMEOUT_MS: int(60_000),
-  /** Placed sessions' heartbeats reach Temporal at most this often (ms; capped at half their timeout): pauses reach them directly (ADR 160). */
-  SESSION_PLACED_HEARTBEAT_THROTTLE_MS: int(30_000),
+  /** Heartbeat timeout of placed sessions (ms): progress only, the collector lease detects a dead collector (120 s since ADR 300). */
+  SESSION_PLACED_HEARTBEAT_TIMEOUT_MS: int(120_000),
+  /** Placed sessions' heartbeats reach Temporal at most this often (ms; capped at half their timeout): pauses reach them directly (ADR 160); once a minute since ADR 300. */
+  SESSION_PLACED_HEARTBEAT_THROTTLE_MS: int(60_000),
   /** Sessions the control worker moves at once when rebalancing or draining collectors. */
   PLACEMENT_MAX_MOVES: int(5),
   /** How often (ms) the control worker checks collector leases and balance. */

@@ -122,7 +122,9 @@ describe('session activity', () => {
   });
 
   it('a placed session hands its progress to the SDK every half throttle interval, not every tick; the shared queue\'s every tick (ADR 294)', async () => {
-    assert.equal(recordEvery(30_000, 60_000), 15_000, 'the defaults: a 30 s throttle, a 60 s heartbeat timeout');
+    assert.equal(recordEvery(60_000, 120_000), 30_000, 'the defaults (ADR 300): a 60 s throttle, a 120 s heartbeat timeout');
+    assert.equal(recordEvery(30_000, 60_000), 15_000, 'the defaults before ADR 300: a 30 s throttle, a 60 s heartbeat timeout');
+    assert.equal(recordEvery(60_000, 60_000), 24_000, 'a workflow started before ADR 300 (60 s timeout) on a collector with the new throttle: the SDK sends every 48 s');
     assert.equal(recordEvery(30_000, 3_000), 1_200, 'a workflow asking a shorter timeout: the SDK throttles to 0.8 × it');
     assert.equal(recordEvery(30_000, undefined), 15_000, 'no heartbeat timeout');
     for (const [throttleMs, timeoutMs, everyMs] of [
