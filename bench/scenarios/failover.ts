@@ -714,7 +714,7 @@ async function startFleet(sys: BenchSystem, o: FailoverOptions) {
     prefix: 'fo',
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     // The product's setting (SESSION_PLACED_HEARTBEAT_TIMEOUT_MS), as the control worker would start them.
-    sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: loadConfig().SESSION_PLACED_HEARTBEAT_TIMEOUT_MS } : undefined,
+    sessionOptions: placement ? { placement: true, placedHeartbeatTimeoutMs: placedHeartbeat().placedHeartbeatTimeoutMs } : undefined,
   });
   /** Where the sessions not streaming are, for a ramp that missed its deadline: each collector's sessions by state, warm streams, failed attempts by code; placements; devices storing. */
   const rampState = async () => {
@@ -786,6 +786,12 @@ export async function rolling(sys: BenchSystem, o: FailoverOptions) {
   return { ...runSettings(o, started), ...restart };
 }
 
+/** The placed sessions' heartbeat settings of this run (the product's, from the environment): timeout and throttle (ms). */
+function placedHeartbeat() {
+  const c = loadConfig();
+  return { placedHeartbeatTimeoutMs: c.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS, placedHeartbeatThrottleMs: c.SESSION_PLACED_HEARTBEAT_THROTTLE_MS };
+}
+
 /** What a failover or rolling run was made with, first in its result. */
 function runSettings(o: FailoverOptions, f: Awaited<ReturnType<typeof startFleet>>) {
   return {
@@ -797,8 +803,7 @@ function runSettings(o: FailoverOptions, f: Awaited<ReturnType<typeof startFleet
     livenessLock: f.livenessLock,
     lostSignalHoldMs: f.lostSignalHoldMs,
     handoverReusesCapabilities: f.handoverReusesCapabilities,
-    placedHeartbeatTimeoutMs: loadConfig().SESSION_PLACED_HEARTBEAT_TIMEOUT_MS,
-    placedHeartbeatThrottleMs: loadConfig().SESSION_PLACED_HEARTBEAT_THROTTLE_MS,
+    ...placedHeartbeat(),
   };
 }
 

@@ -104,8 +104,7 @@ describe('secrets key rotation under a running stack: nothing lost, nothing park
       assert.deepEqual(await loadSecrets(rig.tdb.db, ring, d.id), { password: PASSWORD, passphrase: i === 0 ? last : 'after-rotation' }, d.name);
     }
     await rig.waitAllFlowing(restartedAt + 1000, 60_000);
-    const states = await rig.waitAllStreaming(30_000);
-    assert.deepEqual(states.map((s) => s.state), rig.devices.map(() => 'streaming'), JSON.stringify(states.map((s) => [s.state, s.lastError])));
+    await rig.waitAllStreaming(30_000); // throws naming every session's state unless all stream
     const logs = rig.processes.map((p) => p.output()).join('\n');
     assert.doesNotMatch(logs, /key version 2, which this keyring lacks/);
   });

@@ -12,6 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { DialLimiter } from '../../protocols/dial-limiter';
 import { createSessionActivities as activitiesOver, recordEvery } from '../../activities/session';
+import { loadConfig } from '../../core/config';
 import { createSessionRunner, type SessionDeps } from '../../workers/collector-session-runner';
 import { HandoverPlacements } from '../../workers/collector-handover-placements';
 import type { Gap } from '../../storage/gaps';
@@ -122,7 +123,9 @@ describe('session activity', () => {
   });
 
   it('a placed session hands its progress to the SDK every half throttle interval, not every tick; the shared queue\'s every tick (ADR 294)', async () => {
-    assert.equal(recordEvery(60_000, 120_000), 30_000, 'the defaults (ADR 300): a 60 s throttle, a 120 s heartbeat timeout');
+    const defaults = loadConfig({});
+    assert.deepEqual([defaults.SESSION_PLACED_HEARTBEAT_THROTTLE_MS, defaults.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS], [60_000, 120_000], 'the defaults (ADR 300)');
+    assert.equal(recordEvery(defaults.SESSION_PLACED_HEARTBEAT_THROTTLE_MS, defaults.SESSION_PLACED_HEARTBEAT_TIMEOUT_MS), 30_000, 'the defaults: handed over every 30 s, sent once a minute');
     assert.equal(recordEvery(30_000, 60_000), 15_000, 'the defaults before ADR 300: a 30 s throttle, a 60 s heartbeat timeout');
     assert.equal(recordEvery(60_000, 60_000), 24_000, 'a workflow started before ADR 300 (60 s timeout) on a collector with the new throttle: the SDK sends every 48 s');
     assert.equal(recordEvery(30_000, 3_000), 1_200, 'a workflow asking a shorter timeout: the SDK throttles to 0.8 × it');
