@@ -306,6 +306,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   const cpuUntilRecovered = meter.end();
   const cpuSlices = timeline.stop();
   const requests = requestsBetween(requests0, await frontendRequests(sys.temporalMetricsPort));
+  const requestsDuring = steadyRequests(requests, windowS, ids.length);
   const asked = askedBetween(asked0, await placementAsked(controlPort));
   // Placements made since the start: one transaction's rows share its placed_at (the monitor places a lost collector's sessions in one).
   const placedSince = async () =>
@@ -419,7 +420,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
       `${placed.n} placed in ${placed.transactions} transactions (last +${Math.round(Number(placed.last_ms ?? 0))} ms); ` +
       `CPU until then, % of a core: simulator ${cpuUntilRecovered.simulator}, the ${others.length} receiving collector(s) ${cpuUntilRecovered.receivingCollectors}, the leaving one ${cpuUntilRecovered.leavingCollector}, PostgreSQL ${cpuUntilRecovered.postgres}, Temporal ${cpuUntilRecovered.temporal}; ` +
       `per 5 s (simulator / receiving / leaving / PostgreSQL / Temporal / machine): ${[sliceText('before', cpuBefore), ...cpuSlices.map((x) => sliceText(`${x.untilS} s`, x))].join(', ')}; ` +
-      `Temporal ${round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1)} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s ` +
+      `Temporal ${requestsDuring.perSecond} requests/s, ${round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1)} workflow tasks/s ` +
       `(in the 5 s before: ${requestsBefore.perSecond} requests/s, ${requestsBefore.perSessionPerMinute} per session per minute, ${requestsBefore.heartbeatsPerSessionPerMinute} of them heartbeats); ` +
       `placeSession asked ${asked.asked} times in ${asked.transactions} transactions, by reason ${JSON.stringify(asked.byReason)}; ` +
       `${receivedTwice} points received twice; warm hand-over: ${warmDelta.starts} dialled when placed, ${warmDelta.adopted} adopted, ${warmDelta.ended} ended unadopted, ${warmDelta.skipped} skipped; ` +
@@ -439,7 +440,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
     /** The same from the start until the move settled (every warm stream adopted or ended, all streaming; or its deadline). */
     settled,
     /** Temporal frontend requests per second from the start to recovery (or the deadline), all and by the busiest operations. */
-    temporalRequestsPerSecond: round(Object.values(requests).reduce((a, b) => a + b, 0) / windowS, 1),
+    temporalRequestsPerSecond: requestsDuring.perSecond,
     workflowTasksPerSecond: round((requests.RespondWorkflowTaskCompleted ?? 0) / windowS, 1),
     signalsPerSecond: round((requests.SignalWorkflowExecution ?? 0) / windowS, 1),
     /** Points the other collectors received again after the hand-over (same series and time already stored: skipped by the samples key, ADR 030). */
@@ -473,7 +474,7 @@ async function handOver(sys: BenchSystem, ids: number[], o: FailoverOptions, col
   };
 }
 
-/** Temporal requests over a window of `seconds` with `sessions` running: per second, and per session per minute (all, and heartbeats). */
+/** Temporal requests over a window of `seconds` with `sessions` running: per second, and per session per minute (all, and heartbeats); a step's window and the 5 s before it. */
 function steadyRequests(requests: Record<string, number>, seconds: number, sessions: number) {
   const all = Object.values(requests).reduce((a, b) => a + b, 0);
   return {
